@@ -2,4 +2,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod auth;
+pub mod crypto;
+pub mod ntstatus;
+pub mod rng;
+pub mod url;
 pub mod wire;

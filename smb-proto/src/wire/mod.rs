@@ -12,5 +12,25 @@
 pub mod codec;
 pub mod header;
 
+pub mod close;
+pub mod create;
+pub mod error;
+pub mod fscc;
+pub mod ioctl;
+pub mod lock;
+pub mod negotiate;
+pub mod notify;
+pub mod oplock_break;
+pub mod query_directory;
+pub mod query_info;
+pub mod read;
+pub mod request;
+pub mod session_setup;
+pub mod set_info;
+pub mod simple;
+pub mod transform;
+pub mod tree_connect;
+pub mod write;
+
 pub use codec::DecodeError;
 pub use header::{Command, Header, HEADER_LEN};

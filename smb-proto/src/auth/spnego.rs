@@ -1,0 +1,1 @@
+//! SPNEGO (in progress).

@@ -1,0 +1,6 @@
+//! SMB2/3 cryptography: key derivation, signing, encryption, preauth integrity.
+
+pub mod encryption;
+pub mod kdf;
+pub mod preauth;
+pub mod signing;

@@ -1,0 +1,1 @@
+//! NTSTATUS (in progress).

@@ -1,0 +1,1 @@
+//! Seedable randomness (in progress).

@@ -1,0 +1,1 @@
+//! smb:// URLs (in progress).

@@ -1,0 +1,1 @@
+//! MS-SMB2 wire codec (in progress).
