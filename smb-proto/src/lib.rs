@@ -1,10 +1,59 @@
 //! A sans-IO SMB2/3 client protocol core.
+//!
+//! [`Connection`] consumes and emits byte buffers and never touches a socket, a clock,
+//! a thread or a random source of its own: time comes in as an argument, randomness
+//! from the seed in [`Config`], so a recorded session replays byte for byte.
+//!
+//! # The drain rule
+//!
+//! A driver runs this loop:
+//!
+//! 1. `Connection::new(config, now)`; then for each operation `conn.start(op, now)`.
+//! 2. After **every** `handle_input`, `handle_timeout`, `start`, `supply` or `cancel`:
+//!    a. write everything [`Connection::poll_transmit`] gives (one write per batch);
+//!    b. drain [`Connection::poll_event`] until `None`.
+//! 3. Wait for the socket to be readable or for [`Connection::poll_timeout`]; feed bytes
+//!    to [`Connection::handle_input`] (partial frames stay in the buffer), or call
+//!    [`Connection::handle_timeout`]; go to 2.
+//!
+//! ```no_run
+//! use std::io::{Read, Write};
+//! use std::time::Instant;
+//! use bytes::BytesMut;
+//! use smb_proto::{Config, Connection, Event, Op};
+//!
+//! let mut sock = std::net::TcpStream::connect("127.0.0.1:445").unwrap();
+//! let mut conn = Connection::new(Config::new("127.0.0.1", [7; 32]), Instant::now());
+//! let id = conn.start(Op::Echo, Instant::now());
+//! let (mut rx, mut tx) = (BytesMut::new(), Vec::new());
+//! loop {
+//!     if conn.poll_transmit(&mut tx) { sock.write_all(&tx).unwrap(); tx.clear(); }
+//!     while let Some(ev) = conn.poll_event() {
+//!         if let Event::Done { id: done, result } = ev { if done == id { println!("{result:?}"); return; } }
+//!     }
+//!     let mut chunk = [0u8; 65536];
+//!     let n = sock.read(&mut chunk).unwrap();
+//!     rx.extend_from_slice(&chunk[..n]);
+//!     conn.handle_input(Instant::now(), &mut rx);
+//! }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod auth;
+pub mod config;
+pub mod connection;
 pub mod crypto;
+pub mod error;
 pub mod ntstatus;
+pub mod ops;
 pub mod rng;
 pub mod url;
 pub mod wire;
+
+pub use config::{Config, Dialect, SigningPolicy};
+pub use connection::framing::Transport;
+pub use connection::{Connection, Event, Negotiated, OpId};
+pub use error::{CloseReason, Error};
+pub use ntstatus::{Errno, NtStatus};
+pub use ops::{FileInfo, Handle, Op, OpenOptions, Output, TreeId};

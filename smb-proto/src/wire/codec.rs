@@ -152,7 +152,7 @@ pub fn slice<'a>(
     }
 }
 
-/// Zero-copy variant of [`slice`]: a `Bytes` sharing `buf`'s allocation.
+/// Zero-copy variant of [`slice()`]: a `Bytes` sharing `buf`'s allocation.
 pub fn slice_bytes(
     buf: &Bytes,
     offset: usize,
@@ -165,7 +165,7 @@ pub fn slice_bytes(
 
 /// Decodes UTF-16LE. Unpaired surrogates become U+FFFD; an odd length is an error.
 pub fn utf16le(b: &[u8], what: &'static str) -> Result<String, DecodeError> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(DecodeError::invalid(what, b.len() as u64));
     }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));

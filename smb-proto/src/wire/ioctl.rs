@@ -1,1 +1,408 @@
-//! MS-SMB2 wire codec (in progress).
+//! IOCTL request and response, MS-SMB2 2.2.31 / 2.2.32, and the VALIDATE_NEGOTIATE_INFO
+//! payloads (2.2.31.4 / 2.2.32.6).
+
+use bytes::Bytes;
+
+use super::codec::{DecodeError, Reader};
+use super::create::{variable_buffer, FileId};
+use super::header::HEADER_LEN;
+use super::negotiate::{put_u16_list, read_u16_list};
+
+/// Control codes used by an SMB2 client, MS-SMB2 2.2.31 and MS-FSCC 2.3.
+pub mod fsctl {
+    /// FSCTL_DFS_GET_REFERRALS.
+    pub const DFS_GET_REFERRALS: u32 = 0x0006_0194;
+    /// FSCTL_DFS_GET_REFERRALS_EX.
+    pub const DFS_GET_REFERRALS_EX: u32 = 0x0006_01B0;
+    /// FSCTL_PIPE_PEEK.
+    pub const PIPE_PEEK: u32 = 0x0011_400C;
+    /// FSCTL_PIPE_WAIT.
+    pub const PIPE_WAIT: u32 = 0x0011_0018;
+    /// FSCTL_PIPE_TRANSCEIVE: write then read a named pipe (DCE/RPC over SMB).
+    pub const PIPE_TRANSCEIVE: u32 = 0x0011_C017;
+    /// FSCTL_SRV_COPYCHUNK.
+    pub const SRV_COPYCHUNK: u32 = 0x0014_40F2;
+    /// FSCTL_SRV_COPYCHUNK_WRITE.
+    pub const SRV_COPYCHUNK_WRITE: u32 = 0x0014_80F2;
+    /// FSCTL_SRV_ENUMERATE_SNAPSHOTS: list previous versions.
+    pub const SRV_ENUMERATE_SNAPSHOTS: u32 = 0x0014_4064;
+    /// FSCTL_SRV_REQUEST_RESUME_KEY: the source key of a server-side copy.
+    pub const SRV_REQUEST_RESUME_KEY: u32 = 0x0014_0078;
+    /// FSCTL_SRV_READ_HASH.
+    pub const SRV_READ_HASH: u32 = 0x0014_41BB;
+    /// FSCTL_LMR_REQUEST_RESILIENCY.
+    pub const LMR_REQUEST_RESILIENCY: u32 = 0x0014_01D4;
+    /// FSCTL_QUERY_NETWORK_INTERFACE_INFO.
+    pub const QUERY_NETWORK_INTERFACE_INFO: u32 = 0x0014_01FC;
+    /// FSCTL_SET_REPARSE_POINT.
+    pub const SET_REPARSE_POINT: u32 = 0x0009_00A4;
+    /// FSCTL_GET_REPARSE_POINT.
+    pub const GET_REPARSE_POINT: u32 = 0x0009_00A8;
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO.
+    pub const VALIDATE_NEGOTIATE_INFO: u32 = 0x0014_0204;
+}
+
+/// Flags, MS-SMB2 2.2.31.
+pub mod flags {
+    /// SMB2_0_IOCTL_IS_IOCTL.
+    pub const IS_IOCTL: u32 = 0x0000_0000;
+    /// SMB2_0_IOCTL_IS_FSCTL: the code is a file system control.
+    pub const IS_FSCTL: u32 = 0x0000_0001;
+}
+
+/// SMB2 IOCTL Request, MS-SMB2 2.2.31.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoctlRequest {
+    /// CtlCode, see [`fsctl`].
+    pub ctl_code: u32,
+    /// The open the control applies to; [`FileId::ANY`] for codes that need none.
+    pub file_id: FileId,
+    /// Input: the control's input payload.
+    pub input: Bytes,
+    /// MaxInputResponse.
+    pub max_input_response: u32,
+    /// MaxOutputResponse.
+    pub max_output_response: u32,
+    /// Flags, see [`flags`].
+    pub flags: u32,
+}
+
+impl IoctlRequest {
+    /// StructureSize.
+    const STRUCTURE_SIZE: u16 = 57;
+    /// Header + fixed part: where the input goes.
+    const BUFFER_OFFSET: usize = HEADER_LEN + 56;
+
+    /// Appends the body after an already-written header.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        // With input, both offsets point at the buffer (as Samba and Windows send them);
+        // without, both are zero and a single pad byte stands in for the buffer.
+        let offset = if self.input.is_empty() {
+            0
+        } else {
+            Self::BUFFER_OFFSET as u32
+        };
+        out.extend_from_slice(&Self::STRUCTURE_SIZE.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&self.ctl_code.to_le_bytes());
+        self.file_id.encode(out);
+        out.extend_from_slice(&offset.to_le_bytes());
+        out.extend_from_slice(&(self.input.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.max_input_response.to_le_bytes());
+        out.extend_from_slice(&offset.to_le_bytes()); // OutputOffset
+        out.extend_from_slice(&0u32.to_le_bytes()); // OutputCount
+        out.extend_from_slice(&self.max_output_response.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        if self.input.is_empty() {
+            out.push(0);
+        } else {
+            out.extend_from_slice(&self.input);
+        }
+    }
+
+    /// Decodes a request (for a scripted server); `msg` starts at the header.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let mut r = Reader::at(msg, HEADER_LEN, "ioctl request")?;
+        r.structure_size(Self::STRUCTURE_SIZE, "ioctl request structure size")?;
+        r.skip(2, "reserved")?;
+        let ctl_code = r.u32("ctl code")?;
+        let file_id = FileId::decode(&mut r)?;
+        let input_offset = r.u32("input offset")?;
+        let input_count = r.u32("input count")?;
+        let max_input_response = r.u32("max input response")?;
+        r.skip(8, "output offset and count")?;
+        let max_output_response = r.u32("max output response")?;
+        let flags = r.u32("flags")?;
+        Ok(IoctlRequest {
+            ctl_code,
+            file_id,
+            input: variable_buffer(
+                msg,
+                input_offset as usize,
+                input_count as usize,
+                Self::BUFFER_OFFSET,
+                "ioctl input",
+            )?,
+            max_input_response,
+            max_output_response,
+            flags,
+        })
+    }
+}
+
+/// SMB2 IOCTL Response, MS-SMB2 2.2.32.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoctlResponse {
+    /// CtlCode echoed.
+    pub ctl_code: u32,
+    /// FileId echoed.
+    pub file_id: FileId,
+    /// Input echoed back (usually empty).
+    pub input: Bytes,
+    /// Output: the control's result, a zero-copy slice of the message.
+    pub output: Bytes,
+    /// Flags: reserved, 0.
+    pub flags: u32,
+}
+
+impl IoctlResponse {
+    /// StructureSize.
+    const STRUCTURE_SIZE: u16 = 49;
+    /// Header + fixed part.
+    const BUFFER_OFFSET: usize = HEADER_LEN + 48;
+
+    /// Decodes a response; `msg` starts at the header.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let mut r = Reader::at(msg, HEADER_LEN, "ioctl response")?;
+        r.structure_size(Self::STRUCTURE_SIZE, "ioctl response structure size")?;
+        r.skip(2, "reserved")?;
+        let ctl_code = r.u32("ctl code")?;
+        let file_id = FileId::decode(&mut r)?;
+        let input_offset = r.u32("input offset")?;
+        let input_count = r.u32("input count")?;
+        let output_offset = r.u32("output offset")?;
+        let output_count = r.u32("output count")?;
+        let flags = r.u32("flags")?;
+        Ok(IoctlResponse {
+            ctl_code,
+            file_id,
+            input: variable_buffer(
+                msg,
+                input_offset as usize,
+                input_count as usize,
+                Self::BUFFER_OFFSET,
+                "ioctl input",
+            )?,
+            output: variable_buffer(
+                msg,
+                output_offset as usize,
+                output_count as usize,
+                Self::BUFFER_OFFSET,
+                "ioctl output",
+            )?,
+            flags,
+        })
+    }
+
+    /// Appends the body after an already-written header (for a scripted server): input
+    /// then output, the output 8-byte aligned.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let output_offset = super::codec::align8(Self::BUFFER_OFFSET + self.input.len());
+        out.extend_from_slice(&Self::STRUCTURE_SIZE.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&self.ctl_code.to_le_bytes());
+        self.file_id.encode(out);
+        out.extend_from_slice(&(Self::BUFFER_OFFSET as u32).to_le_bytes());
+        out.extend_from_slice(&(self.input.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(output_offset as u32).to_le_bytes());
+        out.extend_from_slice(&(self.output.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&self.input);
+        out.resize(
+            out.len() + output_offset - Self::BUFFER_OFFSET - self.input.len(),
+            0,
+        );
+        out.extend_from_slice(&self.output);
+    }
+}
+
+/// VALIDATE_NEGOTIATE_INFO Request, MS-SMB2 2.2.31.4: the IOCTL input that lets the
+/// server confirm what the client sent in NEGOTIATE (3.0 / 3.0.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ValidateNegotiateInfoRequest {
+    /// Capabilities sent in NEGOTIATE.
+    pub capabilities: u32,
+    /// ClientGuid sent in NEGOTIATE.
+    pub guid: [u8; 16],
+    /// SecurityMode sent in NEGOTIATE.
+    pub security_mode: u16,
+    /// Dialects sent in NEGOTIATE.
+    pub dialects: Vec<u16>,
+}
+
+impl ValidateNegotiateInfoRequest {
+    /// Appends the structure (the IOCTL input).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.capabilities.to_le_bytes());
+        out.extend_from_slice(&self.guid);
+        out.extend_from_slice(&self.security_mode.to_le_bytes());
+        out.extend_from_slice(&(self.dialects.len() as u16).to_le_bytes());
+        put_u16_list(out, &self.dialects);
+    }
+
+    /// Decodes the structure (for a scripted server).
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        let capabilities = r.u32("capabilities")?;
+        let guid = r.array("guid")?;
+        let security_mode = r.u16("security mode")?;
+        let count = r.u16("dialect count")?;
+        Ok(ValidateNegotiateInfoRequest {
+            capabilities,
+            guid,
+            security_mode,
+            dialects: read_u16_list(&mut r, count, "dialects")?,
+        })
+    }
+}
+
+/// VALIDATE_NEGOTIATE_INFO Response, MS-SMB2 2.2.32.6: what the server negotiated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ValidateNegotiateInfoResponse {
+    /// Server Capabilities.
+    pub capabilities: u32,
+    /// ServerGuid.
+    pub guid: [u8; 16],
+    /// Server SecurityMode.
+    pub security_mode: u16,
+    /// The negotiated Dialect.
+    pub dialect: u16,
+}
+
+impl ValidateNegotiateInfoResponse {
+    /// Decodes the structure (the IOCTL output).
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        Ok(ValidateNegotiateInfoResponse {
+            capabilities: r.u32("capabilities")?,
+            guid: r.array("guid")?,
+            security_mode: r.u16("security mode")?,
+            dialect: r.u16("dialect")?,
+        })
+    }
+
+    /// Appends the 24-byte structure (for a scripted server).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.capabilities.to_le_bytes());
+        out.extend_from_slice(&self.guid);
+        out.extend_from_slice(&self.security_mode.to_le_bytes());
+        out.extend_from_slice(&self.dialect.to_le_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::request::test_util::{assert_robust, body, hex, with_header};
+
+    /// smb311_share_list.pcapng frame 17: FSCTL_PIPE_TRANSCEIVE carrying a DCE/RPC bind
+    /// to SRVSVC (2.2.31).
+    const IOCTL_REQ_PIPE: &str =
+        "fe534d4240000100000000000b00010010000000000000000500000000000000000000008f3b7031a53e8714\
+        00000000000000000000000000000000000000003900000017c01100aa3c10ff000000005902965e00000000\
+        7800000048000000000000007800000000000000b8100000010000000000000005000b031000000048000000\
+        01000000b810b810000000000100000000000100c84f324b7016d30112785a47bf6ee18803000000045d888a\
+        eb1cc9119fe808002b10486002000000";
+    /// smb311_share_list.pcapng frame 21: its final (async) response with the bind_ack
+    /// (2.2.32).
+    const IOCTL_RESP_PIPE: &str =
+        "fe534d4240000100000000000b000000130000000000000005000000000000000500000000000000a53e8714\
+        00000000000000000000000000000000000000003100000017c01100aa3c10ff000000005902965e00000000\
+        70000000000000007000000044000000000000000000000005000c03100000004400000001000000b810b810\
+        5f1d00000d005c706970655c73727673766300000100000000000000045d888aeb1cc9119fe808002b104860\
+        02000000";
+    /// smb311_default.pcapng frame 95: FSCTL_SRV_ENUMERATE_SNAPSHOTS, no input.
+    const IOCTL_REQ_SNAPSHOTS: &str =
+        "fe534d4240000100000000000b00010010000000000000002702000000000000000000001f5981431d720b7c\
+        000000000000000000000000000000000000000039000000644014001ac81c7d00000000566fb32400000000\
+        000000000000000000000000000000000000000010000000010000000000000000";
+    /// smb210_sign.pcapng frame 14: FSCTL_VALIDATE_NEGOTIATE_INFO (2.2.31.4 input).
+    const IOCTL_REQ_VALIDATE: &str =
+        "fe534d4240000100000000000b0001000800000000000000040000000000000000000000ccc7ae7b0edd341b\
+        00000000641ecd05c1177ebac53964104718dc813900000004021400ffffffffffffffffffffffffffffffff\
+        780000001c00000000000000780000000000000018000000010000000000000000000000cd31f3611526c749\
+        9e0ab04bf1f7fd440300020002021002";
+    /// smb210_sign.pcapng frame 15: its response (2.2.32.6 output).
+    const IOCTL_RESP_VALIDATE: &str =
+        "fe534d4240000100000000000b0001000900000000000000040000000000000000000000ccc7ae7b0edd341b\
+        000000006c0b6bb362bead9874ff2cf3368939ea3100000004021400ffffffffffffffffffffffffffffffff\
+        7000000000000000700000001800000000000000000000000700000074657374737276000000000000000000\
+        01001002";
+
+    #[test]
+    fn pipe_transceive_round_trips() {
+        let msg = hex(IOCTL_REQ_PIPE);
+        let req = IoctlRequest::decode(&msg).unwrap();
+        assert_eq!(req.ctl_code, fsctl::PIPE_TRANSCEIVE);
+        assert_eq!(req.flags, flags::IS_FSCTL);
+        // File Id ff103caa-0000-0000-5902-965e00000000.
+        assert_eq!(
+            req.file_id,
+            FileId {
+                persistent: 0xff10_3caa,
+                volatile: 0x5e96_0259
+            }
+        );
+        assert_eq!(req.input.len(), 72);
+        assert_eq!(req.input[..4], [5, 0, 11, 3]); // DCE/RPC v5.0 bind
+        assert_eq!((req.max_input_response, req.max_output_response), (0, 4280));
+        assert_eq!(body(&with_header(|o| req.encode(o))), body(&msg));
+
+        let msg = hex(IOCTL_RESP_PIPE);
+        let resp = IoctlResponse::decode(&msg).unwrap();
+        assert_eq!(resp.ctl_code, fsctl::PIPE_TRANSCEIVE);
+        assert_eq!(resp.file_id, req.file_id);
+        assert!(resp.input.is_empty());
+        assert_eq!(resp.output.len(), 68);
+        assert_eq!(resp.output[..4], [5, 0, 12, 3]); // bind_ack
+        assert_eq!(body(&with_header(|o| resp.encode(o))), body(&msg));
+    }
+
+    #[test]
+    fn request_without_input_round_trips() {
+        let msg = hex(IOCTL_REQ_SNAPSHOTS);
+        let req = IoctlRequest::decode(&msg).unwrap();
+        assert_eq!(req.ctl_code, fsctl::SRV_ENUMERATE_SNAPSHOTS);
+        assert!(req.input.is_empty());
+        assert_eq!(req.max_output_response, 16);
+        assert_eq!(body(&with_header(|o| req.encode(o))), body(&msg));
+    }
+
+    #[test]
+    fn validate_negotiate_info_round_trips() {
+        let msg = hex(IOCTL_REQ_VALIDATE);
+        let req = IoctlRequest::decode(&msg).unwrap();
+        assert_eq!(req.ctl_code, fsctl::VALIDATE_NEGOTIATE_INFO);
+        assert_eq!(req.file_id, FileId::ANY);
+        assert_eq!(body(&with_header(|o| req.encode(o))), body(&msg));
+        let info = ValidateNegotiateInfoRequest::decode(&req.input).unwrap();
+        assert_eq!(info.capabilities, 0);
+        assert_eq!(info.guid, hex("cd31f3611526c7499e0ab04bf1f7fd44")[..]);
+        assert_eq!(info.security_mode, 3);
+        assert_eq!(info.dialects, [0x0202, 0x0210]);
+        let mut input = Vec::new();
+        info.encode(&mut input);
+        assert_eq!(input, req.input);
+
+        let msg = hex(IOCTL_RESP_VALIDATE);
+        let resp = IoctlResponse::decode(&msg).unwrap();
+        let out = ValidateNegotiateInfoResponse::decode(&resp.output).unwrap();
+        assert_eq!(out.capabilities, 0x07);
+        assert_eq!(&out.guid, b"testsrv\0\0\0\0\0\0\0\0\0");
+        assert_eq!(out.security_mode, 0x01);
+        assert_eq!(out.dialect, 0x0210);
+        let mut output = Vec::new();
+        out.encode(&mut output);
+        assert_eq!(output, resp.output);
+    }
+
+    #[test]
+    fn output_past_the_message_is_an_error() {
+        let mut m = hex(IOCTL_RESP_PIPE).to_vec();
+        m[HEADER_LEN + 36] = 69; // OutputCount 69 with 68 bytes present
+        assert!(IoctlResponse::decode(&m.into()).is_err());
+    }
+
+    #[test]
+    fn decoders_survive_malformed_input() {
+        assert_robust(&hex(IOCTL_RESP_PIPE), IoctlResponse::decode);
+        assert_robust(&hex(IOCTL_REQ_PIPE), IoctlRequest::decode);
+        for n in 0..24 {
+            let full = hex(IOCTL_RESP_VALIDATE);
+            let output = &full[HEADER_LEN + 48..];
+            assert!(ValidateNegotiateInfoResponse::decode(&output[..n]).is_err());
+        }
+    }
+}

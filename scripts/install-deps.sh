@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on Debian: Samba's smbd and smbclient (the integration
+# tests' server and reference client), Samba's VFS modules (shadow copies), the tools the
+# harness calls (useradd, kill) and, if it can, tshark (capture-based tests).
+# Idempotent: when everything is there it changes nothing and needs no network.
+set -euo pipefail
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo)
+    else
+        echo "install-deps: not root and no sudo; install samba and smbclient by hand" >&2
+        exit 1
+    fi
+fi
+
+# An executable file, not a shell builtin (`kill` is both); sbin directories are missing
+# from PATH in some non-login shells.
+have() {
+    type -P "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+installed() {
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+required=()
+have smbd || required+=(samba)
+have smbclient || required+=(smbclient)
+installed samba-vfs-modules || required+=(samba-vfs-modules)
+have useradd || required+=(passwd)
+have kill || required+=(procps)
+
+if [ ${#required[@]} -eq 0 ] && have tshark; then
+    exit 0
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -q
+if [ ${#required[@]} -gt 0 ]; then
+    echo "install-deps: installing ${required[*]}"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${required[@]}"
+fi
+if ! have tshark; then
+    # Only the capture-based tests need it: go on without it.
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q tshark ||
+        echo "install-deps: warning: tshark could not be installed" >&2
+fi
+
+for tool in smbd smbclient; do
+    have "$tool" || { echo "install-deps: $tool still missing" >&2; exit 1; }
+done

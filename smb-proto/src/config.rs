@@ -1,0 +1,161 @@
+//! Connection configuration: dialects, signing and encryption policy, identity,
+//! limits, and the seed every random value derives from.
+
+use std::time::Duration;
+
+use crate::connection::framing::Transport;
+use crate::crypto::encryption::Cipher;
+use crate::crypto::signing::SigningAlgorithm;
+
+/// An SMB2 dialect revision (MS-SMB2 2.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u16)]
+pub enum Dialect {
+    /// SMB 2.0.2.
+    Smb202 = 0x0202,
+    /// SMB 2.1.
+    Smb210 = 0x0210,
+    /// SMB 3.0.
+    Smb300 = 0x0300,
+    /// SMB 3.0.2.
+    Smb302 = 0x0302,
+    /// SMB 3.1.1.
+    Smb311 = 0x0311,
+}
+
+impl Dialect {
+    /// All dialects, oldest first.
+    pub const ALL: [Dialect; 5] = [
+        Dialect::Smb202,
+        Dialect::Smb210,
+        Dialect::Smb300,
+        Dialect::Smb302,
+        Dialect::Smb311,
+    ];
+
+    /// The dialect with this revision number.
+    pub fn from_u16(v: u16) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| *d as u16 == v)
+    }
+
+    /// Whether this is an SMB 3.x dialect (AES signing, encryption, new KDF).
+    pub fn is_smb3(self) -> bool {
+        self >= Dialect::Smb300
+    }
+
+    /// Parses "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1" (also "SMB2_02"… and "SMB3_11" forms).
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(
+            match s
+                .to_ascii_uppercase()
+                .trim_start_matches("SMB")
+                .trim_start_matches('_')
+            {
+                "2.0.2" | "2_02" | "202" => Dialect::Smb202,
+                "2.1" | "2.1.0" | "2_10" | "210" => Dialect::Smb210,
+                "3.0" | "3.0.0" | "3_00" | "300" | "3" => Dialect::Smb300,
+                "3.0.2" | "3_02" | "302" => Dialect::Smb302,
+                "3.1.1" | "3_11" | "311" => Dialect::Smb311,
+                _ => return None,
+            },
+        )
+    }
+}
+
+impl std::fmt::Display for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Dialect::Smb202 => "2.0.2",
+            Dialect::Smb210 => "2.1",
+            Dialect::Smb300 => "3.0",
+            Dialect::Smb302 => "3.0.2",
+            Dialect::Smb311 => "3.1.1",
+        })
+    }
+}
+
+/// When to sign, in pysmb's `sign_options` terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SigningPolicy {
+    /// Never sign, except where SMB 3.x makes a signed TREE_CONNECT mandatory.
+    /// A server that requires signing is refused.
+    Never,
+    /// Sign whenever the server supports it and the session is authenticated.
+    #[default]
+    WhenSupported,
+    /// Sign only when the server requires it.
+    WhenRequired,
+}
+
+/// Everything a [`Connection`](crate::Connection) needs to know before it starts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Lowest dialect accepted.
+    pub min_dialect: Dialect,
+    /// Highest dialect offered.
+    pub max_dialect: Dialect,
+    /// Signing policy.
+    pub signing: SigningPolicy,
+    /// Ask for encryption of the whole session (SMB 3.x); refused if the server can't.
+    pub encrypt: bool,
+    /// Ciphers offered in 3.1.1, in preference order.
+    pub ciphers: Vec<Cipher>,
+    /// Signing algorithms offered in 3.1.1, in preference order.
+    pub signing_algorithms: Vec<SigningAlgorithm>,
+    /// The server's name as the client addresses it (`\\server\share`).
+    pub server_name: String,
+    /// This client's name (NTLM workstation, NetBIOS calling name).
+    pub client_name: String,
+    /// Stream framing.
+    pub transport: Transport,
+    /// Seed for every random value (client GUID, challenges, salts, nonces):
+    /// the same seed, clock and server bytes replay a session byte for byte.
+    pub seed: [u8; 32],
+    /// Wall-clock time as a Windows FILETIME, used by NTLM only when the server's
+    /// CHALLENGE carries no timestamp.
+    pub filetime_now: u64,
+    /// How long a request may go unanswered before its operation fails with a timeout.
+    pub request_timeout: Option<Duration>,
+    /// Largest frame accepted from the server.
+    pub max_frame_len: usize,
+    /// Upper bound for a single READ or WRITE (the server's limit applies too).
+    pub max_io_size: u32,
+    /// Most READ/WRITE requests one transfer keeps in flight.
+    pub max_io_in_flight: usize,
+    /// Credits the client tries to hold.
+    pub credit_target: u16,
+}
+
+impl Config {
+    /// Defaults for talking to `server_name`: 2.0.2–3.1.1, sign when supported, no
+    /// encryption, direct TCP. `seed` must be fresh randomness in production.
+    pub fn new(server_name: &str, seed: [u8; 32]) -> Self {
+        Config {
+            min_dialect: Dialect::Smb202,
+            max_dialect: Dialect::Smb311,
+            signing: SigningPolicy::WhenSupported,
+            encrypt: false,
+            ciphers: vec![
+                Cipher::Aes128Gcm,
+                Cipher::Aes128Ccm,
+                Cipher::Aes256Gcm,
+                Cipher::Aes256Ccm,
+            ],
+            signing_algorithms: vec![
+                SigningAlgorithm::AesGmac,
+                SigningAlgorithm::AesCmac,
+                SigningAlgorithm::HmacSha256,
+            ],
+            server_name: server_name.to_string(),
+            client_name: "SMB-RS".to_string(),
+            transport: Transport::DirectTcp,
+            seed,
+            filetime_now: 0,
+            request_timeout: Some(Duration::from_secs(60)),
+            max_frame_len: 16 * 1024 * 1024 + 4096,
+            max_io_size: 1024 * 1024,
+            max_io_in_flight: 16,
+            credit_target: 512,
+        }
+    }
+}

@@ -1,0 +1,1220 @@
+//! The connection state machine: negotiate, the session, trees, credits, message ids,
+//! the pending-request table, signing and encryption, and the operations in flight.
+
+pub mod framing;
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::{Config, Dialect};
+use crate::crypto::encryption::{self, Cipher};
+use crate::crypto::kdf::{self, SessionKeys};
+use crate::crypto::preauth::PreauthHash;
+use crate::crypto::signing::{self, SigningAlgorithm};
+use crate::error::{CloseReason, Error};
+use crate::ntstatus::NtStatus;
+use crate::ops::{Op, Output};
+use crate::rng::Rng;
+use crate::wire::header::{flags, Command, Header, HEADER_LEN, SIGNATURE_RANGE};
+use crate::wire::negotiate::{NegotiateRequest, NegotiateResponse};
+use crate::wire::request::{credit_charge, RequestBody};
+use crate::wire::transform;
+use crate::wire::DecodeError;
+use framing::{Frame, Transport};
+
+/// Identifies an operation started with [`Connection::start`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpId(pub u64);
+
+/// Something the driver must act on, from [`Connection::poll_event`].
+#[derive(Debug)]
+pub enum Event {
+    /// An operation finished.
+    Done {
+        /// Which operation.
+        id: OpId,
+        /// Its result.
+        result: Result<Output, Error>,
+    },
+    /// A streaming read delivered the next bytes of a file, in order.
+    Data {
+        /// Which operation.
+        id: OpId,
+        /// File offset of `data`.
+        offset: u64,
+        /// The bytes (a slice of the received frame).
+        data: Bytes,
+    },
+    /// A streaming write wants up to `max_len` more bytes through [`Connection::supply`];
+    /// supplying an empty buffer means end of input.
+    WantData {
+        /// Which operation.
+        id: OpId,
+        /// Most bytes it can take now.
+        max_len: usize,
+    },
+    /// The server broke an oplock or lease; the payload is the raw notification.
+    Break(Bytes),
+    /// The connection ended; every pending operation has already failed with this reason.
+    Closed(CloseReason),
+}
+
+/// What negotiation settled.
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    /// The dialect in use.
+    pub dialect: Dialect,
+    /// Server SecurityMode (MS-SMB2 2.2.4).
+    pub security_mode: u16,
+    /// Server Capabilities.
+    pub capabilities: u32,
+    /// Server GUID.
+    pub server_guid: [u8; 16],
+    /// Largest READ the client will send (server limit ∩ config).
+    pub max_read_size: u32,
+    /// Largest WRITE the client will send.
+    pub max_write_size: u32,
+    /// Largest QUERY_INFO/QUERY_DIRECTORY/IOCTL output the server allows.
+    pub max_transact_size: u32,
+    /// The cipher, when the dialect can encrypt and one was agreed.
+    pub cipher: Option<Cipher>,
+    /// The signing algorithm.
+    pub signing_algorithm: SigningAlgorithm,
+    /// Whether multi-credit requests are allowed.
+    pub large_mtu: bool,
+}
+
+/// State of this connection's session (one per connection).
+pub(crate) struct Session {
+    pub(crate) id: u64,
+    pub(crate) preauth: PreauthHash,
+    pub(crate) signing_key: Option<Vec<u8>>,
+    pub(crate) keys: Option<SessionKeys>,
+    /// Sign every request (policy and server agree, session is not guest).
+    pub(crate) signing_active: bool,
+    /// Encrypt every request of the session.
+    pub(crate) encrypt_all: bool,
+    pub(crate) established: bool,
+    pub(crate) is_guest: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("signing_active", &self.signing_active)
+            .field("encrypt_all", &self.encrypt_all)
+            .field("established", &self.established)
+            .field("is_guest", &self.is_guest)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct TreeState {
+    pub(crate) encrypt: bool,
+}
+
+/// A response handed to an operation.
+#[derive(Debug, Clone)]
+pub(crate) struct Response {
+    pub(crate) header: Header,
+    /// The whole message starting at its header.
+    pub(crate) msg: Bytes,
+}
+
+impl Response {
+    pub(crate) fn status(&self) -> NtStatus {
+        NtStatus(self.header.status)
+    }
+}
+
+/// One request of a send group, before message ids are assigned.
+struct Outgoing {
+    tag: usize,
+    tree_id: u32,
+    body: RequestBody,
+    related: bool,
+}
+
+/// Requests that go out together in one frame (a compound, or a single request).
+struct Group {
+    op: Option<OpId>,
+    items: Vec<Outgoing>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    /// `None` for the connection's own requests (negotiate) and abandoned ones.
+    op: Option<OpId>,
+    tag: usize,
+    command: Command,
+    async_id: Option<u64>,
+    deadline: Option<Instant>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for the NBSS positive session response.
+    NetBiosRequest,
+    Negotiating,
+    Ready,
+    Closed,
+}
+
+/// The connection-wide state operations act on, everything but the operations themselves.
+pub(crate) struct Core {
+    pub(crate) config: Config,
+    pub(crate) rng: Rng,
+    state: State,
+    pub(crate) negotiated: Option<Negotiated>,
+    negotiate_request: Vec<u8>,
+    preauth: PreauthHash,
+    client_guid: [u8; 16],
+    pub(crate) session: Session,
+    pub(crate) trees: HashMap<u32, TreeState>,
+    credits: u32,
+    next_message_id: u64,
+    waiting: VecDeque<Group>,
+    pending: HashMap<u64, Pending>,
+    tx: Vec<u8>,
+    events: VecDeque<Event>,
+    now: Instant,
+    close_reason: Option<CloseReason>,
+    /// A fatal problem found where the connection cannot be closed directly.
+    fatal: Option<CloseReason>,
+}
+
+/// What an operation reports after handling input.
+pub(crate) enum Progress {
+    /// More responses are needed.
+    Pending,
+    /// Finished with this output.
+    Done(Output),
+}
+
+/// An operation failure: either the operation's own error, or one that ends the connection.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    Op(Error),
+    Fatal(CloseReason),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Op(e)
+    }
+}
+
+impl From<CloseReason> for Fail {
+    fn from(e: CloseReason) -> Self {
+        Fail::Fatal(e)
+    }
+}
+
+impl From<DecodeError> for Fail {
+    fn from(e: DecodeError) -> Self {
+        Fail::Fatal(CloseReason::Malformed(e))
+    }
+}
+
+/// A multi-step procedure driven by responses. Implementations live in `ops/`.
+pub(crate) trait Operation: Send {
+    /// Queues the first requests.
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail>;
+    /// Handles the response to the request sent with `tag`.
+    fn on_response(
+        &mut self,
+        cx: &mut Cx<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress, Fail>;
+    /// Handles bytes the driver supplied after [`Event::WantData`]. Empty means end of input.
+    fn on_supply(&mut self, _cx: &mut Cx<'_>, _data: Bytes) -> Result<Progress, Fail> {
+        Err(Fail::Op(Error::Invalid(
+            "this operation takes no input".into(),
+        )))
+    }
+}
+
+/// What an operation may do to the connection while it runs.
+pub(crate) struct Cx<'a> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) id: OpId,
+}
+
+impl Cx<'_> {
+    /// Queues one request.
+    pub(crate) fn send(&mut self, tag: usize, tree_id: u32, body: RequestBody) {
+        let op = Some(self.id);
+        self.core.waiting.push_back(Group {
+            op,
+            items: vec![Outgoing {
+                tag,
+                tree_id,
+                body,
+                related: false,
+            }],
+        });
+    }
+
+    /// Queues related requests as one compound (MS-SMB2 3.2.4.1.4): later items refer to
+    /// the file the first one opened through `FileId::ANY`.
+    pub(crate) fn send_related(&mut self, tree_id: u32, items: Vec<(usize, RequestBody)>) {
+        let items = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, (tag, body))| Outgoing {
+                tag,
+                tree_id,
+                body,
+                related: i > 0,
+            })
+            .collect();
+        self.core.waiting.push_back(Group {
+            op: Some(self.id),
+            items,
+        });
+    }
+
+    /// Emits an event for the driver.
+    pub(crate) fn emit(&mut self, ev: Event) {
+        self.core.events.push_back(ev);
+    }
+
+    /// Negotiated parameters (operations only run after negotiation).
+    pub(crate) fn negotiated(&self) -> &Negotiated {
+        self.core
+            .negotiated
+            .as_ref()
+            .expect("operations run only after negotiate")
+    }
+}
+
+/// A sans-IO SMB2/3 client connection.
+///
+/// The driver owns the socket and the clock. The order of calls:
+/// 1. [`Connection::new`] queues the NEGOTIATE (and the NetBIOS session request).
+/// 2. After every `handle_*`, `start` or `supply`: write out [`Connection::poll_transmit`],
+///    then drain [`Connection::poll_event`] until it returns `None`.
+/// 3. Feed whatever the socket gave to [`Connection::handle_input`]; partial frames stay in
+///    the buffer for the next call.
+/// 4. Wake up at [`Connection::poll_timeout`] and call [`Connection::handle_timeout`];
+///    spurious calls are harmless.
+///
+/// Operations can be started before negotiation completes; they queue.
+pub struct Connection {
+    core: Core,
+    ops: HashMap<OpId, Box<dyn Operation>>,
+    next_op: u64,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("state", &self.core.state)
+            .field("negotiated", &self.core.negotiated)
+            .field("session", &self.core.session)
+            .field("credits", &self.core.credits)
+            .field("pending", &self.core.pending.len())
+            .field("ops", &self.ops.len())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// A new connection; queues the NEGOTIATE request.
+    pub fn new(config: Config, now: Instant) -> Self {
+        let mut rng = Rng::from_seed(config.seed);
+        let client_guid = rng.array::<16>();
+        let mut core = Core {
+            state: State::Negotiating,
+            negotiated: None,
+            negotiate_request: Vec::new(),
+            preauth: PreauthHash::new(),
+            client_guid,
+            session: Session {
+                id: 0,
+                preauth: PreauthHash::new(),
+                signing_key: None,
+                keys: None,
+                signing_active: false,
+                encrypt_all: false,
+                established: false,
+                is_guest: false,
+            },
+            trees: HashMap::new(),
+            credits: 1,
+            next_message_id: 0,
+            waiting: VecDeque::new(),
+            pending: HashMap::new(),
+            tx: Vec::new(),
+            events: VecDeque::new(),
+            now,
+            close_reason: None,
+            fatal: None,
+            rng,
+            config,
+        };
+        if let Transport::NetBios { called, calling } = &core.config.transport {
+            framing::put_session_request(&mut core.tx, called, calling);
+            core.state = State::NetBiosRequest;
+        }
+        core.send_negotiate();
+        Connection {
+            core,
+            ops: HashMap::new(),
+            next_op: 1,
+        }
+    }
+
+    // ---- getters ----
+
+    /// Negotiated parameters, once the NEGOTIATE response arrived.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.core.negotiated.as_ref()
+    }
+
+    /// Whether a session is established.
+    pub fn is_logged_in(&self) -> bool {
+        self.core.session.established
+    }
+
+    /// Whether the established session is a guest session.
+    pub fn is_guest(&self) -> bool {
+        self.core.session.is_guest
+    }
+
+    /// Whether requests of the session are signed.
+    pub fn is_signing(&self) -> bool {
+        self.core.session.signing_active
+    }
+
+    /// Whether requests of the session are encrypted.
+    pub fn is_encrypting(&self) -> bool {
+        self.core.session.encrypt_all
+    }
+
+    /// Why the connection ended, if it did.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.core.close_reason.as_ref()
+    }
+
+    /// Credits currently available for new requests.
+    pub fn credits(&self) -> u32 {
+        self.core.credits
+    }
+
+    /// Requests sent and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.core.pending.len()
+    }
+
+    // ---- input ----
+
+    /// Consumes complete frames from `buf`; an incomplete frame stays for the next call.
+    pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.core.now = now;
+        while self.core.state != State::Closed {
+            match framing::decode_frame(buf, self.core.config.max_frame_len) {
+                Ok(None) => break,
+                Ok(Some(frame)) => {
+                    if let Err(reason) = self.handle_frame(frame) {
+                        self.close(reason);
+                    }
+                }
+                Err(e) => self.close(CloseReason::Framing(e)),
+            }
+        }
+        self.settle();
+    }
+
+    /// Tells the connection the transport is gone (EOF or socket error).
+    pub fn handle_transport_closed(&mut self, reason: &str) {
+        self.close(CloseReason::Transport(reason.to_string()));
+    }
+
+    /// Fails operations whose requests went unanswered past their deadline.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.core.now = now;
+        let expired: Vec<(u64, OpId)> = self
+            .core
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline.is_some_and(|d| d <= now))
+            .map(|(mid, p)| (*mid, p.op.unwrap_or(OpId(0))))
+            .collect();
+        for (mid, op) in expired {
+            if let Some(p) = self.core.pending.get_mut(&mid) {
+                p.deadline = None;
+                if p.command == Command::Negotiate {
+                    self.close(CloseReason::Protocol("no answer to NEGOTIATE".into()));
+                    return;
+                }
+            }
+            if self.ops.remove(&op).is_some() {
+                self.core.abandon(op);
+                self.core.events.push_back(Event::Done {
+                    id: op,
+                    result: Err(Error::Timeout {
+                        op: "request",
+                        path: String::new(),
+                    }),
+                });
+            }
+        }
+    }
+
+    // ---- mutators ----
+
+    /// Starts an operation. Its requests queue until negotiation and credits allow.
+    pub fn start(&mut self, op: Op, now: Instant) -> OpId {
+        self.core.now = now;
+        let id = OpId(self.next_op);
+        self.next_op += 1;
+        if let Some(reason) = self.core.close_reason.clone() {
+            self.core.events.push_back(Event::Done {
+                id,
+                result: Err(Error::Closed(reason)),
+            });
+            return id;
+        }
+        let mut boxed = op.into_operation();
+        let mut cx = Cx {
+            core: &mut self.core,
+            id,
+        };
+        let r = boxed.start(&mut cx);
+        self.finish_step(id, boxed, r);
+        self.settle();
+        id
+    }
+
+    /// Gives a streaming write the bytes it asked for with [`Event::WantData`].
+    pub fn supply(&mut self, id: OpId, data: Bytes, now: Instant) {
+        self.core.now = now;
+        if let Some(mut op) = self.ops.remove(&id) {
+            let mut cx = Cx {
+                core: &mut self.core,
+                id,
+            };
+            let r = op.on_supply(&mut cx, data);
+            self.finish_step(id, op, r);
+            self.settle();
+        }
+    }
+
+    /// Stops following an operation: its outstanding requests are cancelled on the wire
+    /// and it completes with [`Error::Cancelled`].
+    pub fn cancel(&mut self, id: OpId, now: Instant) {
+        self.core.now = now;
+        if self.ops.remove(&id).is_some() {
+            self.core.waiting.retain(|g| g.op != Some(id));
+            let targets: Vec<(u64, Option<u64>)> = self
+                .core
+                .pending
+                .iter()
+                .filter(|(_, p)| p.op == Some(id))
+                .map(|(m, p)| (*m, p.async_id))
+                .collect();
+            for (mid, async_id) in targets {
+                self.core.send_cancel(mid, async_id);
+            }
+            self.core.abandon(id);
+            self.core.events.push_back(Event::Done {
+                id,
+                result: Err(Error::Cancelled),
+            });
+        }
+    }
+
+    /// Ends the connection from the client side.
+    pub fn close_local(&mut self) {
+        self.close(CloseReason::Local);
+    }
+
+    // ---- output ----
+
+    /// Appends every frame ready to send to `out`; returns whether anything was added.
+    /// Write all of `out` to the socket in one call.
+    #[must_use]
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.core.tx.is_empty() {
+            return false;
+        }
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.core.tx);
+        } else {
+            out.append(&mut self.core.tx);
+        }
+        true
+    }
+
+    /// The next event for the driver, `None` when there is nothing more.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.core.events.pop_front()
+    }
+
+    /// The earliest deadline at which [`Connection::handle_timeout`] must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.core.pending.values().filter_map(|p| p.deadline).min()
+    }
+
+    // ---- internals ----
+
+    /// Sends what credits allow and applies any fatal condition found while doing so.
+    fn settle(&mut self) {
+        self.core.flush_waiting();
+        if let Some(reason) = self.core.fatal.take() {
+            self.close(reason);
+        }
+    }
+
+    fn finish_step(&mut self, id: OpId, op: Box<dyn Operation>, r: Result<Progress, Fail>) {
+        match r {
+            Ok(Progress::Pending) => {
+                self.ops.insert(id, op);
+            }
+            Ok(Progress::Done(out)) => {
+                self.core.abandon(id);
+                self.core.events.push_back(Event::Done {
+                    id,
+                    result: Ok(out),
+                });
+            }
+            Err(Fail::Op(e)) => {
+                self.core.abandon(id);
+                self.core
+                    .events
+                    .push_back(Event::Done { id, result: Err(e) });
+            }
+            Err(Fail::Fatal(reason)) => {
+                self.core.events.push_back(Event::Done {
+                    id,
+                    result: Err(Error::Closed(reason.clone())),
+                });
+                self.close(reason);
+            }
+        }
+    }
+
+    fn close(&mut self, reason: CloseReason) {
+        if self.core.state == State::Closed {
+            return;
+        }
+        self.core.state = State::Closed;
+        self.core.close_reason = Some(reason.clone());
+        self.core.waiting.clear();
+        self.core.pending.clear();
+        let mut ids: Vec<OpId> = self.ops.drain().map(|(id, _)| id).collect();
+        ids.sort();
+        for id in ids {
+            self.core.events.push_back(Event::Done {
+                id,
+                result: Err(Error::Closed(reason.clone())),
+            });
+        }
+        self.core.events.push_back(Event::Closed(reason));
+    }
+
+    fn handle_frame(&mut self, frame: Frame) -> Result<(), CloseReason> {
+        let data = match frame {
+            Frame::KeepAlive => return Ok(()),
+            Frame::SessionAccepted if self.core.state == State::NetBiosRequest => {
+                self.core.state = State::Negotiating;
+                return Ok(());
+            }
+            Frame::SessionRefused(code) => return Err(CloseReason::NetBiosRefused(code)),
+            Frame::SessionAccepted => {
+                return Err(CloseReason::Protocol(
+                    "unexpected NetBIOS session response".into(),
+                ))
+            }
+            Frame::Message(data) => data,
+        };
+        let (plain, encrypted) = if data.starts_with(&transform::PROTOCOL_ID) {
+            (self.core.decrypt(data)?, true)
+        } else {
+            (data, false)
+        };
+        if encrypted {
+            // Decrypted compounds are split below exactly like plaintext ones.
+        } else if self.core.encryption_required_for_session() {
+            return Err(CloseReason::Encryption(
+                "unencrypted message on an encrypted session".into(),
+            ));
+        }
+        let mut offset = 0usize;
+        loop {
+            let rest = plain.len() - offset;
+            if rest < HEADER_LEN {
+                return Err(CloseReason::Malformed(DecodeError::Truncated {
+                    what: "smb2 message",
+                    offset,
+                    need: HEADER_LEN,
+                    have: rest,
+                }));
+            }
+            let header = Header::decode(&plain[offset..])?;
+            let next = header.next_command as usize;
+            let end = if next == 0 {
+                plain.len()
+            } else if next < HEADER_LEN || next % 8 != 0 || next >= rest {
+                return Err(CloseReason::Malformed(DecodeError::invalid(
+                    "next command",
+                    next as u64,
+                )));
+            } else {
+                offset + next
+            };
+            let msg = plain.slice(offset..end);
+            self.handle_message(header, msg, encrypted)?;
+            if next == 0 || self.core.state == State::Closed {
+                return Ok(());
+            }
+            offset = end;
+        }
+    }
+
+    fn handle_message(
+        &mut self,
+        header: Header,
+        msg: Bytes,
+        encrypted: bool,
+    ) -> Result<(), CloseReason> {
+        if !header.is_response() {
+            return Err(CloseReason::Protocol("request received from server".into()));
+        }
+        let command = header.command()?;
+        if command == Command::OplockBreak && header.message_id == u64::MAX {
+            self.core.verify(&header, &msg, encrypted)?;
+            self.core.events.push_back(Event::Break(msg));
+            return Ok(());
+        }
+        let status = NtStatus(header.status);
+        self.core.credits = self.core.credits.saturating_add(u32::from(header.credits));
+        let Some(pending) = self.core.pending.get_mut(&header.message_id) else {
+            return Err(CloseReason::Protocol(format!(
+                "response for unknown message id {}",
+                header.message_id
+            )));
+        };
+        if pending.command != command {
+            return Err(CloseReason::Protocol(format!(
+                "message id {} answered with command {:?}, sent {:?}",
+                header.message_id, command, pending.command
+            )));
+        }
+        if status == NtStatus::PENDING && header.is_async() {
+            // Interim response (MS-SMB2 3.2.5.1.5): the final one follows; it is not signed.
+            pending.async_id = Some(header.async_id);
+            pending.deadline = None;
+            return Ok(());
+        }
+        let pending = self
+            .core
+            .pending
+            .remove(&header.message_id)
+            .ok_or_else(|| CloseReason::Local)?;
+        if command == Command::Negotiate {
+            return self.core.on_negotiate(&msg);
+        }
+        let final_session_setup = command == Command::SessionSetup && status == NtStatus::SUCCESS;
+        if command == Command::SessionSetup {
+            if self.core.session.id == 0 {
+                self.core.session.id = header.session_id;
+            }
+            if status == NtStatus::MORE_PROCESSING_REQUIRED {
+                self.core.session.preauth.update(&msg);
+            }
+        }
+        // The final SESSION_SETUP response is signed with keys derived from it; the login
+        // operation verifies it once it has them.
+        if !final_session_setup {
+            self.core.verify(&header, &msg, encrypted)?;
+        }
+        let Some(id) = pending.op else { return Ok(()) };
+        let Some(mut op) = self.ops.remove(&id) else {
+            return Ok(());
+        };
+        let mut cx = Cx {
+            core: &mut self.core,
+            id,
+        };
+        let r = op.on_response(&mut cx, pending.tag, Response { header, msg });
+        self.finish_step(id, op, r);
+        Ok(())
+    }
+}
+
+impl Core {
+    fn send_negotiate(&mut self) {
+        let dialects: Vec<u16> = Dialect::ALL
+            .into_iter()
+            .filter(|d| *d >= self.config.min_dialect && *d <= self.config.max_dialect)
+            .map(|d| d as u16)
+            .collect();
+        let offers_311 = self.config.max_dialect >= Dialect::Smb311;
+        let salt = self.rng.array::<32>();
+        let req = NegotiateRequest {
+            dialects,
+            security_mode: self.client_security_mode(),
+            capabilities: crate::wire::negotiate::capabilities::DFS
+                | crate::wire::negotiate::capabilities::LARGE_MTU
+                | crate::wire::negotiate::capabilities::ENCRYPTION,
+            client_guid: self.client_guid,
+            preauth_salt: offers_311.then(|| salt.to_vec()),
+            ciphers: if offers_311 {
+                self.config.ciphers.iter().map(|c| c.id()).collect()
+            } else {
+                Vec::new()
+            },
+            signing_algorithms: if offers_311 {
+                self.config
+                    .signing_algorithms
+                    .iter()
+                    .map(|a| a.id())
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            netname: None,
+        };
+        let group = Group {
+            op: None,
+            items: vec![Outgoing {
+                tag: 0,
+                tree_id: 0,
+                body: RequestBody::Negotiate(req),
+                related: false,
+            }],
+        };
+        self.transmit(group);
+    }
+
+    fn client_security_mode(&self) -> u16 {
+        use crate::wire::negotiate::security_mode::SIGNING_ENABLED;
+        SIGNING_ENABLED
+    }
+
+    fn on_negotiate(&mut self, msg: &Bytes) -> Result<(), CloseReason> {
+        let header = Header::decode(msg)?;
+        if NtStatus(header.status) != NtStatus::SUCCESS {
+            return Err(CloseReason::Negotiate(format!(
+                "server answered {}",
+                NtStatus(header.status)
+            )));
+        }
+        let resp = NegotiateResponse::decode(msg)?;
+        let dialect = Dialect::from_u16(resp.dialect_revision)
+            .filter(|d| *d >= self.config.min_dialect && *d <= self.config.max_dialect)
+            .ok_or_else(|| {
+                CloseReason::Negotiate(format!(
+                    "server chose dialect {:#06x}",
+                    resp.dialect_revision
+                ))
+            })?;
+        let cipher = match dialect {
+            Dialect::Smb311 => resp.cipher.filter(|c| *c != 0).map(|c| {
+                Cipher::from_id(c).ok_or_else(|| {
+                    CloseReason::Negotiate(format!("server chose unknown cipher {c:#x}"))
+                })
+            }),
+            d if d.is_smb3()
+                && resp.capabilities & crate::wire::negotiate::capabilities::ENCRYPTION != 0 =>
+            {
+                Some(Ok(Cipher::Aes128Ccm))
+            }
+            _ => None,
+        }
+        .transpose()?;
+        let signing_algorithm = match dialect {
+            Dialect::Smb311 => match resp.signing_algorithm {
+                Some(id) => SigningAlgorithm::from_id(id).ok_or_else(|| {
+                    CloseReason::Negotiate(format!(
+                        "server chose unknown signing algorithm {id:#x}"
+                    ))
+                })?,
+                None => SigningAlgorithm::AesCmac,
+            },
+            d if d.is_smb3() => SigningAlgorithm::AesCmac,
+            _ => SigningAlgorithm::HmacSha256,
+        };
+        if dialect == Dialect::Smb311 {
+            let req = std::mem::take(&mut self.negotiate_request);
+            self.preauth.update(&req);
+            self.preauth.update(msg);
+        }
+        let large_mtu = dialect > Dialect::Smb202
+            && resp.capabilities & crate::wire::negotiate::capabilities::LARGE_MTU != 0;
+        let io_cap = if large_mtu {
+            self.config.max_io_size
+        } else {
+            65536
+        };
+        self.negotiated = Some(Negotiated {
+            dialect,
+            security_mode: resp.security_mode,
+            capabilities: resp.capabilities,
+            server_guid: resp.server_guid,
+            max_read_size: resp.max_read_size.min(io_cap),
+            max_write_size: resp.max_write_size.min(io_cap),
+            max_transact_size: resp.max_transact_size.min(io_cap.max(65536)),
+            cipher,
+            signing_algorithm,
+            large_mtu,
+        });
+        self.session.preauth = self.preauth.clone();
+        self.state = State::Ready;
+        Ok(())
+    }
+
+    /// Whether the server insists on signing (MS-SMB2 2.2.4 SecurityMode).
+    pub(crate) fn server_requires_signing(&self) -> bool {
+        self.negotiated.as_ref().is_some_and(|n| {
+            n.security_mode & crate::wire::negotiate::security_mode::SIGNING_REQUIRED != 0
+        })
+    }
+
+    /// Installs the session's keys after a successful SESSION_SETUP and verifies the
+    /// final response with them (MS-SMB2 3.2.5.3).
+    pub(crate) fn establish_session(
+        &mut self,
+        session_key: Option<[u8; 16]>,
+        is_guest_or_null: bool,
+        server_encrypts: bool,
+        final_response: &Response,
+    ) -> Result<(), Fail> {
+        let neg = self
+            .negotiated
+            .clone()
+            .ok_or(Fail::Fatal(CloseReason::Protocol("no negotiate".into())))?;
+        self.session.is_guest = is_guest_or_null;
+        if let (Some(key), false) = (session_key, is_guest_or_null) {
+            let key_len = neg.cipher.map_or(16, |c| c.key_len());
+            let keys = kdf::derive_session_keys(
+                neg.dialect as u16,
+                &key,
+                self.session.preauth.value(),
+                key_len,
+            );
+            self.session.signing_key = Some(keys.signing.clone());
+            self.session.keys = Some(keys);
+            self.session.signing_active = match self.config.signing {
+                crate::config::SigningPolicy::WhenSupported => true,
+                crate::config::SigningPolicy::WhenRequired
+                | crate::config::SigningPolicy::Never => self.server_requires_signing(),
+            };
+            let want_encrypt = self.config.encrypt || server_encrypts;
+            if want_encrypt {
+                if neg.cipher.is_none() {
+                    return Err(Fail::Op(Error::Invalid(format!(
+                        "encryption required but the server cannot encrypt with dialect {}",
+                        neg.dialect
+                    ))));
+                }
+                self.session.encrypt_all = true;
+            }
+            let h = &final_response.header;
+            if h.is_signed() {
+                self.verify_signature(h, &final_response.msg)?;
+            } else if self.session.signing_active || neg.dialect == Dialect::Smb311 {
+                return Err(Fail::Fatal(CloseReason::Unsigned {
+                    command: h.command,
+                    message_id: h.message_id,
+                }));
+            }
+        } else if self.server_requires_signing() || self.config.encrypt {
+            return Err(Fail::Op(Error::Invalid(
+                "the server requires signing (or encryption was requested) but the session is guest/anonymous"
+                    .into(),
+            )));
+        }
+        self.session.established = true;
+        Ok(())
+    }
+
+    fn verify_signature(&self, header: &Header, msg: &[u8]) -> Result<(), CloseReason> {
+        let (Some(key), Some(neg)) = (&self.session.signing_key, &self.negotiated) else {
+            return Err(CloseReason::Protocol(
+                "signed message before session keys".into(),
+            ));
+        };
+        if signing::verify(neg.signing_algorithm, key, msg) {
+            Ok(())
+        } else {
+            Err(CloseReason::BadSignature {
+                command: header.command,
+                message_id: header.message_id,
+            })
+        }
+    }
+
+    /// Checks a response's signature according to the session's signing state.
+    fn verify(&self, header: &Header, msg: &[u8], encrypted: bool) -> Result<(), CloseReason> {
+        if encrypted {
+            return Ok(());
+        }
+        let ours = header.session_id == self.session.id && self.session.signing_key.is_some();
+        if header.is_signed() && ours {
+            return self.verify_signature(header, msg);
+        }
+        if ours
+            && self.session.signing_active
+            && !header.is_signed()
+            && header.command != Command::Cancel as u16
+        {
+            return Err(CloseReason::Unsigned {
+                command: header.command,
+                message_id: header.message_id,
+            });
+        }
+        Ok(())
+    }
+
+    fn encryption_required_for_session(&self) -> bool {
+        self.session.encrypt_all
+    }
+
+    fn decrypt(&self, frame: Bytes) -> Result<Bytes, CloseReason> {
+        let (Some(keys), Some(neg)) = (&self.session.keys, &self.negotiated) else {
+            return Err(CloseReason::Encryption(
+                "encrypted message before session keys".into(),
+            ));
+        };
+        let cipher = neg
+            .cipher
+            .ok_or_else(|| CloseReason::Encryption("no cipher negotiated".into()))?;
+        let mut buf = BytesMut::from(frame);
+        let session_id = encryption::decrypt_in_place(cipher, &keys.decryption, &mut buf)?;
+        if session_id != self.session.id {
+            return Err(CloseReason::Encryption(format!(
+                "encrypted message for unknown session {session_id:#x}"
+            )));
+        }
+        Ok(buf.freeze())
+    }
+
+    /// Marks every request of `op` abandoned: late responses are still counted for
+    /// credits and then dropped.
+    fn abandon(&mut self, op: OpId) {
+        self.waiting.retain(|g| g.op != Some(op));
+        for p in self.pending.values_mut() {
+            if p.op == Some(op) {
+                p.op = None;
+            }
+        }
+    }
+
+    fn send_cancel(&mut self, message_id: u64, async_id: Option<u64>) {
+        // MS-SMB2 3.2.4.24: CANCEL reuses the target's message id and consumes no credit.
+        let mut header = Header {
+            command: Command::Cancel as u16,
+            message_id,
+            session_id: self.session.id,
+            ..Default::default()
+        };
+        if let Some(a) = async_id {
+            header.flags |= flags::ASYNC_COMMAND;
+            header.async_id = a;
+        }
+        let mut msg = Vec::with_capacity(HEADER_LEN + 4);
+        header.encode(&mut msg);
+        RequestBody::Cancel(Default::default()).encode(&mut msg);
+        self.seal_and_queue(vec![(msg, false)], 0);
+    }
+
+    /// Sends waiting groups while negotiation and credits allow.
+    fn flush_waiting(&mut self) {
+        if self.state != State::Ready {
+            return;
+        }
+        while let Some(group) = self.waiting.front() {
+            let charge: u32 = group
+                .items
+                .iter()
+                .map(|o| u32::from(self.charge_for(&o.body).max(1)))
+                .sum();
+            if charge > self.credits {
+                break;
+            }
+            let Some(group) = self.waiting.pop_front() else {
+                break;
+            };
+            self.transmit(group);
+        }
+    }
+
+    fn charge_for(&self, body: &RequestBody) -> u16 {
+        match &self.negotiated {
+            Some(n) if n.large_mtu => credit_charge(body.credit_payload()),
+            _ => 1,
+        }
+    }
+
+    /// Assigns message ids, encodes, signs, encrypts and queues a group as one frame.
+    fn transmit(&mut self, group: Group) {
+        let n = group.items.len();
+        let mut msgs = Vec::with_capacity(n);
+        let deadline = self.config.request_timeout.map(|t| self.now + t);
+        for (i, item) in group.items.into_iter().enumerate() {
+            let command = item.body.command();
+            let charge = self.charge_for(&item.body).max(1);
+            let message_id = self.next_message_id;
+            self.next_message_id += u64::from(charge);
+            self.credits = self.credits.saturating_sub(u32::from(charge));
+            let in_flight: u32 = self.pending.len() as u32;
+            let want =
+                u32::from(self.config.credit_target).saturating_sub(self.credits + in_flight);
+            let credits = (u32::from(charge) + want.min(256)).min(u32::from(u16::MAX)) as u16;
+            let mut header = Header {
+                credit_charge: if self
+                    .negotiated
+                    .as_ref()
+                    .is_some_and(|n| n.dialect == Dialect::Smb202)
+                {
+                    0
+                } else {
+                    charge
+                },
+                command: command as u16,
+                credits,
+                message_id,
+                tree_id: item.tree_id,
+                session_id: if command == Command::Negotiate {
+                    0
+                } else {
+                    self.session.id
+                },
+                ..Default::default()
+            };
+            if item.related {
+                header.flags |= flags::RELATED_OPERATIONS;
+            }
+            let mut msg = Vec::with_capacity(HEADER_LEN + 128);
+            header.encode(&mut msg);
+            item.body.encode(&mut msg);
+            if i + 1 < n {
+                msg.resize(crate::wire::codec::align8(msg.len()), 0);
+                let next = msg.len() as u32;
+                msg[20..24].copy_from_slice(&next.to_le_bytes());
+            }
+            match command {
+                Command::Negotiate => self.negotiate_request = msg.clone(),
+                Command::SessionSetup => self.session.preauth.update(&msg),
+                _ => {}
+            }
+            let sign = self.should_sign(command, item.tree_id);
+            self.pending.insert(
+                message_id,
+                Pending {
+                    op: group.op,
+                    tag: item.tag,
+                    command,
+                    async_id: None,
+                    deadline,
+                },
+            );
+            msgs.push((msg, sign));
+        }
+        let tree = msgs.first().map(|_| 0).unwrap_or(0);
+        let _ = tree;
+        self.seal_and_queue(msgs, 0);
+    }
+
+    fn fail_local(&mut self, msg: String) {
+        self.fatal.get_or_insert(CloseReason::Protocol(msg));
+    }
+
+    fn should_sign(&self, command: Command, tree_id: u32) -> bool {
+        let _ = tree_id;
+        if self.session.signing_key.is_none() || self.session.is_guest || !self.session.established
+        {
+            return false;
+        }
+        // Samba (and MS-SMB2 3.2.4.1.1 for 3.1.1) requires a signed TREE_CONNECT on 3.x
+        // even when the session does not otherwise sign.
+        self.session.signing_active
+            || (command == Command::TreeConnect
+                && self
+                    .negotiated
+                    .as_ref()
+                    .is_some_and(|n| n.dialect.is_smb3()))
+    }
+
+    /// Signs each message (unless the frame is encrypted), then frames, encrypting the
+    /// whole compound when the session or the tree demands it.
+    fn seal_and_queue(&mut self, mut msgs: Vec<(Vec<u8>, bool)>, _tree: u32) {
+        let encrypt = self.session.established && self.should_encrypt(&msgs);
+        let alg = self.negotiated.as_ref().map(|n| n.signing_algorithm);
+        if !encrypt {
+            if let (Some(key), Some(alg)) = (&self.session.signing_key, alg) {
+                for (m, sign) in msgs.iter_mut() {
+                    if *sign {
+                        // Only a short message or a bad key length can fail; both are ours.
+                        if let Err(e) = signing::sign(alg, key, m) {
+                            self.fail_local(format!("signing failed: {e}"));
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        let total: usize = msgs.iter().map(|(m, _)| m.len()).sum();
+        if encrypt {
+            let mut plain = Vec::with_capacity(total);
+            for (m, _) in &msgs {
+                plain.extend_from_slice(m);
+            }
+            let (Some(keys), Some(cipher)) = (
+                &self.session.keys,
+                self.negotiated.as_ref().and_then(|n| n.cipher),
+            ) else {
+                return;
+            };
+            let mut nonce = [0u8; 16];
+            self.rng.fill(&mut nonce[..cipher.nonce_len()]);
+            let sealed = match encryption::encrypt_message(
+                cipher,
+                &keys.encryption,
+                &nonce[..cipher.nonce_len()],
+                self.session.id,
+                &plain,
+            ) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.fail_local(format!("encryption failed: {e}"));
+                    return;
+                }
+            };
+            framing::put_frame_header(&mut self.tx, sealed.len());
+            self.tx.extend_from_slice(&sealed);
+        } else {
+            framing::put_frame_header(&mut self.tx, total);
+            for (m, _) in &msgs {
+                self.tx.extend_from_slice(m);
+            }
+        }
+    }
+
+    fn should_encrypt(&self, msgs: &[(Vec<u8>, bool)]) -> bool {
+        if self.session.encrypt_all {
+            return true;
+        }
+        msgs.iter().any(|(m, _)| {
+            let tree_id = u32::from_le_bytes([m[40], m[41], m[42], m[43]]);
+            self.trees.get(&tree_id).is_some_and(|t| t.encrypt)
+        })
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Connection>();
+    let _ = SIGNATURE_RANGE;
+}

@@ -1,0 +1,135 @@
+//! Errors: operation results (an NTSTATUS with the path involved), and the reasons a
+//! connection ends.
+
+use crate::connection::framing::FramingError;
+use crate::crypto::encryption::CryptoError;
+use crate::ntstatus::{Errno, NtStatus};
+use crate::wire::DecodeError;
+
+/// Why a connection ended. Reported once; every operation still pending fails with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CloseReason {
+    /// The server sent bytes that do not decode.
+    #[error("malformed message from server: {0}")]
+    Malformed(#[from] DecodeError),
+    /// Stream framing was violated.
+    #[error("bad framing: {0}")]
+    Framing(#[from] FramingError),
+    /// A message's signature did not verify.
+    #[error("bad signature on {command:?} response (message id {message_id})")]
+    BadSignature {
+        /// Command of the offending message.
+        command: u16,
+        /// Its message id.
+        message_id: u64,
+    },
+    /// Signing is required but a response arrived unsigned.
+    #[error("unsigned {command:?} response (message id {message_id}) while signing is required")]
+    Unsigned {
+        /// Command of the offending message.
+        command: u16,
+        /// Its message id.
+        message_id: u64,
+    },
+    /// An encrypted message did not decrypt, or a plaintext one came where encryption is required.
+    #[error("encryption failure: {0}")]
+    Encryption(String),
+    /// The server broke the protocol (unexpected message id, impossible negotiate, …).
+    #[error("protocol violation: {0}")]
+    Protocol(String),
+    /// Negotiation found nothing both sides accept.
+    #[error("negotiation failed: {0}")]
+    Negotiate(String),
+    /// The server closed the stream or the driver's socket failed.
+    #[error("transport closed: {0}")]
+    Transport(String),
+    /// The NetBIOS session service refused the session.
+    #[error("NetBIOS session refused (error {0:#04x})")]
+    NetBiosRefused(u8),
+    /// The client closed the connection.
+    #[error("closed by the client")]
+    Local,
+}
+
+impl From<CryptoError> for CloseReason {
+    fn from(e: CryptoError) -> Self {
+        CloseReason::Encryption(e.to_string())
+    }
+}
+
+/// The result of a failed operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The server answered with a failure status.
+    #[error("{op} {path}: {status} ({})", .status.errno().name())]
+    Status {
+        /// The status.
+        status: NtStatus,
+        /// The operation, e.g. "open", "rename".
+        op: &'static str,
+        /// The path involved (share-relative), or the share.
+        path: String,
+    },
+    /// Login failed.
+    #[error("authentication of user '{user}' at {server} failed: {status}")]
+    Auth {
+        /// The user name (never the password).
+        user: String,
+        /// The server.
+        server: String,
+        /// The server's status (e.g. STATUS_LOGON_FAILURE), or SUCCESS for local failures.
+        status: NtStatus,
+        /// Extra detail from the local side, if any.
+        detail: String,
+    },
+    /// A request went unanswered for longer than the configured timeout.
+    #[error("{op} {path}: timed out")]
+    Timeout {
+        /// The operation.
+        op: &'static str,
+        /// The path involved.
+        path: String,
+    },
+    /// The operation was cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
+    /// The connection ended.
+    #[error("connection closed: {0}")]
+    Closed(CloseReason),
+    /// The caller asked for something that cannot be done (bad path, bad state).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The server's answer was complete but the transfer was not (e.g. file shrank).
+    #[error("{op} {path}: incomplete transfer: {detail}")]
+    Incomplete {
+        /// The operation.
+        op: &'static str,
+        /// The path involved.
+        path: String,
+        /// What was missing.
+        detail: String,
+    },
+}
+
+impl Error {
+    /// The NTSTATUS carried by this error, if the server sent one.
+    pub fn status(&self) -> Option<NtStatus> {
+        match self {
+            Error::Status { status, .. } | Error::Auth { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The errno that best describes this error (libsmbclient's mapping).
+    pub fn errno(&self) -> Errno {
+        match self {
+            Error::Status { status, .. } => status.errno(),
+            Error::Auth { .. } => Errno::EACCES,
+            Error::Timeout { .. } => Errno::ETIMEDOUT,
+            Error::Cancelled => Errno::ECANCELED,
+            Error::Closed(_) => Errno::ECONNRESET,
+            Error::Invalid(_) => Errno::EINVAL,
+            Error::Incomplete { .. } => Errno::EIO,
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! Handle-level operations (open, read, close, …) and the request builders the
+//! multi-step operations share.
+
+use crate::connection::{Cx, Fail, Operation, Progress, Response};
+use crate::error::Error;
+use crate::ntstatus::NtStatus;
+use crate::wire::close::CloseRequest;
+use crate::wire::create::{
+    access_mask, create_options, disposition, CreateRequest, CreateResponse, FileId,
+};
+use crate::wire::fscc::{file_attributes, share_access};
+use crate::wire::read::{ReadRequest, ReadResponse};
+use crate::wire::request::RequestBody;
+use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
+
+use super::{wire_path, FileInfo, Handle, Output, TreeId};
+
+/// How to open a path: MS-SMB2 2.2.13 DesiredAccess, CreateDisposition, CreateOptions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// DesiredAccess mask.
+    pub access: u32,
+    /// CreateDisposition.
+    pub disposition: u32,
+    /// CreateOptions.
+    pub create_options: u32,
+    /// FileAttributes for a new file.
+    pub attributes: u32,
+}
+
+impl OpenOptions {
+    /// Open an existing file or directory for reading.
+    pub fn read() -> Self {
+        OpenOptions {
+            access: access_mask::GENERIC_READ,
+            disposition: disposition::OPEN,
+            create_options: 0,
+            attributes: 0,
+        }
+    }
+
+    /// Open for reading and writing, creating the file if missing, keeping contents.
+    pub fn read_write_create() -> Self {
+        OpenOptions {
+            access: access_mask::GENERIC_READ | access_mask::GENERIC_WRITE,
+            disposition: disposition::OPEN_IF,
+            create_options: create_options::NON_DIRECTORY_FILE,
+            attributes: file_attributes::NORMAL,
+        }
+    }
+
+    /// Create or truncate a file for writing.
+    pub fn overwrite() -> Self {
+        OpenOptions {
+            access: access_mask::GENERIC_READ | access_mask::GENERIC_WRITE,
+            disposition: disposition::OVERWRITE_IF,
+            create_options: create_options::NON_DIRECTORY_FILE,
+            attributes: file_attributes::NORMAL,
+        }
+    }
+}
+
+/// A CREATE for `path` (share-relative, any separators).
+pub(crate) fn create(path: &str, o: &OpenOptions) -> RequestBody {
+    RequestBody::Create(CreateRequest {
+        desired_access: o.access,
+        file_attributes: o.attributes,
+        share_access: share_access::READ | share_access::WRITE | share_access::DELETE,
+        create_disposition: o.disposition,
+        create_options: o.create_options,
+        name: wire_path(path),
+        ..Default::default()
+    })
+}
+
+/// A CLOSE of `file_id`.
+pub(crate) fn close(file_id: FileId) -> RequestBody {
+    RequestBody::Close(CloseRequest {
+        file_id,
+        ..Default::default()
+    })
+}
+
+/// The operation failed with the server's `status` on `path`.
+pub(crate) fn status_err(status: NtStatus, op: &'static str, path: &str) -> Fail {
+    Fail::Op(Error::Status {
+        status,
+        op,
+        path: path.to_string(),
+    })
+}
+
+/// Checks a response's status.
+pub(crate) fn check(resp: &Response, op: &'static str, path: &str) -> Result<(), Fail> {
+    match resp.status() {
+        NtStatus::SUCCESS => Ok(()),
+        s => Err(status_err(s, op, path)),
+    }
+}
+
+/// Metadata from a CREATE response.
+pub(crate) fn info_from_create(c: &CreateResponse, path: &str) -> FileInfo {
+    FileInfo {
+        name: super::split_parent(path).1,
+        size: c.end_of_file,
+        allocation_size: c.allocation_size,
+        attributes: c.file_attributes,
+        creation_time: c.creation_time,
+        last_access_time: c.last_access_time,
+        last_write_time: c.last_write_time,
+        change_time: c.change_time,
+    }
+}
+
+pub(crate) struct Open {
+    tree: TreeId,
+    path: String,
+    options: OpenOptions,
+}
+
+impl Open {
+    pub(crate) fn new(tree: TreeId, path: String, options: OpenOptions) -> Self {
+        Open {
+            tree,
+            path,
+            options,
+        }
+    }
+}
+
+impl Operation for Open {
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+        cx.send(0, self.tree.0, create(&self.path, &self.options));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut Cx<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress, Fail> {
+        check(&resp, "open", &self.path)?;
+        let c = CreateResponse::decode(&resp.msg)?;
+        let handle = Handle {
+            tree: self.tree,
+            file_id: c.file_id,
+        };
+        Ok(Progress::Done(Output::Opened(
+            handle,
+            info_from_create(&c, &self.path),
+        )))
+    }
+}
+
+/// What a single-request operation's response means.
+enum Kind {
+    TreeDisconnect,
+    Logoff,
+    Echo,
+    Read,
+    Flush,
+    Close,
+}
+
+/// An operation of one request and one response.
+pub(crate) struct Simple {
+    kind: Kind,
+    tree: u32,
+    body: Option<RequestBody>,
+}
+
+impl Simple {
+    pub(crate) fn tree_disconnect(tree: TreeId) -> Self {
+        Simple {
+            kind: Kind::TreeDisconnect,
+            tree: tree.0,
+            body: Some(RequestBody::TreeDisconnect(TreeDisconnectRequest::default())),
+        }
+    }
+
+    pub(crate) fn logoff() -> Self {
+        Simple {
+            kind: Kind::Logoff,
+            tree: 0,
+            body: Some(RequestBody::Logoff(LogoffRequest::default())),
+        }
+    }
+
+    pub(crate) fn echo() -> Self {
+        Simple {
+            kind: Kind::Echo,
+            tree: 0,
+            body: Some(RequestBody::Echo(EchoRequest::default())),
+        }
+    }
+
+    pub(crate) fn read(h: Handle, offset: u64, len: u32) -> Self {
+        let body = RequestBody::Read(ReadRequest {
+            length: len,
+            offset,
+            file_id: h.file_id,
+            ..Default::default()
+        });
+        Simple {
+            kind: Kind::Read,
+            tree: h.tree.0,
+            body: Some(body),
+        }
+    }
+
+    pub(crate) fn flush(h: Handle) -> Self {
+        let body = RequestBody::Flush(FlushRequest { file_id: h.file_id });
+        Simple {
+            kind: Kind::Flush,
+            tree: h.tree.0,
+            body: Some(body),
+        }
+    }
+
+    pub(crate) fn close(h: Handle) -> Self {
+        Simple {
+            kind: Kind::Close,
+            tree: h.tree.0,
+            body: Some(close(h.file_id)),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::TreeDisconnect => "tree disconnect",
+            Kind::Logoff => "logoff",
+            Kind::Echo => "echo",
+            Kind::Read => "read",
+            Kind::Flush => "flush",
+            Kind::Close => "close",
+        }
+    }
+}
+
+impl Operation for Simple {
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+        let mut body = self
+            .body
+            .take()
+            .ok_or_else(|| Fail::Op(Error::Invalid("started twice".into())))?;
+        if let RequestBody::Read(r) = &mut body {
+            r.length = r.length.min(cx.negotiated().max_read_size);
+        }
+        cx.send(0, self.tree, body);
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut Cx<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress, Fail> {
+        if matches!(self.kind, Kind::Read) && resp.status() == NtStatus::END_OF_FILE {
+            return Ok(Progress::Done(Output::Data(bytes::Bytes::new())));
+        }
+        check(&resp, self.name(), "")?;
+        Ok(Progress::Done(match self.kind {
+            Kind::Read => Output::Data(ReadResponse::decode(&resp.msg)?.data),
+            Kind::TreeDisconnect => {
+                cx.core.trees.remove(&self.tree);
+                Output::Done
+            }
+            Kind::Logoff => {
+                cx.core.session.established = false;
+                Output::Done
+            }
+            Kind::Echo | Kind::Flush | Kind::Close => Output::Done,
+        }))
+    }
+}
+
+/// An Error for a caller mistake.
+pub(crate) fn invalid(msg: impl Into<String>) -> Fail {
+    Fail::Op(Error::Invalid(msg.into()))
+}

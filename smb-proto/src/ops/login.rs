@@ -1,0 +1,175 @@
+//! SESSION_SETUP rounds (MS-SMB2 3.2.4.2.3, 3.2.5.3) and TREE_CONNECT (3.2.4.2.4).
+
+use crate::auth::ntlm::{Credentials, NtlmClient};
+use crate::auth::spnego::{Authenticator, SpnegoNtlm};
+use crate::connection::{Cx, Fail, Operation, Progress, Response, TreeState};
+use crate::error::Error;
+use crate::ntstatus::NtStatus;
+use crate::wire::negotiate::security_mode;
+use crate::wire::request::RequestBody;
+use crate::wire::session_setup::{session_flags, SessionSetupRequest, SessionSetupResponse};
+use crate::wire::tree_connect::{share_flags, TreeConnectRequest, TreeConnectResponse};
+
+use super::{Output, TreeId};
+
+pub(crate) struct Login {
+    auth: Option<Box<dyn Authenticator + Send>>,
+    credentials: Option<Credentials>,
+    user: String,
+}
+
+impl Login {
+    pub(crate) fn with_credentials(credentials: Credentials) -> Self {
+        let user = credentials.user.clone();
+        Login {
+            auth: None,
+            credentials: Some(credentials),
+            user,
+        }
+    }
+
+    pub(crate) fn with_authenticator(auth: Box<dyn Authenticator + Send>, user: String) -> Self {
+        Login {
+            auth: Some(auth),
+            credentials: None,
+            user,
+        }
+    }
+
+    fn auth(&mut self) -> Result<&mut (dyn Authenticator + Send), Fail> {
+        match self.auth.as_deref_mut() {
+            Some(a) => Ok(a),
+            None => Err(Fail::Op(Error::Invalid(
+                "login has no authenticator".into(),
+            ))),
+        }
+    }
+
+    fn fail(&self, cx: &Cx<'_>, status: NtStatus, detail: String) -> Fail {
+        Fail::Op(Error::Auth {
+            user: self.user.clone(),
+            server: cx.core.config.server_name.clone(),
+            status,
+            detail,
+        })
+    }
+
+    fn send(&self, cx: &mut Cx<'_>, token: Vec<u8>) {
+        let req = SessionSetupRequest {
+            security_mode: security_mode::SIGNING_ENABLED as u8,
+            security_buffer: token.into(),
+            ..Default::default()
+        };
+        cx.send(0, 0, RequestBody::SessionSetup(req));
+    }
+}
+
+impl Operation for Login {
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+        if cx.core.session.established {
+            return Err(Fail::Op(Error::Invalid("already logged in".into())));
+        }
+        if let Some(creds) = self.credentials.take() {
+            // NTLM's randomness comes from the connection's seeded source, so a session replays.
+            let core = &mut *cx.core;
+            let ntlm = NtlmClient::new(
+                creds,
+                &core.config.client_name,
+                core.rng.array(),
+                core.rng.array(),
+                core.config.filetime_now,
+            );
+            self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
+        }
+        let token = self
+            .auth()?
+            .initial_token()
+            .map_err(|e| self.fail(cx, NtStatus::SUCCESS, e.to_string()))?;
+        self.send(cx, token);
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut Cx<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress, Fail> {
+        let status = resp.status();
+        if status != NtStatus::SUCCESS && status != NtStatus::MORE_PROCESSING_REQUIRED {
+            return Err(self.fail(cx, status, String::new()));
+        }
+        let body = SessionSetupResponse::decode(&resp.msg)?;
+        let token = if body.security_buffer.is_empty() {
+            None
+        } else {
+            let r = self.auth()?.next_token(&body.security_buffer);
+            r.map_err(|e| self.fail(cx, status, e.to_string()))?
+        };
+        if status == NtStatus::MORE_PROCESSING_REQUIRED {
+            let token = token.ok_or_else(|| {
+                self.fail(cx, status, "server wants another round, none left".into())
+            })?;
+            self.send(cx, token);
+            return Ok(Progress::Pending);
+        }
+        let guest = body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0;
+        let encrypt = body.session_flags & session_flags::ENCRYPT_DATA != 0;
+        let key = self.auth()?.session_key();
+        cx.core.establish_session(key, guest, encrypt, &resp)?;
+        Ok(Progress::Done(Output::LoggedIn { is_guest: guest }))
+    }
+}
+
+pub(crate) struct TreeConnect {
+    share: String,
+}
+
+impl TreeConnect {
+    pub(crate) fn new(share: String) -> Self {
+        TreeConnect { share }
+    }
+}
+
+impl Operation for TreeConnect {
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+        let path = format!("\\\\{}\\{}", cx.core.config.server_name, self.share);
+        cx.send(
+            0,
+            0,
+            RequestBody::TreeConnect(TreeConnectRequest {
+                path,
+                ..Default::default()
+            }),
+        );
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut Cx<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress, Fail> {
+        let status = resp.status();
+        if status != NtStatus::SUCCESS {
+            return Err(Fail::Op(Error::Status {
+                status,
+                op: "tree connect",
+                path: self.share.clone(),
+            }));
+        }
+        let body = TreeConnectResponse::decode(&resp.msg)?;
+        let encrypt = body.share_flags & share_flags::ENCRYPT_DATA != 0;
+        if encrypt && cx.negotiated().cipher.is_none() {
+            return Err(Fail::Op(Error::Invalid(format!(
+                "share {} requires encryption the connection lacks",
+                self.share
+            ))));
+        }
+        cx.core
+            .trees
+            .insert(resp.header.tree_id, TreeState { encrypt });
+        Ok(Progress::Done(Output::Tree(TreeId(resp.header.tree_id))))
+    }
+}

@@ -1,0 +1,461 @@
+//! The blocking client against a private smbd: every operation, every dialect, every
+//! signing algorithm, edge-case sizes, large directories, non-ASCII names, errors, and
+//! interop with smbclient.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use sha2::{Digest, Sha256};
+use smb_blocking::{ConnectOptions, Connection, OpenOptions};
+use smb_proto::{Dialect, Errno, NtStatus, SigningPolicy};
+use smb_tests::{SambaServer, Share};
+
+fn opts(srv: &SambaServer) -> ConnectOptions {
+    ConnectOptions::new(srv.host())
+        .port(srv.port())
+        .user(srv.user(), srv.password())
+}
+
+fn server() -> SambaServer {
+    SambaServer::builder().share(Share::new("share")).start()
+}
+
+fn connect(srv: &SambaServer) -> Connection {
+    Connection::connect(&opts(srv)).expect("connect")
+}
+
+/// Deterministic pseudo-random bytes (xorshift), fast enough for 100 MiB.
+fn data(len: usize, seed: u64) -> Vec<u8> {
+    let mut s = seed | 1;
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        v.extend_from_slice(&s.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+fn sha(b: &[u8]) -> [u8; 32] {
+    Sha256::digest(b).into()
+}
+
+/// put, stat, list, get back, compare; returns the negotiated dialect.
+fn round_trip(conn: &mut Connection, srv: &SambaServer, name: &str, content: &[u8]) {
+    let n = conn
+        .store_file("share", name, &mut &content[..])
+        .expect("store");
+    assert_eq!(n, content.len() as u64);
+    let on_disk = std::fs::read(srv.share_path("share").join(name.replace('\\', "/")))
+        .expect("file on server disk");
+    assert_eq!(
+        sha(&on_disk),
+        sha(content),
+        "server-side bytes differ for {name}"
+    );
+    let info = conn.get_attributes("share", name).expect("stat");
+    assert_eq!(info.size, content.len() as u64);
+    assert!(!info.is_directory());
+    let mut back = Vec::new();
+    let got = conn
+        .retrieve_file("share", name, &mut back)
+        .expect("retrieve");
+    assert_eq!(got, content.len() as u64);
+    assert_eq!(
+        sha(&back),
+        sha(content),
+        "downloaded bytes differ for {name}"
+    );
+}
+
+#[test]
+fn every_dialect_round_trips() {
+    for (dialect, max_protocol) in [
+        (Dialect::Smb202, "SMB2_02"),
+        (Dialect::Smb210, "SMB2_10"),
+        (Dialect::Smb300, "SMB3_00"),
+        (Dialect::Smb302, "SMB3_02"),
+        (Dialect::Smb311, "SMB3_11"),
+    ] {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server max protocol", max_protocol)
+            .global("server signing", "mandatory")
+            .start();
+        let mut conn = connect(&srv);
+        assert_eq!(conn.negotiated().dialect, dialect);
+        assert!(
+            conn.is_signing(),
+            "{dialect}: signing mandatory on the server"
+        );
+        round_trip(
+            &mut conn,
+            &srv,
+            "hello.txt",
+            format!("hello {dialect}").as_bytes(),
+        );
+        let big = data(300_000, 7);
+        round_trip(&mut conn, &srv, "big.bin", &big);
+        let names: Vec<String> = conn
+            .list_path("share", "", "*")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert!(
+            names.contains(&"hello.txt".to_string()) && names.contains(&"big.bin".to_string()),
+            "{names:?}"
+        );
+        conn.echo().unwrap();
+        conn.close().unwrap();
+    }
+}
+
+#[test]
+fn every_signing_algorithm_on_311() {
+    for (alg, expected) in [
+        (
+            "AES-128-GMAC",
+            smb_proto::crypto::signing::SigningAlgorithm::AesGmac,
+        ),
+        (
+            "AES-128-CMAC",
+            smb_proto::crypto::signing::SigningAlgorithm::AesCmac,
+        ),
+        (
+            "HMAC-SHA256",
+            smb_proto::crypto::signing::SigningAlgorithm::HmacSha256,
+        ),
+    ] {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server signing", "mandatory")
+            .global("server smb3 signing algorithms", alg)
+            .start();
+        let mut conn = connect(&srv);
+        assert_eq!(conn.negotiated().signing_algorithm, expected, "{alg}");
+        assert!(conn.is_signing());
+        round_trip(&mut conn, &srv, "s.bin", &data(200_000, 3));
+    }
+}
+
+#[test]
+fn cmac_on_30_and_hmac_on_21_when_signing_required_by_client_policy() {
+    for (proto, dialect) in [("SMB3_00", Dialect::Smb300), ("SMB2_10", Dialect::Smb210)] {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server max protocol", proto)
+            .start();
+        let mut o = opts(&srv);
+        o.signing = SigningPolicy::WhenSupported;
+        let mut conn = Connection::connect(&o).unwrap();
+        assert_eq!(conn.negotiated().dialect, dialect);
+        assert!(conn.is_signing());
+        round_trip(&mut conn, &srv, "x.bin", &data(70_000, 9));
+    }
+}
+
+#[test]
+fn sizes_zero_one_max_read_and_100_mib_plus_one() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let max = conn.negotiated().max_read_size as usize;
+    for (name, len) in [
+        ("zero", 0usize),
+        ("one", 1),
+        ("maxread", max),
+        ("maxread+1", max + 1),
+    ] {
+        round_trip(&mut conn, &srv, name, &data(len, len as u64 + 11));
+    }
+    round_trip(
+        &mut conn,
+        &srv,
+        "huge.bin",
+        &data(100 * 1024 * 1024 + 1, 42),
+    );
+}
+
+#[test]
+fn retrieve_from_offset_with_max_length() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let content = data(3_000_000, 5);
+    conn.store_file("share", "f.bin", &mut &content[..])
+        .unwrap();
+    let mut out = Vec::new();
+    let n = conn
+        .retrieve_file_from_offset("share", "f.bin", &mut out, 1_234_567, Some(1_000_001))
+        .unwrap();
+    assert_eq!(n, 1_000_001);
+    assert_eq!(out, &content[1_234_567..2_234_568]);
+    out.clear();
+    let n = conn
+        .retrieve_file_from_offset("share", "f.bin", &mut out, 2_999_990, None)
+        .unwrap();
+    assert_eq!((n, &out[..]), (10, &content[2_999_990..]));
+    out.clear();
+    let n = conn
+        .retrieve_file_from_offset("share", "f.bin", &mut out, 5_000_000, Some(10))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn directory_with_5000_entries() {
+    let srv = server();
+    let dir = srv.share_path("share").join("many");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..5000 {
+        std::fs::write(dir.join(format!("file-{i:05}.txt")), i.to_string()).unwrap();
+    }
+    let mut conn = connect(&srv);
+    let entries = conn.list_path("share", "many", "*").unwrap();
+    assert_eq!(entries.len(), 5000);
+    let mut names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 5000);
+    assert_eq!(names[4999], "file-04999.txt");
+    let e = entries.iter().find(|e| e.name == "file-01234.txt").unwrap();
+    assert_eq!(e.size, 4);
+    let filtered = conn.list_path("share", "many", "file-0499*").unwrap();
+    assert_eq!(filtered.len(), 10);
+}
+
+#[test]
+fn non_ascii_names() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    conn.create_directory("share", "répertoire-日本").unwrap();
+    for name in ["é.txt", "日本語.txt", "emoji-😀.bin"] {
+        let path = format!("répertoire-日本/{name}");
+        round_trip(&mut conn, &srv, &path, name.as_bytes());
+        assert!(
+            srv.share_path("share")
+                .join("répertoire-日本")
+                .join(name)
+                .exists(),
+            "{name} on disk"
+        );
+    }
+    let mut names: Vec<String> = conn
+        .list_path("share", "répertoire-日本", "*")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["emoji-😀.bin", "é.txt", "日本語.txt"]);
+}
+
+#[test]
+fn wrong_password_is_an_authentication_error() {
+    let srv = server();
+    let o = ConnectOptions::new(srv.host())
+        .port(srv.port())
+        .user(srv.user(), "not-the-password");
+    let err = Connection::connect(&o).unwrap_err();
+    let msg = err.to_string();
+    match err {
+        smb_blocking::Error::Smb(smb_proto::Error::Auth {
+            status, ref user, ..
+        }) => {
+            assert_eq!(status, NtStatus::LOGON_FAILURE);
+            assert_eq!(user, srv.user());
+        }
+        other => panic!("expected an auth error, got {other:?}"),
+    }
+    assert!(
+        !msg.contains("not-the-password"),
+        "password leaked into: {msg}"
+    );
+}
+
+#[test]
+fn missing_file_is_not_found_with_enoent_and_path() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let err = conn
+        .retrieve_file("share", "nope/missing.txt", &mut Vec::new())
+        .unwrap_err();
+    let smb_blocking::Error::Smb(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(
+            e.status(),
+            Some(NtStatus::OBJECT_PATH_NOT_FOUND) | Some(NtStatus::OBJECT_NAME_NOT_FOUND)
+        ),
+        "{e}"
+    );
+    assert_eq!(e.errno(), Errno::ENOENT);
+    assert!(
+        e.to_string().contains("nope\\missing.txt") || e.to_string().contains("nope/missing.txt"),
+        "{e}"
+    );
+    let err = conn.get_attributes("share", "missing.txt").unwrap_err();
+    let smb_blocking::Error::Smb(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+    assert_eq!(e.errno(), Errno::ENOENT);
+    // The connection is still usable after an operation failed.
+    conn.echo().unwrap();
+}
+
+#[test]
+fn mkdir_rmdir_rename_delete_files() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let root = srv.share_path("share");
+    conn.create_directory("share", "d").unwrap();
+    assert!(root.join("d").is_dir());
+    let err = conn.create_directory("share", "d").unwrap_err();
+    assert_eq!(
+        smb_err(&err).status(),
+        Some(NtStatus::OBJECT_NAME_COLLISION)
+    );
+    for n in ["a.txt", "b.txt", "c.log"] {
+        conn.store_file("share", &format!("d/{n}"), &mut &b"x"[..])
+            .unwrap();
+    }
+    let err = conn.delete_directory("share", "d").unwrap_err();
+    assert_eq!(smb_err(&err).status(), Some(NtStatus::DIRECTORY_NOT_EMPTY));
+    conn.rename("share", "d/c.log", "d/renamed.log").unwrap();
+    assert!(root.join("d/renamed.log").exists() && !root.join("d/c.log").exists());
+    let err = conn.rename("share", "d/a.txt", "d/b.txt").unwrap_err();
+    assert_eq!(
+        smb_err(&err).status(),
+        Some(NtStatus::OBJECT_NAME_COLLISION)
+    );
+    assert_eq!(conn.delete_files("share", "d/*.txt").unwrap(), 2);
+    assert!(!root.join("d/a.txt").exists() && root.join("d/renamed.log").exists());
+    let err = conn.delete_files("share", "d/*.txt").unwrap_err();
+    assert_eq!(smb_err(&err).status(), Some(NtStatus::NO_SUCH_FILE));
+    assert_eq!(conn.delete_files("share", "d/renamed.log").unwrap(), 1);
+    conn.delete_directory("share", "d").unwrap();
+    assert!(!root.join("d").exists());
+}
+
+fn smb_err(e: &smb_blocking::Error) -> &smb_proto::Error {
+    match e {
+        smb_blocking::Error::Smb(e) => e,
+        other => panic!("expected an SMB error, got {other:?}"),
+    }
+}
+
+#[test]
+fn file_handle_read_write_seek() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    {
+        let mut f = conn
+            .open("share", "rw.bin", OpenOptions::read_write_create())
+            .unwrap();
+        f.write_all(b"hello world").unwrap();
+        f.seek(SeekFrom::Start(6)).unwrap();
+        f.write_all(b"WORLD!").unwrap();
+        assert_eq!(f.seek(SeekFrom::End(0)).unwrap(), 12);
+        f.seek(SeekFrom::Start(0)).unwrap();
+        let mut s = String::new();
+        f.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "hello WORLD!");
+        f.seek(SeekFrom::End(-6)).unwrap();
+        let mut tail = [0u8; 6];
+        f.read_exact(&mut tail).unwrap();
+        assert_eq!(&tail, b"WORLD!");
+        f.close().unwrap();
+    }
+    assert_eq!(
+        std::fs::read(srv.share_path("share").join("rw.bin")).unwrap(),
+        b"hello WORLD!"
+    );
+}
+
+#[test]
+fn interop_with_smbclient_both_ways() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let ours = data(1_500_000, 77);
+    conn.store_file("share", "ours.bin", &mut &ours[..])
+        .unwrap();
+    let local = srv
+        .share_path("share")
+        .parent()
+        .unwrap()
+        .join("fetched-by-smbclient.bin");
+    let out = srv.smbclient("share", &format!("get ours.bin {}", local.display()));
+    assert!(
+        out.status.success(),
+        "smbclient get failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sha(&std::fs::read(&local).unwrap()), sha(&ours));
+
+    let theirs = data(2_345_678, 99);
+    let src = srv
+        .share_path("share")
+        .parent()
+        .unwrap()
+        .join("to-upload.bin");
+    std::fs::write(&src, &theirs).unwrap();
+    let out = srv.smbclient("share", &format!("put {} theirs.bin", src.display()));
+    assert!(
+        out.status.success(),
+        "smbclient put failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut back = Vec::new();
+    conn.retrieve_file("share", "theirs.bin", &mut back)
+        .unwrap();
+    assert_eq!(sha(&back), sha(&theirs));
+}
+
+#[test]
+fn guest_share() {
+    let srv = SambaServer::builder()
+        .share(Share::new("pub").guest_ok())
+        .start();
+    let mut conn = Connection::connect(&ConnectOptions::new(srv.host()).port(srv.port())).unwrap();
+    assert!(conn.is_guest());
+    assert!(!conn.is_signing());
+    conn.list_path("pub", "", "*").unwrap();
+}
+
+#[test]
+fn read_only_share_refuses_writes() {
+    let srv = SambaServer::builder()
+        .share(Share::new("ro").read_only())
+        .start();
+    std::fs::write(srv.share_path("ro").join("existing.txt"), b"data").unwrap();
+    let mut conn = connect(&srv);
+    let mut out = Vec::new();
+    conn.retrieve_file("ro", "existing.txt", &mut out).unwrap();
+    assert_eq!(out, b"data");
+    let err = conn
+        .store_file("ro", "new.txt", &mut &b"x"[..])
+        .unwrap_err();
+    assert_eq!(smb_err(&err).status(), Some(NtStatus::ACCESS_DENIED));
+    assert_eq!(smb_err(&err).errno(), Errno::EACCES);
+}
+
+#[test]
+fn netbios_session_service_framing() {
+    let srv = server();
+    let mut o = opts(&srv);
+    o.netbios = true;
+    o.server_name = Some("*SMBSERVER".into());
+    let mut conn = Connection::connect(&o).unwrap();
+    round_trip(&mut conn, &srv, "nb.txt", b"over netbios");
+}
+
+#[test]
+fn missing_share_names_the_share() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let err = conn.list_path("nosuchshare", "", "*").unwrap_err();
+    assert_eq!(smb_err(&err).status(), Some(NtStatus::BAD_NETWORK_NAME));
+    assert!(err.to_string().contains("nosuchshare"), "{err}");
+}
