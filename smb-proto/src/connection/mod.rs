@@ -663,7 +663,7 @@ impl Connection {
             let next = header.next_command as usize;
             let end = if next == 0 {
                 plain.len()
-            } else if next < HEADER_LEN || next % 8 != 0 || next >= rest {
+            } else if next < HEADER_LEN || !next.is_multiple_of(8) || next >= rest {
                 return Err(CloseReason::Malformed(DecodeError::invalid(
                     "next command",
                     next as u64,
@@ -697,7 +697,7 @@ impl Connection {
         }
         let status = NtStatus(header.status);
         self.core.credits = self.core.credits.saturating_add(u32::from(header.credits));
-        let Some(pending) = self.core.pending.get_mut(&header.message_id) else {
+        let Some(mut pending) = self.core.pending.remove(&header.message_id) else {
             return Err(CloseReason::Protocol(format!(
                 "response for unknown message id {}",
                 header.message_id
@@ -710,16 +710,13 @@ impl Connection {
             )));
         }
         if status == NtStatus::PENDING && header.is_async() {
-            // Interim response (MS-SMB2 3.2.5.1.5): the final one follows; it is not signed.
+            // Interim response (MS-SMB2 3.2.5.1.5): the final one follows, however long
+            // the server takes (a CHANGE_NOTIFY may wait for hours); it is not signed.
             pending.async_id = Some(header.async_id);
             pending.deadline = None;
+            self.core.pending.insert(header.message_id, pending);
             return Ok(());
         }
-        let pending = self
-            .core
-            .pending
-            .remove(&header.message_id)
-            .ok_or_else(|| CloseReason::Local)?;
         if command == Command::Negotiate {
             return self.core.on_negotiate(&msg);
         }
@@ -893,7 +890,8 @@ impl Core {
             .negotiated
             .clone()
             .ok_or(Fail::Fatal(CloseReason::Protocol("no negotiate".into())))?;
-        self.session.is_guest = is_guest_or_null;
+        // An anonymous login has no session key: as unprotected as a guest one.
+        self.session.is_guest = is_guest_or_null || session_key.is_none();
         if let (Some(key), false) = (session_key, is_guest_or_null) {
             let key_len = neg.cipher.map_or(16, |c| c.key_len());
             let keys = kdf::derive_session_keys(
@@ -1024,7 +1022,7 @@ impl Core {
         }
         let mut msg = Vec::with_capacity(HEADER_LEN + 4);
         header.encode(&mut msg);
-        RequestBody::Cancel(Default::default()).encode(&mut msg);
+        RequestBody::Cancel(crate::wire::simple::CancelRequest).encode(&mut msg);
         self.seal_and_queue(vec![(msg, false)], 0);
     }
 

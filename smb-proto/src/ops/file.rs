@@ -175,7 +175,7 @@ impl Simple {
         Simple {
             kind: Kind::TreeDisconnect,
             tree: tree.0,
-            body: Some(RequestBody::TreeDisconnect(TreeDisconnectRequest::default())),
+            body: Some(RequestBody::TreeDisconnect(TreeDisconnectRequest)),
         }
     }
 
@@ -183,7 +183,7 @@ impl Simple {
         Simple {
             kind: Kind::Logoff,
             tree: 0,
-            body: Some(RequestBody::Logoff(LogoffRequest::default())),
+            body: Some(RequestBody::Logoff(LogoffRequest)),
         }
     }
 
@@ -191,7 +191,7 @@ impl Simple {
         Simple {
             kind: Kind::Echo,
             tree: 0,
-            body: Some(RequestBody::Echo(EchoRequest::default())),
+            body: Some(RequestBody::Echo(EchoRequest)),
         }
     }
 

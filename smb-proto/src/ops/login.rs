@@ -117,7 +117,7 @@ impl Operation for Login {
         let encrypt = body.session_flags & session_flags::ENCRYPT_DATA != 0;
         let key = self.auth()?.session_key();
         cx.core.establish_session(key, guest, encrypt, &resp)?;
-        Ok(Progress::Done(Output::LoggedIn { is_guest: guest }))
+        Ok(Progress::Done(Output::LoggedIn { is_guest: cx.core.session.is_guest }))
     }
 }
 
