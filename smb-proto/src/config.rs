@@ -88,7 +88,7 @@ pub enum SigningPolicy {
 }
 
 /// Everything a [`Connection`](crate::Connection) needs to know before it starts.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     /// Lowest dialect accepted.
     pub min_dialect: Dialect,
@@ -124,6 +124,27 @@ pub struct Config {
     pub max_io_in_flight: usize,
     /// Credits the client tries to hold.
     pub credit_target: u16,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The seed determines every key the session will use: never print it.
+        f.debug_struct("Config")
+            .field("min_dialect", &self.min_dialect)
+            .field("max_dialect", &self.max_dialect)
+            .field("signing", &self.signing)
+            .field("encrypt", &self.encrypt)
+            .field("ciphers", &self.ciphers)
+            .field("signing_algorithms", &self.signing_algorithms)
+            .field("server_name", &self.server_name)
+            .field("client_name", &self.client_name)
+            .field("transport", &self.transport)
+            .field("seed", &"<redacted>")
+            .field("request_timeout", &self.request_timeout)
+            .field("max_io_size", &self.max_io_size)
+            .field("max_io_in_flight", &self.max_io_in_flight)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
