@@ -373,6 +373,17 @@ impl Connection {
         }
     }
 
+    /// Whether requests to `share` are encrypted (connecting to it if needed).
+    pub fn tree_encrypted(&mut self, share: &str) -> Result<bool> {
+        let tree = self.tree(share)?;
+        Ok(self.core.tree_encrypts(tree))
+    }
+
+    /// Whether the session encrypts every request.
+    pub fn is_encrypting(&self) -> bool {
+        self.core.is_encrypting()
+    }
+
     /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
     pub fn list_path(&mut self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
         let tree = self.tree(share)?;

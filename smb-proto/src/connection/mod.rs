@@ -17,7 +17,7 @@ use crate::error::{CloseReason, Error};
 use crate::ntstatus::NtStatus;
 use crate::ops::{Op, Output};
 use crate::rng::Rng;
-use crate::wire::header::{flags, Command, Header, HEADER_LEN, SIGNATURE_RANGE};
+use crate::wire::header::{flags, Command, Header, HEADER_LEN};
 use crate::wire::negotiate::{NegotiateRequest, NegotiateResponse};
 use crate::wire::request::{credit_charge, RequestBody};
 use crate::wire::transform;
@@ -153,6 +153,8 @@ struct Pending {
     command: Command,
     async_id: Option<u64>,
     deadline: Option<Instant>,
+    /// The request went out encrypted, so its response must come back encrypted.
+    encrypted: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,6 +397,11 @@ impl Connection {
     /// Whether requests of the session are encrypted.
     pub fn is_encrypting(&self) -> bool {
         self.core.session.encrypt_all
+    }
+
+    /// Whether requests on `tree` are encrypted (the session's or the share's demand).
+    pub fn tree_encrypts(&self, tree: crate::ops::TreeId) -> bool {
+        self.core.session.encrypt_all || self.core.trees.get(&tree.0).is_some_and(|t| t.encrypt)
     }
 
     /// Why the connection ended, if it did.
@@ -641,13 +648,6 @@ impl Connection {
         } else {
             (data, false)
         };
-        if encrypted {
-            // Decrypted compounds are split below exactly like plaintext ones.
-        } else if self.core.encryption_required_for_session() {
-            return Err(CloseReason::Encryption(
-                "unencrypted message on an encrypted session".into(),
-            ));
-        }
         let mut offset = 0usize;
         loop {
             let rest = plain.len() - offset;
@@ -691,6 +691,11 @@ impl Connection {
         }
         let command = header.command()?;
         if command == Command::OplockBreak && header.message_id == u64::MAX {
+            if self.core.session.encrypt_all && !encrypted {
+                return Err(CloseReason::Encryption(
+                    "unencrypted break on an encrypted session".into(),
+                ));
+            }
             self.core.verify(&header, &msg, encrypted)?;
             self.core.events.push_back(Event::Break(msg));
             return Ok(());
@@ -703,6 +708,12 @@ impl Connection {
                 header.message_id
             )));
         };
+        if pending.encrypted && !encrypted {
+            return Err(CloseReason::Encryption(format!(
+                "unencrypted response to encrypted request (message id {})",
+                header.message_id
+            )));
+        }
         if pending.command != command {
             return Err(CloseReason::Protocol(format!(
                 "message id {} answered with command {:?}, sent {:?}",
@@ -904,8 +915,13 @@ impl Core {
             self.session.keys = Some(keys);
             self.session.signing_active = match self.config.signing {
                 crate::config::SigningPolicy::WhenSupported => true,
-                crate::config::SigningPolicy::WhenRequired
-                | crate::config::SigningPolicy::Never => self.server_requires_signing(),
+                crate::config::SigningPolicy::WhenRequired => self.server_requires_signing(),
+                crate::config::SigningPolicy::Never if self.server_requires_signing() => {
+                    return Err(Fail::Op(Error::Invalid(
+                        "the server requires signing and the signing policy is 'never'".into(),
+                    )));
+                }
+                crate::config::SigningPolicy::Never => false,
             };
             let want_encrypt = self.config.encrypt || server_encrypts;
             if want_encrypt {
@@ -974,10 +990,6 @@ impl Core {
         Ok(())
     }
 
-    fn encryption_required_for_session(&self) -> bool {
-        self.session.encrypt_all
-    }
-
     fn decrypt(&self, frame: Bytes) -> Result<Bytes, CloseReason> {
         let (Some(keys), Some(neg)) = (&self.session.keys, &self.negotiated) else {
             return Err(CloseReason::Encryption(
@@ -1020,10 +1032,15 @@ impl Core {
             header.flags |= flags::ASYNC_COMMAND;
             header.async_id = a;
         }
-        let mut msg = Vec::with_capacity(HEADER_LEN + 4);
-        header.encode(&mut msg);
-        RequestBody::Cancel(crate::wire::simple::CancelRequest).encode(&mut msg);
-        self.seal_and_queue(vec![(msg, false)], 0);
+        let encrypt = self.session.established && self.session.encrypt_all;
+        let frame = self.begin_frame(encrypt);
+        let start = self.tx.len();
+        header.encode(&mut self.tx);
+        RequestBody::Cancel(crate::wire::simple::CancelRequest).encode(&mut self.tx);
+        if !encrypt && self.should_sign(Command::Cancel) {
+            self.sign_range(start);
+        }
+        self.end_frame(frame, encrypt);
     }
 
     /// Sends waiting groups while negotiation and credits allow.
@@ -1054,33 +1071,28 @@ impl Core {
         }
     }
 
-    /// Assigns message ids, encodes, signs, encrypts and queues a group as one frame.
+    /// Assigns message ids, then encodes, signs or encrypts the group straight into the
+    /// send buffer as one frame (a compound when it has several requests).
     fn transmit(&mut self, group: Group) {
-        let n = group.items.len();
-        let mut msgs = Vec::with_capacity(n);
+        let encrypt = self.session.established
+            && (self.session.encrypt_all
+                || group
+                    .items
+                    .iter()
+                    .any(|i| self.trees.get(&i.tree_id).is_some_and(|t| t.encrypt)));
         let deadline = self.config.request_timeout.map(|t| self.now + t);
+        let frame = self.begin_frame(encrypt);
+        let n = group.items.len();
         for (i, item) in group.items.into_iter().enumerate() {
             let command = item.body.command();
             let charge = self.charge_for(&item.body).max(1);
             let message_id = self.next_message_id;
             self.next_message_id += u64::from(charge);
             self.credits = self.credits.saturating_sub(u32::from(charge));
-            let in_flight: u32 = self.pending.len() as u32;
-            let want =
-                u32::from(self.config.credit_target).saturating_sub(self.credits + in_flight);
-            let credits = (u32::from(charge) + want.min(256)).min(u32::from(u16::MAX)) as u16;
             let mut header = Header {
-                credit_charge: if self
-                    .negotiated
-                    .as_ref()
-                    .is_some_and(|n| n.dialect == Dialect::Smb202)
-                {
-                    0
-                } else {
-                    charge
-                },
+                credit_charge: self.wire_credit_charge(charge),
                 command: command as u16,
-                credits,
+                credits: self.credit_request(charge),
                 message_id,
                 tree_id: item.tree_id,
                 session_id: if command == Command::Negotiate {
@@ -1093,20 +1105,23 @@ impl Core {
             if item.related {
                 header.flags |= flags::RELATED_OPERATIONS;
             }
-            let mut msg = Vec::with_capacity(HEADER_LEN + 128);
-            header.encode(&mut msg);
-            item.body.encode(&mut msg);
+            let start = self.tx.len();
+            header.encode(&mut self.tx);
+            item.body.encode(&mut self.tx);
             if i + 1 < n {
-                msg.resize(crate::wire::codec::align8(msg.len()), 0);
-                let next = msg.len() as u32;
-                msg[20..24].copy_from_slice(&next.to_le_bytes());
+                self.tx
+                    .resize(start + crate::wire::codec::align8(self.tx.len() - start), 0);
+                let next = (self.tx.len() - start) as u32;
+                self.tx[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
             }
             match command {
-                Command::Negotiate => self.negotiate_request = msg.clone(),
-                Command::SessionSetup => self.session.preauth.update(&msg),
+                Command::Negotiate => self.negotiate_request = self.tx[start..].to_vec(),
+                Command::SessionSetup => self.session.preauth.update(&self.tx[start..]),
                 _ => {}
             }
-            let sign = self.should_sign(command, item.tree_id);
+            if !encrypt && self.should_sign(command) {
+                self.sign_range(start);
+            }
             self.pending.insert(
                 message_id,
                 Pending {
@@ -1115,21 +1130,88 @@ impl Core {
                     command,
                     async_id: None,
                     deadline,
+                    encrypted: encrypt,
                 },
             );
-            msgs.push((msg, sign));
         }
-        let tree = msgs.first().map(|_| 0).unwrap_or(0);
-        let _ = tree;
-        self.seal_and_queue(msgs, 0);
+        self.end_frame(frame, encrypt);
+    }
+
+    /// MS-SMB2 3.2.4.1.5: a 2.0.2 client sends CreditCharge 0.
+    fn wire_credit_charge(&self, charge: u16) -> u16 {
+        match &self.negotiated {
+            Some(n) if n.dialect == Dialect::Smb202 => 0,
+            _ => charge,
+        }
+    }
+
+    /// CreditRequest: the charge back, plus enough to climb toward `credit_target`.
+    fn credit_request(&self, charge: u16) -> u16 {
+        let held = self.credits.saturating_add(self.pending.len() as u32);
+        let want = u32::from(self.config.credit_target)
+            .saturating_sub(held)
+            .min(256);
+        (u32::from(charge) + want).min(u32::from(u16::MAX)) as u16
+    }
+
+    /// Reserves the frame header (and the transform header) in the send buffer.
+    fn begin_frame(&mut self, encrypt: bool) -> usize {
+        let start = self.tx.len();
+        let room = 4 + if encrypt {
+            encryption::TRANSFORM_HEADER_LEN
+        } else {
+            0
+        };
+        self.tx.resize(start + room, 0);
+        start
+    }
+
+    /// Encrypts the frame begun at `start` if asked, then writes its length.
+    fn end_frame(&mut self, start: usize, encrypt: bool) {
+        if encrypt {
+            let (Some(keys), Some(cipher)) = (
+                &self.session.keys,
+                self.negotiated.as_ref().and_then(|n| n.cipher),
+            ) else {
+                self.fail_local("encryption without keys".into());
+                return;
+            };
+            let mut nonce = [0u8; 16];
+            self.rng.fill(&mut nonce[..cipher.nonce_len()]);
+            let r = encryption::encrypt_in_place(
+                cipher,
+                &keys.encryption,
+                &nonce[..cipher.nonce_len()],
+                self.session.id,
+                &mut self.tx[start + 4..],
+            );
+            if let Err(e) = r {
+                self.fail_local(format!("encryption failed: {e}"));
+                return;
+            }
+        }
+        let len = self.tx.len() - start - 4;
+        let mut hdr = Vec::with_capacity(4);
+        framing::put_frame_header(&mut hdr, len);
+        self.tx[start..start + 4].copy_from_slice(&hdr);
+    }
+
+    /// Signs the message that starts at `start` and runs to the end of the send buffer.
+    fn sign_range(&mut self, start: usize) {
+        let (Some(key), Some(neg)) = (&self.session.signing_key, &self.negotiated) else {
+            return;
+        };
+        // Only a short message or a bad key length can fail; both would be our bug.
+        if let Err(e) = signing::sign(neg.signing_algorithm, key, &mut self.tx[start..]) {
+            self.fail_local(format!("signing failed: {e}"));
+        }
     }
 
     fn fail_local(&mut self, msg: String) {
         self.fatal.get_or_insert(CloseReason::Protocol(msg));
     }
 
-    fn should_sign(&self, command: Command, tree_id: u32) -> bool {
-        let _ = tree_id;
+    fn should_sign(&self, command: Command) -> bool {
         if self.session.signing_key.is_none() || self.session.is_guest || !self.session.established
         {
             return false;
@@ -1143,76 +1225,4 @@ impl Core {
                     .as_ref()
                     .is_some_and(|n| n.dialect.is_smb3()))
     }
-
-    /// Signs each message (unless the frame is encrypted), then frames, encrypting the
-    /// whole compound when the session or the tree demands it.
-    fn seal_and_queue(&mut self, mut msgs: Vec<(Vec<u8>, bool)>, _tree: u32) {
-        let encrypt = self.session.established && self.should_encrypt(&msgs);
-        let alg = self.negotiated.as_ref().map(|n| n.signing_algorithm);
-        if !encrypt {
-            if let (Some(key), Some(alg)) = (&self.session.signing_key, alg) {
-                for (m, sign) in msgs.iter_mut() {
-                    if *sign {
-                        // Only a short message or a bad key length can fail; both are ours.
-                        if let Err(e) = signing::sign(alg, key, m) {
-                            self.fail_local(format!("signing failed: {e}"));
-                            return;
-                        }
-                    }
-                }
-            }
-        }
-        let total: usize = msgs.iter().map(|(m, _)| m.len()).sum();
-        if encrypt {
-            let mut plain = Vec::with_capacity(total);
-            for (m, _) in &msgs {
-                plain.extend_from_slice(m);
-            }
-            let (Some(keys), Some(cipher)) = (
-                &self.session.keys,
-                self.negotiated.as_ref().and_then(|n| n.cipher),
-            ) else {
-                return;
-            };
-            let mut nonce = [0u8; 16];
-            self.rng.fill(&mut nonce[..cipher.nonce_len()]);
-            let sealed = match encryption::encrypt_message(
-                cipher,
-                &keys.encryption,
-                &nonce[..cipher.nonce_len()],
-                self.session.id,
-                &plain,
-            ) {
-                Ok(s) => s,
-                Err(e) => {
-                    self.fail_local(format!("encryption failed: {e}"));
-                    return;
-                }
-            };
-            framing::put_frame_header(&mut self.tx, sealed.len());
-            self.tx.extend_from_slice(&sealed);
-        } else {
-            framing::put_frame_header(&mut self.tx, total);
-            for (m, _) in &msgs {
-                self.tx.extend_from_slice(m);
-            }
-        }
-    }
-
-    fn should_encrypt(&self, msgs: &[(Vec<u8>, bool)]) -> bool {
-        if self.session.encrypt_all {
-            return true;
-        }
-        msgs.iter().any(|(m, _)| {
-            let tree_id = u32::from_le_bytes([m[40], m[41], m[42], m[43]]);
-            self.trees.get(&tree_id).is_some_and(|t| t.encrypt)
-        })
-    }
-}
-
-#[allow(dead_code)]
-fn _assert_send() {
-    fn is_send<T: Send>() {}
-    is_send::<Connection>();
-    let _ = SIGNATURE_RANGE;
 }

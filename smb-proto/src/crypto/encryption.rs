@@ -103,13 +103,8 @@ type Aes256Ccm = Ccm<Aes256, U16, U11>;
 type Aes128Gcm = AesGcm<Aes128, U12>;
 type Aes256Gcm = AesGcm<Aes256, U12>;
 
-/// Encrypts one SMB2 message (or a whole compound chain) into a transform message
-/// (MS-SMB2 3.1.4.3): the 52-byte TRANSFORM_HEADER followed by the ciphertext.
-///
-/// `nonce` comes from the caller's [`crate::rng::Rng`] and must never repeat under one
-/// key. It is `cipher.nonce_len()` bytes (the remaining Nonce bytes are zero, as 3.1.1
-/// requires), or up to 16 bytes for 3.0 peers, which put 16 random bytes on the wire and
-/// use the first 11 as the CCM nonce; the Nonce field carries exactly what is given.
+/// Encrypts `msg` (one SMB2 message or a whole compound) into a transform message:
+/// the 52-byte TRANSFORM_HEADER followed by the ciphertext (MS-SMB2 3.1.4.3).
 pub fn encrypt_message(
     cipher: Cipher,
     key: &[u8],
@@ -117,23 +112,41 @@ pub fn encrypt_message(
     session_id: u64,
     msg: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
+    let mut out = Vec::with_capacity(TRANSFORM_HEADER_LEN + msg.len());
+    out.resize(TRANSFORM_HEADER_LEN, 0);
+    out.extend_from_slice(msg);
+    encrypt_in_place(cipher, key, nonce, session_id, &mut out)?;
+    Ok(out)
+}
+
+/// Encrypts in place: `frame` is 52 bytes of room for the TRANSFORM_HEADER followed by
+/// the plaintext; on return it holds the header and the ciphertext. Saves the copies
+/// [`encrypt_message`] makes when the caller can encode straight into its send buffer.
+pub fn encrypt_in_place(
+    cipher: Cipher,
+    key: &[u8],
+    nonce: &[u8],
+    session_id: u64,
+    frame: &mut [u8],
+) -> Result<(), CryptoError> {
     if nonce.len() < cipher.nonce_len() || nonce.len() > 16 {
         return Err(CryptoError::NonceLength(nonce.len()));
     }
+    let plain_len = frame.len().saturating_sub(TRANSFORM_HEADER_LEN);
     let original_size =
-        u32::try_from(msg.len()).map_err(|_| CryptoError::MessageTooLarge(msg.len()))?;
-    let mut out = Vec::with_capacity(TRANSFORM_HEADER_LEN + msg.len());
-    out.extend_from_slice(&TRANSFORM_PROTOCOL_ID);
-    out.extend_from_slice(&[0; TAG_LEN]);
-    out.extend_from_slice(nonce);
-    out.resize(36, 0);
-    out.extend_from_slice(&original_size.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&TRANSFORM_FLAG_ENCRYPTED.to_le_bytes());
-    out.extend_from_slice(&session_id.to_le_bytes());
-    out.extend_from_slice(msg);
-
-    let (header, body) = out.split_at_mut(TRANSFORM_HEADER_LEN);
+        u32::try_from(plain_len).map_err(|_| CryptoError::MessageTooLarge(plain_len))?;
+    let (header, body) = frame.split_at_mut(TRANSFORM_HEADER_LEN.min(frame.len()));
+    if header.len() < TRANSFORM_HEADER_LEN {
+        return Err(CryptoError::MessageTooShort(frame.len()));
+    }
+    header[..4].copy_from_slice(&TRANSFORM_PROTOCOL_ID);
+    header[4..20].fill(0);
+    header[20..36].fill(0);
+    header[20..20 + nonce.len()].copy_from_slice(nonce);
+    header[36..40].copy_from_slice(&original_size.to_le_bytes());
+    header[40..42].fill(0);
+    header[42..44].copy_from_slice(&TRANSFORM_FLAG_ENCRYPTED.to_le_bytes());
+    header[44..52].copy_from_slice(&session_id.to_le_bytes());
     let tag = seal(
         cipher,
         key,
@@ -142,7 +155,7 @@ pub fn encrypt_message(
         body,
     )?;
     header[4..20].copy_from_slice(&tag);
-    Ok(out)
+    Ok(())
 }
 
 /// The SessionId of a transform message, to pick the session (and key) before decrypting.
