@@ -18,6 +18,8 @@ mod file;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -72,9 +74,9 @@ pub struct ConnectOptions {
     pub client_name: String,
     /// Domain (workgroup).
     pub domain: String,
-    /// User name; empty for guest.
+    /// User name; empty for an anonymous login.
     pub user: String,
-    password: String,
+    secret: Secret,
     /// Signing policy.
     pub signing: SigningPolicy,
     /// Lowest dialect accepted.
@@ -83,10 +85,37 @@ pub struct ConnectOptions {
     pub max_dialect: Dialect,
     /// Require encryption of the session.
     pub encrypt: bool,
+    /// Accept a guest or anonymous session even where signing is required.
+    pub allow_insecure_guest: bool,
+    /// Authenticate with NTLMv2 (the default); `false` answers with the weak NTLMv1, for
+    /// servers that accept nothing newer (pysmb's `use_ntlm_v2`).
+    pub use_ntlm_v2: bool,
     /// Per-request timeout.
     pub timeout: Duration,
     /// Seed for reproducible sessions (tests); fresh OS randomness when `None`.
     pub seed: Option<[u8; 32]>,
+}
+
+/// What a password callback is told.
+#[derive(Debug, Clone)]
+pub struct PasswordPrompt {
+    /// The server being logged in to.
+    pub server: String,
+    /// The domain.
+    pub domain: String,
+    /// The user.
+    pub user: String,
+}
+
+/// Asked for the password at connect time; `None` aborts the login.
+pub type PasswordCallback = dyn Fn(&PasswordPrompt) -> Option<String> + Send + Sync;
+
+/// How the user proves who they are; never printed.
+#[derive(Clone)]
+enum Secret {
+    Password(String),
+    NtHash([u8; 16]),
+    Callback(Arc<PasswordCallback>),
 }
 
 impl std::fmt::Debug for ConnectOptions {
@@ -97,7 +126,7 @@ impl std::fmt::Debug for ConnectOptions {
             .field("netbios", &self.netbios)
             .field("domain", &self.domain)
             .field("user", &self.user)
-            .field("password", &"<redacted>")
+            .field("secret", &"<redacted>")
             .field("signing", &self.signing)
             .field("max_dialect", &self.max_dialect)
             .finish_non_exhaustive()
@@ -115,11 +144,13 @@ impl ConnectOptions {
             client_name: "SMB-RS".to_string(),
             domain: String::new(),
             user: String::new(),
-            password: String::new(),
+            secret: Secret::Password(String::new()),
             signing: SigningPolicy::WhenSupported,
             min_dialect: Dialect::Smb202,
             max_dialect: Dialect::Smb311,
             encrypt: false,
+            allow_insecure_guest: false,
+            use_ntlm_v2: true,
             timeout: Duration::from_secs(60),
             seed: None,
         }
@@ -128,8 +159,65 @@ impl ConnectOptions {
     /// Sets user and password.
     pub fn user(mut self, user: &str, password: &str) -> Self {
         self.user = user.to_string();
-        self.password = password.to_string();
+        self.secret = Secret::Password(password.to_string());
         self
+    }
+
+    /// Logs in as `user` with the NT hash (MD4 of the UTF-16 password) instead of a password.
+    pub fn nt_hash(mut self, user: &str, nt_hash: [u8; 16]) -> Self {
+        self.user = user.to_string();
+        self.secret = Secret::NtHash(nt_hash);
+        self
+    }
+
+    /// Logs in as `user` with a password asked of `callback` at connect time (like
+    /// libsmbclient's auth function); `None` from the callback aborts the connect.
+    pub fn password_callback(
+        mut self,
+        user: &str,
+        callback: impl Fn(&PasswordPrompt) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.user = user.to_string();
+        self.secret = Secret::Callback(Arc::new(callback));
+        self
+    }
+
+    /// Guest access: a user name the server does not know and an empty password, which
+    /// Samba (`map to guest = Bad User`) and Windows map to the guest account.
+    pub fn guest(self) -> Self {
+        self.user("guest", "")
+    }
+
+    /// The credentials to log in with, asking the callback if there is one.
+    fn credentials(&self) -> Result<Credentials> {
+        if self.user.is_empty() {
+            return Ok(Credentials::anonymous());
+        }
+        let (domain, user) = (self.domain.as_str(), self.user.as_str());
+        Ok(match &self.secret {
+            Secret::Password(p) => Credentials::password(domain, user, p.as_str()),
+            Secret::NtHash(h) => Credentials::nt_hash(domain, user, *h),
+            Secret::Callback(f) => {
+                let server = self
+                    .server_name
+                    .clone()
+                    .unwrap_or_else(|| self.host.clone());
+                let prompt = PasswordPrompt {
+                    server,
+                    domain: domain.to_string(),
+                    user: user.to_string(),
+                };
+                let password = f(&prompt).ok_or_else(|| {
+                    Error::Smb(smb_proto::Error::Auth {
+                        user: user.to_string(),
+                        server: prompt.server.clone(),
+                        status: smb_proto::NtStatus::SUCCESS,
+                        detail: "the password callback gave no password".into(),
+                    })
+                })?;
+                Credentials::password(domain, user, password)
+            }
+        })
     }
 
     /// Sets the domain.
@@ -221,10 +309,12 @@ impl Connection {
                 calling: opts.client_name.clone(),
             };
         }
-        let creds = if opts.user.is_empty() {
-            Credentials::anonymous()
+        config.allow_insecure_guest = opts.allow_insecure_guest;
+        let creds = opts.credentials()?;
+        let creds = if opts.use_ntlm_v2 {
+            creds
         } else {
-            Credentials::password(&opts.domain, &opts.user, &opts.password)
+            creds.with_ntlm_v1()
         };
         let core = smb_proto::Connection::new(config, Instant::now());
         let mut conn = Connection {
@@ -265,42 +355,88 @@ impl Connection {
     fn pump(
         &mut self,
         id: OpId,
-        mut on_event: impl FnMut(&mut smb_proto::Connection, Event) -> io::Result<()>,
+        mut on_event: impl FnMut(&mut smb_proto::Connection, &Event) -> io::Result<()>,
     ) -> Result<Output> {
-        loop {
+        let mut first = Some(id);
+        let mut results = self.run_many(
+            1,
+            1,
+            |_, _| first.take().ok_or(()),
+            |_, core, ev| on_event(core, ev),
+        )?;
+        Ok(results.pop().unwrap_or(Err(smb_proto::Error::Cancelled))?)
+    }
+
+    /// Runs `count` operations with at most `concurrency` in flight on this connection.
+    /// `start(i, core)` starts the i-th (returning its id); `on_event(i, …)` sees its events,
+    /// `Done` included. Returns each operation's result in order; a local I/O error cancels the
+    /// rest and is returned instead.
+    fn run_many(
+        &mut self,
+        count: usize,
+        concurrency: usize,
+        mut start: impl FnMut(usize, &mut smb_proto::Connection) -> std::result::Result<OpId, ()>,
+        mut on_event: impl FnMut(usize, &mut smb_proto::Connection, &Event) -> io::Result<()>,
+    ) -> Result<Vec<std::result::Result<Output, smb_proto::Error>>> {
+        let mut results: Vec<Option<std::result::Result<Output, smb_proto::Error>>> =
+            vec![None; count];
+        let mut active: HashMap<OpId, usize> = HashMap::new();
+        let (mut next, mut done) = (0, 0);
+        while done < count {
+            while active.len() < concurrency.max(1) && next < count {
+                match start(next, &mut self.core) {
+                    Ok(id) => {
+                        active.insert(id, next);
+                    }
+                    Err(()) => {
+                        results[next] = Some(Err(smb_proto::Error::Cancelled));
+                        done += 1;
+                    }
+                }
+                next += 1;
+            }
             self.flush_tx();
-            let mut result = None;
             let mut local_err = None;
             while let Some(ev) = self.core.poll_event() {
-                match ev {
-                    Event::Done {
-                        id: done,
-                        result: r,
-                    } if done == id => result = Some(r),
-                    Event::Done { .. } | Event::Break(_) | Event::Closed(_) => {}
-                    ev => {
-                        if local_err.is_none() {
-                            if let Err(e) = on_event(&mut self.core, ev) {
-                                local_err = Some(e);
-                            }
-                        }
+                let id = match &ev {
+                    Event::Done { id, .. }
+                    | Event::Data { id, .. }
+                    | Event::WantData { id, .. } => *id,
+                    Event::Entries { id, .. } => *id,
+                    Event::Break(_) | Event::Closed(_) => continue,
+                };
+                let Some(&i) = active.get(&id) else { continue };
+                if local_err.is_none() {
+                    if let Err(e) = on_event(i, &mut self.core, &ev) {
+                        local_err = Some(e);
                     }
+                }
+                if let Event::Done { result, .. } = ev {
+                    active.remove(&id);
+                    results[i] = Some(result);
+                    done += 1;
                 }
             }
             if let Some(e) = local_err {
-                self.core.cancel(id, Instant::now());
+                for id in active.keys() {
+                    self.core.cancel(*id, Instant::now());
+                }
                 self.flush_tx();
                 while self.core.poll_event().is_some() {}
                 return Err(Error::Io(e));
             }
-            if let Some(r) = result {
-                return Ok(r?);
+            if done == count || (active.len() < concurrency.max(1) && next < count) {
+                continue;
             }
             if self.core.poll_transmit(&mut self.tx) {
                 continue;
             }
             self.read_some()?;
         }
+        Ok(results
+            .into_iter()
+            .map(|r| r.unwrap_or(Err(smb_proto::Error::Cancelled)))
+            .collect())
     }
 
     /// Writes whatever the core has queued, as one write.
@@ -432,7 +568,7 @@ impl Connection {
         };
         let id = self.core.start(op, Instant::now());
         let r = self.pump(id, |_, ev| match ev {
-            Event::Data { data, .. } => out.write_all(&data),
+            Event::Data { data, .. } => out.write_all(data),
             _ => Ok(()),
         })?;
         match r {
@@ -452,7 +588,7 @@ impl Connection {
             Instant::now(),
         );
         let r = self.pump(id, |core, ev| {
-            if let Event::WantData { id, max_len } = ev {
+            if let Event::WantData { id, max_len } = *ev {
                 let data = read_up_to(input, max_len)?;
                 core.supply(id, data, Instant::now());
             }
@@ -462,6 +598,183 @@ impl Connection {
             Output::Transferred(n) => Ok(n),
             other => Err(unexpected(other)),
         }
+    }
+
+    /// Uploads each local file to its remote path (share-relative), keeping up to
+    /// [`FILES_IN_FLIGHT`] files in flight on this connection. Returns the bytes sent; the
+    /// first failure (naming its path) is returned after the others finish.
+    pub fn store_files(&mut self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
+        let tree = self.tree(share)?;
+        let mut sources: Vec<Option<std::fs::File>> = files.iter().map(|_| None).collect();
+        let results = self.run_many(
+            files.len(),
+            FILES_IN_FLIGHT,
+            |i, core| {
+                Ok(core.start(
+                    Op::WriteFile {
+                        tree,
+                        path: files[i].1.clone(),
+                    },
+                    Instant::now(),
+                ))
+            },
+            |i, core, ev| {
+                if let Event::Done { .. } = ev {
+                    sources[i] = None;
+                }
+                if let Event::WantData { id, max_len } = *ev {
+                    let src = match &mut sources[i] {
+                        Some(f) => f,
+                        slot => slot.insert(
+                            std::fs::File::open(&files[i].0)
+                                .map_err(|e| with_path(e, &files[i].0))?,
+                        ),
+                    };
+                    let data = read_up_to(src, max_len)?;
+                    if data.len() < max_len {
+                        sources[i] = None;
+                    }
+                    core.supply(id, data, Instant::now());
+                }
+                Ok(())
+            },
+        )?;
+        total_transferred(results)
+    }
+
+    /// Downloads each remote file (share-relative) to its local path, keeping up to
+    /// [`FILES_IN_FLIGHT`] files in flight. Returns the bytes received.
+    pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
+        let tree = self.tree(share)?;
+        // Created when its download starts (so empty files exist too), written as Data comes.
+        let sinks: std::cell::RefCell<Vec<Option<std::fs::File>>> =
+            std::cell::RefCell::new(files.iter().map(|_| None).collect());
+        let mut open_err = None;
+        let results = self.run_many(
+            files.len(),
+            FILES_IN_FLIGHT,
+            |i, core| {
+                match std::fs::File::create(&files[i].1) {
+                    Ok(f) => sinks.borrow_mut()[i] = Some(f),
+                    Err(e) => {
+                        open_err.get_or_insert(with_path(e, &files[i].1));
+                        return Err(());
+                    }
+                }
+                let op = Op::ReadFile {
+                    tree,
+                    path: files[i].0.clone(),
+                    offset: 0,
+                    max_len: None,
+                };
+                Ok(core.start(op, Instant::now()))
+            },
+            |i, _, ev| match (ev, &mut sinks.borrow_mut()[i]) {
+                (Event::Data { data, .. }, Some(f)) => f.write_all(data),
+                (Event::Data { .. }, None) => Err(io::Error::other("data for a file not open")),
+                (Event::Done { .. }, sink) => {
+                    *sink = None;
+                    Ok(())
+                }
+                _ => Ok(()),
+            },
+        )?;
+        if let Some(e) = open_err {
+            return Err(Error::Io(e));
+        }
+        total_transferred(results)
+    }
+
+    /// Uploads the directory tree under `local_dir` into `remote_dir` (created if needed),
+    /// many files in flight at once. Returns (files, bytes).
+    pub fn store_tree(
+        &mut self,
+        local_dir: &Path,
+        share: &str,
+        remote_dir: &str,
+    ) -> Result<(u64, u64)> {
+        let (dirs, files) = walk_local(local_dir, remote_dir)?;
+        let tree = self.tree(share)?;
+        // Parents before children: one round of concurrent MKDIRs per depth.
+        let max_depth = dirs.iter().map(|(_, d)| *d).max().unwrap_or(0);
+        for depth in 0..=max_depth {
+            let level: Vec<&String> = dirs
+                .iter()
+                .filter(|(_, d)| *d == depth)
+                .map(|(p, _)| p)
+                .collect();
+            let results = self.run_many(
+                level.len(),
+                FILES_IN_FLIGHT,
+                |i, core| {
+                    Ok(core.start(
+                        Op::Mkdir {
+                            tree,
+                            path: level[i].clone(),
+                        },
+                        Instant::now(),
+                    ))
+                },
+                |_, _, _| Ok(()),
+            )?;
+            for r in results {
+                match r {
+                    Err(e) if e.status() != Some(smb_proto::NtStatus::OBJECT_NAME_COLLISION) => {
+                        return Err(e.into())
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let bytes = self.store_files(share, &files)?;
+        Ok((files.len() as u64, bytes))
+    }
+
+    /// Downloads the tree under `remote_dir` into `local_dir` (created if needed), many
+    /// files in flight at once. Returns (files, bytes).
+    pub fn retrieve_tree(
+        &mut self,
+        share: &str,
+        remote_dir: &str,
+        local_dir: &Path,
+    ) -> Result<(u64, u64)> {
+        let tree = self.tree(share)?;
+        std::fs::create_dir_all(local_dir).map_err(|e| with_path(e, local_dir))?;
+        let mut files = Vec::new();
+        let mut level = vec![(remote_dir.to_string(), local_dir.to_path_buf())];
+        while !level.is_empty() {
+            let results = self.run_many(
+                level.len(),
+                FILES_IN_FLIGHT,
+                |i, core| {
+                    let op = Op::ListDir {
+                        tree,
+                        path: level[i].0.clone(),
+                        pattern: "*".into(),
+                    };
+                    Ok(core.start(op, Instant::now()))
+                },
+                |_, _, _| Ok(()),
+            )?;
+            let mut next = Vec::new();
+            for ((remote, local), r) in level.iter().zip(results) {
+                let Output::Entries(entries) = r? else {
+                    continue;
+                };
+                for e in entries {
+                    let (r, l) = (join_remote(remote, &e.name), local.join(&e.name));
+                    if e.is_directory() {
+                        std::fs::create_dir_all(&l).map_err(|err| with_path(err, &l))?;
+                        next.push((r, l));
+                    } else {
+                        files.push((r, l));
+                    }
+                }
+            }
+            level = next;
+        }
+        let bytes = self.retrieve_files(share, &files)?;
+        Ok((files.len() as u64, bytes))
     }
 
     /// Creates a directory.
@@ -533,6 +846,62 @@ impl Connection {
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
         r.map(drop)
     }
+}
+
+/// Files a multi-file transfer keeps in flight on one connection.
+pub const FILES_IN_FLIGHT: usize = 32;
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
+/// Sums whole-file transfer results; the first failure wins.
+fn total_transferred(results: Vec<std::result::Result<Output, smb_proto::Error>>) -> Result<u64> {
+    let mut total = 0;
+    for r in results {
+        match r? {
+            Output::Transferred(n) => total += n,
+            other => return Err(unexpected(other)),
+        }
+    }
+    Ok(total)
+}
+
+/// `dir\name` with `\` separators; just `name` at the share root.
+fn join_remote(dir: &str, name: &str) -> String {
+    let dir = dir.trim_matches(['/', '\\']);
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}\\{name}")
+    }
+}
+
+/// Directories (with depth) and files under `local`, mapped below `remote`.
+type LocalTree = (Vec<(String, usize)>, Vec<(PathBuf, String)>);
+
+fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    let root = remote.trim_matches(['/', '\\']).to_string();
+    if !root.is_empty() {
+        dirs.push((root.clone(), 0));
+    }
+    let mut stack = vec![(local.to_path_buf(), root, 1usize)];
+    while let Some((dir, rdir, depth)) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(|e| with_path(e, &dir))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let r = join_remote(&rdir, &name);
+            if entry.file_type()?.is_dir() {
+                dirs.push((r.clone(), depth));
+                stack.push((entry.path(), r, depth + 1));
+            } else {
+                files.push((entry.path(), r));
+            }
+        }
+    }
+    Ok((dirs, files))
 }
 
 /// Reads until `max` bytes or end of input; empty means end of input.

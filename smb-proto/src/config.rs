@@ -85,6 +85,9 @@ pub enum SigningPolicy {
     WhenSupported,
     /// Sign only when the server requires it.
     WhenRequired,
+    /// The client requires signing: guest and anonymous sessions are refused, and every
+    /// response must be signed.
+    Required,
 }
 
 /// Everything a [`Connection`](crate::Connection) needs to know before it starts.
@@ -98,6 +101,8 @@ pub struct Config {
     pub signing: SigningPolicy,
     /// Ask for encryption of the whole session (SMB 3.x); refused if the server can't.
     pub encrypt: bool,
+    /// Accept a guest or anonymous session even where signing is required (it cannot sign).
+    pub allow_insecure_guest: bool,
     /// Ciphers offered in 3.1.1, in preference order.
     pub ciphers: Vec<Cipher>,
     /// Signing algorithms offered in 3.1.1, in preference order.
@@ -122,6 +127,12 @@ pub struct Config {
     pub max_io_size: u32,
     /// Most READ/WRITE requests one transfer keeps in flight.
     pub max_io_in_flight: usize,
+    /// Each [`Event::Data`](crate::Event::Data) of an [`Op::ReadFile`](crate::Op::ReadFile)
+    /// holds a place in its window until the driver acknowledges it with an empty
+    /// [`Connection::supply`](crate::Connection::supply). For drivers whose consumers may
+    /// lag behind the socket (async tasks): a slow consumer then slows its own read instead
+    /// of piling data up, and the socket never has to stop for it.
+    pub paced_reads: bool,
     /// Credits the client tries to hold.
     pub credit_target: u16,
 }
@@ -134,6 +145,7 @@ impl std::fmt::Debug for Config {
             .field("max_dialect", &self.max_dialect)
             .field("signing", &self.signing)
             .field("encrypt", &self.encrypt)
+            .field("allow_insecure_guest", &self.allow_insecure_guest)
             .field("ciphers", &self.ciphers)
             .field("signing_algorithms", &self.signing_algorithms)
             .field("server_name", &self.server_name)
@@ -156,6 +168,7 @@ impl Config {
             max_dialect: Dialect::Smb311,
             signing: SigningPolicy::WhenSupported,
             encrypt: false,
+            allow_insecure_guest: false,
             ciphers: vec![
                 Cipher::Aes128Gcm,
                 Cipher::Aes128Ccm,
@@ -176,6 +189,7 @@ impl Config {
             max_frame_len: 16 * 1024 * 1024 + 4096,
             max_io_size: 1024 * 1024,
             max_io_in_flight: 16,
+            paced_reads: false,
             credit_target: 512,
         }
     }

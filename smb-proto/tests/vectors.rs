@@ -9,8 +9,9 @@ use common::{hex, le32, security_buffer};
 use serde_json::Value;
 
 use smb_proto::auth::ntlm::{
-    compute_mic, nt_hash, ntowfv2, rc4k, seal_key, session_key_from_authenticate, sign_key,
-    AuthenticateMessage, ChallengeMessage, Credentials, Direction, NtlmClient, SessionSecurity,
+    compute_mic, desl, flags, lmowfv1, nt_hash, ntowfv2, rc4k, seal_key,
+    session_key_from_authenticate, sign_key, AuthenticateMessage, ChallengeMessage, Credentials,
+    Direction, NtlmClient, SessionSecurity,
 };
 use smb_proto::auth::spnego::{
     neg_token_init, parse_neg_token_init, parse_neg_token_resp, OID_NTLMSSP,
@@ -94,15 +95,62 @@ fn md4_rfc1320() {
     );
 }
 
-/// NTLMv1 is not implemented (it needs DES); the parts shared with NTLMv2 are checked.
-/// Not checked: LMOWFv1, LmChallengeResponse, NtChallengeResponse (DES-based).
+/// The CHALLENGE message of MS-NLMP 4.2.2.3 with `flags`: TargetName "Server", no
+/// TargetInfo (NTLMv1 has no use for it).
+fn v1_challenge(e: &Value, flags: u32) -> Vec<u8> {
+    let name = smb_proto::wire::codec::to_utf16le(text(e, "inputs", "server_name"));
+    let mut m = b"NTLMSSP\0".to_vec();
+    m.extend_from_slice(&2u32.to_le_bytes());
+    m.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    m.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    m.extend_from_slice(&56u32.to_le_bytes());
+    m.extend_from_slice(&flags.to_le_bytes());
+    m.extend_from_slice(&input(e, "server_challenge"));
+    m.extend_from_slice(&[0; 16]); // Reserved, empty TargetInfoFields
+    m.extend_from_slice(&hex("060070170000000F"));
+    m.extend_from_slice(&name);
+    m
+}
+
+/// Runs our NTLMv1 client over the entry's inputs: the AUTHENTICATE message it builds
+/// for the entry's CHALLENGE, and the client (for its session key).
+fn v1_exchange(e: &Value) -> (Vec<u8>, Vec<u8>, NtlmClient) {
+    let s = |k| text(e, "inputs", k);
+    let flags = u32::from_str_radix(s("negotiate_flags"), 16).unwrap();
+    let creds = Credentials::password(s("domain"), s("user"), s("password")).with_ntlm_v1();
+    let challenge = v1_challenge(e, flags);
+    let mut client = NtlmClient::new(
+        creds,
+        s("workstation"),
+        arr(input(e, "client_challenge")),
+        arr(input(e, "random_session_key")),
+        0,
+    );
+    client.negotiate_message();
+    let auth = client.authenticate_message(&challenge).unwrap();
+    (challenge, auth, client)
+}
+
+/// MS-NLMP 4.2.2: NTLMv1 without extended session security, with key exchange.
 #[test]
 fn ms_nlmp_4_2_2_ntlmv1() {
     use md4::{Digest, Md4};
     let e = entry("ms-nlmp-4.2.2-ntlmv1");
-    let nt = nt_hash(text(&e, "inputs", "password"));
+    let s = |k| text(&e, "inputs", k);
+    let server_challenge: [u8; 8] = arr(input(&e, "server_challenge"));
+    let lm_hash = lmowfv1(s("password")).unwrap();
+    assert_eq!(lm_hash.to_vec(), expected(&e, "LMOWFv1"));
+    let nt = nt_hash(s("password"));
     assert_eq!(nt.to_vec(), expected(&e, "NTOWFv1_nt_hash"));
-    // SessionBaseKey = MD4(NTOWFv1); without LM_KEY, KeyExchangeKey = SessionBaseKey.
+    assert_eq!(
+        desl(&lm_hash, &server_challenge).to_vec(),
+        expected(&e, "LmChallengeResponse")
+    );
+    assert_eq!(
+        desl(&nt, &server_challenge).to_vec(),
+        expected(&e, "NtChallengeResponse")
+    );
+    // SessionBaseKey = MD4(NTOWFv1); without LM_KEY or ESS, KeyExchangeKey = SessionBaseKey.
     assert_eq!(Md4::digest(nt).to_vec(), expected(&e, "SessionBaseKey"));
     assert_eq!(
         expected(&e, "KeyExchangeKey"),
@@ -114,28 +162,70 @@ fn ms_nlmp_4_2_2_ntlmv1() {
         rc4k(&kxkey, &random).to_vec(),
         expected(&e, "EncryptedRandomSessionKey")
     );
-    assert_eq!(rc4k(&kxkey, &rc4k(&kxkey, &random)), random);
+
+    // The client reproduces the NT response and, through its KeyExchangeKey, the
+    // encrypted session key; its LM field repeats the NT response (NoLMResponseNTLMv1).
+    let (challenge, auth, client) = v1_exchange(&e);
+    let parsed = AuthenticateMessage::parse(&auth).unwrap();
+    assert_eq!(parsed.nt_response, &expected(&e, "NtChallengeResponse")[..]);
+    assert_eq!(parsed.lm_response, parsed.nt_response);
+    assert_eq!(
+        parsed.encrypted_random_session_key,
+        &expected(&e, "EncryptedRandomSessionKey")[..]
+    );
+    let neg = parsed.negotiate_flags;
+    assert_eq!(neg & flags::NEGOTIATE_EXTENDED_SESSIONSECURITY, 0);
+    assert_eq!(neg & flags::NEGOTIATE_TARGET_INFO, 0);
+    // The payload (domain first) starts right after Version: there is no MIC field.
+    assert_eq!(le32(&auth, 32), 72);
+    assert_eq!(client.session_key(), Some(random));
+    let creds = Credentials::password(s("domain"), s("user"), s("password"));
+    assert_eq!(
+        session_key_from_authenticate(&creds, &challenge, &auth),
+        Ok(random)
+    );
 }
 
-/// The NTLMv1 responses need DES and are not implemented; the NTLMSSP signing and
-/// sealing keys (MS-NLMP 3.4.5.2-3.4.5.3) with NEGOTIATE_56 and without 128 are.
+/// MS-NLMP 4.2.3: NTLMv1 with extended session security (the "NTLM2 session response"),
+/// without key exchange, so the exported session key is the KeyExchangeKey.
 #[test]
 fn ms_nlmp_4_2_3_ntlmv1_extended_session_security() {
     let e = entry("ms-nlmp-4.2.3-ntlmv1-extended-session-security");
-    let flags = u32::from_str_radix(text(&e, "inputs", "negotiate_flags"), 16).unwrap();
-    let kxkey = arr(expected(&e, "KeyExchangeKey"));
+    let s = |k| text(&e, "inputs", k);
+    let (challenge, auth, client) = v1_exchange(&e);
+    let parsed = AuthenticateMessage::parse(&auth).unwrap();
+    assert_eq!(parsed.lm_response, &expected(&e, "LmChallengeResponse")[..]);
+    assert_eq!(parsed.nt_response, &expected(&e, "NtChallengeResponse")[..]);
+    assert!(parsed.encrypted_random_session_key.is_empty());
+    let neg = parsed.negotiate_flags;
+    assert_ne!(neg & flags::NEGOTIATE_EXTENDED_SESSIONSECURITY, 0);
+    assert_eq!(neg & (flags::NEGOTIATE_KEY_EXCH | flags::NEGOTIATE_128), 0);
+
+    let kxkey: [u8; 16] = arr(expected(&e, "KeyExchangeKey"));
+    assert_eq!(client.session_key(), Some(kxkey));
+    let creds = Credentials::password(s("domain"), s("user"), s("password"));
+    assert_eq!(
+        session_key_from_authenticate(&creds, &challenge, &auth),
+        Ok(kxkey)
+    );
+    let wrong = Credentials::password(s("domain"), s("user"), "wrong");
+    assert_eq!(
+        session_key_from_authenticate(&wrong, &challenge, &auth),
+        Err(smb_proto::auth::ntlm::AuthError::BadResponse)
+    );
+
     assert_eq!(
         sign_key(&kxkey, Direction::ClientToServer).to_vec(),
         expected(&e, "client_sign_key_from_KXKEY_in_sipe_test")
     );
-    assert_eq!(
-        seal_key(&kxkey, flags, Direction::ClientToServer).to_vec(),
-        expected(&e, "client_seal_key_in_sipe_test")
-    );
-    // With ESS the LM response is the client challenge padded with zeros.
-    let mut lm = input(&e, "client_challenge");
-    lm.resize(24, 0);
-    assert_eq!(lm, expected(&e, "LmChallengeResponse"));
+    // The entry's flags and the ones our client echoes agree on 56-bit, not 128-bit.
+    let entry_flags = u32::from_str_radix(s("negotiate_flags"), 16).unwrap();
+    for f in [entry_flags, neg] {
+        assert_eq!(
+            seal_key(&kxkey, f, Direction::ClientToServer).to_vec(),
+            expected(&e, "client_seal_key_in_sipe_test")
+        );
+    }
 }
 
 #[test]

@@ -23,6 +23,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod proxy;
+pub mod recording;
+
 use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File};
@@ -435,6 +438,25 @@ impl SambaServer {
             percent_encode_userinfo(DEFAULT_PASSWORD),
             self.port
         )
+    }
+
+    /// Freezes the server with SIGSTOP to smbd's process group (smbd and the processes it
+    /// forked for connections): sockets stay open and nothing answers, like a hung server.
+    /// Call [`SambaServer::resume`] before the server is dropped, or stopping it waits out
+    /// its grace period before SIGKILL.
+    pub fn pause(&self) {
+        self.signal_smbd("STOP");
+    }
+
+    /// Lets a server frozen by [`SambaServer::pause`] run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal_smbd("CONT");
+    }
+
+    fn signal_smbd(&self, signal: &str) {
+        if let Some(child) = &self.smbd {
+            signal_group(signal, child.id());
+        }
     }
 
     fn spawn_smbd(&self) -> Child {

@@ -108,6 +108,12 @@ fn every_dialect_round_trips() {
             "{names:?}"
         );
         conn.echo().unwrap();
+        if matches!(dialect, Dialect::Smb210 | Dialect::Smb300 | Dialect::Smb302) {
+            assert!(
+                conn.negotiated().validated,
+                "{dialect}: FSCTL_VALIDATE_NEGOTIATE_INFO confirmed the negotiate"
+            );
+        }
         conn.close().unwrap();
     }
 }
@@ -458,4 +464,60 @@ fn missing_share_names_the_share() {
     let err = conn.list_path("nosuchshare", "", "*").unwrap_err();
     assert_eq!(smb_err(&err).status(), Some(NtStatus::BAD_NETWORK_NAME));
     assert!(err.to_string().contains("nosuchshare"), "{err}");
+}
+
+#[test]
+fn tree_upload_and_download_with_many_files_in_flight() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let work = srv.share_path("share").parent().unwrap().join("tree-work");
+    let src = work.join("src");
+    let mut expected = Vec::new();
+    for i in 0..300usize {
+        let dir = src
+            .join(format!("d{}", i % 7))
+            .join(format!("sub{}", i % 3));
+        std::fs::create_dir_all(&dir).unwrap();
+        let len = [0, 1, 4096, 65_537, 2_100_000][i % 5];
+        let rel = format!("d{}/sub{}/f{i:03}.bin", i % 7, i % 3);
+        let content = data(len, i as u64);
+        std::fs::write(src.join(&rel), &content).unwrap();
+        expected.push((rel, sha(&content)));
+    }
+    std::fs::create_dir_all(src.join("empty-dir")).unwrap();
+    let (files, bytes) = conn.store_tree(&src, "share", "up").unwrap();
+    assert_eq!(files, 300);
+    assert_eq!(
+        bytes,
+        expected
+            .iter()
+            .map(|(r, _)| std::fs::metadata(src.join(r)).unwrap().len())
+            .sum::<u64>()
+    );
+    let remote_root = srv.share_path("share").join("up");
+    for (rel, digest) in &expected {
+        assert_eq!(
+            sha(&std::fs::read(remote_root.join(rel)).unwrap()),
+            *digest,
+            "{rel} on the server"
+        );
+    }
+    assert!(remote_root.join("empty-dir").is_dir());
+
+    let dst = work.join("dst");
+    let (files, _) = conn.retrieve_tree("share", "up", &dst).unwrap();
+    assert_eq!(files, 300);
+    for (rel, digest) in &expected {
+        assert_eq!(
+            sha(&std::fs::read(dst.join(rel)).unwrap()),
+            *digest,
+            "{rel} downloaded"
+        );
+    }
+    assert!(dst.join("empty-dir").is_dir());
+    // A missing file among many fails the batch with its path.
+    let err = conn
+        .retrieve_files("share", &[("up/nope.bin".to_string(), work.join("x"))])
+        .unwrap_err();
+    assert!(err.to_string().contains("nope.bin"), "{err}");
 }

@@ -144,3 +144,161 @@ fn signing_policies() {
     o.signing = SigningPolicy::WhenSupported;
     assert!(Connection::connect(&o).unwrap().is_signing());
 }
+
+mod tampering {
+    use super::*;
+    use smb_proto::{CloseReason, Error as SmbError};
+    use smb_tests::proxy::{command, Direction, Proxy};
+    use std::net::SocketAddr;
+
+    fn target(srv: &SambaServer) -> SocketAddr {
+        format!("{}:{}", srv.host(), srv.port()).parse().unwrap()
+    }
+
+    fn via(srv: &SambaServer, proxy: &Proxy) -> ConnectOptions {
+        let mut o = opts(srv);
+        o.port = proxy.port();
+        o
+    }
+
+    fn closed_reason(e: smb_blocking::Error) -> CloseReason {
+        match e {
+            smb_blocking::Error::Smb(SmbError::Closed(r)) => r,
+            other => panic!("expected the connection to end, got {other:?}"),
+        }
+    }
+
+    /// NEGOTIATE response: Capabilities at body offset 24.
+    const CAPABILITIES: usize = 64 + 24;
+
+    #[test]
+    fn tampered_negotiate_on_311_breaks_preauth_integrity() {
+        let srv = SambaServer::builder().share(Share::new("share")).start();
+        let proxy = Proxy::start(target(&srv), |dir, i, m| {
+            if dir == Direction::ToClient && i == 0 {
+                m[CAPABILITIES] ^= 0x02; // LEASING
+            }
+        });
+        let err = Connection::connect(&via(&srv, &proxy)).unwrap_err();
+        assert!(matches!(
+            closed_reason(err),
+            CloseReason::BadSignature { .. }
+        ));
+    }
+
+    #[test]
+    fn tampered_negotiate_on_30_is_caught_by_validate_negotiate() {
+        for proto in ["SMB3_00", "SMB3_02", "SMB2_10"] {
+            let srv = SambaServer::builder()
+                .share(Share::new("share"))
+                .global("server max protocol", proto)
+                .global("server signing", "mandatory")
+                .start();
+            // Hiding a capability (here LARGE_MTU) goes unnoticed by 3.0 signing; only the
+            // signed FSCTL_VALIDATE_NEGOTIATE_INFO can see it.
+            let proxy = Proxy::start(target(&srv), |dir, i, m| {
+                if dir == Direction::ToClient && i == 0 {
+                    m[CAPABILITIES] &= !0x04;
+                }
+            });
+            let mut conn = Connection::connect(&via(&srv, &proxy)).expect("login still works");
+            let err = conn.list_path("share", "", "*").unwrap_err();
+            assert!(
+                matches!(closed_reason(err), CloseReason::Negotiate(_)),
+                "{proto}"
+            );
+        }
+    }
+
+    #[test]
+    fn dialect_downgrade_of_the_request_is_detected() {
+        let srv = SambaServer::builder().share(Share::new("share")).start();
+        // Strip every 3.x dialect from the client's offer: the server picks 2.1.
+        let proxy = Proxy::start(target(&srv), |dir, i, m| {
+            if dir == Direction::ToServer && i == 0 {
+                let count = u16::from_le_bytes([m[66], m[67]]) as usize;
+                for d in 0..count {
+                    let at = 64 + 36 + 2 * d;
+                    if u16::from_le_bytes([m[at], m[at + 1]]) >= 0x0300 {
+                        m[at..at + 2].copy_from_slice(&0x0210u16.to_le_bytes());
+                    }
+                }
+            }
+        });
+        let mut conn = Connection::connect(&via(&srv, &proxy)).expect("login");
+        assert_eq!(conn.negotiated().dialect, Dialect::Smb210);
+        let err = conn.list_path("share", "", "*").unwrap_err();
+        assert!(
+            matches!(err, smb_blocking::Error::Smb(SmbError::Closed(_))),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn altered_signed_response_ends_the_connection() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server signing", "mandatory")
+            .start();
+        std::fs::write(srv.share_path("share").join("f.bin"), data(100_000, 4)).unwrap();
+        let proxy = Proxy::start(target(&srv), |dir, _, m| {
+            // The READ response (its own or inside the CREATE+READ+CLOSE compound) is the
+            // only frame this large: flip a byte of its data.
+            if dir == Direction::ToClient && m.len() > 50_000 {
+                m[50_000] ^= 1;
+            }
+        });
+        let mut conn = Connection::connect(&via(&srv, &proxy)).unwrap();
+        let err = conn
+            .retrieve_file("share", "f.bin", &mut Vec::new())
+            .unwrap_err();
+        assert!(matches!(
+            closed_reason(err),
+            CloseReason::BadSignature { command: 8, .. }
+        ));
+    }
+
+    #[test]
+    fn stripped_signature_ends_the_connection_when_signing_is_required() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server signing", "mandatory")
+            .start();
+        let proxy = Proxy::start(target(&srv), |dir, _, m| {
+            if dir == Direction::ToClient && command(m) == Some(0x0D) {
+                m[16] &= !0x08; // SMB2_FLAGS_SIGNED
+                m[48..64].fill(0);
+            }
+        });
+        let mut conn = Connection::connect(&via(&srv, &proxy)).unwrap();
+        let err = conn.echo().unwrap_err();
+        assert!(matches!(
+            closed_reason(err),
+            CloseReason::Unsigned { command: 0x0D, .. }
+        ));
+    }
+
+    #[test]
+    fn altered_encrypted_response_ends_the_connection() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("smb encrypt", "required")
+            .start();
+        let proxy = Proxy::start(target(&srv), |dir, i, m| {
+            if dir == Direction::ToClient && i == 5 && m.starts_with(&[0xFD, b'S', b'M', b'B']) {
+                let last = m.len() - 1;
+                m[last] ^= 0x80;
+            }
+        });
+        let mut conn = Connection::connect(&via(&srv, &proxy)).unwrap();
+        let mut err = None;
+        for _ in 0..10 {
+            if let Err(e) = conn.echo() {
+                err = Some(e);
+                break;
+            }
+        }
+        let err = err.expect("a tampered encrypted message must end the connection");
+        assert!(matches!(closed_reason(err), CloseReason::Encryption(_)));
+    }
+}

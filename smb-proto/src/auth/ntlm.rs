@@ -1,9 +1,13 @@
 //! Client-side NTLMv2 (MS-NLMP): NEGOTIATE / CHALLENGE / AUTHENTICATE, key exchange,
 //! the AUTHENTICATE MIC, and NTLMSSP session security for SPNEGO's mechListMIC.
+//! NTLMv1, with or without extended session security, on request only
+//! ([`Credentials::with_ntlm_v1`]).
 //!
 //! The CHALLENGE message comes from the network and is untrusted: every field is
 //! bounds-checked and every allocation is bounded by the message's own length.
 
+use des::cipher::BlockEncrypt;
+use des::Des;
 use hmac::{Hmac, Mac};
 use md4::{Digest, Md4};
 use md5::Md5;
@@ -112,8 +116,8 @@ pub enum AuthError {
     /// A value does not fit its 16-bit NTLMSSP length field.
     #[error("{0} is too long for an NTLMSSP field")]
     FieldTooLong(&'static str),
-    /// The NTLMv2 response does not match the credentials (wrong password or user).
-    #[error("NTLMv2 response does not match the credentials")]
+    /// The NT response does not match the credentials (wrong password or user).
+    #[error("NT response does not match the credentials")]
     BadResponse,
     /// A call was made out of order (e.g. AUTHENTICATE before NEGOTIATE).
     #[error("authentication step out of order: {0}")]
@@ -147,6 +151,7 @@ pub struct Credentials {
     /// The user name.
     pub user: String,
     secret: Secret,
+    ntlm_v1: bool,
 }
 
 impl Credentials {
@@ -160,6 +165,7 @@ impl Credentials {
             domain: domain.into(),
             user: user.into(),
             secret: Secret::Password(password.into()),
+            ntlm_v1: false,
         }
     }
 
@@ -169,6 +175,7 @@ impl Credentials {
             domain: domain.into(),
             user: user.into(),
             secret: Secret::NtHash(hash),
+            ntlm_v1: false,
         }
     }
 
@@ -180,6 +187,21 @@ impl Credentials {
     /// Whether these are anonymous credentials (MS-NLMP 3.1.5.1.2: user and password empty).
     pub fn is_anonymous(&self) -> bool {
         self.user.is_empty() && matches!(&self.secret, Secret::Password(p) if p.is_empty())
+    }
+
+    /// The same credentials answered with NTLMv1 (MS-NLMP 3.3.1) instead of NTLMv2, for
+    /// servers that accept nothing newer (pysmb's `use_ntlm_v2=False`). With extended
+    /// session security when the server offers it, plain NTLMv1 otherwise. NTLMv1 is
+    /// weak — a captured exchange gives the NT hash away to a DES search — so it is
+    /// never the default.
+    pub fn with_ntlm_v1(mut self) -> Self {
+        self.ntlm_v1 = true;
+        self
+    }
+
+    /// Whether [`with_ntlm_v1`](Self::with_ntlm_v1) was requested.
+    pub fn is_ntlm_v1(&self) -> bool {
+        self.ntlm_v1
     }
 
     fn secret_nt_hash(&self) -> [u8; 16] {
@@ -196,6 +218,7 @@ impl std::fmt::Debug for Credentials {
             .field("domain", &self.domain)
             .field("user", &self.user)
             .field("secret", &"<redacted>")
+            .field("ntlm_v1", &self.ntlm_v1)
             .finish()
     }
 }
@@ -228,6 +251,102 @@ fn upcase(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// DES (MS-NLMP 6) of one block under a 56-bit key. DES takes the key as eight bytes of
+/// seven key bits each (the low bit is parity, which DES ignores), so the 56 bits are
+/// spread out seven at a time.
+fn des(key: &[u8; 7], block: &[u8; 8]) -> [u8; 8] {
+    let bits = key.iter().fold(0u64, |acc, &b| acc << 8 | u64::from(b));
+    let mut spread = [0u8; 8];
+    for (i, b) in spread.iter_mut().enumerate() {
+        *b = ((bits >> (49 - 7 * i)) as u8 & 0x7F) << 1;
+    }
+    let mut out = (*block).into();
+    // An 8-byte key is always a valid DES key.
+    <Des as des::cipher::KeyInit>::new(&spread.into()).encrypt_block(&mut out);
+    out.into()
+}
+
+/// DESL (MS-NLMP 6): `data` encrypted under each 7-byte third of `key` (the last one
+/// zero-padded), concatenated.
+pub fn desl(key: &[u8; 16], data: &[u8; 8]) -> [u8; 24] {
+    let mut thirds = [[0u8; 7]; 3];
+    thirds[0].copy_from_slice(&key[..7]);
+    thirds[1].copy_from_slice(&key[7..14]);
+    thirds[2][..2].copy_from_slice(&key[14..]);
+    let mut out = [0u8; 24];
+    for (chunk, third) in out.chunks_exact_mut(8).zip(&thirds) {
+        chunk.copy_from_slice(&des(third, data));
+    }
+    out
+}
+
+/// LMOWFv1 (MS-NLMP 3.3.1): "KGS!@#$%" DES-encrypted under each half of the upper-cased
+/// password padded to 14 bytes. Defined only for passwords of at most 14 OEM
+/// characters; `None` for longer ones and for non-ASCII ones, whose OEM bytes depend on
+/// a code page. The client never sends an LM response (see [`NtlmClient`]); this is for
+/// checking one.
+pub fn lmowfv1(password: &str) -> Option<[u8; 16]> {
+    if password.len() > 14 || !password.is_ascii() {
+        return None;
+    }
+    let mut padded = [0u8; 14];
+    padded[..password.len()].copy_from_slice(password.to_ascii_uppercase().as_bytes());
+    let mut halves = [[0u8; 7]; 2];
+    halves[0].copy_from_slice(&padded[..7]);
+    halves[1].copy_from_slice(&padded[7..]);
+    let mut out = [0u8; 16];
+    for (chunk, half) in out.chunks_exact_mut(8).zip(&halves) {
+        chunk.copy_from_slice(&des(half, b"KGS!@#$%"));
+    }
+    Some(out)
+}
+
+/// The NTLMv1 LmChallengeResponse, NtChallengeResponse (MS-NLMP 3.3.1) and
+/// KeyExchangeKey (3.4.5.1) for `nt_hash` (NTOWFv1). With extended session security
+/// (`ess_client_challenge`) the client challenge fills the LM field and is mixed into the
+/// NT response; without, the LM field repeats the NT response (NoLMResponseNTLMv1, what
+/// Windows and Samba clients do: an LM response would expose the far weaker LM hash).
+/// SessionBaseKey is MD4(NTOWFv1) either way; LM_KEY and NON_NT_SESSION_KEY, the other
+/// KeyExchangeKey variants, are never negotiated here.
+fn ntlmv1(
+    nt_hash: &[u8; 16],
+    server_challenge: &[u8; 8],
+    ess_client_challenge: Option<&[u8; 8]>,
+) -> ([u8; 24], [u8; 24], [u8; 16]) {
+    let session_base_key: [u8; 16] = Md4::digest(nt_hash).into();
+    match ess_client_challenge {
+        Some(client_challenge) => {
+            let digest = Md5::new()
+                .chain_update(server_challenge)
+                .chain_update(client_challenge)
+                .finalize();
+            let mut session_hash = [0u8; 8];
+            session_hash.copy_from_slice(&digest[..8]);
+            let nt = desl(nt_hash, &session_hash);
+            let mut lm = [0u8; 24];
+            lm[..8].copy_from_slice(client_challenge);
+            let kxkey = hmac_md5(&session_base_key, &[server_challenge, client_challenge]);
+            (lm, nt, kxkey)
+        }
+        None => {
+            let nt = desl(nt_hash, server_challenge);
+            (nt, nt, session_base_key)
+        }
+    }
+}
+
+/// CRC-32 (ISO 3309, the zlib one), the checksum of NTLMSSP signatures without extended
+/// session security (MS-NLMP 3.4.4.1).
+fn crc32(data: &[u8]) -> u32 {
+    !data.iter().fold(!0u32, |mut crc, &b| {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
+        }
+        crc
+    })
 }
 
 /// HMAC-MD5 over the concatenation of `parts`.
@@ -399,10 +518,15 @@ impl<'a> AuthenticateMessage<'a> {
     }
 }
 
-/// The exported session key of an NTLMv2 exchange, derived the way the server does
-/// (MS-NLMP 3.2.5.1.2): recompute NTProofStr from the AUTHENTICATE's NTLMv2 blob with
-/// `creds`' secret and the user and domain named in the message, check it, derive
-/// SessionBaseKey and, with NTLMSSP_NEGOTIATE_KEY_EXCH, decrypt EncryptedRandomSessionKey.
+/// Length of an NTLMv1 NtChallengeResponse; NTLMv2 ones are longer (MS-NLMP 2.2.2.6-7).
+const NTLMV1_RESPONSE_LEN: usize = 24;
+
+/// The exported session key of an NTLM exchange, derived the way the server does
+/// (MS-NLMP 3.2.5.1.2): recompute the NT response with `creds`' secret (for NTLMv2 from
+/// the AUTHENTICATE's blob and the user and domain named in it; for NTLMv1, told apart by
+/// its 24-byte length, from the client challenge in the LM field when extended session
+/// security was negotiated), check it, derive the KeyExchangeKey and, with
+/// NTLMSSP_NEGOTIATE_KEY_EXCH, decrypt EncryptedRandomSessionKey.
 ///
 /// This is what lets tests and a capture dissector verify signatures in recorded sessions.
 pub fn session_key_from_authenticate(
@@ -412,20 +536,46 @@ pub fn session_key_from_authenticate(
 ) -> Result<[u8; 16], AuthError> {
     let challenge = ChallengeMessage::parse(challenge_msg)?;
     let auth = AuthenticateMessage::parse(authenticate_msg)?;
-    match auth.nt_response.len() {
+    let nt_hash = creds.secret_nt_hash();
+    let key_exchange_key = match auth.nt_response.len() {
         0 => return Err(AuthError::NoSessionKey),
-        1..=24 => return Err(AuthError::Unsupported("NTLMv1 response")),
-        _ => {}
-    }
-    let (proof, blob) = auth.nt_response.split_at(16);
-    let response_key = ntowfv2(&creds.secret_nt_hash(), &auth.user, &auth.domain);
-    let expected = hmac_md5(&response_key, &[&challenge.server_challenge, blob]);
-    if !constant_time_eq(&expected, proof) {
-        return Err(AuthError::BadResponse);
-    }
-    let session_base_key = hmac_md5(&response_key, &[proof]);
+        NTLMV1_RESPONSE_LEN => {
+            let ess = auth.negotiate_flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0;
+            // With extended session security the LM field carries the client challenge.
+            let client_challenge: Option<[u8; 8]> = match auth.lm_response.get(..8) {
+                _ if !ess => None,
+                Some(cc) => cc.try_into().ok(),
+                None => {
+                    let len = auth.lm_response.len() as u64;
+                    return Err(DecodeError::invalid("LM response length", len).into());
+                }
+            };
+            let (_, nt, kxkey) = ntlmv1(
+                &nt_hash,
+                &challenge.server_challenge,
+                client_challenge.as_ref(),
+            );
+            if !constant_time_eq(&nt, auth.nt_response) {
+                return Err(AuthError::BadResponse);
+            }
+            kxkey
+        }
+        len if len < NTLMV1_RESPONSE_LEN => {
+            return Err(DecodeError::invalid("NT response length", len as u64).into())
+        }
+        _ => {
+            let (proof, blob) = auth.nt_response.split_at(16);
+            let response_key = ntowfv2(&nt_hash, &auth.user, &auth.domain);
+            let expected = hmac_md5(&response_key, &[&challenge.server_challenge, blob]);
+            if !constant_time_eq(&expected, proof) {
+                return Err(AuthError::BadResponse);
+            }
+            // For NTLMv2 KeyExchangeKey = SessionBaseKey (MS-NLMP 3.4.5.1).
+            hmac_md5(&response_key, &[proof])
+        }
+    };
     if auth.negotiate_flags & NEGOTIATE_KEY_EXCH == 0 {
-        return Ok(session_base_key);
+        return Ok(key_exchange_key);
     }
     let encrypted: [u8; 16] = auth.encrypted_random_session_key.try_into().map_err(|_| {
         DecodeError::invalid(
@@ -433,7 +583,7 @@ pub fn session_key_from_authenticate(
             auth.encrypted_random_session_key.len() as u64,
         )
     })?;
-    Ok(rc4k(&session_base_key, &encrypted))
+    Ok(rc4k(&key_exchange_key, &encrypted))
 }
 
 /// The AUTHENTICATE message's MIC (MS-NLMP 3.1.5.1.2): HMAC-MD5 keyed with the exported
@@ -534,25 +684,43 @@ impl Half {
     }
 }
 
-/// NTLMSSP session security with extended session security (MS-NLMP 3.4): message
-/// signatures for both directions, each with its own sequence number and RC4 handle.
-/// SMB uses it only for SPNEGO's mechListMIC.
-pub struct SessionSecurity {
-    key_exch: bool,
-    client: Half,
-    server: Half,
+/// NTLMSSP session security (MS-NLMP 3.4): message signatures for both directions. SMB
+/// uses it only for SPNEGO's mechListMIC.
+pub struct SessionSecurity(Mode);
+
+// The variants differ by one RC4 state; the client already keeps the whole
+// SessionSecurity behind one Box, so boxing inside would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Mode {
+    /// Extended session security: each direction has its own signing key, RC4 handle
+    /// and sequence number.
+    Extended {
+        key_exch: bool,
+        client: Half,
+        server: Half,
+    },
+    /// Without extended session security (NTLMv1, or NTLMv2 with a server that refuses
+    /// it): CRC-32 checksums under one RC4 handle keyed with the exported session key. MS-NLMP 3.4.4.1 draws a handle per
+    /// direction, but both are keyed alike and Samba (the reference interoperated with)
+    /// shares one handle and one sequence number between the directions, so we do too.
+    Legacy { seal: Rc4<U16>, seq_num: u32 },
 }
 
 impl SessionSecurity {
     /// Session security for an exchange that negotiated `negotiate_flags` (the
-    /// AUTHENTICATE message's flags). Only extended session security is implemented.
+    /// AUTHENTICATE message's flags). NTLMSSP_NEGOTIATE_LM_KEY, which this client never
+    /// offers, is not implemented.
     pub fn new(exported_session_key: &[u8; 16], negotiate_flags: u32) -> Result<Self, AuthError> {
         if negotiate_flags & NEGOTIATE_EXTENDED_SESSIONSECURITY == 0 {
-            return Err(AuthError::Unsupported(
-                "NTLMSSP without extended session security",
-            ));
+            if negotiate_flags & NEGOTIATE_LM_KEY != 0 {
+                return Err(AuthError::Unsupported("NTLMSSP_NEGOTIATE_LM_KEY"));
+            }
+            return Ok(SessionSecurity(Mode::Legacy {
+                seal: rc4(exported_session_key),
+                seq_num: 0,
+            }));
         }
-        Ok(SessionSecurity {
+        Ok(SessionSecurity(Mode::Extended {
             key_exch: negotiate_flags & NEGOTIATE_KEY_EXCH != 0,
             client: Half::new(
                 exported_session_key,
@@ -564,30 +732,63 @@ impl SessionSecurity {
                 negotiate_flags,
                 Direction::ServerToClient,
             ),
-        })
+        }))
     }
 
-    /// The NTLMSSP_MESSAGE_SIGNATURE of `msg` sent in `direction` (MS-NLMP 3.4.4.2):
-    /// Version 1, the first 8 bytes of HMAC-MD5(SigningKey, SeqNum || msg) — RC4-encrypted
-    /// with the sealing handle under key exchange — and SeqNum, which then advances.
+    /// The NTLMSSP_MESSAGE_SIGNATURE of `msg` sent in `direction`; the sequence number
+    /// then advances. With extended session security (MS-NLMP 3.4.4.2): Version 1, the
+    /// first 8 bytes of HMAC-MD5(SigningKey, SeqNum || msg) — RC4-encrypted with the
+    /// sealing handle under key exchange — and SeqNum. Without (3.4.4.1): Version 1, a
+    /// zero RandomPad, then CRC32(msg) and SeqNum encrypted with the RC4 handle, which
+    /// also encrypts (and so skips over) the pad.
     pub fn mac(&mut self, direction: Direction, msg: &[u8]) -> [u8; 16] {
-        let half = match direction {
-            Direction::ClientToServer => &mut self.client,
-            Direction::ServerToClient => &mut self.server,
-        };
-        let seq = half.seq_num.to_le_bytes();
-        let digest = hmac_md5(&half.sign_key, &[&seq, msg]);
-        let mut checksum = [0u8; 8];
-        checksum.copy_from_slice(&digest[..8]);
-        if self.key_exch {
-            half.seal.apply_keystream(&mut checksum);
-        }
-        half.seq_num = half.seq_num.wrapping_add(1);
         let mut out = [0u8; 16];
         out[..4].copy_from_slice(&1u32.to_le_bytes());
-        out[4..12].copy_from_slice(&checksum);
-        out[12..].copy_from_slice(&seq);
+        match &mut self.0 {
+            Mode::Extended {
+                key_exch,
+                client,
+                server,
+            } => {
+                let half = match direction {
+                    Direction::ClientToServer => client,
+                    Direction::ServerToClient => server,
+                };
+                let seq = half.seq_num.to_le_bytes();
+                let digest = hmac_md5(&half.sign_key, &[&seq, msg]);
+                let mut checksum = [0u8; 8];
+                checksum.copy_from_slice(&digest[..8]);
+                if *key_exch {
+                    half.seal.apply_keystream(&mut checksum);
+                }
+                half.seq_num = half.seq_num.wrapping_add(1);
+                out[4..12].copy_from_slice(&checksum);
+                out[12..].copy_from_slice(&seq);
+            }
+            Mode::Legacy { seal, seq_num } => {
+                out[8..12].copy_from_slice(&crc32(msg).to_le_bytes());
+                out[12..].copy_from_slice(&seq_num.to_le_bytes());
+                seal.apply_keystream(&mut out[4..]);
+                out[4..8].fill(0);
+                *seq_num = seq_num.wrapping_add(1);
+            }
+        }
         out
+    }
+
+    /// Whether `signature` is the signature of `msg` sent in `direction`; the sequence
+    /// number advances either way. Without extended session security the RandomPad is
+    /// not compared: it is meant to be random, and Samba sends it encrypted, not zero.
+    pub fn verify(&mut self, direction: Direction, msg: &[u8], signature: &[u8]) -> bool {
+        let expected = self.mac(direction, msg);
+        match self.0 {
+            Mode::Extended { .. } => constant_time_eq(&expected, signature),
+            Mode::Legacy { .. } => {
+                signature.len() == expected.len()
+                    && constant_time_eq(&expected[..4], &signature[..4])
+                    && constant_time_eq(&expected[8..], &signature[8..])
+            }
+        }
     }
 }
 
@@ -669,10 +870,13 @@ impl NtlmClient {
 
     /// The AUTHENTICATE message answering the server's `challenge` (MS-NLMP 3.1.5.1.2).
     ///
-    /// When the CHALLENGE carries MsvAvTimestamp the client uses that time, adds
+    /// NTLMv2: when the CHALLENGE carries MsvAvTimestamp the client uses that time, adds
     /// MsvAvFlags with the MIC bit, sends Z(24) as LmChallengeResponse and includes the
-    /// MIC; otherwise it sends LMv2, `fallback_time` and no MIC. Anonymous credentials
-    /// send empty responses, the ANONYMOUS flag, no key exchange and no MIC, as Samba does.
+    /// MIC; otherwise it sends LMv2, `fallback_time` and no MIC. NTLMv1 (on request):
+    /// extended session security if the server accepted it, no LM response of its own
+    /// (see [`lmowfv1`]), and no MIC, which needs the AV_PAIR list only NTLMv2 carries.
+    /// Anonymous credentials send empty responses, the ANONYMOUS flag, no key exchange
+    /// and no MIC, as Samba does.
     pub fn authenticate_message(&mut self, challenge: &[u8]) -> Result<Vec<u8>, AuthError> {
         let State::Negotiated(negotiate) = &self.state else {
             return Err(AuthError::State("AUTHENTICATE requires a NEGOTIATE first"));
@@ -687,25 +891,29 @@ impl NtlmClient {
         let mut neg_flags = (CLIENT_FLAGS & (ch.negotiate_flags | REQUEST_TARGET))
             | (ch.negotiate_flags & NEGOTIATE_TARGET_INFO);
 
-        let (lm, nt, encrypted_key, keys, with_mic) = if self.creds.is_anonymous() {
+        if self.creds.is_anonymous() {
             neg_flags = (neg_flags | NEGOTIATE_ANONYMOUS) & !NEGOTIATE_KEY_EXCH;
-            (Vec::new(), Vec::new(), Vec::new(), None, false)
+            let msg = self.encode_authenticate(neg_flags, &[], &[], &[], false)?;
+            self.state = State::Authenticated(None);
+            return Ok(msg);
+        }
+        let nt_hash = self.creds.secret_nt_hash();
+        let (lm, nt, key_exchange_key, with_mic) = if self.creds.ntlm_v1 {
+            neg_flags &= !NEGOTIATE_TARGET_INFO;
+            let ess = neg_flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0;
+            let (lm, nt, kxkey) = ntlmv1(
+                &nt_hash,
+                &ch.server_challenge,
+                ess.then_some(&self.client_challenge),
+            );
+            (lm.to_vec(), nt.to_vec(), kxkey, false)
         } else {
-            if neg_flags & NEGOTIATE_EXTENDED_SESSIONSECURITY == 0 {
-                return Err(AuthError::Unsupported(
-                    "server refused extended session security",
-                ));
-            }
             if ch.target_info.is_empty() {
                 return Err(AuthError::Unsupported(
                     "CHALLENGE without target info (NTLMv1 only)",
                 ));
             }
-            let response_key = ntowfv2(
-                &self.creds.secret_nt_hash(),
-                &self.creds.user,
-                &self.creds.domain,
-            );
+            let response_key = ntowfv2(&nt_hash, &self.creds.user, &self.creds.domain);
             let with_mic = ch.timestamp.is_some();
             let (time, target_info) = match ch.timestamp {
                 Some(t) => (t, target_info_with_mic_flag(&ch.target_info)?),
@@ -727,23 +935,22 @@ impl NtlmClient {
                 lm
             };
             // For NTLMv2 KeyExchangeKey = SessionBaseKey (MS-NLMP 3.4.5.1).
-            let key_exchange_key = hmac_md5(&response_key, &[&nt_proof]);
-            let (encrypted_key, exported) = if neg_flags & NEGOTIATE_KEY_EXCH != 0 {
-                let enc = rc4k(&key_exchange_key, &self.exported_session_key);
-                (enc.to_vec(), self.exported_session_key)
-            } else {
-                (Vec::new(), key_exchange_key)
-            };
-            let security = Box::new(SessionSecurity::new(&exported, neg_flags)?);
-            (lm, nt, encrypted_key, Some((exported, security)), with_mic)
+            (lm, nt, hmac_md5(&response_key, &[&nt_proof]), with_mic)
         };
+        let (encrypted_key, exported) = if neg_flags & NEGOTIATE_KEY_EXCH != 0 {
+            let enc = rc4k(&key_exchange_key, &self.exported_session_key);
+            (enc.to_vec(), self.exported_session_key)
+        } else {
+            (Vec::new(), key_exchange_key)
+        };
+        let security = Box::new(SessionSecurity::new(&exported, neg_flags)?);
 
         let mut msg = self.encode_authenticate(neg_flags, &lm, &nt, &encrypted_key, with_mic)?;
-        if let (true, Some((exported, _))) = (with_mic, &keys) {
-            let mic = compute_mic(exported, negotiate, challenge, &msg)?;
+        if with_mic {
+            let mic = compute_mic(&exported, negotiate, challenge, &msg)?;
             msg[MIC_OFFSET..AUTHENTICATE_HEADER_WITH_MIC].copy_from_slice(&mic);
         }
-        self.state = State::Authenticated(keys);
+        self.state = State::Authenticated(Some((exported, security)));
         Ok(msg)
     }
 
@@ -772,10 +979,10 @@ impl NtlmClient {
         mech_types_der: &[u8],
         mic: &[u8],
     ) -> Result<(), AuthError> {
-        let expected = self
+        if self
             .security()?
-            .mac(Direction::ServerToClient, mech_types_der);
-        if constant_time_eq(&expected, mic) {
+            .verify(Direction::ServerToClient, mech_types_der, mic)
+        {
             Ok(())
         } else {
             Err(AuthError::MechListMic)
@@ -1086,6 +1293,137 @@ mod tests {
             c.authenticate_message(&challenge_424()).unwrap()
         };
         assert_eq!(run(pw), run(hashed));
+    }
+
+    /// MS-NLMP 4.2.2.4: sealing and signing "Plaintext" without extended session
+    /// security, under the exported session key 0x55 × 16.
+    #[test]
+    fn legacy_signature_matches_ms_nlmp_4_2_2_4() {
+        let plaintext = crate::wire::codec::to_utf16le("Plaintext");
+        assert_eq!(crc32(&plaintext), 0x93AA_847D);
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926, "the CRC-32 check value");
+        let mut sec = SessionSecurity::new(&[0x55; 16], 0xE202_8233).unwrap();
+        // Sealing runs the same RC4 handle over the message before its signature.
+        let mut sealed = plaintext.clone();
+        let Mode::Legacy { seal, .. } = &mut sec.0 else {
+            panic!("no ESS: legacy mode")
+        };
+        seal.apply_keystream(&mut sealed);
+        assert_eq!(sealed, hex("56FE04D861F9319AF0D7238A2E3B4D457FB8"));
+        assert_eq!(
+            sec.mac(Direction::ClientToServer, &plaintext).to_vec(),
+            hex("010000000000000009DCD1DF2E459D36")
+        );
+    }
+
+    #[test]
+    fn legacy_signatures_share_one_sequence_and_ignore_the_pad() {
+        let key = [9; 16];
+        let mut client = SessionSecurity::new(&key, 0).unwrap();
+        let mut server = SessionSecurity::new(&key, 0).unwrap();
+        let first = client.mac(Direction::ClientToServer, b"mechTypes");
+        assert!(server.verify(Direction::ClientToServer, b"mechTypes", &first));
+        // The server's reply continues the shared handle with sequence number 1, so
+        // it differs from the client's signature over the same bytes.
+        let mut reply = server.mac(Direction::ServerToClient, b"mechTypes");
+        assert_ne!(reply, first);
+        reply[4..8].copy_from_slice(&[0xA5; 4]);
+        let mut replay = SessionSecurity::new(&key, 0).unwrap();
+        replay.mac(Direction::ClientToServer, b"mechTypes");
+        assert!(replay.verify(Direction::ServerToClient, b"mechTypes", &reply));
+        let mut tampered = SessionSecurity::new(&key, 0).unwrap();
+        tampered.mac(Direction::ClientToServer, b"mechTypes");
+        reply[9] ^= 1;
+        assert!(!tampered.verify(Direction::ServerToClient, b"mechTypes", &reply));
+        assert!(!SessionSecurity::new(&key, 0).unwrap().verify(
+            Direction::ClientToServer,
+            b"mechTypes",
+            &first[..15]
+        ));
+        assert!(matches!(
+            SessionSecurity::new(&key, NEGOTIATE_LM_KEY),
+            Err(AuthError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn lmowfv1_is_undefined_for_long_or_non_ascii_passwords() {
+        assert!(lmowfv1("fourteen chars").is_some());
+        assert_eq!(lmowfv1("Password"), lmowfv1("PASSWORD"));
+        assert_eq!(lmowfv1("fifteen chars!!"), None);
+        assert_eq!(lmowfv1("Pässword"), None);
+    }
+
+    /// A CHALLENGE without TargetInfo offering `flags`.
+    fn v1_challenge(flags: u32) -> Vec<u8> {
+        let mut m = challenge_424()[..32].to_vec();
+        m[20..24].copy_from_slice(&flags.to_le_bytes());
+        m
+    }
+
+    #[test]
+    fn ntlmv1_uses_ess_only_when_offered_and_never_a_mic() {
+        let creds = Credentials::password("D", "u", "pw").with_ntlm_v1();
+        assert!(creds.is_ntlm_v1() && !Credentials::anonymous().is_ntlm_v1());
+        assert!(format!("{creds:?}").contains("ntlm_v1: true"));
+        for (offered, ess) in [(0xE20A_8233, true), (0xE202_8233, false)] {
+            let challenge = v1_challenge(offered);
+            let mut c = NtlmClient::new(creds.clone(), "WS", [0xCC; 8], [0x77; 16], 0);
+            c.negotiate_message();
+            let msg = c.authenticate_message(&challenge).unwrap();
+            let a = AuthenticateMessage::parse(&msg).unwrap();
+            assert_eq!(a.nt_response.len(), 24);
+            assert_eq!(a.negotiate_flags & NEGOTIATE_TARGET_INFO, 0);
+            assert_eq!(
+                a.negotiate_flags & NEGOTIATE_EXTENDED_SESSIONSECURITY != 0,
+                ess
+            );
+            if ess {
+                assert_eq!(a.lm_response[..8], [0xCC; 8]);
+                assert_eq!(a.lm_response[8..], [0; 16]);
+            } else {
+                assert_eq!(a.lm_response, a.nt_response);
+            }
+            assert_eq!(
+                msg.len(),
+                AUTHENTICATE_HEADER + 2 + 2 + 4 + 48 + 16,
+                "no MIC"
+            );
+            assert_eq!(c.session_key(), Some([0x77; 16]));
+            assert_eq!(
+                session_key_from_authenticate(&creds, &challenge, &msg),
+                Ok([0x77; 16])
+            );
+            let wrong = Credentials::password("D", "u", "pw2");
+            assert_eq!(
+                session_key_from_authenticate(&wrong, &challenge, &msg),
+                Err(AuthError::BadResponse)
+            );
+            // The mechListMIC works in both modes.
+            c.mech_list_mic(b"mechTypes").unwrap();
+        }
+    }
+
+    #[test]
+    fn server_side_recovery_rejects_malformed_v1_responses() {
+        let creds = Credentials::password("D", "u", "pw").with_ntlm_v1();
+        let challenge = v1_challenge(0xE20A_8233);
+        let mut c = NtlmClient::new(creds.clone(), "WS", [1; 8], [2; 16], 0);
+        c.negotiate_message();
+        let msg = c.authenticate_message(&challenge).unwrap();
+        // LmChallengeResponseFields (len, maxlen) at 12, NtChallengeResponseFields at 20.
+        for (at, len) in [(12, 4u16), (20, 20)] {
+            let mut m = msg.clone();
+            m[at..at + 2].copy_from_slice(&len.to_le_bytes());
+            m[at + 2..at + 4].copy_from_slice(&len.to_le_bytes());
+            assert!(
+                matches!(
+                    session_key_from_authenticate(&creds, &challenge, &m),
+                    Err(AuthError::Decode(_))
+                ),
+                "field at {at} of length {len}"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! big-endian length (RFC 1002 uses a 17-bit length, but every SMB2 server accepts 24).
 //! A short buffer is "need more", never an error.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
 /// NBSS SESSION MESSAGE (also the only type Direct TCP uses).
 const SESSION_MESSAGE: u8 = 0x00;
@@ -36,8 +36,9 @@ pub enum Transport {
 /// One unit read off the stream.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Frame {
-    /// An SMB2 message or compound (or a transform-wrapped one).
-    Message(Bytes),
+    /// An SMB2 message or compound (or a transform-wrapped one), still mutable so a
+    /// transform message can be decrypted where it lies.
+    Message(BytesMut),
     /// NBSS positive session response.
     SessionAccepted,
     /// NBSS negative session response, with its error code.
@@ -86,7 +87,7 @@ pub(crate) fn decode_frame(
         return Ok(None);
     }
     let mut frame = buf.split_to(4 + len);
-    let body = frame.split_off(4).freeze();
+    let body = frame.split_off(4);
     Ok(Some(match kind {
         SESSION_MESSAGE => Frame::Message(body),
         POSITIVE_RESPONSE => Frame::SessionAccepted,
@@ -142,7 +143,7 @@ mod tests {
         b.extend_from_slice(&[3, 0]);
         assert_eq!(
             decode_frame(&mut b, 100),
-            Ok(Some(Frame::Message(Bytes::from_static(&[1, 2, 3]))))
+            Ok(Some(Frame::Message(BytesMut::from(&[1u8, 2, 3][..]))))
         );
         assert_eq!(&b[..], &[0]);
         assert_eq!(decode_frame(&mut b, 100), Ok(None));

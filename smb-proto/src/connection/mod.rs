@@ -3,7 +3,7 @@
 
 pub mod framing;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -18,6 +18,7 @@ use crate::ntstatus::NtStatus;
 use crate::ops::{Op, Output};
 use crate::rng::Rng;
 use crate::wire::header::{flags, Command, Header, HEADER_LEN};
+use crate::wire::ioctl::ValidateNegotiateInfoRequest;
 use crate::wire::negotiate::{NegotiateRequest, NegotiateResponse};
 use crate::wire::request::{credit_charge, RequestBody};
 use crate::wire::transform;
@@ -47,13 +48,22 @@ pub enum Event {
         /// The bytes (a slice of the received frame).
         data: Bytes,
     },
-    /// A streaming write wants up to `max_len` more bytes through [`Connection::supply`];
-    /// supplying an empty buffer means end of input.
+    /// A streaming write wants the next `max_len` bytes through [`Connection::supply`].
+    /// Supply exactly `max_len` bytes unless the input ends: a shorter (or empty) supply
+    /// is the end of the input.
     WantData {
         /// Which operation.
         id: OpId,
         /// Most bytes it can take now.
         max_len: usize,
+    },
+    /// A paged listing ([`Op::ListDirPaged`]) delivered the entries of one QUERY_DIRECTORY
+    /// response; it asks the server for more only after [`Connection::supply`].
+    Entries {
+        /// Which operation.
+        id: OpId,
+        /// The entries, without `.` and `..`; never empty.
+        entries: Vec<crate::ops::FileInfo>,
     },
     /// The server broke an oplock or lease; the payload is the raw notification.
     Break(Bytes),
@@ -78,6 +88,8 @@ pub struct Negotiated {
     pub max_write_size: u32,
     /// Largest QUERY_INFO/QUERY_DIRECTORY/IOCTL output the server allows.
     pub max_transact_size: u32,
+    /// Whether FSCTL_VALIDATE_NEGOTIATE_INFO confirmed this negotiation (3.0 and 3.0.2).
+    pub validated: bool,
     /// The cipher, when the dialect can encrypt and one was agreed.
     pub cipher: Option<Cipher>,
     /// The signing algorithm.
@@ -137,6 +149,8 @@ struct Outgoing {
     tree_id: u32,
     body: RequestBody,
     related: bool,
+    /// Sign even when the session does not sign everything.
+    sign: bool,
 }
 
 /// Requests that go out together in one frame (a compound, or a single request).
@@ -180,7 +194,9 @@ pub(crate) struct Core {
     credits: u32,
     next_message_id: u64,
     waiting: VecDeque<Group>,
-    pending: HashMap<u64, Pending>,
+    // Ordered by message id: timeouts and cancels walk it, and their output order must
+    // not depend on a hasher's random seed (a recorded session must replay).
+    pending: BTreeMap<u64, Pending>,
     tx: Vec<u8>,
     events: VecDeque<Event>,
     now: Instant,
@@ -233,7 +249,8 @@ pub(crate) trait Operation: Send {
         tag: usize,
         resp: Response,
     ) -> Result<Progress, Fail>;
-    /// Handles bytes the driver supplied after [`Event::WantData`]. Empty means end of input.
+    /// Handles bytes the driver supplied after [`Event::WantData`]; fewer than asked for
+    /// means end of input.
     fn on_supply(&mut self, _cx: &mut Cx<'_>, _data: Bytes) -> Result<Progress, Fail> {
         Err(Fail::Op(Error::Invalid(
             "this operation takes no input".into(),
@@ -250,16 +267,12 @@ pub(crate) struct Cx<'a> {
 impl Cx<'_> {
     /// Queues one request.
     pub(crate) fn send(&mut self, tag: usize, tree_id: u32, body: RequestBody) {
-        let op = Some(self.id);
-        self.core.waiting.push_back(Group {
-            op,
-            items: vec![Outgoing {
-                tag,
-                tree_id,
-                body,
-                related: false,
-            }],
-        });
+        self.queue(vec![Outgoing { tag, tree_id, body, related: false, sign: false }]);
+    }
+
+    /// Queues one request that is signed even when the session does not sign everything.
+    pub(crate) fn send_signed(&mut self, tag: usize, tree_id: u32, body: RequestBody) {
+        self.queue(vec![Outgoing { tag, tree_id, body, related: false, sign: true }]);
     }
 
     /// Queues related requests as one compound (MS-SMB2 3.2.4.1.4): later items refer to
@@ -268,17 +281,13 @@ impl Cx<'_> {
         let items = items
             .into_iter()
             .enumerate()
-            .map(|(i, (tag, body))| Outgoing {
-                tag,
-                tree_id,
-                body,
-                related: i > 0,
-            })
+            .map(|(i, (tag, body))| Outgoing { tag, tree_id, body, related: i > 0, sign: false })
             .collect();
-        self.core.waiting.push_back(Group {
-            op: Some(self.id),
-            items,
-        });
+        self.queue(items);
+    }
+
+    fn queue(&mut self, items: Vec<Outgoing>) {
+        self.core.waiting.push_back(Group { op: Some(self.id), items });
     }
 
     /// Emits an event for the driver.
@@ -351,7 +360,7 @@ impl Connection {
             credits: 1,
             next_message_id: 0,
             waiting: VecDeque::new(),
-            pending: HashMap::new(),
+            pending: BTreeMap::new(),
             tx: Vec::new(),
             events: VecDeque::new(),
             now,
@@ -499,7 +508,8 @@ impl Connection {
         id
     }
 
-    /// Gives a streaming write the bytes it asked for with [`Event::WantData`].
+    /// Gives a streaming write the bytes it asked for with [`Event::WantData`], or asks a
+    /// paged listing for its next page after [`Event::Entries`] (`data` is then ignored).
     pub fn supply(&mut self, id: OpId, data: Bytes, now: Instant) {
         self.core.now = now;
         if let Some(mut op) = self.ops.remove(&id) {
@@ -646,7 +656,7 @@ impl Connection {
         let (plain, encrypted) = if data.starts_with(&transform::PROTOCOL_ID) {
             (self.core.decrypt(data)?, true)
         } else {
-            (data, false)
+            (data.freeze(), false)
         };
         let mut offset = 0usize;
         loop {
@@ -760,53 +770,64 @@ impl Connection {
 }
 
 impl Core {
-    fn send_negotiate(&mut self) {
-        let dialects: Vec<u16> = Dialect::ALL
+    /// The dialects this client offers, oldest first.
+    fn offered_dialects(&self) -> Vec<u16> {
+        Dialect::ALL
             .into_iter()
             .filter(|d| *d >= self.config.min_dialect && *d <= self.config.max_dialect)
             .map(|d| d as u16)
-            .collect();
-        let offers_311 = self.config.max_dialect >= Dialect::Smb311;
-        let salt = self.rng.array::<32>();
-        let req = NegotiateRequest {
-            dialects,
-            security_mode: self.client_security_mode(),
-            capabilities: crate::wire::negotiate::capabilities::DFS
-                | crate::wire::negotiate::capabilities::LARGE_MTU
-                | crate::wire::negotiate::capabilities::ENCRYPTION,
-            client_guid: self.client_guid,
-            preauth_salt: offers_311.then(|| salt.to_vec()),
-            ciphers: if offers_311 {
-                self.config.ciphers.iter().map(|c| c.id()).collect()
-            } else {
-                Vec::new()
-            },
-            signing_algorithms: if offers_311 {
-                self.config
-                    .signing_algorithms
-                    .iter()
-                    .map(|a| a.id())
-                    .collect()
-            } else {
-                Vec::new()
-            },
-            netname: None,
-        };
-        let group = Group {
-            op: None,
-            items: vec![Outgoing {
-                tag: 0,
-                tree_id: 0,
-                body: RequestBody::Negotiate(req),
-                related: false,
-            }],
-        };
-        self.transmit(group);
+            .collect()
+    }
+
+    /// Capabilities the client announces (MS-SMB2 2.2.3).
+    fn client_capabilities(&self) -> u32 {
+        use crate::wire::negotiate::capabilities::{DFS, ENCRYPTION, LARGE_MTU};
+        DFS | LARGE_MTU | ENCRYPTION
     }
 
     fn client_security_mode(&self) -> u16 {
-        use crate::wire::negotiate::security_mode::SIGNING_ENABLED;
-        SIGNING_ENABLED
+        use crate::wire::negotiate::security_mode::{SIGNING_ENABLED, SIGNING_REQUIRED};
+        match self.config.signing {
+            crate::config::SigningPolicy::Required => SIGNING_ENABLED | SIGNING_REQUIRED,
+            _ => SIGNING_ENABLED,
+        }
+    }
+
+    fn send_negotiate(&mut self) {
+        let offers_311 = self.config.max_dialect >= Dialect::Smb311;
+        let salt = self.rng.array::<32>();
+        let (ciphers, signing_algorithms) = if offers_311 {
+            (
+                self.config.ciphers.iter().map(|c| c.id()).collect(),
+                self.config.signing_algorithms.iter().map(|a| a.id()).collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let req = NegotiateRequest {
+            dialects: self.offered_dialects(),
+            security_mode: self.client_security_mode(),
+            capabilities: self.client_capabilities(),
+            client_guid: self.client_guid,
+            preauth_salt: offers_311.then(|| salt.to_vec()),
+            ciphers,
+            signing_algorithms,
+            netname: None,
+        };
+        let body = RequestBody::Negotiate(req);
+        let items = vec![Outgoing { tag: 0, tree_id: 0, body, related: false, sign: false }];
+        self.transmit(Group { op: None, items });
+    }
+
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO input (MS-SMB2 2.2.31.4): what this client sent in
+    /// its NEGOTIATE, for the server to confirm over a signed channel.
+    pub(crate) fn validate_negotiate_info(&self) -> ValidateNegotiateInfoRequest {
+        ValidateNegotiateInfoRequest {
+            capabilities: self.client_capabilities(),
+            guid: self.client_guid,
+            security_mode: self.client_security_mode(),
+            dialects: self.offered_dialects(),
+        }
     }
 
     fn on_negotiate(&mut self, msg: &Bytes) -> Result<(), CloseReason> {
@@ -872,6 +893,7 @@ impl Core {
             max_read_size: resp.max_read_size.min(io_cap),
             max_write_size: resp.max_write_size.min(io_cap),
             max_transact_size: resp.max_transact_size.min(io_cap.max(65536)),
+            validated: false,
             cipher,
             signing_algorithm,
             large_mtu,
@@ -914,7 +936,7 @@ impl Core {
             self.session.signing_key = Some(keys.signing.clone());
             self.session.keys = Some(keys);
             self.session.signing_active = match self.config.signing {
-                crate::config::SigningPolicy::WhenSupported => true,
+                crate::config::SigningPolicy::WhenSupported | crate::config::SigningPolicy::Required => true,
                 crate::config::SigningPolicy::WhenRequired => self.server_requires_signing(),
                 crate::config::SigningPolicy::Never if self.server_requires_signing() => {
                     return Err(Fail::Op(Error::Invalid(
@@ -942,9 +964,16 @@ impl Core {
                     message_id: h.message_id,
                 }));
             }
-        } else if self.server_requires_signing() || self.config.encrypt {
+        } else if self.config.encrypt {
             return Err(Fail::Op(Error::Invalid(
-                "the server requires signing (or encryption was requested) but the session is guest/anonymous"
+                "encryption was requested but the server made this a guest/anonymous session".into(),
+            )));
+        } else if (self.server_requires_signing() || self.config.signing == crate::config::SigningPolicy::Required)
+            && !self.config.allow_insecure_guest
+        {
+            return Err(Fail::Op(Error::Invalid(
+                "signing is required but the server made this a guest/anonymous session, which cannot sign \
+                 (allow insecure guest access to proceed)"
                     .into(),
             )));
         }
@@ -990,7 +1019,7 @@ impl Core {
         Ok(())
     }
 
-    fn decrypt(&self, frame: Bytes) -> Result<Bytes, CloseReason> {
+    fn decrypt(&self, mut buf: BytesMut) -> Result<Bytes, CloseReason> {
         let (Some(keys), Some(neg)) = (&self.session.keys, &self.negotiated) else {
             return Err(CloseReason::Encryption(
                 "encrypted message before session keys".into(),
@@ -999,7 +1028,6 @@ impl Core {
         let cipher = neg
             .cipher
             .ok_or_else(|| CloseReason::Encryption("no cipher negotiated".into()))?;
-        let mut buf = BytesMut::from(frame);
         let session_id = encryption::decrypt_in_place(cipher, &keys.decryption, &mut buf)?;
         if session_id != self.session.id {
             return Err(CloseReason::Encryption(format!(
@@ -1119,7 +1147,7 @@ impl Core {
                 Command::SessionSetup => self.session.preauth.update(&self.tx[start..]),
                 _ => {}
             }
-            if !encrypt && self.should_sign(command) {
+            if !encrypt && (item.sign || self.should_sign(command)) {
                 self.sign_range(start);
             }
             self.pending.insert(

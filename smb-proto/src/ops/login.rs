@@ -2,9 +2,15 @@
 
 use crate::auth::ntlm::{Credentials, NtlmClient};
 use crate::auth::spnego::{Authenticator, SpnegoNtlm};
+use crate::config::Dialect;
 use crate::connection::{Cx, Fail, Operation, Progress, Response, TreeState};
+use crate::error::CloseReason;
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
+use crate::wire::create::FileId;
+use crate::wire::ioctl::{
+    flags as ioctl_flags, fsctl, IoctlRequest, IoctlResponse, ValidateNegotiateInfoResponse,
+};
 use crate::wire::negotiate::security_mode;
 use crate::wire::request::RequestBody;
 use crate::wire::session_setup::{session_flags, SessionSetupRequest, SessionSetupResponse};
@@ -117,25 +123,45 @@ impl Operation for Login {
         let encrypt = body.session_flags & session_flags::ENCRYPT_DATA != 0;
         let key = self.auth()?.session_key();
         cx.core.establish_session(key, guest, encrypt, &resp)?;
-        Ok(Progress::Done(Output::LoggedIn { is_guest: cx.core.session.is_guest }))
+        Ok(Progress::Done(Output::LoggedIn {
+            is_guest: cx.core.session.is_guest,
+        }))
     }
 }
 
 pub(crate) struct TreeConnect {
     share: String,
+    tree: Option<TreeId>,
 }
+
+const TREE_CONNECT: usize = 0;
+const VALIDATE: usize = 1;
 
 impl TreeConnect {
     pub(crate) fn new(share: String) -> Self {
-        TreeConnect { share }
+        TreeConnect { share, tree: None }
     }
+}
+
+/// Whether this connection still owes an FSCTL_VALIDATE_NEGOTIATE_INFO: MS-SMB2 3.2.5.5
+/// asks it for 3.0 and 3.0.2; like smbclient we also ask on 2.1, which is where a
+/// downgrade from 3.x would land (3.1.1 has preauth integrity instead). Once per
+/// connection, on an authenticated session that can sign it.
+fn must_validate(cx: &Cx<'_>) -> bool {
+    let n = cx.negotiated();
+    matches!(
+        n.dialect,
+        Dialect::Smb210 | Dialect::Smb300 | Dialect::Smb302
+    ) && !n.validated
+        && !cx.core.session.is_guest
+        && cx.core.session.signing_key.is_some()
 }
 
 impl Operation for TreeConnect {
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         let path = format!("\\\\{}\\{}", cx.core.config.server_name, self.share);
         cx.send(
-            0,
+            TREE_CONNECT,
             0,
             RequestBody::TreeConnect(TreeConnectRequest {
                 path,
@@ -148,9 +174,12 @@ impl Operation for TreeConnect {
     fn on_response(
         &mut self,
         cx: &mut Cx<'_>,
-        _tag: usize,
+        tag: usize,
         resp: Response,
     ) -> Result<Progress, Fail> {
+        if tag == VALIDATE {
+            return self.on_validate(cx, resp);
+        }
         let status = resp.status();
         if status != NtStatus::SUCCESS {
             return Err(Fail::Op(Error::Status {
@@ -167,9 +196,79 @@ impl Operation for TreeConnect {
                 self.share
             ))));
         }
-        cx.core
-            .trees
-            .insert(resp.header.tree_id, TreeState { encrypt });
-        Ok(Progress::Done(Output::Tree(TreeId(resp.header.tree_id))))
+        let tree = TreeId(resp.header.tree_id);
+        cx.core.trees.insert(tree.0, TreeState { encrypt });
+        if must_validate(cx) {
+            let input = {
+                let mut v = Vec::new();
+                cx.core.validate_negotiate_info().encode(&mut v);
+                v
+            };
+            let req = IoctlRequest {
+                ctl_code: fsctl::VALIDATE_NEGOTIATE_INFO,
+                file_id: FileId::ANY,
+                input: input.into(),
+                max_output_response: 24,
+                flags: ioctl_flags::IS_FSCTL,
+                ..Default::default()
+            };
+            self.tree = Some(tree);
+            cx.send_signed(VALIDATE, tree.0, RequestBody::Ioctl(req));
+            return Ok(Progress::Pending);
+        }
+        Ok(Progress::Done(Output::Tree(tree)))
+    }
+}
+
+impl TreeConnect {
+    /// The server's answer must be signed (the core verified the signature if present)
+    /// and must repeat what the NEGOTIATE response said; anything else means someone
+    /// tampered with the negotiation (MS-SMB2 3.2.5.14.12).
+    fn on_validate(&mut self, cx: &mut Cx<'_>, resp: Response) -> Result<Progress, Fail> {
+        let tampered = |what: String| {
+            Fail::Fatal(CloseReason::Negotiate(format!(
+                "validate negotiate: {what}"
+            )))
+        };
+        if !resp.header.is_signed() {
+            return Err(tampered("the response is not signed".into()));
+        }
+        let status = resp.status();
+        let old_server_refusal = [
+            NtStatus::NOT_SUPPORTED,
+            NtStatus::INVALID_DEVICE_REQUEST,
+            NtStatus::FILE_CLOSED,
+        ]
+        .contains(&status);
+        if old_server_refusal && cx.negotiated().dialect == Dialect::Smb210 {
+            // A signed refusal from a 2.1 server that predates the FSCTL (Windows 7/2008 R2).
+            return self.validated(cx);
+        }
+        if status != NtStatus::SUCCESS {
+            return Err(tampered(format!("the server answered {status}")));
+        }
+        let out = IoctlResponse::decode(&resp.msg)?;
+        let v = ValidateNegotiateInfoResponse::decode(&out.output)?;
+        let n = cx.negotiated();
+        if v.dialect != n.dialect as u16
+            || v.capabilities != n.capabilities
+            || v.guid != n.server_guid
+            || v.security_mode != n.security_mode
+        {
+            return Err(tampered(
+                "the server's answer differs from its NEGOTIATE response".into(),
+            ));
+        }
+        self.validated(cx)
+    }
+
+    fn validated(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+        if let Some(n) = cx.core.negotiated.as_mut() {
+            n.validated = true;
+        }
+        let tree = self
+            .tree
+            .ok_or_else(|| Fail::Op(Error::Invalid("validate before tree connect".into())))?;
+        Ok(Progress::Done(Output::Tree(tree)))
     }
 }

@@ -1,7 +1,7 @@
 //! Metadata operations, each one compound round trip where the protocol allows:
 //! stat, mkdir, rmdir, rename, delete (also by wildcard), directory listing.
 
-use crate::connection::{Cx, Fail, Operation, Progress, Response};
+use crate::connection::{Cx, Event, Fail, Operation, Progress, Response};
 use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
 use crate::wire::fscc::{self, file_attributes, FileDispositionInformation, FileRenameInformation};
@@ -194,13 +194,18 @@ impl Operation for PathOp {
 }
 
 /// Lists a directory: CREATE + QUERY_DIRECTORY in one compound, more QUERY_DIRECTORY
-/// until STATUS_NO_MORE_FILES, then CLOSE.
+/// until STATUS_NO_MORE_FILES, then CLOSE. Paged, it hands each page to the driver and
+/// waits for a `supply` before asking for the next.
 pub(crate) struct ListDir {
     tree: TreeId,
     path: String,
     pattern: String,
     file_id: FileId,
     entries: Vec<FileInfo>,
+    paged: bool,
+    /// A page went out as [`Event::Entries`]; the next QUERY_DIRECTORY waits for `supply`.
+    awaiting_pull: bool,
+    delivered: u64,
 }
 
 const LIST_CREATE: usize = 0;
@@ -215,6 +220,16 @@ impl ListDir {
             pattern,
             file_id: FileId::ANY,
             entries: Vec::new(),
+            paged: false,
+            awaiting_pull: false,
+            delivered: 0,
+        }
+    }
+
+    pub(crate) fn paged(tree: TreeId, path: String, pattern: String) -> Self {
+        ListDir {
+            paged: true,
+            ..ListDir::new(tree, path, pattern)
         }
     }
 
@@ -287,8 +302,16 @@ impl ListDir {
                         change_time: e.change_time,
                     });
                 }
-                let q = self.query(cx, false);
-                cx.send(base + LIST_QUERY, self.tree.0, q);
+                // A page of only `.` and `..` gives the caller nothing to wait for.
+                if self.paged && !self.entries.is_empty() {
+                    let entries = std::mem::take(&mut self.entries);
+                    self.delivered += entries.len() as u64;
+                    cx.emit(Event::Entries { id: cx.id, entries });
+                    self.awaiting_pull = true;
+                } else {
+                    let q = self.query(cx, false);
+                    cx.send(base + LIST_QUERY, self.tree.0, q);
+                }
             }
             _ => {
                 check(&resp, "list", &self.path)?;
@@ -312,9 +335,19 @@ impl Operation for ListDir {
         resp: Response,
     ) -> Result<Progress, Fail> {
         Ok(match self.step(cx, 0, tag, resp)? {
+            Some(_) if self.paged => Progress::Done(Output::Count(self.delivered)),
             Some(entries) => Progress::Done(Output::Entries(entries)),
             None => Progress::Pending,
         })
+    }
+
+    fn on_supply(&mut self, cx: &mut Cx<'_>, _data: bytes::Bytes) -> Result<Progress, Fail> {
+        if !std::mem::take(&mut self.awaiting_pull) {
+            return Err(super::file::invalid("no listing page to continue from"));
+        }
+        let q = self.query(cx, false);
+        cx.send(LIST_QUERY, self.tree.0, q);
+        Ok(Progress::Pending)
     }
 }
 

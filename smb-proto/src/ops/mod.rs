@@ -100,6 +100,18 @@ pub enum Op {
         /// Wildcard pattern.
         pattern: String,
     },
+    /// Like [`Op::ListDir`], a page at a time: each QUERY_DIRECTORY response's entries come
+    /// as [`Event::Entries`](crate::Event::Entries), and the next page is asked for only when
+    /// the driver calls [`Connection::supply`](crate::Connection::supply), so a caller that
+    /// reads slowly holds one page, not the whole directory → [`Output::Count`] of entries.
+    ListDirPaged {
+        /// The tree.
+        tree: TreeId,
+        /// The directory.
+        path: String,
+        /// Wildcard pattern.
+        pattern: String,
+    },
     /// Create a directory.
     Mkdir {
         /// The tree.
@@ -188,7 +200,7 @@ impl Op {
             Op::Flush(_) => "flush",
             Op::Close(_) => "close",
             Op::Stat { .. } => "stat",
-            Op::ListDir { .. } => "list",
+            Op::ListDir { .. } | Op::ListDirPaged { .. } => "list",
             Op::Mkdir { .. } => "mkdir",
             Op::Rmdir { .. } => "rmdir",
             Op::Delete { .. } => "delete",
@@ -231,6 +243,11 @@ impl Op {
                 path,
                 pattern,
             } => Box::new(meta::ListDir::new(tree, path, pattern)),
+            Op::ListDirPaged {
+                tree,
+                path,
+                pattern,
+            } => Box::new(meta::ListDir::paged(tree, path, pattern)),
             Op::Mkdir { tree, path } => Box::new(meta::PathOp::mkdir(tree, path)),
             Op::Rmdir { tree, path } => Box::new(meta::PathOp::rmdir(tree, path)),
             Op::Delete { tree, path } => Box::new(meta::Delete::new(tree, path)),

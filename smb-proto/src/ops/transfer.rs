@@ -20,8 +20,25 @@ use super::{Handle, OpenOptions, Output, TreeId};
 
 const OPEN: usize = 0;
 const CLOSE: usize = 1;
+/// The READ and CLOSE that share the first compound with the CREATE.
+const FIRST_READ: usize = 2;
+const FIRST_CLOSE: usize = 3;
 /// Tags from here on are READ/WRITE requests.
-const IO: usize = 2;
+const IO: usize = 6;
+
+/// Second open of a file too large for the first compound.
+const REOPEN: usize = 5;
+
+fn read_options() -> OpenOptions {
+    OpenOptions {
+        access: access_mask::FILE_READ_DATA
+            | access_mask::FILE_READ_ATTRIBUTES
+            | access_mask::SYNCHRONIZE,
+        disposition: disposition::OPEN,
+        create_options: create_options::NON_DIRECTORY_FILE,
+        attributes: 0,
+    }
+}
 
 fn incomplete(op: &'static str, path: &str, detail: String) -> Fail {
     Fail::Op(Error::Incomplete {
@@ -49,6 +66,10 @@ pub(crate) struct ReadFile {
     /// Out-of-order data waiting for the gap before it to fill.
     reorder: BTreeMap<u64, Bytes>,
     closing: bool,
+    /// Data events the driver has not acknowledged yet ([`Config::paced_reads`]).
+    ///
+    /// [`Config::paced_reads`]: crate::Config::paced_reads
+    unacked: usize,
 }
 
 impl ReadFile {
@@ -66,6 +87,7 @@ impl ReadFile {
             next_tag: IO,
             reorder: BTreeMap::new(),
             closing: false,
+            unacked: 0,
         }
     }
 
@@ -85,7 +107,7 @@ impl ReadFile {
     fn fill_window(&mut self, cx: &mut Cx<'_>) {
         let chunk = u64::from(cx.negotiated().max_read_size.max(1));
         let window = cx.core.config.max_io_in_flight.max(1);
-        while self.in_flight.len() < window && self.next_req < self.end {
+        while self.in_flight.len() + self.unacked < window && self.next_req < self.end {
             let len = chunk.min(self.end - self.next_req) as u32;
             let off = self.next_req;
             self.next_req += u64::from(len);
@@ -97,9 +119,29 @@ impl ReadFile {
         }
     }
 
+    /// Emits `data` (read at `offset`) and whatever it unblocks, in file order.
+    fn deliver(&mut self, cx: &mut Cx<'_>, offset: u64, data: Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        self.reorder.insert(offset, data);
+        while let Some(d) = self.reorder.remove(&self.next_emit) {
+            let off = self.next_emit;
+            self.next_emit += d.len() as u64;
+            cx.emit(Event::Data {
+                id: cx.id,
+                offset: off,
+                data: d,
+            });
+            if cx.core.config.paced_reads {
+                self.unacked += 1;
+            }
+        }
+    }
+
     /// Gives up: closes the handle without waiting and reports `fail`.
     fn abort(&mut self, cx: &mut Cx<'_>, fail: Fail) -> Result<Progress, Fail> {
-        if !self.closing {
+        if !self.closing && self.file_id != FileId::ANY {
             cx.send(CLOSE, self.tree.0, close(self.file_id));
         }
         Err(fail)
@@ -107,16 +149,22 @@ impl ReadFile {
 }
 
 impl Operation for ReadFile {
+    /// One compound CREATE + READ + CLOSE: a file that fits in one READ costs one round
+    /// trip. A larger one is opened again for the pipelined rest.
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        let o = OpenOptions {
-            access: access_mask::FILE_READ_DATA
-                | access_mask::FILE_READ_ATTRIBUTES
-                | access_mask::SYNCHRONIZE,
-            disposition: disposition::OPEN,
-            create_options: create_options::NON_DIRECTORY_FILE,
-            attributes: 0,
-        };
-        cx.send(OPEN, self.tree.0, create(&self.path, &o));
+        let first = u64::from(cx.negotiated().max_read_size).min(self.max_len.unwrap_or(u64::MAX));
+        let mut items = vec![(OPEN, create(&self.path, &read_options()))];
+        if first > 0 {
+            let req = ReadRequest {
+                length: first as u32,
+                offset: self.start,
+                file_id: FileId::ANY,
+                ..Default::default()
+            };
+            items.push((FIRST_READ, RequestBody::Read(req)));
+        }
+        items.push((FIRST_CLOSE, close(FileId::ANY)));
+        cx.send_related(self.tree.0, items);
         Ok(Progress::Pending)
     }
 
@@ -129,13 +177,37 @@ impl Operation for ReadFile {
         match tag {
             OPEN => {
                 check(&resp, "get", &self.path)?;
-                let c = CreateResponse::decode(&resp.msg)?;
-                self.file_id = c.file_id;
-                let size = c.end_of_file;
+                let size = CreateResponse::decode(&resp.msg)?.end_of_file;
                 let limit = self
                     .max_len
                     .map_or(u64::MAX, |m| self.start.saturating_add(m));
                 self.end = size.min(limit).max(self.start);
+                return Ok(Progress::Pending);
+            }
+            FIRST_READ => {
+                let data = match resp.status() {
+                    NtStatus::END_OF_FILE => Bytes::new(),
+                    NtStatus::SUCCESS => ReadResponse::decode(&resp.msg)?.data,
+                    s => return Err(super::file::status_err(s, "get", &self.path)),
+                };
+                let keep = (data.len() as u64).min(self.end.saturating_sub(self.start)) as usize;
+                self.next_req = self.start + keep as u64;
+                self.deliver(cx, self.start, data.slice(..keep));
+                return Ok(Progress::Pending);
+            }
+            FIRST_CLOSE => {
+                check(&resp, "get", &self.path)?;
+                if self.next_emit >= self.end {
+                    return Ok(Progress::Done(Output::Transferred(
+                        self.next_emit - self.start,
+                    )));
+                }
+                cx.send(REOPEN, self.tree.0, create(&self.path, &read_options()));
+                return Ok(Progress::Pending);
+            }
+            REOPEN => {
+                check(&resp, "get", &self.path)?;
+                self.file_id = CreateResponse::decode(&resp.msg)?.file_id;
             }
             CLOSE => {
                 check(&resp, "get", &self.path)?;
@@ -173,16 +245,7 @@ impl Operation for ReadFile {
                     // A short read mid-file: ask for the rest rather than leave a hole.
                     self.read(cx, offset + data.len() as u64, len - data.len() as u32);
                 }
-                self.reorder.insert(offset, data);
-                while let Some(d) = self.reorder.remove(&self.next_emit) {
-                    let off = self.next_emit;
-                    self.next_emit += d.len() as u64;
-                    cx.emit(Event::Data {
-                        id: cx.id,
-                        offset: off,
-                        data: d,
-                    });
-                }
+                self.deliver(cx, offset, data);
             }
         }
         self.fill_window(cx);
@@ -191,11 +254,13 @@ impl Operation for ReadFile {
 }
 
 /// Creates or truncates a file and writes what the driver supplies, with a window of
-/// WRITEs in flight.
+/// WRITEs in flight. The first chunk is asked for before the CREATE so that a file that
+/// fits in one WRITE goes out as one compound CREATE + WRITE + CLOSE: one round trip.
 pub(crate) struct WriteFile {
     tree: TreeId,
     path: String,
     file_id: Option<FileId>,
+    /// Bytes handed to WRITE requests so far.
     offset: u64,
     in_flight: HashMap<usize, (u64, Bytes)>,
     next_tag: usize,
@@ -219,20 +284,27 @@ impl WriteFile {
         }
     }
 
-    fn write(&mut self, cx: &mut Cx<'_>, file_id: FileId, offset: u64, data: Bytes) {
+    fn write_request(&mut self, file_id: FileId, data: Bytes) -> (usize, RequestBody) {
         let tag = self.next_tag;
         self.next_tag += 1;
+        let offset = self.offset;
+        self.offset += data.len() as u64;
         self.in_flight.insert(tag, (offset, data.clone()));
-        cx.send(
+        (
             tag,
-            self.tree.0,
             RequestBody::Write(WriteRequest {
                 data,
                 offset,
                 file_id,
                 ..Default::default()
             }),
-        );
+        )
+    }
+
+    fn want(&mut self, cx: &mut Cx<'_>) {
+        self.wanting = true;
+        let max_len = cx.negotiated().max_write_size.max(1) as usize;
+        cx.emit(Event::WantData { id: cx.id, max_len });
     }
 
     /// Asks for more input while the window has room; closes when all is written.
@@ -240,9 +312,7 @@ impl WriteFile {
         let Some(file_id) = self.file_id else { return };
         let window = cx.core.config.max_io_in_flight.max(1);
         if !self.eof && !self.wanting && self.in_flight.len() < window {
-            self.wanting = true;
-            let max_len = cx.negotiated().max_write_size as usize;
-            cx.emit(Event::WantData { id: cx.id, max_len });
+            self.want(cx);
         }
         if self.eof && self.in_flight.is_empty() && !self.closing {
             self.closing = true;
@@ -258,38 +328,56 @@ impl WriteFile {
     }
 }
 
+fn write_options() -> OpenOptions {
+    OpenOptions {
+        access: access_mask::FILE_WRITE_DATA
+            | access_mask::FILE_READ_ATTRIBUTES
+            | access_mask::FILE_WRITE_ATTRIBUTES
+            | access_mask::SYNCHRONIZE,
+        disposition: disposition::OVERWRITE_IF,
+        create_options: create_options::NON_DIRECTORY_FILE,
+        attributes: file_attributes::NORMAL,
+    }
+}
+
 impl Operation for WriteFile {
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        let o = OpenOptions {
-            access: access_mask::FILE_WRITE_DATA
-                | access_mask::FILE_READ_ATTRIBUTES
-                | access_mask::FILE_WRITE_ATTRIBUTES
-                | access_mask::SYNCHRONIZE,
-            disposition: disposition::OVERWRITE_IF,
-            create_options: create_options::NON_DIRECTORY_FILE,
-            attributes: file_attributes::NORMAL,
-        };
-        cx.send(OPEN, self.tree.0, create(&self.path, &o));
+        self.want(cx);
         Ok(Progress::Pending)
     }
 
+    /// A supply shorter than asked for ends the input.
     fn on_supply(&mut self, cx: &mut Cx<'_>, data: Bytes) -> Result<Progress, Fail> {
-        let Some(file_id) = self.file_id else {
+        if !self.wanting {
             return Err(Fail::Op(Error::Invalid(
                 "data supplied before it was asked for".into(),
             )));
-        };
-        self.wanting = false;
-        if data.is_empty() {
-            self.eof = true;
         }
+        self.wanting = false;
         let chunk = cx.negotiated().max_write_size.max(1) as usize;
-        let mut rest = data;
-        while !rest.is_empty() {
-            let piece = rest.split_to(chunk.min(rest.len()));
-            let off = self.offset;
-            self.offset += piece.len() as u64;
-            self.write(cx, file_id, off, piece);
+        if data.len() > chunk {
+            return Err(Fail::Op(Error::Invalid(format!(
+                "supplied {} bytes, asked for {chunk}",
+                data.len()
+            ))));
+        }
+        self.eof = data.len() < chunk;
+        let Some(file_id) = self.file_id else {
+            // The first chunk rides in the CREATE's compound.
+            let mut items = vec![(OPEN, create(&self.path, &write_options()))];
+            if !data.is_empty() {
+                items.push(self.write_request(FileId::ANY, data));
+            }
+            if self.eof {
+                self.closing = true;
+                items.push((CLOSE, close(FileId::ANY)));
+            }
+            cx.send_related(self.tree.0, items);
+            return Ok(Progress::Pending);
+        };
+        if !data.is_empty() {
+            let (tag, req) = self.write_request(file_id, data);
+            cx.send(tag, self.tree.0, req);
         }
         self.advance(cx);
         Ok(Progress::Pending)
@@ -308,6 +396,10 @@ impl Operation for WriteFile {
             }
             CLOSE => {
                 check(&resp, "put", &self.path)?;
+                if !self.in_flight.is_empty() {
+                    let detail = format!("{} writes unanswered at close", self.in_flight.len());
+                    return Err(incomplete("put", &self.path, detail));
+                }
                 return Ok(Progress::Done(Output::Transferred(self.offset)));
             }
             _ => {
@@ -323,16 +415,14 @@ impl Operation for WriteFile {
                     );
                 }
                 let count = WriteResponse::decode(&resp.msg)?.count as usize;
-                if count == 0 || count > data.len() {
+                if count != data.len() {
+                    // A short WRITE is legal but rare; resending the tail would race the
+                    // CLOSE already queued in a compound, so report it rather than guess.
                     let detail = format!(
                         "server accepted {count} of {} bytes at {offset}",
                         data.len()
                     );
                     return self.abort(cx, incomplete("put", &self.path, detail));
-                }
-                if count < data.len() {
-                    let file_id = self.file_id.unwrap_or(FileId::ANY);
-                    self.write(cx, file_id, offset + count as u64, data.slice(count..));
                 }
             }
         }

@@ -1,0 +1,791 @@
+//! The core against a scripted server, with no network: each test reads the requests the
+//! client transmits, answers them with responses built by the wire codecs, and checks
+//! framing, credits, interim responses, compounds, timeouts, negotiation and every way a
+//! server can break the connection. Time is whatever `Instant` the test passes in.
+
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use smb_proto::connection::framing::FramingError;
+use smb_proto::wire::close::CloseResponse;
+use smb_proto::wire::create::{CreateResponse, FileId};
+use smb_proto::wire::error::ErrorResponse;
+use smb_proto::wire::fscc::{file_attributes, FileTime};
+use smb_proto::wire::header::flags;
+use smb_proto::wire::negotiate::{
+    capabilities, dialect, hash_algorithm, security_mode, NegotiateRequest, NegotiateResponse,
+};
+use smb_proto::wire::read::ReadResponse;
+use smb_proto::wire::simple::EchoResponse;
+use smb_proto::wire::{Command, DecodeError, Header};
+use smb_proto::{CloseReason, Config, Connection, Dialect, Error, Event, FileInfo, Handle};
+use smb_proto::{NtStatus, Op, OpId, Output, TreeId};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+fn config() -> Config {
+    let mut c = Config::new("scripted", [7; 32]);
+    c.request_timeout = Some(TIMEOUT);
+    c
+}
+
+// ---- the scripted server's side ----
+
+/// One request message as the server sees it.
+#[derive(Debug)]
+struct Request {
+    header: Header,
+    msg: Bytes,
+}
+
+/// The requests of each frame the client transmitted since the last call.
+fn sent_frames(conn: &mut Connection) -> Vec<Vec<Request>> {
+    let mut tx = Vec::new();
+    if !conn.poll_transmit(&mut tx) {
+        return Vec::new();
+    }
+    let tx = Bytes::from(tx);
+    let mut frames = Vec::new();
+    let mut at = 0;
+    while at < tx.len() {
+        assert_eq!(tx[at], 0, "a session message");
+        let len = u32::from_be_bytes([0, tx[at + 1], tx[at + 2], tx[at + 3]]) as usize;
+        let body = tx.slice(at + 4..at + 4 + len);
+        at += 4 + len;
+        let mut msgs = Vec::new();
+        let mut off = 0;
+        loop {
+            let header = Header::decode(&body[off..]).expect("a request header");
+            let next = header.next_command as usize;
+            let end = if next == 0 { body.len() } else { off + next };
+            msgs.push(Request {
+                header,
+                msg: body.slice(off..end),
+            });
+            if next == 0 {
+                break;
+            }
+            off = end;
+        }
+        frames.push(msgs);
+    }
+    frames
+}
+
+/// Every request transmitted since the last call.
+fn sent(conn: &mut Connection) -> Vec<Request> {
+    sent_frames(conn).into_iter().flatten().collect()
+}
+
+fn only<T: std::fmt::Debug>(v: Vec<T>) -> T {
+    assert_eq!(v.len(), 1, "expected exactly one: {v:?}");
+    v.into_iter().next().unwrap()
+}
+
+/// A response message to `req`: the header granting `credits`, then the body.
+fn response(
+    req: &Header,
+    status: NtStatus,
+    credits: u16,
+    body: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
+    let header = Header {
+        credit_charge: req.credit_charge,
+        status: status.0,
+        command: req.command,
+        credits,
+        flags: flags::SERVER_TO_REDIR,
+        message_id: req.message_id,
+        tree_id: req.tree_id,
+        session_id: req.session_id,
+        ..Default::default()
+    };
+    let mut msg = Vec::new();
+    header.encode(&mut msg);
+    body(&mut msg);
+    msg
+}
+
+/// The async form of a response (MS-SMB2 2.2.1.1), as for STATUS_PENDING and what follows.
+fn async_response(
+    req: &Header,
+    status: NtStatus,
+    async_id: u64,
+    credits: u16,
+    body: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
+    let mut msg = response(req, status, credits, body);
+    let async_flags = flags::SERVER_TO_REDIR | flags::ASYNC_COMMAND;
+    msg[16..20].copy_from_slice(&async_flags.to_le_bytes());
+    // AsyncId takes the place of Reserved and TreeId.
+    msg[32..40].copy_from_slice(&async_id.to_le_bytes());
+    msg
+}
+
+fn error_body(m: &mut Vec<u8>) {
+    ErrorResponse::default().encode(m);
+}
+
+fn echo_response(req: &Header, credits: u16) -> Vec<u8> {
+    response(req, NtStatus::SUCCESS, credits, |m| EchoResponse.encode(m))
+}
+
+fn negotiate_response(req: &Header, dialect_revision: u16, credits: u16) -> Vec<u8> {
+    let smb311 = dialect_revision == dialect::SMB3_1_1;
+    let body = NegotiateResponse {
+        security_mode: security_mode::SIGNING_ENABLED,
+        dialect_revision,
+        server_guid: [0x5a; 16],
+        capabilities: capabilities::LARGE_MTU,
+        max_transact_size: 1 << 20,
+        max_read_size: 1 << 20,
+        max_write_size: 1 << 20,
+        preauth_hash_algorithm: smb311.then_some(hash_algorithm::SHA_512),
+        preauth_salt: if smb311 {
+            Bytes::from_static(&[0x11; 32])
+        } else {
+            Bytes::new()
+        },
+        ..Default::default()
+    };
+    response(req, NtStatus::SUCCESS, credits, |m| body.encode(m))
+}
+
+/// One transport frame carrying `msgs`, chained as a compound (MS-SMB2 3.3.4.1.3:
+/// NextCommand offsets, each message 8-byte aligned).
+fn frame(msgs: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (i, m) in msgs.iter().enumerate() {
+        let start = body.len();
+        body.extend_from_slice(m);
+        if i + 1 < msgs.len() {
+            body.resize(start + m.len().next_multiple_of(8), 0);
+            let next = (body.len() - start) as u32;
+            body[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
+        }
+    }
+    let mut f = (body.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(&body);
+    f
+}
+
+// ---- the client's side ----
+
+fn feed(conn: &mut Connection, now: Instant, bytes: &[u8]) {
+    conn.handle_input(now, &mut BytesMut::from(bytes));
+}
+
+fn events(conn: &mut Connection) -> Vec<Event> {
+    std::iter::from_fn(|| conn.poll_event()).collect()
+}
+
+/// `Event` has no `PartialEq`; its `Debug` form says everything it holds.
+fn show(events: &[Event]) -> Vec<String> {
+    events.iter().map(|e| format!("{e:?}")).collect()
+}
+
+fn done(id: OpId, result: Result<Output, Error>) -> Event {
+    Event::Done { id, result }
+}
+
+/// A connection that negotiated SMB 2.1 with LARGE_MTU, holding `credits` credits.
+fn negotiated(config: Config, credits: u16) -> (Connection, Instant) {
+    let t0 = Instant::now();
+    let mut conn = Connection::new(config, t0);
+    let req = only(sent(&mut conn));
+    assert_eq!(req.header.command, Command::Negotiate as u16);
+    let resp = negotiate_response(&req.header, dialect::SMB2_1, credits);
+    feed(&mut conn, t0, &frame(&[resp]));
+    assert_eq!(conn.negotiated().map(|n| n.dialect), Some(Dialect::Smb210));
+    assert!(events(&mut conn).is_empty());
+    assert_eq!(conn.credits(), u32::from(credits));
+    (conn, t0)
+}
+
+// ---- framing ----
+
+/// Negotiates and runs two echoes, handing the server's bytes to the connection in
+/// pieces of `chunk`; returns everything the connection sent and reported, in order.
+fn echo_session(chunk: usize) -> Vec<String> {
+    let t0 = Instant::now();
+    let mut conn = Connection::new(config(), t0);
+    let ids = [conn.start(Op::Echo, t0), conn.start(Op::Echo, t0)];
+    let mut log = Vec::new();
+    let mut rx = BytesMut::new();
+    let mut deliver = |conn: &mut Connection, bytes: &[u8], log: &mut Vec<String>| {
+        for piece in bytes.chunks(chunk) {
+            rx.extend_from_slice(piece);
+            conn.handle_input(t0, &mut rx);
+            log.extend(show(&events(conn)));
+        }
+        assert!(rx.is_empty(), "{} bytes left unconsumed", rx.len());
+    };
+
+    let neg = only(sent(&mut conn));
+    log.push(format!("sent {:?}", neg.msg));
+    deliver(
+        &mut conn,
+        &frame(&[negotiate_response(&neg.header, dialect::SMB2_1, 10)]),
+        &mut log,
+    );
+    let echoes = sent(&mut conn);
+    assert_eq!(echoes.len(), 2);
+    log.extend(echoes.iter().map(|r| format!("sent {:?}", r.msg)));
+    // Both answers in one stream, so pieces straddle the frame boundary.
+    let mut stream = frame(&[echo_response(&echoes[0].header, 1)]);
+    stream.extend(frame(&[echo_response(&echoes[1].header, 1)]));
+    deliver(&mut conn, &stream, &mut log);
+
+    let finished: Vec<String> = ids
+        .iter()
+        .map(|id| format!("{:?}", done(*id, Ok(Output::Done))))
+        .collect();
+    assert_eq!(log[log.len() - 2..], finished[..], "{log:#?}");
+    log
+}
+
+#[test]
+fn partial_frames_give_the_same_result_as_whole_ones() {
+    let whole = echo_session(usize::MAX);
+    assert_eq!(echo_session(1), whole, "one byte at a time");
+    assert_eq!(echo_session(7), whole, "seven bytes at a time");
+}
+
+#[test]
+fn a_frame_over_max_frame_len_is_refused_before_its_body_arrives() {
+    let mut cfg = config();
+    cfg.max_frame_len = 4096;
+    // Only the 4-byte transport header: the client must not wait for (or buffer) 5000 bytes.
+    let reason = CloseReason::Framing(FramingError::TooLong {
+        len: 5000,
+        max: 4096,
+    });
+    check_fatal(cfg, |_| vec![0, 0, 0x13, 0x88], reason);
+}
+
+// ---- credits ----
+
+#[test]
+fn requests_queue_for_credits_and_never_exceed_the_grant() {
+    let (mut conn, t0) = negotiated(config(), 1);
+    // The client starts with one credit (MS-SMB2 3.2.4.1.2) and spent it on NEGOTIATE.
+    let (mut granted, mut charged) = (1 + 1, 1);
+    let ids: Vec<OpId> = (0..5).map(|_| conn.start(Op::Echo, t0)).collect();
+    let mut finished = Vec::new();
+    for (round, message_id) in (1..=5).enumerate() {
+        let req = only(only(sent_frames(&mut conn)));
+        assert_eq!(req.header.message_id, message_id, "round {round}");
+        charged += req.header.credit_charge.max(1);
+        assert!(
+            charged <= granted,
+            "round {round}: charged {charged} of {granted}"
+        );
+        assert_eq!((conn.in_flight(), conn.credits()), (1, 0), "round {round}");
+
+        feed(&mut conn, t0, &frame(&[echo_response(&req.header, 1)]));
+        granted += 1;
+        for ev in events(&mut conn) {
+            match ev {
+                Event::Done {
+                    id,
+                    result: Ok(Output::Done),
+                } => finished.push(id),
+                other => panic!("round {round}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(finished, ids);
+    assert!(sent(&mut conn).is_empty());
+    assert_eq!((conn.in_flight(), conn.credits()), (0, 1));
+}
+
+#[test]
+fn a_multi_credit_request_waits_for_its_whole_charge() {
+    let (mut conn, t0) = negotiated(config(), 1);
+    let echo = conn.start(Op::Echo, t0);
+    let handle = Handle {
+        tree: TreeId(3),
+        file_id: FileId {
+            persistent: 1,
+            volatile: 2,
+        },
+    };
+    let len = 3 * 65536;
+    let read = conn.start(
+        Op::Read {
+            handle,
+            offset: 0,
+            len,
+        },
+        t0,
+    );
+    // A 192 KiB READ costs three credits (MS-SMB2 3.1.5.2: one per started 64 KiB).
+    let echo_req = only(sent(&mut conn));
+    assert_eq!(echo_req.header.command, Command::Echo as u16);
+
+    feed(&mut conn, t0, &frame(&[echo_response(&echo_req.header, 3)]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(echo, Ok(Output::Done))])
+    );
+    let read_req = only(sent(&mut conn));
+    assert_eq!(read_req.header.command, Command::Read as u16);
+    assert_eq!(read_req.header.credit_charge, 3);
+    assert_eq!(read_req.header.message_id, 2);
+    assert!(
+        read_req.header.credits >= 3,
+        "asks for at least what it spends"
+    );
+    assert_eq!(conn.credits(), 0);
+
+    // Out of credits again: the next request waits, then takes the id after the three
+    // the READ consumed.
+    let next = conn.start(Op::Echo, t0);
+    assert!(sent(&mut conn).is_empty());
+    let data = Bytes::from(vec![0xab; len as usize]);
+    let body = ReadResponse {
+        data: data.clone(),
+        ..Default::default()
+    };
+    let resp = response(&read_req.header, NtStatus::SUCCESS, 1, |m| body.encode(m));
+    feed(&mut conn, t0, &frame(&[resp]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(read, Ok(Output::Data(data)))])
+    );
+    let echo_req = only(sent(&mut conn));
+    assert_eq!(echo_req.header.message_id, 5);
+    feed(&mut conn, t0, &frame(&[echo_response(&echo_req.header, 1)]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(next, Ok(Output::Done))])
+    );
+}
+
+// ---- interim responses and cancel ----
+
+#[test]
+fn an_interim_response_is_followed_by_exactly_one_completion() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let id = conn.start(Op::Echo, t0);
+    let req = only(sent(&mut conn));
+    assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
+    let before = conn.credits();
+
+    let interim = async_response(&req.header, NtStatus::PENDING, 0xabc, 3, error_body);
+    feed(&mut conn, t0, &frame(&[interim]));
+    assert!(
+        events(&mut conn).is_empty(),
+        "an interim response completes nothing"
+    );
+    assert_eq!(
+        conn.credits(),
+        before + 3,
+        "credits granted by the interim count"
+    );
+    assert_eq!(conn.in_flight(), 1);
+    // The final response may take as long as the server needs (MS-SMB2 3.2.5.1.5).
+    assert_eq!(conn.poll_timeout(), None);
+    conn.handle_timeout(t0 + 100 * TIMEOUT);
+    assert!(events(&mut conn).is_empty());
+
+    let last = async_response(&req.header, NtStatus::SUCCESS, 0xabc, 1, |m| {
+        EchoResponse.encode(m)
+    });
+    feed(&mut conn, t0 + 100 * TIMEOUT, &frame(&[last]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Ok(Output::Done))])
+    );
+    assert_eq!(conn.credits(), before + 4);
+    assert_eq!(conn.in_flight(), 0);
+}
+
+#[test]
+fn cancel_after_an_interim_response_names_the_async_id() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let id = conn.start(Op::Echo, t0);
+    let req = only(sent(&mut conn));
+    let interim = async_response(&req.header, NtStatus::PENDING, 0x77, 1, error_body);
+    feed(&mut conn, t0, &frame(&[interim]));
+    let credits = conn.credits();
+
+    conn.cancel(id, t0);
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Err(Error::Cancelled))])
+    );
+    let cancel = only(sent(&mut conn));
+    assert_eq!(cancel.header.command, Command::Cancel as u16);
+    assert_eq!(cancel.header.message_id, req.header.message_id);
+    assert!(cancel.header.is_async());
+    assert_eq!(cancel.header.async_id, 0x77);
+    assert_eq!(conn.credits(), credits, "CANCEL consumes no credit");
+
+    // The server's final STATUS_CANCELLED is absorbed: credits, no second completion.
+    let last = async_response(&req.header, NtStatus::CANCELLED, 0x77, 1, error_body);
+    feed(&mut conn, t0, &frame(&[last]));
+    assert!(events(&mut conn).is_empty());
+    assert_eq!((conn.credits(), conn.in_flight()), (credits + 1, 0));
+}
+
+#[test]
+fn cancelling_a_compound_cancels_each_request_in_message_id_order() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let id = conn.start(
+        Op::Stat {
+            tree: TreeId(9),
+            path: "a.txt".into(),
+        },
+        t0,
+    );
+    let requests = sent(&mut conn);
+    conn.cancel(id, t0);
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Err(Error::Cancelled))])
+    );
+    let cancelled: Vec<u64> = sent(&mut conn)
+        .iter()
+        .map(|r| {
+            assert_eq!(r.header.command, Command::Cancel as u16);
+            r.header.message_id
+        })
+        .collect();
+    let ids: Vec<u64> = requests.iter().map(|r| r.header.message_id).collect();
+    assert_eq!(cancelled, ids);
+}
+
+// ---- compounds ----
+
+/// Starts a stat of `dir/a.txt` and returns its CREATE + CLOSE compound.
+fn start_stat(conn: &mut Connection, t0: Instant) -> (OpId, Request, Request) {
+    let id = conn.start(
+        Op::Stat {
+            tree: TreeId(9),
+            path: "dir/a.txt".into(),
+        },
+        t0,
+    );
+    let frames = sent_frames(conn);
+    let [compound] = <[Vec<Request>; 1]>::try_from(frames).expect("one frame");
+    let [create, close] = <[Request; 2]>::try_from(compound).expect("CREATE + CLOSE");
+    assert_eq!(create.header.command, Command::Create as u16);
+    assert_eq!(close.header.command, Command::Close as u16);
+    assert_eq!(create.header.tree_id, 9);
+    assert_eq!(create.header.flags & flags::RELATED_OPERATIONS, 0);
+    assert_ne!(close.header.flags & flags::RELATED_OPERATIONS, 0);
+    (id, create, close)
+}
+
+fn stat_answers(create: &Request, close: &Request) -> (Vec<u8>, Vec<u8>, FileInfo) {
+    let created = CreateResponse {
+        creation_time: FileTime(133_000_000_000_000_000),
+        last_access_time: FileTime(133_000_000_000_000_001),
+        last_write_time: FileTime(133_000_000_000_000_002),
+        change_time: FileTime(133_000_000_000_000_003),
+        allocation_size: 4096,
+        end_of_file: 1234,
+        file_attributes: file_attributes::ARCHIVE,
+        file_id: FileId {
+            persistent: 5,
+            volatile: 6,
+        },
+        ..Default::default()
+    };
+    let info = FileInfo {
+        name: "a.txt".into(),
+        size: 1234,
+        allocation_size: 4096,
+        attributes: file_attributes::ARCHIVE,
+        creation_time: created.creation_time,
+        last_access_time: created.last_access_time,
+        last_write_time: created.last_write_time,
+        change_time: created.change_time,
+    };
+    (
+        response(&create.header, NtStatus::SUCCESS, 1, |m| created.encode(m)),
+        response(&close.header, NtStatus::SUCCESS, 1, |m| {
+            CloseResponse::default().encode(m)
+        }),
+        info,
+    )
+}
+
+#[test]
+fn a_compound_answered_in_one_frame() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let (id, create, close) = start_stat(&mut conn, t0);
+    let (create_resp, close_resp, info) = stat_answers(&create, &close);
+    feed(&mut conn, t0, &frame(&[create_resp, close_resp]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Ok(Output::Info(info)))])
+    );
+    assert_eq!((conn.in_flight(), conn.credits()), (0, 10));
+}
+
+#[test]
+fn a_compound_answered_in_separate_frames() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let (id, create, close) = start_stat(&mut conn, t0);
+    let (create_resp, close_resp, info) = stat_answers(&create, &close);
+    feed(&mut conn, t0, &frame(&[create_resp]));
+    assert!(
+        events(&mut conn).is_empty(),
+        "done only when the CLOSE is answered"
+    );
+    feed(&mut conn, t0, &frame(&[close_resp]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Ok(Output::Info(info)))])
+    );
+}
+
+#[test]
+fn a_failed_compound_completes_once_and_the_connection_goes_on() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let (id, create, close) = start_stat(&mut conn, t0);
+    // MS-SMB2 3.3.5.2.7.2: the related CLOSE fails with the CREATE's status.
+    let missing = NtStatus::OBJECT_NAME_NOT_FOUND;
+    let answers = [
+        response(&create.header, missing, 1, error_body),
+        response(&close.header, missing, 1, error_body),
+    ];
+    feed(&mut conn, t0, &frame(&answers));
+    let err = Error::Status {
+        status: missing,
+        op: "stat",
+        path: "dir/a.txt".into(),
+    };
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Err(err))]));
+    assert_eq!(conn.in_flight(), 0);
+    assert!(conn.close_reason().is_none());
+
+    let echo = conn.start(Op::Echo, t0);
+    let req = only(sent(&mut conn));
+    feed(&mut conn, t0, &frame(&[echo_response(&req.header, 1)]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(echo, Ok(Output::Done))])
+    );
+}
+
+// ---- connection-fatal input ----
+
+/// Puts two echoes in flight and a third in the queue (only two credits), feeds what
+/// `bad` makes of the two requests, and checks that the connection ended once with
+/// `reason`, failing all three operations, and stays ended.
+fn check_fatal(cfg: Config, bad: impl FnOnce(&[Request]) -> Vec<u8>, reason: CloseReason) {
+    let (mut conn, t0) = negotiated(cfg, 2);
+    let ids: Vec<OpId> = (0..3).map(|_| conn.start(Op::Echo, t0)).collect();
+    let reqs = sent(&mut conn);
+    assert_eq!(reqs.len(), 2);
+    feed(&mut conn, t0, &bad(&reqs));
+
+    let closed = Err(Error::Closed(reason.clone()));
+    let mut expected: Vec<Event> = ids.iter().map(|id| done(*id, closed.clone())).collect();
+    expected.push(Event::Closed(reason.clone()));
+    assert_eq!(show(&events(&mut conn)), show(&expected));
+    assert_eq!(conn.close_reason(), Some(&reason));
+    assert_eq!(conn.in_flight(), 0);
+    assert!(sent(&mut conn).is_empty());
+
+    // Ended for good: a valid response changes nothing, a new operation fails at once,
+    // and `Closed` is not reported again.
+    feed(&mut conn, t0, &frame(&[echo_response(&reqs[1].header, 1)]));
+    let late = conn.start(Op::Echo, t0);
+    assert_eq!(show(&events(&mut conn)), show(&[done(late, closed)]));
+    assert!(sent(&mut conn).is_empty());
+}
+
+#[test]
+fn a_response_to_an_unknown_message_id_ends_the_connection() {
+    let reason = CloseReason::Protocol("response for unknown message id 99".into());
+    check_fatal(
+        config(),
+        |reqs| {
+            let mut h = reqs[0].header.clone();
+            h.message_id = 99;
+            frame(&[echo_response(&h, 1)])
+        },
+        reason,
+    );
+}
+
+#[test]
+fn a_message_without_the_response_flag_ends_the_connection() {
+    let reason = CloseReason::Protocol("request received from server".into());
+    check_fatal(
+        config(),
+        |reqs| {
+            let mut msg = echo_response(&reqs[0].header, 1);
+            msg[16..20].copy_from_slice(&0u32.to_le_bytes());
+            frame(&[msg])
+        },
+        reason,
+    );
+}
+
+#[test]
+fn a_bad_next_command_offset_ends_the_connection() {
+    // Inside the header, unaligned, and past the end of the frame.
+    for next in [8u32, 68, 1024] {
+        let reason = CloseReason::Malformed(DecodeError::invalid("next command", next));
+        check_fatal(
+            config(),
+            |reqs| {
+                let mut msg = echo_response(&reqs[0].header, 1);
+                msg[20..24].copy_from_slice(&next.to_le_bytes());
+                let mut f = frame(&[msg]);
+                f.extend_from_slice(&[0; 8]);
+                f[3] += 8;
+                f
+            },
+            reason,
+        );
+    }
+}
+
+#[test]
+fn a_truncated_header_ends_the_connection() {
+    let reason = CloseReason::Malformed(DecodeError::Truncated {
+        what: "smb2 message",
+        offset: 0,
+        need: 64,
+        have: 40,
+    });
+    check_fatal(
+        config(),
+        |reqs| {
+            let msg = echo_response(&reqs[0].header, 1);
+            frame(&[msg[..40].to_vec()])
+        },
+        reason,
+    );
+}
+
+// ---- timeouts ----
+
+#[test]
+fn a_request_timeout_fails_only_its_operation() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let a = conn.start(Op::Echo, t0 + Duration::from_secs(1));
+    let b = conn.start(Op::Echo, t0 + Duration::from_secs(2));
+    let [req_a, req_b] = <[Request; 2]>::try_from(sent(&mut conn)).expect("two echoes");
+    assert_eq!(
+        conn.poll_timeout(),
+        Some(t0 + Duration::from_secs(1) + TIMEOUT)
+    );
+
+    conn.handle_timeout(t0 + Duration::from_secs(5));
+    assert!(
+        events(&mut conn).is_empty(),
+        "a spurious wake-up is harmless"
+    );
+
+    conn.handle_timeout(t0 + Duration::from_secs(1) + TIMEOUT);
+    let timed_out = Error::Timeout {
+        op: "request",
+        path: String::new(),
+    };
+    assert_eq!(show(&events(&mut conn)), show(&[done(a, Err(timed_out))]));
+    assert_eq!(
+        conn.poll_timeout(),
+        Some(t0 + Duration::from_secs(2) + TIMEOUT)
+    );
+    assert!(conn.close_reason().is_none());
+
+    let later = t0 + Duration::from_secs(12);
+    feed(&mut conn, later, &frame(&[echo_response(&req_b.header, 1)]));
+    assert_eq!(show(&events(&mut conn)), show(&[done(b, Ok(Output::Done))]));
+    // The late answer to the abandoned request is absorbed; its credits still count.
+    let credits = conn.credits();
+    feed(&mut conn, later, &frame(&[echo_response(&req_a.header, 1)]));
+    assert!(events(&mut conn).is_empty());
+    assert_eq!((conn.credits(), conn.in_flight()), (credits + 1, 0));
+    assert_eq!(conn.poll_timeout(), None);
+
+    let c = conn.start(Op::Echo, later);
+    let req = only(sent(&mut conn));
+    feed(&mut conn, later, &frame(&[echo_response(&req.header, 1)]));
+    assert_eq!(show(&events(&mut conn)), show(&[done(c, Ok(Output::Done))]));
+}
+
+#[test]
+fn simultaneous_timeouts_fail_in_a_deterministic_order() {
+    // The order must not depend on a hash map's random seed, or a session with timeouts
+    // would not replay.
+    let (mut conn, t0) = negotiated(config(), 64);
+    let ids: Vec<OpId> = (0..16).map(|_| conn.start(Op::Echo, t0)).collect();
+    assert_eq!(sent(&mut conn).len(), 16);
+    conn.handle_timeout(t0 + TIMEOUT);
+    let failed: Vec<OpId> = events(&mut conn)
+        .into_iter()
+        .map(|ev| match ev {
+            Event::Done {
+                id,
+                result: Err(Error::Timeout { .. }),
+            } => id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(failed, ids);
+}
+
+#[test]
+fn an_unanswered_negotiate_ends_the_connection_at_the_timeout() {
+    let t0 = Instant::now();
+    let mut conn = Connection::new(config(), t0);
+    let id = conn.start(Op::Echo, t0);
+    assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
+    conn.handle_timeout(t0 + TIMEOUT - Duration::from_millis(1));
+    assert!(events(&mut conn).is_empty());
+    conn.handle_timeout(t0 + TIMEOUT);
+    let reason = CloseReason::Protocol("no answer to NEGOTIATE".into());
+    let expected = [
+        done(id, Err(Error::Closed(reason.clone()))),
+        Event::Closed(reason),
+    ];
+    assert_eq!(show(&events(&mut conn)), show(&expected));
+}
+
+// ---- negotiation ----
+
+#[test]
+fn a_dialect_outside_the_configured_range_ends_the_connection() {
+    for chosen in [dialect::SMB2_0_2, dialect::SMB3_1_1] {
+        let mut cfg = config();
+        cfg.min_dialect = Dialect::Smb210;
+        cfg.max_dialect = Dialect::Smb302;
+        let t0 = Instant::now();
+        let mut conn = Connection::new(cfg, t0);
+        let id = conn.start(Op::Echo, t0);
+        let req = only(sent(&mut conn));
+        let offered = NegotiateRequest::decode(&req.msg)
+            .expect("NEGOTIATE")
+            .dialects;
+        assert_eq!(
+            offered,
+            [dialect::SMB2_1, dialect::SMB3_0, dialect::SMB3_0_2]
+        );
+
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[negotiate_response(&req.header, chosen, 10)]),
+        );
+        let reason = CloseReason::Negotiate(format!("server chose dialect {chosen:#06x}"));
+        let expected = [
+            done(id, Err(Error::Closed(reason.clone()))),
+            Event::Closed(reason),
+        ];
+        assert_eq!(
+            show(&events(&mut conn)),
+            show(&expected),
+            "dialect {chosen:#x}"
+        );
+        assert!(conn.negotiated().is_none());
+        assert!(sent(&mut conn).is_empty(), "the ECHO never goes out");
+    }
+}
