@@ -240,6 +240,8 @@ pub struct Connection {
     rx: BytesMut,
     tx: Vec<u8>,
     trees: HashMap<String, TreeId>,
+    /// The socket's read timeout as last set.
+    read_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -250,7 +252,8 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-const READ_CHUNK: usize = 512 * 1024;
+/// Smallest read: small responses arrive several to a read.
+const MIN_READ: usize = 64 * 1024;
 
 fn os_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
@@ -323,6 +326,7 @@ impl Connection {
             rx: BytesMut::new(),
             tx: Vec::new(),
             trees: HashMap::new(),
+            read_timeout: None,
         };
         conn.run(Op::Login(creds))?;
         Ok(conn)
@@ -461,9 +465,15 @@ impl Connection {
             self.core.handle_timeout(now);
             return Ok(());
         }
-        self.sock.set_read_timeout(wait)?;
+        // Whole seconds, so the socket option changes rarely rather than on every read.
+        let wait = wait.map(|w| Duration::from_secs(w.as_secs() + 1));
+        if wait != self.read_timeout {
+            self.sock.set_read_timeout(wait)?;
+            self.read_timeout = wait;
+        }
         let len = self.rx.len();
-        self.rx.resize(len + READ_CHUNK, 0);
+        let want = self.core.read_hint(&self.rx).max(MIN_READ);
+        self.rx.resize(len + want, 0);
         match self.sock.read(&mut self.rx[len..]) {
             Ok(0) => {
                 self.rx.truncate(len);

@@ -123,7 +123,8 @@ pub struct Config {
     pub request_timeout: Option<Duration>,
     /// Largest frame accepted from the server.
     pub max_frame_len: usize,
-    /// Upper bound for a single READ or WRITE (the server's limit applies too).
+    /// Upper bound for a single READ or WRITE (the server's limit applies too); keep it
+    /// below `max_frame_len`.
     pub max_io_size: u32,
     /// Most READ/WRITE requests one transfer keeps in flight.
     pub max_io_in_flight: usize,
@@ -186,7 +187,9 @@ impl Config {
             seed,
             filetime_now: 0,
             request_timeout: Some(Duration::from_secs(60)),
-            max_frame_len: 16 * 1024 * 1024 + 4096,
+            // Room for the largest READ a server may answer (8 MiB, Samba's and Windows'
+            // limit) plus headers; the 24-bit frame length itself stops at 16 MiB.
+            max_frame_len: 8 * 1024 * 1024 + 64 * 1024,
             max_io_size: 1024 * 1024,
             max_io_in_flight: 16,
             paced_reads: false,

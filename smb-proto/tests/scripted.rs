@@ -686,7 +686,7 @@ fn a_request_timeout_fails_only_its_operation() {
 
     conn.handle_timeout(t0 + Duration::from_secs(1) + TIMEOUT);
     let timed_out = Error::Timeout {
-        op: "request",
+        op: "echo",
         path: String::new(),
     };
     assert_eq!(show(&events(&mut conn)), show(&[done(a, Err(timed_out))]));
@@ -788,4 +788,51 @@ fn a_dialect_outside_the_configured_range_ends_the_connection() {
         assert!(conn.negotiated().is_none());
         assert!(sent(&mut conn).is_empty(), "the ECHO never goes out");
     }
+}
+
+#[test]
+fn a_request_that_needs_more_credits_than_held_probes_with_an_echo_then_gives_up() {
+    let (mut conn, t0) = negotiated(config(), 1);
+    let handle = Handle {
+        tree: TreeId(3),
+        file_id: FileId {
+            persistent: 1,
+            volatile: 2,
+        },
+    };
+    let read = conn.start(
+        Op::Read {
+            handle,
+            offset: 0,
+            len: 3 * 65536,
+        },
+        t0,
+    );
+    // Nothing in flight would ever grant the three credits: an ECHO asks for them.
+    for round in 0..3 {
+        let probe = only(sent(&mut conn));
+        assert_eq!(probe.header.command, Command::Echo as u16, "probe {round}");
+        assert!(
+            probe.header.credits >= 3,
+            "the probe asks for what the READ needs"
+        );
+        feed(&mut conn, t0, &frame(&[echo_response(&probe.header, 1)]));
+        if round < 2 {
+            assert!(
+                events(&mut conn).is_empty(),
+                "probes are the connection's own"
+            );
+        }
+    }
+    // A server that keeps granting one credit is given up on instead of waited for forever.
+    let evs = show(&events(&mut conn));
+    assert!(sent(&mut conn).is_empty());
+    assert!(
+        matches!(conn.close_reason(), Some(CloseReason::Protocol(m)) if m.contains("credits")),
+        "{evs:?}"
+    );
+    assert!(
+        evs[0].starts_with(&format!("Done {{ id: {read:?}, result: Err(Closed")),
+        "{evs:?}"
+    );
 }

@@ -96,6 +96,18 @@ pub(crate) fn decode_frame(
     }))
 }
 
+/// How many more bytes complete the next frame in `buf` (at least 1), so a driver can
+/// read whole frames instead of splitting them across reads.
+pub(crate) fn bytes_to_complete(buf: &[u8]) -> usize {
+    match buf {
+        [_, a, b, c, ..] => {
+            let len = (usize::from(*a) << 16) | (usize::from(*b) << 8) | usize::from(*c);
+            (4 + len).saturating_sub(buf.len()).max(1)
+        }
+        _ => 4 - buf.len(),
+    }
+}
+
 /// Appends the 4-byte Direct TCP / NBSS session message header for a `len`-byte message.
 pub(crate) fn put_frame_header(out: &mut Vec<u8>, len: usize) {
     let len = len as u32;
@@ -147,6 +159,15 @@ mod tests {
         );
         assert_eq!(&b[..], &[0]);
         assert_eq!(decode_frame(&mut b, 100), Ok(None));
+    }
+
+    #[test]
+    fn bytes_to_complete_counts_to_the_frame_end() {
+        assert_eq!(bytes_to_complete(&[]), 4);
+        assert_eq!(bytes_to_complete(&[0, 0]), 2);
+        assert_eq!(bytes_to_complete(&[0, 0, 1, 0]), 256);
+        assert_eq!(bytes_to_complete(&[0, 0, 0, 2, 9]), 1);
+        assert_eq!(bytes_to_complete(&[0, 0, 0, 1, 9, 9]), 1);
     }
 
     #[test]

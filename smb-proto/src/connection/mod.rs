@@ -203,6 +203,8 @@ pub(crate) struct Core {
     close_reason: Option<CloseReason>,
     /// A fatal problem found where the connection cannot be closed directly.
     fatal: Option<CloseReason>,
+    /// Consecutive ECHOs sent only to obtain credits.
+    credit_probes: u8,
 }
 
 /// What an operation reports after handling input.
@@ -249,6 +251,11 @@ pub(crate) trait Operation: Send {
         tag: usize,
         resp: Response,
     ) -> Result<Progress, Fail>;
+    /// The operation's name and the path it works on, for errors raised outside it.
+    fn label(&self) -> (&'static str, &str) {
+        ("request", "")
+    }
+
     /// Handles bytes the driver supplied after [`Event::WantData`]; fewer than asked for
     /// means end of input.
     fn on_supply(&mut self, _cx: &mut Cx<'_>, _data: Bytes) -> Result<Progress, Fail> {
@@ -267,12 +274,24 @@ pub(crate) struct Cx<'a> {
 impl Cx<'_> {
     /// Queues one request.
     pub(crate) fn send(&mut self, tag: usize, tree_id: u32, body: RequestBody) {
-        self.queue(vec![Outgoing { tag, tree_id, body, related: false, sign: false }]);
+        self.queue(vec![Outgoing {
+            tag,
+            tree_id,
+            body,
+            related: false,
+            sign: false,
+        }]);
     }
 
     /// Queues one request that is signed even when the session does not sign everything.
     pub(crate) fn send_signed(&mut self, tag: usize, tree_id: u32, body: RequestBody) {
-        self.queue(vec![Outgoing { tag, tree_id, body, related: false, sign: true }]);
+        self.queue(vec![Outgoing {
+            tag,
+            tree_id,
+            body,
+            related: false,
+            sign: true,
+        }]);
     }
 
     /// Queues related requests as one compound (MS-SMB2 3.2.4.1.4): later items refer to
@@ -281,13 +300,22 @@ impl Cx<'_> {
         let items = items
             .into_iter()
             .enumerate()
-            .map(|(i, (tag, body))| Outgoing { tag, tree_id, body, related: i > 0, sign: false })
+            .map(|(i, (tag, body))| Outgoing {
+                tag,
+                tree_id,
+                body,
+                related: i > 0,
+                sign: false,
+            })
             .collect();
         self.queue(items);
     }
 
     fn queue(&mut self, items: Vec<Outgoing>) {
-        self.core.waiting.push_back(Group { op: Some(self.id), items });
+        self.core.waiting.push_back(Group {
+            op: Some(self.id),
+            items,
+        });
     }
 
     /// Emits an event for the driver.
@@ -366,6 +394,7 @@ impl Connection {
             now,
             close_reason: None,
             fatal: None,
+            credit_probes: 0,
             rng,
             config,
         };
@@ -447,6 +476,13 @@ impl Connection {
         self.settle();
     }
 
+    /// How many bytes the driver should try to read next: enough to finish the frame
+    /// the buffer `rx` holds the start of. Reading exactly this avoids splitting a large
+    /// READ response across buffers (and the copy that joining them costs).
+    pub fn read_hint(&self, rx: &[u8]) -> usize {
+        framing::bytes_to_complete(rx)
+    }
+
     /// Tells the connection the transport is gone (EOF or socket error).
     pub fn handle_transport_closed(&mut self, reason: &str) {
         self.close(CloseReason::Transport(reason.to_string()));
@@ -470,15 +506,14 @@ impl Connection {
                     return;
                 }
             }
-            if self.ops.remove(&op).is_some() {
+            if let Some(running) = self.ops.remove(&op) {
                 self.core.abandon(op);
-                self.core.events.push_back(Event::Done {
-                    id: op,
-                    result: Err(Error::Timeout {
-                        op: "request",
-                        path: String::new(),
-                    }),
+                let (name, path) = running.label();
+                let result = Err(Error::Timeout {
+                    op: name,
+                    path: path.to_string(),
                 });
+                self.core.events.push_back(Event::Done { id: op, result });
             }
         }
     }
@@ -799,7 +834,11 @@ impl Core {
         let (ciphers, signing_algorithms) = if offers_311 {
             (
                 self.config.ciphers.iter().map(|c| c.id()).collect(),
-                self.config.signing_algorithms.iter().map(|a| a.id()).collect(),
+                self.config
+                    .signing_algorithms
+                    .iter()
+                    .map(|a| a.id())
+                    .collect(),
             )
         } else {
             (Vec::new(), Vec::new())
@@ -815,7 +854,13 @@ impl Core {
             netname: None,
         };
         let body = RequestBody::Negotiate(req);
-        let items = vec![Outgoing { tag: 0, tree_id: 0, body, related: false, sign: false }];
+        let items = vec![Outgoing {
+            tag: 0,
+            tree_id: 0,
+            body,
+            related: false,
+            sign: false,
+        }];
         self.transmit(Group { op: None, items });
     }
 
@@ -936,7 +981,8 @@ impl Core {
             self.session.signing_key = Some(keys.signing.clone());
             self.session.keys = Some(keys);
             self.session.signing_active = match self.config.signing {
-                crate::config::SigningPolicy::WhenSupported | crate::config::SigningPolicy::Required => true,
+                crate::config::SigningPolicy::WhenSupported
+                | crate::config::SigningPolicy::Required => true,
                 crate::config::SigningPolicy::WhenRequired => self.server_requires_signing(),
                 crate::config::SigningPolicy::Never if self.server_requires_signing() => {
                     return Err(Fail::Op(Error::Invalid(
@@ -966,9 +1012,11 @@ impl Core {
             }
         } else if self.config.encrypt {
             return Err(Fail::Op(Error::Invalid(
-                "encryption was requested but the server made this a guest/anonymous session".into(),
+                "encryption was requested but the server made this a guest/anonymous session"
+                    .into(),
             )));
-        } else if (self.server_requires_signing() || self.config.signing == crate::config::SigningPolicy::Required)
+        } else if (self.server_requires_signing()
+            || self.config.signing == crate::config::SigningPolicy::Required)
             && !self.config.allow_insecure_guest
         {
             return Err(Fail::Op(Error::Invalid(
@@ -1083,13 +1131,40 @@ impl Core {
                 .map(|o| u32::from(self.charge_for(&o.body).max(1)))
                 .sum();
             if charge > self.credits {
+                if self.pending.is_empty() {
+                    self.probe_for_credits(charge);
+                }
                 break;
             }
             let Some(group) = self.waiting.pop_front() else {
                 break;
             };
+            self.credit_probes = 0;
             self.transmit(group);
         }
+    }
+
+    /// Nothing in flight will bring credits back, yet the next request needs more than
+    /// the client holds: ask for them with an ECHO, a few times, then give up on a
+    /// server that starves the client (rather than wait forever).
+    fn probe_for_credits(&mut self, charge: u32) {
+        if self.credits == 0 || self.credit_probes >= 3 {
+            self.fail_local(format!(
+                "the server granted {} credits; the next request needs {charge}",
+                self.credits
+            ));
+            return;
+        }
+        self.credit_probes += 1;
+        let body = RequestBody::Echo(crate::wire::simple::EchoRequest);
+        let items = vec![Outgoing {
+            tag: 0,
+            tree_id: 0,
+            body,
+            related: false,
+            sign: false,
+        }];
+        self.transmit(Group { op: None, items });
     }
 
     fn charge_for(&self, body: &RequestBody) -> u16 {

@@ -129,6 +129,10 @@ impl Open {
 }
 
 impl Operation for Open {
+    fn label(&self) -> (&'static str, &str) {
+        ("open", &self.path)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         cx.send(0, self.tree.0, create(&self.path, &self.options));
         Ok(Progress::Pending)
@@ -239,6 +243,10 @@ impl Simple {
 }
 
 impl Operation for Simple {
+    fn label(&self) -> (&'static str, &str) {
+        (self.name(), "")
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         let mut body = self
             .body

@@ -71,6 +71,10 @@ impl Login {
 }
 
 impl Operation for Login {
+    fn label(&self) -> (&'static str, &str) {
+        ("login", &self.user)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         if cx.core.session.established {
             return Err(Fail::Op(Error::Invalid("already logged in".into())));
@@ -158,6 +162,10 @@ fn must_validate(cx: &Cx<'_>) -> bool {
 }
 
 impl Operation for TreeConnect {
+    fn label(&self) -> (&'static str, &str) {
+        ("tree connect", &self.share)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         let path = format!("\\\\{}\\{}", cx.core.config.server_name, self.share);
         cx.send(

@@ -31,6 +31,10 @@ impl Stat {
 }
 
 impl Operation for Stat {
+    fn label(&self) -> (&'static str, &str) {
+        ("stat", &self.path)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         let o = OpenOptions {
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
@@ -167,6 +171,10 @@ fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {
 }
 
 impl Operation for PathOp {
+    fn label(&self) -> (&'static str, &str) {
+        (self.name, &self.path)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         let items = std::mem::take(&mut self.requests)
             .into_iter()
@@ -323,6 +331,10 @@ impl ListDir {
 }
 
 impl Operation for ListDir {
+    fn label(&self) -> (&'static str, &str) {
+        ("list", &self.path)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         self.begin(cx, 0);
         Ok(Progress::Pending)
@@ -380,6 +392,10 @@ impl Delete {
 }
 
 impl Operation for Delete {
+    fn label(&self) -> (&'static str, &str) {
+        ("delete", &self.path)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         let (dir, name) = super::split_parent(&self.path);
         if name.is_empty() {

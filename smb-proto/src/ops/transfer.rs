@@ -149,6 +149,10 @@ impl ReadFile {
 }
 
 impl Operation for ReadFile {
+    fn label(&self) -> (&'static str, &str) {
+        ("get", &self.path)
+    }
+
     /// One compound CREATE + READ + CLOSE: a file that fits in one READ costs one round
     /// trip. A larger one is opened again for the pipelined rest.
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
@@ -165,6 +169,22 @@ impl Operation for ReadFile {
         }
         items.push((FIRST_CLOSE, close(FileId::ANY)));
         cx.send_related(self.tree.0, items);
+        Ok(Progress::Pending)
+    }
+
+    /// With [`Config::paced_reads`], an empty supply acknowledges one [`Event::Data`].
+    ///
+    /// [`Config::paced_reads`]: crate::Config::paced_reads
+    fn on_supply(&mut self, cx: &mut Cx<'_>, _data: Bytes) -> Result<Progress, Fail> {
+        if self.unacked == 0 {
+            return Err(Fail::Op(Error::Invalid(
+                "acknowledged more data than was delivered".into(),
+            )));
+        }
+        self.unacked -= 1;
+        if self.file_id != FileId::ANY {
+            self.fill_window(cx);
+        }
         Ok(Progress::Pending)
     }
 
@@ -341,6 +361,10 @@ fn write_options() -> OpenOptions {
 }
 
 impl Operation for WriteFile {
+    fn label(&self) -> (&'static str, &str) {
+        ("put", &self.path)
+    }
+
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
         self.want(cx);
         Ok(Progress::Pending)
