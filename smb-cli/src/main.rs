@@ -1,24 +1,26 @@
 //! `smb`: a command-line SMB2/3 client over smb-blocking.
 
 use std::io::{self, Read, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use smb_blocking::{ConnectOptions, Connection};
 use smb_proto::url::SmbUrl;
-use smb_proto::{Dialect, FileInfo, SigningPolicy};
+use smb_proto::{Dialect, Errno, FileInfo, NtStatus, SigningPolicy};
 
 const USAGE: &str = "usage: smb [OPTIONS] COMMAND ARGS…
 
 commands:
-  ls URL                list a directory (a wildcard in the last component filters)
+  ls URL                list a directory or a file (a wildcard in the last component filters)
   stat URL              show a file's attributes
-  get URL LOCAL         download (LOCAL '-' = stdout)
-  put LOCAL URL         upload (LOCAL '-' = stdin)
+  get URL LOCAL         download (LOCAL '-' = stdout; into a directory under the remote name)
+  put LOCAL URL         upload (LOCAL '-' = stdin; a URL ending in '/' keeps LOCAL's name)
   cat URL               print a file to stdout
   rm URL                delete files (wildcards in the last component)
   mkdir URL             create a directory
   rmdir URL             remove an empty directory
   mv URL NEW_PATH       rename within the share (NEW_PATH share-relative or a URL)
+  dissect FILE…         verify and decrypt captured SMB traffic (smb dissect --help)
 
 URL: smb://[[domain;]user[:password]@]server[:port]/share/path
      password also from SMB_PASSWORD; no user means guest.
@@ -35,14 +37,19 @@ struct Fail(String, u8);
 
 impl From<smb_blocking::Error> for Fail {
     fn from(e: smb_blocking::Error) -> Self {
-        match &e {
-            smb_blocking::Error::Smb(_) | smb_blocking::Error::Io(_) => Fail(e.to_string(), 1),
+        match e {
+            // A status message names its errno already; every other error gets it here, so
+            // each error line names one.
+            smb_blocking::Error::Smb(e @ smb_proto::Error::Status { .. }) => Fail(e.to_string(), 1),
+            smb_blocking::Error::Smb(e) => Fail(format!("{e} ({})", e.errno()), 1),
+            smb_blocking::Error::Io(e) => local_fail("I/O error", e),
         }
     }
 }
 
+/// A usage error: one line (the usage text is for `--help`), exit code 2.
 fn usage(msg: &str) -> Fail {
-    Fail(format!("{msg}\n\n{USAGE}"), 2)
+    Fail(format!("{msg} (see 'smb --help')"), 2)
 }
 
 struct Args {
@@ -90,6 +97,9 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
             _ => positional.push(a),
         }
     }
+    if opts.min_dialect > opts.max_dialect {
+        return Err(usage("--min-dialect is above --max-dialect"));
+    }
     Ok(Args { opts, positional })
 }
 
@@ -100,11 +110,12 @@ struct Target {
 }
 
 fn target(s: &str, opts: &ConnectOptions) -> Result<(Target, ConnectOptions), Fail> {
-    let url = SmbUrl::parse(s).map_err(|e| usage(&format!("bad URL '{s}': {e}")))?;
+    // Neither message quotes `s`: it may hold a password.
+    let url = SmbUrl::parse(s).map_err(|e| usage(&format!("bad URL: {e}")))?;
     let share = url
         .share
         .clone()
-        .ok_or_else(|| usage(&format!("URL '{s}' names no share")))?;
+        .ok_or_else(|| usage(&format!("URL '{url}' names no share")))?;
     let mut o = opts.clone();
     o.host = url.host.clone();
     o.port = url.port.unwrap_or(if o.netbios { 139 } else { 445 });
@@ -125,7 +136,41 @@ fn target(s: &str, opts: &ConnectOptions) -> Result<(Target, ConnectOptions), Fa
 }
 
 fn connect(o: &ConnectOptions) -> Result<Connection, Fail> {
-    Ok(Connection::connect(o)?)
+    Connection::connect(o).map_err(|e| match e {
+        // A bare "Connection refused" would not say to what.
+        smb_blocking::Error::Io(e) => local_fail(&format!("connect {}:{}", o.host, o.port), e),
+        e => e.into(),
+    })
+}
+
+/// A share-relative path typed by the user, `/` or `\` separated, held to the URL
+/// parser's rules (no `..`, no control characters).
+fn share_path(url: &SmbUrl, path: &str) -> Result<String, Fail> {
+    let mut root = url.clone();
+    root.path.clear();
+    let joined = path
+        .split(['/', '\\'])
+        .filter(|c| !c.is_empty() && *c != ".")
+        .try_fold(root, |u, c| u.join(c))
+        .map_err(|e| usage(&format!("bad path '{path}': {e}")))?;
+    if joined.path.is_empty() {
+        return Err(usage(&format!("path '{path}' names no file")));
+    }
+    Ok(joined.path)
+}
+
+/// Escapes control characters, so a name from the server cannot drive the terminal or
+/// forge extra lines of output.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn format_entry(e: &FileInfo) -> String {
@@ -135,7 +180,7 @@ fn format_entry(e: &FileInfo) -> String {
         .to_system_time()
         .map(format_time)
         .unwrap_or_else(|| "-".into());
-    format!("{kind} {:>12} {mtime} {}", e.size, e.name)
+    format!("{kind} {:>12} {mtime} {}", e.size, printable(&e.name))
 }
 
 /// `YYYY-MM-DD HH:MM:SS` UTC, without a date crate.
@@ -178,18 +223,24 @@ fn run(args: Args) -> Result<(), Fail> {
             want(1)?;
             let (t, o) = target(&p[1], &args.opts)?;
             let mut c = connect(&o)?;
-            let (dir, pattern) = match t.url.file_name() {
-                Some(n) if n.contains(['*', '?']) => (
-                    t.url.parent().map(|u| u.path).unwrap_or_default(),
-                    n.to_string(),
-                ),
-                _ => (t.url.path.clone(), "*".to_string()),
+            let (dir, name) = t.url.path.rsplit_once('\\').unwrap_or(("", &t.url.path));
+            let mut entries = if name.contains(['*', '?']) {
+                c.list_path(&t.share, dir, name)?
+            } else {
+                match c.list_path(&t.share, &t.url.path, "*") {
+                    // Like ls(1), a file lists itself.
+                    Err(smb_blocking::Error::Smb(e))
+                        if e.status() == Some(NtStatus::NOT_A_DIRECTORY) =>
+                    {
+                        c.list_path(&t.share, dir, name)?
+                    }
+                    r => r?,
+                }
             };
-            let mut entries = c.list_path(&t.share, &dir, &pattern)?;
             entries.sort_by(|a, b| a.name.cmp(&b.name));
             let mut out = io::stdout().lock();
             for e in &entries {
-                writeln!(out, "{}", format_entry(e)).map_err(io_fail)?;
+                writeln!(out, "{}", format_entry(e)).map_err(|e| local_fail("output", e))?;
             }
         }
         "stat" => {
@@ -223,51 +274,72 @@ fn run(args: Args) -> Result<(), Fail> {
             let (t, o) = target(&p[1], &args.opts)?;
             let mut c = connect(&o)?;
             let local = if cmd == "get" { p[2].as_str() } else { "-" };
-            if local == "-" {
-                let mut out = io::stdout().lock();
+            // Devices and pipes (/dev/null, a FIFO) are written directly: a temporary file
+            // renamed over them would replace the device node.
+            let special =
+                local != "-" && std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir());
+            if local == "-" || special {
+                let mut out: Box<dyn Write> = if special {
+                    let f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(local)
+                        .map_err(|e| local_fail(local, e))?;
+                    Box::new(std::io::BufWriter::with_capacity(1 << 20, f))
+                } else {
+                    Box::new(io::stdout().lock())
+                };
                 c.retrieve_file(&t.share, &t.url.path, &mut out)?;
-                out.flush().map_err(io_fail)?;
+                out.flush().map_err(|e| local_fail("output", e))?;
             } else {
-                // Download beside the target, rename on success: no half-written LOCAL.
-                let tmp = format!("{local}.part");
-                let mut f = std::io::BufWriter::with_capacity(
-                    1 << 20,
-                    std::fs::File::create(&tmp).map_err(|e| local_fail(&tmp, e))?,
-                );
-                let r = c.retrieve_file(&t.share, &t.url.path, &mut f);
-                let r = r
-                    .map_err(Fail::from)
-                    .and_then(|_| f.flush().map_err(|e| local_fail(&tmp, e)));
-                if let Err(e) = r {
-                    let _ = std::fs::remove_file(&tmp);
-                    return Err(e);
+                let mut local = PathBuf::from(local);
+                if local.is_dir() {
+                    // Like cp(1): into the directory, under the remote name.
+                    local.push(t.url.file_name().unwrap_or_default());
                 }
-                std::fs::rename(&tmp, local).map_err(|e| local_fail(local, e))?;
+                // Download beside the target, rename on success: no half-written LOCAL.
+                let mut tmp = local.clone().into_os_string();
+                tmp.push(".part");
+                let tmp = PathBuf::from(tmp);
+                let shown = |p: &PathBuf| p.display().to_string();
+                let file = std::fs::File::create(&tmp).map_err(|e| local_fail(&shown(&tmp), e))?;
+                let mut f = std::io::BufWriter::with_capacity(1 << 20, file);
+                let r = c
+                    .retrieve_file(&t.share, &t.url.path, &mut f)
+                    .map_err(Fail::from)
+                    .and_then(|_| f.flush().map_err(|e| local_fail(&shown(&tmp), e)))
+                    .and_then(|_| {
+                        std::fs::rename(&tmp, &local).map_err(|e| local_fail(&shown(&local), e))
+                    });
+                if r.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                r?;
             }
         }
         "put" => {
             want(2)?;
             let (t, o) = target(&p[2], &args.opts)?;
+            let path = if t.url.path.is_empty() || p[2].ends_with('/') {
+                if p[1] == "-" {
+                    return Err(usage("put from stdin needs a file name in the URL"));
+                }
+                let name = std::path::Path::new(&p[1])
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .ok_or_else(|| usage(&format!("'{}' has no UTF-8 file name", p[1])))?;
+                t.url
+                    .join(name)
+                    .map_err(|e| usage(&format!("file name '{name}': {e}")))?
+                    .path
+            } else {
+                t.url.path.clone()
+            };
             let mut input: Box<dyn Read> = if p[1] == "-" {
                 Box::new(io::stdin().lock())
             } else {
                 Box::new(std::fs::File::open(&p[1]).map_err(|e| local_fail(&p[1], e))?)
             };
-            let mut c = connect(&o)?;
-            let path = if t.url.path.is_empty() || p[2].ends_with('/') {
-                let name = std::path::Path::new(&p[1])
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or("stdin");
-                if t.url.path.is_empty() {
-                    name.to_string()
-                } else {
-                    format!("{}\\{name}", t.url.path)
-                }
-            } else {
-                t.url.path.clone()
-            };
-            c.store_file(&t.share, &path, &mut input)?;
+            connect(&o)?.store_file(&t.share, &path, &mut input)?;
         }
         "rm" => {
             want(1)?;
@@ -288,13 +360,15 @@ fn run(args: Args) -> Result<(), Fail> {
             want(2)?;
             let (t, o) = target(&p[1], &args.opts)?;
             let new_path = if p[2].to_ascii_lowercase().starts_with("smb://") {
-                let (t2, _) = target(&p[2], &args.opts)?;
-                if !t2.share.eq_ignore_ascii_case(&t.share) || t2.url.host != t.url.host {
+                let (t2, o2) = target(&p[2], &args.opts)?;
+                if !t2.share.eq_ignore_ascii_case(&t.share)
+                    || (&o2.host, o2.port) != (&o.host, o.port)
+                {
                     return Err(usage("mv works within one share"));
                 }
                 t2.url.path
             } else {
-                p[2].clone()
+                share_path(&t.url, &p[2])?
             };
             connect(&o)?.rename(&t.share, &t.url.path, &new_path)?;
         }
@@ -303,16 +377,21 @@ fn run(args: Args) -> Result<(), Fail> {
     Ok(())
 }
 
-fn io_fail(e: io::Error) -> Fail {
-    Fail(format!("output: {e}"), 1)
-}
-
-fn local_fail(path: &str, e: io::Error) -> Fail {
-    Fail(format!("{path}: {e}"), 1)
+/// A local failure (`what` names the file or the action), with its errno's name.
+fn local_fail(what: &str, e: io::Error) -> Fail {
+    match e.raw_os_error().map(|n| Errno(n).name()) {
+        Some(name) if name != "EUNKNOWN" => Fail(format!("{what}: {e} ({name})"), 1),
+        _ => Fail(format!("{what}: {e}"), 1),
+    }
 }
 
 fn main() -> ExitCode {
-    let r = parse_args(std::env::args().skip(1)).and_then(run);
+    // `dissect` has options of its own, so it is dispatched before the client's parsing.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "dissect") {
+        return smb_cli::dissect::main(&args[1..]);
+    }
+    let r = parse_args(args.into_iter()).and_then(run);
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(Fail(msg, 0)) => {
@@ -320,7 +399,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(Fail(msg, code)) => {
-            eprintln!("smb: {msg}");
+            eprintln!("smb: {}", printable(&msg));
             ExitCode::from(code)
         }
     }
@@ -350,5 +429,22 @@ mod tests {
         assert_eq!(a.positional, vec!["ls", "smb://h/s"]);
         assert!(parse_args(["--bogus"].map(String::from).into_iter()).is_err());
         assert!(parse_args(["--signing", "maybe"].map(String::from).into_iter()).is_err());
+    }
+
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        assert_eq!(printable("a b ü.txt"), "a b ü.txt");
+        assert_eq!(printable("x\u{1b}[31m\ny"), "x\\u{1b}[31m\\ny");
+    }
+
+    #[test]
+    fn share_paths_take_either_separator_and_never_climb() {
+        let url = SmbUrl::parse("smb://h/s/dir/f").ok().unwrap();
+        let path = |p: &str| share_path(&url, p).ok();
+        assert_eq!(path("a/b\\c").as_deref(), Some("a\\b\\c"));
+        assert_eq!(path("/./a//b/").as_deref(), Some("a\\b"));
+        assert_eq!(path("a/../b"), None);
+        assert_eq!(path("/"), None);
+        assert_eq!(path("a\u{7}b"), None);
     }
 }
