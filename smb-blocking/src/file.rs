@@ -39,13 +39,15 @@ impl<'c> File<'c> {
         self.conn.run(Op::Close(self.handle)).map(drop)
     }
 
+    /// The size the server reports for this open now (other writers included).
     fn current_size(&mut self) -> io::Result<u64> {
-        self.conn
-            .run(Op::Flush(self.handle))
-            .map_err(io::Error::from)?;
-        let path = String::new();
-        let _ = path;
-        Ok(self.info.size.max(self.pos))
+        match self.conn.run(Op::QueryInfo(self.handle))? {
+            Output::Info(info) => {
+                self.info.size = info.size;
+                Ok(info.size)
+            }
+            other => Err(unexpected(other).into()),
+        }
     }
 }
 

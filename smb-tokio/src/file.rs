@@ -241,14 +241,9 @@ impl AsyncSeek for File {
             SeekFrom::Current(d) => {
                 this.pos = this.pos.checked_add_signed(d).ok_or_else(before_start)?
             }
-            // The size can change under us (other handles, other clients): ask the server.
-            SeekFrom::End(delta) => {
-                let op = Op::Stat {
-                    tree: this.handle.tree,
-                    path: this.path.clone(),
-                };
-                this.start(Busy::Size { delta }, op)?;
-            }
+            // The size can change under us (other handles, other clients): ask the server
+            // about this open, which stays right even if the file was renamed.
+            SeekFrom::End(delta) => this.start(Busy::Size { delta }, Op::QueryInfo(this.handle))?,
         }
         Ok(())
     }

@@ -372,7 +372,18 @@ fn file_handle_read_write_seek() {
         let mut tail = [0u8; 6];
         f.read_exact(&mut tail).unwrap();
         assert_eq!(&tail, b"WORLD!");
+        // Another writer grows the file: the end is asked of the server, not remembered.
+        use std::io::Write as _;
+        let on_disk = srv.share_path("share").join("rw.bin");
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&on_disk)
+            .unwrap()
+            .write_all(b"+++")
+            .unwrap();
+        assert_eq!(f.seek(SeekFrom::End(0)).unwrap(), 15);
         f.close().unwrap();
+        std::fs::write(&on_disk, b"hello WORLD!").unwrap();
     }
     assert_eq!(
         std::fs::read(srv.share_path("share").join("rw.bin")).unwrap(),
@@ -520,4 +531,58 @@ fn tree_upload_and_download_with_many_files_in_flight() {
         .retrieve_files("share", &[("up/nope.bin".to_string(), work.join("x"))])
         .unwrap_err();
     assert!(err.to_string().contains("nope.bin"), "{err}");
+}
+
+/// Open files on the server as `smbstatus -L` sees them (one line per open).
+fn open_files(srv: &SambaServer) -> String {
+    let out = std::process::Command::new("smbstatus")
+        .args(["-s", srv.conf_path().to_str().unwrap(), "-L"])
+        .output()
+        .expect("run smbstatus");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_transfer_abandoned_midway_closes_its_handle() {
+    struct FailAfter(usize);
+    impl Write for FailAfter {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.0 < b.len() {
+                return Err(std::io::Error::other("disk full (simulated)"));
+            }
+            self.0 -= b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let srv = server();
+    std::fs::write(
+        srv.share_path("share").join("big.bin"),
+        data(40 * 1024 * 1024, 1),
+    )
+    .unwrap();
+    let mut conn = connect(&srv);
+    let err = conn
+        .retrieve_file("share", "big.bin", &mut FailAfter(5_000_000))
+        .unwrap_err();
+    assert!(matches!(err, smb_blocking::Error::Io(_)), "{err:?}");
+    conn.echo().unwrap(); // lets the CLOSE's answer arrive
+    let mut held = open_files(&srv);
+    for _ in 0..50 {
+        if !held.contains("big.bin") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        held = open_files(&srv);
+    }
+    assert!(
+        !held.contains("big.bin"),
+        "the handle is still open:\n{held}"
+    );
+    // Sanity: smbstatus does list a file we hold open.
+    let f = conn.open("share", "big.bin", OpenOptions::read()).unwrap();
+    assert!(open_files(&srv).contains("big.bin"));
+    f.close().unwrap();
 }

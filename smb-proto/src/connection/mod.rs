@@ -251,6 +251,12 @@ pub(crate) trait Operation: Send {
         tag: usize,
         resp: Response,
     ) -> Result<Progress, Fail>;
+    /// Requests that release what the operation holds (an open handle) when it ends
+    /// early: failed, cancelled or timed out. They are sent on the connection's behalf.
+    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
+        Vec::new()
+    }
+
     /// The operation's name and the path it works on, for errors raised outside it.
     fn label(&self) -> (&'static str, &str) {
         ("request", "")
@@ -562,7 +568,7 @@ impl Connection {
     /// and it completes with [`Error::Cancelled`].
     pub fn cancel(&mut self, id: OpId, now: Instant) {
         self.core.now = now;
-        if self.ops.remove(&id).is_some() {
+        if let Some(op) = self.ops.remove(&id) {
             self.core.waiting.retain(|g| g.op != Some(id));
             let targets: Vec<(u64, Option<u64>)> = self
                 .core
@@ -574,11 +580,12 @@ impl Connection {
             for (mid, async_id) in targets {
                 self.core.send_cancel(mid, async_id);
             }
-            self.core.abandon(id);
+            self.discard(id, op);
             self.core.events.push_back(Event::Done {
                 id,
                 result: Err(Error::Cancelled),
             });
+            self.settle();
         }
     }
 
@@ -639,7 +646,7 @@ impl Connection {
                 });
             }
             Err(Fail::Op(e)) => {
-                self.core.abandon(id);
+                self.discard(id, op);
                 self.core
                     .events
                     .push_back(Event::Done { id, result: Err(e) });
@@ -651,6 +658,21 @@ impl Connection {
                 });
                 self.close(reason);
             }
+        }
+    }
+
+    /// Forgets an operation that ended early, sending what releases its handles.
+    fn discard(&mut self, id: OpId, mut op: Box<dyn Operation>) {
+        self.core.abandon(id);
+        for (tree_id, body) in op.cleanup() {
+            let items = vec![Outgoing {
+                tag: 0,
+                tree_id,
+                body,
+                related: false,
+                sign: false,
+            }];
+            self.core.waiting.push_back(Group { op: None, items });
         }
     }
 

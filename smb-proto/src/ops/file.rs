@@ -8,7 +8,8 @@ use crate::wire::close::CloseRequest;
 use crate::wire::create::{
     access_mask, create_options, disposition, CreateRequest, CreateResponse, FileId,
 };
-use crate::wire::fscc::{file_attributes, share_access};
+use crate::wire::fscc::{self, file_attributes, share_access};
+use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
 use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
@@ -159,6 +160,7 @@ impl Operation for Open {
 
 /// What a single-request operation's response means.
 enum Kind {
+    QueryInfo,
     TreeDisconnect,
     Logoff,
     Echo,
@@ -213,6 +215,22 @@ impl Simple {
         }
     }
 
+    pub(crate) fn query_info(h: Handle) -> Self {
+        let body = RequestBody::QueryInfo(QueryInfoRequest {
+            info_type: info_type::FILE,
+            file_info_class: fscc::class::FILE_ALL_INFORMATION,
+            // FileAllInformation is ~100 bytes plus the name (MS-FSCC 2.4.2).
+            output_buffer_length: 4096,
+            file_id: h.file_id,
+            ..Default::default()
+        });
+        Simple {
+            kind: Kind::QueryInfo,
+            tree: h.tree.0,
+            body: Some(body),
+        }
+    }
+
     pub(crate) fn flush(h: Handle) -> Self {
         let body = RequestBody::Flush(FlushRequest { file_id: h.file_id });
         Simple {
@@ -232,6 +250,7 @@ impl Simple {
 
     fn name(&self) -> &'static str {
         match self.kind {
+            Kind::QueryInfo => "query info",
             Kind::TreeDisconnect => "tree disconnect",
             Kind::Logoff => "logoff",
             Kind::Echo => "echo",
@@ -271,6 +290,26 @@ impl Operation for Simple {
         check(&resp, self.name(), "")?;
         Ok(Progress::Done(match self.kind {
             Kind::Read => Output::Data(ReadResponse::decode(&resp.msg)?.data),
+            Kind::QueryInfo => {
+                let buf = QueryInfoResponse::decode(&resp.msg)?.buffer;
+                let all = fscc::FileAllInformation::decode(&buf)?;
+                let name = all
+                    .file_name
+                    .rsplit('\\')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                Output::Info(FileInfo {
+                    name,
+                    size: all.standard.end_of_file,
+                    allocation_size: all.standard.allocation_size,
+                    attributes: all.basic.file_attributes,
+                    creation_time: all.basic.creation_time,
+                    last_access_time: all.basic.last_access_time,
+                    last_write_time: all.basic.last_write_time,
+                    change_time: all.basic.change_time,
+                })
+            }
             Kind::TreeDisconnect => {
                 cx.core.trees.remove(&self.tree);
                 Output::Done

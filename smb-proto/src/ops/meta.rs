@@ -214,6 +214,7 @@ pub(crate) struct ListDir {
     /// A page went out as [`Event::Entries`]; the next QUERY_DIRECTORY waits for `supply`.
     awaiting_pull: bool,
     delivered: u64,
+    closing: bool,
 }
 
 const LIST_CREATE: usize = 0;
@@ -231,6 +232,7 @@ impl ListDir {
             paged: false,
             awaiting_pull: false,
             delivered: 0,
+            closing: false,
         }
     }
 
@@ -290,6 +292,7 @@ impl ListDir {
                 self.file_id = CreateResponse::decode(&resp.msg)?.file_id;
             }
             LIST_QUERY if status == NtStatus::NO_MORE_FILES || status == NtStatus::NO_SUCH_FILE => {
+                self.closing = true;
                 cx.send(base + LIST_CLOSE, self.tree.0, close(self.file_id));
             }
             LIST_QUERY => {
@@ -330,9 +333,23 @@ impl ListDir {
     }
 }
 
+impl ListDir {
+    /// The CLOSE an abandoned listing still owes its directory handle.
+    fn release(&self) -> Vec<(u32, RequestBody)> {
+        if self.file_id == FileId::ANY || self.closing {
+            return Vec::new();
+        }
+        vec![(self.tree.0, close(self.file_id))]
+    }
+}
+
 impl Operation for ListDir {
     fn label(&self) -> (&'static str, &str) {
         ("list", &self.path)
+    }
+
+    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
+        self.release()
     }
 
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
@@ -394,6 +411,10 @@ impl Delete {
 impl Operation for Delete {
     fn label(&self) -> (&'static str, &str) {
         ("delete", &self.path)
+    }
+
+    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
+        self.list.as_ref().map(ListDir::release).unwrap_or_default()
     }
 
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {

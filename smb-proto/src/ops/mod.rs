@@ -82,6 +82,9 @@ pub enum Op {
     },
     /// FLUSH.
     Flush(Handle),
+    /// Metadata of an open file (QUERY_INFO FileAllInformation) → [`Output::Info`]; the
+    /// size is current, unlike a path lookup after a rename.
+    QueryInfo(Handle),
     /// CLOSE.
     Close(Handle),
     /// Attributes of a path in one compound (CREATE + QUERY_INFO + CLOSE) → [`Output::Info`].
@@ -198,6 +201,7 @@ impl Op {
             Op::Read { .. } => "read",
             Op::Write { .. } => "write",
             Op::Flush(_) => "flush",
+            Op::QueryInfo(_) => "query info",
             Op::Close(_) => "close",
             Op::Stat { .. } => "stat",
             Op::ListDir { .. } | Op::ListDirPaged { .. } => "list",
@@ -236,6 +240,7 @@ impl Op {
                 data,
             } => Box::new(transfer::WriteAt::new(handle, offset, data)),
             Op::Flush(h) => Box::new(file::Simple::flush(h)),
+            Op::QueryInfo(h) => Box::new(file::Simple::query_info(h)),
             Op::Close(h) => Box::new(file::Simple::close(h)),
             Op::Stat { tree, path } => Box::new(meta::Stat::new(tree, path)),
             Op::ListDir {

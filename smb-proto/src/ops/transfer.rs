@@ -138,19 +138,18 @@ impl ReadFile {
             }
         }
     }
-
-    /// Gives up: closes the handle without waiting and reports `fail`.
-    fn abort(&mut self, cx: &mut Cx<'_>, fail: Fail) -> Result<Progress, Fail> {
-        if !self.closing && self.file_id != FileId::ANY {
-            cx.send(CLOSE, self.tree.0, close(self.file_id));
-        }
-        Err(fail)
-    }
 }
 
 impl Operation for ReadFile {
     fn label(&self) -> (&'static str, &str) {
         ("get", &self.path)
+    }
+
+    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
+        if self.file_id == FileId::ANY || self.closing {
+            return Vec::new();
+        }
+        vec![(self.tree.0, close(self.file_id))]
     }
 
     /// One compound CREATE + READ + CLOSE: a file that fits in one READ costs one round
@@ -245,7 +244,7 @@ impl Operation for ReadFile {
                 let data = if status == NtStatus::END_OF_FILE {
                     Bytes::new()
                 } else if status != NtStatus::SUCCESS {
-                    return self.abort(cx, super::file::status_err(status, "get", &self.path));
+                    return Err(super::file::status_err(status, "get", &self.path));
                 } else {
                     ReadResponse::decode(&resp.msg)?.data
                 };
@@ -254,12 +253,12 @@ impl Operation for ReadFile {
                         "end of file at {offset}, expected {} bytes (file shrank)",
                         self.end
                     );
-                    return self.abort(cx, incomplete("get", &self.path, detail));
+                    return Err(incomplete("get", &self.path, detail));
                 }
                 if data.len() > len as usize {
                     let detail =
                         format!("server returned {} bytes for a {len}-byte read", data.len());
-                    return self.abort(cx, incomplete("get", &self.path, detail));
+                    return Err(incomplete("get", &self.path, detail));
                 }
                 if (data.len() as u32) < len {
                     // A short read mid-file: ask for the rest rather than leave a hole.
@@ -339,13 +338,6 @@ impl WriteFile {
             cx.send(CLOSE, self.tree.0, close(file_id));
         }
     }
-
-    fn abort(&mut self, cx: &mut Cx<'_>, fail: Fail) -> Result<Progress, Fail> {
-        if let (Some(file_id), false) = (self.file_id, self.closing) {
-            cx.send(CLOSE, self.tree.0, close(file_id));
-        }
-        Err(fail)
-    }
 }
 
 fn write_options() -> OpenOptions {
@@ -363,6 +355,13 @@ fn write_options() -> OpenOptions {
 impl Operation for WriteFile {
     fn label(&self) -> (&'static str, &str) {
         ("put", &self.path)
+    }
+
+    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
+        match (self.file_id, self.closing) {
+            (Some(file_id), false) => vec![(self.tree.0, close(file_id))],
+            _ => Vec::new(),
+        }
     }
 
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
@@ -433,10 +432,7 @@ impl Operation for WriteFile {
                     )));
                 };
                 if resp.status() != NtStatus::SUCCESS {
-                    return self.abort(
-                        cx,
-                        super::file::status_err(resp.status(), "put", &self.path),
-                    );
+                    return Err(super::file::status_err(resp.status(), "put", &self.path));
                 }
                 let count = WriteResponse::decode(&resp.msg)?.count as usize;
                 if count != data.len() {
@@ -446,7 +442,7 @@ impl Operation for WriteFile {
                         "server accepted {count} of {} bytes at {offset}",
                         data.len()
                     );
-                    return self.abort(cx, incomplete("put", &self.path, detail));
+                    return Err(incomplete("put", &self.path, detail));
                 }
             }
         }

@@ -53,8 +53,8 @@ const TOKIO_STATS: usize = 64;
 const TOKIO_ROUNDS: usize = 20;
 /// How our in-process tree transfer works, printed with its numbers; change it together
 /// with [`Bench::ours_tree`].
-const OURS_TREE_HOW: &str =
-    "in-process blocking API, one connection, files one after another (connect and login included)";
+const OURS_TREE_HOW: &str = "in-process blocking API (store_tree / retrieve_tree), one \
+     connection, connect and login included";
 
 /// One security setting of the bulk transfers: a Samba configuration and the client
 /// settings that go with it.
@@ -605,9 +605,7 @@ impl Bench {
                 format!("{:>7.0} files/s", files_per_second(s))
             });
             self.rows.push(Row {
-                name: format!(
-                    "{name}: {TREE_FILES} × 4 KiB tree, files/s (ours sequential in-process)"
-                ),
+                name: format!("{name}: {TREE_FILES} × 4 KiB tree, files/s (ours in-process)"),
                 ours: format!("{:.0}/s", files_per_second(&ours)),
                 reference: format!("{:.0}/s", files_per_second(&theirs)),
                 ratio: files_per_second(&ours) / files_per_second(&theirs),
@@ -619,7 +617,7 @@ impl Bench {
 
     /// Our side of a tree transfer between `local` and the share's `remote` directory.
     ///
-    /// The CLI has no tree transfer yet, so this drives the blocking API in-process; once
+    /// The CLI has no tree transfer yet, so this calls the blocking API in-process; once
     /// `smb put -r` / `smb get -r` exist, this becomes a [`Bench::timed`] run of that command
     /// (and [`OURS_TREE_HOW`] says so).
     fn ours_tree(
@@ -632,15 +630,19 @@ impl Bench {
         let cpu = self.cpu_time(false)?;
         let start = Instant::now();
         let mut conn = connect(server, PLAIN.signing)?;
-        match direction {
-            Direction::Up => put_dir(&mut conn, local, remote)?,
-            Direction::Down => get_dir(&mut conn, remote, local)?,
-        }
+        let (files, _) = match direction {
+            Direction::Up => conn.store_tree(local, SHARE, remote)?,
+            Direction::Down => conn.retrieve_tree(SHARE, remote, local)?,
+        };
         conn.close()?;
-        Ok(Sample {
+        let sample = Sample {
             wall: start.elapsed(),
             cpu: self.cpu_time(false)? - cpu,
-        })
+        };
+        if files != TREE_FILES as u64 {
+            return Err(format!("tree transfer moved {files} of {TREE_FILES} files").into());
+        }
+        Ok(sample)
     }
 
     /// 64 stats on one smb-tokio connection at once against the same 64 one after another.
@@ -866,40 +868,6 @@ fn smbclient(server: &SambaServer, commands: &str) -> Command {
         .arg("-c")
         .arg(commands);
     c
-}
-
-fn put_dir(conn: &mut Connection, local: &Path, remote: &str) -> Result<()> {
-    conn.create_directory(SHARE, remote)?;
-    for entry in fs::read_dir(local)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_str().ok_or("non-UTF-8 local file name")?;
-        let path = format!("{remote}\\{name}");
-        if entry.file_type()?.is_dir() {
-            put_dir(conn, &entry.path(), &path)?;
-        } else {
-            conn.store_file(SHARE, &path, &mut fs::File::open(entry.path())?)?;
-        }
-    }
-    Ok(())
-}
-
-fn get_dir(conn: &mut Connection, remote: &str, local: &Path) -> Result<()> {
-    fs::create_dir_all(local)?;
-    for entry in conn.list_path(SHARE, remote, "*")? {
-        // A name from the server becomes a local path: one plain component only.
-        if entry.name.is_empty() || entry.name.contains(['/', '\\', '\0']) || entry.name == ".." {
-            return Err(format!("server sent the name {:?}", entry.name).into());
-        }
-        let path = format!("{remote}\\{}", entry.name);
-        let to = local.join(&entry.name);
-        if entry.is_directory() {
-            get_dir(conn, &path, &to)?;
-        } else {
-            conn.retrieve_file(SHARE, &path, &mut fs::File::create(&to)?)?;
-        }
-    }
-    Ok(())
 }
 
 /// The small-file tree: `dNN/fNNN`, each file SMALL_FILE bytes of a per-file pattern.
