@@ -26,7 +26,9 @@ URL: smb://[[domain;]user[:password]@]server[:port]/share/path
      password also from SMB_PASSWORD; no user means guest.
 
 options:
-  --signing never|supported|required   signing policy (default: supported)
+  --signing never|if-required|supported|required
+                                       signing policy (default: supported: sign when
+                                       the session can; required: refuse guest sessions)
   --max-dialect 2.0.2|2.1|3.0|3.0.2|3.1.1
   --min-dialect …                      lowest dialect accepted
   --netbios                            NetBIOS session service framing (port 139)
@@ -38,10 +40,8 @@ struct Fail(String, u8);
 impl From<smb_blocking::Error> for Fail {
     fn from(e: smb_blocking::Error) -> Self {
         match e {
-            // A status message names its errno already; every other error gets it here, so
-            // each error line names one.
-            smb_blocking::Error::Smb(e @ smb_proto::Error::Status { .. }) => Fail(e.to_string(), 1),
-            smb_blocking::Error::Smb(e) => Fail(format!("{e} ({})", e.errno()), 1),
+            // Every protocol error names its errno in its message.
+            smb_blocking::Error::Smb(e) => Fail(e.to_string(), 1),
             smb_blocking::Error::Io(e) => local_fail("I/O error", e),
         }
     }
@@ -71,7 +71,8 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
                 opts.signing = match value("--signing")?.as_str() {
                     "never" | "off" => SigningPolicy::Never,
                     "supported" | "auto" => SigningPolicy::WhenSupported,
-                    "required" => SigningPolicy::WhenRequired,
+                    "if-required" => SigningPolicy::WhenRequired,
+                    "required" => SigningPolicy::Required,
                     other => return Err(usage(&format!("unknown signing policy '{other}'"))),
                 }
             }

@@ -61,7 +61,7 @@ impl From<CryptoError> for CloseReason {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     /// The server answered with a failure status.
-    #[error("{op} {path}: {status} ({})", .status.errno().name())]
+    #[error("{op} {}: {status} ({})", shown(path), .status.errno().name())]
     Status {
         /// The status.
         status: NtStatus,
@@ -71,7 +71,10 @@ pub enum Error {
         path: String,
     },
     /// Login failed.
-    #[error("authentication of user '{user}' at {server} failed: {status}")]
+    #[error(
+        "authentication of user '{user}' at {server} failed: {status}{} (EACCES)",
+        detail_suffix(detail)
+    )]
     Auth {
         /// The user name (never the password).
         user: String,
@@ -83,7 +86,7 @@ pub enum Error {
         detail: String,
     },
     /// A request went unanswered for longer than the configured timeout.
-    #[error("{op} {path}: timed out")]
+    #[error("{op} {}: timed out (ETIMEDOUT)", shown(path))]
     Timeout {
         /// The operation.
         op: &'static str,
@@ -91,16 +94,16 @@ pub enum Error {
         path: String,
     },
     /// The operation was cancelled by the caller.
-    #[error("cancelled")]
+    #[error("cancelled (ECANCELED)")]
     Cancelled,
     /// The connection ended.
-    #[error("connection closed: {0}")]
+    #[error("connection closed: {reason} ({errno})", reason = .0, errno = Errno::for_close(.0).name())]
     Closed(CloseReason),
     /// The caller asked for something that cannot be done (bad path, bad state).
-    #[error("invalid request: {0}")]
+    #[error("invalid request: {0} (EINVAL)")]
     Invalid(String),
     /// The server's answer was complete but the transfer was not (e.g. file shrank).
-    #[error("{op} {path}: incomplete transfer: {detail}")]
+    #[error("{op} {}: incomplete transfer: {detail} (EIO)", shown(path))]
     Incomplete {
         /// The operation.
         op: &'static str,
@@ -109,6 +112,35 @@ pub enum Error {
         /// What was missing.
         detail: String,
     },
+}
+
+/// A share-relative path for messages; the share root is `\`.
+fn shown(path: &str) -> &str {
+    if path.is_empty() {
+        "\\"
+    } else {
+        path
+    }
+}
+
+fn detail_suffix(detail: &str) -> String {
+    if detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({detail})")
+    }
+}
+
+impl Errno {
+    /// The errno for a connection that ended for `reason`: a protocol failure is
+    /// EPROTO, the transport going away ECONNRESET, a local close ENOTCONN.
+    pub fn for_close(reason: &CloseReason) -> Errno {
+        match reason {
+            CloseReason::Transport(_) | CloseReason::NetBiosRefused(_) => Errno::ECONNRESET,
+            CloseReason::Local => Errno::ENOTCONN,
+            _ => Errno::EPROTO,
+        }
+    }
 }
 
 impl Error {
@@ -127,7 +159,7 @@ impl Error {
             Error::Auth { .. } => Errno::EACCES,
             Error::Timeout { .. } => Errno::ETIMEDOUT,
             Error::Cancelled => Errno::ECANCELED,
-            Error::Closed(_) => Errno::ECONNRESET,
+            Error::Closed(r) => Errno::for_close(r),
             Error::Invalid(_) => Errno::EINVAL,
             Error::Incomplete { .. } => Errno::EIO,
         }
