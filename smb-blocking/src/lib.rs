@@ -901,7 +901,13 @@ fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
     while let Some((dir, rdir, depth)) = stack.pop() {
         for entry in std::fs::read_dir(&dir).map_err(|e| with_path(e, &dir))? {
             let entry = entry?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+            let name = entry.file_name().into_string().map_err(|raw| {
+                let msg = format!(
+                    "{}: the name is not UTF-8, SMB names are Unicode",
+                    dir.join(&raw).display()
+                );
+                io::Error::new(io::ErrorKind::InvalidData, msg)
+            })?;
             let r = join_remote(&rdir, &name);
             if entry.file_type()?.is_dir() {
                 dirs.push((r.clone(), depth));

@@ -836,3 +836,56 @@ fn a_request_that_needs_more_credits_than_held_probes_with_an_echo_then_gives_up
         "{evs:?}"
     );
 }
+
+#[test]
+fn a_directory_entry_that_is_not_one_path_component_ends_the_connection() {
+    use smb_proto::wire::fscc::FileIdBothDirectoryInformation;
+    use smb_proto::wire::query_directory::QueryDirectoryResponse;
+    for evil in ["../escape", "a/b", "a\\b", ""] {
+        // A 1 MiB listing buffer costs 16 credits.
+        let (mut conn, t0) = negotiated(config(), 64);
+        let list = conn.start(
+            Op::ListDir {
+                tree: TreeId(9),
+                path: "d".into(),
+                pattern: "*".into(),
+            },
+            t0,
+        );
+        let [create, query] = <[Request; 2]>::try_from(only(sent_frames(&mut conn)))
+            .expect("CREATE + QUERY_DIRECTORY");
+        let created = CreateResponse {
+            file_id: FileId {
+                persistent: 5,
+                volatile: 6,
+            },
+            ..Default::default()
+        };
+        let entry = FileIdBothDirectoryInformation {
+            file_name: evil.into(),
+            ..Default::default()
+        };
+        let mut buffer = Vec::new();
+        FileIdBothDirectoryInformation::encode_list(&[entry], &mut buffer);
+        let listing = QueryDirectoryResponse {
+            buffer: buffer.into(),
+        };
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[
+                response(&create.header, NtStatus::SUCCESS, 1, |m| created.encode(m)),
+                response(&query.header, NtStatus::SUCCESS, 1, |m| listing.encode(m)),
+            ]),
+        );
+        assert!(
+            matches!(conn.close_reason(), Some(CloseReason::Protocol(m)) if m.contains("path component")),
+            "{evil:?}"
+        );
+        let evs = show(&events(&mut conn));
+        assert!(
+            evs[0].starts_with(&format!("Done {{ id: {list:?}, result: Err(Closed")),
+            "{evs:?}"
+        );
+    }
+}

@@ -302,6 +302,14 @@ impl ListDir {
                     if e.file_name == "." || e.file_name == ".." {
                         continue;
                     }
+                    // Callers join entry names onto local paths (a tree download): a name
+                    // that is not one plain path component would let a server write anywhere.
+                    if e.file_name.is_empty() || e.file_name.contains(['/', '\\', '\0']) {
+                        return Err(Fail::Fatal(crate::error::CloseReason::Protocol(format!(
+                            "directory entry name {:?} is not a single path component",
+                            e.file_name
+                        ))));
+                    }
                     self.entries.push(FileInfo {
                         name: e.file_name,
                         size: e.end_of_file,
