@@ -220,6 +220,9 @@ fn seal(
 ) -> Result<[u8; TAG_LEN], CryptoError> {
     match cipher {
         Cipher::Aes128Ccm => seal_with::<Aes128Ccm>(key, nonce, aad, buf),
+        Cipher::Aes128Gcm | Cipher::Aes256Gcm if super::gcm::available() => {
+            super::gcm::seal(key, gcm_nonce(nonce)?, aad, buf)
+        }
         Cipher::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, buf),
         Cipher::Aes256Ccm => seal_with::<Aes256Ccm>(key, nonce, aad, buf),
         Cipher::Aes256Gcm => seal_with::<Aes256Gcm>(key, nonce, aad, buf),
@@ -236,10 +239,19 @@ fn open(
 ) -> Result<(), CryptoError> {
     match cipher {
         Cipher::Aes128Ccm => open_with::<Aes128Ccm>(key, nonce, aad, buf, tag),
+        Cipher::Aes128Gcm | Cipher::Aes256Gcm if super::gcm::available() => {
+            super::gcm::open(key, gcm_nonce(nonce)?, aad, buf, tag)
+        }
         Cipher::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, buf, tag),
         Cipher::Aes256Ccm => open_with::<Aes256Ccm>(key, nonce, aad, buf, tag),
         Cipher::Aes256Gcm => open_with::<Aes256Gcm>(key, nonce, aad, buf, tag),
     }
+}
+
+fn gcm_nonce(nonce: &[u8]) -> Result<&[u8; 12], CryptoError> {
+    nonce
+        .try_into()
+        .map_err(|_| CryptoError::NonceLength(nonce.len()))
 }
 
 fn init<A: KeyInit + AeadCore>(
@@ -282,8 +294,13 @@ fn open_with<A: KeyInit + AeadInPlace<TagSize = U16>>(
 }
 
 /// A GMAC tag (AES-128-GCM with empty plaintext) over `aad`, for SMB 3.1.1 AES-GMAC signing.
-pub(crate) fn gmac(key: &[u8], nonce: &[u8; 12], aad: &[u8]) -> Result<[u8; 16], CryptoError> {
-    seal_with::<Aes128Gcm>(key, nonce, aad, &mut [])
+/// `aad` may come in pieces (each but the last a multiple of 16 bytes), so a message's
+/// header with a zeroed signature and its body need no copy into one buffer.
+pub(crate) fn gmac(key: &[u8], nonce: &[u8; 12], aad: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
+    if super::gcm::available() {
+        return super::gcm::gmac(key, nonce, aad);
+    }
+    seal_with::<Aes128Gcm>(key, nonce, &aad.concat(), &mut [])
 }
 
 #[cfg(test)]

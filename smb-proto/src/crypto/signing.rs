@@ -64,7 +64,7 @@ pub fn sign(alg: SigningAlgorithm, key: &[u8], msg: &mut [u8]) -> Result<(), Cry
     let (header, body) = msg.split_at(HEADER_LEN);
     let sig = match alg {
         // The message itself, signature zeroed, is the AAD: no copy needed here.
-        SigningAlgorithm::AesGmac => gmac(key, &gmac_nonce(header), msg)?,
+        SigningAlgorithm::AesGmac => gmac(key, &gmac_nonce(header), &[header, body])?,
         _ => mac(alg, key, header, body)?,
     };
     msg[SIGNATURE_RANGE].copy_from_slice(&sig);
@@ -81,13 +81,8 @@ pub fn verify(alg: SigningAlgorithm, key: &[u8], msg: &[u8]) -> bool {
     let mut zeroed = *header;
     zeroed[SIGNATURE_RANGE].fill(0);
     let computed = match alg {
-        SigningAlgorithm::AesGmac => {
-            // The aes-gcm API takes the AAD as one slice, so GMAC alone needs a copy.
-            let mut aad = Vec::with_capacity(msg.len());
-            aad.extend_from_slice(&zeroed);
-            aad.extend_from_slice(body);
-            gmac(key, &gmac_nonce(&zeroed), &aad)
-        }
+        // The 64-byte header is whole GHASH blocks, so header and body go in as pieces.
+        SigningAlgorithm::AesGmac => gmac(key, &gmac_nonce(&zeroed), &[&zeroed, body]),
         _ => mac(alg, key, &zeroed, body),
     };
     match computed {
