@@ -19,219 +19,17 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use smb_proto::auth::ntlm::Credentials;
-use smb_proto::{
-    Config, Dialect, Event, FileInfo, Op, OpId, Output, SigningPolicy, Transport, TreeId,
-};
+use smb_proto::{Event, FileInfo, Op, OpId, Output, TreeId};
 
 pub use file::File;
+pub use smb_proto::client::{ConnectOptions, Error, PasswordCallback, PasswordPrompt};
 pub use smb_proto::{FileInfo as Entry, OpenOptions};
-
-/// Errors from the blocking client.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The protocol reported a failure (NTSTATUS with path, auth, timeout, closed…).
-    #[error(transparent)]
-    Smb(#[from] smb_proto::Error),
-    /// The socket or a local reader/writer failed.
-    #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
-}
-
-impl From<Error> for io::Error {
-    fn from(e: Error) -> io::Error {
-        match e {
-            Error::Io(e) => e,
-            Error::Smb(e) => {
-                let kind = e
-                    .status()
-                    .map_or(io::ErrorKind::Other, |s| s.to_io_error_kind());
-                io::Error::new(kind, e)
-            }
-        }
-    }
-}
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// How to reach and log in to a server.
-#[derive(Clone)]
-pub struct ConnectOptions {
-    /// Host name or IP address.
-    pub host: String,
-    /// TCP port (445 direct TCP, 139 NetBIOS).
-    pub port: u16,
-    /// Use the NetBIOS session service framing (port 139 style).
-    pub netbios: bool,
-    /// The server's NetBIOS name (also used in `\\server\share`); defaults to `host`.
-    pub server_name: Option<String>,
-    /// This client's NetBIOS / workstation name.
-    pub client_name: String,
-    /// Domain (workgroup).
-    pub domain: String,
-    /// User name; empty for an anonymous login.
-    pub user: String,
-    secret: Secret,
-    /// Signing policy.
-    pub signing: SigningPolicy,
-    /// Lowest dialect accepted.
-    pub min_dialect: Dialect,
-    /// Highest dialect offered.
-    pub max_dialect: Dialect,
-    /// Require encryption of the session.
-    pub encrypt: bool,
-    /// Accept a guest or anonymous session even where signing is required.
-    pub allow_insecure_guest: bool,
-    /// Authenticate with NTLMv2 (the default); `false` answers with the weak NTLMv1, for
-    /// servers that accept nothing newer (pysmb's `use_ntlm_v2`).
-    pub use_ntlm_v2: bool,
-    /// Per-request timeout.
-    pub timeout: Duration,
-    /// Seed for reproducible sessions (tests); fresh OS randomness when `None`.
-    pub seed: Option<[u8; 32]>,
-}
-
-/// What a password callback is told.
-#[derive(Debug, Clone)]
-pub struct PasswordPrompt {
-    /// The server being logged in to.
-    pub server: String,
-    /// The domain.
-    pub domain: String,
-    /// The user.
-    pub user: String,
-}
-
-/// Asked for the password at connect time; `None` aborts the login.
-pub type PasswordCallback = dyn Fn(&PasswordPrompt) -> Option<String> + Send + Sync;
-
-/// How the user proves who they are; never printed.
-#[derive(Clone)]
-enum Secret {
-    Password(String),
-    NtHash([u8; 16]),
-    Callback(Arc<PasswordCallback>),
-}
-
-impl std::fmt::Debug for ConnectOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectOptions")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("netbios", &self.netbios)
-            .field("domain", &self.domain)
-            .field("user", &self.user)
-            .field("secret", &"<redacted>")
-            .field("signing", &self.signing)
-            .field("max_dialect", &self.max_dialect)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ConnectOptions {
-    /// Guest access to `host` on port 445 with default policy.
-    pub fn new(host: &str) -> Self {
-        ConnectOptions {
-            host: host.to_string(),
-            port: 445,
-            netbios: false,
-            server_name: None,
-            client_name: "SMB-RS".to_string(),
-            domain: String::new(),
-            user: String::new(),
-            secret: Secret::Password(String::new()),
-            signing: SigningPolicy::WhenSupported,
-            min_dialect: Dialect::Smb202,
-            max_dialect: Dialect::Smb311,
-            encrypt: false,
-            allow_insecure_guest: false,
-            use_ntlm_v2: true,
-            timeout: Duration::from_secs(60),
-            seed: None,
-        }
-    }
-
-    /// Sets user and password.
-    pub fn user(mut self, user: &str, password: &str) -> Self {
-        self.user = user.to_string();
-        self.secret = Secret::Password(password.to_string());
-        self
-    }
-
-    /// Logs in as `user` with the NT hash (MD4 of the UTF-16 password) instead of a password.
-    pub fn nt_hash(mut self, user: &str, nt_hash: [u8; 16]) -> Self {
-        self.user = user.to_string();
-        self.secret = Secret::NtHash(nt_hash);
-        self
-    }
-
-    /// Logs in as `user` with a password asked of `callback` at connect time (like
-    /// libsmbclient's auth function); `None` from the callback aborts the connect.
-    pub fn password_callback(
-        mut self,
-        user: &str,
-        callback: impl Fn(&PasswordPrompt) -> Option<String> + Send + Sync + 'static,
-    ) -> Self {
-        self.user = user.to_string();
-        self.secret = Secret::Callback(Arc::new(callback));
-        self
-    }
-
-    /// Guest access: a user name the server does not know and an empty password, which
-    /// Samba (`map to guest = Bad User`) and Windows map to the guest account.
-    pub fn guest(self) -> Self {
-        self.user("guest", "")
-    }
-
-    /// The credentials to log in with, asking the callback if there is one.
-    fn credentials(&self) -> Result<Credentials> {
-        if self.user.is_empty() {
-            return Ok(Credentials::anonymous());
-        }
-        let (domain, user) = (self.domain.as_str(), self.user.as_str());
-        Ok(match &self.secret {
-            Secret::Password(p) => Credentials::password(domain, user, p.as_str()),
-            Secret::NtHash(h) => Credentials::nt_hash(domain, user, *h),
-            Secret::Callback(f) => {
-                let server = self
-                    .server_name
-                    .clone()
-                    .unwrap_or_else(|| self.host.clone());
-                let prompt = PasswordPrompt {
-                    server,
-                    domain: domain.to_string(),
-                    user: user.to_string(),
-                };
-                let password = f(&prompt).ok_or_else(|| {
-                    Error::Smb(smb_proto::Error::Auth {
-                        user: user.to_string(),
-                        server: prompt.server.clone(),
-                        status: smb_proto::NtStatus::SUCCESS,
-                        detail: "the password callback gave no password".into(),
-                    })
-                })?;
-                Credentials::password(domain, user, password)
-            }
-        })
-    }
-
-    /// Sets the domain.
-    pub fn domain(mut self, domain: &str) -> Self {
-        self.domain = domain.to_string();
-        self
-    }
-
-    /// Sets the port.
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-}
 
 /// A logged-in connection to one server.
 pub struct Connection {
@@ -294,31 +92,8 @@ impl Connection {
             })?;
         let sock = TcpStream::connect_timeout(&addr, opts.timeout)?;
         sock.set_nodelay(true)?;
-        let server_name = opts
-            .server_name
-            .clone()
-            .unwrap_or_else(|| opts.host.clone());
-        let mut config = Config::new(&server_name, opts.seed.unwrap_or_else(os_seed));
-        config.client_name = opts.client_name.clone();
-        config.signing = opts.signing;
-        config.min_dialect = opts.min_dialect;
-        config.max_dialect = opts.max_dialect;
-        config.encrypt = opts.encrypt;
-        config.request_timeout = Some(opts.timeout);
-        config.filetime_now = filetime_now();
-        if opts.netbios {
-            config.transport = Transport::NetBios {
-                called: server_name.clone(),
-                calling: opts.client_name.clone(),
-            };
-        }
-        config.allow_insecure_guest = opts.allow_insecure_guest;
+        let config = opts.config(os_seed, filetime_now());
         let creds = opts.credentials()?;
-        let creds = if opts.use_ntlm_v2 {
-            creds
-        } else {
-            creds.with_ntlm_v1()
-        };
         let core = smb_proto::Connection::new(config, Instant::now());
         let mut conn = Connection {
             sock,
@@ -640,7 +415,8 @@ impl Connection {
                                 .map_err(|e| with_path(e, &files[i].0))?,
                         ),
                     };
-                    let data = read_up_to(src, max_len)?;
+                    let data =
+                        read_up_to(src, max_len).map_err(|e| with_path(e, &files[i].0))?;
                     if data.len() < max_len {
                         sources[i] = None;
                     }
@@ -680,7 +456,9 @@ impl Connection {
                 Ok(core.start(op, Instant::now()))
             },
             |i, _, ev| match (ev, &mut sinks.borrow_mut()[i]) {
-                (Event::Data { data, .. }, Some(f)) => f.write_all(data),
+                (Event::Data { data, .. }, Some(f)) => {
+                    f.write_all(data).map_err(|e| with_path(e, &files[i].1))
+                }
                 (Event::Data { .. }, None) => Err(io::Error::other("data for a file not open")),
                 (Event::Done { .. }, sink) => {
                     *sink = None;
@@ -861,8 +639,18 @@ impl Connection {
 /// Files a multi-file transfer keeps in flight on one connection.
 pub const FILES_IN_FLIGHT: usize = 32;
 
+/// A local file's I/O error naming the file; the OS error stays reachable as its source,
+/// so callers can still name the errno.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+struct PathError {
+    path: PathBuf,
+    source: io::Error,
+}
+
 fn with_path(e: io::Error, path: &Path) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+    let path = path.to_path_buf();
+    io::Error::new(e.kind(), PathError { path, source: e })
 }
 
 /// Sums whole-file transfer results; the first failure wins.
@@ -900,7 +688,7 @@ fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
     let mut stack = vec![(local.to_path_buf(), root, 1usize)];
     while let Some((dir, rdir, depth)) = stack.pop() {
         for entry in std::fs::read_dir(&dir).map_err(|e| with_path(e, &dir))? {
-            let entry = entry?;
+            let entry = entry.map_err(|e| with_path(e, &dir))?;
             let name = entry.file_name().into_string().map_err(|raw| {
                 let msg = format!(
                     "{}: the name is not UTF-8, SMB names are Unicode",
@@ -909,7 +697,8 @@ fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
                 io::Error::new(io::ErrorKind::InvalidData, msg)
             })?;
             let r = join_remote(&rdir, &name);
-            if entry.file_type()?.is_dir() {
+            let kind = entry.file_type().map_err(|e| with_path(e, &entry.path()))?;
+            if kind.is_dir() {
                 dirs.push((r.clone(), depth));
                 stack.push((entry.path(), r, depth + 1));
             } else {
@@ -922,17 +711,10 @@ fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
 
 /// Reads until `max` bytes or end of input; empty means end of input.
 fn read_up_to(input: &mut dyn Read, max: usize) -> io::Result<Bytes> {
-    let mut buf = vec![0u8; max];
-    let mut n = 0;
-    while n < max {
-        match input.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(n);
+    // `read_to_end` fills spare capacity without zeroing it first, unlike reading into
+    // a `vec![0; max]`.
+    let mut buf = Vec::with_capacity(max);
+    input.take(max as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
 }
 
