@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
+use smb_proto::wire::fscc::FileTime;
 use smb_proto::{Event, FileInfo, Op, OpId, Output, TreeId};
 
 pub use file::File;
@@ -70,14 +71,6 @@ fn os_seed() -> [u8; 32] {
     seed
 }
 
-/// Now as a Windows FILETIME (100 ns ticks since 1601).
-fn filetime_now() -> u64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_nanos() / 100) as u64 + 116_444_736_000_000_000
-}
-
 impl Connection {
     /// Connects, negotiates and logs in (guest when `opts.user` is empty).
     pub fn connect(opts: &ConnectOptions) -> Result<Self> {
@@ -92,7 +85,7 @@ impl Connection {
             })?;
         let sock = TcpStream::connect_timeout(&addr, opts.timeout)?;
         sock.set_nodelay(true)?;
-        let config = opts.config(os_seed, filetime_now());
+        let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         let creds = opts.credentials()?;
         let core = smb_proto::Connection::new(config, Instant::now());
         let mut conn = Connection {
@@ -415,8 +408,7 @@ impl Connection {
                                 .map_err(|e| with_path(e, &files[i].0))?,
                         ),
                     };
-                    let data =
-                        read_up_to(src, max_len).map_err(|e| with_path(e, &files[i].0))?;
+                    let data = read_up_to(src, max_len).map_err(|e| with_path(e, &files[i].0))?;
                     if data.len() < max_len {
                         sources[i] = None;
                     }

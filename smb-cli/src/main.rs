@@ -1,10 +1,12 @@
 //! `smb`: a command-line SMB2/3 client over smb-blocking.
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
 use smb_blocking::{ConnectOptions, Connection};
+use smb_cli::printable;
 use smb_proto::url::SmbUrl;
 use smb_proto::{Dialect, Errno, FileInfo, NtStatus, SigningPolicy};
 
@@ -14,7 +16,11 @@ commands:
   ls URL                list a directory or a file (a wildcard in the last component filters)
   stat URL              show a file's attributes
   get URL LOCAL         download (LOCAL '-' = stdout; into a directory under the remote name)
+  get -r URL LOCALDIR   download what directory URL holds, subdirectories too, into LOCALDIR
+                        (created if missing)
   put LOCAL URL         upload (LOCAL '-' = stdin; a URL ending in '/' keeps LOCAL's name)
+  put -r LOCALDIR URL   upload what LOCALDIR holds, subdirectories too, into directory URL
+                        (created if missing)
   cat URL               print a file to stdout
   rm URL                delete files (wildcards in the last component)
   mkdir URL             create a directory
@@ -26,39 +32,59 @@ URL: smb://[[domain;]user[:password]@]server[:port]/share/path
      password also from SMB_PASSWORD; no user means guest.
 
 options:
+  -r, --recursive                      get and put whole directory trees
+  -v, --verbose                        after get, put or cat, a one-line summary on stderr
   --signing never|if-required|supported|required
                                        signing policy (default: supported: sign when
                                        the session can; required: refuse guest sessions)
   --max-dialect 2.0.2|2.1|3.0|3.0.2|3.1.1
   --min-dialect …                      lowest dialect accepted
   --netbios                            NetBIOS session service framing (port 139)
-  --timeout SECONDS                    per-request timeout (default 60)";
+  --timeout SECONDS                    per-request timeout (default 60)
+  --                                   the arguments after it are not options
 
-/// A failure to report: message and exit code.
-struct Fail(String, u8);
+Quiet like cp(1): nothing but requested output on success. A failure is one line on
+stderr naming the path and the errno, exit status 1 (2 for usage errors). When the reader
+of stdout stops early (smb cat URL | head), smb stops too and exits quietly with status 0.";
+
+/// Why a command stopped early.
+enum Fail {
+    /// One line for stderr, and the exit code.
+    Error(String, u8),
+    /// `--help`: the usage text on stdout.
+    Help,
+    /// The reader of stdout went away (`smb cat URL | head`): a quiet exit with status 0,
+    /// as the usage text promises.
+    OutputClosed,
+}
 
 impl From<smb_blocking::Error> for Fail {
     fn from(e: smb_blocking::Error) -> Self {
         match e {
-            // Every protocol error names its errno in its message.
-            smb_blocking::Error::Smb(e) => Fail(e.to_string(), 1),
-            smb_blocking::Error::Io(e) => local_fail("I/O error", e),
+            // Every protocol error names its path and errno in its message.
+            smb_blocking::Error::Smb(e) => Fail::Error(e.to_string(), 1),
+            // Those that reach here (tree transfers) name their local file; a transfer of
+            // one file names it through `local_io`.
+            smb_blocking::Error::Io(e) => Fail::Error(with_errno(e.to_string(), &e), 1),
         }
     }
 }
 
 /// A usage error: one line (the usage text is for `--help`), exit code 2.
 fn usage(msg: &str) -> Fail {
-    Fail(format!("{msg} (see 'smb --help')"), 2)
+    Fail::Error(format!("{msg} (see 'smb --help')"), 2)
 }
 
 struct Args {
     opts: ConnectOptions,
+    recursive: bool,
+    verbose: bool,
     positional: Vec<String>,
 }
 
 fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
     let mut opts = ConnectOptions::new("");
+    let (mut recursive, mut verbose) = (false, false);
     let mut positional = Vec::new();
     while let Some(a) = raw.next() {
         let mut value = |name: &str| {
@@ -66,7 +92,10 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
                 .ok_or_else(|| usage(&format!("{name} needs a value")))
         };
         match a.as_str() {
-            "-h" | "--help" => return Err(Fail(USAGE.to_string(), 0)),
+            "-h" | "--help" => return Err(Fail::Help),
+            "-r" | "--recursive" => recursive = true,
+            "-v" | "--verbose" => verbose = true,
+            "--" => positional.extend(raw.by_ref()),
             "--signing" => {
                 opts.signing = match value("--signing")?.as_str() {
                     "never" | "off" => SigningPolicy::Never,
@@ -94,14 +123,22 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
                     .map_err(|_| usage(&format!("bad timeout '{v}'")))?;
                 opts.timeout = std::time::Duration::from_secs_f64(s.max(0.001));
             }
-            s if s.starts_with("--") => return Err(usage(&format!("unknown option {s}"))),
+            // '-' alone is stdin or stdout; other names starting with '-' come after '--'.
+            s if s.starts_with('-') && s != "-" => {
+                return Err(usage(&format!("unknown option {s}")))
+            }
             _ => positional.push(a),
         }
     }
     if opts.min_dialect > opts.max_dialect {
         return Err(usage("--min-dialect is above --max-dialect"));
     }
-    Ok(Args { opts, positional })
+    Ok(Args {
+        opts,
+        recursive,
+        verbose,
+        positional,
+    })
 }
 
 /// A parsed URL with the connection options it implies, and the share and path.
@@ -160,20 +197,6 @@ fn share_path(url: &SmbUrl, path: &str) -> Result<String, Fail> {
     Ok(joined.path)
 }
 
-/// Escapes control characters, so a name from the server cannot drive the terminal or
-/// forge extra lines of output.
-fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn format_entry(e: &FileInfo) -> String {
     let kind = if e.is_directory() { 'd' } else { '-' };
     let mtime = e
@@ -219,6 +242,9 @@ fn run(args: Args) -> Result<(), Fail> {
             Err(usage(&format!("'{cmd}' takes {n} argument(s)")))
         }
     };
+    if args.recursive && cmd != "get" && cmd != "put" {
+        return Err(usage("-r works with get and put"));
+    }
     match cmd {
         "ls" => {
             want(1)?;
@@ -241,8 +267,9 @@ fn run(args: Args) -> Result<(), Fail> {
             entries.sort_by(|a, b| a.name.cmp(&b.name));
             let mut out = io::stdout().lock();
             for e in &entries {
-                writeln!(out, "{}", format_entry(e)).map_err(|e| local_fail("output", e))?;
+                writeln!(out, "{}", format_entry(e)).map_err(out_fail)?;
             }
+            out.flush().map_err(out_fail)?;
         }
         "stat" => {
             want(1)?;
@@ -253,94 +280,63 @@ fn run(args: Args) -> Result<(), Fail> {
                     .map(format_time)
                     .unwrap_or_else(|| "-".into())
             };
-            println!("name:        {}", t.url.path);
-            println!(
-                "type:        {}",
-                if i.is_directory() {
-                    "directory"
-                } else {
-                    "file"
-                }
-            );
-            println!("size:        {}", i.size);
-            println!("allocation:  {}", i.allocation_size);
-            println!("attributes:  {:#010x}", i.attributes);
-            println!("created:     {}", time(i.creation_time));
-            println!("accessed:    {}", time(i.last_access_time));
-            println!("modified:    {}", time(i.last_write_time));
-            println!("changed:     {}", time(i.change_time));
-        }
-        "get" | "cat" => {
-            want(if cmd == "get" { 2 } else { 1 })?;
-            let (t, o) = target(&p[1], &args.opts)?;
-            let mut c = connect(&o)?;
-            let local = if cmd == "get" { p[2].as_str() } else { "-" };
-            // Devices and pipes (/dev/null, a FIFO) are written directly: a temporary file
-            // renamed over them would replace the device node.
-            let special =
-                local != "-" && std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir());
-            if local == "-" || special {
-                let mut out: Box<dyn Write> = if special {
-                    let f = std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(local)
-                        .map_err(|e| local_fail(local, e))?;
-                    Box::new(std::io::BufWriter::with_capacity(1 << 20, f))
-                } else {
-                    Box::new(io::stdout().lock())
-                };
-                c.retrieve_file(&t.share, &t.url.path, &mut out)?;
-                out.flush().map_err(|e| local_fail("output", e))?;
+            let kind = if i.is_directory() {
+                "directory"
             } else {
-                let mut local = PathBuf::from(local);
-                if local.is_dir() {
-                    // Like cp(1): into the directory, under the remote name.
-                    local.push(t.url.file_name().unwrap_or_default());
-                }
-                // Download beside the target, rename on success: no half-written LOCAL.
-                let mut tmp = local.clone().into_os_string();
-                tmp.push(".part");
-                let tmp = PathBuf::from(tmp);
-                let shown = |p: &PathBuf| p.display().to_string();
-                let file = std::fs::File::create(&tmp).map_err(|e| local_fail(&shown(&tmp), e))?;
-                let mut f = std::io::BufWriter::with_capacity(1 << 20, file);
-                let r = c
-                    .retrieve_file(&t.share, &t.url.path, &mut f)
-                    .map_err(Fail::from)
-                    .and_then(|_| f.flush().map_err(|e| local_fail(&shown(&tmp), e)))
-                    .and_then(|_| {
-                        std::fs::rename(&tmp, &local).map_err(|e| local_fail(&shown(&local), e))
-                    });
-                if r.is_err() {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-                r?;
+                "file"
+            };
+            let mut out = io::stdout().lock();
+            write!(
+                out,
+                "name:        {}\n\
+                 type:        {kind}\n\
+                 size:        {}\n\
+                 allocation:  {}\n\
+                 attributes:  {:#010x}\n\
+                 created:     {}\n\
+                 accessed:    {}\n\
+                 modified:    {}\n\
+                 changed:     {}\n",
+                t.url.path,
+                i.size,
+                i.allocation_size,
+                i.attributes,
+                time(i.creation_time),
+                time(i.last_access_time),
+                time(i.last_write_time),
+                time(i.change_time),
+            )
+            .and_then(|()| out.flush())
+            .map_err(out_fail)?;
+        }
+        "get" | "cat" | "put" => {
+            want(if cmd == "cat" { 1 } else { 2 })?;
+            let (url, local) = match cmd {
+                "get" => (&p[1], p[2].as_str()),
+                "cat" => (&p[1], "-"),
+                _ => (&p[2], p[1].as_str()),
+            };
+            if args.recursive && local == "-" {
+                return Err(usage(&format!("{cmd} -r needs a local directory, not '-'")));
             }
-        }
-        "put" => {
-            want(2)?;
-            let (t, o) = target(&p[2], &args.opts)?;
-            let path = if t.url.path.is_empty() || p[2].ends_with('/') {
-                if p[1] == "-" {
-                    return Err(usage("put from stdin needs a file name in the URL"));
+            let (t, o) = target(url, &args.opts)?;
+            let started = Instant::now();
+            let (files, bytes) = match (cmd, args.recursive) {
+                ("put", true) => {
+                    connect(&o)?.store_tree(Path::new(local), &t.share, &t.url.path)?
                 }
-                let name = std::path::Path::new(&p[1])
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .ok_or_else(|| usage(&format!("'{}' has no UTF-8 file name", p[1])))?;
-                t.url
-                    .join(name)
-                    .map_err(|e| usage(&format!("file name '{name}': {e}")))?
-                    .path
-            } else {
-                t.url.path.clone()
+                ("put", false) => (1, put(&o, &t, local, url.ends_with('/'))?),
+                (_, true) => get_tree(&o, &t, local)?,
+                (_, false) => (1, get(&o, &t, local)?),
             };
-            let mut input: Box<dyn Read> = if p[1] == "-" {
-                Box::new(io::stdin().lock())
-            } else {
-                Box::new(std::fs::File::open(&p[1]).map_err(|e| local_fail(&p[1], e))?)
-            };
-            connect(&o)?.store_file(&t.share, &path, &mut input)?;
+            if args.verbose {
+                let secs = started.elapsed().as_secs_f64();
+                let rate = bytes as f64 / secs.max(1e-6) / f64::from(1 << 20);
+                let _ = writeln!(
+                    io::stderr(),
+                    "{cmd}: {files} file(s), {bytes} bytes in {secs:.2} s ({rate:.1} MiB/s)"
+                );
+            }
         }
         "rm" => {
             want(1)?;
@@ -378,11 +374,143 @@ fn run(args: Args) -> Result<(), Fail> {
     Ok(())
 }
 
+/// Downloads one file to `local`: a file (written beside it, renamed on success), a
+/// directory (into it, under the remote name), a device or pipe, or `-` for stdout.
+/// Returns the byte count.
+fn get(o: &ConnectOptions, t: &Target, local: &str) -> Result<u64, Fail> {
+    let mut c = connect(o)?;
+    if local == "-" {
+        let mut out = io::stdout().lock();
+        let n = c
+            .retrieve_file(&t.share, &t.url.path, &mut out)
+            .map_err(|e| match e {
+                // The only local I/O in a download is writing `out`.
+                smb_blocking::Error::Io(e) => out_fail(e),
+                e => e.into(),
+            })?;
+        out.flush().map_err(out_fail)?;
+        return Ok(n);
+    }
+    // Devices and pipes (/dev/null, a FIFO) are written directly: a temporary file renamed
+    // over them would replace the device node.
+    if std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(local)
+            .map_err(|e| local_fail(local, e))?;
+        let mut out = io::BufWriter::with_capacity(1 << 20, f);
+        let n = c
+            .retrieve_file(&t.share, &t.url.path, &mut out)
+            .map_err(local_io(local))?;
+        out.flush().map_err(|e| local_fail(local, e))?;
+        return Ok(n);
+    }
+    let mut local = PathBuf::from(local);
+    if local.is_dir() {
+        // Like cp(1): into the directory, under the remote name.
+        local.push(t.url.file_name().unwrap_or_default());
+    }
+    // Download beside the target, rename on success: no half-written LOCAL.
+    let mut tmp = local.clone().into_os_string();
+    tmp.push(".part");
+    let tmp = PathBuf::from(tmp);
+    let (tmp_shown, local_shown) = (tmp.display().to_string(), local.display().to_string());
+    let file = std::fs::File::create(&tmp).map_err(|e| local_fail(&tmp_shown, e))?;
+    let mut out = io::BufWriter::with_capacity(1 << 20, file);
+    let r = c
+        .retrieve_file(&t.share, &t.url.path, &mut out)
+        .map_err(local_io(&tmp_shown))
+        .and_then(|n| {
+            out.flush().map_err(|e| local_fail(&tmp_shown, e))?;
+            std::fs::rename(&tmp, &local).map_err(|e| local_fail(&local_shown, e))?;
+            Ok(n)
+        });
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// Downloads the tree under directory `t` into `local`; returns (files, bytes).
+fn get_tree(o: &ConnectOptions, t: &Target, local: &str) -> Result<(u64, u64), Fail> {
+    let mut c = connect(o)?;
+    // Asked first, so a missing or mistyped remote directory leaves no local one behind.
+    if !c.get_attributes(&t.share, &t.url.path)?.is_directory() {
+        return Err(Fail::Error(
+            format!("get -r {}: not a directory (ENOTDIR)", t.url.path),
+            1,
+        ));
+    }
+    Ok(c.retrieve_tree(&t.share, &t.url.path, Path::new(local))?)
+}
+
+/// Uploads `local` (`-`: stdin) to `t`, or into directory `t` under the local name when
+/// `into_dir` or the URL names just the share. Returns the byte count.
+fn put(o: &ConnectOptions, t: &Target, local: &str, into_dir: bool) -> Result<u64, Fail> {
+    let path = if t.url.path.is_empty() || into_dir {
+        if local == "-" {
+            return Err(usage("put from stdin needs a file name in the URL"));
+        }
+        let name = Path::new(local)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| usage(&format!("'{local}' has no UTF-8 file name")))?;
+        t.url
+            .join(name)
+            .map_err(|e| usage(&format!("file name '{name}': {e}")))?
+            .path
+    } else {
+        t.url.path.clone()
+    };
+    let (mut input, shown): (Box<dyn Read>, _) = if local == "-" {
+        (Box::new(io::stdin().lock()), "stdin")
+    } else {
+        let f = std::fs::File::open(local).map_err(|e| local_fail(local, e))?;
+        (Box::new(f), local)
+    };
+    connect(o)?
+        .store_file(&t.share, &path, &mut input)
+        .map_err(local_io(shown))
+}
+
+/// Maps a transfer's error: a protocol error names its remote path itself; the local I/O
+/// error of a one-file transfer (reading or writing `local`) is named after `local`.
+fn local_io(local: &str) -> impl Fn(smb_blocking::Error) -> Fail + '_ {
+    move |e| match e {
+        smb_blocking::Error::Io(e) => local_fail(local, e),
+        e => e.into(),
+    }
+}
+
+/// A failure writing stdout: a reader that went away (`smb cat URL | head`) ends smb
+/// quietly, like cat(1) killed by SIGPIPE but without the noise.
+fn out_fail(e: io::Error) -> Fail {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Fail::OutputClosed
+    } else {
+        local_fail("stdout", e)
+    }
+}
+
 /// A local failure (`what` names the file or the action), with its errno's name.
 fn local_fail(what: &str, e: io::Error) -> Fail {
-    match e.raw_os_error().map(|n| Errno(n).name()) {
-        Some(name) if name != "EUNKNOWN" => Fail(format!("{what}: {e} ({name})"), 1),
-        _ => Fail(format!("{what}: {e}"), 1),
+    Fail::Error(with_errno(format!("{what}: {e}"), &e), 1)
+}
+
+/// `msg` with the name of `e`'s errno appended. The errno is looked for in the error's
+/// sources too: the blocking client wraps OS errors to name their file.
+fn with_errno(msg: String, e: &io::Error) -> String {
+    let mut errno = e.raw_os_error();
+    let mut source = e.get_ref().map(|inner| inner as &dyn std::error::Error);
+    while let (None, Some(s)) = (errno, source) {
+        errno = s
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error);
+        source = s.source();
+    }
+    match errno.map(|n| Errno(n).name()) {
+        Some(name) if name != "EUNKNOWN" => format!("{msg} ({name})"),
+        _ => msg,
     }
 }
 
@@ -392,15 +520,15 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|a| a == "dissect") {
         return smb_cli::dissect::main(&args[1..]);
     }
-    let r = parse_args(args.into_iter()).and_then(run);
-    match r {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Fail(msg, 0)) => {
-            println!("{msg}");
+    // Neither write may panic (println! would): stdout or stderr may be a closed pipe.
+    match parse_args(args.into_iter()).and_then(run) {
+        Ok(()) | Err(Fail::OutputClosed) => ExitCode::SUCCESS,
+        Err(Fail::Help) => {
+            let _ = writeln!(io::stdout(), "{USAGE}");
             ExitCode::SUCCESS
         }
-        Err(Fail(msg, code)) => {
-            eprintln!("smb: {}", printable(&msg));
+        Err(Fail::Error(msg, code)) => {
+            let _ = writeln!(io::stderr(), "smb: {}", printable(&msg));
             ExitCode::from(code)
         }
     }
@@ -433,9 +561,16 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_in_names_are_escaped() {
-        assert_eq!(printable("a b ü.txt"), "a b ü.txt");
-        assert_eq!(printable("x\u{1b}[31m\ny"), "x\\u{1b}[31m\\ny");
+    fn flags_anywhere_and_names_starting_with_a_dash_after_double_dash() {
+        let parse = |args: &[&str]| parse_args(args.iter().map(|a| a.to_string())).ok();
+        let a = parse(&["put", "-r", "-", "smb://h/s", "-v", "--", "-v", "-r"]).unwrap();
+        assert!(a.recursive && a.verbose);
+        assert_eq!(a.positional, ["put", "-", "smb://h/s", "-v", "-r"]);
+        let a = parse(&["--recursive", "--verbose", "get"]).unwrap();
+        assert!(a.recursive && a.verbose);
+        let a = parse(&["get"]).unwrap();
+        assert!(!a.recursive && !a.verbose);
+        assert!(parse(&["get", "-x", "smb://h/s"]).is_none());
     }
 
     #[test]

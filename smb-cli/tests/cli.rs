@@ -1,13 +1,15 @@
 //! The `smb` binary against a private smbd: transfers checked byte for byte (on the
-//! server's disk too), listings, directory operations, error lines and exit codes,
-//! credentials, dialect caps, signing and NetBIOS framing.
+//! server's disk too), directory trees, listings, directory operations, error lines and
+//! exit codes, local write failures, closed pipes, credentials, dialect caps, signing and
+//! NetBIOS framing.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use sha2::{Digest, Sha256};
 use smb_proto::url::SmbUrl;
+use smb_tests::fixtures::{data, sha256};
 use smb_tests::{SambaServer, Share, DEFAULT_PASSWORD};
 
 /// What one run of the binary did.
@@ -52,18 +54,23 @@ fn smb(args: &[&str]) -> Run {
     smb_with(args, None, None)
 }
 
-/// Runs the binary with `stdin` (else /dev/null) and `SMB_PASSWORD` (else unset).
-fn smb_with(args: &[&str], stdin: Option<&[u8]>, password: Option<&str>) -> Run {
+/// The binary with `args`, no `SMB_PASSWORD`, stdin from /dev/null, stdout and stderr piped.
+fn command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_smb"));
     cmd.args(args)
         .env_remove("SMB_PASSWORD")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    cmd
+}
+
+/// Runs the binary with `stdin` (else /dev/null) and `SMB_PASSWORD` (else unset).
+fn smb_with(args: &[&str], stdin: Option<&[u8]>, password: Option<&str>) -> Run {
+    let mut cmd = command(args);
+    if stdin.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
     if let Some(p) = password {
         cmd.env("SMB_PASSWORD", p);
     }
@@ -79,6 +86,10 @@ fn smb_with(args: &[&str], stdin: Option<&[u8]>, password: Option<&str>) -> Run 
         }
         child.wait_with_output().expect("waiting for smb")
     });
+    finished(out)
+}
+
+fn finished(out: std::process::Output) -> Run {
     Run {
         code: out
             .status
@@ -87,6 +98,21 @@ fn smb_with(args: &[&str], stdin: Option<&[u8]>, password: Option<&str>) -> Run 
         stdout: out.stdout,
         stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
     }
+}
+
+/// Runs the binary, reads the first `n` bytes of its stdout and closes the pipe, as
+/// `smb … | head -c N` does; returns those bytes and the run.
+fn smb_head(args: &[&str], n: usize) -> (Vec<u8>, Run) {
+    let mut child = command(args).spawn().expect("spawning smb");
+    let mut head = vec![0; n];
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    stdout.read_exact(&mut head).expect("reading smb's stdout");
+    // Closed with no reader left: smb's next write fails with EPIPE.
+    drop(stdout);
+    (
+        head,
+        finished(child.wait_with_output().expect("waiting for smb")),
+    )
 }
 
 fn server() -> SambaServer {
@@ -100,25 +126,8 @@ fn local_dir(srv: &SambaServer) -> PathBuf {
     dir
 }
 
-/// Deterministic bytes without period (xorshift), so a misplaced chunk changes the hash.
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
-fn sha(b: &[u8]) -> [u8; 32] {
-    Sha256::digest(b).into()
-}
-
 fn sha_of(path: &Path) -> [u8; 32] {
-    sha(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    sha256(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
 }
 
 fn s(p: &Path) -> &str {
@@ -162,13 +171,13 @@ fn put_get_cat_and_ls_round_trip_bytes() {
         std::fs::write(&src, &content).unwrap();
         let remote = format!("{url}/{name}");
         assert_eq!(smb(&["put", s(&src), &remote]).text(), "");
-        assert_eq!(sha_of(&disk.join(name)), sha(&content), "{name} on disk");
+        assert_eq!(sha_of(&disk.join(name)), sha256(&content), "{name} on disk");
 
         let back = local.join(format!("{name}.back"));
         smb(&["get", &remote, s(&back)]).ok();
-        assert_eq!(sha_of(&back), sha(&content), "get {name}");
+        assert_eq!(sha_of(&back), sha256(&content), "get {name}");
         let cat = smb(&["cat", &remote]);
-        assert_eq!(sha(cat.ok()), sha(&content), "cat {name}");
+        assert_eq!(sha256(cat.ok()), sha256(&content), "cat {name}");
     }
 
     // '-' is stdin for put and stdout for get.
@@ -179,9 +188,9 @@ fn put_get_cat_and_ls_round_trip_bytes() {
         None,
     )
     .ok();
-    assert_eq!(sha_of(&disk.join("piped.bin")), sha(&piped));
+    assert_eq!(sha_of(&disk.join("piped.bin")), sha256(&piped));
     let got = smb(&["get", &format!("{url}/piped.bin"), "-"]);
-    assert_eq!(sha(got.ok()), sha(&piped));
+    assert_eq!(sha256(got.ok()), sha256(&piped));
     // Stdin has no name to keep.
     smb_with(&["put", "-", &format!("{url}/")], Some(b"x"), None).fails(2);
 
@@ -486,7 +495,7 @@ fn max_dialect_below_the_servers_minimum_fails_to_negotiate() {
     )
     .ok();
     let got = smb(&["--max-dialect", "2.1", "cat", &format!("{url}/f")]);
-    assert_eq!(sha(got.ok()), sha(&content));
+    assert_eq!(sha256(got.ok()), sha256(&content));
 
     let line = smb(&["--max-dialect", "2.0.2", "ls", &url])
         .fails(1)
@@ -519,10 +528,10 @@ fn required_signing_and_netbios_framing() {
         smb_with(&put, Some(&content), None).ok();
         assert_eq!(
             sha_of(&srv.share_path("share").join(format!("f{i}"))),
-            sha(&content)
+            sha256(&content)
         );
         let get = smb(&[opts, &["cat", &remote]].concat());
-        assert_eq!(sha(get.ok()), sha(&content), "{opts:?}");
+        assert_eq!(sha256(get.ok()), sha256(&content), "{opts:?}");
     }
 }
 
@@ -550,4 +559,259 @@ fn first_byte_sent(opts: &[&str]) -> u8 {
 fn netbios_option_selects_the_framing() {
     assert_eq!(first_byte_sent(&["--netbios"]), 0x81);
     assert_eq!(first_byte_sent(&[]), 0x00);
+}
+
+/// Every file (with its SHA-256) and directory (`None`) under `root`, by relative path.
+fn snapshot(root: &Path) -> BTreeMap<String, Option<[u8; 32]>> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.expect("directory entry").path();
+            let rel = s(path.strip_prefix(root).expect("below root")).to_string();
+            if path.is_dir() {
+                found.insert(rel, None);
+                stack.push(path);
+            } else {
+                found.insert(rel, Some(sha_of(&path)));
+            }
+        }
+    }
+    found
+}
+
+/// 200 files of 0 B, 1 B, 4 KiB, 1 MiB + a little and odd sizes across nested
+/// directories (one name with a space, one non-ASCII), plus two empty directories.
+/// Returns the total byte count.
+fn make_tree(root: &Path) -> u64 {
+    let dirs = ["", "a", "a/b", "a/b/c", "a/b/c/d", "e f", "ü"];
+    for d in dirs.iter().chain(&["empty", "a/b/empty too"]) {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let mut total = 0;
+    for i in 0..200 {
+        let len = match i % 10 {
+            0 => 0,
+            1 => 1,
+            2 => 4096,
+            3 if i < 40 => (1 << 20) + i,
+            _ => i * 397,
+        };
+        let path = root.join(dirs[i % dirs.len()]).join(format!("f{i}.bin"));
+        std::fs::write(path, data(len, i as u64)).unwrap();
+        total += len as u64;
+    }
+    total
+}
+
+#[test]
+fn recursive_put_and_get_round_trip_a_tree() {
+    let srv = server();
+    let url = srv.url("share");
+    let disk = srv.share_path("share");
+    let local = local_dir(&srv);
+    let src = local.join("src");
+    let total = make_tree(&src);
+    let want = snapshot(&src);
+    assert_eq!(want.values().filter(|v| v.is_some()).count(), 200);
+
+    // Into a remote directory that does not exist yet, quietly.
+    assert_eq!(
+        smb(&["put", "-r", s(&src), &format!("{url}/tree")]).text(),
+        ""
+    );
+    assert_eq!(
+        snapshot(&disk.join("tree")),
+        want,
+        "server's disk after put -r"
+    );
+
+    // Into a local directory that does not exist yet; and the share's root, which holds
+    // the tree and nothing else.
+    let back = local.join("back");
+    assert_eq!(
+        smb(&["get", "-r", &format!("{url}/tree"), s(&back)]).text(),
+        ""
+    );
+    assert_eq!(snapshot(&back), want, "local copy after get -r");
+    let root = local.join("root");
+    smb(&["get", "-r", &url, s(&root)]).ok();
+    let mut expected: BTreeMap<_, _> = want
+        .iter()
+        .map(|(k, v)| (format!("tree/{k}"), *v))
+        .collect();
+    expected.insert("tree".into(), None);
+    assert_eq!(snapshot(&root), expected, "local copy of the share's root");
+
+    // Again into the now existing directories, overwriting, with a summary on stderr.
+    std::fs::write(src.join("a/f1.bin"), b"changed").unwrap();
+    let run = smb(&["-v", "put", "-r", s(&src), &format!("{url}/tree/")]);
+    assert_eq!((run.code, run.stdout.len()), (0, 0), "{}", run.stderr);
+    let summary = format!("put: 200 file(s), {} bytes in ", total - 1 + 7);
+    assert!(
+        run.stderr.starts_with(&summary) && run.stderr.lines().count() == 1,
+        "{:?}",
+        run.stderr
+    );
+    let run = smb(&[
+        "get",
+        "--recursive",
+        "--verbose",
+        &format!("{url}/tree"),
+        s(&back),
+    ]);
+    assert!(
+        run.stderr.starts_with("get: 200 file(s), "),
+        "{:?}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&back), snapshot(&src));
+    assert_eq!(std::fs::read(back.join("a/f1.bin")).unwrap(), b"changed");
+}
+
+#[test]
+fn recursive_transfer_errors_name_the_path() {
+    let srv = server();
+    let url = srv.url("share");
+    let disk = srv.share_path("share");
+    let local = local_dir(&srv);
+
+    let missing = local.join("missing");
+    let line = smb(&["get", "-r", &format!("{url}/no/dir"), s(&missing)])
+        .fails(1)
+        .to_string();
+    for part in ["no\\dir", "ENOENT"] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+    assert!(
+        !missing.exists(),
+        "get -r of a missing directory made a local one"
+    );
+
+    std::fs::write(disk.join("file.txt"), b"x").unwrap();
+    let line = smb(&["get", "-r", &format!("{url}/file.txt"), s(&missing)])
+        .fails(1)
+        .to_string();
+    assert!(
+        line.contains("file.txt") && line.contains("ENOTDIR"),
+        "{line}"
+    );
+
+    let nope = local.join("nope");
+    let line = smb(&["put", "-r", s(&nope), &format!("{url}/t")])
+        .fails(1)
+        .to_string();
+    assert!(line.contains(s(&nope)) && line.contains("ENOENT"), "{line}");
+
+    // Locally: a directory whose parent is a file, and a file that cannot be written
+    // (a link to /dev/full, as root ignores permission bits).
+    std::fs::create_dir(disk.join("tree")).unwrap();
+    std::fs::write(disk.join("tree/big.bin"), data(1 << 20, 6)).unwrap();
+    let plain = local.join("plain");
+    std::fs::write(&plain, b"").unwrap();
+    let under_file = plain.join("sub");
+    let line = smb(&["get", "-r", &format!("{url}/tree"), s(&under_file)])
+        .fails(1)
+        .to_string();
+    assert!(
+        line.contains(s(&under_file)) && line.contains("ENOTDIR"),
+        "{line}"
+    );
+    let dest = local.join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    std::os::unix::fs::symlink("/dev/full", dest.join("big.bin")).unwrap();
+    let line = smb(&["get", "-r", &format!("{url}/tree"), s(&dest)])
+        .fails(1)
+        .to_string();
+    let big = dest.join("big.bin");
+    assert!(line.contains(s(&big)) && line.contains("ENOSPC"), "{line}");
+
+    // -r only where it means something; a tree has no stdin or stdout.
+    smb(&["ls", "-r", &url]).fails(2);
+    smb(&["get", "-r", &format!("{url}/tree"), "-"]).fails(2);
+    smb(&["put", "-r", "-", &format!("{url}/tree")]).fails(2);
+}
+
+#[test]
+fn local_write_failures_name_the_local_path() {
+    let srv = server();
+    let url = srv.url("share");
+    let disk = srv.share_path("share");
+    let local = local_dir(&srv);
+    // Past the 1 MiB write buffer (fails while downloading), and within it (on the flush).
+    std::fs::write(disk.join("big.bin"), data(3 << 20, 7)).unwrap();
+    std::fs::write(disk.join("small.bin"), b"small").unwrap();
+    for name in ["big.bin", "small.bin"] {
+        let line = smb(&["get", &format!("{url}/{name}"), "/dev/full"])
+            .fails(1)
+            .to_string();
+        assert!(
+            line.contains("/dev/full") && line.contains("ENOSPC"),
+            "{line}"
+        );
+    }
+
+    let plain = local.join("plain");
+    std::fs::write(&plain, b"").unwrap();
+    let line = smb(&["get", &format!("{url}/small.bin"), s(&plain.join("x"))])
+        .fails(1)
+        .to_string();
+    assert!(
+        line.contains(s(&plain.join("x"))) && line.contains("ENOTDIR"),
+        "{line}"
+    );
+    // Reading: a directory opens but does not read.
+    let line = smb(&["put", s(&local), &format!("{url}/d")])
+        .fails(1)
+        .to_string();
+    assert!(
+        line.contains(s(&local)) && line.contains("EISDIR"),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_smb_quietly() {
+    let srv = server();
+    let url = srv.url("share");
+    let content = data(8 << 20, 8);
+    std::fs::write(srv.share_path("share").join("big.bin"), &content).unwrap();
+
+    // Far more than a pipe holds, so smb is still writing when the reader goes.
+    let (head, run) = smb_head(&["cat", &format!("{url}/big.bin")], 10);
+    assert_eq!(head, content[..10]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    for args in [
+        &["--help"][..],
+        &["ls", &url],
+        &["stat", &format!("{url}/big.bin")],
+        &["get", &format!("{url}/big.bin"), "-"],
+    ] {
+        let (_, run) = smb_head(args, 0);
+        assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{args:?}");
+    }
+
+    // The pipelines themselves, with pipefail so smb's status counts.
+    for (script, out) in [
+        (r#""$0" cat "$1/big.bin" | head -c 10"#, &content[..10]),
+        (r#""$0" --help | head -0"#, &[][..]),
+    ] {
+        let run = Command::new("bash")
+            .args([
+                "-o",
+                "pipefail",
+                "-c",
+                script,
+                env!("CARGO_BIN_EXE_smb"),
+                &url,
+            ])
+            .output()
+            .expect("running bash");
+        assert!(run.status.success(), "{script}: {run:?}");
+        assert_eq!(
+            (&run.stdout[..], &run.stderr[..]),
+            (out, &b""[..]),
+            "{script}"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use pcap_parser::Linktype;
-use smb_blocking::{ConnectOptions, Connection};
+use smb_blocking::Connection;
 use smb_cli::dissect::pcap::tcp_segment;
 use smb_cli::dissect::{dissect, Direction, Message, Options, Record, Summary, Verdict};
 use smb_proto::auth::ntlm::{
@@ -25,6 +25,7 @@ use smb_proto::auth::spnego::{
 use smb_proto::wire::session_setup::{SessionSetupRequest, SessionSetupResponse};
 use smb_proto::wire::Command as SmbCommand;
 use smb_proto::NtStatus;
+use smb_tests::fixtures::data;
 use smb_tests::{SambaServer, Share};
 
 const CAPTURES: &str = concat!(
@@ -687,25 +688,12 @@ impl Drop for Recording {
     }
 }
 
-/// Deterministic test data of an odd size.
-fn data(len: usize) -> Vec<u8> {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..len)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s as u8
-        })
-        .collect()
-}
-
 /// Records smbclient doing put, ls and get with `client_args` against `srv`, and
 /// dissects the capture. Every message must pass.
 fn live(srv: &SambaServer, client_args: &[&str]) -> (Summary, Vec<Record>) {
     let dir = srv.conf_path().parent().unwrap().to_path_buf();
     let (local, back) = (dir.join("local.bin"), dir.join("back.bin"));
-    let content = data(70_001);
+    let content = data(70_001, 1);
     std::fs::write(&local, &content).unwrap();
     let rec = Recording::start(srv.port(), dir.join("live.pcapng"));
     let out = srv
@@ -860,7 +848,7 @@ fn live_several_sessions_and_connections() {
         .start();
     let dir = srv.conf_path().parent().unwrap().to_path_buf();
     let local = dir.join("x.bin");
-    std::fs::write(&local, data(5000)).unwrap();
+    std::fs::write(&local, data(5000, 1)).unwrap();
     let rec = Recording::start(srv.port(), dir.join("multi.pcapng"));
     for round in 0..2 {
         let out = srv
@@ -914,14 +902,12 @@ fn live_several_sessions_and_connections() {
 fn our_client(srv: &SambaServer, netbios: bool) -> (Summary, Vec<Record>) {
     let dir = srv.conf_path().parent().unwrap().to_path_buf();
     let rec = Recording::start(srv.port(), dir.join("ours.pcapng"));
-    let mut opts = ConnectOptions::new(srv.host())
-        .port(srv.port())
-        .user(srv.user(), srv.password());
+    let mut opts = srv.connect_options();
     if netbios {
         opts.netbios = true;
         opts.server_name = Some("*SMBSERVER".into());
     }
-    let content = data(10_000);
+    let content = data(10_000, 1);
     let mut conn = Connection::connect(&opts).expect("connect");
     conn.store_file("share", "small.bin", &mut &content[..])
         .unwrap();

@@ -16,7 +16,11 @@ use smb_proto::wire::{Command, DecodeError, Header, HEADER_LEN};
 use smb_proto::{CloseReason, Error, Event};
 
 // The script, the file format and the replayer are shared with the recorder in the
-// `smb-tests` crate; only the live-recording half goes unused here.
+// `smb-tests` crate, and so are the test-data helpers the script uses; only the
+// live-recording half and the helpers for live tests go unused here.
+#[allow(dead_code)]
+#[path = "../../tests/src/fixtures.rs"]
+mod fixtures;
 #[allow(dead_code)]
 #[path = "../../tests/src/recording.rs"]
 mod recording;

@@ -44,8 +44,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_core::Stream;
-use smb_proto::auth::ntlm::Credentials;
-use smb_proto::{CloseReason, Config, Dialect, Op, Output, SigningPolicy, Transport, TreeId};
+use smb_proto::wire::fscc::FileTime;
+use smb_proto::{CloseReason, Op, Output, TreeId};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OnceCell};
@@ -55,184 +55,11 @@ use driver::{Closed, Cmd, Driver, Ev, Status};
 
 pub use file::File;
 pub use pool::Pool;
+pub use smb_proto::client::{ConnectOptions, Error, PasswordCallback, PasswordPrompt};
 pub use smb_proto::{FileInfo as Entry, OpenOptions};
-
-/// Errors from the tokio client.
-#[derive(Debug)]
-pub enum Error {
-    /// The protocol reported a failure (NTSTATUS with path, auth, timeout, closed…).
-    Smb(smb_proto::Error),
-    /// The socket or a local reader/writer failed.
-    Io(io::Error),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Smb(e) => e.fmt(f),
-            Error::Io(e) => write!(f, "I/O error: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Smb(e) => e.source(),
-            Error::Io(e) => Some(e),
-        }
-    }
-}
-
-impl From<smb_proto::Error> for Error {
-    fn from(e: smb_proto::Error) -> Self {
-        Error::Smb(e)
-    }
-}
-
-impl From<io::Error> for Error {
-    fn from(e: io::Error) -> Self {
-        Error::Io(e)
-    }
-}
-
-impl From<Error> for io::Error {
-    fn from(e: Error) -> io::Error {
-        match e {
-            Error::Io(e) => e,
-            Error::Smb(e) => {
-                let kind = match &e {
-                    smb_proto::Error::Timeout { .. } => io::ErrorKind::TimedOut,
-                    e => e
-                        .status()
-                        .map_or(io::ErrorKind::Other, |s| s.to_io_error_kind()),
-                };
-                io::Error::new(kind, e)
-            }
-        }
-    }
-}
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// How to reach and log in to a server (the same options as `smb_blocking`).
-#[derive(Clone)]
-pub struct ConnectOptions {
-    /// Host name or IP address.
-    pub host: String,
-    /// TCP port (445 direct TCP, 139 NetBIOS).
-    pub port: u16,
-    /// Use the NetBIOS session service framing (port 139 style).
-    pub netbios: bool,
-    /// The server's NetBIOS name (also used in `\\server\share`); defaults to `host`.
-    pub server_name: Option<String>,
-    /// This client's NetBIOS / workstation name.
-    pub client_name: String,
-    /// Domain (workgroup).
-    pub domain: String,
-    /// User name; empty for guest.
-    pub user: String,
-    password: String,
-    /// Signing policy.
-    pub signing: SigningPolicy,
-    /// Lowest dialect accepted.
-    pub min_dialect: Dialect,
-    /// Highest dialect offered.
-    pub max_dialect: Dialect,
-    /// Require encryption of the session.
-    pub encrypt: bool,
-    /// Per-request timeout (a request unanswered this long fails its operation), also
-    /// the TCP connect timeout.
-    pub timeout: Duration,
-    /// Seed for reproducible sessions (tests); fresh OS randomness when `None`.
-    pub seed: Option<[u8; 32]>,
-}
-
-impl std::fmt::Debug for ConnectOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectOptions")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("netbios", &self.netbios)
-            .field("domain", &self.domain)
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .field("signing", &self.signing)
-            .field("max_dialect", &self.max_dialect)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ConnectOptions {
-    /// Guest access to `host` on port 445 with default policy.
-    pub fn new(host: &str) -> Self {
-        ConnectOptions {
-            host: host.to_string(),
-            port: 445,
-            netbios: false,
-            server_name: None,
-            client_name: "SMB-RS".to_string(),
-            domain: String::new(),
-            user: String::new(),
-            password: String::new(),
-            signing: SigningPolicy::WhenSupported,
-            min_dialect: Dialect::Smb202,
-            max_dialect: Dialect::Smb311,
-            encrypt: false,
-            timeout: Duration::from_secs(60),
-            seed: None,
-        }
-    }
-
-    /// Sets user and password.
-    pub fn user(mut self, user: &str, password: &str) -> Self {
-        self.user = user.to_string();
-        self.password = password.to_string();
-        self
-    }
-
-    /// Sets the domain.
-    pub fn domain(mut self, domain: &str) -> Self {
-        self.domain = domain.to_string();
-        self
-    }
-
-    /// Sets the port.
-    pub fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    fn config(&self) -> Config {
-        let server_name = self.server_name.as_deref().unwrap_or(&self.host);
-        let mut config = Config::new(server_name, self.seed.unwrap_or_else(os_seed));
-        config.client_name = self.client_name.clone();
-        config.signing = self.signing;
-        config.min_dialect = self.min_dialect;
-        config.max_dialect = self.max_dialect;
-        config.encrypt = self.encrypt;
-        config.request_timeout = Some(self.timeout);
-        config.filetime_now = filetime_now();
-        // Consumers are other tasks and may lag; see `Chunk`.
-        config.paced_reads = true;
-        if self.netbios {
-            config.transport = Transport::NetBios {
-                called: server_name.to_string(),
-                calling: self.client_name.clone(),
-            };
-        }
-        config
-    }
-
-    fn credentials(&self) -> Credentials {
-        if self.user.is_empty() {
-            Credentials::anonymous()
-        } else {
-            Credentials::password(&self.domain, &self.user, &self.password)
-        }
-    }
-}
 
 fn os_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
@@ -249,14 +76,6 @@ fn os_seed() -> [u8; 32] {
     seed[..16].copy_from_slice(&t.to_le_bytes());
     seed[16..20].copy_from_slice(&std::process::id().to_le_bytes());
     seed
-}
-
-/// Now as a Windows FILETIME (100 ns ticks since 1601).
-fn filetime_now() -> u64 {
-    let d = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_nanos() / 100) as u64 + 116_444_736_000_000_000
 }
 
 /// What every clone of a [`Client`] shares.
@@ -436,7 +255,11 @@ impl Client {
                 io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}"))
             })??;
         sock.set_nodelay(true)?;
-        let core = smb_proto::Connection::new(opts.config(), std::time::Instant::now());
+        let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
+        // Consumers are other tasks and may lag; see `Chunk`.
+        config.paced_reads = true;
+        let creds = opts.credentials()?;
+        let core = smb_proto::Connection::new(config, std::time::Instant::now());
         let closed = Closed::default();
         let (cmds, cmd_rx) = mpsc::unbounded_channel();
         tokio::spawn(Driver::new(sock, core, cmd_rx, closed.clone()).run());
@@ -451,7 +274,7 @@ impl Client {
             }),
             timeout: None,
         };
-        client.run(Op::Login(opts.credentials())).await?;
+        client.run(Op::Login(creds)).await?;
         let (tx, rx) = oneshot::channel();
         client
             .inner

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
 use smb_proto::NtStatus;
+use smb_tests::fixtures::{data, sha256, smb_error};
 use smb_tests::{SambaServer, Share};
-use smb_tokio::{Client, ConnectOptions, Error, OpenOptions, Pool};
+use smb_tokio::{Client, Error, OpenOptions, Pool};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
 
 /// How long a test waits for something that must not hang before it calls it a hang.
@@ -22,32 +22,10 @@ fn server() -> SambaServer {
     SambaServer::builder().share(Share::new("share")).start()
 }
 
-fn opts(srv: &SambaServer) -> ConnectOptions {
-    ConnectOptions::new(srv.host())
-        .port(srv.port())
-        .user(srv.user(), srv.password())
-}
-
 async fn connect(srv: &SambaServer) -> Client {
-    Client::connect(&opts(srv)).await.expect("connect")
-}
-
-/// Deterministic pseudo-random bytes (xorshift).
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut s = seed | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
-fn sha(b: &[u8]) -> [u8; 32] {
-    Sha256::digest(b).into()
+    Client::connect(&srv.connect_options())
+        .await
+        .expect("connect")
 }
 
 async fn guard<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
@@ -79,7 +57,7 @@ async fn sixty_four_tasks_read_and_write_on_one_connection() {
                 .await
                 .expect("retrieve fixture");
             assert_eq!(n as usize, len);
-            assert_eq!(sha(&got), sha(&data(len, i as u64)), "fixture {i}");
+            assert_eq!(sha256(&got), sha256(&data(len, i as u64)), "fixture {i}");
 
             // Write a new one, half through store_file and half through File's AsyncWrite,
             // then read it back through File's AsyncRead.
@@ -106,14 +84,14 @@ async fn sixty_four_tasks_read_and_write_on_one_connection() {
             let mut back = Vec::new();
             f.read_to_end(&mut back).await.expect("read");
             f.close().await.expect("close after reading");
-            assert_eq!(sha(&back), sha(&content), "read back {name}");
-            (name, sha(&content))
+            assert_eq!(sha256(&back), sha256(&content), "read back {name}");
+            (name, sha256(&content))
         }));
     }
     for task in tasks {
         let (name, digest) = guard("a transfer task", task).await.expect("task");
         let on_disk = std::fs::read(root.join(&name)).unwrap();
-        assert_eq!(sha(&on_disk), digest, "server-side bytes of {name}");
+        assert_eq!(sha256(&on_disk), digest, "server-side bytes of {name}");
     }
     let total: usize = sizes.iter().map(|l| 3 * l + 2 * 4096).sum();
     let secs = started.elapsed().as_secs_f64();
@@ -206,7 +184,7 @@ async fn dropping_a_gigabyte_read_cancels_it_and_the_connection_goes_on() {
     )
     .await
     .expect("retrieve 10 MiB");
-    assert_eq!(sha(&back), sha(&content));
+    assert_eq!(sha256(&back), sha256(&content));
     let mut names: Vec<String> = guard("list", client.list_path("share", "", "*"))
         .await
         .expect("list")
@@ -278,7 +256,7 @@ async fn a_frozen_server_gives_a_timeout_not_a_hang() {
         .await
         .expect("stat on the same connection after resume");
     assert_eq!(info.size, 5);
-    let other = guard("a new connection", Client::connect(&opts(&srv)))
+    let other = guard("a new connection", Client::connect(&srv.connect_options()))
         .await
         .expect("a new connection after resume");
     other.echo().await.expect("echo on the new connection");
@@ -345,10 +323,7 @@ async fn listing_stream_pages_lazily_and_matches_list_path() {
         .expect("the error comes from the stream");
     let err = missing.next().await.expect("an item").expect_err("missing");
     assert_eq!(
-        match &err {
-            Error::Smb(e) => e.status(),
-            Error::Io(_) => None,
-        },
+        smb_error(&err).status(),
         Some(NtStatus::OBJECT_NAME_NOT_FOUND),
         "{err:?}"
     );
@@ -448,7 +423,7 @@ async fn file_seeks_reads_and_writes() {
     drop(f);
     let on_disk = srv.share_path("share").join("dropped.bin");
     guard("the dropped file's last write", async {
-        while std::fs::read(&on_disk).map(|b| sha(&b)).ok() != Some(sha(&content)) {
+        while std::fs::read(&on_disk).map(|b| sha256(&b)).ok() != Some(sha256(&content)) {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     })
@@ -489,7 +464,7 @@ async fn pool_shares_one_connection_per_server_and_user() {
     assert_eq!(pool.connections(), 1);
     let url = smb_proto::url::SmbUrl::parse(&base).unwrap();
     let a = pool.connect_url(&url).await.expect("pooled");
-    let b = pool.connect(&opts(&srv)).await.expect("pooled");
+    let b = pool.connect(&srv.connect_options()).await.expect("pooled");
     assert!(a.same_connection(&b));
 
     // A dead connection is replaced.
@@ -543,7 +518,7 @@ async fn a_copy_between_files_of_one_connection_does_not_stall() {
     );
     assert_eq!(n, content.len() as u64);
     let copied = std::fs::read(srv.share_path("share").join("dst.bin")).unwrap();
-    assert_eq!(sha(&copied), sha(&content));
+    assert_eq!(sha256(&copied), sha256(&content));
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use sha2::{Digest, Sha256};
+use smb_tests::fixtures::{data, sha256};
 use smb_tests::{SambaServer, Share};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
@@ -17,64 +17,55 @@ fn sorted(mut v: Vec<smb_proto::FileInfo>) -> Vec<(String, u64, u32)> {
     v.iter().map(strip).collect()
 }
 
-fn b<T: Debug>(r: smb_blocking::Result<T>) -> String {
+/// One step's outcome as the transcript shows it (both drivers return the same error type).
+fn shown<T: Debug>(r: Result<T, smb_proto::client::Error>) -> String {
     match r {
         Ok(v) => format!("ok {v:?}"),
-        Err(smb_blocking::Error::Smb(e)) => format!("err {e}"),
-        Err(smb_blocking::Error::Io(e)) => format!("io {:?}", e.kind()),
-    }
-}
-
-fn t<T: Debug>(r: smb_tokio::Result<T>) -> String {
-    match r {
-        Ok(v) => format!("ok {v:?}"),
-        Err(smb_tokio::Error::Smb(e)) => format!("err {e}"),
-        Err(smb_tokio::Error::Io(e)) => format!("io {:?}", e.kind()),
+        Err(smb_proto::client::Error::Smb(e)) => format!("err {e}"),
+        Err(smb_proto::client::Error::Io(e)) => format!("io {:?}", e.kind()),
     }
 }
 
 const UPLOAD: usize = 300_000;
 
 fn upload() -> Vec<u8> {
-    (0..UPLOAD).map(|i| (i * 7 % 251) as u8).collect()
-}
-
-fn sha(b: &[u8]) -> String {
-    format!("{:x}", Sha256::digest(b))
+    data(UPLOAD, 3)
 }
 
 fn blocking_scenario(srv: &SambaServer) -> Vec<String> {
-    use smb_blocking::{ConnectOptions, Connection, OpenOptions};
+    use smb_blocking::{Connection, OpenOptions};
     use std::io::{Read, Seek, SeekFrom, Write};
-    let opts = ConnectOptions::new(srv.host())
-        .port(srv.port())
-        .user(srv.user(), srv.password());
-    let mut c = Connection::connect(&opts).expect("blocking connect");
+    let mut c = Connection::connect(&srv.connect_options()).expect("blocking connect");
     let mut out = vec![
         format!("guest {} signing {}", c.is_guest(), c.is_signing()),
         format!("dialect {}", c.negotiated().dialect),
-        b(c.echo()),
-        b(c.list_path("share", "", "*").map(sorted)),
-        b(c.list_path("share", "dir", "*.txt").map(sorted)),
-        b(c.get_attributes("share", "dir/a.txt").map(|e| strip(&e))),
-        b(c.get_attributes("share", "dir/missing")),
+        shown(c.echo()),
+        shown(c.list_path("share", "", "*").map(sorted)),
+        shown(c.list_path("share", "dir", "*.txt").map(sorted)),
+        shown(c.get_attributes("share", "dir/a.txt").map(|e| strip(&e))),
+        shown(c.get_attributes("share", "dir/missing")),
     ];
     for (offset, max) in [(0, None), (3, Some(5)), (10_000, None)] {
         let mut v = Vec::new();
         let r = c.retrieve_file_from_offset("share", "dir/a.txt", &mut v, offset, max);
-        out.push(b(r.map(|n| (n, v))));
+        out.push(shown(r.map(|n| (n, v))));
     }
     let mut v = Vec::new();
-    out.push(b(c.retrieve_file("share", "dir/missing", &mut v)));
-    out.push(b(c.create_directory("share", "new")));
-    out.push(b(c.create_directory("share", "new")));
-    out.push(b(c.store_file("share", "new/up.bin", &mut &upload()[..])));
+    out.push(shown(c.retrieve_file("share", "dir/missing", &mut v)));
+    out.push(shown(c.create_directory("share", "new")));
+    out.push(shown(c.create_directory("share", "new")));
+    out.push(shown(c.store_file(
+        "share",
+        "new/up.bin",
+        &mut &upload()[..],
+    )));
     let mut v = Vec::new();
-    out.push(b(c
-        .retrieve_file("share", "new/up.bin", &mut v)
-        .map(|n| (n, sha(&v)))));
-    out.push(b(c.rename("share", "new/up.bin", "new/moved.bin")));
-    out.push(b(c.rename("share", "dir/a.txt", "dir/b.txt")));
+    out.push(shown(
+        c.retrieve_file("share", "new/up.bin", &mut v)
+            .map(|n| (n, sha256(&v))),
+    ));
+    out.push(shown(c.rename("share", "new/up.bin", "new/moved.bin")));
+    out.push(shown(c.rename("share", "dir/a.txt", "dir/b.txt")));
     {
         let mut f = c
             .open("share", "new/moved.bin", OpenOptions::read_write_create())
@@ -90,59 +81,65 @@ fn blocking_scenario(srv: &SambaServer) -> Vec<String> {
         let mut v = Vec::new();
         out.push(format!("{:?} {v:?}", f.read_to_end(&mut v).ok()));
         out.push(format!("size {}", f.info().size));
-        out.push(b(f.close()));
+        out.push(shown(f.close()));
     }
-    out.push(b(c
-        .open("share", "dir/missing", OpenOptions::read())
-        .map(drop)));
-    out.push(b(c.delete_files("share", "new/*.bin")));
-    out.push(b(c.delete_files("share", "new/*.bin")));
-    out.push(b(c.delete_directory("share", "dir")));
-    out.push(b(c.delete_directory("share", "new")));
-    out.push(b(c.list_path("share", "new", "*")));
-    out.push(b(c.close()));
+    out.push(shown(
+        c.open("share", "dir/missing", OpenOptions::read())
+            .map(drop),
+    ));
+    out.push(shown(c.delete_files("share", "new/*.bin")));
+    out.push(shown(c.delete_files("share", "new/*.bin")));
+    out.push(shown(c.delete_directory("share", "dir")));
+    out.push(shown(c.delete_directory("share", "new")));
+    out.push(shown(c.list_path("share", "new", "*")));
+    out.push(shown(c.close()));
     out
 }
 
 async fn tokio_scenario(srv: &SambaServer) -> Vec<String> {
-    use smb_tokio::{Client, ConnectOptions, OpenOptions};
+    use smb_tokio::{Client, OpenOptions};
     use std::io::SeekFrom;
-    let opts = ConnectOptions::new(srv.host())
-        .port(srv.port())
-        .user(srv.user(), srv.password());
-    let c = Client::connect(&opts).await.expect("tokio connect");
+    let c = Client::connect(&srv.connect_options())
+        .await
+        .expect("tokio connect");
     let mut out = vec![
         format!("guest {} signing {}", c.is_guest(), c.is_signing()),
         format!("dialect {}", c.negotiated().dialect),
-        t(c.echo().await),
-        t(c.list_path("share", "", "*").await.map(sorted)),
-        t(c.list_path("share", "dir", "*.txt").await.map(sorted)),
-        t(c.get_attributes("share", "dir/a.txt")
-            .await
-            .map(|e| strip(&e))),
-        t(c.get_attributes("share", "dir/missing").await),
+        shown(c.echo().await),
+        shown(c.list_path("share", "", "*").await.map(sorted)),
+        shown(c.list_path("share", "dir", "*.txt").await.map(sorted)),
+        shown(
+            c.get_attributes("share", "dir/a.txt")
+                .await
+                .map(|e| strip(&e)),
+        ),
+        shown(c.get_attributes("share", "dir/missing").await),
     ];
     for (offset, max) in [(0, None), (3, Some(5)), (10_000, None)] {
         let mut v = Vec::new();
         let r = c
             .retrieve_file_from_offset("share", "dir/a.txt", &mut v, offset, max)
             .await;
-        out.push(t(r.map(|n| (n, v))));
+        out.push(shown(r.map(|n| (n, v))));
     }
     let mut v = Vec::new();
-    out.push(t(c.retrieve_file("share", "dir/missing", &mut v).await));
-    out.push(t(c.create_directory("share", "new").await));
-    out.push(t(c.create_directory("share", "new").await));
-    out.push(t(c
-        .store_file("share", "new/up.bin", &mut &upload()[..])
-        .await));
+    out.push(shown(c.retrieve_file("share", "dir/missing", &mut v).await));
+    out.push(shown(c.create_directory("share", "new").await));
+    out.push(shown(c.create_directory("share", "new").await));
+    out.push(shown(
+        c.store_file("share", "new/up.bin", &mut &upload()[..])
+            .await,
+    ));
     let mut v = Vec::new();
-    out.push(t(c
-        .retrieve_file("share", "new/up.bin", &mut v)
-        .await
-        .map(|n| (n, sha(&v)))));
-    out.push(t(c.rename("share", "new/up.bin", "new/moved.bin").await));
-    out.push(t(c.rename("share", "dir/a.txt", "dir/b.txt").await));
+    out.push(shown(
+        c.retrieve_file("share", "new/up.bin", &mut v)
+            .await
+            .map(|n| (n, sha256(&v))),
+    ));
+    out.push(shown(
+        c.rename("share", "new/up.bin", "new/moved.bin").await,
+    ));
+    out.push(shown(c.rename("share", "dir/a.txt", "dir/b.txt").await));
     {
         let mut f = c
             .open("share", "new/moved.bin", OpenOptions::read_write_create())
@@ -159,18 +156,19 @@ async fn tokio_scenario(srv: &SambaServer) -> Vec<String> {
         let mut v = Vec::new();
         out.push(format!("{:?} {v:?}", f.read_to_end(&mut v).await.ok()));
         out.push(format!("size {}", f.info().size));
-        out.push(t(f.close().await));
+        out.push(shown(f.close().await));
     }
-    out.push(t(c
-        .open("share", "dir/missing", OpenOptions::read())
-        .await
-        .map(drop)));
-    out.push(t(c.delete_files("share", "new/*.bin").await));
-    out.push(t(c.delete_files("share", "new/*.bin").await));
-    out.push(t(c.delete_directory("share", "dir").await));
-    out.push(t(c.delete_directory("share", "new").await));
-    out.push(t(c.list_path("share", "new", "*").await));
-    out.push(t(c.close().await));
+    out.push(shown(
+        c.open("share", "dir/missing", OpenOptions::read())
+            .await
+            .map(drop),
+    ));
+    out.push(shown(c.delete_files("share", "new/*.bin").await));
+    out.push(shown(c.delete_files("share", "new/*.bin").await));
+    out.push(shown(c.delete_directory("share", "dir").await));
+    out.push(shown(c.delete_directory("share", "new").await));
+    out.push(shown(c.list_path("share", "new", "*").await));
+    out.push(shown(c.close().await));
     out
 }
 
@@ -204,21 +202,12 @@ fn every_async_operation_matches_the_blocking_one() {
     );
 
     // Full metadata, times included, of a file neither run touched.
-    let mut bc = smb_blocking::Connection::connect(
-        &smb_blocking::ConnectOptions::new(srv.host())
-            .port(srv.port())
-            .user(srv.user(), srv.password()),
-    )
-    .unwrap();
+    let mut bc = smb_blocking::Connection::connect(&srv.connect_options()).unwrap();
     let bi = bc.get_attributes("share", "top.txt").unwrap();
     let ti = rt.block_on(async {
-        let c = smb_tokio::Client::connect(
-            &smb_tokio::ConnectOptions::new(srv.host())
-                .port(srv.port())
-                .user(srv.user(), srv.password()),
-        )
-        .await
-        .unwrap();
+        let c = smb_tokio::Client::connect(&srv.connect_options())
+            .await
+            .unwrap();
         c.get_attributes("share", "top.txt").await.unwrap()
     });
     assert_eq!(bi, ti);

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod fixtures;
 pub mod proxy;
 pub mod recording;
 
@@ -39,6 +40,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+use smb_proto::client::ConnectOptions;
 
 /// Name of the user every server accepts (a Unix account is created for it if missing).
 pub const DEFAULT_USER: &str = "smbtest";
@@ -363,6 +366,14 @@ impl SambaServer {
     /// The default test user's password, [`DEFAULT_PASSWORD`].
     pub fn password(&self) -> &str {
         DEFAULT_PASSWORD
+    }
+
+    /// Options for logging in to this server as the default user (the same type for
+    /// `smb_blocking` and `smb_tokio`).
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions::new(HOST)
+            .port(self.port)
+            .user(DEFAULT_USER, DEFAULT_PASSWORD)
     }
 
     /// The local directory backing `share`, to create fixtures in and check results on disk.

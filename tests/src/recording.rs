@@ -8,9 +8,9 @@
 //! the same calls at the same (relative) times on a fresh connection and checks that it
 //! transmits exactly the recorded bytes and reports exactly the recorded events.
 //!
-//! This file is also compiled into `smb-proto/tests/replay.rs` (through `#[path]`), so the
-//! script, the format and the replayer exist once; it therefore uses only `smb_proto`,
-//! `bytes`, `sha2` and std.
+//! This file is also compiled into `smb-proto/tests/replay.rs` (through `#[path]`, beside
+//! [`fixtures`](super::fixtures)), so the script, the format and the replayer exist once;
+//! it therefore uses only `smb_proto`, `bytes`, `sha2`, std and `fixtures`.
 //!
 //! # File format
 //!
@@ -47,6 +47,8 @@ use sha2::{Digest, Sha256};
 use smb_proto::auth::ntlm::Credentials;
 use smb_proto::{Config, Connection, Dialect, Error, Event, NtStatus, Op, OpId, Output};
 use smb_proto::{SigningPolicy, TreeId};
+
+use super::fixtures::{data, sha256};
 
 /// The seed of every recorded connection.
 pub const SEED: [u8; 32] = *b"smb-rs replay seed, not secret!!";
@@ -374,10 +376,6 @@ fn unhex(s: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
-    Sha256::digest(data).into()
-}
-
 /// How an event is logged: `Debug`, except that payload bytes appear as length and hash.
 fn describe(ev: &Event) -> String {
     match ev {
@@ -391,19 +389,9 @@ fn describe(ev: &Event) -> String {
     }
 }
 
-/// The file the script writes: deterministic pseudo-random bytes (xorshift64).
-fn file_content(len: usize) -> Bytes {
-    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    v.truncate(len);
-    v.into()
-}
+/// The seed of the file the script writes ([`data`]): the one that starts xorshift at
+/// 0x9E37_79B9_7F4A_7C15, as when the recordings were made.
+const FILE_SEED: u64 = 0x9E37_79B9_7F4A_7C15 >> 1;
 
 /// The script's state: turns steps into operations, hands out the file's bytes, and
 /// checks every result, so a recording is known good and a replay re-verifies it.
@@ -421,7 +409,7 @@ impl Script {
     fn new(setup: &Setup) -> Self {
         Script {
             credentials: Credentials::password(&setup.domain, &setup.user, &setup.password),
-            content: file_content(setup.file_len),
+            content: data(setup.file_len, FILE_SEED).into(),
             supplied: 0,
             tree: TreeId(0),
             step: None,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use smb_blocking::{ConnectOptions, Connection};
 use smb_proto::auth::ntlm::nt_hash;
 use smb_proto::{NtStatus, SigningPolicy};
+use smb_tests::fixtures::smb_error;
 use smb_tests::{SambaServer, Share};
 
 fn base(srv: &SambaServer) -> ConnectOptions {
@@ -81,14 +82,11 @@ fn anonymous_and_guest_on_a_guest_share() {
         conn.store_file("pub", &format!("{what}.txt"), &mut &b"hi"[..])
             .unwrap();
         let err = conn.list_path("private", "", "*").unwrap_err();
-        assert_eq!(err_status(&err), Some(NtStatus::ACCESS_DENIED), "{what}");
-    }
-}
-
-fn err_status(e: &smb_blocking::Error) -> Option<NtStatus> {
-    match e {
-        smb_blocking::Error::Smb(e) => e.status(),
-        smb_blocking::Error::Io(_) => None,
+        assert_eq!(
+            smb_error(&err).status(),
+            Some(NtStatus::ACCESS_DENIED),
+            "{what}"
+        );
     }
 }
 
@@ -114,7 +112,7 @@ fn guest_refused_where_signing_is_required_unless_allowed() {
     let mut o = base(&srv).guest();
     o.signing = SigningPolicy::Required;
     assert!(Connection::connect(&o).is_err());
-    let mut o = base(&srv).user(srv.user(), srv.password());
+    let mut o = srv.connect_options();
     o.signing = SigningPolicy::Required;
     assert!(Connection::connect(&o).unwrap().is_signing());
 }

@@ -4,41 +4,17 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 
-use sha2::{Digest, Sha256};
 use smb_blocking::{ConnectOptions, Connection, OpenOptions};
 use smb_proto::{Dialect, Errno, NtStatus, SigningPolicy};
+use smb_tests::fixtures::{data, sha256, smb_error};
 use smb_tests::{SambaServer, Share};
-
-fn opts(srv: &SambaServer) -> ConnectOptions {
-    ConnectOptions::new(srv.host())
-        .port(srv.port())
-        .user(srv.user(), srv.password())
-}
 
 fn server() -> SambaServer {
     SambaServer::builder().share(Share::new("share")).start()
 }
 
 fn connect(srv: &SambaServer) -> Connection {
-    Connection::connect(&opts(srv)).expect("connect")
-}
-
-/// Deterministic pseudo-random bytes (xorshift), fast enough for 100 MiB.
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut s = seed | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
-
-fn sha(b: &[u8]) -> [u8; 32] {
-    Sha256::digest(b).into()
+    Connection::connect(&srv.connect_options()).expect("connect")
 }
 
 /// put, stat, list, get back, compare; returns the negotiated dialect.
@@ -50,8 +26,8 @@ fn round_trip(conn: &mut Connection, srv: &SambaServer, name: &str, content: &[u
     let on_disk = std::fs::read(srv.share_path("share").join(name.replace('\\', "/")))
         .expect("file on server disk");
     assert_eq!(
-        sha(&on_disk),
-        sha(content),
+        sha256(&on_disk),
+        sha256(content),
         "server-side bytes differ for {name}"
     );
     let info = conn.get_attributes("share", name).expect("stat");
@@ -63,8 +39,8 @@ fn round_trip(conn: &mut Connection, srv: &SambaServer, name: &str, content: &[u
         .expect("retrieve");
     assert_eq!(got, content.len() as u64);
     assert_eq!(
-        sha(&back),
-        sha(content),
+        sha256(&back),
+        sha256(content),
         "downloaded bytes differ for {name}"
     );
 }
@@ -153,7 +129,7 @@ fn cmac_on_30_and_hmac_on_21_when_signing_required_by_client_policy() {
             .share(Share::new("share"))
             .global("server max protocol", proto)
             .start();
-        let mut o = opts(&srv);
+        let mut o = srv.connect_options();
         o.signing = SigningPolicy::WhenSupported;
         let mut conn = Connection::connect(&o).unwrap();
         assert_eq!(conn.negotiated().dialect, dialect);
@@ -259,9 +235,7 @@ fn non_ascii_names() {
 #[test]
 fn wrong_password_is_an_authentication_error() {
     let srv = server();
-    let o = ConnectOptions::new(srv.host())
-        .port(srv.port())
-        .user(srv.user(), "not-the-password");
+    let o = srv.connect_options().user(srv.user(), "not-the-password");
     let err = Connection::connect(&o).unwrap_err();
     let msg = err.to_string();
     match err {
@@ -286,9 +260,7 @@ fn missing_file_is_not_found_with_enoent_and_path() {
     let err = conn
         .retrieve_file("share", "nope/missing.txt", &mut Vec::new())
         .unwrap_err();
-    let smb_blocking::Error::Smb(e) = &err else {
-        panic!("{err:?}")
-    };
+    let e = smb_error(&err);
     assert!(
         matches!(
             e.status(),
@@ -302,9 +274,7 @@ fn missing_file_is_not_found_with_enoent_and_path() {
         "{e}"
     );
     let err = conn.get_attributes("share", "missing.txt").unwrap_err();
-    let smb_blocking::Error::Smb(e) = &err else {
-        panic!("{err:?}")
-    };
+    let e = smb_error(&err);
     assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
     assert_eq!(e.errno(), Errno::ENOENT);
     // The connection is still usable after an operation failed.
@@ -320,7 +290,7 @@ fn mkdir_rmdir_rename_delete_files() {
     assert!(root.join("d").is_dir());
     let err = conn.create_directory("share", "d").unwrap_err();
     assert_eq!(
-        smb_err(&err).status(),
+        smb_error(&err).status(),
         Some(NtStatus::OBJECT_NAME_COLLISION)
     );
     for n in ["a.txt", "b.txt", "c.log"] {
@@ -328,28 +298,24 @@ fn mkdir_rmdir_rename_delete_files() {
             .unwrap();
     }
     let err = conn.delete_directory("share", "d").unwrap_err();
-    assert_eq!(smb_err(&err).status(), Some(NtStatus::DIRECTORY_NOT_EMPTY));
+    assert_eq!(
+        smb_error(&err).status(),
+        Some(NtStatus::DIRECTORY_NOT_EMPTY)
+    );
     conn.rename("share", "d/c.log", "d/renamed.log").unwrap();
     assert!(root.join("d/renamed.log").exists() && !root.join("d/c.log").exists());
     let err = conn.rename("share", "d/a.txt", "d/b.txt").unwrap_err();
     assert_eq!(
-        smb_err(&err).status(),
+        smb_error(&err).status(),
         Some(NtStatus::OBJECT_NAME_COLLISION)
     );
     assert_eq!(conn.delete_files("share", "d/*.txt").unwrap(), 2);
     assert!(!root.join("d/a.txt").exists() && root.join("d/renamed.log").exists());
     let err = conn.delete_files("share", "d/*.txt").unwrap_err();
-    assert_eq!(smb_err(&err).status(), Some(NtStatus::NO_SUCH_FILE));
+    assert_eq!(smb_error(&err).status(), Some(NtStatus::NO_SUCH_FILE));
     assert_eq!(conn.delete_files("share", "d/renamed.log").unwrap(), 1);
     conn.delete_directory("share", "d").unwrap();
     assert!(!root.join("d").exists());
-}
-
-fn smb_err(e: &smb_blocking::Error) -> &smb_proto::Error {
-    match e {
-        smb_blocking::Error::Smb(e) => e,
-        other => panic!("expected an SMB error, got {other:?}"),
-    }
 }
 
 #[test]
@@ -409,7 +375,7 @@ fn interop_with_smbclient_both_ways() {
         "smbclient get failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(sha(&std::fs::read(&local).unwrap()), sha(&ours));
+    assert_eq!(sha256(&std::fs::read(&local).unwrap()), sha256(&ours));
 
     let theirs = data(2_345_678, 99);
     let src = srv
@@ -427,7 +393,7 @@ fn interop_with_smbclient_both_ways() {
     let mut back = Vec::new();
     conn.retrieve_file("share", "theirs.bin", &mut back)
         .unwrap();
-    assert_eq!(sha(&back), sha(&theirs));
+    assert_eq!(sha256(&back), sha256(&theirs));
 }
 
 #[test]
@@ -454,14 +420,14 @@ fn read_only_share_refuses_writes() {
     let err = conn
         .store_file("ro", "new.txt", &mut &b"x"[..])
         .unwrap_err();
-    assert_eq!(smb_err(&err).status(), Some(NtStatus::ACCESS_DENIED));
-    assert_eq!(smb_err(&err).errno(), Errno::EACCES);
+    assert_eq!(smb_error(&err).status(), Some(NtStatus::ACCESS_DENIED));
+    assert_eq!(smb_error(&err).errno(), Errno::EACCES);
 }
 
 #[test]
 fn netbios_session_service_framing() {
     let srv = server();
-    let mut o = opts(&srv);
+    let mut o = srv.connect_options();
     o.netbios = true;
     o.server_name = Some("*SMBSERVER".into());
     let mut conn = Connection::connect(&o).unwrap();
@@ -473,7 +439,7 @@ fn missing_share_names_the_share() {
     let srv = server();
     let mut conn = connect(&srv);
     let err = conn.list_path("nosuchshare", "", "*").unwrap_err();
-    assert_eq!(smb_err(&err).status(), Some(NtStatus::BAD_NETWORK_NAME));
+    assert_eq!(smb_error(&err).status(), Some(NtStatus::BAD_NETWORK_NAME));
     assert!(err.to_string().contains("nosuchshare"), "{err}");
 }
 
@@ -493,7 +459,7 @@ fn tree_upload_and_download_with_many_files_in_flight() {
         let rel = format!("d{}/sub{}/f{i:03}.bin", i % 7, i % 3);
         let content = data(len, i as u64);
         std::fs::write(src.join(&rel), &content).unwrap();
-        expected.push((rel, sha(&content)));
+        expected.push((rel, sha256(&content)));
     }
     std::fs::create_dir_all(src.join("empty-dir")).unwrap();
     let (files, bytes) = conn.store_tree(&src, "share", "up").unwrap();
@@ -508,7 +474,7 @@ fn tree_upload_and_download_with_many_files_in_flight() {
     let remote_root = srv.share_path("share").join("up");
     for (rel, digest) in &expected {
         assert_eq!(
-            sha(&std::fs::read(remote_root.join(rel)).unwrap()),
+            sha256(&std::fs::read(remote_root.join(rel)).unwrap()),
             *digest,
             "{rel} on the server"
         );
@@ -520,7 +486,7 @@ fn tree_upload_and_download_with_many_files_in_flight() {
     assert_eq!(files, 300);
     for (rel, digest) in &expected {
         assert_eq!(
-            sha(&std::fs::read(dst.join(rel)).unwrap()),
+            sha256(&std::fs::read(dst.join(rel)).unwrap()),
             *digest,
             "{rel} downloaded"
         );

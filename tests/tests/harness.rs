@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use smb_tests::{require_samba, SambaServer, Share, DEFAULT_PASSWORD, DEFAULT_USER};
+use smb_tests::{fixtures, require_samba, SambaServer, Share, DEFAULT_PASSWORD, DEFAULT_USER};
 
 /// stdout and stderr together: smbclient prints NT_STATUS errors on either.
 fn text(out: &Output) -> String {
@@ -23,19 +23,6 @@ fn local_dir(server: &SambaServer) -> PathBuf {
     let dir = server.conf_path().parent().unwrap().join("local");
     fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Bytes that differ at every offset, so a truncated or shifted copy cannot match.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_u32;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state as u8
-        })
-        .collect()
 }
 
 /// The dialect smbclient reports at debug level 4 ("negotiated dialect[SMB3_11] …").
@@ -94,7 +81,7 @@ fn samba_is_installed() {
 fn put_and_get_round_trip_through_a_read_write_share() {
     let server = SambaServer::builder().share(Share::new("share")).start();
     let local = local_dir(&server);
-    let data = pattern(300 * 1024);
+    let data = fixtures::data(300 * 1024, 1);
     fs::write(local.join("up.bin"), &data).unwrap();
 
     let commands = format!(

@@ -1,30 +1,11 @@
 //! Protection modes against a private smbd: encryption (session-wide, per share, each
 //! cipher), signing policy, and refusal of downgrades.
 
-use sha2::{Digest, Sha256};
 use smb_blocking::{ConnectOptions, Connection};
 use smb_proto::crypto::encryption::Cipher;
 use smb_proto::{Dialect, SigningPolicy};
+use smb_tests::fixtures::{data, sha256};
 use smb_tests::{SambaServer, Share};
-
-fn opts(srv: &SambaServer) -> ConnectOptions {
-    ConnectOptions::new(srv.host())
-        .port(srv.port())
-        .user(srv.user(), srv.password())
-}
-
-fn data(len: usize, seed: u64) -> Vec<u8> {
-    let mut s = seed | 1;
-    let mut v = Vec::with_capacity(len + 8);
-    while v.len() < len {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        v.extend_from_slice(&s.to_le_bytes());
-    }
-    v.truncate(len);
-    v
-}
 
 fn round_trip(conn: &mut Connection, share: &str, name: &str, content: &[u8]) {
     conn.store_file(share, name, &mut &content[..])
@@ -33,8 +14,8 @@ fn round_trip(conn: &mut Connection, share: &str, name: &str, content: &[u8]) {
     conn.retrieve_file(share, name, &mut back)
         .expect("retrieve");
     assert_eq!(
-        Sha256::digest(&back),
-        Sha256::digest(content),
+        sha256(&back),
+        sha256(content),
         "{name} differs after round trip"
     );
 }
@@ -52,7 +33,7 @@ fn each_cipher_forced_by_the_server_with_100_mib_round_trip() {
             .global("server smb3 encryption algorithms", name)
             .global("smb encrypt", "required")
             .start();
-        let mut conn = Connection::connect(&opts(&srv)).unwrap();
+        let mut conn = Connection::connect(&srv.connect_options()).unwrap();
         assert_eq!(conn.negotiated().cipher, Some(cipher), "{name}");
         assert!(conn.is_encrypting(), "{name}: server requires encryption");
         round_trip(
@@ -68,7 +49,7 @@ fn each_cipher_forced_by_the_server_with_100_mib_round_trip() {
 #[test]
 fn encryption_requested_by_the_client() {
     let srv = SambaServer::builder().share(Share::new("share")).start();
-    let mut o = opts(&srv);
+    let mut o = srv.connect_options();
     o.encrypt = true;
     let mut conn = Connection::connect(&o).unwrap();
     assert!(conn.is_encrypting());
@@ -81,7 +62,7 @@ fn encryption_on_one_share_only() {
         .share(Share::new("plain"))
         .share(Share::new("secret").option("smb encrypt", "required"))
         .start();
-    let mut conn = Connection::connect(&opts(&srv)).unwrap();
+    let mut conn = Connection::connect(&srv.connect_options()).unwrap();
     assert!(!conn.is_encrypting(), "the session itself is not encrypted");
     round_trip(&mut conn, "plain", "p.bin", &data(500_000, 2));
     round_trip(&mut conn, "secret", "s.bin", &data(500_000, 3));
@@ -95,7 +76,7 @@ fn server_that_cannot_encrypt_is_refused_when_client_requires_it() {
         .share(Share::new("share"))
         .global("server max protocol", "SMB2_10")
         .start();
-    let mut o = opts(&srv);
+    let mut o = srv.connect_options();
     o.encrypt = true;
     let err = Connection::connect(&o).unwrap_err();
     assert!(err.to_string().contains("encrypt"), "{err}");
@@ -104,7 +85,7 @@ fn server_that_cannot_encrypt_is_refused_when_client_requires_it() {
 #[test]
 fn client_requires_encryption_but_caps_dialect_below_3() {
     let srv = SambaServer::builder().share(Share::new("share")).start();
-    let mut o = opts(&srv);
+    let mut o = srv.connect_options();
     o.encrypt = true;
     o.max_dialect = Dialect::Smb210;
     assert!(Connection::connect(&o).is_err());
@@ -119,13 +100,13 @@ fn signing_policies() {
         .global("server signing", "mandatory")
         .start();
     for policy in [SigningPolicy::WhenSupported, SigningPolicy::WhenRequired] {
-        let mut o = opts(&srv);
+        let mut o = srv.connect_options();
         o.signing = policy;
         let mut conn = Connection::connect(&o).unwrap();
         assert!(conn.is_signing(), "{policy:?}");
         round_trip(&mut conn, "share", "x", b"signed");
     }
-    let mut o = opts(&srv);
+    let mut o = srv.connect_options();
     o.signing = SigningPolicy::Never;
     let err = Connection::connect(&o).unwrap_err();
     assert!(err.to_string().contains("signing"), "{err}");
@@ -136,7 +117,7 @@ fn signing_policies() {
         .share(Share::new("share"))
         .global("server signing", "auto")
         .start();
-    let mut o = opts(&srv);
+    let mut o = srv.connect_options();
     o.signing = SigningPolicy::WhenRequired;
     let mut conn = Connection::connect(&o).unwrap();
     assert!(!conn.is_signing());
@@ -156,7 +137,7 @@ mod tampering {
     }
 
     fn via(srv: &SambaServer, proxy: &Proxy) -> ConnectOptions {
-        let mut o = opts(srv);
+        let mut o = srv.connect_options();
         o.port = proxy.port();
         o
     }

@@ -45,7 +45,7 @@ use smb_proto::wire::fscc::{class, FileRenameInformation};
 use smb_proto::wire::header::{flags, PROTOCOL_ID};
 use smb_proto::wire::ioctl::{IoctlRequest, IoctlResponse};
 use smb_proto::wire::lock::{LockRequest, LockResponse};
-use smb_proto::wire::negotiate::{capabilities, dialect, NegotiateRequest, NegotiateResponse};
+use smb_proto::wire::negotiate::{dialect, NegotiateRequest, NegotiateResponse};
 use smb_proto::wire::notify::{ChangeNotifyRequest, ChangeNotifyResponse};
 use smb_proto::wire::oplock_break::{BreakNotification, BreakResponse};
 use smb_proto::wire::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
@@ -209,7 +209,7 @@ impl fmt::Display for Message {
         } else {
             write!(f, "tid={:#x}", h.tree_id)?;
         }
-        let name = self.name.as_deref().map_or_else(|| "-".into(), printable);
+        let name = self.name.as_deref().map_or_else(|| "-".into(), name_token);
         write!(f, " {name} {}", self.verdict)
     }
 }
@@ -325,45 +325,40 @@ pub fn dissect<R: Read>(
 /// What NEGOTIATE settled for a connection.
 #[derive(Debug, Clone, Copy)]
 struct Negotiated {
-    dialect: u16,
+    dialect: Dialect,
     signing: SigningAlgorithm,
     cipher: Option<Cipher>,
 }
 
 impl Negotiated {
-    /// The algorithms of MS-SMB2 3.2.5.2: 3.1.1 names them in negotiate contexts
-    /// (AES-CMAC when the signing context is absent), 3.0 and 3.0.2 sign with AES-CMAC
-    /// and encrypt with AES-128-CCM when the server can, 2.x signs with HMAC-SHA256.
-    fn from_response(resp: &NegotiateResponse) -> Self {
-        let d = resp.dialect_revision;
-        let (signing, cipher) = match d {
-            dialect::SMB3_1_1 => (
-                resp.signing_algorithm
-                    .and_then(SigningAlgorithm::from_id)
-                    .unwrap_or(SigningAlgorithm::AesCmac),
-                resp.cipher.and_then(Cipher::from_id),
-            ),
-            dialect::SMB3_0.. => (
-                SigningAlgorithm::AesCmac,
-                (resp.capabilities & capabilities::ENCRYPTION != 0).then_some(Cipher::Aes128Ccm),
-            ),
-            _ => (SigningAlgorithm::HmacSha256, None),
-        };
-        Negotiated {
-            dialect: d,
+    /// The dialect and algorithms a response settles ([`NegotiateResponse::algorithms`]);
+    /// an unknown dialect or algorithm leaves nothing to verify the connection with.
+    fn from_response(resp: &NegotiateResponse) -> Result<Self, String> {
+        let dialect = Dialect::from_u16(resp.dialect_revision).ok_or_else(|| {
+            format!(
+                "negotiate response: unknown dialect {:#06x}",
+                resp.dialect_revision
+            )
+        })?;
+        let (cipher, signing) = resp
+            .algorithms(dialect)
+            .map_err(|e| format!("negotiate response: {e}"))?;
+        Ok(Negotiated {
+            dialect,
             signing,
             cipher,
-        }
+        })
     }
 }
 
 impl fmt::Display for Negotiated {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match Dialect::from_u16(self.dialect) {
-            Some(d) => write!(f, "dialect={d}")?,
-            None => write!(f, "dialect={:#06x}", self.dialect)?,
-        }
-        write!(f, ",signing={}", signing_name(self.signing))?;
+        write!(
+            f,
+            "dialect={},signing={}",
+            self.dialect,
+            signing_name(self.signing)
+        )?;
         if let Some(c) = self.cipher {
             write!(f, ",cipher={}", cipher_name(c))?;
         }
@@ -1026,7 +1021,7 @@ impl SmbState {
                     if resp.dialect_revision == dialect::SMB2_WILDCARD {
                         return Ok(Some("dialect=2.???".into()));
                     }
-                    let negotiated = Negotiated::from_response(&resp);
+                    let negotiated = Negotiated::from_response(&resp)?;
                     self.negotiated = Some(negotiated);
                     self.preauth.update(bytes);
                     Some(negotiated.to_string())
@@ -1196,14 +1191,14 @@ impl SmbState {
             auth.as_ref().and_then(|a| a.challenge.as_deref()),
             req.authenticate.as_deref(),
         );
-        let preauth = if negotiated.dialect == dialect::SMB3_1_1 {
+        let preauth = if negotiated.dialect == Dialect::Smb311 {
             *req.preauth.value()
         } else {
             [0; 64]
         };
         let cipher_key_len = negotiated.cipher.map_or(16, Cipher::key_len);
-        let keys =
-            key.map(|k| derive_session_keys(negotiated.dialect, &k, &preauth, cipher_key_len));
+        let keys = key
+            .map(|k| derive_session_keys(negotiated.dialect as u16, &k, &preauth, cipher_key_len));
         if req.binding {
             if let Ok(keys) = keys {
                 insert_bounded(&mut self.channel_keys, sid, keys.signing);
@@ -1265,10 +1260,9 @@ fn cipher_name(cipher: Cipher) -> &'static str {
     }
 }
 
-/// A name from the network as one printable token: as is when it has no blanks,
-/// quotes or control characters, else quoted with those escaped, so a hostile name
-/// cannot forge lines or drive the terminal.
-fn printable(s: &str) -> String {
+/// A name from the network as one token of a line: as is when it has no blanks, quotes
+/// or control characters, else quoted, with those escaped.
+fn name_token(s: &str) -> String {
     if !s.is_empty()
         && !s
             .chars()
@@ -1276,16 +1270,8 @@ fn printable(s: &str) -> String {
     {
         return s.to_string();
     }
-    let mut out = String::from('"');
-    for c in s.chars() {
-        if c.is_control() || c == '"' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out.push('"');
-    out
+    // `crate::printable` never writes a quote, so quotes escaped after it are the name's own.
+    format!("\"{}\"", crate::printable(s).replace('"', "\\\""))
 }
 
 #[cfg(test)]
@@ -1293,12 +1279,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn negotiate_with_an_unknown_dialect_or_algorithm_is_a_failure() {
+        let v30 = NegotiateResponse {
+            dialect_revision: dialect::SMB3_0,
+            capabilities: smb_proto::wire::negotiate::capabilities::ENCRYPTION,
+            ..Default::default()
+        };
+        assert_eq!(
+            Negotiated::from_response(&v30).unwrap().to_string(),
+            "dialect=3.0,signing=AES-128-CMAC,cipher=AES-128-CCM"
+        );
+        let unknown_cipher = NegotiateResponse {
+            dialect_revision: dialect::SMB3_1_1,
+            cipher: Some(9),
+            ..Default::default()
+        };
+        let e = Negotiated::from_response(&unknown_cipher).unwrap_err();
+        assert!(e.contains("cipher"), "{e}");
+        let unknown_dialect = NegotiateResponse {
+            dialect_revision: 0x0400,
+            ..Default::default()
+        };
+        let e = Negotiated::from_response(&unknown_dialect).unwrap_err();
+        assert!(e.contains("dialect 0x0400"), "{e}");
+    }
+
+    #[test]
     fn printable_names_cannot_forge_lines() {
-        assert_eq!(printable("dir1\\payload.bin"), "dir1\\payload.bin");
-        assert_eq!(printable("a b"), "\"a b\"");
-        assert_eq!(printable("x\n1 #0 C→S"), "\"x\\n1 #0 C→S\"");
-        assert_eq!(printable(""), "\"\"");
-        assert_eq!(printable("\u{1b}[2J"), "\"\\u{1b}[2J\"");
+        assert_eq!(name_token("dir1\\payload.bin"), "dir1\\payload.bin");
+        assert_eq!(name_token("a b"), "\"a b\"");
+        assert_eq!(name_token("x\n1 #0 C→S"), "\"x\\n1 #0 C→S\"");
+        assert_eq!(name_token(""), "\"\"");
+        assert_eq!(name_token("\u{1b}[2J"), "\"\\u{1b}[2J\"");
+        assert_eq!(name_token("a\"b"), "\"a\\\"b\"");
     }
 
     #[test]

@@ -914,32 +914,9 @@ impl Core {
                     resp.dialect_revision
                 ))
             })?;
-        let cipher = match dialect {
-            Dialect::Smb311 => resp.cipher.filter(|c| *c != 0).map(|c| {
-                Cipher::from_id(c).ok_or_else(|| {
-                    CloseReason::Negotiate(format!("server chose unknown cipher {c:#x}"))
-                })
-            }),
-            d if d.is_smb3()
-                && resp.capabilities & crate::wire::negotiate::capabilities::ENCRYPTION != 0 =>
-            {
-                Some(Ok(Cipher::Aes128Ccm))
-            }
-            _ => None,
-        }
-        .transpose()?;
-        let signing_algorithm = match dialect {
-            Dialect::Smb311 => match resp.signing_algorithm {
-                Some(id) => SigningAlgorithm::from_id(id).ok_or_else(|| {
-                    CloseReason::Negotiate(format!(
-                        "server chose unknown signing algorithm {id:#x}"
-                    ))
-                })?,
-                None => SigningAlgorithm::AesCmac,
-            },
-            d if d.is_smb3() => SigningAlgorithm::AesCmac,
-            _ => SigningAlgorithm::HmacSha256,
-        };
+        let (cipher, signing_algorithm) = resp
+            .algorithms(dialect)
+            .map_err(|e| CloseReason::Negotiate(format!("server chose {e}")))?;
         if dialect == Dialect::Smb311 {
             let req = std::mem::take(&mut self.negotiate_request);
             self.preauth.update(&req);

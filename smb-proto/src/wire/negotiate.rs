@@ -6,6 +6,9 @@ use bytes::Bytes;
 use super::codec::{self, DecodeError, Reader};
 use super::create::variable_buffer;
 use super::header::HEADER_LEN;
+use crate::config::Dialect;
+use crate::crypto::encryption::Cipher;
+use crate::crypto::signing::SigningAlgorithm;
 
 /// Dialect revisions, MS-SMB2 2.2.3.
 pub mod dialect {
@@ -401,6 +404,41 @@ impl NegotiateResponse {
         Ok(resp)
     }
 
+    /// The cipher (if any) and the signing algorithm this response settles for its
+    /// `dialect` (MS-SMB2 3.2.5.2): 3.1.1 names them in negotiate contexts (no cipher when
+    /// the context is absent or names none, AES-CMAC when the signing context is absent);
+    /// 3.0 and 3.0.2 sign with AES-CMAC and encrypt with AES-128-CCM when the server has
+    /// the ENCRYPTION capability; 2.x signs with HMAC-SHA256 and cannot encrypt.
+    ///
+    /// A 3.1.1 context naming an algorithm unknown to this crate is an error: the client
+    /// offered none such, and guessing would only fail later, at the first signature.
+    pub fn algorithms(
+        &self,
+        dialect: Dialect,
+    ) -> Result<(Option<Cipher>, SigningAlgorithm), DecodeError> {
+        Ok(match dialect {
+            Dialect::Smb311 => {
+                let cipher = match self.cipher {
+                    None | Some(0) => None,
+                    Some(id) => Some(
+                        Cipher::from_id(id).ok_or_else(|| DecodeError::invalid("cipher", id))?,
+                    ),
+                };
+                let signing = match self.signing_algorithm {
+                    None => SigningAlgorithm::AesCmac,
+                    Some(id) => SigningAlgorithm::from_id(id)
+                        .ok_or_else(|| DecodeError::invalid("signing algorithm", id))?,
+                };
+                (cipher, signing)
+            }
+            d if d.is_smb3() => (
+                (self.capabilities & capabilities::ENCRYPTION != 0).then_some(Cipher::Aes128Ccm),
+                SigningAlgorithm::AesCmac,
+            ),
+            _ => (None, SigningAlgorithm::HmacSha256),
+        })
+    }
+
     fn take_context(&mut self, ty: u16, data: Bytes) -> Result<(), DecodeError> {
         let mut r = Reader::new(&data);
         let single = |r: &mut Reader<'_>, slot: &Option<u16>, what: &'static str| {
@@ -632,6 +670,59 @@ mod tests {
         assert_eq!(resp.security_buffer.len(), 74);
         assert_eq!((resp.cipher, resp.signing_algorithm), (None, None));
         assert_eq!(body(&with_header(|o| resp.encode(o))), body(&msg));
+    }
+
+    #[test]
+    fn algorithms_follow_the_dialect_and_the_contexts() {
+        let r311 = NegotiateResponse::decode(&hex(NEG_RESP_311)).unwrap();
+        assert_eq!(
+            r311.algorithms(Dialect::Smb311),
+            Ok((Some(Cipher::Aes128Gcm), SigningAlgorithm::AesGmac))
+        );
+        let r210 = NegotiateResponse::decode(&hex(NEG_RESP_210)).unwrap();
+        assert_eq!(
+            r210.algorithms(Dialect::Smb210),
+            Ok((None, SigningAlgorithm::HmacSha256))
+        );
+        // 3.0 has no contexts: the ENCRYPTION capability alone means AES-128-CCM.
+        let mut r30 = NegotiateResponse {
+            capabilities: capabilities::ENCRYPTION,
+            ..Default::default()
+        };
+        assert_eq!(
+            r30.algorithms(Dialect::Smb300),
+            Ok((Some(Cipher::Aes128Ccm), SigningAlgorithm::AesCmac))
+        );
+        r30.capabilities = 0;
+        assert_eq!(
+            r30.algorithms(Dialect::Smb302),
+            Ok((None, SigningAlgorithm::AesCmac))
+        );
+        // 3.1.1 without a signing context signs with AES-CMAC; cipher 0 is "none in common".
+        let plain = NegotiateResponse {
+            cipher: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            plain.algorithms(Dialect::Smb311),
+            Ok((None, SigningAlgorithm::AesCmac))
+        );
+        let unknown_cipher = NegotiateResponse {
+            cipher: Some(9),
+            ..r311.clone()
+        };
+        assert_eq!(
+            unknown_cipher.algorithms(Dialect::Smb311),
+            Err(DecodeError::invalid("cipher", 9u16))
+        );
+        let unknown_signing = NegotiateResponse {
+            signing_algorithm: Some(7),
+            ..r311
+        };
+        assert_eq!(
+            unknown_signing.algorithms(Dialect::Smb311),
+            Err(DecodeError::invalid("signing algorithm", 7u16))
+        );
     }
 
     #[test]

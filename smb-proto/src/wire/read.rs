@@ -141,7 +141,7 @@ impl ReadResponse {
 mod tests {
     use super::*;
     use crate::wire::header::{Command, Header};
-    use crate::wire::request::test_util::{assert_robust, body, capture_frames, hex, with_header};
+    use crate::wire::request::test_util::{assert_robust, body, hex, with_header};
     use crate::wire::write::WriteRequest;
 
     /// smb311_default.pcapng frame 103: READ of all 300,000 bytes of `dir1\payload.bin`
@@ -171,30 +171,44 @@ mod tests {
         assert_eq!(body(&with_header(|o| req.encode(o))), body(&msg));
     }
 
-    /// The 300,000-byte READ response of smb311_default (frames 104–115, reassembled) must
-    /// return exactly what the client wrote with its 300,000-byte WRITE (frames 32–43).
+    /// smb311_default.pcapng frame 32, up to its data: the WRITE of all 300,000 bytes of
+    /// `dir1\payload.bin` (2.2.21), DataOffset 0x70.
+    const WRITE_REQ_HEAD: &str =
+        "fe534d4240000500000000000900010010000000000000000d00000000000000000000001f5981431d720b7c\
+        000000000000000000000000000000000000000031007000e09304000000000000000000df4470d200000000\
+        fbb103e00000000000000000000000000000000000000000";
+    /// smb311_default.pcapng frame 104, up to its data: the READ response returning those
+    /// 300,000 bytes (2.2.20), DataOffset 0x50.
+    const READ_RESP_HEAD: &str =
+        "fe534d4240000500000000000800050011000000000000002b02000000000000000000001f5981431d720b7c\
+        000000000000000000000000000000000000000011005000e09304000000000000000000";
+
+    /// The real READ response and WRITE request heads, each followed by the same payload
+    /// (a stand-in for the random file: the decoders only locate the data), must yield
+    /// that payload, and the READ's without a copy.
     #[test]
     fn read_response_returns_the_written_payload_zero_copy() {
-        let first = |frames: Vec<Bytes>, command: Command| {
-            frames
-                .into_iter()
-                .find(|m| {
-                    let h = Header::decode(m).unwrap();
-                    h.command == command as u16 && h.status == 0 && m.len() > 100_000
-                })
-                .unwrap()
+        let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        let message = |head: &str| {
+            let mut m = hex(head).to_vec();
+            m.extend_from_slice(&payload);
+            Bytes::from(m)
         };
-        let write = first(
-            capture_frames("smb311_default.pcapng", false),
-            Command::Write,
+        let (write, read) = (message(WRITE_REQ_HEAD), message(READ_RESP_HEAD));
+        assert_eq!(
+            Header::decode(&write).unwrap().command,
+            Command::Write as u16
         );
-        let read = first(capture_frames("smb311_default.pcapng", true), Command::Read);
+        assert_eq!(Header::decode(&read).unwrap().command, Command::Read as u16);
         let written = WriteRequest::decode(&write).unwrap();
         let resp = ReadResponse::decode(&read).unwrap();
         assert_eq!(resp.data.len(), 300_000);
         assert_eq!(resp.data, written.data);
+        assert_eq!(resp.data, payload);
         assert_eq!(resp.data_remaining, 0);
         assert_eq!(resp.data.as_ptr(), read[HEADER_LEN + 16..].as_ptr());
+        // One byte short of DataLength is a truncated message, not a shorter read.
+        assert!(ReadResponse::decode(&read.slice(..read.len() - 1)).is_err());
     }
 
     #[test]

@@ -128,12 +128,10 @@ pub fn credit_charge(payload: usize) -> u16 {
     u16::try_from(charge).unwrap_or(u16::MAX)
 }
 
-/// Helpers for the wire tests: hex vectors, robustness sweeps, capture streams.
+/// Helpers for the wire tests: hex vectors and robustness sweeps.
 #[cfg(test)]
 pub(crate) mod test_util {
     use bytes::Bytes;
-    use pcap_parser::pcapng::Block;
-    use pcap_parser::{PcapBlockOwned, PcapNGSlice};
 
     use crate::wire::codec::DecodeError;
     use crate::wire::header::HEADER_LEN;
@@ -195,44 +193,6 @@ pub(crate) mod test_util {
             m.extend((0..len).map(|_| next() as u8));
             let _ = decode(&Bytes::from(m));
         }
-    }
-
-    /// The NBSS frame payloads (SMB2 messages or compound chains) sent by one side of a
-    /// recorded session in `tests/data/captures`, reassembled from its TCP segments.
-    pub(crate) fn capture_frames(file: &str, from_server: bool) -> Vec<Bytes> {
-        let path = format!("{}/tests/data/captures/{file}", env!("CARGO_MANIFEST_DIR"));
-        let data = std::fs::read(path).unwrap();
-        let mut stream = Vec::new();
-        let mut next_seq: Option<u32> = None;
-        for block in PcapNGSlice::from_slice(&data).unwrap() {
-            let PcapBlockOwned::NG(Block::EnhancedPacket(epb)) = block.unwrap() else {
-                continue;
-            };
-            let ip = &epb.data[14..epb.caplen as usize]; // past the Ethernet header
-            let ihl = usize::from(ip[0] & 0x0F) * 4;
-            let ip_len = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
-            let tcp = &ip[ihl..ip_len];
-            let src_port = u16::from_be_bytes([tcp[0], tcp[1]]);
-            let seq = u32::from_be_bytes([tcp[4], tcp[5], tcp[6], tcp[7]]);
-            let payload = &tcp[usize::from(tcp[12] >> 4) * 4..];
-            if (src_port == 4455) != from_server || payload.is_empty() {
-                continue;
-            }
-            if next_seq.is_some_and(|n| n != seq) {
-                continue; // a retransmission
-            }
-            stream.extend_from_slice(payload);
-            next_seq = Some(seq.wrapping_add(payload.len() as u32));
-        }
-        let stream = Bytes::from(stream);
-        let mut frames = Vec::new();
-        let mut pos = 0;
-        while pos < stream.len() {
-            let len = u32::from_be_bytes([0, stream[pos + 1], stream[pos + 2], stream[pos + 3]]);
-            frames.push(stream.slice(pos + 4..pos + 4 + len as usize));
-            pos += 4 + len as usize;
-        }
-        frames
     }
 }
 

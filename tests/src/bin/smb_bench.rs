@@ -22,9 +22,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use smb_blocking::{ConnectOptions, Connection};
+use smb_blocking::Connection;
 use smb_proto::crypto::encryption::Cipher;
 use smb_proto::SigningPolicy;
+use smb_tests::fixtures::data;
 use smb_tests::{SambaServer, Share};
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
@@ -652,9 +653,7 @@ impl Bench {
             .enable_all()
             .build()?;
         let (sequential, concurrent) = runtime.block_on(async {
-            let mut opts = smb_tokio::ConnectOptions::new(server.host())
-                .port(server.port())
-                .user(server.user(), server.password());
+            let mut opts = server.connect_options();
             opts.signing = PLAIN.signing;
             let client = smb_tokio::Client::connect(&opts).await?;
             // The first use connects the tree; that round trip is not a stat.
@@ -814,9 +813,7 @@ fn start_server(scenario: &Scenario) -> SambaServer {
 }
 
 fn connect(server: &SambaServer, signing: SigningPolicy) -> Result<Connection> {
-    let mut opts = ConnectOptions::new(server.host())
-        .port(server.port())
-        .user(server.user(), server.password());
+    let mut opts = server.connect_options();
     opts.signing = signing;
     Ok(Connection::connect(&opts)?)
 }
@@ -877,7 +874,7 @@ fn make_tree(root: &Path) -> io::Result<()> {
         fs::create_dir_all(&dir)?;
         for f in 0..TREE_FILES_PER_DIR {
             let seed = (d * TREE_FILES_PER_DIR + f) as u64;
-            fs::write(dir.join(format!("f{f:03}")), pattern(SMALL_FILE, seed))?;
+            fs::write(dir.join(format!("f{f:03}")), data(SMALL_FILE, seed))?;
         }
     }
     Ok(())
@@ -910,24 +907,10 @@ fn count_tree(root: &Path) -> io::Result<(usize, u64)> {
     Ok((files, bytes))
 }
 
-/// Deterministic pseudo-random bytes (xorshift64).
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// Writes `len` bytes: one pseudo-random MiB, repeated with its first bytes stamped with the
 /// MiB's index (SMB has no compression or deduplication here, so this is as good as random).
 fn write_pattern(path: &Path, len: u64) -> io::Result<()> {
-    let mut block = pattern(1 << 20, len);
+    let mut block = data(1 << 20, len);
     let mut file = fs::File::create(path)?;
     let mut written = 0u64;
     while written < len {

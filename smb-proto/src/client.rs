@@ -1,0 +1,327 @@
+//! What every driver's public API shares: the options a caller connects with, the
+//! [`Config`] and [`Credentials`] they stand for, and the error a driver returns.
+//!
+//! Nothing here does I/O: a driver hands in what only it can get, fresh randomness for
+//! the seed and the wall-clock time.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::ntlm::Credentials;
+use crate::config::{Config, Dialect, SigningPolicy};
+use crate::connection::framing::Transport;
+use crate::ntstatus::NtStatus;
+
+/// Errors from a driver.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The protocol reported a failure (NTSTATUS with path, auth, timeout, closed…).
+    #[error(transparent)]
+    Smb(#[from] crate::Error),
+    /// The socket or a local reader/writer failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        match e {
+            Error::Io(e) => e,
+            Error::Smb(e) => {
+                let kind = match &e {
+                    crate::Error::Timeout { .. } => io::ErrorKind::TimedOut,
+                    e => e
+                        .status()
+                        .map_or(io::ErrorKind::Other, |s| s.to_io_error_kind()),
+                };
+                io::Error::new(kind, e)
+            }
+        }
+    }
+}
+
+/// How to reach and log in to a server.
+#[derive(Clone)]
+pub struct ConnectOptions {
+    /// Host name or IP address.
+    pub host: String,
+    /// TCP port (445 direct TCP, 139 NetBIOS).
+    pub port: u16,
+    /// Use the NetBIOS session service framing (port 139 style).
+    pub netbios: bool,
+    /// The server's NetBIOS name (also used in `\\server\share`); defaults to `host`.
+    pub server_name: Option<String>,
+    /// This client's NetBIOS / workstation name.
+    pub client_name: String,
+    /// Domain (workgroup).
+    pub domain: String,
+    /// User name; empty for an anonymous login.
+    pub user: String,
+    secret: Secret,
+    /// Signing policy.
+    pub signing: SigningPolicy,
+    /// Lowest dialect accepted.
+    pub min_dialect: Dialect,
+    /// Highest dialect offered.
+    pub max_dialect: Dialect,
+    /// Require encryption of the session.
+    pub encrypt: bool,
+    /// Accept a guest or anonymous session even where signing is required.
+    pub allow_insecure_guest: bool,
+    /// Authenticate with NTLMv2 (the default); `false` answers with the weak NTLMv1, for
+    /// servers that accept nothing newer (pysmb's `use_ntlm_v2`).
+    pub use_ntlm_v2: bool,
+    /// Per-request timeout (a request unanswered this long fails its operation), also
+    /// the TCP connect timeout.
+    pub timeout: Duration,
+    /// Seed for reproducible sessions (tests); fresh OS randomness when `None`.
+    pub seed: Option<[u8; 32]>,
+}
+
+/// What a password callback is told.
+#[derive(Debug, Clone)]
+pub struct PasswordPrompt {
+    /// The server being logged in to.
+    pub server: String,
+    /// The domain.
+    pub domain: String,
+    /// The user.
+    pub user: String,
+}
+
+/// Asked for the password at connect time; `None` aborts the login.
+pub type PasswordCallback = dyn Fn(&PasswordPrompt) -> Option<String> + Send + Sync;
+
+/// How the user proves who they are; never printed.
+#[derive(Clone)]
+enum Secret {
+    Password(String),
+    NtHash([u8; 16]),
+    Callback(Arc<PasswordCallback>),
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("netbios", &self.netbios)
+            .field("domain", &self.domain)
+            .field("user", &self.user)
+            .field("secret", &"<redacted>")
+            .field("signing", &self.signing)
+            .field("max_dialect", &self.max_dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectOptions {
+    /// Guest access to `host` on port 445 with default policy.
+    pub fn new(host: &str) -> Self {
+        ConnectOptions {
+            host: host.to_string(),
+            port: 445,
+            netbios: false,
+            server_name: None,
+            client_name: "SMB-RS".to_string(),
+            domain: String::new(),
+            user: String::new(),
+            secret: Secret::Password(String::new()),
+            signing: SigningPolicy::WhenSupported,
+            min_dialect: Dialect::Smb202,
+            max_dialect: Dialect::Smb311,
+            encrypt: false,
+            allow_insecure_guest: false,
+            use_ntlm_v2: true,
+            timeout: Duration::from_secs(60),
+            seed: None,
+        }
+    }
+
+    /// Sets user and password.
+    pub fn user(mut self, user: &str, password: &str) -> Self {
+        self.user = user.to_string();
+        self.secret = Secret::Password(password.to_string());
+        self
+    }
+
+    /// Logs in as `user` with the NT hash (MD4 of the UTF-16 password) instead of a password.
+    pub fn nt_hash(mut self, user: &str, nt_hash: [u8; 16]) -> Self {
+        self.user = user.to_string();
+        self.secret = Secret::NtHash(nt_hash);
+        self
+    }
+
+    /// Logs in as `user` with a password asked of `callback` at connect time (like
+    /// libsmbclient's auth function); `None` from the callback aborts the connect.
+    pub fn password_callback(
+        mut self,
+        user: &str,
+        callback: impl Fn(&PasswordPrompt) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.user = user.to_string();
+        self.secret = Secret::Callback(Arc::new(callback));
+        self
+    }
+
+    /// Guest access: a user name the server does not know and an empty password, which
+    /// Samba (`map to guest = Bad User`) and Windows map to the guest account.
+    pub fn guest(self) -> Self {
+        self.user("guest", "")
+    }
+
+    /// Sets the domain.
+    pub fn domain(mut self, domain: &str) -> Self {
+        self.domain = domain.to_string();
+        self
+    }
+
+    /// Sets the port.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// The server's name as the client addresses it.
+    fn server_name(&self) -> &str {
+        self.server_name.as_deref().unwrap_or(&self.host)
+    }
+
+    /// The core's configuration for these options. `fresh_seed` is asked only when no
+    /// [`seed`](Self::seed) is set; `filetime_now` is the wall clock as a Windows FILETIME.
+    pub fn config(&self, fresh_seed: impl FnOnce() -> [u8; 32], filetime_now: u64) -> Config {
+        let server_name = self.server_name();
+        let mut config = Config::new(server_name, self.seed.unwrap_or_else(fresh_seed));
+        config.client_name = self.client_name.clone();
+        config.signing = self.signing;
+        config.min_dialect = self.min_dialect;
+        config.max_dialect = self.max_dialect;
+        config.encrypt = self.encrypt;
+        config.allow_insecure_guest = self.allow_insecure_guest;
+        config.request_timeout = Some(self.timeout);
+        config.filetime_now = filetime_now;
+        if self.netbios {
+            config.transport = Transport::NetBios {
+                called: server_name.to_string(),
+                calling: self.client_name.clone(),
+            };
+        }
+        config
+    }
+
+    /// The credentials to log in with, asking the callback if there is one; an
+    /// authentication error when the callback gives no password.
+    pub fn credentials(&self) -> Result<Credentials, crate::Error> {
+        if self.user.is_empty() {
+            return Ok(Credentials::anonymous());
+        }
+        let (domain, user) = (self.domain.as_str(), self.user.as_str());
+        let creds = match &self.secret {
+            Secret::Password(p) => Credentials::password(domain, user, p.as_str()),
+            Secret::NtHash(h) => Credentials::nt_hash(domain, user, *h),
+            Secret::Callback(f) => {
+                let prompt = PasswordPrompt {
+                    server: self.server_name().to_string(),
+                    domain: domain.to_string(),
+                    user: user.to_string(),
+                };
+                let password = f(&prompt).ok_or_else(|| crate::Error::Auth {
+                    user: user.to_string(),
+                    server: prompt.server.clone(),
+                    status: NtStatus::SUCCESS,
+                    detail: "the password callback gave no password".into(),
+                })?;
+                Credentials::password(domain, user, password)
+            }
+        };
+        Ok(if self.use_ntlm_v2 {
+            creds
+        } else {
+            creds.with_ntlm_v1()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_takes_every_option_and_asks_for_a_seed_only_without_one() {
+        let mut o = ConnectOptions::new("10.0.0.1").domain("CORP");
+        o.netbios = true;
+        o.server_name = Some("FILESRV".into());
+        o.signing = SigningPolicy::Required;
+        o.min_dialect = Dialect::Smb210;
+        o.max_dialect = Dialect::Smb302;
+        o.encrypt = true;
+        o.allow_insecure_guest = true;
+        o.timeout = Duration::from_secs(5);
+        let c = o.config(|| [9; 32], 1234);
+        assert_eq!(c.seed, [9; 32]);
+        assert_eq!(c.server_name, "FILESRV");
+        assert_eq!(
+            c.transport,
+            Transport::NetBios {
+                called: "FILESRV".into(),
+                calling: "SMB-RS".into()
+            }
+        );
+        assert_eq!(c.signing, SigningPolicy::Required);
+        assert_eq!(
+            (c.min_dialect, c.max_dialect),
+            (Dialect::Smb210, Dialect::Smb302)
+        );
+        assert!(c.encrypt && c.allow_insecure_guest);
+        assert_eq!(c.request_timeout, Some(Duration::from_secs(5)));
+        assert_eq!(c.filetime_now, 1234);
+
+        o.seed = Some([1; 32]);
+        let c = o.config(|| panic!("a set seed needs no fresh one"), 0);
+        assert_eq!(c.seed, [1; 32]);
+        assert_eq!(
+            ConnectOptions::new("h").config(|| [0; 32], 0).server_name,
+            "h"
+        );
+    }
+
+    #[test]
+    fn credentials_follow_the_secret_and_the_ntlm_version() {
+        assert!(ConnectOptions::new("h")
+            .credentials()
+            .unwrap()
+            .is_anonymous());
+        let mut o = ConnectOptions::new("h").user("alice", "pw");
+        assert!(!o.credentials().unwrap().is_ntlm_v1());
+        o.use_ntlm_v2 = false;
+        assert!(o.credentials().unwrap().is_ntlm_v1());
+
+        let o = ConnectOptions::new("h").password_callback("alice", |p| {
+            assert_eq!((p.server.as_str(), p.user.as_str()), ("h", "alice"));
+            None
+        });
+        match o.credentials() {
+            Err(crate::Error::Auth { user, detail, .. }) => {
+                assert_eq!(user, "alice");
+                assert!(detail.contains("callback"), "{detail}");
+            }
+            other => panic!("expected an authentication error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeouts_become_timed_out_io_errors() {
+        let e = io::Error::from(Error::Smb(crate::Error::Timeout {
+            op: "read",
+            path: "a".into(),
+        }));
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        let e = io::Error::from(Error::Smb(crate::Error::Status {
+            status: NtStatus::OBJECT_NAME_NOT_FOUND,
+            op: "open",
+            path: "a".into(),
+        }));
+        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    }
+}
