@@ -265,7 +265,8 @@ fn run(args: Args) -> Result<(), Fail> {
                 }
             };
             entries.sort_by(|a, b| a.name.cmp(&b.name));
-            let mut out = io::stdout().lock();
+            // Stdout is line-buffered: one write per entry costs more than the listing.
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
             for e in &entries {
                 writeln!(out, "{}", format_entry(e)).map_err(out_fail)?;
             }
