@@ -985,3 +985,51 @@ fn arbitrary_server_bytes_end_in_a_typed_close_never_a_panic() {
         "closed {closed}, still open {open}"
     );
 }
+
+#[test]
+fn operations_started_before_negotiation_wait_for_it() {
+    let t0 = Instant::now();
+    let mut conn = Connection::new(config(), t0);
+    let neg = only(sent(&mut conn));
+    // Started before the NEGOTIATE response: nothing goes out yet, nothing panics.
+    let read = conn.start(
+        Op::ReadFile {
+            tree: TreeId(1),
+            path: "f".into(),
+            offset: 0,
+            max_len: None,
+        },
+        t0,
+    );
+    let echo = conn.start(Op::Echo, t0);
+    let cancelled = conn.start(Op::Echo, t0);
+    conn.cancel(cancelled, t0);
+    assert!(sent(&mut conn).is_empty());
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(cancelled, Err(Error::Cancelled))])
+    );
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&neg.header, dialect::SMB2_1, 64)]),
+    );
+    let frames = sent_frames(&mut conn);
+    let commands: Vec<Vec<u16>> = frames
+        .iter()
+        .map(|f| f.iter().map(|r| r.header.command).collect())
+        .collect();
+    // The whole-file read's first compound is sized from the negotiated limits.
+    assert_eq!(
+        commands,
+        vec![
+            vec![
+                Command::Create as u16,
+                Command::Read as u16,
+                Command::Close as u16
+            ],
+            vec![Command::Echo as u16]
+        ]
+    );
+    let _ = (read, echo);
+}

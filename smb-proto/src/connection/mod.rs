@@ -71,6 +71,21 @@ pub enum Event {
     Closed(CloseReason),
 }
 
+/// The most conservative parameters, standing in where no negotiation happened yet.
+static BEFORE_NEGOTIATE: Negotiated = Negotiated {
+    dialect: Dialect::Smb202,
+    security_mode: 0,
+    capabilities: 0,
+    server_guid: [0; 16],
+    max_read_size: 65536,
+    max_write_size: 65536,
+    max_transact_size: 65536,
+    validated: false,
+    cipher: None,
+    signing_algorithm: SigningAlgorithm::HmacSha256,
+    large_mtu: false,
+};
+
 /// What negotiation settled.
 #[derive(Debug, Clone)]
 pub struct Negotiated {
@@ -329,12 +344,10 @@ impl Cx<'_> {
         self.core.events.push_back(ev);
     }
 
-    /// Negotiated parameters (operations only run after negotiation).
+    /// Negotiated parameters. Operations start only after negotiation (see
+    /// [`Connection::start`]), so the fallback is never what an operation sees.
     pub(crate) fn negotiated(&self) -> &Negotiated {
-        self.core
-            .negotiated
-            .as_ref()
-            .expect("operations run only after negotiate")
+        self.core.negotiated.as_ref().unwrap_or(&BEFORE_NEGOTIATE)
     }
 }
 
@@ -353,6 +366,9 @@ impl Cx<'_> {
 pub struct Connection {
     core: Core,
     ops: HashMap<OpId, Box<dyn Operation>>,
+    /// Operations started before negotiation finished: they start once it has, since
+    /// their first requests depend on what was negotiated (sizes, dialect).
+    deferred: Vec<(OpId, Box<dyn Operation>)>,
     next_op: u64,
 }
 
@@ -412,6 +428,7 @@ impl Connection {
         Connection {
             core,
             ops: HashMap::new(),
+            deferred: Vec::new(),
             next_op: 1,
         }
     }
@@ -538,13 +555,7 @@ impl Connection {
             });
             return id;
         }
-        let mut boxed = op.into_operation();
-        let mut cx = Cx {
-            core: &mut self.core,
-            id,
-        };
-        let r = boxed.start(&mut cx);
-        self.finish_step(id, boxed, r);
+        self.deferred.push((id, op.into_operation()));
         self.settle();
         id
     }
@@ -568,6 +579,14 @@ impl Connection {
     /// and it completes with [`Error::Cancelled`].
     pub fn cancel(&mut self, id: OpId, now: Instant) {
         self.core.now = now;
+        if let Some(i) = self.deferred.iter().position(|(d, _)| *d == id) {
+            self.deferred.remove(i);
+            self.core.events.push_back(Event::Done {
+                id,
+                result: Err(Error::Cancelled),
+            });
+            return;
+        }
         if let Some(op) = self.ops.remove(&id) {
             self.core.waiting.retain(|g| g.op != Some(id));
             let targets: Vec<(u64, Option<u64>)> = self
@@ -627,6 +646,16 @@ impl Connection {
 
     /// Sends what credits allow and applies any fatal condition found while doing so.
     fn settle(&mut self) {
+        if self.core.negotiated.is_some() && self.core.state != State::Closed {
+            for (id, mut op) in std::mem::take(&mut self.deferred) {
+                let mut cx = Cx {
+                    core: &mut self.core,
+                    id,
+                };
+                let r = op.start(&mut cx);
+                self.finish_step(id, op, r);
+            }
+        }
         self.core.flush_waiting();
         if let Some(reason) = self.core.fatal.take() {
             self.close(reason);
@@ -685,6 +714,7 @@ impl Connection {
         self.core.waiting.clear();
         self.core.pending.clear();
         let mut ids: Vec<OpId> = self.ops.drain().map(|(id, _)| id).collect();
+        ids.extend(self.deferred.drain(..).map(|(id, _)| id));
         ids.sort();
         for id in ids {
             self.core.events.push_back(Event::Done {
