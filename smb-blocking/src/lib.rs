@@ -38,6 +38,8 @@ pub struct Connection {
     core: smb_proto::Connection,
     rx: BytesMut,
     tx: Vec<u8>,
+    /// WRITE payloads that go out between the bytes of `tx` (see `poll_transmit_vectored`).
+    tx_payloads: Vec<(usize, Bytes)>,
     trees: HashMap<String, TreeId>,
     /// The socket's read timeout as last set.
     read_timeout: Option<Duration>,
@@ -93,6 +95,7 @@ impl Connection {
             core,
             rx: BytesMut::new(),
             tx: Vec::new(),
+            tx_payloads: Vec::new(),
             trees: HashMap::new(),
             read_timeout: None,
         };
@@ -200,7 +203,10 @@ impl Connection {
             if done == count || (active.len() < concurrency.max(1) && next < count) {
                 continue;
             }
-            if self.core.poll_transmit(&mut self.tx) {
+            if self
+                .core
+                .poll_transmit_vectored(&mut self.tx, &mut self.tx_payloads)
+            {
                 continue;
             }
             self.read_some()?;
@@ -213,9 +219,13 @@ impl Connection {
 
     /// Writes whatever the core has queued, as one write.
     fn flush_tx(&mut self) {
-        if self.core.poll_transmit(&mut self.tx) || !self.tx.is_empty() {
-            let r = self.sock.write_all(&self.tx);
+        let _ = self
+            .core
+            .poll_transmit_vectored(&mut self.tx, &mut self.tx_payloads);
+        if !self.tx.is_empty() {
+            let r = write_all_parts(&mut self.sock, &self.tx, &self.tx_payloads);
             self.tx.clear();
+            self.tx_payloads.clear();
             if let Err(e) = r {
                 self.core.handle_transport_closed(&e.to_string());
             }
@@ -626,6 +636,33 @@ impl Connection {
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
         r.map(drop)
     }
+}
+
+/// Writes `buf` with each `(offset, payload)` inserted after `buf[..offset]`, as few
+/// vectored writes as the socket allows.
+fn write_all_parts(
+    sock: &mut TcpStream,
+    buf: &[u8],
+    payloads: &[(usize, Bytes)],
+) -> io::Result<()> {
+    let mut slices = Vec::with_capacity(2 * payloads.len() + 1);
+    let mut at = 0;
+    for (offset, payload) in payloads {
+        slices.push(io::IoSlice::new(&buf[at..*offset]));
+        slices.push(io::IoSlice::new(payload));
+        at = *offset;
+    }
+    slices.push(io::IoSlice::new(&buf[at..]));
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match sock.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Files a multi-file transfer keeps in flight on one connection.

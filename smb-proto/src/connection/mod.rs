@@ -71,6 +71,9 @@ pub enum Event {
     Closed(CloseReason),
 }
 
+/// WRITE data at least this large is sent from the caller's buffer, not copied.
+const SEPARATE_PAYLOAD: usize = 16 * 1024;
+
 /// The most conservative parameters, standing in where no negotiation happened yet.
 static BEFORE_NEGOTIATE: Negotiated = Negotiated {
     dialect: Dialect::Smb202,
@@ -213,6 +216,9 @@ pub(crate) struct Core {
     // not depend on a hasher's random seed (a recorded session must replay).
     pending: BTreeMap<u64, Pending>,
     tx: Vec<u8>,
+    /// Large WRITE payloads sent from the caller's buffer rather than copied into `tx`:
+    /// each goes out right after `tx[..offset]`.
+    tx_payloads: Vec<(usize, Bytes)>,
     events: VecDeque<Event>,
     now: Instant,
     close_reason: Option<CloseReason>,
@@ -412,6 +418,7 @@ impl Connection {
             waiting: VecDeque::new(),
             pending: BTreeMap::new(),
             tx: Vec::new(),
+            tx_payloads: Vec::new(),
             events: VecDeque::new(),
             now,
             close_reason: None,
@@ -622,11 +629,36 @@ impl Connection {
         if self.core.tx.is_empty() {
             return false;
         }
-        if out.is_empty() {
+        if self.core.tx_payloads.is_empty() && out.is_empty() {
             std::mem::swap(out, &mut self.core.tx);
-        } else {
-            out.append(&mut self.core.tx);
+            return true;
         }
+        let mut at = 0;
+        for (offset, payload) in self.core.tx_payloads.drain(..) {
+            out.extend_from_slice(&self.core.tx[at..offset]);
+            out.extend_from_slice(&payload);
+            at = offset;
+        }
+        out.extend_from_slice(&self.core.tx[at..]);
+        self.core.tx.clear();
+        true
+    }
+
+    /// Like [`Connection::poll_transmit`], without copying large WRITE payloads: the bytes
+    /// to send are `out` with each `(offset, payload)` of `payloads` inserted after
+    /// `out[..offset]`, in order. Send them with one vectored write.
+    #[must_use]
+    pub fn poll_transmit_vectored(
+        &mut self,
+        out: &mut Vec<u8>,
+        payloads: &mut Vec<(usize, Bytes)>,
+    ) -> bool {
+        if self.core.tx.is_empty() {
+            return false;
+        }
+        let base = out.len();
+        payloads.extend(self.core.tx_payloads.drain(..).map(|(o, p)| (o + base, p)));
+        out.append(&mut self.core.tx);
         true
     }
 
@@ -1143,7 +1175,7 @@ impl Core {
         header.encode(&mut self.tx);
         RequestBody::Cancel(crate::wire::simple::CancelRequest).encode(&mut self.tx);
         if !encrypt && self.should_sign(Command::Cancel) {
-            self.sign_range(start);
+            self.sign_range(start, &[]);
         }
         self.end_frame(frame, encrypt);
     }
@@ -1239,7 +1271,20 @@ impl Core {
             }
             let start = self.tx.len();
             header.encode(&mut self.tx);
-            item.body.encode(&mut self.tx);
+            // A large WRITE ending an unencrypted frame leaves its data where the caller
+            // put it (see `poll_transmit_vectored`); encryption needs it in place anyway.
+            let payload = match &item.body {
+                RequestBody::Write(w)
+                    if !encrypt && i + 1 == n && w.data.len() >= SEPARATE_PAYLOAD =>
+                {
+                    w.encode_header_only(&mut self.tx);
+                    Some(w.data.clone())
+                }
+                body => {
+                    body.encode(&mut self.tx);
+                    None
+                }
+            };
             if i + 1 < n {
                 self.tx
                     .resize(start + crate::wire::codec::align8(self.tx.len() - start), 0);
@@ -1252,7 +1297,10 @@ impl Core {
                 _ => {}
             }
             if !encrypt && (item.sign || self.should_sign(command)) {
-                self.sign_range(start);
+                self.sign_range(start, payload.as_deref().unwrap_or_default());
+            }
+            if let Some(p) = payload {
+                self.tx_payloads.push((self.tx.len(), p));
             }
             self.pending.insert(
                 message_id,
@@ -1322,19 +1370,27 @@ impl Core {
                 return;
             }
         }
-        let len = self.tx.len() - start - 4;
+        let separate: usize = self
+            .tx_payloads
+            .iter()
+            .filter(|(o, _)| *o > start)
+            .map(|(_, p)| p.len())
+            .sum();
+        let len = self.tx.len() - start - 4 + separate;
         let mut hdr = Vec::with_capacity(4);
         framing::put_frame_header(&mut hdr, len);
         self.tx[start..start + 4].copy_from_slice(&hdr);
     }
 
-    /// Signs the message that starts at `start` and runs to the end of the send buffer.
-    fn sign_range(&mut self, start: usize) {
+    /// Signs the message that starts at `start`, runs to the end of the send buffer and
+    /// continues with `payload` (empty unless its data is sent separately).
+    fn sign_range(&mut self, start: usize, payload: &[u8]) {
         let (Some(key), Some(neg)) = (&self.session.signing_key, &self.negotiated) else {
             return;
         };
         // Only a short message or a bad key length can fail; both would be our bug.
-        if let Err(e) = signing::sign(neg.signing_algorithm, key, &mut self.tx[start..]) {
+        let head = &mut self.tx[start..];
+        if let Err(e) = signing::sign_parts(neg.signing_algorithm, key, head, payload) {
             self.fail_local(format!("signing failed: {e}"));
         }
     }

@@ -55,19 +55,37 @@ impl SigningAlgorithm {
 /// Signature field, computes the signature with `key` (Session.SigningKey or
 /// Channel.SigningKey) and writes it into the field.
 pub fn sign(alg: SigningAlgorithm, key: &[u8], msg: &mut [u8]) -> Result<(), CryptoError> {
-    if msg.len() < HEADER_LEN {
-        return Err(CryptoError::MessageTooShort(msg.len()));
+    sign_parts(alg, key, msg, &[])
+}
+
+/// [`sign`] for a message held in two parts: `head` (the header and what follows it in
+/// the same buffer) and `tail` (a payload kept apart to avoid copying it, e.g. WRITE
+/// data). The signature covers `head` then `tail`.
+pub fn sign_parts(
+    alg: SigningAlgorithm,
+    key: &[u8],
+    head: &mut [u8],
+    tail: &[u8],
+) -> Result<(), CryptoError> {
+    if head.len() < HEADER_LEN {
+        return Err(CryptoError::MessageTooShort(head.len()));
     }
-    let f = read_u32(msg, FLAGS_OFFSET) | flags::SIGNED;
-    msg[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&f.to_le_bytes());
-    msg[SIGNATURE_RANGE].fill(0);
-    let (header, body) = msg.split_at(HEADER_LEN);
+    let f = read_u32(head, FLAGS_OFFSET) | flags::SIGNED;
+    head[FLAGS_OFFSET..FLAGS_OFFSET + 4].copy_from_slice(&f.to_le_bytes());
+    head[SIGNATURE_RANGE].fill(0);
+    let (header, rest) = head.split_at(HEADER_LEN);
     let sig = match alg {
-        // The message itself, signature zeroed, is the AAD: no copy needed here.
-        SigningAlgorithm::AesGmac => gmac(key, &gmac_nonce(header), &[header, body])?,
-        _ => mac(alg, key, header, body)?,
+        // GHASH takes whole 16-byte blocks per piece but the last; the 64-byte header
+        // always is, the rest of the head may not be.
+        SigningAlgorithm::AesGmac if rest.len() % 16 == 0 => {
+            gmac(key, &gmac_nonce(header), &[header, rest, tail])?
+        }
+        SigningAlgorithm::AesGmac => {
+            gmac(key, &gmac_nonce(header), &[header, &[rest, tail].concat()])?
+        }
+        _ => mac(alg, key, &[header, rest, tail])?,
     };
-    msg[SIGNATURE_RANGE].copy_from_slice(&sig);
+    head[SIGNATURE_RANGE].copy_from_slice(&sig);
     Ok(())
 }
 
@@ -83,7 +101,7 @@ pub fn verify(alg: SigningAlgorithm, key: &[u8], msg: &[u8]) -> bool {
     let computed = match alg {
         // The 64-byte header is whole GHASH blocks, so header and body go in as pieces.
         SigningAlgorithm::AesGmac => gmac(key, &gmac_nonce(&zeroed), &[&zeroed, body]),
-        _ => mac(alg, key, &zeroed, body),
+        _ => mac(alg, key, &[&zeroed, body]),
     };
     match computed {
         Ok(sig) => constant_time_eq(&sig, &header[SIGNATURE_RANGE]),
@@ -92,17 +110,11 @@ pub fn verify(alg: SigningAlgorithm, key: &[u8], msg: &[u8]) -> bool {
 }
 
 /// HMAC-SHA256 or AES-CMAC over header (signature zeroed) then body.
-fn mac(
-    alg: SigningAlgorithm,
-    key: &[u8],
-    header: &[u8],
-    body: &[u8],
-) -> Result<[u8; 16], CryptoError> {
+fn mac(alg: SigningAlgorithm, key: &[u8], parts: &[&[u8]]) -> Result<[u8; 16], CryptoError> {
     let mut sig = [0u8; 16];
     if alg == SigningAlgorithm::HmacSha256 {
         let mut m = hmac_sha256(key);
-        m.update(header);
-        m.update(body);
+        parts.iter().for_each(|p| m.update(p));
         sig.copy_from_slice(&m.finalize().into_bytes()[..16]);
     } else {
         let mut m =
@@ -110,8 +122,7 @@ fn mac(
                 expected: 16,
                 got: key.len(),
             })?;
-        m.update(header);
-        m.update(body);
+        parts.iter().for_each(|p| m.update(p));
         sig.copy_from_slice(&m.finalize().into_bytes());
     }
     Ok(sig)
