@@ -532,7 +532,17 @@ impl Connection {
         std::fs::create_dir_all(local_dir).map_err(|e| with_path(e, local_dir))?;
         let mut files = Vec::new();
         let mut level = vec![(remote_dir.to_string(), local_dir.to_path_buf())];
-        while !level.is_empty() {
+        for depth in 0.. {
+            if level.is_empty() {
+                break;
+            }
+            // The server decides the depth; a directory loop (or a hostile server) must
+            // not make the download run forever.
+            if depth > MAX_TREE_DEPTH {
+                return Err(Error::Smb(smb_proto::Error::Invalid(format!(
+                    "{remote_dir}: deeper than {MAX_TREE_DEPTH} directories"
+                ))));
+            }
             let results = self.run_many(
                 level.len(),
                 FILES_IN_FLIGHT,
@@ -664,6 +674,9 @@ fn write_all_parts(
     }
     Ok(())
 }
+
+/// Deepest remote directory a tree download follows.
+const MAX_TREE_DEPTH: usize = 256;
 
 /// Files a multi-file transfer keeps in flight on one connection.
 pub const FILES_IN_FLIGHT: usize = 32;

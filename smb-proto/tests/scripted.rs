@@ -384,15 +384,16 @@ fn an_interim_response_is_followed_by_exactly_one_completion() {
         "credits granted by the interim count"
     );
     assert_eq!(conn.in_flight(), 1);
-    // The final response may take as long as the server needs (MS-SMB2 3.2.5.1.5).
-    assert_eq!(conn.poll_timeout(), None);
-    conn.handle_timeout(t0 + 100 * TIMEOUT);
+    // The interim renews the request's timeout (MS-SMB2 3.2.5.1.5: the final response
+    // follows); before it expires the final answer completes the operation.
+    assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
+    conn.handle_timeout(t0 + TIMEOUT / 2);
     assert!(events(&mut conn).is_empty());
 
     let last = async_response(&req.header, NtStatus::SUCCESS, 0xabc, 1, |m| {
         EchoResponse.encode(m)
     });
-    feed(&mut conn, t0 + 100 * TIMEOUT, &frame(&[last]));
+    feed(&mut conn, t0 + TIMEOUT / 2, &frame(&[last]));
     assert_eq!(
         show(&events(&mut conn)),
         show(&[done(id, Ok(Output::Done))])
@@ -690,6 +691,12 @@ fn a_request_timeout_fails_only_its_operation() {
         path: String::new(),
     };
     assert_eq!(show(&events(&mut conn)), show(&[done(a, Err(timed_out))]));
+    // The timed-out request is cancelled on the wire, reusing its message id.
+    let cancel = only(sent(&mut conn));
+    assert_eq!(
+        (cancel.header.command, cancel.header.message_id),
+        (Command::Cancel as u16, req_a.header.message_id)
+    );
     assert_eq!(
         conn.poll_timeout(),
         Some(t0 + Duration::from_secs(2) + TIMEOUT)
@@ -1032,4 +1039,237 @@ fn operations_started_before_negotiation_wait_for_it() {
         ]
     );
     let _ = (read, echo);
+}
+
+#[test]
+fn a_path_too_long_for_the_wire_is_refused_not_truncated() {
+    let (mut conn, t0) = negotiated(config(), 64);
+    // 65,536 + 20 bytes of UTF-16: a 16-bit NameLength would keep only "victim.txt".
+    let path = format!("victim.txt\\{}", "x".repeat(32_767));
+    let id = conn.start(
+        Op::Delete {
+            tree: TreeId(1),
+            path,
+        },
+        t0,
+    );
+    assert!(sent(&mut conn).is_empty(), "nothing may go out");
+    let evs = show(&events(&mut conn));
+    assert_eq!(evs.len(), 1);
+    assert!(
+        evs[0].starts_with(&format!("Done {{ id: {id:?}, result: Err(Invalid(")),
+        "{evs:?}"
+    );
+}
+
+fn open_dir_ok(req: &Header) -> Vec<u8> {
+    let created = CreateResponse {
+        file_attributes: file_attributes::DIRECTORY,
+        file_id: FileId {
+            persistent: 77,
+            volatile: 88,
+        },
+        ..Default::default()
+    };
+    response(req, NtStatus::SUCCESS, 1, |m| created.encode(m))
+}
+
+fn closes_of(reqs: &[Request]) -> Vec<FileId> {
+    use smb_proto::wire::close::CloseRequest;
+    reqs.iter()
+        .filter(|r| r.header.command == Command::Close as u16)
+        .map(|r| CloseRequest::decode(&r.msg).expect("CLOSE decodes").file_id)
+        .collect()
+}
+
+#[test]
+fn a_create_answered_after_its_operation_was_cancelled_is_closed() {
+    let (mut conn, t0) = negotiated(config(), 100);
+    let id = conn.start(
+        Op::ListDir {
+            tree: TreeId(9),
+            path: "d".into(),
+            pattern: "*".into(),
+        },
+        t0,
+    );
+    let reqs = sent(&mut conn);
+    conn.cancel(id, t0);
+    let cancels = sent(&mut conn);
+    assert!(
+        cancels
+            .iter()
+            .all(|r| r.header.command == Command::Cancel as u16)
+            && cancels.len() == 2
+    );
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Err(Error::Cancelled))])
+    );
+    let q = response(&reqs[1].header, NtStatus::CANCELLED, 1, error_body);
+    feed(&mut conn, t0, &frame(&[open_dir_ok(&reqs[0].header), q]));
+    let closes = closes_of(&sent(&mut conn));
+    assert_eq!(
+        closes,
+        vec![FileId {
+            persistent: 77,
+            volatile: 88
+        }]
+    );
+}
+
+#[test]
+fn a_timeout_closes_what_the_operation_had_opened_and_cancels_the_rest() {
+    let (mut conn, t0) = negotiated(config(), 100);
+    let id = conn.start(
+        Op::ListDir {
+            tree: TreeId(9),
+            path: "d".into(),
+            pattern: "*".into(),
+        },
+        t0,
+    );
+    let reqs = sent(&mut conn);
+    feed(&mut conn, t0, &frame(&[open_dir_ok(&reqs[0].header)]));
+    assert!(sent(&mut conn).is_empty());
+    conn.handle_timeout(t0 + TIMEOUT + Duration::from_secs(1));
+    let after = sent(&mut conn);
+    assert_eq!(
+        after[0].header.command,
+        Command::Cancel as u16,
+        "the QUERY_DIRECTORY is cancelled"
+    );
+    assert_eq!(
+        closes_of(&after),
+        vec![FileId {
+            persistent: 77,
+            volatile: 88
+        }]
+    );
+    let evs = show(&events(&mut conn));
+    assert!(
+        evs[0].contains("Timeout { op: \"list\", path: \"d\" }"),
+        "{evs:?}"
+    );
+    let _ = id;
+}
+
+#[test]
+fn an_interim_response_renews_the_timeout_instead_of_removing_it() {
+    let (mut conn, t0) = negotiated(config(), 100);
+    let id = conn.start(Op::Echo, t0);
+    let req = only(sent(&mut conn));
+    let t1 = t0 + Duration::from_secs(1);
+    feed(
+        &mut conn,
+        t1,
+        &frame(&[async_response(
+            &req.header,
+            NtStatus::PENDING,
+            42,
+            1,
+            error_body,
+        )]),
+    );
+    assert_eq!(conn.poll_timeout(), Some(t1 + TIMEOUT));
+    conn.handle_timeout(t1 + TIMEOUT);
+    let evs = show(&events(&mut conn));
+    assert!(
+        evs[0].starts_with(&format!("Done {{ id: {id:?}, result: Err(Timeout")),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn a_311_server_must_choose_from_what_was_offered() {
+    use smb_proto::crypto::encryption::Cipher;
+    use smb_proto::crypto::signing::SigningAlgorithm;
+    let answer = |tweak: &dyn Fn(&mut NegotiateResponse)| {
+        let mut cfg = config();
+        cfg.ciphers = vec![Cipher::Aes256Gcm];
+        cfg.signing_algorithms = vec![SigningAlgorithm::AesGmac];
+        let t0 = Instant::now();
+        let mut conn = Connection::new(cfg, t0);
+        let req = only(sent(&mut conn));
+        let mut body = NegotiateResponse {
+            dialect_revision: dialect::SMB3_1_1,
+            max_transact_size: 1 << 20,
+            max_read_size: 1 << 20,
+            max_write_size: 1 << 20,
+            preauth_hash_algorithm: Some(hash_algorithm::SHA_512),
+            preauth_salt: Bytes::from_static(&[0x11; 32]),
+            cipher: Some(Cipher::Aes256Gcm.id()),
+            signing_algorithm: Some(SigningAlgorithm::AesGmac.id()),
+            ..Default::default()
+        };
+        tweak(&mut body);
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[response(&req.header, NtStatus::SUCCESS, 1, |m| {
+                body.encode(m)
+            })]),
+        );
+        conn.close_reason().cloned()
+    };
+    assert_eq!(answer(&|_| {}), None);
+    for tweak in [
+        &(|b: &mut NegotiateResponse| b.cipher = Some(Cipher::Aes128Ccm.id()))
+            as &dyn Fn(&mut NegotiateResponse),
+        &|b| b.signing_algorithm = Some(SigningAlgorithm::HmacSha256.id()),
+        &|b| b.preauth_hash_algorithm = None,
+    ] {
+        assert!(matches!(answer(tweak), Some(CloseReason::Negotiate(_))));
+    }
+}
+
+#[test]
+fn a_listing_that_never_makes_progress_ends() {
+    use smb_proto::wire::fscc::FileIdBothDirectoryInformation;
+    use smb_proto::wire::query_directory::QueryDirectoryResponse;
+    let (mut conn, t0) = negotiated(config(), 64);
+    let list = conn.start(
+        Op::ListDir {
+            tree: TreeId(9),
+            path: "d".into(),
+            pattern: "*".into(),
+        },
+        t0,
+    );
+    let dot = FileIdBothDirectoryInformation {
+        file_name: ".".into(),
+        ..Default::default()
+    };
+    let mut buffer = Vec::new();
+    FileIdBothDirectoryInformation::encode_list(&[dot], &mut buffer);
+    let page = QueryDirectoryResponse {
+        buffer: buffer.into(),
+    };
+    let [create, mut query] =
+        <[Request; 2]>::try_from(sent(&mut conn)).expect("CREATE + QUERY_DIRECTORY");
+    feed(&mut conn, t0, &frame(&[open_dir_ok(&create.header)]));
+    let mut pages = 0;
+    while conn.close_reason().is_none() {
+        pages += 1;
+        assert!(pages < 100, "the listing must give up");
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[response(&query.header, NtStatus::SUCCESS, 1, |m| {
+                page.encode(m)
+            })]),
+        );
+        if let Some(next) = sent(&mut conn).into_iter().next() {
+            query = next;
+        }
+    }
+    assert!(matches!(
+        conn.close_reason(),
+        Some(CloseReason::Protocol(_))
+    ));
+    let evs = show(&events(&mut conn));
+    assert!(
+        evs[0].starts_with(&format!("Done {{ id: {list:?}, result: Err(Closed")),
+        "{evs:?}"
+    );
 }

@@ -9,8 +9,10 @@ use smb_proto::OpenOptions;
 
 use crate::{Client, ConnectOptions, Error, File, Result};
 
-/// (host, port, user, domain), compared without ASCII case as SMB compares names.
-type Key = (String, u16, String, String);
+/// (host, port, user, domain), compared without ASCII case as SMB compares names, and
+/// the protection asked for: a caller who requires encryption or signing must never be
+/// handed a connection opened without it.
+type Key = (String, u16, String, String, String);
 
 /// One connection per server and user, made on first use and replaced once it has ended.
 /// The password is not part of the key: a second password for the same user reuses the
@@ -42,11 +44,21 @@ impl Pool {
 
     /// A live connection for `opts`' server and user, connecting if there is none.
     pub async fn connect(&self, opts: &ConnectOptions) -> Result<Client> {
+        let protection = format!(
+            "{:?} {} {} {:?}-{:?} {}",
+            opts.signing,
+            opts.encrypt,
+            opts.allow_insecure_guest,
+            opts.min_dialect,
+            opts.max_dialect,
+            opts.netbios
+        );
         let key = (
             opts.host.to_ascii_lowercase(),
             opts.port,
             opts.user.to_ascii_lowercase(),
             opts.domain.to_ascii_lowercase(),
+            protection,
         );
         let slot = self
             .inner

@@ -349,7 +349,7 @@ async fn listing_stream_pages_lazily_and_matches_list_path() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_stats_outpace_sequential_ones() {
+async fn concurrent_stats_return_the_same_as_sequential_ones() {
     let srv = server();
     for i in 0..64 {
         std::fs::write(srv.share_path("share").join(format!("s{i}")), vec![7u8; i]).unwrap();
@@ -466,9 +466,16 @@ async fn pool_shares_one_connection_per_server_and_user() {
     let a = pool.connect_url(&url).await.expect("pooled");
     let b = pool.connect(&srv.connect_options()).await.expect("pooled");
     assert!(a.same_connection(&b));
+    // Asking for more protection never reuses a connection opened without it.
+    let mut encrypted = srv.connect_options();
+    encrypted.encrypt = true;
+    let c = pool.connect(&encrypted).await.expect("pooled, encrypted");
+    assert!(!c.same_connection(&b));
+    assert!(c.same_connection(&pool.connect(&encrypted).await.expect("pooled again")));
 
     // A dead connection is replaced.
     a.close().await.expect("logoff");
+    c.close().await.expect("logoff");
     assert!(b.is_closed());
     assert_eq!(pool.connections(), 0);
     let mut f = pool

@@ -282,4 +282,125 @@ mod tampering {
         let err = err.expect("a tampered encrypted message must end the connection");
         assert!(matches!(closed_reason(err), CloseReason::Encryption(_)));
     }
+
+    /// Calls `f` on each message of a plain (untransformed) frame, following NextCommand.
+    fn each_message(frame: &mut [u8], mut f: impl FnMut(&mut [u8])) {
+        let mut at = 0;
+        while frame.len() >= at + 64 {
+            let next = u32::from_le_bytes(frame[at + 20..at + 24].try_into().unwrap()) as usize;
+            let end = if next == 0 {
+                frame.len()
+            } else {
+                (at + next).min(frame.len())
+            };
+            f(&mut frame[at..end]);
+            if next == 0 {
+                break;
+            }
+            at = end;
+        }
+    }
+
+    /// Clears SMB2_FLAGS_SIGNED and the signature.
+    fn unsign(msg: &mut [u8]) {
+        msg[16] &= !0x08;
+        msg[48..64].fill(0);
+    }
+
+    #[test]
+    fn a_response_claiming_another_session_cannot_skip_signing() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server signing", "mandatory")
+            .start();
+        std::fs::write(srv.share_path("share").join("f.txt"), b"hello").unwrap();
+        // Forge a stat's answer: new size, no signature, a session id that is not ours.
+        let proxy = Proxy::start(target(&srv), |dir, _, m| {
+            if dir == Direction::ToClient && command(m) == Some(0x05) {
+                each_message(m, |msg| {
+                    if u16::from_le_bytes([msg[12], msg[13]]) == 0x05 && msg.len() >= 64 + 56 {
+                        msg[64 + 48..64 + 56].copy_from_slice(&0x4141_4141u64.to_le_bytes());
+                    }
+                    unsign(msg);
+                    msg[40] ^= 0x01;
+                });
+            }
+        });
+        let mut o = via(&srv, &proxy);
+        o.signing = SigningPolicy::Required;
+        let mut conn = Connection::connect(&o).unwrap();
+        let err = conn.get_attributes("share", "f.txt").unwrap_err();
+        assert!(matches!(closed_reason(err), CloseReason::Protocol(m) if m.contains("session")));
+    }
+
+    #[test]
+    fn a_forged_validate_negotiate_answer_from_another_session_is_refused() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server max protocol", "SMB3_02")
+            .global("server signing", "mandatory")
+            .start();
+        let proxy = Proxy::start(target(&srv), |dir, i, m| {
+            if dir != Direction::ToClient {
+                return;
+            }
+            if i == 0 {
+                m[CAPABILITIES] &= !0x04; // hide LARGE_MTU
+            }
+            if command(m) == Some(0x0B) {
+                // Make the answer agree with the tampered negotiate; keep SIGNED, foreign session.
+                let out = u32::from_le_bytes(m[96..100].try_into().unwrap()) as usize;
+                m[out] &= !0x04;
+                m[40] ^= 0x01;
+            }
+        });
+        let mut conn = Connection::connect(&via(&srv, &proxy)).expect("login");
+        let err = conn.list_path("share", "", "*").unwrap_err();
+        assert!(matches!(
+            closed_reason(err),
+            CloseReason::Protocol(_) | CloseReason::Negotiate(_)
+        ));
+    }
+
+    /// Emptying the final token changes a signed message, so the login must end with a bad
+    /// signature; what it must never do is fall back to an unsigned guest session.
+    #[test]
+    fn an_empty_final_session_setup_token_never_yields_an_unsigned_session() {
+        for max in [Dialect::Smb210, Dialect::Smb302, Dialect::Smb311] {
+            let srv = SambaServer::builder().share(Share::new("share")).start();
+            let proxy = Proxy::start(target(&srv), |dir, _, m| {
+                if dir == Direction::ToClient && command(m) == Some(0x01) && m[8..12] == [0; 4] {
+                    m[64 + 6..64 + 8].fill(0); // SecurityBufferLength = 0
+                }
+            });
+            let mut o = via(&srv, &proxy);
+            o.max_dialect = max;
+            match Connection::connect(&o) {
+                Ok(conn) => assert!(!conn.is_guest() && conn.is_signing(), "{max}: downgraded"),
+                Err(e) => assert!(
+                    matches!(
+                        closed_reason(e),
+                        CloseReason::BadSignature { command: 1, .. }
+                    ),
+                    "{max}"
+                ),
+            }
+        }
+    }
+
+    #[test]
+    fn a_forged_guest_flag_on_a_real_login_is_refused() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server max protocol", "SMB2_10")
+            .start();
+        let proxy = Proxy::start(target(&srv), |dir, _, m| {
+            if dir == Direction::ToClient && command(m) == Some(0x01) && m[8..12] == [0; 4] {
+                m[64 + 2] |= 0x01; // SessionFlags: IS_GUEST
+                unsign(m);
+            }
+        });
+        let err = Connection::connect(&via(&srv, &proxy)).unwrap_err();
+        assert!(err.to_string().contains("guest"), "{err}");
+    }
 }

@@ -187,6 +187,8 @@ struct Pending {
     deadline: Option<Instant>,
     /// The request went out encrypted, so its response must come back encrypted.
     encrypted: bool,
+    /// Its tree, to close a handle that an abandoned CREATE opened.
+    tree_id: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -537,13 +539,12 @@ impl Connection {
                 }
             }
             if let Some(running) = self.ops.remove(&op) {
-                self.core.abandon(op);
                 let (name, path) = running.label();
-                let result = Err(Error::Timeout {
+                let error = Error::Timeout {
                     op: name,
                     path: path.to_string(),
-                });
-                self.core.events.push_back(Event::Done { id: op, result });
+                };
+                self.end_early(op, running, error);
             }
         }
     }
@@ -560,6 +561,12 @@ impl Connection {
                 id,
                 result: Err(Error::Closed(reason)),
             });
+            return id;
+        }
+        if let Err(e) = op.check() {
+            self.core
+                .events
+                .push_back(Event::Done { id, result: Err(e) });
             return id;
         }
         self.deferred.push((id, op.into_operation()));
@@ -595,23 +602,7 @@ impl Connection {
             return;
         }
         if let Some(op) = self.ops.remove(&id) {
-            self.core.waiting.retain(|g| g.op != Some(id));
-            let targets: Vec<(u64, Option<u64>)> = self
-                .core
-                .pending
-                .iter()
-                .filter(|(_, p)| p.op == Some(id))
-                .map(|(m, p)| (*m, p.async_id))
-                .collect();
-            for (mid, async_id) in targets {
-                self.core.send_cancel(mid, async_id);
-            }
-            self.discard(id, op);
-            self.core.events.push_back(Event::Done {
-                id,
-                result: Err(Error::Cancelled),
-            });
-            self.settle();
+            self.end_early(id, op, Error::Cancelled);
         }
     }
 
@@ -720,6 +711,27 @@ impl Connection {
                 self.close(reason);
             }
         }
+    }
+
+    /// Ends an operation before its last response: CANCEL for its requests still on the
+    /// wire, CLOSE for what it holds open, then its result.
+    fn end_early(&mut self, id: OpId, op: Box<dyn Operation>, error: Error) {
+        let targets: Vec<(u64, Option<u64>, bool)> = self
+            .core
+            .pending
+            .iter()
+            .filter(|(_, p)| p.op == Some(id))
+            .map(|(m, p)| (*m, p.async_id, p.encrypted))
+            .collect();
+        for (mid, async_id, encrypted) in targets {
+            self.core.send_cancel(mid, async_id, encrypted);
+        }
+        self.discard(id, op);
+        self.core.events.push_back(Event::Done {
+            id,
+            result: Err(error),
+        });
+        self.settle();
     }
 
     /// Forgets an operation that ended early, sending what releases its handles.
@@ -850,10 +862,11 @@ impl Connection {
             )));
         }
         if status == NtStatus::PENDING && header.is_async() {
-            // Interim response (MS-SMB2 3.2.5.1.5): the final one follows, however long
-            // the server takes (a CHANGE_NOTIFY may wait for hours); it is not signed.
+            // Interim response (MS-SMB2 3.2.5.1.5): the final one follows; it is not
+            // signed. The server is alive and working on it, so the request gets a fresh
+            // timeout rather than none (a driver would otherwise wait forever).
             pending.async_id = Some(header.async_id);
-            pending.deadline = None;
+            pending.deadline = self.core.config.request_timeout.map(|t| self.core.now + t);
             self.core.pending.insert(header.message_id, pending);
             return Ok(());
         }
@@ -874,7 +887,26 @@ impl Connection {
         if !final_session_setup {
             self.core.verify(&header, &msg, encrypted)?;
         }
-        let Some(id) = pending.op else { return Ok(()) };
+        let Some(id) = pending.op else {
+            // The operation is gone (cancelled, timed out, failed) but its CREATE went
+            // through: close the handle nobody will use.
+            if command == Command::Create && status == NtStatus::SUCCESS {
+                let file_id = crate::wire::create::CreateResponse::decode(&msg)?.file_id;
+                let body = RequestBody::Close(crate::wire::close::CloseRequest {
+                    file_id,
+                    ..Default::default()
+                });
+                let items = vec![Outgoing {
+                    tag: 0,
+                    tree_id: pending.tree_id,
+                    body,
+                    related: false,
+                    sign: false,
+                }];
+                self.core.waiting.push_back(Group { op: None, items });
+            }
+            return Ok(());
+        };
         let Some(mut op) = self.ops.remove(&id) else {
             return Ok(());
         };
@@ -979,6 +1011,28 @@ impl Core {
         let (cipher, signing_algorithm) = resp
             .algorithms(dialect)
             .map_err(|e| CloseReason::Negotiate(format!("server chose {e}")))?;
+        // In 3.1.1 the server picks from what we offered; anything else is a tampered or
+        // broken negotiation (MS-SMB2 3.2.5.2).
+        if dialect == Dialect::Smb311 {
+            if resp.preauth_hash_algorithm != Some(crate::wire::negotiate::hash_algorithm::SHA_512)
+            {
+                return Err(CloseReason::Negotiate(
+                    "3.1.1 without SHA-512 preauth integrity".into(),
+                ));
+            }
+            if let Some(c) = cipher.filter(|c| !self.config.ciphers.contains(c)) {
+                return Err(CloseReason::Negotiate(format!(
+                    "server chose cipher {c:?}, which was not offered"
+                )));
+            }
+            let offered_signing = resp.signing_algorithm.is_none()
+                || self.config.signing_algorithms.contains(&signing_algorithm);
+            if !offered_signing {
+                return Err(CloseReason::Negotiate(format!(
+                    "server chose signing algorithm {signing_algorithm:?}, which was not offered"
+                )));
+            }
+        }
         if dialect == Dialect::Smb311 {
             let req = std::mem::take(&mut self.negotiate_request);
             self.preauth.update(&req);
@@ -986,8 +1040,9 @@ impl Core {
         }
         let large_mtu = dialect > Dialect::Smb202
             && resp.capabilities & crate::wire::negotiate::capabilities::LARGE_MTU != 0;
+        // The 24-bit frame length caps a frame below 16 MiB: keep READ/WRITE at 8 MiB.
         let io_cap = if large_mtu {
-            self.config.max_io_size
+            self.config.max_io_size.min(8 * 1024 * 1024)
         } else {
             65536
         };
@@ -1111,6 +1166,14 @@ impl Core {
         if encrypted {
             return Ok(());
         }
+        // Every response to this client belongs to its one session: another session id
+        // would otherwise skip the checks below, a way around signing.
+        if self.session.established && header.session_id != self.session.id {
+            return Err(CloseReason::Protocol(format!(
+                "response for session {:#x}, ours is {:#x}",
+                header.session_id, self.session.id
+            )));
+        }
         let ours = header.session_id == self.session.id && self.session.signing_key.is_some();
         if header.is_signed() && ours {
             return self.verify_signature(header, msg);
@@ -1157,7 +1220,9 @@ impl Core {
         }
     }
 
-    fn send_cancel(&mut self, message_id: u64, async_id: Option<u64>) {
+    /// `encrypted`: the request being cancelled went out encrypted, so the CANCEL must too
+    /// (a per-share encrypted tree, not only a session-wide one).
+    fn send_cancel(&mut self, message_id: u64, async_id: Option<u64>, encrypted: bool) {
         // MS-SMB2 3.2.4.24: CANCEL reuses the target's message id and consumes no credit.
         let mut header = Header {
             command: Command::Cancel as u16,
@@ -1169,7 +1234,7 @@ impl Core {
             header.flags |= flags::ASYNC_COMMAND;
             header.async_id = a;
         }
-        let encrypt = self.session.established && self.session.encrypt_all;
+        let encrypt = self.session.established && (self.session.encrypt_all || encrypted);
         let frame = self.begin_frame(encrypt);
         let start = self.tx.len();
         header.encode(&mut self.tx);
@@ -1311,6 +1376,7 @@ impl Core {
                     async_id: None,
                     deadline,
                     encrypted: encrypt,
+                    tree_id: item.tree_id,
                 },
             );
         }

@@ -22,15 +22,19 @@ pub(crate) struct Login {
     auth: Option<Box<dyn Authenticator + Send>>,
     credentials: Option<Credentials>,
     user: String,
+    /// The caller asked for an anonymous or guest session, so one is no surprise.
+    asked_for_guest: bool,
 }
 
 impl Login {
     pub(crate) fn with_credentials(credentials: Credentials) -> Self {
         let user = credentials.user.clone();
+        let asked_for_guest = credentials.is_anonymous() || user.eq_ignore_ascii_case("guest");
         Login {
             auth: None,
             credentials: Some(credentials),
             user,
+            asked_for_guest,
         }
     }
 
@@ -39,6 +43,7 @@ impl Login {
             auth: Some(auth),
             credentials: None,
             user,
+            asked_for_guest: false,
         }
     }
 
@@ -110,12 +115,10 @@ impl Operation for Login {
             return Err(self.fail(cx, status, String::new()));
         }
         let body = SessionSetupResponse::decode(&resp.msg)?;
-        let token = if body.security_buffer.is_empty() {
-            None
-        } else {
-            let r = self.auth()?.next_token(&body.security_buffer);
-            r.map_err(|e| self.fail(cx, status, e.to_string()))?
-        };
+        // Even an empty final token goes to the authenticator: it completes the exchange
+        // and releases the session key (skipping it would leave no key: a guest session).
+        let r = self.auth()?.next_token(&body.security_buffer);
+        let token = r.map_err(|e| self.fail(cx, status, e.to_string()))?;
         if status == NtStatus::MORE_PROCESSING_REQUIRED {
             let token = token.ok_or_else(|| {
                 self.fail(cx, status, "server wants another round, none left".into())
@@ -126,6 +129,15 @@ impl Operation for Login {
         let guest = body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0;
         let encrypt = body.session_flags & session_flags::ENCRYPT_DATA != 0;
         let key = self.auth()?.session_key();
+        // A login with real credentials that the server (or someone in between, the flag
+        // is not protected) turns into a guest session would run unsigned: refuse it.
+        if (guest || key.is_none()) && !self.asked_for_guest && !cx.core.config.allow_insecure_guest
+        {
+            let detail = "the server accepted the login only as guest (unknown user?); \
+                          allow insecure guest access to accept that"
+                .to_string();
+            return Err(self.fail(cx, status, detail));
+        }
         cx.core.establish_session(key, guest, encrypt, &resp)?;
         Ok(Progress::Done(Output::LoggedIn {
             is_guest: cx.core.session.is_guest,

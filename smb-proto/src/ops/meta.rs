@@ -215,7 +215,14 @@ pub(crate) struct ListDir {
     awaiting_pull: bool,
     delivered: u64,
     closing: bool,
+    /// QUERY_DIRECTORY answers in a row that added no entry.
+    empty_pages: u32,
 }
+
+/// Entries a one-shot listing collects before asking for the paged listing instead.
+const MAX_LIST_ENTRIES: usize = 4_000_000;
+/// Pages in a row with no new entry before the server is deemed broken.
+const MAX_EMPTY_PAGES: u32 = 16;
 
 const LIST_CREATE: usize = 0;
 const LIST_QUERY: usize = 1;
@@ -233,6 +240,7 @@ impl ListDir {
             awaiting_pull: false,
             delivered: 0,
             closing: false,
+            empty_pages: 0,
         }
     }
 
@@ -298,6 +306,7 @@ impl ListDir {
             LIST_QUERY => {
                 check(&resp, "list", &self.path)?;
                 let body = QueryDirectoryResponse::decode(&resp.msg)?;
+                let before = self.entries.len();
                 for e in fscc::FileIdBothDirectoryInformation::parse_all(&body.buffer)? {
                     if e.file_name == "." || e.file_name == ".." {
                         continue;
@@ -320,6 +329,24 @@ impl ListDir {
                         last_write_time: e.last_write_time,
                         change_time: e.change_time,
                     });
+                }
+                // A server that answers page after page with nothing new would keep a
+                // listing going forever; one that never stops would exhaust memory.
+                if self.entries.len() == before {
+                    self.empty_pages += 1;
+                    if self.empty_pages > MAX_EMPTY_PAGES {
+                        return Err(Fail::Fatal(crate::error::CloseReason::Protocol(
+                            "QUERY_DIRECTORY keeps answering with no entries".into(),
+                        )));
+                    }
+                } else {
+                    self.empty_pages = 0;
+                }
+                if !self.paged && self.entries.len() > MAX_LIST_ENTRIES {
+                    return Err(super::file::invalid(format!(
+                        "{} holds more than {MAX_LIST_ENTRIES} entries; use the paged listing",
+                        self.path
+                    )));
                 }
                 // A page of only `.` and `..` gives the caller nothing to wait for.
                 if self.paged && !self.entries.is_empty() {

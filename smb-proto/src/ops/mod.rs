@@ -214,6 +214,37 @@ impl Op {
         }
     }
 
+    /// Refuses names the wire cannot carry: a path whose UTF-16 form exceeds the 16-bit
+    /// NameLength would otherwise be cut to a prefix, naming a different file.
+    pub(crate) fn check(&self) -> Result<(), crate::error::Error> {
+        let names: Vec<&str> = match self {
+            Op::TreeConnect { share } => vec![share],
+            Op::Open { path, .. }
+            | Op::Stat { path, .. }
+            | Op::Mkdir { path, .. }
+            | Op::Rmdir { path, .. }
+            | Op::Delete { path, .. }
+            | Op::ReadFile { path, .. }
+            | Op::WriteFile { path, .. } => vec![path],
+            Op::ListDir { path, pattern, .. } | Op::ListDirPaged { path, pattern, .. } => {
+                vec![path, pattern]
+            }
+            Op::Rename { from, to, .. } => vec![from, to],
+            _ => Vec::new(),
+        };
+        match names
+            .into_iter()
+            .find(|n| n.encode_utf16().count() * 2 > MAX_NAME_BYTES)
+        {
+            Some(n) => Err(crate::error::Error::Invalid(format!(
+                "{}: a name of {} UTF-16 units is longer than SMB2 allows",
+                self.name(),
+                n.encode_utf16().count()
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn into_operation(self) -> Box<dyn Operation> {
         match self {
             Op::Login(c) => Box::new(login::Login::with_credentials(c)),
@@ -328,6 +359,10 @@ pub enum Output {
     /// Bytes moved by a whole-file transfer.
     Transferred(u64),
 }
+
+/// The longest name (path, pattern, share path) in bytes: NameLength fields are 16 bits,
+/// and `\\server\` is prepended to a share.
+const MAX_NAME_BYTES: usize = 65_535 - 512;
 
 /// `a/b\c` → `a\b\c`, without leading or trailing separators.
 pub(crate) fn wire_path(path: &str) -> String {
