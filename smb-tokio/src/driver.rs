@@ -2,10 +2,11 @@
 //! each operation's events to the task that started it, by operation id. Handles talk to
 //! it over a channel; nothing is locked while a request is on the wire.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::io::IoSlice;
 use std::sync::{Arc, OnceLock};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use smb_proto::{CloseReason, Event, FileInfo, Negotiated, Op, OpId, Output};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -15,8 +16,16 @@ use tokio::time::{sleep_until, Instant};
 
 /// Room made in the receive buffer before each socket read.
 const READ_CHUNK: usize = 256 * 1024;
-/// Written bytes kept at the front of the send buffer before it is compacted.
-const COMPACT_AT: usize = 4 * 1024 * 1024;
+/// Buffers handed to one vectored write.
+const MAX_SLICES: usize = 64;
+
+/// What woke the driver.
+enum Wake {
+    Command(Option<Cmd>),
+    Read(std::io::Result<usize>),
+    Wrote(std::io::Result<usize>),
+    Timer,
+}
 
 /// What a handle asks of the driver.
 pub(crate) enum Cmd {
@@ -66,9 +75,9 @@ pub(crate) struct Driver {
     reader: OwnedReadHalf,
     writer: OwnedWriteHalf,
     rx: BytesMut,
-    /// Bytes for the socket; `out[sent..]` is still to be written.
-    out: Vec<u8>,
-    sent: usize,
+    /// What is still to be written, in order: the core's frames and, between them, large
+    /// WRITE payloads sent from the caller's buffer without a copy.
+    out: VecDeque<Bytes>,
     cmds: mpsc::UnboundedReceiver<Cmd>,
     routes: HashMap<OpId, Route>,
     tickets: HashMap<u64, OpId>,
@@ -89,8 +98,7 @@ impl Driver {
             reader,
             writer,
             rx: BytesMut::new(),
-            out: Vec::new(),
-            sent: 0,
+            out: VecDeque::new(),
             cmds,
             routes: HashMap::new(),
             tickets: HashMap::new(),
@@ -103,31 +111,44 @@ impl Driver {
     pub(crate) async fn run(mut self) {
         self.settle();
         loop {
-            let writing = self.sent < self.out.len();
+            let writing = !self.out.is_empty();
             if self.shutting_down && !writing {
                 break;
             }
             let deadline = self.core.poll_timeout().map(Instant::from_std);
             self.rx.reserve(READ_CHUNK);
-            // Every branch is cancel safe: a lost `write` or `read_buf` moved no bytes.
-            tokio::select! {
-                cmd = self.cmds.recv(), if !self.shutting_down => match cmd {
-                    Some(cmd) => self.command(cmd),
-                    None => break,
-                },
-                r = self.reader.read_buf(&mut self.rx) => match r {
-                    Ok(0) => self.core.handle_transport_closed("server closed the connection"),
-                    Ok(_) => self.core.handle_input(std::time::Instant::now(), &mut self.rx),
-                    Err(e) => self.core.handle_transport_closed(&e.to_string()),
-                },
-                r = self.writer.write(&self.out[self.sent..]), if writing => match r {
-                    Ok(0) => self.core.handle_transport_closed("socket accepts no more bytes"),
-                    Ok(n) => self.sent += n,
-                    Err(e) => self.core.handle_transport_closed(&e.to_string()),
-                },
-                () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                    self.core.handle_timeout(std::time::Instant::now());
+            // Every branch is cancel safe: a lost `write_vectored` or `read_buf` moved no bytes.
+            let wake = {
+                let slices: Vec<IoSlice<'_>> = self
+                    .out
+                    .iter()
+                    .take(MAX_SLICES)
+                    .map(|b| IoSlice::new(b))
+                    .collect();
+                tokio::select! {
+                    cmd = self.cmds.recv(), if !self.shutting_down => Wake::Command(cmd),
+                    r = self.reader.read_buf(&mut self.rx) => Wake::Read(r),
+                    r = self.writer.write_vectored(&slices), if writing => Wake::Wrote(r),
+                    () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => Wake::Timer,
                 }
+            };
+            match wake {
+                Wake::Command(Some(cmd)) => self.command(cmd),
+                Wake::Command(None) => break,
+                Wake::Read(Ok(0)) => self
+                    .core
+                    .handle_transport_closed("server closed the connection"),
+                Wake::Read(Ok(_)) => self
+                    .core
+                    .handle_input(std::time::Instant::now(), &mut self.rx),
+                Wake::Read(Err(e)) | Wake::Wrote(Err(e)) => {
+                    self.core.handle_transport_closed(&e.to_string())
+                }
+                Wake::Wrote(Ok(0)) => self
+                    .core
+                    .handle_transport_closed("socket accepts no more bytes"),
+                Wake::Wrote(Ok(n)) => self.consume(n),
+                Wake::Timer => self.core.handle_timeout(std::time::Instant::now()),
             }
             self.settle();
             if self.core.close_reason().is_some() {
@@ -175,16 +196,37 @@ impl Driver {
         }
     }
 
+    /// Drops `n` written bytes from the front of the queue.
+    fn consume(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.out.front_mut() else {
+                return;
+            };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.out.pop_front();
+        }
+    }
+
     /// The drain rule: queue what the core wants sent, then route every event.
     fn settle(&mut self) {
-        if self.sent == self.out.len() {
-            self.out.clear();
-            self.sent = 0;
-        } else if self.sent >= COMPACT_AT {
-            self.out.drain(..self.sent);
-            self.sent = 0;
+        let (mut frames, mut payloads) = (Vec::new(), Vec::new());
+        if self.core.poll_transmit_vectored(&mut frames, &mut payloads) {
+            let mut rest = Bytes::from(frames);
+            let mut at = 0;
+            for (offset, payload) in payloads {
+                let head = rest.split_to(offset - at);
+                at = offset;
+                self.out
+                    .extend([head, payload].into_iter().filter(|b| !b.is_empty()));
+            }
+            if !rest.is_empty() {
+                self.out.push_back(rest);
+            }
         }
-        let _ = self.core.poll_transmit(&mut self.out);
         while let Some(ev) = self.core.poll_event() {
             let (id, ev) = match ev {
                 Event::Done { id, result } => (id, Ev::Done(result)),
