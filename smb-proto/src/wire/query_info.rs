@@ -1,6 +1,6 @@
 //! QUERY_INFO request and response, MS-SMB2 2.2.37 / 2.2.38. The response layout
 //! (StructureSize 9, OutputBufferOffset, OutputBufferLength) is shared with
-//! QUERY_DIRECTORY and CHANGE_NOTIFY, which reuse [`decode_output_buffer`].
+//! QUERY_DIRECTORY and CHANGE_NOTIFY, which reuse `decode_output_buffer`.
 
 use bytes::Bytes;
 
