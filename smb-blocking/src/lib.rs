@@ -43,6 +43,8 @@ pub struct Connection {
     trees: HashMap<String, TreeId>,
     /// The socket's read timeout as last set.
     read_timeout: Option<Duration>,
+    /// Where socket reads land before joining `rx`.
+    scratch: Vec<u8>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -55,6 +57,8 @@ impl std::fmt::Debug for Connection {
 
 /// Smallest read: small responses arrive several to a read.
 const MIN_READ: usize = 64 * 1024;
+/// Largest read: a whole 1 MiB READ response and its header.
+const MAX_READ: usize = 1024 * 1024 + 4096;
 
 fn os_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
@@ -98,6 +102,7 @@ impl Connection {
             tx_payloads: Vec::new(),
             trees: HashMap::new(),
             read_timeout: None,
+            scratch: vec![0; MAX_READ],
         };
         conn.run(Op::Login(creds))?;
         Ok(conn)
@@ -249,17 +254,19 @@ impl Connection {
             self.sock.set_read_timeout(wait)?;
             self.read_timeout = wait;
         }
-        let len = self.rx.len();
-        let want = self.core.read_hint(&self.rx).max(MIN_READ);
-        self.rx.resize(len + want, 0);
-        match self.sock.read(&mut self.rx[len..]) {
-            Ok(0) => {
-                self.rx.truncate(len);
-                self.core
-                    .handle_transport_closed("server closed the connection");
-            }
+        // Read into a scratch buffer that stays initialised, then append what arrived:
+        // one copy per byte received, where zero-filling fresh space in `rx` before each
+        // read cost a whole frame's worth per read when a frame trickles in.
+        let want = self
+            .core
+            .read_hint(&self.rx)
+            .clamp(MIN_READ, self.scratch.len());
+        match self.sock.read(&mut self.scratch[..want]) {
+            Ok(0) => self
+                .core
+                .handle_transport_closed("server closed the connection"),
             Ok(n) => {
-                self.rx.truncate(len + n);
+                self.rx.extend_from_slice(&self.scratch[..n]);
                 self.core.handle_input(Instant::now(), &mut self.rx);
             }
             Err(e)
@@ -268,14 +275,10 @@ impl Connection {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                self.rx.truncate(len);
                 self.core.handle_timeout(Instant::now());
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => self.rx.truncate(len),
-            Err(e) => {
-                self.rx.truncate(len);
-                self.core.handle_transport_closed(&e.to_string());
-            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => self.core.handle_transport_closed(&e.to_string()),
         }
         Ok(())
     }
