@@ -1,1 +1,551 @@
-//! Work in progress.
+//! An SMB2/3 client for async-std and smol: the blocking client's API as `async fn`, plus a
+//! callback/deferred layer in the style of pysmb's Twisted `SMBProtocolFactory`.
+//!
+//! All protocol decisions live in [`smb_proto`]. One background task per connection owns the
+//! socket and the protocol core; a [`Client`] (cheap to clone) sends it operations over a
+//! channel, so any number of operations from any number of tasks run at once on one
+//! connection. Only runtime-agnostic crates are used underneath (`futures-io`, `async-io`,
+//! `async-net`): [`Client::connect`] spawns the connection's task on smol's global executor,
+//! which works under async-std too, and [`Client::connect_with`] takes any spawner.
+//!
+//! ```no_run
+//! # async fn demo() -> smb_asyncstd::Result<()> {
+//! use smb_asyncstd::{Client, ConnectOptions, SmbFactory};
+//!
+//! let opts = ConnectOptions::new("127.0.0.1").user("alice", "secret");
+//! // Plain async.
+//! let client = Client::connect(&opts).await?;
+//! for entry in client.list_path("share", "/", "*").await? {
+//!     println!("{} {}", entry.name, entry.size);
+//! }
+//! let mut out = Vec::new();
+//! client.retrieve_file("share", "/report.pdf", &mut out).await?;
+//!
+//! // Twisted style: hooks on login, deferreds with callbacks and errbacks.
+//! let client = SmbFactory::new(opts)
+//!     .on_auth_ok(|_client| println!("logged in"))
+//!     .on_auth_failed(|err| eprintln!("login failed: {err}"))
+//!     .connect()
+//!     .await?;
+//! let names = client
+//!     .deferred()
+//!     .list_path("share", "/", "*")
+//!     .add_callback(|entries| entries.into_iter().map(|e| e.name).collect::<Vec<_>>())
+//!     .add_errback(|err| { eprintln!("{err}"); Ok(Vec::new()) })
+//!     .await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod deferred;
+mod driver;
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_channel::{Receiver, Sender};
+use async_lock::OnceCell;
+use bytes::Bytes;
+use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
+use smb_proto::wire::fscc::FileTime;
+use smb_proto::{CloseReason, Op, Output, TreeId};
+
+use driver::{Closed, Cmd, Driver, Ev, Status};
+
+pub use deferred::{Deferred, DeferredClient, SmbFactory};
+pub use smb_proto::client::{ConnectOptions, Error, PasswordCallback, PasswordPrompt};
+pub use smb_proto::FileInfo as Entry;
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Runs a connection's background task (or a deferred's operation) to completion, e.g.
+/// `Arc::new(|f| drop(async_std::task::spawn(f)))`.
+pub type Spawner = Arc<dyn Fn(futures_lite::future::Boxed<()>) + Send + Sync>;
+
+fn os_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        if f.read_exact(&mut seed).is_ok() {
+            return seed;
+        }
+    }
+    // No /dev/urandom: the clock and process id, hashed by the core's DRBG.
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    seed[..16].copy_from_slice(&t.to_le_bytes());
+    seed[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    seed
+}
+
+/// What every clone of a [`Client`] shares.
+struct Inner {
+    cmds: Sender<Cmd>,
+    spawner: Spawner,
+    next_ticket: AtomicU64,
+    closed: Closed,
+    status: OnceLock<Status>,
+    /// One cell per share, so concurrent first uses send one TREE_CONNECT.
+    trees: Mutex<HashMap<String, Arc<OnceCell<TreeId>>>>,
+    closing: AtomicBool,
+}
+
+impl Inner {
+    fn closed(&self) -> Error {
+        let reason = self.closed.get().cloned().unwrap_or(CloseReason::Local);
+        Error::Smb(smb_proto::Error::Closed(reason))
+    }
+}
+
+/// A logged-in connection to one server; clone it to share it between tasks.
+///
+/// Every method may run concurrently with any other. Dropping an operation's future before
+/// it finishes cancels it on the wire and leaves the connection usable.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("negotiated", &self.inner.status.get())
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One operation in flight; cancelled on drop unless it finished.
+struct Running {
+    inner: Arc<Inner>,
+    ticket: u64,
+    /// Boxed because a receiver is `!Unpin`.
+    events: Pin<Box<Receiver<Ev>>>,
+    finished: bool,
+}
+
+/// An operation's next event, as its caller sees it.
+enum Step {
+    Data(Chunk),
+    WantData(usize),
+    Done(Output),
+    Page,
+}
+
+/// Bytes of a streaming read. The read keeps at most a window of chunks outstanding, so
+/// dropping one lets it ask the server for more: a slow consumer slows the read instead of
+/// filling memory.
+struct Chunk {
+    data: Bytes,
+    inner: Arc<Inner>,
+    ticket: u64,
+}
+
+impl std::ops::Deref for Chunk {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        let _ = self.inner.cmds.try_send(Cmd::Supply {
+            ticket: self.ticket,
+            data: Bytes::new(),
+        });
+    }
+}
+
+impl Running {
+    async fn step(&mut self) -> Result<Step> {
+        match self.events.next().await {
+            Some(Ev::Data(data)) => Ok(Step::Data(Chunk {
+                data,
+                inner: self.inner.clone(),
+                ticket: self.ticket,
+            })),
+            Some(Ev::WantData(n)) => Ok(Step::WantData(n)),
+            Some(Ev::Page) => Ok(Step::Page),
+            Some(Ev::Done(r)) => {
+                self.finished = true;
+                r.map(Step::Done).map_err(Error::Smb)
+            }
+            None => {
+                self.finished = true;
+                Err(self.inner.closed())
+            }
+        }
+    }
+
+    /// Runs to the end, discarding streamed data and pages and giving a streaming write no
+    /// input, so that no operation waits on this caller forever.
+    async fn finish(mut self) -> Result<Output> {
+        loop {
+            match self.step().await? {
+                Step::Done(out) => return Ok(out),
+                Step::WantData(_) | Step::Page => self.supply(Bytes::new()),
+                Step::Data(_) => {}
+            }
+        }
+    }
+
+    fn supply(&self, data: Bytes) {
+        let _ = self.inner.cmds.try_send(Cmd::Supply {
+            ticket: self.ticket,
+            data,
+        });
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.inner.cmds.try_send(Cmd::Cancel {
+                ticket: self.ticket,
+            });
+        }
+    }
+}
+
+fn timed_out(what: String) -> Error {
+    Error::Io(io::Error::new(io::ErrorKind::TimedOut, what))
+}
+
+impl Client {
+    /// Connects, negotiates and logs in (guest when `opts.user` is empty). The connection's
+    /// task runs on smol's global executor, which needs no runtime of the caller's.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
+        Self::connect_with(opts, Arc::new(|f| smol::spawn(f).detach())).await
+    }
+
+    /// Like [`Client::connect`], running the connection's task (and the operations of
+    /// [`Client::deferred`]) with `spawner`, e.g. on async-std's executor.
+    pub async fn connect_with(opts: &ConnectOptions, spawner: Spawner) -> Result<Client> {
+        let deadline = async {
+            async_io::Timer::after(opts.timeout).await;
+            Err(timed_out(format!(
+                "connecting to {}:{}",
+                opts.host, opts.port
+            )))
+        };
+        let sock = async {
+            Ok::<_, Error>(async_net::TcpStream::connect((opts.host.as_str(), opts.port)).await?)
+        }
+        .or(deadline)
+        .await?;
+        sock.set_nodelay(true)?;
+        let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
+        // Consumers are other tasks and may lag; see `Chunk`.
+        config.paced_reads = true;
+        let creds = opts.credentials()?;
+        let core = smb_proto::Connection::new(config, std::time::Instant::now());
+        let closed = Closed::default();
+        let (cmds, cmd_rx) = async_channel::unbounded();
+        spawner(Box::pin(
+            Driver::new(sock, core, cmd_rx, closed.clone()).run(),
+        ));
+        let client = Client {
+            inner: Arc::new(Inner {
+                cmds,
+                spawner,
+                next_ticket: AtomicU64::new(0),
+                closed,
+                status: OnceLock::new(),
+                trees: Mutex::new(HashMap::new()),
+                closing: AtomicBool::new(false),
+            }),
+        };
+        client.run(Op::Login(creds)).await?;
+        let (tx, rx) = async_channel::bounded(1);
+        client
+            .inner
+            .cmds
+            .try_send(Cmd::Status(tx))
+            .map_err(|_| client.inner.closed())?;
+        let status = rx
+            .recv()
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| client.inner.closed())?;
+        let _ = client.inner.status.set(status);
+        Ok(client)
+    }
+
+    /// The same connection, with operations that return [`Deferred`]s.
+    pub fn deferred(&self) -> DeferredClient {
+        DeferredClient::new(self.clone())
+    }
+
+    /// Negotiated parameters.
+    pub fn negotiated(&self) -> &smb_proto::Negotiated {
+        &self.status().negotiated
+    }
+
+    /// Whether the server made this a guest session.
+    pub fn is_guest(&self) -> bool {
+        self.status().is_guest
+    }
+
+    /// Whether requests are being signed.
+    pub fn is_signing(&self) -> bool {
+        self.status().is_signing
+    }
+
+    fn status(&self) -> &Status {
+        self.inner
+            .status
+            .get()
+            .expect("a connected client has logged in")
+    }
+
+    /// Whether the connection has ended (or [`Client::close`] was called).
+    pub fn is_closed(&self) -> bool {
+        self.inner.closing.load(Ordering::Acquire) || self.inner.cmds.is_closed()
+    }
+
+    /// Hands `op` to the connection's task.
+    fn begin(&self, op: Op) -> Result<Running> {
+        let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let (tx, events) = async_channel::unbounded();
+        self.inner
+            .cmds
+            .try_send(Cmd::Start {
+                ticket,
+                op,
+                events: tx,
+            })
+            .map_err(|_| self.inner.closed())?;
+        Ok(Running {
+            inner: self.inner.clone(),
+            ticket,
+            events: Box::pin(events),
+            finished: false,
+        })
+    }
+
+    /// Runs one operation to completion. Streamed data and listing pages are discarded and
+    /// a streaming write gets no input: use the dedicated methods for those.
+    pub async fn run(&self, op: Op) -> Result<Output> {
+        self.begin(op)?.finish().await
+    }
+
+    /// The tree id for `share`, connecting on first use.
+    pub async fn tree(&self, share: &str) -> Result<TreeId> {
+        let cell = self
+            .inner
+            .trees
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(share.to_ascii_lowercase())
+            .or_default()
+            .clone();
+        let connect = || async {
+            let op = Op::TreeConnect {
+                share: share.to_string(),
+            };
+            match self.run(op).await? {
+                Output::Tree(t) => Ok(t),
+                other => Err(unexpected(other)),
+            }
+        };
+        cell.get_or_try_init(connect).await.copied()
+    }
+
+    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
+    pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<Entry>> {
+        let tree = self.tree(share).await?;
+        let op = Op::ListDir {
+            tree,
+            path: path.to_string(),
+            pattern: pattern.to_string(),
+        };
+        match self.run(op).await? {
+            Output::Entries(e) => Ok(e),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Attributes of a file or directory.
+    pub async fn get_attributes(&self, share: &str, path: &str) -> Result<Entry> {
+        let tree = self.tree(share).await?;
+        let op = Op::Stat {
+            tree,
+            path: path.to_string(),
+        };
+        match self.run(op).await? {
+            Output::Info(i) => Ok(i),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Writes the whole file into `out`; returns the byte count.
+    pub async fn retrieve_file<W>(&self, share: &str, path: &str, out: &mut W) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        self.retrieve_file_from_offset(share, path, out, 0, None)
+            .await
+    }
+
+    /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
+    pub async fn retrieve_file_from_offset<W>(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut W,
+        offset: u64,
+        max_length: Option<u64>,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let tree = self.tree(share).await?;
+        let op = Op::ReadFile {
+            tree,
+            path: path.to_string(),
+            offset,
+            max_len: max_length,
+        };
+        let mut op = self.begin(op)?;
+        loop {
+            match op.step().await? {
+                Step::Data(data) => out.write_all(&data).await?,
+                Step::Done(Output::Transferred(n)) => {
+                    out.flush().await?;
+                    return Ok(n);
+                }
+                Step::Done(other) => return Err(unexpected(other)),
+                Step::WantData(_) | Step::Page => {}
+            }
+        }
+    }
+
+    /// The whole file, in memory.
+    pub async fn retrieve_file_to_vec(&self, share: &str, path: &str) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.retrieve_file(share, path, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Creates or replaces `path` with everything `input` yields; returns the byte count.
+    pub async fn store_file<R>(&self, share: &str, path: &str, input: &mut R) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let tree = self.tree(share).await?;
+        let op = Op::WriteFile {
+            tree,
+            path: path.to_string(),
+        };
+        let mut op = self.begin(op)?;
+        loop {
+            match op.step().await? {
+                Step::WantData(max_len) => {
+                    let mut buf = Vec::with_capacity(max_len);
+                    (&mut *input)
+                        .take(max_len as u64)
+                        .read_to_end(&mut buf)
+                        .await?;
+                    op.supply(buf.into());
+                }
+                Step::Done(Output::Transferred(n)) => return Ok(n),
+                Step::Done(other) => return Err(unexpected(other)),
+                Step::Data(_) | Step::Page => {}
+            }
+        }
+    }
+
+    /// Creates or replaces `path` with `data`; returns the byte count.
+    pub async fn store_bytes(&self, share: &str, path: &str, data: Bytes) -> Result<u64> {
+        let tree = self.tree(share).await?;
+        let op = Op::WriteFile {
+            tree,
+            path: path.to_string(),
+        };
+        let mut op = self.begin(op)?;
+        let mut rest = data;
+        loop {
+            match op.step().await? {
+                // Slices of `data`, so large payloads go to the socket without a copy.
+                Step::WantData(max_len) => op.supply(rest.split_to(max_len.min(rest.len()))),
+                Step::Done(Output::Transferred(n)) => return Ok(n),
+                Step::Done(other) => return Err(unexpected(other)),
+                Step::Data(_) | Step::Page => {}
+            }
+        }
+    }
+
+    /// Creates a directory.
+    pub async fn create_directory(&self, share: &str, path: &str) -> Result<()> {
+        let tree = self.tree(share).await?;
+        let op = Op::Mkdir {
+            tree,
+            path: path.to_string(),
+        };
+        self.run(op).await.map(drop)
+    }
+
+    /// Removes an empty directory.
+    pub async fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
+        let tree = self.tree(share).await?;
+        let op = Op::Rmdir {
+            tree,
+            path: path.to_string(),
+        };
+        self.run(op).await.map(drop)
+    }
+
+    /// Deletes the files matching `path_pattern` (wildcards in the last component);
+    /// returns how many were deleted.
+    pub async fn delete_files(&self, share: &str, path_pattern: &str) -> Result<u64> {
+        let tree = self.tree(share).await?;
+        let op = Op::Delete {
+            tree,
+            path: path_pattern.to_string(),
+        };
+        match self.run(op).await? {
+            Output::Count(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Renames or moves `old` to `new` within the share (fails if `new` exists).
+    pub async fn rename(&self, share: &str, old: &str, new: &str) -> Result<()> {
+        let tree = self.tree(share).await?;
+        let op = Op::Rename {
+            tree,
+            from: old.to_string(),
+            to: new.to_string(),
+            replace: false,
+        };
+        self.run(op).await.map(drop)
+    }
+
+    /// One ECHO round trip.
+    pub async fn echo(&self) -> Result<()> {
+        self.run(Op::Echo).await.map(drop)
+    }
+
+    /// Logs off and closes the connection, for every clone of this handle.
+    pub async fn close(self) -> Result<()> {
+        self.inner.closing.store(true, Ordering::Release);
+        let r = self.run(Op::Logoff).await;
+        let _ = self.inner.cmds.try_send(Cmd::Shutdown);
+        r.map(drop)
+    }
+}
+
+fn unexpected(o: Output) -> Error {
+    Error::Smb(smb_proto::Error::Invalid(format!(
+        "unexpected operation output {o:?}"
+    )))
+}

@@ -11,8 +11,8 @@
 //! 1. `Connection::new(config, now)`; then for each operation `conn.start(op, now)`.
 //! 2. After **every** `handle_input`, `handle_timeout`, `start`, `supply` or `cancel`:
 //!    a. write everything [`Connection::poll_transmit`] gives (one write per batch), or
-//!       use [`Connection::poll_transmit_vectored`] to send large WRITE payloads from the
-//!       caller's buffers without copying them;
+//!    use [`Connection::poll_transmit_vectored`] to send large WRITE payloads from the
+//!    caller's buffers without copying them;
 //!    b. drain [`Connection::poll_event`] until `None`.
 //! 3. Wait for the socket to be readable or for [`Connection::poll_timeout`]; feed bytes
 //!    to [`Connection::handle_input`] (partial frames stay in the buffer; reading

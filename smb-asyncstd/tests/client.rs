@@ -1,0 +1,383 @@
+//! The async-std/smol client against a private smbd: the same scenario on both runtimes,
+//! many operations on one connection, the factory's login hooks, and deferred chains.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_lite::FutureExt;
+use smb_asyncstd::{Client, Error, SmbFactory, Spawner};
+use smb_proto::NtStatus;
+use smb_tests::fixtures::{data, sha256, smb_error};
+use smb_tests::{SambaServer, Share};
+
+/// How long a test waits for something that must not hang before it calls it a hang.
+const HANG: Duration = Duration::from_secs(120);
+
+fn server() -> SambaServer {
+    SambaServer::builder().share(Share::new("share")).start()
+}
+
+async fn guard<T>(what: &str, f: impl Future<Output = T>) -> T {
+    f.or(async {
+        async_io::Timer::after(HANG).await;
+        panic!("{what} hung for {HANG:?}")
+    })
+    .await
+}
+
+fn async_std_spawner() -> Spawner {
+    Arc::new(|f| drop(async_std::task::spawn(f)))
+}
+
+fn status_of(e: &Error) -> Option<NtStatus> {
+    smb_error(e).status()
+}
+
+/// mkdir, store, stat, list, retrieve, rename, delete by wildcard, rmdir, echo, close.
+async fn scenario(srv: &SambaServer, client: Client) {
+    let content = data(3 << 20, 7);
+    client
+        .create_directory("share", "dir")
+        .await
+        .expect("mkdir");
+    let n = client
+        .store_file("share", "dir/big.bin", &mut &content[..])
+        .await
+        .expect("store");
+    assert_eq!(n, content.len() as u64);
+    let on_disk = std::fs::read(srv.share_path("share").join("dir/big.bin")).expect("on disk");
+    assert_eq!(
+        sha256(&on_disk),
+        sha256(&content),
+        "server-side bytes differ"
+    );
+    let n = client
+        .store_bytes("share", "dir/small.txt", "hello".into())
+        .await
+        .expect("store bytes");
+    assert_eq!(n, 5);
+
+    let info = client
+        .get_attributes("share", "dir/big.bin")
+        .await
+        .expect("stat");
+    assert_eq!(info.size, content.len() as u64);
+    assert!(!info.is_directory());
+    assert!(client
+        .get_attributes("share", "dir")
+        .await
+        .expect("stat dir")
+        .is_directory());
+
+    let mut names: Vec<String> = client
+        .list_path("share", "dir", "*")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["big.bin", "small.txt"]);
+
+    let mut back = Vec::new();
+    let n = client
+        .retrieve_file("share", "dir/big.bin", &mut back)
+        .await
+        .expect("retrieve");
+    assert_eq!(n, content.len() as u64);
+    assert_eq!(sha256(&back), sha256(&content), "downloaded bytes differ");
+    let mut part = Vec::new();
+    client
+        .retrieve_file_from_offset("share", "dir/big.bin", &mut part, 1000, Some(10))
+        .await
+        .expect("ranged retrieve");
+    assert_eq!(part, content[1000..1010]);
+
+    client
+        .rename("share", "dir/big.bin", "dir/moved.bin")
+        .await
+        .expect("rename");
+    let e = client
+        .get_attributes("share", "dir/big.bin")
+        .await
+        .expect_err("old name is gone");
+    assert_eq!(status_of(&e), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+    assert!(srv.share_path("share").join("dir/moved.bin").exists());
+
+    let e = client
+        .delete_directory("share", "dir")
+        .await
+        .expect_err("rmdir of a non-empty directory");
+    assert_eq!(status_of(&e), Some(NtStatus::DIRECTORY_NOT_EMPTY));
+    assert_eq!(
+        client.delete_files("share", "dir/*").await.expect("delete"),
+        2
+    );
+    client
+        .delete_directory("share", "dir")
+        .await
+        .expect("rmdir");
+    assert!(!srv.share_path("share").join("dir").exists());
+
+    client.echo().await.expect("echo");
+    let other = client.clone();
+    client.close().await.expect("close");
+    assert!(other.is_closed());
+    assert!(
+        other.echo().await.is_err(),
+        "a closed connection still answers"
+    );
+}
+
+#[test]
+fn scenario_on_async_std() {
+    let srv = server();
+    async_std::task::block_on(guard("async-std scenario", async {
+        let client = Client::connect_with(&srv.connect_options(), async_std_spawner())
+            .await
+            .expect("connect");
+        scenario(&srv, client).await;
+    }));
+}
+
+#[test]
+fn scenario_on_smol() {
+    let srv = server();
+    smol::block_on(guard("smol scenario", async {
+        let client = Client::connect(&srv.connect_options())
+            .await
+            .expect("connect");
+        scenario(&srv, client).await;
+    }));
+}
+
+#[test]
+fn sixteen_concurrent_retrieves_on_one_connection() {
+    let srv = server();
+    let root = srv.share_path("share");
+    let files: Vec<Vec<u8>> = (0..16)
+        .map(|i| data(256 * 1024 + i * 4099, i as u64))
+        .collect();
+    for (i, f) in files.iter().enumerate() {
+        std::fs::write(root.join(format!("f{i}.bin")), f).expect("fixture");
+    }
+    smol::block_on(guard("16 retrieves", async {
+        let client = Client::connect(&srv.connect_options())
+            .await
+            .expect("connect");
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let client = client.clone();
+                smol::spawn(async move {
+                    client
+                        .retrieve_file_to_vec("share", &format!("f{i}.bin"))
+                        .await
+                })
+            })
+            .collect();
+        for (i, task) in tasks.into_iter().enumerate() {
+            let got = task.await.expect("retrieve");
+            assert_eq!(sha256(&got), sha256(&files[i]), "file {i} differs");
+        }
+        client.echo().await.expect("connection still usable");
+    }));
+}
+
+#[test]
+fn factory_calls_on_auth_ok_with_a_client() {
+    let srv = server();
+    let (ok, failed) = (Arc::new(Mutex::new(None)), Arc::new(AtomicUsize::new(0)));
+    let factory = SmbFactory::new(srv.connect_options())
+        .spawner(async_std_spawner())
+        .on_auth_ok({
+            let ok = ok.clone();
+            move |client| *ok.lock().unwrap() = Some(client)
+        })
+        .on_auth_failed({
+            let failed = failed.clone();
+            move |_| {
+                failed.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+    async_std::task::block_on(guard("factory connect", async {
+        let client = factory.connect().await.expect("connect");
+        let hooked = ok.lock().unwrap().take().expect("on_auth_ok fired");
+        assert!(!hooked.is_closed());
+        hooked.echo().await.expect("the hook's client works");
+        client.echo().await.expect("the deferred's client works");
+    }));
+    assert_eq!(failed.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn factory_calls_on_auth_failed_for_a_wrong_password() {
+    let srv = server();
+    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(None)));
+    let opts = srv.connect_options().user(srv.user(), "not-the-password");
+    let factory = SmbFactory::new(opts)
+        .on_auth_ok({
+            let ok = ok.clone();
+            move |_| {
+                ok.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .on_auth_failed({
+            let failed = failed.clone();
+            move |e| *failed.lock().unwrap() = Some(e.to_string())
+        });
+    let result = smol::block_on(guard("factory connect", factory.connect()));
+    let e = result.expect_err("a wrong password logs in");
+    assert!(
+        matches!(
+            smb_error(&e),
+            smb_proto::Error::Auth { status, .. } if *status == NtStatus::LOGON_FAILURE
+        ),
+        "{e:?}"
+    );
+    assert_eq!(ok.load(Ordering::SeqCst), 0, "on_auth_ok fired");
+    let seen = failed.lock().unwrap().take().expect("on_auth_failed fired");
+    assert!(seen.contains(srv.user()), "{seen}");
+    assert!(
+        !seen.contains("not-the-password"),
+        "password in an error: {seen}"
+    );
+}
+
+#[test]
+fn deferred_callbacks_and_errbacks_chain() {
+    let srv = server();
+    std::fs::write(srv.share_path("share").join("a.txt"), b"alpha").expect("fixture");
+    smol::block_on(guard("deferreds", async {
+        let client = Client::connect(&srv.connect_options())
+            .await
+            .expect("connect");
+        let d = client.deferred();
+
+        // Callbacks see the previous step's value; an errback is skipped on success.
+        let errbacks = Arc::new(AtomicUsize::new(0));
+        let len = d
+            .retrieve_file("share", "a.txt")
+            .add_callback(|bytes| String::from_utf8(bytes).expect("utf-8"))
+            .add_errback({
+                let errbacks = errbacks.clone();
+                move |e| {
+                    errbacks.fetch_add(1, Ordering::SeqCst);
+                    Err(e)
+                }
+            })
+            .add_callback(|text| (text.clone(), text.len()))
+            .await
+            .expect("chain");
+        assert_eq!(len, ("alpha".to_string(), 5));
+        assert_eq!(errbacks.load(Ordering::SeqCst), 0);
+
+        // A missing file skips callbacks and reaches the errback, which may recover.
+        let callbacks = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(Mutex::new(None));
+        let recovered = d
+            .get_attributes("share", "missing.txt")
+            .add_callback({
+                let callbacks = callbacks.clone();
+                move |info| {
+                    callbacks.fetch_add(1, Ordering::SeqCst);
+                    info.size
+                }
+            })
+            .add_errback({
+                let seen = seen.clone();
+                move |e| {
+                    *seen.lock().unwrap() = status_of(&e);
+                    Ok(u64::MAX)
+                }
+            })
+            .await
+            .expect("the errback recovered");
+        assert_eq!(recovered, u64::MAX);
+        assert_eq!(callbacks.load(Ordering::SeqCst), 0);
+        assert_eq!(*seen.lock().unwrap(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+        assert_eq!(
+            NtStatus::OBJECT_NAME_NOT_FOUND.name(),
+            Some("STATUS_OBJECT_NAME_NOT_FOUND")
+        );
+
+        // An errback that fails passes the failure on.
+        let e = d
+            .delete_files("share", "missing-dir/*")
+            .add_errback(Err)
+            .await
+            .expect_err("failure passes through");
+        assert!(status_of(&e).is_some(), "{e:?}");
+
+        // Operations run even if nobody awaits them; a detached chain's callbacks still run.
+        let (tx, rx) = async_channel::bounded(1);
+        d.store_file("share", "b.txt", &b"bravo"[..])
+            .add_callback(move |n| tx.try_send(n).expect("once"))
+            .detach();
+        assert_eq!(rx.recv().await.expect("callback ran"), 5);
+        assert_eq!(
+            std::fs::read(srv.share_path("share").join("b.txt")).expect("stored"),
+            b"bravo"
+        );
+        d.echo().await.expect("echo");
+    }));
+}
+
+/// Takes the first write whole, then never makes progress again: a consumer that stalls.
+#[derive(Default)]
+struct Stall {
+    got: usize,
+}
+
+impl futures_lite::AsyncWrite for Stall {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.got > 0 {
+            return Poll::Pending;
+        }
+        self.got = buf.len();
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[test]
+fn dropping_an_operation_cancels_it_and_keeps_the_connection() {
+    let srv = server();
+    let content = data(8 << 20, 3);
+    std::fs::write(srv.share_path("share").join("big.bin"), &content).expect("fixture");
+    smol::block_on(guard("cancel", async {
+        let client = Client::connect(&srv.connect_options())
+            .await
+            .expect("connect");
+        let mut stall = Stall::default();
+        let raced = async {
+            let r = client.retrieve_file("share", "big.bin", &mut stall).await;
+            Some(r)
+        }
+        .or(async {
+            async_io::Timer::after(Duration::from_millis(200)).await;
+            None
+        })
+        .await;
+        assert!(raced.is_none(), "a stalled consumer finished a read");
+        assert!(stall.got > 0 && stall.got < content.len());
+        client.echo().await.expect("echo after a dropped read");
+        let whole = client
+            .retrieve_file_to_vec("share", "big.bin")
+            .await
+            .expect("retrieve after a dropped read");
+        assert_eq!(sha256(&whole), sha256(&content));
+    }));
+}
