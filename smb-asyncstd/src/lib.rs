@@ -55,7 +55,8 @@ use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt
 use smb_proto::wire::fscc::FileTime;
 use smb_proto::{CloseReason, Op, Output, TreeId};
 
-use driver::{Closed, Cmd, Driver, Ev, Status};
+use driver::{Closed, Cmd, Driver};
+use smb_proto::client::{DriverEvent as Ev, Status};
 
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use smb_proto::client::{ConnectOptions, Error, PasswordCallback, PasswordPrompt};
@@ -173,7 +174,7 @@ impl Running {
                 ticket: self.ticket,
             })),
             Some(Ev::WantData(n)) => Ok(Step::WantData(n)),
-            Some(Ev::Page) => Ok(Step::Page),
+            Some(Ev::Entries(_)) => Ok(Step::Page),
             Some(Ev::Done(r)) => {
                 self.finished = true;
                 r.map(Step::Done).map_err(Error::Smb)
@@ -352,10 +353,7 @@ impl Client {
             let op = Op::TreeConnect {
                 share: share.to_string(),
             };
-            match self.run(op).await? {
-                Output::Tree(t) => Ok(t),
-                other => Err(unexpected(other)),
-            }
+            Ok(self.run(op).await?.into_tree()?)
         };
         cell.get_or_try_init(connect).await.copied()
     }
@@ -368,10 +366,7 @@ impl Client {
             path: path.to_string(),
             pattern: pattern.to_string(),
         };
-        match self.run(op).await? {
-            Output::Entries(e) => Ok(e),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run(op).await?.into_entries()?)
     }
 
     /// Attributes of a file or directory.
@@ -381,10 +376,7 @@ impl Client {
             tree,
             path: path.to_string(),
         };
-        match self.run(op).await? {
-            Output::Info(i) => Ok(i),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run(op).await?.into_info()?)
     }
 
     /// Writes the whole file into `out`; returns the byte count.
@@ -419,11 +411,11 @@ impl Client {
         loop {
             match op.step().await? {
                 Step::Data(data) => out.write_all(&data).await?,
-                Step::Done(Output::Transferred(n)) => {
+                Step::Done(done) => {
+                    let n = done.into_transferred()?;
                     out.flush().await?;
                     return Ok(n);
                 }
-                Step::Done(other) => return Err(unexpected(other)),
                 Step::WantData(_) | Step::Page => {}
             }
         }
@@ -457,8 +449,7 @@ impl Client {
                         .await?;
                     op.supply(buf.into());
                 }
-                Step::Done(Output::Transferred(n)) => return Ok(n),
-                Step::Done(other) => return Err(unexpected(other)),
+                Step::Done(out) => return Ok(out.into_transferred()?),
                 Step::Data(_) | Step::Page => {}
             }
         }
@@ -477,8 +468,7 @@ impl Client {
             match op.step().await? {
                 // Slices of `data`, so large payloads go to the socket without a copy.
                 Step::WantData(max_len) => op.supply(rest.split_to(max_len.min(rest.len()))),
-                Step::Done(Output::Transferred(n)) => return Ok(n),
-                Step::Done(other) => return Err(unexpected(other)),
+                Step::Done(out) => return Ok(out.into_transferred()?),
                 Step::Data(_) | Step::Page => {}
             }
         }
@@ -512,10 +502,7 @@ impl Client {
             tree,
             path: path_pattern.to_string(),
         };
-        match self.run(op).await? {
-            Output::Count(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run(op).await?.into_count()?)
     }
 
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
@@ -542,10 +529,4 @@ impl Client {
         let _ = self.inner.cmds.try_send(Cmd::Shutdown);
         r.map(drop)
     }
-}
-
-fn unexpected(o: Output) -> Error {
-    Error::Smb(smb_proto::Error::Invalid(format!(
-        "unexpected operation output {o:?}"
-    )))
 }

@@ -3,9 +3,9 @@
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
-use smb_proto::{FileInfo, Handle, Op, Output};
+use smb_proto::{FileInfo, Handle, Op};
 
-use crate::{unexpected, Connection};
+use crate::{Connection, Error};
 
 /// An open remote file. Closed on drop (errors then are ignored; call
 /// [`File::close`] to see them).
@@ -41,13 +41,13 @@ impl<'c> File<'c> {
 
     /// The size the server reports for this open now (other writers included).
     fn current_size(&mut self) -> io::Result<u64> {
-        match self.conn.run(Op::QueryInfo(self.handle))? {
-            Output::Info(info) => {
-                self.info.size = info.size;
-                Ok(info.size)
-            }
-            other => Err(unexpected(other).into()),
-        }
+        let info = self
+            .conn
+            .run(Op::QueryInfo(self.handle))?
+            .into_info()
+            .map_err(Error::from)?;
+        self.info.size = info.size;
+        Ok(info.size)
     }
 }
 
@@ -57,37 +57,37 @@ impl Read for File<'_> {
             return Ok(0);
         }
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        match self.conn.run(Op::Read {
-            handle: self.handle,
-            offset: self.pos,
-            len,
-        })? {
-            Output::Data(d) => {
-                let n = d.len().min(buf.len());
-                buf[..n].copy_from_slice(&d[..n]);
-                self.pos += n as u64;
-                Ok(n)
-            }
-            other => Err(unexpected(other).into()),
-        }
+        let d = self
+            .conn
+            .run(Op::Read {
+                handle: self.handle,
+                offset: self.pos,
+                len,
+            })?
+            .into_data()
+            .map_err(Error::from)?;
+        let n = d.len().min(buf.len());
+        buf[..n].copy_from_slice(&d[..n]);
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
 impl Write for File<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let data = Bytes::copy_from_slice(buf);
-        match self.conn.run(Op::Write {
-            handle: self.handle,
-            offset: self.pos,
-            data,
-        })? {
-            Output::Written(n) => {
-                self.pos += n;
-                self.info.size = self.info.size.max(self.pos);
-                Ok(n as usize)
-            }
-            other => Err(unexpected(other).into()),
-        }
+        let n = self
+            .conn
+            .run(Op::Write {
+                handle: self.handle,
+                offset: self.pos,
+                data,
+            })?
+            .into_written()
+            .map_err(Error::from)?;
+        self.pos += n;
+        self.info.size = self.info.size.max(self.pos);
+        Ok(n as usize)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -289,15 +289,13 @@ impl Connection {
         if let Some(t) = self.trees.get(&key) {
             return Ok(*t);
         }
-        match self.run(Op::TreeConnect {
-            share: share.to_string(),
-        })? {
-            Output::Tree(t) => {
-                self.trees.insert(key, t);
-                Ok(t)
-            }
-            other => Err(unexpected(other)),
-        }
+        let t = self
+            .run(Op::TreeConnect {
+                share: share.to_string(),
+            })?
+            .into_tree()?;
+        self.trees.insert(key, t);
+        Ok(t)
     }
 
     /// Whether requests to `share` are encrypted (connecting to it if needed).
@@ -314,26 +312,24 @@ impl Connection {
     /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
     pub fn list_path(&mut self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
         let tree = self.tree(share)?;
-        match self.run(Op::ListDir {
-            tree,
-            path: path.to_string(),
-            pattern: pattern.to_string(),
-        })? {
-            Output::Entries(e) => Ok(e),
-            other => Err(unexpected(other)),
-        }
+        Ok(self
+            .run(Op::ListDir {
+                tree,
+                path: path.to_string(),
+                pattern: pattern.to_string(),
+            })?
+            .into_entries()?)
     }
 
     /// Attributes of a file or directory.
     pub fn get_attributes(&mut self, share: &str, path: &str) -> Result<FileInfo> {
         let tree = self.tree(share)?;
-        match self.run(Op::Stat {
-            tree,
-            path: path.to_string(),
-        })? {
-            Output::Info(i) => Ok(i),
-            other => Err(unexpected(other)),
-        }
+        Ok(self
+            .run(Op::Stat {
+                tree,
+                path: path.to_string(),
+            })?
+            .into_info()?)
     }
 
     /// Writes the whole file into `out`; returns the byte count.
@@ -362,10 +358,7 @@ impl Connection {
             Event::Data { data, .. } => out.write_all(data),
             _ => Ok(()),
         })?;
-        match r {
-            Output::Transferred(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
+        Ok(r.into_transferred()?)
     }
 
     /// Creates or replaces `path` with everything `input` yields; returns the byte count.
@@ -385,10 +378,7 @@ impl Connection {
             }
             Ok(())
         })?;
-        match r {
-            Output::Transferred(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
+        Ok(r.into_transferred()?)
     }
 
     /// Uploads each local file to its remote path (share-relative), keeping up to
@@ -561,9 +551,7 @@ impl Connection {
             )?;
             let mut next = Vec::new();
             for ((remote, local), r) in level.iter().zip(results) {
-                let Output::Entries(entries) = r? else {
-                    continue;
-                };
+                let entries = r?.into_entries()?;
                 for e in entries {
                     let (r, l) = (join_remote(remote, &e.name), local.join(&e.name));
                     if e.is_directory() {
@@ -604,13 +592,12 @@ impl Connection {
     /// returns how many were deleted.
     pub fn delete_files(&mut self, share: &str, path_pattern: &str) -> Result<u64> {
         let tree = self.tree(share)?;
-        match self.run(Op::Delete {
-            tree,
-            path: path_pattern.to_string(),
-        })? {
-            Output::Count(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
+        Ok(self
+            .run(Op::Delete {
+                tree,
+                path: path_pattern.to_string(),
+            })?
+            .into_count()?)
     }
 
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
@@ -633,14 +620,14 @@ impl Connection {
     /// Opens a file as a std `Read`/`Write`/`Seek` handle.
     pub fn open(&mut self, share: &str, path: &str, options: OpenOptions) -> Result<File<'_>> {
         let tree = self.tree(share)?;
-        match self.run(Op::Open {
-            tree,
-            path: path.to_string(),
-            options,
-        })? {
-            Output::Opened(handle, info) => Ok(File::new(self, handle, info)),
-            other => Err(unexpected(other)),
-        }
+        let (handle, info) = self
+            .run(Op::Open {
+                tree,
+                path: path.to_string(),
+                options,
+            })?
+            .into_opened()?;
+        Ok(File::new(self, handle, info))
     }
 
     /// Logs off and closes the socket.
@@ -702,10 +689,7 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
 fn total_transferred(results: Vec<std::result::Result<Output, smb_proto::Error>>) -> Result<u64> {
     let mut total = 0;
     for r in results {
-        match r? {
-            Output::Transferred(n) => total += n,
-            other => return Err(unexpected(other)),
-        }
+        total += r?.into_transferred()?;
     }
     Ok(total)
 }
@@ -761,10 +745,4 @@ fn read_up_to(input: &mut dyn Read, max: usize) -> io::Result<Bytes> {
     let mut buf = Vec::with_capacity(max);
     input.take(max as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
-}
-
-fn unexpected(o: Output) -> Error {
-    Error::Smb(smb_proto::Error::Invalid(format!(
-        "unexpected operation output {o:?}"
-    )))
 }

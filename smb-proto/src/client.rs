@@ -1,17 +1,23 @@
 //! What every driver's public API shares: the options a caller connects with, the
-//! [`Config`] and [`Credentials`] they stand for, and the error a driver returns.
+//! [`Config`] and [`Credentials`] they stand for, the error a driver returns, and the
+//! [`Dispatcher`] an async driver's background task runs the connection with.
 //!
 //! Nothing here does I/O: a driver hands in what only it can get, fresh randomness for
-//! the seed and the wall-clock time.
+//! the seed, the wall-clock time, and the bytes its socket moved.
 
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
 
 use crate::auth::ntlm::Credentials;
 use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
+use crate::connection::{Connection, Event, Negotiated, OpId};
 use crate::ntstatus::NtStatus;
+use crate::ops::{FileInfo, Op, Output};
 
 /// Errors from a driver.
 #[derive(Debug, thiserror::Error)]
@@ -240,6 +246,169 @@ impl ConnectOptions {
         } else {
             creds.with_ntlm_v1()
         })
+    }
+}
+
+/// An operation's event, as a [`Dispatcher`] routes it to the task that started it.
+#[derive(Debug)]
+pub enum DriverEvent {
+    /// Bytes of a streaming read.
+    Data(Bytes),
+    /// A streaming write wants up to this many bytes.
+    WantData(usize),
+    /// A page of a paged listing, which waits for a supply before the next.
+    Entries(Vec<FileInfo>),
+    /// The operation ended.
+    Done(Result<Output, crate::Error>),
+}
+
+/// Where a [`Dispatcher`] delivers one operation's events (a driver's channel sender).
+pub trait EventSink {
+    /// Hands `ev` on; `false` when the receiver is gone.
+    fn deliver(&self, ev: DriverEvent) -> bool;
+}
+
+/// Session facts that do not change after login.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// What negotiation settled.
+    pub negotiated: Negotiated,
+    /// Whether the session is a guest (or anonymous) one.
+    pub is_guest: bool,
+    /// Whether the session signs its messages.
+    pub is_signing: bool,
+}
+
+struct Route<S> {
+    ticket: u64,
+    sink: S,
+}
+
+/// The I/O-free half of an async driver: it owns the [`Connection`], queues what is to be
+/// written, and routes each operation's events to the sink it was started with. Callers
+/// name operations by their own tickets, known before the core assigns an [`OpId`].
+pub struct Dispatcher<S> {
+    core: Connection,
+    /// What is still to be written, in order: the core's frames and, between them, large
+    /// WRITE payloads sent from the caller's buffer without a copy.
+    out: VecDeque<Bytes>,
+    routes: HashMap<OpId, Route<S>>,
+    tickets: HashMap<u64, OpId>,
+}
+
+impl<S: EventSink> Dispatcher<S> {
+    /// Dispatches for `core`.
+    pub fn new(core: Connection) -> Self {
+        Dispatcher {
+            core,
+            out: VecDeque::new(),
+            routes: HashMap::new(),
+            tickets: HashMap::new(),
+        }
+    }
+
+    /// The connection, for input, timeouts and closing.
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.core
+    }
+
+    /// Whether bytes wait to be written.
+    pub fn is_writing(&self) -> bool {
+        !self.out.is_empty()
+    }
+
+    /// The first `max` buffers still to be written, in order, for one vectored write.
+    pub fn pending(&self, max: usize) -> impl Iterator<Item = &[u8]> {
+        self.out.iter().take(max).map(|b| &b[..])
+    }
+
+    /// Drops `n` written bytes from the front of the queue.
+    pub fn consume(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.out.front_mut() else {
+                return;
+            };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.out.pop_front();
+        }
+    }
+
+    /// Starts `op`; its events go to `sink`. `ticket` names it in later calls.
+    pub fn start(&mut self, ticket: u64, op: Op, sink: S, now: Instant) {
+        let id = self.core.start(op, now);
+        self.routes.insert(id, Route { ticket, sink });
+        self.tickets.insert(ticket, id);
+    }
+
+    /// Hands `data` to a running operation: bytes for a streaming write; for a streaming
+    /// read, "one chunk consumed"; for a paged listing, "next page".
+    pub fn supply(&mut self, ticket: u64, data: Bytes, now: Instant) {
+        if let Some(&id) = self.tickets.get(&ticket) {
+            self.core.supply(id, data, now);
+        }
+    }
+
+    /// Stops following an operation (SMB2 CANCEL for its requests on the wire).
+    pub fn cancel(&mut self, ticket: u64, now: Instant) {
+        if let Some(&id) = self.tickets.get(&ticket) {
+            self.core.cancel(id, now);
+        }
+    }
+
+    /// What login settled, once it did.
+    pub fn status(&self) -> Option<Status> {
+        self.core.negotiated().map(|n| Status {
+            negotiated: n.clone(),
+            is_guest: self.core.is_guest(),
+            is_signing: self.core.is_signing(),
+        })
+    }
+
+    /// Forgets every route, so the sinks drop and their receivers wake.
+    pub fn clear_routes(&mut self) {
+        self.routes.clear();
+        self.tickets.clear();
+    }
+
+    /// The drain rule: queue what the core wants sent, then route every event.
+    pub fn settle(&mut self) {
+        let (mut frames, mut payloads) = (Vec::new(), Vec::new());
+        if self.core.poll_transmit_vectored(&mut frames, &mut payloads) {
+            let mut rest = Bytes::from(frames);
+            let mut at = 0;
+            for (offset, payload) in payloads {
+                let head = rest.split_to(offset - at);
+                at = offset;
+                self.out
+                    .extend([head, payload].into_iter().filter(|b| !b.is_empty()));
+            }
+            if !rest.is_empty() {
+                self.out.push_back(rest);
+            }
+        }
+        while let Some(ev) = self.core.poll_event() {
+            let (id, ev) = match ev {
+                Event::Done { id, result } => (id, DriverEvent::Done(result)),
+                Event::Data { id, data, .. } => (id, DriverEvent::Data(data)),
+                Event::WantData { id, max_len } => (id, DriverEvent::WantData(max_len)),
+                Event::Entries { id, entries } => (id, DriverEvent::Entries(entries)),
+                // No oplocks or leases are requested, and `Closed` ends the driver's loop.
+                _ => continue,
+            };
+            // A delivery fails only for a handle that went away; its cancel is on the way.
+            if let DriverEvent::Done(_) = ev {
+                if let Some(route) = self.routes.remove(&id) {
+                    self.tickets.remove(&route.ticket);
+                    route.sink.deliver(ev);
+                }
+            } else if let Some(route) = self.routes.get(&id) {
+                route.sink.deliver(ev);
+            }
+        }
     }
 }
 

@@ -5,10 +5,10 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use smb_proto::{FileInfo, Handle, Op, Output};
+use smb_proto::{FileInfo, Handle, Op};
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
-use crate::{unexpected, Client, Running};
+use crate::{Client, Error, Running};
 
 /// Most bytes one `poll_write` takes: the write goes out in the background (the call
 /// returns at once) and the next call waits for it, so this bounds the bytes in flight.
@@ -112,25 +112,39 @@ impl File {
                 r.map(drop)
             }
             (_, Err(e)) => Err(e),
-            (Busy::Read { offset }, Ok(Output::Data(data))) => {
-                self.ahead = Some((offset, data));
-                Ok(())
-            }
-            (Busy::Write { len }, Ok(Output::Written(n))) if n == len => Ok(()),
+            (Busy::Read { offset }, Ok(out)) => out
+                .into_data()
+                .map(|data| {
+                    self.ahead = Some((offset, data));
+                })
+                .map_err(Error::from),
+            (Busy::Write { len }, Ok(out)) => out
+                .into_written()
+                .and_then(|n| {
+                    if n == len {
+                        Ok(())
+                    } else {
+                        Err(smb_proto::Error::Invalid(format!(
+                            "the server wrote {n} of {len} bytes"
+                        )))
+                    }
+                })
+                .map_err(Error::from),
             (Busy::Flush, Ok(_)) => {
                 self.dirty = false;
                 Ok(())
             }
-            (Busy::Size { delta }, Ok(Output::Info(info))) => {
-                match info.size.checked_add_signed(delta) {
-                    Some(pos) => {
-                        self.pos = pos;
-                        Ok(())
+            (Busy::Size { delta }, Ok(out)) => {
+                out.into_info().map_err(Error::from).and_then(|info| {
+                    match info.size.checked_add_signed(delta) {
+                        Some(pos) => {
+                            self.pos = pos;
+                            Ok(())
+                        }
+                        None => Err(before_start().into()),
                     }
-                    None => Err(before_start().into()),
-                }
+                })
             }
-            (_, Ok(other)) => Err(unexpected(other)),
         };
         Poll::Ready(out.map_err(io::Error::from))
     }

@@ -51,7 +51,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OnceCell};
 use tokio::time::Sleep;
 
-use driver::{Closed, Cmd, Driver, Ev, Status};
+use driver::{Closed, Cmd, Driver};
+use smb_proto::client::{DriverEvent as Ev, Status};
 
 pub use file::File;
 pub use pool::Pool;
@@ -380,10 +381,7 @@ impl Client {
             let op = Op::TreeConnect {
                 share: share.to_string(),
             };
-            match self.run_at(op, share).await? {
-                Output::Tree(t) => Ok(t),
-                other => Err(unexpected(other)),
-            }
+            Ok(self.run_at(op, share).await?.into_tree()?)
         };
         cell.get_or_try_init(connect).await.copied()
     }
@@ -396,10 +394,7 @@ impl Client {
             path: path.to_string(),
             pattern: pattern.to_string(),
         };
-        match self.run_at(op, path).await? {
-            Output::Entries(e) => Ok(e),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run_at(op, path).await?.into_entries()?)
     }
 
     /// Like [`Client::list_path`], as a stream that asks the server for the next page of
@@ -430,10 +425,7 @@ impl Client {
             tree,
             path: path.to_string(),
         };
-        match self.run_at(op, path).await? {
-            Output::Info(i) => Ok(i),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run_at(op, path).await?.into_info()?)
     }
 
     /// Writes the whole file into `out`; returns the byte count.
@@ -468,11 +460,11 @@ impl Client {
         loop {
             match op.step().await? {
                 Step::Data(data) => out.write_all(&data).await?,
-                Step::Done(Output::Transferred(n)) => {
+                Step::Done(done) => {
+                    let n = done.into_transferred()?;
                     out.flush().await?;
                     return Ok(n);
                 }
-                Step::Done(other) => return Err(unexpected(other)),
                 Step::WantData(_) | Step::Entries(_) => {}
             }
         }
@@ -499,8 +491,7 @@ impl Client {
                         .await?;
                     op.supply(buf.into());
                 }
-                Step::Done(Output::Transferred(n)) => return Ok(n),
-                Step::Done(other) => return Err(unexpected(other)),
+                Step::Done(out) => return Ok(out.into_transferred()?),
                 Step::Data(_) | Step::Entries(_) => {}
             }
         }
@@ -534,10 +525,7 @@ impl Client {
             tree,
             path: path_pattern.to_string(),
         };
-        match self.run_at(op, path_pattern).await? {
-            Output::Count(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run_at(op, path_pattern).await?.into_count()?)
     }
 
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
@@ -565,10 +553,8 @@ impl Client {
             path: path.to_string(),
             options,
         };
-        match self.run_at(op, path).await? {
-            Output::Opened(handle, info) => Ok(File::new(self.clone(), handle, path, info)),
-            other => Err(unexpected(other)),
-        }
+        let (handle, info) = self.run_at(op, path).await?.into_opened()?;
+        Ok(File::new(self.clone(), handle, path, info))
     }
 
     /// Logs off and closes the connection, for every clone of this handle.
@@ -639,10 +625,4 @@ impl Stream for ListStream {
             }
         }
     }
-}
-
-fn unexpected(o: Output) -> Error {
-    Error::Smb(smb_proto::Error::Invalid(format!(
-        "unexpected operation output {o:?}"
-    )))
 }

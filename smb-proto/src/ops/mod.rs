@@ -360,6 +360,96 @@ pub enum Output {
     Transferred(u64),
 }
 
+/// Typed accessors, for a driver that knows which output its operation ends with.
+impl Output {
+    /// The variant's name, for an error that should not dump the data it carries.
+    fn kind(&self) -> &'static str {
+        match self {
+            Output::Done => "Done",
+            Output::LoggedIn { .. } => "LoggedIn",
+            Output::Tree(_) => "Tree",
+            Output::Opened(..) => "Opened",
+            Output::Data(_) => "Data",
+            Output::Written(_) => "Written",
+            Output::Info(_) => "Info",
+            Output::Entries(_) => "Entries",
+            Output::Count(_) => "Count",
+            Output::Transferred(_) => "Transferred",
+        }
+    }
+
+    fn unexpected(&self, want: &str) -> crate::Error {
+        crate::Error::Invalid(format!(
+            "operation ended with output {}, expected {want}",
+            self.kind()
+        ))
+    }
+
+    /// The tree of [`Output::Tree`], else an [`Error::Invalid`](crate::Error::Invalid).
+    pub fn into_tree(self) -> Result<TreeId, crate::Error> {
+        match self {
+            Output::Tree(t) => Ok(t),
+            other => Err(other.unexpected("Tree")),
+        }
+    }
+
+    /// The handle and facts of [`Output::Opened`], else an error.
+    pub fn into_opened(self) -> Result<(Handle, FileInfo), crate::Error> {
+        match self {
+            Output::Opened(h, i) => Ok((h, i)),
+            other => Err(other.unexpected("Opened")),
+        }
+    }
+
+    /// The bytes of [`Output::Data`], else an error.
+    pub fn into_data(self) -> Result<Bytes, crate::Error> {
+        match self {
+            Output::Data(d) => Ok(d),
+            other => Err(other.unexpected("Data")),
+        }
+    }
+
+    /// The byte count of [`Output::Written`], else an error.
+    pub fn into_written(self) -> Result<u64, crate::Error> {
+        match self {
+            Output::Written(n) => Ok(n),
+            other => Err(other.unexpected("Written")),
+        }
+    }
+
+    /// The metadata of [`Output::Info`], else an error.
+    pub fn into_info(self) -> Result<FileInfo, crate::Error> {
+        match self {
+            Output::Info(i) => Ok(i),
+            other => Err(other.unexpected("Info")),
+        }
+    }
+
+    /// The entries of [`Output::Entries`], else an error.
+    pub fn into_entries(self) -> Result<Vec<FileInfo>, crate::Error> {
+        match self {
+            Output::Entries(e) => Ok(e),
+            other => Err(other.unexpected("Entries")),
+        }
+    }
+
+    /// The number of [`Output::Count`], else an error.
+    pub fn into_count(self) -> Result<u64, crate::Error> {
+        match self {
+            Output::Count(n) => Ok(n),
+            other => Err(other.unexpected("Count")),
+        }
+    }
+
+    /// The byte count of [`Output::Transferred`], else an error.
+    pub fn into_transferred(self) -> Result<u64, crate::Error> {
+        match self {
+            Output::Transferred(n) => Ok(n),
+            other => Err(other.unexpected("Transferred")),
+        }
+    }
+}
+
 /// The longest name (path, pattern, share path) in bytes: NameLength fields are 16 bits,
 /// and `\\server\` is prepended to a share.
 const MAX_NAME_BYTES: usize = 65_535 - 512;
@@ -395,5 +485,21 @@ mod tests {
             ("x\\y".to_string(), "z.txt".to_string())
         );
         assert_eq!(split_parent("z"), (String::new(), "z".to_string()));
+    }
+
+    #[test]
+    fn typed_accessors_take_their_variant_and_name_any_other() {
+        assert_eq!(Output::Count(3).into_count().unwrap(), 3);
+        assert_eq!(Output::Transferred(7).into_transferred().unwrap(), 7);
+        assert!(Output::Entries(vec![]).into_entries().unwrap().is_empty());
+        match Output::Data(Bytes::from_static(b"secret bytes")).into_info() {
+            Err(crate::Error::Invalid(msg)) => {
+                assert!(msg.contains("Data") && msg.contains("Info"), "{msg}");
+                assert!(!msg.contains("secret"), "{msg}");
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+        assert!(Output::Done.into_tree().is_err());
+        assert!(Output::Written(1).into_opened().is_err());
     }
 }
