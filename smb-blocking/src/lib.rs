@@ -725,6 +725,14 @@ fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
                 );
                 io::Error::new(io::ErrorKind::InvalidData, msg)
             })?;
+            // A `\` is a separator on the server: `a\b` would land as `b` inside `a`.
+            if name.contains('\\') {
+                let msg = format!(
+                    "{}: the name holds a '\\', which SMB takes as a separator",
+                    dir.join(&name).display()
+                );
+                return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+            }
             let r = join_remote(&rdir, &name);
             let kind = entry.file_type().map_err(|e| with_path(e, &entry.path()))?;
             if kind.is_dir() {

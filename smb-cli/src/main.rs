@@ -30,13 +30,20 @@ commands:
 
 URL: smb://[[domain;]user[:password]@]server[:port]/share/path
      password also from SMB_PASSWORD; no user means guest.
+     Percent-escapes are decoded in each part; a '?' wildcard is written %3F (a raw
+     '?' would start URL options, which are refused), an escaped separator (%2F, %5C)
+     and '..' are refused, and a trailing '/' names a directory (rm URL/ and get URL/
+     refuse it; ls file/ fails).
 
 options:
   -r, --recursive                      get and put whole directory trees
   -v, --verbose                        after get, put or cat, a one-line summary on stderr
   --signing never|if-required|supported|required
                                        signing policy (default: supported: sign when
-                                       the session can; required: refuse guest sessions)
+                                       the session can; required: refuse guest sessions).
+                                       Unsigned, unencrypted data (never, or if-required
+                                       on a server that does not require it) can be
+                                       altered in flight without anyone noticing.
   --max-dialect 2.0.2|2.1|3.0|3.0.2|3.1.1
   --min-dialect …                      lowest dialect accepted
   --netbios                            NetBIOS session service framing (port 139)
@@ -116,13 +123,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
                 }
             }
             "--netbios" => opts.netbios = true,
-            "--timeout" => {
-                let v = value("--timeout")?;
-                let s: f64 = v
-                    .parse()
-                    .map_err(|_| usage(&format!("bad timeout '{v}'")))?;
-                opts.timeout = std::time::Duration::from_secs_f64(s.max(0.001));
-            }
+            "--timeout" => opts.timeout = parse_timeout(&value("--timeout")?)?,
             // '-' alone is stdin or stdout; other names starting with '-' come after '--'.
             s if s.starts_with('-') && s != "-" => {
                 return Err(usage(&format!("unknown option {s}")))
@@ -139,6 +140,21 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
         verbose,
         positional,
     })
+}
+
+/// `--timeout SECONDS`: a positive, finite number of seconds that a `Duration` holds
+/// (`0`, `-1`, `nan` and `inf` cannot be timeouts; `1e20` overflows a `Duration`).
+fn parse_timeout(v: &str) -> Result<std::time::Duration, Fail> {
+    let bad = || {
+        usage(&format!(
+            "bad timeout '{v}': give a positive number of seconds"
+        ))
+    };
+    let secs: f64 = v.parse().map_err(|_| bad())?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err(bad());
+    }
+    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
 /// A parsed URL with the connection options it implies, and the share and path.
@@ -182,11 +198,12 @@ fn connect(o: &ConnectOptions) -> Result<Connection, Fail> {
 }
 
 /// A share-relative path typed by the user, `/` or `\` separated, held to the URL
-/// parser's rules (no `..`, no control characters).
-fn share_path(url: &SmbUrl, path: &str) -> Result<String, Fail> {
+/// parser's rules (no `..`, no control characters), as the URL of that path on `url`'s
+/// share; a trailing separator keeps its meaning (a directory).
+fn share_path(url: &SmbUrl, path: &str) -> Result<SmbUrl, Fail> {
     let mut root = url.clone();
     root.path.clear();
-    let joined = path
+    let mut joined = path
         .split(['/', '\\'])
         .filter(|c| !c.is_empty() && *c != ".")
         .try_fold(root, |u, c| u.join(c))
@@ -194,7 +211,11 @@ fn share_path(url: &SmbUrl, path: &str) -> Result<String, Fail> {
     if joined.path.is_empty() {
         return Err(usage(&format!("path '{path}' names no file")));
     }
-    Ok(joined.path)
+    let last = path.rsplit(['/', '\\']).next().unwrap_or_default();
+    if last.is_empty() || last == "." {
+        joined.path.push('\\');
+    }
+    Ok(joined)
 }
 
 fn format_entry(e: &FileInfo) -> String {
@@ -250,14 +271,17 @@ fn run(args: Args) -> Result<(), Fail> {
             want(1)?;
             let (t, o) = target(&p[1], &args.opts)?;
             let mut c = connect(&o)?;
-            let (dir, name) = t.url.path.rsplit_once('\\').unwrap_or(("", &t.url.path));
-            let mut entries = if name.contains(['*', '?']) {
+            let path = &t.url.path;
+            let (dir, name) = path.rsplit_once('\\').unwrap_or(("", path));
+            // A URL ending in '/' names a directory: `ls file/` fails like ls(1) does.
+            let as_dir = t.url.names_directory();
+            let mut entries = if !as_dir && name.contains(['*', '?']) {
                 c.list_path(&t.share, dir, name)?
             } else {
-                match c.list_path(&t.share, &t.url.path, "*") {
+                match c.list_path(&t.share, path, "*") {
                     // Like ls(1), a file lists itself.
                     Err(smb_blocking::Error::Smb(e))
-                        if e.status() == Some(NtStatus::NOT_A_DIRECTORY) =>
+                        if !as_dir && e.status() == Some(NtStatus::NOT_A_DIRECTORY) =>
                     {
                         c.list_path(&t.share, dir, name)?
                     }
@@ -326,7 +350,7 @@ fn run(args: Args) -> Result<(), Fail> {
                 ("put", true) => {
                     connect(&o)?.store_tree(Path::new(local), &t.share, &t.url.path)?
                 }
-                ("put", false) => (1, put(&o, &t, local, url.ends_with('/'))?),
+                ("put", false) => (1, put(&o, &t, local)?),
                 (_, true) => get_tree(&o, &t, local)?,
                 (_, false) => (1, get(&o, &t, local)?),
             };
@@ -357,18 +381,29 @@ fn run(args: Args) -> Result<(), Fail> {
         "mv" => {
             want(2)?;
             let (t, o) = target(&p[1], &args.opts)?;
-            let new_path = if p[2].to_ascii_lowercase().starts_with("smb://") {
+            let mut new = if p[2].to_ascii_lowercase().starts_with("smb://") {
                 let (t2, o2) = target(&p[2], &args.opts)?;
                 if !t2.share.eq_ignore_ascii_case(&t.share)
                     || (&o2.host, o2.port) != (&o.host, o.port)
                 {
                     return Err(usage("mv works within one share"));
                 }
-                t2.url.path
+                t2.url
             } else {
                 share_path(&t.url, &p[2])?
             };
-            connect(&o)?.rename(&t.share, &t.url.path, &new_path)?;
+            // Like mv(1): a destination spelled as a directory receives the source.
+            if new.names_directory() {
+                let name = t
+                    .url
+                    .file_name()
+                    .filter(|_| !t.url.path.is_empty())
+                    .ok_or_else(|| usage("mv needs a file or directory to move"))?;
+                new = new
+                    .join(name)
+                    .map_err(|e| usage(&format!("bad name '{name}': {e}")))?;
+            }
+            connect(&o)?.rename(&t.share, &t.url.path, &new.path)?;
         }
         other => return Err(usage(&format!("unknown command '{other}'"))),
     }
@@ -446,9 +481,10 @@ fn get_tree(o: &ConnectOptions, t: &Target, local: &str) -> Result<(u64, u64), F
 }
 
 /// Uploads `local` (`-`: stdin) to `t`, or into directory `t` under the local name when
-/// `into_dir` or the URL names just the share. Returns the byte count.
-fn put(o: &ConnectOptions, t: &Target, local: &str, into_dir: bool) -> Result<u64, Fail> {
-    let path = if t.url.path.is_empty() || into_dir {
+/// the URL names a directory (ends in '/', or names just the share). Returns the byte
+/// count.
+fn put(o: &ConnectOptions, t: &Target, local: &str) -> Result<u64, Fail> {
+    let path = if t.url.names_directory() {
         if local == "-" {
             return Err(usage("put from stdin needs a file name in the URL"));
         }
@@ -562,6 +598,30 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_are_positive_finite_seconds() {
+        let t = |v: &str| parse_timeout(v).ok();
+        assert_eq!(t("5"), Some(std::time::Duration::from_secs(5)));
+        assert_eq!(t("0.25"), Some(std::time::Duration::from_millis(250)));
+        // Large but representable: the core saturates the deadline.
+        assert!(t("1e19").is_some());
+        for bad in [
+            "0",
+            "-1",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e309",
+            "1e20",
+            "99999999999999999999",
+            "",
+            "5s",
+        ] {
+            assert!(t(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
     fn flags_anywhere_and_names_starting_with_a_dash_after_double_dash() {
         let parse = |args: &[&str]| parse_args(args.iter().map(|a| a.to_string())).ok();
         let a = parse(&["put", "-r", "-", "smb://h/s", "-v", "--", "-v", "-r"]).unwrap();
@@ -577,9 +637,11 @@ mod tests {
     #[test]
     fn share_paths_take_either_separator_and_never_climb() {
         let url = SmbUrl::parse("smb://h/s/dir/f").ok().unwrap();
-        let path = |p: &str| share_path(&url, p).ok();
+        let path = |p: &str| share_path(&url, p).ok().map(|u| u.path);
         assert_eq!(path("a/b\\c").as_deref(), Some("a\\b\\c"));
-        assert_eq!(path("/./a//b/").as_deref(), Some("a\\b"));
+        assert_eq!(path("/./a//b").as_deref(), Some("a\\b"));
+        assert_eq!(path("/./a//b/").as_deref(), Some("a\\b\\"));
+        assert_eq!(path("a/b/.").as_deref(), Some("a\\b\\"));
         assert_eq!(path("a/../b"), None);
         assert_eq!(path("/"), None);
         assert_eq!(path("a\u{7}b"), None);

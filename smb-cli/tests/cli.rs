@@ -815,3 +815,133 @@ fn a_closed_stdout_ends_smb_quietly() {
         );
     }
 }
+
+/// Names on the share's disk, sorted, below `dir`.
+fn on_disk(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Each of these URLs once made a command act on another path than the one written
+/// (`?` cut the path short; an escaped `/` became a separator on the server; a trailing
+/// `/` was dropped), deleting files the user never named, with exit status 0.
+#[test]
+fn no_url_acts_on_another_path_than_the_one_written() {
+    let srv = server();
+    let url = srv.url("share");
+    let disk = srv.share_path("share");
+    std::fs::create_dir_all(disk.join("scratch/sub")).unwrap();
+    std::fs::create_dir_all(disk.join("dir1")).unwrap();
+    for f in [
+        "report",
+        "report1.txt",
+        "report2.txt",
+        "hello.txt",
+        "a1.txt",
+        "top.txt",
+        "scratch/x",
+        "scratch/y.txt",
+        "dir1/z.txt",
+    ] {
+        std::fs::write(disk.join(f), b"keep").unwrap();
+    }
+    let root = on_disk(&disk);
+    let scratch = on_disk(&disk.join("scratch"));
+
+    // Refused before connecting: usage errors (2) that say why.
+    for bad in [
+        "report?.txt",
+        "scratch/..%2Fhello.txt",
+        "scratch/..%2F*",
+        "scratch/x%2F..%2F..%2Fhello.txt",
+        "dir1%2F..%2F*.txt",
+        "a1.txt%2F",
+        "scratch/*%2F",
+        "scratch/..%5Chello.txt",
+        "scratch/../hello.txt",
+        "scratch/%2E%2E/hello.txt",
+    ] {
+        for cmd in ["rm", "ls", "stat", "cat", "rmdir", "mkdir"] {
+            let line = smb(&[cmd, &format!("{url}/{bad}")]).fails(2).to_string();
+            assert!(line.contains("bad URL"), "{cmd} {bad}: {line}");
+        }
+        let line = smb(&["get", &format!("{url}/{bad}"), "-"])
+            .fails(2)
+            .to_string();
+        assert!(line.contains("bad URL"), "get {bad}: {line}");
+    }
+    let line = smb(&["rm", &format!("{url}/report?.txt")])
+        .fails(2)
+        .to_string();
+    assert!(
+        line.contains("%3F"),
+        "the message says how to write a '?': {line}"
+    );
+
+    // A trailing separator names a directory: file commands refuse it.
+    for dir_form in ["a1.txt/", "a1.txt/.", "scratch/*/"] {
+        let line = smb(&["rm", &format!("{url}/{dir_form}")])
+            .fails(1)
+            .to_string();
+        assert!(line.contains("EISDIR"), "rm {dir_form}: {line}");
+    }
+    let line = smb(&["get", &format!("{url}/a1.txt/"), "-"])
+        .fails(1)
+        .to_string();
+    assert!(line.contains("EISDIR"), "{line}");
+    for cmd in ["stat", "ls"] {
+        let line = smb(&[cmd, &format!("{url}/a1.txt/")]).fails(1).to_string();
+        assert!(line.contains("ENOTDIR"), "{cmd} a1.txt/: {line}");
+    }
+    assert_eq!(on_disk(&disk), root, "nothing deleted in the share root");
+    assert_eq!(
+        on_disk(&disk.join("scratch")),
+        scratch,
+        "nothing deleted in scratch"
+    );
+
+    // What the user meant, written as the help says: the '?' wildcard as %3F.
+    smb(&["rm", &format!("{url}/report%3F.txt")]).ok();
+    assert!(
+        disk.join("report").exists(),
+        "'report' does not match report?.txt"
+    );
+    assert!(!disk.join("report1.txt").exists() && !disk.join("report2.txt").exists());
+    // A directory spelled as one lists and stats as before.
+    let names_in = |u: &str| ls(&["ls", u]).into_iter().map(|e| e.3).collect::<Vec<_>>();
+    assert_eq!(names_in(&format!("{url}/scratch/")), ["sub", "x", "y.txt"]);
+    assert!(smb(&["stat", &format!("{url}/scratch/")])
+        .text()
+        .contains("directory"));
+    // `mv FILE DIR/` moves into the directory, like mv(1).
+    smb(&["mv", &format!("{url}/top.txt"), "scratch/sub/"]).ok();
+    assert_eq!(on_disk(&disk.join("scratch/sub")), ["top.txt"]);
+    smb(&["mv", &format!("{url}/hello.txt"), &format!("{url}/dir1/")]).ok();
+    assert_eq!(on_disk(&disk.join("dir1")), ["hello.txt", "z.txt"]);
+}
+
+/// `--timeout 99999999999999999999` once panicked parsing it, and `--timeout 1e19`
+/// panicked in the core adding it to an `Instant`; `nan`, `-1` and `0` were taken.
+#[test]
+fn timeouts_that_cannot_be_are_refused_and_huge_ones_work() {
+    let srv = server();
+    let url = srv.url("share");
+    for bad in [
+        "99999999999999999999",
+        "1e309",
+        "inf",
+        "1e20",
+        "nan",
+        "-1",
+        "0",
+    ] {
+        let line = smb(&["--timeout", bad, "ls", &url]).fails(2).to_string();
+        assert!(line.contains("bad timeout"), "{bad}: {line}");
+    }
+    smb(&["--timeout", "1e19", "ls", &url]).ok();
+    smb(&["--timeout", "0.5", "ls", &url]).ok();
+}

@@ -75,15 +75,19 @@ impl std::fmt::Display for Dialect {
 }
 
 /// When to sign, in pysmb's `sign_options` terms.
+///
+/// Signing is what makes a response tamper-evident: on an unsigned (and unencrypted)
+/// session anyone on the path can change a downloaded file's bytes, a listing or a size
+/// undetected. The default signs whenever the server can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SigningPolicy {
     /// Never sign, except where SMB 3.x makes a signed TREE_CONNECT mandatory.
-    /// A server that requires signing is refused.
+    /// A server that requires signing is refused. Data can be altered in flight.
     Never,
     /// Sign whenever the server supports it and the session is authenticated.
     #[default]
     WhenSupported,
-    /// Sign only when the server requires it.
+    /// Sign only when the server requires it; otherwise data can be altered in flight.
     WhenRequired,
     /// The client requires signing: guest and anonymous sessions are refused, and every
     /// response must be signed.

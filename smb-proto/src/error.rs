@@ -102,6 +102,17 @@ pub enum Error {
     /// The caller asked for something that cannot be done (bad path, bad state).
     #[error("invalid request: {0} (EINVAL)")]
     Invalid(String),
+    /// A path or name breaks the path rules ([`crate::ops`] documents them); nothing
+    /// was sent.
+    #[error("{op} {}: {problem} ({})", shown(path), .problem.errno().name())]
+    Path {
+        /// The operation.
+        op: &'static str,
+        /// The path as the caller gave it.
+        path: String,
+        /// What is wrong with it.
+        problem: PathError,
+    },
     /// The server's answer was complete but the transfer was not (e.g. file shrank).
     #[error("{op} {}: incomplete transfer: {detail} (EIO)", shown(path))]
     Incomplete {
@@ -112,6 +123,44 @@ pub enum Error {
         /// What was missing.
         detail: String,
     },
+}
+
+/// Why a path was refused before anything was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// A `..` component: a path cannot climb out of the directory it names.
+    #[error("`..` in a path: a path cannot climb out of the directory it names")]
+    ParentComponent,
+    /// A NUL character, which would end the name early on the server.
+    #[error("NUL character in a name")]
+    Nul,
+    /// A separator in what must be one component (a pattern, a share name).
+    #[error("a separator in a name that must be one component")]
+    Separator,
+    /// No name where one is needed (the share's root given to delete, an empty share).
+    #[error("no name where one is needed")]
+    EmptyName,
+    /// The path ends in a separator (or `.`), so it names a directory, and the operation
+    /// works on files only.
+    #[error("the path ends in a separator, so it names a directory, and this works on files")]
+    NamesDirectory,
+    /// Longer than a 16-bit NameLength can carry; cutting it would name another file.
+    #[error("a name of {units} UTF-16 units is longer than SMB2 allows")]
+    TooLong {
+        /// The name's length in UTF-16 code units.
+        units: usize,
+    },
+}
+
+impl PathError {
+    /// The errno a POSIX caller would see for the same mistake.
+    pub fn errno(self) -> Errno {
+        match self {
+            PathError::NamesDirectory => Errno::EISDIR,
+            PathError::TooLong { .. } => Errno::ENAMETOOLONG,
+            _ => Errno::EINVAL,
+        }
+    }
 }
 
 /// A share-relative path for messages; the share root is `\`.
@@ -161,6 +210,7 @@ impl Error {
             Error::Cancelled => Errno::ECANCELED,
             Error::Closed(r) => Errno::for_close(r),
             Error::Invalid(_) => Errno::EINVAL,
+            Error::Path { problem, .. } => problem.errno(),
             Error::Incomplete { .. } => Errno::EIO,
         }
     }

@@ -1,19 +1,32 @@
 //! `smb://` URLs in libsmbclient's syntax:
 //!
 //! ```text
-//! smb://[[domain;]user[:password]@]server[:port][/share[/path…]][?options]
+//! smb://[[domain;]user[:password]@]server[:port][/share[/path…]]
 //! ```
 //!
 //! The grammar is Samba's `SMBC_parse_path` (`source3/libsmb/libsmb_path.c`): the
-//! URL is split into its parts first and each part is percent-decoded afterwards, so
-//! `%2F` inside a path component is a literal `/` in that name, not a separator. Where
-//! libsmbclient is lax this parser is strict, because a URL often comes from
-//! somewhere untrusted: a malformed escape, a control character, an empty server, a
-//! bad port or a `..` component is an error rather than something passed to the
-//! server. Departures from libsmbclient: the scheme is case-insensitive, IPv6
-//! literals in brackets are understood (RFC 3986 3.2.2, zone ids as `%25`, RFC 6874),
-//! the userinfo ends at the *last* `@` before the first `/` (so a raw `@` in a
-//! password still parses), and empty and `.` path segments are dropped.
+//! URL is split into its parts first and each part is percent-decoded afterwards.
+//! Where libsmbclient is lax this parser is strict, because a URL often comes from
+//! somewhere untrusted, and a URL that would make a command act on another path than
+//! the one written is refused rather than guessed at:
+//!
+//! * `?` starts libsmbclient's options, and libsmbclient accepts none
+//!   (`SMBC_check_options` fails on any); neither does this parser
+//!   ([`UrlError::Options`]), so `report?.txt` is refused rather than read as
+//!   `report` with an option. A `?` wildcard is written `%3F`.
+//! * A decoded `/` or `\` (`%2F`, `%5C`) is refused ([`UrlError::Separator`]): SMB
+//!   servers take both as separators, so the escape would split the name in two.
+//! * `..` is refused, spelled out or escaped (`%2E%2E`); a malformed escape, a control
+//!   character (NUL included), an empty server or a bad port is an error.
+//! * A trailing `/` (or `/.`) means the URL names a directory, and `path` keeps it as a
+//!   trailing `\`: the core then refuses to act on a file there.
+//! * `#` has no special meaning (libsmbclient gives it none): it is part of the name.
+//!
+//! Departures from libsmbclient: the scheme is case-insensitive, IPv6 literals in
+//! brackets are understood (RFC 3986 3.2.2, zone ids as `%25`, RFC 6874), the userinfo
+//! ends at the *last* `@` before the first `/` (so a raw `@` in a password still
+//! parses), and empty and `.` path segments in the middle of a path are dropped, as a
+//! POSIX path resolves them.
 //!
 //! The password is kept in a private field and never appears in `Debug`, `Display`
 //! or [`UrlError`].
@@ -47,9 +60,13 @@ pub enum UrlError {
     /// A control character (raw or decoded) in the named part.
     #[error("control character in the {0}")]
     ControlCharacter(&'static str),
-    /// A backslash in a name, where it would act as an SMB path separator.
-    #[error("backslash in the {0}: it would split the name in two")]
-    Backslash(&'static str),
+    /// A `\\` or an escaped `/` (`%2F`) in a name: SMB servers take both as separators,
+    /// so the name would split in two.
+    #[error("a separator (`\\` or an escaped `/`) in the {0}: it would split the name in two")]
+    Separator(&'static str),
+    /// A `?`: libsmbclient's URL options, of which neither it nor this client accepts any.
+    #[error("`?` starts URL options, and none are supported (write a `?` wildcard as %3F)")]
+    Options,
     /// A `..` component.
     #[error("`..` in the path: a URL can't climb out of a share")]
     ParentComponent,
@@ -61,8 +78,9 @@ pub enum UrlError {
 /// A parsed `smb://` URL.
 ///
 /// `path` is the path inside `share`, with `\` separators and no leading separator;
-/// `""` is the share's root. Every component has been percent-decoded and checked:
-/// none is empty, `.` or `..`, and none contains `\` or a control character.
+/// `""` is the share's root, and a trailing `\` means the URL ended in `/` (it names a
+/// directory). Every component has been percent-decoded and checked: none is empty,
+/// `.` or `..`, and none contains `/`, `\` or a control character.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SmbUrl {
     /// The authentication domain (the part before `;`).
@@ -76,10 +94,9 @@ pub struct SmbUrl {
     pub port: Option<u16>,
     /// The share; `None` when the URL names only the server.
     pub share: Option<String>,
-    /// The path inside the share, `\`-separated, without a leading separator.
+    /// The path inside the share, `\`-separated, without a leading separator; with a
+    /// trailing `\` when the URL ended in `/`.
     pub path: String,
-    /// The `?key=value&…` options, decoded, in order; a key without `=` has value `""`.
-    pub options: Vec<(String, String)>,
 }
 
 impl SmbUrl {
@@ -92,11 +109,9 @@ impl SmbUrl {
             Some(scheme) if scheme.eq_ignore_ascii_case("smb://") => &s[6..],
             _ => return Err(UrlError::Scheme),
         };
-        // libsmbclient takes the options from the last '?'.
-        let (rest, query) = match rest.rsplit_once('?') {
-            Some((rest, query)) => (rest, Some(query)),
-            None => (rest, None),
-        };
+        if rest.contains('?') {
+            return Err(UrlError::Options);
+        }
         let (authority, segments) = match rest.split_once('/') {
             Some((authority, segments)) => (authority, segments),
             None => (rest, ""),
@@ -114,7 +129,6 @@ impl SmbUrl {
             port: None,
             share: None,
             path: String::new(),
-            options: Vec::new(),
         };
         if let Some(userinfo) = userinfo {
             let (domain, credentials) = match userinfo.split_once(';') {
@@ -137,6 +151,7 @@ impl SmbUrl {
         (url.host, url.port) = parse_hostport(hostport)?;
 
         let mut components = Vec::new();
+        let mut names_directory = false;
         for segment in segments.split('/') {
             let what = if components.is_empty() {
                 "share"
@@ -144,7 +159,8 @@ impl SmbUrl {
                 "path"
             };
             let name = decode(segment, what)?;
-            if name.is_empty() || name == "." {
+            names_directory = name.is_empty() || name == ".";
+            if names_directory {
                 continue;
             }
             check_name(&name, what)?;
@@ -153,13 +169,8 @@ impl SmbUrl {
         let mut components = components.into_iter();
         url.share = components.next();
         url.path = components.collect::<Vec<_>>().join("\\");
-
-        if let Some(query) = query {
-            for option in query.split('&').filter(|o| !o.is_empty()) {
-                let (key, value) = option.split_once('=').unwrap_or((option, ""));
-                url.options
-                    .push((decode(key, "options")?, decode(value, "options")?));
-            }
+        if names_directory && !url.path.is_empty() {
+            url.path.push('\\');
         }
         Ok(url)
     }
@@ -174,6 +185,17 @@ impl SmbUrl {
         self.password = password;
     }
 
+    /// Whether the URL names a directory by its spelling: it ends in `/` (or is a share
+    /// or a server).
+    pub fn names_directory(&self) -> bool {
+        self.path.is_empty() || self.path.ends_with('\\')
+    }
+
+    /// `path` without the trailing `\` of a URL that ended in `/`.
+    fn trimmed_path(&self) -> &str {
+        self.path.strip_suffix('\\').unwrap_or(&self.path)
+    }
+
     /// The URL of `name` inside this one: the share when the URL names only a server,
     /// else a path component appended to `path`.
     ///
@@ -185,6 +207,7 @@ impl SmbUrl {
         }
         check_name(name, "name")?;
         let mut url = self.clone();
+        url.path = self.trimmed_path().to_owned();
         match &url.share {
             None => url.share = Some(name.to_owned()),
             Some(_) if url.path.is_empty() => url.path = name.to_owned(),
@@ -200,6 +223,7 @@ impl SmbUrl {
     /// the server, and the server has no parent.
     pub fn parent(&self) -> Option<SmbUrl> {
         let mut url = self.clone();
+        url.path = self.trimmed_path().to_owned();
         if !url.path.is_empty() {
             let len = url.path.rfind('\\').unwrap_or(0);
             url.path.truncate(len);
@@ -213,7 +237,7 @@ impl SmbUrl {
 
     /// The last component: of the path, else the share; `None` for a server URL.
     pub fn file_name(&self) -> Option<&str> {
-        match self.path.rsplit('\\').next() {
+        match self.trimmed_path().rsplit('\\').next() {
             Some(name) if !name.is_empty() => Some(name),
             _ => self.share.as_deref(),
         }
@@ -277,8 +301,8 @@ fn check_name(name: &str, what: &'static str) -> Result<(), UrlError> {
     if name.chars().any(char::is_control) {
         return Err(UrlError::ControlCharacter(what));
     }
-    if name.contains('\\') {
-        return Err(UrlError::Backslash(what));
+    if name.contains(['/', '\\']) {
+        return Err(UrlError::Separator(what));
     }
     Ok(())
 }
@@ -324,7 +348,7 @@ fn encode(f: &mut fmt::Formatter<'_>, s: &str, keep: &[u8]) -> fmt::Result {
     Ok(())
 }
 
-/// `smb://[domain;][user@]host[:port][/share[/path]][?options]`, never the password.
+/// `smb://[domain;][user@]host[:port][/share[/path][/]]`, never the password.
 impl fmt::Display for SmbUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("smb://")?;
@@ -355,12 +379,9 @@ impl fmt::Display for SmbUrl {
                 f.write_str("/")?;
                 encode(f, component, b"")?;
             }
-        }
-        for (i, (key, value)) in self.options.iter().enumerate() {
-            f.write_str(if i == 0 { "?" } else { "&" })?;
-            encode(f, key, b"")?;
-            f.write_str("=")?;
-            encode(f, value, b"")?;
+            if self.path.ends_with('\\') {
+                f.write_str("/")?;
+            }
         }
         Ok(())
     }
@@ -376,7 +397,6 @@ impl fmt::Debug for SmbUrl {
             .field("port", &self.port)
             .field("share", &self.share)
             .field("path", &self.path)
-            .field("options", &self.options)
             .finish()
     }
 }
@@ -402,7 +422,7 @@ mod tests {
 
     #[test]
     fn full_form() {
-        let u = url("smb://CORP;alice:s3cret@fileserver:4455/Share/dir/sub/file.txt?mc=1&debug");
+        let u = url("smb://CORP;alice:s3cret@fileserver:4455/Share/dir/sub/file.txt");
         assert_eq!(u.domain.as_deref(), Some("CORP"));
         assert_eq!(u.user.as_deref(), Some("alice"));
         assert_eq!(u.password(), Some("s3cret"));
@@ -410,13 +430,10 @@ mod tests {
         assert_eq!(u.port, Some(4455));
         assert_eq!(u.share.as_deref(), Some("Share"));
         assert_eq!(u.path, r"dir\sub\file.txt");
-        assert_eq!(
-            u.options,
-            vec![("mc".into(), "1".into()), ("debug".into(), String::new())]
-        );
+        assert!(!u.names_directory());
         assert_eq!(
             u.to_string(),
-            "smb://CORP;alice@fileserver:4455/Share/dir/sub/file.txt?mc=1&debug="
+            "smb://CORP;alice@fileserver:4455/Share/dir/sub/file.txt"
         );
     }
 
@@ -529,11 +546,48 @@ mod tests {
 
     #[test]
     fn components_decode_after_splitting() {
-        let u = url("smb://h/s/a%2Fb/c");
-        assert_eq!(u.path, "a/b\\c");
-        assert_eq!(u.file_name(), Some("c"));
-        assert_eq!(u.to_string(), "smb://h/s/a%2Fb/c");
+        let u = url("smb://h/s/a%23b/100%25/c%3F.txt");
+        assert_eq!(u.path, "a#b\\100%\\c?.txt");
+        assert_eq!(u.file_name(), Some("c?.txt"));
+        assert_eq!(u.to_string(), "smb://h/s/a%23b/100%25/c%3F.txt");
         assert_eq!(url(&u.to_string()), u);
+        // '#' is no fragment: it is part of the name, as in libsmbclient.
+        assert_eq!(url("smb://h/s/a#b").path, "a#b");
+    }
+
+    /// Each of these once made a command act on another path than the one written:
+    /// `?` cut the path short (`report?.txt` deleted `report`), and an escaped `/`
+    /// became a separator on the server (`scratch/..%2Fhello.txt` deleted
+    /// `hello.txt` outside `scratch`).
+    #[test]
+    fn nothing_shortens_or_escapes_the_path_written() {
+        for s in [
+            "smb://u@h/share/report?.txt",
+            "smb://h/s/a?",
+            "smb://h/s?",
+            "smb://h/s/f?mc=1",
+            "smb://u:p?w@h/s",
+        ] {
+            assert_eq!(SmbUrl::parse(s), Err(UrlError::Options), "{s}");
+        }
+        for s in [
+            "smb://u@h/share/scratch/..%2Fhello.txt",
+            "smb://h/share/scratch/..%2F*",
+            "smb://h/share/scratch/x%2F..%2F..%2Fhello.txt",
+            "smb://h/share/dir1%2F..%2F*.txt",
+            "smb://h/share/a1.txt%2F",
+            "smb://h/share/scratch/*%2F",
+            "smb://h/share/a%5Cb",
+            "smb://h/share%2Fx/y",
+        ] {
+            assert!(
+                matches!(SmbUrl::parse(s), Err(UrlError::Separator(_))),
+                "{s}: {:?}",
+                SmbUrl::parse(s)
+            );
+        }
+        let err = SmbUrl::parse("smb://h/s/a?b").unwrap_err().to_string();
+        assert!(err.contains("%3F"), "{err}");
     }
 
     #[test]
@@ -544,7 +598,15 @@ mod tests {
         assert_eq!(url("smb://h/share/"), share);
 
         let dir = url("smb://h/share/dir/");
-        assert_eq!(dir.path, "dir");
+        assert_eq!(dir.path, "dir\\");
+        assert!(dir.names_directory());
+        assert_eq!(url("smb://h/share/dir/."), dir);
+        assert_eq!(dir.to_string(), "smb://h/share/dir/");
+        assert_eq!(dir.file_name(), Some("dir"));
+        assert_eq!(dir.join("f").unwrap().path, "dir\\f");
+        assert_eq!(dir.parent(), Some(share.clone()));
+        assert!(!url("smb://h/share/dir").names_directory());
+        assert!(share.names_directory());
 
         let server = url("smb://h");
         assert_eq!(server.share, None);
@@ -555,9 +617,11 @@ mod tests {
 
     #[test]
     fn empty_and_dot_segments_are_dropped() {
-        let u = url("smb://h//share//a/./b/");
+        let u = url("smb://h//share//a/./b");
         assert_eq!(u.share.as_deref(), Some("share"));
         assert_eq!(u.path, r"a\b");
+        // ...but the last one still says "a directory".
+        assert_eq!(url("smb://h//share//a/./b/").path, "a\\b\\");
     }
 
     #[test]
@@ -582,8 +646,8 @@ mod tests {
             ("smb://h/s/../x", UrlError::ParentComponent),
             ("smb://h/s/a/%2E%2E/b", UrlError::ParentComponent),
             ("smb://h/%2e%2e", UrlError::ParentComponent),
-            ("smb://h/s/a%5C..%5Cb", UrlError::Backslash("path")),
-            ("smb://h/s?x=%g0", UrlError::BadEscape("options")),
+            ("smb://h/s/a%5C..%5Cb", UrlError::Separator("path")),
+            ("smb://h/s?x=%g0", UrlError::Options),
         ];
         for (input, expected) in cases {
             assert_eq!(SmbUrl::parse(input), Err(*expected), "{input}");
@@ -616,7 +680,8 @@ mod tests {
         for s in [
             "smb://h",
             "smb://DOM;u@h:1/s",
-            "smb://h/s/a%20b/%25/%3F%23/%E6%97%A5?k%26=v%3D1&x=",
+            "smb://h/s/a%20b/%25/%3F%23/%E6%97%A5",
+            "smb://h/s/dir/",
             "smb://%C3%A9@h/%F0%9F%98%80",
             "smb://DOM;@h/s",
         ] {
@@ -652,7 +717,7 @@ mod tests {
         assert_eq!(dir.join(".."), Err(UrlError::ParentComponent));
         assert_eq!(dir.join("."), Err(UrlError::EmptyName));
         assert_eq!(dir.join(""), Err(UrlError::EmptyName));
-        assert_eq!(dir.join(r"a\..\..\b"), Err(UrlError::Backslash("name")));
+        assert_eq!(dir.join(r"a\..\..\b"), Err(UrlError::Separator("name")));
         assert_eq!(dir.join("a\u{1}"), Err(UrlError::ControlCharacter("name")));
         assert_eq!(server.join(".."), Err(UrlError::ParentComponent));
     }

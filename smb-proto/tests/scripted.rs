@@ -1057,7 +1057,8 @@ fn a_path_too_long_for_the_wire_is_refused_not_truncated() {
     let evs = show(&events(&mut conn));
     assert_eq!(evs.len(), 1);
     assert!(
-        evs[0].starts_with(&format!("Done {{ id: {id:?}, result: Err(Invalid(")),
+        evs[0].starts_with(&format!("Done {{ id: {id:?}, result: Err(Path {{"))
+            && evs[0].contains("TooLong { units: 32778 }"),
         "{evs:?}"
     );
 }
@@ -1154,30 +1155,77 @@ fn a_timeout_closes_what_the_operation_had_opened_and_cancels_the_rest() {
     let _ = id;
 }
 
+/// Interim responses once renewed the request's timeout, so a server sending one every
+/// few seconds held an operation forever despite the timeout.
 #[test]
-fn an_interim_response_renews_the_timeout_instead_of_removing_it() {
+fn interim_responses_never_move_the_deadline_the_request_was_sent_with() {
     let (mut conn, t0) = negotiated(config(), 100);
     let id = conn.start(Op::Echo, t0);
     let req = only(sent(&mut conn));
-    let t1 = t0 + Duration::from_secs(1);
-    feed(
-        &mut conn,
-        t1,
-        &frame(&[async_response(
+    let interim = || {
+        frame(&[async_response(
             &req.header,
             NtStatus::PENDING,
             42,
             1,
             error_body,
-        )]),
-    );
-    assert_eq!(conn.poll_timeout(), Some(t1 + TIMEOUT));
-    conn.handle_timeout(t1 + TIMEOUT);
+        )])
+    };
+    for second in [1, 4, 7] {
+        feed(&mut conn, t0 + Duration::from_secs(second), &interim());
+        assert_eq!(
+            conn.poll_timeout(),
+            Some(t0 + TIMEOUT),
+            "never removed or moved"
+        );
+        assert!(events(&mut conn).is_empty());
+    }
+    conn.handle_timeout(t0 + TIMEOUT);
     let evs = show(&events(&mut conn));
     assert!(
         evs[0].starts_with(&format!("Done {{ id: {id:?}, result: Err(Timeout")),
         "{evs:?}"
     );
+}
+
+#[test]
+fn a_request_answered_by_endless_interims_ends_the_connection() {
+    let mut cfg = config();
+    cfg.request_timeout = None;
+    let (mut conn, t0) = negotiated(cfg, 100);
+    let id = conn.start(Op::Echo, t0);
+    let req = only(sent(&mut conn));
+    let mut closed = None;
+    for _ in 0..100 {
+        let interim = async_response(&req.header, NtStatus::PENDING, 42, 1, error_body);
+        feed(&mut conn, t0, &frame(&[interim]));
+        let evs = events(&mut conn);
+        if let Some(Event::Closed(reason)) = evs.iter().find(|e| matches!(e, Event::Closed(_))) {
+            assert!(
+                show(&evs)
+                    .iter()
+                    .any(|e| e.starts_with(&format!("Done {{ id: {id:?}, result: Err(Closed"))),
+                "{evs:?}"
+            );
+            closed = Some(reason.clone());
+            break;
+        }
+    }
+    match closed {
+        Some(CloseReason::Protocol(m)) => assert!(m.contains("interim"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A timeout too large for an `Instant` once overflowed the addition and panicked.
+#[test]
+fn a_huge_timeout_means_wait_never_an_overflow() {
+    let mut cfg = config();
+    cfg.request_timeout = Some(Duration::from_secs(u64::MAX));
+    let (mut conn, t0) = negotiated(cfg, 100);
+    conn.start(Op::Echo, t0);
+    assert_eq!(only(sent(&mut conn)).header.command, Command::Echo as u16);
+    assert_eq!(conn.poll_timeout(), None);
 }
 
 #[test]
@@ -1272,4 +1320,281 @@ fn a_listing_that_never_makes_progress_ends() {
         evs[0].starts_with(&format!("Done {{ id: {list:?}, result: Err(Closed")),
         "{evs:?}"
     );
+}
+
+// ---- downloads never trust the size the server reports ----
+
+/// A file server whose file holds `real` but reports `at_open` bytes in the CREATE
+/// response and `at_close` in a CLOSE's post-query attributes. Serves a whole-file read
+/// until it ends; returns the bytes the client delivered and its result.
+fn serve_get(real: &[u8], at_open: u64, at_close: u64) -> (Vec<u8>, Result<Output, Error>) {
+    use smb_proto::wire::close::{flags as close_flags, CloseRequest};
+    use smb_proto::wire::read::ReadRequest;
+    let (mut conn, t0) = negotiated(config(), 64);
+    let id = conn.start(
+        Op::ReadFile {
+            tree: TreeId(3),
+            path: "f.bin".into(),
+            offset: 0,
+            max_len: None,
+        },
+        t0,
+    );
+    let file_id = FileId {
+        persistent: 1,
+        volatile: 2,
+    };
+    // Every answer gives back what its request was charged.
+    let grant = |r: &Request| r.header.credit_charge.max(1);
+    let mut got = Vec::new();
+    for _round in 0..100 {
+        let frames = sent_frames(&mut conn);
+        assert!(!frames.is_empty(), "the client stopped without finishing");
+        for reqs in frames {
+            let answers: Vec<Vec<u8>> = reqs
+                .iter()
+                .map(|r| match Command::from_u16(r.header.command) {
+                    Ok(Command::Create) => {
+                        let c = CreateResponse {
+                            end_of_file: at_open,
+                            file_id,
+                            ..Default::default()
+                        };
+                        response(&r.header, NtStatus::SUCCESS, grant(r), |m| c.encode(m))
+                    }
+                    Ok(Command::Read) => {
+                        let q = ReadRequest::decode(&r.msg).expect("READ decodes");
+                        let from = (q.offset as usize).min(real.len());
+                        let to = (from + q.length as usize).min(real.len());
+                        if from == to {
+                            response(&r.header, NtStatus::END_OF_FILE, grant(r), error_body)
+                        } else {
+                            let body = ReadResponse {
+                                data: Bytes::copy_from_slice(&real[from..to]),
+                                ..Default::default()
+                            };
+                            response(&r.header, NtStatus::SUCCESS, grant(r), |m| body.encode(m))
+                        }
+                    }
+                    Ok(Command::Close) => {
+                        let q = CloseRequest::decode(&r.msg).expect("CLOSE decodes");
+                        let c = CloseResponse {
+                            flags: q.flags & close_flags::POSTQUERY_ATTRIB,
+                            end_of_file: at_close,
+                            ..Default::default()
+                        };
+                        response(&r.header, NtStatus::SUCCESS, grant(r), |m| c.encode(m))
+                    }
+                    other => panic!("unexpected request {other:?}"),
+                })
+                .collect();
+            feed(&mut conn, t0, &frame(&answers));
+        }
+        for ev in events(&mut conn) {
+            match ev {
+                Event::Data { offset, data, .. } => {
+                    assert_eq!(offset, got.len() as u64, "data in file order");
+                    got.extend_from_slice(&data);
+                }
+                Event::Done { id: done, result } if done == id => return (got, result),
+                other => panic!("unexpected event {other:?}"),
+            }
+        }
+    }
+    panic!("the download never finished");
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// Size 0 at open once made a download of a 1 MiB file an empty file and a success.
+#[test]
+fn a_download_reads_to_end_of_file_whatever_size_was_reported() {
+    const MIB: usize = 1 << 20;
+    for (len, at_open, at_close) in [
+        // Fits in the first compound's READ; the CREATE lies, the CLOSE does not.
+        (300_000, 0, 300_000),
+        // Both lie.
+        (300_000, 0, 0),
+        // Larger than one READ (max_read_size is 1 MiB here), both lie.
+        (MIB + MIB / 2, 0, 0),
+        (3 * MIB + 17, 1, 2),
+        // Reported right: the usual case.
+        (3 * MIB + 17, 3 * MIB as u64 + 17, 3 * MIB as u64 + 17),
+        (MIB, MIB as u64, MIB as u64),
+        (0, 0, 0),
+    ] {
+        let real = pattern(len);
+        let (got, result) = serve_get(&real, at_open, at_close);
+        assert_eq!(
+            format!("{result:?}"),
+            format!("{:?}", Ok::<_, Error>(Output::Transferred(len as u64))),
+            "len {len}, reported {at_open} / {at_close}"
+        );
+        assert!(got == real, "len {len}: the bytes differ");
+    }
+}
+
+#[test]
+fn a_file_that_ends_before_its_reported_size_is_an_error_not_a_short_success() {
+    const MIB: usize = 1 << 20;
+    for (len, at_open, at_close) in [
+        (100, 2 * MIB as u64, 100),
+        (100, 2 * MIB as u64, 2 * MIB as u64),
+        (MIB + 5, 3 * MIB as u64, 3 * MIB as u64),
+        (0, 10, 10),
+    ] {
+        let (got, result) = serve_get(&pattern(len), at_open, at_close);
+        match result {
+            Err(Error::Incomplete { op, path, detail }) => {
+                assert_eq!((op, path.as_str()), ("get", "f.bin"));
+                assert!(detail.contains("changed"), "{detail}");
+            }
+            other => panic!("len {len}, reported {at_open}: {other:?}"),
+        }
+        assert!(got.len() <= len);
+    }
+}
+
+// ---- paths are checked before anything is sent ----
+
+/// `scratch/../hello.txt` once deleted `hello.txt` outside `scratch` (an escaped `/` in a
+/// URL became this path); `a1.txt/` deleted the file `a1.txt`.
+#[test]
+fn paths_that_climb_or_name_a_directory_for_a_file_operation_send_nothing() {
+    use smb_proto::error::PathError;
+    let (mut conn, t0) = negotiated(config(), 64);
+    let tree = TreeId(1);
+    let cases: Vec<(Op, PathError)> = vec![
+        (
+            Op::Delete {
+                tree,
+                path: "scratch/../hello.txt".into(),
+            },
+            PathError::ParentComponent,
+        ),
+        (
+            Op::Delete {
+                tree,
+                path: "scratch\\..\\*".into(),
+            },
+            PathError::ParentComponent,
+        ),
+        (
+            Op::Delete {
+                tree,
+                path: "a1.txt/".into(),
+            },
+            PathError::NamesDirectory,
+        ),
+        (
+            Op::Delete {
+                tree,
+                path: "scratch/*/".into(),
+            },
+            PathError::NamesDirectory,
+        ),
+        (
+            Op::Delete {
+                tree,
+                path: "a1.txt/.".into(),
+            },
+            PathError::NamesDirectory,
+        ),
+        (
+            Op::Delete {
+                tree,
+                path: "/".into(),
+            },
+            PathError::EmptyName,
+        ),
+        (
+            Op::ReadFile {
+                tree,
+                path: "f/".into(),
+                offset: 0,
+                max_len: None,
+            },
+            PathError::NamesDirectory,
+        ),
+        (
+            Op::WriteFile {
+                tree,
+                path: "f\\".into(),
+            },
+            PathError::NamesDirectory,
+        ),
+        (
+            Op::ListDir {
+                tree,
+                path: "d".into(),
+                pattern: "../*".into(),
+            },
+            PathError::Separator,
+        ),
+        (
+            Op::Stat {
+                tree,
+                path: "a\0b".into(),
+            },
+            PathError::Nul,
+        ),
+        (
+            Op::Rename {
+                tree,
+                from: "a".into(),
+                to: "../b".into(),
+                replace: false,
+            },
+            PathError::ParentComponent,
+        ),
+        (
+            Op::TreeConnect {
+                share: "a\\b".into(),
+            },
+            PathError::Separator,
+        ),
+    ];
+    for (op, problem) in cases {
+        let shown = format!("{op:?}");
+        let id = conn.start(op, t0);
+        assert!(sent(&mut conn).is_empty(), "{shown}: nothing may go out");
+        match only(events(&mut conn)) {
+            Event::Done {
+                id: done,
+                result: Err(Error::Path { problem: p, .. }),
+            } if done == id => assert_eq!(p, problem, "{shown}"),
+            other => panic!("{shown}: {other:?}"),
+        }
+    }
+}
+
+/// A path spelled as a directory is opened only as one: the server answers
+/// STATUS_NOT_A_DIRECTORY for a file instead of the stat describing the file.
+#[test]
+fn a_stat_of_a_path_ending_in_a_separator_asks_for_a_directory() {
+    use smb_proto::wire::create::{create_options, CreateRequest};
+    let (mut conn, t0) = negotiated(config(), 64);
+    for (path, wire, dir) in [
+        ("a1.txt/", "a1.txt", true),
+        ("x\\y\\.", "x\\y", true),
+        ("a1.txt", "a1.txt", false),
+    ] {
+        conn.start(
+            Op::Stat {
+                tree: TreeId(1),
+                path: path.into(),
+            },
+            t0,
+        );
+        let reqs = sent(&mut conn);
+        let create = CreateRequest::decode(&reqs[0].msg).expect("CREATE decodes");
+        assert_eq!(create.name, wire);
+        assert_eq!(
+            create.create_options & create_options::DIRECTORY_FILE != 0,
+            dir,
+            "{path}"
+        );
+    }
 }

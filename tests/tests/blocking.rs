@@ -499,6 +499,23 @@ fn tree_upload_and_download_with_many_files_in_flight() {
     assert!(err.to_string().contains("nope.bin"), "{err}");
 }
 
+/// `a\b` is one name on Unix but two components on the server: uploading it would create
+/// `b` inside a directory `a`, so the upload refuses it before sending anything.
+#[test]
+fn a_local_name_holding_a_backslash_is_refused_not_split() {
+    let srv = server();
+    let mut conn = connect(&srv);
+    let src = srv.share_path("share").parent().unwrap().join("bs-src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("a\\b"), b"x").unwrap();
+    let err = conn.store_tree(&src, "share", "up").unwrap_err();
+    assert!(err.to_string().contains("separator"), "{err}");
+    assert!(
+        !srv.share_path("share").join("up").exists(),
+        "nothing created"
+    );
+}
+
 /// Open files on the server as `smbstatus -L` sees them (one line per open).
 fn open_files(srv: &SambaServer) -> String {
     let out = std::process::Command::new("smbstatus")

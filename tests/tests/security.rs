@@ -124,6 +124,11 @@ fn signing_policies() {
     round_trip(&mut conn, "share", "y", b"unsigned");
     o.signing = SigningPolicy::WhenSupported;
     assert!(Connection::connect(&o).unwrap().is_signing());
+    let default = Connection::connect(&srv.connect_options()).unwrap();
+    assert!(
+        default.is_signing(),
+        "the default signs whenever the server can"
+    );
 }
 
 mod tampering {
@@ -402,5 +407,81 @@ mod tampering {
         });
         let err = Connection::connect(&via(&srv, &proxy)).unwrap_err();
         assert!(err.to_string().contains("guest"), "{err}");
+    }
+
+    /// Rewrites EndOfFile in every CREATE and CLOSE response (body offset 48 in both).
+    fn report_size(size: u64) -> impl Fn(Direction, usize, &mut Vec<u8>) + Send + Sync {
+        move |dir, _, m| {
+            if dir != Direction::ToClient || m.starts_with(&[0xFD, b'S', b'M', b'B']) {
+                return;
+            }
+            each_message(m, |msg| {
+                let cmd = u16::from_le_bytes([msg[12], msg[13]]);
+                let ok = msg[8..12] == [0; 4];
+                if (cmd == 0x05 || cmd == 0x06) && ok && msg.len() >= 64 + 56 {
+                    msg[64 + 48..64 + 56].copy_from_slice(&size.to_le_bytes());
+                }
+            });
+        }
+    }
+
+    /// A server that reports a size lower than the file's (here 0) once made a download
+    /// an empty file and a success; it must bring every byte, as smbclient does.
+    #[test]
+    fn a_size_reported_too_low_never_truncates_a_download() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server signing", "auto")
+            .start();
+        let disk = srv.share_path("share");
+        // One READ's worth (the CREATE+READ+CLOSE compound), and several READs in flight.
+        let files = [
+            ("small.bin", data(1 << 20, 7)),
+            ("big.bin", data(20 << 20, 8)),
+        ];
+        for (name, bytes) in &files {
+            std::fs::write(disk.join(name), bytes).unwrap();
+        }
+        let proxy = Proxy::start(target(&srv), report_size(0));
+        let mut o = via(&srv, &proxy);
+        // Unsigned, so the proxy's change goes through as a lying server's would.
+        o.signing = SigningPolicy::WhenRequired;
+        let mut conn = Connection::connect(&o).unwrap();
+        assert!(!conn.is_signing());
+        assert_eq!(conn.get_attributes("share", "big.bin").unwrap().size, 0);
+        for (name, bytes) in &files {
+            let mut got = Vec::new();
+            let n = conn.retrieve_file("share", name, &mut got).unwrap();
+            assert_eq!(n, bytes.len() as u64, "{name}");
+            assert!(got == *bytes, "{name}: the bytes differ");
+        }
+        let copy = [("big.bin".to_string(), disk.join("copy.bin"))];
+        assert_eq!(conn.retrieve_files("share", &copy).unwrap(), 20 << 20);
+        assert!(std::fs::read(disk.join("copy.bin")).unwrap() == files[1].1);
+    }
+
+    /// A size reported higher than the file's: the download ends in an error naming the
+    /// file, never in a short success.
+    #[test]
+    fn a_size_reported_too_high_is_an_error() {
+        let srv = SambaServer::builder()
+            .share(Share::new("share"))
+            .global("server signing", "auto")
+            .start();
+        std::fs::write(srv.share_path("share").join("f.bin"), data(100_000, 9)).unwrap();
+        let proxy = Proxy::start(target(&srv), report_size(50 << 20));
+        let mut o = via(&srv, &proxy);
+        o.signing = SigningPolicy::WhenRequired;
+        let mut conn = Connection::connect(&o).unwrap();
+        let err = conn
+            .retrieve_file("share", "f.bin", &mut Vec::new())
+            .unwrap_err();
+        match err {
+            smb_blocking::Error::Smb(SmbError::Incomplete { op, path, detail }) => {
+                assert_eq!((op, path.as_str()), ("get", "f.bin"));
+                assert!(detail.contains("changed"), "{detail}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

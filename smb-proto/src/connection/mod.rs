@@ -4,7 +4,7 @@
 pub mod framing;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 
@@ -73,6 +73,16 @@ pub enum Event {
 
 /// WRITE data at least this large is sent from the caller's buffer, not copied.
 const SEPARATE_PAYLOAD: usize = 16 * 1024;
+
+/// Interim responses one request may receive. A server sends one (MS-SMB2 3.3.4.2);
+/// one that keeps sending them is broken or hostile.
+const MAX_INTERIMS: u32 = 8;
+
+/// `now + timeout`, or no deadline when that is beyond what an `Instant` can hold: a
+/// caller's huge timeout means "wait", never an overflow.
+fn deadline_after(now: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| now.checked_add(t))
+}
 
 /// The most conservative parameters, standing in where no negotiation happened yet.
 static BEFORE_NEGOTIATE: Negotiated = Negotiated {
@@ -184,7 +194,12 @@ struct Pending {
     tag: usize,
     command: Command,
     async_id: Option<u64>,
+    /// When the request fails with a timeout: set when it goes out, and not moved by
+    /// interim responses, so a server that keeps answering STATUS_PENDING cannot hold
+    /// an operation past its timeout.
     deadline: Option<Instant>,
+    /// STATUS_PENDING answers received; more than [`MAX_INTERIMS`] ends the connection.
+    interims: u32,
     /// The request went out encrypted, so its response must come back encrypted.
     encrypted: bool,
     /// Its tree, to close a handle that an abandoned CREATE opened.
@@ -863,10 +878,16 @@ impl Connection {
         }
         if status == NtStatus::PENDING && header.is_async() {
             // Interim response (MS-SMB2 3.2.5.1.5): the final one follows; it is not
-            // signed. The server is alive and working on it, so the request gets a fresh
-            // timeout rather than none (a driver would otherwise wait forever).
+            // signed. The request keeps the deadline it was sent with: interims say the
+            // server is working on it, not that it may take forever.
+            pending.interims += 1;
+            if pending.interims > MAX_INTERIMS {
+                return Err(CloseReason::Protocol(format!(
+                    "more than {MAX_INTERIMS} interim responses to message id {}",
+                    header.message_id
+                )));
+            }
             pending.async_id = Some(header.async_id);
-            pending.deadline = self.core.config.request_timeout.map(|t| self.core.now + t);
             self.core.pending.insert(header.message_id, pending);
             return Ok(());
         }
@@ -1309,7 +1330,7 @@ impl Core {
                     .items
                     .iter()
                     .any(|i| self.trees.get(&i.tree_id).is_some_and(|t| t.encrypt)));
-        let deadline = self.config.request_timeout.map(|t| self.now + t);
+        let deadline = deadline_after(self.now, self.config.request_timeout);
         let frame = self.begin_frame(encrypt);
         let n = group.items.len();
         for (i, item) in group.items.into_iter().enumerate() {
@@ -1375,6 +1396,7 @@ impl Core {
                     command,
                     async_id: None,
                     deadline,
+                    interims: 0,
                     encrypted: encrypt,
                     tree_id: item.tree_id,
                 },

@@ -14,7 +14,7 @@ use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
 
-use super::{wire_path, FileInfo, Handle, Output, TreeId};
+use super::{path, FileInfo, Handle, Output, TreeId};
 
 /// How to open a path: MS-SMB2 2.2.13 DesiredAccess, CreateDisposition, CreateOptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +61,26 @@ impl OpenOptions {
     }
 }
 
-/// A CREATE for `path` (share-relative, any separators).
+/// A CREATE for `path` (checked by [`Op::check`](crate::Op)). A path spelled as a
+/// directory (a trailing separator) is opened only if it is one: FILE_DIRECTORY_FILE
+/// makes the server answer STATUS_NOT_A_DIRECTORY for a file, rather than open the file
+/// the shorter name reaches. File-only operations have refused such paths already.
 pub(crate) fn create(path: &str, o: &OpenOptions) -> RequestBody {
+    let (name, names_directory) = match path::parse(path) {
+        Ok(p) => (p.name, p.names_directory),
+        Err(_) => (path::wire_name(path), false),
+    };
+    let mut create_options = o.create_options;
+    if names_directory && create_options & create_options::NON_DIRECTORY_FILE == 0 {
+        create_options |= create_options::DIRECTORY_FILE;
+    }
     RequestBody::Create(CreateRequest {
         desired_access: o.access,
         file_attributes: o.attributes,
         share_access: share_access::READ | share_access::WRITE | share_access::DELETE,
         create_disposition: o.disposition,
-        create_options: o.create_options,
-        name: wire_path(path),
+        create_options,
+        name,
         ..Default::default()
     })
 }

@@ -10,7 +10,7 @@ use crate::wire::request::RequestBody;
 use crate::wire::set_info::{info_type, SetInfoRequest};
 
 use super::file::{check, close, create, info_from_create, status_err};
-use super::{wire_path, FileInfo, OpenOptions, Output, TreeId};
+use super::{path, FileInfo, OpenOptions, Output, TreeId};
 
 /// stat: CREATE + CLOSE in one compound; the CREATE response carries every field of
 /// [`FileInfo`], so a QUERY_INFO would add bytes and no information.
@@ -134,7 +134,7 @@ impl PathOp {
         let info = FileRenameInformation {
             replace_if_exists: replace,
             root_directory: 0,
-            file_name: wire_path(&to),
+            file_name: path::wire_name(&to),
         }
         .encode();
         let requests = vec![

@@ -6,6 +6,7 @@
 mod file;
 mod login;
 mod meta;
+pub mod path;
 mod transfer;
 
 use bytes::Bytes;
@@ -31,7 +32,9 @@ pub struct Handle {
     pub file_id: FileId,
 }
 
-/// What a caller asks of the connection. Paths are share-relative, `/` or `\` separated.
+/// What a caller asks of the connection. Paths are share-relative and follow the
+/// [path rules](path): `/` or `\` separated, no `..`, a trailing separator names a
+/// directory.
 pub enum Op {
     /// SESSION_SETUP rounds with NTLMv2 in SPNEGO (anonymous when the credentials are).
     Login(Credentials),
@@ -214,35 +217,57 @@ impl Op {
         }
     }
 
-    /// Refuses names the wire cannot carry: a path whose UTF-16 form exceeds the 16-bit
-    /// NameLength would otherwise be cut to a prefix, naming a different file.
+    /// Checks every path and name against the [path rules](path) before anything is
+    /// sent: no `..`, no NUL, nothing too long for the wire, a pattern or share that is
+    /// one component, and no file-only operation on a path that names a directory.
     pub(crate) fn check(&self) -> Result<(), crate::error::Error> {
-        let names: Vec<&str> = match self {
-            Op::TreeConnect { share } => vec![share],
-            Op::Open { path, .. }
-            | Op::Stat { path, .. }
-            | Op::Mkdir { path, .. }
-            | Op::Rmdir { path, .. }
-            | Op::Delete { path, .. }
-            | Op::ReadFile { path, .. }
-            | Op::WriteFile { path, .. } => vec![path],
-            Op::ListDir { path, pattern, .. } | Op::ListDirPaged { path, pattern, .. } => {
-                vec![path, pattern]
-            }
-            Op::Rename { from, to, .. } => vec![from, to],
-            _ => Vec::new(),
+        use crate::error::PathError;
+        let op = self.name();
+        let fail = |path: &str, problem| crate::error::Error::Path {
+            op,
+            path: path.to_string(),
+            problem,
         };
-        match names
-            .into_iter()
-            .find(|n| n.encode_utf16().count() * 2 > MAX_NAME_BYTES)
-        {
-            Some(n) => Err(crate::error::Error::Invalid(format!(
-                "{}: a name of {} UTF-16 units is longer than SMB2 allows",
-                self.name(),
-                n.encode_utf16().count()
-            ))),
-            None => Ok(()),
+        // Paths that may name a directory, and paths that must name a file.
+        let (any, files): (Vec<&str>, Vec<&str>) = match self {
+            Op::TreeConnect { share } => {
+                return path::check_share(share).map_err(|p| fail(share, p));
+            }
+            Op::Open { path, options, .. } => {
+                if options.create_options & crate::wire::create::create_options::NON_DIRECTORY_FILE
+                    != 0
+                {
+                    (vec![], vec![path])
+                } else {
+                    (vec![path], vec![])
+                }
+            }
+            Op::Stat { path, .. } | Op::Mkdir { path, .. } | Op::Rmdir { path, .. } => {
+                (vec![path], vec![])
+            }
+            Op::ListDir { path, pattern, .. } | Op::ListDirPaged { path, pattern, .. } => {
+                path::check_pattern(pattern).map_err(|p| fail(pattern, p))?;
+                (vec![path], vec![])
+            }
+            Op::Delete { path, .. } | Op::ReadFile { path, .. } | Op::WriteFile { path, .. } => {
+                (vec![], vec![path])
+            }
+            Op::Rename { from, to, .. } => (vec![from], vec![to]),
+            _ => (vec![], vec![]),
+        };
+        for p in any {
+            path::parse(p).map_err(|e| fail(p, e))?;
         }
+        for p in files {
+            let parsed = path::parse(p).map_err(|e| fail(p, e))?;
+            if parsed.name.is_empty() {
+                return Err(fail(p, PathError::EmptyName));
+            }
+            if parsed.names_directory {
+                return Err(fail(p, PathError::NamesDirectory));
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn into_operation(self) -> Box<dyn Operation> {
@@ -450,21 +475,9 @@ impl Output {
     }
 }
 
-/// The longest name (path, pattern, share path) in bytes: NameLength fields are 16 bits,
-/// and `\\server\` is prepended to a share.
-const MAX_NAME_BYTES: usize = 65_535 - 512;
-
-/// `a/b\c` → `a\b\c`, without leading or trailing separators.
-pub(crate) fn wire_path(path: &str) -> String {
-    path.split(['/', '\\'])
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect::<Vec<_>>()
-        .join("\\")
-}
-
 /// Splits `dir\name` into (`dir`, `name`).
 pub(crate) fn split_parent(path: &str) -> (String, String) {
-    let p = wire_path(path);
+    let p = path::wire_name(path);
     match p.rfind('\\') {
         Some(i) => (p[..i].to_string(), p[i + 1..].to_string()),
         None => (String::new(), p),
@@ -476,10 +489,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_normalise_to_backslashes() {
-        assert_eq!(wire_path("/a/b//c/"), "a\\b\\c");
-        assert_eq!(wire_path("a\\b"), "a\\b");
-        assert_eq!(wire_path(""), "");
+    fn paths_split_at_their_last_component() {
         assert_eq!(
             split_parent("/x/y/z.txt"),
             ("x\\y".to_string(), "z.txt".to_string())

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::connection::{Cx, Event, Fail, Operation, Progress, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
+use crate::wire::close::{flags as close_flags, CloseRequest, CloseResponse};
 use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
 use crate::wire::fscc::file_attributes;
 use crate::wire::read::{ReadRequest, ReadResponse};
@@ -50,6 +51,12 @@ fn incomplete(op: &'static str, path: &str, detail: String) -> Fail {
 
 /// Reads a file from `offset` to its end (or `max_len` bytes), emitting
 /// [`Event::Data`] strictly in file order.
+///
+/// The size the server reports is a hint for how many READs to put in flight, never
+/// where the download stops: it stops where a READ says end of file (or at `max_len`),
+/// as smbclient does. A file found longer than reported (it grew, or the server's size
+/// was wrong) is read on to its end; one that ends before the size reported at open
+/// (it shrank under the download) is an [`Error::Incomplete`], never a short success.
 pub(crate) struct ReadFile {
     tree: TreeId,
     path: String,
@@ -59,12 +66,24 @@ pub(crate) struct ReadFile {
     /// Next offset to emit; everything before it was delivered.
     next_emit: u64,
     start: u64,
+    /// `start + max_len`: no byte at or past it is asked for.
+    limit: u64,
+    /// The end the CREATE reported (clamped to `start..=limit`): reading must reach it.
+    expected: u64,
+    /// READs go out up to here; it grows past `expected` while the file goes on.
     end: u64,
-    max_len: Option<u64>,
+    /// Where a READ said end of file.
+    eof: Option<u64>,
+    /// The offset of the READ past `end` that asks whether the file goes on, while it
+    /// is unanswered.
+    probe: Option<u64>,
     in_flight: HashMap<usize, (u64, u32)>,
     next_tag: usize,
     /// Out-of-order data waiting for the gap before it to fill.
     reorder: BTreeMap<u64, Bytes>,
+    /// The length of the READ in the first compound, and whether it came back short.
+    first_len: u64,
+    first_short: bool,
     closing: bool,
     /// Data events the driver has not acknowledged yet ([`Config::paced_reads`]).
     ///
@@ -74,6 +93,7 @@ pub(crate) struct ReadFile {
 
 impl ReadFile {
     pub(crate) fn new(tree: TreeId, path: String, offset: u64, max_len: Option<u64>) -> Self {
+        let limit = max_len.map_or(u64::MAX, |m| offset.saturating_add(m));
         ReadFile {
             tree,
             path,
@@ -81,11 +101,16 @@ impl ReadFile {
             next_req: offset,
             next_emit: offset,
             start: offset,
+            limit,
+            expected: offset,
             end: offset,
-            max_len,
+            eof: None,
+            probe: None,
             in_flight: HashMap::new(),
             next_tag: IO,
             reorder: BTreeMap::new(),
+            first_len: 0,
+            first_short: false,
             closing: false,
             unacked: 0,
         }
@@ -104,25 +129,78 @@ impl ReadFile {
         cx.send(tag, self.tree.0, RequestBody::Read(req));
     }
 
-    fn fill_window(&mut self, cx: &mut Cx<'_>) {
+    /// Whether every byte wanted has been delivered: up to `max_len`, or up to where a
+    /// READ said end of file.
+    fn complete(&self) -> bool {
+        self.next_emit >= self.limit || self.eof == Some(self.next_emit)
+    }
+
+    fn fill_window(&mut self, cx: &mut Cx<'_>) -> Result<(), Fail> {
         let chunk = u64::from(cx.negotiated().max_read_size.max(1));
         let window = cx.core.config.max_io_in_flight.max(1);
-        while self.in_flight.len() + self.unacked < window && self.next_req < self.end {
+        loop {
+            if self.eof.is_none() && self.probe.is_none() && self.next_req >= self.end {
+                // Every byte up to `end` is asked for and no READ has said end of file:
+                // one READ more, in flight with the last ones, tells whether the file
+                // goes on. Only one at a time, so a file that ends as reported costs
+                // one small answer.
+                self.end = self.next_req.saturating_add(chunk).min(self.limit);
+                if self.next_req < self.end {
+                    self.probe = Some(self.next_req);
+                }
+            }
+            if self.in_flight.len() + self.unacked >= window
+                || self.next_req >= self.end
+                || self.eof.is_some()
+            {
+                break;
+            }
             let len = chunk.min(self.end - self.next_req) as u32;
             let off = self.next_req;
             self.next_req += u64::from(len);
             self.read(cx, off, len);
         }
-        if self.in_flight.is_empty() && self.next_emit >= self.end && !self.closing {
-            self.closing = true;
-            cx.send(CLOSE, self.tree.0, close(self.file_id));
+        if self.in_flight.is_empty() && !self.closing {
+            if self.complete() {
+                self.closing = true;
+                cx.send(CLOSE, self.tree.0, close(self.file_id));
+            } else if let Some(eof) = self.eof {
+                // Every READ is answered and one said end of file before bytes that
+                // were delivered or expected: the file changed under the download.
+                return Err(self.changed(eof));
+            }
         }
+        Ok(())
+    }
+
+    /// The error for an end of file at `eof` that contradicts what came before it.
+    fn changed(&self, eof: u64) -> Fail {
+        let detail = format!(
+            "end of file at {eof}, but the server reported {} bytes at open and {} bytes \
+             were read (the file changed during the download)",
+            self.expected,
+            self.next_emit.max(self.next_req.min(self.expected)),
+        );
+        incomplete("get", &self.path, detail)
+    }
+
+    /// Notes an end of file reported by a READ at `offset`.
+    fn end_of_file(&mut self, offset: u64) -> Result<(), Fail> {
+        let eof = self.eof.map_or(offset, |e| e.min(offset));
+        self.eof = Some(eof);
+        if eof < self.expected || self.next_emit > eof || self.reorder.keys().any(|&o| o >= eof) {
+            return Err(self.changed(eof));
+        }
+        Ok(())
     }
 
     /// Emits `data` (read at `offset`) and whatever it unblocks, in file order.
-    fn deliver(&mut self, cx: &mut Cx<'_>, offset: u64, data: Bytes) {
+    fn deliver(&mut self, cx: &mut Cx<'_>, offset: u64, data: Bytes) -> Result<(), Fail> {
         if data.is_empty() {
-            return;
+            return Ok(());
+        }
+        if let Some(eof) = self.eof.filter(|&e| offset >= e) {
+            return Err(self.changed(eof));
         }
         self.reorder.insert(offset, data);
         while let Some(d) = self.reorder.remove(&self.next_emit) {
@@ -137,6 +215,21 @@ impl ReadFile {
                 self.unacked += 1;
             }
         }
+        Ok(())
+    }
+
+    /// A READ's data: empty at end of file, an error for any other failure.
+    fn read_data(&self, resp: &Response) -> Result<Bytes, Fail> {
+        match resp.status() {
+            NtStatus::END_OF_FILE => Ok(Bytes::new()),
+            NtStatus::SUCCESS => Ok(ReadResponse::decode(&resp.msg)?.data),
+            s => Err(super::file::status_err(s, "get", &self.path)),
+        }
+    }
+
+    fn too_much(&self, got: usize, len: u64) -> Fail {
+        let detail = format!("server returned {got} bytes for a {len}-byte read");
+        incomplete("get", &self.path, detail)
     }
 }
 
@@ -153,20 +246,25 @@ impl Operation for ReadFile {
     }
 
     /// One compound CREATE + READ + CLOSE: a file that fits in one READ costs one round
-    /// trip. A larger one is opened again for the pipelined rest.
+    /// trip (the CLOSE reports the size after the READ, which confirms a short READ
+    /// ended at the end of the file). A larger one is opened again for the pipelined rest.
     fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        let first = u64::from(cx.negotiated().max_read_size).min(self.max_len.unwrap_or(u64::MAX));
+        self.first_len = u64::from(cx.negotiated().max_read_size).min(self.limit - self.start);
         let mut items = vec![(OPEN, create(&self.path, &read_options()))];
-        if first > 0 {
+        if self.first_len > 0 {
             let req = ReadRequest {
-                length: first as u32,
+                length: self.first_len as u32,
                 offset: self.start,
                 file_id: FileId::ANY,
                 ..Default::default()
             };
             items.push((FIRST_READ, RequestBody::Read(req)));
         }
-        items.push((FIRST_CLOSE, close(FileId::ANY)));
+        let close = RequestBody::Close(CloseRequest {
+            flags: close_flags::POSTQUERY_ATTRIB,
+            file_id: FileId::ANY,
+        });
+        items.push((FIRST_CLOSE, close));
         cx.send_related(self.tree.0, items);
         Ok(Progress::Pending)
     }
@@ -182,7 +280,7 @@ impl Operation for ReadFile {
         }
         self.unacked -= 1;
         if self.file_id != FileId::ANY {
-            self.fill_window(cx);
+            self.fill_window(cx)?;
         }
         Ok(Progress::Pending)
     }
@@ -197,30 +295,39 @@ impl Operation for ReadFile {
             OPEN => {
                 check(&resp, "get", &self.path)?;
                 let size = CreateResponse::decode(&resp.msg)?.end_of_file;
-                let limit = self
-                    .max_len
-                    .map_or(u64::MAX, |m| self.start.saturating_add(m));
-                self.end = size.min(limit).max(self.start);
+                self.expected = size.clamp(self.start, self.limit);
                 return Ok(Progress::Pending);
             }
             FIRST_READ => {
-                let data = match resp.status() {
-                    NtStatus::END_OF_FILE => Bytes::new(),
-                    NtStatus::SUCCESS => ReadResponse::decode(&resp.msg)?.data,
-                    s => return Err(super::file::status_err(s, "get", &self.path)),
-                };
-                let keep = (data.len() as u64).min(self.end.saturating_sub(self.start)) as usize;
-                self.next_req = self.start + keep as u64;
-                self.deliver(cx, self.start, data.slice(..keep));
+                let data = self.read_data(&resp)?;
+                if data.len() as u64 > self.first_len {
+                    return Err(self.too_much(data.len(), self.first_len));
+                }
+                self.first_short = (data.len() as u64) < self.first_len;
+                self.next_req = self.start + data.len() as u64;
+                if data.is_empty() {
+                    self.end_of_file(self.start)?;
+                }
+                self.deliver(cx, self.start, data)?;
                 return Ok(Progress::Pending);
             }
             FIRST_CLOSE => {
                 check(&resp, "get", &self.path)?;
-                if self.next_emit >= self.end {
+                let after = CloseResponse::decode(&resp.msg)?;
+                let size_after =
+                    (after.flags & close_flags::POSTQUERY_ATTRIB != 0).then_some(after.end_of_file);
+                if self.first_short && size_after == Some(self.next_emit) {
+                    // The READ stopped short where the file ends, by the server's own
+                    // account after the READ.
+                    self.end_of_file(self.next_emit)?;
+                }
+                if self.complete() {
                     return Ok(Progress::Done(Output::Transferred(
                         self.next_emit - self.start,
                     )));
                 }
+                let hint = size_after.unwrap_or(0).max(self.expected);
+                self.end = hint.clamp(self.next_req, self.limit);
                 cx.send(REOPEN, self.tree.0, create(&self.path, &read_options()));
                 return Ok(Progress::Pending);
             }
@@ -240,34 +347,24 @@ impl Operation for ReadFile {
                         "response to an unknown read".into(),
                     )));
                 };
-                let status = resp.status();
-                let data = if status == NtStatus::END_OF_FILE {
-                    Bytes::new()
-                } else if status != NtStatus::SUCCESS {
-                    return Err(super::file::status_err(status, "get", &self.path));
-                } else {
-                    ReadResponse::decode(&resp.msg)?.data
-                };
-                if data.is_empty() {
-                    let detail = format!(
-                        "end of file at {offset}, expected {} bytes (file shrank)",
-                        self.end
-                    );
-                    return Err(incomplete("get", &self.path, detail));
-                }
+                let data = self.read_data(&resp)?;
                 if data.len() > len as usize {
-                    let detail =
-                        format!("server returned {} bytes for a {len}-byte read", data.len());
-                    return Err(incomplete("get", &self.path, detail));
+                    return Err(self.too_much(data.len(), u64::from(len)));
                 }
-                if (data.len() as u32) < len {
-                    // A short read mid-file: ask for the rest rather than leave a hole.
+                if self.probe == Some(offset) {
+                    self.probe = None;
+                }
+                if data.is_empty() {
+                    self.end_of_file(offset)?;
+                } else if (data.len() as u32) < len {
+                    // A short read: ask for the rest rather than leave a hole. At the
+                    // end of the file, that READ is the one that says so.
                     self.read(cx, offset + data.len() as u64, len - data.len() as u32);
                 }
-                self.deliver(cx, offset, data);
+                self.deliver(cx, offset, data)?;
             }
         }
-        self.fill_window(cx);
+        self.fill_window(cx)?;
         Ok(Progress::Pending)
     }
 }
@@ -340,12 +437,14 @@ impl WriteFile {
     }
 }
 
+/// An overwriting create asks for what smbclient and Windows ask for (0x0012019F):
+/// servers may require more than FILE_WRITE_DATA to overwrite a file (MS-FSA 2.1.5.1.2.1:
+/// replacing a file's extended attributes needs FILE_WRITE_EA, its attributes
+/// FILE_WRITE_ATTRIBUTES), and one that does refuses the bare minimum with
+/// STATUS_ACCESS_DENIED.
 fn write_options() -> OpenOptions {
     OpenOptions {
-        access: access_mask::FILE_WRITE_DATA
-            | access_mask::FILE_READ_ATTRIBUTES
-            | access_mask::FILE_WRITE_ATTRIBUTES
-            | access_mask::SYNCHRONIZE,
+        access: access_mask::FILE_GENERIC_READ | access_mask::FILE_GENERIC_WRITE,
         disposition: disposition::OVERWRITE_IF,
         create_options: create_options::NON_DIRECTORY_FILE,
         attributes: file_attributes::NORMAL,

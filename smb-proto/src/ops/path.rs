@@ -1,0 +1,172 @@
+//! The one place a caller's share-relative path becomes the name a request carries.
+//!
+//! # Path rules
+//!
+//! Every path an operation takes is relative to its share and obeys these rules, checked
+//! component by component before anything is sent (whoever built the path: a URL, a
+//! driver method, a caller's own [`Op`](crate::Op)):
+//!
+//! * `/` and `\` both separate components; leading separators are ignored (`""`, `/`
+//!   and `\` all name the share's root) and repeated ones count as one.
+//! * A `.` component means "this directory" and is dropped; `..` is refused
+//!   ([`PathError::ParentComponent`]): a path can never climb out of the directory it
+//!   names, nor out of the share.
+//! * NUL is refused ([`PathError::Nul`]): a server written in C would end the name there.
+//! * A path that ends in a separator (or in `.`) names a directory: an operation that
+//!   opens it asks the server for a directory (a file there is `STATUS_NOT_A_DIRECTORY`,
+//!   ENOTDIR), and one that only works on files (delete, whole-file read and write, an
+//!   open for a file) refuses it ([`PathError::NamesDirectory`]) instead of acting on
+//!   the file the shorter name would reach.
+//! * `*` and `?` are wildcards in a listing's pattern and in the last component of a
+//!   delete; a pattern is one component, never a path ([`PathError::Separator`]).
+//! * Names are compared by the server (case-insensitively on Windows and on Samba's
+//!   default shares); the client sends them as given.
+
+use crate::error::PathError;
+
+/// A checked path: its wire form (components joined by `\`, no leading or trailing
+/// separator) and whether the caller's spelling named a directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WirePath {
+    pub(crate) name: String,
+    pub(crate) names_directory: bool,
+}
+
+/// Checks `path` against the rules in the module doc and gives its wire form.
+pub(crate) fn parse(path: &str) -> Result<WirePath, PathError> {
+    let mut components = Vec::new();
+    let mut names_directory = false;
+    for component in path.split(['/', '\\']) {
+        // An empty or `.` last component is what "ends in a separator" means.
+        names_directory = component.is_empty() || component == ".";
+        match component {
+            "" | "." => {}
+            ".." => return Err(PathError::ParentComponent),
+            c if c.contains('\0') => return Err(PathError::Nul),
+            c => components.push(c),
+        }
+    }
+    if components.is_empty() {
+        // The share's root is a directory however it is spelled.
+        names_directory = true;
+    }
+    let name = components.join("\\");
+    let units = name.encode_utf16().count();
+    if units * 2 > MAX_NAME_BYTES {
+        return Err(PathError::TooLong { units });
+    }
+    Ok(WirePath {
+        name,
+        names_directory,
+    })
+}
+
+/// Checks a wildcard pattern (one component: `*`, `*.txt`, `report?.doc`).
+pub(crate) fn check_pattern(pattern: &str) -> Result<(), PathError> {
+    if pattern.contains(['/', '\\']) {
+        return Err(PathError::Separator);
+    }
+    if pattern.contains('\0') {
+        return Err(PathError::Nul);
+    }
+    let units = pattern.encode_utf16().count();
+    if units * 2 > MAX_NAME_BYTES {
+        return Err(PathError::TooLong { units });
+    }
+    Ok(())
+}
+
+/// Checks a share name: one component, not empty, no NUL.
+pub(crate) fn check_share(share: &str) -> Result<(), PathError> {
+    match share {
+        "" | "." => Err(PathError::EmptyName),
+        ".." => Err(PathError::ParentComponent),
+        s if s.contains(['/', '\\']) => Err(PathError::Separator),
+        s if s.contains('\0') => Err(PathError::Nul),
+        s if s.encode_utf16().count() * 2 > MAX_NAME_BYTES => Err(PathError::TooLong {
+            units: s.encode_utf16().count(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The wire form of a path already checked by [`parse`] (operations build their
+/// requests from paths their [`Op`](crate::Op) was checked with).
+pub(crate) fn wire_name(path: &str) -> String {
+    path.split(['/', '\\'])
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("\\")
+}
+
+/// The longest name (path, pattern, share path) in bytes: NameLength fields are 16 bits,
+/// and `\\server\` is prepended to a share.
+const MAX_NAME_BYTES: usize = 65_535 - 512;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(p: &str) -> (String, bool) {
+        let w = parse(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+        (w.name, w.names_directory)
+    }
+
+    #[test]
+    fn separators_dots_and_the_root() {
+        assert_eq!(wire("a/b\\c"), ("a\\b\\c".into(), false));
+        assert_eq!(wire("/a//b"), ("a\\b".into(), false));
+        assert_eq!(wire("a/./b"), ("a\\b".into(), false));
+        for root in ["", "/", "\\", ".", "/./"] {
+            assert_eq!(wire(root), (String::new(), true), "{root:?}");
+        }
+    }
+
+    #[test]
+    fn a_trailing_separator_or_dot_names_a_directory() {
+        assert_eq!(wire("a1.txt/"), ("a1.txt".into(), true));
+        assert_eq!(wire("a1.txt\\"), ("a1.txt".into(), true));
+        assert_eq!(wire("a1.txt/."), ("a1.txt".into(), true));
+        assert_eq!(wire("dir/*/"), ("dir\\*".into(), true));
+    }
+
+    #[test]
+    fn parent_components_and_nul_are_refused_wherever_they_are() {
+        for p in [
+            "..",
+            "../x",
+            "scratch/../hello.txt",
+            "scratch\\..\\hello.txt",
+            "x/../../y",
+            "a/..",
+        ] {
+            assert_eq!(parse(p), Err(PathError::ParentComponent), "{p:?}");
+        }
+        assert_eq!(parse("a\0b"), Err(PathError::Nul));
+        // Dots that are part of a name are names.
+        assert_eq!(wire("...").0, "...");
+        assert_eq!(wire("a..b/.c").0, "a..b\\.c");
+    }
+
+    #[test]
+    fn patterns_and_shares_are_one_component() {
+        assert_eq!(check_pattern("*.txt"), Ok(()));
+        assert_eq!(check_pattern("a/b"), Err(PathError::Separator));
+        assert_eq!(check_pattern("..\\*"), Err(PathError::Separator));
+        assert_eq!(check_share("share"), Ok(()));
+        assert_eq!(check_share("a\\b"), Err(PathError::Separator));
+        assert_eq!(check_share(""), Err(PathError::EmptyName));
+        assert_eq!(check_share(".."), Err(PathError::ParentComponent));
+    }
+
+    #[test]
+    fn too_long_is_refused_not_cut() {
+        let long = "a".repeat(40_000);
+        assert_eq!(
+            parse(&long),
+            Err(PathError::TooLong { units: 40_000 }),
+            "a 16-bit NameLength would cut it to a prefix"
+        );
+        assert!(parse(&"a".repeat(30_000)).is_ok());
+    }
+}
