@@ -113,6 +113,22 @@ pub enum Error {
         /// What is wrong with it.
         problem: PathError,
     },
+    /// An upload failed after its CREATE had created or truncated the file: what the
+    /// server now holds under that name is not the upload. The status, errno and kind
+    /// are the cause's.
+    #[error(
+        "{cause}; {} was {} on the server and is left incomplete",
+        shown(path),
+        if *created { "created" } else { "overwritten" }
+    )]
+    UploadLeftBehind {
+        /// What failed.
+        cause: Box<Error>,
+        /// The file.
+        path: String,
+        /// Whether the CREATE made a new file (else it truncated an existing one).
+        created: bool,
+    },
     /// The server's answer was complete but the transfer was not (e.g. file shrank).
     #[error("{op} {}: incomplete transfer: {detail} (EIO)", shown(path))]
     Incomplete {
@@ -197,6 +213,7 @@ impl Error {
     pub fn status(&self) -> Option<NtStatus> {
         match self {
             Error::Status { status, .. } | Error::Auth { status, .. } => Some(*status),
+            Error::UploadLeftBehind { cause, .. } => cause.status(),
             _ => None,
         }
     }
@@ -211,6 +228,7 @@ impl Error {
             Error::Closed(r) => Errno::for_close(r),
             Error::Invalid(_) => Errno::EINVAL,
             Error::Path { problem, .. } => problem.errno(),
+            Error::UploadLeftBehind { cause, .. } => cause.errno(),
             Error::Incomplete { .. } => Errno::EIO,
         }
     }

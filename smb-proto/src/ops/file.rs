@@ -30,10 +30,10 @@ pub struct OpenOptions {
 }
 
 impl OpenOptions {
-    /// Open an existing file or directory for reading.
+    /// Open an existing file or directory for reading (FILE_GENERIC_READ).
     pub fn read() -> Self {
         OpenOptions {
-            access: access_mask::GENERIC_READ,
+            access: access_mask::FILE_GENERIC_READ,
             disposition: disposition::OPEN,
             create_options: 0,
             attributes: 0,
@@ -41,19 +41,25 @@ impl OpenOptions {
     }
 
     /// Open for reading and writing, creating the file if missing, keeping contents.
+    ///
+    /// The access asked for is FILE_GENERIC_READ | FILE_GENERIC_WRITE (0x0012019F), what
+    /// smbclient and Windows ask for: spelled out rather than as GENERIC_* bits, which a
+    /// server must map itself, and wide enough for servers that require FILE_WRITE_EA and
+    /// FILE_WRITE_ATTRIBUTES to overwrite (MS-FSA 2.1.5.1.2.1).
     pub fn read_write_create() -> Self {
         OpenOptions {
-            access: access_mask::GENERIC_READ | access_mask::GENERIC_WRITE,
+            access: access_mask::FILE_GENERIC_READ | access_mask::FILE_GENERIC_WRITE,
             disposition: disposition::OPEN_IF,
             create_options: create_options::NON_DIRECTORY_FILE,
             attributes: file_attributes::NORMAL,
         }
     }
 
-    /// Create or truncate a file for writing.
+    /// Create or truncate a file for writing, with the access of
+    /// [`read_write_create`](Self::read_write_create).
     pub fn overwrite() -> Self {
         OpenOptions {
-            access: access_mask::GENERIC_READ | access_mask::GENERIC_WRITE,
+            access: access_mask::FILE_GENERIC_READ | access_mask::FILE_GENERIC_WRITE,
             disposition: disposition::OVERWRITE_IF,
             create_options: create_options::NON_DIRECTORY_FILE,
             attributes: file_attributes::NORMAL,

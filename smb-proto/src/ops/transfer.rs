@@ -10,7 +10,9 @@ use crate::connection::{Cx, Event, Fail, Operation, Progress, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::close::{flags as close_flags, CloseRequest, CloseResponse};
-use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
+use crate::wire::create::{
+    access_mask, create_action, create_options, disposition, CreateResponse, FileId,
+};
 use crate::wire::fscc::file_attributes;
 use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
@@ -383,6 +385,9 @@ pub(crate) struct WriteFile {
     wanting: bool,
     eof: bool,
     closing: bool,
+    /// The CREATE's CreateAction, once it succeeded: from then on a failure leaves a
+    /// file on the server that is not the upload.
+    create_action: Option<u32>,
 }
 
 impl WriteFile {
@@ -397,6 +402,7 @@ impl WriteFile {
             wanting: false,
             eof: false,
             closing: false,
+            create_action: None,
         }
     }
 
@@ -511,10 +517,25 @@ impl Operation for WriteFile {
         tag: usize,
         resp: Response,
     ) -> Result<Progress, Fail> {
+        match (self.respond(cx, tag, resp), self.create_action) {
+            (Err(Fail::Op(cause)), Some(action)) => Err(Fail::Op(Error::UploadLeftBehind {
+                cause: Box::new(cause),
+                path: self.path.clone(),
+                created: action == create_action::CREATED,
+            })),
+            (r, _) => r,
+        }
+    }
+}
+
+impl WriteFile {
+    fn respond(&mut self, cx: &mut Cx<'_>, tag: usize, resp: Response) -> Result<Progress, Fail> {
         match tag {
             OPEN => {
                 check(&resp, "put", &self.path)?;
-                self.file_id = Some(CreateResponse::decode(&resp.msg)?.file_id);
+                let c = CreateResponse::decode(&resp.msg)?;
+                self.file_id = Some(c.file_id);
+                self.create_action = Some(c.create_action);
             }
             CLOSE => {
                 check(&resp, "put", &self.path)?;
