@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::{Client, ConnectOptions, Entry, Error, Result, Spawner};
+use crate::{Client, ConnectOptions, Error, FileInfo, Result, Spawner};
 
 /// The eventual result of an operation that is already running, like a Twisted
 /// `Deferred`.
@@ -195,13 +195,13 @@ impl DeferredClient {
     }
 
     /// See [`Client::list_path`].
-    pub fn list_path(&self, share: &str, path: &str, pattern: &str) -> Deferred<Vec<Entry>> {
+    pub fn list_path(&self, share: &str, path: &str, pattern: &str) -> Deferred<Vec<FileInfo>> {
         let (share, path, pattern) = (share.to_owned(), path.to_owned(), pattern.to_owned());
         self.start(|c| async move { c.list_path(&share, &path, &pattern).await })
     }
 
     /// See [`Client::get_attributes`].
-    pub fn get_attributes(&self, share: &str, path: &str) -> Deferred<Entry> {
+    pub fn get_attributes(&self, share: &str, path: &str) -> Deferred<FileInfo> {
         let (share, path) = (share.to_owned(), path.to_owned());
         self.start(|c| async move { c.get_attributes(&share, &path).await })
     }

@@ -59,8 +59,13 @@ use driver::{Closed, Cmd, Driver};
 use smb_proto::client::{DriverEvent as Ev, Status};
 
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
-pub use smb_proto::client::{ConnectOptions, Error, PasswordCallback, PasswordPrompt};
-pub use smb_proto::FileInfo as Entry;
+pub use smb_proto::client::{
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
+};
+pub use smb_proto::wire::create::{access_mask, create_options, disposition};
+pub use smb_proto::wire::fscc::file_attributes;
+pub use smb_proto::FileInfo;
+pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SigningPolicy};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -216,10 +221,6 @@ impl Drop for Running {
     }
 }
 
-fn timed_out(what: String) -> Error {
-    Error::Io(io::Error::new(io::ErrorKind::TimedOut, what))
-}
-
 impl Client {
     /// Connects, negotiates and logs in (guest when `opts.user` is empty). The connection's
     /// task runs on smol's global executor, which needs no runtime of the caller's.
@@ -232,16 +233,12 @@ impl Client {
     pub async fn connect_with(opts: &ConnectOptions, spawner: Spawner) -> Result<Client> {
         let deadline = async {
             async_io::Timer::after(opts.timeout).await;
-            Err(timed_out(format!(
-                "connecting to {}:{}",
-                opts.host, opts.port
-            )))
+            Err(io::Error::from(io::ErrorKind::TimedOut))
         };
-        let sock = async {
-            Ok::<_, Error>(async_net::TcpStream::connect((opts.host.as_str(), opts.port)).await?)
-        }
-        .or(deadline)
-        .await?;
+        let sock = async_net::TcpStream::connect((opts.host.as_str(), opts.port))
+            .or(deadline)
+            .await
+            .map_err(|e| opts.connect_error(e))?;
         sock.set_nodelay(true)?;
         let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         // Consumers are other tasks and may lag; see `Chunk`.
@@ -359,7 +356,7 @@ impl Client {
     }
 
     /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
-    pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<Entry>> {
+    pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
         let tree = self.tree(share).await?;
         let op = Op::ListDir {
             tree,
@@ -370,7 +367,7 @@ impl Client {
     }
 
     /// Attributes of a file or directory.
-    pub async fn get_attributes(&self, share: &str, path: &str) -> Result<Entry> {
+    pub async fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
         let tree = self.tree(share).await?;
         let op = Op::Stat {
             tree,
@@ -478,6 +475,16 @@ impl Client {
     pub async fn create_directory(&self, share: &str, path: &str) -> Result<()> {
         let tree = self.tree(share).await?;
         let op = Op::Mkdir {
+            tree,
+            path: path.to_string(),
+        };
+        self.run(op).await.map(drop)
+    }
+
+    /// Creates a directory and any missing parents, like `mkdir -p`.
+    pub async fn create_directories(&self, share: &str, path: &str) -> Result<()> {
+        let tree = self.tree(share).await?;
+        let op = Op::MkdirAll {
             tree,
             path: path.to_string(),
         };

@@ -23,11 +23,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use smb_proto::wire::fscc::FileTime;
-use smb_proto::{Event, FileInfo, Op, OpId, Output, TreeId};
+use smb_proto::{Event, Op, OpId, Output, TreeId};
 
 pub use file::File;
-pub use smb_proto::client::{ConnectOptions, Error, PasswordCallback, PasswordPrompt};
-pub use smb_proto::{FileInfo as Entry, OpenOptions};
+pub use smb_proto::client::{
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
+};
+pub use smb_proto::wire::create::{access_mask, create_options, disposition};
+pub use smb_proto::wire::fscc::file_attributes;
+pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SigningPolicy};
+pub use smb_proto::{FileInfo, OpenOptions};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -81,15 +86,12 @@ impl Connection {
     /// Connects, negotiates and logs in (guest when `opts.user` is empty).
     pub fn connect(opts: &ConnectOptions) -> Result<Self> {
         let addr = (opts.host.as_str(), opts.port)
-            .to_socket_addrs()?
+            .to_socket_addrs()
+            .map_err(|e| opts.connect_error(e))?
             .next()
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("no address for {}", opts.host),
-                )
-            })?;
-        let sock = TcpStream::connect_timeout(&addr, opts.timeout)?;
+            .ok_or_else(|| opts.connect_error(io::ErrorKind::NotFound.into()))?;
+        let sock =
+            TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
         sock.set_nodelay(true)?;
         let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         let creds = opts.credentials()?;
@@ -468,8 +470,13 @@ impl Connection {
         total_transferred(results)
     }
 
-    /// Uploads the directory tree under `local_dir` into `remote_dir` (created if needed),
-    /// many files in flight at once. Returns (files, bytes).
+    /// Uploads the directory tree under `local_dir` into `remote_dir` (created with any
+    /// missing parents), many files in flight at once. Returns (files, bytes).
+    ///
+    /// Symbolic links are followed, like `cp -rL`: a link to a file uploads the file's
+    /// bytes, a link to a directory its tree. The whole local tree is walked before
+    /// anything is sent, so a link loop, a dangling link or an unreadable directory fails
+    /// the upload before it starts rather than halfway.
     pub fn store_tree(
         &mut self,
         local_dir: &Path,
@@ -478,6 +485,15 @@ impl Connection {
     ) -> Result<(u64, u64)> {
         let (dirs, files) = walk_local(local_dir, remote_dir)?;
         let tree = self.tree(share)?;
+        if let Some((parent, _)) = remote_dir
+            .trim_matches(['/', '\\'])
+            .rsplit_once(['/', '\\'])
+        {
+            self.run(Op::MkdirAll {
+                tree,
+                path: parent.to_string(),
+            })?;
+        }
         // Parents before children: one round of concurrent MKDIRs per depth.
         let max_depth = dirs.iter().map(|(_, d)| *d).max().unwrap_or(0);
         for depth in 0..=max_depth {
@@ -572,6 +588,17 @@ impl Connection {
     pub fn create_directory(&mut self, share: &str, path: &str) -> Result<()> {
         let tree = self.tree(share)?;
         self.run(Op::Mkdir {
+            tree,
+            path: path.to_string(),
+        })
+        .map(drop)
+    }
+
+    /// Creates a directory and any missing parents, like `mkdir -p`: existing
+    /// directories are fine, a file in the way is an error.
+    pub fn create_directories(&mut self, share: &str, path: &str) -> Result<()> {
+        let tree = self.tree(share)?;
+        self.run(Op::MkdirAll {
             tree,
             path: path.to_string(),
         })
@@ -714,8 +741,22 @@ fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
     if !root.is_empty() {
         dirs.push((root.clone(), 0));
     }
+    // Directories entered, by canonical path: a link back up the tree is a loop.
+    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| with_path(e, p));
+    let mut ancestors: Vec<(usize, PathBuf)> = Vec::new();
     let mut stack = vec![(local.to_path_buf(), root, 1usize)];
     while let Some((dir, rdir, depth)) = stack.pop() {
+        let real = canonical(&dir)?;
+        ancestors.retain(|(d, _)| *d < depth);
+        if ancestors.iter().any(|(_, a)| *a == real) {
+            let msg = format!(
+                "{}: a symbolic link loop (it leads back to {})",
+                dir.display(),
+                real.display()
+            );
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+        }
+        ancestors.push((depth, real));
         for entry in std::fs::read_dir(&dir).map_err(|e| with_path(e, &dir))? {
             let entry = entry.map_err(|e| with_path(e, &dir))?;
             let name = entry.file_name().into_string().map_err(|raw| {
@@ -734,7 +775,8 @@ fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
                 return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
             }
             let r = join_remote(&rdir, &name);
-            let kind = entry.file_type().map_err(|e| with_path(e, &entry.path()))?;
+            // Follows symbolic links (`cp -rL`); a dangling one fails here, before upload.
+            let kind = std::fs::metadata(entry.path()).map_err(|e| with_path(e, &entry.path()))?;
             if kind.is_dir() {
                 dirs.push((r.clone(), depth));
                 stack.push((entry.path(), r, depth + 1));

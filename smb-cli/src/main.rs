@@ -13,7 +13,8 @@ use smb_proto::{Dialect, Errno, FileInfo, NtStatus, SigningPolicy};
 const USAGE: &str = "usage: smb [OPTIONS] COMMAND ARGS…
 
 commands:
-  ls URL                list a directory or a file (a wildcard in the last component filters)
+  ls URL                list a directory or a file (a wildcard in the last component filters;
+                        one that matches nothing fails with ENOENT, as rm does)
   stat URL              show a file's attributes
   get URL LOCAL         download (LOCAL '-' = stdout; into a directory under the remote name)
   get -r URL LOCALDIR   download what directory URL holds, subdirectories too, into LOCALDIR
@@ -23,7 +24,7 @@ commands:
                         (created if missing)
   cat URL               print a file to stdout
   rm URL                delete files (wildcards in the last component)
-  mkdir URL             create a directory
+  mkdir [-p] URL        create a directory (-p: and its missing parents)
   rmdir URL             remove an empty directory
   mv URL NEW_PATH       rename within the share (NEW_PATH share-relative or a URL)
   dissect FILE…         verify and decrypt captured SMB traffic (smb dissect --help)
@@ -36,7 +37,9 @@ URL: smb://[[domain;]user[:password]@]server[:port]/share/path
      refuse it; ls file/ fails).
 
 options:
-  -r, --recursive                      get and put whole directory trees
+  -r, --recursive                      get and put whole directory trees (put -r follows
+                                       symbolic links, like cp -rL)
+  -p, --parents                        mkdir: create missing parents, no error if it exists
   -v, --verbose                        after get, put or cat, a one-line summary on stderr
   --signing never|if-required|supported|required
                                        signing policy (default: supported: sign when
@@ -47,6 +50,10 @@ options:
   --max-dialect 2.0.2|2.1|3.0|3.0.2|3.1.1
   --min-dialect …                      lowest dialect accepted
   --netbios                            NetBIOS session service framing (port 139)
+  --encrypt                            require an encrypted session (SMB 3.x)
+  --allow-insecure-guest               accept a guest session where the server mapped
+                                       the user to guest, or where signing is required
+                                       (a guest session cannot sign)
   --timeout SECONDS                    per-request timeout (default 60)
   --                                   the arguments after it are not options
 
@@ -68,8 +75,11 @@ enum Fail {
 impl From<smb_blocking::Error> for Fail {
     fn from(e: smb_blocking::Error) -> Self {
         match e {
-            // Every protocol error names its path and errno in its message.
-            smb_blocking::Error::Smb(e) => Fail::Error(e.to_string(), 1),
+            // Every protocol error names its path and errno in its message, a connect
+            // error its target and errno.
+            smb_blocking::Error::Smb(_) | smb_blocking::Error::Connect { .. } => {
+                Fail::Error(e.to_string(), 1)
+            }
             // Those that reach here (tree transfers) name their local file; a transfer of
             // one file names it through `local_io`.
             smb_blocking::Error::Io(e) => Fail::Error(with_errno(e.to_string(), &e), 1),
@@ -85,13 +95,14 @@ fn usage(msg: &str) -> Fail {
 struct Args {
     opts: ConnectOptions,
     recursive: bool,
+    parents: bool,
     verbose: bool,
     positional: Vec<String>,
 }
 
 fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
     let mut opts = ConnectOptions::new("");
-    let (mut recursive, mut verbose) = (false, false);
+    let (mut recursive, mut parents, mut verbose) = (false, false, false);
     let mut positional = Vec::new();
     while let Some(a) = raw.next() {
         let mut value = |name: &str| {
@@ -101,6 +112,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
         match a.as_str() {
             "-h" | "--help" => return Err(Fail::Help),
             "-r" | "--recursive" => recursive = true,
+            "-p" | "--parents" => parents = true,
             "-v" | "--verbose" => verbose = true,
             "--" => positional.extend(raw.by_ref()),
             "--signing" => {
@@ -123,6 +135,8 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
                 }
             }
             "--netbios" => opts.netbios = true,
+            "--encrypt" => opts.encrypt = true,
+            "--allow-insecure-guest" => opts.allow_insecure_guest = true,
             "--timeout" => opts.timeout = parse_timeout(&value("--timeout")?)?,
             // '-' alone is stdin or stdout; other names starting with '-' come after '--'.
             s if s.starts_with('-') && s != "-" => {
@@ -137,6 +151,7 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
     Ok(Args {
         opts,
         recursive,
+        parents,
         verbose,
         positional,
     })
@@ -170,31 +185,13 @@ fn target(s: &str, opts: &ConnectOptions) -> Result<(Target, ConnectOptions), Fa
         .share
         .clone()
         .ok_or_else(|| usage(&format!("URL '{url}' names no share")))?;
-    let mut o = opts.clone();
-    o.host = url.host.clone();
-    o.port = url.port.unwrap_or(if o.netbios { 139 } else { 445 });
-    if o.netbios {
-        o.server_name = Some("*SMBSERVER".to_string());
-    }
-    if let Some(user) = &url.user {
-        let password = match url.password() {
-            Some(p) => p.to_string(),
-            None => std::env::var("SMB_PASSWORD").unwrap_or_default(),
-        };
-        o = o.user(user, &password);
-    }
-    if let Some(d) = &url.domain {
-        o = o.domain(d);
-    }
+    let env_password = std::env::var("SMB_PASSWORD").ok();
+    let o = ConnectOptions::for_url(opts, &url, env_password.as_deref());
     Ok((Target { url, share }, o))
 }
 
 fn connect(o: &ConnectOptions) -> Result<Connection, Fail> {
-    Connection::connect(o).map_err(|e| match e {
-        // A bare "Connection refused" would not say to what.
-        smb_blocking::Error::Io(e) => local_fail(&format!("connect {}:{}", o.host, o.port), e),
-        e => e.into(),
-    })
+    Ok(Connection::connect(o)?)
 }
 
 /// A share-relative path typed by the user, `/` or `\` separated, held to the URL
@@ -228,7 +225,7 @@ fn format_entry(e: &FileInfo) -> String {
     format!("{kind} {:>12} {mtime} {}", e.size, printable(&e.name))
 }
 
-/// `YYYY-MM-DD HH:MM:SS` UTC, without a date crate.
+/// `YYYY-MM-DD HH:MM:SS UTC`, without a date crate.
 fn format_time(t: std::time::SystemTime) -> String {
     let secs = t
         .duration_since(std::time::UNIX_EPOCH)
@@ -246,7 +243,7 @@ fn format_time(t: std::time::SystemTime) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
@@ -265,6 +262,9 @@ fn run(args: Args) -> Result<(), Fail> {
     };
     if args.recursive && cmd != "get" && cmd != "put" {
         return Err(usage("-r works with get and put"));
+    }
+    if args.parents && cmd != "mkdir" {
+        return Err(usage("-p works with mkdir"));
     }
     match cmd {
         "ls" => {
@@ -288,6 +288,16 @@ fn run(args: Args) -> Result<(), Fail> {
                     r => r?,
                 }
             };
+            // Like a shell's `ls nomatch*`: a pattern that matches nothing is an error
+            // (as for rm); an empty directory lists nothing and succeeds.
+            if entries.is_empty() && !as_dir && name.contains(['*', '?']) {
+                return Err(smb_blocking::Error::Smb(smb_proto::Error::Status {
+                    status: NtStatus::NO_SUCH_FILE,
+                    op: "list",
+                    path: path.clone(),
+                })
+                .into());
+            }
             entries.sort_by(|a, b| a.name.cmp(&b.name));
             // Stdout is line-buffered: one write per entry costs more than the listing.
             let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -371,7 +381,11 @@ fn run(args: Args) -> Result<(), Fail> {
         "mkdir" => {
             want(1)?;
             let (t, o) = target(&p[1], &args.opts)?;
-            connect(&o)?.create_directory(&t.share, &t.url.path)?;
+            if args.parents {
+                connect(&o)?.create_directories(&t.share, &t.url.path)?;
+            } else {
+                connect(&o)?.create_directory(&t.share, &t.url.path)?;
+            }
         }
         "rmdir" => {
             want(1)?;
@@ -578,8 +592,11 @@ mod tests {
     #[test]
     fn formats_utc_times() {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        assert_eq!(format_time(t), "2023-11-14 22:13:20");
-        assert_eq!(format_time(std::time::UNIX_EPOCH), "1970-01-01 00:00:00");
+        assert_eq!(format_time(t), "2023-11-14 22:13:20 UTC");
+        assert_eq!(
+            format_time(std::time::UNIX_EPOCH),
+            "1970-01-01 00:00:00 UTC"
+        );
     }
 
     #[test]

@@ -141,7 +141,9 @@ fn parse_ls_line(line: &str) -> (char, u64, String, String) {
     let rest = line[1..].trim_start();
     let (size, rest) = rest.split_once(' ').expect("size");
     let (date, rest) = rest.split_once(' ').expect("date");
-    let (time, name) = rest.split_once(' ').expect("time");
+    let (time, rest) = rest.split_once(' ').expect("time");
+    let (zone, name) = rest.split_once(' ').expect("time zone");
+    assert_eq!(zone, "UTC", "times say their zone: {line:?}");
     (
         kind,
         size.parse().unwrap_or_else(|_| panic!("size in {line:?}")),
@@ -270,7 +272,7 @@ fn ls_and_stat_show_kind_size_time_and_filter_by_wildcard() {
     for line in [
         "type:        file",
         "size:        5",
-        "modified:    2001-02-03 04:05:06",
+        "modified:    2001-02-03 04:05:06 UTC",
     ] {
         assert!(
             stat.lines().any(|l| l == line),
@@ -944,4 +946,137 @@ fn timeouts_that_cannot_be_are_refused_and_huge_ones_work() {
     }
     smb(&["--timeout", "1e19", "ls", &url]).ok();
     smb(&["--timeout", "0.5", "ls", &url]).ok();
+}
+
+/// A login the server turned into a guest session once failed with
+/// "STATUS_SUCCESS … (EACCES)": it must say what happened and how to allow it, and the
+/// CLI must have the flag the message names.
+#[test]
+fn a_login_mapped_to_guest_says_so_and_the_flag_it_names_allows_it() {
+    let srv = SambaServer::builder()
+        .share(Share::new("pub").guest_ok())
+        .start();
+    let url = format!("smb://nosuchuser:pw@127.0.0.1:{}/pub", srv.port());
+    let line = smb(&["ls", &url]).fails(1).to_string();
+    for part in [
+        "only as a guest",
+        "nosuchuser",
+        "--allow-insecure-guest",
+        "EACCES",
+    ] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+    assert!(!line.contains("STATUS_SUCCESS"), "{line}");
+    smb(&["--allow-insecure-guest", "ls", &url]).ok();
+}
+
+/// A refused port once said only "Connection refused (os error 111)".
+#[test]
+fn connection_errors_name_their_target_and_errno() {
+    let port = {
+        // A port nothing listens on: bound, then closed.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let line = smb(&["ls", &format!("smb://127.0.0.1:{port}/share")])
+        .fails(1)
+        .to_string();
+    assert!(
+        line.contains(&format!("connecting to 127.0.0.1:{port}")) && line.contains("ECONNREFUSED"),
+        "{line}"
+    );
+    // A server that accepts and never answers: a timeout, not a protocol violation.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let url = format!("smb://127.0.0.1:{port}/share");
+    let line = smb(&["--timeout", "0.5", "ls", &url]).fails(1).to_string();
+    assert!(
+        line.contains("NEGOTIATE") && line.contains("ETIMEDOUT"),
+        "{line}"
+    );
+    drop(silent);
+}
+
+/// `put -r photos …/backup/photos` once failed with OBJECT_PATH_NOT_FOUND when `backup`
+/// did not exist, and a symbolic link to a directory stopped it halfway.
+#[test]
+fn put_r_creates_missing_parents_and_follows_symbolic_links() {
+    let srv = server();
+    let url = srv.url("share");
+    let disk = srv.share_path("share");
+    let local = local_dir(&srv);
+    let photos = local.join("photos");
+    std::fs::create_dir_all(photos.join("2026")).unwrap();
+    std::fs::write(photos.join("2026/a.jpg"), b"aaa").unwrap();
+    let elsewhere = local.join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("b.jpg"), b"bb").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, photos.join("linked")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("b.jpg"), photos.join("b-link.jpg")).unwrap();
+
+    smb(&[
+        "put",
+        "-r",
+        s(&photos),
+        &format!("{url}/backup/2026/photos"),
+    ])
+    .ok();
+    let remote = disk.join("backup/2026/photos");
+    assert_eq!(std::fs::read(remote.join("2026/a.jpg")).unwrap(), b"aaa");
+    assert_eq!(std::fs::read(remote.join("linked/b.jpg")).unwrap(), b"bb");
+    assert_eq!(std::fs::read(remote.join("b-link.jpg")).unwrap(), b"bb");
+
+    // A loop and a dangling link fail before anything is uploaded.
+    std::os::unix::fs::symlink(&photos, photos.join("2026/loop")).unwrap();
+    let line = smb(&["put", "-r", s(&photos), &format!("{url}/again")])
+        .fails(1)
+        .to_string();
+    assert!(line.contains("loop"), "{line}");
+    std::fs::remove_file(photos.join("2026/loop")).unwrap();
+    std::os::unix::fs::symlink(local.join("gone"), photos.join("dangling")).unwrap();
+    let line = smb(&["put", "-r", s(&photos), &format!("{url}/again")])
+        .fails(1)
+        .to_string();
+    assert!(
+        line.contains("dangling") && line.contains("ENOENT"),
+        "{line}"
+    );
+    assert!(!disk.join("again").exists(), "nothing uploaded");
+}
+
+#[test]
+fn mkdir_p_creates_parents_and_accepts_an_existing_directory() {
+    let srv = server();
+    let url = srv.url("share");
+    let disk = srv.share_path("share");
+    smb(&["mkdir", "-p", &format!("{url}/a/b/c")]).ok();
+    assert!(disk.join("a/b/c").is_dir());
+    smb(&["mkdir", "-p", &format!("{url}/a/b")]).ok();
+    let line = smb(&["mkdir", &format!("{url}/x/y")]).fails(1).to_string();
+    assert!(
+        line.contains("ENOENT"),
+        "without -p a missing parent fails: {line}"
+    );
+    std::fs::write(disk.join("a/file"), b"").unwrap();
+    let line = smb(&["mkdir", "-p", &format!("{url}/a/file/d")])
+        .fails(1)
+        .to_string();
+    assert!(line.contains("ENOTDIR"), "{line}");
+    smb(&["rm", "-p", &format!("{url}/a/file")]).fails(2);
+}
+
+/// `ls` of a pattern that matched nothing once succeeded while `rm` failed: both now
+/// fail like a shell's, and an empty directory still lists nothing successfully.
+#[test]
+fn a_pattern_that_matches_nothing_fails_for_ls_and_rm_alike() {
+    let srv = server();
+    let url = srv.url("share");
+    std::fs::create_dir(srv.share_path("share").join("empty")).unwrap();
+    assert_eq!(smb(&["ls", &format!("{url}/empty")]).text(), "");
+    for cmd in ["ls", "rm"] {
+        let line = smb(&[cmd, &format!("{url}/empty/*.txt")])
+            .fails(1)
+            .to_string();
+        assert!(line.contains("ENOENT"), "{cmd}: {line}");
+    }
 }

@@ -18,30 +18,78 @@ use crate::connection::framing::Transport;
 use crate::connection::{Connection, Event, Negotiated, OpId};
 use crate::ntstatus::NtStatus;
 use crate::ops::{FileInfo, Op, Output};
+use crate::url::SmbUrl;
 
-/// Errors from a driver.
+/// The error every driver returns (each re-exports it as its `Error`): what the
+/// protocol reported, a failure to reach the server, or a local I/O failure.
+///
+/// [`kind`](ClientError::kind), [`errno`](ClientError::errno) and
+/// [`status`](ClientError::status) answer the same questions whichever it is, so a caller
+/// matches on them rather than on the variants.
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub enum ClientError {
     /// The protocol reported a failure (NTSTATUS with path, auth, timeout, closed…).
     #[error(transparent)]
     Smb(#[from] crate::Error),
+    /// The server could not be reached: the name did not resolve, or the TCP connection
+    /// was refused or timed out.
+    #[error("connecting to {target}: {source}{}", errno_suffix(source))]
+    Connect {
+        /// `host:port` as the caller gave it.
+        target: String,
+        /// What the system said.
+        source: io::Error,
+    },
     /// The socket or a local reader/writer failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
 }
 
-impl From<Error> for io::Error {
-    fn from(e: Error) -> io::Error {
+/// ` (ECONNREFUSED)` for an OS error, else nothing.
+fn errno_suffix(e: &io::Error) -> String {
+    e.raw_os_error()
+        .map(|n| crate::Errno(n).name())
+        .filter(|n| *n != "EUNKNOWN")
+        .map_or_else(String::new, |n| format!(" ({n})"))
+}
+
+impl ClientError {
+    /// What kind of failure this is.
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            ClientError::Smb(e) => e.kind(),
+            ClientError::Connect { source, .. } | ClientError::Io(source) => {
+                crate::ErrorKind::from_io(source.kind())
+            }
+        }
+    }
+
+    /// The POSIX errno that best describes it (EIO for a local failure without one).
+    pub fn errno(&self) -> crate::Errno {
+        match self {
+            ClientError::Smb(e) => e.errno(),
+            ClientError::Connect { source, .. } | ClientError::Io(source) => source
+                .raw_os_error()
+                .map_or(crate::Errno::EIO, crate::Errno),
+        }
+    }
+
+    /// The NTSTATUS the server answered with, if it did.
+    pub fn status(&self) -> Option<NtStatus> {
+        match self {
+            ClientError::Smb(e) => e.status(),
+            _ => None,
+        }
+    }
+}
+
+impl From<ClientError> for io::Error {
+    fn from(e: ClientError) -> io::Error {
         match e {
-            Error::Io(e) => e,
-            Error::Smb(e) => {
-                let kind = match &e {
-                    crate::Error::Timeout { .. } => io::ErrorKind::TimedOut,
-                    e => e
-                        .status()
-                        .map_or(io::ErrorKind::Other, |s| s.to_io_error_kind()),
-                };
-                io::Error::new(kind, e)
+            ClientError::Io(e) => e,
+            ClientError::Smb(e) => io::Error::new(e.io_error_kind(), e),
+            ClientError::Connect { target, source } => {
+                io::Error::new(source.kind(), ClientError::Connect { target, source })
             }
         }
     }
@@ -123,11 +171,24 @@ impl std::fmt::Debug for ConnectOptions {
 }
 
 impl ConnectOptions {
-    /// Guest access to `host` on port 445 with default policy.
+    /// An anonymous session (no user: see [`user`](Self::user) and
+    /// [`guest`](Self::guest)) to `host` on port 445, with the default policy.
+    ///
+    /// `host` may carry a port, as `"server:4455"` or `"[::1]:4455"`; a bare IPv6
+    /// address (`"::1"`) is taken whole. A string that is neither is kept as the host,
+    /// and connecting then fails naming it.
+    ///
+    /// ```
+    /// use smb_proto::client::ConnectOptions;
+    /// let o = ConnectOptions::new("fileserver:4455");
+    /// assert_eq!((o.host.as_str(), o.port), ("fileserver", 4455));
+    /// assert_eq!(ConnectOptions::new("[::1]:445").target(), "[::1]:445");
+    /// ```
     pub fn new(host: &str) -> Self {
+        let (host, port) = split_host_port(host);
         ConnectOptions {
-            host: host.to_string(),
-            port: 445,
+            host,
+            port,
             netbios: false,
             server_name: None,
             client_name: "SMB-RS".to_string(),
@@ -189,6 +250,45 @@ impl ConnectOptions {
         self
     }
 
+    /// Options for the server and user an `smb://` URL names, on top of `base` (policy,
+    /// dialects, timeouts): host, port (the URL's, else 139 with NetBIOS framing, else
+    /// 445), user, domain, and the password from the URL or else `password` (the CLI's
+    /// `SMB_PASSWORD`). The one place a URL becomes connect options.
+    pub fn for_url(base: &ConnectOptions, url: &SmbUrl, password: Option<&str>) -> Self {
+        let mut o = base.clone();
+        o.host.clone_from(&url.host);
+        o.port = url.port.unwrap_or(if o.netbios { 139 } else { 445 });
+        if o.netbios && o.server_name.is_none() {
+            // A NetBIOS session request names the called server; an IP address is no name.
+            o.server_name = Some("*SMBSERVER".to_string());
+        }
+        if let Some(user) = &url.user {
+            o = o.user(user, url.password().or(password).unwrap_or(""));
+        }
+        if let Some(domain) = &url.domain {
+            o.domain.clone_from(domain);
+        }
+        o
+    }
+
+    /// `host:port` as a connect error names it (IPv6 addresses in brackets).
+    pub fn target(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The error for a failure to reach the server: a name that does not resolve, a
+    /// refused or timed-out TCP connection.
+    pub fn connect_error(&self, source: io::Error) -> ClientError {
+        ClientError::Connect {
+            target: self.target(),
+            source,
+        }
+    }
+
     /// The server's name as the client addresses it.
     fn server_name(&self) -> &str {
         self.server_name.as_deref().unwrap_or(&self.host)
@@ -247,6 +347,28 @@ impl ConnectOptions {
             creds.with_ntlm_v1()
         })
     }
+}
+
+/// `name:port`, `[v6]:port` → (host, port); anything else is a host on port 445.
+fn split_host_port(s: &str) -> (String, u16) {
+    let port = |p: &str| {
+        p.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| p.parse::<u16>().ok())
+            .flatten()
+            .filter(|p| *p != 0)
+    };
+    if let Some((v6, p)) = s.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+        if let Some(p) = port(p) {
+            return (v6.to_string(), p);
+        }
+    }
+    if let Some((name, p)) = s.split_once(':').filter(|(_, p)| !p.contains(':')) {
+        if let Some(p) = port(p) {
+            return (name.to_string(), p);
+        }
+    }
+    (s.to_string(), 445)
 }
 
 /// An operation's event, as a [`Dispatcher`] routes it to the task that started it.
@@ -480,17 +602,128 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_become_timed_out_io_errors() {
-        let e = io::Error::from(Error::Smb(crate::Error::Timeout {
+    fn errors_have_one_kind_per_meaning_and_the_matching_io_kind() {
+        use crate::ErrorKind;
+        let status = |status| {
+            ClientError::Smb(crate::Error::Status {
+                status,
+                op: "open",
+                path: "a".into(),
+            })
+        };
+        let e = io::Error::from(ClientError::Smb(crate::Error::Timeout {
             op: "read",
             path: "a".into(),
         }));
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
-        let e = io::Error::from(Error::Smb(crate::Error::Status {
-            status: NtStatus::OBJECT_NAME_NOT_FOUND,
-            op: "open",
-            path: "a".into(),
-        }));
-        assert_eq!(e.kind(), io::ErrorKind::NotFound);
+        // Three statuses, one kind.
+        for s in [
+            NtStatus::OBJECT_NAME_NOT_FOUND,
+            NtStatus::OBJECT_PATH_NOT_FOUND,
+            NtStatus::NO_SUCH_FILE,
+        ] {
+            assert_eq!(status(s).kind(), ErrorKind::NotFound, "{s}");
+            assert_eq!(io::Error::from(status(s)).kind(), io::ErrorKind::NotFound);
+        }
+        for (s, kind, io_kind) in [
+            (
+                NtStatus::DIRECTORY_NOT_EMPTY,
+                ErrorKind::NotEmpty,
+                io::ErrorKind::DirectoryNotEmpty,
+            ),
+            (
+                NtStatus::NOT_A_DIRECTORY,
+                ErrorKind::NotADirectory,
+                io::ErrorKind::NotADirectory,
+            ),
+            (
+                NtStatus::FILE_IS_A_DIRECTORY,
+                ErrorKind::IsADirectory,
+                io::ErrorKind::IsADirectory,
+            ),
+            (
+                NtStatus::OBJECT_NAME_COLLISION,
+                ErrorKind::AlreadyExists,
+                io::ErrorKind::AlreadyExists,
+            ),
+            (
+                NtStatus::ACCESS_DENIED,
+                ErrorKind::PermissionDenied,
+                io::ErrorKind::PermissionDenied,
+            ),
+        ] {
+            let e = status(s);
+            assert_eq!((e.kind(), e.status()), (kind, Some(s)));
+            assert_eq!(e.errno(), s.errno());
+            assert_eq!(io::Error::from(e).kind(), io_kind, "{s}");
+        }
+        let closed = ClientError::Smb(crate::Error::Closed(crate::CloseReason::Transport(
+            "reset".into(),
+        )));
+        assert_eq!(closed.kind(), ErrorKind::Disconnected);
+        assert_eq!(
+            io::Error::from(closed).kind(),
+            io::ErrorKind::ConnectionReset
+        );
+        let timeout = ClientError::Smb(crate::Error::Closed(crate::CloseReason::NegotiateTimeout));
+        assert_eq!(
+            (timeout.kind(), timeout.errno()),
+            (ErrorKind::TimedOut, crate::Errno::ETIMEDOUT)
+        );
+
+        let o = ConnectOptions::new("files.example:4455");
+        let refused = o.connect_error(io::Error::from_raw_os_error(111));
+        assert_eq!(refused.kind(), ErrorKind::Disconnected);
+        assert_eq!(refused.errno(), crate::Errno::ECONNREFUSED);
+        let msg = refused.to_string();
+        assert!(
+            msg.starts_with("connecting to files.example:4455: "),
+            "{msg}"
+        );
+        assert!(msg.ends_with("(ECONNREFUSED)"), "{msg}");
+    }
+
+    #[test]
+    fn hosts_may_carry_a_port() {
+        let hp = |s: &str| {
+            let o = ConnectOptions::new(s);
+            (o.host, o.port)
+        };
+        assert_eq!(hp("server"), ("server".into(), 445));
+        assert_eq!(hp("server:4455"), ("server".into(), 4455));
+        assert_eq!(hp("10.0.0.1:139"), ("10.0.0.1".into(), 139));
+        assert_eq!(hp("[::1]:4455"), ("::1".into(), 4455));
+        assert_eq!(hp("::1"), ("::1".into(), 445));
+        assert_eq!(hp("fe80::1:445"), ("fe80::1:445".into(), 445));
+        // Not a port: kept whole, so connecting fails naming it rather than guessing.
+        assert_eq!(hp("server:x"), ("server:x".into(), 445));
+        assert_eq!(hp("server:0"), ("server:0".into(), 445));
+        assert_eq!(hp("server:+1"), ("server:+1".into(), 445));
+        assert_eq!(ConnectOptions::new("::1").target(), "[::1]:445");
+    }
+
+    #[test]
+    fn a_url_sets_host_port_user_and_domain_in_one_place() {
+        let mut base = ConnectOptions::new("ignored");
+        base.timeout = Duration::from_secs(3);
+        let url = SmbUrl::parse("smb://CORP;alice:pw@files:4455/share/x").unwrap();
+        let o = ConnectOptions::for_url(&base, &url, Some("from-env"));
+        assert_eq!((o.host.as_str(), o.port), ("files", 4455));
+        assert_eq!((o.user.as_str(), o.domain.as_str()), ("alice", "CORP"));
+        assert_eq!(o.timeout, Duration::from_secs(3));
+        let creds = format!("{:?}", o.credentials().unwrap());
+        assert!(!creds.contains("pw"), "{creds}");
+
+        let url = SmbUrl::parse("smb://bob@files/share").unwrap();
+        assert_eq!(ConnectOptions::for_url(&base, &url, None).port, 445);
+        base.netbios = true;
+        let o = ConnectOptions::for_url(&base, &url, None);
+        assert_eq!(o.port, 139, "NetBIOS picks port 139");
+        assert_eq!(o.server_name.as_deref(), Some("*SMBSERVER"));
+        let anonymous = SmbUrl::parse("smb://files/share").unwrap();
+        assert!(ConnectOptions::for_url(&base, &anonymous, Some("pw"))
+            .credentials()
+            .unwrap()
+            .is_anonymous());
     }
 }

@@ -16,7 +16,7 @@ pub enum CloseReason {
     #[error("bad framing: {0}")]
     Framing(#[from] FramingError),
     /// A message's signature did not verify.
-    #[error("bad signature on {command:?} response (message id {message_id})")]
+    #[error("bad signature on {} response (message id {message_id})", crate::wire::Command::name_of(*.command))]
     BadSignature {
         /// Command of the offending message.
         command: u16,
@@ -24,7 +24,10 @@ pub enum CloseReason {
         message_id: u64,
     },
     /// Signing is required but a response arrived unsigned.
-    #[error("unsigned {command:?} response (message id {message_id}) while signing is required")]
+    #[error(
+        "unsigned {} response (message id {message_id}) while signing is required",
+        crate::wire::Command::name_of(*.command)
+    )]
     Unsigned {
         /// Command of the offending message.
         command: u16,
@@ -40,6 +43,9 @@ pub enum CloseReason {
     /// Negotiation found nothing both sides accept.
     #[error("negotiation failed: {0}")]
     Negotiate(String),
+    /// The server accepted the connection but never answered the NEGOTIATE.
+    #[error("no answer to NEGOTIATE within the timeout")]
+    NegotiateTimeout,
     /// The server closed the stream or the driver's socket failed.
     #[error("transport closed: {0}")]
     Transport(String),
@@ -84,6 +90,21 @@ pub enum Error {
         status: NtStatus,
         /// Extra detail from the local side, if any.
         detail: String,
+    },
+    /// The server accepted a login with real credentials only as a guest (it maps unknown
+    /// users, and on some servers wrong passwords, to guest). A guest session cannot sign,
+    /// so anyone on the path could alter it: refused unless the caller allows insecure
+    /// guest access.
+    #[error(
+        "the server at {server} accepted user '{user}' only as a guest (an unknown user or \
+         a wrong password mapped to guest); a guest session cannot sign, so it was refused \
+         (allow it with allow_insecure_guest, or smb --allow-insecure-guest) (EACCES)"
+    )]
+    GuestRefused {
+        /// The user name that was tried.
+        user: String,
+        /// The server.
+        server: String,
     },
     /// A request went unanswered for longer than the configured timeout.
     #[error("{op} {}: timed out (ETIMEDOUT)", shown(path))]
@@ -202,13 +223,158 @@ impl Errno {
     pub fn for_close(reason: &CloseReason) -> Errno {
         match reason {
             CloseReason::Transport(_) | CloseReason::NetBiosRefused(_) => Errno::ECONNRESET,
+            CloseReason::NegotiateTimeout => Errno::ETIMEDOUT,
             CloseReason::Local => Errno::ENOTCONN,
             _ => Errno::EPROTO,
         }
     }
 }
 
+/// What kind of failure an error is, for a program to match on without knowing
+/// NTSTATUS codes: the three "not found" statuses are one [`ErrorKind::NotFound`], and so
+/// on. Converts to the matching [`std::io::ErrorKind`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// No such file, directory, share or server (ENOENT).
+    NotFound,
+    /// Access denied, or a read-only share (EACCES, EPERM, EROFS).
+    PermissionDenied,
+    /// The name exists already (EEXIST).
+    AlreadyExists,
+    /// The directory is not empty (ENOTEMPTY).
+    NotEmpty,
+    /// A directory where a file was needed (EISDIR).
+    IsADirectory,
+    /// A file where a directory was needed (ENOTDIR).
+    NotADirectory,
+    /// No space or quota left (ENOSPC, EDQUOT).
+    StorageFull,
+    /// The login failed: wrong credentials, or a session the policy refuses.
+    AuthenticationFailed,
+    /// No answer in time (ETIMEDOUT).
+    TimedOut,
+    /// The caller cancelled the operation (ECANCELED).
+    Cancelled,
+    /// The connection is gone: the server closed it, the network failed, or the client
+    /// closed it.
+    Disconnected,
+    /// The server broke the protocol (bad signature, malformed message, …) and the
+    /// connection was ended.
+    ProtocolViolation,
+    /// The request itself was wrong (a bad path, a bad argument), or the server said so.
+    InvalidArgument,
+    /// A transfer ended short of what it should have moved.
+    Incomplete,
+    /// Anything else; [`Error::errno`] and [`Error::status`] say more.
+    Other,
+}
+
+impl ErrorKind {
+    /// The kind of a POSIX error number.
+    pub fn from_errno(errno: Errno) -> ErrorKind {
+        match errno {
+            Errno::ENOENT | Errno::ENODEV => ErrorKind::NotFound,
+            Errno::EACCES | Errno::EPERM | Errno::EROFS | Errno::EKEYEXPIRED => {
+                ErrorKind::PermissionDenied
+            }
+            Errno::EEXIST | Errno::ENOTUNIQ => ErrorKind::AlreadyExists,
+            Errno::ENOTEMPTY => ErrorKind::NotEmpty,
+            Errno::EISDIR => ErrorKind::IsADirectory,
+            Errno::ENOTDIR => ErrorKind::NotADirectory,
+            Errno::ENOSPC | Errno::EDQUOT => ErrorKind::StorageFull,
+            Errno::ETIMEDOUT => ErrorKind::TimedOut,
+            Errno::ECANCELED => ErrorKind::Cancelled,
+            Errno::ECONNRESET
+            | Errno::ECONNABORTED
+            | Errno::ENETRESET
+            | Errno::ENOTCONN
+            | Errno::ESHUTDOWN
+            | Errno::EPIPE => ErrorKind::Disconnected,
+            Errno::EPROTO => ErrorKind::ProtocolViolation,
+            Errno::EINVAL | Errno::ENAMETOOLONG => ErrorKind::InvalidArgument,
+            _ => ErrorKind::Other,
+        }
+    }
+
+    /// The kind of an I/O error a driver's socket or a local file returned.
+    pub fn from_io(kind: std::io::ErrorKind) -> ErrorKind {
+        use std::io::ErrorKind as Io;
+        match kind {
+            Io::NotFound => ErrorKind::NotFound,
+            Io::PermissionDenied | Io::ReadOnlyFilesystem => ErrorKind::PermissionDenied,
+            Io::AlreadyExists => ErrorKind::AlreadyExists,
+            Io::DirectoryNotEmpty => ErrorKind::NotEmpty,
+            Io::IsADirectory => ErrorKind::IsADirectory,
+            Io::NotADirectory => ErrorKind::NotADirectory,
+            Io::StorageFull => ErrorKind::StorageFull,
+            Io::TimedOut => ErrorKind::TimedOut,
+            Io::ConnectionRefused
+            | Io::ConnectionReset
+            | Io::ConnectionAborted
+            | Io::NotConnected
+            | Io::BrokenPipe
+            | Io::UnexpectedEof => ErrorKind::Disconnected,
+            Io::InvalidInput => ErrorKind::InvalidArgument,
+            Io::InvalidData => ErrorKind::ProtocolViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+impl From<ErrorKind> for std::io::ErrorKind {
+    fn from(kind: ErrorKind) -> Self {
+        use std::io::ErrorKind as Io;
+        match kind {
+            ErrorKind::NotFound => Io::NotFound,
+            ErrorKind::PermissionDenied | ErrorKind::AuthenticationFailed => Io::PermissionDenied,
+            ErrorKind::AlreadyExists => Io::AlreadyExists,
+            ErrorKind::NotEmpty => Io::DirectoryNotEmpty,
+            ErrorKind::IsADirectory => Io::IsADirectory,
+            ErrorKind::NotADirectory => Io::NotADirectory,
+            ErrorKind::StorageFull => Io::StorageFull,
+            ErrorKind::TimedOut => Io::TimedOut,
+            ErrorKind::Cancelled => Io::Interrupted,
+            ErrorKind::Disconnected => Io::ConnectionReset,
+            ErrorKind::ProtocolViolation => Io::InvalidData,
+            ErrorKind::InvalidArgument => Io::InvalidInput,
+            ErrorKind::Incomplete => Io::UnexpectedEof,
+            ErrorKind::Other => Io::Other,
+        }
+    }
+}
+
 impl Error {
+    /// What kind of failure this is (see [`ErrorKind`]).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Auth { .. } | Error::GuestRefused { .. } => ErrorKind::AuthenticationFailed,
+            Error::Closed(CloseReason::Transport(_) | CloseReason::Local) => {
+                ErrorKind::Disconnected
+            }
+            Error::Closed(CloseReason::NetBiosRefused(_)) => ErrorKind::Disconnected,
+            Error::Closed(CloseReason::NegotiateTimeout) => ErrorKind::TimedOut,
+            Error::Closed(_) => ErrorKind::ProtocolViolation,
+            Error::Path {
+                problem: PathError::NamesDirectory,
+                ..
+            } => ErrorKind::IsADirectory,
+            Error::Path { .. } => ErrorKind::InvalidArgument,
+            Error::Incomplete { .. } => ErrorKind::Incomplete,
+            Error::UploadLeftBehind { cause, .. } => cause.kind(),
+            e => ErrorKind::from_errno(e.errno()),
+        }
+    }
+
+    /// The closest [`std::io::ErrorKind`]: the status's own where the server sent one
+    /// (finer than [`Error::kind`]: `ReadOnlyFilesystem`, `FileTooLarge`, …).
+    pub fn io_error_kind(&self) -> std::io::ErrorKind {
+        match self.status() {
+            Some(s) if !matches!(self, Error::Auth { .. }) => s.to_io_error_kind(),
+            _ => self.kind().into(),
+        }
+    }
+
     /// The NTSTATUS carried by this error, if the server sent one.
     pub fn status(&self) -> Option<NtStatus> {
         match self {
@@ -222,7 +388,7 @@ impl Error {
     pub fn errno(&self) -> Errno {
         match self {
             Error::Status { status, .. } => status.errno(),
-            Error::Auth { .. } => Errno::EACCES,
+            Error::Auth { .. } | Error::GuestRefused { .. } => Errno::EACCES,
             Error::Timeout { .. } => Errno::ETIMEDOUT,
             Error::Cancelled => Errno::ECANCELED,
             Error::Closed(r) => Errno::for_close(r),

@@ -422,21 +422,30 @@ impl NtStatus {
         }
     }
 
-    /// The closest [`std::io::ErrorKind`], for drivers implementing `std::io` traits.
-    ///
-    /// Derived from [`NtStatus::errno`] so the two agree. Only kinds stable at the
-    /// workspace's minimum Rust (1.80) are used; errnos with no such kind (`ENOTDIR`,
-    /// `ENOSPC`, …) become `Other`. `EAGAIN` is deliberately `Other` rather than
+    /// The closest [`std::io::ErrorKind`], for drivers implementing `std::io` traits:
+    /// [`Errno::io_error_kind`] of [`NtStatus::errno`], so the two agree.
+    pub fn to_io_error_kind(self) -> std::io::ErrorKind {
+        self.errno().io_error_kind()
+    }
+}
+
+impl Errno {
+    /// The closest [`std::io::ErrorKind`]. `EAGAIN` is deliberately `Other` rather than
     /// `WouldBlock`: a server asking us to retry later is not a non-blocking socket
     /// being empty, and `Interrupted` would make `read_exact` spin.
-    pub fn to_io_error_kind(self) -> std::io::ErrorKind {
+    pub fn io_error_kind(self) -> std::io::ErrorKind {
         use std::io::ErrorKind;
-        match self.errno() {
+        match self {
             Errno::ENOENT | Errno::ENODEV => ErrorKind::NotFound,
-            Errno::EACCES | Errno::EPERM | Errno::EROFS | Errno::EKEYEXPIRED => {
-                ErrorKind::PermissionDenied
-            }
+            Errno::EACCES | Errno::EPERM | Errno::EKEYEXPIRED => ErrorKind::PermissionDenied,
+            Errno::EROFS => ErrorKind::ReadOnlyFilesystem,
             Errno::EEXIST | Errno::ENOTUNIQ => ErrorKind::AlreadyExists,
+            Errno::ENOTEMPTY => ErrorKind::DirectoryNotEmpty,
+            Errno::ENOTDIR => ErrorKind::NotADirectory,
+            Errno::EISDIR => ErrorKind::IsADirectory,
+            Errno::ENOSPC | Errno::EDQUOT => ErrorKind::StorageFull,
+            Errno::EFBIG => ErrorKind::FileTooLarge,
+            Errno::EBUSY | Errno::ETXTBSY => ErrorKind::ResourceBusy,
             Errno::EINVAL | Errno::ENAMETOOLONG => ErrorKind::InvalidInput,
             Errno::ENOSYS | Errno::EOPNOTSUPP => ErrorKind::Unsupported,
             Errno::ETIMEDOUT => ErrorKind::TimedOut,
@@ -447,6 +456,7 @@ impl NtStatus {
             Errno::EPIPE => ErrorKind::BrokenPipe,
             Errno::EADDRINUSE => ErrorKind::AddrInUse,
             Errno::ENOMEM => ErrorKind::OutOfMemory,
+            Errno::EPROTO => ErrorKind::InvalidData,
             _ => ErrorKind::Other,
         }
     }
@@ -615,7 +625,7 @@ mod tests {
         );
         assert_eq!(
             NtStatus::MEDIA_WRITE_PROTECTED.to_io_error_kind(),
-            ErrorKind::PermissionDenied
+            ErrorKind::ReadOnlyFilesystem
         );
         assert_eq!(
             NtStatus::OBJECT_NAME_COLLISION.to_io_error_kind(),
@@ -638,7 +648,22 @@ mod tests {
             NtStatus::PIPE_BROKEN.to_io_error_kind(),
             ErrorKind::BrokenPipe
         );
-        assert_eq!(NtStatus::DISK_FULL.to_io_error_kind(), ErrorKind::Other);
+        assert_eq!(
+            NtStatus::DISK_FULL.to_io_error_kind(),
+            ErrorKind::StorageFull
+        );
+        assert_eq!(
+            NtStatus::DIRECTORY_NOT_EMPTY.to_io_error_kind(),
+            ErrorKind::DirectoryNotEmpty
+        );
+        assert_eq!(
+            NtStatus::NOT_A_DIRECTORY.to_io_error_kind(),
+            ErrorKind::NotADirectory
+        );
+        assert_eq!(
+            NtStatus::FILE_IS_A_DIRECTORY.to_io_error_kind(),
+            ErrorKind::IsADirectory
+        );
         assert_eq!(NtStatus(0xC0AB_CDEF).to_io_error_kind(), ErrorKind::Other);
     }
 }

@@ -749,7 +749,7 @@ fn an_unanswered_negotiate_ends_the_connection_at_the_timeout() {
     conn.handle_timeout(t0 + TIMEOUT - Duration::from_millis(1));
     assert!(events(&mut conn).is_empty());
     conn.handle_timeout(t0 + TIMEOUT);
-    let reason = CloseReason::Protocol("no answer to NEGOTIATE".into());
+    let reason = CloseReason::NegotiateTimeout;
     let expected = [
         done(id, Err(Error::Closed(reason.clone()))),
         Event::Closed(reason),

@@ -56,8 +56,13 @@ use smb_proto::client::{DriverEvent as Ev, Status};
 
 pub use file::File;
 pub use pool::Pool;
-pub use smb_proto::client::{ConnectOptions, Error, PasswordCallback, PasswordPrompt};
-pub use smb_proto::{FileInfo as Entry, OpenOptions};
+pub use smb_proto::client::{
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
+};
+pub use smb_proto::wire::create::{access_mask, create_options, disposition};
+pub use smb_proto::wire::fscc::file_attributes;
+pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SigningPolicy};
+pub use smb_proto::{FileInfo, OpenOptions};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -134,7 +139,7 @@ pub(crate) struct Running {
 pub(crate) enum Step {
     Data(Chunk),
     WantData(usize),
-    Entries(Vec<Entry>),
+    Entries(Vec<FileInfo>),
     Done(Output),
 }
 
@@ -242,19 +247,14 @@ impl Client {
     /// connection's task on the current tokio runtime.
     pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
         let addr = tokio::net::lookup_host((opts.host.as_str(), opts.port))
-            .await?
+            .await
+            .map_err(|e| opts.connect_error(e))?
             .next()
-            .ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("no address for {}", opts.host),
-                )
-            })?;
+            .ok_or_else(|| opts.connect_error(io::ErrorKind::NotFound.into()))?;
         let sock = tokio::time::timeout(opts.timeout, TcpStream::connect(addr))
             .await
-            .map_err(|_| {
-                io::Error::new(io::ErrorKind::TimedOut, format!("connecting to {addr}"))
-            })??;
+            .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+            .map_err(|e| opts.connect_error(e))?;
         sock.set_nodelay(true)?;
         let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         // Consumers are other tasks and may lag; see `Chunk`.
@@ -387,7 +387,7 @@ impl Client {
     }
 
     /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
-    pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<Entry>> {
+    pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
         let tree = self.tree(share).await?;
         let op = Op::ListDir {
             tree,
@@ -419,7 +419,7 @@ impl Client {
     }
 
     /// Attributes of a file or directory.
-    pub async fn get_attributes(&self, share: &str, path: &str) -> Result<Entry> {
+    pub async fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
         let tree = self.tree(share).await?;
         let op = Op::Stat {
             tree,
@@ -507,6 +507,16 @@ impl Client {
         self.run_at(op, path).await.map(drop)
     }
 
+    /// Creates a directory and any missing parents, like `mkdir -p`.
+    pub async fn create_directories(&self, share: &str, path: &str) -> Result<()> {
+        let tree = self.tree(share).await?;
+        let op = Op::MkdirAll {
+            tree,
+            path: path.to_string(),
+        };
+        self.run_at(op, path).await.map(drop)
+    }
+
     /// Removes an empty directory.
     pub async fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
         let tree = self.tree(share).await?;
@@ -570,7 +580,7 @@ impl Client {
 /// cancels the listing.
 pub struct ListStream {
     op: Option<Running>,
-    page: std::vec::IntoIter<Entry>,
+    page: std::vec::IntoIter<FileInfo>,
     /// The page in hand came from the server, which waits to be asked for the next.
     pull: bool,
 }
@@ -591,15 +601,15 @@ impl ListStream {
     }
 
     /// The next entry; `None` after the last one or after an error.
-    pub async fn next(&mut self) -> Option<Result<Entry>> {
+    pub async fn next(&mut self) -> Option<Result<FileInfo>> {
         poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
     }
 }
 
 impl Stream for ListStream {
-    type Item = Result<Entry>;
+    type Item = Result<FileInfo>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Entry>>> {
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<FileInfo>>> {
         let this = self.get_mut();
         loop {
             if let Some(entry) = this.page.next() {

@@ -79,19 +79,13 @@ impl Pool {
 
     /// A live connection for the server and user a parsed `smb://` URL names.
     pub async fn connect_url(&self, url: &SmbUrl) -> Result<Client> {
-        let mut opts = self
+        let base = self
             .inner
             .defaults
             .clone()
             .unwrap_or_else(|| ConnectOptions::new(&url.host));
-        opts.host.clone_from(&url.host);
-        opts.port = url.port.unwrap_or(opts.port);
-        opts = opts.user(
-            url.user.as_deref().unwrap_or(""),
-            url.password().unwrap_or(""),
-        );
-        opts.domain = url.domain.clone().unwrap_or_default();
-        self.connect(&opts).await
+        self.connect(&ConnectOptions::for_url(&base, url, None))
+            .await
     }
 
     /// Opens the file an `smb://[[domain;]user[:password]@]server[:port]/share/path` URL

@@ -298,11 +298,11 @@ async fn listing_stream_pages_lazily_and_matches_list_path() {
         "a finished stream stays finished"
     );
     let mut listed = client.list_path("share", "many", "*").await.expect("list");
-    let key = |e: &smb_tokio::Entry| e.name.clone();
+    let key = |e: &smb_tokio::FileInfo| e.name.clone();
     streamed.sort_by_key(key);
     listed.sort_by_key(key);
     assert_eq!(streamed.len(), count + 1);
-    let strip = |v: &[smb_tokio::Entry]| {
+    let strip = |v: &[smb_tokio::FileInfo]| {
         v.iter()
             .map(|e| (e.name.clone(), e.size, e.attributes))
             .collect::<Vec<_>>()

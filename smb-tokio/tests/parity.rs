@@ -18,11 +18,11 @@ fn sorted(mut v: Vec<smb_proto::FileInfo>) -> Vec<(String, u64, u32)> {
 }
 
 /// One step's outcome as the transcript shows it (both drivers return the same error type).
-fn shown<T: Debug>(r: Result<T, smb_proto::client::Error>) -> String {
+fn shown<T: Debug>(r: Result<T, smb_proto::client::ClientError>) -> String {
     match r {
         Ok(v) => format!("ok {v:?}"),
-        Err(smb_proto::client::Error::Smb(e)) => format!("err {e}"),
-        Err(smb_proto::client::Error::Io(e)) => format!("io {:?}", e.kind()),
+        Err(smb_proto::client::ClientError::Smb(e)) => format!("err {e}"),
+        Err(e) => format!("{:?} {}", e.kind(), e.errno()),
     }
 }
 

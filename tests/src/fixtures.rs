@@ -30,9 +30,9 @@ pub fn sha256(b: &[u8]) -> [u8; 32] {
 }
 
 /// The protocol error inside a driver's error; panics (naming it) on a local I/O error.
-pub fn smb_error(e: &smb_proto::client::Error) -> &smb_proto::Error {
+pub fn smb_error(e: &smb_proto::client::ClientError) -> &smb_proto::Error {
     match e {
-        smb_proto::client::Error::Smb(e) => e,
+        smb_proto::client::ClientError::Smb(e) => e,
         other => panic!("expected an SMB error, got {other:?}"),
     }
 }

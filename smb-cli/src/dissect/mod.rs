@@ -199,7 +199,7 @@ impl fmt::Display for Message {
             f,
             "{} {:<15} {:<31} mid={} sid={:#x} ",
             self.place,
-            command_name(h.command),
+            smb_proto::wire::Command::name_of(h.command),
             status,
             h.message_id,
             h.session_id
@@ -963,7 +963,7 @@ impl SmbState {
             Err(e) => {
                 problems.push(format!(
                     "{} {}: {e}",
-                    command_name(header.command),
+                    smb_proto::wire::Command::name_of(header.command),
                     if header.is_response() {
                         "response"
                     } else {
@@ -1215,34 +1215,6 @@ fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, v
     }
 }
 
-/// The MS-SMB2 name of a command code.
-fn command_name(code: u16) -> String {
-    const NAMES: [&str; 19] = [
-        "NEGOTIATE",
-        "SESSION_SETUP",
-        "LOGOFF",
-        "TREE_CONNECT",
-        "TREE_DISCONNECT",
-        "CREATE",
-        "CLOSE",
-        "FLUSH",
-        "READ",
-        "WRITE",
-        "LOCK",
-        "IOCTL",
-        "CANCEL",
-        "ECHO",
-        "QUERY_DIRECTORY",
-        "CHANGE_NOTIFY",
-        "QUERY_INFO",
-        "SET_INFO",
-        "OPLOCK_BREAK",
-    ];
-    NAMES
-        .get(usize::from(code))
-        .map_or_else(|| format!("{code:#06x}"), |n| n.to_string())
-}
-
 fn signing_name(alg: SigningAlgorithm) -> &'static str {
     match alg {
         SigningAlgorithm::HmacSha256 => "HMAC-SHA256",
@@ -1312,13 +1284,6 @@ mod tests {
         assert_eq!(name_token(""), "\"\"");
         assert_eq!(name_token("\u{1b}[2J"), "\"\\u{1b}[2J\"");
         assert_eq!(name_token("a\"b"), "\"a\\\"b\"");
-    }
-
-    #[test]
-    fn command_names_follow_ms_smb2() {
-        assert_eq!(command_name(1), "SESSION_SETUP");
-        assert_eq!(command_name(0x12), "OPLOCK_BREAK");
-        assert_eq!(command_name(0x99), "0x0099");
     }
 
     #[test]

@@ -549,7 +549,7 @@ impl Connection {
             if let Some(p) = self.core.pending.get_mut(&mid) {
                 p.deadline = None;
                 if p.command == Command::Negotiate {
-                    self.close(CloseReason::Protocol("no answer to NEGOTIATE".into()));
+                    self.close(CloseReason::NegotiateTimeout);
                     return;
                 }
             }
@@ -1158,7 +1158,7 @@ impl Core {
         {
             return Err(Fail::Op(Error::Invalid(
                 "signing is required but the server made this a guest/anonymous session, which cannot sign \
-                 (allow insecure guest access to proceed)"
+                 (allow it with allow_insecure_guest, or smb --allow-insecure-guest)"
                     .into(),
             )));
         }

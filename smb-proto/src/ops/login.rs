@@ -133,10 +133,10 @@ impl Operation for Login {
         // is not protected) turns into a guest session would run unsigned: refuse it.
         if (guest || key.is_none()) && !self.asked_for_guest && !cx.core.config.allow_insecure_guest
         {
-            let detail = "the server accepted the login only as guest (unknown user?); \
-                          allow insecure guest access to accept that"
-                .to_string();
-            return Err(self.fail(cx, status, detail));
+            return Err(Fail::Op(Error::GuestRefused {
+                user: self.user.clone(),
+                server: cx.core.config.server_name.clone(),
+            }));
         }
         cx.core.establish_session(key, guest, encrypt, &resp)?;
         Ok(Progress::Done(Output::LoggedIn {

@@ -151,6 +151,82 @@ impl PathOp {
     }
 }
 
+/// `mkdir -p`: every component in turn, CREATE (FILE_OPEN_IF, a directory) + CLOSE, so
+/// existing directories are kept and a file in the way is STATUS_NOT_A_DIRECTORY.
+pub(crate) struct MkdirAll {
+    tree: TreeId,
+    path: String,
+    /// `a`, `a\b`, `a\b\c`: what is created, in order.
+    prefixes: Vec<String>,
+    next: usize,
+}
+
+impl MkdirAll {
+    pub(crate) fn new(tree: TreeId, path: String) -> Self {
+        let name = path::wire_name(&path);
+        let mut prefixes = Vec::new();
+        for (i, _) in name.match_indices('\\') {
+            prefixes.push(name[..i].to_string());
+        }
+        if !name.is_empty() {
+            prefixes.push(name);
+        }
+        MkdirAll {
+            tree,
+            path,
+            prefixes,
+            next: 0,
+        }
+    }
+
+    fn send_next(&self, cx: &mut Cx<'_>) {
+        let o = OpenOptions {
+            access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
+            disposition: disposition::OPEN_IF,
+            create_options: create_options::DIRECTORY_FILE,
+            attributes: file_attributes::DIRECTORY,
+        };
+        let dir = &self.prefixes[self.next];
+        cx.send_related(
+            self.tree.0,
+            vec![(0, create(dir, &o)), (1, close(FileId::ANY))],
+        );
+    }
+}
+
+impl Operation for MkdirAll {
+    fn label(&self) -> (&'static str, &str) {
+        ("mkdir", &self.path)
+    }
+
+    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+        if self.prefixes.is_empty() {
+            // The share's root exists.
+            return Ok(Progress::Done(Output::Done));
+        }
+        self.send_next(cx);
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut Cx<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress, Fail> {
+        check(&resp, "mkdir", &self.prefixes[self.next])?;
+        if tag == 0 {
+            return Ok(Progress::Pending);
+        }
+        self.next += 1;
+        if self.next == self.prefixes.len() {
+            return Ok(Progress::Done(Output::Done));
+        }
+        self.send_next(cx);
+        Ok(Progress::Pending)
+    }
+}
+
 fn delete_on_close() -> OpenOptions {
     OpenOptions {
         access: access_mask::DELETE | access_mask::FILE_READ_ATTRIBUTES,

@@ -125,6 +125,14 @@ pub enum Op {
         /// The new directory.
         path: String,
     },
+    /// Create a directory and any missing parents, like `mkdir -p`; existing ones are
+    /// kept, a file in the way fails with STATUS_NOT_A_DIRECTORY.
+    MkdirAll {
+        /// The tree.
+        tree: TreeId,
+        /// The directory.
+        path: String,
+    },
     /// Remove an empty directory.
     Rmdir {
         /// The tree.
@@ -208,7 +216,7 @@ impl Op {
             Op::Close(_) => "close",
             Op::Stat { .. } => "stat",
             Op::ListDir { .. } | Op::ListDirPaged { .. } => "list",
-            Op::Mkdir { .. } => "mkdir",
+            Op::Mkdir { .. } | Op::MkdirAll { .. } => "mkdir",
             Op::Rmdir { .. } => "rmdir",
             Op::Delete { .. } => "delete",
             Op::Rename { .. } => "rename",
@@ -242,9 +250,10 @@ impl Op {
                     (vec![path], vec![])
                 }
             }
-            Op::Stat { path, .. } | Op::Mkdir { path, .. } | Op::Rmdir { path, .. } => {
-                (vec![path], vec![])
-            }
+            Op::Stat { path, .. }
+            | Op::Mkdir { path, .. }
+            | Op::MkdirAll { path, .. }
+            | Op::Rmdir { path, .. } => (vec![path], vec![]),
             Op::ListDir { path, pattern, .. } | Op::ListDirPaged { path, pattern, .. } => {
                 path::check_pattern(pattern).map_err(|p| fail(pattern, p))?;
                 (vec![path], vec![])
@@ -310,6 +319,7 @@ impl Op {
                 pattern,
             } => Box::new(meta::ListDir::paged(tree, path, pattern)),
             Op::Mkdir { tree, path } => Box::new(meta::PathOp::mkdir(tree, path)),
+            Op::MkdirAll { tree, path } => Box::new(meta::MkdirAll::new(tree, path)),
             Op::Rmdir { tree, path } => Box::new(meta::PathOp::rmdir(tree, path)),
             Op::Delete { tree, path } => Box::new(meta::Delete::new(tree, path)),
             Op::Rename {

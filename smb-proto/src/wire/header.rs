@@ -36,6 +36,40 @@ pub enum Command {
 }
 
 impl Command {
+    /// The MS-SMB2 2.2.1.2 name ("SESSION_SETUP").
+    pub fn name(self) -> &'static str {
+        use Command::*;
+        match self {
+            Negotiate => "NEGOTIATE",
+            SessionSetup => "SESSION_SETUP",
+            Logoff => "LOGOFF",
+            TreeConnect => "TREE_CONNECT",
+            TreeDisconnect => "TREE_DISCONNECT",
+            Create => "CREATE",
+            Close => "CLOSE",
+            Flush => "FLUSH",
+            Read => "READ",
+            Write => "WRITE",
+            Lock => "LOCK",
+            Ioctl => "IOCTL",
+            Cancel => "CANCEL",
+            Echo => "ECHO",
+            QueryDirectory => "QUERY_DIRECTORY",
+            ChangeNotify => "CHANGE_NOTIFY",
+            QueryInfo => "QUERY_INFO",
+            SetInfo => "SET_INFO",
+            OplockBreak => "OPLOCK_BREAK",
+        }
+    }
+
+    /// The name of a raw command code, or the code in hex when it is none.
+    pub fn name_of(code: u16) -> std::borrow::Cow<'static, str> {
+        match Command::from_u16(code) {
+            Ok(c) => c.name().into(),
+            Err(_) => format!("{code:#06x}").into(),
+        }
+    }
+
     /// Decodes a command code.
     pub fn from_u16(v: u16) -> Result<Self, DecodeError> {
         use Command::*;
@@ -197,6 +231,14 @@ impl Header {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_names_follow_ms_smb2() {
+        assert_eq!(Command::name_of(1), "SESSION_SETUP");
+        assert_eq!(Command::name_of(0x12), "OPLOCK_BREAK");
+        assert_eq!(Command::name_of(0x99), "0x0099");
+        assert_eq!(Command::QueryDirectory.name(), "QUERY_DIRECTORY");
+    }
 
     /// A NEGOTIATE response header: CreditCharge 1, CreditResponse 1, SERVER_TO_REDIR (2.2.1.2).
     const NEG_RESP_HDR: &str = "fe534d4240000100000000000000010001000000000000000000000000000000\
