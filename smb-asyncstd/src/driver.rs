@@ -19,7 +19,8 @@ use async_net::TcpStream;
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
 use smb_proto::client::{Dispatcher, DriverEvent, EventSink, Status};
-use smb_proto::{CloseReason, Op};
+use smb_proto::ops::BoxedOp;
+use smb_proto::CloseReason;
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 256 * 1024;
@@ -39,7 +40,7 @@ pub(crate) enum Cmd {
     /// Start `op`; its events go to `events`. `ticket` names it in later commands.
     Start {
         ticket: u64,
-        op: Op,
+        op: BoxedOp,
         events: Sender<DriverEvent>,
     },
     /// Bytes for a streaming write; for a streaming read, "one chunk consumed".

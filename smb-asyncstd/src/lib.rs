@@ -41,19 +41,18 @@
 mod deferred;
 mod driver;
 
-use std::collections::HashMap;
 use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_channel::{Receiver, Sender};
-use async_lock::OnceCell;
 use bytes::Bytes;
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
+use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::wire::fscc::FileTime;
-use smb_proto::{CloseReason, Op, Output, TreeId};
+use smb_proto::CloseReason;
 
 use driver::{Closed, Cmd, Driver};
 use smb_proto::client::{DriverEvent as Ev, Status};
@@ -98,8 +97,6 @@ struct Inner {
     next_ticket: AtomicU64,
     closed: Closed,
     status: OnceLock<Status>,
-    /// One cell per share, so concurrent first uses send one TREE_CONNECT.
-    trees: Mutex<HashMap<String, Arc<OnceCell<TreeId>>>>,
     closing: AtomicBool,
 }
 
@@ -141,7 +138,7 @@ struct Running {
 enum Step {
     Data(Chunk),
     WantData(usize),
-    Done(Output),
+    Done(OpOutput),
     Page,
 }
 
@@ -193,7 +190,7 @@ impl Running {
 
     /// Runs to the end, discarding streamed data and pages and giving a streaming write no
     /// input, so that no operation waits on this caller forever.
-    async fn finish(mut self) -> Result<Output> {
+    async fn finish(mut self) -> Result<OpOutput> {
         loop {
             match self.step().await? {
                 Step::Done(out) => return Ok(out),
@@ -257,11 +254,10 @@ impl Client {
                 next_ticket: AtomicU64::new(0),
                 closed,
                 status: OnceLock::new(),
-                trees: Mutex::new(HashMap::new()),
                 closing: AtomicBool::new(false),
             }),
         };
-        client.run(Op::Login(creds)).await?;
+        client.call(ops::Login::new(creds)).await?;
         let (tx, rx) = async_channel::bounded(1);
         client
             .inner
@@ -311,7 +307,7 @@ impl Client {
     }
 
     /// Hands `op` to the connection's task.
-    fn begin(&self, op: Op) -> Result<Running> {
+    fn begin(&self, op: BoxedOp) -> Result<Running> {
         let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
         let (tx, events) = async_channel::unbounded();
         self.inner
@@ -330,50 +326,42 @@ impl Client {
         })
     }
 
-    /// Runs one operation to completion. Streamed data and listing pages are discarded and
-    /// a streaming write gets no input: use the dedicated methods for those.
-    pub async fn run(&self, op: Op) -> Result<Output> {
-        self.begin(op)?.finish().await
+    /// Runs any operation (one of [`smb_proto::ops`], or a caller's own) to completion.
+    /// Streamed data and listing pages are discarded and a streaming write gets no input:
+    /// use the dedicated methods for those.
+    ///
+    /// # Errors
+    ///
+    /// The operation's error, or the connection's when it ended.
+    pub async fn call<O: Operation>(&self, op: O) -> Result<O::Output> {
+        Ok(self.begin(BoxedOp::new(op))?.finish().await?.downcast()?)
     }
 
-    /// The tree id for `share`, connecting on first use.
-    pub async fn tree(&self, share: &str) -> Result<TreeId> {
-        let cell = self
-            .inner
-            .trees
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(share.to_ascii_lowercase())
-            .or_default()
-            .clone();
-        let connect = || async {
-            let op = Op::TreeConnect {
-                share: share.to_string(),
-            };
-            Ok(self.run(op).await?.into_tree()?)
-        };
-        cell.get_or_try_init(connect).await.copied()
+    /// Whether requests to `share` are encrypted (connecting to it if needed).
+    ///
+    /// # Errors
+    ///
+    /// The tree connect's error.
+    pub async fn tree_encrypted(&self, share: &str) -> Result<bool> {
+        Ok(self.call(ops::ConnectShare::new(share)).await?.encrypted)
     }
 
     /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
+    ///
+    /// # Errors
+    ///
+    /// As for the blocking client's `list_path`.
     pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        let tree = self.tree(share).await?;
-        let op = Op::ListDir {
-            tree,
-            path: path.to_string(),
-            pattern: pattern.to_string(),
-        };
-        Ok(self.run(op).await?.into_entries()?)
+        self.call(ops::ListDir::new(share, path, pattern)).await
     }
 
     /// Attributes of a file or directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path.
     pub async fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
-        let tree = self.tree(share).await?;
-        let op = Op::Stat {
-            tree,
-            path: path.to_string(),
-        };
-        Ok(self.run(op).await?.into_info()?)
+        self.call(ops::Stat::new(share, path)).await
     }
 
     /// Writes the whole file into `out`; returns the byte count.
@@ -397,19 +385,13 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let tree = self.tree(share).await?;
-        let op = Op::ReadFile {
-            tree,
-            path: path.to_string(),
-            offset,
-            max_len: max_length,
-        };
-        let mut op = self.begin(op)?;
+        let op = ops::ReadFile::new(share, path, offset, max_length);
+        let mut op = self.begin(BoxedOp::new(op))?;
         loop {
             match op.step().await? {
                 Step::Data(data) => out.write_all(&data).await?,
                 Step::Done(done) => {
-                    let n = done.into_transferred()?;
+                    let n = done.downcast::<u64>()?;
                     out.flush().await?;
                     return Ok(n);
                 }
@@ -430,12 +412,7 @@ impl Client {
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        let tree = self.tree(share).await?;
-        let op = Op::WriteFile {
-            tree,
-            path: path.to_string(),
-        };
-        let mut op = self.begin(op)?;
+        let mut op = self.begin(BoxedOp::new(ops::WriteFile::new(share, path)))?;
         loop {
             match op.step().await? {
                 Step::WantData(max_len) => {
@@ -446,7 +423,7 @@ impl Client {
                         .await?;
                     op.supply(buf.into());
                 }
-                Step::Done(out) => return Ok(out.into_transferred()?),
+                Step::Done(out) => return Ok(out.downcast()?),
                 Step::Data(_) | Step::Page => {}
             }
         }
@@ -454,85 +431,77 @@ impl Client {
 
     /// Creates or replaces `path` with `data`; returns the byte count.
     pub async fn store_bytes(&self, share: &str, path: &str, data: Bytes) -> Result<u64> {
-        let tree = self.tree(share).await?;
-        let op = Op::WriteFile {
-            tree,
-            path: path.to_string(),
-        };
-        let mut op = self.begin(op)?;
+        let mut op = self.begin(BoxedOp::new(ops::WriteFile::new(share, path)))?;
         let mut rest = data;
         loop {
             match op.step().await? {
                 // Slices of `data`, so large payloads go to the socket without a copy.
                 Step::WantData(max_len) => op.supply(rest.split_to(max_len.min(rest.len()))),
-                Step::Done(out) => return Ok(out.into_transferred()?),
+                Step::Done(out) => return Ok(out.downcast()?),
                 Step::Data(_) | Step::Page => {}
             }
         }
     }
 
     /// Creates a directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when the name exists.
     pub async fn create_directory(&self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::Mkdir {
-            tree,
-            path: path.to_string(),
-        };
-        self.run(op).await.map(drop)
+        self.call(ops::Mkdir::new(share, path)).await
     }
 
     /// Creates a directory and any missing parents, like `mkdir -p`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotADirectory`] when a file is in the way.
     pub async fn create_directories(&self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::MkdirAll {
-            tree,
-            path: path.to_string(),
-        };
-        self.run(op).await.map(drop)
+        self.call(ops::MkdirAll::new(share, path)).await
     }
 
     /// Removes an empty directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotEmpty`] when it holds anything.
     pub async fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::Rmdir {
-            tree,
-            path: path.to_string(),
-        };
-        self.run(op).await.map(drop)
+        self.call(ops::Rmdir::new(share, path)).await
     }
 
     /// Deletes the files matching `path_pattern` (wildcards in the last component);
     /// returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches.
     pub async fn delete_files(&self, share: &str, path_pattern: &str) -> Result<u64> {
-        let tree = self.tree(share).await?;
-        let op = Op::Delete {
-            tree,
-            path: path_pattern.to_string(),
-        };
-        Ok(self.run(op).await?.into_count()?)
+        self.call(ops::Delete::new(share, path_pattern)).await
     }
 
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when `new` exists.
     pub async fn rename(&self, share: &str, old: &str, new: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::Rename {
-            tree,
-            from: old.to_string(),
-            to: new.to_string(),
-            replace: false,
-        };
-        self.run(op).await.map(drop)
+        self.call(ops::Rename::new(share, old, new, false)).await
     }
 
     /// One ECHO round trip.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
     pub async fn echo(&self) -> Result<()> {
-        self.run(Op::Echo).await.map(drop)
+        self.call(ops::Echo).await
     }
 
     /// Logs off and closes the connection, for every clone of this handle.
     pub async fn close(self) -> Result<()> {
         self.inner.closing.store(true, Ordering::Release);
-        let r = self.run(Op::Logoff).await;
+        let r = self.call(ops::Logoff).await;
         let _ = self.inner.cmds.try_send(Cmd::Shutdown);
         r.map(drop)
     }

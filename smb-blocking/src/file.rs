@@ -3,9 +3,10 @@
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use bytes::Bytes;
-use smb_proto::{FileInfo, Handle, Op};
+use smb_proto::ops;
+use smb_proto::{FileInfo, Handle};
 
-use crate::{Connection, Error};
+use crate::Connection;
 
 /// An open remote file. Closed on drop (errors then are ignored; call
 /// [`File::close`] to see them).
@@ -36,16 +37,12 @@ impl<'c> File<'c> {
     /// Closes the handle.
     pub fn close(mut self) -> crate::Result<()> {
         self.closed = true;
-        self.conn.run(Op::Close(self.handle)).map(drop)
+        self.conn.call(ops::Close(self.handle))
     }
 
     /// The size the server reports for this open now (other writers included).
     fn current_size(&mut self) -> io::Result<u64> {
-        let info = self
-            .conn
-            .run(Op::QueryInfo(self.handle))?
-            .into_info()
-            .map_err(Error::from)?;
+        let info = self.conn.call(ops::QueryInfo(self.handle))?;
         self.info.size = info.size;
         Ok(info.size)
     }
@@ -57,15 +54,7 @@ impl Read for File<'_> {
             return Ok(0);
         }
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        let d = self
-            .conn
-            .run(Op::Read {
-                handle: self.handle,
-                offset: self.pos,
-                len,
-            })?
-            .into_data()
-            .map_err(Error::from)?;
+        let d = self.conn.call(ops::Read::new(self.handle, self.pos, len))?;
         let n = d.len().min(buf.len());
         buf[..n].copy_from_slice(&d[..n]);
         self.pos += n as u64;
@@ -78,13 +67,7 @@ impl Write for File<'_> {
         let data = Bytes::copy_from_slice(buf);
         let n = self
             .conn
-            .run(Op::Write {
-                handle: self.handle,
-                offset: self.pos,
-                data,
-            })?
-            .into_written()
-            .map_err(Error::from)?;
+            .call(ops::Write::new(self.handle, self.pos, data))?;
         self.pos += n;
         self.info.size = self.info.size.max(self.pos);
         Ok(n as usize)
@@ -92,8 +75,7 @@ impl Write for File<'_> {
 
     fn flush(&mut self) -> io::Result<()> {
         self.conn
-            .run(Op::Flush(self.handle))
-            .map(drop)
+            .call(ops::Flush(self.handle))
             .map_err(io::Error::from)
     }
 }
@@ -114,7 +96,7 @@ impl Seek for File<'_> {
 impl Drop for File<'_> {
     fn drop(&mut self) {
         if !self.closed {
-            let _ = self.conn.run(Op::Close(self.handle));
+            let _ = self.conn.call(ops::Close(self.handle));
         }
     }
 }

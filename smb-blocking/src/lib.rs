@@ -22,8 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
+use smb_proto::ops::{self, OpOutput, Operation};
 use smb_proto::wire::fscc::FileTime;
-use smb_proto::{Event, Op, OpId, Output, TreeId};
+use smb_proto::{Event, OpId};
 
 pub use file::File;
 pub use smb_proto::client::{
@@ -45,7 +46,6 @@ pub struct Connection {
     tx: Vec<u8>,
     /// WRITE payloads that go out between the bytes of `tx` (see `poll_transmit_vectored`).
     tx_payloads: Vec<(usize, Bytes)>,
-    trees: HashMap<String, TreeId>,
     /// The socket's read timeout as last set.
     read_timeout: Option<Duration>,
     /// Where socket reads land before joining `rx`.
@@ -102,11 +102,10 @@ impl Connection {
             rx: BytesMut::new(),
             tx: Vec::new(),
             tx_payloads: Vec::new(),
-            trees: HashMap::new(),
             read_timeout: None,
             scratch: vec![0; MAX_READ],
         };
-        conn.run(Op::Login(creds))?;
+        conn.call(ops::Login::new(creds))?;
         Ok(conn)
     }
 
@@ -127,10 +126,23 @@ impl Connection {
         self.core.is_signing()
     }
 
-    /// Runs one operation to completion, handling no streaming events.
-    pub fn run(&mut self, op: Op) -> Result<Output> {
-        let id = self.core.start(op, Instant::now());
-        self.pump(id, |_, _| Ok(()))
+    /// Runs any operation (one of [`smb_proto::ops`], or a caller's own) to completion;
+    /// its streaming events, if any, are not handled (the methods that stream do that).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let info = conn.call(smb_proto::ops::Stat::new("share", "dir/report.pdf"))?;
+    /// println!("{} bytes", info.size);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The operation's error, or the connection's when it ended.
+    pub fn call<O: Operation>(&mut self, op: O) -> Result<O::Output> {
+        let handle = self.core.start(op, Instant::now());
+        let result = self.pump(handle.id(), |_, _| Ok(()))?;
+        Ok(handle.output(Ok(result))?)
     }
 
     /// Pumps bytes until operation `id` completes; `on_event` sees its streaming events.
@@ -138,7 +150,7 @@ impl Connection {
         &mut self,
         id: OpId,
         mut on_event: impl FnMut(&mut smb_proto::Connection, &Event) -> io::Result<()>,
-    ) -> Result<Output> {
+    ) -> Result<OpOutput> {
         let mut first = Some(id);
         let mut results = self.run_many(
             1,
@@ -159,9 +171,9 @@ impl Connection {
         concurrency: usize,
         mut start: impl FnMut(usize, &mut smb_proto::Connection) -> std::result::Result<OpId, ()>,
         mut on_event: impl FnMut(usize, &mut smb_proto::Connection, &Event) -> io::Result<()>,
-    ) -> Result<Vec<std::result::Result<Output, smb_proto::Error>>> {
-        let mut results: Vec<Option<std::result::Result<Output, smb_proto::Error>>> =
-            vec![None; count];
+    ) -> Result<Vec<std::result::Result<OpOutput, smb_proto::Error>>> {
+        let mut results: Vec<Option<std::result::Result<OpOutput, smb_proto::Error>>> =
+            std::iter::repeat_with(|| None).take(count).collect();
         let mut active: HashMap<OpId, usize> = HashMap::new();
         let (mut next, mut done) = (0, 0);
         while done < count {
@@ -285,25 +297,13 @@ impl Connection {
         Ok(())
     }
 
-    /// The tree id for `share`, connecting on first use.
-    pub fn tree(&mut self, share: &str) -> Result<TreeId> {
-        let key = share.to_ascii_lowercase();
-        if let Some(t) = self.trees.get(&key) {
-            return Ok(*t);
-        }
-        let t = self
-            .run(Op::TreeConnect {
-                share: share.to_string(),
-            })?
-            .into_tree()?;
-        self.trees.insert(key, t);
-        Ok(t)
-    }
-
     /// Whether requests to `share` are encrypted (connecting to it if needed).
+    ///
+    /// # Errors
+    ///
+    /// The tree connect's error (STATUS_BAD_NETWORK_NAME for no such share).
     pub fn tree_encrypted(&mut self, share: &str) -> Result<bool> {
-        let tree = self.tree(share)?;
-        Ok(self.core.tree_encrypts(tree))
+        Ok(self.call(ops::ConnectShare::new(share))?.encrypted)
     }
 
     /// Whether the session encrypts every request.
@@ -311,35 +311,58 @@ impl Connection {
         self.core.is_encrypting()
     }
 
-    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
+    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`
+    /// (pysmb's `listPath`).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// for e in conn.list_path("share", "reports", "*.pdf")? {
+    ///     println!("{:>10} {}", e.size, e.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing directory, [`ErrorKind::NotADirectory`] for
+    /// a file, [`ErrorKind::InvalidArgument`] for a path or pattern the
+    /// [path rules](smb_proto::ops::path) refuse.
     pub fn list_path(&mut self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        let tree = self.tree(share)?;
-        Ok(self
-            .run(Op::ListDir {
-                tree,
-                path: path.to_string(),
-                pattern: pattern.to_string(),
-            })?
-            .into_entries()?)
+        self.call(ops::ListDir::new(share, path, pattern))
     }
 
-    /// Attributes of a file or directory.
+    /// Attributes of a file or directory (pysmb's `getAttributes`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::NotADirectory`] for a
+    /// file named with a trailing separator.
     pub fn get_attributes(&mut self, share: &str, path: &str) -> Result<FileInfo> {
-        let tree = self.tree(share)?;
-        Ok(self
-            .run(Op::Stat {
-                tree,
-                path: path.to_string(),
-            })?
-            .into_info()?)
+        self.call(ops::Stat::new(share, path))
     }
 
-    /// Writes the whole file into `out`; returns the byte count.
+    /// Writes the whole file into `out`; returns the byte count (pysmb's `retrieveFile`).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let mut out = std::fs::File::create("q3.pdf")?;
+    /// conn.retrieve_file("share", "reports/q3.pdf", &mut out)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The server's error, a failure writing `out` ([`Error::Io`]), or
+    /// [`ErrorKind::Incomplete`] when the file changed during the download.
     pub fn retrieve_file(&mut self, share: &str, path: &str, out: &mut dyn Write) -> Result<u64> {
         self.retrieve_file_from_offset(share, path, out, 0, None)
     }
 
     /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::retrieve_file`].
     pub fn retrieve_file_from_offset(
         &mut self,
         share: &str,
@@ -348,58 +371,49 @@ impl Connection {
         offset: u64,
         max_length: Option<u64>,
     ) -> Result<u64> {
-        let tree = self.tree(share)?;
-        let op = Op::ReadFile {
-            tree,
-            path: path.to_string(),
-            offset,
-            max_len: max_length,
-        };
-        let id = self.core.start(op, Instant::now());
-        let r = self.pump(id, |_, ev| match ev {
+        let op = ops::ReadFile::new(share, path, offset, max_length);
+        let handle = self.core.start(op, Instant::now());
+        let r = self.pump(handle.id(), |_, ev| match ev {
             Event::Data { data, .. } => out.write_all(data),
             _ => Ok(()),
         })?;
-        Ok(r.into_transferred()?)
+        Ok(handle.output(Ok(r))?)
     }
 
-    /// Creates or replaces `path` with everything `input` yields; returns the byte count.
+    /// Creates or replaces `path` with everything `input` yields; returns the byte count
+    /// (pysmb's `storeFile`).
+    ///
+    /// # Errors
+    ///
+    /// The server's error, a failure reading `input` ([`Error::Io`]);
+    /// [`smb_proto::Error::UploadLeftBehind`] when the file was created or truncated
+    /// before the failure.
     pub fn store_file(&mut self, share: &str, path: &str, input: &mut dyn Read) -> Result<u64> {
-        let tree = self.tree(share)?;
-        let id = self.core.start(
-            Op::WriteFile {
-                tree,
-                path: path.to_string(),
-            },
-            Instant::now(),
-        );
-        let r = self.pump(id, |core, ev| {
+        let handle = self
+            .core
+            .start(ops::WriteFile::new(share, path), Instant::now());
+        let r = self.pump(handle.id(), |core, ev| {
             if let Event::WantData { id, max_len } = *ev {
                 let data = read_up_to(input, max_len)?;
                 core.supply(id, data, Instant::now());
             }
             Ok(())
         })?;
-        Ok(r.into_transferred()?)
+        Ok(handle.output(Ok(r))?)
     }
 
     /// Uploads each local file to its remote path (share-relative), keeping up to
     /// [`FILES_IN_FLIGHT`] files in flight on this connection. Returns the bytes sent; the
     /// first failure (naming its path) is returned after the others finish.
     pub fn store_files(&mut self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
-        let tree = self.tree(share)?;
         let mut sources: Vec<Option<std::fs::File>> = files.iter().map(|_| None).collect();
         let results = self.run_many(
             files.len(),
             FILES_IN_FLIGHT,
             |i, core| {
-                Ok(core.start(
-                    Op::WriteFile {
-                        tree,
-                        path: files[i].1.clone(),
-                    },
-                    Instant::now(),
-                ))
+                Ok(core
+                    .start(ops::WriteFile::new(share, &files[i].1), Instant::now())
+                    .id())
             },
             |i, core, ev| {
                 if let Event::Done { .. } = ev {
@@ -428,7 +442,6 @@ impl Connection {
     /// Downloads each remote file (share-relative) to its local path, keeping up to
     /// [`FILES_IN_FLIGHT`] files in flight. Returns the bytes received.
     pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
-        let tree = self.tree(share)?;
         // Created when its download starts (so empty files exist too), written as Data comes.
         let sinks: std::cell::RefCell<Vec<Option<std::fs::File>>> =
             std::cell::RefCell::new(files.iter().map(|_| None).collect());
@@ -444,13 +457,8 @@ impl Connection {
                         return Err(());
                     }
                 }
-                let op = Op::ReadFile {
-                    tree,
-                    path: files[i].0.clone(),
-                    offset: 0,
-                    max_len: None,
-                };
-                Ok(core.start(op, Instant::now()))
+                let op = ops::ReadFile::new(share, &files[i].0, 0, None);
+                Ok(core.start(op, Instant::now()).id())
             },
             |i, _, ev| match (ev, &mut sinks.borrow_mut()[i]) {
                 (Event::Data { data, .. }, Some(f)) => {
@@ -484,15 +492,11 @@ impl Connection {
         remote_dir: &str,
     ) -> Result<(u64, u64)> {
         let (dirs, files) = walk_local(local_dir, remote_dir)?;
-        let tree = self.tree(share)?;
         if let Some((parent, _)) = remote_dir
             .trim_matches(['/', '\\'])
             .rsplit_once(['/', '\\'])
         {
-            self.run(Op::MkdirAll {
-                tree,
-                path: parent.to_string(),
-            })?;
+            self.call(ops::MkdirAll::new(share, parent))?;
         }
         // Parents before children: one round of concurrent MKDIRs per depth.
         let max_depth = dirs.iter().map(|(_, d)| *d).max().unwrap_or(0);
@@ -506,13 +510,9 @@ impl Connection {
                 level.len(),
                 FILES_IN_FLIGHT,
                 |i, core| {
-                    Ok(core.start(
-                        Op::Mkdir {
-                            tree,
-                            path: level[i].clone(),
-                        },
-                        Instant::now(),
-                    ))
+                    Ok(core
+                        .start(ops::Mkdir::new(share, level[i]), Instant::now())
+                        .id())
                 },
                 |_, _, _| Ok(()),
             )?;
@@ -537,7 +537,6 @@ impl Connection {
         remote_dir: &str,
         local_dir: &Path,
     ) -> Result<(u64, u64)> {
-        let tree = self.tree(share)?;
         std::fs::create_dir_all(local_dir).map_err(|e| with_path(e, local_dir))?;
         let mut files = Vec::new();
         let mut level = vec![(remote_dir.to_string(), local_dir.to_path_buf())];
@@ -556,18 +555,14 @@ impl Connection {
                 level.len(),
                 FILES_IN_FLIGHT,
                 |i, core| {
-                    let op = Op::ListDir {
-                        tree,
-                        path: level[i].0.clone(),
-                        pattern: "*".into(),
-                    };
-                    Ok(core.start(op, Instant::now()))
+                    let op = ops::ListDir::new(share, &level[i].0, "*");
+                    Ok(core.start(op, Instant::now()).id())
                 },
                 |_, _, _| Ok(()),
             )?;
             let mut next = Vec::new();
             for ((remote, local), r) in level.iter().zip(results) {
-                let entries = r?.into_entries()?;
+                let entries: Vec<FileInfo> = r?.downcast()?;
                 for e in entries {
                     let (r, l) = (join_remote(remote, &e.name), local.join(&e.name));
                     if e.is_directory() {
@@ -584,84 +579,94 @@ impl Connection {
         Ok((files.len() as u64, bytes))
     }
 
-    /// Creates a directory.
+    /// Creates a directory (pysmb's `createDirectory`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when the name exists, [`ErrorKind::NotFound`] when
+    /// the parent does not (see [`Connection::create_directories`]).
     pub fn create_directory(&mut self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share)?;
-        self.run(Op::Mkdir {
-            tree,
-            path: path.to_string(),
-        })
-        .map(drop)
+        self.call(ops::Mkdir::new(share, path))
     }
 
     /// Creates a directory and any missing parents, like `mkdir -p`: existing
     /// directories are fine, a file in the way is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotADirectory`] when a file is in the way.
     pub fn create_directories(&mut self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share)?;
-        self.run(Op::MkdirAll {
-            tree,
-            path: path.to_string(),
-        })
-        .map(drop)
+        self.call(ops::MkdirAll::new(share, path))
     }
 
-    /// Removes an empty directory.
+    /// Removes an empty directory (pysmb's `deleteDirectory`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotEmpty`] when it holds anything.
     pub fn delete_directory(&mut self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share)?;
-        self.run(Op::Rmdir {
-            tree,
-            path: path.to_string(),
-        })
-        .map(drop)
+        self.call(ops::Rmdir::new(share, path))
     }
 
     /// Deletes the files matching `path_pattern` (wildcards in the last component);
-    /// returns how many were deleted.
+    /// returns how many were deleted (pysmb's `deleteFiles`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches; [`ErrorKind::IsADirectory`] for a
+    /// path spelled as a directory.
     pub fn delete_files(&mut self, share: &str, path_pattern: &str) -> Result<u64> {
-        let tree = self.tree(share)?;
-        Ok(self
-            .run(Op::Delete {
-                tree,
-                path: path_pattern.to_string(),
-            })?
-            .into_count()?)
+        self.call(ops::Delete::new(share, path_pattern))
     }
 
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when `new` exists, [`ErrorKind::NotFound`] when `old`
+    /// does not.
     pub fn rename(&mut self, share: &str, old: &str, new: &str) -> Result<()> {
-        let tree = self.tree(share)?;
-        self.run(Op::Rename {
-            tree,
-            from: old.to_string(),
-            to: new.to_string(),
-            replace: false,
-        })
-        .map(drop)
+        self.call(ops::Rename::new(share, old, new, false))
     }
 
-    /// One ECHO round trip.
+    /// One ECHO round trip (pysmb's `echo`).
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
     pub fn echo(&mut self) -> Result<()> {
-        self.run(Op::Echo).map(drop)
+        self.call(ops::Echo)
     }
 
     /// Opens a file as a std `Read`/`Write`/`Seek` handle.
+    ///
+    /// ```no_run
+    /// use std::io::{Read, Seek, SeekFrom};
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let mut f = conn.open("share", "log.txt", smb_blocking::OpenOptions::read())?;
+    /// f.seek(SeekFrom::End(-100))?;
+    /// let mut tail = String::new();
+    /// f.read_to_string(&mut tail)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The CREATE's error.
     pub fn open(&mut self, share: &str, path: &str, options: OpenOptions) -> Result<File<'_>> {
-        let tree = self.tree(share)?;
-        let (handle, info) = self
-            .run(Op::Open {
-                tree,
-                path: path.to_string(),
-                options,
-            })?
-            .into_opened()?;
+        let (handle, info) = self.call(ops::Open::new(share, path, options))?;
         Ok(File::new(self, handle, info))
     }
 
     /// Logs off and closes the socket.
+    ///
+    /// # Errors
+    ///
+    /// The LOGOFF's error; the socket is closed regardless.
     pub fn close(mut self) -> Result<()> {
-        let r = self.run(Op::Logoff);
+        let r = self.call(ops::Logoff);
         let _ = self.sock.shutdown(std::net::Shutdown::Both);
-        r.map(drop)
+        r
     }
 }
 
@@ -713,10 +718,10 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
 }
 
 /// Sums whole-file transfer results; the first failure wins.
-fn total_transferred(results: Vec<std::result::Result<Output, smb_proto::Error>>) -> Result<u64> {
+fn total_transferred(results: Vec<std::result::Result<OpOutput, smb_proto::Error>>) -> Result<u64> {
     let mut total = 0;
     for r in results {
-        total += r?.into_transferred()?;
+        total += r?.downcast::<u64>()?;
     }
     Ok(total)
 }

@@ -17,7 +17,7 @@ use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
 use crate::connection::{Connection, Event, Negotiated, OpId};
 use crate::ntstatus::NtStatus;
-use crate::ops::{FileInfo, Op, Output};
+use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
 /// The error every driver returns (each re-exports it as its `Error`): what the
@@ -380,8 +380,8 @@ pub enum DriverEvent {
     WantData(usize),
     /// A page of a paged listing, which waits for a supply before the next.
     Entries(Vec<FileInfo>),
-    /// The operation ended.
-    Done(Result<Output, crate::Error>),
+    /// The operation ended; [`OpOutput::downcast`] types its output.
+    Done(Result<OpOutput, crate::Error>),
 }
 
 /// Where a [`Dispatcher`] delivers one operation's events (a driver's channel sender).
@@ -460,8 +460,8 @@ impl<S: EventSink> Dispatcher<S> {
     }
 
     /// Starts `op`; its events go to `sink`. `ticket` names it in later calls.
-    pub fn start(&mut self, ticket: u64, op: Op, sink: S, now: Instant) {
-        let id = self.core.start(op, now);
+    pub fn start(&mut self, ticket: u64, op: BoxedOp, sink: S, now: Instant) {
+        let id = self.core.start_boxed(op, now);
         self.routes.insert(id, Route { ticket, sink });
         self.tickets.insert(ticket, id);
     }

@@ -132,7 +132,7 @@ pub struct Config {
     pub max_io_size: u32,
     /// Most READ/WRITE requests one transfer keeps in flight.
     pub max_io_in_flight: usize,
-    /// Each [`Event::Data`](crate::Event::Data) of an [`Op::ReadFile`](crate::Op::ReadFile)
+    /// Each [`Event::Data`](crate::Event::Data) of an [`ReadFile`](crate::ops::ReadFile)
     /// holds a place in its window until the driver acknowledges it with an empty
     /// [`Connection::supply`](crate::Connection::supply). For drivers whose consumers may
     /// lag behind the socket (async tasks): a slow consumer then slows its own read instead

@@ -8,7 +8,8 @@
 //!
 //! A driver runs this loop:
 //!
-//! 1. `Connection::new(config, now)`; then for each operation `conn.start(op, now)`.
+//! 1. `Connection::new(config, now)`; then for each operation `conn.start(op, now)`
+//!    (any [`Operation`]: those in [`ops`], or one of the caller's own).
 //! 2. After **every** `handle_input`, `handle_timeout`, `start`, `supply` or `cancel`:
 //!    a. write everything [`Connection::poll_transmit`] gives (one write per batch), or
 //!    use [`Connection::poll_transmit_vectored`] to send large WRITE payloads from the
@@ -23,16 +24,18 @@
 //! use std::io::{Read, Write};
 //! use std::time::Instant;
 //! use bytes::BytesMut;
-//! use smb_proto::{Config, Connection, Event, Op};
+//! use smb_proto::{ops, Config, Connection, Event};
 //!
 //! let mut sock = std::net::TcpStream::connect("127.0.0.1:445").unwrap();
 //! let mut conn = Connection::new(Config::new("127.0.0.1", [7; 32]), Instant::now());
-//! let id = conn.start(Op::Echo, Instant::now());
+//! let echo = conn.start(ops::Echo, Instant::now());
 //! let (mut rx, mut tx) = (BytesMut::new(), Vec::new());
 //! loop {
 //!     if conn.poll_transmit(&mut tx) { sock.write_all(&tx).unwrap(); tx.clear(); }
 //!     while let Some(ev) = conn.poll_event() {
-//!         if let Event::Done { id: done, result } = ev { if done == id { println!("{result:?}"); return; } }
+//!         if let Event::Done { id, result } = ev {
+//!             if id == echo.id() { println!("{:?}", echo.output(result)); return; }
+//!         }
 //!     }
 //!     let mut chunk = [0u8; 65536];
 //!     let n = sock.read(&mut chunk).unwrap();
@@ -62,4 +65,4 @@ pub use connection::framing::Transport;
 pub use connection::{Connection, Event, Negotiated, OpId};
 pub use error::{CloseReason, Error, ErrorKind, PathError};
 pub use ntstatus::{Errno, NtStatus};
-pub use ops::{FileInfo, Handle, Op, OpenOptions, Output, TreeId};
+pub use ops::{FileInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, TreeId};

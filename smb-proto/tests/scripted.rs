@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use smb_proto::connection::framing::FramingError;
+use smb_proto::ops::{self, BoxedOp, OpOutput};
 use smb_proto::wire::close::CloseResponse;
 use smb_proto::wire::create::{CreateResponse, FileId};
 use smb_proto::wire::error::ErrorResponse;
@@ -19,7 +20,7 @@ use smb_proto::wire::read::ReadResponse;
 use smb_proto::wire::simple::EchoResponse;
 use smb_proto::wire::{Command, DecodeError, Header};
 use smb_proto::{CloseReason, Config, Connection, Dialect, Error, Event, FileInfo, Handle};
-use smb_proto::{NtStatus, Op, OpId, Output, TreeId};
+use smb_proto::{NtStatus, OpId, TreeId};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -184,8 +185,34 @@ fn show(events: &[Event]) -> Vec<String> {
     events.iter().map(|e| format!("{e:?}")).collect()
 }
 
-fn done(id: OpId, result: Result<Output, Error>) -> Event {
-    Event::Done { id, result }
+fn done<T: std::any::Any + Send + std::fmt::Debug>(id: OpId, result: Result<T, Error>) -> Event {
+    Event::Done {
+        id,
+        result: result.map(OpOutput::new),
+    }
+}
+
+/// Connects share `s{tree}` as tree `tree` (answering its TREE_CONNECT) and returns the
+/// share's name, for operations that name it.
+fn share(conn: &mut Connection, t0: Instant, tree: u32) -> String {
+    use smb_proto::wire::tree_connect::TreeConnectResponse;
+    let name = format!("s{tree}");
+    let id = conn.start(ops::ConnectShare::new(&name), t0).id();
+    let req = only(sent(conn));
+    assert_eq!(req.header.command, Command::TreeConnect as u16);
+    let mut resp = response(&req.header, NtStatus::SUCCESS, 1, |m| {
+        TreeConnectResponse::default().encode(m)
+    });
+    resp[36..40].copy_from_slice(&tree.to_le_bytes());
+    feed(conn, t0, &frame(&[resp]));
+    match only(events(conn)) {
+        Event::Done {
+            id: done,
+            result: Ok(_),
+        } if done == id => {}
+        other => panic!("tree connect: {other:?}"),
+    }
+    name
 }
 
 /// A connection that negotiated SMB 2.1 with LARGE_MTU, holding `credits` credits.
@@ -209,7 +236,10 @@ fn negotiated(config: Config, credits: u16) -> (Connection, Instant) {
 fn echo_session(chunk: usize) -> Vec<String> {
     let t0 = Instant::now();
     let mut conn = Connection::new(config(), t0);
-    let ids = [conn.start(Op::Echo, t0), conn.start(Op::Echo, t0)];
+    let ids = [
+        conn.start(ops::Echo, t0).id(),
+        conn.start(ops::Echo, t0).id(),
+    ];
     let mut log = Vec::new();
     let mut rx = BytesMut::new();
     let mut deliver = |conn: &mut Connection, bytes: &[u8], log: &mut Vec<String>| {
@@ -238,7 +268,7 @@ fn echo_session(chunk: usize) -> Vec<String> {
 
     let finished: Vec<String> = ids
         .iter()
-        .map(|id| format!("{:?}", done(*id, Ok(Output::Done))))
+        .map(|id| format!("{:?}", done(*id, Ok(()))))
         .collect();
     assert_eq!(log[log.len() - 2..], finished[..], "{log:#?}");
     log
@@ -270,7 +300,7 @@ fn requests_queue_for_credits_and_never_exceed_the_grant() {
     let (mut conn, t0) = negotiated(config(), 1);
     // The client starts with one credit (MS-SMB2 3.2.4.1.2) and spent it on NEGOTIATE.
     let (mut granted, mut charged) = (1 + 1, 1);
-    let ids: Vec<OpId> = (0..5).map(|_| conn.start(Op::Echo, t0)).collect();
+    let ids: Vec<OpId> = (0..5).map(|_| conn.start(ops::Echo, t0).id()).collect();
     let mut finished = Vec::new();
     for (round, message_id) in (1..=5).enumerate() {
         let req = only(only(sent_frames(&mut conn)));
@@ -286,10 +316,7 @@ fn requests_queue_for_credits_and_never_exceed_the_grant() {
         granted += 1;
         for ev in events(&mut conn) {
             match ev {
-                Event::Done {
-                    id,
-                    result: Ok(Output::Done),
-                } => finished.push(id),
+                Event::Done { id, result: Ok(_) } => finished.push(id),
                 other => panic!("round {round}: {other:?}"),
             }
         }
@@ -302,7 +329,7 @@ fn requests_queue_for_credits_and_never_exceed_the_grant() {
 #[test]
 fn a_multi_credit_request_waits_for_its_whole_charge() {
     let (mut conn, t0) = negotiated(config(), 1);
-    let echo = conn.start(Op::Echo, t0);
+    let echo = conn.start(ops::Echo, t0).id();
     let handle = Handle {
         tree: TreeId(3),
         file_id: FileId {
@@ -311,23 +338,13 @@ fn a_multi_credit_request_waits_for_its_whole_charge() {
         },
     };
     let len = 3 * 65536;
-    let read = conn.start(
-        Op::Read {
-            handle,
-            offset: 0,
-            len,
-        },
-        t0,
-    );
+    let read = conn.start(ops::Read::new(handle, 0, len), t0).id();
     // A 192 KiB READ costs three credits (MS-SMB2 3.1.5.2: one per started 64 KiB).
     let echo_req = only(sent(&mut conn));
     assert_eq!(echo_req.header.command, Command::Echo as u16);
 
     feed(&mut conn, t0, &frame(&[echo_response(&echo_req.header, 3)]));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(echo, Ok(Output::Done))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(echo, Ok(()))]));
     let read_req = only(sent(&mut conn));
     assert_eq!(read_req.header.command, Command::Read as u16);
     assert_eq!(read_req.header.credit_charge, 3);
@@ -340,7 +357,7 @@ fn a_multi_credit_request_waits_for_its_whole_charge() {
 
     // Out of credits again: the next request waits, then takes the id after the three
     // the READ consumed.
-    let next = conn.start(Op::Echo, t0);
+    let next = conn.start(ops::Echo, t0).id();
     assert!(sent(&mut conn).is_empty());
     let data = Bytes::from(vec![0xab; len as usize]);
     let body = ReadResponse {
@@ -349,17 +366,11 @@ fn a_multi_credit_request_waits_for_its_whole_charge() {
     };
     let resp = response(&read_req.header, NtStatus::SUCCESS, 1, |m| body.encode(m));
     feed(&mut conn, t0, &frame(&[resp]));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(read, Ok(Output::Data(data)))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(read, Ok(data))]));
     let echo_req = only(sent(&mut conn));
     assert_eq!(echo_req.header.message_id, 5);
     feed(&mut conn, t0, &frame(&[echo_response(&echo_req.header, 1)]));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(next, Ok(Output::Done))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(next, Ok(()))]));
 }
 
 // ---- interim responses and cancel ----
@@ -367,7 +378,7 @@ fn a_multi_credit_request_waits_for_its_whole_charge() {
 #[test]
 fn an_interim_response_is_followed_by_exactly_one_completion() {
     let (mut conn, t0) = negotiated(config(), 10);
-    let id = conn.start(Op::Echo, t0);
+    let id = conn.start(ops::Echo, t0).id();
     let req = only(sent(&mut conn));
     assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
     let before = conn.credits();
@@ -394,10 +405,7 @@ fn an_interim_response_is_followed_by_exactly_one_completion() {
         EchoResponse.encode(m)
     });
     feed(&mut conn, t0 + TIMEOUT / 2, &frame(&[last]));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(id, Ok(Output::Done))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(()))]));
     assert_eq!(conn.credits(), before + 4);
     assert_eq!(conn.in_flight(), 0);
 }
@@ -405,7 +413,7 @@ fn an_interim_response_is_followed_by_exactly_one_completion() {
 #[test]
 fn cancel_after_an_interim_response_names_the_async_id() {
     let (mut conn, t0) = negotiated(config(), 10);
-    let id = conn.start(Op::Echo, t0);
+    let id = conn.start(ops::Echo, t0).id();
     let req = only(sent(&mut conn));
     let interim = async_response(&req.header, NtStatus::PENDING, 0x77, 1, error_body);
     feed(&mut conn, t0, &frame(&[interim]));
@@ -414,7 +422,7 @@ fn cancel_after_an_interim_response_names_the_async_id() {
     conn.cancel(id, t0);
     assert_eq!(
         show(&events(&mut conn)),
-        show(&[done(id, Err(Error::Cancelled))])
+        show(&[done::<()>(id, Err(Error::Cancelled))])
     );
     let cancel = only(sent(&mut conn));
     assert_eq!(cancel.header.command, Command::Cancel as u16);
@@ -433,18 +441,13 @@ fn cancel_after_an_interim_response_names_the_async_id() {
 #[test]
 fn cancelling_a_compound_cancels_each_request_in_message_id_order() {
     let (mut conn, t0) = negotiated(config(), 10);
-    let id = conn.start(
-        Op::Stat {
-            tree: TreeId(9),
-            path: "a.txt".into(),
-        },
-        t0,
-    );
+    let s9 = share(&mut conn, t0, 9);
+    let id = conn.start(ops::Stat::new(&s9, "a.txt"), t0).id();
     let requests = sent(&mut conn);
     conn.cancel(id, t0);
     assert_eq!(
         show(&events(&mut conn)),
-        show(&[done(id, Err(Error::Cancelled))])
+        show(&[done::<()>(id, Err(Error::Cancelled))])
     );
     let cancelled: Vec<u64> = sent(&mut conn)
         .iter()
@@ -461,13 +464,8 @@ fn cancelling_a_compound_cancels_each_request_in_message_id_order() {
 
 /// Starts a stat of `dir/a.txt` and returns its CREATE + CLOSE compound.
 fn start_stat(conn: &mut Connection, t0: Instant) -> (OpId, Request, Request) {
-    let id = conn.start(
-        Op::Stat {
-            tree: TreeId(9),
-            path: "dir/a.txt".into(),
-        },
-        t0,
-    );
+    let s9 = share(conn, t0, 9);
+    let id = conn.start(ops::Stat::new(&s9, "dir/a.txt"), t0).id();
     let frames = sent_frames(conn);
     let [compound] = <[Vec<Request>; 1]>::try_from(frames).expect("one frame");
     let [create, close] = <[Request; 2]>::try_from(compound).expect("CREATE + CLOSE");
@@ -519,10 +517,7 @@ fn a_compound_answered_in_one_frame() {
     let (id, create, close) = start_stat(&mut conn, t0);
     let (create_resp, close_resp, info) = stat_answers(&create, &close);
     feed(&mut conn, t0, &frame(&[create_resp, close_resp]));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(id, Ok(Output::Info(info)))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(info))]));
     assert_eq!((conn.in_flight(), conn.credits()), (0, 10));
 }
 
@@ -537,10 +532,7 @@ fn a_compound_answered_in_separate_frames() {
         "done only when the CLOSE is answered"
     );
     feed(&mut conn, t0, &frame(&[close_resp]));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(id, Ok(Output::Info(info)))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(info))]));
 }
 
 #[test]
@@ -559,17 +551,14 @@ fn a_failed_compound_completes_once_and_the_connection_goes_on() {
         op: "stat",
         path: "dir/a.txt".into(),
     };
-    assert_eq!(show(&events(&mut conn)), show(&[done(id, Err(err))]));
+    assert_eq!(show(&events(&mut conn)), show(&[done::<()>(id, Err(err))]));
     assert_eq!(conn.in_flight(), 0);
     assert!(conn.close_reason().is_none());
 
-    let echo = conn.start(Op::Echo, t0);
+    let echo = conn.start(ops::Echo, t0).id();
     let req = only(sent(&mut conn));
     feed(&mut conn, t0, &frame(&[echo_response(&req.header, 1)]));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(echo, Ok(Output::Done))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(echo, Ok(()))]));
 }
 
 // ---- connection-fatal input ----
@@ -579,12 +568,12 @@ fn a_failed_compound_completes_once_and_the_connection_goes_on() {
 /// `reason`, failing all three operations, and stays ended.
 fn check_fatal(cfg: Config, bad: impl FnOnce(&[Request]) -> Vec<u8>, reason: CloseReason) {
     let (mut conn, t0) = negotiated(cfg, 2);
-    let ids: Vec<OpId> = (0..3).map(|_| conn.start(Op::Echo, t0)).collect();
+    let ids: Vec<OpId> = (0..3).map(|_| conn.start(ops::Echo, t0).id()).collect();
     let reqs = sent(&mut conn);
     assert_eq!(reqs.len(), 2);
     feed(&mut conn, t0, &bad(&reqs));
 
-    let closed = Err(Error::Closed(reason.clone()));
+    let closed: Result<(), Error> = Err(Error::Closed(reason.clone()));
     let mut expected: Vec<Event> = ids.iter().map(|id| done(*id, closed.clone())).collect();
     expected.push(Event::Closed(reason.clone()));
     assert_eq!(show(&events(&mut conn)), show(&expected));
@@ -595,7 +584,7 @@ fn check_fatal(cfg: Config, bad: impl FnOnce(&[Request]) -> Vec<u8>, reason: Clo
     // Ended for good: a valid response changes nothing, a new operation fails at once,
     // and `Closed` is not reported again.
     feed(&mut conn, t0, &frame(&[echo_response(&reqs[1].header, 1)]));
-    let late = conn.start(Op::Echo, t0);
+    let late = conn.start(ops::Echo, t0).id();
     assert_eq!(show(&events(&mut conn)), show(&[done(late, closed)]));
     assert!(sent(&mut conn).is_empty());
 }
@@ -671,8 +660,8 @@ fn a_truncated_header_ends_the_connection() {
 #[test]
 fn a_request_timeout_fails_only_its_operation() {
     let (mut conn, t0) = negotiated(config(), 10);
-    let a = conn.start(Op::Echo, t0 + Duration::from_secs(1));
-    let b = conn.start(Op::Echo, t0 + Duration::from_secs(2));
+    let a = conn.start(ops::Echo, t0 + Duration::from_secs(1)).id();
+    let b = conn.start(ops::Echo, t0 + Duration::from_secs(2)).id();
     let [req_a, req_b] = <[Request; 2]>::try_from(sent(&mut conn)).expect("two echoes");
     assert_eq!(
         conn.poll_timeout(),
@@ -690,7 +679,10 @@ fn a_request_timeout_fails_only_its_operation() {
         op: "echo",
         path: String::new(),
     };
-    assert_eq!(show(&events(&mut conn)), show(&[done(a, Err(timed_out))]));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done::<()>(a, Err(timed_out))])
+    );
     // The timed-out request is cancelled on the wire, reusing its message id.
     let cancel = only(sent(&mut conn));
     assert_eq!(
@@ -705,7 +697,7 @@ fn a_request_timeout_fails_only_its_operation() {
 
     let later = t0 + Duration::from_secs(12);
     feed(&mut conn, later, &frame(&[echo_response(&req_b.header, 1)]));
-    assert_eq!(show(&events(&mut conn)), show(&[done(b, Ok(Output::Done))]));
+    assert_eq!(show(&events(&mut conn)), show(&[done(b, Ok(()))]));
     // The late answer to the abandoned request is absorbed; its credits still count.
     let credits = conn.credits();
     feed(&mut conn, later, &frame(&[echo_response(&req_a.header, 1)]));
@@ -713,10 +705,10 @@ fn a_request_timeout_fails_only_its_operation() {
     assert_eq!((conn.credits(), conn.in_flight()), (credits + 1, 0));
     assert_eq!(conn.poll_timeout(), None);
 
-    let c = conn.start(Op::Echo, later);
+    let c = conn.start(ops::Echo, later).id();
     let req = only(sent(&mut conn));
     feed(&mut conn, later, &frame(&[echo_response(&req.header, 1)]));
-    assert_eq!(show(&events(&mut conn)), show(&[done(c, Ok(Output::Done))]));
+    assert_eq!(show(&events(&mut conn)), show(&[done(c, Ok(()))]));
 }
 
 #[test]
@@ -724,7 +716,7 @@ fn simultaneous_timeouts_fail_in_a_deterministic_order() {
     // The order must not depend on a hash map's random seed, or a session with timeouts
     // would not replay.
     let (mut conn, t0) = negotiated(config(), 64);
-    let ids: Vec<OpId> = (0..16).map(|_| conn.start(Op::Echo, t0)).collect();
+    let ids: Vec<OpId> = (0..16).map(|_| conn.start(ops::Echo, t0).id()).collect();
     assert_eq!(sent(&mut conn).len(), 16);
     conn.handle_timeout(t0 + TIMEOUT);
     let failed: Vec<OpId> = events(&mut conn)
@@ -744,14 +736,14 @@ fn simultaneous_timeouts_fail_in_a_deterministic_order() {
 fn an_unanswered_negotiate_ends_the_connection_at_the_timeout() {
     let t0 = Instant::now();
     let mut conn = Connection::new(config(), t0);
-    let id = conn.start(Op::Echo, t0);
+    let id = conn.start(ops::Echo, t0).id();
     assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
     conn.handle_timeout(t0 + TIMEOUT - Duration::from_millis(1));
     assert!(events(&mut conn).is_empty());
     conn.handle_timeout(t0 + TIMEOUT);
     let reason = CloseReason::NegotiateTimeout;
     let expected = [
-        done(id, Err(Error::Closed(reason.clone()))),
+        done::<()>(id, Err(Error::Closed(reason.clone()))),
         Event::Closed(reason),
     ];
     assert_eq!(show(&events(&mut conn)), show(&expected));
@@ -767,7 +759,7 @@ fn a_dialect_outside_the_configured_range_ends_the_connection() {
         cfg.max_dialect = Dialect::Smb302;
         let t0 = Instant::now();
         let mut conn = Connection::new(cfg, t0);
-        let id = conn.start(Op::Echo, t0);
+        let id = conn.start(ops::Echo, t0).id();
         let req = only(sent(&mut conn));
         let offered = NegotiateRequest::decode(&req.msg)
             .expect("NEGOTIATE")
@@ -784,7 +776,7 @@ fn a_dialect_outside_the_configured_range_ends_the_connection() {
         );
         let reason = CloseReason::Negotiate(format!("server chose dialect {chosen:#06x}"));
         let expected = [
-            done(id, Err(Error::Closed(reason.clone()))),
+            done::<()>(id, Err(Error::Closed(reason.clone()))),
             Event::Closed(reason),
         ];
         assert_eq!(
@@ -807,14 +799,7 @@ fn a_request_that_needs_more_credits_than_held_probes_with_an_echo_then_gives_up
             volatile: 2,
         },
     };
-    let read = conn.start(
-        Op::Read {
-            handle,
-            offset: 0,
-            len: 3 * 65536,
-        },
-        t0,
-    );
+    let read = conn.start(ops::Read::new(handle, 0, 3 * 65536), t0).id();
     // Nothing in flight would ever grant the three credits: an ECHO asks for them.
     for round in 0..3 {
         let probe = only(sent(&mut conn));
@@ -851,14 +836,8 @@ fn a_directory_entry_that_is_not_one_path_component_ends_the_connection() {
     for evil in ["../escape", "a/b", "a\\b", ""] {
         // A 1 MiB listing buffer costs 16 credits.
         let (mut conn, t0) = negotiated(config(), 64);
-        let list = conn.start(
-            Op::ListDir {
-                tree: TreeId(9),
-                path: "d".into(),
-                pattern: "*".into(),
-            },
-            t0,
-        );
+        let s9 = share(&mut conn, t0, 9);
+        let list = conn.start(ops::ListDir::new(&s9, "d", "*"), t0).id();
         let [create, query] = <[Request; 2]>::try_from(only(sent_frames(&mut conn)))
             .expect("CREATE + QUERY_DIRECTORY");
         let created = CreateResponse {
@@ -918,38 +897,13 @@ fn arbitrary_server_bytes_end_in_a_typed_close_never_a_panic() {
                 volatile: 2,
             },
         };
-        conn.start(
-            Op::Stat {
-                tree: TreeId(1),
-                path: "a".into(),
-            },
-            t0,
-        );
-        conn.start(
-            Op::ListDir {
-                tree: TreeId(1),
-                path: "d".into(),
-                pattern: "*".into(),
-            },
-            t0,
-        );
-        conn.start(
-            Op::Read {
-                handle,
-                offset: 0,
-                len: 4096,
-            },
-            t0,
-        );
-        conn.start(
-            Op::ReadFile {
-                tree: TreeId(1),
-                path: "f".into(),
-                offset: 0,
-                max_len: None,
-            },
-            t0,
-        );
+        let s1 = share(&mut conn, t0, 1);
+        conn.start(ops::Stat::new(&s1, "a"), t0);
+        conn.start(ops::ListDir::new(&s1, "d", "*"), t0);
+        conn.start(ops::Read::new(handle, 0, 4096), t0);
+        conn.start(ops::ReadFile::new(&s1, "f", 0, None), t0);
+        // A share not connected yet: its TREE_CONNECT is in flight too.
+        conn.start(ops::Delete::new("other", "x/*.txt"), t0);
         let reqs = sent(&mut conn);
         // Half the rounds answer a real request with a corrupted body, half send noise.
         let mut msg = match reqs.get(next() as usize % reqs.len().max(1)) {
@@ -981,7 +935,7 @@ fn arbitrary_server_bytes_end_in_a_typed_close_never_a_panic() {
         }
         // Whatever happened, the connection is in a consistent state: either still usable
         // or closed with a reason, and it keeps accepting calls without panicking.
-        conn.start(Op::Echo, t0);
+        conn.start(ops::Echo, t0).id();
         conn.handle_timeout(t0 + Duration::from_secs(3600));
         let _ = (sent(&mut conn), events(&mut conn), conn.close_reason());
     }
@@ -999,44 +953,48 @@ fn operations_started_before_negotiation_wait_for_it() {
     let mut conn = Connection::new(config(), t0);
     let neg = only(sent(&mut conn));
     // Started before the NEGOTIATE response: nothing goes out yet, nothing panics.
-    let read = conn.start(
-        Op::ReadFile {
-            tree: TreeId(1),
-            path: "f".into(),
-            offset: 0,
-            max_len: None,
-        },
-        t0,
-    );
-    let echo = conn.start(Op::Echo, t0);
-    let cancelled = conn.start(Op::Echo, t0);
+    let read = conn.start(ops::ReadFile::new("s1", "f", 0, None), t0).id();
+    let echo = conn.start(ops::Echo, t0).id();
+    let cancelled = conn.start(ops::Echo, t0).id();
     conn.cancel(cancelled, t0);
     assert!(sent(&mut conn).is_empty());
     assert_eq!(
         show(&events(&mut conn)),
-        show(&[done(cancelled, Err(Error::Cancelled))])
+        show(&[done::<()>(cancelled, Err(Error::Cancelled))])
     );
     feed(
         &mut conn,
         t0,
         &frame(&[negotiate_response(&neg.header, dialect::SMB2_1, 64)]),
     );
+    let commands = |frames: Vec<Vec<Request>>| -> Vec<Vec<u16>> {
+        frames
+            .iter()
+            .map(|f| f.iter().map(|r| r.header.command).collect())
+            .collect()
+    };
+    // The read's share is connected first; the ECHO needs no tree.
     let frames = sent_frames(&mut conn);
-    let commands: Vec<Vec<u16>> = frames
-        .iter()
-        .map(|f| f.iter().map(|r| r.header.command).collect())
-        .collect();
+    let tree_connect = frames[1][0].header.clone();
+    assert_eq!(
+        commands(frames),
+        vec![
+            vec![Command::Echo as u16],
+            vec![Command::TreeConnect as u16]
+        ]
+    );
+    let resp = response(&tree_connect, NtStatus::SUCCESS, 1, |m| {
+        smb_proto::wire::tree_connect::TreeConnectResponse::default().encode(m)
+    });
+    feed(&mut conn, t0, &frame(&[resp]));
     // The whole-file read's first compound is sized from the negotiated limits.
     assert_eq!(
-        commands,
-        vec![
-            vec![
-                Command::Create as u16,
-                Command::Read as u16,
-                Command::Close as u16
-            ],
-            vec![Command::Echo as u16]
-        ]
+        commands(sent_frames(&mut conn)),
+        vec![vec![
+            Command::Create as u16,
+            Command::Read as u16,
+            Command::Close as u16
+        ]]
     );
     let _ = (read, echo);
 }
@@ -1046,13 +1004,7 @@ fn a_path_too_long_for_the_wire_is_refused_not_truncated() {
     let (mut conn, t0) = negotiated(config(), 64);
     // 65,536 + 20 bytes of UTF-16: a 16-bit NameLength would keep only "victim.txt".
     let path = format!("victim.txt\\{}", "x".repeat(32_767));
-    let id = conn.start(
-        Op::Delete {
-            tree: TreeId(1),
-            path,
-        },
-        t0,
-    );
+    let id = conn.start(ops::Delete::new("s1", &path), t0).id();
     assert!(sent(&mut conn).is_empty(), "nothing may go out");
     let evs = show(&events(&mut conn));
     assert_eq!(evs.len(), 1);
@@ -1086,14 +1038,8 @@ fn closes_of(reqs: &[Request]) -> Vec<FileId> {
 #[test]
 fn a_create_answered_after_its_operation_was_cancelled_is_closed() {
     let (mut conn, t0) = negotiated(config(), 100);
-    let id = conn.start(
-        Op::ListDir {
-            tree: TreeId(9),
-            path: "d".into(),
-            pattern: "*".into(),
-        },
-        t0,
-    );
+    let s9 = share(&mut conn, t0, 9);
+    let id = conn.start(ops::ListDir::new(&s9, "d", "*"), t0).id();
     let reqs = sent(&mut conn);
     conn.cancel(id, t0);
     let cancels = sent(&mut conn);
@@ -1105,7 +1051,7 @@ fn a_create_answered_after_its_operation_was_cancelled_is_closed() {
     );
     assert_eq!(
         show(&events(&mut conn)),
-        show(&[done(id, Err(Error::Cancelled))])
+        show(&[done::<()>(id, Err(Error::Cancelled))])
     );
     let q = response(&reqs[1].header, NtStatus::CANCELLED, 1, error_body);
     feed(&mut conn, t0, &frame(&[open_dir_ok(&reqs[0].header), q]));
@@ -1122,14 +1068,8 @@ fn a_create_answered_after_its_operation_was_cancelled_is_closed() {
 #[test]
 fn a_timeout_closes_what_the_operation_had_opened_and_cancels_the_rest() {
     let (mut conn, t0) = negotiated(config(), 100);
-    let id = conn.start(
-        Op::ListDir {
-            tree: TreeId(9),
-            path: "d".into(),
-            pattern: "*".into(),
-        },
-        t0,
-    );
+    let s9 = share(&mut conn, t0, 9);
+    let id = conn.start(ops::ListDir::new(&s9, "d", "*"), t0).id();
     let reqs = sent(&mut conn);
     feed(&mut conn, t0, &frame(&[open_dir_ok(&reqs[0].header)]));
     assert!(sent(&mut conn).is_empty());
@@ -1160,7 +1100,7 @@ fn a_timeout_closes_what_the_operation_had_opened_and_cancels_the_rest() {
 #[test]
 fn interim_responses_never_move_the_deadline_the_request_was_sent_with() {
     let (mut conn, t0) = negotiated(config(), 100);
-    let id = conn.start(Op::Echo, t0);
+    let id = conn.start(ops::Echo, t0).id();
     let req = only(sent(&mut conn));
     let interim = || {
         frame(&[async_response(
@@ -1193,7 +1133,7 @@ fn a_request_answered_by_endless_interims_ends_the_connection() {
     let mut cfg = config();
     cfg.request_timeout = None;
     let (mut conn, t0) = negotiated(cfg, 100);
-    let id = conn.start(Op::Echo, t0);
+    let id = conn.start(ops::Echo, t0).id();
     let req = only(sent(&mut conn));
     let mut closed = None;
     for _ in 0..100 {
@@ -1223,7 +1163,7 @@ fn a_huge_timeout_means_wait_never_an_overflow() {
     let mut cfg = config();
     cfg.request_timeout = Some(Duration::from_secs(u64::MAX));
     let (mut conn, t0) = negotiated(cfg, 100);
-    conn.start(Op::Echo, t0);
+    conn.start(ops::Echo, t0).id();
     assert_eq!(only(sent(&mut conn)).header.command, Command::Echo as u16);
     assert_eq!(conn.poll_timeout(), None);
 }
@@ -1276,14 +1216,8 @@ fn a_listing_that_never_makes_progress_ends() {
     use smb_proto::wire::fscc::FileIdBothDirectoryInformation;
     use smb_proto::wire::query_directory::QueryDirectoryResponse;
     let (mut conn, t0) = negotiated(config(), 64);
-    let list = conn.start(
-        Op::ListDir {
-            tree: TreeId(9),
-            path: "d".into(),
-            pattern: "*".into(),
-        },
-        t0,
-    );
+    let s9 = share(&mut conn, t0, 9);
+    let list = conn.start(ops::ListDir::new(&s9, "d", "*"), t0).id();
     let dot = FileIdBothDirectoryInformation {
         file_name: ".".into(),
         ..Default::default()
@@ -1327,19 +1261,13 @@ fn a_listing_that_never_makes_progress_ends() {
 /// A file server whose file holds `real` but reports `at_open` bytes in the CREATE
 /// response and `at_close` in a CLOSE's post-query attributes. Serves a whole-file read
 /// until it ends; returns the bytes the client delivered and its result.
-fn serve_get(real: &[u8], at_open: u64, at_close: u64) -> (Vec<u8>, Result<Output, Error>) {
+fn serve_get(real: &[u8], at_open: u64, at_close: u64) -> (Vec<u8>, Result<u64, Error>) {
     use smb_proto::wire::close::{flags as close_flags, CloseRequest};
     use smb_proto::wire::read::ReadRequest;
     let (mut conn, t0) = negotiated(config(), 64);
-    let id = conn.start(
-        Op::ReadFile {
-            tree: TreeId(3),
-            path: "f.bin".into(),
-            offset: 0,
-            max_len: None,
-        },
-        t0,
-    );
+    let s3 = share(&mut conn, t0, 3);
+    let get = conn.start(ops::ReadFile::new(&s3, "f.bin", 0, None), t0);
+    let id = get.id();
     let file_id = FileId {
         persistent: 1,
         volatile: 2,
@@ -1396,7 +1324,7 @@ fn serve_get(real: &[u8], at_open: u64, at_close: u64) -> (Vec<u8>, Result<Outpu
                     assert_eq!(offset, got.len() as u64, "data in file order");
                     got.extend_from_slice(&data);
                 }
-                Event::Done { id: done, result } if done == id => return (got, result),
+                Event::Done { id: done, result } if done == id => return (got, get.output(result)),
                 other => panic!("unexpected event {other:?}"),
             }
         }
@@ -1429,7 +1357,7 @@ fn a_download_reads_to_end_of_file_whatever_size_was_reported() {
         let (got, result) = serve_get(&real, at_open, at_close);
         assert_eq!(
             format!("{result:?}"),
-            format!("{:?}", Ok::<_, Error>(Output::Transferred(len as u64))),
+            format!("{:?}", Ok::<_, Error>(len as u64)),
             "len {len}, reported {at_open} / {at_close}"
         );
         assert!(got == real, "len {len}: the bytes differ");
@@ -1465,100 +1393,56 @@ fn a_file_that_ends_before_its_reported_size_is_an_error_not_a_short_success() {
 fn paths_that_climb_or_name_a_directory_for_a_file_operation_send_nothing() {
     use smb_proto::error::PathError;
     let (mut conn, t0) = negotiated(config(), 64);
-    let tree = TreeId(1);
-    let cases: Vec<(Op, PathError)> = vec![
+    let cases: Vec<(BoxedOp, PathError)> = vec![
         (
-            Op::Delete {
-                tree,
-                path: "scratch/../hello.txt".into(),
-            },
+            BoxedOp::new(ops::Delete::new("s", "scratch/../hello.txt")),
             PathError::ParentComponent,
         ),
         (
-            Op::Delete {
-                tree,
-                path: "scratch\\..\\*".into(),
-            },
+            BoxedOp::new(ops::Delete::new("s", "scratch\\..\\*")),
             PathError::ParentComponent,
         ),
         (
-            Op::Delete {
-                tree,
-                path: "a1.txt/".into(),
-            },
+            BoxedOp::new(ops::Delete::new("s", "a1.txt/")),
             PathError::NamesDirectory,
         ),
         (
-            Op::Delete {
-                tree,
-                path: "scratch/*/".into(),
-            },
+            BoxedOp::new(ops::Delete::new("s", "scratch/*/")),
             PathError::NamesDirectory,
         ),
         (
-            Op::Delete {
-                tree,
-                path: "a1.txt/.".into(),
-            },
+            BoxedOp::new(ops::Delete::new("s", "a1.txt/.")),
             PathError::NamesDirectory,
         ),
         (
-            Op::Delete {
-                tree,
-                path: "/".into(),
-            },
+            BoxedOp::new(ops::Delete::new("s", "/")),
             PathError::EmptyName,
         ),
         (
-            Op::ReadFile {
-                tree,
-                path: "f/".into(),
-                offset: 0,
-                max_len: None,
-            },
+            BoxedOp::new(ops::ReadFile::new("s", "f/", 0, None)),
             PathError::NamesDirectory,
         ),
         (
-            Op::WriteFile {
-                tree,
-                path: "f\\".into(),
-            },
+            BoxedOp::new(ops::WriteFile::new("s", "f\\")),
             PathError::NamesDirectory,
         ),
         (
-            Op::ListDir {
-                tree,
-                path: "d".into(),
-                pattern: "../*".into(),
-            },
+            BoxedOp::new(ops::ListDir::new("s", "d", "../*")),
             PathError::Separator,
         ),
+        (BoxedOp::new(ops::Stat::new("s", "a\0b")), PathError::Nul),
         (
-            Op::Stat {
-                tree,
-                path: "a\0b".into(),
-            },
-            PathError::Nul,
-        ),
-        (
-            Op::Rename {
-                tree,
-                from: "a".into(),
-                to: "../b".into(),
-                replace: false,
-            },
+            BoxedOp::new(ops::Rename::new("s", "a", "../b", false)),
             PathError::ParentComponent,
         ),
         (
-            Op::TreeConnect {
-                share: "a\\b".into(),
-            },
+            BoxedOp::new(ops::ConnectShare::new("a\\b")),
             PathError::Separator,
         ),
     ];
     for (op, problem) in cases {
         let shown = format!("{op:?}");
-        let id = conn.start(op, t0);
+        let id = conn.start_boxed(op, t0);
         assert!(sent(&mut conn).is_empty(), "{shown}: nothing may go out");
         match only(events(&mut conn)) {
             Event::Done {
@@ -1576,18 +1460,13 @@ fn paths_that_climb_or_name_a_directory_for_a_file_operation_send_nothing() {
 fn a_stat_of_a_path_ending_in_a_separator_asks_for_a_directory() {
     use smb_proto::wire::create::{create_options, CreateRequest};
     let (mut conn, t0) = negotiated(config(), 64);
+    let s1 = share(&mut conn, t0, 1);
     for (path, wire, dir) in [
         ("a1.txt/", "a1.txt", true),
         ("x\\y\\.", "x\\y", true),
         ("a1.txt", "a1.txt", false),
     ] {
-        conn.start(
-            Op::Stat {
-                tree: TreeId(1),
-                path: path.into(),
-            },
-            t0,
-        );
+        conn.start(ops::Stat::new(&s1, path), t0);
         let reqs = sent(&mut conn);
         let create = CreateRequest::decode(&reqs[0].msg).expect("CREATE decodes");
         assert_eq!(create.name, wire);
@@ -1631,13 +1510,8 @@ fn strict_create(req: &Request) -> Vec<u8> {
 
 /// Starts a put of `data` and returns its id and the compound it sent.
 fn start_put(conn: &mut Connection, t0: Instant, data: &'static [u8]) -> (OpId, Vec<Request>) {
-    let id = conn.start(
-        Op::WriteFile {
-            tree: TreeId(2),
-            path: "up.bin".into(),
-        },
-        t0,
-    );
+    let s2 = share(conn, t0, 2);
+    let id = conn.start(ops::WriteFile::new(&s2, "up.bin"), t0).id();
     assert!(sent(conn).is_empty(), "the first chunk is asked for first");
     match only(events(conn)) {
         Event::WantData { id: want, .. } => assert_eq!(want, id),
@@ -1671,27 +1545,20 @@ fn puts_and_write_opens_ask_for_the_access_a_strict_server_needs_to_overwrite() 
         }),
     ];
     feed(&mut conn, t0, &frame(&answers));
-    assert_eq!(
-        show(&events(&mut conn)),
-        show(&[done(id, Ok(Output::Transferred(7)))])
-    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(7u64))]));
 
     for options in [OpenOptions::overwrite(), OpenOptions::read_write_create()] {
-        let id = conn.start(
-            Op::Open {
-                tree: TreeId(2),
-                path: "f.bin".into(),
-                options,
-            },
-            t0,
-        );
+        let id = conn.start(ops::Open::new("s2", "f.bin", options), t0).id();
         let req = only(sent(&mut conn));
         feed(&mut conn, t0, &frame(&[strict_create(&req)]));
         match only(events(&mut conn)) {
             Event::Done {
                 id: done,
-                result: Ok(Output::Opened(..)),
-            } if done == id => {}
+                result: Ok(opened),
+            } if done == id
+                && opened
+                    .downcast_ref::<(smb_proto::Handle, FileInfo)>()
+                    .is_some() => {}
             other => panic!("{options:?}: {other:?}"),
         }
     }
@@ -1730,4 +1597,189 @@ fn a_put_that_fails_after_creating_the_file_says_what_it_left() {
         msg.contains("up.bin was created on the server and is left incomplete"),
         "{msg}"
     );
+}
+
+// ---- the core owns trees ----
+
+fn tree_connect_answer(req: &Request, status: NtStatus, tree: u32) -> Vec<u8> {
+    use smb_proto::wire::tree_connect::TreeConnectResponse;
+    let mut resp = if status == NtStatus::SUCCESS {
+        response(&req.header, status, 1, |m| {
+            TreeConnectResponse::default().encode(m)
+        })
+    } else {
+        response(&req.header, status, 1, error_body)
+    };
+    resp[36..40].copy_from_slice(&tree.to_le_bytes());
+    resp
+}
+
+/// Operations name a share: the first one connects its tree, the others wait for that
+/// one TREE_CONNECT and share the tree; the share's name is case-insensitive.
+#[test]
+fn operations_on_one_share_share_one_tree_connect() {
+    let (mut conn, t0) = negotiated(config(), 64);
+    let a = conn.start(ops::Stat::new("Docs", "a"), t0).id();
+    let b = conn.start(ops::Stat::new("docs", "b"), t0).id();
+    let req = only(sent(&mut conn));
+    assert_eq!(req.header.command, Command::TreeConnect as u16);
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[tree_connect_answer(&req, NtStatus::SUCCESS, 77)]),
+    );
+    let frames = sent_frames(&mut conn);
+    assert_eq!(frames.len(), 2, "both stats go out once the tree is there");
+    for f in &frames {
+        assert!(f.iter().all(|r| r.header.tree_id == 77));
+    }
+    assert_eq!(conn.share_tree("DOCS"), Some(TreeId(77)));
+    assert!(events(&mut conn).is_empty());
+    let _ = (a, b);
+}
+
+#[test]
+fn a_failed_tree_connect_fails_every_operation_waiting_for_it_and_the_next_tries_again() {
+    let (mut conn, t0) = negotiated(config(), 64);
+    let a = conn.start(ops::Stat::new("nosuch", "a"), t0).id();
+    let b = conn.start(ops::ListDir::new("nosuch", "", "*"), t0).id();
+    let req = only(sent(&mut conn));
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[tree_connect_answer(&req, NtStatus::BAD_NETWORK_NAME, 0)]),
+    );
+    let failed: Vec<OpId> = events(&mut conn)
+        .into_iter()
+        .map(|e| match e {
+            Event::Done {
+                id,
+                result: Err(Error::Status { status, op, path }),
+            } => {
+                assert_eq!(
+                    (status, op, path.as_str()),
+                    (NtStatus::BAD_NETWORK_NAME, "tree connect", "nosuch")
+                );
+                id
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(failed, [a, b]);
+    assert!(sent(&mut conn).is_empty());
+    conn.start(ops::Stat::new("nosuch", "a"), t0);
+    let again = only(sent(&mut conn));
+    assert_eq!(again.header.command, Command::TreeConnect as u16);
+}
+
+/// STATUS_NETWORK_NAME_DELETED: the server dropped the tree; the operation fails with
+/// it, and the next one on the share connects again.
+#[test]
+fn a_deleted_tree_is_connected_again_by_the_next_operation() {
+    let (mut conn, t0) = negotiated(config(), 64);
+    let s5 = share(&mut conn, t0, 5);
+    let (create, close) = {
+        conn.start(ops::Stat::new(&s5, "a"), t0);
+        let reqs = sent(&mut conn);
+        (reqs[0].header.clone(), reqs[1].header.clone())
+    };
+    let gone = |h: &Header| {
+        let mut m = response(h, NtStatus::NETWORK_NAME_DELETED, 1, error_body);
+        m[36..40].copy_from_slice(&5u32.to_le_bytes());
+        m
+    };
+    feed(&mut conn, t0, &frame(&[gone(&create), gone(&close)]));
+    match only(events(&mut conn)) {
+        Event::Done { result: Err(e), .. } => {
+            assert_eq!(e.status(), Some(NtStatus::NETWORK_NAME_DELETED))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(conn.share_tree(&s5), None);
+    conn.start(ops::Stat::new(&s5, "a"), t0);
+    let req = only(sent(&mut conn));
+    assert_eq!(req.header.command, Command::TreeConnect as u16);
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[tree_connect_answer(&req, NtStatus::SUCCESS, 6)]),
+    );
+    let stat = sent(&mut conn);
+    assert_eq!(stat[0].header.command, Command::Create as u16);
+    assert_eq!(stat[0].header.tree_id, 6);
+}
+
+/// An operation of the caller's own, run as a child by another of the caller's own:
+/// the public operation model with no core internals.
+#[test]
+fn a_callers_own_operation_runs_a_child_and_gets_its_typed_result() {
+    use smb_proto::ops::{ChildId, Fail, OpContext, Operation, Progress, Response};
+    /// Pings twice: one ECHO of its own, one through a child.
+    struct TwoPings {
+        child: Option<ChildId>,
+        left: u32,
+    }
+    impl Operation for TwoPings {
+        type Output = &'static str;
+        fn label(&self) -> (&'static str, &str) {
+            ("two pings", "")
+        }
+        fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<&'static str>, Fail> {
+            cx.send(
+                0,
+                smb_proto::wire::request::RequestBody::Echo(smb_proto::wire::simple::EchoRequest),
+            );
+            self.child = Some(cx.start_child(ops::Echo));
+            Ok(Progress::Pending)
+        }
+        fn on_response(
+            &mut self,
+            _cx: &mut OpContext<'_>,
+            _tag: usize,
+            _resp: Response,
+        ) -> Result<Progress<&'static str>, Fail> {
+            self.left -= 1;
+            Ok(if self.left == 0 {
+                Progress::Done("both")
+            } else {
+                Progress::Pending
+            })
+        }
+        fn on_child(
+            &mut self,
+            _cx: &mut OpContext<'_>,
+            child: ChildId,
+            result: Result<OpOutput, Error>,
+        ) -> Result<Progress<&'static str>, Fail> {
+            assert_eq!(Some(child), self.child);
+            let () = result?.downcast()?;
+            self.left -= 1;
+            Ok(if self.left == 0 {
+                Progress::Done("both")
+            } else {
+                Progress::Pending
+            })
+        }
+    }
+    let (mut conn, t0) = negotiated(config(), 64);
+    let op = conn.start(
+        TwoPings {
+            child: None,
+            left: 2,
+        },
+        t0,
+    );
+    let reqs = sent(&mut conn);
+    assert_eq!(reqs.len(), 2);
+    let answers: Vec<Vec<u8>> = reqs.iter().map(|r| echo_response(&r.header, 1)).collect();
+    for a in answers {
+        feed(&mut conn, t0, &frame(&[a]));
+    }
+    match only(events(&mut conn)) {
+        Event::Done { id, result } if id == op.id() => {
+            let out: &'static str = op.output(result).expect("typed output");
+            assert_eq!(out, "both");
+        }
+        other => panic!("{other:?}"),
+    }
 }

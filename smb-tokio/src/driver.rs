@@ -7,7 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use smb_proto::client::{Dispatcher, DriverEvent, EventSink, Status};
-use smb_proto::{CloseReason, Op};
+use smb_proto::ops::BoxedOp;
+use smb_proto::CloseReason;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -32,7 +33,7 @@ pub(crate) enum Cmd {
     /// Start `op`; its events go to `events`. `ticket` names it in later commands.
     Start {
         ticket: u64,
-        op: Op,
+        op: BoxedOp,
         events: mpsc::UnboundedSender<DriverEvent>,
     },
     /// Bytes for a streaming write; for a streaming read, "one chunk consumed"; for a paged

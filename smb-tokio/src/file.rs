@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
-use smb_proto::{FileInfo, Handle, Op};
+use smb_proto::ops::{self, BoxedOp};
+use smb_proto::{FileInfo, Handle};
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 use crate::{Client, Error, Running};
@@ -85,14 +86,14 @@ impl File {
         Ok(())
     }
 
-    fn start(&mut self, busy: Busy, op: Op) -> io::Result<()> {
+    fn start(&mut self, busy: Busy, op: BoxedOp) -> io::Result<()> {
         if self.closed {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "file is closed",
             ));
         }
-        let running = self.client.begin(op, &self.path)?;
+        let running = self.client.begin(op, Some(&self.path))?;
         self.busy = Some((busy, running));
         Ok(())
     }
@@ -113,13 +114,13 @@ impl File {
             }
             (_, Err(e)) => Err(e),
             (Busy::Read { offset }, Ok(out)) => out
-                .into_data()
+                .downcast::<Bytes>()
                 .map(|data| {
                     self.ahead = Some((offset, data));
                 })
                 .map_err(Error::from),
             (Busy::Write { len }, Ok(out)) => out
-                .into_written()
+                .downcast::<u64>()
                 .and_then(|n| {
                     if n == len {
                         Ok(())
@@ -134,17 +135,16 @@ impl File {
                 self.dirty = false;
                 Ok(())
             }
-            (Busy::Size { delta }, Ok(out)) => {
-                out.into_info().map_err(Error::from).and_then(|info| {
-                    match info.size.checked_add_signed(delta) {
-                        Some(pos) => {
-                            self.pos = pos;
-                            Ok(())
-                        }
-                        None => Err(before_start().into()),
+            (Busy::Size { delta }, Ok(out)) => out
+                .downcast::<FileInfo>()
+                .map_err(Error::from)
+                .and_then(|info| match info.size.checked_add_signed(delta) {
+                    Some(pos) => {
+                        self.pos = pos;
+                        Ok(())
                     }
-                })
-            }
+                    None => Err(before_start().into()),
+                }),
         };
         Poll::Ready(out.map_err(io::Error::from))
     }
@@ -181,11 +181,7 @@ impl AsyncRead for File {
                 continue;
             }
             let len = u32::try_from(buf.remaining()).unwrap_or(u32::MAX);
-            let op = Op::Read {
-                handle: this.handle,
-                offset: this.pos,
-                len,
-            };
+            let op = BoxedOp::new(ops::Read::new(this.handle, this.pos, len));
             this.start(Busy::Read { offset: this.pos }, op)?;
         }
     }
@@ -203,11 +199,8 @@ impl AsyncWrite for File {
             return Poll::Ready(Ok(0));
         }
         let n = buf.len().min(WRITE_BEHIND);
-        let op = Op::Write {
-            handle: this.handle,
-            offset: this.pos,
-            data: Bytes::copy_from_slice(&buf[..n]),
-        };
+        let data = Bytes::copy_from_slice(&buf[..n]);
+        let op = BoxedOp::new(ops::Write::new(this.handle, this.pos, data));
         this.start(Busy::Write { len: n as u64 }, op)?;
         this.pos += n as u64;
         this.info.size = this.info.size.max(this.pos);
@@ -225,7 +218,7 @@ impl AsyncWrite for File {
             if !this.dirty || this.closed {
                 return Poll::Ready(Ok(()));
             }
-            this.start(Busy::Flush, Op::Flush(this.handle))?;
+            this.start(Busy::Flush, BoxedOp::new(ops::Flush(this.handle)))?;
         }
     }
 
@@ -237,7 +230,7 @@ impl AsyncWrite for File {
             if this.closed {
                 return Poll::Ready(Ok(()));
             }
-            this.start(Busy::Close, Op::Close(this.handle))?;
+            this.start(Busy::Close, BoxedOp::new(ops::Close(this.handle)))?;
         }
     }
 }
@@ -257,7 +250,10 @@ impl AsyncSeek for File {
             }
             // The size can change under us (other handles, other clients): ask the server
             // about this open, which stays right even if the file was renamed.
-            SeekFrom::End(delta) => this.start(Busy::Size { delta }, Op::QueryInfo(this.handle))?,
+            SeekFrom::End(delta) => this.start(
+                Busy::Size { delta },
+                BoxedOp::new(ops::QueryInfo(this.handle)),
+            )?,
         }
         Ok(())
     }
@@ -281,7 +277,8 @@ impl Drop for File {
             Some((Busy::Write { .. }, running)) => running.detach(),
             _ => {}
         }
-        if let Ok(close) = self.client.begin(Op::Close(self.handle), &self.path) {
+        let close = BoxedOp::new(ops::Close(self.handle));
+        if let Ok(close) = self.client.begin(close, Some(&self.path)) {
             close.detach();
         }
     }

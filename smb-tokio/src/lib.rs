@@ -33,22 +33,22 @@ mod driver;
 mod file;
 mod pool;
 
-use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::io::{self, Read};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use futures_core::Stream;
+use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::wire::fscc::FileTime;
-use smb_proto::{CloseReason, Op, Output, TreeId};
+use smb_proto::CloseReason;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, OnceCell};
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Sleep;
 
 use driver::{Closed, Cmd, Driver};
@@ -90,8 +90,6 @@ struct Inner {
     next_ticket: AtomicU64,
     closed: Closed,
     status: OnceLock<Status>,
-    /// One cell per share, so concurrent first uses send one TREE_CONNECT.
-    trees: Mutex<HashMap<String, Arc<OnceCell<TreeId>>>>,
     closing: AtomicBool,
 }
 
@@ -140,7 +138,7 @@ pub(crate) enum Step {
     Data(Chunk),
     WantData(usize),
     Entries(Vec<FileInfo>),
-    Done(Output),
+    Done(OpOutput),
 }
 
 /// Bytes of a streaming read. The read keeps at most a window of chunks outstanding
@@ -201,7 +199,7 @@ impl Running {
 
     /// Polls until the operation is done, discarding streamed data and entries and giving
     /// a streaming write no input, so that no operation waits on this caller forever.
-    pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<Output>> {
+    pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<OpOutput>> {
         loop {
             match ready!(self.poll_step(cx))? {
                 Step::Done(out) => return Poll::Ready(Ok(out)),
@@ -215,7 +213,7 @@ impl Running {
         poll_fn(|cx| self.poll_step(cx)).await
     }
 
-    async fn finish(mut self) -> Result<Output> {
+    async fn finish(mut self) -> Result<OpOutput> {
         poll_fn(|cx| self.poll_done(cx)).await
     }
 
@@ -270,12 +268,11 @@ impl Client {
                 next_ticket: AtomicU64::new(0),
                 closed,
                 status: OnceLock::new(),
-                trees: Mutex::new(HashMap::new()),
                 closing: AtomicBool::new(false),
             }),
             timeout: None,
         };
-        client.run(Op::Login(creds)).await?;
+        client.call(ops::Login::new(creds)).await?;
         let (tx, rx) = oneshot::channel();
         client
             .inner
@@ -333,11 +330,13 @@ impl Client {
         Arc::ptr_eq(&self.inner, &other.inner)
     }
 
-    /// Hands `op` to the connection's task.
-    fn begin(&self, op: Op, path: &str) -> Result<Running> {
+    /// Hands `op` to the connection's task; `path` names it in a timeout (the
+    /// operation's own label otherwise).
+    pub(crate) fn begin(&self, op: BoxedOp, path: Option<&str>) -> Result<Running> {
         let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
         let (tx, events) = mpsc::unbounded_channel();
-        let name = op.name();
+        let (name, label_path) = op.label();
+        let path = path.unwrap_or(label_path).to_string();
         self.inner
             .cmds
             .send(Cmd::Start {
@@ -352,83 +351,79 @@ impl Client {
             events,
             deadline: self.timeout.map(|t| Box::pin(tokio::time::sleep(t))),
             op: name,
-            path: path.to_string(),
+            path,
             finished: false,
         })
     }
 
-    /// Runs one operation to completion. Streamed data and listing pages are discarded and
-    /// a streaming write gets no input: use the dedicated methods for those.
-    pub async fn run(&self, op: Op) -> Result<Output> {
-        self.begin(op, "")?.finish().await
+    /// Runs any operation (one of [`smb_proto::ops`], or a caller's own) to completion.
+    /// Streamed data and listing pages are discarded and a streaming write gets no input:
+    /// use the dedicated methods for those.
+    ///
+    /// # Errors
+    ///
+    /// The operation's error, a timeout, or the connection's error when it ended.
+    pub async fn call<O: Operation>(&self, op: O) -> Result<O::Output> {
+        Ok(self
+            .begin(BoxedOp::new(op), None)?
+            .finish()
+            .await?
+            .downcast()?)
     }
 
-    async fn run_at(&self, op: Op, path: &str) -> Result<Output> {
-        self.begin(op, path)?.finish().await
-    }
-
-    /// The tree id for `share`, connecting on first use.
-    pub async fn tree(&self, share: &str) -> Result<TreeId> {
-        let cell = self
-            .inner
-            .trees
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .entry(share.to_ascii_lowercase())
-            .or_default()
-            .clone();
-        let connect = || async {
-            let op = Op::TreeConnect {
-                share: share.to_string(),
-            };
-            Ok(self.run_at(op, share).await?.into_tree()?)
-        };
-        cell.get_or_try_init(connect).await.copied()
+    /// Whether requests to `share` are encrypted (connecting to it if needed).
+    ///
+    /// # Errors
+    ///
+    /// The tree connect's error.
+    pub async fn tree_encrypted(&self, share: &str) -> Result<bool> {
+        Ok(self.call(ops::ConnectShare::new(share)).await?.encrypted)
     }
 
     /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
+    ///
+    /// # Errors
+    ///
+    /// As for the blocking client's `list_path`.
     pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        let tree = self.tree(share).await?;
-        let op = Op::ListDir {
-            tree,
-            path: path.to_string(),
-            pattern: pattern.to_string(),
-        };
-        Ok(self.run_at(op, path).await?.into_entries()?)
+        self.call(ops::ListDir::new(share, path, pattern)).await
     }
 
     /// Like [`Client::list_path`], as a stream that asks the server for the next page of
     /// entries only when the previous one has been consumed.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended; the listing's own come through the stream.
     pub async fn list_path_stream(
         &self,
         share: &str,
         path: &str,
         pattern: &str,
     ) -> Result<ListStream> {
-        let tree = self.tree(share).await?;
-        let op = Op::ListDirPaged {
-            tree,
-            path: path.to_string(),
-            pattern: pattern.to_string(),
-        };
+        let op = BoxedOp::new(ops::ListDirPaged::new(share, path, pattern));
         Ok(ListStream {
-            op: Some(self.begin(op, path)?),
+            op: Some(self.begin(op, None)?),
             page: Vec::new().into_iter(),
             pull: false,
         })
     }
 
     /// Attributes of a file or directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path.
     pub async fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
-        let tree = self.tree(share).await?;
-        let op = Op::Stat {
-            tree,
-            path: path.to_string(),
-        };
-        Ok(self.run_at(op, path).await?.into_info()?)
+        self.call(ops::Stat::new(share, path)).await
     }
 
     /// Writes the whole file into `out`; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// The server's error, a failure writing `out`, or [`ErrorKind::Incomplete`] when the
+    /// file changed during the download.
     pub async fn retrieve_file<W>(&self, share: &str, path: &str, out: &mut W) -> Result<u64>
     where
         W: AsyncWrite + Unpin + ?Sized,
@@ -438,6 +433,10 @@ impl Client {
     }
 
     /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::retrieve_file`].
     pub async fn retrieve_file_from_offset<W>(
         &self,
         share: &str,
@@ -449,19 +448,13 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let tree = self.tree(share).await?;
-        let op = Op::ReadFile {
-            tree,
-            path: path.to_string(),
-            offset,
-            max_len: max_length,
-        };
-        let mut op = self.begin(op, path)?;
+        let op = BoxedOp::new(ops::ReadFile::new(share, path, offset, max_length));
+        let mut op = self.begin(op, None)?;
         loop {
             match op.step().await? {
                 Step::Data(data) => out.write_all(&data).await?,
                 Step::Done(done) => {
-                    let n = done.into_transferred()?;
+                    let n = done.downcast::<u64>()?;
                     out.flush().await?;
                     return Ok(n);
                 }
@@ -471,16 +464,15 @@ impl Client {
     }
 
     /// Creates or replaces `path` with everything `input` yields; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// The server's error or a failure reading `input`.
     pub async fn store_file<R>(&self, share: &str, path: &str, input: &mut R) -> Result<u64>
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        let tree = self.tree(share).await?;
-        let op = Op::WriteFile {
-            tree,
-            path: path.to_string(),
-        };
-        let mut op = self.begin(op, path)?;
+        let mut op = self.begin(BoxedOp::new(ops::WriteFile::new(share, path)), None)?;
         loop {
             match op.step().await? {
                 Step::WantData(max_len) => {
@@ -491,88 +483,87 @@ impl Client {
                         .await?;
                     op.supply(buf.into());
                 }
-                Step::Done(out) => return Ok(out.into_transferred()?),
+                Step::Done(out) => return Ok(out.downcast()?),
                 Step::Data(_) | Step::Entries(_) => {}
             }
         }
     }
 
     /// Creates a directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when the name exists.
     pub async fn create_directory(&self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::Mkdir {
-            tree,
-            path: path.to_string(),
-        };
-        self.run_at(op, path).await.map(drop)
+        self.call(ops::Mkdir::new(share, path)).await
     }
 
     /// Creates a directory and any missing parents, like `mkdir -p`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotADirectory`] when a file is in the way.
     pub async fn create_directories(&self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::MkdirAll {
-            tree,
-            path: path.to_string(),
-        };
-        self.run_at(op, path).await.map(drop)
+        self.call(ops::MkdirAll::new(share, path)).await
     }
 
     /// Removes an empty directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotEmpty`] when it holds anything.
     pub async fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::Rmdir {
-            tree,
-            path: path.to_string(),
-        };
-        self.run_at(op, path).await.map(drop)
+        self.call(ops::Rmdir::new(share, path)).await
     }
 
     /// Deletes the files matching `path_pattern` (wildcards in the last component);
     /// returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches.
     pub async fn delete_files(&self, share: &str, path_pattern: &str) -> Result<u64> {
-        let tree = self.tree(share).await?;
-        let op = Op::Delete {
-            tree,
-            path: path_pattern.to_string(),
-        };
-        Ok(self.run_at(op, path_pattern).await?.into_count()?)
+        self.call(ops::Delete::new(share, path_pattern)).await
     }
 
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when `new` exists.
     pub async fn rename(&self, share: &str, old: &str, new: &str) -> Result<()> {
-        let tree = self.tree(share).await?;
-        let op = Op::Rename {
-            tree,
-            from: old.to_string(),
-            to: new.to_string(),
-            replace: false,
-        };
-        self.run_at(op, old).await.map(drop)
+        self.call(ops::Rename::new(share, old, new, false)).await
     }
 
     /// One ECHO round trip.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
     pub async fn echo(&self) -> Result<()> {
-        self.run(Op::Echo).await.map(drop)
+        self.call(ops::Echo).await
     }
 
     /// Opens a file as a tokio `AsyncRead`/`AsyncWrite`/`AsyncSeek` handle.
+    ///
+    /// # Errors
+    ///
+    /// The CREATE's error.
     pub async fn open(&self, share: &str, path: &str, options: OpenOptions) -> Result<File> {
-        let tree = self.tree(share).await?;
-        let op = Op::Open {
-            tree,
-            path: path.to_string(),
-            options,
-        };
-        let (handle, info) = self.run_at(op, path).await?.into_opened()?;
+        let (handle, info) = self.call(ops::Open::new(share, path, options)).await?;
         Ok(File::new(self.clone(), handle, path, info))
     }
 
     /// Logs off and closes the connection, for every clone of this handle.
+    ///
+    /// # Errors
+    ///
+    /// The LOGOFF's error; the connection closes regardless.
     pub async fn close(self) -> Result<()> {
         self.inner.closing.store(true, Ordering::Release);
-        let r = self.run(Op::Logoff).await;
+        let r = self.call(ops::Logoff).await;
         let _ = self.inner.cmds.send(Cmd::Shutdown);
-        r.map(drop)
+        r
     }
 }
 

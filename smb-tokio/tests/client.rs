@@ -355,7 +355,7 @@ async fn concurrent_stats_return_the_same_as_sequential_ones() {
         std::fs::write(srv.share_path("share").join(format!("s{i}")), vec![7u8; i]).unwrap();
     }
     let client = connect(&srv).await;
-    client.tree("share").await.expect("tree");
+    client.tree_encrypted("share").await.expect("tree");
 
     let started = Instant::now();
     for i in 0..64 {

@@ -45,8 +45,9 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use sha2::{Digest, Sha256};
 use smb_proto::auth::ntlm::Credentials;
-use smb_proto::{Config, Connection, Dialect, Error, Event, NtStatus, Op, OpId, Output};
-use smb_proto::{SigningPolicy, TreeId};
+use smb_proto::ops::{self, BoxedOp, OpOutput};
+use smb_proto::SigningPolicy;
+use smb_proto::{Config, Connection, Dialect, Error, Event, FileInfo, NtStatus, OpId};
 
 use super::fixtures::{data, sha256};
 
@@ -399,7 +400,6 @@ struct Script {
     credentials: Credentials,
     content: Bytes,
     supplied: usize,
-    tree: TreeId,
     step: Option<(Step, OpId)>,
     received: Sha256,
     received_len: u64,
@@ -411,58 +411,26 @@ impl Script {
             credentials: Credentials::password(&setup.domain, &setup.user, &setup.password),
             content: data(setup.file_len, FILE_SEED).into(),
             supplied: 0,
-            tree: TreeId(0),
             step: None,
             received: Sha256::new(),
             received_len: 0,
         }
     }
 
-    fn op(&self, step: Step) -> Op {
-        let tree = self.tree;
-        let path = |p: &str| p.to_string();
+    fn op(&self, step: Step) -> BoxedOp {
         match step {
-            Step::Login => Op::Login(self.credentials.clone()),
-            Step::TreeConnect => Op::TreeConnect { share: path(SHARE) },
-            Step::Mkdir => Op::Mkdir {
-                tree,
-                path: path(DIR),
-            },
-            Step::Put => Op::WriteFile {
-                tree,
-                path: path(FILE),
-            },
-            Step::Stat | Step::StatMissing => Op::Stat {
-                tree,
-                path: path(FILE),
-            },
-            Step::List => Op::ListDir {
-                tree,
-                path: path(DIR),
-                pattern: "*".into(),
-            },
-            Step::Get => Op::ReadFile {
-                tree,
-                path: path(FILE),
-                offset: 0,
-                max_len: None,
-            },
-            Step::Rename => Op::Rename {
-                tree,
-                from: path(FILE),
-                to: path(RENAMED),
-                replace: false,
-            },
-            Step::Delete => Op::Delete {
-                tree,
-                path: path(RENAMED),
-            },
-            Step::Rmdir => Op::Rmdir {
-                tree,
-                path: path(DIR),
-            },
-            Step::Echo => Op::Echo,
-            Step::Logoff => Op::Logoff,
+            Step::Login => BoxedOp::new(ops::Login::new(self.credentials.clone())),
+            Step::TreeConnect => BoxedOp::new(ops::ConnectShare::new(SHARE)),
+            Step::Mkdir => BoxedOp::new(ops::Mkdir::new(SHARE, DIR)),
+            Step::Put => BoxedOp::new(ops::WriteFile::new(SHARE, FILE)),
+            Step::Stat | Step::StatMissing => BoxedOp::new(ops::Stat::new(SHARE, FILE)),
+            Step::List => BoxedOp::new(ops::ListDir::new(SHARE, DIR, "*")),
+            Step::Get => BoxedOp::new(ops::ReadFile::new(SHARE, FILE, 0, None)),
+            Step::Rename => BoxedOp::new(ops::Rename::new(SHARE, FILE, RENAMED, false)),
+            Step::Delete => BoxedOp::new(ops::Delete::new(SHARE, RENAMED)),
+            Step::Rmdir => BoxedOp::new(ops::Rmdir::new(SHARE, DIR)),
+            Step::Echo => BoxedOp::new(ops::Echo),
+            Step::Logoff => BoxedOp::new(ops::Logoff),
         }
     }
 
@@ -471,7 +439,7 @@ impl Script {
         let step = *SCRIPT
             .get(index)
             .ok_or_else(|| format!("no script step {index}"))?;
-        let id = conn.start(self.op(step), now);
+        let id = conn.start_boxed(self.op(step), now);
         self.step = Some((step, id));
         Ok(id)
     }
@@ -508,27 +476,30 @@ impl Script {
         }
     }
 
-    fn check_result(&mut self, step: Step, result: &Result<Output, Error>) -> Result<(), String> {
+    fn check_result(&mut self, step: Step, result: &Result<OpOutput, Error>) -> Result<(), String> {
         let len = self.content.len() as u64;
+        let count = |o: &OpOutput| o.downcast_ref::<u64>().copied();
         let ok = match (step, result) {
-            (Step::Login, Ok(Output::LoggedIn { is_guest })) => !is_guest,
-            (Step::TreeConnect, Ok(Output::Tree(t))) => {
-                self.tree = *t;
-                true
+            (Step::Login, Ok(o)) => o
+                .downcast_ref::<ops::LoggedIn>()
+                .is_some_and(|l| !l.is_guest),
+            (Step::TreeConnect, Ok(o)) => o.downcast_ref::<ops::SharedTree>().is_some(),
+            (Step::Put | Step::Delete, Ok(o)) => {
+                count(o) == Some(if step == Step::Put { len } else { 1 })
             }
-            (Step::Put, Ok(Output::Transferred(n))) => *n == len,
-            (Step::Stat, Ok(Output::Info(i))) => i.size == len && !i.is_directory(),
-            (Step::List, Ok(Output::Entries(e))) => {
-                e.len() == 1 && e[0].name == FILE_NAME && e[0].size == len
-            }
-            (Step::Get, Ok(Output::Transferred(n))) => {
+            (Step::Stat, Ok(o)) => o
+                .downcast_ref::<FileInfo>()
+                .is_some_and(|i| i.size == len && !i.is_directory()),
+            (Step::List, Ok(o)) => o
+                .downcast_ref::<Vec<FileInfo>>()
+                .is_some_and(|e| e.len() == 1 && e[0].name == FILE_NAME && e[0].size == len),
+            (Step::Get, Ok(o)) => {
                 let got: [u8; 32] = self.received.clone().finalize().into();
-                *n == len && self.received_len == len && got == sha256(&self.content)
+                count(o) == Some(len) && self.received_len == len && got == sha256(&self.content)
             }
             (Step::StatMissing, Err(e)) => e.status() == Some(NtStatus::OBJECT_NAME_NOT_FOUND),
-            (Step::Delete, Ok(Output::Count(n))) => *n == 1,
             (Step::Mkdir | Step::Rename | Step::Rmdir | Step::Echo | Step::Logoff, Ok(o)) => {
-                *o == Output::Done
+                o.downcast_ref::<()>().is_some()
             }
             _ => false,
         };

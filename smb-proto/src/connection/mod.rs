@@ -1,7 +1,14 @@
 //! The connection state machine: negotiate, the session, trees, credits, message ids,
 //! the pending-request table, signing and encryption, and the operations in flight.
 
+mod context;
 pub mod framing;
+
+use context::ErasedOp;
+pub use context::{
+    BoxedOp, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress, RequestOptions,
+    Response,
+};
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -15,7 +22,7 @@ use crate::crypto::preauth::PreauthHash;
 use crate::crypto::signing::{self, SigningAlgorithm};
 use crate::error::{CloseReason, Error};
 use crate::ntstatus::NtStatus;
-use crate::ops::{Op, Output};
+use crate::ops::TreeId;
 use crate::rng::Rng;
 use crate::wire::header::{flags, Command, Header, HEADER_LEN};
 use crate::wire::ioctl::ValidateNegotiateInfoRequest;
@@ -36,8 +43,8 @@ pub enum Event {
     Done {
         /// Which operation.
         id: OpId,
-        /// Its result.
-        result: Result<Output, Error>,
+        /// Its result: [`OpHandle::output`] gives it back typed.
+        result: Result<OpOutput, Error>,
     },
     /// A streaming read delivered the next bytes of a file, in order.
     Data {
@@ -57,7 +64,7 @@ pub enum Event {
         /// Most bytes it can take now.
         max_len: usize,
     },
-    /// A paged listing ([`Op::ListDirPaged`]) delivered the entries of one QUERY_DIRECTORY
+    /// A paged listing ([`ListDirPaged`](crate::ops::ListDirPaged)) delivered the entries of one QUERY_DIRECTORY
     /// response; it asks the server for more only after [`Connection::supply`].
     Entries {
         /// Which operation.
@@ -157,21 +164,7 @@ pub(crate) struct TreeState {
     pub(crate) encrypt: bool,
 }
 
-/// A response handed to an operation.
-#[derive(Debug, Clone)]
-pub(crate) struct Response {
-    pub(crate) header: Header,
-    /// The whole message starting at its header.
-    pub(crate) msg: Bytes,
-}
-
-impl Response {
-    pub(crate) fn status(&self) -> NtStatus {
-        NtStatus(self.header.status)
-    }
-}
-
-/// One request of a send group, before message ids are assigned.
+/// A request waiting to go out.
 struct Outgoing {
     tag: usize,
     tree_id: u32,
@@ -179,6 +172,22 @@ struct Outgoing {
     related: bool,
     /// Sign even when the session does not sign everything.
     sign: bool,
+    /// Whether the request's timeout applies.
+    deadline: bool,
+}
+
+impl Outgoing {
+    /// A request of the connection's own (negotiate, a credit probe, a cleanup CLOSE).
+    fn own(tree_id: u32, body: RequestBody) -> Self {
+        Outgoing {
+            tag: 0,
+            tree_id,
+            body,
+            related: false,
+            sign: false,
+            deadline: true,
+        }
+    }
 }
 
 /// Requests that go out together in one frame (a compound, or a single request).
@@ -243,138 +252,31 @@ pub(crate) struct Core {
     fatal: Option<CloseReason>,
     /// Consecutive ECHOs sent only to obtain credits.
     credit_probes: u8,
+    next_op: u64,
 }
 
-/// What an operation reports after handling input.
-pub(crate) enum Progress {
-    /// More responses are needed.
-    Pending,
-    /// Finished with this output.
-    Done(Output),
+/// An operation the connection runs: the operation, where its events and result go,
+/// and the tree it works on.
+struct Running {
+    op: Box<dyn ErasedOp>,
+    /// The top-level operation (itself, unless this is a child).
+    root: OpId,
+    /// The operation that started this one as a child.
+    parent: Option<OpId>,
+    tree: TreeId,
+    /// The share key of a tree connect the core started for operations that need it.
+    connects: Option<String>,
 }
 
-/// An operation failure: either the operation's own error, or one that ends the connection.
-#[derive(Debug)]
-pub(crate) enum Fail {
-    Op(Error),
-    Fatal(CloseReason),
+/// A share's tree as the core holds it, by lower-cased share name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShareTree {
+    /// A TREE_CONNECT is on its way; operations on the share wait for it.
+    Connecting,
+    Connected(TreeId),
 }
 
-impl From<Error> for Fail {
-    fn from(e: Error) -> Self {
-        Fail::Op(e)
-    }
-}
-
-impl From<CloseReason> for Fail {
-    fn from(e: CloseReason) -> Self {
-        Fail::Fatal(e)
-    }
-}
-
-impl From<DecodeError> for Fail {
-    fn from(e: DecodeError) -> Self {
-        Fail::Fatal(CloseReason::Malformed(e))
-    }
-}
-
-/// A multi-step procedure driven by responses. Implementations live in `ops/`.
-pub(crate) trait Operation: Send {
-    /// Queues the first requests.
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail>;
-    /// Handles the response to the request sent with `tag`.
-    fn on_response(
-        &mut self,
-        cx: &mut Cx<'_>,
-        tag: usize,
-        resp: Response,
-    ) -> Result<Progress, Fail>;
-    /// Requests that release what the operation holds (an open handle) when it ends
-    /// early: failed, cancelled or timed out. They are sent on the connection's behalf.
-    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
-        Vec::new()
-    }
-
-    /// The operation's name and the path it works on, for errors raised outside it.
-    fn label(&self) -> (&'static str, &str) {
-        ("request", "")
-    }
-
-    /// Handles bytes the driver supplied after [`Event::WantData`]; fewer than asked for
-    /// means end of input.
-    fn on_supply(&mut self, _cx: &mut Cx<'_>, _data: Bytes) -> Result<Progress, Fail> {
-        Err(Fail::Op(Error::Invalid(
-            "this operation takes no input".into(),
-        )))
-    }
-}
-
-/// What an operation may do to the connection while it runs.
-pub(crate) struct Cx<'a> {
-    pub(crate) core: &'a mut Core,
-    pub(crate) id: OpId,
-}
-
-impl Cx<'_> {
-    /// Queues one request.
-    pub(crate) fn send(&mut self, tag: usize, tree_id: u32, body: RequestBody) {
-        self.queue(vec![Outgoing {
-            tag,
-            tree_id,
-            body,
-            related: false,
-            sign: false,
-        }]);
-    }
-
-    /// Queues one request that is signed even when the session does not sign everything.
-    pub(crate) fn send_signed(&mut self, tag: usize, tree_id: u32, body: RequestBody) {
-        self.queue(vec![Outgoing {
-            tag,
-            tree_id,
-            body,
-            related: false,
-            sign: true,
-        }]);
-    }
-
-    /// Queues related requests as one compound (MS-SMB2 3.2.4.1.4): later items refer to
-    /// the file the first one opened through `FileId::ANY`.
-    pub(crate) fn send_related(&mut self, tree_id: u32, items: Vec<(usize, RequestBody)>) {
-        let items = items
-            .into_iter()
-            .enumerate()
-            .map(|(i, (tag, body))| Outgoing {
-                tag,
-                tree_id,
-                body,
-                related: i > 0,
-                sign: false,
-            })
-            .collect();
-        self.queue(items);
-    }
-
-    fn queue(&mut self, items: Vec<Outgoing>) {
-        self.core.waiting.push_back(Group {
-            op: Some(self.id),
-            items,
-        });
-    }
-
-    /// Emits an event for the driver.
-    pub(crate) fn emit(&mut self, ev: Event) {
-        self.core.events.push_back(ev);
-    }
-
-    /// Negotiated parameters. Operations start only after negotiation (see
-    /// [`Connection::start`]), so the fallback is never what an operation sees.
-    pub(crate) fn negotiated(&self) -> &Negotiated {
-        self.core.negotiated.as_ref().unwrap_or(&BEFORE_NEGOTIATE)
-    }
-}
-
-/// A sans-IO SMB2/3 client connection.
+/// A sans-IO SMB2/3 client connection./// A sans-IO SMB2/3 client connection.
 ///
 /// The driver owns the socket and the clock. The order of calls:
 /// 1. [`Connection::new`] queues the NEGOTIATE (and the NetBIOS session request).
@@ -388,11 +290,12 @@ impl Cx<'_> {
 /// Operations can be started before negotiation completes; they queue.
 pub struct Connection {
     core: Core,
-    ops: HashMap<OpId, Box<dyn Operation>>,
-    /// Operations started before negotiation finished: they start once it has, since
-    /// their first requests depend on what was negotiated (sizes, dialect).
-    deferred: Vec<(OpId, Box<dyn Operation>)>,
-    next_op: u64,
+    ops: HashMap<OpId, Running>,
+    /// Operations not started yet, in the order they came: they wait for negotiation
+    /// (their first requests depend on it) and for their share's tree.
+    unstarted: Vec<(OpId, Running)>,
+    /// Every share's tree, connected once and shared by the operations on it.
+    shares: HashMap<String, ShareTree>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -404,6 +307,7 @@ impl std::fmt::Debug for Connection {
             .field("credits", &self.core.credits)
             .field("pending", &self.core.pending.len())
             .field("ops", &self.ops.len())
+            .field("shares", &self.shares)
             .finish()
     }
 }
@@ -441,6 +345,7 @@ impl Connection {
             close_reason: None,
             fatal: None,
             credit_probes: 0,
+            next_op: 1,
             rng,
             config,
         };
@@ -452,8 +357,8 @@ impl Connection {
         Connection {
             core,
             ops: HashMap::new(),
-            deferred: Vec::new(),
-            next_op: 1,
+            unstarted: Vec::new(),
+            shares: HashMap::new(),
         }
     }
 
@@ -485,8 +390,16 @@ impl Connection {
     }
 
     /// Whether requests on `tree` are encrypted (the session's or the share's demand).
-    pub fn tree_encrypts(&self, tree: crate::ops::TreeId) -> bool {
+    pub fn tree_encrypts(&self, tree: TreeId) -> bool {
         self.core.session.encrypt_all || self.core.trees.get(&tree.0).is_some_and(|t| t.encrypt)
+    }
+
+    /// The tree of `share`, once an operation on it connected it.
+    pub fn share_tree(&self, share: &str) -> Option<TreeId> {
+        match self.shares.get(&share.to_lowercase()) {
+            Some(ShareTree::Connected(t)) => Some(*t),
+            _ => None,
+        }
     }
 
     /// Why the connection ended, if it did.
@@ -553,24 +466,32 @@ impl Connection {
                     return;
                 }
             }
-            if let Some(running) = self.ops.remove(&op) {
-                let (name, path) = running.label();
-                let error = Error::Timeout {
-                    op: name,
-                    path: path.to_string(),
-                };
-                self.end_early(op, running, error);
-            }
+            let Some(running) = self.ops.get(&op) else {
+                continue;
+            };
+            let (name, path) = running.op.label();
+            let error = Error::Timeout {
+                op: name,
+                path: path.to_string(),
+            };
+            let root = running.root;
+            self.end_early(root, error);
         }
     }
 
     // ---- mutators ----
 
-    /// Starts an operation. Its requests queue until negotiation and credits allow.
-    pub fn start(&mut self, op: Op, now: Instant) -> OpId {
+    /// Starts an operation. Its requests queue until negotiation, its share's tree and
+    /// credits allow; its events carry the handle's [`id`](OpHandle::id).
+    pub fn start<O: Operation>(&mut self, op: O, now: Instant) -> OpHandle<O::Output> {
+        OpHandle::new(self.start_boxed(BoxedOp::new(op), now))
+    }
+
+    /// Starts an operation whose output type the caller does not know here (a driver's
+    /// connection task); [`OpHandle::output`] or [`OpOutput::downcast`] types its result.
+    pub fn start_boxed(&mut self, op: BoxedOp, now: Instant) -> OpId {
         self.core.now = now;
-        let id = OpId(self.next_op);
-        self.next_op += 1;
+        let id = self.core.next_op_id();
         if let Some(reason) = self.core.close_reason.clone() {
             self.core.events.push_back(Event::Done {
                 id,
@@ -578,13 +499,13 @@ impl Connection {
             });
             return id;
         }
-        if let Err(e) = op.check() {
+        if let Err(e) = op.0.check() {
             self.core
                 .events
                 .push_back(Event::Done { id, result: Err(e) });
             return id;
         }
-        self.deferred.push((id, op.into_operation()));
+        self.unstarted.push((id, Running::new(op.0, id, None)));
         self.settle();
         id
     }
@@ -593,32 +514,17 @@ impl Connection {
     /// paged listing for its next page after [`Event::Entries`] (`data` is then ignored).
     pub fn supply(&mut self, id: OpId, data: Bytes, now: Instant) {
         self.core.now = now;
-        if let Some(mut op) = self.ops.remove(&id) {
-            let mut cx = Cx {
-                core: &mut self.core,
-                id,
-            };
-            let r = op.on_supply(&mut cx, data);
-            self.finish_step(id, op, r);
+        if let Some(running) = self.ops.remove(&id) {
+            self.step(id, running, |op, cx| op.on_supply(cx, data));
             self.settle();
         }
     }
 
-    /// Stops following an operation: its outstanding requests are cancelled on the wire
-    /// and it completes with [`Error::Cancelled`].
+    /// Stops following an operation: its outstanding requests (and its children's) are
+    /// cancelled on the wire and it completes with [`Error::Cancelled`].
     pub fn cancel(&mut self, id: OpId, now: Instant) {
         self.core.now = now;
-        if let Some(i) = self.deferred.iter().position(|(d, _)| *d == id) {
-            self.deferred.remove(i);
-            self.core.events.push_back(Event::Done {
-                id,
-                result: Err(Error::Cancelled),
-            });
-            return;
-        }
-        if let Some(op) = self.ops.remove(&id) {
-            self.end_early(id, op, Error::Cancelled);
-        }
+        self.end_early(id, Error::Cancelled);
     }
 
     /// Ends the connection from the client side.
@@ -682,55 +588,182 @@ impl Connection {
 
     // ---- internals ----
 
-    /// Sends what credits allow and applies any fatal condition found while doing so.
+    /// Starts what can start, sends what credits allow and applies any fatal condition
+    /// found while doing so.
     fn settle(&mut self) {
-        if self.core.negotiated.is_some() && self.core.state != State::Closed {
-            for (id, mut op) in std::mem::take(&mut self.deferred) {
-                let mut cx = Cx {
-                    core: &mut self.core,
-                    id,
-                };
-                let r = op.start(&mut cx);
-                self.finish_step(id, op, r);
-            }
-        }
+        self.start_ready();
         self.core.flush_waiting();
         if let Some(reason) = self.core.fatal.take() {
             self.close(reason);
         }
     }
 
-    fn finish_step(&mut self, id: OpId, op: Box<dyn Operation>, r: Result<Progress, Fail>) {
+    /// Starts every unstarted operation whose turn has come: after negotiation, and once
+    /// its share's tree is connected. The first operation on a share connects its tree.
+    fn start_ready(&mut self) {
+        if self.core.negotiated.is_none() || self.core.state == State::Closed {
+            return;
+        }
+        while let Some(i) = self.unstarted.iter().position(|(_, r)| {
+            r.op.share().is_none_or(|s| {
+                matches!(
+                    self.shares.get(&s.to_lowercase()),
+                    Some(ShareTree::Connected(_))
+                )
+            })
+        }) {
+            let (id, mut running) = self.unstarted.remove(i);
+            if let Some(share) = running.op.share() {
+                if let Some(ShareTree::Connected(t)) = self.shares.get(&share.to_lowercase()) {
+                    running.tree = *t;
+                }
+            }
+            self.step(id, running, |op, cx| op.start(cx));
+            if self.core.state == State::Closed {
+                return;
+            }
+        }
+        let missing: Vec<String> = self
+            .unstarted
+            .iter()
+            .filter_map(|(_, r)| r.op.share().map(str::to_string))
+            .filter(|s| !self.shares.contains_key(&s.to_lowercase()))
+            .collect();
+        for share in missing {
+            let key = share.to_lowercase();
+            if self.shares.contains_key(&key) {
+                continue;
+            }
+            self.shares.insert(key.clone(), ShareTree::Connecting);
+            let id = self.core.next_op_id();
+            let mut running = Running::new(Box::new(crate::ops::TreeConnect::new(share)), id, None);
+            running.connects = Some(key);
+            self.step(id, running, |op, cx| op.start(cx));
+        }
+    }
+
+    /// Runs one step of an operation and acts on its outcome; children it started are
+    /// queued to start.
+    fn step(
+        &mut self,
+        id: OpId,
+        mut running: Running,
+        f: impl FnOnce(&mut dyn ErasedOp, &mut OpContext<'_>) -> Result<Progress<OpOutput>, Fail>,
+    ) {
+        let mut cx = OpContext {
+            core: &mut self.core,
+            id,
+            root: running.root,
+            tree: running.tree,
+            spawned: Vec::new(),
+        };
+        let r = f(running.op.as_mut(), &mut cx);
+        let spawned = std::mem::take(&mut cx.spawned);
+        let root = running.root;
+        let pending = matches!(r, Ok(Progress::Pending));
+        self.finish_step(id, running, r);
+        if pending {
+            for (child, op) in spawned {
+                if let Err(e) = op.check() {
+                    self.deliver(child, root, Some(id), None, Err(e));
+                    continue;
+                }
+                self.unstarted
+                    .push((child, Running::new(op, root, Some(id))));
+            }
+        }
+    }
+
+    fn finish_step(&mut self, id: OpId, running: Running, r: Result<Progress<OpOutput>, Fail>) {
         match r {
             Ok(Progress::Pending) => {
-                self.ops.insert(id, op);
+                self.ops.insert(id, running);
             }
             Ok(Progress::Done(out)) => {
                 self.core.abandon(id);
-                self.core.events.push_back(Event::Done {
-                    id,
-                    result: Ok(out),
-                });
+                self.end_children(id);
+                self.deliver(id, running.root, running.parent, running.connects, Ok(out));
             }
             Err(Fail::Op(e)) => {
-                self.discard(id, op);
-                self.core
-                    .events
-                    .push_back(Event::Done { id, result: Err(e) });
+                let (root, parent, connects) =
+                    (running.root, running.parent, running.connects.clone());
+                self.discard(id, running);
+                self.end_children(id);
+                self.deliver(id, root, parent, connects, Err(e));
             }
             Err(Fail::Fatal(reason)) => {
-                self.core.events.push_back(Event::Done {
-                    id,
-                    result: Err(Error::Closed(reason.clone())),
-                });
+                // Reported like every other operation's end when the connection closes.
+                self.ops.insert(id, running);
                 self.close(reason);
             }
         }
     }
 
-    /// Ends an operation before its last response: CANCEL for its requests still on the
-    /// wire, CLOSE for what it holds open, then its result.
-    fn end_early(&mut self, id: OpId, op: Box<dyn Operation>, error: Error) {
+    /// Hands a finished operation's result to whoever waits for it: its parent, the
+    /// operations waiting for the tree it connected, or the driver.
+    fn deliver(
+        &mut self,
+        id: OpId,
+        root: OpId,
+        parent: Option<OpId>,
+        connects: Option<String>,
+        result: Result<OpOutput, Error>,
+    ) {
+        if let Some(key) = connects {
+            self.tree_connected(&key, result);
+            return;
+        }
+        if let Some(parent_id) = parent {
+            if let Some(p) = self.ops.remove(&parent_id) {
+                self.step(parent_id, p, |op, cx| op.on_child(cx, ChildId(id), result));
+            }
+            return;
+        }
+        debug_assert_eq!(id, root);
+        self.core.events.push_back(Event::Done { id, result });
+    }
+
+    /// A tree connect the core started ended: the operations waiting for the share start,
+    /// or fail with its error.
+    fn tree_connected(&mut self, key: &str, result: Result<OpOutput, Error>) {
+        match result.and_then(OpOutput::downcast::<TreeId>) {
+            Ok(tree) => {
+                self.shares
+                    .insert(key.to_string(), ShareTree::Connected(tree));
+            }
+            Err(e) => {
+                self.shares.remove(key);
+                let (failed, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unstarted)
+                    .into_iter()
+                    .partition(|(_, r)| r.op.share().is_some_and(|s| s.to_lowercase() == key));
+                self.unstarted = keep;
+                for (id, r) in failed {
+                    self.deliver(id, r.root, r.parent, None, Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    /// Ends the children of an operation that finished before them.
+    fn end_children(&mut self, parent: OpId) {
+        let children: Vec<OpId> = self
+            .ops
+            .iter()
+            .filter(|(_, r)| r.parent == Some(parent))
+            .map(|(id, _)| *id)
+            .collect();
+        self.unstarted.retain(|(_, r)| r.parent != Some(parent));
+        for child in children {
+            if let Some(r) = self.ops.remove(&child) {
+                self.cancel_requests(child);
+                self.discard(child, r);
+                self.end_children(child);
+            }
+        }
+    }
+
+    /// Sends CANCEL for an operation's requests still on the wire.
+    fn cancel_requests(&mut self, id: OpId) {
         let targets: Vec<(u64, Option<u64>, bool)> = self
             .core
             .pending
@@ -741,25 +774,33 @@ impl Connection {
         for (mid, async_id, encrypted) in targets {
             self.core.send_cancel(mid, async_id, encrypted);
         }
-        self.discard(id, op);
-        self.core.events.push_back(Event::Done {
-            id,
-            result: Err(error),
-        });
+    }
+
+    /// Ends a top-level operation before its last response, with its children: CANCEL
+    /// for their requests still on the wire, CLOSE for what they hold open, then its
+    /// result. A tree connect the core started fails the operations waiting for it.
+    fn end_early(&mut self, root: OpId, error: Error) {
+        if let Some(i) = self.unstarted.iter().position(|(id, _)| *id == root) {
+            let (_, r) = self.unstarted.remove(i);
+            self.deliver(root, r.root, r.parent, None, Err(error));
+            return;
+        }
+        let Some(running) = self.ops.remove(&root) else {
+            return;
+        };
+        self.cancel_requests(root);
+        self.end_children(root);
+        let (parent, connects) = (running.parent, running.connects.clone());
+        self.discard(root, running);
+        self.deliver(root, root, parent, connects, Err(error));
         self.settle();
     }
 
     /// Forgets an operation that ended early, sending what releases its handles.
-    fn discard(&mut self, id: OpId, mut op: Box<dyn Operation>) {
+    fn discard(&mut self, id: OpId, mut running: Running) {
         self.core.abandon(id);
-        for (tree_id, body) in op.cleanup() {
-            let items = vec![Outgoing {
-                tag: 0,
-                tree_id,
-                body,
-                related: false,
-                sign: false,
-            }];
+        for (tree, body) in running.op.cleanup() {
+            let items = vec![Outgoing::own(tree.0, body)];
             self.core.waiting.push_back(Group { op: None, items });
         }
     }
@@ -772,8 +813,13 @@ impl Connection {
         self.core.close_reason = Some(reason.clone());
         self.core.waiting.clear();
         self.core.pending.clear();
-        let mut ids: Vec<OpId> = self.ops.drain().map(|(id, _)| id).collect();
-        ids.extend(self.deferred.drain(..).map(|(id, _)| id));
+        let mut ids: Vec<OpId> = self
+            .ops
+            .drain()
+            .chain(self.unstarted.drain(..))
+            .filter(|(_, r)| r.parent.is_none() && r.connects.is_none())
+            .map(|(id, _)| id)
+            .collect();
         ids.sort();
         for id in ids {
             self.core.events.push_back(Event::Done {
@@ -917,31 +963,53 @@ impl Connection {
                     file_id,
                     ..Default::default()
                 });
-                let items = vec![Outgoing {
-                    tag: 0,
-                    tree_id: pending.tree_id,
-                    body,
-                    related: false,
-                    sign: false,
-                }];
+                let items = vec![Outgoing::own(pending.tree_id, body)];
                 self.core.waiting.push_back(Group { op: None, items });
             }
             return Ok(());
         };
-        let Some(mut op) = self.ops.remove(&id) else {
+        let ok = status == NtStatus::SUCCESS;
+        if status == NtStatus::NETWORK_NAME_DELETED || (command == Command::TreeDisconnect && ok) {
+            // The tree is gone (the server dropped it, or we disconnected it): the next
+            // operation on its share connects again.
+            self.core.trees.remove(&header.tree_id);
+            self.shares
+                .retain(|_, t| *t != ShareTree::Connected(TreeId(header.tree_id)));
+        }
+        if command == Command::Logoff && ok {
+            self.shares.clear();
+        }
+        let Some(running) = self.ops.remove(&id) else {
             return Ok(());
         };
-        let mut cx = Cx {
-            core: &mut self.core,
-            id,
-        };
-        let r = op.on_response(&mut cx, pending.tag, Response { header, msg });
-        self.finish_step(id, op, r);
+        let tag = pending.tag;
+        self.step(id, running, |op, cx| {
+            op.on_response(cx, tag, Response { header, msg })
+        });
         Ok(())
     }
 }
 
+impl Running {
+    fn new(op: Box<dyn ErasedOp>, root: OpId, parent: Option<OpId>) -> Self {
+        Running {
+            op,
+            root,
+            parent,
+            tree: TreeId(0),
+            connects: None,
+        }
+    }
+}
+
 impl Core {
+    /// A fresh operation id (top-level operations and children share the sequence).
+    fn next_op_id(&mut self) -> OpId {
+        let id = OpId(self.next_op);
+        self.next_op += 1;
+        id
+    }
+
     /// The dialects this client offers, oldest first.
     fn offered_dialects(&self) -> Vec<u16> {
         Dialect::ALL
@@ -991,13 +1059,7 @@ impl Core {
             netname: None,
         };
         let body = RequestBody::Negotiate(req);
-        let items = vec![Outgoing {
-            tag: 0,
-            tree_id: 0,
-            body,
-            related: false,
-            sign: false,
-        }];
+        let items = vec![Outgoing::own(0, body)];
         self.transmit(Group { op: None, items });
     }
 
@@ -1304,13 +1366,7 @@ impl Core {
         }
         self.credit_probes += 1;
         let body = RequestBody::Echo(crate::wire::simple::EchoRequest);
-        let items = vec![Outgoing {
-            tag: 0,
-            tree_id: 0,
-            body,
-            related: false,
-            sign: false,
-        }];
+        let items = vec![Outgoing::own(0, body)];
         self.transmit(Group { op: None, items });
     }
 
@@ -1330,7 +1386,7 @@ impl Core {
                     .items
                     .iter()
                     .any(|i| self.trees.get(&i.tree_id).is_some_and(|t| t.encrypt)));
-        let deadline = deadline_after(self.now, self.config.request_timeout);
+        let timeout = deadline_after(self.now, self.config.request_timeout);
         let frame = self.begin_frame(encrypt);
         let n = group.items.len();
         for (i, item) in group.items.into_iter().enumerate() {
@@ -1395,7 +1451,7 @@ impl Core {
                     tag: item.tag,
                     command,
                     async_id: None,
-                    deadline,
+                    deadline: if item.deadline { timeout } else { None },
                     interims: 0,
                     encrypted: encrypt,
                     tree_id: item.tree_id,

@@ -1,7 +1,9 @@
 //! Handle-level operations (open, read, close, …) and the request builders the
 //! multi-step operations share.
 
-use crate::connection::{Cx, Fail, Operation, Progress, Response};
+use bytes::Bytes;
+
+use crate::connection::{Fail, OpContext, Operation, Progress, RequestOptions, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::close::CloseRequest;
@@ -14,7 +16,7 @@ use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
 
-use super::{path, FileInfo, Handle, Output, TreeId};
+use super::{path, FileInfo, Handle, TreeId};
 
 /// How to open a path: MS-SMB2 2.2.13 DesiredAccess, CreateDisposition, CreateOptions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +69,7 @@ impl OpenOptions {
     }
 }
 
-/// A CREATE for `path` (checked by [`Op::check`](crate::Op)). A path spelled as a
+/// A CREATE for `path` (checked by [`Operation::check`](crate::Operation::check)). A path spelled as a
 /// directory (a trailing separator) is opened only if it is one: FILE_DIRECTORY_FILE
 /// makes the server answer STATUS_NOT_A_DIRECTORY for a file, rather than open the file
 /// the shorter name reaches. File-only operations have refused such paths already.
@@ -130,212 +132,382 @@ pub(crate) fn info_from_create(c: &CreateResponse, path: &str) -> FileInfo {
     }
 }
 
-pub(crate) struct Open {
-    tree: TreeId,
+/// Opens a file or directory (CREATE) → its handle and facts; close it with [`Close`].
+#[derive(Debug, Clone)]
+pub struct Open {
+    share: String,
     path: String,
     options: OpenOptions,
 }
 
 impl Open {
-    pub(crate) fn new(tree: TreeId, path: String, options: OpenOptions) -> Self {
+    /// Opens `path` on `share` with `options`.
+    pub fn new(share: &str, path: &str, options: OpenOptions) -> Self {
         Open {
-            tree,
-            path,
+            share: share.to_string(),
+            path: path.to_string(),
             options,
         }
     }
 }
 
 impl Operation for Open {
+    type Output = (Handle, FileInfo);
+
     fn label(&self) -> (&'static str, &str) {
         ("open", &self.path)
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        cx.send(0, self.tree.0, create(&self.path, &self.options));
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if self.options.create_options & create_options::NON_DIRECTORY_FILE != 0 {
+            path::check_file("open", &self.path)
+        } else {
+            path::check_path("open", &self.path)
+        }
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        cx.send(0, create(&self.path, &self.options));
         Ok(Progress::Pending)
     }
 
     fn on_response(
         &mut self,
-        _cx: &mut Cx<'_>,
+        cx: &mut OpContext<'_>,
         _tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
+    ) -> Result<Progress<Self::Output>, Fail> {
         check(&resp, "open", &self.path)?;
         let c = CreateResponse::decode(&resp.msg)?;
         let handle = Handle {
-            tree: self.tree,
+            tree: cx.tree(),
             file_id: c.file_id,
         };
-        Ok(Progress::Done(Output::Opened(
+        Ok(Progress::Done((handle, info_from_create(&c, &self.path))))
+    }
+}
+
+/// A connected share, as [`ConnectShare`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedTree {
+    /// Its tree id.
+    pub tree: TreeId,
+    /// Whether requests on it are encrypted (the session's or the share's demand).
+    pub encrypted: bool,
+}
+
+/// Connects a share's tree (the core connects it for any operation on the share; this
+/// one does only that) → its tree id and protection.
+#[derive(Debug, Clone)]
+pub struct ConnectShare {
+    share: String,
+}
+
+impl ConnectShare {
+    /// Connects `share`.
+    pub fn new(share: &str) -> Self {
+        ConnectShare {
+            share: share.to_string(),
+        }
+    }
+}
+
+impl Operation for ConnectShare {
+    type Output = SharedTree;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("tree connect", &self.share)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_share_of("tree connect", &self.share)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<SharedTree>, Fail> {
+        let tree = cx.tree();
+        let encrypted =
+            cx.core.session.encrypt_all || cx.core.trees.get(&tree.0).is_some_and(|t| t.encrypt);
+        Ok(Progress::Done(SharedTree { tree, encrypted }))
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        _resp: Response,
+    ) -> Result<Progress<SharedTree>, Fail> {
+        Err(invalid("tree connect: no request was sent"))
+    }
+}
+
+/// A request whose answer means nothing beyond success: checks it and finishes.
+fn succeeded(resp: &Response, op: &'static str) -> Result<Progress<()>, Fail> {
+    check(resp, op, "")?;
+    Ok(Progress::Done(()))
+}
+
+/// One ECHO round trip.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo;
+
+impl Operation for Echo {
+    type Output = ();
+
+    fn label(&self) -> (&'static str, &str) {
+        ("echo", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        cx.send(0, RequestBody::Echo(EchoRequest));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress<()>, Fail> {
+        succeeded(&resp, "echo")
+    }
+}
+
+/// LOGOFF: ends the session (and with it every tree).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Logoff;
+
+impl Operation for Logoff {
+    type Output = ();
+
+    fn label(&self) -> (&'static str, &str) {
+        ("logoff", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        cx.send(0, RequestBody::Logoff(LogoffRequest));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress<()>, Fail> {
+        let done = succeeded(&resp, "logoff")?;
+        cx.core.session.established = false;
+        cx.core.trees.clear();
+        Ok(done)
+    }
+}
+
+/// TREE_DISCONNECT of a share's tree; the next operation on the share connects again.
+#[derive(Debug, Clone)]
+pub struct TreeDisconnect {
+    share: String,
+}
+
+impl TreeDisconnect {
+    /// Disconnects `share`.
+    pub fn new(share: &str) -> Self {
+        TreeDisconnect {
+            share: share.to_string(),
+        }
+    }
+}
+
+impl Operation for TreeDisconnect {
+    type Output = ();
+
+    fn label(&self) -> (&'static str, &str) {
+        ("tree disconnect", &self.share)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        cx.send(0, RequestBody::TreeDisconnect(TreeDisconnectRequest));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress<()>, Fail> {
+        check(&resp, "tree disconnect", &self.share)?;
+        let tree = cx.tree();
+        cx.core.trees.remove(&tree.0);
+        Ok(Progress::Done(()))
+    }
+}
+
+/// FLUSH of an open file.
+#[derive(Debug, Clone, Copy)]
+pub struct Flush(pub Handle);
+
+impl Operation for Flush {
+    type Output = ();
+
+    fn label(&self) -> (&'static str, &str) {
+        ("flush", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        let body = RequestBody::Flush(FlushRequest {
+            file_id: self.0.file_id,
+        });
+        cx.send_with(0, body, RequestOptions::on(self.0.tree));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress<()>, Fail> {
+        succeeded(&resp, "flush")
+    }
+}
+
+/// CLOSE of an open file.
+#[derive(Debug, Clone, Copy)]
+pub struct Close(pub Handle);
+
+impl Operation for Close {
+    type Output = ();
+
+    fn label(&self) -> (&'static str, &str) {
+        ("close", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        cx.send_with(0, close(self.0.file_id), RequestOptions::on(self.0.tree));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress<()>, Fail> {
+        succeeded(&resp, "close")
+    }
+}
+
+/// One READ of an open file → the bytes (fewer at end of file; empty at or past it).
+#[derive(Debug, Clone, Copy)]
+pub struct Read {
+    handle: Handle,
+    offset: u64,
+    len: u32,
+}
+
+impl Read {
+    /// Reads up to `len` bytes (capped to the negotiated maximum) at `offset`.
+    pub fn new(handle: Handle, offset: u64, len: u32) -> Self {
+        Read {
             handle,
-            info_from_create(&c, &self.path),
-        )))
-    }
-}
-
-/// What a single-request operation's response means.
-enum Kind {
-    QueryInfo,
-    TreeDisconnect,
-    Logoff,
-    Echo,
-    Read,
-    Flush,
-    Close,
-}
-
-/// An operation of one request and one response.
-pub(crate) struct Simple {
-    kind: Kind,
-    tree: u32,
-    body: Option<RequestBody>,
-}
-
-impl Simple {
-    pub(crate) fn tree_disconnect(tree: TreeId) -> Self {
-        Simple {
-            kind: Kind::TreeDisconnect,
-            tree: tree.0,
-            body: Some(RequestBody::TreeDisconnect(TreeDisconnectRequest)),
-        }
-    }
-
-    pub(crate) fn logoff() -> Self {
-        Simple {
-            kind: Kind::Logoff,
-            tree: 0,
-            body: Some(RequestBody::Logoff(LogoffRequest)),
-        }
-    }
-
-    pub(crate) fn echo() -> Self {
-        Simple {
-            kind: Kind::Echo,
-            tree: 0,
-            body: Some(RequestBody::Echo(EchoRequest)),
-        }
-    }
-
-    pub(crate) fn read(h: Handle, offset: u64, len: u32) -> Self {
-        let body = RequestBody::Read(ReadRequest {
-            length: len,
             offset,
-            file_id: h.file_id,
+            len,
+        }
+    }
+}
+
+impl Operation for Read {
+    type Output = Bytes;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("read", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Bytes>, Fail> {
+        let body = RequestBody::Read(ReadRequest {
+            length: self.len.min(cx.negotiated().max_read_size),
+            offset: self.offset,
+            file_id: self.handle.file_id,
             ..Default::default()
         });
-        Simple {
-            kind: Kind::Read,
-            tree: h.tree.0,
-            body: Some(body),
-        }
+        cx.send_with(0, body, RequestOptions::on(self.handle.tree));
+        Ok(Progress::Pending)
     }
 
-    pub(crate) fn query_info(h: Handle) -> Self {
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress<Bytes>, Fail> {
+        if resp.status() == NtStatus::END_OF_FILE {
+            return Ok(Progress::Done(Bytes::new()));
+        }
+        check(&resp, "read", "")?;
+        Ok(Progress::Done(ReadResponse::decode(&resp.msg)?.data))
+    }
+}
+
+/// Metadata of an open file (QUERY_INFO FileAllInformation); the size is current,
+/// unlike a path lookup after a rename.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryInfo(pub Handle);
+
+impl Operation for QueryInfo {
+    type Output = FileInfo;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("query info", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<FileInfo>, Fail> {
         let body = RequestBody::QueryInfo(QueryInfoRequest {
             info_type: info_type::FILE,
             file_info_class: fscc::class::FILE_ALL_INFORMATION,
             // FileAllInformation is ~100 bytes plus the name (MS-FSCC 2.4.2).
             output_buffer_length: 4096,
-            file_id: h.file_id,
+            file_id: self.0.file_id,
             ..Default::default()
         });
-        Simple {
-            kind: Kind::QueryInfo,
-            tree: h.tree.0,
-            body: Some(body),
-        }
-    }
-
-    pub(crate) fn flush(h: Handle) -> Self {
-        let body = RequestBody::Flush(FlushRequest { file_id: h.file_id });
-        Simple {
-            kind: Kind::Flush,
-            tree: h.tree.0,
-            body: Some(body),
-        }
-    }
-
-    pub(crate) fn close(h: Handle) -> Self {
-        Simple {
-            kind: Kind::Close,
-            tree: h.tree.0,
-            body: Some(close(h.file_id)),
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self.kind {
-            Kind::QueryInfo => "query info",
-            Kind::TreeDisconnect => "tree disconnect",
-            Kind::Logoff => "logoff",
-            Kind::Echo => "echo",
-            Kind::Read => "read",
-            Kind::Flush => "flush",
-            Kind::Close => "close",
-        }
-    }
-}
-
-impl Operation for Simple {
-    fn label(&self) -> (&'static str, &str) {
-        (self.name(), "")
-    }
-
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        let mut body = self
-            .body
-            .take()
-            .ok_or_else(|| Fail::Op(Error::Invalid("started twice".into())))?;
-        if let RequestBody::Read(r) = &mut body {
-            r.length = r.length.min(cx.negotiated().max_read_size);
-        }
-        cx.send(0, self.tree, body);
+        cx.send_with(0, body, RequestOptions::on(self.0.tree));
         Ok(Progress::Pending)
     }
 
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        _cx: &mut OpContext<'_>,
         _tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
-        if matches!(self.kind, Kind::Read) && resp.status() == NtStatus::END_OF_FILE {
-            return Ok(Progress::Done(Output::Data(bytes::Bytes::new())));
-        }
-        check(&resp, self.name(), "")?;
-        Ok(Progress::Done(match self.kind {
-            Kind::Read => Output::Data(ReadResponse::decode(&resp.msg)?.data),
-            Kind::QueryInfo => {
-                let buf = QueryInfoResponse::decode(&resp.msg)?.buffer;
-                let all = fscc::FileAllInformation::decode(&buf)?;
-                let name = all
-                    .file_name
-                    .rsplit('\\')
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                Output::Info(FileInfo {
-                    name,
-                    size: all.standard.end_of_file,
-                    allocation_size: all.standard.allocation_size,
-                    attributes: all.basic.file_attributes,
-                    creation_time: all.basic.creation_time,
-                    last_access_time: all.basic.last_access_time,
-                    last_write_time: all.basic.last_write_time,
-                    change_time: all.basic.change_time,
-                })
-            }
-            Kind::TreeDisconnect => {
-                cx.core.trees.remove(&self.tree);
-                Output::Done
-            }
-            Kind::Logoff => {
-                cx.core.session.established = false;
-                Output::Done
-            }
-            Kind::Echo | Kind::Flush | Kind::Close => Output::Done,
+    ) -> Result<Progress<FileInfo>, Fail> {
+        check(&resp, "query info", "")?;
+        let buf = QueryInfoResponse::decode(&resp.msg)?.buffer;
+        let all = fscc::FileAllInformation::decode(&buf)?;
+        let name = all
+            .file_name
+            .rsplit('\\')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        Ok(Progress::Done(FileInfo {
+            name,
+            size: all.standard.end_of_file,
+            allocation_size: all.standard.allocation_size,
+            attributes: all.basic.file_attributes,
+            creation_time: all.basic.creation_time,
+            last_access_time: all.basic.last_access_time,
+            last_write_time: all.basic.last_write_time,
+            change_time: all.basic.change_time,
         }))
     }
 }

@@ -3,7 +3,9 @@
 use crate::auth::ntlm::{Credentials, NtlmClient};
 use crate::auth::spnego::{Authenticator, SpnegoNtlm};
 use crate::config::Dialect;
-use crate::connection::{Cx, Fail, Operation, Progress, Response, TreeState};
+use crate::connection::{
+    Fail, OpContext, Operation, Progress, RequestOptions, Response, TreeState,
+};
 use crate::error::CloseReason;
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
@@ -16,9 +18,18 @@ use crate::wire::request::RequestBody;
 use crate::wire::session_setup::{session_flags, SessionSetupRequest, SessionSetupResponse};
 use crate::wire::tree_connect::{share_flags, TreeConnectRequest, TreeConnectResponse};
 
-use super::{Output, TreeId};
+use super::TreeId;
 
-pub(crate) struct Login {
+/// What a login settled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoggedIn {
+    /// Whether the server made it a guest (or anonymous) session.
+    pub is_guest: bool,
+}
+
+/// SESSION_SETUP rounds: NTLMv2 (or v1) in SPNEGO for [`Login::new`], or any
+/// [`Authenticator`].
+pub struct Login {
     auth: Option<Box<dyn Authenticator + Send>>,
     credentials: Option<Credentials>,
     user: String,
@@ -26,8 +37,17 @@ pub(crate) struct Login {
     asked_for_guest: bool,
 }
 
+impl std::fmt::Debug for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Login {
-    pub(crate) fn with_credentials(credentials: Credentials) -> Self {
+    /// Logs in with `credentials` (anonymous when they are).
+    pub fn new(credentials: Credentials) -> Self {
         let user = credentials.user.clone();
         let asked_for_guest = credentials.is_anonymous() || user.eq_ignore_ascii_case("guest");
         Login {
@@ -38,7 +58,8 @@ impl Login {
         }
     }
 
-    pub(crate) fn with_authenticator(auth: Box<dyn Authenticator + Send>, user: String) -> Self {
+    /// Logs in with another authenticator; `user` names the login in errors.
+    pub fn with_authenticator(auth: Box<dyn Authenticator + Send>, user: String) -> Self {
         Login {
             auth: Some(auth),
             credentials: None,
@@ -56,7 +77,7 @@ impl Login {
         }
     }
 
-    fn fail(&self, cx: &Cx<'_>, status: NtStatus, detail: String) -> Fail {
+    fn fail(&self, cx: &OpContext<'_>, status: NtStatus, detail: String) -> Fail {
         Fail::Op(Error::Auth {
             user: self.user.clone(),
             server: cx.core.config.server_name.clone(),
@@ -65,22 +86,24 @@ impl Login {
         })
     }
 
-    fn send(&self, cx: &mut Cx<'_>, token: Vec<u8>) {
+    fn send(&self, cx: &mut OpContext<'_>, token: Vec<u8>) {
         let req = SessionSetupRequest {
             security_mode: security_mode::SIGNING_ENABLED as u8,
             security_buffer: token.into(),
             ..Default::default()
         };
-        cx.send(0, 0, RequestBody::SessionSetup(req));
+        cx.send(0, RequestBody::SessionSetup(req));
     }
 }
 
 impl Operation for Login {
+    type Output = LoggedIn;
+
     fn label(&self) -> (&'static str, &str) {
         ("login", &self.user)
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<LoggedIn>, Fail> {
         if cx.core.session.established {
             return Err(Fail::Op(Error::Invalid("already logged in".into())));
         }
@@ -106,10 +129,10 @@ impl Operation for Login {
 
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        cx: &mut OpContext<'_>,
         _tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
+    ) -> Result<Progress<LoggedIn>, Fail> {
         let status = resp.status();
         if status != NtStatus::SUCCESS && status != NtStatus::MORE_PROCESSING_REQUIRED {
             return Err(self.fail(cx, status, String::new()));
@@ -139,12 +162,13 @@ impl Operation for Login {
             }));
         }
         cx.core.establish_session(key, guest, encrypt, &resp)?;
-        Ok(Progress::Done(Output::LoggedIn {
+        Ok(Progress::Done(LoggedIn {
             is_guest: cx.core.session.is_guest,
         }))
     }
 }
 
+/// TREE_CONNECT, as the core runs it for the first operation on a share.
 pub(crate) struct TreeConnect {
     share: String,
     tree: Option<TreeId>,
@@ -163,7 +187,7 @@ impl TreeConnect {
 /// asks it for 3.0 and 3.0.2; like smbclient we also ask on 2.1, which is where a
 /// downgrade from 3.x would land (3.1.1 has preauth integrity instead). Once per
 /// connection, on an authenticated session that can sign it.
-fn must_validate(cx: &Cx<'_>) -> bool {
+fn must_validate(cx: &OpContext<'_>) -> bool {
     let n = cx.negotiated();
     matches!(
         n.dialect,
@@ -174,15 +198,16 @@ fn must_validate(cx: &Cx<'_>) -> bool {
 }
 
 impl Operation for TreeConnect {
+    type Output = TreeId;
+
     fn label(&self) -> (&'static str, &str) {
         ("tree connect", &self.share)
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<TreeId>, Fail> {
         let path = format!("\\\\{}\\{}", cx.core.config.server_name, self.share);
         cx.send(
             TREE_CONNECT,
-            0,
             RequestBody::TreeConnect(TreeConnectRequest {
                 path,
                 ..Default::default()
@@ -193,10 +218,10 @@ impl Operation for TreeConnect {
 
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
+    ) -> Result<Progress<TreeId>, Fail> {
         if tag == VALIDATE {
             return self.on_validate(cx, resp);
         }
@@ -233,10 +258,14 @@ impl Operation for TreeConnect {
                 ..Default::default()
             };
             self.tree = Some(tree);
-            cx.send_signed(VALIDATE, tree.0, RequestBody::Ioctl(req));
+            let signed = RequestOptions {
+                sign: true,
+                ..RequestOptions::on(tree)
+            };
+            cx.send_with(VALIDATE, RequestBody::Ioctl(req), signed);
             return Ok(Progress::Pending);
         }
-        Ok(Progress::Done(Output::Tree(tree)))
+        Ok(Progress::Done(tree))
     }
 }
 
@@ -244,7 +273,11 @@ impl TreeConnect {
     /// The server's answer must be signed (the core verified the signature if present)
     /// and must repeat what the NEGOTIATE response said; anything else means someone
     /// tampered with the negotiation (MS-SMB2 3.2.5.14.12).
-    fn on_validate(&mut self, cx: &mut Cx<'_>, resp: Response) -> Result<Progress, Fail> {
+    fn on_validate(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        resp: Response,
+    ) -> Result<Progress<TreeId>, Fail> {
         let tampered = |what: String| {
             Fail::Fatal(CloseReason::Negotiate(format!(
                 "validate negotiate: {what}"
@@ -282,13 +315,13 @@ impl TreeConnect {
         self.validated(cx)
     }
 
-    fn validated(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+    fn validated(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<TreeId>, Fail> {
         if let Some(n) = cx.core.negotiated.as_mut() {
             n.validated = true;
         }
         let tree = self
             .tree
             .ok_or_else(|| Fail::Op(Error::Invalid("validate before tree connect".into())))?;
-        Ok(Progress::Done(Output::Tree(tree)))
+        Ok(Progress::Done(tree))
     }
 }

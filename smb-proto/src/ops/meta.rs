@@ -1,7 +1,8 @@
 //! Metadata operations, each one compound round trip where the protocol allows:
 //! stat, mkdir, rmdir, rename, delete (also by wildcard), directory listing.
 
-use crate::connection::{Cx, Event, Fail, Operation, Progress, Response};
+use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress, Response};
+use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
 use crate::wire::fscc::{self, file_attributes, FileDispositionInformation, FileRenameInformation};
@@ -9,52 +10,62 @@ use crate::wire::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::{info_type, SetInfoRequest};
 
-use super::file::{check, close, create, info_from_create, status_err};
-use super::{path, FileInfo, OpenOptions, Output, TreeId};
+use super::file::{check, close, create, info_from_create, invalid, status_err};
+use super::{path, FileInfo, OpenOptions, TreeId};
 
-/// stat: CREATE + CLOSE in one compound; the CREATE response carries every field of
-/// [`FileInfo`], so a QUERY_INFO would add bytes and no information.
-pub(crate) struct Stat {
-    tree: TreeId,
+/// Attributes of a file or directory → [`FileInfo`]: CREATE + CLOSE in one compound;
+/// the CREATE response carries every field, so a QUERY_INFO would add bytes and no
+/// information.
+#[derive(Debug, Clone)]
+pub struct Stat {
+    share: String,
     path: String,
     info: Option<FileInfo>,
 }
 
 impl Stat {
-    pub(crate) fn new(tree: TreeId, path: String) -> Self {
+    /// Stats `path` on `share`.
+    pub fn new(share: &str, path: &str) -> Self {
         Stat {
-            tree,
-            path,
+            share: share.to_string(),
+            path: path.to_string(),
             info: None,
         }
     }
 }
 
 impl Operation for Stat {
+    type Output = FileInfo;
+
     fn label(&self) -> (&'static str, &str) {
         ("stat", &self.path)
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_path("stat", &self.path)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<FileInfo>, Fail> {
         let o = OpenOptions {
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
             disposition: disposition::OPEN,
             create_options: 0,
             attributes: 0,
         };
-        cx.send_related(
-            self.tree.0,
-            vec![(0, create(&self.path, &o)), (1, close(FileId::ANY))],
-        );
+        cx.send_related(vec![(0, create(&self.path, &o)), (1, close(FileId::ANY))]);
         Ok(Progress::Pending)
     }
 
     fn on_response(
         &mut self,
-        _cx: &mut Cx<'_>,
+        _cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
+    ) -> Result<Progress<FileInfo>, Fail> {
         check(&resp, "stat", &self.path)?;
         if tag == 0 {
             self.info = Some(info_from_create(
@@ -63,40 +74,116 @@ impl Operation for Stat {
             ));
             return Ok(Progress::Pending);
         }
-        Ok(Progress::Done(Output::Info(
-            self.info.take().unwrap_or_default(),
-        )))
+        Ok(Progress::Done(self.info.take().unwrap_or_default()))
     }
 }
 
 /// A fixed compound on one path: CREATE, then zero or more related requests, then CLOSE.
-pub(crate) struct PathOp {
-    tree: TreeId,
+#[derive(Debug)]
+struct PathOp {
+    share: String,
     name: &'static str,
     path: String,
+    /// Further paths the operation names (a rename's target), checked like `path`.
+    target: Option<String>,
     requests: Vec<RequestBody>,
 }
 
 impl PathOp {
-    pub(crate) fn mkdir(tree: TreeId, path: String) -> Self {
+    fn new(share: &str, name: &'static str, path: &str, requests: Vec<RequestBody>) -> Self {
+        PathOp {
+            share: share.to_string(),
+            name,
+            path: path.to_string(),
+            target: None,
+            requests,
+        }
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        let items = std::mem::take(&mut self.requests)
+            .into_iter()
+            .enumerate()
+            .collect();
+        cx.send_related(items);
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(&mut self, resp: &Response) -> Result<Progress<()>, Fail> {
+        check(resp, self.name, &self.path)?;
+        Ok(
+            if resp.header.command == crate::wire::Command::Close as u16 {
+                Progress::Done(())
+            } else {
+                Progress::Pending
+            },
+        )
+    }
+}
+
+/// The public face of a [`PathOp`]: one type per operation, the compound shared.
+macro_rules! path_op {
+    ($name:ident, $check:expr) => {
+        impl Operation for $name {
+            type Output = ();
+
+            fn label(&self) -> (&'static str, &str) {
+                (self.0.name, &self.0.path)
+            }
+
+            fn share(&self) -> Option<&str> {
+                Some(&self.0.share)
+            }
+
+            fn check(&self) -> Result<(), Error> {
+                let check: fn(&PathOp) -> Result<(), Error> = $check;
+                check(&self.0)
+            }
+
+            fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+                self.0.start(cx)
+            }
+
+            fn on_response(
+                &mut self,
+                _cx: &mut OpContext<'_>,
+                _tag: usize,
+                resp: Response,
+            ) -> Result<Progress<()>, Fail> {
+                self.0.on_response(&resp)
+            }
+        }
+    };
+}
+
+/// Creates a directory (its parent must exist; see [`MkdirAll`]).
+#[derive(Debug)]
+pub struct Mkdir(PathOp);
+
+impl Mkdir {
+    /// Creates `path` on `share`.
+    pub fn new(share: &str, path: &str) -> Self {
         let o = OpenOptions {
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
             disposition: disposition::CREATE,
             create_options: create_options::DIRECTORY_FILE,
             attributes: file_attributes::DIRECTORY,
         };
-        let requests = vec![create(&path, &o), close(FileId::ANY)];
-        PathOp {
-            tree,
-            name: "mkdir",
-            path,
-            requests,
-        }
+        let requests = vec![create(path, &o), close(FileId::ANY)];
+        Mkdir(PathOp::new(share, "mkdir", path, requests))
     }
+}
 
-    /// rmdir uses SET_INFO FileDispositionInformation rather than DELETE_ON_CLOSE so a
-    /// non-empty directory fails with STATUS_DIRECTORY_NOT_EMPTY at once.
-    pub(crate) fn rmdir(tree: TreeId, path: String) -> Self {
+path_op!(Mkdir, |p| path::check_path(p.name, &p.path));
+
+/// Removes an empty directory, with SET_INFO FileDispositionInformation rather than
+/// DELETE_ON_CLOSE so a non-empty one fails with STATUS_DIRECTORY_NOT_EMPTY at once.
+#[derive(Debug)]
+pub struct Rmdir(PathOp);
+
+impl Rmdir {
+    /// Removes `path` on `share`.
+    pub fn new(share: &str, path: &str) -> Self {
         let o = OpenOptions {
             access: access_mask::DELETE
                 | access_mask::FILE_READ_ATTRIBUTES
@@ -110,19 +197,23 @@ impl PathOp {
         }
         .encode();
         let requests = vec![
-            create(&path, &o),
+            create(path, &o),
             set_info(fscc::class::FILE_DISPOSITION_INFORMATION, disp),
             close(FileId::ANY),
         ];
-        PathOp {
-            tree,
-            name: "rmdir",
-            path,
-            requests,
-        }
+        Rmdir(PathOp::new(share, "rmdir", path, requests))
     }
+}
 
-    pub(crate) fn rename(tree: TreeId, from: String, to: String, replace: bool) -> Self {
+path_op!(Rmdir, |p| path::check_path(p.name, &p.path));
+
+/// Renames or moves a file or directory within the share.
+#[derive(Debug)]
+pub struct Rename(PathOp);
+
+impl Rename {
+    /// Renames `from` to `to` on `share`; `replace` replaces an existing `to`.
+    pub fn new(share: &str, from: &str, to: &str, replace: bool) -> Self {
         let o = OpenOptions {
             access: access_mask::DELETE
                 | access_mask::FILE_READ_ATTRIBUTES
@@ -134,98 +225,24 @@ impl PathOp {
         let info = FileRenameInformation {
             replace_if_exists: replace,
             root_directory: 0,
-            file_name: path::wire_name(&to),
+            file_name: path::wire_name(to),
         }
         .encode();
         let requests = vec![
-            create(&from, &o),
+            create(from, &o),
             set_info(fscc::class::FILE_RENAME_INFORMATION, info),
             close(FileId::ANY),
         ];
-        PathOp {
-            tree,
-            name: "rename",
-            path: from,
-            requests,
-        }
+        let mut op = PathOp::new(share, "rename", from, requests);
+        op.target = Some(to.to_string());
+        Rename(op)
     }
 }
 
-/// `mkdir -p`: every component in turn, CREATE (FILE_OPEN_IF, a directory) + CLOSE, so
-/// existing directories are kept and a file in the way is STATUS_NOT_A_DIRECTORY.
-pub(crate) struct MkdirAll {
-    tree: TreeId,
-    path: String,
-    /// `a`, `a\b`, `a\b\c`: what is created, in order.
-    prefixes: Vec<String>,
-    next: usize,
-}
-
-impl MkdirAll {
-    pub(crate) fn new(tree: TreeId, path: String) -> Self {
-        let name = path::wire_name(&path);
-        let mut prefixes = Vec::new();
-        for (i, _) in name.match_indices('\\') {
-            prefixes.push(name[..i].to_string());
-        }
-        if !name.is_empty() {
-            prefixes.push(name);
-        }
-        MkdirAll {
-            tree,
-            path,
-            prefixes,
-            next: 0,
-        }
-    }
-
-    fn send_next(&self, cx: &mut Cx<'_>) {
-        let o = OpenOptions {
-            access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
-            disposition: disposition::OPEN_IF,
-            create_options: create_options::DIRECTORY_FILE,
-            attributes: file_attributes::DIRECTORY,
-        };
-        let dir = &self.prefixes[self.next];
-        cx.send_related(
-            self.tree.0,
-            vec![(0, create(dir, &o)), (1, close(FileId::ANY))],
-        );
-    }
-}
-
-impl Operation for MkdirAll {
-    fn label(&self) -> (&'static str, &str) {
-        ("mkdir", &self.path)
-    }
-
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        if self.prefixes.is_empty() {
-            // The share's root exists.
-            return Ok(Progress::Done(Output::Done));
-        }
-        self.send_next(cx);
-        Ok(Progress::Pending)
-    }
-
-    fn on_response(
-        &mut self,
-        cx: &mut Cx<'_>,
-        tag: usize,
-        resp: Response,
-    ) -> Result<Progress, Fail> {
-        check(&resp, "mkdir", &self.prefixes[self.next])?;
-        if tag == 0 {
-            return Ok(Progress::Pending);
-        }
-        self.next += 1;
-        if self.next == self.prefixes.len() {
-            return Ok(Progress::Done(Output::Done));
-        }
-        self.send_next(cx);
-        Ok(Progress::Pending)
-    }
-}
+path_op!(Rename, |p| {
+    path::check_path(p.name, &p.path)?;
+    path::check_file(p.name, p.target.as_deref().unwrap_or_default())
+});
 
 fn delete_on_close() -> OpenOptions {
     OpenOptions {
@@ -246,48 +263,103 @@ fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {
     })
 }
 
-impl Operation for PathOp {
-    fn label(&self) -> (&'static str, &str) {
-        (self.name, &self.path)
+/// `mkdir -p`: every component in turn, CREATE (FILE_OPEN_IF, a directory) + CLOSE, so
+/// existing directories are kept and a file in the way is STATUS_NOT_A_DIRECTORY.
+#[derive(Debug)]
+pub struct MkdirAll {
+    share: String,
+    path: String,
+    /// `a`, `a\b`, `a\b\c`: what is created, in order.
+    prefixes: Vec<String>,
+    next: usize,
+}
+
+impl MkdirAll {
+    /// Creates `path` and its missing parents on `share`.
+    pub fn new(share: &str, path: &str) -> Self {
+        let name = path::wire_name(path);
+        let mut prefixes: Vec<String> = name
+            .match_indices('\\')
+            .map(|(i, _)| name[..i].to_string())
+            .collect();
+        if !name.is_empty() {
+            prefixes.push(name);
+        }
+        MkdirAll {
+            share: share.to_string(),
+            path: path.to_string(),
+            prefixes,
+            next: 0,
+        }
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        let items = std::mem::take(&mut self.requests)
-            .into_iter()
-            .enumerate()
-            .collect();
-        cx.send_related(self.tree.0, items);
+    fn send_next(&self, cx: &mut OpContext<'_>) {
+        let o = OpenOptions {
+            access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
+            disposition: disposition::OPEN_IF,
+            create_options: create_options::DIRECTORY_FILE,
+            attributes: file_attributes::DIRECTORY,
+        };
+        let dir = &self.prefixes[self.next];
+        cx.send_related(vec![(0, create(dir, &o)), (1, close(FileId::ANY))]);
+    }
+}
+
+impl Operation for MkdirAll {
+    type Output = ();
+
+    fn label(&self) -> (&'static str, &str) {
+        ("mkdir", &self.path)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_path("mkdir", &self.path)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        if self.prefixes.is_empty() {
+            // The share's root exists.
+            return Ok(Progress::Done(()));
+        }
+        self.send_next(cx);
         Ok(Progress::Pending)
     }
 
     fn on_response(
         &mut self,
-        _cx: &mut Cx<'_>,
-        _tag: usize,
+        cx: &mut OpContext<'_>,
+        tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
-        check(&resp, self.name, &self.path)?;
-        Ok(
-            if resp.header.command == crate::wire::Command::Close as u16 {
-                Progress::Done(Output::Done)
-            } else {
-                Progress::Pending
-            },
-        )
+    ) -> Result<Progress<()>, Fail> {
+        check(&resp, "mkdir", &self.prefixes[self.next])?;
+        if tag == 0 {
+            return Ok(Progress::Pending);
+        }
+        self.next += 1;
+        if self.next == self.prefixes.len() {
+            return Ok(Progress::Done(()));
+        }
+        self.send_next(cx);
+        Ok(Progress::Pending)
     }
 }
 
-/// Lists a directory: CREATE + QUERY_DIRECTORY in one compound, more QUERY_DIRECTORY
-/// until STATUS_NO_MORE_FILES, then CLOSE. Paged, it hands each page to the driver and
-/// waits for a `supply` before asking for the next.
-pub(crate) struct ListDir {
-    tree: TreeId,
+/// A directory listing in progress: CREATE + QUERY_DIRECTORY in one compound, more
+/// QUERY_DIRECTORY until STATUS_NO_MORE_FILES, then CLOSE. Paged, it hands each page to
+/// the driver and waits for a `supply` before asking for the next.
+#[derive(Debug)]
+struct Listing {
+    share: String,
     path: String,
     pattern: String,
     file_id: FileId,
     entries: Vec<FileInfo>,
     paged: bool,
-    /// A page went out as [`Event::Entries`]; the next QUERY_DIRECTORY waits for `supply`.
+    /// A page went out as an entries event; the next QUERY_DIRECTORY waits for `supply`.
     awaiting_pull: bool,
     delivered: u64,
     closing: bool,
@@ -304,15 +376,15 @@ const LIST_CREATE: usize = 0;
 const LIST_QUERY: usize = 1;
 const LIST_CLOSE: usize = 2;
 
-impl ListDir {
-    pub(crate) fn new(tree: TreeId, path: String, pattern: String) -> Self {
-        ListDir {
-            tree,
-            path,
-            pattern,
+impl Listing {
+    fn new(share: &str, path: &str, pattern: &str, paged: bool) -> Self {
+        Listing {
+            share: share.to_string(),
+            path: path.to_string(),
+            pattern: pattern.to_string(),
             file_id: FileId::ANY,
             entries: Vec::new(),
-            paged: false,
+            paged,
             awaiting_pull: false,
             delivered: 0,
             closing: false,
@@ -320,14 +392,12 @@ impl ListDir {
         }
     }
 
-    pub(crate) fn paged(tree: TreeId, path: String, pattern: String) -> Self {
-        ListDir {
-            paged: true,
-            ..ListDir::new(tree, path, pattern)
-        }
+    fn check(&self) -> Result<(), Error> {
+        path::check_path("list", &self.path)?;
+        path::check_pattern_of("list", &self.pattern)
     }
 
-    fn query(&self, cx: &Cx<'_>, first: bool) -> RequestBody {
+    fn query(&self, cx: &OpContext<'_>, first: bool) -> RequestBody {
         RequestBody::QueryDirectory(QueryDirectoryRequest {
             file_information_class: fscc::class::FILE_ID_BOTH_DIRECTORY_INFORMATION,
             flags: if first {
@@ -342,7 +412,7 @@ impl ListDir {
         })
     }
 
-    fn begin(&mut self, cx: &mut Cx<'_>, base: usize) {
+    fn begin(&mut self, cx: &mut OpContext<'_>) {
         let o = OpenOptions {
             access: access_mask::FILE_LIST_DIRECTORY
                 | access_mask::FILE_READ_ATTRIBUTES
@@ -352,32 +422,25 @@ impl ListDir {
             attributes: 0,
         };
         let q = self.query(cx, true);
-        cx.send_related(
-            self.tree.0,
-            vec![
-                (base + LIST_CREATE, create(&self.path, &o)),
-                (base + LIST_QUERY, q),
-            ],
-        );
+        cx.send_related(vec![(LIST_CREATE, create(&self.path, &o)), (LIST_QUERY, q)]);
     }
 
     /// Feeds a response; returns the entries once the directory is closed.
     fn step(
         &mut self,
-        cx: &mut Cx<'_>,
-        base: usize,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
     ) -> Result<Option<Vec<FileInfo>>, Fail> {
         let status = resp.status();
-        match tag - base {
+        match tag {
             LIST_CREATE => {
                 check(&resp, "list", &self.path)?;
                 self.file_id = CreateResponse::decode(&resp.msg)?.file_id;
             }
             LIST_QUERY if status == NtStatus::NO_MORE_FILES || status == NtStatus::NO_SUCH_FILE => {
                 self.closing = true;
-                cx.send(base + LIST_CLOSE, self.tree.0, close(self.file_id));
+                cx.send(LIST_CLOSE, close(self.file_id));
             }
             LIST_QUERY => {
                 check(&resp, "list", &self.path)?;
@@ -419,7 +482,7 @@ impl ListDir {
                     self.empty_pages = 0;
                 }
                 if !self.paged && self.entries.len() > MAX_LIST_ENTRIES {
-                    return Err(super::file::invalid(format!(
+                    return Err(invalid(format!(
                         "{} holds more than {MAX_LIST_ENTRIES} entries; use the paged listing",
                         self.path
                     )));
@@ -428,11 +491,11 @@ impl ListDir {
                 if self.paged && !self.entries.is_empty() {
                     let entries = std::mem::take(&mut self.entries);
                     self.delivered += entries.len() as u64;
-                    cx.emit(Event::Entries { id: cx.id, entries });
+                    cx.entries(entries);
                     self.awaiting_pull = true;
                 } else {
                     let q = self.query(cx, false);
-                    cx.send(base + LIST_QUERY, self.tree.0, q);
+                    cx.send(LIST_QUERY, q);
                 }
             }
             _ => {
@@ -442,156 +505,245 @@ impl ListDir {
         }
         Ok(None)
     }
-}
 
-impl ListDir {
     /// The CLOSE an abandoned listing still owes its directory handle.
-    fn release(&self) -> Vec<(u32, RequestBody)> {
+    fn release(&self, tree: TreeId) -> Vec<(TreeId, RequestBody)> {
         if self.file_id == FileId::ANY || self.closing {
             return Vec::new();
         }
-        vec![(self.tree.0, close(self.file_id))]
+        vec![(tree, close(self.file_id))]
+    }
+}
+
+/// Directory entries matching a pattern (`*` for all), without `.` and `..` → every
+/// entry, collected.
+#[derive(Debug)]
+pub struct ListDir {
+    listing: Listing,
+    tree: TreeId,
+}
+
+impl ListDir {
+    /// Lists directory `path` on `share`, the entries matching `pattern`.
+    pub fn new(share: &str, path: &str, pattern: &str) -> Self {
+        ListDir {
+            listing: Listing::new(share, path, pattern, false),
+            tree: TreeId(0),
+        }
     }
 }
 
 impl Operation for ListDir {
+    type Output = Vec<FileInfo>;
+
     fn label(&self) -> (&'static str, &str) {
-        ("list", &self.path)
+        ("list", &self.listing.path)
     }
 
-    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
-        self.release()
+    fn share(&self) -> Option<&str> {
+        Some(&self.listing.share)
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
-        self.begin(cx, 0);
+    fn check(&self) -> Result<(), Error> {
+        self.listing.check()
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        self.listing.release(self.tree)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        self.tree = cx.tree();
+        self.listing.begin(cx);
         Ok(Progress::Pending)
     }
 
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
-        Ok(match self.step(cx, 0, tag, resp)? {
-            Some(_) if self.paged => Progress::Done(Output::Count(self.delivered)),
-            Some(entries) => Progress::Done(Output::Entries(entries)),
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Ok(match self.listing.step(cx, tag, resp)? {
+            Some(entries) => Progress::Done(entries),
+            None => Progress::Pending,
+        })
+    }
+}
+
+/// Like [`ListDir`], a page at a time: each QUERY_DIRECTORY response's entries come as
+/// [`Event::Entries`](crate::Event::Entries), and the next page is asked for only when
+/// the driver calls [`Connection::supply`](crate::Connection::supply), so a caller that
+/// reads slowly holds one page, not the whole directory → the number of entries.
+#[derive(Debug)]
+pub struct ListDirPaged {
+    listing: Listing,
+    tree: TreeId,
+}
+
+impl ListDirPaged {
+    /// Lists directory `path` on `share` page by page.
+    pub fn new(share: &str, path: &str, pattern: &str) -> Self {
+        ListDirPaged {
+            listing: Listing::new(share, path, pattern, true),
+            tree: TreeId(0),
+        }
+    }
+}
+
+impl Operation for ListDirPaged {
+    type Output = u64;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("list", &self.listing.path)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(&self.listing.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        self.listing.check()
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        self.listing.release(self.tree)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
+        self.tree = cx.tree();
+        self.listing.begin(cx);
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<u64>, Fail> {
+        Ok(match self.listing.step(cx, tag, resp)? {
+            Some(_) => Progress::Done(self.listing.delivered),
             None => Progress::Pending,
         })
     }
 
-    fn on_supply(&mut self, cx: &mut Cx<'_>, _data: bytes::Bytes) -> Result<Progress, Fail> {
-        if !std::mem::take(&mut self.awaiting_pull) {
-            return Err(super::file::invalid("no listing page to continue from"));
+    fn on_supply(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        _data: bytes::Bytes,
+    ) -> Result<Progress<u64>, Fail> {
+        if !std::mem::take(&mut self.listing.awaiting_pull) {
+            return Err(invalid("no listing page to continue from"));
         }
-        let q = self.query(cx, false);
-        cx.send(LIST_QUERY, self.tree.0, q);
+        let q = self.listing.query(cx, false);
+        cx.send(LIST_QUERY, q);
         Ok(Progress::Pending)
     }
 }
 
 /// Deletes one file, or every file matching a wildcard in the last component (like
-/// pysmb's deleteFiles): a listing, then one CREATE(DELETE_ON_CLOSE)+CLOSE compound per
-/// match, all in flight at once.
-pub(crate) struct Delete {
-    tree: TreeId,
+/// pysmb's deleteFiles) → how many: a listing (a child [`ListDir`]), then one
+/// CREATE(DELETE_ON_CLOSE) + CLOSE compound per match, all in flight at once. No match
+/// is STATUS_NO_SUCH_FILE.
+#[derive(Debug)]
+pub struct Delete {
+    share: String,
     path: String,
-    list: Option<ListDir>,
     dir: String,
+    listing: Option<ChildId>,
     outstanding: usize,
     deleted: u64,
 }
 
-/// Tags below this belong to the listing; deletes use `DELETE_BASE + 2*i (+1 for CLOSE)`.
-const DELETE_BASE: usize = 16;
-
 impl Delete {
-    pub(crate) fn new(tree: TreeId, path: String) -> Self {
+    /// Deletes `path` (`dir/name` or `dir/*.txt`) on `share`.
+    pub fn new(share: &str, path: &str) -> Self {
         Delete {
-            tree,
-            path,
-            list: None,
+            share: share.to_string(),
+            path: path.to_string(),
             dir: String::new(),
+            listing: None,
             outstanding: 0,
             deleted: 0,
         }
     }
+
+    /// The CREATE + CLOSE that deletes `path`; the CLOSE's tag is odd.
+    fn delete(&self, cx: &mut OpContext<'_>, i: usize, path: &str) {
+        cx.send_related(vec![
+            (2 * i, create(path, &delete_on_close())),
+            (2 * i + 1, close(FileId::ANY)),
+        ]);
+    }
 }
 
 impl Operation for Delete {
+    type Output = u64;
+
     fn label(&self) -> (&'static str, &str) {
         ("delete", &self.path)
     }
 
-    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
-        self.list.as_ref().map(ListDir::release).unwrap_or_default()
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+    fn check(&self) -> Result<(), Error> {
+        path::check_file("delete", &self.path)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         let (dir, name) = super::split_parent(&self.path);
-        if name.is_empty() {
-            return Err(super::file::invalid("delete needs a file name or pattern"));
-        }
         if name.contains(['*', '?']) {
-            let mut list = ListDir::new(self.tree, dir.clone(), name);
-            list.begin(cx, 0);
-            self.list = Some(list);
+            self.listing = Some(cx.start_child(ListDir::new(&self.share, &dir, &name)));
         } else {
-            cx.send_related(
-                self.tree.0,
-                vec![
-                    (DELETE_BASE, create(&self.path, &delete_on_close())),
-                    (DELETE_BASE + 1, close(FileId::ANY)),
-                ],
-            );
+            let path = self.path.clone();
+            self.delete(cx, 0, &path);
             self.outstanding = 1;
         }
         self.dir = dir;
         Ok(Progress::Pending)
     }
 
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<u64>, Fail> {
+        if self.listing != Some(child) {
+            return Err(invalid("delete: result of an unknown child"));
+        }
+        let entries: Vec<FileInfo> = result?.downcast()?;
+        let files: Vec<FileInfo> = entries.into_iter().filter(|e| !e.is_directory()).collect();
+        if files.is_empty() {
+            return Err(status_err(NtStatus::NO_SUCH_FILE, "delete", &self.path));
+        }
+        for (i, f) in files.iter().enumerate() {
+            let path = if self.dir.is_empty() {
+                f.name.clone()
+            } else {
+                format!("{}\\{}", self.dir, f.name)
+            };
+            self.delete(cx, i, &path);
+        }
+        self.outstanding = files.len();
+        Ok(Progress::Pending)
+    }
+
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        _cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
-        if tag < DELETE_BASE {
-            let Some(list) = self.list.as_mut() else {
-                return Err(super::file::invalid("unexpected listing response"));
-            };
-            let Some(entries) = list.step(cx, 0, tag, resp)? else {
-                return Ok(Progress::Pending);
-            };
-            let files: Vec<FileInfo> = entries.into_iter().filter(|e| !e.is_directory()).collect();
-            if files.is_empty() {
-                return Err(status_err(NtStatus::NO_SUCH_FILE, "delete", &self.path));
-            }
-            for (i, f) in files.iter().enumerate() {
-                let path = if self.dir.is_empty() {
-                    f.name.clone()
-                } else {
-                    format!("{}\\{}", self.dir, f.name)
-                };
-                let t = DELETE_BASE + 2 * i;
-                cx.send_related(
-                    self.tree.0,
-                    vec![
-                        (t, create(&path, &delete_on_close())),
-                        (t + 1, close(FileId::ANY)),
-                    ],
-                );
-            }
-            self.outstanding = files.len();
-            return Ok(Progress::Pending);
-        }
+    ) -> Result<Progress<u64>, Fail> {
         check(&resp, "delete", &self.path)?;
-        if (tag - DELETE_BASE) % 2 == 1 {
+        if tag % 2 == 1 {
             self.deleted += 1;
             self.outstanding -= 1;
             if self.outstanding == 0 {
-                return Ok(Progress::Done(Output::Count(self.deleted)));
+                return Ok(Progress::Done(self.deleted));
             }
         }
         Ok(Progress::Pending)

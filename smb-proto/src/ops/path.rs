@@ -4,7 +4,7 @@
 //!
 //! Every path an operation takes is relative to its share and obeys these rules, checked
 //! component by component before anything is sent (whoever built the path: a URL, a
-//! driver method, a caller's own [`Op`](crate::Op)):
+//! driver method, a caller's own [`Operation`](crate::Operation)):
 //!
 //! * `/` and `\` both separate components; leading separators are ignored (`""`, `/`
 //!   and `\` all name the share's root) and repeated ones count as one.
@@ -22,7 +22,7 @@
 //! * Names are compared by the server (case-insensitively on Windows and on Samba's
 //!   default shares); the client sends them as given.
 
-use crate::error::PathError;
+use crate::error::{Error, PathError};
 
 /// A checked path: its wire form (components joined by `\`, no leading or trailing
 /// separator) and whether the caller's spelling named a directory.
@@ -91,12 +91,47 @@ pub(crate) fn check_share(share: &str) -> Result<(), PathError> {
 }
 
 /// The wire form of a path already checked by [`parse`] (operations build their
-/// requests from paths their [`Op`](crate::Op) was checked with).
+/// requests from paths their [`Operation::check`](crate::Operation::check) refused nothing in).
 pub(crate) fn wire_name(path: &str) -> String {
     path.split(['/', '\\'])
         .filter(|c| !c.is_empty() && *c != ".")
         .collect::<Vec<_>>()
         .join("\\")
+}
+
+/// Checks a path that may name a directory, for operation `op`.
+pub(crate) fn check_path(op: &'static str, path: &str) -> Result<(), Error> {
+    parse(path).map(drop).map_err(|p| refused(op, path, p))
+}
+
+/// Checks a path that must name a file: not the share's root, not spelled as a directory.
+pub(crate) fn check_file(op: &'static str, path: &str) -> Result<(), Error> {
+    let parsed = parse(path).map_err(|p| refused(op, path, p))?;
+    if parsed.name.is_empty() {
+        return Err(refused(op, path, PathError::EmptyName));
+    }
+    if parsed.names_directory {
+        return Err(refused(op, path, PathError::NamesDirectory));
+    }
+    Ok(())
+}
+
+/// Checks a wildcard pattern for operation `op`.
+pub(crate) fn check_pattern_of(op: &'static str, pattern: &str) -> Result<(), Error> {
+    check_pattern(pattern).map_err(|p| refused(op, pattern, p))
+}
+
+/// Checks a share name for operation `op`.
+pub(crate) fn check_share_of(op: &'static str, share: &str) -> Result<(), Error> {
+    check_share(share).map_err(|p| refused(op, share, p))
+}
+
+fn refused(op: &'static str, path: &str, problem: PathError) -> Error {
+    Error::Path {
+        op,
+        path: path.to_string(),
+        problem,
+    }
 }
 
 /// The longest name (path, pattern, share path) in bytes: NameLength fields are 16 bits,

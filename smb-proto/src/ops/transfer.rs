@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 
-use crate::connection::{Cx, Event, Fail, Operation, Progress, Response};
+use crate::connection::{Fail, OpContext, Operation, Progress, RequestOptions, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::close::{flags as close_flags, CloseRequest, CloseResponse};
@@ -19,7 +19,7 @@ use crate::wire::request::RequestBody;
 use crate::wire::write::{WriteRequest, WriteResponse};
 
 use super::file::{check, close, create};
-use super::{Handle, OpenOptions, Output, TreeId};
+use super::{path, Handle, OpenOptions, TreeId};
 
 const OPEN: usize = 0;
 const CLOSE: usize = 1;
@@ -52,14 +52,17 @@ fn incomplete(op: &'static str, path: &str, detail: String) -> Fail {
 }
 
 /// Reads a file from `offset` to its end (or `max_len` bytes), emitting
-/// [`Event::Data`] strictly in file order.
+/// [`Event::Data`](crate::Event::Data) strictly in file order, with many READs in flight
+/// → the bytes moved.
 ///
 /// The size the server reports is a hint for how many READs to put in flight, never
 /// where the download stops: it stops where a READ says end of file (or at `max_len`),
 /// as smbclient does. A file found longer than reported (it grew, or the server's size
 /// was wrong) is read on to its end; one that ends before the size reported at open
 /// (it shrank under the download) is an [`Error::Incomplete`], never a short success.
-pub(crate) struct ReadFile {
+#[derive(Debug)]
+pub struct ReadFile {
+    share: String,
     tree: TreeId,
     path: String,
     file_id: FileId,
@@ -94,11 +97,14 @@ pub(crate) struct ReadFile {
 }
 
 impl ReadFile {
-    pub(crate) fn new(tree: TreeId, path: String, offset: u64, max_len: Option<u64>) -> Self {
+    /// Reads `path` on `share` from `offset`, up to `max_len` bytes (to the end when
+    /// `None`).
+    pub fn new(share: &str, path: &str, offset: u64, max_len: Option<u64>) -> Self {
         let limit = max_len.map_or(u64::MAX, |m| offset.saturating_add(m));
         ReadFile {
-            tree,
-            path,
+            share: share.to_string(),
+            tree: TreeId(0),
+            path: path.to_string(),
             file_id: FileId::ANY,
             next_req: offset,
             next_emit: offset,
@@ -118,7 +124,7 @@ impl ReadFile {
         }
     }
 
-    fn read(&mut self, cx: &mut Cx<'_>, offset: u64, len: u32) {
+    fn read(&mut self, cx: &mut OpContext<'_>, offset: u64, len: u32) {
         let tag = self.next_tag;
         self.next_tag += 1;
         self.in_flight.insert(tag, (offset, len));
@@ -128,7 +134,7 @@ impl ReadFile {
             file_id: self.file_id,
             ..Default::default()
         };
-        cx.send(tag, self.tree.0, RequestBody::Read(req));
+        cx.send(tag, RequestBody::Read(req));
     }
 
     /// Whether every byte wanted has been delivered: up to `max_len`, or up to where a
@@ -137,9 +143,9 @@ impl ReadFile {
         self.next_emit >= self.limit || self.eof == Some(self.next_emit)
     }
 
-    fn fill_window(&mut self, cx: &mut Cx<'_>) -> Result<(), Fail> {
+    fn fill_window(&mut self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
         let chunk = u64::from(cx.negotiated().max_read_size.max(1));
-        let window = cx.core.config.max_io_in_flight.max(1);
+        let window = cx.io_window();
         loop {
             if self.eof.is_none() && self.probe.is_none() && self.next_req >= self.end {
                 // Every byte up to `end` is asked for and no READ has said end of file:
@@ -165,7 +171,7 @@ impl ReadFile {
         if self.in_flight.is_empty() && !self.closing {
             if self.complete() {
                 self.closing = true;
-                cx.send(CLOSE, self.tree.0, close(self.file_id));
+                cx.send(CLOSE, close(self.file_id));
             } else if let Some(eof) = self.eof {
                 // Every READ is answered and one said end of file before bytes that
                 // were delivered or expected: the file changed under the download.
@@ -197,7 +203,7 @@ impl ReadFile {
     }
 
     /// Emits `data` (read at `offset`) and whatever it unblocks, in file order.
-    fn deliver(&mut self, cx: &mut Cx<'_>, offset: u64, data: Bytes) -> Result<(), Fail> {
+    fn deliver(&mut self, cx: &mut OpContext<'_>, offset: u64, data: Bytes) -> Result<(), Fail> {
         if data.is_empty() {
             return Ok(());
         }
@@ -208,12 +214,8 @@ impl ReadFile {
         while let Some(d) = self.reorder.remove(&self.next_emit) {
             let off = self.next_emit;
             self.next_emit += d.len() as u64;
-            cx.emit(Event::Data {
-                id: cx.id,
-                offset: off,
-                data: d,
-            });
-            if cx.core.config.paced_reads {
+            cx.data(off, d);
+            if cx.paced_reads() {
                 self.unacked += 1;
             }
         }
@@ -236,21 +238,32 @@ impl ReadFile {
 }
 
 impl Operation for ReadFile {
+    type Output = u64;
+
     fn label(&self) -> (&'static str, &str) {
         ("get", &self.path)
     }
 
-    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_file("get", &self.path)
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
         if self.file_id == FileId::ANY || self.closing {
             return Vec::new();
         }
-        vec![(self.tree.0, close(self.file_id))]
+        vec![(self.tree, close(self.file_id))]
     }
 
     /// One compound CREATE + READ + CLOSE: a file that fits in one READ costs one round
     /// trip (the CLOSE reports the size after the READ, which confirms a short READ
     /// ended at the end of the file). A larger one is opened again for the pipelined rest.
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
+        self.tree = cx.tree();
         self.first_len = u64::from(cx.negotiated().max_read_size).min(self.limit - self.start);
         let mut items = vec![(OPEN, create(&self.path, &read_options()))];
         if self.first_len > 0 {
@@ -267,14 +280,14 @@ impl Operation for ReadFile {
             file_id: FileId::ANY,
         });
         items.push((FIRST_CLOSE, close));
-        cx.send_related(self.tree.0, items);
+        cx.send_related(items);
         Ok(Progress::Pending)
     }
 
     /// With [`Config::paced_reads`], an empty supply acknowledges one [`Event::Data`].
     ///
     /// [`Config::paced_reads`]: crate::Config::paced_reads
-    fn on_supply(&mut self, cx: &mut Cx<'_>, _data: Bytes) -> Result<Progress, Fail> {
+    fn on_supply(&mut self, cx: &mut OpContext<'_>, _data: Bytes) -> Result<Progress<u64>, Fail> {
         if self.unacked == 0 {
             return Err(Fail::Op(Error::Invalid(
                 "acknowledged more data than was delivered".into(),
@@ -289,10 +302,10 @@ impl Operation for ReadFile {
 
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
+    ) -> Result<Progress<u64>, Fail> {
         match tag {
             OPEN => {
                 check(&resp, "get", &self.path)?;
@@ -324,13 +337,11 @@ impl Operation for ReadFile {
                     self.end_of_file(self.next_emit)?;
                 }
                 if self.complete() {
-                    return Ok(Progress::Done(Output::Transferred(
-                        self.next_emit - self.start,
-                    )));
+                    return Ok(Progress::Done(self.next_emit - self.start));
                 }
                 let hint = size_after.unwrap_or(0).max(self.expected);
                 self.end = hint.clamp(self.next_req, self.limit);
-                cx.send(REOPEN, self.tree.0, create(&self.path, &read_options()));
+                cx.send(REOPEN, create(&self.path, &read_options()));
                 return Ok(Progress::Pending);
             }
             REOPEN => {
@@ -339,9 +350,7 @@ impl Operation for ReadFile {
             }
             CLOSE => {
                 check(&resp, "get", &self.path)?;
-                return Ok(Progress::Done(Output::Transferred(
-                    self.next_emit - self.start,
-                )));
+                return Ok(Progress::Done(self.next_emit - self.start));
             }
             _ => {
                 let Some((offset, len)) = self.in_flight.remove(&tag) else {
@@ -371,10 +380,13 @@ impl Operation for ReadFile {
     }
 }
 
-/// Creates or truncates a file and writes what the driver supplies, with a window of
-/// WRITEs in flight. The first chunk is asked for before the CREATE so that a file that
+/// Creates or truncates a file and writes what the driver supplies (after each
+/// [`Event::WantData`](crate::Event::WantData)), with a window of WRITEs in flight →
+/// the bytes moved. The first chunk is asked for before the CREATE so that a file that
 /// fits in one WRITE goes out as one compound CREATE + WRITE + CLOSE: one round trip.
-pub(crate) struct WriteFile {
+#[derive(Debug)]
+pub struct WriteFile {
+    share: String,
     tree: TreeId,
     path: String,
     file_id: Option<FileId>,
@@ -391,10 +403,12 @@ pub(crate) struct WriteFile {
 }
 
 impl WriteFile {
-    pub(crate) fn new(tree: TreeId, path: String) -> Self {
+    /// Creates or overwrites `path` on `share`.
+    pub fn new(share: &str, path: &str) -> Self {
         WriteFile {
-            tree,
-            path,
+            share: share.to_string(),
+            tree: TreeId(0),
+            path: path.to_string(),
             file_id: None,
             offset: 0,
             in_flight: HashMap::new(),
@@ -423,22 +437,22 @@ impl WriteFile {
         )
     }
 
-    fn want(&mut self, cx: &mut Cx<'_>) {
+    fn want(&mut self, cx: &mut OpContext<'_>) {
         self.wanting = true;
         let max_len = cx.negotiated().max_write_size.max(1) as usize;
-        cx.emit(Event::WantData { id: cx.id, max_len });
+        cx.want_data(max_len);
     }
 
     /// Asks for more input while the window has room; closes when all is written.
-    fn advance(&mut self, cx: &mut Cx<'_>) {
+    fn advance(&mut self, cx: &mut OpContext<'_>) {
         let Some(file_id) = self.file_id else { return };
-        let window = cx.core.config.max_io_in_flight.max(1);
+        let window = cx.io_window();
         if !self.eof && !self.wanting && self.in_flight.len() < window {
             self.want(cx);
         }
         if self.eof && self.in_flight.is_empty() && !self.closing {
             self.closing = true;
-            cx.send(CLOSE, self.tree.0, close(file_id));
+            cx.send(CLOSE, close(file_id));
         }
     }
 }
@@ -458,24 +472,35 @@ fn write_options() -> OpenOptions {
 }
 
 impl Operation for WriteFile {
+    type Output = u64;
+
     fn label(&self) -> (&'static str, &str) {
         ("put", &self.path)
     }
 
-    fn cleanup(&mut self) -> Vec<(u32, RequestBody)> {
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_file("put", &self.path)
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
         match (self.file_id, self.closing) {
-            (Some(file_id), false) => vec![(self.tree.0, close(file_id))],
+            (Some(file_id), false) => vec![(self.tree, close(file_id))],
             _ => Vec::new(),
         }
     }
 
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
+        self.tree = cx.tree();
         self.want(cx);
         Ok(Progress::Pending)
     }
 
     /// A supply shorter than asked for ends the input.
-    fn on_supply(&mut self, cx: &mut Cx<'_>, data: Bytes) -> Result<Progress, Fail> {
+    fn on_supply(&mut self, cx: &mut OpContext<'_>, data: Bytes) -> Result<Progress<u64>, Fail> {
         if !self.wanting {
             return Err(Fail::Op(Error::Invalid(
                 "data supplied before it was asked for".into(),
@@ -500,12 +525,12 @@ impl Operation for WriteFile {
                 self.closing = true;
                 items.push((CLOSE, close(FileId::ANY)));
             }
-            cx.send_related(self.tree.0, items);
+            cx.send_related(items);
             return Ok(Progress::Pending);
         };
         if !data.is_empty() {
             let (tag, req) = self.write_request(file_id, data);
-            cx.send(tag, self.tree.0, req);
+            cx.send(tag, req);
         }
         self.advance(cx);
         Ok(Progress::Pending)
@@ -513,10 +538,10 @@ impl Operation for WriteFile {
 
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
+    ) -> Result<Progress<u64>, Fail> {
         match (self.respond(cx, tag, resp), self.create_action) {
             (Err(Fail::Op(cause)), Some(action)) => Err(Fail::Op(Error::UploadLeftBehind {
                 cause: Box::new(cause),
@@ -529,7 +554,12 @@ impl Operation for WriteFile {
 }
 
 impl WriteFile {
-    fn respond(&mut self, cx: &mut Cx<'_>, tag: usize, resp: Response) -> Result<Progress, Fail> {
+    fn respond(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<u64>, Fail> {
         match tag {
             OPEN => {
                 check(&resp, "put", &self.path)?;
@@ -543,7 +573,7 @@ impl WriteFile {
                     let detail = format!("{} writes unanswered at close", self.in_flight.len());
                     return Err(incomplete("put", &self.path, detail));
                 }
-                return Ok(Progress::Done(Output::Transferred(self.offset)));
+                return Ok(Progress::Done(self.offset));
             }
             _ => {
                 let Some((offset, data)) = self.in_flight.remove(&tag) else {
@@ -571,8 +601,10 @@ impl WriteFile {
     }
 }
 
-/// Writes `data` at `offset` on an open handle as max-size WRITEs, all in flight.
-pub(crate) struct WriteAt {
+/// Writes `data` at `offset` on an open handle as max-size WRITEs, all in flight → the
+/// byte count.
+#[derive(Debug)]
+pub struct Write {
     handle: Handle,
     offset: u64,
     data: Bytes,
@@ -580,9 +612,10 @@ pub(crate) struct WriteAt {
     next_tag: usize,
 }
 
-impl WriteAt {
-    pub(crate) fn new(handle: Handle, offset: u64, data: Bytes) -> Self {
-        WriteAt {
+impl Write {
+    /// Writes `data` at `offset` of `handle`'s file.
+    pub fn new(handle: Handle, offset: u64, data: Bytes) -> Self {
+        Write {
             handle,
             offset,
             data,
@@ -591,7 +624,7 @@ impl WriteAt {
         }
     }
 
-    fn write(&mut self, cx: &mut Cx<'_>, offset: u64, data: Bytes) {
+    fn write(&mut self, cx: &mut OpContext<'_>, offset: u64, data: Bytes) {
         let tag = self.next_tag;
         self.next_tag += 1;
         self.in_flight.insert(tag, (offset, data.clone()));
@@ -601,14 +634,24 @@ impl WriteAt {
             file_id: self.handle.file_id,
             ..Default::default()
         };
-        cx.send(tag, self.handle.tree.0, RequestBody::Write(req));
+        cx.send_with(
+            tag,
+            RequestBody::Write(req),
+            RequestOptions::on(self.handle.tree),
+        );
     }
 }
 
-impl Operation for WriteAt {
-    fn start(&mut self, cx: &mut Cx<'_>) -> Result<Progress, Fail> {
+impl Operation for Write {
+    type Output = u64;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("write", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         if self.data.is_empty() {
-            return Ok(Progress::Done(Output::Written(0)));
+            return Ok(Progress::Done(0));
         }
         let chunk = cx.negotiated().max_write_size.max(1) as usize;
         let mut rest = self.data.clone();
@@ -624,10 +667,10 @@ impl Operation for WriteAt {
 
     fn on_response(
         &mut self,
-        cx: &mut Cx<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
-    ) -> Result<Progress, Fail> {
+    ) -> Result<Progress<u64>, Fail> {
         let Some((offset, data)) = self.in_flight.remove(&tag) else {
             return Err(Fail::Op(Error::Invalid(
                 "response to an unknown write".into(),
@@ -646,7 +689,7 @@ impl Operation for WriteAt {
             self.write(cx, offset + count as u64, data.slice(count..));
         }
         Ok(if self.in_flight.is_empty() {
-            Progress::Done(Output::Written(self.data.len() as u64))
+            Progress::Done(self.data.len() as u64)
         } else {
             Progress::Pending
         })

@@ -433,7 +433,7 @@ impl Bench {
         let paths = tree_paths();
         let mut conn = connect(server, PLAIN.signing)?;
         // The first use connects the tree; that round trip is not a stat.
-        conn.tree(SHARE)?;
+        conn.call(smb_proto::ops::ConnectShare::new(SHARE))?;
         let (mut stats, mut echoes) = (Vec::new(), Vec::new());
         let commands: Vec<String> = paths.iter().map(|p| format!("allinfo {p}")).collect();
         let commands = commands.join("; ");
@@ -657,7 +657,9 @@ impl Bench {
             opts.signing = PLAIN.signing;
             let client = smb_tokio::Client::connect(&opts).await?;
             // The first use connects the tree; that round trip is not a stat.
-            client.tree(SHARE).await?;
+            client
+                .call(smb_proto::ops::ConnectShare::new(SHARE))
+                .await?;
             let (mut sequential, mut concurrent) = (Vec::new(), Vec::new());
             for _ in 0..TOKIO_ROUNDS {
                 let start = Instant::now();

@@ -1,0 +1,560 @@
+//! The operation model: the [`Operation`] trait every operation implements, and the
+//! narrow [`OpContext`] through which it acts on the connection.
+//!
+//! An operation is a state machine fed by responses. [`Operation::start`] sends its first
+//! requests through the context; the core calls [`Operation::on_response`] with each
+//! response (named by the tag the operation gave its request), until a step returns
+//! [`Progress::Done`] with the operation's typed output. An operation can run another as
+//! a child ([`OpContext::start_child`]) and is told its result in
+//! [`Operation::on_child`]; an operation that names a share ([`Operation::share`]) starts
+//! once the core has connected that share's tree, which it connects once and shares
+//! between operations.
+//!
+//! The smallest real operation, ECHO:
+//!
+//! ```
+//! use smb_proto::ops::{Fail, OpContext, Operation, Progress, Response};
+//! use smb_proto::wire::request::RequestBody;
+//! use smb_proto::wire::simple::EchoRequest;
+//! use smb_proto::NtStatus;
+//!
+//! struct Ping;
+//!
+//! impl Operation for Ping {
+//!     type Output = ();
+//!     fn label(&self) -> (&'static str, &str) {
+//!         ("ping", "")
+//!     }
+//!     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+//!         cx.send(0, RequestBody::Echo(EchoRequest));
+//!         Ok(Progress::Pending)
+//!     }
+//!     fn on_response(
+//!         &mut self,
+//!         _cx: &mut OpContext<'_>,
+//!         _tag: usize,
+//!         resp: Response,
+//!     ) -> Result<Progress<()>, Fail> {
+//!         match resp.status() {
+//!             NtStatus::SUCCESS => Ok(Progress::Done(())),
+//!             s => Err(resp.failure(s, "ping", "")),
+//!         }
+//!     }
+//! }
+//! ```
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+
+use bytes::Bytes;
+
+use super::{Core, Event, Group, Negotiated, OpId, Outgoing, BEFORE_NEGOTIATE};
+use crate::error::{CloseReason, Error};
+use crate::ntstatus::NtStatus;
+use crate::ops::{FileInfo, TreeId};
+use crate::wire::header::Header;
+use crate::wire::request::RequestBody;
+use crate::wire::DecodeError;
+
+/// One step of an operation: still waiting, or done with its output.
+#[derive(Debug)]
+pub enum Progress<T> {
+    /// More responses (or a child's result, or a supply) are needed.
+    Pending,
+    /// Finished with this output.
+    Done(T),
+}
+
+/// How a step failed: the operation's own error, or one that ends the connection.
+#[derive(Debug)]
+pub enum Fail {
+    /// The operation fails with this error; the connection goes on.
+    Op(Error),
+    /// The server broke the protocol: the connection ends with this reason.
+    Fatal(CloseReason),
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Op(e)
+    }
+}
+
+impl From<CloseReason> for Fail {
+    fn from(e: CloseReason) -> Self {
+        Fail::Fatal(e)
+    }
+}
+
+impl From<DecodeError> for Fail {
+    fn from(e: DecodeError) -> Self {
+        Fail::Fatal(CloseReason::Malformed(e))
+    }
+}
+
+/// A response handed to an operation: its header and the whole message (header
+/// included), which the wire codecs decode.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// The decoded SMB2 header.
+    pub header: Header,
+    /// The whole message starting at its header.
+    pub msg: Bytes,
+}
+
+impl Response {
+    /// The header's status.
+    pub fn status(&self) -> NtStatus {
+        NtStatus(self.header.status)
+    }
+
+    /// The failure of `op` on `path` with `status`.
+    pub fn failure(&self, status: NtStatus, op: &'static str, path: &str) -> Fail {
+        Fail::Op(Error::Status {
+            status,
+            op,
+            path: path.to_string(),
+        })
+    }
+}
+
+/// Names a child operation started with [`OpContext::start_child`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildId(pub(crate) OpId);
+
+/// A finished operation's output, typed by the operation and carried untyped through
+/// the core's events; [`OpHandle::output`] (or [`OpOutput::downcast`]) gives it back.
+pub struct OpOutput(Box<dyn OutputValue>);
+
+trait OutputValue: Any + Send + fmt::Debug {
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    fn as_any(&self) -> &dyn Any;
+    fn type_name(&self) -> &'static str;
+}
+
+impl<T: Any + Send + fmt::Debug> OutputValue for T {
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn type_name(&self) -> &'static str {
+        std::any::type_name::<T>()
+    }
+}
+
+impl OpOutput {
+    /// Wraps an output.
+    pub fn new<T: Any + Send + fmt::Debug>(value: T) -> Self {
+        OpOutput(Box::new(value))
+    }
+
+    /// The output as a `&T`, if it is one.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        // `(*self.0)`: the box itself is an `OutputValue` too, by the blanket impl.
+        (*self.0).as_any().downcast_ref()
+    }
+
+    /// The output as `T`; an [`Error::Invalid`] naming both types when it is another.
+    pub fn downcast<T: Any>(self) -> Result<T, Error> {
+        let found = (*self.0).type_name();
+        self.0.into_any().downcast::<T>().map(|b| *b).map_err(|_| {
+            Error::Invalid(format!(
+                "operation ended with a {found}, expected a {}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
+
+/// The value's own `Debug`: an event prints what the operation produced.
+impl fmt::Debug for OpOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// What an operation is.
+///
+/// Implement it to add an operation (one file under `ops/` in this crate, or in your own
+/// code); every driver runs it through its generic `call`. Tags name the operation's own
+/// requests: the values are the operation's to choose and come back with each response.
+pub trait Operation: Send + 'static {
+    /// What the operation produces.
+    type Output: Any + Send + fmt::Debug;
+
+    /// The operation's name ("stat") and the path it works on, for errors raised
+    /// outside it (a timeout).
+    fn label(&self) -> (&'static str, &str);
+
+    /// The share this operation works on, if any: the core connects its tree first
+    /// (once, shared by every operation on it) and [`OpContext::send`] uses it.
+    fn share(&self) -> Option<&str> {
+        None
+    }
+
+    /// Refuses the operation before anything is sent (a path that breaks the
+    /// [path rules](crate::ops::path)).
+    ///
+    /// # Errors
+    ///
+    /// The error the operation then ends with.
+    fn check(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// Sends the first requests.
+    ///
+    /// # Errors
+    ///
+    /// [`Fail::Op`] ends the operation, [`Fail::Fatal`] the connection.
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail>;
+
+    /// Handles the response to the request sent with `tag`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Operation::start`].
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<Self::Output>, Fail>;
+
+    /// Handles the result of a child started with [`OpContext::start_child`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`Operation::start`]; by default a child is unexpected.
+    fn on_child(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _child: ChildId,
+        _result: Result<OpOutput, Error>,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Err(Fail::Op(Error::Invalid(
+            "this operation runs no child".into(),
+        )))
+    }
+
+    /// Handles bytes the driver supplied after [`Event::WantData`] (fewer than asked
+    /// for means end of input), or a paged listing's "next page".
+    ///
+    /// # Errors
+    ///
+    /// As for [`Operation::start`]; by default the operation takes no input.
+    fn on_supply(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _data: Bytes,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Err(Fail::Op(Error::Invalid(
+            "this operation takes no input".into(),
+        )))
+    }
+
+    /// Requests that release what the operation holds (an open handle) when it ends
+    /// early: failed, cancelled or timed out. The core sends them on its behalf.
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        Vec::new()
+    }
+}
+
+/// An operation whose output type the core does not know: how operations cross a
+/// driver's channel to the connection task.
+pub struct BoxedOp(pub(crate) Box<dyn ErasedOp>);
+
+impl BoxedOp {
+    /// Boxes `op`.
+    pub fn new<O: Operation>(op: O) -> Self {
+        BoxedOp(Box::new(op))
+    }
+
+    /// The operation's name and path.
+    pub fn label(&self) -> (&'static str, &str) {
+        self.0.label()
+    }
+}
+
+impl fmt::Debug for BoxedOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, path) = self.0.label();
+        f.debug_struct("BoxedOp")
+            .field("op", &name)
+            .field("path", &path)
+            .finish()
+    }
+}
+
+/// An operation started with [`Connection::start`](super::Connection::start): its id
+/// in events, and the type of its output.
+#[derive(Debug)]
+pub struct OpHandle<T> {
+    id: OpId,
+    output: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for OpHandle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for OpHandle<T> {}
+
+impl<T: Any> OpHandle<T> {
+    pub(crate) fn new(id: OpId) -> Self {
+        OpHandle {
+            id,
+            output: PhantomData,
+        }
+    }
+
+    /// The id its events carry.
+    pub fn id(&self) -> OpId {
+        self.id
+    }
+
+    /// The typed result from its [`Event::Done`].
+    ///
+    /// # Errors
+    ///
+    /// The operation's error, or [`Error::Invalid`] for an output of another type.
+    pub fn output(&self, result: Result<OpOutput, Error>) -> Result<T, Error> {
+        result?.downcast()
+    }
+}
+
+/// [`Operation`] with the output erased, as the core stores it.
+pub(crate) trait ErasedOp: Send {
+    fn label(&self) -> (&'static str, &str);
+    fn share(&self) -> Option<&str>;
+    fn check(&self) -> Result<(), Error>;
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<OpOutput>, Fail>;
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<OpOutput>, Fail>;
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<OpOutput>, Fail>;
+    fn on_supply(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        data: Bytes,
+    ) -> Result<Progress<OpOutput>, Fail>;
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)>;
+}
+
+fn erase<T: Any + Send + fmt::Debug>(
+    r: Result<Progress<T>, Fail>,
+) -> Result<Progress<OpOutput>, Fail> {
+    r.map(|p| match p {
+        Progress::Pending => Progress::Pending,
+        Progress::Done(v) => Progress::Done(OpOutput::new(v)),
+    })
+}
+
+impl<O: Operation> ErasedOp for O {
+    fn label(&self) -> (&'static str, &str) {
+        Operation::label(self)
+    }
+    fn share(&self) -> Option<&str> {
+        Operation::share(self)
+    }
+    fn check(&self) -> Result<(), Error> {
+        Operation::check(self)
+    }
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<OpOutput>, Fail> {
+        erase(Operation::start(self, cx))
+    }
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<OpOutput>, Fail> {
+        erase(Operation::on_response(self, cx, tag, resp))
+    }
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<OpOutput>, Fail> {
+        erase(Operation::on_child(self, cx, child, result))
+    }
+    fn on_supply(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        data: Bytes,
+    ) -> Result<Progress<OpOutput>, Fail> {
+        erase(Operation::on_supply(self, cx, data))
+    }
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        Operation::cleanup(self)
+    }
+}
+
+/// How a request goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOptions {
+    /// The tree (a handle's, say); `None` is the operation's share's, or none.
+    pub tree: Option<TreeId>,
+    /// Sign it even when the session does not sign everything.
+    pub sign: bool,
+    /// Whether the request's timeout applies: `false` for a request that waits by
+    /// design (a change notification), which interim responses then keep alive until
+    /// it completes or is cancelled.
+    pub deadline: bool,
+}
+
+impl Default for RequestOptions {
+    fn default() -> Self {
+        RequestOptions {
+            tree: None,
+            sign: false,
+            deadline: true,
+        }
+    }
+}
+
+impl RequestOptions {
+    /// On `tree`.
+    pub fn on(tree: TreeId) -> Self {
+        RequestOptions {
+            tree: Some(tree),
+            ..Default::default()
+        }
+    }
+}
+
+/// What an operation may do to the connection while it runs: send requests, run a
+/// child, report streaming events, read negotiated facts. It never exposes the
+/// connection's state.
+pub struct OpContext<'a> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) id: OpId,
+    /// The top-level operation: its id names streaming events.
+    pub(crate) root: OpId,
+    /// The operation's share's tree (0 when it names none).
+    pub(crate) tree: TreeId,
+    /// Children started during this step, for the core to run.
+    pub(crate) spawned: Vec<(OpId, Box<dyn ErasedOp>)>,
+}
+
+impl OpContext<'_> {
+    /// Queues one request on the operation's tree.
+    pub fn send(&mut self, tag: usize, body: RequestBody) {
+        self.send_with(tag, body, RequestOptions::default());
+    }
+
+    /// Queues one request with `options`.
+    pub fn send_with(&mut self, tag: usize, body: RequestBody, options: RequestOptions) {
+        let item = self.outgoing(tag, body, false, options);
+        self.queue(vec![item]);
+    }
+
+    /// Queues requests as one compound (MS-SMB2 3.2.4.1.4). Related, later requests
+    /// refer to the file the first one opened through `FileId::ANY`; unrelated, each
+    /// stands alone.
+    pub fn send_compound(
+        &mut self,
+        items: Vec<(usize, RequestBody)>,
+        related: bool,
+        options: RequestOptions,
+    ) {
+        let items = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, (tag, body))| self.outgoing(tag, body, related && i > 0, options))
+            .collect();
+        self.queue(items);
+    }
+
+    /// Queues a related compound on the operation's tree.
+    pub fn send_related(&mut self, items: Vec<(usize, RequestBody)>) {
+        self.send_compound(items, true, RequestOptions::default());
+    }
+
+    fn outgoing(
+        &self,
+        tag: usize,
+        body: RequestBody,
+        related: bool,
+        options: RequestOptions,
+    ) -> Outgoing {
+        Outgoing {
+            tag,
+            tree_id: options.tree.unwrap_or(self.tree).0,
+            body,
+            related,
+            sign: options.sign,
+            deadline: options.deadline,
+        }
+    }
+
+    fn queue(&mut self, items: Vec<Outgoing>) {
+        self.core.waiting.push_back(Group {
+            op: Some(self.id),
+            items,
+        });
+    }
+
+    /// Runs `op` as a child of this operation; its result comes to
+    /// [`Operation::on_child`] with the id returned here. Its streaming events are this
+    /// operation's.
+    pub fn start_child<O: Operation>(&mut self, op: O) -> ChildId {
+        let id = self.core.next_op_id();
+        self.spawned.push((id, Box::new(op)));
+        ChildId(id)
+    }
+
+    /// The tree of the operation's share (0 when it names none).
+    pub fn tree(&self) -> TreeId {
+        self.tree
+    }
+
+    /// Negotiated parameters. Operations start only after negotiation, so the
+    /// fallback is never what an operation sees.
+    pub fn negotiated(&self) -> &Negotiated {
+        self.core.negotiated.as_ref().unwrap_or(&BEFORE_NEGOTIATE)
+    }
+
+    /// How many READs or WRITEs a transfer keeps in flight.
+    pub fn io_window(&self) -> usize {
+        self.core.config.max_io_in_flight.max(1)
+    }
+
+    /// Whether streamed data waits for the driver's acknowledgement
+    /// ([`Config::paced_reads`](crate::Config::paced_reads)).
+    pub fn paced_reads(&self) -> bool {
+        self.core.config.paced_reads
+    }
+
+    /// Reports the next bytes of a streaming read, at file `offset`.
+    pub fn data(&mut self, offset: u64, data: Bytes) {
+        let id = self.root;
+        self.core.events.push_back(Event::Data { id, offset, data });
+    }
+
+    /// Asks the driver for up to `max_len` bytes of input.
+    pub fn want_data(&mut self, max_len: usize) {
+        let id = self.root;
+        self.core.events.push_back(Event::WantData { id, max_len });
+    }
+
+    /// Reports one page of a paged listing.
+    pub fn entries(&mut self, entries: Vec<FileInfo>) {
+        let id = self.root;
+        self.core.events.push_back(Event::Entries { id, entries });
+    }
+}
