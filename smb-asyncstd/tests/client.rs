@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_lite::FutureExt;
-use smb_asyncstd::{Client, Error, SmbFactory, Spawner};
+use smb_asyncstd::{Client, Error, Spawner};
 use smb_proto::NtStatus;
 use smb_tests::fixtures::{data, sha256, smb_error};
 use smb_tests::{SambaServer, Share};
@@ -137,9 +137,12 @@ async fn scenario(srv: &SambaServer, client: Client) {
 fn scenario_on_async_std() {
     let srv = server();
     async_std::task::block_on(guard("async-std scenario", async {
-        let client = Client::connect_with(&srv.connect_options(), async_std_spawner())
-            .await
-            .expect("connect");
+        let client = Client::connect_with(
+            &srv.connect_options(),
+            smb_asyncstd::runtime_with(async_std_spawner()),
+        )
+        .await
+        .expect("connect");
         scenario(&srv, client).await;
     }));
 }
@@ -148,7 +151,7 @@ fn scenario_on_async_std() {
 fn scenario_on_smol() {
     let srv = server();
     smol::block_on(guard("smol scenario", async {
-        let client = Client::connect(&srv.connect_options())
+        let client = smb_asyncstd::connect(&srv.connect_options())
             .await
             .expect("connect");
         scenario(&srv, client).await;
@@ -166,7 +169,7 @@ fn sixteen_concurrent_retrieves_on_one_connection() {
         std::fs::write(root.join(format!("f{i}.bin")), f).expect("fixture");
     }
     smol::block_on(guard("16 retrieves", async {
-        let client = Client::connect(&srv.connect_options())
+        let client = smb_asyncstd::connect(&srv.connect_options())
             .await
             .expect("connect");
         let tasks: Vec<_> = (0..16)
@@ -191,18 +194,20 @@ fn sixteen_concurrent_retrieves_on_one_connection() {
 fn factory_calls_on_auth_ok_with_a_client() {
     let srv = server();
     let (ok, failed) = (Arc::new(Mutex::new(None)), Arc::new(AtomicUsize::new(0)));
-    let factory = SmbFactory::new(srv.connect_options())
-        .spawner(async_std_spawner())
-        .on_auth_ok({
-            let ok = ok.clone();
-            move |client| *ok.lock().unwrap() = Some(client)
-        })
-        .on_auth_failed({
-            let failed = failed.clone();
-            move |_| {
-                failed.fetch_add(1, Ordering::SeqCst);
-            }
-        });
+    let factory = smb_asyncstd::SmbFactory::with_runtime(
+        srv.connect_options(),
+        smb_asyncstd::runtime_with(async_std_spawner()),
+    )
+    .on_auth_ok({
+        let ok = ok.clone();
+        move |client| *ok.lock().unwrap() = Some(client)
+    })
+    .on_auth_failed({
+        let failed = failed.clone();
+        move |_| {
+            failed.fetch_add(1, Ordering::SeqCst);
+        }
+    });
     async_std::task::block_on(guard("factory connect", async {
         let client = factory.connect().await.expect("connect");
         let hooked = ok.lock().unwrap().take().expect("on_auth_ok fired");
@@ -218,7 +223,7 @@ fn factory_calls_on_auth_failed_for_a_wrong_password() {
     let srv = server();
     let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(None)));
     let opts = srv.connect_options().user(srv.user(), "not-the-password");
-    let factory = SmbFactory::new(opts)
+    let factory = smb_asyncstd::factory(opts)
         .on_auth_ok({
             let ok = ok.clone();
             move |_| {
@@ -252,7 +257,7 @@ fn deferred_callbacks_and_errbacks_chain() {
     let srv = server();
     std::fs::write(srv.share_path("share").join("a.txt"), b"alpha").expect("fixture");
     smol::block_on(guard("deferreds", async {
-        let client = Client::connect(&srv.connect_options())
+        let client = smb_asyncstd::connect(&srv.connect_options())
             .await
             .expect("connect");
         let d = client.deferred();
@@ -358,7 +363,7 @@ fn dropping_an_operation_cancels_it_and_keeps_the_connection() {
     let content = data(8 << 20, 3);
     std::fs::write(srv.share_path("share").join("big.bin"), &content).expect("fixture");
     smol::block_on(guard("cancel", async {
-        let client = Client::connect(&srv.connect_options())
+        let client = smb_asyncstd::connect(&srv.connect_options())
             .await
             .expect("connect");
         let mut stall = Stall::default();
@@ -380,4 +385,93 @@ fn dropping_an_operation_cancels_it_and_keeps_the_connection() {
             .expect("retrieve after a dropped read");
         assert_eq!(sha256(&whole), sha256(&content));
     }));
+}
+
+/// What once existed on tokio only — files, the listing stream, per-operation timeouts
+/// and the pool — on both runtimes, through the one async layer.
+#[test]
+fn files_streams_timeouts_and_the_pool_on_async_std_and_smol() {
+    use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, StreamExt};
+    use std::io::SeekFrom;
+    async fn run(srv: &SambaServer, client: Client, pool: smb_asyncstd::Pool) {
+        let mut f = client
+            .open(
+                "share",
+                "f.bin",
+                smb_asyncstd::OpenOptions::read_write_create(),
+            )
+            .await
+            .expect("open");
+        f.write_all(b"hello, world").await.expect("write");
+        f.flush().await.expect("flush");
+        assert_eq!(f.seek(SeekFrom::End(-5)).await.expect("seek"), 7);
+        let mut tail = String::new();
+        f.read_to_string(&mut tail).await.expect("read");
+        assert_eq!(tail, "world");
+        f.close().await.expect("close");
+        assert_eq!(
+            std::fs::read(srv.share_path("share").join("f.bin")).unwrap(),
+            b"hello, world"
+        );
+
+        for i in 0..300 {
+            std::fs::write(srv.share_path("share").join(format!("e{i:03}")), b"").unwrap();
+        }
+        let mut names: Vec<String> = client
+            .list_path_stream("share", "", "e*")
+            .await
+            .expect("stream")
+            .map(|e| e.expect("entry").name)
+            .collect()
+            .await;
+        names.sort();
+        assert_eq!(names.len(), 300);
+        assert_eq!(names[299], "e299");
+
+        srv.pause();
+        let err = client
+            .with_timeout(Duration::from_millis(500))
+            .get_attributes("share", "f.bin")
+            .await
+            .expect_err("a frozen server times out");
+        srv.resume();
+        assert!(
+            matches!(
+                err,
+                Error::Smb(smb_proto::Error::Timeout { op: "stat", .. })
+            ),
+            "{err:?}"
+        );
+        client.echo().await.expect("the connection goes on");
+
+        let url = format!("{}/f.bin", srv.url("share"));
+        let mut f = pool.open(&url).await.expect("open through the pool");
+        let mut all = Vec::new();
+        f.read_to_end(&mut all).await.expect("read");
+        assert_eq!(all, b"hello, world");
+        let _again = pool.open(&url).await.expect("again");
+        assert_eq!(pool.connections(), 1);
+    }
+    let srv = server();
+    async_std::task::block_on(async {
+        let runtime = smb_asyncstd::runtime_with(async_std_spawner());
+        let client = guard(
+            "connect",
+            Client::connect_with(&srv.connect_options(), runtime.clone()),
+        )
+        .await
+        .expect("connect");
+        guard(
+            "async-std",
+            run(&srv, client, smb_asyncstd::Pool::new(runtime, None)),
+        )
+        .await;
+    });
+    let srv = server();
+    smol::block_on(async {
+        let client = guard("connect", smb_asyncstd::connect(&srv.connect_options()))
+            .await
+            .expect("connect");
+        guard("smol", run(&srv, client, smb_asyncstd::pool(None))).await;
+    });
 }

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use smb_proto::ops::{self, OpOutput, Operation};
@@ -65,20 +65,12 @@ const MIN_READ: usize = 64 * 1024;
 /// Largest read: a whole 1 MiB READ response and its header.
 const MAX_READ: usize = 1024 * 1024 + 4096;
 
+/// A fresh seed for the core's generator from the operating system. A system whose
+/// random source fails cannot make a connection safe (NTLM challenges, nonces): that is
+/// a broken machine, not a condition to work around with a guessable seed.
 fn os_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        if f.read_exact(&mut seed).is_ok() {
-            return seed;
-        }
-    }
-    // No /dev/urandom: fall back to the clock and process id, hashed by the core's DRBG.
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    seed[..16].copy_from_slice(&t.to_le_bytes());
-    seed[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    getrandom::getrandom(&mut seed).expect("the operating system's random source failed");
     seed
 }
 

@@ -1,10 +1,6 @@
-//! The background task: it owns the socket and the [`smb_proto::Connection`], and routes
-//! each operation's events to the task that started it, by operation id. Handles talk to
-//! it over a channel; nothing is locked while a request is on the wire.
-//!
-//! Only runtime-agnostic pieces are used (`futures-io` traits, `async-io` timers and
-//! sockets), so the task runs on any executor whose futures may touch the `async-io`
-//! reactor: async-std's and smol's both do.
+//! The connection task: it owns the socket and the [`smb_proto::Connection`], and routes
+//! each operation's events to the task that started it. Handles talk to it over a
+//! bounded channel; nothing is locked while a request is on the wire.
 
 use std::future::poll_fn;
 use std::io::IoSlice;
@@ -14,15 +10,16 @@ use std::task::Poll;
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
-use async_io::Timer;
-use async_net::TcpStream;
 use bytes::{Bytes, BytesMut};
-use futures_lite::{AsyncRead, AsyncWrite, AsyncWriteExt, FutureExt, StreamExt};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::{AsyncWriteExt, StreamExt};
 use smb_proto::client::{Dispatcher, DriverEvent, EventSink, Status};
 use smb_proto::ops::BoxedOp;
 use smb_proto::CloseReason;
 
-/// Bytes read from the socket at a time.
+use crate::runtime::{BoxFuture, Runtime, Socket};
+
+/// Bytes read from the socket at a time (the core's read hint asks for whole frames).
 const READ_CHUNK: usize = 256 * 1024;
 /// Buffers handed to one vectored write.
 const MAX_SLICES: usize = 64;
@@ -43,7 +40,8 @@ pub(crate) enum Cmd {
         op: BoxedOp,
         events: Sender<DriverEvent>,
     },
-    /// Bytes for a streaming write; for a streaming read, "one chunk consumed".
+    /// Bytes for a streaming write; for a streaming read, "one chunk consumed"; for a
+    /// paged listing, "next page".
     Supply { ticket: u64, data: Bytes },
     /// Stop following an operation (SMB2 CANCEL for its requests on the wire).
     Cancel { ticket: u64 },
@@ -56,8 +54,11 @@ pub(crate) enum Cmd {
 /// Why the connection ended, set once it did; shared with every handle.
 pub(crate) type Closed = Arc<OnceLock<CloseReason>>;
 
-/// Routes an operation's events into its handle's channel.
-pub(crate) struct Sink(Sender<DriverEvent>);
+/// Routes an operation's events into its handle's channel. The channel is unbounded,
+/// but what goes into it is not: streamed reads wait for each chunk's acknowledgement
+/// (`paced_reads`), a streaming write asks for one buffer at a time, and a paged
+/// listing for one page.
+pub(crate) struct Sink(pub(crate) Sender<DriverEvent>);
 
 impl EventSink for Sink {
     fn deliver(&self, ev: DriverEvent) -> bool {
@@ -67,7 +68,8 @@ impl EventSink for Sink {
 
 pub(crate) struct Driver {
     dispatch: Dispatcher<Sink>,
-    sock: TcpStream,
+    sock: Box<dyn Socket>,
+    runtime: Arc<dyn Runtime>,
     rx: BytesMut,
     scratch: Vec<u8>,
     /// Boxed because a receiver is `!Unpin`.
@@ -78,7 +80,8 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn new(
-        sock: TcpStream,
+        sock: Box<dyn Socket>,
+        runtime: Arc<dyn Runtime>,
         core: smb_proto::Connection,
         cmds: Receiver<Cmd>,
         closed: Closed,
@@ -86,6 +89,7 @@ impl Driver {
         Driver {
             dispatch: Dispatcher::new(core),
             sock,
+            runtime,
             rx: BytesMut::new(),
             scratch: vec![0; READ_CHUNK],
             cmds: Box::pin(cmds),
@@ -96,7 +100,10 @@ impl Driver {
 
     /// Runs until the connection ends or every handle is gone.
     pub(crate) async fn run(mut self) {
-        let mut timer = Timer::never();
+        let mut timer: Option<(Instant, BoxFuture<'static, ()>)> = None;
+        // Which source is polled first alternates, so a stream of commands cannot starve
+        // the socket, nor a busy socket the commands.
+        let mut commands_first = true;
         self.dispatch.settle();
         loop {
             let writing = self.dispatch.is_writing();
@@ -104,11 +111,19 @@ impl Driver {
                 break;
             }
             let deadline = self.dispatch.connection().poll_timeout();
-            if let Some(at) = deadline {
-                timer.set_at(at);
+            match (deadline, &timer) {
+                (Some(at), Some((set, _))) if *set == at => {}
+                (Some(at), _) => timer = Some((at, self.runtime.sleep_until(at))),
+                (None, _) => timer = None,
             }
+            commands_first = !commands_first;
             // One poll of every source per wake-up; nothing polled here holds state across
             // polls, so returning on the first ready source loses no bytes.
+            let want = self
+                .dispatch
+                .connection()
+                .read_hint(&self.rx)
+                .clamp(64 * 1024, READ_CHUNK);
             let wake = {
                 // Built outside the poll so the future holds byte slices, not the
                 // dispatcher (which is not `Sync`).
@@ -117,26 +132,46 @@ impl Driver {
                     .pending(MAX_SLICES)
                     .map(IoSlice::new)
                     .collect();
+                let (cmds, sock, scratch, shutting_down) = (
+                    &mut self.cmds,
+                    &mut self.sock,
+                    &mut self.scratch[..want],
+                    self.shutting_down,
+                );
                 poll_fn(|cx| {
-                    if !self.shutting_down {
-                        if let Poll::Ready(cmd) = self.cmds.poll_next(cx) {
-                            return Poll::Ready(Wake::Command(cmd));
+                    let mut command = |cx: &mut std::task::Context<'_>| {
+                        if shutting_down {
+                            return None;
+                        }
+                        match cmds.poll_next(cx) {
+                            Poll::Ready(cmd) => Some(Wake::Command(cmd)),
+                            Poll::Pending => None,
+                        }
+                    };
+                    if commands_first {
+                        if let Some(w) = command(cx) {
+                            return Poll::Ready(w);
                         }
                     }
-                    if let Poll::Ready(r) =
-                        Pin::new(&mut self.sock).poll_read(cx, &mut self.scratch)
-                    {
+                    if let Poll::Ready(r) = Pin::new(&mut *sock).poll_read(cx, scratch) {
                         return Poll::Ready(Wake::Read(r));
                     }
                     if writing {
                         if let Poll::Ready(r) =
-                            Pin::new(&mut self.sock).poll_write_vectored(cx, &slices)
+                            Pin::new(&mut *sock).poll_write_vectored(cx, &slices)
                         {
                             return Poll::Ready(Wake::Wrote(r));
                         }
                     }
-                    if deadline.is_some() && timer.poll(cx).is_ready() {
-                        return Poll::Ready(Wake::Timer);
+                    if !commands_first {
+                        if let Some(w) = command(cx) {
+                            return Poll::Ready(w);
+                        }
+                    }
+                    if let Some((_, sleep)) = &mut timer {
+                        if sleep.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(Wake::Timer);
+                        }
                     }
                     Poll::Pending
                 })
@@ -156,7 +191,10 @@ impl Driver {
                 }
                 Wake::Wrote(Ok(0)) => core.handle_transport_closed("socket accepts no more bytes"),
                 Wake::Wrote(Ok(n)) => self.dispatch.consume(n),
-                Wake::Timer => core.handle_timeout(Instant::now()),
+                Wake::Timer => {
+                    timer = None;
+                    core.handle_timeout(Instant::now());
+                }
             }
             self.dispatch.settle();
             if self.dispatch.connection().close_reason().is_some() {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use smb_proto::url::SmbUrl;
 use smb_proto::OpenOptions;
 
+use crate::runtime::Runtime;
 use crate::{Client, ConnectOptions, Error, File, Result};
 
 /// (host, port, user, domain), compared without ASCII case as SMB compares names, and
@@ -17,26 +18,36 @@ type Key = (String, u16, String, String, String);
 /// One connection per server and user, made on first use and replaced once it has ended.
 /// The password is not part of the key: a second password for the same user reuses the
 /// connection the first one opened. Cloning a pool shares it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Pool {
     inner: Arc<PoolInner>,
 }
 
-#[derive(Debug, Default)]
 struct PoolInner {
+    runtime: Arc<dyn Runtime>,
     defaults: Option<ConnectOptions>,
     /// The async lock is held only while connecting, so that tasks asking at once for a
     /// new server wait for one connection instead of making one each.
-    slots: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<Option<Client>>>>>,
+    slots: Mutex<HashMap<Key, Arc<async_lock::Mutex<Option<Client>>>>>,
+}
+
+impl std::fmt::Debug for PoolInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("defaults", &self.defaults)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pool {
-    /// A pool whose URL connections take everything but server, port and credentials from
-    /// `defaults` (signing, dialects, timeout…).
-    pub fn new(defaults: ConnectOptions) -> Self {
+    /// A pool on `runtime` whose URL connections take everything but server, port and
+    /// credentials from `defaults` (signing, dialects, timeout…), or the defaults of
+    /// [`ConnectOptions::new`].
+    pub fn new(runtime: Arc<dyn Runtime>, defaults: Option<ConnectOptions>) -> Self {
         Pool {
             inner: Arc::new(PoolInner {
-                defaults: Some(defaults),
+                runtime,
+                defaults,
                 slots: Mutex::default(),
             }),
         }
@@ -72,7 +83,7 @@ impl Pool {
         if let Some(client) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(client.clone());
         }
-        let client = Client::connect(opts).await?;
+        let client = Client::connect_with(opts, self.inner.runtime.clone()).await?;
         *slot = Some(client.clone());
         Ok(client)
     }
@@ -115,7 +126,7 @@ impl Pool {
             .values()
             .filter(|slot| {
                 slot.try_lock()
-                    .is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))
+                    .is_some_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))
             })
             .count()
     }

@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use crate::{Client, ConnectOptions, Error, FileInfo, Result, Spawner};
+use crate::runtime::Runtime;
+use crate::{Client, ConnectOptions, Error, FileInfo, Result};
 
 /// The eventual result of an operation that is already running, like a Twisted
 /// `Deferred`.
@@ -16,13 +17,13 @@ use crate::{Client, ConnectOptions, Error, FileInfo, Result, Spawner};
 /// [`add_callback`](Deferred::add_callback) and [`add_errback`](Deferred::add_errback)
 /// build a chain that runs in order, each step seeing the result of the one before; an
 /// errback that returns `Ok` recovers, one that returns `Err` passes a failure on. The
-/// chain runs when the deferred is awaited, or on the connection's executor after
+/// chain runs when the deferred is awaited, or on the connection's runtime after
 /// [`detach`](Deferred::detach). Dropping a deferred drops its callbacks, not its
 /// operation.
 #[must_use = "callbacks run only when the deferred is awaited or detached"]
 pub struct Deferred<T> {
     chain: Pin<Box<dyn Future<Output = Result<T>> + Send>>,
-    spawner: Spawner,
+    runtime: Arc<dyn Runtime>,
 }
 
 impl<T> std::fmt::Debug for Deferred<T> {
@@ -32,10 +33,13 @@ impl<T> std::fmt::Debug for Deferred<T> {
 }
 
 impl<T: Send + 'static> Deferred<T> {
-    /// Starts `op` on `spawner` now; the deferred only waits for its result.
-    fn start(spawner: Spawner, op: impl Future<Output = Result<T>> + Send + 'static) -> Self {
+    /// Starts `op` on `runtime` now; the deferred only waits for its result.
+    fn start(
+        runtime: Arc<dyn Runtime>,
+        op: impl Future<Output = Result<T>> + Send + 'static,
+    ) -> Self {
         let (tx, rx) = async_channel::bounded(1);
-        spawner(Box::pin(async move {
+        runtime.spawn(Box::pin(async move {
             let _ = tx.send(op.await).await;
         }));
         Deferred {
@@ -45,7 +49,7 @@ impl<T: Send + 'static> Deferred<T> {
                     .await
                     .unwrap_or(Err(Error::Smb(smb_proto::Error::Cancelled)))
             }),
-            spawner,
+            runtime,
         }
     }
 
@@ -57,7 +61,7 @@ impl<T: Send + 'static> Deferred<T> {
         let chain = self.chain;
         Deferred {
             chain: Box::pin(async move { chain.await.map(f) }),
-            spawner: self.spawner,
+            runtime: self.runtime,
         }
     }
 
@@ -69,14 +73,14 @@ impl<T: Send + 'static> Deferred<T> {
         let chain = self.chain;
         Deferred {
             chain: Box::pin(async move { chain.await.or_else(f) }),
-            spawner: self.spawner,
+            runtime: self.runtime,
         }
     }
 
     /// Runs the chain to its end without anyone awaiting it.
     pub fn detach(self) {
         let chain = self.chain;
-        (self.spawner)(Box::pin(async move {
+        self.runtime.spawn(Box::pin(async move {
             let _ = chain.await;
         }));
     }
@@ -101,7 +105,7 @@ type AuthFailed = Arc<dyn Fn(&Error) + Send + Sync>;
 #[derive(Clone)]
 pub struct SmbFactory {
     opts: ConnectOptions,
-    spawner: Spawner,
+    runtime: Arc<dyn Runtime>,
     auth_ok: Option<AuthOk>,
     auth_failed: Option<AuthFailed>,
 }
@@ -116,20 +120,14 @@ impl std::fmt::Debug for SmbFactory {
 }
 
 impl SmbFactory {
-    /// A factory for connections made with `opts`, run on smol's global executor.
-    pub fn new(opts: ConnectOptions) -> Self {
+    /// A factory for connections made with `opts`, run on `runtime`.
+    pub fn with_runtime(opts: ConnectOptions, runtime: Arc<dyn Runtime>) -> Self {
         SmbFactory {
             opts,
-            spawner: Arc::new(|f| smol::spawn(f).detach()),
+            runtime,
             auth_ok: None,
             auth_failed: None,
         }
-    }
-
-    /// Runs connections and deferred operations with `spawner` instead.
-    pub fn spawner(mut self, spawner: Spawner) -> Self {
-        self.spawner = spawner;
-        self
     }
 
     /// Called with the client once login succeeds.
@@ -147,8 +145,8 @@ impl SmbFactory {
     /// Connects and logs in; the hooks fire before the deferred does.
     pub fn connect(&self) -> Deferred<Client> {
         let this = self.clone();
-        Deferred::start(self.spawner.clone(), async move {
-            match Client::connect_with(&this.opts, this.spawner.clone()).await {
+        Deferred::start(self.runtime.clone(), async move {
+            match Client::connect_with(&this.opts, this.runtime.clone()).await {
                 Ok(client) => {
                     if let Some(hook) = &this.auth_ok {
                         hook(client.clone());
@@ -191,7 +189,7 @@ impl DeferredClient {
         F: FnOnce(Client) -> Fut,
         Fut: Future<Output = Result<T>> + Send + 'static,
     {
-        Deferred::start(self.client.inner.spawner.clone(), op(self.client.clone()))
+        Deferred::start(self.client.inner.runtime.clone(), op(self.client.clone()))
     }
 
     /// See [`Client::list_path`].

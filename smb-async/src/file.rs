@@ -1,13 +1,15 @@
-//! A remote file as tokio `AsyncRead` + `AsyncWrite` + `AsyncSeek`.
+//! A remote file as `futures-io` `AsyncRead` + `AsyncWrite` + `AsyncSeek`. The `poll_*`
+//! methods are public so a runtime adapter can implement its own I/O traits on top
+//! (smb-tokio does, for tokio's).
 
 use std::io::{self, SeekFrom};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
+use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 use smb_proto::ops::{self, BoxedOp};
 use smb_proto::{FileInfo, Handle};
-use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 use crate::{Client, Error, Running};
 
@@ -45,6 +47,8 @@ pub struct File {
     /// `pos` means end of file.
     ahead: Option<(u64, Bytes)>,
     busy: Option<(Busy, Running)>,
+    /// The seek in progress, so a repeated `poll_seek` with it does not start another.
+    seeking: Option<SeekFrom>,
     /// Written since the last flush.
     dirty: bool,
     closed: bool,
@@ -70,6 +74,7 @@ impl File {
             pos: 0,
             ahead: None,
             busy: None,
+            seeking: None,
             dirty: false,
             closed: false,
         }
@@ -81,8 +86,12 @@ impl File {
     }
 
     /// Waits for pending writes and closes the handle.
+    ///
+    /// # Errors
+    ///
+    /// The first error of a pending write, or the CLOSE's.
     pub async fn close(mut self) -> crate::Result<()> {
-        std::future::poll_fn(|cx| Pin::new(&mut self).poll_shutdown(cx)).await?;
+        std::future::poll_fn(|cx| self.poll_close_file(cx)).await?;
         Ok(())
     }
 
@@ -154,36 +163,124 @@ fn before_start() -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, "seek before start of file")
 }
 
+impl File {
+    /// Reads into `buf` at the file position: `Ok(0)` at end of file.
+    pub fn poll_read_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            if let Some((offset, data)) = self.ahead.take() {
+                if offset == self.pos {
+                    let n = data.len().min(buf.len());
+                    buf[..n].copy_from_slice(&data[..n]);
+                    self.pos += n as u64;
+                    if n < data.len() {
+                        self.ahead = Some((self.pos, data.slice(n..)));
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+            }
+            if buf.is_empty() {
+                return Poll::Ready(Ok(0));
+            }
+            if self.busy.is_some() {
+                ready!(self.poll_settle(cx))?;
+                continue;
+            }
+            let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+            let op = BoxedOp::new(ops::Read::new(self.handle, self.pos, len));
+            self.start(Busy::Read { offset: self.pos }, op)?;
+        }
+    }
+
+    /// Writes `buf` at the file position. The write goes out in the background (this
+    /// returns at once) and the next call waits for it; its error shows then.
+    pub fn poll_write_file(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        ready!(self.poll_settle(cx))?;
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let n = buf.len().min(WRITE_BEHIND);
+        let data = Bytes::copy_from_slice(&buf[..n]);
+        let op = BoxedOp::new(ops::Write::new(self.handle, self.pos, data));
+        self.start(Busy::Write { len: n as u64 }, op)?;
+        self.pos += n as u64;
+        self.info.size = self.info.size.max(self.pos);
+        self.ahead = None;
+        self.dirty = true;
+        Poll::Ready(Ok(n))
+    }
+
+    /// Waits for the last write and, if anything was written since the last flush, sends
+    /// SMB2 FLUSH so the server commits it to stable storage.
+    pub fn poll_flush_file(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.poll_settle(cx))?;
+            if !self.dirty || self.closed {
+                return Poll::Ready(Ok(()));
+            }
+            self.start(Busy::Flush, BoxedOp::new(ops::Flush(self.handle)))?;
+        }
+    }
+
+    /// Waits for the last write and closes the handle.
+    pub fn poll_close_file(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        loop {
+            ready!(self.poll_settle(cx))?;
+            if self.closed {
+                return Poll::Ready(Ok(()));
+            }
+            self.start(Busy::Close, BoxedOp::new(ops::Close(self.handle)))?;
+        }
+    }
+
+    /// Moves the file position; a seek from the end asks the server for the size of
+    /// this open (other handles and clients may have changed it, and it stays right
+    /// even if the file was renamed). Call [`File::poll_seek_file`] again with the same
+    /// `position` until it is ready.
+    pub fn poll_seek_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        position: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        if self.seeking != Some(position) {
+            ready!(self.poll_settle(cx))?;
+            self.seeking = Some(position);
+            match position {
+                SeekFrom::Start(p) => self.pos = p,
+                SeekFrom::Current(d) => match self.pos.checked_add_signed(d) {
+                    Some(p) => self.pos = p,
+                    None => {
+                        self.seeking = None;
+                        return Poll::Ready(Err(before_start()));
+                    }
+                },
+                SeekFrom::End(delta) => {
+                    if let Err(e) = self.start(
+                        Busy::Size { delta },
+                        BoxedOp::new(ops::QueryInfo(self.handle)),
+                    ) {
+                        self.seeking = None;
+                        return Poll::Ready(Err(e));
+                    }
+                }
+            }
+        }
+        let r = ready!(self.poll_settle(cx));
+        self.seeking = None;
+        Poll::Ready(r.map(|()| self.pos))
+    }
+}
+
 impl AsyncRead for File {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        loop {
-            if let Some((offset, data)) = this.ahead.take() {
-                if offset == this.pos {
-                    let n = data.len().min(buf.remaining());
-                    buf.put_slice(&data[..n]);
-                    this.pos += n as u64;
-                    if n < data.len() {
-                        this.ahead = Some((this.pos, data.slice(n..)));
-                    }
-                    return Poll::Ready(Ok(()));
-                }
-            }
-            if buf.remaining() == 0 {
-                return Poll::Ready(Ok(()));
-            }
-            if this.busy.is_some() {
-                ready!(this.poll_settle(cx))?;
-                continue;
-            }
-            let len = u32::try_from(buf.remaining()).unwrap_or(u32::MAX);
-            let op = BoxedOp::new(ops::Read::new(this.handle, this.pos, len));
-            this.start(Busy::Read { offset: this.pos }, op)?;
-        }
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_read_file(cx, buf)
     }
 }
 
@@ -193,75 +290,25 @@ impl AsyncWrite for File {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        ready!(this.poll_settle(cx))?;
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let n = buf.len().min(WRITE_BEHIND);
-        let data = Bytes::copy_from_slice(&buf[..n]);
-        let op = BoxedOp::new(ops::Write::new(this.handle, this.pos, data));
-        this.start(Busy::Write { len: n as u64 }, op)?;
-        this.pos += n as u64;
-        this.info.size = this.info.size.max(this.pos);
-        this.ahead = None;
-        this.dirty = true;
-        Poll::Ready(Ok(n))
+        self.get_mut().poll_write_file(cx, buf)
     }
 
-    /// Waits for the last write and, if anything was written since the last flush, sends
-    /// SMB2 FLUSH so the server commits it to stable storage.
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        loop {
-            ready!(this.poll_settle(cx))?;
-            if !this.dirty || this.closed {
-                return Poll::Ready(Ok(()));
-            }
-            this.start(Busy::Flush, BoxedOp::new(ops::Flush(this.handle)))?;
-        }
+        self.get_mut().poll_flush_file(cx)
     }
 
-    /// Waits for the last write and closes the handle.
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        loop {
-            ready!(this.poll_settle(cx))?;
-            if this.closed {
-                return Poll::Ready(Ok(()));
-            }
-            this.start(Busy::Close, BoxedOp::new(ops::Close(this.handle)))?;
-        }
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().poll_close_file(cx)
     }
 }
 
 impl AsyncSeek for File {
-    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
-        let this = self.get_mut();
-        if this.busy.is_some() {
-            return Err(io::Error::other(
-                "another file operation is pending, call poll_complete before start_seek",
-            ));
-        }
-        match position {
-            SeekFrom::Start(p) => this.pos = p,
-            SeekFrom::Current(d) => {
-                this.pos = this.pos.checked_add_signed(d).ok_or_else(before_start)?
-            }
-            // The size can change under us (other handles, other clients): ask the server
-            // about this open, which stays right even if the file was renamed.
-            SeekFrom::End(delta) => this.start(
-                Busy::Size { delta },
-                BoxedOp::new(ops::QueryInfo(this.handle)),
-            )?,
-        }
-        Ok(())
-    }
-
-    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        let this = self.get_mut();
-        ready!(this.poll_settle(cx))?;
-        Poll::Ready(Ok(this.pos))
+    fn poll_seek(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        pos: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        self.get_mut().poll_seek_file(cx, pos)
     }
 }
 

@@ -1,0 +1,674 @@
+//! The async SMB2/3 client, runtime-neutral: the blocking client's API as `async fn` on
+//! a handle that many tasks share, with files, a lazily fetching listing stream,
+//! per-operation timeouts, a connection pool and a deferred (Twisted-style) layer.
+//!
+//! All protocol decisions live in [`smb_proto`]. One background task per connection owns
+//! the socket and the protocol core; a [`Client`] (cheap to clone) sends it operations
+//! over a bounded channel, and the core routes responses back by message id, so any
+//! number of operations from any number of tasks run at once on one connection. Dropping
+//! an operation's future cancels it on the wire.
+//!
+//! This crate does no I/O of its own: a [`Runtime`] supplies spawning, timers and
+//! sockets. `smb-tokio` and `smb-asyncstd` are the adapters for tokio and for async-std
+//! and smol; use one of them.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod deferred;
+mod driver;
+mod file;
+mod pool;
+pub mod runtime;
+
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use async_channel::{Receiver, Sender, TrySendError};
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
+use smb_proto::client::{DriverEvent as Ev, Status};
+use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
+use smb_proto::wire::fscc::FileTime;
+use smb_proto::CloseReason;
+
+use driver::{Closed, Cmd, Driver};
+use runtime::{BoxFuture, Runtime};
+
+pub use deferred::{Deferred, DeferredClient, SmbFactory};
+pub use file::File;
+pub use pool::Pool;
+pub use smb_proto::client::{
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
+};
+pub use smb_proto::wire::create::{access_mask, create_options, disposition};
+pub use smb_proto::wire::fscc::file_attributes;
+pub use smb_proto::{Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SigningPolicy};
+
+/// Result alias.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Commands a connection's channel holds before senders wait: the bound on what callers
+/// can queue ahead of the connection task.
+const COMMAND_QUEUE: usize = 256;
+
+/// A fresh seed for the core's generator from the operating system. A system whose
+/// random source fails cannot make a connection safe (NTLM challenges, nonces): that is
+/// a broken machine, not a condition to work around with a guessable seed.
+fn os_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).expect("the operating system's random source failed");
+    seed
+}
+
+/// What every clone of a [`Client`] shares.
+struct Inner {
+    cmds: Sender<Cmd>,
+    runtime: Arc<dyn Runtime>,
+    next_ticket: AtomicU64,
+    closed: Closed,
+    status: OnceLock<Status>,
+    closing: AtomicBool,
+}
+
+impl Inner {
+    fn closed(&self) -> Error {
+        let reason = self.closed.get().cloned().unwrap_or(CloseReason::Local);
+        Error::Smb(smb_proto::Error::Closed(reason))
+    }
+
+    /// Queues a command from where no one can wait (a drop, a poll): when the channel is
+    /// full it goes out from a task of its own instead of being lost.
+    fn send_now(&self, cmd: Cmd) -> Result<()> {
+        match self.cmds.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(cmd)) => {
+                let cmds = self.cmds.clone();
+                self.runtime.spawn(Box::pin(async move {
+                    let _ = cmds.send(cmd).await;
+                }));
+                Ok(())
+            }
+            Err(TrySendError::Closed(_)) => Err(self.closed()),
+        }
+    }
+}
+
+/// A logged-in connection to one server; clone it to share it between tasks.
+///
+/// Every method may run concurrently with any other, from any task. Each operation's
+/// future owns the operation: dropping it before it finishes cancels it on the wire
+/// (SMB2 CANCEL for requests the server holds) and leaves the connection usable.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("negotiated", &self.inner.status.get())
+            .field("timeout", &self.timeout)
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One operation in flight: its events, its deadline, and a cancel on drop unless it
+/// finished.
+pub(crate) struct Running {
+    inner: Arc<Inner>,
+    ticket: u64,
+    /// Boxed because a receiver is `!Unpin`.
+    events: Pin<Box<Receiver<Ev>>>,
+    deadline: Option<BoxFuture<'static, ()>>,
+    op: &'static str,
+    path: String,
+    finished: bool,
+}
+
+/// An operation's next event, as its caller sees it.
+pub(crate) enum Step {
+    Data(Chunk),
+    WantData(usize),
+    Entries(Vec<FileInfo>),
+    Done(OpOutput),
+}
+
+/// Bytes of a streaming read. The read keeps at most a window of chunks outstanding
+/// ([`Config::paced_reads`](smb_proto::Config::paced_reads)), so dropping one lets it ask
+/// the server for more: a slow consumer slows the read instead of filling memory.
+pub(crate) struct Chunk {
+    data: Bytes,
+    inner: Arc<Inner>,
+    ticket: u64,
+}
+
+impl std::ops::Deref for Chunk {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.data
+    }
+}
+
+impl Drop for Chunk {
+    fn drop(&mut self) {
+        let _ = self.inner.send_now(Cmd::Supply {
+            ticket: self.ticket,
+            data: Bytes::new(),
+        });
+    }
+}
+
+impl Running {
+    pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step>> {
+        if let Poll::Ready(ev) = self.events.as_mut().poll_next(cx) {
+            return Poll::Ready(match ev {
+                Some(Ev::Data(data)) => Ok(Step::Data(Chunk {
+                    data,
+                    inner: self.inner.clone(),
+                    ticket: self.ticket,
+                })),
+                Some(Ev::WantData(n)) => Ok(Step::WantData(n)),
+                Some(Ev::Entries(e)) => Ok(Step::Entries(e)),
+                Some(Ev::Done(r)) => {
+                    self.finished = true;
+                    r.map(Step::Done).map_err(Error::Smb)
+                }
+                None => {
+                    self.finished = true;
+                    Err(self.inner.closed())
+                }
+            });
+        }
+        if let Some(deadline) = &mut self.deadline {
+            ready!(deadline.as_mut().poll(cx));
+            return Poll::Ready(Err(Error::Smb(smb_proto::Error::Timeout {
+                op: self.op,
+                path: self.path.clone(),
+            })));
+        }
+        Poll::Pending
+    }
+
+    /// Polls until the operation is done, discarding streamed data and entries and giving
+    /// a streaming write no input, so that no operation waits on this caller forever.
+    pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<OpOutput>> {
+        loop {
+            match ready!(self.poll_step(cx))? {
+                Step::Done(out) => return Poll::Ready(Ok(out)),
+                Step::WantData(_) | Step::Entries(_) => self.supply(Bytes::new()),
+                Step::Data(_) => {}
+            }
+        }
+    }
+
+    async fn step(&mut self) -> Result<Step> {
+        poll_fn(|cx| self.poll_step(cx)).await
+    }
+
+    async fn finish(mut self) -> Result<OpOutput> {
+        poll_fn(|cx| self.poll_done(cx)).await
+    }
+
+    fn supply(&self, data: Bytes) {
+        let _ = self.inner.send_now(Cmd::Supply {
+            ticket: self.ticket,
+            data,
+        });
+    }
+
+    /// Lets the operation run on after this handle is gone (a last write, a close).
+    pub(crate) fn detach(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.inner.send_now(Cmd::Cancel {
+                ticket: self.ticket,
+            });
+        }
+    }
+}
+
+impl Client {
+    /// Connects, negotiates and logs in (anonymously when `opts.user` is empty), with the
+    /// connection's task, timers and socket from `runtime`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connect`] when the server cannot be reached, the login's error otherwise.
+    pub async fn connect_with(opts: &ConnectOptions, runtime: Arc<dyn Runtime>) -> Result<Client> {
+        let timeout = runtime.sleep(opts.timeout);
+        let sock = runtime
+            .connect(&opts.host, opts.port)
+            .or(async {
+                timeout.await;
+                Err(io::ErrorKind::TimedOut.into())
+            })
+            .await
+            .map_err(|e| opts.connect_error(e))?;
+        let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
+        // Consumers are other tasks and may lag; see `Chunk`.
+        config.paced_reads = true;
+        let creds = opts.credentials()?;
+        let core = smb_proto::Connection::new(config, std::time::Instant::now());
+        let closed = Closed::default();
+        let (cmds, cmd_rx) = async_channel::bounded(COMMAND_QUEUE);
+        let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone());
+        runtime.spawn(Box::pin(driver.run()));
+        let client = Client {
+            inner: Arc::new(Inner {
+                cmds,
+                runtime,
+                next_ticket: AtomicU64::new(0),
+                closed,
+                status: OnceLock::new(),
+                closing: AtomicBool::new(false),
+            }),
+            timeout: None,
+        };
+        client.call(ops::Login::new(creds)).await?;
+        let (tx, rx) = async_channel::bounded(1);
+        client
+            .inner
+            .cmds
+            .send(Cmd::Status(tx))
+            .await
+            .map_err(|_| client.inner.closed())?;
+        let status = rx
+            .recv()
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| client.inner.closed())?;
+        let _ = client.inner.status.set(status);
+        Ok(client)
+    }
+
+    /// A handle to the same connection whose operations each fail with
+    /// [`smb_proto::Error::Timeout`] (and are cancelled) when not done within `timeout`.
+    /// A whole transfer or listing counts as one operation.
+    pub fn with_timeout(&self, timeout: Duration) -> Client {
+        Client {
+            inner: self.inner.clone(),
+            timeout: Some(timeout),
+        }
+    }
+
+    /// The same connection, with operations that return [`Deferred`]s.
+    pub fn deferred(&self) -> DeferredClient {
+        DeferredClient::new(self.clone())
+    }
+
+    /// Negotiated parameters.
+    pub fn negotiated(&self) -> &smb_proto::Negotiated {
+        &self.status().negotiated
+    }
+
+    /// Whether the server made this a guest session.
+    pub fn is_guest(&self) -> bool {
+        self.status().is_guest
+    }
+
+    /// Whether requests are being signed.
+    pub fn is_signing(&self) -> bool {
+        self.status().is_signing
+    }
+
+    fn status(&self) -> &Status {
+        self.inner
+            .status
+            .get()
+            .expect("a connected client has logged in")
+    }
+
+    /// Whether the connection has ended (or [`Client::close`] was called).
+    pub fn is_closed(&self) -> bool {
+        self.inner.closing.load(Ordering::Acquire) || self.inner.cmds.is_closed()
+    }
+
+    /// Whether two handles share one connection.
+    pub fn same_connection(&self, other: &Client) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// The runtime this connection runs on.
+    pub fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.inner.runtime
+    }
+
+    /// Hands `op` to the connection's task; `path` names it in a timeout (the
+    /// operation's own label otherwise).
+    pub(crate) fn begin(&self, op: BoxedOp, path: Option<&str>) -> Result<Running> {
+        let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let (tx, events) = async_channel::unbounded();
+        let (name, label_path) = op.label();
+        let path = path.unwrap_or(label_path).to_string();
+        self.inner.send_now(Cmd::Start {
+            ticket,
+            op,
+            events: tx,
+        })?;
+        Ok(Running {
+            inner: self.inner.clone(),
+            ticket,
+            events: Box::pin(events),
+            deadline: self.timeout.map(|t| self.inner.runtime.sleep(t)),
+            op: name,
+            path,
+            finished: false,
+        })
+    }
+
+    /// Runs any operation (one of [`smb_proto::ops`], or a caller's own) to completion.
+    /// Streamed data and listing pages are discarded and a streaming write gets no input:
+    /// use the dedicated methods for those.
+    ///
+    /// # Errors
+    ///
+    /// The operation's error, a timeout, or the connection's error when it ended.
+    pub async fn call<O: Operation>(&self, op: O) -> Result<O::Output> {
+        Ok(self
+            .begin(BoxedOp::new(op), None)?
+            .finish()
+            .await?
+            .downcast()?)
+    }
+
+    /// Whether requests to `share` are encrypted (connecting to it if needed).
+    ///
+    /// # Errors
+    ///
+    /// The tree connect's error.
+    pub async fn tree_encrypted(&self, share: &str) -> Result<bool> {
+        Ok(self.call(ops::ConnectShare::new(share)).await?.encrypted)
+    }
+
+    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing directory, [`ErrorKind::NotADirectory`] for
+    /// a file.
+    pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
+        self.call(ops::ListDir::new(share, path, pattern)).await
+    }
+
+    /// Like [`Client::list_path`], as a stream that asks the server for the next page of
+    /// entries only when the previous one has been consumed.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended; the listing's own come through the stream.
+    pub async fn list_path_stream(
+        &self,
+        share: &str,
+        path: &str,
+        pattern: &str,
+    ) -> Result<ListStream> {
+        let op = BoxedOp::new(ops::ListDirPaged::new(share, path, pattern));
+        Ok(ListStream {
+            op: Some(self.begin(op, None)?),
+            page: Vec::new().into_iter(),
+            pull: false,
+        })
+    }
+
+    /// Attributes of a file or directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path.
+    pub async fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
+        self.call(ops::Stat::new(share, path)).await
+    }
+
+    /// Writes the whole file into `out`; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// The server's error, a failure writing `out`, or [`ErrorKind::Incomplete`] when the
+    /// file changed during the download.
+    pub async fn retrieve_file<W>(&self, share: &str, path: &str, out: &mut W) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        self.retrieve_file_from_offset(share, path, out, 0, None)
+            .await
+    }
+
+    /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::retrieve_file`].
+    pub async fn retrieve_file_from_offset<W>(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut W,
+        offset: u64,
+        max_length: Option<u64>,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let op = BoxedOp::new(ops::ReadFile::new(share, path, offset, max_length));
+        let mut op = self.begin(op, None)?;
+        loop {
+            match op.step().await? {
+                Step::Data(data) => out.write_all(&data).await?,
+                Step::Done(done) => {
+                    let n = done.downcast::<u64>()?;
+                    out.flush().await?;
+                    return Ok(n);
+                }
+                Step::WantData(_) | Step::Entries(_) => {}
+            }
+        }
+    }
+
+    /// The whole file, in memory.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::retrieve_file`].
+    pub async fn retrieve_file_to_vec(&self, share: &str, path: &str) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.retrieve_file(share, path, &mut out).await?;
+        Ok(out)
+    }
+
+    /// Creates or replaces `path` with everything `input` yields; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// The server's error or a failure reading `input`.
+    pub async fn store_file<R>(&self, share: &str, path: &str, input: &mut R) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let mut op = self.begin(BoxedOp::new(ops::WriteFile::new(share, path)), None)?;
+        loop {
+            match op.step().await? {
+                Step::WantData(max_len) => {
+                    let mut buf = Vec::with_capacity(max_len);
+                    (&mut *input)
+                        .take(max_len as u64)
+                        .read_to_end(&mut buf)
+                        .await?;
+                    op.supply(buf.into());
+                }
+                Step::Done(out) => return Ok(out.downcast()?),
+                Step::Data(_) | Step::Entries(_) => {}
+            }
+        }
+    }
+
+    /// Creates or replaces `path` with `data`; returns the byte count. Large payloads go
+    /// to the socket as slices of `data`, without a copy.
+    ///
+    /// # Errors
+    ///
+    /// The server's error.
+    pub async fn store_bytes(&self, share: &str, path: &str, data: Bytes) -> Result<u64> {
+        let mut op = self.begin(BoxedOp::new(ops::WriteFile::new(share, path)), None)?;
+        let mut rest = data;
+        loop {
+            match op.step().await? {
+                Step::WantData(max_len) => op.supply(rest.split_to(max_len.min(rest.len()))),
+                Step::Done(out) => return Ok(out.downcast()?),
+                Step::Data(_) | Step::Entries(_) => {}
+            }
+        }
+    }
+
+    /// Creates a directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when the name exists.
+    pub async fn create_directory(&self, share: &str, path: &str) -> Result<()> {
+        self.call(ops::Mkdir::new(share, path)).await
+    }
+
+    /// Creates a directory and any missing parents, like `mkdir -p`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotADirectory`] when a file is in the way.
+    pub async fn create_directories(&self, share: &str, path: &str) -> Result<()> {
+        self.call(ops::MkdirAll::new(share, path)).await
+    }
+
+    /// Removes an empty directory.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotEmpty`] when it holds anything.
+    pub async fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
+        self.call(ops::Rmdir::new(share, path)).await
+    }
+
+    /// Deletes the files matching `path_pattern` (wildcards in the last component);
+    /// returns how many were deleted.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches.
+    pub async fn delete_files(&self, share: &str, path_pattern: &str) -> Result<u64> {
+        self.call(ops::Delete::new(share, path_pattern)).await
+    }
+
+    /// Renames or moves `old` to `new` within the share (fails if `new` exists).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::AlreadyExists`] when `new` exists.
+    pub async fn rename(&self, share: &str, old: &str, new: &str) -> Result<()> {
+        self.call(ops::Rename::new(share, old, new, false)).await
+    }
+
+    /// One ECHO round trip.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
+    pub async fn echo(&self) -> Result<()> {
+        self.call(ops::Echo).await
+    }
+
+    /// Opens a file as a `futures-io` `AsyncRead`/`AsyncWrite`/`AsyncSeek` handle.
+    ///
+    /// # Errors
+    ///
+    /// The CREATE's error.
+    pub async fn open(&self, share: &str, path: &str, options: OpenOptions) -> Result<File> {
+        let (handle, info) = self.call(ops::Open::new(share, path, options)).await?;
+        Ok(File::new(self.clone(), handle, path, info))
+    }
+
+    /// Logs off and closes the connection, for every clone of this handle.
+    ///
+    /// # Errors
+    ///
+    /// The LOGOFF's error; the connection closes regardless.
+    pub async fn close(self) -> Result<()> {
+        self.inner.closing.store(true, Ordering::Release);
+        let r = self.call(ops::Logoff).await;
+        let _ = self.inner.cmds.send(Cmd::Shutdown).await;
+        r
+    }
+}
+
+/// Directory entries from [`Client::list_path_stream`], a page at a time. Dropping it
+/// cancels the listing.
+pub struct ListStream {
+    op: Option<Running>,
+    page: std::vec::IntoIter<FileInfo>,
+    /// The page in hand came from the server, which waits to be asked for the next.
+    pull: bool,
+}
+
+impl std::fmt::Debug for ListStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListStream")
+            .field("buffered", &self.buffered())
+            .field("finished", &self.op.is_none())
+            .finish()
+    }
+}
+
+impl ListStream {
+    /// Entries received from the server and not yet yielded: at most one page.
+    pub fn buffered(&self) -> usize {
+        self.page.len()
+    }
+
+    /// The next entry; `None` after the last one or after an error.
+    pub async fn next(&mut self) -> Option<Result<FileInfo>> {
+        poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+}
+
+impl Stream for ListStream {
+    type Item = Result<FileInfo>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<FileInfo>>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(entry) = this.page.next() {
+                return Poll::Ready(Some(Ok(entry)));
+            }
+            let Some(op) = &mut this.op else {
+                return Poll::Ready(None);
+            };
+            if std::mem::take(&mut this.pull) {
+                op.supply(Bytes::new());
+            }
+            match ready!(op.poll_step(cx)) {
+                Ok(Step::Entries(entries)) => {
+                    this.page = entries.into_iter();
+                    this.pull = true;
+                }
+                Ok(Step::Done(_)) => this.op = None,
+                Ok(Step::Data(_) | Step::WantData(_)) => {}
+                Err(e) => {
+                    this.op = None;
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+        }
+    }
+}
