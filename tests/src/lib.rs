@@ -23,6 +23,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+/// The README's examples, compiled (and the runnable ones run) by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
+
 pub mod fixtures;
 pub mod proxy;
 pub mod recording;
