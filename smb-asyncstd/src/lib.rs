@@ -82,7 +82,7 @@ pub fn runtime_with(spawner: Spawner) -> Arc<dyn Runtime> {
     Arc::new(AsyncIo { spawner })
 }
 
-/// Connects, negotiates and logs in, on [`runtime`].
+/// Connects, negotiates and logs in, on [`runtime()`].
 ///
 /// # Errors
 ///
@@ -91,12 +91,12 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
     Client::connect_with(opts, runtime()).await
 }
 
-/// A Twisted-style factory (login hooks, deferreds) on [`runtime`].
+/// A Twisted-style factory (login hooks, deferreds) on [`runtime()`].
 pub fn factory(opts: ConnectOptions) -> SmbFactory {
     SmbFactory::with_runtime(opts, runtime())
 }
 
-/// A connection pool on [`runtime`]; see [`Pool`].
+/// A connection pool on [`runtime()`]; see [`Pool`].
 pub fn pool(defaults: Option<ConnectOptions>) -> Pool {
     Pool::new(runtime(), defaults)
 }

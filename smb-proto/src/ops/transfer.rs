@@ -284,7 +284,7 @@ impl Operation for ReadFile {
         Ok(Progress::Pending)
     }
 
-    /// With [`Config::paced_reads`], an empty supply acknowledges one [`Event::Data`].
+    /// With [`Config::paced_reads`], an empty supply acknowledges one [`Event::Data`](crate::Event::Data).
     ///
     /// [`Config::paced_reads`]: crate::Config::paced_reads
     fn on_supply(&mut self, cx: &mut OpContext<'_>, _data: Bytes) -> Result<Progress<u64>, Fail> {

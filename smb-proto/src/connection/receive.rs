@@ -1,0 +1,170 @@
+//! Receiving: frames into messages (compounds split, transforms decrypted), each matched
+//! to its pending request, checked (encryption, signature, interim responses) and handed
+//! to the operation that sent it.
+
+use super::*;
+
+/// Interim responses one request may receive. A server sends one (MS-SMB2 3.3.4.2);
+/// one that keeps sending them is broken or hostile.
+pub(super) const MAX_INTERIMS: u32 = 8;
+
+impl Connection {
+    pub(super) fn handle_frame(&mut self, frame: Frame) -> Result<(), CloseReason> {
+        let data = match frame {
+            Frame::KeepAlive => return Ok(()),
+            Frame::SessionAccepted if self.core.state == State::NetBiosRequest => {
+                self.core.state = State::Negotiating;
+                return Ok(());
+            }
+            Frame::SessionRefused(code) => return Err(CloseReason::NetBiosRefused(code)),
+            Frame::SessionAccepted => {
+                return Err(CloseReason::Protocol(
+                    "unexpected NetBIOS session response".into(),
+                ))
+            }
+            Frame::Message(data) => data,
+        };
+        let (plain, encrypted) = if data.starts_with(&transform::PROTOCOL_ID) {
+            (self.core.decrypt(data)?, true)
+        } else {
+            (data.freeze(), false)
+        };
+        let mut offset = 0usize;
+        loop {
+            let rest = plain.len() - offset;
+            if rest < HEADER_LEN {
+                return Err(CloseReason::Malformed(DecodeError::Truncated {
+                    what: "smb2 message",
+                    offset,
+                    need: HEADER_LEN,
+                    have: rest,
+                }));
+            }
+            let header = Header::decode(&plain[offset..])?;
+            let next = header.next_command as usize;
+            let end = if next == 0 {
+                plain.len()
+            } else if next < HEADER_LEN || !next.is_multiple_of(8) || next >= rest {
+                return Err(CloseReason::Malformed(DecodeError::invalid(
+                    "next command",
+                    next as u64,
+                )));
+            } else {
+                offset + next
+            };
+            let msg = plain.slice(offset..end);
+            self.handle_message(header, msg, encrypted)?;
+            if next == 0 || self.core.state == State::Closed {
+                return Ok(());
+            }
+            offset = end;
+        }
+    }
+
+    pub(super) fn handle_message(
+        &mut self,
+        header: Header,
+        msg: Bytes,
+        encrypted: bool,
+    ) -> Result<(), CloseReason> {
+        if !header.is_response() {
+            return Err(CloseReason::Protocol("request received from server".into()));
+        }
+        let command = header.command()?;
+        if command == Command::OplockBreak && header.message_id == u64::MAX {
+            if self.core.session.encrypt_all && !encrypted {
+                return Err(CloseReason::Encryption(
+                    "unencrypted break on an encrypted session".into(),
+                ));
+            }
+            self.core.verify(&header, &msg, encrypted)?;
+            self.core.events.push_back(Event::Break(msg));
+            return Ok(());
+        }
+        let status = NtStatus(header.status);
+        self.core.credits = self.core.credits.saturating_add(u32::from(header.credits));
+        let Some(mut pending) = self.core.pending.remove(&header.message_id) else {
+            return Err(CloseReason::Protocol(format!(
+                "response for unknown message id {}",
+                header.message_id
+            )));
+        };
+        if pending.encrypted && !encrypted {
+            return Err(CloseReason::Encryption(format!(
+                "unencrypted response to encrypted request (message id {})",
+                header.message_id
+            )));
+        }
+        if pending.command != command {
+            return Err(CloseReason::Protocol(format!(
+                "message id {} answered with command {:?}, sent {:?}",
+                header.message_id, command, pending.command
+            )));
+        }
+        if status == NtStatus::PENDING && header.is_async() {
+            // Interim response (MS-SMB2 3.2.5.1.5): the final one follows; it is not
+            // signed. The request keeps the deadline it was sent with: interims say the
+            // server is working on it, not that it may take forever.
+            pending.interims += 1;
+            if pending.interims > MAX_INTERIMS {
+                return Err(CloseReason::Protocol(format!(
+                    "more than {MAX_INTERIMS} interim responses to message id {}",
+                    header.message_id
+                )));
+            }
+            pending.async_id = Some(header.async_id);
+            self.core.pending.insert(header.message_id, pending);
+            return Ok(());
+        }
+        if command == Command::Negotiate {
+            return self.core.on_negotiate(&msg);
+        }
+        let final_session_setup = command == Command::SessionSetup && status == NtStatus::SUCCESS;
+        if command == Command::SessionSetup {
+            if self.core.session.id == 0 {
+                self.core.session.id = header.session_id;
+            }
+            if status == NtStatus::MORE_PROCESSING_REQUIRED {
+                self.core.session.preauth.update(&msg);
+            }
+        }
+        // The final SESSION_SETUP response is signed with keys derived from it; the login
+        // operation verifies it once it has them.
+        if !final_session_setup {
+            self.core.verify(&header, &msg, encrypted)?;
+        }
+        let Some(id) = pending.op else {
+            // The operation is gone (cancelled, timed out, failed) but its CREATE went
+            // through: close the handle nobody will use.
+            if command == Command::Create && status == NtStatus::SUCCESS {
+                let file_id = crate::wire::create::CreateResponse::decode(&msg)?.file_id;
+                let body = RequestBody::Close(crate::wire::close::CloseRequest {
+                    file_id,
+                    ..Default::default()
+                });
+                let items = vec![Outgoing::own(pending.tree_id, body)];
+                self.core.waiting.push_back(Group { op: None, items });
+            }
+            return Ok(());
+        };
+        let ok = status == NtStatus::SUCCESS;
+        if status == NtStatus::NETWORK_NAME_DELETED || (command == Command::TreeDisconnect && ok) {
+            // The tree is gone (the server dropped it, or we disconnected it): the next
+            // operation on its share connects again.
+            self.core.trees.remove(&header.tree_id);
+            self.shares
+                .retain(|_, t| *t != ShareTree::Connected(TreeId(header.tree_id)));
+        }
+        if command == Command::Logoff && ok {
+            self.shares.clear();
+        }
+        let Some(running) = self.ops.remove(&id) else {
+            return Ok(());
+        };
+        let tag = pending.tag;
+        self.step(id, running, |op, cx| {
+            op.on_response(cx, tag, Response { header, msg })
+        });
+        Ok(())
+    }
+}

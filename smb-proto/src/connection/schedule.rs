@@ -1,0 +1,308 @@
+//! Which operation runs when and where its results go: operations wait for negotiation
+//! and for their share's tree (connected once, shared), run steps, start children and
+//! hand results to their parent, their waiters or the driver; ended early, they are
+//! cancelled on the wire and release what they hold.
+
+use super::*;
+
+/// An operation the connection runs: the operation, where its events and result go,
+/// and the tree it works on.
+pub(super) struct Running {
+    pub(super) op: Box<dyn ErasedOp>,
+    /// The top-level operation (itself, unless this is a child).
+    pub(super) root: OpId,
+    /// The operation that started this one as a child.
+    pub(super) parent: Option<OpId>,
+    pub(super) tree: TreeId,
+    /// The share key of a tree connect the core started for operations that need it.
+    pub(super) connects: Option<String>,
+}
+
+/// A share's tree as the core holds it, by lower-cased share name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ShareTree {
+    /// A TREE_CONNECT is on its way; operations on the share wait for it.
+    Connecting,
+    Connected(TreeId),
+}
+
+impl Running {
+    pub(super) fn new(op: Box<dyn ErasedOp>, root: OpId, parent: Option<OpId>) -> Self {
+        Running {
+            op,
+            root,
+            parent,
+            tree: TreeId(0),
+            connects: None,
+        }
+    }
+}
+
+impl Connection {
+    /// Starts what can start, sends what credits allow and applies any fatal condition
+    /// found while doing so.
+    pub(super) fn settle(&mut self) {
+        self.start_ready();
+        self.core.flush_waiting();
+        if let Some(reason) = self.core.fatal.take() {
+            self.close(reason);
+        }
+    }
+
+    /// Starts every unstarted operation whose turn has come: after negotiation, and once
+    /// its share's tree is connected. The first operation on a share connects its tree.
+    pub(super) fn start_ready(&mut self) {
+        if self.core.negotiated.is_none() || self.core.state == State::Closed {
+            return;
+        }
+        while let Some(i) = self.unstarted.iter().position(|(_, r)| {
+            r.op.share().is_none_or(|s| {
+                matches!(
+                    self.shares.get(&s.to_lowercase()),
+                    Some(ShareTree::Connected(_))
+                )
+            })
+        }) {
+            let (id, mut running) = self.unstarted.remove(i);
+            if let Some(share) = running.op.share() {
+                if let Some(ShareTree::Connected(t)) = self.shares.get(&share.to_lowercase()) {
+                    running.tree = *t;
+                }
+            }
+            self.step(id, running, |op, cx| op.start(cx));
+            if self.core.state == State::Closed {
+                return;
+            }
+        }
+        let missing: Vec<String> = self
+            .unstarted
+            .iter()
+            .filter_map(|(_, r)| r.op.share().map(str::to_string))
+            .filter(|s| !self.shares.contains_key(&s.to_lowercase()))
+            .collect();
+        for share in missing {
+            let key = share.to_lowercase();
+            if self.shares.contains_key(&key) {
+                continue;
+            }
+            self.shares.insert(key.clone(), ShareTree::Connecting);
+            let id = self.core.next_op_id();
+            let mut running = Running::new(Box::new(crate::ops::TreeConnect::new(share)), id, None);
+            running.connects = Some(key);
+            self.step(id, running, |op, cx| op.start(cx));
+        }
+    }
+
+    /// Runs one step of an operation and acts on its outcome; children it started are
+    /// queued to start.
+    pub(super) fn step(
+        &mut self,
+        id: OpId,
+        mut running: Running,
+        f: impl FnOnce(&mut dyn ErasedOp, &mut OpContext<'_>) -> Result<Progress<OpOutput>, Fail>,
+    ) {
+        let mut cx = OpContext {
+            core: &mut self.core,
+            id,
+            root: running.root,
+            tree: running.tree,
+            spawned: Vec::new(),
+        };
+        let r = f(running.op.as_mut(), &mut cx);
+        let spawned = std::mem::take(&mut cx.spawned);
+        let root = running.root;
+        let pending = matches!(r, Ok(Progress::Pending));
+        self.finish_step(id, running, r);
+        if pending {
+            for (child, op) in spawned {
+                if let Err(e) = op.check() {
+                    self.deliver(child, root, Some(id), None, Err(e));
+                    continue;
+                }
+                self.unstarted
+                    .push((child, Running::new(op, root, Some(id))));
+            }
+        }
+    }
+
+    pub(super) fn finish_step(
+        &mut self,
+        id: OpId,
+        running: Running,
+        r: Result<Progress<OpOutput>, Fail>,
+    ) {
+        match r {
+            Ok(Progress::Pending) => {
+                self.ops.insert(id, running);
+            }
+            Ok(Progress::Done(out)) => {
+                self.core.abandon(id);
+                self.end_children(id);
+                self.deliver(id, running.root, running.parent, running.connects, Ok(out));
+            }
+            Err(Fail::Op(e)) => {
+                let (root, parent, connects) =
+                    (running.root, running.parent, running.connects.clone());
+                self.discard(id, running);
+                self.end_children(id);
+                self.deliver(id, root, parent, connects, Err(e));
+            }
+            Err(Fail::Fatal(reason)) => {
+                // Reported like every other operation's end when the connection closes.
+                self.ops.insert(id, running);
+                self.close(reason);
+            }
+        }
+    }
+
+    /// Hands a finished operation's result to whoever waits for it: its parent, the
+    /// operations waiting for the tree it connected, or the driver.
+    pub(super) fn deliver(
+        &mut self,
+        id: OpId,
+        root: OpId,
+        parent: Option<OpId>,
+        connects: Option<String>,
+        result: Result<OpOutput, Error>,
+    ) {
+        if let Some(key) = connects {
+            self.tree_connected(&key, result);
+            return;
+        }
+        if let Some(parent_id) = parent {
+            if let Some(p) = self.ops.remove(&parent_id) {
+                self.step(parent_id, p, |op, cx| op.on_child(cx, ChildId(id), result));
+            }
+            return;
+        }
+        debug_assert_eq!(id, root);
+        self.core.events.push_back(Event::Done { id, result });
+    }
+
+    /// A tree connect the core started ended: the operations waiting for the share start,
+    /// or fail with its error.
+    pub(super) fn tree_connected(&mut self, key: &str, result: Result<OpOutput, Error>) {
+        match result.and_then(OpOutput::downcast::<TreeId>) {
+            Ok(tree) => {
+                self.shares
+                    .insert(key.to_string(), ShareTree::Connected(tree));
+            }
+            Err(e) => {
+                self.shares.remove(key);
+                let (failed, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unstarted)
+                    .into_iter()
+                    .partition(|(_, r)| r.op.share().is_some_and(|s| s.to_lowercase() == key));
+                self.unstarted = keep;
+                for (id, r) in failed {
+                    self.deliver(id, r.root, r.parent, None, Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    /// Ends the children of an operation that finished before them.
+    pub(super) fn end_children(&mut self, parent: OpId) {
+        let children: Vec<OpId> = self
+            .ops
+            .iter()
+            .filter(|(_, r)| r.parent == Some(parent))
+            .map(|(id, _)| *id)
+            .collect();
+        self.unstarted.retain(|(_, r)| r.parent != Some(parent));
+        for child in children {
+            if let Some(r) = self.ops.remove(&child) {
+                self.cancel_requests(child);
+                self.discard(child, r);
+                self.end_children(child);
+            }
+        }
+    }
+
+    /// Sends CANCEL for an operation's requests still on the wire.
+    pub(super) fn cancel_requests(&mut self, id: OpId) {
+        let targets: Vec<(u64, Option<u64>, bool)> = self
+            .core
+            .pending
+            .iter()
+            .filter(|(_, p)| p.op == Some(id))
+            .map(|(m, p)| (*m, p.async_id, p.encrypted))
+            .collect();
+        for (mid, async_id, encrypted) in targets {
+            self.core.send_cancel(mid, async_id, encrypted);
+        }
+    }
+
+    /// Ends a top-level operation before its last response, with its children: CANCEL
+    /// for their requests still on the wire, CLOSE for what they hold open, then its
+    /// result. A tree connect the core started fails the operations waiting for it.
+    pub(super) fn end_early(&mut self, root: OpId, error: Error) {
+        if let Some(i) = self.unstarted.iter().position(|(id, _)| *id == root) {
+            let (_, r) = self.unstarted.remove(i);
+            self.deliver(root, r.root, r.parent, None, Err(error));
+            return;
+        }
+        let Some(running) = self.ops.remove(&root) else {
+            return;
+        };
+        self.cancel_requests(root);
+        self.end_children(root);
+        let (parent, connects) = (running.parent, running.connects.clone());
+        self.discard(root, running);
+        self.deliver(root, root, parent, connects, Err(error));
+        self.settle();
+    }
+
+    /// Forgets an operation that ended early, sending what releases its handles.
+    pub(super) fn discard(&mut self, id: OpId, mut running: Running) {
+        self.core.abandon(id);
+        for (tree, body) in running.op.cleanup() {
+            let items = vec![Outgoing::own(tree.0, body)];
+            self.core.waiting.push_back(Group { op: None, items });
+        }
+    }
+
+    pub(super) fn close(&mut self, reason: CloseReason) {
+        if self.core.state == State::Closed {
+            return;
+        }
+        self.core.state = State::Closed;
+        self.core.close_reason = Some(reason.clone());
+        self.core.waiting.clear();
+        self.core.pending.clear();
+        let mut ids: Vec<OpId> = self
+            .ops
+            .drain()
+            .chain(self.unstarted.drain(..))
+            .filter(|(_, r)| r.parent.is_none() && r.connects.is_none())
+            .map(|(id, _)| id)
+            .collect();
+        ids.sort();
+        for id in ids {
+            self.core.events.push_back(Event::Done {
+                id,
+                result: Err(Error::Closed(reason.clone())),
+            });
+        }
+        self.core.events.push_back(Event::Closed(reason));
+    }
+}
+
+impl Core {
+    /// A fresh operation id (top-level operations and children share the sequence).
+    pub(super) fn next_op_id(&mut self) -> OpId {
+        let id = OpId(self.next_op);
+        self.next_op += 1;
+        id
+    }
+
+    /// Marks every request of `op` abandoned: late responses are still counted for
+    /// credits and then dropped.
+    pub(super) fn abandon(&mut self, op: OpId) {
+        self.waiting.retain(|g| g.op != Some(op));
+        for p in self.pending.values_mut() {
+            if p.op == Some(op) {
+                p.op = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Sending: requests queue until credits allow, get message ids and credit charges,
+//! and are encoded, signed or encrypted straight into one send buffer, one frame per
+//! request or compound.
+
+use super::*;
+
+/// WRITE data at least this large is sent from the caller's buffer, not copied.
+pub(super) const SEPARATE_PAYLOAD: usize = 16 * 1024;
+
+/// `now + timeout`, or no deadline when that is beyond what an `Instant` can hold: a
+/// caller's huge timeout means "wait", never an overflow.
+pub(super) fn deadline_after(now: Instant, timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| now.checked_add(t))
+}
+
+/// A request waiting to go out.
+pub(super) struct Outgoing {
+    pub(super) tag: usize,
+    pub(super) tree_id: u32,
+    pub(super) body: RequestBody,
+    pub(super) related: bool,
+    /// Sign even when the session does not sign everything.
+    pub(super) sign: bool,
+    /// Whether the request's timeout applies.
+    pub(super) deadline: bool,
+}
+
+impl Outgoing {
+    /// A request of the connection's own (negotiate, a credit probe, a cleanup CLOSE).
+    pub(super) fn own(tree_id: u32, body: RequestBody) -> Self {
+        Outgoing {
+            tag: 0,
+            tree_id,
+            body,
+            related: false,
+            sign: false,
+            deadline: true,
+        }
+    }
+}
+
+/// Requests that go out together in one frame (a compound, or a single request).
+pub(super) struct Group {
+    pub(super) op: Option<OpId>,
+    pub(super) items: Vec<Outgoing>,
+}
+
+impl Core {
+    /// `encrypted`: the request being cancelled went out encrypted, so the CANCEL must too
+    /// (a per-share encrypted tree, not only a session-wide one).
+    pub(super) fn send_cancel(&mut self, message_id: u64, async_id: Option<u64>, encrypted: bool) {
+        // MS-SMB2 3.2.4.24: CANCEL reuses the target's message id and consumes no credit.
+        let mut header = Header {
+            command: Command::Cancel as u16,
+            message_id,
+            session_id: self.session.id,
+            ..Default::default()
+        };
+        if let Some(a) = async_id {
+            header.flags |= flags::ASYNC_COMMAND;
+            header.async_id = a;
+        }
+        let encrypt = self.session.established && (self.session.encrypt_all || encrypted);
+        let frame = self.begin_frame(encrypt);
+        let start = self.tx.len();
+        header.encode(&mut self.tx);
+        RequestBody::Cancel(crate::wire::simple::CancelRequest).encode(&mut self.tx);
+        if !encrypt && self.should_sign(Command::Cancel) {
+            self.sign_range(start, &[]);
+        }
+        self.end_frame(frame, encrypt);
+    }
+
+    /// Sends waiting groups while negotiation and credits allow.
+    pub(super) fn flush_waiting(&mut self) {
+        if self.state != State::Ready {
+            return;
+        }
+        while let Some(group) = self.waiting.front() {
+            let charge: u32 = group
+                .items
+                .iter()
+                .map(|o| u32::from(self.charge_for(&o.body).max(1)))
+                .sum();
+            if charge > self.credits {
+                if self.pending.is_empty() {
+                    self.probe_for_credits(charge);
+                }
+                break;
+            }
+            let Some(group) = self.waiting.pop_front() else {
+                break;
+            };
+            self.credit_probes = 0;
+            self.transmit(group);
+        }
+    }
+
+    /// Nothing in flight will bring credits back, yet the next request needs more than
+    /// the client holds: ask for them with an ECHO, a few times, then give up on a
+    /// server that starves the client (rather than wait forever).
+    pub(super) fn probe_for_credits(&mut self, charge: u32) {
+        if self.credits == 0 || self.credit_probes >= 3 {
+            self.fail_local(format!(
+                "the server granted {} credits; the next request needs {charge}",
+                self.credits
+            ));
+            return;
+        }
+        self.credit_probes += 1;
+        let body = RequestBody::Echo(crate::wire::simple::EchoRequest);
+        let items = vec![Outgoing::own(0, body)];
+        self.transmit(Group { op: None, items });
+    }
+
+    pub(super) fn charge_for(&self, body: &RequestBody) -> u16 {
+        match &self.negotiated {
+            Some(n) if n.large_mtu => credit_charge(body.credit_payload()),
+            _ => 1,
+        }
+    }
+
+    /// Assigns message ids, then encodes, signs or encrypts the group straight into the
+    /// send buffer as one frame (a compound when it has several requests).
+    pub(super) fn transmit(&mut self, group: Group) {
+        let encrypt = self.session.established
+            && (self.session.encrypt_all
+                || group
+                    .items
+                    .iter()
+                    .any(|i| self.trees.get(&i.tree_id).is_some_and(|t| t.encrypt)));
+        let timeout = deadline_after(self.now, self.config.request_timeout);
+        let frame = self.begin_frame(encrypt);
+        let n = group.items.len();
+        for (i, item) in group.items.into_iter().enumerate() {
+            let command = item.body.command();
+            let charge = self.charge_for(&item.body).max(1);
+            let message_id = self.next_message_id;
+            self.next_message_id += u64::from(charge);
+            self.credits = self.credits.saturating_sub(u32::from(charge));
+            let mut header = Header {
+                credit_charge: self.wire_credit_charge(charge),
+                command: command as u16,
+                credits: self.credit_request(charge),
+                message_id,
+                tree_id: item.tree_id,
+                session_id: if command == Command::Negotiate {
+                    0
+                } else {
+                    self.session.id
+                },
+                ..Default::default()
+            };
+            if item.related {
+                header.flags |= flags::RELATED_OPERATIONS;
+            }
+            let start = self.tx.len();
+            header.encode(&mut self.tx);
+            // A large WRITE ending an unencrypted frame leaves its data where the caller
+            // put it (see `poll_transmit_vectored`); encryption needs it in place anyway.
+            let payload = match &item.body {
+                RequestBody::Write(w)
+                    if !encrypt && i + 1 == n && w.data.len() >= SEPARATE_PAYLOAD =>
+                {
+                    w.encode_header_only(&mut self.tx);
+                    Some(w.data.clone())
+                }
+                body => {
+                    body.encode(&mut self.tx);
+                    None
+                }
+            };
+            if i + 1 < n {
+                self.tx
+                    .resize(start + crate::wire::codec::align8(self.tx.len() - start), 0);
+                let next = (self.tx.len() - start) as u32;
+                self.tx[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
+            }
+            match command {
+                Command::Negotiate => self.negotiate_request = self.tx[start..].to_vec(),
+                Command::SessionSetup => self.session.preauth.update(&self.tx[start..]),
+                _ => {}
+            }
+            if !encrypt && (item.sign || self.should_sign(command)) {
+                self.sign_range(start, payload.as_deref().unwrap_or_default());
+            }
+            if let Some(p) = payload {
+                self.tx_payloads.push((self.tx.len(), p));
+            }
+            self.pending.insert(
+                message_id,
+                Pending {
+                    op: group.op,
+                    tag: item.tag,
+                    command,
+                    async_id: None,
+                    deadline: if item.deadline { timeout } else { None },
+                    interims: 0,
+                    encrypted: encrypt,
+                    tree_id: item.tree_id,
+                },
+            );
+        }
+        self.end_frame(frame, encrypt);
+    }
+
+    /// MS-SMB2 3.2.4.1.5: a 2.0.2 client sends CreditCharge 0.
+    pub(super) fn wire_credit_charge(&self, charge: u16) -> u16 {
+        match &self.negotiated {
+            Some(n) if n.dialect == Dialect::Smb202 => 0,
+            _ => charge,
+        }
+    }
+
+    /// CreditRequest: the charge back, plus enough to climb toward `credit_target`.
+    pub(super) fn credit_request(&self, charge: u16) -> u16 {
+        let held = self.credits.saturating_add(self.pending.len() as u32);
+        let want = u32::from(self.config.credit_target)
+            .saturating_sub(held)
+            .min(256);
+        (u32::from(charge) + want).min(u32::from(u16::MAX)) as u16
+    }
+
+    /// Reserves the frame header (and the transform header) in the send buffer.
+    pub(super) fn begin_frame(&mut self, encrypt: bool) -> usize {
+        let start = self.tx.len();
+        let room = 4 + if encrypt {
+            encryption::TRANSFORM_HEADER_LEN
+        } else {
+            0
+        };
+        self.tx.resize(start + room, 0);
+        start
+    }
+
+    /// Encrypts the frame begun at `start` if asked, then writes its length.
+    pub(super) fn end_frame(&mut self, start: usize, encrypt: bool) {
+        if encrypt {
+            let (Some(keys), Some(cipher)) = (
+                &self.session.keys,
+                self.negotiated.as_ref().and_then(|n| n.cipher),
+            ) else {
+                self.fail_local("encryption without keys".into());
+                return;
+            };
+            let mut nonce = [0u8; 16];
+            self.rng.fill(&mut nonce[..cipher.nonce_len()]);
+            let r = encryption::encrypt_in_place(
+                cipher,
+                &keys.encryption,
+                &nonce[..cipher.nonce_len()],
+                self.session.id,
+                &mut self.tx[start + 4..],
+            );
+            if let Err(e) = r {
+                self.fail_local(format!("encryption failed: {e}"));
+                return;
+            }
+        }
+        let separate: usize = self
+            .tx_payloads
+            .iter()
+            .filter(|(o, _)| *o > start)
+            .map(|(_, p)| p.len())
+            .sum();
+        let len = self.tx.len() - start - 4 + separate;
+        let mut hdr = Vec::with_capacity(4);
+        framing::put_frame_header(&mut hdr, len);
+        self.tx[start..start + 4].copy_from_slice(&hdr);
+    }
+
+    /// Signs the message that starts at `start`, runs to the end of the send buffer and
+    /// continues with `payload` (empty unless its data is sent separately).
+    pub(super) fn sign_range(&mut self, start: usize, payload: &[u8]) {
+        let (Some(key), Some(neg)) = (&self.session.signing_key, &self.negotiated) else {
+            return;
+        };
+        // Only a short message or a bad key length can fail; both would be our bug.
+        let head = &mut self.tx[start..];
+        if let Err(e) = signing::sign_parts(neg.signing_algorithm, key, head, payload) {
+            self.fail_local(format!("signing failed: {e}"));
+        }
+    }
+
+    pub(super) fn fail_local(&mut self, msg: String) {
+        self.fatal.get_or_insert(CloseReason::Protocol(msg));
+    }
+
+    pub(super) fn should_sign(&self, command: Command) -> bool {
+        if self.session.signing_key.is_none() || self.session.is_guest || !self.session.established
+        {
+            return false;
+        }
+        // Samba (and MS-SMB2 3.2.4.1.1 for 3.1.1) requires a signed TREE_CONNECT on 3.x
+        // even when the session does not otherwise sign.
+        self.session.signing_active
+            || (command == Command::TreeConnect
+                && self
+                    .negotiated
+                    .as_ref()
+                    .is_some_and(|n| n.dialect.is_smb3()))
+    }
+}
