@@ -1783,3 +1783,55 @@ fn a_callers_own_operation_runs_a_child_and_gets_its_typed_result() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A raw request carries the header fields the caller set; the core still assigns the
+/// message id and routes the answer back, whatever its status.
+#[test]
+fn a_raw_request_sends_the_callers_header_fields_and_returns_every_answer() {
+    use smb_proto::ops::{HeaderFields, Raw};
+    use smb_proto::wire::request::RequestBody;
+    use smb_proto::wire::simple::EchoRequest;
+    let (mut conn, t0) = negotiated(config(), 64);
+    let fields = HeaderFields {
+        flags: 0x1000_0000, // SMB2_FLAGS_DFS_OPERATIONS
+        credit_charge: Some(2),
+        channel_sequence: 7,
+    };
+    let echoes = vec![
+        RequestBody::Echo(EchoRequest),
+        RequestBody::Echo(EchoRequest),
+    ];
+    let op = conn.start(Raw::compound(echoes, false).header(1, fields), t0);
+    let [first, second] =
+        <[Request; 2]>::try_from(only(sent_frames(&mut conn))).expect("one compound");
+    assert_eq!(first.header.credit_charge, 1);
+    assert_eq!(first.header.flags & 0x1000_0000, 0);
+    assert_eq!(second.header.flags & 0x1000_0000, 0x1000_0000);
+    assert_eq!(second.header.credit_charge, 2);
+    assert_eq!(second.header.status & 0xffff, 7, "ChannelSequence");
+    assert_eq!(second.header.message_id, first.header.message_id + 1);
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[
+            echo_response(&first.header, 1),
+            response(&second.header, NtStatus::INVALID_PARAMETER, 2, error_body),
+        ]),
+    );
+    match only(events(&mut conn)) {
+        Event::Done { id, result } if id == op.id() => {
+            let answers = op
+                .output(result)
+                .expect("a raw request fails only with the connection");
+            let statuses: Vec<NtStatus> = answers.iter().map(|r| r.status()).collect();
+            assert_eq!(statuses, [NtStatus::SUCCESS, NtStatus::INVALID_PARAMETER]);
+        }
+        other => panic!("{other:?}"),
+    }
+    // The next request's id follows the two ids the second one was charged.
+    conn.start(ops::Echo, t0);
+    assert_eq!(
+        only(sent(&mut conn)).header.message_id,
+        second.header.message_id + 2
+    );
+}

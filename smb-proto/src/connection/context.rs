@@ -404,6 +404,21 @@ impl<O: Operation> ErasedOp for O {
     }
 }
 
+/// Header fields a raw request sets itself (MS-SMB2 2.2.1.2); the core fills in the rest
+/// (message id, session, tree, credits requested, NextCommand, signature).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeaderFields {
+    /// Flags added to the core's (SMB2_FLAGS_PRIORITY_MASK, DFS_OPERATIONS,
+    /// REPLAY_OPERATION…).
+    pub flags: u32,
+    /// The CreditCharge to send instead of the core's; the request consumes that many
+    /// message ids and credits (at least one).
+    pub credit_charge: Option<u16>,
+    /// ChannelSequence (3.x), where a request's header has it (the Status field's first
+    /// two bytes).
+    pub channel_sequence: u16,
+}
+
 /// How a request goes out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestOptions {
@@ -415,6 +430,9 @@ pub struct RequestOptions {
     /// design (a change notification), which interim responses then keep alive until
     /// it completes or is cancelled.
     pub deadline: bool,
+    /// Whether the session's signing and encryption apply (`false` only for protocol
+    /// tests that send what a broken client would).
+    pub protect: bool,
 }
 
 impl Default for RequestOptions {
@@ -423,6 +441,7 @@ impl Default for RequestOptions {
             tree: None,
             sign: false,
             deadline: true,
+            protect: true,
         }
     }
 }
@@ -485,6 +504,26 @@ impl OpContext<'_> {
         self.send_compound(items, true, RequestOptions::default());
     }
 
+    /// Queues requests built by the caller, tagged by their index, with their own header
+    /// fields: one request, or a compound (related or not).
+    pub fn send_raw(
+        &mut self,
+        requests: Vec<(RequestBody, HeaderFields)>,
+        related: bool,
+        options: RequestOptions,
+    ) {
+        let items = requests
+            .into_iter()
+            .enumerate()
+            .map(|(i, (body, header))| {
+                let mut item = self.outgoing(i, body, related && i > 0, options);
+                item.header = header;
+                item
+            })
+            .collect();
+        self.queue(items);
+    }
+
     fn outgoing(
         &self,
         tag: usize,
@@ -499,6 +538,8 @@ impl OpContext<'_> {
             related,
             sign: options.sign,
             deadline: options.deadline,
+            protect: options.protect,
+            header: HeaderFields::default(),
         }
     }
 

@@ -23,8 +23,8 @@ pub(crate) use session::TreeState;
 
 use context::ErasedOp;
 pub use context::{
-    BoxedOp, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress, RequestOptions,
-    Response,
+    BoxedOp, ChildId, Fail, HeaderFields, OpContext, OpHandle, OpOutput, Operation, Progress,
+    RequestOptions, Response,
 };
 
 use std::collections::{BTreeMap, HashMap, VecDeque};

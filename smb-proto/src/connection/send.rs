@@ -23,6 +23,10 @@ pub(super) struct Outgoing {
     pub(super) sign: bool,
     /// Whether the request's timeout applies.
     pub(super) deadline: bool,
+    /// Whether the session's signing and encryption apply.
+    pub(super) protect: bool,
+    /// Header fields the caller set (raw requests).
+    pub(super) header: HeaderFields,
 }
 
 impl Outgoing {
@@ -35,6 +39,8 @@ impl Outgoing {
             related: false,
             sign: false,
             deadline: true,
+            protect: true,
+            header: HeaderFields::default(),
         }
     }
 }
@@ -123,7 +129,9 @@ impl Core {
     /// Assigns message ids, then encodes, signs or encrypts the group straight into the
     /// send buffer as one frame (a compound when it has several requests).
     pub(super) fn transmit(&mut self, group: Group) {
+        let protect = group.items.iter().all(|i| i.protect);
         let encrypt = self.session.established
+            && protect
             && (self.session.encrypt_all
                 || group
                     .items
@@ -134,12 +142,21 @@ impl Core {
         let n = group.items.len();
         for (i, item) in group.items.into_iter().enumerate() {
             let command = item.body.command();
-            let charge = self.charge_for(&item.body).max(1);
+            let charge = item
+                .header
+                .credit_charge
+                .unwrap_or_else(|| self.charge_for(&item.body))
+                .max(1);
             let message_id = self.next_message_id;
             self.next_message_id += u64::from(charge);
             self.credits = self.credits.saturating_sub(u32::from(charge));
             let mut header = Header {
-                credit_charge: self.wire_credit_charge(charge),
+                credit_charge: item
+                    .header
+                    .credit_charge
+                    .unwrap_or_else(|| self.wire_credit_charge(charge)),
+                status: u32::from(item.header.channel_sequence),
+                flags: item.header.flags,
                 command: command as u16,
                 credits: self.credit_request(charge),
                 message_id,
@@ -181,7 +198,7 @@ impl Core {
                 Command::SessionSetup => self.session.preauth.update(&self.tx[start..]),
                 _ => {}
             }
-            if !encrypt && (item.sign || self.should_sign(command)) {
+            if !encrypt && protect && (item.sign || self.should_sign(command)) {
                 self.sign_range(start, payload.as_deref().unwrap_or_default());
             }
             if let Some(p) = payload {

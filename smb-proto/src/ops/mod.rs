@@ -18,6 +18,7 @@ mod file;
 mod login;
 mod meta;
 pub mod path;
+mod raw;
 mod transfer;
 
 pub use crate::connection::{
@@ -31,6 +32,7 @@ pub use file::{
 pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, Rmdir, Stat};
+pub use raw::{HeaderFields, Raw};
 pub use transfer::{ReadFile, Write, WriteFile};
 
 use crate::wire::create::FileId;
