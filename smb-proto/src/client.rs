@@ -518,7 +518,9 @@ impl<S: EventSink> Dispatcher<S> {
                 Event::Data { id, data, .. } => (id, DriverEvent::Data(data)),
                 Event::WantData { id, max_len } => (id, DriverEvent::WantData(max_len)),
                 Event::Entries { id, entries } => (id, DriverEvent::Entries(entries)),
-                // No oplocks or leases are requested, and `Closed` ends the driver's loop.
+                // Breaks an operation claimed went to it; this client requests no oplocks or
+                // leases of its own, so an unclaimed one has no reader. `Closed` ends the
+                // driver's loop.
                 _ => continue,
             };
             // A delivery fails only for a handle that went away; its cancel is on the way.

@@ -1835,3 +1835,75 @@ fn a_raw_request_sends_the_callers_header_fields_and_returns_every_answer() {
         second.header.message_id + 2
     );
 }
+
+/// A break goes to the operation that claimed its open; one nobody claimed reaches the
+/// driver as an event, decoded, never dropped.
+#[test]
+fn breaks_reach_the_operation_that_holds_the_open() {
+    use smb_proto::ops::{BreakKey, Fail, OpContext, Operation, Progress, Response};
+    use smb_proto::wire::oplock_break::{BreakNotification, OplockBreak};
+    /// Waits for the break of one open, as an oplock holder would.
+    struct Holder(FileId);
+    impl Operation for Holder {
+        type Output = u8;
+        fn label(&self) -> (&'static str, &str) {
+            ("hold", "")
+        }
+        fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u8>, Fail> {
+            cx.own_breaks(BreakKey::File(self.0));
+            Ok(Progress::Pending)
+        }
+        fn on_response(
+            &mut self,
+            _cx: &mut OpContext<'_>,
+            _tag: usize,
+            _resp: Response,
+        ) -> Result<Progress<u8>, Fail> {
+            Ok(Progress::Pending)
+        }
+        fn on_break(
+            &mut self,
+            _cx: &mut OpContext<'_>,
+            n: BreakNotification,
+        ) -> Result<Progress<u8>, Fail> {
+            match n {
+                BreakNotification::Oplock(o) => Ok(Progress::Done(o.oplock_level)),
+                BreakNotification::Lease(_) => Ok(Progress::Pending),
+            }
+        }
+    }
+    let notification = |file_id: FileId| {
+        let header = Header {
+            command: Command::OplockBreak as u16,
+            message_id: u64::MAX,
+            flags: flags::SERVER_TO_REDIR,
+            ..Default::default()
+        };
+        let mut m = Vec::new();
+        header.encode(&mut m);
+        OplockBreak {
+            oplock_level: 1,
+            file_id,
+        }
+        .encode(&mut m);
+        frame(&[m])
+    };
+    let (mut conn, t0) = negotiated(config(), 64);
+    let held = FileId {
+        persistent: 10,
+        volatile: 11,
+    };
+    let op = conn.start(Holder(held), t0);
+    feed(&mut conn, t0, &notification(held));
+    match only(events(&mut conn)) {
+        Event::Done { id, result } if id == op.id() => assert_eq!(op.output(result).unwrap(), 1),
+        other => panic!("{other:?}"),
+    }
+    // The holder is gone: the next break for that open is nobody's, and says so.
+    feed(&mut conn, t0, &notification(held));
+    match only(events(&mut conn)) {
+        Event::Break(BreakNotification::Oplock(o)) => assert_eq!(o.file_id, held),
+        other => panic!("{other:?}"),
+    }
+    assert!(conn.close_reason().is_none());
+}

@@ -385,7 +385,6 @@ fn describe(ev: &Event) -> String {
             data.len(),
             hex(&sha256(data))
         ),
-        Event::Break(b) => format!("Break {{ len: {}, sha256: {} }}", b.len(), hex(&sha256(b))),
         other => format!("{other:?}"),
     }
 }

@@ -53,7 +53,9 @@ use super::{Core, Event, Group, Negotiated, OpId, Outgoing, BEFORE_NEGOTIATE};
 use crate::error::{CloseReason, Error};
 use crate::ntstatus::NtStatus;
 use crate::ops::{FileInfo, TreeId};
+use crate::wire::create::FileId;
 use crate::wire::header::Header;
+use crate::wire::oplock_break::BreakNotification;
 use crate::wire::request::RequestBody;
 use crate::wire::DecodeError;
 
@@ -116,6 +118,25 @@ impl Response {
             op,
             path: path.to_string(),
         })
+    }
+}
+
+/// What a break names: the open of an oplock, or the lease of a lease break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BreakKey {
+    /// An oplock on this open (MS-SMB2 2.2.23.1).
+    File(FileId),
+    /// A lease with this key (MS-SMB2 2.2.23.2).
+    Lease([u8; 16]),
+}
+
+impl BreakKey {
+    /// The key a notification names.
+    pub fn of(notification: &BreakNotification) -> BreakKey {
+        match notification {
+            BreakNotification::Oplock(o) => BreakKey::File(o.file_id),
+            BreakNotification::Lease(l) => BreakKey::Lease(l.lease_key),
+        }
     }
 }
 
@@ -256,6 +277,23 @@ pub trait Operation: Send + 'static {
         )))
     }
 
+    /// Handles an oplock or lease break for an open this operation claimed with
+    /// [`OpContext::own_breaks`]: acknowledge it (flushing what a write lease held back
+    /// first), or finish.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Operation::start`]; by default the break is not expected.
+    fn on_break(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _notification: BreakNotification,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Err(Fail::Op(Error::Invalid(
+            "this operation claimed breaks it does not handle".into(),
+        )))
+    }
+
     /// Requests that release what the operation holds (an open handle) when it ends
     /// early: failed, cancelled or timed out. The core sends them on its behalf.
     fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
@@ -351,6 +389,11 @@ pub(crate) trait ErasedOp: Send {
         cx: &mut OpContext<'_>,
         data: Bytes,
     ) -> Result<Progress<OpOutput>, Fail>;
+    fn on_break(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        notification: BreakNotification,
+    ) -> Result<Progress<OpOutput>, Fail>;
     fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)>;
 }
 
@@ -398,6 +441,13 @@ impl<O: Operation> ErasedOp for O {
         data: Bytes,
     ) -> Result<Progress<OpOutput>, Fail> {
         erase(Operation::on_supply(self, cx, data))
+    }
+    fn on_break(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        notification: BreakNotification,
+    ) -> Result<Progress<OpOutput>, Fail> {
+        erase(Operation::on_break(self, cx, notification))
     }
     fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
         Operation::cleanup(self)
@@ -557,6 +607,13 @@ impl OpContext<'_> {
         let id = self.core.next_op_id();
         self.spawned.push((id, Box::new(op)));
         ChildId(id)
+    }
+
+    /// Routes the oplock or lease breaks for `key` (an open's file id, a lease key) to
+    /// this operation's [`Operation::on_break`] until it ends. Breaks nobody claimed
+    /// reach the driver as [`Event::Break`].
+    pub fn own_breaks(&mut self, key: BreakKey) {
+        self.core.break_owners.insert(key, self.id);
     }
 
     /// The tree of the operation's share (0 when it names none).

@@ -23,8 +23,8 @@ pub(crate) use session::TreeState;
 
 use context::ErasedOp;
 pub use context::{
-    BoxedOp, ChildId, Fail, HeaderFields, OpContext, OpHandle, OpOutput, Operation, Progress,
-    RequestOptions, Response,
+    BoxedOp, BreakKey, ChildId, Fail, HeaderFields, OpContext, OpHandle, OpOutput, Operation,
+    Progress, RequestOptions, Response,
 };
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -44,6 +44,7 @@ use crate::rng::Rng;
 use crate::wire::header::{flags, Command, Header, HEADER_LEN};
 use crate::wire::ioctl::ValidateNegotiateInfoRequest;
 use crate::wire::negotiate::{NegotiateRequest, NegotiateResponse};
+use crate::wire::oplock_break::BreakNotification;
 use crate::wire::request::{credit_charge, RequestBody};
 use crate::wire::transform;
 use crate::wire::DecodeError;
@@ -89,8 +90,9 @@ pub enum Event {
         /// The entries, without `.` and `..`; never empty.
         entries: Vec<crate::ops::FileInfo>,
     },
-    /// The server broke an oplock or lease; the payload is the raw notification.
-    Break(Bytes),
+    /// The server broke an oplock or lease that no operation claimed
+    /// ([`OpContext::own_breaks`]).
+    Break(BreakNotification),
     /// The connection ended; every pending operation has already failed with this reason.
     Closed(CloseReason),
 }
@@ -152,6 +154,8 @@ pub(crate) struct Core {
     /// Consecutive ECHOs sent only to obtain credits.
     credit_probes: u8,
     next_op: u64,
+    /// Which operation a break for an open or a lease goes to.
+    break_owners: HashMap<BreakKey, OpId>,
 }
 
 /// A sans-IO SMB2/3 client connection.
@@ -224,6 +228,7 @@ impl Connection {
             fatal: None,
             credit_probes: 0,
             next_op: 1,
+            break_owners: HashMap::new(),
             rng,
             config,
         };

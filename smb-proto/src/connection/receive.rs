@@ -78,7 +78,18 @@ impl Connection {
                 ));
             }
             self.core.verify(&header, &msg, encrypted)?;
-            self.core.events.push_back(Event::Break(msg));
+            let notification = BreakNotification::decode(&msg)?;
+            let owner = self
+                .core
+                .break_owners
+                .get(&BreakKey::of(&notification))
+                .copied();
+            match owner.and_then(|id| self.ops.remove(&id).map(|r| (id, r))) {
+                Some((id, running)) => {
+                    self.step(id, running, |op, cx| op.on_break(cx, notification));
+                }
+                None => self.core.events.push_back(Event::Break(notification)),
+            }
             return Ok(());
         }
         let status = NtStatus(header.status);

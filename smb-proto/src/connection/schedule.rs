@@ -137,6 +137,7 @@ impl Connection {
             }
             Ok(Progress::Done(out)) => {
                 self.core.abandon(id);
+                self.core.break_owners.retain(|_, owner| *owner != id);
                 self.end_children(id);
                 self.deliver(id, running.root, running.parent, running.connects, Ok(out));
             }
@@ -255,6 +256,7 @@ impl Connection {
     /// Forgets an operation that ended early, sending what releases its handles.
     pub(super) fn discard(&mut self, id: OpId, mut running: Running) {
         self.core.abandon(id);
+        self.core.break_owners.retain(|_, owner| *owner != id);
         for (tree, body) in running.op.cleanup() {
             let items = vec![Outgoing::own(tree.0, body)];
             self.core.waiting.push_back(Group { op: None, items });

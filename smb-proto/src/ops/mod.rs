@@ -22,8 +22,8 @@ mod raw;
 mod transfer;
 
 pub use crate::connection::{
-    BoxedOp, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress, RequestOptions,
-    Response,
+    BoxedOp, BreakKey, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress,
+    RequestOptions, Response,
 };
 pub use file::{
     Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SharedTree,
