@@ -39,37 +39,27 @@ struct Request {
     msg: Bytes,
 }
 
-/// The requests of each frame the client transmitted since the last call.
+/// The requests of each frame the client transmitted since the last call, split by the
+/// core's own framing and compound iteration.
 fn sent_frames(conn: &mut Connection) -> Vec<Vec<Request>> {
+    use smb_proto::connection::framing::{nbss, split_frame};
     let mut tx = Vec::new();
     if !conn.poll_transmit(&mut tx) {
         return Vec::new();
     }
-    let tx = Bytes::from(tx);
+    let mut tx = BytesMut::from(&tx[..]);
     let mut frames = Vec::new();
-    let mut at = 0;
-    while at < tx.len() {
-        assert_eq!(tx[at], 0, "a session message");
-        let len = u32::from_be_bytes([0, tx[at + 1], tx[at + 2], tx[at + 3]]) as usize;
-        let body = tx.slice(at + 4..at + 4 + len);
-        at += 4 + len;
-        let mut msgs = Vec::new();
-        let mut off = 0;
-        loop {
-            let header = Header::decode(&body[off..]).expect("a request header");
-            let next = header.next_command as usize;
-            let end = if next == 0 { body.len() } else { off + next };
-            msgs.push(Request {
-                header,
-                msg: body.slice(off..end),
-            });
-            if next == 0 {
-                break;
-            }
-            off = end;
-        }
+    while let Some((kind, body)) = split_frame(&mut tx, 1 << 24).expect("a well-framed stream") {
+        assert_eq!(kind, nbss::SESSION_MESSAGE, "a session message");
+        let msgs = smb_proto::wire::compound_messages(body.freeze())
+            .map(|m| {
+                let (header, msg) = m.expect("a request message");
+                Request { header, msg }
+            })
+            .collect();
         frames.push(msgs);
     }
+    assert!(tx.is_empty(), "whole frames only");
     frames
 }
 

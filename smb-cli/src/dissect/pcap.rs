@@ -38,7 +38,7 @@ pub enum CaptureError {
     /// The file ends inside a block.
     #[error("capture file ends inside a block at byte {0}")]
     Truncated(usize),
-    /// A block claims more than [`MAX_BLOCK`] bytes.
+    /// A block claims more than `MAX_BLOCK` (64 MiB) bytes.
     #[error("capture block at byte {0} is larger than {MAX_BLOCK} bytes")]
     BlockTooLarge(usize),
     /// A pcapng packet names an interface its section did not describe.

@@ -7,16 +7,23 @@
 
 use bytes::BytesMut;
 
-/// NBSS SESSION MESSAGE (also the only type Direct TCP uses).
-const SESSION_MESSAGE: u8 = 0x00;
-/// NBSS SESSION REQUEST.
-const SESSION_REQUEST: u8 = 0x81;
-/// NBSS POSITIVE SESSION RESPONSE.
-const POSITIVE_RESPONSE: u8 = 0x82;
-/// NBSS NEGATIVE SESSION RESPONSE.
-const NEGATIVE_RESPONSE: u8 = 0x83;
-/// NBSS SESSION KEEP ALIVE.
-const KEEP_ALIVE: u8 = 0x85;
+/// NBSS packet types (RFC 1002 4.3.1).
+pub mod nbss {
+    /// SESSION MESSAGE (also the only type Direct TCP uses).
+    pub const SESSION_MESSAGE: u8 = 0x00;
+    /// SESSION REQUEST.
+    pub const SESSION_REQUEST: u8 = 0x81;
+    /// POSITIVE SESSION RESPONSE.
+    pub const POSITIVE_RESPONSE: u8 = 0x82;
+    /// NEGATIVE SESSION RESPONSE.
+    pub const NEGATIVE_RESPONSE: u8 = 0x83;
+    /// RETARGET SESSION RESPONSE.
+    pub const RETARGET_RESPONSE: u8 = 0x84;
+    /// SESSION KEEP ALIVE.
+    pub const KEEP_ALIVE: u8 = 0x85;
+}
+
+use nbss::{KEEP_ALIVE, NEGATIVE_RESPONSE, POSITIVE_RESPONSE, SESSION_MESSAGE, SESSION_REQUEST};
 
 /// How SMB2 messages are carried over the byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,36 +70,49 @@ pub enum FramingError {
     UnknownType(u8),
 }
 
-/// Takes one frame off the front of `buf`, or `Ok(None)` when more bytes are needed.
-pub(crate) fn decode_frame(
+/// Takes one frame of either direction off the front of `buf`: its NBSS type (see
+/// [`nbss`]) and body, or `Ok(None)` when more bytes are needed. A type that is none of
+/// RFC 1002's, or a length over `max_len`, is an error as soon as the 4-byte header is
+/// in: nothing waits for a body that should not come.
+pub fn split_frame(
     buf: &mut BytesMut,
     max_len: usize,
-) -> Result<Option<Frame>, FramingError> {
+) -> Result<Option<(u8, BytesMut)>, FramingError> {
     if buf.len() < 4 {
         return Ok(None);
     }
     let kind = buf[0];
     let len = (usize::from(buf[1]) << 16) | (usize::from(buf[2]) << 8) | usize::from(buf[3]);
+    if !matches!(kind, SESSION_MESSAGE | SESSION_REQUEST..=KEEP_ALIVE) {
+        return Err(FramingError::UnknownType(kind));
+    }
     if len > max_len {
         return Err(FramingError::TooLong { len, max: max_len });
-    }
-    if !matches!(
-        kind,
-        SESSION_MESSAGE | POSITIVE_RESPONSE | NEGATIVE_RESPONSE | KEEP_ALIVE
-    ) {
-        return Err(FramingError::UnknownType(kind));
     }
     if buf.len() < 4 + len {
         buf.reserve(4 + len - buf.len());
         return Ok(None);
     }
     let mut frame = buf.split_to(4 + len);
-    let body = frame.split_off(4);
+    Ok(Some((kind, frame.split_off(4))))
+}
+
+/// Takes one frame a client receives off the front of `buf`, or `Ok(None)` when more
+/// bytes are needed.
+pub(crate) fn decode_frame(
+    buf: &mut BytesMut,
+    max_len: usize,
+) -> Result<Option<Frame>, FramingError> {
+    let Some((kind, body)) = split_frame(buf, max_len)? else {
+        return Ok(None);
+    };
     Ok(Some(match kind {
         SESSION_MESSAGE => Frame::Message(body),
         POSITIVE_RESPONSE => Frame::SessionAccepted,
         NEGATIVE_RESPONSE => Frame::SessionRefused(body.first().copied().unwrap_or(0)),
-        _ => Frame::KeepAlive,
+        KEEP_ALIVE => Frame::KeepAlive,
+        // A session request or a retarget response is nothing a client receives.
+        other => return Err(FramingError::UnknownType(other)),
     }))
 }
 

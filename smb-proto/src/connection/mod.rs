@@ -41,13 +41,12 @@ use crate::error::{CloseReason, Error};
 use crate::ntstatus::NtStatus;
 use crate::ops::TreeId;
 use crate::rng::Rng;
-use crate::wire::header::{flags, Command, Header, HEADER_LEN};
+use crate::wire::header::{flags, Command, Header};
 use crate::wire::ioctl::ValidateNegotiateInfoRequest;
 use crate::wire::negotiate::{NegotiateRequest, NegotiateResponse};
 use crate::wire::oplock_break::BreakNotification;
 use crate::wire::request::{credit_charge, RequestBody};
 use crate::wire::transform;
-use crate::wire::DecodeError;
 use framing::{Frame, Transport};
 
 /// Identifies an operation started with [`Connection::start`].

@@ -29,36 +29,14 @@ impl Connection {
         } else {
             (data.freeze(), false)
         };
-        let mut offset = 0usize;
-        loop {
-            let rest = plain.len() - offset;
-            if rest < HEADER_LEN {
-                return Err(CloseReason::Malformed(DecodeError::Truncated {
-                    what: "smb2 message",
-                    offset,
-                    need: HEADER_LEN,
-                    have: rest,
-                }));
-            }
-            let header = Header::decode(&plain[offset..])?;
-            let next = header.next_command as usize;
-            let end = if next == 0 {
-                plain.len()
-            } else if next < HEADER_LEN || !next.is_multiple_of(8) || next >= rest {
-                return Err(CloseReason::Malformed(DecodeError::invalid(
-                    "next command",
-                    next as u64,
-                )));
-            } else {
-                offset + next
-            };
-            let msg = plain.slice(offset..end);
+        for message in crate::wire::header::compound_messages(plain) {
+            let (header, msg) = message?;
             self.handle_message(header, msg, encrypted)?;
-            if next == 0 || self.core.state == State::Closed {
-                return Ok(());
+            if self.core.state == State::Closed {
+                break;
             }
-            offset = end;
         }
+        Ok(())
     }
 
     pub(super) fn handle_message(

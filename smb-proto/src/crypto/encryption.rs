@@ -64,6 +64,18 @@ pub enum Cipher {
     Aes256Gcm = 4,
 }
 
+/// The cipher's usual name ("AES-128-GCM").
+impl std::fmt::Display for Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cipher::Aes128Ccm => "AES-128-CCM",
+            Cipher::Aes128Gcm => "AES-128-GCM",
+            Cipher::Aes256Ccm => "AES-256-CCM",
+            Cipher::Aes256Gcm => "AES-256-GCM",
+        })
+    }
+}
+
 impl Cipher {
     /// The cipher with this CipherId, if known.
     pub fn from_id(id: u16) -> Option<Self> {

@@ -30,6 +30,17 @@ pub enum SigningAlgorithm {
     AesGmac,
 }
 
+/// The algorithm's usual name ("AES-128-GMAC").
+impl std::fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SigningAlgorithm::HmacSha256 => "HMAC-SHA256",
+            SigningAlgorithm::AesCmac => "AES-128-CMAC",
+            SigningAlgorithm::AesGmac => "AES-128-GMAC",
+        })
+    }
+}
+
 impl SigningAlgorithm {
     /// The algorithm with this SigningAlgorithmId, if known.
     pub fn from_id(id: u16) -> Option<Self> {

@@ -228,6 +228,66 @@ impl Header {
     }
 }
 
+/// The messages of a frame: one, or a compound's (MS-SMB2 3.2.4.1.4, 3.3.4.1.3), each
+/// from its header to the next one's by NextCommand, padding included (as signed).
+/// A message shorter than a header, or a NextCommand that is not a multiple of 8 past a
+/// whole header and short of the frame's end, is an error, and the iteration stops.
+pub fn compound_messages(frame: bytes::Bytes) -> CompoundMessages {
+    CompoundMessages {
+        frame,
+        offset: 0,
+        done: false,
+    }
+}
+
+/// The iterator [`compound_messages`] returns: each message's header and bytes.
+#[derive(Debug, Clone)]
+pub struct CompoundMessages {
+    frame: bytes::Bytes,
+    offset: usize,
+    done: bool,
+}
+
+impl Iterator for CompoundMessages {
+    type Item = Result<(Header, bytes::Bytes), DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let rest = self.frame.len() - self.offset;
+        let fail = |this: &mut Self, e: DecodeError| {
+            this.done = true;
+            Some(Err(e))
+        };
+        if rest < HEADER_LEN {
+            let e = DecodeError::Truncated {
+                what: "smb2 message",
+                offset: self.offset,
+                need: HEADER_LEN,
+                have: rest,
+            };
+            return fail(self, e);
+        }
+        let header = match Header::decode(&self.frame[self.offset..]) {
+            Ok(h) => h,
+            Err(e) => return fail(self, e),
+        };
+        let next = header.next_command as usize;
+        let end = if next == 0 {
+            self.done = true;
+            self.frame.len()
+        } else if next < HEADER_LEN || !next.is_multiple_of(8) || next >= rest {
+            return fail(self, DecodeError::invalid("next command", next as u64));
+        } else {
+            self.offset + next
+        };
+        let msg = self.frame.slice(self.offset..end);
+        self.offset = end;
+        Some(Ok((header, msg)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

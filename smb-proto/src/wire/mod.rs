@@ -33,4 +33,4 @@ pub mod tree_connect;
 pub mod write;
 
 pub use codec::DecodeError;
-pub use header::{Command, Header, HEADER_LEN};
+pub use header::{compound_messages, Command, Header, HEADER_LEN};
