@@ -112,7 +112,7 @@ impl File {
         let Some((_, running)) = &mut self.busy else {
             return Poll::Ready(Ok(()));
         };
-        let result = ready!(running.poll_done(cx));
+        let result = ready!(running.poll_done(cx)).map_err(|e| e.at(&self.path));
         let Some((busy, _)) = self.busy.take() else {
             return Poll::Ready(Ok(()));
         };

@@ -12,6 +12,8 @@ use crate::Connection;
 /// [`File::close`] to see them).
 pub struct File<'c> {
     conn: &'c mut Connection,
+    /// The path it was opened with, for errors (an operation on a handle knows none).
+    path: String,
     handle: Handle,
     info: FileInfo,
     pos: u64,
@@ -19,14 +21,25 @@ pub struct File<'c> {
 }
 
 impl<'c> File<'c> {
-    pub(crate) fn new(conn: &'c mut Connection, handle: Handle, info: FileInfo) -> Self {
+    pub(crate) fn new(
+        conn: &'c mut Connection,
+        path: &str,
+        handle: Handle,
+        info: FileInfo,
+    ) -> Self {
         File {
             conn,
+            path: path.to_string(),
             handle,
             info,
             pos: 0,
             closed: false,
         }
+    }
+
+    /// Runs an operation on the handle; its errors name the file's path.
+    fn call<O: smb_proto::Operation>(&mut self, op: O) -> crate::Result<O::Output> {
+        self.conn.call(op).map_err(|e| e.at(&self.path))
     }
 
     /// Metadata as of the open.
@@ -37,12 +50,12 @@ impl<'c> File<'c> {
     /// Closes the handle.
     pub fn close(mut self) -> crate::Result<()> {
         self.closed = true;
-        self.conn.call(ops::Close(self.handle))
+        self.call(ops::Close(self.handle))
     }
 
     /// The size the server reports for this open now (other writers included).
     fn current_size(&mut self) -> io::Result<u64> {
-        let info = self.conn.call(ops::QueryInfo(self.handle))?;
+        let info = self.call(ops::QueryInfo(self.handle))?;
         self.info.size = info.size;
         Ok(info.size)
     }
@@ -54,7 +67,7 @@ impl Read for File<'_> {
             return Ok(0);
         }
         let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        let d = self.conn.call(ops::Read::new(self.handle, self.pos, len))?;
+        let d = self.call(ops::Read::new(self.handle, self.pos, len))?;
         let n = d.len().min(buf.len());
         buf[..n].copy_from_slice(&d[..n]);
         self.pos += n as u64;
@@ -65,9 +78,7 @@ impl Read for File<'_> {
 impl Write for File<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let data = Bytes::copy_from_slice(buf);
-        let n = self
-            .conn
-            .call(ops::Write::new(self.handle, self.pos, data))?;
+        let n = self.call(ops::Write::new(self.handle, self.pos, data))?;
         self.pos += n;
         self.info.size = self.info.size.max(self.pos);
         Ok(n as usize)
@@ -96,7 +107,7 @@ impl Seek for File<'_> {
 impl Drop for File<'_> {
     fn drop(&mut self) {
         if !self.closed {
-            let _ = self.conn.call(ops::Close(self.handle));
+            let _ = self.call(ops::Close(self.handle));
         }
     }
 }

@@ -647,7 +647,7 @@ impl Connection {
     /// The CREATE's error.
     pub fn open(&mut self, share: &str, path: &str, options: OpenOptions) -> Result<File<'_>> {
         let (handle, info) = self.call(ops::Open::new(share, path, options))?;
-        Ok(File::new(self, handle, info))
+        Ok(File::new(self, path, handle, info))
     }
 
     /// Logs off and closes the socket.

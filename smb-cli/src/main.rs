@@ -464,14 +464,15 @@ fn get(o: &ConnectOptions, t: &Target, local: &str) -> Result<u64, Fail> {
     let mut tmp = local.clone().into_os_string();
     tmp.push(".part");
     let tmp = PathBuf::from(tmp);
-    let (tmp_shown, local_shown) = (tmp.display().to_string(), local.display().to_string());
-    let file = std::fs::File::create(&tmp).map_err(|e| local_fail(&tmp_shown, e))?;
+    let local_shown = local.display().to_string();
+    let file = std::fs::File::create(&tmp).map_err(|e| local_fail(&local_shown, e))?;
     let mut out = io::BufWriter::with_capacity(1 << 20, file);
+    // Failures name LOCAL, the file the user asked for, not the temporary beside it.
     let r = c
         .retrieve_file(&t.share, &t.url.path, &mut out)
-        .map_err(local_io(&tmp_shown))
+        .map_err(local_io(&local_shown))
         .and_then(|n| {
-            out.flush().map_err(|e| local_fail(&tmp_shown, e))?;
+            out.flush().map_err(|e| local_fail(&local_shown, e))?;
             std::fs::rename(&tmp, &local).map_err(|e| local_fail(&local_shown, e))?;
             Ok(n)
         });

@@ -54,6 +54,14 @@ fn errno_suffix(e: &io::Error) -> String {
 }
 
 impl ClientError {
+    /// The error naming `path` when it names none (see [`crate::Error::at`]).
+    pub fn at(self, path: &str) -> Self {
+        match self {
+            ClientError::Smb(e) => ClientError::Smb(e.at(path)),
+            other => other,
+        }
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> crate::ErrorKind {
         match self {

@@ -345,6 +345,22 @@ impl From<ErrorKind> for std::io::ErrorKind {
 }
 
 impl Error {
+    /// The error with `path` as its path when it names none: an operation on an open
+    /// handle knows no path, the file object that holds the handle does.
+    pub fn at(mut self, path: &str) -> Error {
+        match &mut self {
+            Error::Status { path: p, .. }
+            | Error::Timeout { path: p, .. }
+            | Error::Incomplete { path: p, .. }
+                if p.is_empty() =>
+            {
+                *p = path.to_string();
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// What kind of failure this is (see [`ErrorKind`]).
     pub fn kind(&self) -> ErrorKind {
         match self {

@@ -569,3 +569,27 @@ fn a_transfer_abandoned_midway_closes_its_handle() {
     assert!(open_files(&srv).contains("big.bin"));
     f.close().unwrap();
 }
+
+/// Errors of operations on an open file once named `\` (a handle knows no path): they
+/// name the file; a rename onto an existing name names the target, not the source.
+#[test]
+fn errors_on_open_files_and_renames_name_the_path_concerned() {
+    use std::io::Write;
+    let srv = server();
+    let disk = srv.share_path("share");
+    std::fs::write(disk.join("ro.txt"), b"x").unwrap();
+    std::fs::write(disk.join("taken.txt"), b"y").unwrap();
+    let mut conn = connect(&srv);
+    let mut f = conn
+        .open("share", "ro.txt", smb_blocking::OpenOptions::read())
+        .unwrap();
+    let err = f.write_all(b"no").unwrap_err();
+    assert!(err.to_string().contains("ro.txt"), "{err}");
+    assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied);
+    drop(f);
+    let err = conn.rename("share", "ro.txt", "taken.txt").unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("STATUS_OBJECT_NAME_COLLISION") && msg.contains("taken.txt"), "{msg}");
+    assert!(!msg.contains("ro.txt"), "{msg}");
+    assert_eq!(err.kind(), smb_blocking::ErrorKind::AlreadyExists);
+}

@@ -110,7 +110,13 @@ impl PathOp {
     }
 
     fn on_response(&mut self, resp: &Response) -> Result<Progress<()>, Fail> {
-        check(resp, self.name, &self.path)?;
+        // A rename onto a name that exists fails on the target, not on the source.
+        let collision = resp.status() == crate::ntstatus::NtStatus::OBJECT_NAME_COLLISION;
+        let named = match &self.target {
+            Some(target) if collision => target,
+            _ => &self.path,
+        };
+        check(resp, self.name, named)?;
         Ok(
             if resp.header.command == crate::wire::Command::Close as u16 {
                 Progress::Done(())
