@@ -10,8 +10,8 @@ use crate::Connection;
 
 /// An open remote file. Closed on drop (errors then are ignored; call
 /// [`File::close`] to see them).
-pub struct File<'c> {
-    conn: &'c mut Connection,
+pub struct File {
+    conn: Connection,
     /// The path it was opened with, for errors (an operation on a handle knows none).
     path: String,
     handle: Handle,
@@ -20,13 +20,8 @@ pub struct File<'c> {
     closed: bool,
 }
 
-impl<'c> File<'c> {
-    pub(crate) fn new(
-        conn: &'c mut Connection,
-        path: &str,
-        handle: Handle,
-        info: FileInfo,
-    ) -> Self {
+impl File {
+    pub(crate) fn new(conn: Connection, path: &str, handle: Handle, info: FileInfo) -> Self {
         File {
             conn,
             path: path.to_string(),
@@ -61,7 +56,7 @@ impl<'c> File<'c> {
     }
 }
 
-impl Read for File<'_> {
+impl Read for File {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
@@ -75,7 +70,7 @@ impl Read for File<'_> {
     }
 }
 
-impl Write for File<'_> {
+impl Write for File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let data = Bytes::copy_from_slice(buf);
         let n = self.call(ops::Write::new(self.handle, self.pos, data))?;
@@ -91,7 +86,7 @@ impl Write for File<'_> {
     }
 }
 
-impl Seek for File<'_> {
+impl Seek for File {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         let new = match pos {
             SeekFrom::Start(p) => Some(p),
@@ -104,7 +99,7 @@ impl Seek for File<'_> {
     }
 }
 
-impl Drop for File<'_> {
+impl Drop for File {
     fn drop(&mut self) {
         if !self.closed {
             let _ = self.call(ops::Close(self.handle));

@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use smb_blocking::{Connection, ConnectOptions};
-//! let mut conn = Connection::connect(&ConnectOptions::new("127.0.0.1").user("alice", "secret")).unwrap();
+//! let conn = Connection::connect(&ConnectOptions::new("127.0.0.1").user("alice", "secret")).unwrap();
 //! for e in conn.list_path("share", "/", "*").unwrap() { println!("{} {}", e.name, e.size); }
 //! let mut out = Vec::new();
 //! conn.retrieve_file("share", "/report.pdf", &mut out).unwrap();
@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -38,8 +39,8 @@ pub use smb_proto::{FileInfo, OpenOptions};
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A logged-in connection to one server.
-pub struct Connection {
+/// The socket and the core, with what pumps bytes between them; one lock holds it.
+struct Pump {
     sock: TcpStream,
     core: smb_proto::Connection,
     rx: BytesMut,
@@ -52,10 +53,23 @@ pub struct Connection {
     scratch: Vec<u8>,
 }
 
+/// A logged-in connection to one server: a cheap handle that clones share, usable from
+/// several threads (one operation runs at a time; each holds the connection for its
+/// duration), with any number of open [`File`]s.
+#[derive(Clone)]
+pub struct Connection {
+    pump: Arc<Mutex<Pump>>,
+    /// What login settled, which does not change after it.
+    status: Arc<smb_proto::client::Status>,
+    is_encrypting: bool,
+}
+
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("core", &self.core)
+            .field("negotiated", &self.status.negotiated)
+            .field("is_guest", &self.status.is_guest)
+            .field("is_signing", &self.status.is_signing)
             .finish_non_exhaustive()
     }
 }
@@ -74,63 +88,7 @@ fn os_seed() -> [u8; 32] {
     seed
 }
 
-impl Connection {
-    /// Connects, negotiates and logs in (guest when `opts.user` is empty).
-    pub fn connect(opts: &ConnectOptions) -> Result<Self> {
-        let addr = (opts.host.as_str(), opts.port)
-            .to_socket_addrs()
-            .map_err(|e| opts.connect_error(e))?
-            .next()
-            .ok_or_else(|| opts.connect_error(io::ErrorKind::NotFound.into()))?;
-        let sock =
-            TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
-        sock.set_nodelay(true)?;
-        let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
-        let creds = opts.credentials()?;
-        let core = smb_proto::Connection::new(config, Instant::now());
-        let mut conn = Connection {
-            sock,
-            core,
-            rx: BytesMut::new(),
-            tx: Vec::new(),
-            tx_payloads: Vec::new(),
-            read_timeout: None,
-            scratch: vec![0; MAX_READ],
-        };
-        conn.call(ops::Login::new(creds))?;
-        Ok(conn)
-    }
-
-    /// Negotiated parameters.
-    pub fn negotiated(&self) -> &smb_proto::Negotiated {
-        self.core
-            .negotiated()
-            .expect("connected connections have negotiated")
-    }
-
-    /// Whether the server made this a guest session.
-    pub fn is_guest(&self) -> bool {
-        self.core.is_guest()
-    }
-
-    /// Whether requests are being signed.
-    pub fn is_signing(&self) -> bool {
-        self.core.is_signing()
-    }
-
-    /// Runs any operation (one of [`smb_proto::ops`], or a caller's own) to completion;
-    /// its streaming events, if any, are not handled (the methods that stream do that).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// let info = conn.call(smb_proto::ops::Stat::new("share", "dir/report.pdf"))?;
-    /// println!("{} bytes", info.size);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// The operation's error, or the connection's when it ended.
+impl Pump {
     pub fn call<O: Operation>(&mut self, op: O) -> Result<O::Output> {
         let handle = self.core.start(op, Instant::now());
         let result = self.pump(handle.id(), |_, _| Ok(()))?;
@@ -289,72 +247,6 @@ impl Connection {
         Ok(())
     }
 
-    /// Whether requests to `share` are encrypted (connecting to it if needed).
-    ///
-    /// # Errors
-    ///
-    /// The tree connect's error (STATUS_BAD_NETWORK_NAME for no such share).
-    pub fn tree_encrypted(&mut self, share: &str) -> Result<bool> {
-        Ok(self.call(ops::ConnectShare::new(share))?.encrypted)
-    }
-
-    /// Whether the session encrypts every request.
-    pub fn is_encrypting(&self) -> bool {
-        self.core.is_encrypting()
-    }
-
-    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`
-    /// (pysmb's `listPath`).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// for e in conn.list_path("share", "reports", "*.pdf")? {
-    ///     println!("{:>10} {}", e.size, e.name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing directory, [`ErrorKind::NotADirectory`] for
-    /// a file, [`ErrorKind::InvalidArgument`] for a path or pattern the
-    /// [path rules](smb_proto::ops::path) refuse.
-    pub fn list_path(&mut self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        self.call(ops::ListDir::new(share, path, pattern))
-    }
-
-    /// Attributes of a file or directory (pysmb's `getAttributes`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::NotADirectory`] for a
-    /// file named with a trailing separator.
-    pub fn get_attributes(&mut self, share: &str, path: &str) -> Result<FileInfo> {
-        self.call(ops::Stat::new(share, path))
-    }
-
-    /// Writes the whole file into `out`; returns the byte count (pysmb's `retrieveFile`).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// let mut out = std::fs::File::create("q3.pdf")?;
-    /// conn.retrieve_file("share", "reports/q3.pdf", &mut out)?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// The server's error, a failure writing `out` ([`Error::Io`]), or
-    /// [`ErrorKind::Incomplete`] when the file changed during the download.
-    pub fn retrieve_file(&mut self, share: &str, path: &str, out: &mut dyn Write) -> Result<u64> {
-        self.retrieve_file_from_offset(share, path, out, 0, None)
-    }
-
-    /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
-    ///
-    /// # Errors
-    ///
-    /// As for [`Connection::retrieve_file`].
     pub fn retrieve_file_from_offset(
         &mut self,
         share: &str,
@@ -372,14 +264,6 @@ impl Connection {
         Ok(handle.output(Ok(r))?)
     }
 
-    /// Creates or replaces `path` with everything `input` yields; returns the byte count
-    /// (pysmb's `storeFile`).
-    ///
-    /// # Errors
-    ///
-    /// The server's error, a failure reading `input` ([`Error::Io`]);
-    /// [`smb_proto::Error::UploadLeftBehind`] when the file was created or truncated
-    /// before the failure.
     pub fn store_file(&mut self, share: &str, path: &str, input: &mut dyn Read) -> Result<u64> {
         let handle = self
             .core
@@ -394,9 +278,6 @@ impl Connection {
         Ok(handle.output(Ok(r))?)
     }
 
-    /// Uploads each local file to its remote path (share-relative), keeping up to
-    /// [`FILES_IN_FLIGHT`] files in flight on this connection. Returns the bytes sent; the
-    /// first failure (naming its path) is returned after the others finish.
     pub fn store_files(&mut self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
         let mut sources: Vec<Option<std::fs::File>> = files.iter().map(|_| None).collect();
         let results = self.run_many(
@@ -431,8 +312,6 @@ impl Connection {
         total_transferred(results)
     }
 
-    /// Downloads each remote file (share-relative) to its local path, keeping up to
-    /// [`FILES_IN_FLIGHT`] files in flight. Returns the bytes received.
     pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
         // Created when its download starts (so empty files exist too), written as Data comes.
         let sinks: std::cell::RefCell<Vec<Option<std::fs::File>>> =
@@ -470,13 +349,6 @@ impl Connection {
         total_transferred(results)
     }
 
-    /// Uploads the directory tree under `local_dir` into `remote_dir` (created with any
-    /// missing parents), many files in flight at once. Returns (files, bytes).
-    ///
-    /// Symbolic links are followed, like `cp -rL`: a link to a file uploads the file's
-    /// bytes, a link to a directory its tree. The whole local tree is walked before
-    /// anything is sent, so a link loop, a dangling link or an unreadable directory fails
-    /// the upload before it starts rather than halfway.
     pub fn store_tree(
         &mut self,
         local_dir: &Path,
@@ -521,8 +393,6 @@ impl Connection {
         Ok((files.len() as u64, bytes))
     }
 
-    /// Downloads the tree under `remote_dir` into `local_dir` (created if needed), many
-    /// files in flight at once. Returns (files, bytes).
     pub fn retrieve_tree(
         &mut self,
         share: &str,
@@ -570,6 +440,130 @@ impl Connection {
         let bytes = self.retrieve_files(share, &files)?;
         Ok((files.len() as u64, bytes))
     }
+}
+
+impl Connection {
+    /// Connects, negotiates and logs in (guest when `opts.user` is empty).
+    pub fn connect(opts: &ConnectOptions) -> Result<Self> {
+        let addr = (opts.host.as_str(), opts.port)
+            .to_socket_addrs()
+            .map_err(|e| opts.connect_error(e))?
+            .next()
+            .ok_or_else(|| opts.connect_error(io::ErrorKind::NotFound.into()))?;
+        let sock =
+            TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
+        sock.set_nodelay(true)?;
+        let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
+        let creds = opts.credentials()?;
+        let core = smb_proto::Connection::new(config, Instant::now());
+        let mut pump = Pump {
+            sock,
+            core,
+            rx: BytesMut::new(),
+            tx: Vec::new(),
+            tx_payloads: Vec::new(),
+            read_timeout: None,
+            scratch: vec![0; MAX_READ],
+        };
+        pump.call(ops::Login::new(creds))?;
+        let status = smb_proto::client::Status {
+            negotiated: pump
+                .core
+                .negotiated()
+                .cloned()
+                .ok_or(smb_proto::Error::Invalid(
+                    "logged in without negotiating".into(),
+                ))?,
+            is_guest: pump.core.is_guest(),
+            is_signing: pump.core.is_signing(),
+        };
+        Ok(Connection {
+            is_encrypting: pump.core.is_encrypting(),
+            pump: Arc::new(Mutex::new(pump)),
+            status: Arc::new(status),
+        })
+    }
+
+    /// Negotiated parameters, as they stand now (`validated` turns true once the first
+    /// tree connect has checked them).
+    pub fn negotiated(&self) -> smb_proto::Negotiated {
+        let pump = self.lock();
+        pump.core
+            .negotiated()
+            .cloned()
+            .unwrap_or_else(|| self.status.negotiated.clone())
+    }
+
+    /// Whether the server made this a guest session.
+    pub fn is_guest(&self) -> bool {
+        self.status.is_guest
+    }
+
+    /// Whether requests are being signed.
+    pub fn is_signing(&self) -> bool {
+        self.status.is_signing
+    }
+
+    /// Whether requests to `share` are encrypted (connecting to it if needed).
+    ///
+    /// # Errors
+    ///
+    /// The tree connect's error (STATUS_BAD_NETWORK_NAME for no such share).
+    pub fn tree_encrypted(&self, share: &str) -> Result<bool> {
+        Ok(self.call(ops::ConnectShare::new(share))?.encrypted)
+    }
+
+    /// Whether the session encrypts every request.
+    pub fn is_encrypting(&self) -> bool {
+        self.is_encrypting
+    }
+
+    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`
+    /// (pysmb's `listPath`).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// for e in conn.list_path("share", "reports", "*.pdf")? {
+    ///     println!("{:>10} {}", e.size, e.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing directory, [`ErrorKind::NotADirectory`] for
+    /// a file, [`ErrorKind::InvalidArgument`] for a path or pattern the
+    /// [path rules](smb_proto::ops::path) refuse.
+    pub fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
+        self.call(ops::ListDir::new(share, path, pattern))
+    }
+
+    /// Attributes of a file or directory (pysmb's `getAttributes`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::NotADirectory`] for a
+    /// file named with a trailing separator.
+    pub fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
+        self.call(ops::Stat::new(share, path))
+    }
+
+    /// Writes the whole file into `out`; returns the byte count (pysmb's `retrieveFile`).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let mut out = std::fs::File::create("q3.pdf")?;
+    /// conn.retrieve_file("share", "reports/q3.pdf", &mut out)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The server's error, a failure writing `out` ([`Error::Io`]), or
+    /// [`ErrorKind::Incomplete`] when the file changed during the download.
+    pub fn retrieve_file(&self, share: &str, path: &str, out: &mut dyn Write) -> Result<u64> {
+        self.retrieve_file_from_offset(share, path, out, 0, None)
+    }
 
     /// Creates a directory (pysmb's `createDirectory`).
     ///
@@ -577,7 +571,7 @@ impl Connection {
     ///
     /// [`ErrorKind::AlreadyExists`] when the name exists, [`ErrorKind::NotFound`] when
     /// the parent does not (see [`Connection::create_directories`]).
-    pub fn create_directory(&mut self, share: &str, path: &str) -> Result<()> {
+    pub fn create_directory(&self, share: &str, path: &str) -> Result<()> {
         self.call(ops::Mkdir::new(share, path))
     }
 
@@ -587,7 +581,7 @@ impl Connection {
     /// # Errors
     ///
     /// [`ErrorKind::NotADirectory`] when a file is in the way.
-    pub fn create_directories(&mut self, share: &str, path: &str) -> Result<()> {
+    pub fn create_directories(&self, share: &str, path: &str) -> Result<()> {
         self.call(ops::MkdirAll::new(share, path))
     }
 
@@ -596,7 +590,7 @@ impl Connection {
     /// # Errors
     ///
     /// [`ErrorKind::NotEmpty`] when it holds anything.
-    pub fn delete_directory(&mut self, share: &str, path: &str) -> Result<()> {
+    pub fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
         self.call(ops::Rmdir::new(share, path))
     }
 
@@ -607,7 +601,7 @@ impl Connection {
     ///
     /// [`ErrorKind::NotFound`] when nothing matches; [`ErrorKind::IsADirectory`] for a
     /// path spelled as a directory.
-    pub fn delete_files(&mut self, share: &str, path_pattern: &str) -> Result<u64> {
+    pub fn delete_files(&self, share: &str, path_pattern: &str) -> Result<u64> {
         self.call(ops::Delete::new(share, path_pattern))
     }
 
@@ -617,7 +611,7 @@ impl Connection {
     ///
     /// [`ErrorKind::AlreadyExists`] when `new` exists, [`ErrorKind::NotFound`] when `old`
     /// does not.
-    pub fn rename(&mut self, share: &str, old: &str, new: &str) -> Result<()> {
+    pub fn rename(&self, share: &str, old: &str, new: &str) -> Result<()> {
         self.call(ops::Rename::new(share, old, new, false))
     }
 
@@ -626,7 +620,7 @@ impl Connection {
     /// # Errors
     ///
     /// The connection's error when it ended.
-    pub fn echo(&mut self) -> Result<()> {
+    pub fn echo(&self) -> Result<()> {
         self.call(ops::Echo)
     }
 
@@ -645,9 +639,9 @@ impl Connection {
     /// # Errors
     ///
     /// The CREATE's error.
-    pub fn open(&mut self, share: &str, path: &str, options: OpenOptions) -> Result<File<'_>> {
+    pub fn open(&self, share: &str, path: &str, options: OpenOptions) -> Result<File> {
         let (handle, info) = self.call(ops::Open::new(share, path, options))?;
-        Ok(File::new(self, path, handle, info))
+        Ok(File::new(self.clone(), path, handle, info))
     }
 
     /// Logs off and closes the socket.
@@ -655,10 +649,105 @@ impl Connection {
     /// # Errors
     ///
     /// The LOGOFF's error; the socket is closed regardless.
-    pub fn close(mut self) -> Result<()> {
-        let r = self.call(ops::Logoff);
-        let _ = self.sock.shutdown(std::net::Shutdown::Both);
+    pub fn close(self) -> Result<()> {
+        let mut pump = self.lock();
+        let r = pump.call(ops::Logoff);
+        let _ = pump.sock.shutdown(std::net::Shutdown::Both);
         r
+    }
+
+    /// Runs any operation (one of [`smb_proto::ops`], or a caller's own) to completion;
+    /// its streaming events, if any, are not handled (the methods that stream do that).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let info = conn.call(smb_proto::ops::Stat::new("share", "dir/report.pdf"))?;
+    /// println!("{} bytes", info.size);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The operation's error, or the connection's when it ended.
+    pub fn call<O: Operation>(&self, op: O) -> Result<O::Output> {
+        self.lock().call(op)
+    }
+
+    /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::retrieve_file`].
+    pub fn retrieve_file_from_offset(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut dyn Write,
+        offset: u64,
+        max_length: Option<u64>,
+    ) -> Result<u64> {
+        self.lock()
+            .retrieve_file_from_offset(share, path, out, offset, max_length)
+    }
+
+    /// Creates or replaces `path` with everything `input` yields; returns the byte count
+    /// (pysmb's `storeFile`).
+    ///
+    /// # Errors
+    ///
+    /// The server's error, a failure reading `input` ([`Error::Io`]);
+    /// [`smb_proto::Error::UploadLeftBehind`] when the file was created or truncated
+    /// before the failure.
+    pub fn store_file(&self, share: &str, path: &str, input: &mut dyn Read) -> Result<u64> {
+        self.lock().store_file(share, path, input)
+    }
+
+    /// Uploads each local file to its remote path (share-relative), keeping up to
+    /// [`FILES_IN_FLIGHT`] files in flight on this connection. Returns the bytes sent; the
+    /// first failure (naming its path) is returned after the others finish.
+    pub fn store_files(&self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
+        self.lock().store_files(share, files)
+    }
+
+    /// Downloads each remote file (share-relative) to its local path, keeping up to
+    /// [`FILES_IN_FLIGHT`] files in flight. Returns the bytes received.
+    pub fn retrieve_files(&self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
+        self.lock().retrieve_files(share, files)
+    }
+
+    /// Uploads the directory tree under `local_dir` into `remote_dir` (created with any
+    /// missing parents), many files in flight at once. Returns (files, bytes).
+    ///
+    /// Symbolic links are followed, like `cp -rL`: a link to a file uploads the file's
+    /// bytes, a link to a directory its tree. The whole local tree is walked before
+    /// anything is sent, so a link loop, a dangling link or an unreadable directory fails
+    /// the upload before it starts rather than halfway.
+    pub fn store_tree(
+        &self,
+        local_dir: &Path,
+        share: &str,
+        remote_dir: &str,
+    ) -> Result<(u64, u64)> {
+        self.lock().store_tree(local_dir, share, remote_dir)
+    }
+
+    /// Downloads the tree under `remote_dir` into `local_dir` (created if needed), many
+    /// files in flight at once. Returns (files, bytes).
+    pub fn retrieve_tree(
+        &self,
+        share: &str,
+        remote_dir: &str,
+        local_dir: &Path,
+    ) -> Result<(u64, u64)> {
+        self.lock().retrieve_tree(share, remote_dir, local_dir)
+    }
+
+    /// The pump, for one operation's run; a panic that poisoned the lock left the
+    /// connection in a state the next operation finds out about.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Pump> {
+        self.pump
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

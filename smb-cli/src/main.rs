@@ -270,7 +270,7 @@ fn run(args: Args) -> Result<(), Fail> {
         "ls" => {
             want(1)?;
             let (t, o) = target(&p[1], &args.opts)?;
-            let mut c = connect(&o)?;
+            let c = connect(&o)?;
             let path = &t.url.path;
             let (dir, name) = path.rsplit_once('\\').unwrap_or(("", path));
             // A URL ending in '/' names a directory: `ls file/` fails like ls(1) does.
@@ -428,7 +428,7 @@ fn run(args: Args) -> Result<(), Fail> {
 /// directory (into it, under the remote name), a device or pipe, or `-` for stdout.
 /// Returns the byte count.
 fn get(o: &ConnectOptions, t: &Target, local: &str) -> Result<u64, Fail> {
-    let mut c = connect(o)?;
+    let c = connect(o)?;
     if local == "-" {
         let mut out = io::stdout().lock();
         let n = c
@@ -484,7 +484,7 @@ fn get(o: &ConnectOptions, t: &Target, local: &str) -> Result<u64, Fail> {
 
 /// Downloads the tree under directory `t` into `local`; returns (files, bytes).
 fn get_tree(o: &ConnectOptions, t: &Target, local: &str) -> Result<(u64, u64), Fail> {
-    let mut c = connect(o)?;
+    let c = connect(o)?;
     // Asked first, so a missing or mistyped remote directory leaves no local one behind.
     if !c.get_attributes(&t.share, &t.url.path)?.is_directory() {
         return Err(Fail::Error(

@@ -762,7 +762,10 @@ fn local_write_failures_name_the_local_path() {
         line.contains(s(&plain.join("x"))) && line.contains("ENOTDIR"),
         "{line}"
     );
-    assert!(!line.contains(".part"), "the file asked for, not the temporary: {line}");
+    assert!(
+        !line.contains(".part"),
+        "the file asked for, not the temporary: {line}"
+    );
     // Reading: a directory opens but does not read.
     let line = smb(&["put", s(&local), &format!("{url}/d")])
         .fails(1)

@@ -908,7 +908,7 @@ fn our_client(srv: &SambaServer, netbios: bool) -> (Summary, Vec<Record>) {
         opts.server_name = Some("*SMBSERVER".into());
     }
     let content = data(10_000, 1);
-    let mut conn = Connection::connect(&opts).expect("connect");
+    let conn = Connection::connect(&opts).expect("connect");
     conn.store_file("share", "small.bin", &mut &content[..])
         .unwrap();
     assert_eq!(

@@ -35,7 +35,7 @@ fn upload() -> Vec<u8> {
 fn blocking_scenario(srv: &SambaServer) -> Vec<String> {
     use smb_blocking::{Connection, OpenOptions};
     use std::io::{Read, Seek, SeekFrom, Write};
-    let mut c = Connection::connect(&srv.connect_options()).expect("blocking connect");
+    let c = Connection::connect(&srv.connect_options()).expect("blocking connect");
     let mut out = vec![
         format!("guest {} signing {}", c.is_guest(), c.is_signing()),
         format!("dialect {}", c.negotiated().dialect),
@@ -202,7 +202,7 @@ fn every_async_operation_matches_the_blocking_one() {
     );
 
     // Full metadata, times included, of a file neither run touched.
-    let mut bc = smb_blocking::Connection::connect(&srv.connect_options()).unwrap();
+    let bc = smb_blocking::Connection::connect(&srv.connect_options()).unwrap();
     let bi = bc.get_attributes("share", "top.txt").unwrap();
     let ti = rt.block_on(async {
         let c = smb_tokio::Client::connect(&srv.connect_options())

@@ -28,7 +28,7 @@ fn auth_status(r: Result<Connection, smb_blocking::Error>) -> (NtStatus, String)
 fn nt_hash_instead_of_password() {
     let srv = SambaServer::builder().share(Share::new("share")).start();
     let o = base(&srv).nt_hash(srv.user(), nt_hash(srv.password()));
-    let mut conn = Connection::connect(&o).unwrap();
+    let conn = Connection::connect(&o).unwrap();
     assert!(conn.is_signing());
     conn.store_file("share", "h.txt", &mut &b"by hash"[..])
         .unwrap();
@@ -73,7 +73,7 @@ fn anonymous_and_guest_on_a_guest_share() {
         .share(Share::new("private"))
         .start();
     for (what, o) in [("anonymous", base(&srv)), ("guest", base(&srv).guest())] {
-        let mut conn = Connection::connect(&o).unwrap();
+        let conn = Connection::connect(&o).unwrap();
         assert!(conn.is_guest(), "{what}");
         assert!(
             !conn.is_signing(),

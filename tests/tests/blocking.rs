@@ -162,7 +162,7 @@ fn sizes_zero_one_max_read_and_100_mib_plus_one() {
 #[test]
 fn retrieve_from_offset_with_max_length() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let content = data(3_000_000, 5);
     conn.store_file("share", "f.bin", &mut &content[..])
         .unwrap();
@@ -192,7 +192,7 @@ fn directory_with_5000_entries() {
     for i in 0..5000 {
         std::fs::write(dir.join(format!("file-{i:05}.txt")), i.to_string()).unwrap();
     }
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let entries = conn.list_path("share", "many", "*").unwrap();
     assert_eq!(entries.len(), 5000);
     let mut names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
@@ -256,7 +256,7 @@ fn wrong_password_is_an_authentication_error() {
 #[test]
 fn missing_file_is_not_found_with_enoent_and_path() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let err = conn
         .retrieve_file("share", "nope/missing.txt", &mut Vec::new())
         .unwrap_err();
@@ -284,7 +284,7 @@ fn missing_file_is_not_found_with_enoent_and_path() {
 #[test]
 fn mkdir_rmdir_rename_delete_files() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let root = srv.share_path("share");
     conn.create_directory("share", "d").unwrap();
     assert!(root.join("d").is_dir());
@@ -321,7 +321,7 @@ fn mkdir_rmdir_rename_delete_files() {
 #[test]
 fn file_handle_read_write_seek() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     {
         let mut f = conn
             .open("share", "rw.bin", OpenOptions::read_write_create())
@@ -360,7 +360,7 @@ fn file_handle_read_write_seek() {
 #[test]
 fn interop_with_smbclient_both_ways() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let ours = data(1_500_000, 77);
     conn.store_file("share", "ours.bin", &mut &ours[..])
         .unwrap();
@@ -401,7 +401,7 @@ fn guest_share() {
     let srv = SambaServer::builder()
         .share(Share::new("pub").guest_ok())
         .start();
-    let mut conn = Connection::connect(&ConnectOptions::new(srv.host()).port(srv.port())).unwrap();
+    let conn = Connection::connect(&ConnectOptions::new(srv.host()).port(srv.port())).unwrap();
     assert!(conn.is_guest());
     assert!(!conn.is_signing());
     conn.list_path("pub", "", "*").unwrap();
@@ -413,7 +413,7 @@ fn read_only_share_refuses_writes() {
         .share(Share::new("ro").read_only())
         .start();
     std::fs::write(srv.share_path("ro").join("existing.txt"), b"data").unwrap();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let mut out = Vec::new();
     conn.retrieve_file("ro", "existing.txt", &mut out).unwrap();
     assert_eq!(out, b"data");
@@ -437,7 +437,7 @@ fn netbios_session_service_framing() {
 #[test]
 fn missing_share_names_the_share() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let err = conn.list_path("nosuchshare", "", "*").unwrap_err();
     assert_eq!(smb_error(&err).status(), Some(NtStatus::BAD_NETWORK_NAME));
     assert!(err.to_string().contains("nosuchshare"), "{err}");
@@ -446,7 +446,7 @@ fn missing_share_names_the_share() {
 #[test]
 fn tree_upload_and_download_with_many_files_in_flight() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let work = srv.share_path("share").parent().unwrap().join("tree-work");
     let src = work.join("src");
     let mut expected = Vec::new();
@@ -504,7 +504,7 @@ fn tree_upload_and_download_with_many_files_in_flight() {
 #[test]
 fn a_local_name_holding_a_backslash_is_refused_not_split() {
     let srv = server();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let src = srv.share_path("share").parent().unwrap().join("bs-src");
     std::fs::create_dir_all(&src).unwrap();
     std::fs::write(src.join("a\\b"), b"x").unwrap();
@@ -546,7 +546,7 @@ fn a_transfer_abandoned_midway_closes_its_handle() {
         data(40 * 1024 * 1024, 1),
     )
     .unwrap();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let err = conn
         .retrieve_file("share", "big.bin", &mut FailAfter(5_000_000))
         .unwrap_err();
@@ -579,7 +579,7 @@ fn errors_on_open_files_and_renames_name_the_path_concerned() {
     let disk = srv.share_path("share");
     std::fs::write(disk.join("ro.txt"), b"x").unwrap();
     std::fs::write(disk.join("taken.txt"), b"y").unwrap();
-    let mut conn = connect(&srv);
+    let conn = connect(&srv);
     let mut f = conn
         .open("share", "ro.txt", smb_blocking::OpenOptions::read())
         .unwrap();
@@ -589,7 +589,53 @@ fn errors_on_open_files_and_renames_name_the_path_concerned() {
     drop(f);
     let err = conn.rename("share", "ro.txt", "taken.txt").unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("STATUS_OBJECT_NAME_COLLISION") && msg.contains("taken.txt"), "{msg}");
+    assert!(
+        msg.contains("STATUS_OBJECT_NAME_COLLISION") && msg.contains("taken.txt"),
+        "{msg}"
+    );
     assert!(!msg.contains("ro.txt"), "{msg}");
     assert_eq!(err.kind(), smb_blocking::ErrorKind::AlreadyExists);
+}
+
+/// One blocking connection once held one open file at a time (`File` borrowed it): now
+/// it holds many, copies between two remote files, and serves several threads.
+#[test]
+fn one_connection_holds_many_files_and_serves_several_threads() {
+    use std::io::{Read, Write};
+    let srv = server();
+    let content = data(3 << 20, 11);
+    std::fs::write(srv.share_path("share").join("src.bin"), &content).unwrap();
+    let conn = connect(&srv);
+    let mut src = conn
+        .open("share", "src.bin", smb_blocking::OpenOptions::read())
+        .unwrap();
+    let mut dst = conn
+        .open("share", "dst.bin", smb_blocking::OpenOptions::overwrite())
+        .unwrap();
+    let copied = std::io::copy(&mut src, &mut dst).unwrap();
+    dst.flush().unwrap();
+    drop((src, dst));
+    assert_eq!(copied, content.len() as u64);
+    assert!(std::fs::read(srv.share_path("share").join("dst.bin")).unwrap() == content);
+
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let conn = conn.clone();
+            std::thread::spawn(move || {
+                let name = format!("t{i}.bin");
+                let body = data(100_000 + i, i as u64);
+                conn.store_file("share", &name, &mut &body[..]).unwrap();
+                let mut back = Vec::new();
+                conn.open("share", &name, smb_blocking::OpenOptions::read())
+                    .unwrap()
+                    .read_to_end(&mut back)
+                    .unwrap();
+                assert!(back == body, "{name}");
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("a thread failed");
+    }
+    conn.echo().unwrap();
 }

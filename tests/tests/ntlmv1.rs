@@ -32,7 +32,7 @@ fn signed_round_trip(srv: &SambaServer, ntlm_v2: bool) {
         let mut o = opts(srv, srv.password(), ntlm_v2);
         o.max_dialect = dialect;
         o.signing = SigningPolicy::Required;
-        let mut conn = Connection::connect(&o)
+        let conn = Connection::connect(&o)
             .unwrap_or_else(|e| panic!("{dialect:?}: {e}; smbd log:\n{}", srv.log()));
         assert!(conn.is_signing(), "{dialect:?}");
         let content: Vec<u8> = (0..100_000u32).map(|i| (i * 7 + i / 251) as u8).collect();
@@ -90,7 +90,7 @@ fn default_server_refuses_ntlmv1_and_accepts_ntlmv2() {
         login_failure(&srv, &opts(&srv, srv.password(), false)),
         NtStatus::LOGON_FAILURE
     );
-    let mut conn = Connection::connect(&opts(&srv, srv.password(), true)).unwrap();
+    let conn = Connection::connect(&opts(&srv, srv.password(), true)).unwrap();
     assert!(conn.is_signing());
     conn.list_path("share", "", "*").unwrap();
 }

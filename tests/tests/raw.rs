@@ -29,7 +29,7 @@ fn open_with_maximal_access(name: &str) -> RequestBody {
 fn a_create_with_a_context_of_our_own_and_its_answer_inspected() {
     let srv = SambaServer::builder().share(Share::new("share")).start();
     std::fs::write(srv.share_path("share").join("notes.txt"), b"hello").unwrap();
-    let mut conn = Connection::connect(&srv.connect_options()).unwrap();
+    let conn = Connection::connect(&srv.connect_options()).unwrap();
 
     // One CREATE + CLOSE compound, related: the CLOSE names the file the CREATE opened.
     let close = RequestBody::Close(CloseRequest {

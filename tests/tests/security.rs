@@ -187,7 +187,7 @@ mod tampering {
                     m[CAPABILITIES] &= !0x04;
                 }
             });
-            let mut conn = Connection::connect(&via(&srv, &proxy)).expect("login still works");
+            let conn = Connection::connect(&via(&srv, &proxy)).expect("login still works");
             let err = conn.list_path("share", "", "*").unwrap_err();
             assert!(
                 matches!(closed_reason(err), CloseReason::Negotiate(_)),
@@ -211,7 +211,7 @@ mod tampering {
                 }
             }
         });
-        let mut conn = Connection::connect(&via(&srv, &proxy)).expect("login");
+        let conn = Connection::connect(&via(&srv, &proxy)).expect("login");
         assert_eq!(conn.negotiated().dialect, Dialect::Smb210);
         let err = conn.list_path("share", "", "*").unwrap_err();
         assert!(
@@ -234,7 +234,7 @@ mod tampering {
                 m[50_000] ^= 1;
             }
         });
-        let mut conn = Connection::connect(&via(&srv, &proxy)).unwrap();
+        let conn = Connection::connect(&via(&srv, &proxy)).unwrap();
         let err = conn
             .retrieve_file("share", "f.bin", &mut Vec::new())
             .unwrap_err();
@@ -256,7 +256,7 @@ mod tampering {
                 m[48..64].fill(0);
             }
         });
-        let mut conn = Connection::connect(&via(&srv, &proxy)).unwrap();
+        let conn = Connection::connect(&via(&srv, &proxy)).unwrap();
         let err = conn.echo().unwrap_err();
         assert!(matches!(
             closed_reason(err),
@@ -276,7 +276,7 @@ mod tampering {
                 m[last] ^= 0x80;
             }
         });
-        let mut conn = Connection::connect(&via(&srv, &proxy)).unwrap();
+        let conn = Connection::connect(&via(&srv, &proxy)).unwrap();
         let mut err = None;
         for _ in 0..10 {
             if let Err(e) = conn.echo() {
@@ -333,7 +333,7 @@ mod tampering {
         });
         let mut o = via(&srv, &proxy);
         o.signing = SigningPolicy::Required;
-        let mut conn = Connection::connect(&o).unwrap();
+        let conn = Connection::connect(&o).unwrap();
         let err = conn.get_attributes("share", "f.txt").unwrap_err();
         assert!(matches!(closed_reason(err), CloseReason::Protocol(m) if m.contains("session")));
     }
@@ -359,7 +359,7 @@ mod tampering {
                 m[40] ^= 0x01;
             }
         });
-        let mut conn = Connection::connect(&via(&srv, &proxy)).expect("login");
+        let conn = Connection::connect(&via(&srv, &proxy)).expect("login");
         let err = conn.list_path("share", "", "*").unwrap_err();
         assert!(matches!(
             closed_reason(err),
@@ -446,7 +446,7 @@ mod tampering {
         let mut o = via(&srv, &proxy);
         // Unsigned, so the proxy's change goes through as a lying server's would.
         o.signing = SigningPolicy::WhenRequired;
-        let mut conn = Connection::connect(&o).unwrap();
+        let conn = Connection::connect(&o).unwrap();
         assert!(!conn.is_signing());
         assert_eq!(conn.get_attributes("share", "big.bin").unwrap().size, 0);
         for (name, bytes) in &files {
@@ -472,7 +472,7 @@ mod tampering {
         let proxy = Proxy::start(target(&srv), report_size(50 << 20));
         let mut o = via(&srv, &proxy);
         o.signing = SigningPolicy::WhenRequired;
-        let mut conn = Connection::connect(&o).unwrap();
+        let conn = Connection::connect(&o).unwrap();
         let err = conn
             .retrieve_file("share", "f.bin", &mut Vec::new())
             .unwrap_err();

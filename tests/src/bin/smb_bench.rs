@@ -431,7 +431,7 @@ impl Bench {
     /// Our stat latency on one connection, ECHO interleaved with it, and smbclient's allinfo.
     fn stat(&mut self, server: &SambaServer) -> Result<()> {
         let paths = tree_paths();
-        let mut conn = connect(server, PLAIN.signing)?;
+        let conn = connect(server, PLAIN.signing)?;
         // The first use connects the tree; that round trip is not a stat.
         conn.call(smb_proto::ops::ConnectShare::new(SHARE))?;
         let (mut stats, mut echoes) = (Vec::new(), Vec::new());
@@ -630,7 +630,7 @@ impl Bench {
     ) -> Result<Sample> {
         let cpu = self.cpu_time(false)?;
         let start = Instant::now();
-        let mut conn = connect(server, PLAIN.signing)?;
+        let conn = connect(server, PLAIN.signing)?;
         let (files, _) = match direction {
             Direction::Up => conn.store_tree(local, SHARE, remote)?,
             Direction::Down => conn.retrieve_tree(SHARE, remote, local)?,
@@ -823,7 +823,7 @@ fn connect(server: &SambaServer, signing: SigningPolicy) -> Result<Connection> {
 /// Connects as the scenario's clients will and checks that the server and our client agree
 /// on the protection the scenario is named for; returns a description for the output.
 fn probe(server: &SambaServer, scenario: &Scenario) -> Result<String> {
-    let mut conn = connect(server, scenario.signing)?;
+    let conn = connect(server, scenario.signing)?;
     let encrypted = conn.tree_encrypted(SHARE)?;
     let negotiated = conn.negotiated().clone();
     let found = match (encrypted, negotiated.cipher, conn.is_signing()) {
