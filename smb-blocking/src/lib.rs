@@ -309,7 +309,7 @@ impl Pump {
                 Ok(())
             },
         )?;
-        total_transferred(results)
+        total_transferred(results, |i| files[i].1.clone())
     }
 
     pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
@@ -346,7 +346,7 @@ impl Pump {
         if let Some(e) = open_err {
             return Err(Error::Io(e));
         }
-        total_transferred(results)
+        total_transferred(results, |i| files[i].0.clone())
     }
 
     pub fn store_tree(
@@ -798,13 +798,33 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), PathError { path, source: e })
 }
 
-/// Sums whole-file transfer results; the first failure wins.
-fn total_transferred(results: Vec<std::result::Result<OpOutput, smb_proto::Error>>) -> Result<u64> {
-    let mut total = 0;
-    for r in results {
-        total += r?.downcast::<u64>()?;
+/// Sums whole-file transfer results; if any failed, the first failure with the remote
+/// paths of the files that made it (`remote(i)` names file `i`).
+fn total_transferred(
+    results: Vec<std::result::Result<OpOutput, smb_proto::Error>>,
+    remote: impl Fn(usize) -> String,
+) -> Result<u64> {
+    let total_files = results.len();
+    let (mut bytes, mut transferred, mut first) = (0, Vec::new(), None);
+    for (i, r) in results.into_iter().enumerate() {
+        match r.and_then(OpOutput::downcast::<u64>) {
+            Ok(n) => {
+                bytes += n;
+                transferred.push(remote(i));
+            }
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
     }
-    Ok(total)
+    match first {
+        None => Ok(bytes),
+        Some(e) => Err(Error::Transfer {
+            transferred,
+            total: total_files,
+            first: Box::new(Error::Smb(e)),
+        }),
+    }
 }
 
 /// `dir\name` with `\` separators; just `name` at the share root.

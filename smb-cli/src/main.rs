@@ -76,10 +76,11 @@ impl From<smb_blocking::Error> for Fail {
     fn from(e: smb_blocking::Error) -> Self {
         match e {
             // Every protocol error names its path and errno in its message, a connect
-            // error its target and errno.
-            smb_blocking::Error::Smb(_) | smb_blocking::Error::Connect { .. } => {
-                Fail::Error(e.to_string(), 1)
-            }
+            // error its target and errno, a tree transfer that failed part-way its first
+            // failure and how many files made it (no one takes the half-copy for whole).
+            smb_blocking::Error::Smb(_)
+            | smb_blocking::Error::Connect { .. }
+            | smb_blocking::Error::Transfer { .. } => Fail::Error(e.to_string(), 1),
             // Those that reach here (tree transfers) name their local file; a transfer of
             // one file names it through `local_io`.
             smb_blocking::Error::Io(e) => Fail::Error(with_errno(e.to_string(), &e), 1),
@@ -466,6 +467,7 @@ fn get(o: &ConnectOptions, t: &Target, local: &str) -> Result<u64, Fail> {
     let tmp = PathBuf::from(tmp);
     let local_shown = local.display().to_string();
     let file = std::fs::File::create(&tmp).map_err(|e| local_fail(&local_shown, e))?;
+    let _partial = Partial::set(&tmp);
     let mut out = io::BufWriter::with_capacity(1 << 20, file);
     // Failures name LOCAL, the file the user asked for, not the temporary beside it.
     let r = c
@@ -480,6 +482,42 @@ fn get(o: &ConnectOptions, t: &Target, local: &str) -> Result<u64, Fail> {
         let _ = std::fs::remove_file(&tmp);
     }
     r
+}
+
+/// The partial file a download is writing, which Ctrl-C removes before the process
+/// exits (with 130, as a shell reports SIGINT), so an interrupted get leaves nothing.
+static PARTIAL: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Registers a partial file for as long as it lives.
+struct Partial;
+
+impl Partial {
+    fn set(path: &Path) -> Partial {
+        *PARTIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(path.into());
+        Partial
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        *PARTIAL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+    }
+}
+
+/// On Ctrl-C (SIGINT): remove the partial download, if any, and exit 130.
+fn on_interrupt() {
+    if let Some(p) = PARTIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .take()
+    {
+        let _ = std::fs::remove_file(p);
+    }
+    std::process::exit(130);
 }
 
 /// Downloads the tree under directory `t` into `local`; returns (files, bytes).
@@ -572,6 +610,9 @@ fn main() -> ExitCode {
     if args.first().is_some_and(|a| a == "dissect") {
         return smb_cli::dissect::main(&args[1..]);
     }
+    // If no handler can be installed, Ctrl-C kills smb as before: LOCAL itself is still
+    // never half-written, only LOCAL.part would stay.
+    let _ = ctrlc::set_handler(on_interrupt);
     // Neither write may panic (println! would): stdout or stderr may be a closed pipe.
     match parse_args(args.into_iter()).and_then(run) {
         Ok(()) | Err(Fail::OutputClosed) => ExitCode::SUCCESS,

@@ -1084,3 +1084,35 @@ fn a_pattern_that_matches_nothing_fails_for_ls_and_rm_alike() {
         assert!(line.contains("ENOENT"), "{cmd}: {line}");
     }
 }
+
+/// Ctrl-C during a get once left LOCAL.part behind.
+#[test]
+fn ctrl_c_during_a_get_leaves_no_partial_file() {
+    let srv = server();
+    std::fs::write(srv.share_path("share").join("big.bin"), data(256 << 20, 5)).unwrap();
+    let local = local_dir(&srv).join("big.bin");
+    let part = local.with_extension("bin.part");
+    let mut child = command(&["get", &format!("{}/big.bin", srv.url("share")), s(&local)])
+        .spawn()
+        .expect("spawning smb");
+    let started = std::time::Instant::now();
+    while !part.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "no download began"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // Freeze the server so the download is surely in progress when the signal comes.
+    srv.pause();
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let status = child.wait().expect("waiting for smb");
+    srv.resume();
+    assert_eq!(status.code(), Some(130), "exits as interrupted");
+    assert!(!part.exists(), "LOCAL.part removed");
+    assert!(!local.exists(), "no half-written LOCAL");
+}

@@ -43,6 +43,17 @@ pub enum ClientError {
     /// The socket or a local reader/writer failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+    /// A transfer of many files failed part-way: the files that made it (their remote
+    /// paths), and the first failure. Its kind, errno and status are that failure's.
+    #[error("{first} ({} of {total} files transferred)", transferred.len())]
+    Transfer {
+        /// The remote paths of the files transferred whole.
+        transferred: Vec<String>,
+        /// How many files the transfer had.
+        total: usize,
+        /// The first failure.
+        first: Box<ClientError>,
+    },
 }
 
 /// ` (ECONNREFUSED)` for an OS error, else nothing.
@@ -69,6 +80,7 @@ impl ClientError {
             ClientError::Connect { source, .. } | ClientError::Io(source) => {
                 crate::ErrorKind::from_io(source.kind())
             }
+            ClientError::Transfer { first, .. } => first.kind(),
         }
     }
 
@@ -79,6 +91,7 @@ impl ClientError {
             ClientError::Connect { source, .. } | ClientError::Io(source) => source
                 .raw_os_error()
                 .map_or(crate::Errno::EIO, crate::Errno),
+            ClientError::Transfer { first, .. } => first.errno(),
         }
     }
 
@@ -86,6 +99,7 @@ impl ClientError {
     pub fn status(&self) -> Option<NtStatus> {
         match self {
             ClientError::Smb(e) => e.status(),
+            ClientError::Transfer { first, .. } => first.status(),
             _ => None,
         }
     }
@@ -99,6 +113,7 @@ impl From<ClientError> for io::Error {
             ClientError::Connect { target, source } => {
                 io::Error::new(source.kind(), ClientError::Connect { target, source })
             }
+            e @ ClientError::Transfer { .. } => io::Error::new(e.kind().into(), e),
         }
     }
 }

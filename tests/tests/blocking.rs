@@ -639,3 +639,35 @@ fn one_connection_holds_many_files_and_serves_several_threads() {
     }
     conn.echo().unwrap();
 }
+
+/// A tree transfer that fails part-way once left a silent half-copy: the error now says
+/// which files made it, with the first failure's status.
+#[test]
+fn a_transfer_of_many_files_that_fails_part_way_says_which_made_it() {
+    let srv = server();
+    let disk = srv.share_path("share");
+    let work = disk.parent().unwrap().join("partial");
+    std::fs::create_dir_all(&work).unwrap();
+    for name in ["a.bin", "c.bin"] {
+        std::fs::write(disk.join(name), data(70_000, 3)).unwrap();
+    }
+    let conn = connect(&srv);
+    let files: Vec<(String, std::path::PathBuf)> = ["a.bin", "missing.bin", "c.bin"]
+        .iter()
+        .map(|n| (n.to_string(), work.join(n)))
+        .collect();
+    match conn.retrieve_files("share", &files).unwrap_err() {
+        smb_blocking::Error::Transfer {
+            transferred,
+            total,
+            first,
+        } => {
+            assert_eq!(transferred, ["a.bin", "c.bin"]);
+            assert_eq!(total, 3);
+            assert_eq!(first.kind(), smb_blocking::ErrorKind::NotFound);
+            assert!(first.to_string().contains("missing.bin"), "{first}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(std::fs::read(work.join("c.bin")).unwrap().len(), 70_000);
+}
