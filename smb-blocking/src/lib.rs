@@ -108,21 +108,23 @@ impl Pump {
             |_, _| first.take().ok_or(()),
             |_, core, ev| on_event(core, ev),
         )?;
-        Ok(results.pop().unwrap_or(Err(smb_proto::Error::Cancelled))?)
+        results
+            .pop()
+            .unwrap_or(Err(smb_proto::Error::Cancelled.into()))
     }
 
     /// Runs `count` operations with at most `concurrency` in flight on this connection.
     /// `start(i, core)` starts the i-th (returning its id); `on_event(i, …)` sees its events,
-    /// `Done` included. Returns each operation's result in order; a local I/O error cancels the
-    /// rest and is returned instead.
+    /// `Done` included. Returns each operation's result in order: a local I/O error is the
+    /// result of the operation whose event met it, and cancels the ones not finished.
     fn run_many(
         &mut self,
         count: usize,
         concurrency: usize,
         mut start: impl FnMut(usize, &mut smb_proto::Connection) -> std::result::Result<OpId, ()>,
         mut on_event: impl FnMut(usize, &mut smb_proto::Connection, &Event) -> io::Result<()>,
-    ) -> Result<Vec<std::result::Result<OpOutput, smb_proto::Error>>> {
-        let mut results: Vec<Option<std::result::Result<OpOutput, smb_proto::Error>>> =
+    ) -> Result<Vec<Result<OpOutput>>> {
+        let mut results: Vec<Option<Result<OpOutput>>> =
             std::iter::repeat_with(|| None).take(count).collect();
         let mut active: HashMap<OpId, usize> = HashMap::new();
         let (mut next, mut done) = (0, 0);
@@ -133,7 +135,7 @@ impl Pump {
                         active.insert(id, next);
                     }
                     Err(()) => {
-                        results[next] = Some(Err(smb_proto::Error::Cancelled));
+                        results[next] = Some(Err(smb_proto::Error::Cancelled.into()));
                         done += 1;
                     }
                 }
@@ -152,22 +154,23 @@ impl Pump {
                 let Some(&i) = active.get(&id) else { continue };
                 if local_err.is_none() {
                     if let Err(e) = on_event(i, &mut self.core, &ev) {
-                        local_err = Some(e);
+                        local_err = Some((i, e));
                     }
                 }
                 if let Event::Done { result, .. } = ev {
                     active.remove(&id);
-                    results[i] = Some(result);
+                    results[i] = Some(result.map_err(Error::from));
                     done += 1;
                 }
             }
-            if let Some(e) = local_err {
+            if let Some((i, e)) = local_err {
                 for id in active.keys() {
                     self.core.cancel(*id, Instant::now());
                 }
                 self.flush_tx();
                 while self.core.poll_event().is_some() {}
-                return Err(Error::Io(e));
+                results[i] = Some(Err(Error::Io(e)));
+                break;
             }
             if done == count || (active.len() < concurrency.max(1) && next < count) {
                 continue;
@@ -182,7 +185,7 @@ impl Pump {
         }
         Ok(results
             .into_iter()
-            .map(|r| r.unwrap_or(Err(smb_proto::Error::Cancelled)))
+            .map(|r| r.unwrap_or(Err(smb_proto::Error::Cancelled.into())))
             .collect())
     }
 
@@ -324,7 +327,7 @@ impl Pump {
                 match std::fs::File::create(&files[i].1) {
                     Ok(f) => sinks.borrow_mut()[i] = Some(f),
                     Err(e) => {
-                        open_err.get_or_insert(with_path(e, &files[i].1));
+                        open_err.get_or_insert((i, with_path(e, &files[i].1)));
                         return Err(());
                     }
                 }
@@ -343,8 +346,9 @@ impl Pump {
                 _ => Ok(()),
             },
         )?;
-        if let Some(e) = open_err {
-            return Err(Error::Io(e));
+        let mut results = results;
+        if let Some((i, e)) = open_err {
+            results[i] = Err(Error::Io(e));
         }
         total_transferred(results, |i| files[i].0.clone())
     }
@@ -383,7 +387,7 @@ impl Pump {
             for r in results {
                 match r {
                     Err(e) if e.status() != Some(smb_proto::NtStatus::OBJECT_NAME_COLLISION) => {
-                        return Err(e.into())
+                        return Err(e)
                     }
                     _ => {}
                 }
@@ -443,7 +447,20 @@ impl Pump {
 }
 
 impl Connection {
-    /// Connects, negotiates and logs in (guest when `opts.user` is empty).
+    /// Connects, negotiates and logs in (anonymously when `opts.user` is empty).
+    ///
+    /// ```no_run
+    /// use smb_blocking::{ConnectOptions, Connection};
+    /// let conn = Connection::connect(&ConnectOptions::new("fileserver:445").user("alice", "secret"))?;
+    /// println!("{}", conn.negotiated().dialect);
+    /// # Ok::<(), smb_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connect`] when the server cannot be reached (naming `host:port` and the
+    /// errno), [`ErrorKind::AuthenticationFailed`] for a refused login (or one the server
+    /// made a guest), [`ErrorKind::TimedOut`] when the server never answers.
     pub fn connect(opts: &ConnectOptions) -> Result<Self> {
         let addr = (opts.host.as_str(), opts.port)
             .to_socket_addrs()
@@ -798,33 +815,37 @@ fn with_path(e: io::Error, path: &Path) -> io::Error {
     io::Error::new(e.kind(), PathError { path, source: e })
 }
 
-/// Sums whole-file transfer results; if any failed, the first failure with the remote
-/// paths of the files that made it (`remote(i)` names file `i`).
+/// Sums whole-file transfer results; if any failed, the first failure (one of its own
+/// rather than a cancel it caused) with the remote paths of the files that made it
+/// (`remote(i)` names file `i`).
 fn total_transferred(
-    results: Vec<std::result::Result<OpOutput, smb_proto::Error>>,
+    results: Vec<Result<OpOutput>>,
     remote: impl Fn(usize) -> String,
 ) -> Result<u64> {
     let total_files = results.len();
-    let (mut bytes, mut transferred, mut first) = (0, Vec::new(), None);
+    let (mut bytes, mut transferred, mut failures) = (0, Vec::new(), Vec::new());
     for (i, r) in results.into_iter().enumerate() {
-        match r.and_then(OpOutput::downcast::<u64>) {
+        match r.and_then(|o| Ok(o.downcast::<u64>()?)) {
             Ok(n) => {
                 bytes += n;
                 transferred.push(remote(i));
             }
-            Err(e) => {
-                first.get_or_insert(e);
-            }
+            Err(e) => failures.push(e),
         }
     }
-    match first {
-        None => Ok(bytes),
-        Some(e) => Err(Error::Transfer {
-            transferred,
-            total: total_files,
-            first: Box::new(Error::Smb(e)),
-        }),
-    }
+    let cancelled = |e: &Error| matches!(e, Error::Smb(smb_proto::Error::Cancelled));
+    let first = match failures.iter().position(|e| !cancelled(e)) {
+        Some(i) => failures.swap_remove(i),
+        None => match failures.pop() {
+            Some(e) => e,
+            None => return Ok(bytes),
+        },
+    };
+    Err(Error::Transfer {
+        transferred,
+        total: total_files,
+        first: Box::new(first),
+    })
 }
 
 /// `dir\name` with `\` separators; just `name` at the share root.

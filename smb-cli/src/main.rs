@@ -74,17 +74,27 @@ enum Fail {
 
 impl From<smb_blocking::Error> for Fail {
     fn from(e: smb_blocking::Error) -> Self {
-        match e {
-            // Every protocol error names its path and errno in its message, a connect
-            // error its target and errno, a tree transfer that failed part-way its first
-            // failure and how many files made it (no one takes the half-copy for whole).
-            smb_blocking::Error::Smb(_)
-            | smb_blocking::Error::Connect { .. }
-            | smb_blocking::Error::Transfer { .. } => Fail::Error(e.to_string(), 1),
-            // Those that reach here (tree transfers) name their local file; a transfer of
-            // one file names it through `local_io`.
-            smb_blocking::Error::Io(e) => Fail::Error(with_errno(e.to_string(), &e), 1),
-        }
+        Fail::Error(message(&e), 1)
+    }
+}
+
+/// An error's line. Protocol errors name their path and errno, connect errors their
+/// target and errno; local I/O errors (tree transfers; a one-file transfer names its file
+/// through `local_io`) get their errno's name; a tree transfer that failed part-way
+/// says how many files made it, so no one takes the half-copy for the whole.
+fn message(e: &smb_blocking::Error) -> String {
+    match e {
+        smb_blocking::Error::Io(io) => with_errno(io.to_string(), io),
+        smb_blocking::Error::Transfer {
+            transferred,
+            total,
+            first,
+        } => format!(
+            "{} ({} of {total} files transferred)",
+            message(first),
+            transferred.len()
+        ),
+        e => e.to_string(),
     }
 }
 

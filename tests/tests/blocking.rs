@@ -671,3 +671,34 @@ fn a_transfer_of_many_files_that_fails_part_way_says_which_made_it() {
     }
     assert_eq!(std::fs::read(work.join("c.bin")).unwrap().len(), 70_000);
 }
+
+/// A local failure part-way through an upload of many files: the transfer stops, and the
+/// error names the local file and says which of the others made it.
+#[test]
+fn a_local_failure_in_a_many_file_upload_says_which_made_it() {
+    let srv = server();
+    let work = srv.share_path("share").parent().unwrap().join("up-src");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(work.join("a.bin"), b"a").unwrap();
+    let files = vec![
+        (work.join("a.bin"), "a.bin".to_string()),
+        (work.join("gone.bin"), "gone.bin".to_string()),
+    ];
+    let conn = connect(&srv);
+    match conn.store_files("share", &files).unwrap_err() {
+        smb_blocking::Error::Transfer {
+            transferred,
+            total,
+            first,
+        } => {
+            assert_eq!(total, 2);
+            assert!(!transferred.contains(&"gone.bin".to_string()));
+            assert_eq!(first.kind(), smb_blocking::ErrorKind::NotFound);
+            assert!(first.to_string().contains("gone.bin"), "{first}");
+            for done in &transferred {
+                assert!(srv.share_path("share").join(done).exists(), "{done}");
+            }
+        }
+        other => panic!("{other:?}"),
+    }
+}
