@@ -20,9 +20,42 @@ pub fn printable(s: &str) -> String {
     out
 }
 
+/// A `--timeout SECONDS` value: a positive, finite number of seconds that a `Duration`
+/// holds (`0`, `-1`, `nan` and `inf` cannot be timeouts; `1e20` overflows a
+/// `Duration`).
+///
+/// ```
+/// assert_eq!(smb_cli::parse_timeout("2.5"), Ok(std::time::Duration::from_millis(2500)));
+/// assert!(smb_cli::parse_timeout("inf").is_err());
+/// ```
+///
+/// # Errors
+///
+/// A one-line message naming the value, for anything that is no timeout.
+pub fn parse_timeout(v: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("bad timeout '{v}': give a positive number of seconds");
+    let secs: f64 = v.parse().map_err(|_| bad())?;
+    if secs.is_nan() || secs <= 0.0 {
+        return Err(bad());
+    }
+    // `1e-20` seconds is positive but rounds to a zero `Duration`: no timeout either.
+    match std::time::Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(bad()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::printable;
+
+    /// Found by the `cli_arguments` fuzz target: a positive value that rounds to zero.
+    #[test]
+    fn a_timeout_that_rounds_to_zero_is_refused() {
+        assert!(super::parse_timeout("1e-20").is_err());
+        assert!(super::parse_timeout("1e-10").is_err());
+        assert!(super::parse_timeout("1e-9").is_ok());
+    }
 
     #[test]
     fn control_characters_in_names_are_escaped() {

@@ -168,19 +168,10 @@ fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
     })
 }
 
-/// `--timeout SECONDS`: a positive, finite number of seconds that a `Duration` holds
-/// (`0`, `-1`, `nan` and `inf` cannot be timeouts; `1e20` overflows a `Duration`).
+/// `--timeout SECONDS` (see [`smb_cli::parse_timeout`]), as a usage error when it is
+/// no timeout.
 fn parse_timeout(v: &str) -> Result<std::time::Duration, Fail> {
-    let bad = || {
-        usage(&format!(
-            "bad timeout '{v}': give a positive number of seconds"
-        ))
-    };
-    let secs: f64 = v.parse().map_err(|_| bad())?;
-    if secs.is_nan() || secs <= 0.0 {
-        return Err(bad());
-    }
-    std::time::Duration::try_from_secs_f64(secs).map_err(|_| bad())
+    smb_cli::parse_timeout(v).map_err(|e| usage(&e))
 }
 
 /// A parsed URL with the connection options it implies, and the share and path.
