@@ -4,7 +4,7 @@
 use crate::connection::framing::FramingError;
 use crate::crypto::encryption::CryptoError;
 use crate::ntstatus::{Errno, NtStatus};
-use crate::wire::DecodeError;
+use crate::wire::{Command, DecodeError};
 
 /// Why a connection ended. Reported once; every operation still pending fails with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,12 +34,13 @@ pub enum CloseReason {
         /// Its message id.
         message_id: u64,
     },
-    /// An encrypted message did not decrypt, or a plaintext one came where encryption is required.
+    /// An encrypted message did not decrypt, a plaintext one came where encryption is
+    /// required, or signing or encryption failed on our side.
     #[error("encryption failure: {0}")]
     Encryption(String),
-    /// The server broke the protocol (unexpected message id, impossible negotiate, …).
+    /// The server broke the protocol.
     #[error("protocol violation: {0}")]
-    Protocol(String),
+    Protocol(Violation),
     /// Negotiation found nothing both sides accept.
     #[error("negotiation failed: {0}")]
     Negotiate(String),
@@ -55,6 +56,68 @@ pub enum CloseReason {
     /// The client closed the connection.
     #[error("closed by the client")]
     Local,
+}
+
+/// How the server broke the protocol, for [`CloseReason::Protocol`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Violation {
+    /// A NetBIOS session response where none was asked for.
+    #[error("unexpected NetBIOS session response")]
+    UnexpectedSessionResponse,
+    /// A message without the response flag.
+    #[error("request received from server")]
+    RequestFromServer,
+    /// A response to a message id with no request pending.
+    #[error("response for unknown message id {0}")]
+    UnknownMessageId(u64),
+    /// A response whose command is not its request's.
+    #[error("message id {message_id} answered with {}, sent {}", Command::name_of(*.answered), Command::name_of(*.sent))]
+    WrongCommand {
+        /// The message id.
+        message_id: u64,
+        /// The request's command.
+        sent: u16,
+        /// The response's command.
+        answered: u16,
+    },
+    /// More interim responses to one request than a server sends.
+    #[error("more than {limit} interim responses to message id {message_id}")]
+    EndlessInterims {
+        /// The message id.
+        message_id: u64,
+        /// The most accepted.
+        limit: u32,
+    },
+    /// A response for another session than the connection's.
+    #[error("response for session {got:#x}, ours is {ours:#x}")]
+    ForeignSession {
+        /// The session id in the response.
+        got: u64,
+        /// This connection's.
+        ours: u64,
+    },
+    /// A signed message before any session key exists.
+    #[error("signed message before session keys")]
+    SignedBeforeKeys,
+    /// A session established without a negotiation.
+    #[error("a session without a negotiate")]
+    NoNegotiate,
+    /// The server grants fewer credits than the next request needs, and no more.
+    #[error("the server granted {granted} credits; the next request needs {needed}")]
+    CreditStarvation {
+        /// Credits held.
+        granted: u32,
+        /// Credits the next request needs.
+        needed: u32,
+    },
+    /// A directory entry named with a separator or NUL (it would reach outside the
+    /// directory when joined onto a local path).
+    #[error("directory entry name {0:?} is not a single path component")]
+    EntryName(String),
+    /// QUERY_DIRECTORY answers page after page with no entry.
+    #[error("QUERY_DIRECTORY keeps answering with no entries")]
+    EmptyPages,
 }
 
 impl From<CryptoError> for CloseReason {

@@ -335,7 +335,10 @@ mod tampering {
         o.signing = SigningPolicy::Required;
         let conn = Connection::connect(&o).unwrap();
         let err = conn.get_attributes("share", "f.txt").unwrap_err();
-        assert!(matches!(closed_reason(err), CloseReason::Protocol(m) if m.contains("session")));
+        assert!(matches!(
+            closed_reason(err),
+            CloseReason::Protocol(smb_proto::Violation::ForeignSession { .. })
+        ));
     }
 
     #[test]

@@ -18,9 +18,7 @@ impl Connection {
             }
             Frame::SessionRefused(code) => return Err(CloseReason::NetBiosRefused(code)),
             Frame::SessionAccepted => {
-                return Err(CloseReason::Protocol(
-                    "unexpected NetBIOS session response".into(),
-                ))
+                return Err(CloseReason::Protocol(Violation::UnexpectedSessionResponse))
             }
             Frame::Message(data) => data,
         };
@@ -46,7 +44,7 @@ impl Connection {
         encrypted: bool,
     ) -> Result<(), CloseReason> {
         if !header.is_response() {
-            return Err(CloseReason::Protocol("request received from server".into()));
+            return Err(CloseReason::Protocol(Violation::RequestFromServer));
         }
         let command = header.command()?;
         if command == Command::OplockBreak && header.message_id == u64::MAX {
@@ -73,9 +71,8 @@ impl Connection {
         let status = NtStatus(header.status);
         self.core.credits = self.core.credits.saturating_add(u32::from(header.credits));
         let Some(mut pending) = self.core.pending.remove(&header.message_id) else {
-            return Err(CloseReason::Protocol(format!(
-                "response for unknown message id {}",
-                header.message_id
+            return Err(CloseReason::Protocol(Violation::UnknownMessageId(
+                header.message_id,
             )));
         };
         if pending.encrypted && !encrypted {
@@ -85,10 +82,11 @@ impl Connection {
             )));
         }
         if pending.command != command {
-            return Err(CloseReason::Protocol(format!(
-                "message id {} answered with command {:?}, sent {:?}",
-                header.message_id, command, pending.command
-            )));
+            return Err(CloseReason::Protocol(Violation::WrongCommand {
+                message_id: header.message_id,
+                sent: pending.command as u16,
+                answered: command as u16,
+            }));
         }
         if status == NtStatus::PENDING && header.is_async() {
             // Interim response (MS-SMB2 3.2.5.1.5): the final one follows; it is not
@@ -96,10 +94,10 @@ impl Connection {
             // server is working on it, not that it may take forever.
             pending.interims += 1;
             if pending.interims > MAX_INTERIMS {
-                return Err(CloseReason::Protocol(format!(
-                    "more than {MAX_INTERIMS} interim responses to message id {}",
-                    header.message_id
-                )));
+                return Err(CloseReason::Protocol(Violation::EndlessInterims {
+                    message_id: header.message_id,
+                    limit: MAX_INTERIMS,
+                }));
             }
             pending.async_id = Some(header.async_id);
             self.core.pending.insert(header.message_id, pending);

@@ -107,10 +107,10 @@ impl Core {
     /// server that starves the client (rather than wait forever).
     pub(super) fn probe_for_credits(&mut self, charge: u32) {
         if self.credits == 0 || self.credit_probes >= 3 {
-            self.fail_local(format!(
-                "the server granted {} credits; the next request needs {charge}",
-                self.credits
-            ));
+            self.fail_local(CloseReason::Protocol(Violation::CreditStarvation {
+                granted: self.credits,
+                needed: charge,
+            }));
             return;
         }
         self.credit_probes += 1;
@@ -257,7 +257,7 @@ impl Core {
                 &self.session.keys,
                 self.negotiated.as_ref().and_then(|n| n.cipher),
             ) else {
-                self.fail_local("encryption without keys".into());
+                self.fail_local(CloseReason::Encryption("encryption without keys".into()));
                 return;
             };
             let mut nonce = [0u8; 16];
@@ -270,7 +270,7 @@ impl Core {
                 &mut self.tx[start + 4..],
             );
             if let Err(e) = r {
-                self.fail_local(format!("encryption failed: {e}"));
+                self.fail_local(CloseReason::Encryption(format!("encryption failed: {e}")));
                 return;
             }
         }
@@ -295,12 +295,13 @@ impl Core {
         // Only a short message or a bad key length can fail; both would be our bug.
         let head = &mut self.tx[start..];
         if let Err(e) = signing::sign_parts(neg.signing_algorithm, key, head, payload) {
-            self.fail_local(format!("signing failed: {e}"));
+            self.fail_local(CloseReason::Encryption(format!("signing failed: {e}")));
         }
     }
 
-    pub(super) fn fail_local(&mut self, msg: String) {
-        self.fatal.get_or_insert(CloseReason::Protocol(msg));
+    /// A fatal problem found while sending, applied once sending is done.
+    pub(super) fn fail_local(&mut self, reason: CloseReason) {
+        self.fatal.get_or_insert(reason);
     }
 
     pub(super) fn should_sign(&self, command: Command) -> bool {

@@ -47,7 +47,7 @@ impl Core {
         let neg = self
             .negotiated
             .clone()
-            .ok_or(Fail::Fatal(CloseReason::Protocol("no negotiate".into())))?;
+            .ok_or(Fail::Fatal(CloseReason::Protocol(Violation::NoNegotiate)))?;
         // An anonymous login has no session key: as unprotected as a guest one.
         self.session.is_guest = is_guest_or_null || session_key.is_none();
         if let (Some(key), false) = (session_key, is_guest_or_null) {
@@ -111,9 +111,7 @@ impl Core {
 
     pub(super) fn verify_signature(&self, header: &Header, msg: &[u8]) -> Result<(), CloseReason> {
         let (Some(key), Some(neg)) = (&self.session.signing_key, &self.negotiated) else {
-            return Err(CloseReason::Protocol(
-                "signed message before session keys".into(),
-            ));
+            return Err(CloseReason::Protocol(Violation::SignedBeforeKeys));
         };
         if signing::verify(neg.signing_algorithm, key, msg) {
             Ok(())
@@ -138,10 +136,10 @@ impl Core {
         // Every response to this client belongs to its one session: another session id
         // would otherwise skip the checks below, a way around signing.
         if self.session.established && header.session_id != self.session.id {
-            return Err(CloseReason::Protocol(format!(
-                "response for session {:#x}, ours is {:#x}",
-                header.session_id, self.session.id
-            )));
+            return Err(CloseReason::Protocol(Violation::ForeignSession {
+                got: header.session_id,
+                ours: self.session.id,
+            }));
         }
         let ours = header.session_id == self.session.id && self.session.signing_key.is_some();
         if header.is_signed() && ours {

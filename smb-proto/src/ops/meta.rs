@@ -2,7 +2,7 @@
 //! stat, mkdir, rmdir, rename, delete (also by wildcard), directory listing.
 
 use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress, Response};
-use crate::error::Error;
+use crate::error::{CloseReason, Error, Violation};
 use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
 use crate::wire::fscc::{self, file_attributes, FileDispositionInformation, FileRenameInformation};
@@ -459,9 +459,8 @@ impl Listing {
                     // Callers join entry names onto local paths (a tree download): a name
                     // that is not one plain path component would let a server write anywhere.
                     if e.file_name.is_empty() || e.file_name.contains(['/', '\\', '\0']) {
-                        return Err(Fail::Fatal(crate::error::CloseReason::Protocol(format!(
-                            "directory entry name {:?} is not a single path component",
-                            e.file_name
+                        return Err(Fail::Fatal(CloseReason::Protocol(Violation::EntryName(
+                            e.file_name,
                         ))));
                     }
                     self.entries.push(FileInfo {
@@ -480,9 +479,7 @@ impl Listing {
                 if self.entries.len() == before {
                     self.empty_pages += 1;
                     if self.empty_pages > MAX_EMPTY_PAGES {
-                        return Err(Fail::Fatal(crate::error::CloseReason::Protocol(
-                            "QUERY_DIRECTORY keeps answering with no entries".into(),
-                        )));
+                        return Err(Fail::Fatal(CloseReason::Protocol(Violation::EmptyPages)));
                     }
                 } else {
                     self.empty_pages = 0;
