@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use smb_blocking::{ConnectOptions, Connection};
-use smb_cli::printable;
+use smb_cli::{printable, ArgError, Args};
 use smb_proto::url::SmbUrl;
-use smb_proto::{Dialect, Errno, FileInfo, NtStatus, SigningPolicy};
+use smb_proto::{Errno, FileInfo, NtStatus};
 
 const USAGE: &str = "usage: smb [OPTIONS] COMMAND ARGS…
 
@@ -103,75 +103,11 @@ fn usage(msg: &str) -> Fail {
     Fail::Error(format!("{msg} (see 'smb --help')"), 2)
 }
 
-struct Args {
-    opts: ConnectOptions,
-    recursive: bool,
-    parents: bool,
-    verbose: bool,
-    positional: Vec<String>,
-}
-
-fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
-    let mut opts = ConnectOptions::new("");
-    let (mut recursive, mut parents, mut verbose) = (false, false, false);
-    let mut positional = Vec::new();
-    while let Some(a) = raw.next() {
-        let mut value = |name: &str| {
-            raw.next()
-                .ok_or_else(|| usage(&format!("{name} needs a value")))
-        };
-        match a.as_str() {
-            "-h" | "--help" => return Err(Fail::Help),
-            "-r" | "--recursive" => recursive = true,
-            "-p" | "--parents" => parents = true,
-            "-v" | "--verbose" => verbose = true,
-            "--" => positional.extend(raw.by_ref()),
-            "--signing" => {
-                opts.signing = match value("--signing")?.as_str() {
-                    "never" | "off" => SigningPolicy::Never,
-                    "supported" | "auto" => SigningPolicy::WhenSupported,
-                    "if-required" => SigningPolicy::WhenRequired,
-                    "required" => SigningPolicy::Required,
-                    other => return Err(usage(&format!("unknown signing policy '{other}'"))),
-                }
-            }
-            "--max-dialect" | "--min-dialect" => {
-                let v = value(&a)?;
-                let d =
-                    Dialect::parse(&v).ok_or_else(|| usage(&format!("unknown dialect '{v}'")))?;
-                if a == "--max-dialect" {
-                    opts.max_dialect = d;
-                } else {
-                    opts.min_dialect = d;
-                }
-            }
-            "--netbios" => opts.netbios = true,
-            "--encrypt" => opts.encrypt = true,
-            "--allow-insecure-guest" => opts.allow_insecure_guest = true,
-            "--timeout" => opts.timeout = parse_timeout(&value("--timeout")?)?,
-            // '-' alone is stdin or stdout; other names starting with '-' come after '--'.
-            s if s.starts_with('-') && s != "-" => {
-                return Err(usage(&format!("unknown option {s}")))
-            }
-            _ => positional.push(a),
-        }
-    }
-    if opts.min_dialect > opts.max_dialect {
-        return Err(usage("--min-dialect is above --max-dialect"));
-    }
-    Ok(Args {
-        opts,
-        recursive,
-        parents,
-        verbose,
-        positional,
+fn parse_args(raw: impl Iterator<Item = String>) -> Result<Args, Fail> {
+    smb_cli::parse_args(raw).map_err(|e| match e {
+        ArgError::Help => Fail::Help,
+        ArgError::Usage(msg) => usage(&msg),
     })
-}
-
-/// `--timeout SECONDS` (see [`smb_cli::parse_timeout`]), as a usage error when it is
-/// no timeout.
-fn parse_timeout(v: &str) -> Result<std::time::Duration, Fail> {
-    smb_cli::parse_timeout(v).map_err(|e| usage(&e))
 }
 
 /// A parsed URL with the connection options it implies, and the share and path.
@@ -651,7 +587,7 @@ mod tests {
         )
         .ok()
         .unwrap();
-        assert_eq!(a.opts.max_dialect, Dialect::Smb210);
+        assert_eq!(a.opts.max_dialect, smb_proto::Dialect::Smb210);
         assert_eq!(a.positional, vec!["ls", "smb://h/s"]);
         assert!(parse_args(["--bogus"].map(String::from).into_iter()).is_err());
         assert!(parse_args(["--signing", "maybe"].map(String::from).into_iter()).is_err());
@@ -659,7 +595,7 @@ mod tests {
 
     #[test]
     fn timeouts_are_positive_finite_seconds() {
-        let t = |v: &str| parse_timeout(v).ok();
+        let t = |v: &str| smb_cli::parse_timeout(v).ok();
         assert_eq!(t("5"), Some(std::time::Duration::from_secs(5)));
         assert_eq!(t("0.25"), Some(std::time::Duration::from_millis(250)));
         // Large but representable: the core saturates the deadline.
