@@ -248,66 +248,91 @@ impl Operation for ConnectShare {
     }
 }
 
-/// A request whose answer means nothing beyond success: checks it and finishes.
-fn succeeded(resp: &Response, op: &'static str) -> Result<Progress<()>, Fail> {
-    check(resp, op, "")?;
-    Ok(Progress::Done(()))
+/// An operation of one request whose answer means nothing beyond success: what it
+/// sends, and what the connection learns when it succeeds.
+trait OneRequest {
+    /// The operation's name in errors.
+    const NAME: &'static str;
+    /// The request and how it goes out.
+    fn request(&self) -> (RequestBody, RequestOptions);
+    /// The share it works on, if any.
+    fn share(&self) -> Option<&str> {
+        None
+    }
+    /// What success changes.
+    fn succeeded(&self, _cx: &mut OpContext<'_>) {}
+}
+
+/// The [`Operation`] of a [`OneRequest`] type: send, check the answer, finish.
+macro_rules! one_request {
+    ($name:ident) => {
+        impl Operation for $name {
+            type Output = ();
+
+            fn label(&self) -> (&'static str, &str) {
+                (
+                    <$name as OneRequest>::NAME,
+                    OneRequest::share(self).unwrap_or_default(),
+                )
+            }
+
+            fn share(&self) -> Option<&str> {
+                OneRequest::share(self)
+            }
+
+            fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+                let (body, options) = self.request();
+                cx.send_with(0, body, options);
+                Ok(Progress::Pending)
+            }
+
+            fn on_response(
+                &mut self,
+                cx: &mut OpContext<'_>,
+                _tag: usize,
+                resp: Response,
+            ) -> Result<Progress<()>, Fail> {
+                let path = OneRequest::share(self).unwrap_or_default();
+                check(&resp, <$name as OneRequest>::NAME, path)?;
+                self.succeeded(cx);
+                Ok(Progress::Done(()))
+            }
+        }
+    };
 }
 
 /// One ECHO round trip.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo;
 
-impl Operation for Echo {
-    type Output = ();
-
-    fn label(&self) -> (&'static str, &str) {
-        ("echo", "")
-    }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
-        cx.send(0, RequestBody::Echo(EchoRequest));
-        Ok(Progress::Pending)
-    }
-
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        resp: Response,
-    ) -> Result<Progress<()>, Fail> {
-        succeeded(&resp, "echo")
+impl OneRequest for Echo {
+    const NAME: &'static str = "echo";
+    fn request(&self) -> (RequestBody, RequestOptions) {
+        (RequestBody::Echo(EchoRequest), RequestOptions::default())
     }
 }
+
+one_request!(Echo);
 
 /// LOGOFF: ends the session (and with it every tree).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Logoff;
 
-impl Operation for Logoff {
-    type Output = ();
-
-    fn label(&self) -> (&'static str, &str) {
-        ("logoff", "")
+impl OneRequest for Logoff {
+    const NAME: &'static str = "logoff";
+    fn request(&self) -> (RequestBody, RequestOptions) {
+        (
+            RequestBody::Logoff(LogoffRequest),
+            RequestOptions::default(),
+        )
     }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
-        cx.send(0, RequestBody::Logoff(LogoffRequest));
-        Ok(Progress::Pending)
-    }
-
-    fn on_response(
-        &mut self,
-        cx: &mut OpContext<'_>,
-        _tag: usize,
-        resp: Response,
-    ) -> Result<Progress<()>, Fail> {
-        let done = succeeded(&resp, "logoff")?;
+    fn succeeded(&self, cx: &mut OpContext<'_>) {
         cx.core.session.established = false;
         cx.core.trees.clear();
-        Ok(done)
     }
 }
+
+one_request!(Logoff);
 
 /// TREE_DISCONNECT of a share's tree; the next operation on the share connects again.
 #[derive(Debug, Clone)]
@@ -324,89 +349,51 @@ impl TreeDisconnect {
     }
 }
 
-impl Operation for TreeDisconnect {
-    type Output = ();
-
-    fn label(&self) -> (&'static str, &str) {
-        ("tree disconnect", &self.share)
+impl OneRequest for TreeDisconnect {
+    const NAME: &'static str = "tree disconnect";
+    fn request(&self) -> (RequestBody, RequestOptions) {
+        let body = RequestBody::TreeDisconnect(TreeDisconnectRequest);
+        (body, RequestOptions::default())
     }
-
     fn share(&self) -> Option<&str> {
         Some(&self.share)
     }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
-        cx.send(0, RequestBody::TreeDisconnect(TreeDisconnectRequest));
-        Ok(Progress::Pending)
-    }
-
-    fn on_response(
-        &mut self,
-        cx: &mut OpContext<'_>,
-        _tag: usize,
-        resp: Response,
-    ) -> Result<Progress<()>, Fail> {
-        check(&resp, "tree disconnect", &self.share)?;
+    fn succeeded(&self, cx: &mut OpContext<'_>) {
         let tree = cx.tree();
         cx.core.trees.remove(&tree.0);
-        Ok(Progress::Done(()))
     }
 }
+
+one_request!(TreeDisconnect);
 
 /// FLUSH of an open file.
 #[derive(Debug, Clone, Copy)]
 pub struct Flush(pub Handle);
 
-impl Operation for Flush {
-    type Output = ();
-
-    fn label(&self) -> (&'static str, &str) {
-        ("flush", "")
-    }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+impl OneRequest for Flush {
+    const NAME: &'static str = "flush";
+    fn request(&self) -> (RequestBody, RequestOptions) {
         let body = RequestBody::Flush(FlushRequest {
             file_id: self.0.file_id,
         });
-        cx.send_with(0, body, RequestOptions::on(self.0.tree));
-        Ok(Progress::Pending)
-    }
-
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        resp: Response,
-    ) -> Result<Progress<()>, Fail> {
-        succeeded(&resp, "flush")
+        (body, RequestOptions::on(self.0.tree))
     }
 }
+
+one_request!(Flush);
 
 /// CLOSE of an open file.
 #[derive(Debug, Clone, Copy)]
 pub struct Close(pub Handle);
 
-impl Operation for Close {
-    type Output = ();
-
-    fn label(&self) -> (&'static str, &str) {
-        ("close", "")
-    }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
-        cx.send_with(0, close(self.0.file_id), RequestOptions::on(self.0.tree));
-        Ok(Progress::Pending)
-    }
-
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        resp: Response,
-    ) -> Result<Progress<()>, Fail> {
-        succeeded(&resp, "close")
+impl OneRequest for Close {
+    const NAME: &'static str = "close";
+    fn request(&self) -> (RequestBody, RequestOptions) {
+        (close(self.0.file_id), RequestOptions::on(self.0.tree))
     }
 }
+
+one_request!(Close);
 
 /// One READ of an open file → the bytes (fewer at end of file; empty at or past it).
 #[derive(Debug, Clone, Copy)]
