@@ -10,7 +10,7 @@
 //! once the core has connected that share's tree, which it connects once and shares
 //! between operations.
 //!
-//! The smallest real operation, ECHO:
+//! The smallest operation, an ECHO, written out in full:
 //!
 //! ```
 //! use smb_proto::ops::{Fail, OpContext, Operation, Progress, Response};

@@ -12,7 +12,7 @@
 //!
 //! One file here: a struct holding what the operation needs and its progress, and an
 //! [`Operation`] impl. [`Stat`] is a small real one (a CREATE + CLOSE compound); the
-//! [`Operation`] trait's documentation has the smallest possible one.
+//! [`Operation`] trait's documentation has the smallest possible one, written out in full.
 
 mod file;
 mod login;
