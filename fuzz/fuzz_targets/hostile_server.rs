@@ -94,8 +94,8 @@ fuzz_target!(|data: &[u8]| {
     for piece in data.split(|b| *b == 0xff) {
         conn.handle_input(t0, &mut BytesMut::from(piece));
         while let Some(ev) = conn.poll_event() {
-            if let smb_proto::Event::WantData { id, max_len } = ev {
-                conn.supply(id, Bytes::from(vec![0u8; max_len.min(64)]), t0);
+            if let smb_proto::Event::WantData { id, file, max_len } = ev {
+                conn.supply(id, file, Bytes::from(vec![0u8; max_len.min(64)]), t0);
             }
         }
         let _ = sent(&mut conn);

@@ -42,7 +42,11 @@ pub(crate) enum Cmd {
     },
     /// Bytes for a streaming write; for a streaming read, "one chunk consumed"; for a
     /// paged listing, "next page".
-    Supply { ticket: u64, data: Bytes },
+    Supply {
+        ticket: u64,
+        file: usize,
+        data: Bytes,
+    },
     /// Stop following an operation (SMB2 CANCEL for its requests on the wire).
     Cancel { ticket: u64 },
     /// What login settled.
@@ -223,7 +227,7 @@ impl Driver {
         let now = Instant::now();
         match cmd {
             Cmd::Start { ticket, op, events } => self.dispatch.start(ticket, op, Sink(events), now),
-            Cmd::Supply { ticket, data } => self.dispatch.supply(ticket, data, now),
+            Cmd::Supply { ticket, file, data } => self.dispatch.supply(ticket, file, data, now),
             Cmd::Cancel { ticket } => self.dispatch.cancel(ticket, now),
             Cmd::Status(reply) => {
                 let _ = reply.try_send(self.dispatch.status());

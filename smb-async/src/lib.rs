@@ -20,8 +20,10 @@ mod file;
 mod pool;
 pub mod runtime;
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::future::poll_fn;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -33,7 +35,9 @@ use bytes::Bytes;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
-use smb_proto::client::{DriverEvent as Ev, Status};
+use smb_proto::client::{
+    local_path, with_path, DriverEvent as Ev, LocalTree, Status, TransferResults,
+};
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::wire::fscc::FileTime;
 use smb_proto::CloseReason;
@@ -47,6 +51,7 @@ pub use pool::Pool;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::file_attributes;
 pub use smb_proto::{Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SigningPolicy};
@@ -137,7 +142,14 @@ pub(crate) struct Running {
 /// An operation's next event, as its caller sees it.
 pub(crate) enum Step {
     Data(Chunk),
-    WantData(usize),
+    WantData {
+        file: usize,
+        max_len: usize,
+    },
+    FileDone {
+        file: usize,
+        result: std::result::Result<u64, smb_proto::Error>,
+    },
     Entries(Vec<FileInfo>),
     Done(OpOutput),
 }
@@ -147,6 +159,8 @@ pub(crate) enum Step {
 /// the server for more: a slow consumer slows the read instead of filling memory.
 pub(crate) struct Chunk {
     data: Bytes,
+    /// Which file of a many-file download.
+    file: usize,
     inner: Arc<Inner>,
     ticket: u64,
 }
@@ -162,6 +176,7 @@ impl Drop for Chunk {
     fn drop(&mut self) {
         let _ = self.inner.send_now(Cmd::Supply {
             ticket: self.ticket,
+            file: self.file,
             data: Bytes::new(),
         });
     }
@@ -171,12 +186,14 @@ impl Running {
     pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step>> {
         if let Poll::Ready(ev) = self.events.as_mut().poll_next(cx) {
             return Poll::Ready(match ev {
-                Some(Ev::Data(data)) => Ok(Step::Data(Chunk {
+                Some(Ev::Data { file, data }) => Ok(Step::Data(Chunk {
                     data,
+                    file,
                     inner: self.inner.clone(),
                     ticket: self.ticket,
                 })),
-                Some(Ev::WantData(n)) => Ok(Step::WantData(n)),
+                Some(Ev::WantData { file, max_len }) => Ok(Step::WantData { file, max_len }),
+                Some(Ev::FileDone { file, result }) => Ok(Step::FileDone { file, result }),
                 Some(Ev::Entries(e)) => Ok(Step::Entries(e)),
                 Some(Ev::Done(r)) => {
                     self.finished = true;
@@ -204,8 +221,9 @@ impl Running {
         loop {
             match ready!(self.poll_step(cx))? {
                 Step::Done(out) => return Poll::Ready(Ok(out)),
-                Step::WantData(_) | Step::Entries(_) => self.supply(Bytes::new()),
-                Step::Data(_) => {}
+                Step::WantData { file, .. } => self.supply(file, Bytes::new()),
+                Step::Entries(_) => self.supply(0, Bytes::new()),
+                Step::Data(_) | Step::FileDone { .. } => {}
             }
         }
     }
@@ -218,9 +236,10 @@ impl Running {
         poll_fn(|cx| self.poll_done(cx)).await
     }
 
-    fn supply(&self, data: Bytes) {
+    fn supply(&self, file: usize, data: Bytes) {
         let _ = self.inner.send_now(Cmd::Supply {
             ticket: self.ticket,
+            file,
             data,
         });
     }
@@ -474,7 +493,7 @@ impl Client {
                     out.flush().await?;
                     return Ok(n);
                 }
-                Step::WantData(_) | Step::Entries(_) => {}
+                _ => {}
             }
         }
     }
@@ -502,16 +521,12 @@ impl Client {
         let mut op = self.begin(BoxedOp::new(ops::WriteFile::new(share, path)), None)?;
         loop {
             match op.step().await? {
-                Step::WantData(max_len) => {
-                    let mut buf = Vec::with_capacity(max_len);
-                    (&mut *input)
-                        .take(max_len as u64)
-                        .read_to_end(&mut buf)
-                        .await?;
-                    op.supply(buf.into());
+                Step::WantData { file, max_len } => {
+                    let data = read_up_to(&mut *input, max_len).await?;
+                    op.supply(file, data);
                 }
                 Step::Done(out) => return Ok(out.downcast()?),
-                Step::Data(_) | Step::Entries(_) => {}
+                _ => {}
             }
         }
     }
@@ -527,9 +542,175 @@ impl Client {
         let mut rest = data;
         loop {
             match op.step().await? {
-                Step::WantData(max_len) => op.supply(rest.split_to(max_len.min(rest.len()))),
+                Step::WantData { file, max_len } => {
+                    op.supply(file, rest.split_to(max_len.min(rest.len())))
+                }
                 Step::Done(out) => return Ok(out.downcast()?),
-                Step::Data(_) | Step::Entries(_) => {}
+                _ => {}
+            }
+        }
+    }
+
+    /// Uploads each local file to its remote path (share-relative), keeping up to
+    /// [`FILES_IN_FLIGHT`] files in flight on this connection. Returns the bytes sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transfer`] when any file failed: the files that made it and the first
+    /// failure (a local one stops the rest; a server's does not).
+    pub async fn store_files(&self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
+        self.store(share, Vec::new(), files).await
+    }
+
+    /// Downloads each remote file (share-relative) to its local path, keeping up to
+    /// [`FILES_IN_FLIGHT`] files in flight. Returns the bytes received.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::store_files`].
+    pub async fn retrieve_files(&self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
+        let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
+        let op = ops::RetrieveFiles::new(share, names.clone());
+        let mut op = self.begin(BoxedOp::new(op), None)?;
+        let mut results = TransferResults::new(names);
+        // Created at a file's first data (or its end, for an empty one), closed at its end.
+        let mut sinks: HashMap<usize, async_fs::File> = HashMap::new();
+        loop {
+            let (file, data, end) = match op.step().await {
+                Ok(Step::Data(chunk)) => (chunk.file, Some(chunk), false),
+                Ok(Step::FileDone { file, result }) => {
+                    let ok = result.is_ok();
+                    results.file_done(file, result);
+                    if !ok {
+                        sinks.remove(&file);
+                        continue;
+                    }
+                    (file, None, true)
+                }
+                Ok(Step::Done(out)) => return results.finish(Ok(out.downcast()?)),
+                Ok(_) => continue,
+                Err(e) => return results.finish(Err(e)),
+            };
+            let local = &files[file].1;
+            let written = async {
+                let sink = match sinks.entry(file) {
+                    Entry::Occupied(o) => o.into_mut(),
+                    Entry::Vacant(v) => v.insert(async_fs::File::create(local).await?),
+                };
+                if let Some(data) = data {
+                    sink.write_all(&data).await?;
+                }
+                if end {
+                    sink.flush().await?;
+                    sinks.remove(&file);
+                }
+                io::Result::Ok(())
+            };
+            if let Err(e) = written.await {
+                results.local_failure(file, with_path(e, local));
+                return results.finish(Err(smb_proto::Error::Cancelled.into()));
+            }
+        }
+    }
+
+    /// Uploads the directory tree under `local_dir` into `remote_dir` (created with any
+    /// missing parents), many files in flight at once. Returns (files, bytes).
+    ///
+    /// Symbolic links are followed, like `cp -rL`; the whole local tree is walked before
+    /// anything is sent.
+    ///
+    /// # Errors
+    ///
+    /// A local tree that cannot be walked (naming the path), else as for
+    /// [`Client::store_files`].
+    pub async fn store_tree(
+        &self,
+        local_dir: &Path,
+        share: &str,
+        remote_dir: &str,
+    ) -> Result<(u64, u64)> {
+        let (local, remote) = (local_dir.to_path_buf(), remote_dir.to_string());
+        let tree = blocking::unblock(move || LocalTree::walk(&local, &remote)).await?;
+        let bytes = self.store(share, tree.dirs, &tree.files).await?;
+        Ok((tree.files.len() as u64, bytes))
+    }
+
+    /// Downloads the tree under `remote_dir` into `local_dir` (created if needed), many
+    /// files in flight at once. Returns (files, bytes).
+    ///
+    /// # Errors
+    ///
+    /// The listing's error, a local directory that cannot be created, else as for
+    /// [`Client::store_files`].
+    pub async fn retrieve_tree(
+        &self,
+        share: &str,
+        remote_dir: &str,
+        local_dir: &Path,
+    ) -> Result<(u64, u64)> {
+        let entries = self.call(ops::ListTree::new(share, remote_dir)).await?;
+        let mut dirs = vec![local_dir.to_path_buf()];
+        let mut files = Vec::new();
+        for entry in entries {
+            let local = local_path(local_dir, &entry.path);
+            if entry.info.is_directory() {
+                dirs.push(local);
+            } else {
+                files.push((ops::path::join(remote_dir, &entry.path), local));
+            }
+        }
+        blocking::unblock(move || {
+            dirs.iter()
+                .try_for_each(|d| std::fs::create_dir_all(d).map_err(|e| with_path(e, d)))
+        })
+        .await?;
+        let bytes = self.retrieve_files(share, &files).await?;
+        Ok((files.len() as u64, bytes))
+    }
+
+    /// Uploads `files` after creating `dirs`, many files in flight.
+    async fn store(
+        &self,
+        share: &str,
+        dirs: Vec<String>,
+        files: &[(PathBuf, String)],
+    ) -> Result<u64> {
+        let names: Vec<String> = files.iter().map(|(_, r)| r.clone()).collect();
+        let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
+        let mut op = self.begin(BoxedOp::new(op), None)?;
+        let mut results = TransferResults::new(names);
+        let mut sources: HashMap<usize, async_fs::File> = HashMap::new();
+        loop {
+            match op.step().await {
+                Ok(Step::WantData { file, max_len }) => {
+                    let local = &files[file].0;
+                    let read = async {
+                        let src = match sources.entry(file) {
+                            Entry::Occupied(o) => o.into_mut(),
+                            Entry::Vacant(v) => v.insert(async_fs::File::open(local).await?),
+                        };
+                        read_up_to(src, max_len).await
+                    };
+                    match read.await {
+                        Ok(data) => {
+                            if data.len() < max_len {
+                                sources.remove(&file);
+                            }
+                            op.supply(file, data);
+                        }
+                        Err(e) => {
+                            results.local_failure(file, with_path(e, local));
+                            return results.finish(Err(smb_proto::Error::Cancelled.into()));
+                        }
+                    }
+                }
+                Ok(Step::FileDone { file, result }) => {
+                    sources.remove(&file);
+                    results.file_done(file, result);
+                }
+                Ok(Step::Done(out)) => return results.finish(Ok(out.downcast()?)),
+                Ok(_) => {}
+                Err(e) => return results.finish(Err(e)),
             }
         }
     }
@@ -655,7 +836,7 @@ impl Stream for ListStream {
                 return Poll::Ready(None);
             };
             if std::mem::take(&mut this.pull) {
-                op.supply(Bytes::new());
+                op.supply(0, Bytes::new());
             }
             match ready!(op.poll_step(cx)) {
                 Ok(Step::Entries(entries)) => {
@@ -663,7 +844,7 @@ impl Stream for ListStream {
                     this.pull = true;
                 }
                 Ok(Step::Done(_)) => this.op = None,
-                Ok(Step::Data(_) | Step::WantData(_)) => {}
+                Ok(_) => {}
                 Err(e) => {
                     this.op = None;
                     return Poll::Ready(Some(Err(e)));
@@ -671,4 +852,11 @@ impl Stream for ListStream {
             }
         }
     }
+}
+
+/// Reads until `max` bytes or end of input; empty means end of input.
+async fn read_up_to<R: AsyncRead + Unpin + ?Sized>(input: &mut R, max: usize) -> io::Result<Bytes> {
+    let mut buf = Vec::with_capacity(max);
+    input.take(max as u64).read_to_end(&mut buf).await?;
+    Ok(buf.into())
 }

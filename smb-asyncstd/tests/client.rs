@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_lite::FutureExt;
 use smb_asyncstd::{Client, Error, Spawner};
 use smb_proto::NtStatus;
-use smb_tests::fixtures::{data, sha256, smb_error};
+use smb_tests::fixtures::{check_tree, data, make_tree, sha256, smb_error};
 use smb_tests::{SambaServer, Share};
 
 /// How long a test waits for something that must not hang before it calls it a hang.
@@ -155,6 +155,71 @@ fn scenario_on_smol() {
             .await
             .expect("connect");
         scenario(&srv, client).await;
+    }));
+}
+
+/// A tree up and down with many files in flight, then a download that fails locally
+/// part-way: the error says which files made it and the connection goes on.
+async fn tree_transfers(srv: &SambaServer, client: Client, tag: &str) {
+    let work = srv.share_path("share").parent().unwrap().join(tag);
+    let expected = make_tree(&work.join("src"), 120);
+    let (files, _) = client
+        .store_tree(&work.join("src"), "share", "up/tree")
+        .await
+        .expect("store_tree");
+    assert_eq!(files, 120);
+    check_tree(
+        &srv.share_path("share").join("up/tree"),
+        &expected,
+        "on the server",
+    );
+    let (files, _) = client
+        .retrieve_tree("share", "up/tree", &work.join("dst"))
+        .await
+        .expect("retrieve_tree");
+    assert_eq!(files, 120);
+    check_tree(&work.join("dst"), &expected, "downloaded");
+
+    // A directory where a downloaded file must go: creating it fails locally.
+    let blocked = work.join("dst2/d1/sub1/f001.bin");
+    std::fs::create_dir_all(&blocked).unwrap();
+    let err = client
+        .retrieve_tree("share", "up/tree", &work.join("dst2"))
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Transfer {
+            transferred,
+            total,
+            first,
+        } => {
+            assert_eq!(*total, 120);
+            assert!(transferred.len() < 120, "{}", transferred.len());
+            assert!(matches!(**first, Error::Io(_)), "{first:?}");
+            assert!(err.to_string().contains("f001.bin"), "{err}");
+        }
+        other => panic!("expected a transfer error, got {other:?}"),
+    }
+    client.echo().await.expect("the connection goes on");
+}
+
+#[test]
+fn tree_transfers_on_async_std_and_smol() {
+    let srv = server();
+    async_std::task::block_on(guard("async-std tree", async {
+        let client = Client::connect_with(
+            &srv.connect_options(),
+            smb_asyncstd::runtime_with(async_std_spawner()),
+        )
+        .await
+        .expect("connect");
+        tree_transfers(&srv, client, "async-std").await;
+    }));
+    smol::block_on(guard("smol tree", async {
+        let client = smb_asyncstd::connect(&srv.connect_options())
+            .await
+            .expect("connect");
+        tree_transfers(&srv, client, "smol").await;
     }));
 }
 

@@ -15,7 +15,7 @@
 
 mod file;
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -23,7 +23,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use smb_proto::ops::{self, OpOutput, Operation};
+use smb_proto::client::{local_path, with_path, LocalTree, TransferResults};
+use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::wire::fscc::FileTime;
 use smb_proto::{Event, OpId};
 
@@ -31,6 +32,7 @@ pub use file::File;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::file_attributes;
 pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SigningPolicy};
@@ -96,84 +98,35 @@ impl Pump {
     }
 
     /// Pumps bytes until operation `id` completes; `on_event` sees its streaming events.
+    /// A local failure there cancels the operation and is its result.
     fn pump(
         &mut self,
         id: OpId,
         mut on_event: impl FnMut(&mut smb_proto::Connection, &Event) -> io::Result<()>,
     ) -> Result<OpOutput> {
-        let mut first = Some(id);
-        let mut results = self.run_many(
-            1,
-            1,
-            |_, _| first.take().ok_or(()),
-            |_, core, ev| on_event(core, ev),
-        )?;
-        results
-            .pop()
-            .unwrap_or(Err(smb_proto::Error::Cancelled.into()))
-    }
-
-    /// Runs `count` operations with at most `concurrency` in flight on this connection.
-    /// `start(i, core)` starts the i-th (returning its id); `on_event(i, …)` sees its events,
-    /// `Done` included. Returns each operation's result in order: a local I/O error is the
-    /// result of the operation whose event met it, and cancels the ones not finished.
-    fn run_many(
-        &mut self,
-        count: usize,
-        concurrency: usize,
-        mut start: impl FnMut(usize, &mut smb_proto::Connection) -> std::result::Result<OpId, ()>,
-        mut on_event: impl FnMut(usize, &mut smb_proto::Connection, &Event) -> io::Result<()>,
-    ) -> Result<Vec<Result<OpOutput>>> {
-        let mut results: Vec<Option<Result<OpOutput>>> =
-            std::iter::repeat_with(|| None).take(count).collect();
-        let mut active: HashMap<OpId, usize> = HashMap::new();
-        let (mut next, mut done) = (0, 0);
-        while done < count {
-            while active.len() < concurrency.max(1) && next < count {
-                match start(next, &mut self.core) {
-                    Ok(id) => {
-                        active.insert(id, next);
-                    }
-                    Err(()) => {
-                        results[next] = Some(Err(smb_proto::Error::Cancelled.into()));
-                        done += 1;
-                    }
-                }
-                next += 1;
-            }
+        loop {
             self.flush_tx();
-            let mut local_err = None;
             while let Some(ev) = self.core.poll_event() {
-                let id = match &ev {
+                let of = match &ev {
                     Event::Done { id, .. }
                     | Event::Data { id, .. }
-                    | Event::WantData { id, .. } => *id,
-                    Event::Entries { id, .. } => *id,
+                    | Event::WantData { id, .. }
+                    | Event::FileDone { id, .. }
+                    | Event::Entries { id, .. } => *id,
                     Event::Break(_) | Event::Closed(_) => continue,
                 };
-                let Some(&i) = active.get(&id) else { continue };
-                if local_err.is_none() {
-                    if let Err(e) = on_event(i, &mut self.core, &ev) {
-                        local_err = Some((i, e));
-                    }
+                if of != id {
+                    continue;
                 }
                 if let Event::Done { result, .. } = ev {
-                    active.remove(&id);
-                    results[i] = Some(result.map_err(Error::from));
-                    done += 1;
+                    return Ok(result?);
                 }
-            }
-            if let Some((i, e)) = local_err {
-                for id in active.keys() {
-                    self.core.cancel(*id, Instant::now());
+                if let Err(e) = on_event(&mut self.core, &ev) {
+                    self.core.cancel(id, Instant::now());
+                    self.flush_tx();
+                    while self.core.poll_event().is_some() {}
+                    return Err(Error::Io(e));
                 }
-                self.flush_tx();
-                while self.core.poll_event().is_some() {}
-                results[i] = Some(Err(Error::Io(e)));
-                break;
-            }
-            if done == count || (active.len() < concurrency.max(1) && next < count) {
-                continue;
             }
             if self
                 .core
@@ -183,10 +136,6 @@ impl Pump {
             }
             self.read_some()?;
         }
-        Ok(results
-            .into_iter()
-            .map(|r| r.unwrap_or(Err(smb_proto::Error::Cancelled.into())))
-            .collect())
     }
 
     /// Writes whatever the core has queued, as one write.
@@ -272,85 +221,105 @@ impl Pump {
             .core
             .start(ops::WriteFile::new(share, path), Instant::now());
         let r = self.pump(handle.id(), |core, ev| {
-            if let Event::WantData { id, max_len } = *ev {
+            if let Event::WantData { id, file, max_len } = *ev {
                 let data = read_up_to(input, max_len)?;
-                core.supply(id, data, Instant::now());
+                core.supply(id, file, data, Instant::now());
             }
             Ok(())
         })?;
         Ok(handle.output(Ok(r))?)
     }
 
-    pub fn store_files(&mut self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
-        let mut sources: Vec<Option<std::fs::File>> = files.iter().map(|_| None).collect();
-        let results = self.run_many(
-            files.len(),
-            FILES_IN_FLIGHT,
-            |i, core| {
-                Ok(core
-                    .start(ops::WriteFile::new(share, &files[i].1), Instant::now())
-                    .id())
-            },
-            |i, core, ev| {
-                if let Event::Done { .. } = ev {
-                    sources[i] = None;
+    /// Uploads `files` after creating `dirs`, many files in flight.
+    fn store(
+        &mut self,
+        share: &str,
+        dirs: Vec<String>,
+        files: &[(PathBuf, String)],
+    ) -> Result<u64> {
+        let names: Vec<String> = files.iter().map(|(_, r)| r.clone()).collect();
+        let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
+        let handle = self.core.start(op, Instant::now());
+        let mut results = TransferResults::new(names);
+        let mut sources: HashMap<usize, std::fs::File> = HashMap::new();
+        let mut failed = None;
+        let outcome = self.pump(handle.id(), |core, ev| match *ev {
+            Event::WantData { id, file, max_len } => {
+                let local = &files[file].0;
+                let src = match sources.entry(file) {
+                    Entry::Occupied(o) => o.into_mut(),
+                    Entry::Vacant(v) => v.insert(
+                        std::fs::File::open(local)
+                            .map_err(|e| with_path(e, local))
+                            .inspect_err(|_| failed = Some(file))?,
+                    ),
+                };
+                let data = read_up_to(src, max_len)
+                    .map_err(|e| with_path(e, local))
+                    .inspect_err(|_| failed = Some(file))?;
+                if data.len() < max_len {
+                    sources.remove(&file);
                 }
-                if let Event::WantData { id, max_len } = *ev {
-                    let src = match &mut sources[i] {
-                        Some(f) => f,
-                        slot => slot.insert(
-                            std::fs::File::open(&files[i].0)
-                                .map_err(|e| with_path(e, &files[i].0))?,
-                        ),
-                    };
-                    let data = read_up_to(src, max_len).map_err(|e| with_path(e, &files[i].0))?;
-                    if data.len() < max_len {
-                        sources[i] = None;
-                    }
-                    core.supply(id, data, Instant::now());
-                }
+                core.supply(id, file, data, Instant::now());
                 Ok(())
-            },
-        )?;
-        total_transferred(results, |i| files[i].1.clone())
+            }
+            Event::FileDone {
+                file, ref result, ..
+            } => {
+                sources.remove(&file);
+                results.file_done(file, result.clone());
+                Ok(())
+            }
+            _ => Ok(()),
+        });
+        finish_transfer(results, outcome, failed, handle)
+    }
+
+    pub fn store_files(&mut self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
+        self.store(share, Vec::new(), files)
     }
 
     pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
-        // Created when its download starts (so empty files exist too), written as Data comes.
-        let sinks: std::cell::RefCell<Vec<Option<std::fs::File>>> =
-            std::cell::RefCell::new(files.iter().map(|_| None).collect());
-        let mut open_err = None;
-        let results = self.run_many(
-            files.len(),
-            FILES_IN_FLIGHT,
-            |i, core| {
-                match std::fs::File::create(&files[i].1) {
-                    Ok(f) => sinks.borrow_mut()[i] = Some(f),
-                    Err(e) => {
-                        open_err.get_or_insert((i, with_path(e, &files[i].1)));
-                        return Err(());
-                    }
+        let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
+        let handle = self.core.start(
+            ops::RetrieveFiles::new(share, names.clone()),
+            Instant::now(),
+        );
+        let mut results = TransferResults::new(names);
+        // Created at a file's first data (or its end, for an empty one), closed at its end.
+        let mut sinks: HashMap<usize, std::fs::File> = HashMap::new();
+        let mut failed = None;
+        let outcome = self.pump(handle.id(), |_, ev| {
+            let (file, data) = match *ev {
+                Event::Data { file, ref data, .. } => (file, Some(&data[..])),
+                Event::FileDone {
+                    file, ref result, ..
+                } => {
+                    results.file_done(file, result.clone());
+                    (file, result.is_ok().then_some(&[][..]))
                 }
-                let op = ops::ReadFile::new(share, &files[i].0, 0, None);
-                Ok(core.start(op, Instant::now()).id())
-            },
-            |i, _, ev| match (ev, &mut sinks.borrow_mut()[i]) {
-                (Event::Data { data, .. }, Some(f)) => {
-                    f.write_all(data).map_err(|e| with_path(e, &files[i].1))
-                }
-                (Event::Data { .. }, None) => Err(io::Error::other("data for a file not open")),
-                (Event::Done { .. }, sink) => {
-                    *sink = None;
-                    Ok(())
-                }
-                _ => Ok(()),
-            },
-        )?;
-        let mut results = results;
-        if let Some((i, e)) = open_err {
-            results[i] = Err(Error::Io(e));
-        }
-        total_transferred(results, |i| files[i].0.clone())
+                _ => return Ok(()),
+            };
+            let local = &files[file].1;
+            if let Some(data) = data {
+                let sink = match sinks.entry(file) {
+                    Entry::Occupied(o) => o.into_mut(),
+                    Entry::Vacant(v) => v.insert(
+                        std::fs::File::create(local)
+                            .map_err(|e| with_path(e, local))
+                            .inspect_err(|_| failed = Some(file))?,
+                    ),
+                };
+                sink.write_all(data)
+                    .map_err(|e| with_path(e, local))
+                    .inspect_err(|_| failed = Some(file))?;
+            }
+            if let Event::FileDone { .. } = ev {
+                sinks.remove(&file);
+            }
+            Ok(())
+        });
+        finish_transfer(results, outcome, failed, handle)
     }
 
     pub fn store_tree(
@@ -359,42 +328,9 @@ impl Pump {
         share: &str,
         remote_dir: &str,
     ) -> Result<(u64, u64)> {
-        let (dirs, files) = walk_local(local_dir, remote_dir)?;
-        if let Some((parent, _)) = remote_dir
-            .trim_matches(['/', '\\'])
-            .rsplit_once(['/', '\\'])
-        {
-            self.call(ops::MkdirAll::new(share, parent))?;
-        }
-        // Parents before children: one round of concurrent MKDIRs per depth.
-        let max_depth = dirs.iter().map(|(_, d)| *d).max().unwrap_or(0);
-        for depth in 0..=max_depth {
-            let level: Vec<&String> = dirs
-                .iter()
-                .filter(|(_, d)| *d == depth)
-                .map(|(p, _)| p)
-                .collect();
-            let results = self.run_many(
-                level.len(),
-                FILES_IN_FLIGHT,
-                |i, core| {
-                    Ok(core
-                        .start(ops::Mkdir::new(share, level[i]), Instant::now())
-                        .id())
-                },
-                |_, _, _| Ok(()),
-            )?;
-            for r in results {
-                match r {
-                    Err(e) if e.status() != Some(smb_proto::NtStatus::OBJECT_NAME_COLLISION) => {
-                        return Err(e)
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let bytes = self.store_files(share, &files)?;
-        Ok((files.len() as u64, bytes))
+        let tree = LocalTree::walk(local_dir, remote_dir)?;
+        let bytes = self.store(share, tree.dirs, &tree.files)?;
+        Ok((tree.files.len() as u64, bytes))
     }
 
     pub fn retrieve_tree(
@@ -405,45 +341,35 @@ impl Pump {
     ) -> Result<(u64, u64)> {
         std::fs::create_dir_all(local_dir).map_err(|e| with_path(e, local_dir))?;
         let mut files = Vec::new();
-        let mut level = vec![(remote_dir.to_string(), local_dir.to_path_buf())];
-        for depth in 0.. {
-            if level.is_empty() {
-                break;
+        for entry in self.call(ops::ListTree::new(share, remote_dir))? {
+            let local = local_path(local_dir, &entry.path);
+            if entry.info.is_directory() {
+                std::fs::create_dir_all(&local).map_err(|e| with_path(e, &local))?;
+            } else {
+                files.push((ops::path::join(remote_dir, &entry.path), local));
             }
-            // The server decides the depth; a directory loop (or a hostile server) must
-            // not make the download run forever.
-            if depth > MAX_TREE_DEPTH {
-                return Err(Error::Smb(smb_proto::Error::Invalid(format!(
-                    "{remote_dir}: deeper than {MAX_TREE_DEPTH} directories"
-                ))));
-            }
-            let results = self.run_many(
-                level.len(),
-                FILES_IN_FLIGHT,
-                |i, core| {
-                    let op = ops::ListDir::new(share, &level[i].0, "*");
-                    Ok(core.start(op, Instant::now()).id())
-                },
-                |_, _, _| Ok(()),
-            )?;
-            let mut next = Vec::new();
-            for ((remote, local), r) in level.iter().zip(results) {
-                let entries: Vec<FileInfo> = r?.downcast()?;
-                for e in entries {
-                    let (r, l) = (join_remote(remote, &e.name), local.join(&e.name));
-                    if e.is_directory() {
-                        std::fs::create_dir_all(&l).map_err(|err| with_path(err, &l))?;
-                        next.push((r, l));
-                    } else {
-                        files.push((r, l));
-                    }
-                }
-            }
-            level = next;
         }
         let bytes = self.retrieve_files(share, &files)?;
         Ok((files.len() as u64, bytes))
     }
+}
+
+/// A many-file transfer's result from its operation's `outcome` and the file whose local
+/// side `failed`, if one did.
+fn finish_transfer(
+    mut results: TransferResults,
+    outcome: Result<OpOutput>,
+    failed: Option<usize>,
+    handle: OpHandle<Vec<std::result::Result<u64, smb_proto::Error>>>,
+) -> Result<u64> {
+    let outcome = match (outcome, failed) {
+        (Err(Error::Io(e)), Some(file)) => {
+            results.local_failure(file, e);
+            Err(smb_proto::Error::Cancelled.into())
+        }
+        (outcome, _) => outcome.and_then(|o| Ok(handle.output(Ok(o))?)),
+    };
+    results.finish(outcome)
 }
 
 impl Connection {
@@ -793,126 +719,6 @@ fn write_all_parts(
         }
     }
     Ok(())
-}
-
-/// Deepest remote directory a tree download follows.
-const MAX_TREE_DEPTH: usize = 256;
-
-/// Files a multi-file transfer keeps in flight on one connection.
-pub const FILES_IN_FLIGHT: usize = 32;
-
-/// A local file's I/O error naming the file; the OS error stays reachable as its source,
-/// so callers can still name the errno.
-#[derive(Debug, thiserror::Error)]
-#[error("{}: {source}", path.display())]
-struct PathError {
-    path: PathBuf,
-    source: io::Error,
-}
-
-fn with_path(e: io::Error, path: &Path) -> io::Error {
-    let path = path.to_path_buf();
-    io::Error::new(e.kind(), PathError { path, source: e })
-}
-
-/// Sums whole-file transfer results; if any failed, the first failure (one of its own
-/// rather than a cancel it caused) with the remote paths of the files that made it
-/// (`remote(i)` names file `i`).
-fn total_transferred(
-    results: Vec<Result<OpOutput>>,
-    remote: impl Fn(usize) -> String,
-) -> Result<u64> {
-    let total_files = results.len();
-    let (mut bytes, mut transferred, mut failures) = (0, Vec::new(), Vec::new());
-    for (i, r) in results.into_iter().enumerate() {
-        match r.and_then(|o| Ok(o.downcast::<u64>()?)) {
-            Ok(n) => {
-                bytes += n;
-                transferred.push(remote(i));
-            }
-            Err(e) => failures.push(e),
-        }
-    }
-    let cancelled = |e: &Error| matches!(e, Error::Smb(smb_proto::Error::Cancelled));
-    let first = match failures.iter().position(|e| !cancelled(e)) {
-        Some(i) => failures.swap_remove(i),
-        None => match failures.pop() {
-            Some(e) => e,
-            None => return Ok(bytes),
-        },
-    };
-    Err(Error::Transfer {
-        transferred,
-        total: total_files,
-        first: Box::new(first),
-    })
-}
-
-/// `dir\name` with `\` separators; just `name` at the share root.
-fn join_remote(dir: &str, name: &str) -> String {
-    let dir = dir.trim_matches(['/', '\\']);
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}\\{name}")
-    }
-}
-
-/// Directories (with depth) and files under `local`, mapped below `remote`.
-type LocalTree = (Vec<(String, usize)>, Vec<(PathBuf, String)>);
-
-fn walk_local(local: &Path, remote: &str) -> io::Result<LocalTree> {
-    let mut dirs = Vec::new();
-    let mut files = Vec::new();
-    let root = remote.trim_matches(['/', '\\']).to_string();
-    if !root.is_empty() {
-        dirs.push((root.clone(), 0));
-    }
-    // Directories entered, by canonical path: a link back up the tree is a loop.
-    let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| with_path(e, p));
-    let mut ancestors: Vec<(usize, PathBuf)> = Vec::new();
-    let mut stack = vec![(local.to_path_buf(), root, 1usize)];
-    while let Some((dir, rdir, depth)) = stack.pop() {
-        let real = canonical(&dir)?;
-        ancestors.retain(|(d, _)| *d < depth);
-        if ancestors.iter().any(|(_, a)| *a == real) {
-            let msg = format!(
-                "{}: a symbolic link loop (it leads back to {})",
-                dir.display(),
-                real.display()
-            );
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
-        }
-        ancestors.push((depth, real));
-        for entry in std::fs::read_dir(&dir).map_err(|e| with_path(e, &dir))? {
-            let entry = entry.map_err(|e| with_path(e, &dir))?;
-            let name = entry.file_name().into_string().map_err(|raw| {
-                let msg = format!(
-                    "{}: the name is not UTF-8, SMB names are Unicode",
-                    dir.join(&raw).display()
-                );
-                io::Error::new(io::ErrorKind::InvalidData, msg)
-            })?;
-            // A `\` is a separator on the server: `a\b` would land as `b` inside `a`.
-            if name.contains('\\') {
-                let msg = format!(
-                    "{}: the name holds a '\\', which SMB takes as a separator",
-                    dir.join(&name).display()
-                );
-                return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
-            }
-            let r = join_remote(&rdir, &name);
-            // Follows symbolic links (`cp -rL`); a dangling one fails here, before upload.
-            let kind = std::fs::metadata(entry.path()).map_err(|e| with_path(e, &entry.path()))?;
-            if kind.is_dir() {
-                dirs.push((r.clone(), depth));
-                stack.push((entry.path(), r, depth + 1));
-            } else {
-                files.push((entry.path(), r));
-            }
-        }
-    }
-    Ok((dirs, files))
 }
 
 /// Reads until `max` bytes or end of input; empty means end of input.

@@ -1525,7 +1525,7 @@ fn start_put(conn: &mut Connection, t0: Instant, data: &'static [u8]) -> (OpId, 
         Event::WantData { id: want, .. } => assert_eq!(want, id),
         other => panic!("{other:?}"),
     }
-    conn.supply(id, Bytes::from_static(data), t0);
+    conn.supply(id, 0, Bytes::from_static(data), t0);
     (id, only(sent_frames(conn)))
 }
 

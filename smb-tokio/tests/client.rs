@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use smb_proto::NtStatus;
-use smb_tests::fixtures::{data, sha256, smb_error};
+use smb_tests::fixtures::{check_tree, data, make_tree, sha256, smb_error};
 use smb_tests::{SambaServer, Share};
 use smb_tokio::{Client, Error, OpenOptions, Pool};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
@@ -32,6 +32,45 @@ async fn guard<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
     tokio::time::timeout(HANG, f)
         .await
         .unwrap_or_else(|_| panic!("{what} hung for {HANG:?}"))
+}
+
+/// Tree transfers run in spawned tasks (their futures are `Send`), two trees at once on
+/// one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tree_transfers_at_once_in_spawned_tasks() {
+    let srv = server();
+    let client = connect(&srv).await;
+    let work = srv
+        .share_path("share")
+        .parent()
+        .unwrap()
+        .join("tokio-trees");
+    let mut tasks = Vec::new();
+    for t in 0..2 {
+        let (client, src) = (client.clone(), work.join(format!("src{t}")));
+        let expected = make_tree(&src, 60);
+        tasks.push(tokio::spawn(async move {
+            let remote = format!("up{t}");
+            let (files, _) = client.store_tree(&src, "share", &remote).await?;
+            assert_eq!(files, 60);
+            let dst = src.with_file_name(format!("dst{t}"));
+            let (files, _) = client.retrieve_tree("share", &remote, &dst).await?;
+            assert_eq!(files, 60);
+            check_tree(&dst, &expected, "downloaded");
+            Ok::<_, Error>(expected)
+        }));
+    }
+    for (t, task) in tasks.into_iter().enumerate() {
+        let expected = guard("tree transfer", task)
+            .await
+            .unwrap()
+            .expect("transfer");
+        check_tree(
+            &srv.share_path("share").join(format!("up{t}")),
+            &expected,
+            "on the server",
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

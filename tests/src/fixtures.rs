@@ -37,6 +37,33 @@ pub fn smb_error(e: &smb_proto::client::ClientError) -> &smb_proto::Error {
     }
 }
 
+/// A local tree for transfer tests: `files` files of sizes 0 B to 2 MiB spread over
+/// nested directories, and one empty directory (`empty-dir`) → each file's path below
+/// `root` (`/`-separated) and its SHA-256.
+pub fn make_tree(root: &std::path::Path, files: usize) -> Vec<(String, [u8; 32])> {
+    let mut expected = Vec::new();
+    for i in 0..files {
+        let rel = format!("d{}/sub{}/f{i:03}.bin", i % 7, i % 3);
+        let path = root.join(&rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        let content = data([0, 1, 4096, 65_537, 2_100_000][i % 5], i as u64);
+        std::fs::write(&path, &content).expect("write");
+        expected.push((rel, sha256(&content)));
+    }
+    std::fs::create_dir_all(root.join("empty-dir")).expect("mkdir");
+    expected
+}
+
+/// Panics unless `root` holds every file of [`make_tree`] with its content, and its empty
+/// directory; `what` names the copy in the message.
+pub fn check_tree(root: &std::path::Path, expected: &[(String, [u8; 32])], what: &str) {
+    for (rel, digest) in expected {
+        let got = std::fs::read(root.join(rel)).unwrap_or_else(|e| panic!("{what} {rel}: {e}"));
+        assert_eq!(sha256(&got), *digest, "{what} {rel}");
+    }
+    assert!(root.join("empty-dir").is_dir(), "{what}: empty-dir");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

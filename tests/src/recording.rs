@@ -380,8 +380,13 @@ fn unhex(s: &str) -> Result<Vec<u8>, String> {
 /// How an event is logged: `Debug`, except that payload bytes appear as length and hash.
 fn describe(ev: &Event) -> String {
     match ev {
-        Event::Data { id, offset, data } => format!(
-            "Data {{ id: {id:?}, offset: {offset}, len: {}, sha256: {} }}",
+        Event::Data {
+            id,
+            file,
+            offset,
+            data,
+        } => format!(
+            "Data {{ id: {id:?}, file: {file}, offset: {offset}, len: {}, sha256: {} }}",
             data.len(),
             hex(&sha256(data))
         ),
@@ -458,7 +463,9 @@ impl Script {
             return Err(format!("event before any step: {}", describe(ev)));
         };
         match ev {
-            Event::Data { id, offset, data } if *id == current && step == Step::Get => {
+            Event::Data {
+                id, offset, data, ..
+            } if *id == current && step == Step::Get => {
                 if *offset != self.received_len {
                     return Err(format!("data at {offset}, expected {}", self.received_len));
                 }
@@ -591,7 +598,7 @@ impl Live {
                 busy = true;
                 self.entries.push(Entry::Event(describe(&ev)));
                 done |= self.script.observe(&ev)?;
-                if let Event::WantData { id, max_len } = ev {
+                if let Event::WantData { id, file, max_len } = ev {
                     let data = self.script.take(max_len);
                     let (now, t) = self.t();
                     self.entries.push(Entry::Supply {
@@ -600,7 +607,7 @@ impl Live {
                         len: data.len(),
                         sha256: sha256(&data),
                     });
-                    self.conn.supply(id, data, now);
+                    self.conn.supply(id, file, data, now);
                 }
             }
             if busy {
@@ -719,7 +726,7 @@ impl Replayer {
                 if data.len() != *len || sha256(&data) != *want {
                     return Err(format!("the script has no matching {len} bytes to supply"));
                 }
-                self.conn.supply(OpId(*op), data, self.at(*t));
+                self.conn.supply(OpId(*op), 0, data, self.at(*t));
             }
             Entry::Tx(want) => {
                 let mut got = Vec::new();

@@ -6,7 +6,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 
 use smb_blocking::{ConnectOptions, Connection, OpenOptions};
 use smb_proto::{Dialect, Errno, NtStatus, SigningPolicy};
-use smb_tests::fixtures::{data, sha256, smb_error};
+use smb_tests::fixtures::{check_tree, data, make_tree, sha256, smb_error};
 use smb_tests::{SambaServer, Share};
 
 fn server() -> SambaServer {
@@ -449,19 +449,7 @@ fn tree_upload_and_download_with_many_files_in_flight() {
     let conn = connect(&srv);
     let work = srv.share_path("share").parent().unwrap().join("tree-work");
     let src = work.join("src");
-    let mut expected = Vec::new();
-    for i in 0..300usize {
-        let dir = src
-            .join(format!("d{}", i % 7))
-            .join(format!("sub{}", i % 3));
-        std::fs::create_dir_all(&dir).unwrap();
-        let len = [0, 1, 4096, 65_537, 2_100_000][i % 5];
-        let rel = format!("d{}/sub{}/f{i:03}.bin", i % 7, i % 3);
-        let content = data(len, i as u64);
-        std::fs::write(src.join(&rel), &content).unwrap();
-        expected.push((rel, sha256(&content)));
-    }
-    std::fs::create_dir_all(src.join("empty-dir")).unwrap();
+    let expected = make_tree(&src, 300);
     let (files, bytes) = conn.store_tree(&src, "share", "up").unwrap();
     assert_eq!(files, 300);
     assert_eq!(
@@ -471,27 +459,16 @@ fn tree_upload_and_download_with_many_files_in_flight() {
             .map(|(r, _)| std::fs::metadata(src.join(r)).unwrap().len())
             .sum::<u64>()
     );
-    let remote_root = srv.share_path("share").join("up");
-    for (rel, digest) in &expected {
-        assert_eq!(
-            sha256(&std::fs::read(remote_root.join(rel)).unwrap()),
-            *digest,
-            "{rel} on the server"
-        );
-    }
-    assert!(remote_root.join("empty-dir").is_dir());
+    check_tree(
+        &srv.share_path("share").join("up"),
+        &expected,
+        "on the server",
+    );
 
     let dst = work.join("dst");
     let (files, _) = conn.retrieve_tree("share", "up", &dst).unwrap();
     assert_eq!(files, 300);
-    for (rel, digest) in &expected {
-        assert_eq!(
-            sha256(&std::fs::read(dst.join(rel)).unwrap()),
-            *digest,
-            "{rel} downloaded"
-        );
-    }
-    assert!(dst.join("empty-dir").is_dir());
+    check_tree(&dst, &expected, "downloaded");
     // A missing file among many fails the batch with its path.
     let err = conn
         .retrieve_files("share", &[("up/nope.bin".to_string(), work.join("x"))])

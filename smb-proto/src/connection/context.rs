@@ -514,10 +514,13 @@ pub struct OpContext<'a> {
     pub(crate) id: OpId,
     /// The top-level operation: its id names streaming events.
     pub(crate) root: OpId,
+    /// The file of a many-file operation this operation works on.
+    pub(crate) file: usize,
     /// The operation's share's tree (0 when it names none).
     pub(crate) tree: TreeId,
-    /// Children started during this step, for the core to run.
-    pub(crate) spawned: Vec<(OpId, Box<dyn ErasedOp>)>,
+    /// Children started during this step (with the file they work on), for the core
+    /// to run.
+    pub(crate) spawned: Vec<(OpId, usize, Box<dyn ErasedOp>)>,
 }
 
 impl OpContext<'_> {
@@ -604,8 +607,14 @@ impl OpContext<'_> {
     /// [`Operation::on_child`] with the id returned here. Its streaming events are this
     /// operation's.
     pub fn start_child<O: Operation>(&mut self, op: O) -> ChildId {
+        self.start_child_for(self.file, op)
+    }
+
+    /// Runs `op` as a child working on file `file` of a many-file operation: its
+    /// streaming events name that file, and supplies for it reach the child.
+    pub fn start_child_for<O: Operation>(&mut self, file: usize, op: O) -> ChildId {
         let id = self.core.next_op_id();
-        self.spawned.push((id, Box::new(op)));
+        self.spawned.push((id, file, Box::new(op)));
         ChildId(id)
     }
 
@@ -640,19 +649,41 @@ impl OpContext<'_> {
 
     /// Reports the next bytes of a streaming read, at file `offset`.
     pub fn data(&mut self, offset: u64, data: Bytes) {
-        let id = self.root;
-        self.core.events.push_back(Event::Data { id, offset, data });
+        let (id, file) = self.stream();
+        self.core.events.push_back(Event::Data {
+            id,
+            file,
+            offset,
+            data,
+        });
     }
 
     /// Asks the driver for up to `max_len` bytes of input.
     pub fn want_data(&mut self, max_len: usize) {
-        let id = self.root;
-        self.core.events.push_back(Event::WantData { id, max_len });
+        let (id, file) = self.stream();
+        self.core
+            .events
+            .push_back(Event::WantData { id, file, max_len });
     }
 
     /// Reports one page of a paged listing.
     pub fn entries(&mut self, entries: Vec<FileInfo>) {
-        let id = self.root;
+        let (id, _) = self.stream();
         self.core.events.push_back(Event::Entries { id, entries });
+    }
+
+    /// Reports that file `file` of a many-file operation finished with `result`.
+    pub fn file_done(&mut self, file: usize, result: Result<u64, Error>) {
+        let id = self.root;
+        self.core
+            .events
+            .push_back(Event::FileDone { id, file, result });
+    }
+
+    /// Where this operation's streaming events go, and makes it the one the driver's
+    /// supplies for that file reach.
+    fn stream(&mut self) -> (OpId, usize) {
+        self.core.streams.insert((self.root, self.file), self.id);
+        (self.root, self.file)
     }
 }

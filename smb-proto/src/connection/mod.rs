@@ -67,6 +67,9 @@ pub enum Event {
     Data {
         /// Which operation.
         id: OpId,
+        /// Which file of a many-file operation ([`RetrieveFiles`](crate::ops::RetrieveFiles));
+        /// 0 for an operation on one file.
+        file: usize,
         /// File offset of `data`.
         offset: u64,
         /// The bytes (a slice of the received frame).
@@ -78,8 +81,22 @@ pub enum Event {
     WantData {
         /// Which operation.
         id: OpId,
+        /// Which file of a many-file operation ([`StoreFiles`](crate::ops::StoreFiles));
+        /// 0 for an operation on one file. Supply it with the same `file`.
+        file: usize,
         /// Most bytes it can take now.
         max_len: usize,
+    },
+    /// One file of a many-file operation finished: whatever the driver holds for it (a
+    /// local file being written or read) can be closed. The operation goes on with the
+    /// others; its output has every file's result again.
+    FileDone {
+        /// Which operation.
+        id: OpId,
+        /// Which file.
+        file: usize,
+        /// The bytes moved, or why the file failed.
+        result: Result<u64, Error>,
     },
     /// A paged listing ([`ListDirPaged`](crate::ops::ListDirPaged)) delivered the entries of one QUERY_DIRECTORY
     /// response; it asks the server for more only after [`Connection::supply`].
@@ -155,6 +172,9 @@ pub(crate) struct Core {
     next_op: u64,
     /// Which operation a break for an open or a lease goes to.
     break_owners: HashMap<BreakKey, OpId>,
+    /// Which operation a supply for (top-level operation, file) goes to: the one that
+    /// last asked for data or reported some there (a child, in a many-file operation).
+    streams: HashMap<(OpId, usize), OpId>,
 }
 
 /// A sans-IO SMB2/3 client connection.
@@ -228,6 +248,7 @@ impl Connection {
             credit_probes: 0,
             next_op: 1,
             break_owners: HashMap::new(),
+            streams: HashMap::new(),
             rng,
             config,
         };
@@ -392,12 +413,18 @@ impl Connection {
         id
     }
 
-    /// Gives a streaming write the bytes it asked for with [`Event::WantData`], or asks a
+    /// Gives a streaming write the bytes it asked for with [`Event::WantData`] (for the
+    /// `file` that event named), acknowledges an [`Event::Data`] of a paced read, or asks a
     /// paged listing for its next page after [`Event::Entries`] (`data` is then ignored).
-    pub fn supply(&mut self, id: OpId, data: Bytes, now: Instant) {
+    pub fn supply(&mut self, id: OpId, file: usize, data: Bytes, now: Instant) {
         self.core.now = now;
-        if let Some(running) = self.ops.remove(&id) {
-            self.step(id, running, |op, cx| op.on_supply(cx, data));
+        // The operation that asked; none when it ended meanwhile (a failed file's
+        // upload), and then the bytes have nowhere to go.
+        let Some(&target) = self.core.streams.get(&(id, file)) else {
+            return;
+        };
+        if let Some(running) = self.ops.remove(&target) {
+            self.step(target, running, |op, cx| op.on_supply(cx, data));
             self.settle();
         }
     }

@@ -13,6 +13,8 @@ pub(super) struct Running {
     pub(super) root: OpId,
     /// The operation that started this one as a child.
     pub(super) parent: Option<OpId>,
+    /// Which file of a many-file operation this one works on (its streaming events say so).
+    pub(super) file: usize,
     pub(super) tree: TreeId,
     /// The share key of a tree connect the core started for operations that need it.
     pub(super) connects: Option<String>,
@@ -32,6 +34,7 @@ impl Running {
             op,
             root,
             parent,
+            file: 0,
             tree: TreeId(0),
             connects: None,
         }
@@ -105,6 +108,7 @@ impl Connection {
             core: &mut self.core,
             id,
             root: running.root,
+            file: running.file,
             tree: running.tree,
             spawned: Vec::new(),
         };
@@ -114,13 +118,14 @@ impl Connection {
         let pending = matches!(r, Ok(Progress::Pending));
         self.finish_step(id, running, r);
         if pending {
-            for (child, op) in spawned {
+            for (child, file, op) in spawned {
                 if let Err(e) = op.check() {
                     self.deliver(child, root, Some(id), None, Err(e));
                     continue;
                 }
-                self.unstarted
-                    .push((child, Running::new(op, root, Some(id))));
+                let mut running = Running::new(op, root, Some(id));
+                running.file = file;
+                self.unstarted.push((child, running));
             }
         }
     }
@@ -137,7 +142,6 @@ impl Connection {
             }
             Ok(Progress::Done(out)) => {
                 self.core.abandon(id);
-                self.core.break_owners.retain(|_, owner| *owner != id);
                 self.end_children(id);
                 self.deliver(id, running.root, running.parent, running.connects, Ok(out));
             }
@@ -256,7 +260,6 @@ impl Connection {
     /// Forgets an operation that ended early, sending what releases its handles.
     pub(super) fn discard(&mut self, id: OpId, mut running: Running) {
         self.core.abandon(id);
-        self.core.break_owners.retain(|_, owner| *owner != id);
         for (tree, body) in running.op.cleanup() {
             let items = vec![Outgoing::own(tree.0, body)];
             self.core.waiting.push_back(Group { op: None, items });
@@ -297,9 +300,11 @@ impl Core {
         id
     }
 
-    /// Marks every request of `op` abandoned: late responses are still counted for
-    /// credits and then dropped.
+    /// Marks every request of `op` abandoned (late responses are still counted for
+    /// credits and then dropped) and forgets the breaks and streams it owned.
     pub(super) fn abandon(&mut self, op: OpId) {
+        self.break_owners.retain(|_, owner| *owner != op);
+        self.streams.retain(|_, owner| *owner != op);
         self.waiting.retain(|g| g.op != Some(op));
         for p in self.pending.values_mut() {
             if p.op == Some(op) {

@@ -20,6 +20,7 @@ mod meta;
 pub mod path;
 mod raw;
 mod transfer;
+mod tree;
 
 pub use crate::connection::{
     BoxedOp, BreakKey, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress,
@@ -34,6 +35,7 @@ pub use login::{LoggedIn, Login};
 pub use meta::{Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, Rmdir, Stat};
 pub use raw::{HeaderFields, Raw};
 pub use transfer::{ReadFile, Write, WriteFile};
+pub use tree::{ListTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH};
 
 use crate::wire::create::FileId;
 use crate::wire::fscc::FileTime;

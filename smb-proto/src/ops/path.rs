@@ -99,6 +99,17 @@ pub(crate) fn wire_name(path: &str) -> String {
         .join("\\")
 }
 
+/// `dir\name` with `\` separators (`dir` as the caller wrote it, `/` or `\`); just
+/// `name` at the share root.
+pub fn join(dir: &str, name: &str) -> String {
+    let dir = wire_name(dir);
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}\\{name}")
+    }
+}
+
 /// Checks a path that may name a directory, for operation `op`.
 pub(crate) fn check_path(op: &'static str, path: &str) -> Result<(), Error> {
     parse(path).map(drop).map_err(|p| refused(op, path, p))

@@ -20,6 +20,9 @@ use crate::ntstatus::NtStatus;
 use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
+mod transfer;
+pub use transfer::{local_path, with_path, LocalTree, TransferResults};
+
 /// The error every driver returns (each re-exports it as its `Error`): what the
 /// protocol reported, a failure to reach the server, or a local I/O failure.
 ///
@@ -397,10 +400,27 @@ fn split_host_port(s: &str) -> (String, u16) {
 /// An operation's event, as a [`Dispatcher`] routes it to the task that started it.
 #[derive(Debug)]
 pub enum DriverEvent {
-    /// Bytes of a streaming read.
-    Data(Bytes),
-    /// A streaming write wants up to this many bytes.
-    WantData(usize),
+    /// Bytes of a streaming read, of file `file` of a many-file operation (0 otherwise).
+    Data {
+        /// Which file.
+        file: usize,
+        /// The bytes.
+        data: Bytes,
+    },
+    /// A streaming write wants up to `max_len` bytes for file `file`.
+    WantData {
+        /// Which file.
+        file: usize,
+        /// Most bytes it takes now.
+        max_len: usize,
+    },
+    /// File `file` of a many-file operation finished.
+    FileDone {
+        /// Which file.
+        file: usize,
+        /// Bytes moved, or why it failed.
+        result: Result<u64, crate::Error>,
+    },
     /// A page of a paged listing, which waits for a supply before the next.
     Entries(Vec<FileInfo>),
     /// The operation ended; [`OpOutput::downcast`] types its output.
@@ -489,11 +509,12 @@ impl<S: EventSink> Dispatcher<S> {
         self.tickets.insert(ticket, id);
     }
 
-    /// Hands `data` to a running operation: bytes for a streaming write; for a streaming
-    /// read, "one chunk consumed"; for a paged listing, "next page".
-    pub fn supply(&mut self, ticket: u64, data: Bytes, now: Instant) {
+    /// Hands `data` to a running operation, for file `file` of a many-file one: bytes for
+    /// a streaming write; for a streaming read, "one chunk consumed"; for a paged
+    /// listing, "next page".
+    pub fn supply(&mut self, ticket: u64, file: usize, data: Bytes, now: Instant) {
         if let Some(&id) = self.tickets.get(&ticket) {
-            self.core.supply(id, data, now);
+            self.core.supply(id, file, data, now);
         }
     }
 
@@ -538,8 +559,13 @@ impl<S: EventSink> Dispatcher<S> {
         while let Some(ev) = self.core.poll_event() {
             let (id, ev) = match ev {
                 Event::Done { id, result } => (id, DriverEvent::Done(result)),
-                Event::Data { id, data, .. } => (id, DriverEvent::Data(data)),
-                Event::WantData { id, max_len } => (id, DriverEvent::WantData(max_len)),
+                Event::Data { id, file, data, .. } => (id, DriverEvent::Data { file, data }),
+                Event::WantData { id, file, max_len } => {
+                    (id, DriverEvent::WantData { file, max_len })
+                }
+                Event::FileDone { id, file, result } => {
+                    (id, DriverEvent::FileDone { file, result })
+                }
                 Event::Entries { id, entries } => (id, DriverEvent::Entries(entries)),
                 // Breaks an operation claimed went to it; this client requests no oplocks or
                 // leases of its own, so an unclaimed one has no reader. `Closed` ends the

@@ -1,0 +1,316 @@
+//! The driver's side of many-file transfers ([`StoreFiles`](crate::ops::StoreFiles),
+//! [`RetrieveFiles`](crate::ops::RetrieveFiles)): the local tree an upload walks, the
+//! local path each downloaded name lands at, and every file's result gathered into one.
+//!
+//! This is the one part of `smb-proto` that reads a local file system ([`LocalTree::walk`]),
+//! so that every driver walks a tree the same way; the [`Connection`](crate::Connection)
+//! never calls it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::ClientError;
+
+/// A local directory tree mapped below a remote directory, for an upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocalTree {
+    /// The remote directories to create (the remote root first), `\`-separated.
+    pub dirs: Vec<String>,
+    /// Each local file and the remote path it goes to.
+    pub files: Vec<(PathBuf, String)>,
+}
+
+impl LocalTree {
+    /// Walks `local` (following symbolic links, like `cp -rL`) and maps it below `remote`.
+    ///
+    /// The whole tree is walked before anything is sent, so a problem fails the upload
+    /// before it starts rather than halfway.
+    ///
+    /// # Errors
+    ///
+    /// An unreadable directory, a dangling link, a link loop, a name that is not UTF-8 or
+    /// that holds a `\` (a separator on the server: `a\b` would land as `b` inside `a`),
+    /// each naming the local path.
+    pub fn walk(local: &Path, remote: &str) -> io::Result<LocalTree> {
+        let mut tree = LocalTree::default();
+        let root = crate::ops::path::wire_name(remote);
+        if !root.is_empty() {
+            tree.dirs.push(root.clone());
+        }
+        // Directories entered, by canonical path: a link back up the tree is a loop.
+        let canonical = |p: &Path| std::fs::canonicalize(p).map_err(|e| with_path(e, p));
+        let mut ancestors: Vec<(usize, PathBuf)> = Vec::new();
+        let mut stack = vec![(local.to_path_buf(), root, 1usize)];
+        while let Some((dir, rdir, depth)) = stack.pop() {
+            let real = canonical(&dir)?;
+            ancestors.retain(|(d, _)| *d < depth);
+            if ancestors.iter().any(|(_, a)| *a == real) {
+                let msg = format!(
+                    "{}: a symbolic link loop (it leads back to {})",
+                    dir.display(),
+                    real.display()
+                );
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
+            }
+            ancestors.push((depth, real));
+            for entry in std::fs::read_dir(&dir).map_err(|e| with_path(e, &dir))? {
+                let entry = entry.map_err(|e| with_path(e, &dir))?;
+                let name = entry.file_name().into_string().map_err(|raw| {
+                    let msg = format!(
+                        "{}: the name is not UTF-8, SMB names are Unicode",
+                        dir.join(&raw).display()
+                    );
+                    io::Error::new(io::ErrorKind::InvalidData, msg)
+                })?;
+                if name.contains('\\') {
+                    let msg = format!(
+                        "{}: the name holds a '\\', which SMB takes as a separator",
+                        dir.join(&name).display()
+                    );
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
+                }
+                let r = crate::ops::path::join(&rdir, &name);
+                // Follows symbolic links; a dangling one fails here, before the upload.
+                let path = entry.path();
+                let kind = std::fs::metadata(&path).map_err(|e| with_path(e, &path))?;
+                if kind.is_dir() {
+                    tree.dirs.push(r.clone());
+                    stack.push((path, r, depth + 1));
+                } else {
+                    tree.files.push((path, r));
+                }
+            }
+        }
+        Ok(tree)
+    }
+}
+
+/// Where a name found below a remote directory ([`TreeEntry::path`], `\`-separated)
+/// lands below `local`. The core has checked each component is one plain name.
+///
+/// [`TreeEntry::path`]: crate::ops::TreeEntry::path
+pub fn local_path(local: &Path, remote_relative: &str) -> PathBuf {
+    let mut p = local.to_path_buf();
+    p.extend(remote_relative.split('\\').filter(|c| !c.is_empty()));
+    p
+}
+
+/// An I/O error that names the local path it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", path.display())]
+struct PathError {
+    path: PathBuf,
+    source: io::Error,
+}
+
+/// `e`, saying which local path it concerns, with its kind kept.
+pub fn with_path(e: io::Error, path: &Path) -> io::Error {
+    let path = path.to_path_buf();
+    io::Error::new(e.kind(), PathError { path, source: e })
+}
+
+/// Every file's result of a many-file transfer, as its events report them, made into one.
+#[derive(Debug)]
+pub struct TransferResults {
+    /// Each file's remote path, for the error.
+    names: Vec<String>,
+    results: Vec<Option<Result<u64, ClientError>>>,
+    /// A failure on the local side, which stopped the transfer.
+    local: Option<usize>,
+}
+
+impl TransferResults {
+    /// For files with these remote paths, in the operation's order.
+    pub fn new(names: Vec<String>) -> Self {
+        let results = names.iter().map(|_| None).collect();
+        TransferResults {
+            names,
+            results,
+            local: None,
+        }
+    }
+
+    /// Records what [`Event::FileDone`](crate::Event::FileDone) said of `file`.
+    pub fn file_done(&mut self, file: usize, result: Result<u64, crate::Error>) {
+        if let Some(slot) = self.results.get_mut(file) {
+            *slot = Some(result.map_err(ClientError::Smb));
+        }
+    }
+
+    /// Records a local failure on `file` (reading its source, writing its copy): the
+    /// driver cancels the rest, and this is the failure the transfer reports.
+    pub fn local_failure(&mut self, file: usize, e: io::Error) {
+        if let Some(slot) = self.results.get_mut(file) {
+            *slot = Some(Err(ClientError::Io(e)));
+            self.local.get_or_insert(file);
+        }
+    }
+
+    /// The bytes moved when every file made it; otherwise [`ClientError::Transfer`] with
+    /// the files that did and the first failure (a local one, else the first file's
+    /// own, else `outcome`'s: why the operation itself ended).
+    ///
+    /// # Errors
+    ///
+    /// As above.
+    pub fn finish(
+        mut self,
+        outcome: Result<Vec<Result<u64, crate::Error>>, ClientError>,
+    ) -> Result<u64, ClientError> {
+        let mut ended = None;
+        match outcome {
+            Ok(all) => {
+                for (slot, r) in self.results.iter_mut().zip(all) {
+                    if slot.is_none() {
+                        *slot = Some(r.map_err(ClientError::Smb));
+                    }
+                }
+            }
+            Err(e) => ended = Some(e),
+        }
+        let total = self.names.len();
+        let (mut bytes, mut transferred, mut first) = (0, Vec::new(), None);
+        let local = self.local;
+        for (i, (name, r)) in self.names.into_iter().zip(self.results).enumerate() {
+            match r {
+                Some(Ok(n)) => {
+                    bytes += n;
+                    transferred.push(name);
+                }
+                Some(Err(e)) => {
+                    let cancelled = matches!(e, ClientError::Smb(crate::Error::Cancelled));
+                    if local == Some(i) || (first.is_none() && !cancelled && local.is_none()) {
+                        first = Some(e);
+                    }
+                }
+                None => {}
+            }
+        }
+        let Some(first) = first.or(ended) else {
+            if transferred.len() == total {
+                return Ok(bytes);
+            }
+            // Not every file reported and nothing said why: the transfer was cancelled.
+            return Err(ClientError::Transfer {
+                transferred,
+                total,
+                first: Box::new(ClientError::Smb(crate::Error::Cancelled)),
+            });
+        };
+        Err(ClientError::Transfer {
+            transferred,
+            total,
+            first: Box::new(first),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NtStatus;
+
+    fn status(s: NtStatus) -> crate::Error {
+        crate::Error::Status {
+            status: s,
+            op: "get",
+            path: "b".into(),
+        }
+    }
+
+    #[test]
+    fn every_file_made_it_or_the_first_failure_says_which_did() {
+        let names = || vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        assert_eq!(
+            TransferResults::new(names())
+                .finish(Ok(vec![Ok(1), Ok(2), Ok(3)]))
+                .unwrap(),
+            6
+        );
+
+        let e = TransferResults::new(names())
+            .finish(Ok(vec![
+                Ok(1),
+                Err(crate::Error::Cancelled),
+                Err(status(NtStatus::ACCESS_DENIED)),
+            ]))
+            .unwrap_err();
+        match e {
+            ClientError::Transfer {
+                transferred,
+                total,
+                first,
+            } => {
+                assert_eq!((transferred, total), (vec!["a".to_string()], 3));
+                assert_eq!(
+                    first.status(),
+                    Some(NtStatus::ACCESS_DENIED),
+                    "not the cancel"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+
+        // A local failure is the one reported, and events count what made it before.
+        let mut t = TransferResults::new(names());
+        t.file_done(0, Ok(5));
+        t.file_done(1, Err(status(NtStatus::ACCESS_DENIED)));
+        t.local_failure(2, io::Error::other("disk on fire"));
+        let e = t
+            .finish(Err(ClientError::Smb(crate::Error::Cancelled)))
+            .unwrap_err();
+        assert!(e.to_string().contains("disk on fire (1 of 3"), "{e}");
+
+        // The operation ended before any file: its own error, with none transferred.
+        let e = TransferResults::new(names())
+            .finish(Err(ClientError::Smb(status(
+                NtStatus::OBJECT_PATH_NOT_FOUND,
+            ))))
+            .unwrap_err();
+        assert!(e.to_string().ends_with("(0 of 3 files transferred)"), "{e}");
+        assert_eq!(e.status(), Some(NtStatus::OBJECT_PATH_NOT_FOUND));
+    }
+
+    #[test]
+    fn remote_names_land_below_the_local_directory() {
+        assert_eq!(
+            local_path(Path::new("/tmp/out"), "a\\b\\c.txt"),
+            Path::new("/tmp/out/a/b/c.txt")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_local_tree_maps_below_the_remote_directory() {
+        let dir = std::env::temp_dir().join(format!("smb-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+        std::fs::write(dir.join("top.txt"), b"1").unwrap();
+        std::fs::write(dir.join("sub/deeper/low.txt"), b"2").unwrap();
+        let mut t = LocalTree::walk(&dir, "/backup/2026/").unwrap();
+        t.dirs.sort();
+        t.files.sort();
+        assert_eq!(
+            t.dirs,
+            [
+                "backup\\2026",
+                "backup\\2026\\sub",
+                "backup\\2026\\sub\\deeper"
+            ]
+        );
+        assert_eq!(
+            t.files,
+            [
+                (
+                    dir.join("sub/deeper/low.txt"),
+                    "backup\\2026\\sub\\deeper\\low.txt".to_string()
+                ),
+                (dir.join("top.txt"), "backup\\2026\\top.txt".to_string()),
+            ]
+        );
+        std::os::unix::fs::symlink(&dir, dir.join("sub/loop")).unwrap();
+        let e = LocalTree::walk(&dir, "x").unwrap_err();
+        assert!(e.to_string().contains("symbolic link loop"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

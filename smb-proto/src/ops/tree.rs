@@ -1,0 +1,404 @@
+//! Many files at once: a window of whole-file transfers in flight on one connection
+//! ([`RetrieveFiles`], [`StoreFiles`]), and the listing of a whole tree ([`ListTree`]) a
+//! download starts from. Each file is a child operation ([`ReadFile`], [`WriteFile`]);
+//! its streaming events name the file by its index, and [`Event::FileDone`] says when
+//! the driver can close what it holds for it.
+//!
+//! The local side (walking a local directory, opening local files) is the driver's: the
+//! core never touches a file system.
+//!
+//! [`Event::FileDone`]: crate::Event::FileDone
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress, Response};
+use crate::error::Error;
+use crate::ntstatus::NtStatus;
+
+use super::{path, FileInfo, ListDir, Mkdir, MkdirAll, ReadFile, WriteFile};
+
+/// Files a many-file transfer keeps in flight by default.
+pub const FILES_IN_FLIGHT: usize = 32;
+
+/// Directory levels a tree listing follows at most: the server decides the depth, and a
+/// directory loop (or a hostile server) must not make a download run forever.
+pub const MAX_TREE_DEPTH: usize = 256;
+
+/// Runs one child per item, at most `window` at a time, and keeps each one's result.
+#[derive(Debug)]
+struct Window {
+    window: usize,
+    /// Items not started yet.
+    next: usize,
+    count: usize,
+    running: HashMap<ChildId, usize>,
+    results: Vec<Option<Result<u64, Error>>>,
+}
+
+impl Window {
+    fn new(count: usize, window: usize) -> Self {
+        Window {
+            window: window.max(1),
+            next: 0,
+            count,
+            running: HashMap::new(),
+            results: std::iter::repeat_with(|| None).take(count).collect(),
+        }
+    }
+
+    /// Starts children (`start(cx, i)`) until the window is full.
+    fn fill(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        mut start: impl FnMut(&mut OpContext<'_>, usize) -> ChildId,
+    ) {
+        while self.running.len() < self.window && self.next < self.count {
+            let child = start(cx, self.next);
+            self.running.insert(child, self.next);
+            self.next += 1;
+        }
+    }
+
+    /// The item a finished child worked on, if it is one of this window's.
+    fn finished(&mut self, child: ChildId) -> Option<usize> {
+        self.running.remove(&child)
+    }
+
+    fn is_done(&self) -> bool {
+        self.running.is_empty() && self.next == self.count
+    }
+
+    /// Records file `item`'s result and reports it as [`Event::FileDone`](crate::Event::FileDone).
+    fn file_done(&mut self, cx: &mut OpContext<'_>, item: usize, result: Result<OpOutput, Error>) {
+        let r = result.and_then(OpOutput::downcast::<u64>);
+        cx.file_done(item, r.clone());
+        if let Some(slot) = self.results.get_mut(item) {
+            *slot = Some(r);
+        }
+    }
+
+    /// Every file's result once the window is done.
+    fn progress(&mut self) -> Progress<Vec<Result<u64, Error>>> {
+        if !self.is_done() {
+            return Progress::Pending;
+        }
+        Progress::Done(
+            std::mem::take(&mut self.results)
+                .into_iter()
+                .map(|r| r.unwrap_or(Err(Error::Cancelled)))
+                .collect(),
+        )
+    }
+}
+
+/// Downloads many files from one share, a window of them in flight at once → each
+/// file's result (bytes moved, or why it failed), in the order given.
+///
+/// A file's bytes arrive as [`Event::Data`](crate::Event::Data) naming it by its index in
+/// the list; [`Event::FileDone`](crate::Event::FileDone) follows its last byte (also for
+/// an empty file, which has no data). One file failing does not stop the others.
+#[derive(Debug)]
+pub struct RetrieveFiles {
+    share: String,
+    files: Vec<String>,
+    window: Window,
+}
+
+impl RetrieveFiles {
+    /// Downloads `files` (share-relative paths) from `share`, [`FILES_IN_FLIGHT`] at a time.
+    pub fn new(share: &str, files: Vec<String>) -> Self {
+        let window = Window::new(files.len(), FILES_IN_FLIGHT);
+        RetrieveFiles {
+            share: share.to_string(),
+            files,
+            window,
+        }
+    }
+
+    /// Keeps `n` files in flight instead.
+    pub fn in_flight(mut self, n: usize) -> Self {
+        self.window = Window::new(self.files.len(), n);
+        self
+    }
+
+    fn fill(&mut self, cx: &mut OpContext<'_>) -> Progress<Vec<Result<u64, Error>>> {
+        let (share, files) = (&self.share, &self.files);
+        self.window.fill(cx, |cx, i| {
+            cx.start_child_for(i, ReadFile::new(share, &files[i], 0, None))
+        });
+        self.window.progress()
+    }
+}
+
+impl Operation for RetrieveFiles {
+    type Output = Vec<Result<u64, Error>>;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("get", self.files.first().map_or("", String::as_str))
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        Ok(self.fill(cx))
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        _resp: Response,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Ok(Progress::Pending)
+    }
+
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        if let Some(item) = self.window.finished(child) {
+            self.window.file_done(cx, item, result);
+        }
+        Ok(self.fill(cx))
+    }
+}
+
+/// Uploads many files to one share, after creating the directories they go in, a window
+/// of them in flight at once → each file's result (bytes moved, or why it failed), in
+/// the order given.
+///
+/// Directories come first, parents before children: the shallowest ones with any missing
+/// parents (`mkdir -p`), the deeper ones level by level, several at once, an existing one
+/// kept. Then each file asks for its bytes with [`Event::WantData`](crate::Event::WantData)
+/// naming it by its index, supplied with [`Connection::supply`](crate::Connection::supply)
+/// under the same index; [`Event::FileDone`](crate::Event::FileDone) says when the driver
+/// can close its source. One file failing does not stop the others; a directory that
+/// cannot be created fails the upload before any file is sent.
+#[derive(Debug)]
+pub struct StoreFiles {
+    share: String,
+    files: Vec<String>,
+    /// Directories still to create, a level per entry, shallowest first.
+    levels: VecDeque<Vec<String>>,
+    /// The level being created, and whether it is the first (created with its parents).
+    level: Vec<String>,
+    first_level: bool,
+    mkdirs: Window,
+    window: Window,
+}
+
+impl StoreFiles {
+    /// Uploads to `files` (share-relative paths) on `share`, [`FILES_IN_FLIGHT`] at a time.
+    pub fn new(share: &str, files: Vec<String>) -> Self {
+        let window = Window::new(files.len(), FILES_IN_FLIGHT);
+        StoreFiles {
+            share: share.to_string(),
+            files,
+            levels: VecDeque::new(),
+            level: Vec::new(),
+            first_level: true,
+            mkdirs: Window::new(0, 1),
+            window,
+        }
+    }
+
+    /// Creates `dirs` (share-relative) before the files, parents first.
+    pub fn directories(mut self, mut dirs: Vec<String>) -> Self {
+        let depth = |d: &String| path::wire_name(d).matches('\\').count();
+        dirs.sort_by_key(depth);
+        let mut levels: VecDeque<Vec<String>> = VecDeque::new();
+        let mut last = None;
+        for d in dirs {
+            if last != Some(depth(&d)) {
+                last = Some(depth(&d));
+                levels.push_back(Vec::new());
+            }
+            if let Some(level) = levels.back_mut() {
+                level.push(d);
+            }
+        }
+        self.levels = levels;
+        self
+    }
+
+    /// Keeps `n` files in flight instead.
+    pub fn in_flight(mut self, n: usize) -> Self {
+        self.window = Window::new(self.files.len(), n);
+        self
+    }
+
+    /// Goes on with the current level of directories, the next one, or the files once
+    /// every directory exists.
+    fn fill(&mut self, cx: &mut OpContext<'_>) -> Progress<Vec<Result<u64, Error>>> {
+        if self.mkdirs.is_done() {
+            if let Some(level) = self.levels.pop_front() {
+                self.mkdirs = Window::new(level.len(), FILES_IN_FLIGHT);
+                self.level = level;
+            } else {
+                let (share, files) = (&self.share, &self.files);
+                self.window.fill(cx, |cx, i| {
+                    cx.start_child_for(i, WriteFile::new(share, &files[i]))
+                });
+                return self.window.progress();
+            }
+        }
+        let (share, level, first) = (&self.share, &self.level, self.first_level);
+        self.mkdirs.fill(cx, |cx, i| {
+            if first {
+                cx.start_child(MkdirAll::new(share, &level[i]))
+            } else {
+                cx.start_child(Mkdir::new(share, &level[i]))
+            }
+        });
+        Progress::Pending
+    }
+}
+
+impl Operation for StoreFiles {
+    type Output = Vec<Result<u64, Error>>;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("put", self.files.first().map_or("", String::as_str))
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        Ok(self.fill(cx))
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        _resp: Response,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Ok(Progress::Pending)
+    }
+
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        if let Some(item) = self.window.finished(child) {
+            self.window.file_done(cx, item, result);
+        } else if self.mkdirs.finished(child).is_some() {
+            match result {
+                Ok(_) => {}
+                Err(e) if e.status() == Some(NtStatus::OBJECT_NAME_COLLISION) => {}
+                Err(e) => return Err(Fail::Op(e)),
+            }
+            if self.mkdirs.is_done() {
+                self.first_level = false;
+            }
+        }
+        Ok(self.fill(cx))
+    }
+}
+
+/// A file or directory found by [`ListTree`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeEntry {
+    /// Its path below the listed directory, components joined by `\`.
+    pub path: String,
+    /// Its metadata.
+    pub info: FileInfo,
+}
+
+/// Every file and directory below a directory, to any depth up to [`MAX_TREE_DEPTH`]
+/// → the entries, each directory before what it holds.
+///
+/// Each level's directories are listed several at once.
+#[derive(Debug)]
+pub struct ListTree {
+    share: String,
+    dir: String,
+    found: Vec<TreeEntry>,
+    /// The directories of the level being listed (below `dir`), and of the next one.
+    level: Vec<String>,
+    next_level: Vec<String>,
+    depth: usize,
+    listings: Window,
+}
+
+impl ListTree {
+    /// Lists the tree under `dir` on `share`.
+    pub fn new(share: &str, dir: &str) -> Self {
+        ListTree {
+            share: share.to_string(),
+            dir: dir.to_string(),
+            found: Vec::new(),
+            level: vec![String::new()],
+            next_level: Vec::new(),
+            depth: 0,
+            listings: Window::new(1, FILES_IN_FLIGHT),
+        }
+    }
+
+    fn fill(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Vec<TreeEntry>>, Fail> {
+        if self.listings.is_done() {
+            if self.next_level.is_empty() {
+                return Ok(Progress::Done(std::mem::take(&mut self.found)));
+            }
+            self.depth += 1;
+            if self.depth > MAX_TREE_DEPTH {
+                return Err(Fail::Op(Error::Invalid(format!(
+                    "{}: deeper than {MAX_TREE_DEPTH} directories",
+                    self.dir
+                ))));
+            }
+            self.level = std::mem::take(&mut self.next_level);
+            self.listings = Window::new(self.level.len(), FILES_IN_FLIGHT);
+        }
+        let (share, dir, level) = (&self.share, &self.dir, &self.level);
+        self.listings.fill(cx, |cx, i| {
+            cx.start_child(ListDir::new(share, &path::join(dir, &level[i]), "*"))
+        });
+        Ok(Progress::Pending)
+    }
+}
+
+impl Operation for ListTree {
+    type Output = Vec<TreeEntry>;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("list", &self.dir)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_share_of("list", &self.share)?;
+        path::check_path("list", &self.dir)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        self.fill(cx)
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        _resp: Response,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Ok(Progress::Pending)
+    }
+
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        let Some(i) = self.listings.finished(child) else {
+            return Ok(Progress::Pending);
+        };
+        for info in result.and_then(OpOutput::downcast::<Vec<FileInfo>>)? {
+            let path = path::join(&self.level[i], &info.name);
+            if info.is_directory() {
+                self.next_level.push(path.clone());
+            }
+            self.found.push(TreeEntry { path, info });
+        }
+        self.fill(cx)
+    }
+}
