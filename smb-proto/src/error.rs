@@ -37,13 +37,13 @@ pub enum CloseReason {
     /// An encrypted message did not decrypt, a plaintext one came where encryption is
     /// required, or signing or encryption failed on our side.
     #[error("encryption failure: {0}")]
-    Encryption(String),
+    Encryption(EncryptionFailure),
     /// The server broke the protocol.
     #[error("protocol violation: {0}")]
     Protocol(Violation),
-    /// Negotiation found nothing both sides accept.
+    /// Negotiation found nothing both sides accept, or was tampered with.
     #[error("negotiation failed: {0}")]
-    Negotiate(String),
+    Negotiate(NegotiateFailure),
     /// The server accepted the connection but never answered the NEGOTIATE.
     #[error("no answer to NEGOTIATE within the timeout")]
     NegotiateTimeout,
@@ -120,9 +120,76 @@ pub enum Violation {
     EmptyPages,
 }
 
+/// How negotiation failed, for [`CloseReason::Negotiate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NegotiateFailure {
+    /// The server answered the NEGOTIATE with a failure status.
+    #[error("server answered {0}")]
+    Refused(NtStatus),
+    /// The server chose a dialect outside the range offered.
+    #[error("server chose dialect {0:#06x}")]
+    Dialect(u16),
+    /// The server's negotiate contexts name an algorithm this client does not know.
+    #[error("server chose {0}")]
+    Algorithm(DecodeError),
+    /// A 3.1.1 server without SHA-512 preauth integrity.
+    #[error("3.1.1 without SHA-512 preauth integrity")]
+    NoPreauthIntegrity,
+    /// A 3.1.1 server chose a cipher that was not offered.
+    #[error("server chose cipher {0}, which was not offered")]
+    CipherNotOffered(crate::crypto::encryption::Cipher),
+    /// A 3.1.1 server chose a signing algorithm that was not offered.
+    #[error("server chose signing algorithm {0}, which was not offered")]
+    SigningNotOffered(crate::crypto::signing::SigningAlgorithm),
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO was answered unsigned (MS-SMB2 3.2.5.14.12).
+    #[error("validate negotiate: the response is not signed")]
+    ValidateUnsigned,
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO failed with this status.
+    #[error("validate negotiate: the server answered {0}")]
+    ValidateRefused(NtStatus),
+    /// FSCTL_VALIDATE_NEGOTIATE_INFO's answer differs from the NEGOTIATE response.
+    #[error("validate negotiate: the server's answer differs from its NEGOTIATE response")]
+    ValidateMismatch,
+}
+
+/// How encryption or signing failed, for [`CloseReason::Encryption`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncryptionFailure {
+    /// An oplock or lease break arrived in the clear on an encrypted session.
+    #[error("unencrypted break on an encrypted session")]
+    UnencryptedBreak,
+    /// An encrypted request was answered in the clear.
+    #[error("unencrypted response to encrypted request (message id {0})")]
+    UnencryptedResponse(u64),
+    /// Something was to be encrypted or decrypted before the session had keys.
+    #[error("encryption before session keys")]
+    NoKeys,
+    /// Encryption without a negotiated cipher.
+    #[error("no cipher negotiated")]
+    NoCipher,
+    /// An encrypted message for another session than this connection's.
+    #[error("encrypted message for unknown session {0:#x}")]
+    UnknownSession(u64),
+    /// Encrypting, decrypting or signing failed.
+    #[error("{0}")]
+    Crypto(#[from] CryptoError),
+}
+
 impl From<CryptoError> for CloseReason {
     fn from(e: CryptoError) -> Self {
-        CloseReason::Encryption(e.to_string())
+        CloseReason::Encryption(EncryptionFailure::Crypto(e))
+    }
+}
+
+impl From<NegotiateFailure> for CloseReason {
+    fn from(e: NegotiateFailure) -> Self {
+        CloseReason::Negotiate(e)
+    }
+}
+
+impl From<EncryptionFailure> for CloseReason {
+    fn from(e: EncryptionFailure) -> Self {
+        CloseReason::Encryption(e)
     }
 }
 

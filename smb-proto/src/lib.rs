@@ -63,6 +63,8 @@ pub mod wire;
 pub use config::{Config, Dialect, SigningPolicy};
 pub use connection::framing::Transport;
 pub use connection::{Connection, Event, Negotiated, OpId};
-pub use error::{CloseReason, Error, ErrorKind, PathError, Violation};
+pub use error::{
+    CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Violation,
+};
 pub use ntstatus::{Errno, NtStatus};
 pub use ops::{FileInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, TreeId};

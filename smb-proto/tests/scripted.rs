@@ -765,7 +765,7 @@ fn a_dialect_outside_the_configured_range_ends_the_connection() {
             t0,
             &frame(&[negotiate_response(&req.header, chosen, 10)]),
         );
-        let reason = CloseReason::Negotiate(format!("server chose dialect {chosen:#06x}"));
+        let reason = CloseReason::Negotiate(smb_proto::NegotiateFailure::Dialect(chosen));
         let expected = [
             done::<()>(id, Err(Error::Closed(reason.clone()))),
             Event::Closed(reason),
@@ -1200,13 +1200,20 @@ fn a_311_server_must_choose_from_what_was_offered() {
         conn.close_reason().cloned()
     };
     assert_eq!(answer(&|_| {}), None);
-    for tweak in [
-        &(|b: &mut NegotiateResponse| b.cipher = Some(Cipher::Aes128Ccm.id()))
-            as &dyn Fn(&mut NegotiateResponse),
-        &|b| b.signing_algorithm = Some(SigningAlgorithm::HmacSha256.id()),
-        &|b| b.preauth_hash_algorithm = None,
+    use smb_proto::NegotiateFailure as F;
+    for (tweak, failure) in [
+        (
+            &(|b: &mut NegotiateResponse| b.cipher = Some(Cipher::Aes128Ccm.id()))
+                as &dyn Fn(&mut NegotiateResponse),
+            F::CipherNotOffered(Cipher::Aes128Ccm),
+        ),
+        (
+            &|b| b.signing_algorithm = Some(SigningAlgorithm::HmacSha256.id()),
+            F::SigningNotOffered(SigningAlgorithm::HmacSha256),
+        ),
+        (&|b| b.preauth_hash_algorithm = None, F::NoPreauthIntegrity),
     ] {
-        assert!(matches!(answer(tweak), Some(CloseReason::Negotiate(_))));
+        assert_eq!(answer(tweak), Some(CloseReason::Negotiate(failure)));
     }
 }
 

@@ -189,8 +189,9 @@ mod tampering {
             });
             let conn = Connection::connect(&via(&srv, &proxy)).expect("login still works");
             let err = conn.list_path("share", "", "*").unwrap_err();
-            assert!(
-                matches!(closed_reason(err), CloseReason::Negotiate(_)),
+            assert_eq!(
+                closed_reason(err),
+                CloseReason::Negotiate(smb_proto::NegotiateFailure::ValidateMismatch),
                 "{proto}"
             );
         }
@@ -285,7 +286,10 @@ mod tampering {
             }
         }
         let err = err.expect("a tampered encrypted message must end the connection");
-        assert!(matches!(closed_reason(err), CloseReason::Encryption(_)));
+        assert!(matches!(
+            closed_reason(err),
+            CloseReason::Encryption(smb_proto::EncryptionFailure::Crypto(_))
+        ));
     }
 
     /// Calls `f` on each message of a plain (untransformed) frame, following NextCommand.

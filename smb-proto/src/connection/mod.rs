@@ -37,7 +37,7 @@ use crate::crypto::encryption::{self, Cipher};
 use crate::crypto::kdf::{self, SessionKeys};
 use crate::crypto::preauth::PreauthHash;
 use crate::crypto::signing::{self, SigningAlgorithm};
-use crate::error::{CloseReason, Error, Violation};
+use crate::error::{CloseReason, EncryptionFailure, Error, NegotiateFailure, Violation};
 use crate::ntstatus::NtStatus;
 use crate::ops::TreeId;
 use crate::rng::Rng;

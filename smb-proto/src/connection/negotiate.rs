@@ -114,43 +114,29 @@ impl Core {
     pub(super) fn on_negotiate(&mut self, msg: &Bytes) -> Result<(), CloseReason> {
         let header = Header::decode(msg)?;
         if NtStatus(header.status) != NtStatus::SUCCESS {
-            return Err(CloseReason::Negotiate(format!(
-                "server answered {}",
-                NtStatus(header.status)
-            )));
+            return Err(NegotiateFailure::Refused(NtStatus(header.status)).into());
         }
         let resp = NegotiateResponse::decode(msg)?;
         let dialect = Dialect::from_u16(resp.dialect_revision)
             .filter(|d| *d >= self.config.min_dialect && *d <= self.config.max_dialect)
-            .ok_or_else(|| {
-                CloseReason::Negotiate(format!(
-                    "server chose dialect {:#06x}",
-                    resp.dialect_revision
-                ))
-            })?;
+            .ok_or(NegotiateFailure::Dialect(resp.dialect_revision))?;
         let (cipher, signing_algorithm) = resp
             .algorithms(dialect)
-            .map_err(|e| CloseReason::Negotiate(format!("server chose {e}")))?;
+            .map_err(NegotiateFailure::Algorithm)?;
         // In 3.1.1 the server picks from what we offered; anything else is a tampered or
         // broken negotiation (MS-SMB2 3.2.5.2).
         if dialect == Dialect::Smb311 {
             if resp.preauth_hash_algorithm != Some(crate::wire::negotiate::hash_algorithm::SHA_512)
             {
-                return Err(CloseReason::Negotiate(
-                    "3.1.1 without SHA-512 preauth integrity".into(),
-                ));
+                return Err(NegotiateFailure::NoPreauthIntegrity.into());
             }
             if let Some(c) = cipher.filter(|c| !self.config.ciphers.contains(c)) {
-                return Err(CloseReason::Negotiate(format!(
-                    "server chose cipher {c:?}, which was not offered"
-                )));
+                return Err(NegotiateFailure::CipherNotOffered(c).into());
             }
             let offered_signing = resp.signing_algorithm.is_none()
                 || self.config.signing_algorithms.contains(&signing_algorithm);
             if !offered_signing {
-                return Err(CloseReason::Negotiate(format!(
-                    "server chose signing algorithm {signing_algorithm:?}, which was not offered"
-                )));
+                return Err(NegotiateFailure::SigningNotOffered(signing_algorithm).into());
             }
         }
         if dialect == Dialect::Smb311 {

@@ -49,9 +49,7 @@ impl Connection {
         let command = header.command()?;
         if command == Command::OplockBreak && header.message_id == u64::MAX {
             if self.core.session.encrypt_all && !encrypted {
-                return Err(CloseReason::Encryption(
-                    "unencrypted break on an encrypted session".into(),
-                ));
+                return Err(EncryptionFailure::UnencryptedBreak.into());
             }
             self.core.verify(&header, &msg, encrypted)?;
             let notification = BreakNotification::decode(&msg)?;
@@ -76,10 +74,7 @@ impl Connection {
             )));
         };
         if pending.encrypted && !encrypted {
-            return Err(CloseReason::Encryption(format!(
-                "unencrypted response to encrypted request (message id {})",
-                header.message_id
-            )));
+            return Err(EncryptionFailure::UnencryptedResponse(header.message_id).into());
         }
         if pending.command != command {
             return Err(CloseReason::Protocol(Violation::WrongCommand {

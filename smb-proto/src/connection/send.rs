@@ -257,7 +257,7 @@ impl Core {
                 &self.session.keys,
                 self.negotiated.as_ref().and_then(|n| n.cipher),
             ) else {
-                self.fail_local(CloseReason::Encryption("encryption without keys".into()));
+                self.fail_local(EncryptionFailure::NoKeys.into());
                 return;
             };
             let mut nonce = [0u8; 16];
@@ -270,7 +270,7 @@ impl Core {
                 &mut self.tx[start + 4..],
             );
             if let Err(e) = r {
-                self.fail_local(CloseReason::Encryption(format!("encryption failed: {e}")));
+                self.fail_local(e.into());
                 return;
             }
         }
@@ -295,7 +295,7 @@ impl Core {
         // Only a short message or a bad key length can fail; both would be our bug.
         let head = &mut self.tx[start..];
         if let Err(e) = signing::sign_parts(neg.signing_algorithm, key, head, payload) {
-            self.fail_local(CloseReason::Encryption(format!("signing failed: {e}")));
+            self.fail_local(e.into());
         }
     }
 

@@ -160,18 +160,12 @@ impl Core {
 
     pub(super) fn decrypt(&self, mut buf: BytesMut) -> Result<Bytes, CloseReason> {
         let (Some(keys), Some(neg)) = (&self.session.keys, &self.negotiated) else {
-            return Err(CloseReason::Encryption(
-                "encrypted message before session keys".into(),
-            ));
+            return Err(EncryptionFailure::NoKeys.into());
         };
-        let cipher = neg
-            .cipher
-            .ok_or_else(|| CloseReason::Encryption("no cipher negotiated".into()))?;
+        let cipher = neg.cipher.ok_or(EncryptionFailure::NoCipher)?;
         let session_id = encryption::decrypt_in_place(cipher, &keys.decryption, &mut buf)?;
         if session_id != self.session.id {
-            return Err(CloseReason::Encryption(format!(
-                "encrypted message for unknown session {session_id:#x}"
-            )));
+            return Err(EncryptionFailure::UnknownSession(session_id).into());
         }
         Ok(buf.freeze())
     }

@@ -6,8 +6,8 @@ use crate::config::Dialect;
 use crate::connection::{
     Fail, OpContext, Operation, Progress, RequestOptions, Response, TreeState,
 };
-use crate::error::CloseReason;
 use crate::error::Error;
+use crate::error::{CloseReason, NegotiateFailure};
 use crate::ntstatus::NtStatus;
 use crate::wire::create::FileId;
 use crate::wire::ioctl::{
@@ -278,13 +278,9 @@ impl TreeConnect {
         cx: &mut OpContext<'_>,
         resp: Response,
     ) -> Result<Progress<TreeId>, Fail> {
-        let tampered = |what: String| {
-            Fail::Fatal(CloseReason::Negotiate(format!(
-                "validate negotiate: {what}"
-            )))
-        };
+        let tampered = |how| Fail::Fatal(CloseReason::Negotiate(how));
         if !resp.header.is_signed() {
-            return Err(tampered("the response is not signed".into()));
+            return Err(tampered(NegotiateFailure::ValidateUnsigned));
         }
         let status = resp.status();
         let old_server_refusal = [
@@ -298,7 +294,7 @@ impl TreeConnect {
             return self.validated(cx);
         }
         if status != NtStatus::SUCCESS {
-            return Err(tampered(format!("the server answered {status}")));
+            return Err(tampered(NegotiateFailure::ValidateRefused(status)));
         }
         let out = IoctlResponse::decode(&resp.msg)?;
         let v = ValidateNegotiateInfoResponse::decode(&out.output)?;
@@ -308,9 +304,7 @@ impl TreeConnect {
             || v.guid != n.server_guid
             || v.security_mode != n.security_mode
         {
-            return Err(tampered(
-                "the server's answer differs from its NEGOTIATE response".into(),
-            ));
+            return Err(tampered(NegotiateFailure::ValidateMismatch));
         }
         self.validated(cx)
     }
