@@ -15,7 +15,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncWriteExt, StreamExt};
 use smb_proto::client::{Dispatcher, DriverEvent, EventSink, Status};
 use smb_proto::ops::BoxedOp;
-use smb_proto::CloseReason;
+use smb_proto::{CloseReason, SessionSlot};
 
 use crate::runtime::{BoxFuture, Runtime, Socket};
 
@@ -37,9 +37,12 @@ pub(crate) enum Cmd {
     /// Start `op`; its events go to `events`. `ticket` names it in later commands.
     Start {
         ticket: u64,
+        session: SessionSlot,
         op: BoxedOp,
         events: Sender<DriverEvent>,
     },
+    /// Make room for another session.
+    AddSession(Sender<SessionSlot>),
     /// Bytes for a streaming write; for a streaming read, "one chunk consumed"; for a
     /// paged listing, "next page".
     Supply {
@@ -49,8 +52,8 @@ pub(crate) enum Cmd {
     },
     /// Stop following an operation (SMB2 CANCEL for its requests on the wire).
     Cancel { ticket: u64 },
-    /// What login settled.
-    Status(Sender<Option<Status>>),
+    /// What login settled for a session.
+    Status(SessionSlot, Sender<Option<Status>>),
     /// Send what is queued, then close the socket.
     Shutdown,
 }
@@ -226,11 +229,19 @@ impl Driver {
     fn command(&mut self, cmd: Cmd) {
         let now = Instant::now();
         match cmd {
-            Cmd::Start { ticket, op, events } => self.dispatch.start(ticket, op, Sink(events), now),
+            Cmd::Start {
+                ticket,
+                session,
+                op,
+                events,
+            } => self.dispatch.start(ticket, session, op, Sink(events), now),
+            Cmd::AddSession(reply) => {
+                let _ = reply.try_send(self.dispatch.connection().add_session());
+            }
             Cmd::Supply { ticket, file, data } => self.dispatch.supply(ticket, file, data, now),
             Cmd::Cancel { ticket } => self.dispatch.cancel(ticket, now),
-            Cmd::Status(reply) => {
-                let _ = reply.try_send(self.dispatch.status());
+            Cmd::Status(slot, reply) => {
+                let _ = reply.try_send(self.dispatch.status(slot));
             }
             Cmd::Shutdown => self.shutting_down = true,
         }

@@ -48,13 +48,16 @@ use runtime::{BoxFuture, Runtime};
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
 pub use pool::Pool;
+pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
 pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::file_attributes;
-pub use smb_proto::{Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SigningPolicy};
+pub use smb_proto::{
+    Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SessionSlot, SigningPolicy,
+};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -78,7 +81,6 @@ struct Inner {
     runtime: Arc<dyn Runtime>,
     next_ticket: AtomicU64,
     closed: Closed,
-    status: OnceLock<Status>,
     closing: AtomicBool,
 }
 
@@ -114,12 +116,17 @@ impl Inner {
 pub struct Client {
     inner: Arc<Inner>,
     timeout: Option<Duration>,
+    /// The session this handle's operations run in.
+    session: SessionSlot,
+    /// What that session's login settled.
+    status: Arc<OnceLock<Status>>,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("negotiated", &self.inner.status.get())
+            .field("negotiated", &self.status.get())
+            .field("session", &self.session)
             .field("timeout", &self.timeout)
             .field("closed", &self.is_closed())
             .finish_non_exhaustive()
@@ -292,27 +299,63 @@ impl Client {
                 runtime,
                 next_ticket: AtomicU64::new(0),
                 closed,
-                status: OnceLock::new(),
                 closing: AtomicBool::new(false),
             }),
             timeout: None,
+            session: SessionSlot::DEFAULT,
+            status: Arc::default(),
         };
-        client.call(ops::Login::new(creds)).await?;
+        client.log_in(creds).await?;
+        Ok(client)
+    }
+
+    /// Logs `credentials` in as another session on this connection, with its own user,
+    /// keys and trees → a handle whose operations run in that session (clones share it).
+    /// Both handles go on working on the one socket.
+    ///
+    /// # Errors
+    ///
+    /// The login's error ([`ErrorKind::AuthenticationFailed`] for a refused one).
+    pub async fn add_session(&self, credentials: Credentials) -> Result<Client> {
         let (tx, rx) = async_channel::bounded(1);
-        client
-            .inner
+        self.inner
             .cmds
-            .send(Cmd::Status(tx))
+            .send(Cmd::AddSession(tx))
             .await
-            .map_err(|_| client.inner.closed())?;
+            .map_err(|_| self.inner.closed())?;
+        let slot = rx.recv().await.map_err(|_| self.inner.closed())?;
+        let client = Client {
+            inner: self.inner.clone(),
+            timeout: self.timeout,
+            session: slot,
+            status: Arc::default(),
+        };
+        client.log_in(credentials).await?;
+        Ok(client)
+    }
+
+    /// The session this handle's operations run in.
+    pub fn session(&self) -> SessionSlot {
+        self.session
+    }
+
+    /// Logs in this handle's session and keeps what the login settled.
+    async fn log_in(&self, credentials: Credentials) -> Result<()> {
+        self.call(ops::Login::new(credentials)).await?;
+        let (tx, rx) = async_channel::bounded(1);
+        self.inner
+            .cmds
+            .send(Cmd::Status(self.session, tx))
+            .await
+            .map_err(|_| self.inner.closed())?;
         let status = rx
             .recv()
             .await
             .ok()
             .flatten()
-            .ok_or_else(|| client.inner.closed())?;
-        let _ = client.inner.status.set(status);
-        Ok(client)
+            .ok_or_else(|| self.inner.closed())?;
+        let _ = self.status.set(status);
+        Ok(())
     }
 
     /// A handle to the same connection whose operations each fail with
@@ -320,8 +363,8 @@ impl Client {
     /// A whole transfer or listing counts as one operation.
     pub fn with_timeout(&self, timeout: Duration) -> Client {
         Client {
-            inner: self.inner.clone(),
             timeout: Some(timeout),
+            ..self.clone()
         }
     }
 
@@ -346,10 +389,7 @@ impl Client {
     }
 
     fn status(&self) -> &Status {
-        self.inner
-            .status
-            .get()
-            .expect("a connected client has logged in")
+        self.status.get().expect("a connected client has logged in")
     }
 
     /// Whether the connection has ended (or [`Client::close`] was called).
@@ -376,6 +416,7 @@ impl Client {
         let path = path.unwrap_or(label_path).to_string();
         self.inner.send_now(Cmd::Start {
             ticket,
+            session: self.session,
             op,
             events: tx,
         })?;

@@ -29,13 +29,14 @@ use smb_proto::wire::fscc::FileTime;
 use smb_proto::{Event, OpId};
 
 pub use file::File;
+pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
 pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::file_attributes;
-pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SigningPolicy};
+pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SessionSlot, SigningPolicy};
 pub use smb_proto::{FileInfo, OpenOptions};
 
 /// Result alias.
@@ -53,6 +54,14 @@ struct Pump {
     read_timeout: Option<Duration>,
     /// Where socket reads land before joining `rx`.
     scratch: Vec<u8>,
+    /// The session operations start in: the one of the handle holding the lock.
+    session: SessionSlot,
+}
+
+/// What a login settled for a session, and whether it encrypts.
+struct Settled {
+    status: smb_proto::client::Status,
+    is_encrypting: bool,
 }
 
 /// A logged-in connection to one server: a cheap handle that clones share, usable from
@@ -64,6 +73,8 @@ pub struct Connection {
     /// What login settled, which does not change after it.
     status: Arc<smb_proto::client::Status>,
     is_encrypting: bool,
+    /// The session this handle's operations run in.
+    session: SessionSlot,
 }
 
 impl std::fmt::Debug for Connection {
@@ -92,7 +103,7 @@ fn os_seed() -> [u8; 32] {
 
 impl Pump {
     pub fn call<O: Operation>(&mut self, op: O) -> Result<O::Output> {
-        let handle = self.core.start(op, Instant::now());
+        let handle = self.core.start_in(self.session, op, Instant::now());
         let result = self.pump(handle.id(), |_, _| Ok(()))?;
         Ok(handle.output(Ok(result))?)
     }
@@ -136,6 +147,23 @@ impl Pump {
             }
             self.read_some()?;
         }
+    }
+
+    /// What login settled for the current session.
+    fn status(&self) -> Result<Settled> {
+        let no_negotiate = || smb_proto::Error::Invalid("logged in without negotiating".into());
+        let info = self
+            .core
+            .session_info(self.session)
+            .ok_or_else(no_negotiate)?;
+        Ok(Settled {
+            status: smb_proto::client::Status {
+                negotiated: self.core.negotiated().cloned().ok_or_else(no_negotiate)?,
+                is_guest: info.is_guest,
+                is_signing: info.is_signing,
+            },
+            is_encrypting: info.is_encrypting,
+        })
     }
 
     /// Writes whatever the core has queued, as one write.
@@ -208,7 +236,7 @@ impl Pump {
         max_length: Option<u64>,
     ) -> Result<u64> {
         let op = ops::ReadFile::new(share, path, offset, max_length);
-        let handle = self.core.start(op, Instant::now());
+        let handle = self.core.start_in(self.session, op, Instant::now());
         let r = self.pump(handle.id(), |_, ev| match ev {
             Event::Data { data, .. } => out.write_all(data),
             _ => Ok(()),
@@ -217,9 +245,11 @@ impl Pump {
     }
 
     pub fn store_file(&mut self, share: &str, path: &str, input: &mut dyn Read) -> Result<u64> {
-        let handle = self
-            .core
-            .start(ops::WriteFile::new(share, path), Instant::now());
+        let handle = self.core.start_in(
+            self.session,
+            ops::WriteFile::new(share, path),
+            Instant::now(),
+        );
         let r = self.pump(handle.id(), |core, ev| {
             if let Event::WantData { id, file, max_len } = *ev {
                 let data = read_up_to(input, max_len)?;
@@ -239,7 +269,7 @@ impl Pump {
     ) -> Result<u64> {
         let names: Vec<String> = files.iter().map(|(_, r)| r.clone()).collect();
         let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
-        let handle = self.core.start(op, Instant::now());
+        let handle = self.core.start_in(self.session, op, Instant::now());
         let mut results = TransferResults::new(names);
         let mut sources: HashMap<usize, std::fs::File> = HashMap::new();
         let mut failed = None;
@@ -281,7 +311,8 @@ impl Pump {
 
     pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
         let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
-        let handle = self.core.start(
+        let handle = self.core.start_in(
+            self.session,
             ops::RetrieveFiles::new(share, names.clone()),
             Instant::now(),
         );
@@ -407,23 +438,15 @@ impl Connection {
             tx_payloads: Vec::new(),
             read_timeout: None,
             scratch: vec![0; MAX_READ],
+            session: SessionSlot::DEFAULT,
         };
         pump.call(ops::Login::new(creds))?;
-        let status = smb_proto::client::Status {
-            negotiated: pump
-                .core
-                .negotiated()
-                .cloned()
-                .ok_or(smb_proto::Error::Invalid(
-                    "logged in without negotiating".into(),
-                ))?,
-            is_guest: pump.core.is_guest(),
-            is_signing: pump.core.is_signing(),
-        };
+        let status = pump.status()?;
         Ok(Connection {
-            is_encrypting: pump.core.is_encrypting(),
+            is_encrypting: status.is_encrypting,
             pump: Arc::new(Mutex::new(pump)),
-            status: Arc::new(status),
+            status: Arc::new(status.status),
+            session: SessionSlot::DEFAULT,
         })
     }
 
@@ -616,6 +639,40 @@ impl Connection {
         self.lock().call(op)
     }
 
+    /// Logs `credentials` in as another session on this connection, with its own user,
+    /// keys and trees → a handle whose operations run in that session (clones share it).
+    /// Both handles go on working; the socket is shared.
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// use smb_blocking::Credentials;
+    /// let bob = conn.add_session(Credentials::password("", "bob", "secret"))?;
+    /// let entries = bob.list_path("bobs-share", "", "*")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The login's error ([`ErrorKind::AuthenticationFailed`] for a refused one).
+    pub fn add_session(&self, credentials: Credentials) -> Result<Connection> {
+        let mut pump = self.lock();
+        let slot = pump.core.add_session();
+        pump.session = slot;
+        pump.call(ops::Login::new(credentials))?;
+        let status = pump.status()?;
+        Ok(Connection {
+            pump: self.pump.clone(),
+            is_encrypting: status.is_encrypting,
+            status: Arc::new(status.status),
+            session: slot,
+        })
+    }
+
+    /// The session this handle's operations run in.
+    pub fn session(&self) -> SessionSlot {
+        self.session
+    }
+
     /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
     ///
     /// # Errors
@@ -685,12 +742,16 @@ impl Connection {
         self.lock().retrieve_tree(share, remote_dir, local_dir)
     }
 
-    /// The pump, for one operation's run; a panic that poisoned the lock left the
-    /// connection in a state the next operation finds out about.
+    /// The pump, for one operation's run in this handle's session; a panic that
+    /// poisoned the lock left the connection in a state the next operation finds out
+    /// about.
     fn lock(&self) -> std::sync::MutexGuard<'_, Pump> {
-        self.pump
+        let mut pump = self
+            .pump
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        pump.session = self.session;
+        pump
     }
 }
 

@@ -62,7 +62,7 @@ pub mod wire;
 
 pub use config::{Config, Dialect, SigningPolicy};
 pub use connection::framing::Transport;
-pub use connection::{Connection, Event, Negotiated, OpId};
+pub use connection::{Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
 pub use error::{
     CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Violation,
 };

@@ -35,9 +35,10 @@ use smb_proto::url::SmbUrl;
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 pub use smb_async::{
-    access_mask, create_options, disposition, file_attributes, ConnectOptions, Deferred,
-    DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, ListStream, NtStatus, OpenOptions,
-    PasswordCallback, PasswordPrompt, Result, SigningPolicy,
+    access_mask, create_options, disposition, file_attributes, ConnectOptions, Credentials,
+    Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, ListStream, NtStatus,
+    OpenOptions, PasswordCallback, PasswordPrompt, Result, SessionSlot, SigningPolicy,
+    FILES_IN_FLIGHT,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
@@ -144,6 +145,16 @@ impl Client {
     /// [`smb_proto::Error::Timeout`] (and are cancelled) when not done within `timeout`.
     pub fn with_timeout(&self, timeout: Duration) -> Client {
         Client(self.0.with_timeout(timeout))
+    }
+
+    /// Logs another user in on this connection → a handle whose operations run in that
+    /// session.
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::Client::add_session`].
+    pub async fn add_session(&self, credentials: Credentials) -> Result<Client> {
+        self.0.add_session(credentials).await.map(Client)
     }
 
     /// Writes the whole file into `out`; returns the byte count.

@@ -15,7 +15,7 @@ use bytes::{Buf, Bytes};
 use crate::auth::ntlm::Credentials;
 use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
-use crate::connection::{Connection, Event, Negotiated, OpId};
+use crate::connection::{Connection, Event, Negotiated, OpId, SessionSlot};
 use crate::ntstatus::NtStatus;
 use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
@@ -502,9 +502,10 @@ impl<S: EventSink> Dispatcher<S> {
         }
     }
 
-    /// Starts `op`; its events go to `sink`. `ticket` names it in later calls.
-    pub fn start(&mut self, ticket: u64, op: BoxedOp, sink: S, now: Instant) {
-        let id = self.core.start_boxed(op, now);
+    /// Starts `op` in session `session`; its events go to `sink`. `ticket` names it in
+    /// later calls.
+    pub fn start(&mut self, ticket: u64, session: SessionSlot, op: BoxedOp, sink: S, now: Instant) {
+        let id = self.core.start_boxed_in(session, op, now);
         self.routes.insert(id, Route { ticket, sink });
         self.tickets.insert(ticket, id);
     }
@@ -525,12 +526,13 @@ impl<S: EventSink> Dispatcher<S> {
         }
     }
 
-    /// What login settled, once it did.
-    pub fn status(&self) -> Option<Status> {
+    /// What login settled for session `slot`, once it did.
+    pub fn status(&self, slot: SessionSlot) -> Option<Status> {
+        let info = self.core.session_info(slot)?;
         self.core.negotiated().map(|n| Status {
             negotiated: n.clone(),
-            is_guest: self.core.is_guest(),
-            is_signing: self.core.is_signing(),
+            is_guest: info.is_guest,
+            is_signing: info.is_signing,
         })
     }
 

@@ -49,7 +49,7 @@ use std::marker::PhantomData;
 
 use bytes::Bytes;
 
-use super::{Core, Event, Group, Negotiated, OpId, Outgoing, BEFORE_NEGOTIATE};
+use super::{Core, Event, Group, Negotiated, OpId, Outgoing, SessionSlot, BEFORE_NEGOTIATE};
 use crate::error::{CloseReason, Error};
 use crate::ntstatus::NtStatus;
 use crate::ops::{FileInfo, TreeId};
@@ -516,6 +516,8 @@ pub struct OpContext<'a> {
     pub(crate) root: OpId,
     /// The file of a many-file operation this operation works on.
     pub(crate) file: usize,
+    /// The session it runs in.
+    pub(crate) session: SessionSlot,
     /// The operation's share's tree (0 when it names none).
     pub(crate) tree: TreeId,
     /// Children started during this step (with the file they work on), for the core
@@ -599,6 +601,7 @@ impl OpContext<'_> {
     fn queue(&mut self, items: Vec<Outgoing>) {
         self.core.waiting.push_back(Group {
             op: Some(self.id),
+            session: self.session,
             items,
         });
     }
@@ -628,6 +631,21 @@ impl OpContext<'_> {
     /// The tree of the operation's share (0 when it names none).
     pub fn tree(&self) -> TreeId {
         self.tree
+    }
+
+    /// The session the operation runs in.
+    pub fn session_slot(&self) -> SessionSlot {
+        self.session
+    }
+
+    /// The state of the session the operation runs in.
+    pub(crate) fn session(&self) -> &super::Session {
+        &self.core.sessions[self.session.0]
+    }
+
+    /// The state of the session the operation runs in, to change it.
+    pub(crate) fn session_mut(&mut self) -> &mut super::Session {
+        &mut self.core.sessions[self.session.0]
     }
 
     /// Negotiated parameters. Operations start only after negotiation, so the

@@ -19,6 +19,7 @@ use negotiate::BEFORE_NEGOTIATE;
 use schedule::{Running, ShareTree};
 use send::{Group, Outgoing};
 use session::Session;
+pub use session::SessionSlot;
 pub(crate) use session::TreeState;
 
 use context::ErasedOp;
@@ -48,6 +49,19 @@ use crate::wire::oplock_break::BreakNotification;
 use crate::wire::request::{credit_charge, RequestBody};
 use crate::wire::transform;
 use framing::{Frame, Transport};
+
+/// What login settled for one session ([`Connection::session_info`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The server's SessionId.
+    pub id: u64,
+    /// Whether the server made it a guest (or anonymous) session.
+    pub is_guest: bool,
+    /// Whether its requests are signed.
+    pub is_signing: bool,
+    /// Whether its requests are encrypted.
+    pub is_encrypting: bool,
+}
 
 /// Identifies an operation started with [`Connection::start`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -130,6 +144,8 @@ struct Pending {
     encrypted: bool,
     /// Its tree, to close a handle that an abandoned CREATE opened.
     tree_id: u32,
+    /// The session it was sent in.
+    session: SessionSlot,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,8 +166,8 @@ pub(crate) struct Core {
     negotiate_request: Vec<u8>,
     preauth: PreauthHash,
     client_guid: [u8; 16],
-    pub(crate) session: Session,
-    pub(crate) trees: HashMap<u32, TreeState>,
+    /// The connection's sessions, the default one first; never empty.
+    pub(crate) sessions: Vec<Session>,
     credits: u32,
     next_message_id: u64,
     waiting: VecDeque<Group>,
@@ -195,8 +211,9 @@ pub struct Connection {
     /// Operations not started yet, in the order they came: they wait for negotiation
     /// (their first requests depend on it) and for their share's tree.
     unstarted: Vec<(OpId, Running)>,
-    /// Every share's tree, connected once and shared by the operations on it.
-    shares: HashMap<String, ShareTree>,
+    /// Every share's tree in each session (by lower-cased name), connected once and
+    /// shared by the operations on it.
+    shares: HashMap<(SessionSlot, String), ShareTree>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -204,7 +221,7 @@ impl std::fmt::Debug for Connection {
         f.debug_struct("Connection")
             .field("state", &self.core.state)
             .field("negotiated", &self.core.negotiated)
-            .field("session", &self.core.session)
+            .field("sessions", &self.core.sessions)
             .field("credits", &self.core.credits)
             .field("pending", &self.core.pending.len())
             .field("ops", &self.ops.len())
@@ -224,17 +241,7 @@ impl Connection {
             negotiate_request: Vec::new(),
             preauth: PreauthHash::new(),
             client_guid,
-            session: Session {
-                id: 0,
-                preauth: PreauthHash::new(),
-                signing_key: None,
-                keys: None,
-                signing_active: false,
-                encrypt_all: false,
-                established: false,
-                is_guest: false,
-            },
-            trees: HashMap::new(),
+            sessions: vec![Session::new(PreauthHash::new())],
             credits: 1,
             next_message_id: 0,
             waiting: VecDeque::new(),
@@ -272,37 +279,65 @@ impl Connection {
         self.core.negotiated.as_ref()
     }
 
-    /// Whether a session is established.
+    /// Whether the default session is established.
     pub fn is_logged_in(&self) -> bool {
-        self.core.session.established
+        self.is_logged_in_at(SessionSlot::DEFAULT)
     }
 
-    /// Whether the established session is a guest session.
+    /// Whether session `slot` is established.
+    pub fn is_logged_in_at(&self, slot: SessionSlot) -> bool {
+        self.core
+            .sessions
+            .get(slot.0)
+            .is_some_and(|s| s.established)
+    }
+
+    /// Whether the default session is a guest session.
     pub fn is_guest(&self) -> bool {
-        self.core.session.is_guest
+        self.core.sessions[0].is_guest
     }
 
-    /// Whether requests of the session are signed.
+    /// Whether requests of the default session are signed.
     pub fn is_signing(&self) -> bool {
-        self.core.session.signing_active
+        self.core.sessions[0].signing_active
     }
 
-    /// Whether requests of the session are encrypted.
+    /// Whether requests of the default session are encrypted.
     pub fn is_encrypting(&self) -> bool {
-        self.core.session.encrypt_all
+        self.core.sessions[0].encrypt_all
     }
 
-    /// Whether requests on `tree` are encrypted (the session's or the share's demand).
+    /// Whether requests on `tree` of the default session are encrypted (the session's
+    /// or the share's demand).
     pub fn tree_encrypts(&self, tree: TreeId) -> bool {
-        self.core.session.encrypt_all || self.core.trees.get(&tree.0).is_some_and(|t| t.encrypt)
+        self.core.sessions[0].tree_encrypts(tree.0)
     }
 
-    /// The tree of `share`, once an operation on it connected it.
+    /// The tree of `share` in the default session, once an operation on it connected it.
     pub fn share_tree(&self, share: &str) -> Option<TreeId> {
-        match self.shares.get(&share.to_lowercase()) {
+        match self
+            .shares
+            .get(&(SessionSlot::DEFAULT, share.to_lowercase()))
+        {
             Some(ShareTree::Connected(t)) => Some(*t),
             _ => None,
         }
+    }
+
+    /// What login settled for session `slot`, once it is established.
+    pub fn session_info(&self, slot: SessionSlot) -> Option<SessionInfo> {
+        let s = self.core.sessions.get(slot.0).filter(|s| s.established)?;
+        Some(SessionInfo {
+            id: s.id,
+            is_guest: s.is_guest,
+            is_signing: s.signing_active,
+            is_encrypting: s.encrypt_all,
+        })
+    }
+
+    /// The sessions this connection holds (the default one included).
+    pub fn sessions(&self) -> usize {
+        self.core.sessions.len()
     }
 
     /// Why the connection ended, if it did.
@@ -384,15 +419,44 @@ impl Connection {
 
     // ---- mutators ----
 
-    /// Starts an operation. Its requests queue until negotiation, its share's tree and
-    /// credits allow; its events carry the handle's [`id`](OpHandle::id).
+    /// Makes room for another session on this connection (the server allows several,
+    /// each with its own user, keys and trees): run a [`Login`](crate::ops::Login) in it
+    /// with [`Connection::start_in`], then any operation.
+    pub fn add_session(&mut self) -> SessionSlot {
+        // Each session's preauth hash starts from the connection's after NEGOTIATE (MS-SMB2
+        // 3.2.5.3.1); one added before negotiation is given it then.
+        self.core
+            .sessions
+            .push(Session::new(self.core.preauth.clone()));
+        SessionSlot(self.core.sessions.len() - 1)
+    }
+
+    /// Starts an operation in the default session. Its requests queue until
+    /// negotiation, its share's tree and credits allow; its events carry the handle's
+    /// [`id`](OpHandle::id).
     pub fn start<O: Operation>(&mut self, op: O, now: Instant) -> OpHandle<O::Output> {
-        OpHandle::new(self.start_boxed(BoxedOp::new(op), now))
+        self.start_in(SessionSlot::DEFAULT, op, now)
+    }
+
+    /// Starts an operation in session `slot` (from [`Connection::add_session`]).
+    pub fn start_in<O: Operation>(
+        &mut self,
+        slot: SessionSlot,
+        op: O,
+        now: Instant,
+    ) -> OpHandle<O::Output> {
+        OpHandle::new(self.start_boxed_in(slot, BoxedOp::new(op), now))
     }
 
     /// Starts an operation whose output type the caller does not know here (a driver's
     /// connection task); [`OpHandle::output`] or [`OpOutput::downcast`] types its result.
     pub fn start_boxed(&mut self, op: BoxedOp, now: Instant) -> OpId {
+        self.start_boxed_in(SessionSlot::DEFAULT, op, now)
+    }
+
+    /// [`Connection::start_boxed`] in session `slot`; a slot this connection did not
+    /// hand out fails the operation.
+    pub fn start_boxed_in(&mut self, slot: SessionSlot, op: BoxedOp, now: Instant) -> OpId {
         self.core.now = now;
         let id = self.core.next_op_id();
         if let Some(reason) = self.core.close_reason.clone() {
@@ -402,13 +466,21 @@ impl Connection {
             });
             return id;
         }
-        if let Err(e) = op.0.check() {
+        let checked = match slot.0 < self.core.sessions.len() {
+            true => op.0.check(),
+            false => Err(Error::Invalid(format!(
+                "no session {slot:?} on this connection"
+            ))),
+        };
+        if let Err(e) = checked {
             self.core
                 .events
                 .push_back(Event::Done { id, result: Err(e) });
             return id;
         }
-        self.unstarted.push((id, Running::new(op.0, id, None)));
+        let mut running = Running::new(op.0, id, None);
+        running.session = slot;
+        self.unstarted.push((id, running));
         self.settle();
         id
     }

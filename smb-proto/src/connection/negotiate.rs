@@ -95,9 +95,7 @@ impl Core {
             signing_algorithms,
             netname: None,
         };
-        let body = RequestBody::Negotiate(req);
-        let items = vec![Outgoing::own(0, body)];
-        self.transmit(Group { op: None, items });
+        self.transmit(Group::own(RequestBody::Negotiate(req)));
     }
 
     /// FSCTL_VALIDATE_NEGOTIATE_INFO input (MS-SMB2 2.2.31.4): what this client sent in
@@ -165,7 +163,9 @@ impl Core {
             signing_algorithm,
             large_mtu,
         });
-        self.session.preauth = self.preauth.clone();
+        for session in &mut self.sessions {
+            session.preauth = self.preauth.clone();
+        }
         self.state = State::Ready;
         Ok(())
     }

@@ -48,10 +48,11 @@ impl Connection {
         }
         let command = header.command()?;
         if command == Command::OplockBreak && header.message_id == u64::MAX {
-            if self.core.session.encrypt_all && !encrypted {
+            let slot = self.core.slot_of(header.session_id);
+            if self.core.sessions[slot.0].encrypt_all && !encrypted {
                 return Err(EncryptionFailure::UnencryptedBreak.into());
             }
-            self.core.verify(&header, &msg, encrypted)?;
+            self.core.verify(slot, &header, &msg, encrypted)?;
             let notification = BreakNotification::decode(&msg)?;
             let owner = self
                 .core
@@ -101,19 +102,21 @@ impl Connection {
         if command == Command::Negotiate {
             return self.core.on_negotiate(&msg);
         }
+        let slot = pending.session;
         let final_session_setup = command == Command::SessionSetup && status == NtStatus::SUCCESS;
         if command == Command::SessionSetup {
-            if self.core.session.id == 0 {
-                self.core.session.id = header.session_id;
+            let session = &mut self.core.sessions[slot.0];
+            if session.id == 0 {
+                session.id = header.session_id;
             }
             if status == NtStatus::MORE_PROCESSING_REQUIRED {
-                self.core.session.preauth.update(&msg);
+                session.preauth.update(&msg);
             }
         }
         // The final SESSION_SETUP response is signed with keys derived from it; the login
         // operation verifies it once it has them.
         if !final_session_setup {
-            self.core.verify(&header, &msg, encrypted)?;
+            self.core.verify(slot, &header, &msg, encrypted)?;
         }
         let Some(id) = pending.op else {
             // The operation is gone (cancelled, timed out, failed) but its CREATE went
@@ -125,7 +128,11 @@ impl Connection {
                     ..Default::default()
                 });
                 let items = vec![Outgoing::own(pending.tree_id, body)];
-                self.core.waiting.push_back(Group { op: None, items });
+                self.core.waiting.push_back(Group {
+                    op: None,
+                    session: slot,
+                    items,
+                });
             }
             return Ok(());
         };
@@ -133,12 +140,13 @@ impl Connection {
         if status == NtStatus::NETWORK_NAME_DELETED || (command == Command::TreeDisconnect && ok) {
             // The tree is gone (the server dropped it, or we disconnected it): the next
             // operation on its share connects again.
-            self.core.trees.remove(&header.tree_id);
-            self.shares
-                .retain(|_, t| *t != ShareTree::Connected(TreeId(header.tree_id)));
+            self.core.sessions[slot.0].trees.remove(&header.tree_id);
+            self.shares.retain(|(s, _), t| {
+                *s != slot || *t != ShareTree::Connected(TreeId(header.tree_id))
+            });
         }
         if command == Command::Logoff && ok {
-            self.shares.clear();
+            self.shares.retain(|(s, _), _| *s != slot);
         }
         let Some(running) = self.ops.remove(&id) else {
             return Ok(());

@@ -15,9 +15,21 @@ pub(super) struct Running {
     pub(super) parent: Option<OpId>,
     /// Which file of a many-file operation this one works on (its streaming events say so).
     pub(super) file: usize,
+    /// The session it runs in (its children too).
+    pub(super) session: SessionSlot,
     pub(super) tree: TreeId,
     /// The share key of a tree connect the core started for operations that need it.
-    pub(super) connects: Option<String>,
+    pub(super) connects: Option<ShareKey>,
+}
+
+/// A share as the core keys its tree: the session, and the share's lower-cased name.
+pub(super) type ShareKey = (SessionSlot, String);
+
+impl Running {
+    /// The key of the share this operation works on, if any.
+    fn share_key(&self) -> Option<ShareKey> {
+        self.op.share().map(|s| (self.session, s.to_lowercase()))
+    }
 }
 
 /// A share's tree as the core holds it, by lower-cased share name.
@@ -35,6 +47,7 @@ impl Running {
             root,
             parent,
             file: 0,
+            session: SessionSlot::DEFAULT,
             tree: TreeId(0),
             connects: None,
         }
@@ -59,16 +72,12 @@ impl Connection {
             return;
         }
         while let Some(i) = self.unstarted.iter().position(|(_, r)| {
-            r.op.share().is_none_or(|s| {
-                matches!(
-                    self.shares.get(&s.to_lowercase()),
-                    Some(ShareTree::Connected(_))
-                )
-            })
+            r.share_key()
+                .is_none_or(|k| matches!(self.shares.get(&k), Some(ShareTree::Connected(_))))
         }) {
             let (id, mut running) = self.unstarted.remove(i);
-            if let Some(share) = running.op.share() {
-                if let Some(ShareTree::Connected(t)) = self.shares.get(&share.to_lowercase()) {
+            if let Some(key) = running.share_key() {
+                if let Some(ShareTree::Connected(t)) = self.shares.get(&key) {
                     running.tree = *t;
                 }
             }
@@ -77,20 +86,21 @@ impl Connection {
                 return;
             }
         }
-        let missing: Vec<String> = self
+        let missing: Vec<(SessionSlot, String)> = self
             .unstarted
             .iter()
-            .filter_map(|(_, r)| r.op.share().map(str::to_string))
-            .filter(|s| !self.shares.contains_key(&s.to_lowercase()))
+            .filter_map(|(_, r)| r.op.share().map(|s| (r.session, s.to_string())))
+            .filter(|(slot, s)| !self.shares.contains_key(&(*slot, s.to_lowercase())))
             .collect();
-        for share in missing {
-            let key = share.to_lowercase();
+        for (slot, share) in missing {
+            let key = (slot, share.to_lowercase());
             if self.shares.contains_key(&key) {
                 continue;
             }
             self.shares.insert(key.clone(), ShareTree::Connecting);
             let id = self.core.next_op_id();
             let mut running = Running::new(Box::new(crate::ops::TreeConnect::new(share)), id, None);
+            running.session = slot;
             running.connects = Some(key);
             self.step(id, running, |op, cx| op.start(cx));
         }
@@ -109,12 +119,13 @@ impl Connection {
             id,
             root: running.root,
             file: running.file,
+            session: running.session,
             tree: running.tree,
             spawned: Vec::new(),
         };
         let r = f(running.op.as_mut(), &mut cx);
         let spawned = std::mem::take(&mut cx.spawned);
-        let root = running.root;
+        let (root, session) = (running.root, running.session);
         let pending = matches!(r, Ok(Progress::Pending));
         self.finish_step(id, running, r);
         if pending {
@@ -125,6 +136,7 @@ impl Connection {
                 }
                 let mut running = Running::new(op, root, Some(id));
                 running.file = file;
+                running.session = session;
                 self.unstarted.push((child, running));
             }
         }
@@ -167,7 +179,7 @@ impl Connection {
         id: OpId,
         root: OpId,
         parent: Option<OpId>,
-        connects: Option<String>,
+        connects: Option<ShareKey>,
         result: Result<OpOutput, Error>,
     ) {
         if let Some(key) = connects {
@@ -186,17 +198,16 @@ impl Connection {
 
     /// A tree connect the core started ended: the operations waiting for the share start,
     /// or fail with its error.
-    pub(super) fn tree_connected(&mut self, key: &str, result: Result<OpOutput, Error>) {
+    pub(super) fn tree_connected(&mut self, key: &ShareKey, result: Result<OpOutput, Error>) {
         match result.and_then(OpOutput::downcast::<TreeId>) {
             Ok(tree) => {
-                self.shares
-                    .insert(key.to_string(), ShareTree::Connected(tree));
+                self.shares.insert(key.clone(), ShareTree::Connected(tree));
             }
             Err(e) => {
                 self.shares.remove(key);
                 let (failed, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unstarted)
                     .into_iter()
-                    .partition(|(_, r)| r.op.share().is_some_and(|s| s.to_lowercase() == key));
+                    .partition(|(_, r)| r.share_key().as_ref() == Some(key));
                 self.unstarted = keep;
                 for (id, r) in failed {
                     self.deliver(id, r.root, r.parent, None, Err(e.clone()));
@@ -225,15 +236,15 @@ impl Connection {
 
     /// Sends CANCEL for an operation's requests still on the wire.
     pub(super) fn cancel_requests(&mut self, id: OpId) {
-        let targets: Vec<(u64, Option<u64>, bool)> = self
+        let targets: Vec<(SessionSlot, u64, Option<u64>, bool)> = self
             .core
             .pending
             .iter()
             .filter(|(_, p)| p.op == Some(id))
-            .map(|(m, p)| (*m, p.async_id, p.encrypted))
+            .map(|(m, p)| (p.session, *m, p.async_id, p.encrypted))
             .collect();
-        for (mid, async_id, encrypted) in targets {
-            self.core.send_cancel(mid, async_id, encrypted);
+        for (slot, mid, async_id, encrypted) in targets {
+            self.core.send_cancel(slot, mid, async_id, encrypted);
         }
     }
 
@@ -262,7 +273,12 @@ impl Connection {
         self.core.abandon(id);
         for (tree, body) in running.op.cleanup() {
             let items = vec![Outgoing::own(tree.0, body)];
-            self.core.waiting.push_back(Group { op: None, items });
+            let session = running.session;
+            self.core.waiting.push_back(Group {
+                op: None,
+                session,
+                items,
+            });
         }
     }
 

@@ -48,33 +48,53 @@ impl Outgoing {
 /// Requests that go out together in one frame (a compound, or a single request).
 pub(super) struct Group {
     pub(super) op: Option<OpId>,
+    /// The session the requests belong to.
+    pub(super) session: SessionSlot,
     pub(super) items: Vec<Outgoing>,
+}
+
+impl Group {
+    /// One request of the connection's own, in the default session.
+    pub(super) fn own(body: RequestBody) -> Self {
+        Group {
+            op: None,
+            session: SessionSlot::DEFAULT,
+            items: vec![Outgoing::own(0, body)],
+        }
+    }
 }
 
 impl Core {
     /// `encrypted`: the request being cancelled went out encrypted, so the CANCEL must too
     /// (a per-share encrypted tree, not only a session-wide one).
-    pub(super) fn send_cancel(&mut self, message_id: u64, async_id: Option<u64>, encrypted: bool) {
+    pub(super) fn send_cancel(
+        &mut self,
+        slot: SessionSlot,
+        message_id: u64,
+        async_id: Option<u64>,
+        encrypted: bool,
+    ) {
         // MS-SMB2 3.2.4.24: CANCEL reuses the target's message id and consumes no credit.
+        let session = &self.sessions[slot.0];
         let mut header = Header {
             command: Command::Cancel as u16,
             message_id,
-            session_id: self.session.id,
+            session_id: session.id,
             ..Default::default()
         };
         if let Some(a) = async_id {
             header.flags |= flags::ASYNC_COMMAND;
             header.async_id = a;
         }
-        let encrypt = self.session.established && (self.session.encrypt_all || encrypted);
+        let encrypt = session.established && (session.encrypt_all || encrypted);
         let frame = self.begin_frame(encrypt);
         let start = self.tx.len();
         header.encode(&mut self.tx);
         RequestBody::Cancel(crate::wire::simple::CancelRequest).encode(&mut self.tx);
-        if !encrypt && self.should_sign(Command::Cancel) {
-            self.sign_range(start, &[]);
+        if !encrypt && self.should_sign(slot, Command::Cancel) {
+            self.sign_range(slot, start, &[]);
         }
-        self.end_frame(frame, encrypt);
+        self.end_frame(slot, frame, encrypt);
     }
 
     /// Sends waiting groups while negotiation and credits allow.
@@ -115,8 +135,7 @@ impl Core {
         }
         self.credit_probes += 1;
         let body = RequestBody::Echo(crate::wire::simple::EchoRequest);
-        let items = vec![Outgoing::own(0, body)];
-        self.transmit(Group { op: None, items });
+        self.transmit(Group::own(body));
     }
 
     pub(super) fn charge_for(&self, body: &RequestBody) -> u16 {
@@ -130,13 +149,11 @@ impl Core {
     /// send buffer as one frame (a compound when it has several requests).
     pub(super) fn transmit(&mut self, group: Group) {
         let protect = group.items.iter().all(|i| i.protect);
-        let encrypt = self.session.established
+        let slot = group.session;
+        let session = &self.sessions[slot.0];
+        let encrypt = session.established
             && protect
-            && (self.session.encrypt_all
-                || group
-                    .items
-                    .iter()
-                    .any(|i| self.trees.get(&i.tree_id).is_some_and(|t| t.encrypt)));
+            && group.items.iter().any(|i| session.tree_encrypts(i.tree_id));
         let timeout = deadline_after(self.now, self.config.request_timeout);
         let frame = self.begin_frame(encrypt);
         let n = group.items.len();
@@ -164,7 +181,7 @@ impl Core {
                 session_id: if command == Command::Negotiate {
                     0
                 } else {
-                    self.session.id
+                    self.sessions[slot.0].id
                 },
                 ..Default::default()
             };
@@ -195,11 +212,11 @@ impl Core {
             }
             match command {
                 Command::Negotiate => self.negotiate_request = self.tx[start..].to_vec(),
-                Command::SessionSetup => self.session.preauth.update(&self.tx[start..]),
+                Command::SessionSetup => self.sessions[slot.0].preauth.update(&self.tx[start..]),
                 _ => {}
             }
-            if !encrypt && protect && (item.sign || self.should_sign(command)) {
-                self.sign_range(start, payload.as_deref().unwrap_or_default());
+            if !encrypt && protect && (item.sign || self.should_sign(slot, command)) {
+                self.sign_range(slot, start, payload.as_deref().unwrap_or_default());
             }
             if let Some(p) = payload {
                 self.tx_payloads.push((self.tx.len(), p));
@@ -215,10 +232,11 @@ impl Core {
                     interims: 0,
                     encrypted: encrypt,
                     tree_id: item.tree_id,
+                    session: slot,
                 },
             );
         }
-        self.end_frame(frame, encrypt);
+        self.end_frame(slot, frame, encrypt);
     }
 
     /// MS-SMB2 3.2.4.1.5: a 2.0.2 client sends CreditCharge 0.
@@ -251,10 +269,11 @@ impl Core {
     }
 
     /// Encrypts the frame begun at `start` if asked, then writes its length.
-    pub(super) fn end_frame(&mut self, start: usize, encrypt: bool) {
+    pub(super) fn end_frame(&mut self, slot: SessionSlot, start: usize, encrypt: bool) {
         if encrypt {
+            let session = &self.sessions[slot.0];
             let (Some(keys), Some(cipher)) = (
-                &self.session.keys,
+                &session.keys,
                 self.negotiated.as_ref().and_then(|n| n.cipher),
             ) else {
                 self.fail_local(EncryptionFailure::NoKeys.into());
@@ -266,7 +285,7 @@ impl Core {
                 cipher,
                 &keys.encryption,
                 &nonce[..cipher.nonce_len()],
-                self.session.id,
+                session.id,
                 &mut self.tx[start + 4..],
             );
             if let Err(e) = r {
@@ -288,8 +307,8 @@ impl Core {
 
     /// Signs the message that starts at `start`, runs to the end of the send buffer and
     /// continues with `payload` (empty unless its data is sent separately).
-    pub(super) fn sign_range(&mut self, start: usize, payload: &[u8]) {
-        let (Some(key), Some(neg)) = (&self.session.signing_key, &self.negotiated) else {
+    pub(super) fn sign_range(&mut self, slot: SessionSlot, start: usize, payload: &[u8]) {
+        let (Some(key), Some(neg)) = (&self.sessions[slot.0].signing_key, &self.negotiated) else {
             return;
         };
         // Only a short message or a bad key length can fail; both would be our bug.
@@ -304,14 +323,14 @@ impl Core {
         self.fatal.get_or_insert(reason);
     }
 
-    pub(super) fn should_sign(&self, command: Command) -> bool {
-        if self.session.signing_key.is_none() || self.session.is_guest || !self.session.established
-        {
+    pub(super) fn should_sign(&self, slot: SessionSlot, command: Command) -> bool {
+        let session = &self.sessions[slot.0];
+        if session.signing_key.is_none() || session.is_guest || !session.established {
             return false;
         }
         // Samba (and MS-SMB2 3.2.4.1.1 for 3.1.1) requires a signed TREE_CONNECT on 3.x
         // even when the session does not otherwise sign.
-        self.session.signing_active
+        session.signing_active
             || (command == Command::TreeConnect
                 && self
                     .negotiated

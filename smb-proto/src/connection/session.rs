@@ -1,10 +1,22 @@
-//! The session: installing keys after SESSION_SETUP (MS-SMB2 3.2.5.3), verifying
+//! Sessions: installing keys after SESSION_SETUP (MS-SMB2 3.2.5.3), verifying
 //! signatures and decrypting what the server sends.
 
 use super::*;
 
-/// State of this connection's session (one per connection).
+/// A session of a connection, as operations name it: [`SessionSlot::DEFAULT`] is the
+/// first login's; [`Connection::add_session`] makes room for another (a second user on
+/// the same connection, or a session that reclaims another's handles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionSlot(pub(crate) usize);
+
+impl SessionSlot {
+    /// The connection's first session, where operations run unless told otherwise.
+    pub const DEFAULT: SessionSlot = SessionSlot(0);
+}
+
+/// State of one session of the connection.
 pub(crate) struct Session {
+    /// The server's SessionId; 0 until the first SESSION_SETUP response.
     pub(crate) id: u64,
     pub(crate) preauth: PreauthHash,
     pub(crate) signing_key: Option<Vec<u8>>,
@@ -15,6 +27,30 @@ pub(crate) struct Session {
     pub(crate) encrypt_all: bool,
     pub(crate) established: bool,
     pub(crate) is_guest: bool,
+    /// The session's trees, by tree id.
+    pub(crate) trees: HashMap<u32, TreeState>,
+}
+
+impl Session {
+    /// A session not logged in yet; `preauth` is the connection's hash after NEGOTIATE.
+    pub(super) fn new(preauth: PreauthHash) -> Self {
+        Session {
+            id: 0,
+            preauth,
+            signing_key: None,
+            keys: None,
+            signing_active: false,
+            encrypt_all: false,
+            established: false,
+            is_guest: false,
+            trees: HashMap::new(),
+        }
+    }
+
+    /// Whether requests on `tree` are encrypted (the session's or the share's demand).
+    pub(crate) fn tree_encrypts(&self, tree: u32) -> bool {
+        self.encrypt_all || self.trees.get(&tree).is_some_and(|t| t.encrypt)
+    }
 }
 
 impl std::fmt::Debug for Session {
@@ -39,6 +75,7 @@ impl Core {
     /// final response with them (MS-SMB2 3.2.5.3).
     pub(crate) fn establish_session(
         &mut self,
+        slot: SessionSlot,
         session_key: Option<[u8; 16]>,
         is_guest_or_null: bool,
         server_encrypts: bool,
@@ -48,30 +85,32 @@ impl Core {
             .negotiated
             .clone()
             .ok_or(Fail::Fatal(CloseReason::Protocol(Violation::NoNegotiate)))?;
+        let requires_signing = self.server_requires_signing();
+        let (config, session) = (&self.config, &mut self.sessions[slot.0]);
         // An anonymous login has no session key: as unprotected as a guest one.
-        self.session.is_guest = is_guest_or_null || session_key.is_none();
+        session.is_guest = is_guest_or_null || session_key.is_none();
         if let (Some(key), false) = (session_key, is_guest_or_null) {
             let key_len = neg.cipher.map_or(16, |c| c.key_len());
             let keys = kdf::derive_session_keys(
                 neg.dialect as u16,
                 &key,
-                self.session.preauth.value(),
+                session.preauth.value(),
                 key_len,
             );
-            self.session.signing_key = Some(keys.signing.clone());
-            self.session.keys = Some(keys);
-            self.session.signing_active = match self.config.signing {
+            session.signing_key = Some(keys.signing.clone());
+            session.keys = Some(keys);
+            session.signing_active = match config.signing {
                 crate::config::SigningPolicy::WhenSupported
                 | crate::config::SigningPolicy::Required => true,
-                crate::config::SigningPolicy::WhenRequired => self.server_requires_signing(),
-                crate::config::SigningPolicy::Never if self.server_requires_signing() => {
+                crate::config::SigningPolicy::WhenRequired => requires_signing,
+                crate::config::SigningPolicy::Never if requires_signing => {
                     return Err(Fail::Op(Error::Invalid(
                         "the server requires signing and the signing policy is 'never'".into(),
                     )));
                 }
                 crate::config::SigningPolicy::Never => false,
             };
-            let want_encrypt = self.config.encrypt || server_encrypts;
+            let want_encrypt = config.encrypt || server_encrypts;
             if want_encrypt {
                 if neg.cipher.is_none() {
                     return Err(Fail::Op(Error::Invalid(format!(
@@ -79,25 +118,25 @@ impl Core {
                         neg.dialect
                     ))));
                 }
-                self.session.encrypt_all = true;
+                session.encrypt_all = true;
             }
+            let signing_active = session.signing_active;
             let h = &final_response.header;
             if h.is_signed() {
-                self.verify_signature(h, &final_response.msg)?;
-            } else if self.session.signing_active || neg.dialect == Dialect::Smb311 {
+                self.verify_signature(slot, h, &final_response.msg)?;
+            } else if signing_active || neg.dialect == Dialect::Smb311 {
                 return Err(Fail::Fatal(CloseReason::Unsigned {
                     command: h.command,
                     message_id: h.message_id,
                 }));
             }
-        } else if self.config.encrypt {
+        } else if config.encrypt {
             return Err(Fail::Op(Error::Invalid(
                 "encryption was requested but the server made this a guest/anonymous session"
                     .into(),
             )));
-        } else if (self.server_requires_signing()
-            || self.config.signing == crate::config::SigningPolicy::Required)
-            && !self.config.allow_insecure_guest
+        } else if (requires_signing || config.signing == crate::config::SigningPolicy::Required)
+            && !config.allow_insecure_guest
         {
             return Err(Fail::Op(Error::Invalid(
                 "signing is required but the server made this a guest/anonymous session, which cannot sign \
@@ -105,12 +144,17 @@ impl Core {
                     .into(),
             )));
         }
-        self.session.established = true;
+        self.sessions[slot.0].established = true;
         Ok(())
     }
 
-    pub(super) fn verify_signature(&self, header: &Header, msg: &[u8]) -> Result<(), CloseReason> {
-        let (Some(key), Some(neg)) = (&self.session.signing_key, &self.negotiated) else {
+    pub(super) fn verify_signature(
+        &self,
+        slot: SessionSlot,
+        header: &Header,
+        msg: &[u8],
+    ) -> Result<(), CloseReason> {
+        let (Some(key), Some(neg)) = (&self.sessions[slot.0].signing_key, &self.negotiated) else {
             return Err(CloseReason::Protocol(Violation::SignedBeforeKeys));
         };
         if signing::verify(neg.signing_algorithm, key, msg) {
@@ -123,9 +167,11 @@ impl Core {
         }
     }
 
-    /// Checks a response's signature according to the session's signing state.
+    /// Checks a response's signature according to the signing state of the session of
+    /// its request (`slot`).
     pub(super) fn verify(
         &self,
+        slot: SessionSlot,
         header: &Header,
         msg: &[u8],
         encrypted: bool,
@@ -133,20 +179,21 @@ impl Core {
         if encrypted {
             return Ok(());
         }
-        // Every response to this client belongs to its one session: another session id
-        // would otherwise skip the checks below, a way around signing.
-        if self.session.established && header.session_id != self.session.id {
+        // A response belongs to the session of its request: another session id would
+        // otherwise skip the checks below, a way around signing.
+        let session = &self.sessions[slot.0];
+        if session.established && header.session_id != session.id {
             return Err(CloseReason::Protocol(Violation::ForeignSession {
                 got: header.session_id,
-                ours: self.session.id,
+                ours: session.id,
             }));
         }
-        let ours = header.session_id == self.session.id && self.session.signing_key.is_some();
+        let ours = header.session_id == session.id && session.signing_key.is_some();
         if header.is_signed() && ours {
-            return self.verify_signature(header, msg);
+            return self.verify_signature(slot, header, msg);
         }
         if ours
-            && self.session.signing_active
+            && session.signing_active
             && !header.is_signed()
             && header.command != Command::Cancel as u16
         {
@@ -158,15 +205,35 @@ impl Core {
         Ok(())
     }
 
+    /// Decrypts a transformed message with the keys of the session it names.
     pub(super) fn decrypt(&self, mut buf: BytesMut) -> Result<Bytes, CloseReason> {
-        let (Some(keys), Some(neg)) = (&self.session.keys, &self.negotiated) else {
-            return Err(EncryptionFailure::NoKeys.into());
-        };
+        let neg = self.negotiated.as_ref().ok_or(EncryptionFailure::NoKeys)?;
         let cipher = neg.cipher.ok_or(EncryptionFailure::NoCipher)?;
+        let named = transform::TransformHeader::decode(&buf)
+            .map_err(crate::crypto::encryption::CryptoError::Transform)?
+            .session_id;
+        let keys = self
+            .sessions
+            .iter()
+            .find(|s| s.id == named && s.id != 0)
+            .ok_or(EncryptionFailure::UnknownSession(named))?
+            .keys
+            .as_ref()
+            .ok_or(EncryptionFailure::NoKeys)?;
         let session_id = encryption::decrypt_in_place(cipher, &keys.decryption, &mut buf)?;
-        if session_id != self.session.id {
+        if session_id != named {
             return Err(EncryptionFailure::UnknownSession(session_id).into());
         }
         Ok(buf.freeze())
+    }
+
+    /// The session whose SessionId is `id` (the default one for 0 or an unknown id).
+    pub(super) fn slot_of(&self, id: u64) -> SessionSlot {
+        SessionSlot(
+            self.sessions
+                .iter()
+                .position(|s| s.id == id && id != 0)
+                .unwrap_or(0),
+        )
     }
 }

@@ -233,8 +233,7 @@ impl Operation for ConnectShare {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<SharedTree>, Fail> {
         let tree = cx.tree();
-        let encrypted =
-            cx.core.session.encrypt_all || cx.core.trees.get(&tree.0).is_some_and(|t| t.encrypt);
+        let encrypted = cx.session().tree_encrypts(tree.0);
         Ok(Progress::Done(SharedTree { tree, encrypted }))
     }
 
@@ -327,8 +326,9 @@ impl OneRequest for Logoff {
         )
     }
     fn succeeded(&self, cx: &mut OpContext<'_>) {
-        cx.core.session.established = false;
-        cx.core.trees.clear();
+        let session = cx.session_mut();
+        session.established = false;
+        session.trees.clear();
     }
 }
 
@@ -360,7 +360,7 @@ impl OneRequest for TreeDisconnect {
     }
     fn succeeded(&self, cx: &mut OpContext<'_>) {
         let tree = cx.tree();
-        cx.core.trees.remove(&tree.0);
+        cx.session_mut().trees.remove(&tree.0);
     }
 }
 

@@ -104,7 +104,7 @@ impl Operation for Login {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<LoggedIn>, Fail> {
-        if cx.core.session.established {
+        if cx.session().established {
             return Err(Fail::Op(Error::Invalid("already logged in".into())));
         }
         if let Some(creds) = self.credentials.take() {
@@ -161,9 +161,11 @@ impl Operation for Login {
                 server: cx.core.config.server_name.clone(),
             }));
         }
-        cx.core.establish_session(key, guest, encrypt, &resp)?;
+        let slot = cx.session_slot();
+        cx.core
+            .establish_session(slot, key, guest, encrypt, &resp)?;
         Ok(Progress::Done(LoggedIn {
-            is_guest: cx.core.session.is_guest,
+            is_guest: cx.session().is_guest,
         }))
     }
 }
@@ -193,8 +195,8 @@ fn must_validate(cx: &OpContext<'_>) -> bool {
         n.dialect,
         Dialect::Smb210 | Dialect::Smb300 | Dialect::Smb302
     ) && !n.validated
-        && !cx.core.session.is_guest
-        && cx.core.session.signing_key.is_some()
+        && !cx.session().is_guest
+        && cx.session().signing_key.is_some()
 }
 
 impl Operation for TreeConnect {
@@ -242,7 +244,7 @@ impl Operation for TreeConnect {
             ))));
         }
         let tree = TreeId(resp.header.tree_id);
-        cx.core.trees.insert(tree.0, TreeState { encrypt });
+        cx.session_mut().trees.insert(tree.0, TreeState { encrypt });
         if must_validate(cx) {
             let input = {
                 let mut v = Vec::new();
