@@ -57,6 +57,7 @@ pub mod error;
 pub mod ntstatus;
 pub mod ops;
 pub mod rng;
+pub mod rpc;
 pub mod url;
 pub mod wire;
 
@@ -65,4 +66,6 @@ pub use connection::framing::Transport;
 pub use connection::{Connection, Event, Negotiated, OpId};
 pub use error::{CloseReason, Error, ErrorKind, PathError, Violation};
 pub use ntstatus::{Errno, NtStatus};
-pub use ops::{FileInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, TreeId};
+pub use ops::{
+    FileInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, ShareInfo, ShareType, TreeId,
+};

@@ -37,7 +37,7 @@ use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, ConnectOptions, Deferred,
     DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, ListStream, NtStatus, OpenOptions,
-    PasswordCallback, PasswordPrompt, Result, SigningPolicy,
+    PasswordCallback, PasswordPrompt, Result, ShareInfo, ShareType, SigningPolicy,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
