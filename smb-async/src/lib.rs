@@ -56,7 +56,8 @@ pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::file_attributes;
 pub use smb_proto::{
-    Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SessionSlot, SigningPolicy,
+    Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SessionSlot, ShareInfo, ShareType,
+    SigningPolicy,
 };
 
 /// Result alias.
@@ -483,6 +484,26 @@ impl Client {
             page: Vec::new().into_iter(),
             pull: false,
         })
+    }
+
+    /// Every share of the server, `IPC$` and hidden `$` shares included, with its type
+    /// and comment: SRVSVC NetrShareEnum over the `srvsvc` pipe.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// for s in client.list_shares().await? {
+    ///     println!("{:<20} {:?} {}", s.name, s.share_type, s.comment);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`] when the server refuses the listing to this user;
+    /// [`smb_proto::Error::Rpc`] when the RPC exchange fails (a fault, a refused bind, a
+    /// malformed answer), the connection going on.
+    pub async fn list_shares(&self) -> Result<Vec<ShareInfo>> {
+        self.call(ops::ListShares::new()).await
     }
 
     /// Attributes of a file or directory.

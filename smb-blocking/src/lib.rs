@@ -37,7 +37,7 @@ pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::file_attributes;
 pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SessionSlot, SigningPolicy};
-pub use smb_proto::{FileInfo, OpenOptions};
+pub use smb_proto::{FileInfo, OpenOptions, ShareInfo, ShareType};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -502,6 +502,28 @@ impl Connection {
     /// [path rules](smb_proto::ops::path) refuse.
     pub fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
         self.call(ops::ListDir::new(share, path, pattern))
+    }
+
+    /// Every share of the server, `IPC$` and hidden `$` shares included, with its type
+    /// and comment (pysmb's `listShares`): SRVSVC NetrShareEnum over the `srvsvc` pipe.
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// for s in conn.list_shares()? {
+    ///     if !s.is_special {
+    ///         println!("{:<20} {}", s.name, s.comment);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`] when the server refuses the listing to this user;
+    /// [`smb_proto::Error::Rpc`] when the RPC exchange fails (a fault, a refused bind, a
+    /// malformed answer), the connection going on.
+    pub fn list_shares(&self) -> Result<Vec<ShareInfo>> {
+        self.call(ops::ListShares::new())
     }
 
     /// Attributes of a file or directory (pysmb's `getAttributes`).

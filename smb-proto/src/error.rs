@@ -4,6 +4,7 @@
 use crate::connection::framing::FramingError;
 use crate::crypto::encryption::CryptoError;
 use crate::ntstatus::{Errno, NtStatus};
+use crate::rpc::RpcError;
 use crate::wire::{Command, DecodeError};
 
 /// Why a connection ended. Reported once; every operation still pending fails with it.
@@ -280,6 +281,18 @@ pub enum Error {
         /// Whether the CREATE made a new file (else it truncated an existing one).
         created: bool,
     },
+    /// A DCE/RPC call on a named pipe failed: the server refused the bind, answered
+    /// with a fault or a failure, or sent PDUs or NDR that do not decode. The SMB
+    /// connection is sound and goes on.
+    #[error("{op} {}: DCE/RPC: {error} ({})", shown(path), .error.errno().name())]
+    Rpc {
+        /// The operation.
+        op: &'static str,
+        /// The pipe (`srvsvc`).
+        path: String,
+        /// What went wrong.
+        error: RpcError,
+    },
     /// The server's answer was complete but the transfer was not (e.g. file shrank).
     #[error("{op} {}: incomplete transfer: {detail} (EIO)", shown(path))]
     Incomplete {
@@ -541,6 +554,7 @@ impl Error {
             Error::Invalid(_) => Errno::EINVAL,
             Error::Path { problem, .. } => problem.errno(),
             Error::UploadLeftBehind { cause, .. } => cause.errno(),
+            Error::Rpc { error, .. } => error.errno(),
             Error::Incomplete { .. } => Errno::EIO,
         }
     }

@@ -57,6 +57,7 @@ pub mod error;
 pub mod ntstatus;
 pub mod ops;
 pub mod rng;
+pub mod rpc;
 pub mod url;
 pub mod wire;
 
@@ -67,4 +68,6 @@ pub use error::{
     CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Violation,
 };
 pub use ntstatus::{Errno, NtStatus};
-pub use ops::{FileInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, TreeId};
+pub use ops::{
+    FileInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, ShareInfo, ShareType, TreeId,
+};

@@ -1922,3 +1922,430 @@ fn breaks_reach_the_operation_that_holds_the_open() {
     }
     assert!(conn.close_reason().is_none());
 }
+
+// ---- share listing over SRVSVC ----
+
+/// ListShares against a scripted SRVSVC: the pipe's answers cut where the test chooses,
+/// with the statuses it chooses.
+mod share_listing {
+    use super::*;
+    use smb_proto::ops::{ListShares, ShareInfo, ShareType};
+    use smb_proto::rpc::pdu::{
+        encode_response, result, Bind, BindAck, ContextResult, Fault, Request as RpcRequest,
+        SyntaxId,
+    };
+    use smb_proto::rpc::srvsvc::{NetrShareEnumRequest, NetrShareEnumResponse, ShareInfo1};
+    use smb_proto::rpc::RpcError;
+    use smb_proto::wire::create::CreateRequest;
+    use smb_proto::wire::ioctl::{flags as ioctl_flags, fsctl, IoctlRequest, IoctlResponse};
+    use smb_proto::wire::read::ReadRequest;
+    use smb_proto::wire::tree_connect::TreeConnectRequest;
+    use smb_proto::ErrorKind;
+
+    const PIPE: FileId = FileId {
+        persistent: 0x51,
+        volatile: 0x52,
+    };
+
+    fn bind_ack() -> Vec<u8> {
+        BindAck {
+            call_id: 1,
+            max_xmit_frag: 4280,
+            max_recv_frag: 4280,
+            assoc_group_id: 0x1234,
+            secondary_address: b"\\PIPE\\srvsvc".to_vec(),
+            results: vec![ContextResult {
+                result: result::ACCEPTANCE,
+                reason: 0,
+                transfer_syntax: SyntaxId::NDR,
+            }],
+        }
+        .encode()
+    }
+
+    /// Starts a listing and answers its TREE_CONNECT to IPC$ and its CREATE of the pipe;
+    /// returns the operation and the bind's transceive.
+    fn listing_with_open_pipe(conn: &mut Connection, t0: Instant) -> (OpId, Request) {
+        let id = conn.start(ListShares::new(), t0).id();
+        let tc = only(sent(conn));
+        assert_eq!(tc.header.command, Command::TreeConnect as u16);
+        let path = TreeConnectRequest::decode(&tc.msg).unwrap().path;
+        assert_eq!(path, "\\\\scripted\\IPC$");
+        feed(
+            conn,
+            t0,
+            &frame(&[tree_connect_answer(&tc, NtStatus::SUCCESS, 3)]),
+        );
+
+        let create = only(sent(conn));
+        assert_eq!(create.header.tree_id, 3);
+        let c = CreateRequest::decode(&create.msg).unwrap();
+        assert_eq!(c.name, "srvsvc");
+        assert_eq!(c.desired_access, 0x0012_019F);
+        assert_eq!(c.share_access, 3, "share read and write");
+        assert_eq!(c.impersonation_level, 2);
+        assert_eq!(c.create_disposition, 1, "FILE_OPEN");
+        let opened = CreateResponse {
+            file_id: PIPE,
+            ..Default::default()
+        };
+        let resp = response(&create.header, NtStatus::SUCCESS, 4, |m| opened.encode(m));
+        feed(conn, t0, &frame(&[resp]));
+
+        let bind = only(sent(conn));
+        let ioctl = IoctlRequest::decode(&bind.msg).unwrap();
+        assert_eq!(ioctl.ctl_code, fsctl::PIPE_TRANSCEIVE);
+        assert_eq!(ioctl.flags, ioctl_flags::IS_FSCTL);
+        assert_eq!(ioctl.file_id, PIPE);
+        assert_eq!(ioctl.max_output_response, 4280);
+        assert_eq!(
+            Bind::decode(&ioctl.input).unwrap(),
+            Bind::new(1, SyntaxId::SRVSVC)
+        );
+        (id, bind)
+    }
+
+    /// Answers a transceive or a READ of the pipe with `data` and `status`.
+    fn pipe_answer(req: &Request, status: NtStatus, data: &[u8]) -> Vec<u8> {
+        let data = Bytes::copy_from_slice(data);
+        if req.header.command == Command::Ioctl as u16 {
+            let body = IoctlResponse {
+                ctl_code: fsctl::PIPE_TRANSCEIVE,
+                file_id: PIPE,
+                output: data,
+                ..Default::default()
+            };
+            response(&req.header, status, 4, |m| body.encode(m))
+        } else {
+            assert_eq!(req.header.command, Command::Read as u16);
+            let read = ReadRequest::decode(&req.msg).unwrap();
+            assert_eq!(read.file_id, PIPE);
+            assert!(data.len() <= read.length as usize);
+            let body = ReadResponse {
+                data,
+                ..Default::default()
+            };
+            response(&req.header, status, 4, |m| body.encode(m))
+        }
+    }
+
+    /// Serves `stream` to the transceive `first` and the READs that follow, `chunk`
+    /// bytes at a time, every piece but the last with STATUS_BUFFER_OVERFLOW; returns
+    /// how many READs there were and the request after them.
+    fn serve(
+        conn: &mut Connection,
+        t0: Instant,
+        first: Request,
+        stream: &[u8],
+        chunk: usize,
+    ) -> (usize, Request) {
+        let pieces: Vec<&[u8]> = stream.chunks(chunk).collect();
+        let mut req = first;
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                assert_eq!(req.header.command, Command::Read as u16, "piece {i}");
+            }
+            let status = if i + 1 < pieces.len() {
+                NtStatus::BUFFER_OVERFLOW
+            } else {
+                NtStatus::SUCCESS
+            };
+            feed(conn, t0, &frame(&[pipe_answer(&req, status, piece)]));
+            assert!(events(conn).is_empty(), "piece {i}");
+            req = only(sent(conn));
+        }
+        (pieces.len() - 1, req)
+    }
+
+    fn fifty_shares() -> NetrShareEnumResponse {
+        let mut shares: Vec<ShareInfo1> = (0..50)
+            .map(|i| ShareInfo1 {
+                netname: format!("data{i}"),
+                shi1_type: 0,
+                remark: format!("the {i}th share, ünïcödé"),
+            })
+            .collect();
+        shares.push(ShareInfo1 {
+            netname: "IPC$".into(),
+            shi1_type: 0x8000_0003,
+            remark: "IPC Service".into(),
+        });
+        NetrShareEnumResponse {
+            total_entries: shares.len() as u32,
+            shares,
+            resume_handle: Some(0),
+            return_value: 0,
+        }
+    }
+
+    /// The answer in 512-byte fragments, served 1,000 bytes per transceive or READ with
+    /// STATUS_BUFFER_OVERFLOW until the last piece: pieces end inside fragments and
+    /// inside fragment headers, and the listing must still come back whole.
+    #[test]
+    fn an_overflowing_multi_fragment_answer_is_read_to_its_last_fragment() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, bind) = listing_with_open_pipe(&mut conn, t0);
+
+        // The bind_ack too arrives in two pieces.
+        let (reads, enum_req) = serve(&mut conn, t0, bind, &bind_ack(), 30);
+        assert_eq!(reads, 2);
+        let ioctl = IoctlRequest::decode(&enum_req.msg).unwrap();
+        assert_eq!(ioctl.ctl_code, fsctl::PIPE_TRANSCEIVE);
+        let call = RpcRequest::decode(&ioctl.input).unwrap();
+        assert_eq!((call.call_id, call.context_id, call.opnum), (2, 0, 15));
+        assert_eq!(
+            NetrShareEnumRequest::decode(&call.stub).unwrap(),
+            NetrShareEnumRequest::new("\\\\scripted")
+        );
+
+        let answer = fifty_shares();
+        let fragments = encode_response(2, 0, &answer.encode(), 512);
+        assert!(fragments.len() > 5, "{} fragments", fragments.len());
+        let stream = fragments.concat();
+        let (reads, close) = serve(&mut conn, t0, enum_req, &stream, 1000);
+        assert_eq!(reads, stream.len().div_ceil(1000) - 1);
+
+        assert_eq!(closes_of(std::slice::from_ref(&close)), [PIPE]);
+        let closed = response(&close.header, NtStatus::SUCCESS, 4, |m| {
+            CloseResponse::default().encode(m)
+        });
+        feed(&mut conn, t0, &frame(&[closed]));
+        let expected: Vec<ShareInfo> = answer.shares.into_iter().map(ShareInfo::from).collect();
+        assert_eq!(expected[50].share_type, ShareType::Ipc);
+        assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(expected))]));
+        assert!(sent(&mut conn).is_empty());
+    }
+
+    /// Samba answers READs of a pipe with STATUS_SUCCESS even while more of the message
+    /// waits: the client goes on reading until the last fragment, whatever the status.
+    #[test]
+    fn reads_go_on_until_the_last_fragment_whatever_the_status() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, bind) = listing_with_open_pipe(&mut conn, t0);
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&bind, NtStatus::SUCCESS, &bind_ack())]),
+        );
+        let enum_req = only(sent(&mut conn));
+        let answer = fifty_shares();
+        let stream = encode_response(2, 0, &answer.encode(), 4280).concat();
+        let mut req = enum_req;
+        for piece in stream.chunks(700) {
+            feed(
+                &mut conn,
+                t0,
+                &frame(&[pipe_answer(&req, NtStatus::SUCCESS, piece)]),
+            );
+            req = only(sent(&mut conn));
+        }
+        assert_eq!(closes_of(std::slice::from_ref(&req)), [PIPE]);
+        let closed = response(&req.header, NtStatus::SUCCESS, 4, |m| {
+            CloseResponse::default().encode(m)
+        });
+        feed(&mut conn, t0, &frame(&[closed]));
+        match only(events(&mut conn)) {
+            Event::Done {
+                id: done,
+                result: Ok(out),
+            } if done == id => {
+                assert_eq!(out.downcast::<Vec<ShareInfo>>().unwrap().len(), 51);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The operation's failure, with the CLOSE its cleanup sent.
+    fn failure(conn: &mut Connection, id: OpId) -> Error {
+        let closes = closes_of(&sent(conn));
+        assert_eq!(closes, [PIPE], "the pipe is closed when the listing fails");
+        match only(events(conn)) {
+            Event::Done {
+                id: done,
+                result: Err(e),
+            } if done == id => e,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn rpc_error(e: &Error) -> &RpcError {
+        match e {
+            Error::Rpc { op, path, error } => {
+                assert_eq!((*op, path.as_str()), ("list_shares", "srvsvc"));
+                error
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_fault_fails_the_listing_with_its_status_and_the_connection_goes_on() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, bind) = listing_with_open_pipe(&mut conn, t0);
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&bind, NtStatus::SUCCESS, &bind_ack())]),
+        );
+        let enum_req = only(sent(&mut conn));
+        let fault = Fault {
+            call_id: 2,
+            status: 5,
+        }
+        .encode();
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&enum_req, NtStatus::SUCCESS, &fault)]),
+        );
+        let e = failure(&mut conn, id);
+        assert_eq!(rpc_error(&e), &RpcError::Fault { status: 5 });
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert_eq!(
+            e.to_string(),
+            "list_shares srvsvc: DCE/RPC: fault status 0x00000005 (EACCES)"
+        );
+        conn.start(ops::Echo, t0);
+        assert_eq!(only(sent(&mut conn)).header.command, Command::Echo as u16);
+    }
+
+    #[test]
+    fn a_refused_bind_is_a_typed_error() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, bind) = listing_with_open_pipe(&mut conn, t0);
+        let mut ack = BindAck::decode(&bind_ack()).unwrap();
+        ack.results[0].result = result::PROVIDER_REJECTION;
+        ack.results[0].reason = 1;
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&bind, NtStatus::SUCCESS, &ack.encode())]),
+        );
+        let e = failure(&mut conn, id);
+        assert_eq!(
+            rpc_error(&e),
+            &RpcError::BindRejected {
+                result: 2,
+                reason: 1
+            }
+        );
+    }
+
+    #[test]
+    fn a_failure_returned_by_the_call_is_a_typed_error() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, bind) = listing_with_open_pipe(&mut conn, t0);
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&bind, NtStatus::SUCCESS, &bind_ack())]),
+        );
+        let enum_req = only(sent(&mut conn));
+        let denied = NetrShareEnumResponse {
+            return_value: 5,
+            ..Default::default()
+        };
+        let answer = encode_response(2, 0, &denied.encode(), 4280).concat();
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&enum_req, NtStatus::SUCCESS, &answer)]),
+        );
+        let e = failure(&mut conn, id);
+        assert_eq!(rpc_error(&e), &RpcError::ReturnValue(5));
+    }
+
+    #[test]
+    fn malformed_pipe_data_fails_the_listing_not_the_connection() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, bind) = listing_with_open_pipe(&mut conn, t0);
+        let mut garbage = bind_ack();
+        garbage[0] = 4; // rpc_vers
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&bind, NtStatus::SUCCESS, &garbage)]),
+        );
+        let e = failure(&mut conn, id);
+        assert_eq!(rpc_error(&e), &RpcError::Version { major: 4, minor: 0 });
+        assert_eq!(e.kind(), ErrorKind::ProtocolViolation);
+        // An empty READ before the reply is complete.
+        let (id, bind) = {
+            let id = conn.start(ListShares::new(), t0).id();
+            let create = only(sent(&mut conn));
+            let opened = CreateResponse {
+                file_id: PIPE,
+                ..Default::default()
+            };
+            let resp = response(&create.header, NtStatus::SUCCESS, 4, |m| opened.encode(m));
+            feed(&mut conn, t0, &frame(&[resp]));
+            (id, only(sent(&mut conn)))
+        };
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(
+                &bind,
+                NtStatus::BUFFER_OVERFLOW,
+                &bind_ack()[..10],
+            )]),
+        );
+        let read = only(sent(&mut conn));
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[pipe_answer(&read, NtStatus::SUCCESS, &[])]),
+        );
+        assert_eq!(rpc_error(&failure(&mut conn, id)), &RpcError::EmptyRead);
+    }
+
+    #[test]
+    fn a_pipe_status_fails_the_listing_naming_the_operation_and_the_pipe() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, bind) = listing_with_open_pipe(&mut conn, t0);
+        let refused = response(&bind.header, NtStatus::ACCESS_DENIED, 4, error_body);
+        feed(&mut conn, t0, &frame(&[refused]));
+        match failure(&mut conn, id) {
+            Error::Status { status, op, path } => {
+                assert_eq!(
+                    (status, op, path.as_str()),
+                    (NtStatus::ACCESS_DENIED, "list_shares", "srvsvc")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A CREATE that fails leaves nothing to close.
+        let id = conn.start(ListShares::new(), t0).id();
+        let create = only(sent(&mut conn));
+        let missing = response(
+            &create.header,
+            NtStatus::OBJECT_NAME_NOT_FOUND,
+            4,
+            error_body,
+        );
+        feed(&mut conn, t0, &frame(&[missing]));
+        assert!(sent(&mut conn).is_empty());
+        match only(events(&mut conn)) {
+            Event::Done {
+                id: done,
+                result: Err(Error::Status { status, .. }),
+            } if done == id => assert_eq!(status, NtStatus::OBJECT_NAME_NOT_FOUND),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A listing cancelled while its pipe is open closes the pipe.
+    #[test]
+    fn a_cancelled_listing_closes_its_pipe() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (id, _bind) = listing_with_open_pipe(&mut conn, t0);
+        conn.cancel(id, t0);
+        let after = sent(&mut conn);
+        assert_eq!(after[0].header.command, Command::Cancel as u16);
+        assert_eq!(closes_of(&after), [PIPE]);
+        assert_eq!(
+            show(&events(&mut conn)),
+            show(&[done::<()>(id, Err(Error::Cancelled))])
+        );
+    }
+}

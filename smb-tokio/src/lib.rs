@@ -37,8 +37,8 @@ use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, ConnectOptions, Credentials,
     Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, ListStream, NtStatus,
-    OpenOptions, PasswordCallback, PasswordPrompt, Result, SessionSlot, SigningPolicy,
-    FILES_IN_FLIGHT,
+    OpenOptions, PasswordCallback, PasswordPrompt, Result, SessionSlot, ShareInfo, ShareType,
+    SigningPolicy, FILES_IN_FLIGHT,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.

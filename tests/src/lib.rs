@@ -238,8 +238,14 @@ impl SambaBuilder {
         for share in &self.shares {
             let name = &share.name;
             let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-            if name.is_empty() || !name.chars().all(allowed) {
-                panic!("share name {name:?}: use letters, digits, '-' and '_' only");
+            // A trailing `$` hides a share from browsers (`smbclient -L` leaves it out);
+            // SRVSVC still lists it.
+            let base = name.strip_suffix('$').unwrap_or(name);
+            if base.is_empty() || !base.chars().all(allowed) {
+                panic!(
+                    "share name {name:?}: use letters, digits, '-' and '_' only \
+                     (and a final '$' for a hidden share)"
+                );
             }
             let lower = name.to_ascii_lowercase();
             if ["global", "homes", "printers"].contains(&lower.as_str()) {

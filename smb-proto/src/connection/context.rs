@@ -654,6 +654,13 @@ impl OpContext<'_> {
         self.core.negotiated.as_ref().unwrap_or(&BEFORE_NEGOTIATE)
     }
 
+    /// The server's name as the client addresses it
+    /// ([`Config::server_name`](crate::Config::server_name)): what an RPC call on a pipe
+    /// names as its server.
+    pub fn server_name(&self) -> &str {
+        &self.core.config.server_name
+    }
+
     /// How many READs or WRITEs a transfer keeps in flight.
     pub fn io_window(&self) -> usize {
         self.core.config.max_io_in_flight.max(1)

@@ -1,8 +1,9 @@
 //! Operations: what a caller asks of a connection, from one request to multi-step
 //! procedures (a whole-file read with many READs in flight, a directory listing until
-//! NO_MORE_FILES, a wildcard delete). Each is a typed [`Operation`] that runs inside the
-//! core as a state machine fed by responses; drivers only pump bytes, and run any
-//! operation (these, or a caller's own) through one generic `call`.
+//! NO_MORE_FILES, a wildcard delete, a share listing over SRVSVC). Each is a typed
+//! [`Operation`] that runs inside the core as a state machine fed by responses; drivers
+//! only pump bytes, and run any operation (these, or a caller's own) through one generic
+//! `call`.
 //!
 //! Operations that work on a share name it; the core connects the share's tree once,
 //! shares it between operations, and connects it again after the server drops it
@@ -19,6 +20,7 @@ mod login;
 mod meta;
 pub mod path;
 mod raw;
+mod shares;
 mod transfer;
 mod tree;
 
@@ -34,6 +36,7 @@ pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, Rmdir, Stat};
 pub use raw::{HeaderFields, Raw};
+pub use shares::{ListShares, ShareInfo, ShareType};
 pub use transfer::{ReadFile, Write, WriteFile};
 pub use tree::{ListTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH};
 

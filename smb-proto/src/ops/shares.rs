@@ -1,0 +1,342 @@
+//! Share listing, as pysmb's `listShares()` and `smbclient -L` do it: SRVSVC
+//! NetrShareEnum (MS-SRVS 3.1.4.8) over the `srvsvc` named pipe of `IPC$` (MS-RPCE
+//! 2.1.1.2).
+//!
+//! CREATE the pipe; bind with FSCTL_PIPE_TRANSCEIVE (MS-SMB2 3.3.5.15.3: write the PDU,
+//! read the answer); send the request the same way; CLOSE. A transceive returns at most
+//! MaxOutputResponse bytes, with STATUS_BUFFER_OVERFLOW when the pipe holds more of the
+//! message (MS-FSCC 2.3.48); the rest, and the further fragments of a long answer, come
+//! from READs of the pipe (MS-SMB2 3.3.5.12). The client READs until the fragment with
+//! PFC_LAST_FRAG is complete ([`Reassembly`]), whatever the status says: Samba answers
+//! STATUS_SUCCESS both to a READ that returns one whole fragment of several and to one
+//! that leaves bytes of a fragment behind, so only the PDUs' own lengths and flags tell
+//! where the answer ends.
+
+use crate::connection::{Fail, OpContext, Operation, Progress, Response};
+use crate::error::Error;
+use crate::ntstatus::NtStatus;
+use crate::rpc::pdu::{Bind, Request, SyntaxId};
+use crate::rpc::srvsvc::{
+    share_type, NetrShareEnumRequest, NetrShareEnumResponse, ShareInfo1, OPNUM_NETR_SHARE_ENUM,
+};
+use crate::rpc::{Reassembly, Reply, RpcError};
+use crate::wire::create::{access_mask, disposition, impersonation_level, CreateRequest};
+use crate::wire::create::{CreateResponse, FileId};
+use crate::wire::fscc::share_access;
+use crate::wire::ioctl::{flags, fsctl, IoctlRequest, IoctlResponse};
+use crate::wire::read::{ReadRequest, ReadResponse};
+use crate::wire::request::RequestBody;
+
+use super::file::{check, close, status_err};
+use super::TreeId;
+
+/// What a share is, from its MS-SRVS 2.2.2.4 type's low byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ShareType {
+    /// STYPE_DISKTREE: files and directories.
+    Disk,
+    /// STYPE_PRINTQ: a print queue.
+    PrintQueue,
+    /// STYPE_DEVICE: a communication device.
+    Device,
+    /// STYPE_IPC: interprocess communication (`IPC$`).
+    Ipc,
+    /// Another base type: the type value without STYPE_SPECIAL and STYPE_TEMPORARY.
+    Other(u32),
+}
+
+impl ShareType {
+    /// The base type of a `shi1_type` value; the cluster flags do not change it.
+    pub fn from_raw(shi1_type: u32) -> ShareType {
+        match shi1_type & share_type::MASK {
+            share_type::DISKTREE => ShareType::Disk,
+            share_type::PRINTQ => ShareType::PrintQueue,
+            share_type::DEVICE => ShareType::Device,
+            share_type::IPC => ShareType::Ipc,
+            _ => ShareType::Other(shi1_type & !(share_type::SPECIAL | share_type::TEMPORARY)),
+        }
+    }
+}
+
+/// A share the server lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareInfo {
+    /// Its name, as a tree connect names it.
+    pub name: String,
+    /// What it is.
+    pub share_type: ShareType,
+    /// Its comment (Samba's `comment`), possibly empty.
+    pub comment: String,
+    /// STYPE_SPECIAL: an administrative share (`IPC$`, `ADMIN$`, `C$`). Not the same as
+    /// a name ending in `$`, which hides a share from browsers without setting this bit
+    /// (Samba sets it for `IPC$` and `administrative share = yes`).
+    pub is_special: bool,
+    /// STYPE_TEMPORARY: a share that does not outlive the server's restart.
+    pub is_temporary: bool,
+}
+
+impl From<ShareInfo1> for ShareInfo {
+    fn from(s: ShareInfo1) -> Self {
+        ShareInfo {
+            name: s.netname,
+            share_type: ShareType::from_raw(s.shi1_type),
+            comment: s.remark,
+            is_special: s.shi1_type & share_type::SPECIAL != 0,
+            is_temporary: s.shi1_type & share_type::TEMPORARY != 0,
+        }
+    }
+}
+
+/// The share the pipe lives on.
+const IPC_SHARE: &str = "IPC$";
+/// The pipe, as CREATE names it (and the path errors name).
+const PIPE: &str = "srvsvc";
+/// The operation's name in errors.
+const OP: &str = "list_shares";
+
+/// MaxOutputResponse of a transceive and Length of a READ: the fragment size the bind
+/// offers, what Windows asks for, so each answer is about one fragment.
+const PIPE_CHUNK: u32 = crate::rpc::pdu::MAX_FRAG as u32;
+
+/// The most a NetrShareEnum answer may take on the pipe: about 100,000 shares with names
+/// and comments of 30 characters. A server that sends more is refused, not buffered.
+const MAX_ANSWER: usize = 16 << 20;
+
+/// The bind's and the request's call ids.
+const BIND_CALL: u32 = 1;
+const ENUM_CALL: u32 = 2;
+
+// Request tags.
+const CREATE: usize = 0;
+const TRANSCEIVE: usize = 1;
+const READ: usize = 2;
+const CLOSE: usize = 3;
+
+/// Every share of the server → name, type, comment and flags of each, `IPC$` and
+/// shares hidden by a `$` included (pysmb's `listShares`).
+///
+/// The operation names `IPC$`, so the core connects that tree first. The pipe is
+/// closed when the listing ends, and by [`Operation::cleanup`] when it ends early.
+#[derive(Debug, Default)]
+pub struct ListShares {
+    tree: Option<TreeId>,
+    /// The pipe, once opened.
+    file_id: Option<FileId>,
+    /// The reply being read, and what it answers.
+    reply: Option<Reassembly>,
+    /// The CLOSE went out: nothing is left to clean up.
+    closing: bool,
+    shares: Vec<ShareInfo>,
+}
+
+impl ListShares {
+    /// Lists the shares of the connection's server.
+    pub fn new() -> Self {
+        ListShares::default()
+    }
+
+    /// The open pipe; an error if a response came before the CREATE's.
+    fn pipe(&self) -> Result<FileId, Fail> {
+        self.file_id.ok_or_else(|| {
+            Fail::Op(Error::Invalid(format!(
+                "{OP}: pipe traffic before the pipe was opened"
+            )))
+        })
+    }
+
+    /// Writes `pdu` to the pipe and reads the answer's first part.
+    fn transceive(&mut self, cx: &mut OpContext<'_>, pdu: Vec<u8>) -> Result<(), Fail> {
+        let body = RequestBody::Ioctl(IoctlRequest {
+            ctl_code: fsctl::PIPE_TRANSCEIVE,
+            file_id: self.pipe()?,
+            input: pdu.into(),
+            max_input_response: 0,
+            max_output_response: PIPE_CHUNK.min(cx.negotiated().max_transact_size),
+            flags: flags::IS_FSCTL,
+        });
+        cx.send(TRANSCEIVE, body);
+        Ok(())
+    }
+
+    /// Feeds bytes the pipe returned to the reply being read: reads again while it is
+    /// incomplete, else goes on with it.
+    fn received(&mut self, cx: &mut OpContext<'_>, data: &[u8]) -> Result<(), Fail> {
+        if data.is_empty() {
+            return Err(rpc(RpcError::EmptyRead));
+        }
+        let reassembly = self.reply.as_mut().ok_or_else(|| {
+            Fail::Op(Error::Invalid(format!(
+                "{OP}: pipe data with no call waiting"
+            )))
+        })?;
+        match reassembly.push(data).map_err(rpc)? {
+            None => {
+                let body = RequestBody::Read(ReadRequest {
+                    length: PIPE_CHUNK.min(cx.negotiated().max_read_size),
+                    offset: 0,
+                    file_id: self.pipe()?,
+                    ..Default::default()
+                });
+                cx.send(READ, body);
+            }
+            Some(Reply::BindAck(ack)) => {
+                ack.accepted().map_err(rpc)?;
+                let name = format!("\\\\{}", cx.server_name());
+                let pdu = Request {
+                    call_id: ENUM_CALL,
+                    context_id: 0,
+                    opnum: OPNUM_NETR_SHARE_ENUM,
+                    stub: NetrShareEnumRequest::new(&name).encode(),
+                }
+                .encode();
+                // The server need not take a fragment longer than it said; a request
+                // this small only outgrows it with a server name of thousands of bytes.
+                if pdu.len() > usize::from(ack.max_recv_frag) {
+                    return Err(rpc(RpcError::RequestTooLarge {
+                        len: pdu.len(),
+                        max: ack.max_recv_frag,
+                    }));
+                }
+                self.reply = Some(Reassembly::response(ENUM_CALL, MAX_ANSWER));
+                self.transceive(cx, pdu)?;
+            }
+            Some(Reply::Response(stub)) => {
+                self.reply = None;
+                let answer = NetrShareEnumResponse::decode(&stub).map_err(|e| rpc(e.into()))?;
+                if answer.return_value != 0 {
+                    return Err(rpc(RpcError::ReturnValue(answer.return_value)));
+                }
+                self.shares = answer.shares.into_iter().map(ShareInfo::from).collect();
+                self.closing = true;
+                cx.send(CLOSE, close(self.pipe()?));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The operation's error for a failed RPC exchange.
+fn rpc(error: RpcError) -> Fail {
+    Fail::Op(Error::Rpc {
+        op: OP,
+        path: PIPE.to_string(),
+        error,
+    })
+}
+
+/// Whether a pipe answer carries data: STATUS_BUFFER_OVERFLOW is a success that says
+/// more of the message waits in the pipe (MS-FSCC 2.3.48).
+fn check_pipe(resp: &Response) -> Result<(), Fail> {
+    match resp.status() {
+        NtStatus::SUCCESS | NtStatus::BUFFER_OVERFLOW => Ok(()),
+        s => Err(status_err(s, OP, PIPE)),
+    }
+}
+
+impl Operation for ListShares {
+    type Output = Vec<ShareInfo>;
+
+    fn label(&self) -> (&'static str, &str) {
+        (OP, PIPE)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(IPC_SHARE)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        self.tree = Some(cx.tree());
+        // 0x0012019F, FILE_GENERIC_READ | FILE_GENERIC_WRITE: what Windows asks of a
+        // pipe (smbclient 4.17 the same without SYNCHRONIZE, smb311_share_list.pcapng
+        // frame 14); shared for reading and writing; impersonation, so the RPC server
+        // acts as the session's user.
+        let body = RequestBody::Create(CreateRequest {
+            impersonation_level: impersonation_level::IMPERSONATION,
+            desired_access: access_mask::FILE_READ_DATA
+                | access_mask::FILE_WRITE_DATA
+                | access_mask::FILE_APPEND_DATA
+                | access_mask::FILE_READ_EA
+                | access_mask::FILE_WRITE_EA
+                | access_mask::FILE_READ_ATTRIBUTES
+                | access_mask::FILE_WRITE_ATTRIBUTES
+                | access_mask::READ_CONTROL
+                | access_mask::SYNCHRONIZE,
+            share_access: share_access::READ | share_access::WRITE,
+            create_disposition: disposition::OPEN,
+            name: PIPE.to_string(),
+            ..Default::default()
+        });
+        cx.send(CREATE, body);
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        match tag {
+            CREATE => {
+                check(&resp, OP, PIPE)?;
+                self.file_id = Some(CreateResponse::decode(&resp.msg)?.file_id);
+                self.reply = Some(Reassembly::bind_ack(BIND_CALL));
+                self.transceive(cx, Bind::new(BIND_CALL, SyntaxId::SRVSVC).encode())?;
+            }
+            TRANSCEIVE => {
+                check_pipe(&resp)?;
+                let output = IoctlResponse::decode(&resp.msg)?.output;
+                self.received(cx, &output)?;
+            }
+            READ => {
+                check_pipe(&resp)?;
+                let data = ReadResponse::decode(&resp.msg)?.data;
+                self.received(cx, &data)?;
+            }
+            _ => {
+                check(&resp, OP, PIPE)?;
+                return Ok(Progress::Done(std::mem::take(&mut self.shares)));
+            }
+        }
+        Ok(Progress::Pending)
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        match (self.tree, self.file_id) {
+            (Some(tree), Some(file_id)) if !self.closing => vec![(tree, close(file_id))],
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_split_into_base_type_and_flags() {
+        let info = |t: u32| {
+            ShareInfo::from(ShareInfo1 {
+                netname: "x".into(),
+                shi1_type: t,
+                remark: String::new(),
+            })
+        };
+        let ipc = info(0x8000_0003);
+        assert_eq!(ipc.share_type, ShareType::Ipc);
+        assert!(ipc.is_special && !ipc.is_temporary);
+        let disk = info(0);
+        assert_eq!(disk.share_type, ShareType::Disk);
+        assert!(!disk.is_special && !disk.is_temporary);
+        assert_eq!(info(1).share_type, ShareType::PrintQueue);
+        assert_eq!(info(2).share_type, ShareType::Device);
+        let temp = info(0x4000_0000 | share_type::CLUSTER_FS);
+        assert_eq!(temp.share_type, ShareType::Disk);
+        assert!(temp.is_temporary);
+        assert_eq!(
+            info(0xC000_0007).share_type,
+            ShareType::Other(7),
+            "flags are not part of another type"
+        );
+    }
+}
