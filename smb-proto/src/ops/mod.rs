@@ -19,6 +19,8 @@ mod login;
 mod meta;
 pub mod path;
 mod raw;
+mod security;
+mod snapshots;
 mod transfer;
 
 pub use crate::connection::{
@@ -33,6 +35,8 @@ pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, Rmdir, Stat};
 pub use raw::{HeaderFields, Raw};
+pub use security::GetSecurity;
+pub use snapshots::ListSnapshots;
 pub use transfer::{ReadFile, Write, WriteFile};
 
 use crate::wire::create::FileId;
