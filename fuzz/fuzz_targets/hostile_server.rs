@@ -89,6 +89,8 @@ fuzz_target!(|data: &[u8]| {
     conn.start(ops::Delete::new("s", "x/*.txt"), t0);
     conn.start(ops::Rename::new("s", "a", "b", false), t0);
     conn.start(ops::Rmdir::new("s", "r"), t0);
+    conn.start(ops::GetSecurity::new("s", "a").with_sacl(), t0);
+    conn.start(ops::ListSnapshots::new("s", "d"), t0);
     let _ = sent(&mut conn);
     // The fuzzer's bytes, as the server's, in the pieces it chose (a 0xff byte splits).
     for piece in data.split(|b| *b == 0xff) {

@@ -39,7 +39,6 @@ use smb_proto::client::{
     local_path, with_path, DriverEvent as Ev, LocalTree, Status, TransferResults,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
-use smb_proto::wire::fscc::FileTime;
 use smb_proto::CloseReason;
 
 use driver::{Closed, Cmd, Driver};
@@ -54,7 +53,8 @@ pub use smb_proto::client::{
 };
 pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
-pub use smb_proto::wire::fscc::file_attributes;
+pub use smb_proto::wire::fscc::{file_attributes, FileTime};
+pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
 pub use smb_proto::{
     Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SessionSlot, ShareInfo, ShareType,
     SigningPolicy,
@@ -515,6 +515,43 @@ impl Client {
         self.call(ops::Stat::new(share, path)).await
     }
 
+    /// The owner, group and DACL of a file or directory.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// let sd = client.get_security("share", "reports/q3.pdf").await?;
+    /// println!("owner {:?}", sd.owner);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::PermissionDenied`] when
+    /// the server refuses READ_CONTROL.
+    pub async fn get_security(&self, share: &str, path: &str) -> Result<SecurityDescriptor> {
+        self.call(ops::GetSecurity::new(share, path)).await
+    }
+
+    /// The times of the snapshots (previous versions) the server keeps of the share
+    /// holding `path`, in the server's order; read a file as it was at one with
+    /// [`Client::retrieve_file_at`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// for at in client.list_snapshots("share", "reports").await? {
+    ///     println!("{}", at.gmt_token());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; STATUS_INVALID_DEVICE_REQUEST
+    /// ([`Error::status`]) from a share that keeps no snapshots.
+    pub async fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
+        self.call(ops::ListSnapshots::new(share, path)).await
+    }
+
     /// Writes the whole file into `out`; returns the byte count.
     ///
     /// # Errors
@@ -545,8 +582,37 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let op = BoxedOp::new(ops::ReadFile::new(share, path, offset, max_length));
-        let mut op = self.begin(op, None)?;
+        let op = ops::ReadFile::new(share, path, offset, max_length);
+        self.retrieve(op, out).await
+    }
+
+    /// Writes the whole file as it was in the snapshot taken at `snapshot` (one of
+    /// [`Client::list_snapshots`]' times) into `out`; returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::retrieve_file`]; [`ErrorKind::NotFound`] when the snapshot holds
+    /// no such file, or there is no snapshot at that time.
+    pub async fn retrieve_file_at<W>(
+        &self,
+        share: &str,
+        path: &str,
+        snapshot: FileTime,
+        out: &mut W,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let op = ops::ReadFile::new(share, path, 0, None).at_snapshot(snapshot);
+        self.retrieve(op, out).await
+    }
+
+    /// Runs a whole-file read, its data into `out`.
+    async fn retrieve<W>(&self, op: ops::ReadFile, out: &mut W) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let mut op = self.begin(BoxedOp::new(op), None)?;
         loop {
             match op.step().await? {
                 Step::Data(data) => out.write_all(&data).await?,

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use smb_proto::client::{local_path, with_path, LocalTree, TransferResults};
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
-use smb_proto::wire::fscc::FileTime;
 use smb_proto::{Event, OpId};
 
 pub use file::File;
@@ -35,7 +34,8 @@ pub use smb_proto::client::{
 };
 pub use smb_proto::ops::FILES_IN_FLIGHT;
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
-pub use smb_proto::wire::fscc::file_attributes;
+pub use smb_proto::wire::fscc::{file_attributes, FileTime};
+pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
 pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SessionSlot, SigningPolicy};
 pub use smb_proto::{FileInfo, OpenOptions, ShareInfo, ShareType};
 
@@ -227,15 +227,8 @@ impl Pump {
         Ok(())
     }
 
-    pub fn retrieve_file_from_offset(
-        &mut self,
-        share: &str,
-        path: &str,
-        out: &mut dyn Write,
-        offset: u64,
-        max_length: Option<u64>,
-    ) -> Result<u64> {
-        let op = ops::ReadFile::new(share, path, offset, max_length);
+    /// Runs a whole-file read, its data into `out`.
+    pub fn retrieve(&mut self, op: ops::ReadFile, out: &mut dyn Write) -> Result<u64> {
         let handle = self.core.start_in(self.session, op, Instant::now());
         let r = self.pump(handle.id(), |_, ev| match ev {
             Event::Data { data, .. } => out.write_all(data),
@@ -536,6 +529,47 @@ impl Connection {
         self.call(ops::Stat::new(share, path))
     }
 
+    /// The owner, group and DACL of a file or directory (pysmb's `getSecurity`).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let sd = conn.get_security("share", "reports/q3.pdf")?;
+    /// println!("owner {:?}", sd.owner);
+    /// for ace in sd.dacl.iter().flat_map(|acl| &acl.aces) {
+    ///     println!("{:?} {:#010x} {:?}", ace.ace_type, ace.access_mask, ace.sid);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::PermissionDenied`] when
+    /// the server refuses READ_CONTROL.
+    pub fn get_security(&self, share: &str, path: &str) -> Result<SecurityDescriptor> {
+        self.call(ops::GetSecurity::new(share, path))
+    }
+
+    /// The times of the snapshots (previous versions) the server keeps of the share
+    /// holding `path`, in the server's order (pysmb's `listSnapshots`); read a file as
+    /// it was at one with [`Connection::retrieve_file_at`].
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// for at in conn.list_snapshots("share", "reports")? {
+    ///     println!("{}", at.gmt_token());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; STATUS_INVALID_DEVICE_REQUEST
+    /// ([`Error::status`]) from a share that keeps no snapshots (Samba without
+    /// `shadow_copy2`).
+    pub fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
+        self.call(ops::ListSnapshots::new(share, path))
+    }
+
     /// Writes the whole file into `out`; returns the byte count (pysmb's `retrieveFile`).
     ///
     /// ```no_run
@@ -708,8 +742,36 @@ impl Connection {
         offset: u64,
         max_length: Option<u64>,
     ) -> Result<u64> {
-        self.lock()
-            .retrieve_file_from_offset(share, path, out, offset, max_length)
+        let op = ops::ReadFile::new(share, path, offset, max_length);
+        self.lock().retrieve(op, out)
+    }
+
+    /// Writes the whole file as it was in the snapshot taken at `snapshot` (one of
+    /// [`Connection::list_snapshots`]' times) into `out`; returns the byte count.
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let oldest = conn.list_snapshots("share", "reports/q3.pdf")?.into_iter().min();
+    /// if let Some(at) = oldest {
+    ///     let mut out = std::fs::File::create("q3-first.pdf")?;
+    ///     conn.retrieve_file_at("share", "reports/q3.pdf", at, &mut out)?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::retrieve_file`]; [`ErrorKind::NotFound`] when the snapshot
+    /// holds no such file, or there is no snapshot at that time.
+    pub fn retrieve_file_at(
+        &self,
+        share: &str,
+        path: &str,
+        snapshot: FileTime,
+        out: &mut dyn Write,
+    ) -> Result<u64> {
+        let op = ops::ReadFile::new(share, path, 0, None).at_snapshot(snapshot);
+        self.lock().retrieve(op, out)
     }
 
     /// Creates or replaces `path` with everything `input` yields; returns the byte count

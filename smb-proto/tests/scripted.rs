@@ -2349,3 +2349,270 @@ mod share_listing {
         );
     }
 }
+
+// ---- security descriptors, snapshots and the timewarp context ----
+
+fn ioctl_answer(req: &Request, status: NtStatus, output: Vec<u8>) -> Vec<u8> {
+    use smb_proto::wire::ioctl::{IoctlRequest, IoctlResponse};
+    let ioctl = IoctlRequest::decode(&req.msg).expect("IOCTL decodes");
+    let body = IoctlResponse {
+        ctl_code: ioctl.ctl_code,
+        file_id: ioctl.file_id,
+        output: output.into(),
+        ..Default::default()
+    };
+    response(&req.header, status, 1, |m| body.encode(m))
+}
+
+fn close_ok(req: &Request) -> Vec<u8> {
+    response(&req.header, NtStatus::SUCCESS, 1, |m| {
+        CloseResponse::default().encode(m)
+    })
+}
+
+fn a_descriptor() -> smb_proto::wire::security::SecurityDescriptor {
+    use smb_proto::wire::security::{ace_flags, control, Ace, AceType, Acl, SecurityDescriptor};
+    let sid = |s: &str| s.parse().expect("a SID");
+    SecurityDescriptor {
+        revision: 1,
+        control: control::SELF_RELATIVE | control::DACL_PRESENT,
+        owner: Some(sid("S-1-5-21-1-2-3-1001")),
+        group: Some(sid("S-1-22-2-1001")),
+        dacl: Some(Acl {
+            revision: 2,
+            aces: vec![
+                Ace::new(
+                    AceType::AccessDenied,
+                    ace_flags::OBJECT_INHERIT,
+                    0x0001_0000,
+                    sid("S-1-1-0"),
+                ),
+                Ace::new(AceType::AccessAllowed, 0, 0x001f_01ff, sid("S-1-5-32-544")),
+            ],
+        }),
+        sacl: None,
+    }
+}
+
+/// The CREATE, QUERY_INFO and CLOSE of one GetSecurity round, checked for what they ask.
+fn security_round(conn: &mut Connection, buffer_len: u32, parts: u32, access: u32) -> [Request; 3] {
+    use smb_proto::wire::create::CreateRequest;
+    use smb_proto::wire::query_info::{info_type, QueryInfoRequest};
+    let round = <[Request; 3]>::try_from(only(sent_frames(conn))).expect("a compound of three");
+    let create = CreateRequest::decode(&round[0].msg).expect("CREATE decodes");
+    assert_eq!(create.desired_access, access);
+    let query = QueryInfoRequest::decode(&round[1].msg).expect("QUERY_INFO decodes");
+    assert_eq!(query.info_type, info_type::SECURITY);
+    assert_eq!(query.additional_information, parts);
+    assert_eq!(query.output_buffer_length, buffer_len);
+    assert_eq!(query.file_id, FileId::ANY);
+    assert_ne!(round[1].header.flags & flags::RELATED_OPERATIONS, 0);
+    assert_eq!(round[2].header.command, Command::Close as u16);
+    round
+}
+
+#[test]
+fn a_security_descriptor_larger_than_the_buffer_takes_one_more_compound() {
+    use smb_proto::wire::create::access_mask;
+    use smb_proto::wire::query_info::QueryInfoResponse;
+    let (mut conn, t0) = negotiated(config(), 64);
+    let s4 = share(&mut conn, t0, 4);
+    let sd = a_descriptor();
+    let bytes = sd.encode().expect("encodes");
+    let access = access_mask::READ_CONTROL | access_mask::SYNCHRONIZE;
+    let id = conn
+        .start(ops::GetSecurity::new(&s4, "d/f.txt").buffer_len(64), t0)
+        .id();
+    let [create, query, close] = security_round(&mut conn, 64, 0x7, access);
+    // MS-SMB2 3.3.5.20.3: STATUS_BUFFER_TOO_SMALL, ErrorData the size needed.
+    let too_small = ErrorResponse {
+        error_context_count: 0,
+        error_data: (bytes.len() as u32).to_le_bytes().to_vec().into(),
+    };
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[
+            open_dir_ok(&create.header),
+            response(&query.header, NtStatus::BUFFER_TOO_SMALL, 1, |m| {
+                too_small.encode(m)
+            }),
+            close_ok(&close),
+        ]),
+    );
+    assert!(events(&mut conn).is_empty());
+    let [create, query, close] = security_round(&mut conn, bytes.len() as u32, 0x7, access);
+    let answer = QueryInfoResponse {
+        buffer: bytes.into(),
+    };
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[
+            open_dir_ok(&create.header),
+            response(&query.header, NtStatus::SUCCESS, 1, |m| answer.encode(m)),
+            close_ok(&close),
+        ]),
+    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(sd))]));
+    assert!(sent(&mut conn).is_empty());
+}
+
+#[test]
+fn a_server_that_keeps_asking_for_more_gets_its_status_back() {
+    use smb_proto::wire::create::access_mask;
+    let (mut conn, t0) = negotiated(config(), 64);
+    let s4 = share(&mut conn, t0, 4);
+    let access =
+        access_mask::READ_CONTROL | access_mask::SYNCHRONIZE | access_mask::ACCESS_SYSTEM_SECURITY;
+    let id = conn
+        .start(ops::GetSecurity::new(&s4, "f").with_sacl(), t0)
+        .id();
+    let answer_round = |conn: &mut Connection, len: u32, needed: u32| {
+        let [create, query, close] = security_round(conn, len, 0xf, access);
+        let too_small = ErrorResponse {
+            error_context_count: 0,
+            error_data: needed.to_le_bytes().to_vec().into(),
+        };
+        feed(
+            conn,
+            t0,
+            &frame(&[
+                open_dir_ok(&create.header),
+                response(&query.header, NtStatus::BUFFER_TOO_SMALL, 1, |m| {
+                    too_small.encode(m)
+                }),
+                close_ok(&close),
+            ]),
+        );
+    };
+    answer_round(&mut conn, 64 * 1024, 100_000);
+    assert!(events(&mut conn).is_empty());
+    answer_round(&mut conn, 100_000, 120_000);
+    let err = Error::Status {
+        status: NtStatus::BUFFER_TOO_SMALL,
+        op: "get security",
+        path: "f".into(),
+    };
+    assert_eq!(show(&events(&mut conn)), show(&[done::<()>(id, Err(err))]));
+    assert!(sent(&mut conn).is_empty(), "two rounds, no third");
+}
+
+#[test]
+fn snapshots_are_counted_with_16_bytes_then_fetched_with_the_room_needed() {
+    use smb_proto::wire::ioctl::{flags as ioctl_flags, fsctl, IoctlRequest, SrvSnapshotArray};
+    let (mut conn, t0) = negotiated(config(), 64);
+    let s5 = share(&mut conn, t0, 5);
+    let id = conn.start(ops::ListSnapshots::new(&s5, "dir"), t0).id();
+    let [create, probe] = <[Request; 2]>::try_from(only(sent_frames(&mut conn))).unwrap();
+    assert_eq!(create.header.command, Command::Create as u16);
+    let ioctl = IoctlRequest::decode(&probe.msg).unwrap();
+    assert_eq!(
+        (ioctl.ctl_code, ioctl.max_output_response, ioctl.flags),
+        (fsctl::SRV_ENUMERATE_SNAPSHOTS, 16, ioctl_flags::IS_FSCTL)
+    );
+    assert_eq!(ioctl.file_id, FileId::ANY);
+
+    let times: Vec<FileTime> = ["@GMT-2026.03.01-00.00.00", "@GMT-2026.01.01-08.15.00"]
+        .iter()
+        .map(|t| FileTime::from_gmt_token(t).unwrap())
+        .collect();
+    let full = SrvSnapshotArray::new(times.clone());
+    let mut counts = Vec::new();
+    SrvSnapshotArray {
+        snapshots: Vec::new(),
+        ..full.clone()
+    }
+    .encode(&mut counts);
+    counts.resize(16, 0);
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[
+            open_dir_ok(&create.header),
+            ioctl_answer(&probe, NtStatus::SUCCESS, counts),
+        ]),
+    );
+    let fetch = only(sent(&mut conn));
+    let ioctl = IoctlRequest::decode(&fetch.msg).unwrap();
+    assert_eq!(ioctl.max_output_response, 12 + 2 * 50 + 2);
+    let opened = FileId {
+        persistent: 77,
+        volatile: 88,
+    };
+    assert_eq!(ioctl.file_id, opened);
+    let mut list = Vec::new();
+    full.encode(&mut list);
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[ioctl_answer(&fetch, NtStatus::SUCCESS, list)]),
+    );
+    let close = only(sent(&mut conn));
+    assert_eq!(closes_of(std::slice::from_ref(&close)), vec![opened]);
+    assert!(
+        events(&mut conn).is_empty(),
+        "done when the handle is closed"
+    );
+    feed(&mut conn, t0, &frame(&[close_ok(&close)]));
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(times))]));
+}
+
+#[test]
+fn a_share_without_snapshots_fails_the_listing_and_its_handle_is_closed() {
+    let (mut conn, t0) = negotiated(config(), 64);
+    let s5 = share(&mut conn, t0, 5);
+    let id = conn.start(ops::ListSnapshots::new(&s5, ""), t0).id();
+    let [create, probe] = <[Request; 2]>::try_from(only(sent_frames(&mut conn))).unwrap();
+    // What Samba answers on a share without a snapshot module.
+    let unsupported = NtStatus::INVALID_DEVICE_REQUEST;
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[
+            open_dir_ok(&create.header),
+            response(&probe.header, unsupported, 1, error_body),
+        ]),
+    );
+    let err = Error::Status {
+        status: unsupported,
+        op: "list snapshots",
+        path: String::new(),
+    };
+    assert_eq!(show(&events(&mut conn)), show(&[done::<()>(id, Err(err))]));
+    assert_eq!(
+        closes_of(&sent(&mut conn)),
+        vec![FileId {
+            persistent: 77,
+            volatile: 88
+        }]
+    );
+}
+
+#[test]
+fn stat_list_and_read_at_a_snapshot_send_the_timewarp_context() {
+    use smb_proto::wire::create::{context_name, CreateRequest};
+    let (mut conn, t0) = negotiated(config(), 64);
+    let s6 = share(&mut conn, t0, 6);
+    let at = FileTime::from_gmt_token("@GMT-2026.01.01-00.00.00").unwrap();
+    let mut first_create = |op: BoxedOp| {
+        conn.start_boxed(op, t0);
+        CreateRequest::decode(&sent(&mut conn)[0].msg)
+            .expect("CREATE decodes")
+            .create_contexts
+    };
+    // MS-SMB2 2.2.13.2.7: "TWrp", its data the 8-byte FILETIME.
+    let timewarp = vec![(
+        context_name::TIMEWARP_TOKEN.to_vec(),
+        at.0.to_le_bytes().to_vec(),
+    )];
+    for op in [
+        BoxedOp::new(ops::Stat::new(&s6, "f.txt").at_snapshot(at)),
+        BoxedOp::new(ops::ListDir::new(&s6, "d", "*").at_snapshot(at)),
+        BoxedOp::new(ops::ListDirPaged::new(&s6, "d", "*").at_snapshot(at)),
+        BoxedOp::new(ops::ReadFile::new(&s6, "f.txt", 0, None).at_snapshot(at)),
+    ] {
+        assert_eq!(first_create(op), timewarp);
+    }
+    assert!(first_create(BoxedOp::new(ops::Stat::new(&s6, "f.txt"))).is_empty());
+}

@@ -35,10 +35,10 @@ use smb_proto::url::SmbUrl;
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 pub use smb_async::{
-    access_mask, create_options, disposition, file_attributes, ConnectOptions, Credentials,
-    Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, ListStream, NtStatus,
-    OpenOptions, PasswordCallback, PasswordPrompt, Result, SessionSlot, ShareInfo, ShareType,
-    SigningPolicy, FILES_IN_FLIGHT,
+    access_mask, create_options, disposition, file_attributes, Ace, AceType, Acl, ConnectOptions,
+    Credentials, Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, FileTime,
+    ListStream, NtStatus, OpenOptions, PasswordCallback, PasswordPrompt, Result,
+    SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, FILES_IN_FLIGHT,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
@@ -189,6 +189,28 @@ impl Client {
         let mut out = TokioIo(out);
         self.0
             .retrieve_file_from_offset(share, path, &mut out, offset, max_length)
+            .await
+    }
+
+    /// Writes the whole file as it was in the snapshot taken at `snapshot` into `out`;
+    /// returns the byte count.
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::Client::retrieve_file_at`].
+    pub async fn retrieve_file_at<W>(
+        &self,
+        share: &str,
+        path: &str,
+        snapshot: FileTime,
+        out: &mut W,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let mut out = TokioIo(out);
+        self.0
+            .retrieve_file_at(share, path, snapshot, &mut out)
             .await
     }
 

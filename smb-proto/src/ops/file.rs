@@ -8,9 +8,9 @@ use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::close::CloseRequest;
 use crate::wire::create::{
-    access_mask, create_options, disposition, CreateRequest, CreateResponse, FileId,
+    access_mask, context_name, create_options, disposition, CreateRequest, CreateResponse, FileId,
 };
-use crate::wire::fscc::{self, file_attributes, share_access};
+use crate::wire::fscc::{self, file_attributes, share_access, FileTime};
 use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
 use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
@@ -74,6 +74,13 @@ impl OpenOptions {
 /// makes the server answer STATUS_NOT_A_DIRECTORY for a file, rather than open the file
 /// the shorter name reaches. File-only operations have refused such paths already.
 pub(crate) fn create(path: &str, o: &OpenOptions) -> RequestBody {
+    create_at(path, o, None)
+}
+
+/// [`create`], of `path` as it was in the snapshot (previous version) taken at
+/// `snapshot` when there is one: the CREATE carries the SMB2_CREATE_TIMEWARP_TOKEN
+/// context (MS-SMB2 2.2.13.2.7), whose data is that FILETIME.
+pub(crate) fn create_at(path: &str, o: &OpenOptions, snapshot: Option<FileTime>) -> RequestBody {
     let (name, names_directory) = match path::parse(path) {
         Ok(p) => (p.name, p.names_directory),
         Err(_) => (path::wire_name(path), false),
@@ -89,6 +96,15 @@ pub(crate) fn create(path: &str, o: &OpenOptions) -> RequestBody {
         create_disposition: o.disposition,
         create_options,
         name,
+        create_contexts: snapshot
+            .map(|t| {
+                (
+                    context_name::TIMEWARP_TOKEN.to_vec(),
+                    t.0.to_le_bytes().to_vec(),
+                )
+            })
+            .into_iter()
+            .collect(),
         ..Default::default()
     })
 }

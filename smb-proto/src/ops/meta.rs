@@ -5,12 +5,14 @@ use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress,
 use crate::error::{CloseReason, Error, Violation};
 use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
-use crate::wire::fscc::{self, file_attributes, FileDispositionInformation, FileRenameInformation};
+use crate::wire::fscc::{
+    self, file_attributes, FileDispositionInformation, FileRenameInformation, FileTime,
+};
 use crate::wire::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::{info_type, SetInfoRequest};
 
-use super::file::{check, close, create, info_from_create, invalid, status_err};
+use super::file::{check, close, create, create_at, info_from_create, invalid, status_err};
 use super::{path, FileInfo, OpenOptions, TreeId};
 
 /// Attributes of a file or directory → [`FileInfo`]: CREATE + CLOSE in one compound;
@@ -20,6 +22,7 @@ use super::{path, FileInfo, OpenOptions, TreeId};
 pub struct Stat {
     share: String,
     path: String,
+    snapshot: Option<FileTime>,
     info: Option<FileInfo>,
 }
 
@@ -29,8 +32,16 @@ impl Stat {
         Stat {
             share: share.to_string(),
             path: path.to_string(),
+            snapshot: None,
             info: None,
         }
+    }
+
+    /// Stats the path as it was in the snapshot taken at `time` (one of
+    /// [`ListSnapshots`](super::ListSnapshots)' times).
+    pub fn at_snapshot(mut self, time: FileTime) -> Self {
+        self.snapshot = Some(time);
+        self
     }
 }
 
@@ -56,7 +67,8 @@ impl Operation for Stat {
             create_options: 0,
             attributes: 0,
         };
-        cx.send_related(vec![(0, create(&self.path, &o)), (1, close(FileId::ANY))]);
+        let open = create_at(&self.path, &o, self.snapshot);
+        cx.send_related(vec![(0, open), (1, close(FileId::ANY))]);
         Ok(Progress::Pending)
     }
 
@@ -362,6 +374,8 @@ struct Listing {
     share: String,
     path: String,
     pattern: String,
+    /// The snapshot whose version of the directory is listed, if any.
+    snapshot: Option<FileTime>,
     file_id: FileId,
     entries: Vec<FileInfo>,
     paged: bool,
@@ -388,6 +402,7 @@ impl Listing {
             share: share.to_string(),
             path: path.to_string(),
             pattern: pattern.to_string(),
+            snapshot: None,
             file_id: FileId::ANY,
             entries: Vec::new(),
             paged,
@@ -428,7 +443,8 @@ impl Listing {
             attributes: 0,
         };
         let q = self.query(cx, true);
-        cx.send_related(vec![(LIST_CREATE, create(&self.path, &o)), (LIST_QUERY, q)]);
+        let open = create_at(&self.path, &o, self.snapshot);
+        cx.send_related(vec![(LIST_CREATE, open), (LIST_QUERY, q)]);
     }
 
     /// Feeds a response; returns the entries once the directory is closed.
@@ -534,6 +550,13 @@ impl ListDir {
             tree: TreeId(0),
         }
     }
+
+    /// Lists the directory as it was in the snapshot taken at `time` (one of
+    /// [`ListSnapshots`](super::ListSnapshots)' times).
+    pub fn at_snapshot(mut self, time: FileTime) -> Self {
+        self.listing.snapshot = Some(time);
+        self
+    }
 }
 
 impl Operation for ListDir {
@@ -591,6 +614,12 @@ impl ListDirPaged {
             listing: Listing::new(share, path, pattern, true),
             tree: TreeId(0),
         }
+    }
+
+    /// Lists the directory as it was in the snapshot taken at `time`.
+    pub fn at_snapshot(mut self, time: FileTime) -> Self {
+        self.listing.snapshot = Some(time);
+        self
     }
 }
 

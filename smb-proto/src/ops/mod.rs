@@ -20,7 +20,9 @@ mod login;
 mod meta;
 pub mod path;
 mod raw;
+mod security;
 mod shares;
+mod snapshots;
 mod transfer;
 mod tree;
 
@@ -36,7 +38,9 @@ pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, Rmdir, Stat};
 pub use raw::{HeaderFields, Raw};
+pub use security::GetSecurity;
 pub use shares::{ListShares, ShareInfo, ShareType};
+pub use snapshots::ListSnapshots;
 pub use transfer::{ReadFile, Write, WriteFile};
 pub use tree::{ListTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH};
 

@@ -13,12 +13,12 @@ use crate::wire::close::{flags as close_flags, CloseRequest, CloseResponse};
 use crate::wire::create::{
     access_mask, create_action, create_options, disposition, CreateResponse, FileId,
 };
-use crate::wire::fscc::file_attributes;
+use crate::wire::fscc::{file_attributes, FileTime};
 use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::write::{WriteRequest, WriteResponse};
 
-use super::file::{check, close, create};
+use super::file::{check, close, create, create_at};
 use super::{path, Handle, OpenOptions, TreeId};
 
 const OPEN: usize = 0;
@@ -65,6 +65,8 @@ pub struct ReadFile {
     share: String,
     tree: TreeId,
     path: String,
+    /// The snapshot whose version of the file is read, if any.
+    snapshot: Option<FileTime>,
     file_id: FileId,
     /// Next offset to request.
     next_req: u64,
@@ -105,6 +107,7 @@ impl ReadFile {
             share: share.to_string(),
             tree: TreeId(0),
             path: path.to_string(),
+            snapshot: None,
             file_id: FileId::ANY,
             next_req: offset,
             next_emit: offset,
@@ -122,6 +125,18 @@ impl ReadFile {
             closing: false,
             unacked: 0,
         }
+    }
+
+    /// Reads the file as it was in the snapshot taken at `time` (one of
+    /// [`ListSnapshots`](super::ListSnapshots)' times).
+    pub fn at_snapshot(mut self, time: FileTime) -> Self {
+        self.snapshot = Some(time);
+        self
+    }
+
+    /// The CREATE that opens the file (at the snapshot, if any).
+    fn open(&self) -> RequestBody {
+        create_at(&self.path, &read_options(), self.snapshot)
     }
 
     fn read(&mut self, cx: &mut OpContext<'_>, offset: u64, len: u32) {
@@ -265,7 +280,7 @@ impl Operation for ReadFile {
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         self.tree = cx.tree();
         self.first_len = u64::from(cx.negotiated().max_read_size).min(self.limit - self.start);
-        let mut items = vec![(OPEN, create(&self.path, &read_options()))];
+        let mut items = vec![(OPEN, self.open())];
         if self.first_len > 0 {
             let req = ReadRequest {
                 length: self.first_len as u32,
@@ -341,7 +356,7 @@ impl Operation for ReadFile {
                 }
                 let hint = size_after.unwrap_or(0).max(self.expected);
                 self.end = hint.clamp(self.next_req, self.limit);
-                cx.send(REOPEN, create(&self.path, &read_options()));
+                cx.send(REOPEN, self.open());
                 return Ok(Progress::Pending);
             }
             REOPEN => {

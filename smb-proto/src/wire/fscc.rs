@@ -203,6 +203,61 @@ impl FileTime {
         }
     }
 
+    /// The time a previous version's token `@GMT-YYYY.MM.DD-HH.MM.SS` names (UTC, the
+    /// form of MS-SMB2 2.2.32.2); `None` for anything else, a date that does not exist
+    /// (`@GMT-2026.02.30-…`) included.
+    pub fn from_gmt_token(token: &str) -> Option<FileTime> {
+        // Every field is zero-padded, so each sits at a fixed position.
+        let field = |at: usize, len: usize| -> Option<i64> {
+            let digits = token.get(at..at + len)?;
+            digits
+                .bytes()
+                .all(|c| c.is_ascii_digit())
+                .then(|| digits.parse().ok())?
+        };
+        let b = token.as_bytes();
+        let separators = [(9, b'.'), (12, b'.'), (15, b'-'), (18, b'.'), (21, b'.')];
+        if b.len() != 24
+            || !token.starts_with("@GMT-")
+            || separators.iter().any(|&(i, c)| b[i] != c)
+        {
+            return None;
+        }
+        let (year, month, day) = (field(5, 4)?, field(10, 2)?, field(13, 2)?);
+        let (hour, minute, second) = (field(16, 2)?, field(19, 2)?, field(22, 2)?);
+        let days = days_from_civil(year, month, day);
+        // A day past its month's end comes back as another date.
+        if year < 1601
+            || !(1..=12).contains(&month)
+            || civil_from_days(days) != (year, month, day)
+            || hour > 23
+            || minute > 59
+            || second > 59
+        {
+            return None;
+        }
+        let secs = (days + Self::UNIX_EPOCH_DAYS) * 86_400 + hour * 3600 + minute * 60 + second;
+        Some(FileTime(secs as u64 * Self::TICKS_PER_SEC))
+    }
+
+    /// The `@GMT-YYYY.MM.DD-HH.MM.SS` token of this time, to the second: how a server
+    /// names the previous version taken at it (and what [`FileTime::from_gmt_token`]
+    /// reads back, for years up to 9999).
+    pub fn gmt_token(self) -> String {
+        let secs = (self.0 / Self::TICKS_PER_SEC) as i64;
+        let (year, month, day) = civil_from_days(secs.div_euclid(86_400) - Self::UNIX_EPOCH_DAYS);
+        let of_day = secs.rem_euclid(86_400);
+        format!(
+            "@GMT-{year:04}.{month:02}.{day:02}-{:02}.{:02}.{:02}",
+            of_day / 3600,
+            of_day / 60 % 60,
+            of_day % 60
+        )
+    }
+
+    /// Days from 1601-01-01 to 1970-01-01.
+    const UNIX_EPOCH_DAYS: i64 = (Self::UNIX_EPOCH.0 / Self::TICKS_PER_SEC / 86_400) as i64;
+
     fn read(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
         r.u64(what).map(FileTime)
     }
@@ -210,6 +265,33 @@ impl FileTime {
     fn put(self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.0.to_le_bytes());
     }
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (Howard
+/// Hinnant's `days_from_civil`: 400-year eras, years starting in March so the leap day
+/// comes last).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date `days` after 1970-01-01: the inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = (shifted_month + 2) % 12 + 1;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Walks a list of entries linked by a leading 32-bit `NextEntryOffset` (MS-FSCC 2.4
@@ -774,6 +856,55 @@ impl FileFsVolumeInformation {
 mod tests {
     use super::*;
     use crate::wire::request::test_util::hex;
+
+    #[test]
+    fn gmt_tokens_name_whole_seconds_in_utc() {
+        let t = FileTime::from_gmt_token("@GMT-1970.01.01-00.00.00").unwrap();
+        assert_eq!(t, FileTime::UNIX_EPOCH);
+        let t = FileTime::from_gmt_token("@GMT-2026.01.01-00.00.00").unwrap();
+        // 1767225600 seconds after the Unix epoch (`date -ud 2026-01-01 +%s`).
+        assert_eq!(
+            t.to_system_time().unwrap(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600)
+        );
+        for token in [
+            "@GMT-1601.01.01-00.00.00",
+            "@GMT-2024.02.29-23.59.59",
+            "@GMT-2000.02.29-00.00.01",
+            "@GMT-2026.12.31-12.34.56",
+            "@GMT-9999.12.31-23.59.59",
+        ] {
+            let t = FileTime::from_gmt_token(token).unwrap();
+            assert_eq!(t.gmt_token(), token);
+        }
+        assert_eq!(FileTime(0).gmt_token(), "@GMT-1601.01.01-00.00.00");
+        // Sub-second ticks are dropped: the token names the second.
+        assert_eq!(
+            FileTime(FileTime::UNIX_EPOCH.0 + 9_999_999).gmt_token(),
+            "@GMT-1970.01.01-00.00.00"
+        );
+        for bad in [
+            "",
+            "@GMT-2026.01.01-00.00.0",
+            "@GMT-2026.01.01-00.00.000",
+            "@gmt-2026.01.01-00.00.00",
+            "@GMT-2026-01-01-00.00.00",
+            "@GMT-2026.13.01-00.00.00",
+            "@GMT-2026.00.01-00.00.00",
+            "@GMT-2026.02.29-00.00.00",
+            "@GMT-1900.02.29-00.00.00",
+            "@GMT-2026.04.31-00.00.00",
+            "@GMT-2026.01.00-00.00.00",
+            "@GMT-2026.01.01-24.00.00",
+            "@GMT-2026.01.01-00.60.00",
+            "@GMT-2026.01.01-00.00.60",
+            "@GMT-1600.12.31-23.59.59",
+            "@GMT-+026.01.01-00.00.00",
+            "@GMT-2026.01.01-00.00.\u{e9}",
+        ] {
+            assert_eq!(FileTime::from_gmt_token(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn file_time_converts_to_system_time() {

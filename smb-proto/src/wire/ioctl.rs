@@ -1,10 +1,11 @@
-//! IOCTL request and response, MS-SMB2 2.2.31 / 2.2.32, and the VALIDATE_NEGOTIATE_INFO
-//! payloads (2.2.31.4 / 2.2.32.6).
+//! IOCTL request and response, MS-SMB2 2.2.31 / 2.2.32, the VALIDATE_NEGOTIATE_INFO
+//! payloads (2.2.31.4 / 2.2.32.6) and the snapshot list (2.2.32.2).
 
 use bytes::Bytes;
 
-use super::codec::{DecodeError, Reader};
+use super::codec::{self, DecodeError, Reader};
 use super::create::{variable_buffer, FileId};
+use super::fscc::FileTime;
 use super::header::HEADER_LEN;
 use super::negotiate::{put_u16_list, read_u16_list};
 
@@ -282,6 +283,100 @@ impl ValidateNegotiateInfoResponse {
     }
 }
 
+/// SRV_SNAPSHOT_ARRAY, MS-SMB2 2.2.32.2: the output of FSCTL_SRV_ENUMERATE_SNAPSHOTS,
+/// the previous versions a server keeps of a share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SrvSnapshotArray {
+    /// NumberOfSnapShots: how many the server keeps.
+    pub number_of_snapshots: u32,
+    /// SnapShotArraySize: the bytes the whole list of tokens takes, returned or not.
+    pub snapshot_array_size: u32,
+    /// The snapshots returned (NumberOfSnapShotsReturned), in the server's order, each
+    /// from its `@GMT-YYYY.MM.DD-HH.MM.SS` token.
+    pub snapshots: Vec<FileTime>,
+}
+
+impl SrvSnapshotArray {
+    /// NumberOfSnapShots, NumberOfSnapShotsReturned, SnapShotArraySize.
+    pub const FIXED_LEN: u32 = 12;
+
+    /// The complete answer listing `snapshots`.
+    pub fn new(snapshots: Vec<FileTime>) -> Self {
+        SrvSnapshotArray {
+            number_of_snapshots: snapshots.len() as u32,
+            snapshot_array_size: Self::tokens(&snapshots).len() as u32,
+            snapshots,
+        }
+    }
+
+    /// The MaxOutputResponse that fetches every snapshot.
+    pub fn full_len(&self) -> u64 {
+        u64::from(Self::FIXED_LEN) + u64::from(self.snapshot_array_size)
+    }
+
+    /// Whether every snapshot the server keeps was returned.
+    pub fn is_complete(&self) -> bool {
+        self.snapshots.len() as u64 == u64::from(self.number_of_snapshots)
+    }
+
+    /// Decodes the structure (the IOCTL output). With no snapshot returned, as in the
+    /// answer to a 16-byte MaxOutputResponse, the array itself is not read: only its
+    /// size is there.
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        let number_of_snapshots = r.u32("number of snapshots")?;
+        let returned = r.u32("number of snapshots returned")?;
+        let snapshot_array_size = r.u32("snapshot array size")?;
+        if returned > number_of_snapshots {
+            return Err(DecodeError::invalid(
+                "number of snapshots returned",
+                returned,
+            ));
+        }
+        let mut snapshots = Vec::new();
+        if returned > 0 {
+            // The tokens are NUL-terminated UTF-16 strings, the list ends with one more
+            // NUL; each must be a whole `@GMT-…` token, or the list is not what it says.
+            let array = r.bytes(snapshot_array_size as usize, "snapshot array")?;
+            let text = codec::utf16le(array, "snapshot array")?;
+            for (i, token) in text.split('\0').take_while(|t| !t.is_empty()).enumerate() {
+                let time = FileTime::from_gmt_token(token)
+                    .ok_or(DecodeError::invalid("snapshot token", i as u64))?;
+                snapshots.push(time);
+            }
+            if snapshots.len() as u64 != u64::from(returned) {
+                return Err(DecodeError::invalid(
+                    "number of snapshots returned",
+                    returned,
+                ));
+            }
+        }
+        Ok(SrvSnapshotArray {
+            number_of_snapshots,
+            snapshot_array_size,
+            snapshots,
+        })
+    }
+
+    /// Appends the structure (for a scripted server): the fields as they are, then the
+    /// tokens of `snapshots` if there are any.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.number_of_snapshots.to_le_bytes());
+        out.extend_from_slice(&(self.snapshots.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.snapshot_array_size.to_le_bytes());
+        if !self.snapshots.is_empty() {
+            out.extend_from_slice(&Self::tokens(&self.snapshots));
+        }
+    }
+
+    /// The SnapShots field: each token NUL-terminated, then a final NUL.
+    fn tokens(snapshots: &[FileTime]) -> Vec<u8> {
+        let mut text: String = snapshots.iter().map(|t| t.gmt_token() + "\0").collect();
+        text.push('\0');
+        codec::to_utf16le(&text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -386,6 +481,69 @@ mod tests {
         let mut output = Vec::new();
         out.encode(&mut output);
         assert_eq!(output, resp.output);
+    }
+
+    /// The answer to FSCTL_SRV_ENUMERATE_SNAPSHOTS with room for every snapshot, laid out
+    /// by hand per MS-SMB2 2.2.32.2 as Samba sends it: two tokens of 25 UTF-16 units
+    /// each with its NUL, and the final NUL (SnapShotArraySize 2 * 50 + 2 = 0x66).
+    fn snapshot_answer() -> Vec<u8> {
+        let mut b = hex("02000000 02000000 66000000").to_vec();
+        b.extend(codec::to_utf16le(
+            "@GMT-2026.03.01-00.00.00\0@GMT-2026.01.15-12.30.59\0\0",
+        ));
+        b
+    }
+
+    #[test]
+    fn snapshot_arrays_decode_their_tokens_as_times() {
+        let full = SrvSnapshotArray::decode(&snapshot_answer()).unwrap();
+        let times: Vec<String> = full.snapshots.iter().map(|t| t.gmt_token()).collect();
+        assert_eq!(
+            times,
+            ["@GMT-2026.03.01-00.00.00", "@GMT-2026.01.15-12.30.59"]
+        );
+        assert_eq!(full.number_of_snapshots, 2);
+        assert_eq!(full.snapshot_array_size, 0x66);
+        assert!(full.is_complete());
+        assert_eq!(SrvSnapshotArray::new(full.snapshots.clone()), full);
+        let mut out = Vec::new();
+        full.encode(&mut out);
+        assert_eq!(out, snapshot_answer());
+
+        // The answer to a 16-byte MaxOutputResponse: the counts and the size needed.
+        let probe = SrvSnapshotArray::decode(&hex("02000000 00000000 66000000 00000000")).unwrap();
+        assert!(probe.snapshots.is_empty() && !probe.is_complete());
+        assert_eq!(probe.full_len(), 12 + 0x66);
+        let none = SrvSnapshotArray::decode(&hex("00000000 00000000 02000000 00000000")).unwrap();
+        assert!(none.is_complete());
+    }
+
+    #[test]
+    fn snapshot_arrays_that_lie_are_errors() {
+        let good = snapshot_answer();
+        for n in 0..good.len() {
+            assert!(SrvSnapshotArray::decode(&good[..n]).is_err(), "cut to {n}");
+        }
+        let with = |at: usize, bytes: &[u8]| {
+            let mut b = good.clone();
+            b[at..at + bytes.len()].copy_from_slice(bytes);
+            SrvSnapshotArray::decode(&b)
+        };
+        // More returned than there are, more returned than tokens, fewer.
+        assert!(with(4, &[3]).is_err());
+        assert!(with(0, &[3]).and_then(|_| with(4, &[3])).is_err());
+        let mut three = good.clone();
+        three[0] = 3;
+        three[4] = 3;
+        assert!(SrvSnapshotArray::decode(&three).is_err());
+        assert!(with(4, &[1]).is_err());
+        // An odd size, a size past the end, a token that is not a time.
+        assert!(with(8, &[0x65]).is_err());
+        assert!(with(8, &[0xff]).is_err());
+        assert_eq!(
+            with(12 + 2 * 10, &[b'9', 0]),
+            Err(DecodeError::invalid("snapshot token", 0u64))
+        );
     }
 
     #[test]

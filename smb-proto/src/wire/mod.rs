@@ -1,5 +1,5 @@
 //! Wire codecs: one file per SMB2 command (MS-SMB2 2.2.x) plus the header, the
-//! transform header and the MS-FSCC information classes.
+//! transform header, the MS-FSCC information classes and the MS-DTYP security descriptor.
 //!
 //! Conventions shared by every file here:
 //! * A request's `encode(&self, out: &mut Vec<u8>)` appends the body that follows the
@@ -25,6 +25,7 @@ pub mod query_directory;
 pub mod query_info;
 pub mod read;
 pub mod request;
+pub mod security;
 pub mod session_setup;
 pub mod set_info;
 pub mod simple;
