@@ -36,7 +36,7 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
-    local_path, with_path, DriverEvent as Ev, LocalTree, Status, TransferResults,
+    filetime, local_path, with_path, DriverEvent as Ev, LocalTree, Status, TransferResults,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -51,7 +51,7 @@ pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
-pub use smb_proto::ops::FILES_IN_FLIGHT;
+pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
@@ -158,6 +158,10 @@ pub(crate) enum Step {
         file: usize,
         result: std::result::Result<u64, smb_proto::Error>,
     },
+    Progress {
+        done: u64,
+        total: Option<u64>,
+    },
     Entries(Vec<FileInfo>),
     Done(OpOutput),
 }
@@ -202,6 +206,7 @@ impl Running {
                 })),
                 Some(Ev::WantData { file, max_len }) => Ok(Step::WantData { file, max_len }),
                 Some(Ev::FileDone { file, result }) => Ok(Step::FileDone { file, result }),
+                Some(Ev::Progress { done, total, .. }) => Ok(Step::Progress { done, total }),
                 Some(Ev::Entries(e)) => Ok(Step::Entries(e)),
                 Some(Ev::Done(r)) => {
                     self.finished = true;
@@ -231,7 +236,7 @@ impl Running {
                 Step::Done(out) => return Poll::Ready(Ok(out)),
                 Step::WantData { file, .. } => self.supply(file, Bytes::new()),
                 Step::Entries(_) => self.supply(0, Bytes::new()),
-                Step::Data(_) | Step::FileDone { .. } => {}
+                Step::Data(_) | Step::FileDone { .. } | Step::Progress { .. } => {}
             }
         }
     }
@@ -466,6 +471,23 @@ impl Client {
         self.call(ops::ListDir::new(share, path, pattern)).await
     }
 
+    /// Like [`Client::list_path`], keeping only the entries pysmb's `search` mask accepts
+    /// ([`smb_proto::ops::search`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::list_path`].
+    pub async fn list_path_search(
+        &self,
+        share: &str,
+        path: &str,
+        search: u32,
+        pattern: &str,
+    ) -> Result<Vec<FileInfo>> {
+        self.call(ops::ListDir::new(share, path, pattern).search(search))
+            .await
+    }
+
     /// Like [`Client::list_path`], as a stream that asks the server for the next page of
     /// entries only when the previous one has been consumed.
     ///
@@ -583,7 +605,27 @@ impl Client {
         W: AsyncWrite + Unpin + ?Sized,
     {
         let op = ops::ReadFile::new(share, path, offset, max_length);
-        self.retrieve(op, out).await
+        self.retrieve(op, out, &mut |_, _| {}).await
+    }
+
+    /// [`Client::retrieve_file`] calling `progress(done, total)` after each READ
+    /// delivered, with the size at open as the total (pysmb's `show_progress`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::retrieve_file`].
+    pub async fn retrieve_file_with_progress<W>(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut W,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let op = ops::ReadFile::new(share, path, 0, None).with_progress();
+        self.retrieve(op, out, progress).await
     }
 
     /// Writes the whole file as it was in the snapshot taken at `snapshot` (one of
@@ -604,11 +646,16 @@ impl Client {
         W: AsyncWrite + Unpin + ?Sized,
     {
         let op = ops::ReadFile::new(share, path, 0, None).at_snapshot(snapshot);
-        self.retrieve(op, out).await
+        self.retrieve(op, out, &mut |_, _| {}).await
     }
 
     /// Runs a whole-file read, its data into `out`.
-    async fn retrieve<W>(&self, op: ops::ReadFile, out: &mut W) -> Result<u64>
+    async fn retrieve<W>(
+        &self,
+        op: ops::ReadFile,
+        out: &mut W,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64>
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
@@ -616,6 +663,7 @@ impl Client {
         loop {
             match op.step().await? {
                 Step::Data(data) => out.write_all(&data).await?,
+                Step::Progress { done, total } => progress(done, total),
                 Step::Done(done) => {
                     let n = done.downcast::<u64>()?;
                     out.flush().await?;
@@ -646,13 +694,70 @@ impl Client {
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        let mut op = self.begin(BoxedOp::new(ops::WriteFile::new(share, path)), None)?;
+        let op = ops::WriteFile::new(share, path);
+        self.store_op(op, input, &mut |_, _| {}).await
+    }
+
+    /// [`Client::store_file`] calling `progress(done, None)` after each WRITE the server
+    /// acknowledged (pysmb's `show_progress`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::store_file`].
+    pub async fn store_file_with_progress<R>(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut R,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let op = ops::WriteFile::new(share, path).with_progress();
+        self.store_op(op, input, progress).await
+    }
+
+    /// Writes everything `input` yields into `path` from `offset` (the file is created
+    /// if missing, and first emptied when `truncate`); returns the offset after the last
+    /// byte written (pysmb's `storeFileFromOffset`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::store_file`].
+    pub async fn store_file_from_offset<R>(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut R,
+        offset: u64,
+        truncate: bool,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let op = ops::WriteFile::new(share, path).from_offset(offset, truncate);
+        Ok(offset + self.store_op(op, input, &mut |_, _| {}).await?)
+    }
+
+    /// Runs a streaming write fed from `input`.
+    async fn store_op<R>(
+        &self,
+        op: ops::WriteFile,
+        input: &mut R,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let mut op = self.begin(BoxedOp::new(op), None)?;
         loop {
             match op.step().await? {
                 Step::WantData { file, max_len } => {
                     let data = read_up_to(&mut *input, max_len).await?;
                     op.supply(file, data);
                 }
+                Step::Progress { done, total } => progress(done, total),
                 Step::Done(out) => return Ok(out.downcast()?),
                 _ => {}
             }
@@ -880,6 +985,73 @@ impl Client {
         self.call(ops::Delete::new(share, path_pattern)).await
     }
 
+    /// Like [`Client::delete_files`], and also removes the directories that match, with
+    /// everything in them; returns how many files and directories were removed.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches; the first removal's error otherwise.
+    pub async fn delete_files_and_folders(&self, share: &str, path_pattern: &str) -> Result<u64> {
+        self.call(ops::Delete::new(share, path_pattern).with_folders())
+            .await
+    }
+
+    /// Sets the attributes of the files and directories matching `path_pattern` to
+    /// `attributes`; returns how many (pysmb's `resetFileAttributes`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches.
+    pub async fn reset_file_attributes(
+        &self,
+        share: &str,
+        path_pattern: &str,
+        attributes: u32,
+    ) -> Result<u64> {
+        self.call(ops::ResetAttributes::new(share, path_pattern, attributes))
+            .await
+    }
+
+    /// Sets a file's or directory's last write time (pysmb's `setLastWriteTime`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::InvalidArgument`] for a
+    /// time before 1601.
+    pub async fn set_last_write_time(
+        &self,
+        share: &str,
+        path: &str,
+        time: SystemTime,
+    ) -> Result<()> {
+        self.call(ops::SetBasicInfo::last_write_time(
+            share,
+            path,
+            filetime(time)?,
+        ))
+        .await
+    }
+
+    /// Renames or moves `old` to `new` within the share, replacing `new` if it exists.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when `old` does not exist.
+    pub async fn rename_replacing(&self, share: &str, old: &str, new: &str) -> Result<()> {
+        self.call(ops::Rename::new(share, old, new, true)).await
+    }
+
+    /// pysmb's `echo(data)`: one ECHO round trip, then `data` back (an SMB2 ECHO carries
+    /// no payload, MS-SMB2 2.2.28, so the server cannot echo the bytes).
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
+    pub async fn echo_data(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.call(ops::Echo).await?;
+        Ok(data.to_vec())
+    }
+
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
     ///
     /// # Errors
@@ -981,6 +1153,9 @@ impl Stream for ListStream {
         }
     }
 }
+
+/// A progress callback: bytes moved so far, and the total when known.
+pub type ProgressFn<'a> = dyn FnMut(u64, Option<u64>) + Send + 'a;
 
 /// Reads until `max` bytes or end of input; empty means end of input.
 async fn read_up_to<R: AsyncRead + Unpin + ?Sized>(input: &mut R, max: usize) -> io::Result<Bytes> {

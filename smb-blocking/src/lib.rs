@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use smb_proto::client::{local_path, with_path, LocalTree, TransferResults};
+use smb_proto::client::{filetime, local_path, with_path, LocalTree, TransferResults};
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
 
@@ -32,7 +32,7 @@ pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
-pub use smb_proto::ops::FILES_IN_FLIGHT;
+pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
@@ -41,6 +41,9 @@ pub use smb_proto::{FileInfo, OpenOptions, ShareInfo, ShareType};
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A progress callback: bytes moved so far, and the total when known.
+pub type ProgressFn<'a> = dyn FnMut(u64, Option<u64>) + 'a;
 
 /// The socket and the core, with what pumps bytes between them; one lock holds it.
 struct Pump {
@@ -123,6 +126,7 @@ impl Pump {
                     | Event::Data { id, .. }
                     | Event::WantData { id, .. }
                     | Event::FileDone { id, .. }
+                    | Event::Progress { id, .. }
                     | Event::Entries { id, .. } => *id,
                     Event::Break(_) | Event::Closed(_) => continue,
                 };
@@ -227,26 +231,43 @@ impl Pump {
         Ok(())
     }
 
-    /// Runs a whole-file read, its data into `out`.
-    pub fn retrieve(&mut self, op: ops::ReadFile, out: &mut dyn Write) -> Result<u64> {
+    /// Runs a whole-file read, its data into `out`, its progress (if it reports any) to
+    /// `progress`.
+    pub fn retrieve(
+        &mut self,
+        op: ops::ReadFile,
+        out: &mut dyn Write,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
         let handle = self.core.start_in(self.session, op, Instant::now());
-        let r = self.pump(handle.id(), |_, ev| match ev {
-            Event::Data { data, .. } => out.write_all(data),
-            _ => Ok(()),
+        let r = self.pump(handle.id(), |_, ev| {
+            match *ev {
+                Event::Data { ref data, .. } => out.write_all(data)?,
+                Event::Progress { done, total, .. } => progress(done, total),
+                _ => {}
+            }
+            Ok(())
         })?;
         Ok(handle.output(Ok(r))?)
     }
 
-    pub fn store_file(&mut self, share: &str, path: &str, input: &mut dyn Read) -> Result<u64> {
-        let handle = self.core.start_in(
-            self.session,
-            ops::WriteFile::new(share, path),
-            Instant::now(),
-        );
+    /// Runs a streaming write fed from `input`, its progress (if it reports any) to
+    /// `progress`.
+    pub fn store(
+        &mut self,
+        op: ops::WriteFile,
+        input: &mut dyn Read,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let handle = self.core.start_in(self.session, op, Instant::now());
         let r = self.pump(handle.id(), |core, ev| {
-            if let Event::WantData { id, file, max_len } = *ev {
-                let data = read_up_to(input, max_len)?;
-                core.supply(id, file, data, Instant::now());
+            match *ev {
+                Event::WantData { id, file, max_len } => {
+                    let data = read_up_to(input, max_len)?;
+                    core.supply(id, file, data, Instant::now());
+                }
+                Event::Progress { done, total, .. } => progress(done, total),
+                _ => {}
             }
             Ok(())
         })?;
@@ -254,7 +275,7 @@ impl Pump {
     }
 
     /// Uploads `files` after creating `dirs`, many files in flight.
-    fn store(
+    fn store_many(
         &mut self,
         share: &str,
         dirs: Vec<String>,
@@ -299,7 +320,7 @@ impl Pump {
     }
 
     pub fn store_files(&mut self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
-        self.store(share, Vec::new(), files)
+        self.store_many(share, Vec::new(), files)
     }
 
     pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
@@ -353,7 +374,7 @@ impl Pump {
         remote_dir: &str,
     ) -> Result<(u64, u64)> {
         let tree = LocalTree::walk(local_dir, remote_dir)?;
-        let bytes = self.store(share, tree.dirs, &tree.files)?;
+        let bytes = self.store_many(share, tree.dirs, &tree.files)?;
         Ok((tree.files.len() as u64, bytes))
     }
 
@@ -497,6 +518,30 @@ impl Connection {
         self.call(ops::ListDir::new(share, path, pattern))
     }
 
+    /// pysmb's `listPath(share, path, search, pattern)`: like [`Connection::list_path`],
+    /// keeping only the entries the `search` mask accepts ([`search`]: an entry with any
+    /// of its attribute bits, and "normal" entries with [`search::INCL_NORMAL`]).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// use smb_blocking::search;
+    /// let hidden = conn.list_path_search("share", "", search::HIDDEN, "*")?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::list_path`].
+    pub fn list_path_search(
+        &self,
+        share: &str,
+        path: &str,
+        search: u32,
+        pattern: &str,
+    ) -> Result<Vec<FileInfo>> {
+        self.call(ops::ListDir::new(share, path, pattern).search(search))
+    }
+
     /// Every share of the server, `IPC$` and hidden `$` shares included, with its type
     /// and comment (pysmb's `listShares`): SRVSVC NetrShareEnum over the `srvsvc` pipe.
     ///
@@ -627,6 +672,49 @@ impl Connection {
         self.call(ops::Delete::new(share, path_pattern))
     }
 
+    /// Like [`Connection::delete_files`], and also removes the directories that match,
+    /// with everything in them (pysmb's `deleteFiles(…, delete_matching_folders=True)`);
+    /// returns how many files and directories were removed.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches; the first removal's error otherwise
+    /// (what was removed before it stays removed).
+    pub fn delete_files_and_folders(&self, share: &str, path_pattern: &str) -> Result<u64> {
+        self.call(ops::Delete::new(share, path_pattern).with_folders())
+    }
+
+    /// Sets the attributes of the files and directories matching `path_pattern`
+    /// (wildcards in the last component) to `attributes` ([`file_attributes`];
+    /// `file_attributes::NORMAL` clears read-only, hidden, system and archive); returns
+    /// how many (pysmb's `resetFileAttributes`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when nothing matches.
+    pub fn reset_file_attributes(
+        &self,
+        share: &str,
+        path_pattern: &str,
+        attributes: u32,
+    ) -> Result<u64> {
+        self.call(ops::ResetAttributes::new(share, path_pattern, attributes))
+    }
+
+    /// Sets a file's or directory's last write time (pysmb's `setLastWriteTime`).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::InvalidArgument`] for a
+    /// time before 1601.
+    pub fn set_last_write_time(&self, share: &str, path: &str, time: SystemTime) -> Result<()> {
+        self.call(ops::SetBasicInfo::last_write_time(
+            share,
+            path,
+            filetime(time)?,
+        ))
+    }
+
     /// Renames or moves `old` to `new` within the share (fails if `new` exists).
     ///
     /// # Errors
@@ -637,13 +725,35 @@ impl Connection {
         self.call(ops::Rename::new(share, old, new, false))
     }
 
-    /// One ECHO round trip (pysmb's `echo`).
+    /// Renames or moves `old` to `new` within the share, replacing `new` if it exists.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] when `old` does not exist; [`ErrorKind::PermissionDenied`]
+    /// when `new` is a directory or open.
+    pub fn rename_replacing(&self, share: &str, old: &str, new: &str) -> Result<()> {
+        self.call(ops::Rename::new(share, old, new, true))
+    }
+
+    /// One ECHO round trip.
     ///
     /// # Errors
     ///
     /// The connection's error when it ended.
     pub fn echo(&self) -> Result<()> {
         self.call(ops::Echo)
+    }
+
+    /// pysmb's `echo(data)`: one ECHO round trip, then `data` back. An SMB2 ECHO
+    /// carries no payload (MS-SMB2 2.2.28), so the server cannot echo the bytes; like
+    /// pysmb on SMB2, this returns what it was given once the server answered.
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
+    pub fn echo_data(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.call(ops::Echo)?;
+        Ok(data.to_vec())
     }
 
     /// Opens a file as a std `Read`/`Write`/`Seek` handle.
@@ -743,7 +853,33 @@ impl Connection {
         max_length: Option<u64>,
     ) -> Result<u64> {
         let op = ops::ReadFile::new(share, path, offset, max_length);
-        self.lock().retrieve(op, out)
+        self.lock().retrieve(op, out, &mut |_, _| {})
+    }
+
+    /// [`Connection::retrieve_file`] calling `progress(done, total)` after each READ
+    /// delivered, with the size at open as the total (pysmb's `show_progress`).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let mut out = Vec::new();
+    /// conn.retrieve_file_with_progress("share", "big.iso", &mut out, &mut |done, total| {
+    ///     eprint!("\r{done} of {} bytes", total.unwrap_or(0));
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::retrieve_file`].
+    pub fn retrieve_file_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut dyn Write,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let op = ops::ReadFile::new(share, path, 0, None).with_progress();
+        self.lock().retrieve(op, out, progress)
     }
 
     /// Writes the whole file as it was in the snapshot taken at `snapshot` (one of
@@ -771,7 +907,7 @@ impl Connection {
         out: &mut dyn Write,
     ) -> Result<u64> {
         let op = ops::ReadFile::new(share, path, 0, None).at_snapshot(snapshot);
-        self.lock().retrieve(op, out)
+        self.lock().retrieve(op, out, &mut |_, _| {})
     }
 
     /// Creates or replaces `path` with everything `input` yields; returns the byte count
@@ -783,7 +919,52 @@ impl Connection {
     /// [`smb_proto::Error::UploadLeftBehind`] when the file was created or truncated
     /// before the failure.
     pub fn store_file(&self, share: &str, path: &str, input: &mut dyn Read) -> Result<u64> {
-        self.lock().store_file(share, path, input)
+        let op = ops::WriteFile::new(share, path);
+        self.lock().store(op, input, &mut |_, _| {})
+    }
+
+    /// [`Connection::store_file`] calling `progress(done, None)` after each WRITE the
+    /// server acknowledged (pysmb's `show_progress`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::store_file`].
+    pub fn store_file_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut dyn Read,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let op = ops::WriteFile::new(share, path).with_progress();
+        self.lock().store(op, input, progress)
+    }
+
+    /// Writes everything `input` yields into `path` from `offset` (the file is created
+    /// if missing, and first emptied when `truncate`); returns the offset after the last
+    /// byte written (pysmb's `storeFileFromOffset`).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// conn.store_file("share", "digits.txt", &mut &b"0123456789"[..])?;
+    /// let end = conn.store_file_from_offset("share", "digits.txt", &mut &b"aa"[..], 5, false)?;
+    /// assert_eq!(end, 7); // the file now reads 01234aa789
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::store_file`].
+    pub fn store_file_from_offset(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut dyn Read,
+        offset: u64,
+        truncate: bool,
+    ) -> Result<u64> {
+        let op = ops::WriteFile::new(share, path).from_offset(offset, truncate);
+        Ok(offset + self.lock().store(op, input, &mut |_, _| {})?)
     }
 
     /// Uploads each local file to its remote path (share-relative), keeping up to

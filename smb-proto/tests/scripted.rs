@@ -492,6 +492,7 @@ fn stat_answers(create: &Request, close: &Request) -> (Vec<u8>, Vec<u8>, FileInf
         last_access_time: created.last_access_time,
         last_write_time: created.last_write_time,
         change_time: created.change_time,
+        ..Default::default()
     };
     (
         response(&create.header, NtStatus::SUCCESS, 1, |m| created.encode(m)),

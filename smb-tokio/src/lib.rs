@@ -226,6 +226,71 @@ impl Client {
         self.0.store_file(share, path, &mut TokioIo(input)).await
     }
 
+    /// [`Client::retrieve_file`] with `progress(done, total)` after each READ delivered.
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::Client::retrieve_file`].
+    pub async fn retrieve_file_with_progress<W>(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut W,
+        progress: &mut smb_async::ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let mut out = TokioIo(out);
+        self.0
+            .retrieve_file_with_progress(share, path, &mut out, progress)
+            .await
+    }
+
+    /// [`Client::store_file`] with `progress(done, None)` after each WRITE acknowledged.
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::Client::store_file`].
+    pub async fn store_file_with_progress<R>(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut R,
+        progress: &mut smb_async::ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let mut input = TokioIo(input);
+        self.0
+            .store_file_with_progress(share, path, &mut input, progress)
+            .await
+    }
+
+    /// Writes everything `input` yields into `path` from `offset`; returns the offset
+    /// after the last byte written (pysmb's `storeFileFromOffset`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::Client::store_file_from_offset`].
+    pub async fn store_file_from_offset<R>(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut R,
+        offset: u64,
+        truncate: bool,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let mut input = TokioIo(input);
+        self.0
+            .store_file_from_offset(share, path, &mut input, offset, truncate)
+            .await
+    }
+
     /// Opens a file as a tokio `AsyncRead`/`AsyncWrite`/`AsyncSeek` handle.
     ///
     /// # Errors

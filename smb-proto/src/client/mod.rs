@@ -59,6 +59,16 @@ pub enum ClientError {
     },
 }
 
+/// `time` as the FILETIME a request carries; a time before 1601 has none.
+///
+/// # Errors
+///
+/// [`crate::Error::Invalid`] for a time out of FILETIME's range.
+pub fn filetime(time: std::time::SystemTime) -> Result<crate::wire::fscc::FileTime, crate::Error> {
+    crate::wire::fscc::FileTime::try_from_system_time(time)
+        .ok_or_else(|| crate::Error::Invalid("a time before 1601 has no FILETIME".into()))
+}
+
 /// ` (ECONNREFUSED)` for an OS error, else nothing.
 fn errno_suffix(e: &io::Error) -> String {
     e.raw_os_error()
@@ -414,6 +424,15 @@ pub enum DriverEvent {
         /// Most bytes it takes now.
         max_len: usize,
     },
+    /// How far a transfer has come ([`Event::Progress`]).
+    Progress {
+        /// Which file.
+        file: usize,
+        /// Bytes moved so far.
+        done: u64,
+        /// Bytes in all, when known.
+        total: Option<u64>,
+    },
     /// File `file` of a many-file operation finished.
     FileDone {
         /// Which file.
@@ -568,6 +587,12 @@ impl<S: EventSink> Dispatcher<S> {
                 Event::FileDone { id, file, result } => {
                     (id, DriverEvent::FileDone { file, result })
                 }
+                Event::Progress {
+                    id,
+                    file,
+                    done,
+                    total,
+                } => (id, DriverEvent::Progress { file, done, total }),
                 Event::Entries { id, entries } => (id, DriverEvent::Entries(entries)),
                 // Breaks an operation claimed went to it; this client requests no oplocks or
                 // leases of its own, so an unclaimed one has no reader. `Closed` ends the

@@ -697,6 +697,17 @@ impl OpContext<'_> {
         self.core.events.push_back(Event::Entries { id, entries });
     }
 
+    /// Reports how far a transfer has come ([`Event::Progress`]).
+    pub fn progress(&mut self, done: u64, total: Option<u64>) {
+        let (id, file) = (self.root, self.file);
+        self.core.events.push_back(Event::Progress {
+            id,
+            file,
+            done,
+            total,
+        });
+    }
+
     /// Reports that file `file` of a many-file operation finished with `result`.
     pub fn file_done(&mut self, file: usize, result: Result<u64, Error>) {
         let id = self.root;

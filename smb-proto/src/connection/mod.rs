@@ -101,6 +101,18 @@ pub enum Event {
         /// Most bytes it can take now.
         max_len: usize,
     },
+    /// How far a transfer that asked for progress reports has come (pysmb's
+    /// `show_progress`): after each READ delivered or WRITE acknowledged.
+    Progress {
+        /// Which operation.
+        id: OpId,
+        /// Which file of a many-file operation (0 otherwise).
+        file: usize,
+        /// Bytes moved so far.
+        done: u64,
+        /// Bytes to move in all, when known (a download's size at open).
+        total: Option<u64>,
+    },
     /// One file of a many-file operation finished: whatever the driver holds for it (a
     /// local file being written or read) can be closed. The operation goes on with the
     /// others; its output has every file's result again.

@@ -138,6 +138,8 @@ pub(crate) fn check(resp: &Response, op: &'static str, path: &str) -> Result<(),
 pub(crate) fn info_from_create(c: &CreateResponse, path: &str) -> FileInfo {
     FileInfo {
         name: super::split_parent(path).1,
+        short_name: String::new(),
+        file_id: 0,
         size: c.end_of_file,
         allocation_size: c.allocation_size,
         attributes: c.file_attributes,
@@ -504,6 +506,8 @@ impl Operation for QueryInfo {
             .to_string();
         Ok(Progress::Done(FileInfo {
             name,
+            short_name: String::new(),
+            file_id: all.index_number,
             size: all.standard.end_of_file,
             allocation_size: all.standard.allocation_size,
             attributes: all.basic.file_attributes,

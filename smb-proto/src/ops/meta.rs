@@ -6,13 +6,15 @@ use crate::error::{CloseReason, Error, Violation};
 use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
 use crate::wire::fscc::{
-    self, file_attributes, FileDispositionInformation, FileRenameInformation, FileTime,
+    self, file_attributes, FileBasicInformation, FileDispositionInformation, FileRenameInformation,
+    FileTime,
 };
 use crate::wire::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::{info_type, SetInfoRequest};
 
 use super::file::{check, close, create, create_at, info_from_create, invalid, status_err};
+use super::search;
 use super::{path, FileInfo, OpenOptions, TreeId};
 
 /// Attributes of a file or directory → [`FileInfo`]: CREATE + CLOSE in one compound;
@@ -225,6 +227,42 @@ impl Rmdir {
 
 path_op!(Rmdir, |p| path::check_path(p.name, &p.path));
 
+/// Sets a file's or directory's times and attributes (SET_INFO FileBasicInformation,
+/// MS-FSCC 2.4.7): a zero time or zero attributes leave that field as it is.
+#[derive(Debug)]
+pub struct SetBasicInfo(PathOp);
+
+impl SetBasicInfo {
+    /// Sets `info` on `path` on `share`.
+    pub fn new(share: &str, path: &str, info: FileBasicInformation) -> Self {
+        let o = OpenOptions {
+            access: access_mask::FILE_WRITE_ATTRIBUTES
+                | access_mask::FILE_READ_ATTRIBUTES
+                | access_mask::SYNCHRONIZE,
+            disposition: disposition::OPEN,
+            create_options: 0,
+            attributes: 0,
+        };
+        let requests = vec![
+            create(path, &o),
+            set_info(fscc::class::FILE_BASIC_INFORMATION, info.encode()),
+            close(FileId::ANY),
+        ];
+        SetBasicInfo(PathOp::new(share, "set info", path, requests))
+    }
+
+    /// pysmb's `setLastWriteTime`: only the last write time changes.
+    pub fn last_write_time(share: &str, path: &str, time: FileTime) -> Self {
+        let info = FileBasicInformation {
+            last_write_time: time,
+            ..Default::default()
+        };
+        SetBasicInfo::new(share, path, info)
+    }
+}
+
+path_op!(SetBasicInfo, |p| path::check_path(p.name, &p.path));
+
 /// Renames or moves a file or directory within the share.
 #[derive(Debug)]
 pub struct Rename(PathOp);
@@ -385,6 +423,8 @@ struct Listing {
     closing: bool,
     /// QUERY_DIRECTORY answers in a row that added no entry.
     empty_pages: u32,
+    /// Which entries to keep, by their attributes ([`search`]).
+    search: u32,
 }
 
 /// Entries a one-shot listing collects before asking for the paged listing instead.
@@ -410,6 +450,7 @@ impl Listing {
             delivered: 0,
             closing: false,
             empty_pages: 0,
+            search: search::DEFAULT,
         }
     }
 
@@ -467,11 +508,13 @@ impl Listing {
             LIST_QUERY => {
                 check(&resp, "list", &self.path)?;
                 let body = QueryDirectoryResponse::decode(&resp.msg)?;
-                let before = self.entries.len();
+                // Entries the server sent, kept or filtered out by the search mask.
+                let mut fresh = 0;
                 for e in fscc::FileIdBothDirectoryInformation::parse_all(&body.buffer)? {
                     if e.file_name == "." || e.file_name == ".." {
                         continue;
                     }
+                    fresh += 1;
                     // Callers join entry names onto local paths (a tree download): a name
                     // that is not one plain path component would let a server write anywhere.
                     if e.file_name.is_empty() || e.file_name.contains(['/', '\\', '\0']) {
@@ -479,8 +522,13 @@ impl Listing {
                             e.file_name,
                         ))));
                     }
+                    if !search::accepts(self.search, e.file_attributes) {
+                        continue;
+                    }
                     self.entries.push(FileInfo {
                         name: e.file_name,
+                        short_name: e.short_name,
+                        file_id: e.file_id,
                         size: e.end_of_file,
                         allocation_size: e.allocation_size,
                         attributes: e.file_attributes,
@@ -492,7 +540,7 @@ impl Listing {
                 }
                 // A server that answers page after page with nothing new would keep a
                 // listing going forever; one that never stops would exhaust memory.
-                if self.entries.len() == before {
+                if fresh == 0 {
                     self.empty_pages += 1;
                     if self.empty_pages > MAX_EMPTY_PAGES {
                         return Err(Fail::Fatal(CloseReason::Protocol(Violation::EmptyPages)));
@@ -555,6 +603,15 @@ impl ListDir {
     /// [`ListSnapshots`](super::ListSnapshots)' times).
     pub fn at_snapshot(mut self, time: FileTime) -> Self {
         self.listing.snapshot = Some(time);
+        self
+    }
+}
+
+impl ListDir {
+    /// Keeps only the entries a pysmb `search` mask accepts ([`search`]); the default
+    /// keeps every entry.
+    pub fn search(mut self, mask: u32) -> Self {
+        self.listing.search = mask;
         self
     }
 }
@@ -623,6 +680,14 @@ impl ListDirPaged {
     }
 }
 
+impl ListDirPaged {
+    /// Keeps only the entries a pysmb `search` mask accepts ([`search`]).
+    pub fn search(mut self, mask: u32) -> Self {
+        self.listing.search = mask;
+        self
+    }
+}
+
 impl Operation for ListDirPaged {
     type Output = u64;
 
@@ -678,6 +743,10 @@ impl Operation for ListDirPaged {
 /// pysmb's deleteFiles) → how many: a listing (a child [`ListDir`]), then one
 /// CREATE(DELETE_ON_CLOSE) + CLOSE compound per match, all in flight at once. No match
 /// is STATUS_NO_SUCH_FILE.
+///
+/// [`Delete::with_folders`] (pysmb's `delete_matching_folders`) also removes the
+/// directories that match, with everything in them ([`RemoveTree`](super::RemoveTree));
+/// the count is then of every file and directory removed.
 #[derive(Debug)]
 pub struct Delete {
     share: String,
@@ -686,6 +755,7 @@ pub struct Delete {
     listing: Option<ChildId>,
     outstanding: usize,
     deleted: u64,
+    folders: bool,
 }
 
 impl Delete {
@@ -698,7 +768,14 @@ impl Delete {
             listing: None,
             outstanding: 0,
             deleted: 0,
+            folders: false,
         }
+    }
+
+    /// Also removes matching directories, recursively.
+    pub fn with_folders(mut self) -> Self {
+        self.folders = true;
+        self
     }
 
     /// The CREATE + CLOSE that deletes `path`; the CLOSE's tag is odd.
@@ -727,7 +804,8 @@ impl Operation for Delete {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         let (dir, name) = super::split_parent(&self.path);
-        if name.contains(['*', '?']) {
+        // With folders, even a plain name is looked up: it may name a directory.
+        if name.contains(['*', '?']) || self.folders {
             self.listing = Some(cx.start_child(ListDir::new(&self.share, &dir, &name)));
         } else {
             let path = self.path.clone();
@@ -745,22 +823,28 @@ impl Operation for Delete {
         result: Result<OpOutput, Error>,
     ) -> Result<Progress<u64>, Fail> {
         if self.listing != Some(child) {
-            return Err(invalid("delete: result of an unknown child"));
+            // A matching folder's removal.
+            self.deleted += result?.downcast::<u64>()?;
+            return Ok(self.one_done());
         }
         let entries: Vec<FileInfo> = result?.downcast()?;
-        let files: Vec<FileInfo> = entries.into_iter().filter(|e| !e.is_directory()).collect();
-        if files.is_empty() {
+        let (dirs, files): (Vec<FileInfo>, Vec<FileInfo>) =
+            entries.into_iter().partition(FileInfo::is_directory);
+        let dirs = if self.folders { dirs } else { Vec::new() };
+        if files.is_empty() && dirs.is_empty() {
             return Err(status_err(NtStatus::NO_SUCH_FILE, "delete", &self.path));
         }
         for (i, f) in files.iter().enumerate() {
-            let path = if self.dir.is_empty() {
-                f.name.clone()
-            } else {
-                format!("{}\\{}", self.dir, f.name)
-            };
+            let path = path::join(&self.dir, &f.name);
             self.delete(cx, i, &path);
         }
-        self.outstanding = files.len();
+        for d in &dirs {
+            cx.start_child(super::RemoveTree::new(
+                &self.share,
+                &path::join(&self.dir, &d.name),
+            ));
+        }
+        self.outstanding = files.len() + dirs.len();
         Ok(Progress::Pending)
     }
 
@@ -773,10 +857,124 @@ impl Operation for Delete {
         check(&resp, "delete", &self.path)?;
         if tag % 2 == 1 {
             self.deleted += 1;
-            self.outstanding -= 1;
-            if self.outstanding == 0 {
-                return Ok(Progress::Done(self.deleted));
+            return Ok(self.one_done());
+        }
+        Ok(Progress::Pending)
+    }
+}
+
+impl Delete {
+    /// One match is gone; done when the last one is.
+    fn one_done(&mut self) -> Progress<u64> {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        if self.outstanding == 0 {
+            Progress::Done(self.deleted)
+        } else {
+            Progress::Pending
+        }
+    }
+}
+
+/// pysmb's `resetFileAttributes`: sets the attributes of one file or directory, or of
+/// every one matching a wildcard in the last component (default
+/// FILE_ATTRIBUTE_NORMAL: read-only, hidden, system and archive cleared) → how many.
+/// No match is STATUS_NO_SUCH_FILE.
+#[derive(Debug)]
+pub struct ResetAttributes {
+    share: String,
+    path: String,
+    attributes: u32,
+    listing: Option<ChildId>,
+    /// How many paths are being set, and how many of them are not done yet.
+    matched: u64,
+    outstanding: usize,
+}
+
+impl ResetAttributes {
+    /// Sets `attributes` on what `path` (`dir/name` or `dir/*.txt`) names on `share`.
+    pub fn new(share: &str, path: &str, attributes: u32) -> Self {
+        ResetAttributes {
+            share: share.to_string(),
+            path: path.to_string(),
+            attributes,
+            listing: None,
+            matched: 1,
+            outstanding: 0,
+        }
+    }
+
+    fn set(&self, cx: &mut OpContext<'_>, path: &str) {
+        let info = FileBasicInformation {
+            file_attributes: self.attributes,
+            ..Default::default()
+        };
+        cx.start_child(SetBasicInfo::new(&self.share, path, info));
+    }
+}
+
+impl Operation for ResetAttributes {
+    type Output = u64;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("reset attributes", &self.path)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_path("reset attributes", &self.path)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
+        let (dir, name) = super::split_parent(&self.path);
+        if name.contains(['*', '?']) {
+            self.listing = Some(cx.start_child(ListDir::new(&self.share, &dir, &name)));
+        } else {
+            let path = self.path.clone();
+            self.set(cx, &path);
+        }
+        self.outstanding = 1;
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        _resp: Response,
+    ) -> Result<Progress<u64>, Fail> {
+        Ok(Progress::Pending)
+    }
+
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<u64>, Fail> {
+        let out = result?;
+        if self.listing == Some(child) {
+            let entries: Vec<FileInfo> = out.downcast()?;
+            if entries.is_empty() {
+                return Err(status_err(
+                    NtStatus::NO_SUCH_FILE,
+                    "reset attributes",
+                    &self.path,
+                ));
             }
+            let dir = super::split_parent(&self.path).0;
+            for e in &entries {
+                self.set(cx, &path::join(&dir, &e.name));
+            }
+            self.outstanding = entries.len();
+            self.matched = entries.len() as u64;
+            return Ok(Progress::Pending);
+        }
+        self.outstanding = self.outstanding.saturating_sub(1);
+        if self.outstanding == 0 {
+            return Ok(Progress::Done(self.matched));
         }
         Ok(Progress::Pending)
     }

@@ -36,16 +36,21 @@ pub use file::{
 };
 pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
-pub use meta::{Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, Rmdir, Stat};
+pub use meta::{
+    Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, ResetAttributes, Rmdir, SetBasicInfo,
+    Stat,
+};
 pub use raw::{HeaderFields, Raw};
 pub use security::GetSecurity;
 pub use shares::{ListShares, ShareInfo, ShareType};
 pub use snapshots::ListSnapshots;
 pub use transfer::{ReadFile, Write, WriteFile};
-pub use tree::{ListTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH};
+pub use tree::{
+    ListTree, RemoveTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH,
+};
 
 use crate::wire::create::FileId;
-use crate::wire::fscc::FileTime;
+use crate::wire::fscc::{file_attributes, FileTime};
 
 /// A tree (share) this connection is connected to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,11 +65,17 @@ pub struct Handle {
     pub file_id: FileId,
 }
 
-/// File metadata, from CREATE, QUERY_INFO or a directory entry.
+/// File metadata, from CREATE, QUERY_INFO or a directory entry: pysmb's `SharedFile`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FileInfo {
     /// Name (the last path component; empty for the share root).
     pub name: String,
+    /// The 8.3 short name a directory listing reports (empty when the server has none,
+    /// and for [`Stat`]).
+    pub short_name: String,
+    /// The server's file id (MS-FSCC 2.1.9 FileId / IndexNumber); 0 when unknown (an
+    /// [`Open`]'s facts).
+    pub file_id: u64,
     /// End of file: the size in bytes.
     pub size: u64,
     /// Allocation size.
@@ -84,7 +95,64 @@ pub struct FileInfo {
 impl FileInfo {
     /// Whether this is a directory.
     pub fn is_directory(&self) -> bool {
-        self.attributes & crate::wire::fscc::file_attributes::DIRECTORY != 0
+        self.attributes & file_attributes::DIRECTORY != 0
+    }
+
+    /// Whether it is read-only (FILE_ATTRIBUTE_READONLY).
+    pub fn is_read_only(&self) -> bool {
+        self.attributes & file_attributes::READONLY != 0
+    }
+
+    /// Whether it is hidden (FILE_ATTRIBUTE_HIDDEN).
+    pub fn is_hidden(&self) -> bool {
+        self.attributes & file_attributes::HIDDEN != 0
+    }
+
+    /// pysmb's `isNormal`: a file that is not read-only, hidden, system, archive or a
+    /// directory; other attributes (compressed, sparse, temporary…) do not count.
+    pub fn is_normal(&self) -> bool {
+        self.attributes & search::NOT_NORMAL == 0
+    }
+}
+
+/// pysmb's `search` masks for [`ListDir::search`]: which entries a listing keeps, by
+/// their attributes. An entry with any of the mask's attribute bits is kept; a "normal"
+/// one (none of read-only, hidden, system, volume, directory, archive; only the low byte
+/// of the attributes counts) is kept when the mask is [`NORMAL`](search::NORMAL) (0) or
+/// holds [`INCL_NORMAL`](search::INCL_NORMAL).
+pub mod search {
+    use crate::wire::fscc::file_attributes;
+
+    /// Only normal entries.
+    pub const NORMAL: u32 = 0;
+    /// Read-only entries.
+    pub const READ_ONLY: u32 = file_attributes::READONLY;
+    /// Hidden entries.
+    pub const HIDDEN: u32 = file_attributes::HIDDEN;
+    /// System entries.
+    pub const SYSTEM: u32 = file_attributes::SYSTEM;
+    /// Volume labels.
+    pub const VOLUME: u32 = 0x08;
+    /// Directories.
+    pub const DIRECTORY: u32 = file_attributes::DIRECTORY;
+    /// Entries marked for archiving.
+    pub const ARCHIVE: u32 = file_attributes::ARCHIVE;
+    /// pysmb's own bit (not on the wire): normal entries too.
+    pub const INCL_NORMAL: u32 = 0x1_0000;
+    /// pysmb's `listPath` default: everything.
+    pub const DEFAULT: u32 = READ_ONLY | HIDDEN | SYSTEM | DIRECTORY | ARCHIVE | INCL_NORMAL;
+    /// The attributes that make an entry not normal, for [`FileInfo::is_normal`](super::FileInfo::is_normal).
+    pub(crate) const NOT_NORMAL: u32 = READ_ONLY | HIDDEN | SYSTEM | DIRECTORY | ARCHIVE;
+
+    /// Whether a listing with mask `mask` keeps an entry with `attributes`.
+    pub fn accepts(mask: u32, attributes: u32) -> bool {
+        // FILE_ATTRIBUTE_NORMAL (0x80) alone also means "no attributes".
+        let low = attributes & 0xff;
+        if low == 0 || low == file_attributes::NORMAL {
+            mask == NORMAL || mask & INCL_NORMAL != 0
+        } else {
+            attributes & mask & 0xff != 0
+        }
     }
 }
 

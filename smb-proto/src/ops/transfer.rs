@@ -96,6 +96,8 @@ pub struct ReadFile {
     ///
     /// [`Config::paced_reads`]: crate::Config::paced_reads
     unacked: usize,
+    /// Whether to report [`Event::Progress`](crate::Event::Progress).
+    progress: bool,
 }
 
 impl ReadFile {
@@ -124,7 +126,15 @@ impl ReadFile {
             first_short: false,
             closing: false,
             unacked: 0,
+            progress: false,
         }
+    }
+
+    /// Reports [`Event::Progress`](crate::Event::Progress) after each delivery, with the
+    /// size reported at open as the total.
+    pub fn with_progress(mut self) -> Self {
+        self.progress = true;
+        self
     }
 
     /// Reads the file as it was in the snapshot taken at `time` (one of
@@ -226,6 +236,7 @@ impl ReadFile {
             return Err(self.changed(eof));
         }
         self.reorder.insert(offset, data);
+        let before = self.next_emit;
         while let Some(d) = self.reorder.remove(&self.next_emit) {
             let off = self.next_emit;
             self.next_emit += d.len() as u64;
@@ -233,6 +244,10 @@ impl ReadFile {
             if cx.paced_reads() {
                 self.unacked += 1;
             }
+        }
+        if self.progress && self.next_emit > before {
+            let total = self.expected.max(self.next_emit) - self.start;
+            cx.progress(self.next_emit - self.start, Some(total));
         }
         Ok(())
     }
@@ -405,8 +420,12 @@ pub struct WriteFile {
     tree: TreeId,
     path: String,
     file_id: Option<FileId>,
-    /// Bytes handed to WRITE requests so far.
+    /// Where the first byte goes.
+    start: u64,
+    /// Where the next WRITE goes: `start` plus the bytes handed to WRITEs so far.
     offset: u64,
+    /// FILE_OVERWRITE_IF (a fresh file) or FILE_OPEN_IF (written into from `start`).
+    disposition: u32,
     in_flight: HashMap<usize, (u64, Bytes)>,
     next_tag: usize,
     wanting: bool,
@@ -415,6 +434,10 @@ pub struct WriteFile {
     /// The CREATE's CreateAction, once it succeeded: from then on a failure leaves a
     /// file on the server that is not the upload.
     create_action: Option<u32>,
+    /// Bytes the server acknowledged, and whether to report them
+    /// ([`Event::Progress`](crate::Event::Progress)).
+    acked: u64,
+    progress: bool,
 }
 
 impl WriteFile {
@@ -425,14 +448,40 @@ impl WriteFile {
             tree: TreeId(0),
             path: path.to_string(),
             file_id: None,
+            start: 0,
             offset: 0,
+            disposition: disposition::OVERWRITE_IF,
             in_flight: HashMap::new(),
             next_tag: IO,
             wanting: false,
             eof: false,
             closing: false,
             create_action: None,
+            acked: 0,
+            progress: false,
         }
+    }
+
+    /// Reports [`Event::Progress`](crate::Event::Progress) after each WRITE the server
+    /// acknowledges (the total is not known: the input is a stream).
+    pub fn with_progress(mut self) -> Self {
+        self.progress = true;
+        self
+    }
+
+    /// pysmb's `storeFileFromOffset`: writes from `offset` into the file (created if
+    /// missing) instead of replacing it, after truncating it to nothing when `truncate`.
+    /// The output is still the bytes written; the next write position is `offset` plus
+    /// that.
+    pub fn from_offset(mut self, offset: u64, truncate: bool) -> Self {
+        self.start = offset;
+        self.offset = offset;
+        self.disposition = if truncate {
+            disposition::OVERWRITE_IF
+        } else {
+            disposition::OPEN_IF
+        };
+        self
     }
 
     fn write_request(&mut self, file_id: FileId, data: Bytes) -> (usize, RequestBody) {
@@ -532,7 +581,11 @@ impl Operation for WriteFile {
         self.eof = data.len() < chunk;
         let Some(file_id) = self.file_id else {
             // The first chunk rides in the CREATE's compound.
-            let mut items = vec![(OPEN, create(&self.path, &write_options()))];
+            let options = OpenOptions {
+                disposition: self.disposition,
+                ..write_options()
+            };
+            let mut items = vec![(OPEN, create(&self.path, &options))];
             if !data.is_empty() {
                 items.push(self.write_request(FileId::ANY, data));
             }
@@ -588,7 +641,7 @@ impl WriteFile {
                     let detail = format!("{} writes unanswered at close", self.in_flight.len());
                     return Err(incomplete("put", &self.path, detail));
                 }
-                return Ok(Progress::Done(self.offset));
+                return Ok(Progress::Done(self.offset - self.start));
             }
             _ => {
                 let Some((offset, data)) = self.in_flight.remove(&tag) else {
@@ -608,6 +661,10 @@ impl WriteFile {
                         data.len()
                     );
                     return Err(incomplete("put", &self.path, detail));
+                }
+                self.acked += count as u64;
+                if self.progress {
+                    cx.progress(self.acked, None);
                 }
             }
         }

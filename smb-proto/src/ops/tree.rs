@@ -15,7 +15,7 @@ use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress,
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 
-use super::{path, FileInfo, ListDir, Mkdir, MkdirAll, ReadFile, WriteFile};
+use super::{path, Delete, FileInfo, ListDir, Mkdir, MkdirAll, ReadFile, Rmdir, WriteFile};
 
 /// Files a many-file transfer keeps in flight by default.
 pub const FILES_IN_FLIGHT: usize = 32;
@@ -400,5 +400,121 @@ impl Operation for ListTree {
             self.found.push(TreeEntry { path, info });
         }
         self.fill(cx)
+    }
+}
+
+/// `rm -r`: removes a directory and everything below it → how many files and
+/// directories were removed (the directory itself included).
+///
+/// A [`ListTree`] first, then every file deleted at once, then the directories level by
+/// level from the deepest, the directory itself last. A failure stops it where it is,
+/// with what was removed so far gone.
+#[derive(Debug)]
+pub struct RemoveTree {
+    share: String,
+    path: String,
+    listing: Option<ChildId>,
+    /// Directories still to remove, by depth: the directory itself first, so last out.
+    levels: Vec<Vec<String>>,
+    outstanding: usize,
+    removed: u64,
+}
+
+impl RemoveTree {
+    /// Removes `path` on `share` with all it holds.
+    pub fn new(share: &str, path: &str) -> Self {
+        RemoveTree {
+            share: share.to_string(),
+            path: path.to_string(),
+            listing: None,
+            levels: vec![vec![path.to_string()]],
+            outstanding: 0,
+            removed: 0,
+        }
+    }
+
+    /// Starts the deepest level of directories left, or finishes.
+    fn next_level(&mut self, cx: &mut OpContext<'_>) -> Progress<u64> {
+        while let Some(level) = self.levels.pop() {
+            if level.is_empty() {
+                continue;
+            }
+            self.outstanding = level.len();
+            for dir in level {
+                cx.start_child(Rmdir::new(&self.share, &dir));
+            }
+            return Progress::Pending;
+        }
+        Progress::Done(self.removed)
+    }
+}
+
+impl Operation for RemoveTree {
+    type Output = u64;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("rmdir", &self.path)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_share_of("rmdir", &self.share)?;
+        path::check_path("rmdir", &self.path)?;
+        if path::wire_name(&self.path).is_empty() {
+            return Err(Error::Invalid("refusing to remove a share's root".into()));
+        }
+        Ok(())
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
+        self.listing = Some(cx.start_child(ListTree::new(&self.share, &self.path)));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        _resp: Response,
+    ) -> Result<Progress<u64>, Fail> {
+        Ok(Progress::Pending)
+    }
+
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<u64>, Fail> {
+        let out = result?;
+        if self.listing == Some(child) {
+            self.listing = None;
+            let mut files = Vec::new();
+            for entry in out.downcast::<Vec<TreeEntry>>()? {
+                let full = path::join(&self.path, &entry.path);
+                if entry.info.is_directory() {
+                    let depth = entry.path.matches('\\').count() + 1;
+                    if self.levels.len() <= depth {
+                        self.levels.resize(depth + 1, Vec::new());
+                    }
+                    self.levels[depth].push(full);
+                } else {
+                    files.push(full);
+                }
+            }
+            if files.is_empty() {
+                return Ok(self.next_level(cx));
+            }
+            self.outstanding = files.len();
+            for file in files {
+                cx.start_child(Delete::new(&self.share, &file));
+            }
+            return Ok(Progress::Pending);
+        }
+        self.removed += 1;
+        self.outstanding = self.outstanding.saturating_sub(1);
+        if self.outstanding == 0 {
+            return Ok(self.next_level(cx));
+        }
+        Ok(Progress::Pending)
     }
 }

@@ -203,6 +203,15 @@ impl FileTime {
         }
     }
 
+    /// The FILETIME of `t`, or `None` when it has none: before 1601 (or at 1601 exactly,
+    /// which would read as "no time"), or past year 60056.
+    pub fn try_from_system_time(t: SystemTime) -> Option<Self> {
+        let ft = Self::from_system_time(t);
+        // `from_system_time` saturates: a value at either end stands for a time out of
+        // range.
+        (ft.0 > 1 && ft.0 < u64::MAX).then_some(ft)
+    }
+
     /// The time a previous version's token `@GMT-YYYY.MM.DD-HH.MM.SS` names (UTC, the
     /// form of MS-SMB2 2.2.32.2); `None` for anything else, a date that does not exist
     /// (`@GMT-2026.02.30-…`) included.
