@@ -237,13 +237,18 @@ pub trait Operation: Send + 'static {
     ///
     /// # Errors
     ///
-    /// As for [`Operation::start`].
+    /// As for [`Operation::start`]; by default (an operation that only runs children
+    /// and sends nothing itself) a response is unexpected.
     fn on_response(
         &mut self,
-        cx: &mut OpContext<'_>,
-        tag: usize,
-        resp: Response,
-    ) -> Result<Progress<Self::Output>, Fail>;
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+        _resp: Response,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Err(Fail::Op(Error::Invalid(
+            "a response to a request this operation did not send".into(),
+        )))
+    }
 
     /// Handles the result of a child started with [`OpContext::start_child`].
     ///

@@ -939,15 +939,6 @@ impl Operation for ResetAttributes {
         Ok(Progress::Pending)
     }
 
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        _resp: Response,
-    ) -> Result<Progress<u64>, Fail> {
-        Ok(Progress::Pending)
-    }
-
     fn on_child(
         &mut self,
         cx: &mut OpContext<'_>,

@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress, Response};
+use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 
@@ -141,15 +141,6 @@ impl Operation for RetrieveFiles {
         Ok(self.fill(cx))
     }
 
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        _resp: Response,
-    ) -> Result<Progress<Self::Output>, Fail> {
-        Ok(Progress::Pending)
-    }
-
     fn on_child(
         &mut self,
         cx: &mut OpContext<'_>,
@@ -265,15 +256,6 @@ impl Operation for StoreFiles {
         Ok(self.fill(cx))
     }
 
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        _resp: Response,
-    ) -> Result<Progress<Self::Output>, Fail> {
-        Ok(Progress::Pending)
-    }
-
     fn on_child(
         &mut self,
         cx: &mut OpContext<'_>,
@@ -374,15 +356,6 @@ impl Operation for ListTree {
         self.fill(cx)
     }
 
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        _resp: Response,
-    ) -> Result<Progress<Self::Output>, Fail> {
-        Ok(Progress::Pending)
-    }
-
     fn on_child(
         &mut self,
         cx: &mut OpContext<'_>,
@@ -467,15 +440,6 @@ impl Operation for RemoveTree {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         self.listing = Some(cx.start_child(ListTree::new(&self.share, &self.path)));
-        Ok(Progress::Pending)
-    }
-
-    fn on_response(
-        &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
-        _resp: Response,
-    ) -> Result<Progress<u64>, Fail> {
         Ok(Progress::Pending)
     }
 
