@@ -229,11 +229,11 @@ fn run(args: Args) -> Result<(), Fail> {
             // Like a shell's `ls nomatch*`: a pattern that matches nothing is an error
             // (as for rm); an empty directory lists nothing and succeeds.
             if entries.is_empty() && !as_dir && name.contains(['*', '?']) {
-                return Err(smb_blocking::Error::Smb(smb_proto::Error::Status {
-                    status: NtStatus::NO_SUCH_FILE,
-                    op: "list",
-                    path: path.clone(),
-                })
+                return Err(smb_blocking::Error::Smb(smb_proto::Error::failed(
+                    NtStatus::NO_SUCH_FILE,
+                    "list",
+                    path.clone(),
+                ))
                 .into());
             }
             entries.sort_by(|a, b| a.name.cmp(&b.name));

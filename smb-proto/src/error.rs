@@ -121,6 +121,41 @@ pub enum Violation {
     EmptyPages,
 }
 
+/// One request an operation sent, or one response it got, as an error's trail records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrailEntry {
+    /// The command.
+    pub command: Command,
+    /// Its message id.
+    pub message_id: u64,
+    /// The response's status; `None` for a request.
+    pub status: Option<NtStatus>,
+}
+
+impl std::fmt::Display for TrailEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            None => write!(f, "→ {} #{}", self.command.name(), self.message_id),
+            Some(s) => write!(f, "← {} #{} {s}", self.command.name(), self.message_id),
+        }
+    }
+}
+
+/// The last requests and responses of a failed operation ([`Error::trail`]).
+///
+/// Two failures compare equal whatever their trails: the trail says how a failure came
+/// about, not which failure it is.
+#[derive(Debug, Clone, Default)]
+pub struct Trail(pub(crate) Vec<TrailEntry>);
+
+impl PartialEq for Trail {
+    fn eq(&self, _: &Trail) -> bool {
+        true
+    }
+}
+
+impl Eq for Trail {}
+
 /// How negotiation failed, for [`CloseReason::Negotiate`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NegotiateFailure {
@@ -206,6 +241,9 @@ pub enum Error {
         op: &'static str,
         /// The path involved (share-relative), or the share.
         path: String,
+        /// The requests the failing operation sent and the answers it got, for
+        /// debugging (pysmb's `smb_messages`); not part of the message.
+        trail: Trail,
     },
     /// Login failed.
     #[error(
@@ -532,6 +570,36 @@ impl Error {
             Some(s) if !matches!(self, Error::Auth { .. }) => s.to_io_error_kind(),
             _ => self.kind().into(),
         }
+    }
+
+    /// A failure status of operation `op` on `path` (its trail is filled in by the core).
+    pub fn failed(status: NtStatus, op: &'static str, path: impl Into<String>) -> Error {
+        Error::Status {
+            status,
+            op,
+            path: path.into(),
+            trail: Trail::default(),
+        }
+    }
+
+    /// The requests and responses of the operation that failed with a status, oldest
+    /// first (pysmb's `smb_messages`); empty for other errors.
+    pub fn trail(&self) -> &[TrailEntry] {
+        match self {
+            Error::Status { trail, .. } => &trail.0,
+            Error::UploadLeftBehind { cause, .. } => cause.trail(),
+            _ => &[],
+        }
+    }
+
+    /// Gives a status failure that has no trail yet the one its operation left.
+    pub(crate) fn with_trail(mut self, entries: impl FnOnce() -> Vec<TrailEntry>) -> Error {
+        if let Error::Status { trail, .. } = &mut self {
+            if trail.0.is_empty() {
+                trail.0 = entries();
+            }
+        }
+        self
     }
 
     /// The NTSTATUS carried by this error, if the server sent one.

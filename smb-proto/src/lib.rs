@@ -65,7 +65,8 @@ pub use config::{Config, Dialect, SigningPolicy};
 pub use connection::framing::Transport;
 pub use connection::{Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
 pub use error::{
-    CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Violation,
+    CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Trail,
+    TrailEntry, Violation,
 };
 pub use ntstatus::{Errno, NtStatus};
 pub use ops::{

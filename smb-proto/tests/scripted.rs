@@ -538,11 +538,7 @@ fn a_failed_compound_completes_once_and_the_connection_goes_on() {
         response(&close.header, missing, 1, error_body),
     ];
     feed(&mut conn, t0, &frame(&answers));
-    let err = Error::Status {
-        status: missing,
-        op: "stat",
-        path: "dir/a.txt".into(),
-    };
+    let err = Error::failed(missing, "stat", "dir/a.txt");
     assert_eq!(show(&events(&mut conn)), show(&[done::<()>(id, Err(err))]));
     assert_eq!(conn.in_flight(), 0);
     assert!(conn.close_reason().is_none());
@@ -1670,7 +1666,10 @@ fn a_failed_tree_connect_fails_every_operation_waiting_for_it_and_the_next_tries
         .map(|e| match e {
             Event::Done {
                 id,
-                result: Err(Error::Status { status, op, path }),
+                result:
+                    Err(Error::Status {
+                        status, op, path, ..
+                    }),
             } => {
                 assert_eq!(
                     (status, op, path.as_str()),
@@ -2307,7 +2306,9 @@ mod share_listing {
         let refused = response(&bind.header, NtStatus::ACCESS_DENIED, 4, error_body);
         feed(&mut conn, t0, &frame(&[refused]));
         match failure(&mut conn, id) {
-            Error::Status { status, op, path } => {
+            Error::Status {
+                status, op, path, ..
+            } => {
                 assert_eq!(
                     (status, op, path.as_str()),
                     (NtStatus::ACCESS_DENIED, "list_shares", "srvsvc")
@@ -2490,11 +2491,7 @@ fn a_server_that_keeps_asking_for_more_gets_its_status_back() {
     answer_round(&mut conn, 64 * 1024, 100_000);
     assert!(events(&mut conn).is_empty());
     answer_round(&mut conn, 100_000, 120_000);
-    let err = Error::Status {
-        status: NtStatus::BUFFER_TOO_SMALL,
-        op: "get security",
-        path: "f".into(),
-    };
+    let err = Error::failed(NtStatus::BUFFER_TOO_SMALL, "get security", "f");
     assert_eq!(show(&events(&mut conn)), show(&[done::<()>(id, Err(err))]));
     assert!(sent(&mut conn).is_empty(), "two rounds, no third");
 }
@@ -2575,11 +2572,7 @@ fn a_share_without_snapshots_fails_the_listing_and_its_handle_is_closed() {
             response(&probe.header, unsupported, 1, error_body),
         ]),
     );
-    let err = Error::Status {
-        status: unsupported,
-        op: "list snapshots",
-        path: String::new(),
-    };
+    let err = Error::failed(unsupported, "list snapshots", String::new());
     assert_eq!(show(&events(&mut conn)), show(&[done::<()>(id, Err(err))]));
     assert_eq!(
         closes_of(&sent(&mut conn)),

@@ -175,6 +175,36 @@ fn blocking_scenario(conn: &Connection) {
     assert_eq!(conn.echo_data(b"ping").unwrap(), b"ping");
 }
 
+/// pysmb's OperationFailure: the status, its errno, the path, and the messages of the
+/// operation that failed.
+#[test]
+fn a_failure_carries_the_operations_requests_and_responses() {
+    use smb_proto::wire::Command;
+    let srv = server();
+    let conn = Connection::connect(&srv.connect_options()).unwrap();
+    let err = conn.get_attributes("share", "dir/missing.txt").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.errno(), smb_proto::Errno::ENOENT);
+    assert!(err.to_string().contains("missing.txt"), "{err}");
+    let trail: Vec<(Command, Option<smb_proto::NtStatus>)> =
+        err.trail().iter().map(|e| (e.command, e.status)).collect();
+    assert!(trail.contains(&(Command::Create, None)), "{trail:?}");
+    assert!(
+        trail.contains(&(
+            Command::Create,
+            Some(smb_proto::NtStatus::OBJECT_PATH_NOT_FOUND)
+        )),
+        "{trail:?}"
+    );
+    // Requests come before their answers.
+    let sent = trail.iter().position(|e| e.1.is_none()).unwrap();
+    let answered = trail.iter().position(|e| e.1.is_some()).unwrap();
+    assert!(sent < answered, "{trail:?}");
+    // A failure that is not a status has no trail.
+    let err = conn.get_attributes("share", "../x").unwrap_err();
+    assert!(err.trail().is_empty());
+}
+
 #[test]
 fn pysmb_calls_on_the_blocking_client() {
     let srv = server();

@@ -108,6 +108,16 @@ impl ClientError {
         }
     }
 
+    /// The requests and responses of the operation that failed with a status (pysmb's
+    /// `smb_messages`), oldest first; empty for other errors.
+    pub fn trail(&self) -> &[crate::error::TrailEntry] {
+        match self {
+            ClientError::Smb(e) => e.trail(),
+            ClientError::Transfer { first, .. } => first.trail(),
+            _ => &[],
+        }
+    }
+
     /// The NTSTATUS the server answered with, if it did.
     pub fn status(&self) -> Option<NtStatus> {
         match self {
@@ -682,13 +692,7 @@ mod tests {
     #[test]
     fn errors_have_one_kind_per_meaning_and_the_matching_io_kind() {
         use crate::ErrorKind;
-        let status = |status| {
-            ClientError::Smb(crate::Error::Status {
-                status,
-                op: "open",
-                path: "a".into(),
-            })
-        };
+        let status = |status| ClientError::Smb(crate::Error::failed(status, "open", "a"));
         let e = io::Error::from(ClientError::Smb(crate::Error::Timeout {
             op: "read",
             path: "a".into(),

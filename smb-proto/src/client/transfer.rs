@@ -211,11 +211,7 @@ mod tests {
     use crate::NtStatus;
 
     fn status(s: NtStatus) -> crate::Error {
-        crate::Error::Status {
-            status: s,
-            op: "get",
-            path: "b".into(),
-        }
+        crate::Error::failed(s, "get", "b")
     }
 
     #[test]

@@ -113,11 +113,7 @@ impl Response {
 
     /// The failure of `op` on `path` with `status`.
     pub fn failure(&self, status: NtStatus, op: &'static str, path: &str) -> Fail {
-        Fail::Op(Error::Status {
-            status,
-            op,
-            path: path.to_string(),
-        })
+        Fail::Op(Error::failed(status, op, path.to_string()))
     }
 }
 

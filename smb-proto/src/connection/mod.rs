@@ -38,7 +38,9 @@ use crate::crypto::encryption::{self, Cipher};
 use crate::crypto::kdf::{self, SessionKeys};
 use crate::crypto::preauth::PreauthHash;
 use crate::crypto::signing::{self, SigningAlgorithm};
-use crate::error::{CloseReason, EncryptionFailure, Error, NegotiateFailure, Violation};
+use crate::error::{
+    CloseReason, EncryptionFailure, Error, NegotiateFailure, TrailEntry, Violation,
+};
 use crate::ntstatus::NtStatus;
 use crate::ops::TreeId;
 use crate::rng::Rng;
@@ -203,7 +205,12 @@ pub(crate) struct Core {
     /// Which operation a supply for (top-level operation, file) goes to: the one that
     /// last asked for data or reported some there (a child, in a many-file operation).
     streams: HashMap<(OpId, usize), OpId>,
+    /// Each running operation's last requests and responses, for its error's trail.
+    trails: HashMap<OpId, VecDeque<TrailEntry>>,
 }
+
+/// Requests and responses an operation's trail keeps (the last ones).
+const TRAIL_LEN: usize = 24;
 
 /// A sans-IO SMB2/3 client connection.
 ///
@@ -268,6 +275,7 @@ impl Connection {
             next_op: 1,
             break_owners: HashMap::new(),
             streams: HashMap::new(),
+            trails: HashMap::new(),
             rng,
             config,
         };

@@ -148,6 +148,12 @@ impl Connection {
         if command == Command::Logoff && ok {
             self.shares.retain(|(s, _), _| *s != slot);
         }
+        let entry = TrailEntry {
+            command,
+            message_id: header.message_id,
+            status: Some(status),
+        };
+        self.core.record(id, entry);
         let Some(running) = self.ops.remove(&id) else {
             return Ok(());
         };

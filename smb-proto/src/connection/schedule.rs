@@ -158,6 +158,7 @@ impl Connection {
                 self.deliver(id, running.root, running.parent, running.connects, Ok(out));
             }
             Err(Fail::Op(e)) => {
+                let e = e.with_trail(|| self.core.take_trail(id));
                 let (root, parent, connects) =
                     (running.root, running.parent, running.connects.clone());
                 self.discard(id, running);
@@ -309,6 +310,20 @@ impl Connection {
 }
 
 impl Core {
+    /// Notes a request `op` sent or a response it got, for its trail.
+    pub(super) fn record(&mut self, op: OpId, entry: TrailEntry) {
+        let trail = self.trails.entry(op).or_default();
+        if trail.len() == TRAIL_LEN {
+            trail.pop_front();
+        }
+        trail.push_back(entry);
+    }
+
+    /// The trail of `op`, which leaves it.
+    pub(super) fn take_trail(&mut self, op: OpId) -> Vec<TrailEntry> {
+        self.trails.remove(&op).map(Vec::from).unwrap_or_default()
+    }
+
     /// A fresh operation id (top-level operations and children share the sequence).
     pub(super) fn next_op_id(&mut self) -> OpId {
         let id = OpId(self.next_op);
@@ -321,6 +336,7 @@ impl Core {
     pub(super) fn abandon(&mut self, op: OpId) {
         self.break_owners.retain(|_, owner| *owner != op);
         self.streams.retain(|_, owner| *owner != op);
+        self.trails.remove(&op);
         self.waiting.retain(|g| g.op != Some(op));
         for p in self.pending.values_mut() {
             if p.op == Some(op) {

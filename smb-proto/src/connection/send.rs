@@ -221,6 +221,14 @@ impl Core {
             if let Some(p) = payload {
                 self.tx_payloads.push((self.tx.len(), p));
             }
+            if let Some(op) = group.op {
+                let entry = TrailEntry {
+                    command,
+                    message_id,
+                    status: None,
+                };
+                self.record(op, entry);
+            }
             self.pending.insert(
                 message_id,
                 Pending {

@@ -119,11 +119,7 @@ pub(crate) fn close(file_id: FileId) -> RequestBody {
 
 /// The operation failed with the server's `status` on `path`.
 pub(crate) fn status_err(status: NtStatus, op: &'static str, path: &str) -> Fail {
-    Fail::Op(Error::Status {
-        status,
-        op,
-        path: path.to_string(),
-    })
+    Fail::Op(Error::failed(status, op, path.to_string()))
 }
 
 /// Checks a response's status.

@@ -229,11 +229,11 @@ impl Operation for TreeConnect {
         }
         let status = resp.status();
         if status != NtStatus::SUCCESS {
-            return Err(Fail::Op(Error::Status {
+            return Err(Fail::Op(Error::failed(
                 status,
-                op: "tree connect",
-                path: self.share.clone(),
-            }));
+                "tree connect",
+                self.share.clone(),
+            )));
         }
         let body = TreeConnectResponse::decode(&resp.msg)?;
         let encrypt = body.share_flags & share_flags::ENCRYPT_DATA != 0;
