@@ -59,7 +59,45 @@ pub(crate) enum Cmd {
 }
 
 /// Why the connection ended, set once it did; shared with every handle.
-pub(crate) type Closed = Arc<OnceLock<CloseReason>>;
+pub(crate) type Closed = Arc<CloseState>;
+
+/// Why the connection ended, and a way to wait for it (the factory's `on_disconnect`)
+/// that, unlike a command sender, does not keep the connection alive.
+pub(crate) struct CloseState {
+    reason: OnceLock<CloseReason>,
+    /// Nothing is ever sent on it: setting the reason closes it, which wakes every
+    /// waiter at once.
+    ended: (Sender<()>, Receiver<()>),
+}
+
+impl Default for CloseState {
+    fn default() -> Self {
+        CloseState {
+            reason: OnceLock::new(),
+            ended: async_channel::bounded(1),
+        }
+    }
+}
+
+impl CloseState {
+    /// Why the connection ended, once it has.
+    pub(crate) fn get(&self) -> Option<&CloseReason> {
+        self.reason.get()
+    }
+
+    /// Records why the connection ended (the first reason wins) and wakes the waiters.
+    fn set(&self, reason: CloseReason) {
+        let _ = self.reason.set(reason);
+        self.ended.0.close();
+    }
+
+    /// Waits until the connection has ended; returns why.
+    pub(crate) async fn ended(&self) -> CloseReason {
+        // A closed channel answers at once, so a late waiter does not wait.
+        let _ = self.ended.1.recv().await;
+        self.get().cloned().unwrap_or(CloseReason::Local)
+    }
+}
 
 /// Routes an operation's events into its handle's channel. The channel is unbounded,
 /// but what goes into it is not: streamed reads wait for each chunk's acknowledgement
@@ -83,6 +121,14 @@ pub(crate) struct Driver {
     cmds: Pin<Box<Receiver<Cmd>>>,
     closed: Closed,
     shutting_down: bool,
+}
+
+/// A driver dropped before its loop ended (its executor shut down) still tells the
+/// handles waiting for the end; after a normal end this changes nothing.
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.closed.set(CloseReason::Local);
+    }
 }
 
 impl Driver {
@@ -216,7 +262,7 @@ impl Driver {
             .close_reason()
             .cloned()
             .unwrap_or(CloseReason::Local);
-        let _ = self.closed.set(reason);
+        self.closed.set(reason);
         // Dropping every route wakes the handles still waiting on an event. Commands still
         // queued hold routes too, and the channel (shared with the handles) would keep
         // them alive: close it, then drop what it holds.

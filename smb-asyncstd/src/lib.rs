@@ -16,14 +16,14 @@
 //! let mut out = Vec::new();
 //! client.retrieve_file("share", "/report.pdf", &mut out).await?;
 //!
-//! // Twisted style: hooks on login, deferreds with callbacks and errbacks.
-//! let client = smb_asyncstd::factory(opts)
-//!     .on_auth_ok(|_client| println!("logged in"))
+//! // Twisted style: hooks on login and disconnection, deferreds with callbacks and
+//! // errbacks, the operations on the factory.
+//! let factory = smb_asyncstd::factory(opts)
+//!     .on_auth_ok(|factory| println!("logged in: {}", factory.is_ready()))
 //!     .on_auth_failed(|err| eprintln!("login failed: {err}"))
-//!     .connect()
-//!     .await?;
-//! let names = client
-//!     .deferred()
+//!     .on_disconnect(|why| eprintln!("disconnected: {why}"));
+//! factory.connect().await?;
+//! let names = factory
 //!     .list_path("share", "/", "*")
 //!     .add_callback(|entries| entries.into_iter().map(|e| e.name).collect::<Vec<_>>())
 //!     .add_errback(|err| { eprintln!("{err}"); Ok(Vec::new()) })
@@ -91,7 +91,8 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
     Client::connect_with(opts, runtime()).await
 }
 
-/// A Twisted-style factory (login hooks, deferreds) on [`runtime()`].
+/// A Twisted-style factory (login and disconnect hooks, deferred operations) on
+/// [`runtime()`]; see [`SmbFactory`].
 pub fn factory(opts: ConnectOptions) -> SmbFactory {
     SmbFactory::with_runtime(opts, runtime())
 }

@@ -256,7 +256,7 @@ fn sixteen_concurrent_retrieves_on_one_connection() {
 }
 
 #[test]
-fn factory_calls_on_auth_ok_with_a_client() {
+fn factory_calls_on_auth_ok_once_logged_in() {
     let srv = server();
     let (ok, failed) = (Arc::new(Mutex::new(None)), Arc::new(AtomicUsize::new(0)));
     let factory = smb_asyncstd::SmbFactory::with_runtime(
@@ -265,7 +265,7 @@ fn factory_calls_on_auth_ok_with_a_client() {
     )
     .on_auth_ok({
         let ok = ok.clone();
-        move |client| *ok.lock().unwrap() = Some(client)
+        move |factory: &smb_asyncstd::SmbFactory| *ok.lock().unwrap() = factory.client()
     })
     .on_auth_failed({
         let failed = failed.clone();
@@ -275,7 +275,11 @@ fn factory_calls_on_auth_ok_with_a_client() {
     });
     async_std::task::block_on(guard("factory connect", async {
         let client = factory.connect().await.expect("connect");
-        let hooked = ok.lock().unwrap().take().expect("on_auth_ok fired");
+        let hooked = ok
+            .lock()
+            .unwrap()
+            .take()
+            .expect("on_auth_ok fired, logged in");
         assert!(!hooked.is_closed());
         hooked.echo().await.expect("the hook's client works");
         client.echo().await.expect("the deferred's client works");

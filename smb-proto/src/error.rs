@@ -440,6 +440,9 @@ pub enum ErrorKind {
     /// The connection is gone: the server closed it, the network failed, or the client
     /// closed it.
     Disconnected,
+    /// The client has not logged in yet (pysmb's `NotReadyError`): the operation was
+    /// asked of a factory still connecting, or whose login failed.
+    NotReady,
     /// The server broke the protocol (bad signature, malformed message, …) and the
     /// connection was ended.
     ProtocolViolation,
@@ -517,6 +520,7 @@ impl From<ErrorKind> for std::io::ErrorKind {
             ErrorKind::TimedOut => Io::TimedOut,
             ErrorKind::Cancelled => Io::Interrupted,
             ErrorKind::Disconnected => Io::ConnectionReset,
+            ErrorKind::NotReady => Io::NotConnected,
             ErrorKind::ProtocolViolation => Io::InvalidData,
             ErrorKind::InvalidArgument => Io::InvalidInput,
             ErrorKind::Incomplete => Io::UnexpectedEof,

@@ -38,7 +38,8 @@ pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, Ace, AceType, Acl, ConnectOptions,
     Credentials, Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, FileTime,
     ListStream, NtStatus, OpenOptions, PasswordCallback, PasswordPrompt, Result,
-    SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, FILES_IN_FLIGHT,
+    SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SmbFactory,
+    FILES_IN_FLIGHT,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
@@ -72,6 +73,16 @@ impl Runtime for Tokio {
 
 fn runtime() -> Arc<dyn Runtime> {
     Arc::new(Tokio(tokio::runtime::Handle::current()))
+}
+
+/// A Twisted-style factory (login and disconnect hooks, deferreds) whose connections run
+/// on the current tokio runtime; see [`SmbFactory`].
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub fn factory(opts: ConnectOptions) -> SmbFactory {
+    SmbFactory::with_runtime(opts, runtime())
 }
 
 /// A tokio reader or writer as a `futures-io` one.

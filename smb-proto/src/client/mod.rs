@@ -57,6 +57,21 @@ pub enum ClientError {
         /// The first failure.
         first: Box<ClientError>,
     },
+    /// An operation asked of a connection that has not logged in yet (pysmb's
+    /// `NotReadyError`), e.g. of a factory whose login is still running or failed.
+    /// Nothing was sent.
+    #[error("{op}: not logged in yet (ENOTCONN)")]
+    NotReady {
+        /// The operation, e.g. "retrieve_file".
+        op: &'static str,
+    },
+    /// An operation asked of a connection that has ended (the server or the network
+    /// closed it, or the client did). Nothing was sent.
+    #[error("{op}: not connected (ENOTCONN)")]
+    NotConnected {
+        /// The operation, e.g. "retrieve_file".
+        op: &'static str,
+    },
 }
 
 /// `time` as the FILETIME a request carries; a time before 1601 has none.
@@ -94,6 +109,8 @@ impl ClientError {
                 crate::ErrorKind::from_io(source.kind())
             }
             ClientError::Transfer { first, .. } => first.kind(),
+            ClientError::NotReady { .. } => crate::ErrorKind::NotReady,
+            ClientError::NotConnected { .. } => crate::ErrorKind::Disconnected,
         }
     }
 
@@ -105,6 +122,9 @@ impl ClientError {
                 .raw_os_error()
                 .map_or(crate::Errno::EIO, crate::Errno),
             ClientError::Transfer { first, .. } => first.errno(),
+            ClientError::NotReady { .. } | ClientError::NotConnected { .. } => {
+                crate::Errno::ENOTCONN
+            }
         }
     }
 
@@ -137,6 +157,11 @@ impl From<ClientError> for io::Error {
                 io::Error::new(source.kind(), ClientError::Connect { target, source })
             }
             e @ ClientError::Transfer { .. } => io::Error::new(e.kind().into(), e),
+            // Not `Disconnected`'s ConnectionReset: nothing was reset, the request never
+            // left.
+            e @ (ClientError::NotReady { .. } | ClientError::NotConnected { .. }) => {
+                io::Error::new(io::ErrorKind::NotConnected, e)
+            }
         }
     }
 }
@@ -763,6 +788,29 @@ mod tests {
             "{msg}"
         );
         assert!(msg.ends_with("(ECONNREFUSED)"), "{msg}");
+    }
+
+    #[test]
+    fn not_ready_and_not_connected_name_the_operation() {
+        use crate::ErrorKind;
+        let e = ClientError::NotReady { op: "list_path" };
+        assert_eq!(
+            (e.kind(), e.errno(), e.status()),
+            (ErrorKind::NotReady, crate::Errno::ENOTCONN, None)
+        );
+        assert_eq!(e.to_string(), "list_path: not logged in yet (ENOTCONN)");
+        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::NotConnected);
+        assert_eq!(
+            io::ErrorKind::from(ErrorKind::NotReady),
+            io::ErrorKind::NotConnected
+        );
+        let e = ClientError::NotConnected { op: "echo" };
+        assert_eq!(
+            (e.kind(), e.errno(), e.status()),
+            (ErrorKind::Disconnected, crate::Errno::ENOTCONN, None)
+        );
+        assert_eq!(e.to_string(), "echo: not connected (ENOTCONN)");
+        assert_eq!(io::Error::from(e).kind(), io::ErrorKind::NotConnected);
     }
 
     #[test]
