@@ -705,6 +705,83 @@ impl DeferredClient {
         self.start("echo", |c| async move { c.echo().await })
     }
 
+    /// pysmb's `echo(data)`; see [`Client::echo_data`].
+    pub fn echo_data(&self, data: Vec<u8>) -> Deferred<Vec<u8>> {
+        self.start("echo", |c| async move { c.echo_data(&data).await })
+    }
+
+    /// pysmb's `listPath` with its `search` mask; see [`Client::list_path_search`].
+    pub fn list_path_search(
+        &self,
+        share: &str,
+        path: &str,
+        search: u32,
+        pattern: &str,
+    ) -> Deferred<Vec<FileInfo>> {
+        let (share, path, pattern) = (share.to_owned(), path.to_owned(), pattern.to_owned());
+        self.start("list_path", move |c| async move {
+            c.list_path_search(&share, &path, search, &pattern).await
+        })
+    }
+
+    /// See [`Client::delete_files_and_folders`].
+    pub fn delete_files_and_folders(&self, share: &str, path_pattern: &str) -> Deferred<u64> {
+        let (share, path) = (share.to_owned(), path_pattern.to_owned());
+        self.start("delete_files", |c| async move {
+            c.delete_files_and_folders(&share, &path).await
+        })
+    }
+
+    /// See [`Client::reset_file_attributes`].
+    pub fn reset_file_attributes(
+        &self,
+        share: &str,
+        path_pattern: &str,
+        attributes: u32,
+    ) -> Deferred<u64> {
+        let (share, path) = (share.to_owned(), path_pattern.to_owned());
+        self.start("reset_file_attributes", move |c| async move {
+            c.reset_file_attributes(&share, &path, attributes).await
+        })
+    }
+
+    /// See [`Client::set_last_write_time`].
+    pub fn set_last_write_time(
+        &self,
+        share: &str,
+        path: &str,
+        time: std::time::SystemTime,
+    ) -> Deferred<()> {
+        let (share, path) = (share.to_owned(), path.to_owned());
+        self.start("set_last_write_time", move |c| async move {
+            c.set_last_write_time(&share, &path, time).await
+        })
+    }
+
+    /// pysmb's `storeFileFromOffset`; see [`Client::store_file_from_offset`].
+    pub fn store_file_from_offset(
+        &self,
+        share: &str,
+        path: &str,
+        data: impl Into<Bytes>,
+        offset: u64,
+        truncate: bool,
+    ) -> Deferred<u64> {
+        let (share, path, data) = (share.to_owned(), path.to_owned(), data.into());
+        self.start("store_file_from_offset", move |c| async move {
+            c.store_file_from_offset(&share, &path, &mut &data[..], offset, truncate)
+                .await
+        })
+    }
+
+    /// See [`Client::rename_replacing`].
+    pub fn rename_replacing(&self, share: &str, old: &str, new: &str) -> Deferred<()> {
+        let (share, old, new) = (share.to_owned(), old.to_owned(), new.to_owned());
+        self.start("rename", |c| async move {
+            c.rename_replacing(&share, &old, &new).await
+        })
+    }
+
     /// See [`Client::open`].
     pub fn open(&self, share: &str, path: &str, options: OpenOptions) -> Deferred<File> {
         let (share, path) = (share.to_owned(), path.to_owned());

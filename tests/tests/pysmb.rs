@@ -310,3 +310,67 @@ fn pysmb_calls_on_smol() {
     });
     check_server_side(&srv.share_path("share"));
 }
+
+/// The same calls in the deferred style (pysmb's Twisted factory), on smol and on
+/// async-std.
+async fn deferred_scenario(conn: &smb_asyncstd::Client) {
+    let d = conn.deferred();
+    d.store_file("share", "digits.txt", &b"0123456789"[..])
+        .await
+        .unwrap();
+    let end = d.store_file_from_offset("share", "digits.txt", &b"aa"[..], 5, false);
+    assert_eq!(end.await.unwrap(), 7);
+    let end = d.store_file_from_offset("share", "fresh.txt", &b"bb"[..], 3, true);
+    assert_eq!(end.await.unwrap(), 5);
+    let set = |p: &str, a| d.reset_file_attributes("share", p, a);
+    assert_eq!(
+        set("flags/*.txt", file_attributes::NORMAL).await.unwrap(),
+        3
+    );
+    assert_eq!(
+        set("flags/hidden.txt", file_attributes::HIDDEN)
+            .await
+            .unwrap(),
+        1
+    );
+    let hidden = d.list_path_search("share", "flags", search::HIDDEN, "*");
+    assert_eq!(names(&hidden.await.unwrap()), ["hidden.txt"]);
+    d.set_last_write_time("share", "flags/visible.txt", a_past_time())
+        .await
+        .unwrap();
+    let n = d
+        .delete_files_and_folders("share", "logs/*.log")
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    assert_eq!(d.delete_files("share", "plain/*.log").await.unwrap(), 1);
+    d.rename_replacing("share", "from.txt", "to.txt")
+        .await
+        .unwrap();
+    let big = d.retrieve_file("share", "big.bin").await.unwrap();
+    d.store_file("share", "up.bin", big).await.unwrap();
+    assert_eq!(d.echo_data(b"ping".to_vec()).await.unwrap(), b"ping");
+}
+
+#[test]
+fn pysmb_calls_in_the_deferred_style_on_smol_and_async_std() {
+    let srv = server();
+    fixtures(&srv.share_path("share"));
+    smol::block_on(async {
+        let conn = smb_asyncstd::connect(&srv.connect_options()).await.unwrap();
+        deferred_scenario(&conn).await;
+    });
+    check_server_side(&srv.share_path("share"));
+
+    let srv = server();
+    fixtures(&srv.share_path("share"));
+    async_std::task::block_on(async {
+        let spawner: smb_asyncstd::Spawner = Arc::new(|f| drop(async_std::task::spawn(f)));
+        let runtime = smb_asyncstd::runtime_with(spawner);
+        let conn = smb_asyncstd::Client::connect_with(&srv.connect_options(), runtime)
+            .await
+            .unwrap();
+        deferred_scenario(&conn).await;
+    });
+    check_server_side(&srv.share_path("share"));
+}
