@@ -290,6 +290,7 @@ impl Client {
             })
             .await
             .map_err(|e| opts.connect_error(e))?;
+        tracing::debug!(target = %opts.target(), "TCP connected");
         let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         // Consumers are other tasks and may lag; see `Chunk`.
         config.paced_reads = true;

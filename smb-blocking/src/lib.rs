@@ -441,6 +441,7 @@ impl Connection {
         let sock =
             TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
         sock.set_nodelay(true)?;
+        tracing::debug!(target = %opts.target(), "TCP connected");
         let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         let creds = opts.credentials()?;
         let core = smb_proto::Connection::new(config, Instant::now());

@@ -167,6 +167,7 @@ impl Core {
             session.preauth = self.preauth.clone();
         }
         self.state = State::Ready;
+        tracing::info!(%dialect, ?cipher, %signing_algorithm, "negotiated");
         Ok(())
     }
 

@@ -68,6 +68,15 @@ impl Connection {
             return Ok(());
         }
         let status = NtStatus(header.status);
+        tracing::debug!(
+            command = command.name(),
+            message_id = header.message_id,
+            %status,
+            credits_granted = header.credits,
+            session_id = header.session_id,
+            encrypted,
+            "response"
+        );
         self.core.credits = self.core.credits.saturating_add(u32::from(header.credits));
         let Some(mut pending) = self.core.pending.remove(&header.message_id) else {
             return Err(CloseReason::Protocol(Violation::UnknownMessageId(

@@ -114,6 +114,8 @@ impl Connection {
         mut running: Running,
         f: impl FnOnce(&mut dyn ErasedOp, &mut OpContext<'_>) -> Result<Progress<OpOutput>, Fail>,
     ) {
+        let (name, path) = running.op.label();
+        let _span = tracing::debug_span!("op", id = id.0, name, path).entered();
         let mut cx = OpContext {
             core: &mut self.core,
             id,
@@ -153,11 +155,13 @@ impl Connection {
                 self.ops.insert(id, running);
             }
             Ok(Progress::Done(out)) => {
+                tracing::debug!(id = id.0, "operation done");
                 self.core.abandon(id);
                 self.end_children(id);
                 self.deliver(id, running.root, running.parent, running.connects, Ok(out));
             }
             Err(Fail::Op(e)) => {
+                tracing::debug!(id = id.0, error = %e, "operation failed");
                 let e = e.with_trail(|| self.core.take_trail(id));
                 let (root, parent, connects) =
                     (running.root, running.parent, running.connects.clone());
@@ -288,6 +292,7 @@ impl Connection {
             return;
         }
         self.core.state = State::Closed;
+        tracing::info!(%reason, "connection closed");
         self.core.close_reason = Some(reason.clone());
         self.core.waiting.clear();
         self.core.pending.clear();

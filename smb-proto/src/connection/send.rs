@@ -215,12 +215,24 @@ impl Core {
                 Command::SessionSetup => self.sessions[slot.0].preauth.update(&self.tx[start..]),
                 _ => {}
             }
-            if !encrypt && protect && (item.sign || self.should_sign(slot, command)) {
+            let signed = !encrypt && protect && (item.sign || self.should_sign(slot, command));
+            if signed {
                 self.sign_range(slot, start, payload.as_deref().unwrap_or_default());
             }
             if let Some(p) = payload {
                 self.tx_payloads.push((self.tx.len(), p));
             }
+            tracing::debug!(
+                command = command.name(),
+                message_id,
+                credit_charge = charge,
+                credits_requested = header.credits,
+                session_id = header.session_id,
+                tree_id = header.tree_id,
+                signed,
+                encrypted = encrypt,
+                "request"
+            );
             if let Some(op) = group.op {
                 let entry = TrailEntry {
                     command,

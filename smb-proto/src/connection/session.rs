@@ -144,7 +144,15 @@ impl Core {
                     .into(),
             )));
         }
-        self.sessions[slot.0].established = true;
+        let session = &mut self.sessions[slot.0];
+        session.established = true;
+        tracing::info!(
+            session_id = session.id,
+            guest = session.is_guest,
+            signing = session.signing_active,
+            encrypting = session.encrypt_all,
+            "session established"
+        );
         Ok(())
     }
 

@@ -244,6 +244,7 @@ impl Operation for TreeConnect {
             ))));
         }
         let tree = TreeId(resp.header.tree_id);
+        tracing::info!(share = %self.share, tree_id = tree.0, encrypt, "tree connected");
         cx.session_mut().trees.insert(tree.0, TreeState { encrypt });
         if must_validate(cx) {
             let input = {
