@@ -137,6 +137,9 @@ fn hundreds_of_shares_with_comments_and_a_hidden_one_are_all_listed() {
         .iter()
         .filter(|(c, _)| *c == Command::Read as u16)
         .map(|(_, s)| *s)
+        // A loaded samba-dcerpcd makes a pipe READ wait: an interim STATUS_PENDING comes
+        // first, then the answer.
+        .filter(|s| *s != NtStatus::PENDING)
         .collect();
     assert!(reads.len() >= 4, "{} READs: {seen:?}", reads.len());
     assert!(
