@@ -1,6 +1,7 @@
 //! The async SMB2/3 client, runtime-neutral: the blocking client's API as `async fn` on
 //! a handle that many tasks share, with files, a lazily fetching listing stream,
-//! per-operation timeouts, a connection pool and a deferred (Twisted-style) layer.
+//! per-operation timeouts, a connection pool and a deferred (Twisted-style) layer; and
+//! [`NetBios`], the NetBIOS name service queries of pysmb's `nmb` module.
 //!
 //! All protocol decisions live in [`smb_proto`]. One background task per connection owns
 //! the socket and the protocol core; a [`Client`] (cheap to clone) sends it operations
@@ -17,6 +18,7 @@
 mod deferred;
 mod driver;
 mod file;
+mod netbios;
 mod pool;
 pub mod runtime;
 
@@ -46,11 +48,13 @@ use runtime::{BoxFuture, Runtime};
 
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
+pub use netbios::NetBios;
 pub use pool::Pool;
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};

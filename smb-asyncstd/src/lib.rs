@@ -34,10 +34,11 @@
 #![warn(missing_docs)]
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use smb_async::runtime::{BoxFuture, Runtime, Socket};
+use smb_async::runtime::{BoxFuture, DatagramSocket, Runtime, Socket};
 
 pub use smb_async::*;
 
@@ -69,6 +70,37 @@ impl Runtime for AsyncIo {
             Ok(Box::new(sock) as Box<dyn Socket>)
         })
     }
+
+    fn bind_udp(
+        &self,
+        local: SocketAddr,
+    ) -> BoxFuture<'static, io::Result<Box<dyn DatagramSocket>>> {
+        Box::pin(async move {
+            let sock = async_net::UdpSocket::bind(local).await?;
+            Ok(Box::new(AsyncNetUdp(sock)) as Box<dyn DatagramSocket>)
+        })
+    }
+}
+
+/// async-net's UDP socket; a dropped `recv_from` has taken nothing off the socket
+/// (it reads only once the socket is readable, and then completes).
+struct AsyncNetUdp(async_net::UdpSocket);
+
+impl DatagramSocket for AsyncNetUdp {
+    fn send_to<'a>(
+        &'a self,
+        datagram: &'a [u8],
+        target: SocketAddr,
+    ) -> BoxFuture<'a, io::Result<usize>> {
+        Box::pin(self.0.send_to(datagram, target))
+    }
+
+    fn recv_from<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>> {
+        Box::pin(self.0.recv_from(buf))
+    }
 }
 
 /// The runtime with tasks on smol's global executor (which needs no runtime of the
@@ -95,6 +127,12 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
 /// [`runtime()`]; see [`SmbFactory`].
 pub fn factory(opts: ConnectOptions) -> SmbFactory {
     SmbFactory::with_runtime(opts, runtime())
+}
+
+/// NetBIOS name queries (pysmb's `NetBIOS`) on [`runtime()`], as `service` says; see
+/// [`NetBios`].
+pub fn netbios(service: NameService) -> NetBios {
+    NetBios::new(runtime(), service)
 }
 
 /// A connection pool on [`runtime()`]; see [`Pool`].

@@ -1,4 +1,5 @@
-//! A blocking SMB2/3 client over `std::net`, in the spirit of pysmb's `SMBConnection`.
+//! A blocking SMB2/3 client over `std::net`, in the spirit of pysmb's `SMBConnection`,
+//! and its NetBIOS name service queries ([`NetBios`], pysmb's `nmb.NetBIOS`).
 //!
 //! All protocol decisions live in [`smb_proto`]; this crate owns the socket, the clock,
 //! the seed and the caller-facing API.
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 mod file;
+mod netbios;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::io::{self, Read, Write};
@@ -28,10 +30,12 @@ use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
 
 pub use file::File;
+pub use netbios::NetBios;
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};

@@ -1,7 +1,7 @@
 //! Errors: operation results (an NTSTATUS with the path involved), and the reasons a
 //! connection ends.
 
-use crate::connection::framing::FramingError;
+use crate::connection::framing::{FramingError, SessionRefusal};
 use crate::crypto::encryption::CryptoError;
 use crate::ntstatus::{Errno, NtStatus};
 use crate::rpc::RpcError;
@@ -51,9 +51,9 @@ pub enum CloseReason {
     /// The server closed the stream or the driver's socket failed.
     #[error("transport closed: {0}")]
     Transport(String),
-    /// The NetBIOS session service refused the session.
-    #[error("NetBIOS session refused (error {0:#04x})")]
-    NetBiosRefused(u8),
+    /// The NetBIOS session service refused the session (RFC 1002 4.3.4).
+    #[error("NetBIOS session refused: {0}")]
+    NetBiosRefused(SessionRefusal),
     /// The client closed the connection.
     #[error("closed by the client")]
     Local,

@@ -54,6 +54,7 @@ pub mod config;
 pub mod connection;
 pub mod crypto;
 pub mod error;
+pub mod netbios;
 pub mod ntstatus;
 pub mod ops;
 pub mod rng;
@@ -62,7 +63,7 @@ pub mod url;
 pub mod wire;
 
 pub use config::{Config, Dialect, SigningPolicy};
-pub use connection::framing::Transport;
+pub use connection::framing::{SessionRefusal, Transport};
 pub use connection::{Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
 pub use error::{
     CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Trail,

@@ -25,21 +25,22 @@
 #![warn(missing_docs)]
 
 use std::io::{self, SeekFrom};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use smb_async::runtime::{BoxFuture, Runtime, Socket};
+use smb_async::runtime::{BoxFuture, DatagramSocket, Runtime, Socket};
 use smb_proto::url::SmbUrl;
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, Ace, AceType, Acl, ConnectOptions,
     Credentials, Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, FileTime,
-    ListStream, NtStatus, OpenOptions, PasswordCallback, PasswordPrompt, Result,
-    SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SmbFactory,
-    FILES_IN_FLIGHT,
+    ListStream, NameService, NetBios, NodeStatus, NtStatus, OpenOptions, PasswordCallback,
+    PasswordPrompt, Result, SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid,
+    SigningPolicy, SmbFactory, FILES_IN_FLIGHT,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
@@ -69,6 +70,37 @@ impl Runtime for Tokio {
             Ok(Box::new(TokioIo(sock)) as Box<dyn Socket>)
         })
     }
+
+    fn bind_udp(
+        &self,
+        local: SocketAddr,
+    ) -> BoxFuture<'static, io::Result<Box<dyn DatagramSocket>>> {
+        let _runtime = self.0.enter();
+        Box::pin(async move {
+            let sock = tokio::net::UdpSocket::bind(local).await?;
+            Ok(Box::new(TokioUdp(sock)) as Box<dyn DatagramSocket>)
+        })
+    }
+}
+
+/// tokio's UDP socket; its `recv_from` is cancel-safe, as the trait asks.
+struct TokioUdp(tokio::net::UdpSocket);
+
+impl DatagramSocket for TokioUdp {
+    fn send_to<'a>(
+        &'a self,
+        datagram: &'a [u8],
+        target: SocketAddr,
+    ) -> BoxFuture<'a, io::Result<usize>> {
+        Box::pin(self.0.send_to(datagram, target))
+    }
+
+    fn recv_from<'a>(
+        &'a self,
+        buf: &'a mut [u8],
+    ) -> BoxFuture<'a, io::Result<(usize, SocketAddr)>> {
+        Box::pin(self.0.recv_from(buf))
+    }
 }
 
 fn runtime() -> Arc<dyn Runtime> {
@@ -83,6 +115,24 @@ fn runtime() -> Arc<dyn Runtime> {
 /// Outside a tokio runtime.
 pub fn factory(opts: ConnectOptions) -> SmbFactory {
     SmbFactory::with_runtime(opts, runtime())
+}
+
+/// NetBIOS name queries (pysmb's `NetBIOS`) on the current tokio runtime, as `service`
+/// says: `netbios(NameService::new())` for port 137 with pysmb's flags.
+///
+/// ```no_run
+/// # async fn demo() -> smb_tokio::Result<()> {
+/// use std::time::Duration;
+/// let nb = smb_tokio::netbios(smb_tokio::NameService::new());
+/// let ips = nb.query_name("FILESRV", "192.168.1.10".parse().unwrap(), Duration::from_secs(2)).await?;
+/// # Ok(()) }
+/// ```
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub fn netbios(service: NameService) -> NetBios {
+    NetBios::new(runtime(), service)
 }
 
 /// A tokio reader or writer as a `futures-io` one.

@@ -5,6 +5,9 @@
 //! state. Everything Samba writes lives in one temporary directory that is removed, together
 //! with every process the server started, when the [`SambaServer`] is dropped.
 //!
+//! The NetBIOS name service is the exception: [`nmbd::NmbServer`] runs one private `nmbd`
+//! at a time per machine (it must bind UDP port 137), and tests take turns.
+//!
 //! ```no_run
 //! use smb_tests::{SambaServer, Share};
 //!
@@ -29,6 +32,7 @@
 pub struct ReadmeExamples;
 
 pub mod fixtures;
+pub mod nmbd;
 pub mod proxy;
 pub mod recording;
 

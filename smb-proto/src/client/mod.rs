@@ -16,6 +16,7 @@ use crate::auth::ntlm::Credentials;
 use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
 use crate::connection::{Connection, Event, Negotiated, OpId, SessionSlot};
+use crate::netbios::NameServiceError;
 use crate::ntstatus::NtStatus;
 use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
@@ -46,6 +47,10 @@ pub enum ClientError {
     /// The socket or a local reader/writer failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
+    /// A NetBIOS name service query got no answer, a negative one, or could not be
+    /// sent (see [`NameServiceError`]).
+    #[error("NetBIOS name service: {error} ({errno})", error = .0, errno = .0.errno().name())]
+    NameService(#[from] NameServiceError),
     /// A transfer of many files failed part-way: the files that made it (their remote
     /// paths), and the first failure. Its kind, errno and status are that failure's.
     #[error("{first} ({} of {total} files transferred)", transferred.len())]
@@ -111,6 +116,7 @@ impl ClientError {
             ClientError::Transfer { first, .. } => first.kind(),
             ClientError::NotReady { .. } => crate::ErrorKind::NotReady,
             ClientError::NotConnected { .. } => crate::ErrorKind::Disconnected,
+            ClientError::NameService(e) => e.kind(),
         }
     }
 
@@ -125,6 +131,7 @@ impl ClientError {
             ClientError::NotReady { .. } | ClientError::NotConnected { .. } => {
                 crate::Errno::ENOTCONN
             }
+            ClientError::NameService(e) => e.errno(),
         }
     }
 
@@ -156,7 +163,9 @@ impl From<ClientError> for io::Error {
             ClientError::Connect { target, source } => {
                 io::Error::new(source.kind(), ClientError::Connect { target, source })
             }
-            e @ ClientError::Transfer { .. } => io::Error::new(e.kind().into(), e),
+            e @ (ClientError::Transfer { .. } | ClientError::NameService(_)) => {
+                io::Error::new(e.kind().into(), e)
+            }
             // Not `Disconnected`'s ConnectionReset: nothing was reset, the request never
             // left.
             e @ (ClientError::NotReady { .. } | ClientError::NotConnected { .. }) => {

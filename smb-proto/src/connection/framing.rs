@@ -25,6 +25,69 @@ pub mod nbss {
 
 use nbss::{KEEP_ALIVE, NEGATIVE_RESPONSE, POSITIVE_RESPONSE, SESSION_MESSAGE, SESSION_REQUEST};
 
+use crate::netbios::{suffix, NetBiosName};
+
+/// Why the NetBIOS session service refused a session: the error code of a NEGATIVE
+/// SESSION RESPONSE (RFC 1002 4.3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionRefusal {
+    /// 0x80: the called name is there, but nothing listens for sessions on it.
+    NotListeningOnCalledName,
+    /// 0x81: the server listens on the called name, but not for this calling name.
+    NotListeningForCallingName,
+    /// 0x82: the called name is not present at this address (the usual answer to a
+    /// wrong `server_name`).
+    CalledNameNotPresent,
+    /// 0x83: the called name is present but the server has no resources for a session.
+    InsufficientResources,
+    /// 0x8F: unspecified error; also what a response without its code byte is taken for.
+    Unspecified,
+    /// A code RFC 1002 does not define.
+    Other(u8),
+}
+
+impl SessionRefusal {
+    /// The refusal an error code stands for.
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            0x80 => SessionRefusal::NotListeningOnCalledName,
+            0x81 => SessionRefusal::NotListeningForCallingName,
+            0x82 => SessionRefusal::CalledNameNotPresent,
+            0x83 => SessionRefusal::InsufficientResources,
+            0x8F => SessionRefusal::Unspecified,
+            other => SessionRefusal::Other(other),
+        }
+    }
+
+    /// The error code on the wire.
+    pub fn code(self) -> u8 {
+        match self {
+            SessionRefusal::NotListeningOnCalledName => 0x80,
+            SessionRefusal::NotListeningForCallingName => 0x81,
+            SessionRefusal::CalledNameNotPresent => 0x82,
+            SessionRefusal::InsufficientResources => 0x83,
+            SessionRefusal::Unspecified => 0x8F,
+            SessionRefusal::Other(code) => code,
+        }
+    }
+}
+
+impl std::fmt::Display for SessionRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let reason = match self {
+            SessionRefusal::NotListeningOnCalledName => "not listening on called name",
+            SessionRefusal::NotListeningForCallingName => "not listening for calling name",
+            SessionRefusal::CalledNameNotPresent => "called name not present",
+            SessionRefusal::InsufficientResources => {
+                "called name present, but insufficient resources"
+            }
+            SessionRefusal::Unspecified => "unspecified error",
+            SessionRefusal::Other(_) => "unknown error code",
+        };
+        write!(f, "{reason} ({:#04x})", self.code())
+    }
+}
+
 /// How SMB2 messages are carried over the byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transport {
@@ -48,8 +111,8 @@ pub(crate) enum Frame {
     Message(BytesMut),
     /// NBSS positive session response.
     SessionAccepted,
-    /// NBSS negative session response, with its error code.
-    SessionRefused(u8),
+    /// NBSS negative session response, with its reason.
+    SessionRefused(SessionRefusal),
     /// NBSS keep-alive; ignored.
     KeepAlive,
 }
@@ -109,7 +172,11 @@ pub(crate) fn decode_frame(
     Ok(Some(match kind {
         SESSION_MESSAGE => Frame::Message(body),
         POSITIVE_RESPONSE => Frame::SessionAccepted,
-        NEGATIVE_RESPONSE => Frame::SessionRefused(body.first().copied().unwrap_or(0)),
+        NEGATIVE_RESPONSE => {
+            Frame::SessionRefused(body.first().map_or(SessionRefusal::Unspecified, |&c| {
+                SessionRefusal::from_code(c)
+            }))
+        }
         KEEP_ALIVE => Frame::KeepAlive,
         // A session request or a retarget response is nothing a client receives.
         other => return Err(FramingError::UnknownType(other)),
@@ -139,29 +206,15 @@ pub(crate) fn put_frame_header(out: &mut Vec<u8>, len: usize) {
     ]);
 }
 
-/// Appends an NBSS SESSION REQUEST (RFC 1002 4.3.2) for `called` from `calling`.
+/// Appends an NBSS SESSION REQUEST (RFC 1002 4.3.2) for `called` (as a file server,
+/// suffix 0x20) from `calling` (a workstation, 0x00). Names are cut to 15 characters,
+/// as pysmb cuts them.
 pub(crate) fn put_session_request(out: &mut Vec<u8>, called: &str, calling: &str) {
     let mut names = Vec::with_capacity(68);
-    encode_netbios_name(&mut names, called, 0x20);
-    encode_netbios_name(&mut names, calling, 0x00);
+    NetBiosName::padded(called.as_bytes(), suffix::FILE_SERVER).encode(&mut names);
+    NetBiosName::padded(calling.as_bytes(), suffix::WORKSTATION).encode(&mut names);
     out.extend_from_slice(&[SESSION_REQUEST, 0, 0, names.len() as u8]);
     out.extend_from_slice(&names);
-}
-
-/// First-level encoding (RFC 1001 14.1): 15 upper-case chars space-padded, a suffix
-/// byte, each nibble as 'A'+n, length-prefixed and null-terminated (empty scope).
-fn encode_netbios_name(out: &mut Vec<u8>, name: &str, suffix: u8) {
-    let mut raw = [b' '; 16];
-    for (d, s) in raw.iter_mut().zip(name.bytes().take(15)) {
-        *d = s.to_ascii_uppercase();
-    }
-    raw[15] = suffix;
-    out.push(32);
-    for b in raw {
-        out.push(b'A' + (b >> 4));
-        out.push(b'A' + (b & 0x0F));
-    }
-    out.push(0);
 }
 
 #[cfg(test)]
@@ -218,5 +271,28 @@ mod tests {
         assert_eq!(out[37], 0);
         let mut b = BytesMut::from(&[0x82u8, 0, 0, 0][..]);
         assert_eq!(decode_frame(&mut b, 10), Ok(Some(Frame::SessionAccepted)));
+    }
+
+    #[test]
+    fn negative_session_responses_name_their_reason() {
+        let mut b = BytesMut::from(&[0x83u8, 0, 0, 1, 0x82][..]);
+        let refusal = SessionRefusal::CalledNameNotPresent;
+        assert_eq!(
+            decode_frame(&mut b, 10),
+            Ok(Some(Frame::SessionRefused(refusal)))
+        );
+        assert_eq!(refusal.to_string(), "called name not present (0x82)");
+        for code in [0x80, 0x81, 0x82, 0x83, 0x8F, 0x42] {
+            assert_eq!(SessionRefusal::from_code(code).code(), code);
+        }
+        assert_eq!(
+            SessionRefusal::from_code(0x42).to_string(),
+            "unknown error code (0x42)"
+        );
+        let mut b = BytesMut::from(&[0x83u8, 0, 0, 0][..]);
+        assert_eq!(
+            decode_frame(&mut b, 10),
+            Ok(Some(Frame::SessionRefused(SessionRefusal::Unspecified)))
+        );
     }
 }

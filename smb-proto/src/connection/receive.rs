@@ -16,7 +16,7 @@ impl Connection {
                 self.core.state = State::Negotiating;
                 return Ok(());
             }
-            Frame::SessionRefused(code) => return Err(CloseReason::NetBiosRefused(code)),
+            Frame::SessionRefused(refusal) => return Err(CloseReason::NetBiosRefused(refusal)),
             Frame::SessionAccepted => {
                 return Err(CloseReason::Protocol(Violation::UnexpectedSessionResponse))
             }
