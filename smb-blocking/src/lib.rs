@@ -61,8 +61,10 @@ struct Pump {
     read_timeout: Option<Duration>,
     /// Where socket reads land before joining `rx`.
     scratch: Vec<u8>,
-    /// The session operations start in: the one of the handle holding the lock.
+    /// The session operations start in, and how long each may take: the handle's
+    /// holding the lock.
     session: SessionSlot,
+    op_timeout: Option<Duration>,
 }
 
 /// What a login settled for a session, and whether it encrypts.
@@ -82,6 +84,8 @@ pub struct Connection {
     is_encrypting: bool,
     /// The session this handle's operations run in.
     session: SessionSlot,
+    /// How long each operation of this handle may take in all.
+    timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Connection {
@@ -109,8 +113,18 @@ fn os_seed() -> [u8; 32] {
 }
 
 impl Pump {
+    /// Starts `op` in the current session, with the current handle's deadline.
+    fn start<O: Operation>(&mut self, op: O) -> OpHandle<O::Output> {
+        let now = Instant::now();
+        let handle = self.core.start_in(self.session, op, now);
+        if let Some(deadline) = self.op_timeout.and_then(|t| now.checked_add(t)) {
+            self.core.set_deadline(handle.id(), deadline);
+        }
+        handle
+    }
+
     pub fn call<O: Operation>(&mut self, op: O) -> Result<O::Output> {
-        let handle = self.core.start_in(self.session, op, Instant::now());
+        let handle = self.start(op);
         let result = self.pump(handle.id(), |_, _| Ok(()))?;
         Ok(handle.output(Ok(result))?)
     }
@@ -200,8 +214,9 @@ impl Pump {
             self.core.handle_timeout(now);
             return Ok(());
         }
-        // Whole seconds, so the socket option changes rarely rather than on every read.
-        let wait = wait.map(|w| Duration::from_secs(w.as_secs() + 1));
+        // Rounded up to a tenth of a second, so the socket option changes rarely rather
+        // than on every read, and a deadline is met within that.
+        let wait = wait.map(|w| Duration::from_millis((w.as_millis() as u64 / 100 + 1) * 100));
         if wait != self.read_timeout {
             self.sock.set_read_timeout(wait)?;
             self.read_timeout = wait;
@@ -243,7 +258,7 @@ impl Pump {
         out: &mut dyn Write,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
-        let handle = self.core.start_in(self.session, op, Instant::now());
+        let handle = self.start(op);
         let r = self.pump(handle.id(), |_, ev| {
             match *ev {
                 Event::Data { ref data, .. } => out.write_all(data)?,
@@ -263,7 +278,7 @@ impl Pump {
         input: &mut dyn Read,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
-        let handle = self.core.start_in(self.session, op, Instant::now());
+        let handle = self.start(op);
         let r = self.pump(handle.id(), |core, ev| {
             match *ev {
                 Event::WantData { id, file, max_len } => {
@@ -287,7 +302,7 @@ impl Pump {
     ) -> Result<u64> {
         let names: Vec<String> = files.iter().map(|(_, r)| r.clone()).collect();
         let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
-        let handle = self.core.start_in(self.session, op, Instant::now());
+        let handle = self.start(op);
         let mut results = TransferResults::new(names);
         let mut sources: HashMap<usize, std::fs::File> = HashMap::new();
         let mut failed = None;
@@ -329,11 +344,7 @@ impl Pump {
 
     pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
         let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
-        let handle = self.core.start_in(
-            self.session,
-            ops::RetrieveFiles::new(share, names.clone()),
-            Instant::now(),
-        );
+        let handle = self.start(ops::RetrieveFiles::new(share, names.clone()));
         let mut results = TransferResults::new(names);
         // Created at a file's first data (or its end, for an empty one), closed at its end.
         let mut sinks: HashMap<usize, std::fs::File> = HashMap::new();
@@ -458,6 +469,7 @@ impl Connection {
             read_timeout: None,
             scratch: vec![0; MAX_READ],
             session: SessionSlot::DEFAULT,
+            op_timeout: None,
         };
         pump.call(ops::Login::new(creds))?;
         let status = pump.status()?;
@@ -466,6 +478,7 @@ impl Connection {
             pump: Arc::new(Mutex::new(pump)),
             status: Arc::new(status.status),
             session: SessionSlot::DEFAULT,
+            timeout: None,
         })
     }
 
@@ -836,12 +849,31 @@ impl Connection {
             is_encrypting: status.is_encrypting,
             status: Arc::new(status.status),
             session: slot,
+            timeout: self.timeout,
         })
     }
 
     /// The session this handle's operations run in.
     pub fn session(&self) -> SessionSlot {
         self.session
+    }
+
+    /// A handle to the same connection whose operations each fail with
+    /// [`smb_proto::Error::Timeout`] (and are cancelled on the wire) when not done within
+    /// `timeout` — pysmb's `timeout` argument. A whole transfer or listing counts as one
+    /// operation; the connection's per-request timeout still applies inside it.
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let quick = conn.with_timeout(std::time::Duration::from_secs(5));
+    /// let entries = quick.list_path("share", "", "*")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> Connection {
+        Connection {
+            timeout: Some(timeout),
+            ..self.clone()
+        }
     }
 
     /// Writes up to `max_length` bytes from `offset` into `out`; returns the byte count.
@@ -1021,6 +1053,7 @@ impl Connection {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         pump.session = self.session;
+        pump.op_timeout = self.timeout;
         pump
     }
 }

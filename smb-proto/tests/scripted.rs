@@ -718,6 +718,41 @@ fn a_request_timeout_fails_only_its_operation() {
     assert_eq!(show(&events(&mut conn)), show(&[done(c, Ok(()))]));
 }
 
+/// An operation's own deadline covers it whole, however many requests it takes, and
+/// comes before the per-request timeout when it is shorter.
+#[test]
+fn an_operation_deadline_ends_it_whole_and_goes_with_it() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let _slow = conn.start(ops::Echo, t0).id();
+    let quick = conn.start(ops::Echo, t0).id();
+    conn.set_deadline(quick, t0 + Duration::from_secs(2));
+    let [_, req_quick] = <[Request; 2]>::try_from(sent(&mut conn)).expect("two echoes");
+    assert_eq!(conn.poll_timeout(), Some(t0 + Duration::from_secs(2)));
+    conn.handle_timeout(t0 + Duration::from_secs(1));
+    assert!(events(&mut conn).is_empty());
+
+    conn.handle_timeout(t0 + Duration::from_secs(2));
+    let timed_out = Error::Timeout {
+        op: "echo",
+        path: String::new(),
+    };
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done::<()>(quick, Err(timed_out))])
+    );
+    let cancel = only(sent(&mut conn));
+    assert_eq!(
+        (cancel.header.command, cancel.header.message_id),
+        (Command::Cancel as u16, req_quick.header.message_id)
+    );
+    // The other operation keeps the per-request timeout only.
+    assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
+    assert!(conn.close_reason().is_none());
+    // A deadline for an operation that already ended is ignored.
+    conn.set_deadline(quick, t0);
+    assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
+}
+
 #[test]
 fn simultaneous_timeouts_fail_in_a_deterministic_order() {
     // The order must not depend on a hash map's random seed, or a session with timeouts

@@ -205,6 +205,30 @@ fn a_failure_carries_the_operations_requests_and_responses() {
     assert!(err.trail().is_empty());
 }
 
+/// pysmb's `timeout` argument: a frozen server fails the operation with a timeout, and
+/// the connection works again once the server does.
+#[test]
+fn a_blocking_operation_times_out_as_a_whole() {
+    let srv = server();
+    fixtures(&srv.share_path("share"));
+    let conn = Connection::connect(&srv.connect_options()).unwrap();
+    let quick = conn.with_timeout(Duration::from_millis(800));
+    quick.list_path("share", "", "*").expect("in time");
+    srv.pause();
+    let started = std::time::Instant::now();
+    let err = quick.list_path("share", "flags", "*").unwrap_err();
+    let took = started.elapsed();
+    srv.resume();
+    assert_eq!(err.kind(), ErrorKind::TimedOut, "{err}");
+    assert!(err.to_string().contains("flags"), "{err}");
+    assert!(
+        took >= Duration::from_millis(800) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    // The same connection, without the deadline, goes on.
+    assert_eq!(conn.list_path("share", "flags", "*").unwrap().len(), 4);
+}
+
 #[test]
 fn pysmb_calls_on_the_blocking_client() {
     let srv = server();

@@ -207,6 +207,8 @@ pub(crate) struct Core {
     streams: HashMap<(OpId, usize), OpId>,
     /// Each running operation's last requests and responses, for its error's trail.
     trails: HashMap<OpId, VecDeque<TrailEntry>>,
+    /// When top-level operations that have one must be done ([`Connection::set_deadline`]).
+    op_deadlines: BTreeMap<OpId, Instant>,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -276,6 +278,7 @@ impl Connection {
             break_owners: HashMap::new(),
             streams: HashMap::new(),
             trails: HashMap::new(),
+            op_deadlines: BTreeMap::new(),
             rng,
             config,
         };
@@ -406,9 +409,37 @@ impl Connection {
         self.close(CloseReason::Transport(reason.to_string()));
     }
 
-    /// Fails operations whose requests went unanswered past their deadline.
+    /// Fails operations whose requests went unanswered past their deadline, and those
+    /// past their own ([`Connection::set_deadline`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.now = now;
+        let late: Vec<OpId> = self
+            .core
+            .op_deadlines
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            self.core.op_deadlines.remove(&id);
+            let label = self
+                .ops
+                .get(&id)
+                .or_else(|| {
+                    self.unstarted
+                        .iter()
+                        .find(|(u, _)| *u == id)
+                        .map(|(_, r)| r)
+                })
+                .map(|r| r.op.label());
+            if let Some((name, path)) = label {
+                let error = Error::Timeout {
+                    op: name,
+                    path: path.to_string(),
+                };
+                self.end_early(id, error);
+            }
+        }
         let expired: Vec<(u64, OpId)> = self
             .core
             .pending
@@ -521,6 +552,16 @@ impl Connection {
         }
     }
 
+    /// Gives top-level operation `id` a deadline: if it has not finished by then, it is
+    /// cancelled (SMB2 CANCEL for its requests, CLOSE for what it holds) and fails with
+    /// [`Error::Timeout`] — the whole operation, however many requests it takes (a
+    /// transfer, a listing), unlike the configured per-request timeout.
+    pub fn set_deadline(&mut self, id: OpId, deadline: Instant) {
+        if self.ops.contains_key(&id) || self.unstarted.iter().any(|(u, _)| *u == id) {
+            self.core.op_deadlines.insert(id, deadline);
+        }
+    }
+
     /// Stops following an operation: its outstanding requests (and its children's) are
     /// cancelled on the wire and it completes with [`Error::Cancelled`].
     pub fn cancel(&mut self, id: OpId, now: Instant) {
@@ -584,6 +625,9 @@ impl Connection {
     /// The earliest deadline at which [`Connection::handle_timeout`] must be called.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.core.pending.values().filter_map(|p| p.deadline).min()
+        let requests = self.core.pending.values().filter_map(|p| p.deadline);
+        requests
+            .chain(self.core.op_deadlines.values().copied())
+            .min()
     }
 }

@@ -198,6 +198,7 @@ impl Connection {
             return;
         }
         debug_assert_eq!(id, root);
+        self.core.op_deadlines.remove(&id);
         self.core.events.push_back(Event::Done { id, result });
     }
 
@@ -296,6 +297,7 @@ impl Connection {
         self.core.close_reason = Some(reason.clone());
         self.core.waiting.clear();
         self.core.pending.clear();
+        self.core.op_deadlines.clear();
         let mut ids: Vec<OpId> = self
             .ops
             .drain()
