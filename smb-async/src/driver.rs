@@ -39,6 +39,8 @@ pub(crate) enum Cmd {
         ticket: u64,
         session: SessionSlot,
         op: BoxedOp,
+        /// When the whole operation must be done, if ever.
+        deadline: Option<Instant>,
         events: Sender<DriverEvent>,
     },
     /// Make room for another session.
@@ -279,8 +281,11 @@ impl Driver {
                 ticket,
                 session,
                 op,
+                deadline,
                 events,
-            } => self.dispatch.start(ticket, session, op, Sink(events), now),
+            } => self
+                .dispatch
+                .start(ticket, session, op, deadline, Sink(events), now),
             Cmd::AddSession(reply) => {
                 let _ = reply.try_send(self.dispatch.connection().add_session());
             }

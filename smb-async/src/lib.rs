@@ -44,7 +44,7 @@ use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
 
 use driver::{Closed, Cmd, Driver};
-use runtime::{BoxFuture, Runtime};
+use runtime::Runtime;
 
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
@@ -145,8 +145,7 @@ pub(crate) struct Running {
     ticket: u64,
     /// Boxed because a receiver is `!Unpin`.
     events: Pin<Box<Receiver<Ev>>>,
-    deadline: Option<BoxFuture<'static, ()>>,
-    op: &'static str,
+    /// The path a failure names when the operation's own label has none (a handle's).
     path: String,
     finished: bool,
 }
@@ -214,20 +213,13 @@ impl Running {
                 Some(Ev::Entries(e)) => Ok(Step::Entries(e)),
                 Some(Ev::Done(r)) => {
                     self.finished = true;
-                    r.map(Step::Done).map_err(Error::Smb)
+                    r.map(Step::Done).map_err(|e| Error::Smb(e).at(&self.path))
                 }
                 None => {
                     self.finished = true;
                     Err(self.inner.closed())
                 }
             });
-        }
-        if let Some(deadline) = &mut self.deadline {
-            ready!(deadline.as_mut().poll(cx));
-            return Poll::Ready(Err(Error::Smb(smb_proto::Error::Timeout {
-                op: self.op,
-                path: self.path.clone(),
-            })));
         }
         Poll::Pending
     }
@@ -423,20 +415,22 @@ impl Client {
     pub(crate) fn begin(&self, op: BoxedOp, path: Option<&str>) -> Result<Running> {
         let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
         let (tx, events) = async_channel::unbounded();
-        let (name, label_path) = op.label();
-        let path = path.unwrap_or(label_path).to_string();
+        let path = path.unwrap_or(op.label().1).to_string();
+        // The core times the operation out as a whole (and cancels it on the wire).
+        let deadline = self
+            .timeout
+            .and_then(|t| std::time::Instant::now().checked_add(t));
         self.inner.send_now(Cmd::Start {
             ticket,
             session: self.session,
             op,
+            deadline,
             events: tx,
         })?;
         Ok(Running {
             inner: self.inner.clone(),
             ticket,
             events: Box::pin(events),
-            deadline: self.timeout.map(|t| self.inner.runtime.sleep(t)),
-            op: name,
             path,
             finished: false,
         })

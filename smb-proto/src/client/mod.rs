@@ -565,10 +565,22 @@ impl<S: EventSink> Dispatcher<S> {
         }
     }
 
-    /// Starts `op` in session `session`; its events go to `sink`. `ticket` names it in
-    /// later calls.
-    pub fn start(&mut self, ticket: u64, session: SessionSlot, op: BoxedOp, sink: S, now: Instant) {
+    /// Starts `op` in session `session`, to be done by `deadline` if it has one
+    /// ([`Connection::set_deadline`]); its events go to `sink`. `ticket` names it in later
+    /// calls.
+    pub fn start(
+        &mut self,
+        ticket: u64,
+        session: SessionSlot,
+        op: BoxedOp,
+        deadline: Option<Instant>,
+        sink: S,
+        now: Instant,
+    ) {
         let id = self.core.start_boxed_in(session, op, now);
+        if let Some(deadline) = deadline {
+            self.core.set_deadline(id, deadline);
+        }
         self.routes.insert(id, Route { ticket, sink });
         self.tickets.insert(ticket, id);
     }
