@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod context;
 mod deferred;
 mod driver;
 mod file;
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Poll};
 use std::time::{Duration, SystemTime};
 
 use async_channel::{Receiver, Sender, TrySendError};
@@ -44,6 +45,10 @@ use smb_proto::CloseReason;
 use driver::{Closed, Cmd, Driver};
 use runtime::{BoxFuture, Runtime};
 
+pub use context::{
+    st_mode, Auth, AuthFn, Context, Dirent, DirentType, OpenFlags, SimpleAuth, O_ACCMODE, O_APPEND,
+    O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+};
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
 pub use pool::Pool;
@@ -195,7 +200,7 @@ impl Drop for Chunk {
 }
 
 impl Running {
-    pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step>> {
+    pub(crate) fn poll_step(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<Step>> {
         if let Poll::Ready(ev) = self.events.as_mut().poll_next(cx) {
             return Poll::Ready(match ev {
                 Some(Ev::Data { file, data }) => Ok(Step::Data(Chunk {
@@ -230,7 +235,7 @@ impl Running {
 
     /// Polls until the operation is done, discarding streamed data and entries and giving
     /// a streaming write no input, so that no operation waits on this caller forever.
-    pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<OpOutput>> {
+    pub(crate) fn poll_done(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<OpOutput>> {
         loop {
             match ready!(self.poll_step(cx))? {
                 Step::Done(out) => return Poll::Ready(Ok(out)),
@@ -1126,7 +1131,10 @@ impl ListStream {
 impl Stream for ListStream {
     type Item = Result<FileInfo>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<FileInfo>>> {
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<FileInfo>>> {
         let this = self.get_mut();
         loop {
             if let Some(entry) = this.page.next() {
