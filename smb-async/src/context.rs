@@ -145,7 +145,7 @@ impl Context {
     /// Opens the file `url` names with POSIX `flags` ([`O_RDONLY`], [`O_WRONLY`] or
     /// [`O_RDWR`], with any of [`O_CREAT`], [`O_EXCL`], [`O_TRUNC`], [`O_APPEND`]),
     /// as `smbc_open` does; the dispositions are those of
-    /// [`open_plan`](smb_proto::client::context::open_plan). With `O_APPEND` every
+    /// [`open_plan`]. With `O_APPEND` every
     /// write goes to the end of the file.
     ///
     /// # Errors

@@ -516,6 +516,16 @@ fn the_callback_runs_once_per_server_and_share() {
     assert_eq!(*asked.lock().unwrap(), expected);
     // alice (private) and bob (public, work, IPC$): two users, two connections.
     assert_eq!(ctx.connections(), 2);
+    // The cached answers are in Debug, their passwords are not.
+    let debug = format!("{ctx:?}");
+    assert!(
+        debug.contains("bob") && debug.contains("<redacted>"),
+        "{debug}"
+    );
+    assert!(
+        !debug.contains(ALICE.1) && !debug.contains(BOB.1),
+        "{debug}"
+    );
 
     // A URL's own credentials win and ask nothing: alice writes to public.
     let alice_url = format!(

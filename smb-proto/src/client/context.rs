@@ -428,11 +428,12 @@ pub struct Target {
 }
 
 impl Target {
-    /// The share, or [`crate::Error::Invalid`] (EINVAL) for a URL naming only a server.
+    /// The share the URL names.
     ///
     /// # Errors
     ///
-    /// As above.
+    /// [`crate::Error::Invalid`] (EINVAL) for a URL naming only a server: every call
+    /// but a listing needs a share.
     pub fn share(&self) -> Result<&str, ClientError> {
         self.url.share.as_deref().ok_or_else(|| {
             invalid(format!(
@@ -472,13 +473,17 @@ pub struct Resolver {
 
 impl fmt::Debug for Resolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.lock();
-        f.debug_struct("Resolver")
-            .field("base", &self.base)
-            .field("defaults", &state.defaults)
-            .field("callback", &state.callback.is_some())
-            .field("cached", &state.cache)
-            .finish()
+        let mut d = f.debug_struct("Resolver");
+        d.field("base", &self.base);
+        // Printing must not wait for a callback that is running (or deadlock in one).
+        match self.state.try_lock() {
+            Ok(state) => d
+                .field("defaults", &state.defaults)
+                .field("callback", &state.callback.is_some())
+                .field("cached", &state.cache),
+            Err(_) => d.field("state", &"<locked>"),
+        };
+        d.finish()
     }
 }
 
@@ -537,20 +542,34 @@ impl Resolver {
 
     /// Parses `url` and resolves it; see [`Resolver::resolve_url`].
     ///
+    /// ```
+    /// use smb_proto::client::context::Resolver;
+    /// use smb_proto::client::ConnectOptions;
+    ///
+    /// let resolver = Resolver::new(ConnectOptions::new("").user("alice", "pw"));
+    /// resolver.set_callback(std::sync::Arc::new(|_server, share, auth| {
+    ///     if share == "payroll" {
+    ///         auth.username = "bob".into();
+    ///     }
+    /// }));
+    /// let target = resolver.resolve("smb://files:4455/payroll/2026/march.pdf")?;
+    /// assert_eq!((target.options.host.as_str(), target.options.port), ("files", 4455));
+    /// assert_eq!(target.options.user, "bob");
+    /// assert_eq!((target.share()?, target.path()), ("payroll", "2026\\march.pdf"));
+    /// assert_eq!(resolver.resolve("smb://files/docs")?.options.user, "alice");
+    /// # Ok::<(), smb_proto::client::ClientError>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`crate::Error::Invalid`] (EINVAL) for a string that is no `smb://` URL.
     pub fn resolve(&self, url: &str) -> Result<Target, ClientError> {
-        self.resolve_url(parse_url(url)?)
+        Ok(self.resolve_url(parse_url(url)?))
     }
 
     /// The options that reach `url`'s server as the user its credentials resolve to,
     /// asking the callback if this server and share have not been reached before.
-    ///
-    /// # Errors
-    ///
-    /// None today; the `Result` leaves room for a callback that refuses.
-    pub fn resolve_url(&self, url: SmbUrl) -> Result<Target, ClientError> {
+    pub fn resolve_url(&self, url: SmbUrl) -> Target {
         let (auth, auth_key) = match (&url.user, url.password()) {
             (Some(user), Some(password)) => {
                 let workgroup = match &url.domain {
@@ -574,12 +593,12 @@ impl Resolver {
             }
         };
         let options = self.options(&url, &auth);
-        Ok(Target {
+        Target {
             key: ConnectionKey::of(&options),
             url,
             options,
             auth_key,
-        })
+        }
     }
 
     /// The cached answer for `key`, else the callback's, cached.
@@ -641,7 +660,7 @@ impl Resolver {
         if !spell_one_share(&from, &to) {
             return Err(not_same_share(&from, &to));
         }
-        let (from, to) = (self.resolve_url(from)?, self.resolve_url(to)?);
+        let (from, to) = (self.resolve_url(from), self.resolve_url(to));
         if from.key != to.key {
             return Err(not_same_share(&from.url, &to.url));
         }
