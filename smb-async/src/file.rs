@@ -30,6 +30,8 @@ enum Busy {
     Size {
         delta: i64,
     },
+    /// The size an O_APPEND write starts at.
+    End,
     Close,
 }
 
@@ -51,6 +53,10 @@ pub struct File {
     seeking: Option<SeekFrom>,
     /// Written since the last flush.
     dirty: bool,
+    /// Opened with O_APPEND: each write goes to the end of the file as it is then.
+    append: bool,
+    /// The end of the file, just asked for, where the next append goes.
+    append_at: Option<u64>,
     closed: bool,
 }
 
@@ -76,8 +82,16 @@ impl File {
             busy: None,
             seeking: None,
             dirty: false,
+            append: false,
+            append_at: None,
             closed: false,
         }
+    }
+
+    /// Makes every write go to the end of the file (O_APPEND).
+    pub(crate) fn appending(mut self, append: bool) -> Self {
+        self.append = append;
+        self
     }
 
     /// Metadata as of the open (the size grows with this handle's writes).
@@ -144,6 +158,10 @@ impl File {
                 self.dirty = false;
                 Ok(())
             }
+            (Busy::End, Ok(out)) => out
+                .downcast::<FileInfo>()
+                .map(|info| self.append_at = Some(info.size))
+                .map_err(Error::from),
             (Busy::Size { delta }, Ok(out)) => out
                 .downcast::<FileInfo>()
                 .map_err(Error::from)
@@ -197,10 +215,20 @@ impl File {
 
     /// Writes `buf` at the file position. The write goes out in the background (this
     /// returns at once) and the next call waits for it; its error shows then.
+    /// With O_APPEND the end of the file is asked for first, before each write (the
+    /// file may have grown through other handles).
     pub fn poll_write_file(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         ready!(self.poll_settle(cx))?;
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
+        }
+        while self.append {
+            if let Some(end) = self.append_at.take() {
+                self.pos = end;
+                break;
+            }
+            self.start(Busy::End, BoxedOp::new(ops::QueryInfo(self.handle)))?;
+            ready!(self.poll_settle(cx))?;
         }
         let n = buf.len().min(WRITE_BEHIND);
         let data = Bytes::copy_from_slice(&buf[..n]);

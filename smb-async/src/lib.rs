@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod context;
 mod deferred;
 mod driver;
 mod file;
@@ -29,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::task::{ready, Context, Poll};
+use std::task::{ready, Poll};
 use std::time::{Duration, SystemTime};
 
 use async_channel::{Receiver, Sender, TrySendError};
@@ -46,6 +47,10 @@ use smb_proto::CloseReason;
 use driver::{Closed, Cmd, Driver};
 use runtime::Runtime;
 
+pub use context::{
+    st_mode, Auth, AuthFn, Context, Dirent, DirentType, OpenFlags, SimpleAuth, O_ACCMODE, O_APPEND,
+    O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+};
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
 pub use netbios::NetBios;
@@ -198,7 +203,7 @@ impl Drop for Chunk {
 }
 
 impl Running {
-    pub(crate) fn poll_step(&mut self, cx: &mut Context<'_>) -> Poll<Result<Step>> {
+    pub(crate) fn poll_step(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<Step>> {
         if let Poll::Ready(ev) = self.events.as_mut().poll_next(cx) {
             return Poll::Ready(match ev {
                 Some(Ev::Data { file, data }) => Ok(Step::Data(Chunk {
@@ -226,7 +231,7 @@ impl Running {
 
     /// Polls until the operation is done, discarding streamed data and entries and giving
     /// a streaming write no input, so that no operation waits on this caller forever.
-    pub(crate) fn poll_done(&mut self, cx: &mut Context<'_>) -> Poll<Result<OpOutput>> {
+    pub(crate) fn poll_done(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<OpOutput>> {
         loop {
             match ready!(self.poll_step(cx))? {
                 Step::Done(out) => return Poll::Ready(Ok(out)),
@@ -1125,7 +1130,10 @@ impl ListStream {
 impl Stream for ListStream {
     type Item = Result<FileInfo>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<FileInfo>>> {
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<Result<FileInfo>>> {
         let this = self.get_mut();
         loop {
             if let Some(entry) = this.page.next() {

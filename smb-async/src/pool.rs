@@ -4,16 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use smb_proto::client::context::{parse_url, ConnectionKey};
 use smb_proto::url::SmbUrl;
 use smb_proto::OpenOptions;
 
 use crate::runtime::Runtime;
 use crate::{Client, ConnectOptions, Error, File, Result};
-
-/// (host, port, user, domain), compared without ASCII case as SMB compares names, and
-/// the protection asked for: a caller who requires encryption or signing must never be
-/// handed a connection opened without it.
-type Key = (String, u16, String, String, String);
 
 /// One connection per server and user, made on first use and replaced once it has ended.
 /// The password is not part of the key: a second password for the same user reuses the
@@ -28,7 +24,7 @@ struct PoolInner {
     defaults: Option<ConnectOptions>,
     /// The async lock is held only while connecting, so that tasks asking at once for a
     /// new server wait for one connection instead of making one each.
-    slots: Mutex<HashMap<Key, Arc<async_lock::Mutex<Option<Client>>>>>,
+    slots: Mutex<HashMap<ConnectionKey, Arc<async_lock::Mutex<Option<Client>>>>>,
 }
 
 impl std::fmt::Debug for PoolInner {
@@ -53,24 +49,14 @@ impl Pool {
         }
     }
 
-    /// A live connection for `opts`' server and user, connecting if there is none.
+    /// A live connection for `opts`' server and user ([`ConnectionKey`]), connecting if
+    /// there is none.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::connect_with`].
     pub async fn connect(&self, opts: &ConnectOptions) -> Result<Client> {
-        let protection = format!(
-            "{:?} {} {} {:?}-{:?} {}",
-            opts.signing,
-            opts.encrypt,
-            opts.allow_insecure_guest,
-            opts.min_dialect,
-            opts.max_dialect,
-            opts.netbios
-        );
-        let key = (
-            opts.host.to_ascii_lowercase(),
-            opts.port,
-            opts.user.to_ascii_lowercase(),
-            opts.domain.to_ascii_lowercase(),
-            protection,
-        );
+        let key = ConnectionKey::of(opts);
         let slot = self
             .inner
             .slots
@@ -107,7 +93,7 @@ impl Pool {
 
     /// Opens the file a URL names with the given options.
     pub async fn open_with(&self, url: &str, options: OpenOptions) -> Result<File> {
-        let url = SmbUrl::parse(url).map_err(|e| invalid(format!("bad URL: {e}")))?;
+        let url = parse_url(url)?;
         let Some(share) = url.share.as_deref() else {
             return Err(invalid("the URL names no share".into()));
         };

@@ -17,6 +17,8 @@ pub struct File {
     handle: Handle,
     info: FileInfo,
     pos: u64,
+    /// Opened with O_APPEND: each write goes to the end of the file as it is then.
+    append: bool,
     closed: bool,
 }
 
@@ -28,8 +30,15 @@ impl File {
             handle,
             info,
             pos: 0,
+            append: false,
             closed: false,
         }
+    }
+
+    /// Makes every write go to the end of the file (O_APPEND).
+    pub(crate) fn appending(mut self, append: bool) -> Self {
+        self.append = append;
+        self
     }
 
     /// Runs an operation on the handle; its errors name the file's path.
@@ -72,6 +81,12 @@ impl Read for File {
 
 impl Write for File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.append {
+            // The end is asked for before each write, not once at open as libsmbclient
+            // does: the file may have grown through other handles since. Another
+            // writer between the two requests can still get in between.
+            self.pos = self.current_size()?;
+        }
         let data = Bytes::copy_from_slice(buf);
         let n = self.call(ops::Write::new(self.handle, self.pos, data))?;
         self.pos += n;

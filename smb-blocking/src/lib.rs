@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod context;
 mod file;
 mod netbios;
 
@@ -29,6 +30,10 @@ use smb_proto::client::{filetime, local_path, with_path, LocalTree, TransferResu
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
 
+pub use context::{
+    st_mode, Auth, AuthFn, Context, Dirent, DirentType, OpenFlags, SimpleAuth, O_ACCMODE, O_APPEND,
+    O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+};
 pub use file::File;
 pub use netbios::NetBios;
 pub use smb_proto::auth::ntlm::Credentials;

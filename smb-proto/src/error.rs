@@ -331,6 +331,18 @@ pub enum Error {
         /// What went wrong.
         error: RpcError,
     },
+    /// Two URLs that must name one share of one server, reached as one user (a rename's
+    /// source and target), do not: SMB renames only within a share, so nothing was sent
+    /// (libsmbclient's EXDEV). The URLs are shown without their passwords.
+    #[error("{op} {from} to {to}: not on one share of one server as one user (EXDEV)")]
+    NotSameShare {
+        /// The operation.
+        op: &'static str,
+        /// The first URL.
+        from: String,
+        /// The second URL.
+        to: String,
+    },
     /// The server's answer was complete but the transfer was not (e.g. file shrank).
     #[error("{op} {}: incomplete transfer: {detail} (EIO)", shown(path))]
     Incomplete {
@@ -431,6 +443,8 @@ pub enum ErrorKind {
     NotADirectory,
     /// No space or quota left (ENOSPC, EDQUOT).
     StorageFull,
+    /// A rename between two file systems (shares, servers) (EXDEV).
+    CrossesDevices,
     /// The login failed: wrong credentials, or a session the policy refuses.
     AuthenticationFailed,
     /// No answer in time (ETIMEDOUT).
@@ -467,6 +481,7 @@ impl ErrorKind {
             Errno::EISDIR => ErrorKind::IsADirectory,
             Errno::ENOTDIR => ErrorKind::NotADirectory,
             Errno::ENOSPC | Errno::EDQUOT => ErrorKind::StorageFull,
+            Errno::EXDEV => ErrorKind::CrossesDevices,
             Errno::ETIMEDOUT => ErrorKind::TimedOut,
             Errno::ECANCELED => ErrorKind::Cancelled,
             Errno::ECONNRESET
@@ -492,6 +507,7 @@ impl ErrorKind {
             Io::IsADirectory => ErrorKind::IsADirectory,
             Io::NotADirectory => ErrorKind::NotADirectory,
             Io::StorageFull => ErrorKind::StorageFull,
+            Io::CrossesDevices => ErrorKind::CrossesDevices,
             Io::TimedOut => ErrorKind::TimedOut,
             Io::ConnectionRefused
             | Io::ConnectionReset
@@ -517,6 +533,7 @@ impl From<ErrorKind> for std::io::ErrorKind {
             ErrorKind::IsADirectory => Io::IsADirectory,
             ErrorKind::NotADirectory => Io::NotADirectory,
             ErrorKind::StorageFull => Io::StorageFull,
+            ErrorKind::CrossesDevices => Io::CrossesDevices,
             ErrorKind::TimedOut => Io::TimedOut,
             ErrorKind::Cancelled => Io::Interrupted,
             ErrorKind::Disconnected => Io::ConnectionReset,
@@ -627,6 +644,7 @@ impl Error {
             Error::Path { problem, .. } => problem.errno(),
             Error::UploadLeftBehind { cause, .. } => cause.errno(),
             Error::Rpc { error, .. } => error.errno(),
+            Error::NotSameShare { .. } => Errno::EXDEV,
             Error::Incomplete { .. } => Errno::EIO,
         }
     }

@@ -445,6 +445,7 @@ impl Errno {
             Errno::EISDIR => ErrorKind::IsADirectory,
             Errno::ENOSPC | Errno::EDQUOT => ErrorKind::StorageFull,
             Errno::EFBIG => ErrorKind::FileTooLarge,
+            Errno::EXDEV => ErrorKind::CrossesDevices,
             Errno::EBUSY | Errno::ETXTBSY => ErrorKind::ResourceBusy,
             Errno::EINVAL | Errno::ENAMETOOLONG => ErrorKind::InvalidInput,
             Errno::ENOSYS | Errno::EOPNOTSUPP => ErrorKind::Unsupported,

@@ -24,23 +24,27 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod context;
+
 use std::io::{self, SeekFrom};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use smb_async::runtime::{BoxFuture, DatagramSocket, Runtime, Socket};
 use smb_proto::url::SmbUrl;
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
+pub use context::Context;
 pub use smb_async::{
-    access_mask, create_options, disposition, file_attributes, Ace, AceType, Acl, ConnectOptions,
-    Credentials, Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, FileTime,
-    ListStream, NameService, NetBios, NodeStatus, NtStatus, OpenOptions, PasswordCallback,
-    PasswordPrompt, Result, SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid,
-    SigningPolicy, SmbFactory, FILES_IN_FLIGHT,
+    access_mask, create_options, disposition, file_attributes, st_mode, Ace, AceType, Acl, Auth,
+    AuthFn, ConnectOptions, Credentials, Deferred, DeferredClient, Dialect, Dirent, DirentType,
+    Errno, Error, ErrorKind, FileInfo, FileTime, ListStream, NameService, NetBios, NodeStatus,
+    NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, Result, SecurityDescriptor,
+    SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, FILES_IN_FLIGHT,
+    O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
@@ -141,7 +145,7 @@ struct TokioIo<T>(T);
 impl<T: AsyncRead + Unpin> futures_io::AsyncRead for TokioIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut std::task::Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         let mut buf = ReadBuf::new(buf);
@@ -153,7 +157,7 @@ impl<T: AsyncRead + Unpin> futures_io::AsyncRead for TokioIo<T> {
 impl<T: AsyncWrite + Unpin> futures_io::AsyncWrite for TokioIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write(cx, buf)
@@ -161,17 +165,23 @@ impl<T: AsyncWrite + Unpin> futures_io::AsyncWrite for TokioIo<T> {
 
     fn poll_write_vectored(
         mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut std::task::Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_flush(cx)
     }
 
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
@@ -396,7 +406,7 @@ impl File {
 impl AsyncRead for File {
     fn poll_read(
         self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut std::task::Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let n = std::task::ready!(self
@@ -411,17 +421,20 @@ impl AsyncRead for File {
 impl AsyncWrite for File {
     fn poll_write(
         self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut().0.poll_write_file(cx, buf)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<io::Result<()>> {
         self.get_mut().0.poll_flush_file(cx)
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<io::Result<()>> {
         self.get_mut().0.poll_close_file(cx)
     }
 }
@@ -434,7 +447,10 @@ impl AsyncSeek for File {
         Ok(())
     }
 
-    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+    fn poll_complete(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<io::Result<u64>> {
         let this = self.get_mut();
         match this.1 {
             Some(position) => {

@@ -21,6 +21,7 @@ use crate::ntstatus::NtStatus;
 use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
+pub mod context;
 mod transfer;
 pub use transfer::{local_path, with_path, LocalTree, TransferResults};
 

@@ -756,6 +756,7 @@ pub struct Delete {
     outstanding: usize,
     deleted: u64,
     folders: bool,
+    literal: bool,
 }
 
 impl Delete {
@@ -769,7 +770,17 @@ impl Delete {
             outstanding: 0,
             deleted: 0,
             folders: false,
+            literal: false,
         }
+    }
+
+    /// Takes the last component literally: `*` and `?` are characters of the one name
+    /// deleted, never wildcards, and no listing is made (libsmbclient's `unlink` on SMB2),
+    /// so the call never deletes more than the file it names. [`Delete::with_folders`]
+    /// then has no effect: a directory is STATUS_FILE_IS_A_DIRECTORY.
+    pub fn literal(mut self) -> Self {
+        self.literal = true;
+        self
     }
 
     /// Also removes matching directories, recursively.
@@ -805,7 +816,7 @@ impl Operation for Delete {
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         let (dir, name) = super::split_parent(&self.path);
         // With folders, even a plain name is looked up: it may name a directory.
-        if name.contains(['*', '?']) || self.folders {
+        if !self.literal && (name.contains(['*', '?']) || self.folders) {
             self.listing = Some(cx.start_child(ListDir::new(&self.share, &dir, &name)));
         } else {
             let path = self.path.clone();
