@@ -25,6 +25,8 @@ enum Busy {
     Write {
         len: u64,
     },
+    /// A write at the end of the file ([`ops::Append`]), which says where it landed.
+    Append,
     Flush,
     /// The size for a seek relative to the end.
     Size {
@@ -52,6 +54,12 @@ pub struct File {
     /// Written since the last flush.
     dirty: bool,
     closed: bool,
+    /// Opened in `a` mode ([`SmbPath::open`](crate::SmbPath::open)): every write goes to
+    /// the end of the file.
+    append: bool,
+    /// The share handle a path opened it through: the handle lives on that share's tree,
+    /// which the share disconnects when its last clone goes.
+    _share: Option<crate::Share>,
 }
 
 impl std::fmt::Debug for File {
@@ -77,7 +85,21 @@ impl File {
             seeking: None,
             dirty: false,
             closed: false,
+            append: false,
+            _share: None,
         }
+    }
+
+    /// The file as [`SmbPath::open`](crate::SmbPath::open) hands it out: keeping `share`
+    /// (and its tree) alive, and when `append`, at the end of the file with every write
+    /// going to the end.
+    pub(crate) fn for_path(mut self, share: crate::Share, append: bool) -> Self {
+        self._share = Some(share);
+        self.append = append;
+        if append {
+            self.pos = self.info.size;
+        }
+        self
     }
 
     /// Metadata as of the open (the size grows with this handle's writes).
@@ -138,6 +160,13 @@ impl File {
                             "the server wrote {n} of {len} bytes"
                         )))
                     }
+                })
+                .map_err(Error::from),
+            (Busy::Append, Ok(out)) => out
+                .downcast::<u64>()
+                .map(|end| {
+                    self.pos = end;
+                    self.info.size = self.info.size.max(end);
                 })
                 .map_err(Error::from),
             (Busy::Flush, Ok(_)) => {
@@ -204,11 +233,18 @@ impl File {
         }
         let n = buf.len().min(WRITE_BEHIND);
         let data = Bytes::copy_from_slice(&buf[..n]);
+        self.ahead = None;
+        if self.append {
+            // The position is where the server finds the end, known when this settles.
+            let op = BoxedOp::new(ops::Append::new(self.handle, data));
+            self.start(Busy::Append, op)?;
+            self.dirty = true;
+            return Poll::Ready(Ok(n));
+        }
         let op = BoxedOp::new(ops::Write::new(self.handle, self.pos, data));
         self.start(Busy::Write { len: n as u64 }, op)?;
         self.pos += n as u64;
         self.info.size = self.info.size.max(self.pos);
-        self.ahead = None;
         self.dirty = true;
         Poll::Ready(Ok(n))
     }
@@ -322,6 +358,19 @@ impl Drop for File {
         match self.busy.take() {
             Some((Busy::Close, running)) => return running.detach(),
             Some((Busy::Write { .. }, running)) => running.detach(),
+            Some((Busy::Append, running)) => {
+                // An append is two steps (the size, then the write): a CLOSE sent now
+                // would overtake its write. Close after it, in a task of its own, which
+                // also keeps the share (and its tree) until then.
+                let (client, handle, share) =
+                    (self.client.clone(), self.handle, self._share.take());
+                self.client.runtime().spawn(Box::pin(async move {
+                    let _ = running.finish().await;
+                    let _ = client.call(ops::Close(handle)).await;
+                    drop(share);
+                }));
+                return;
+            }
             _ => {}
         }
         let close = BoxedOp::new(ops::Close(self.handle));

@@ -17,6 +17,7 @@
 mod deferred;
 mod driver;
 mod file;
+mod path;
 mod pool;
 pub mod runtime;
 
@@ -46,11 +47,13 @@ use runtime::{BoxFuture, Runtime};
 
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
+pub use path::{PathStream, Share, SmbPath};
 pub use pool::Pool;
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};

@@ -18,6 +18,23 @@ pub struct File {
     info: FileInfo,
     pos: u64,
     closed: bool,
+    /// Opened in `a` mode ([`SmbPath::open`](crate::SmbPath::open)): every write goes to
+    /// the end of the file.
+    append: bool,
+    /// The share handle a path opened it through: the handle lives on that share's tree,
+    /// which the share disconnects when its last clone goes.
+    _share: Option<crate::Share>,
+}
+
+impl std::fmt::Debug for File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("File")
+            .field("path", &self.path)
+            .field("pos", &self.pos)
+            .field("append", &self.append)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl File {
@@ -29,7 +46,21 @@ impl File {
             info,
             pos: 0,
             closed: false,
+            append: false,
+            _share: None,
         }
+    }
+
+    /// The file as [`SmbPath::open`](crate::SmbPath::open) hands it out: keeping `share`
+    /// (and its tree) alive, and when `append`, at the end of the file with every write
+    /// going to the end.
+    pub(crate) fn for_path(mut self, share: crate::Share, append: bool) -> Self {
+        self._share = Some(share);
+        self.append = append;
+        if append {
+            self.pos = self.info.size;
+        }
+        self
     }
 
     /// Runs an operation on the handle; its errors name the file's path.
@@ -73,6 +104,13 @@ impl Read for File {
 impl Write for File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let data = Bytes::copy_from_slice(buf);
+        if self.append {
+            // Where the end is when the server gets the write, not where this handle
+            // last saw it: another writer may have appended since.
+            self.pos = self.call(ops::Append::new(self.handle, data))?;
+            self.info.size = self.info.size.max(self.pos);
+            return Ok(buf.len());
+        }
         let n = self.call(ops::Write::new(self.handle, self.pos, data))?;
         self.pos += n;
         self.info.size = self.info.size.max(self.pos);

@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod file;
+mod path;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::io::{self, Read, Write};
@@ -28,10 +29,12 @@ use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
 
 pub use file::File;
+pub use path::{Paths, Share, SmbPath};
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};

@@ -34,6 +34,11 @@ use smb_async::runtime::{BoxFuture, Runtime, Socket};
 use smb_proto::url::SmbUrl;
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
+mod path;
+
+pub use path::Share;
+pub use smb_async::{Creds, PathStream, PurePath, ShareTarget, SmbPath};
+
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, Ace, AceType, Acl, ConnectOptions,
     Credentials, Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, FileTime,
