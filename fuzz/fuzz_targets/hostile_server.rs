@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use smb_proto::ops;
+use smb_proto::wire::create::FileId;
+use smb_proto::wire::fscc::FileTime;
 use smb_proto::wire::header::flags;
 use smb_proto::wire::negotiate::{capabilities, dialect, security_mode, NegotiateResponse};
 use smb_proto::wire::tree_connect::TreeConnectResponse;
@@ -91,6 +93,20 @@ fuzz_target!(|data: &[u8]| {
     conn.start(ops::Rmdir::new("s", "r"), t0);
     conn.start(ops::GetSecurity::new("s", "a").with_sacl(), t0);
     conn.start(ops::ListSnapshots::new("s", "d"), t0);
+    conn.start(ops::QueryPathInfo::new("s", "a", 18), t0);
+    conn.start(
+        ops::MakeDirectory::new("s", "m/n")
+            .parents(true)
+            .exist_ok(true),
+        t0,
+    );
+    conn.start(ops::Touch::new("s", "t", true, FileTime(1)), t0);
+    conn.start(ops::UncPath::new("s"), t0);
+    let handle = smb_proto::Handle {
+        tree: smb_proto::TreeId(1),
+        file_id: FileId::ANY,
+    };
+    conn.start(ops::Append::new(handle, Bytes::from_static(b"a")), t0);
     let _ = sent(&mut conn);
     // The fuzzer's bytes, as the server's, in the pieces it chose (a 0xff byte splits).
     for piece in data.split(|b| *b == 0xff) {

@@ -4,6 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use smb_proto::client::{Glob, OpenMode, PurePath, ShareTarget};
 use smb_proto::ops::{self, Operation};
 use smb_proto::url::SmbUrl;
 
@@ -40,4 +41,18 @@ fuzz_target!(|data: &[u8]| {
     let _ = ops::ListDir::new("share", s, s).check();
     let _ = ops::Rename::new("share", s, s, false).check();
     let _ = ops::ConnectShare::new(s).check();
+    let _ = ops::MakeDirectory::new("share", s).check();
+    let _ = ops::Touch::new("share", s, true, Default::default()).check();
+    // The pathlib layer: pure paths keep the components written, patterns match
+    // without blowing up, and nothing here panics.
+    let p = PurePath::new(s);
+    assert!(!p.as_str().starts_with('/') && !p.as_str().ends_with('/'), "{s:?}");
+    assert!(p.components().all(|c| c != "." && !c.contains('\\')), "{s:?}");
+    let _ = (p.parent(), p.stem(), p.suffix(), p.with_name(s), p.with_suffix(s));
+    if let Ok(g) = Glob::new(s) {
+        // Every character of a pattern matches itself (`?` any one, `*` any run).
+        assert!(g.matches(s), "{s:?}");
+    }
+    let _ = OpenMode::parse(s);
+    let _ = ShareTarget::from_lookup(|_| Some(s.to_string()));
 });

@@ -25,13 +25,13 @@ enum Busy {
     Write {
         len: u64,
     },
+    /// A write at the end of the file ([`ops::Append`]), which says where it landed.
+    Append,
     Flush,
     /// The size for a seek relative to the end.
     Size {
         delta: i64,
     },
-    /// The size an O_APPEND write starts at.
-    End,
     Close,
 }
 
@@ -53,11 +53,13 @@ pub struct File {
     seeking: Option<SeekFrom>,
     /// Written since the last flush.
     dirty: bool,
-    /// Opened with O_APPEND: each write goes to the end of the file as it is then.
-    append: bool,
-    /// The end of the file, just asked for, where the next append goes.
-    append_at: Option<u64>,
     closed: bool,
+    /// Opened in `a` mode ([`SmbPath::open`](crate::SmbPath::open)): every write goes to
+    /// the end of the file.
+    append: bool,
+    /// The share handle a path opened it through: the handle lives on that share's tree,
+    /// which the share disconnects when its last clone goes.
+    _share: Option<crate::Share>,
 }
 
 impl std::fmt::Debug for File {
@@ -82,16 +84,27 @@ impl File {
             busy: None,
             seeking: None,
             dirty: false,
-            append: false,
-            append_at: None,
             closed: false,
+            append: false,
+            _share: None,
         }
     }
 
-    /// Makes every write go to the end of the file (O_APPEND).
+    /// Makes every write go to the end of the file as it is when the server gets the
+    /// write (O_APPEND, Python's `a`).
     pub(crate) fn appending(mut self, append: bool) -> Self {
         self.append = append;
+        if append {
+            self.pos = self.info.size;
+        }
         self
+    }
+
+    /// The file as [`SmbPath::open`](crate::SmbPath::open) hands it out: keeping `share`
+    /// (and its tree) alive, and appending when `append`.
+    pub(crate) fn for_path(mut self, share: crate::Share, append: bool) -> Self {
+        self._share = Some(share);
+        self.appending(append)
     }
 
     /// Metadata as of the open (the size grows with this handle's writes).
@@ -154,14 +167,17 @@ impl File {
                     }
                 })
                 .map_err(Error::from),
+            (Busy::Append, Ok(out)) => out
+                .downcast::<u64>()
+                .map(|end| {
+                    self.pos = end;
+                    self.info.size = self.info.size.max(end);
+                })
+                .map_err(Error::from),
             (Busy::Flush, Ok(_)) => {
                 self.dirty = false;
                 Ok(())
             }
-            (Busy::End, Ok(out)) => out
-                .downcast::<FileInfo>()
-                .map(|info| self.append_at = Some(info.size))
-                .map_err(Error::from),
             (Busy::Size { delta }, Ok(out)) => out
                 .downcast::<FileInfo>()
                 .map_err(Error::from)
@@ -213,30 +229,28 @@ impl File {
         }
     }
 
-    /// Writes `buf` at the file position. The write goes out in the background (this
-    /// returns at once) and the next call waits for it; its error shows then.
-    /// With O_APPEND the end of the file is asked for first, before each write (the
-    /// file may have grown through other handles).
+    /// Writes `buf` at the file position (at the end of the file when appending). The
+    /// write goes out in the background (this returns at once) and the next call waits
+    /// for it; its error shows then.
     pub fn poll_write_file(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         ready!(self.poll_settle(cx))?;
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
-        while self.append {
-            if let Some(end) = self.append_at.take() {
-                self.pos = end;
-                break;
-            }
-            self.start(Busy::End, BoxedOp::new(ops::QueryInfo(self.handle)))?;
-            ready!(self.poll_settle(cx))?;
-        }
         let n = buf.len().min(WRITE_BEHIND);
         let data = Bytes::copy_from_slice(&buf[..n]);
+        self.ahead = None;
+        if self.append {
+            // The position is where the server finds the end, known when this settles.
+            let op = BoxedOp::new(ops::Append::new(self.handle, data));
+            self.start(Busy::Append, op)?;
+            self.dirty = true;
+            return Poll::Ready(Ok(n));
+        }
         let op = BoxedOp::new(ops::Write::new(self.handle, self.pos, data));
         self.start(Busy::Write { len: n as u64 }, op)?;
         self.pos += n as u64;
         self.info.size = self.info.size.max(self.pos);
-        self.ahead = None;
         self.dirty = true;
         Poll::Ready(Ok(n))
     }
@@ -350,6 +364,19 @@ impl Drop for File {
         match self.busy.take() {
             Some((Busy::Close, running)) => return running.detach(),
             Some((Busy::Write { .. }, running)) => running.detach(),
+            Some((Busy::Append, running)) => {
+                // An append is two steps (the size, then the write): a CLOSE sent now
+                // would overtake its write. Close after it, in a task of its own, which
+                // also keeps the share (and its tree) until then.
+                let (client, handle, share) =
+                    (self.client.clone(), self.handle, self._share.take());
+                self.client.runtime().spawn(Box::pin(async move {
+                    let _ = running.finish().await;
+                    let _ = client.call(ops::Close(handle)).await;
+                    drop(share);
+                }));
+                return;
+            }
             _ => {}
         }
         let close = BoxedOp::new(ops::Close(self.handle));

@@ -20,6 +20,7 @@ mod deferred;
 mod driver;
 mod file;
 mod netbios;
+mod path;
 mod pool;
 pub mod runtime;
 
@@ -54,11 +55,13 @@ pub use context::{
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
 pub use netbios::NetBios;
+pub use path::{PathStream, Share, SmbPath};
 pub use pool::Pool;
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};

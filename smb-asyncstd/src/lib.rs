@@ -42,6 +42,10 @@ use smb_async::runtime::{BoxFuture, DatagramSocket, Runtime, Socket};
 
 pub use smb_async::*;
 
+mod path;
+
+pub use path::Share;
+
 /// Runs a connection's task (and the deferred layer's): smol's global executor by
 /// default, async-std's with `|f| { async_std::task::spawn(f); }`.
 pub type Spawner = Arc<dyn Fn(BoxFuture<'static, ()>) + Send + Sync>;

@@ -17,9 +17,24 @@ pub struct File {
     handle: Handle,
     info: FileInfo,
     pos: u64,
-    /// Opened with O_APPEND: each write goes to the end of the file as it is then.
-    append: bool,
     closed: bool,
+    /// Opened in `a` mode ([`SmbPath::open`](crate::SmbPath::open)): every write goes to
+    /// the end of the file.
+    append: bool,
+    /// The share handle a path opened it through: the handle lives on that share's tree,
+    /// which the share disconnects when its last clone goes.
+    _share: Option<crate::Share>,
+}
+
+impl std::fmt::Debug for File {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("File")
+            .field("path", &self.path)
+            .field("pos", &self.pos)
+            .field("append", &self.append)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl File {
@@ -30,15 +45,27 @@ impl File {
             handle,
             info,
             pos: 0,
-            append: false,
             closed: false,
+            append: false,
+            _share: None,
         }
     }
 
-    /// Makes every write go to the end of the file (O_APPEND).
+    /// Makes every write go to the end of the file as it is when the server gets the
+    /// write (O_APPEND, Python's `a`).
     pub(crate) fn appending(mut self, append: bool) -> Self {
         self.append = append;
+        if append {
+            self.pos = self.info.size;
+        }
         self
+    }
+
+    /// The file as [`SmbPath::open`](crate::SmbPath::open) hands it out: keeping `share`
+    /// (and its tree) alive, and appending when `append`.
+    pub(crate) fn for_path(mut self, share: crate::Share, append: bool) -> Self {
+        self._share = Some(share);
+        self.appending(append)
     }
 
     /// Runs an operation on the handle; its errors name the file's path.
@@ -81,13 +108,14 @@ impl Read for File {
 
 impl Write for File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.append {
-            // The end is asked for before each write, not once at open as libsmbclient
-            // does: the file may have grown through other handles since. Another
-            // writer between the two requests can still get in between.
-            self.pos = self.current_size()?;
-        }
         let data = Bytes::copy_from_slice(buf);
+        if self.append {
+            // Where the end is when the server gets the write, not where this handle
+            // last saw it: another writer may have appended since.
+            self.pos = self.call(ops::Append::new(self.handle, data))?;
+            self.info.size = self.info.size.max(self.pos);
+            return Ok(buf.len());
+        }
         let n = self.call(ops::Write::new(self.handle, self.pos, data))?;
         self.pos += n;
         self.info.size = self.info.size.max(self.pos);

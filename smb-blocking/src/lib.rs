@@ -17,6 +17,7 @@
 pub mod context;
 mod file;
 mod netbios;
+mod path;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::io::{self, Read, Write};
@@ -36,10 +37,12 @@ pub use context::{
 };
 pub use file::File;
 pub use netbios::NetBios;
+pub use path::{Paths, Share, SmbPath};
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
     ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
 };
+pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};

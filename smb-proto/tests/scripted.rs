@@ -2664,3 +2664,227 @@ fn stat_list_and_read_at_a_snapshot_send_the_timewarp_context() {
     }
     assert!(first_create(BoxedOp::new(ops::Stat::new(&s6, "f.txt"))).is_empty());
 }
+
+// ---- the operations behind the pathlib-style API ----
+
+/// The CREATE and CLOSE of a compound the client just sent, as (name, disposition) and
+/// the two requests.
+fn create_close(conn: &mut Connection) -> ((String, u32), Request, Request) {
+    use smb_proto::wire::create::CreateRequest;
+    let [create, close] =
+        <[Request; 2]>::try_from(only(sent_frames(conn))).expect("CREATE + CLOSE");
+    assert_eq!(close.header.command, Command::Close as u16);
+    let c = CreateRequest::decode(&create.msg).expect("CREATE decodes");
+    ((c.name, c.create_disposition), create, close)
+}
+
+/// Answers a CREATE + CLOSE compound: both succeed (the CREATE with `attributes`), or
+/// both fail with `status`.
+fn answer_create_close(
+    conn: &mut Connection,
+    t0: Instant,
+    (create, close): (&Request, &Request),
+    result: Result<u32, NtStatus>,
+) {
+    let answers = match result {
+        Ok(attributes) => {
+            let created = CreateResponse {
+                file_attributes: attributes,
+                ..Default::default()
+            };
+            [
+                response(&create.header, NtStatus::SUCCESS, 1, |m| created.encode(m)),
+                response(&close.header, NtStatus::SUCCESS, 1, |m| {
+                    CloseResponse::default().encode(m)
+                }),
+            ]
+        }
+        Err(status) => [
+            response(&create.header, status, 1, error_body),
+            response(&close.header, status, 1, error_body),
+        ],
+    };
+    feed(conn, t0, &frame(&answers));
+}
+
+#[test]
+fn a_path_query_finishes_on_its_answer_whether_the_close_comes_first_or_not() {
+    use smb_proto::wire::fscc::class;
+    use smb_proto::wire::query_info::{QueryInfoRequest, QueryInfoResponse};
+    let (mut conn, t0) = negotiated(config(), 10);
+    let s9 = share(&mut conn, t0, 9);
+    let op = ops::QueryPathInfo::new(&s9, "d/f", class::FILE_INTERNAL_INFORMATION);
+    let id = conn.start(op, t0).id();
+    let [create, query, close] =
+        <[Request; 3]>::try_from(only(sent_frames(&mut conn))).expect("a 3-part compound");
+    assert_eq!(
+        [
+            create.header.command,
+            query.header.command,
+            close.header.command
+        ],
+        [
+            Command::Create as u16,
+            Command::QueryInfo as u16,
+            Command::Close as u16
+        ]
+    );
+    let q = QueryInfoRequest::decode(&query.msg).unwrap();
+    assert_eq!(q.file_info_class, class::FILE_INTERNAL_INFORMATION);
+    assert_eq!(q.file_id, FileId::ANY, "the related CREATE's handle");
+    let answer = Bytes::from_static(&[1, 0, 0, 0, 0, 0, 0, 0]);
+    let ok = |req: &Request, body: &dyn Fn(&mut Vec<u8>)| {
+        response(&req.header, NtStatus::SUCCESS, 1, body)
+    };
+    feed(&mut conn, t0, &frame(&[open_dir_ok(&create.header)]));
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[ok(&close, &|m| CloseResponse::default().encode(m))]),
+    );
+    assert!(events(&mut conn).is_empty(), "the answer is still to come");
+    let buffer = answer.clone();
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[ok(&query, &|m| {
+            QueryInfoResponse {
+                buffer: buffer.clone(),
+            }
+            .encode(m)
+        })]),
+    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(answer))]));
+}
+
+#[test]
+fn an_append_writes_where_the_server_says_the_end_of_file_is() {
+    use smb_proto::wire::fscc::{class, FileStandardInformation};
+    use smb_proto::wire::query_info::{QueryInfoRequest, QueryInfoResponse};
+    use smb_proto::wire::write::{WriteRequest, WriteResponse};
+    let (mut conn, t0) = negotiated(config(), 10);
+    let file_id = FileId {
+        persistent: 3,
+        volatile: 4,
+    };
+    let handle = Handle {
+        tree: TreeId(9),
+        file_id,
+    };
+    let id = conn
+        .start(ops::Append::new(handle, Bytes::from_static(b"tail")), t0)
+        .id();
+    let query = only(sent(&mut conn));
+    let q = QueryInfoRequest::decode(&query.msg).unwrap();
+    assert_eq!(
+        (q.file_info_class, q.file_id),
+        (class::FILE_STANDARD_INFORMATION, file_id)
+    );
+    assert_eq!(query.header.tree_id, 9);
+    let size = FileStandardInformation {
+        end_of_file: 100,
+        ..Default::default()
+    };
+    let answer = response(&query.header, NtStatus::SUCCESS, 1, |m| {
+        QueryInfoResponse {
+            buffer: size.encode().into(),
+        }
+        .encode(m)
+    });
+    feed(&mut conn, t0, &frame(&[answer]));
+    let write = only(sent(&mut conn));
+    let w = WriteRequest::decode(&write.msg).unwrap();
+    assert_eq!(
+        (w.offset, &w.data[..], w.file_id),
+        (100, &b"tail"[..], file_id)
+    );
+    let written = response(&write.header, NtStatus::SUCCESS, 1, |m| {
+        WriteResponse {
+            count: 4,
+            remaining: 0,
+        }
+        .encode(m)
+    });
+    feed(&mut conn, t0, &frame(&[written]));
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(104u64))]));
+}
+
+#[test]
+fn mkdir_with_parents_creates_them_only_after_finding_one_missing() {
+    use smb_proto::wire::create::disposition;
+    let (mut conn, t0) = negotiated(config(), 10);
+    let s9 = share(&mut conn, t0, 9);
+    let op = ops::MakeDirectory::new(&s9, "a/b/c").parents(true);
+    let id = conn.start(op, t0).id();
+    let (sent_as, create, close) = create_close(&mut conn);
+    assert_eq!(sent_as, (r"a\b\c".to_string(), disposition::CREATE));
+    let missing = Err(NtStatus::OBJECT_PATH_NOT_FOUND);
+    answer_create_close(&mut conn, t0, (&create, &close), missing);
+    // `mkdir -p` of the parent, a level at a time, existing levels kept.
+    for parent in ["a", r"a\b"] {
+        let (sent_as, create, close) = create_close(&mut conn);
+        assert_eq!(sent_as, (parent.to_string(), disposition::OPEN_IF));
+        let dir = Ok(file_attributes::DIRECTORY);
+        answer_create_close(&mut conn, t0, (&create, &close), dir);
+    }
+    let (sent_as, create, close) = create_close(&mut conn);
+    assert_eq!(sent_as, (r"a\b\c".to_string(), disposition::CREATE));
+    answer_create_close(
+        &mut conn,
+        t0,
+        (&create, &close),
+        Ok(file_attributes::DIRECTORY),
+    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(()))]));
+
+    // An existing parent costs nothing: one CREATE, and done.
+    let id = conn
+        .start(ops::MakeDirectory::new(&s9, "a/d").parents(true), t0)
+        .id();
+    let (_, create, close) = create_close(&mut conn);
+    answer_create_close(
+        &mut conn,
+        t0,
+        (&create, &close),
+        Ok(file_attributes::DIRECTORY),
+    );
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(()))]));
+    assert!(sent(&mut conn).is_empty());
+}
+
+#[test]
+fn mkdir_exist_ok_accepts_an_existing_directory_but_not_a_file() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let s9 = share(&mut conn, t0, 9);
+    let collision = NtStatus::OBJECT_NAME_COLLISION;
+    for attributes in [file_attributes::DIRECTORY, file_attributes::ARCHIVE] {
+        let id = conn
+            .start(ops::MakeDirectory::new(&s9, "d").exist_ok(true), t0)
+            .id();
+        let (_, create, close) = create_close(&mut conn);
+        answer_create_close(&mut conn, t0, (&create, &close), Err(collision));
+        // A stat says what holds the name.
+        let (_, create, close) = create_close(&mut conn);
+        answer_create_close(&mut conn, t0, (&create, &close), Ok(attributes));
+        if attributes == file_attributes::DIRECTORY {
+            assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(()))]));
+        } else {
+            // A file: the collision, with the trail of the CREATE that met it.
+            assert_failed(
+                events(&mut conn),
+                id,
+                Error::failed(collision, "mkdir", "d"),
+            );
+        }
+    }
+    // Without exist_ok the collision is the answer, with no stat.
+    let id = conn.start(ops::MakeDirectory::new(&s9, "d"), t0).id();
+    let (_, create, close) = create_close(&mut conn);
+    answer_create_close(&mut conn, t0, (&create, &close), Err(collision));
+    assert_failed(
+        events(&mut conn),
+        id,
+        Error::failed(collision, "mkdir", "d"),
+    );
+    assert!(sent(&mut conn).is_empty());
+}

@@ -38,6 +38,11 @@ use smb_proto::url::SmbUrl;
 use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 
 pub use context::Context;
+mod path;
+
+pub use path::Share;
+pub use smb_async::{Creds, PathStream, PurePath, ShareTarget, SmbPath};
+
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, st_mode, Ace, AceType, Acl, Auth,
     AuthFn, ConnectOptions, Credentials, Deferred, DeferredClient, Dialect, Dirent, DirentType,

@@ -64,6 +64,88 @@ pub fn check_tree(root: &std::path::Path, expected: &[(String, [u8; 32])], what:
     assert!(root.join("empty-dir").is_dir(), "{what}: empty-dir");
 }
 
+/// The files and directories below `dir`, as paths from it, `/`-separated.
+pub fn local_tree(dir: &std::path::Path) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, rel)) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let e = e.expect("directory entry");
+            let name = e.file_name().into_string().expect("a UTF-8 name");
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            if e.file_type().expect("file type").is_dir() {
+                stack.push((e.path(), path.clone()));
+            }
+            out.insert(path);
+        }
+    }
+    out
+}
+
+/// A tree for wildcard tests: 16 directories nested up to three deep under `root`
+/// (itself included), each with 31 files whose names differ in case, dots, spaces,
+/// extensions and the length of their numbers (`a1.txt`, `B10.TXT`, `c2.log`,
+/// `noext11`, `r12.tar.gz`, `x y 1.md`, `.hidden`) → how many files (496).
+pub fn make_glob_tree(root: &std::path::Path) -> usize {
+    let mut dirs = vec![root.to_path_buf()];
+    for top in ["alpha", "Beta", "gamma.d"] {
+        let t = root.join(top);
+        for sub in ["Sub1", "sub2", "deep.er"] {
+            dirs.push(t.join(sub));
+        }
+        dirs.push(t.join("deep.er/leaf"));
+        dirs.push(t);
+    }
+    let mut files = 0;
+    for d in &dirs {
+        std::fs::create_dir_all(d).expect("mkdir");
+        let names = [1, 2, 10, 11, 12].into_iter().flat_map(|i| {
+            [
+                format!("a{i}.txt"),
+                format!("B{i}.TXT"),
+                format!("c{i}.log"),
+                format!("noext{i}"),
+                format!("r{i}.tar.gz"),
+                format!("x y {i}.md"),
+            ]
+        });
+        for name in names.chain([".hidden".to_string()]) {
+            std::fs::write(d.join(name), b"x").expect("write");
+            files += 1;
+        }
+    }
+    files
+}
+
+/// The patterns the wildcard tests try on [`make_glob_tree`]'s names.
+pub const GLOB_PATTERNS: [&str; 10] = [
+    "*", "*.txt", "A?.TXT", "*.tar.*", "b*", "*1*", "sub?", "*.*", "x y ?.md", "nothing*",
+];
+
+/// Whether `name` matches `pattern` (one of [`GLOB_PATTERNS`]), decided with plain
+/// string tests rather than a wildcard matcher, so the matcher under test is checked
+/// against something independent of it.
+pub fn glob_oracle(pattern: &str, name: &str) -> bool {
+    let n = name.to_lowercase();
+    match pattern {
+        "*" => true,
+        "*.txt" => n.ends_with(".txt"),
+        "A?.TXT" => n.len() == 6 && n.starts_with('a') && n.ends_with(".txt"),
+        "*.tar.*" => n.contains(".tar."),
+        "b*" => n.starts_with('b'),
+        "*1*" => n.contains('1'),
+        "sub?" => n.len() == 4 && n.starts_with("sub"),
+        "*.*" => n.contains('.'),
+        "x y ?.md" => n.len() == 8 && n.starts_with("x y ") && n.ends_with(".md"),
+        "nothing*" => false,
+        _ => panic!("no oracle for {pattern:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

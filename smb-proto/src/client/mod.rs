@@ -1,6 +1,8 @@
 //! What every driver's public API shares: the options a caller connects with, the
-//! [`Config`] and [`Credentials`] they stand for, the error a driver returns, and the
-//! [`Dispatcher`] an async driver's background task runs the connection with.
+//! [`Config`] and [`Credentials`] they stand for, the error a driver returns, the
+//! [`Dispatcher`] an async driver's background task runs the connection with, and the
+//! I/O-free half of the pathlib-style API ([`ShareTarget`], [`Creds`], [`PurePath`],
+//! [`OpenMode`], [`Glob`]).
 //!
 //! Nothing here does I/O: a driver hands in what only it can get, fresh randomness for
 //! the seed, the wall-clock time, and the bytes its socket moved.
@@ -22,7 +24,9 @@ use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
 pub mod context;
+mod pathlib;
 mod transfer;
+pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use transfer::{local_path, with_path, LocalTree, TransferResults};
 
 /// The error every driver returns (each re-exports it as its `Error`): what the

@@ -263,6 +263,52 @@ impl SetBasicInfo {
 
 path_op!(SetBasicInfo, |p| path::check_path(p.name, &p.path));
 
+/// pathlib's `touch`: creates an empty file, or with `exist_ok` opens an existing file
+/// or directory, and sets its last write and last access times to `now` (the driver's
+/// clock: the core has none) → nothing. One CREATE + SET_INFO (FileBasicInformation) +
+/// CLOSE compound.
+///
+/// Without `exist_ok` an existing name is
+/// [`AlreadyExists`](crate::ErrorKind::AlreadyExists) (FILE_CREATE). A path spelled as a
+/// directory (a trailing separator) is refused: with FILE_OPEN_IF it would create a
+/// directory.
+#[derive(Debug)]
+pub struct Touch(PathOp);
+
+impl Touch {
+    /// Touches `path` on `share` at `now`.
+    pub fn new(share: &str, path: &str, exist_ok: bool, now: FileTime) -> Self {
+        let o = OpenOptions {
+            access: access_mask::FILE_WRITE_ATTRIBUTES
+                | access_mask::FILE_READ_ATTRIBUTES
+                | access_mask::SYNCHRONIZE,
+            disposition: if exist_ok {
+                disposition::OPEN_IF
+            } else {
+                disposition::CREATE
+            },
+            // No FILE_NON_DIRECTORY_FILE: touching a directory updates its times, as in
+            // pathlib; a new name becomes a file (creating a directory needs
+            // FILE_DIRECTORY_FILE).
+            create_options: 0,
+            attributes: file_attributes::NORMAL,
+        };
+        let times = FileBasicInformation {
+            last_access_time: now,
+            last_write_time: now,
+            ..Default::default()
+        };
+        let requests = vec![
+            create(path, &o),
+            set_info(fscc::class::FILE_BASIC_INFORMATION, times.encode()),
+            close(FileId::ANY),
+        ];
+        Touch(PathOp::new(share, "touch", path, requests))
+    }
+}
+
+path_op!(Touch, |p| path::check_file(p.name, &p.path));
+
 /// Renames or moves a file or directory within the share.
 #[derive(Debug)]
 pub struct Rename(PathOp);
@@ -756,6 +802,7 @@ pub struct Delete {
     outstanding: usize,
     deleted: u64,
     folders: bool,
+    /// `*` and `?` are part of the name, not wildcards.
     literal: bool,
 }
 

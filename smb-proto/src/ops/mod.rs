@@ -19,6 +19,7 @@ mod file;
 mod login;
 mod meta;
 pub mod path;
+mod pathlib;
 mod raw;
 mod security;
 mod shares;
@@ -38,8 +39,9 @@ pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{
     Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, ResetAttributes, Rmdir, SetBasicInfo,
-    Stat,
+    Stat, Touch,
 };
+pub use pathlib::{Append, FileInfoClass, MakeDirectory, PathInfo, QueryPathInfo, UncPath};
 pub use raw::{HeaderFields, Raw};
 pub use security::GetSecurity;
 pub use shares::{ListShares, ShareInfo, ShareType};
