@@ -1242,3 +1242,27 @@ fn read_up_to(input: &mut dyn Read, max: usize) -> io::Result<Bytes> {
     input.take(max as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree holding both `x` and `x.part` once had both written to one temporary.
+    #[test]
+    fn each_download_gets_its_own_temporary_and_devices_none() {
+        let files: Vec<(String, PathBuf)> = ["d/x", "d/x.part", "d/x.part.part", "/dev/null"]
+            .iter()
+            .map(|p| (p.to_string(), PathBuf::from(p)))
+            .collect();
+        let parts = part_paths(&files);
+        assert_eq!(
+            parts,
+            [
+                Some(PathBuf::from("d/x.part.part.part")),
+                Some(PathBuf::from("d/x.part.part.part.part")),
+                Some(PathBuf::from("d/x.part.part.part.part.part")),
+                None,
+            ]
+        );
+    }
+}

@@ -59,6 +59,30 @@ pub fn parse_timeout(v: &str) -> Result<std::time::Duration, String> {
 mod tests {
     use super::printable;
 
+    #[test]
+    fn timeouts_are_positive_finite_seconds() {
+        let t = |v: &str| super::parse_timeout(v).ok();
+        assert_eq!(t("5"), Some(std::time::Duration::from_secs(5)));
+        assert_eq!(t("0.25"), Some(std::time::Duration::from_millis(250)));
+        // Large but representable: the core saturates the deadline.
+        assert!(t("1e19").is_some());
+        for bad in [
+            "0",
+            "-1",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e309",
+            "1e20",
+            "99999999999999999999",
+            "",
+            "5s",
+        ] {
+            assert!(t(bad).is_none(), "{bad}");
+        }
+    }
+
     /// Found by the `cli_arguments` fuzz target: a positive value that rounds to zero.
     #[test]
     fn a_timeout_that_rounds_to_zero_is_refused() {

@@ -508,7 +508,7 @@ impl Cx {
     fn get_file(&self, c: &Connection, t: &Target, local: &str) -> Result<u64, Fail> {
         let label = t.url.file_name().unwrap_or_default().to_string();
         if local == "-" {
-            let bar = Bar::bytes(self.mode(), None, &label, true);
+            let bar = Bar::bytes(self.mode(), Some(0), &label, true);
             let mut out = io::stdout().lock();
             let n = c
                 .retrieve_file_with_progress(&t.share, &t.url.path, &mut out, &mut |d, n| {
