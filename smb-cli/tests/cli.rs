@@ -2027,3 +2027,88 @@ fn help_for_each_command_completions_and_man_page() {
     smb(&["man", "frob"]).fails(USAGE);
     smb(&["completions", "cmd.exe"]).fails(USAGE);
 }
+
+/// Each connection choice of the library is a flag, and each does what it says against
+/// Samba: encryption, NTLMv1, an NT hash instead of a password, the port, and the names.
+#[test]
+fn every_connection_flag_reaches_the_server() {
+    use md4::Digest;
+    let srv = SambaServer::builder()
+        .share(Share::new("share"))
+        .global("ntlm auth", "yes")
+        .start();
+    std::fs::write(srv.share_path("share").join("f.txt"), b"x").unwrap();
+    let url = srv.url("share");
+    let no_port = format!("smb://{}@127.0.0.1/share", srv.user());
+    let port = srv.port().to_string();
+    let pw = srv.password();
+    let one = |run: Run| assert_eq!(run.text().lines().count(), 1);
+
+    one(smb(&["--encrypt", "ls", &url]));
+    one(smb(&[
+        "ls",
+        &url,
+        "--ntlmv1",
+        "--client-name",
+        "CLIENT-X",
+        "--server-name",
+        "SMBTESTS",
+    ]));
+    one(smb_env(
+        &["ls", "--port", &port, &no_port],
+        &[("SMB_PASSWORD", pw)],
+    ));
+    let utf16: Vec<u8> = pw.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let hash: String = md4::Md4::digest(&utf16)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    one(smb(&["ls", "--nt-hash", &hash, &no_port, "--port", &port]));
+    let wrong = "00".repeat(16);
+    smb(&["ls", "--nt-hash", &wrong, &no_port, "--port", &port]).fails(AUTHENTICATION);
+    // A hash is a secret: never echoed, and it needs a user to go with.
+    smb(&[
+        "ls",
+        "--nt-hash",
+        &hash,
+        &format!("smb://127.0.0.1:{port}/share"),
+    ])
+    .fails(USAGE);
+    let run = smb(&["--json", "ls", "--nt-hash", "not-hex", &url]);
+    assert_eq!(run.code, USAGE);
+    assert!(!run.stderr.contains("not-hex"), "{}", run.stderr);
+}
+
+/// An upload of a tree where the server refuses one directory: the rest is uploaded, the
+/// exit status is PARTIAL, and stderr says which files failed and which made it.
+#[test]
+fn a_tree_upload_that_fails_part_way_says_what_failed_and_what_made_it() {
+    let srv = SambaServer::builder()
+        .share(Share::new("nobody").option("force user", "nobody"))
+        .start();
+    let disk = srv.share_path("nobody");
+    // Owned by root, mode 755: `nobody` cannot create files in it.
+    std::fs::create_dir(disk.join("ro")).unwrap();
+    let local = local_dir(&srv);
+    let src = local.join("src");
+    std::fs::create_dir_all(src.join("ro")).unwrap();
+    std::fs::write(src.join("a.bin"), data(50_000, 1)).unwrap();
+    std::fs::write(src.join("ro/b.bin"), data(50_000, 2)).unwrap();
+    let contents = format!("{}/.", s(&src));
+    let run = smb(&["put", "-r", &contents, &srv.url("nobody")]);
+    assert_eq!(run.code, PARTIAL, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines[0].contains("STATUS_ACCESS_DENIED")
+            && lines[0].ends_with("(1 of 2 files transferred)"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("smb: failed: ro\\b.bin: ")),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&"smb: transferred: a.bin"), "{lines:?}");
+    assert_eq!(sha_of(&disk.join("a.bin")), sha_of(&src.join("a.bin")));
+}
