@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End-to-end demo of the `smb` CLI against a private Samba on loopback: put a file, list
-# the share, get and cat it back, and compare SHA-256 sums (also of the copy on the
-# server's disk). Prints PASS or FAIL and exits 0 or 1.
+# End-to-end demo of the `smb` CLI against a private Samba on loopback: list the server's
+# shares, put a file with a progress bar, list the share (ls -l), get and cat it back,
+# compare SHA-256 sums (also of the copy on the server's disk), show the throughput of
+# each transfer, and stop Samba cleanly. Prints PASS or FAIL and exits 0 or 1.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -45,30 +46,56 @@ while IFS= read -r -t 60 line <&"$server_out"; do
     if [ -n "$url" ] && [ -n "$share_dir" ]; then break; fi
 done
 [ -n "$url" ] && [ -n "$share_dir" ] || fail "the demo Samba server did not start"
-echo "Samba: $url"
+# The throwaway server's password stays out of the output, as smb keeps every password.
+echo "Samba: $(sed 's#//\([^:/@]*\):[^@]*@#//\1:***@#' <<<"$url")"
 
 smb() {
     timeout 300 "$bin/smb" "$@"
 }
 
-# An odd size over a few MiB: several READ/WRITE requests and a short last one.
-head -c $((3 * 1024 * 1024 + 12345)) /dev/urandom >"$work/demo.bin"
+server="${url%/share}"
+echo "== smb shares"
+smb shares "$server" || fail "smb shares"
+
+# An odd size, big enough for the progress bar to be seen: many READ/WRITE requests and
+# a short last one.
+head -c $((64 * 1024 * 1024 + 12345)) /dev/urandom >"$work/demo.bin"
 want="$(sha256sum <"$work/demo.bin" | cut -d' ' -f1)"
 
-smb put "$work/demo.bin" "$url/demo.bin" || fail "smb put"
+# -v: a summary line with the throughput after the transfer.
+echo "== smb put (a progress bar, then the throughput)"
+if [ -t 2 ]; then
+    smb -v put "$work/demo.bin" "$url/demo.bin" || fail "smb put"
+else
+    # Not a terminal (a log): the bar forced on, and only its last frame kept.
+    smb --progress -v put "$work/demo.bin" "$url/demo.bin" 2>"$work/put.err" ||
+        { cat "$work/put.err"; fail "smb put"; }
+    tr '\r' '\n' <"$work/put.err" | sed 's/\x1b\[[0-9;]*[A-Za-z]//g' >"$work/put.txt"
+    grep -a 'ETA' "$work/put.txt" | tail -n 1
+    grep -a '^put: ' "$work/put.txt" || fail "smb put -v printed no summary"
+fi
 [ -f "$share_dir/demo.bin" ] || fail "demo.bin is not on the server's disk"
 [ "$(sha256sum <"$share_dir/demo.bin" | cut -d' ' -f1)" = "$want" ] ||
     fail "the server's copy differs"
 
-smb ls "$url/" >"$work/ls.txt" || fail "smb ls"
+echo "== smb ls -l"
+smb ls -l "$url/" >"$work/ls.txt" || fail "smb ls"
 cat "$work/ls.txt"
-grep -q 'demo\.bin' "$work/ls.txt" || fail "smb ls does not list demo.bin"
+grep -q ' demo\.bin$' "$work/ls.txt" || fail "smb ls does not list demo.bin"
+grep -q '64\.0 MiB' "$work/ls.txt" || fail "smb ls -l does not show the size in MiB"
 
-smb get "$url/demo.bin" "$work/back.bin" || fail "smb get"
-[ "$(sha256sum <"$work/back.bin" | cut -d' ' -f1)" = "$want" ] || fail "smb get: SHA-256 differs"
-
+echo "== smb get"
+smb -v get "$url/demo.bin" "$work/back.bin" || fail "smb get"
 smb cat "$url/demo.bin" >"$work/cat.bin" || fail "smb cat"
-[ "$(sha256sum <"$work/cat.bin" | cut -d' ' -f1)" = "$want" ] || fail "smb cat: SHA-256 differs"
 
+echo "== SHA-256"
+printf '%s  local original\n' "$want"
+for f in "$share_dir/demo.bin" "$work/back.bin" "$work/cat.bin"; do
+    got="$(sha256sum <"$f" | cut -d' ' -f1)"
+    printf '%s  %s\n' "$got" "$f"
+    [ "$got" = "$want" ] || fail "$f: SHA-256 differs"
+done
+
+echo "== stopping Samba"
 stop_samba
-echo "PASS: put, ls, get and cat of $(wc -c <"$work/demo.bin") bytes, SHA-256 $want"
+echo "PASS: shares, put, ls -l, get and cat of $(wc -c <"$work/demo.bin") bytes, SHA-256 $want"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian: Samba's smbd and smbclient (the integration
 # tests' server and reference client), Samba's VFS modules (shadow copies), the tools the
-# harness calls (useradd, kill) and, if it can, tshark (capture-based tests).
+# harness calls (useradd, kill), util-linux's script (the CLI's terminal tests) and, if it
+# can, tshark (capture-based tests).
 # Idempotent: when everything is there it changes nothing and needs no network.
 set -euo pipefail
 
@@ -30,6 +31,8 @@ have smbclient || required+=(smbclient)
 installed samba-vfs-modules || required+=(samba-vfs-modules)
 have useradd || required+=(passwd)
 have kill || required+=(procps)
+# `script` runs the CLI under a pseudo-terminal in its tests (progress bars, the prompt).
+have script || required+=(bsdutils)
 
 if [ ${#required[@]} -eq 0 ] && have tshark; then
     exit 0

@@ -20,6 +20,7 @@ mod netbios;
 mod path;
 
 use std::collections::hash_map::{Entry, HashMap};
+use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -56,6 +57,94 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A progress callback: bytes moved so far, and the total when known.
 pub type ProgressFn<'a> = dyn FnMut(u64, Option<u64>) + 'a;
+
+/// How far a transfer of many files has come, as
+/// [`Connection::store_tree_with_progress`] and
+/// [`Connection::retrieve_tree_with_progress`] report it: after each piece of data moved
+/// and after each file finished.
+#[derive(Debug, Clone, Copy)]
+pub struct TreeProgress<'a> {
+    /// Files finished, whether they made it or not.
+    pub files_done: u64,
+    /// Files in the transfer.
+    pub files_total: u64,
+    /// Bytes received (a download) or handed to the connection (an upload) so far.
+    pub bytes_done: u64,
+    /// The files' sizes when the transfer started.
+    pub bytes_total: u64,
+    /// Set when this report is for a file that just finished: its remote path, and why
+    /// it failed if it did.
+    pub finished: Option<(&'a str, Option<&'a smb_proto::Error>)>,
+}
+
+/// A tree transfer's progress callback.
+pub type TreeProgressFn<'a> = dyn FnMut(&TreeProgress<'_>) + 'a;
+
+/// The counts behind [`TreeProgress`], kept while a many-file transfer runs.
+struct Tally<'p, 'f> {
+    files_done: u64,
+    files_total: u64,
+    bytes_done: u64,
+    bytes_total: u64,
+    report: &'p mut TreeProgressFn<'f>,
+}
+
+impl<'p, 'f> Tally<'p, 'f> {
+    fn new(files_total: usize, bytes_total: u64, report: &'p mut TreeProgressFn<'f>) -> Self {
+        Tally {
+            files_done: 0,
+            files_total: files_total as u64,
+            bytes_done: 0,
+            bytes_total,
+            report,
+        }
+    }
+
+    fn moved(&mut self, bytes: usize) {
+        self.bytes_done += bytes as u64;
+        self.emit(None);
+    }
+
+    fn finished(&mut self, path: &str, result: &std::result::Result<u64, smb_proto::Error>) {
+        self.files_done += 1;
+        self.emit(Some((path, result.as_ref().err())));
+    }
+
+    fn emit(&mut self, finished: Option<(&str, Option<&smb_proto::Error>)>) {
+        (self.report)(&TreeProgress {
+            files_done: self.files_done,
+            files_total: self.files_total,
+            bytes_done: self.bytes_done,
+            bytes_total: self.bytes_total,
+            finished,
+        });
+    }
+}
+
+/// Where each download of a many-file transfer is written until it is complete: beside
+/// its target, named `TARGET.part` (more `.part` while that name is another target's or
+/// another temporary's), so a file that failed or was cut short never sits under its
+/// real name. `None` for a target that is a device or a pipe (`/dev/null`, a FIFO),
+/// written in place: a renamed temporary would replace the node.
+fn part_paths(files: &[(String, PathBuf)]) -> Vec<Option<PathBuf>> {
+    let mut taken: HashSet<PathBuf> = files.iter().map(|(_, l)| l.clone()).collect();
+    files
+        .iter()
+        .map(|(_, local)| {
+            if std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                return None;
+            }
+            let mut part = local.clone().into_os_string();
+            loop {
+                part.push(".part");
+                let candidate = PathBuf::from(&part);
+                if taken.insert(candidate.clone()) {
+                    return Some(candidate);
+                }
+            }
+        })
+        .collect()
+}
 
 /// The socket and the core, with what pumps bytes between them; one lock holds it.
 struct Pump {
@@ -307,7 +396,16 @@ impl Pump {
         share: &str,
         dirs: Vec<String>,
         files: &[(PathBuf, String)],
+        progress: &mut TreeProgressFn<'_>,
     ) -> Result<u64> {
+        // Sizes for the progress total only: a file that cannot be read fails when it is
+        // opened, with its path.
+        let bytes_total = files
+            .iter()
+            .filter_map(|(local, _)| std::fs::metadata(local).ok())
+            .map(|m| m.len())
+            .sum();
+        let mut tally = Tally::new(files.len(), bytes_total, progress);
         let names: Vec<String> = files.iter().map(|(_, r)| r.clone()).collect();
         let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
         let handle = self.start(op);
@@ -331,7 +429,9 @@ impl Pump {
                 if data.len() < max_len {
                     sources.remove(&file);
                 }
+                let len = data.len();
                 core.supply(id, file, data, Instant::now());
+                tally.moved(len);
                 Ok(())
             }
             Event::FileDone {
@@ -339,6 +439,7 @@ impl Pump {
             } => {
                 sources.remove(&file);
                 results.file_done(file, result.clone());
+                tally.finished(&files[file].1, result);
                 Ok(())
             }
             _ => Ok(()),
@@ -346,11 +447,26 @@ impl Pump {
         finish_transfer(results, outcome, failed, handle)
     }
 
-    pub fn store_files(&mut self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
-        self.store_many(share, Vec::new(), files)
+    pub fn store_files(
+        &mut self,
+        share: &str,
+        files: &[(PathBuf, String)],
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<u64> {
+        self.store_many(share, Vec::new(), files, progress)
     }
 
-    pub fn retrieve_files(&mut self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
+    /// Downloads each file to a temporary beside its target ([`part_paths`]), renamed
+    /// over the target once the file is whole and removed when it fails.
+    pub fn retrieve_files(
+        &mut self,
+        share: &str,
+        files: &[(String, PathBuf)],
+        bytes_total: u64,
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<u64> {
+        let mut tally = Tally::new(files.len(), bytes_total, progress);
+        let parts = part_paths(files);
         let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
         let handle = self.start(ops::RetrieveFiles::new(share, names.clone()));
         let mut results = TransferResults::new(names);
@@ -362,31 +478,49 @@ impl Pump {
                 Event::Data { file, ref data, .. } => (file, Some(&data[..])),
                 Event::FileDone {
                     file, ref result, ..
-                } => {
-                    results.file_done(file, result.clone());
-                    (file, result.is_ok().then_some(&[][..]))
-                }
+                } => (file, result.is_ok().then_some(&[][..])),
                 _ => return Ok(()),
             };
             let local = &files[file].1;
+            // Local failures name the target, the file the caller asked for.
+            let fail = |e: io::Error, failed: &mut Option<usize>| {
+                *failed = Some(file);
+                with_path(e, local)
+            };
             if let Some(data) = data {
                 let sink = match sinks.entry(file) {
                     Entry::Occupied(o) => o.into_mut(),
                     Entry::Vacant(v) => v.insert(
-                        std::fs::File::create(local)
-                            .map_err(|e| with_path(e, local))
-                            .inspect_err(|_| failed = Some(file))?,
+                        std::fs::File::create(parts[file].as_ref().unwrap_or(local))
+                            .map_err(|e| fail(e, &mut failed))?,
                     ),
                 };
-                sink.write_all(data)
-                    .map_err(|e| with_path(e, local))
-                    .inspect_err(|_| failed = Some(file))?;
+                sink.write_all(data).map_err(|e| fail(e, &mut failed))?;
+                tally.moved(data.len());
             }
-            if let Event::FileDone { .. } = ev {
-                sinks.remove(&file);
+            if let Event::FileDone { ref result, .. } = *ev {
+                let closed = sinks.remove(&file);
+                if let Some(part) = &parts[file] {
+                    if result.is_ok() {
+                        // Closed first: the rename is the moment the file is whole.
+                        drop(closed);
+                        std::fs::rename(part, local).map_err(|e| fail(e, &mut failed))?;
+                    } else if closed.is_some() {
+                        let _ = std::fs::remove_file(part);
+                    }
+                }
+                results.file_done(file, result.clone());
+                tally.finished(&files[file].0, result);
             }
             Ok(())
         });
+        // Files cut short by a failure or a cancel: nothing of them stays.
+        for (file, sink) in sinks.drain() {
+            drop(sink);
+            if let Some(part) = &parts[file] {
+                let _ = std::fs::remove_file(part);
+            }
+        }
         finish_transfer(results, outcome, failed, handle)
     }
 
@@ -395,9 +529,10 @@ impl Pump {
         local_dir: &Path,
         share: &str,
         remote_dir: &str,
+        progress: &mut TreeProgressFn<'_>,
     ) -> Result<(u64, u64)> {
         let tree = LocalTree::walk(local_dir, remote_dir)?;
-        let bytes = self.store_many(share, tree.dirs, &tree.files)?;
+        let bytes = self.store_many(share, tree.dirs, &tree.files, progress)?;
         Ok((tree.files.len() as u64, bytes))
     }
 
@@ -406,18 +541,21 @@ impl Pump {
         share: &str,
         remote_dir: &str,
         local_dir: &Path,
+        progress: &mut TreeProgressFn<'_>,
     ) -> Result<(u64, u64)> {
         std::fs::create_dir_all(local_dir).map_err(|e| with_path(e, local_dir))?;
         let mut files = Vec::new();
+        let mut bytes_total = 0;
         for entry in self.call(ops::ListTree::new(share, remote_dir))? {
             let local = local_path(local_dir, &entry.path);
             if entry.info.is_directory() {
                 std::fs::create_dir_all(&local).map_err(|e| with_path(e, &local))?;
             } else {
+                bytes_total += entry.info.size;
                 files.push((ops::path::join(remote_dir, &entry.path), local));
             }
         }
-        let bytes = self.retrieve_files(share, &files)?;
+        let bytes = self.retrieve_files(share, &files, bytes_total, progress)?;
         Ok((files.len() as u64, bytes))
     }
 }
@@ -1016,13 +1154,17 @@ impl Connection {
     /// [`FILES_IN_FLIGHT`] files in flight on this connection. Returns the bytes sent; the
     /// first failure (naming its path) is returned after the others finish.
     pub fn store_files(&self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
-        self.lock().store_files(share, files)
+        self.lock().store_files(share, files, &mut |_| {})
     }
 
     /// Downloads each remote file (share-relative) to its local path, keeping up to
     /// [`FILES_IN_FLIGHT`] files in flight. Returns the bytes received.
+    ///
+    /// Each file is written to `LOCAL.part` and renamed to its local path once whole
+    /// (a device or a pipe is written in place), so a file that failed leaves nothing
+    /// under its name, and an existing file is replaced only by a complete one.
     pub fn retrieve_files(&self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
-        self.lock().retrieve_files(share, files)
+        self.lock().retrieve_files(share, files, 0, &mut |_| {})
     }
 
     /// Uploads the directory tree under `local_dir` into `remote_dir` (created with any
@@ -1038,18 +1180,63 @@ impl Connection {
         share: &str,
         remote_dir: &str,
     ) -> Result<(u64, u64)> {
-        self.lock().store_tree(local_dir, share, remote_dir)
+        self.lock()
+            .store_tree(local_dir, share, remote_dir, &mut |_| {})
+    }
+
+    /// [`Connection::store_tree`] calling `progress` as data goes out and as each file
+    /// finishes (bytes are counted as they are handed to the connection).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// conn.store_tree_with_progress("photos".as_ref(), "share", "backup", &mut |p| {
+    ///     eprint!("\r{}/{} files, {}/{} bytes", p.files_done, p.files_total, p.bytes_done, p.bytes_total);
+    /// })?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::store_tree`].
+    pub fn store_tree_with_progress(
+        &self,
+        local_dir: &Path,
+        share: &str,
+        remote_dir: &str,
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<(u64, u64)> {
+        self.lock()
+            .store_tree(local_dir, share, remote_dir, progress)
     }
 
     /// Downloads the tree under `remote_dir` into `local_dir` (created if needed), many
-    /// files in flight at once. Returns (files, bytes).
+    /// files in flight at once. Returns (files, bytes). Files are written as
+    /// [`Connection::retrieve_files`] writes them: whole, or not at all.
     pub fn retrieve_tree(
         &self,
         share: &str,
         remote_dir: &str,
         local_dir: &Path,
     ) -> Result<(u64, u64)> {
-        self.lock().retrieve_tree(share, remote_dir, local_dir)
+        self.lock()
+            .retrieve_tree(share, remote_dir, local_dir, &mut |_| {})
+    }
+
+    /// [`Connection::retrieve_tree`] calling `progress` as data arrives and as each file
+    /// finishes; the byte total is the files' sizes in the listing.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::retrieve_tree`].
+    pub fn retrieve_tree_with_progress(
+        &self,
+        share: &str,
+        remote_dir: &str,
+        local_dir: &Path,
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<(u64, u64)> {
+        self.lock()
+            .retrieve_tree(share, remote_dir, local_dir, progress)
     }
 
     /// The pump, for one operation's run in this handle's session; a panic that
@@ -1100,4 +1287,28 @@ fn read_up_to(input: &mut dyn Read, max: usize) -> io::Result<Bytes> {
     let mut buf = Vec::with_capacity(max);
     input.take(max as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree holding both `x` and `x.part` once had both written to one temporary.
+    #[test]
+    fn each_download_gets_its_own_temporary_and_devices_none() {
+        let files: Vec<(String, PathBuf)> = ["d/x", "d/x.part", "d/x.part.part", "/dev/null"]
+            .iter()
+            .map(|p| (p.to_string(), PathBuf::from(p)))
+            .collect();
+        let parts = part_paths(&files);
+        assert_eq!(
+            parts,
+            [
+                Some(PathBuf::from("d/x.part.part.part")),
+                Some(PathBuf::from("d/x.part.part.part.part")),
+                Some(PathBuf::from("d/x.part.part.part.part.part")),
+                None,
+            ]
+        );
+    }
 }

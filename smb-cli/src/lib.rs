@@ -1,108 +1,20 @@
-//! The library half of the `smb` tool: what its subcommands share with tests and other
-//! programs: the capture dissector behind `smb dissect`, and the escaping of names from
-//! the network for the terminal.
+//! The `smb` tool: its command line ([`Cli`], declared with clap), the commands over
+//! smb-blocking, the capture dissector behind `smb dissect`, what it prints (listings,
+//! `--json` shapes, error reports and exit statuses), and the escaping of names from
+//! the network for the terminal. The binary is [`main`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod args;
+pub mod auth;
 pub mod dissect;
+mod progress;
+pub mod report;
+mod run;
+pub mod show;
 
-use smb_blocking::{ConnectOptions, Dialect, SigningPolicy};
-
-/// The `smb` command's options and its positional arguments (the command and its URLs
-/// and paths), as [`parse_args`] found them.
-#[derive(Debug)]
-pub struct Args {
-    /// What every connection is made with (policy, dialects, timeout…).
-    pub opts: ConnectOptions,
-    /// `-r`: whole trees.
-    pub recursive: bool,
-    /// `-p`: `mkdir` creates missing parents.
-    pub parents: bool,
-    /// `-v`: a summary line on stderr.
-    pub verbose: bool,
-    /// The command and its arguments, in order.
-    pub positional: Vec<String>,
-}
-
-/// Why the arguments are not a command to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ArgError {
-    /// `--help` was asked for.
-    Help,
-    /// A usage error, in one line.
-    Usage(String),
-}
-
-/// Parses the `smb` command's arguments (after the program name): options anywhere,
-/// `--` ends them, `-` alone is a positional argument (stdin or stdout).
-///
-/// ```
-/// let a = smb_cli::parse_args(["ls", "-r", "smb://h/s"].map(String::from).into_iter()).unwrap();
-/// assert!(a.recursive);
-/// assert_eq!(a.positional, ["ls", "smb://h/s"]);
-/// ```
-///
-/// # Errors
-///
-/// [`ArgError::Help`] for `-h`/`--help`, [`ArgError::Usage`] for an unknown option, a
-/// missing or bad value, or dialect bounds the wrong way round.
-pub fn parse_args(mut raw: impl Iterator<Item = String>) -> Result<Args, ArgError> {
-    let usage = |msg: String| ArgError::Usage(msg);
-    let mut opts = ConnectOptions::new("");
-    let (mut recursive, mut parents, mut verbose) = (false, false, false);
-    let mut positional = Vec::new();
-    while let Some(a) = raw.next() {
-        let mut value = |name: &str| {
-            raw.next()
-                .ok_or_else(|| usage(format!("{name} needs a value")))
-        };
-        match a.as_str() {
-            "-h" | "--help" => return Err(ArgError::Help),
-            "-r" | "--recursive" => recursive = true,
-            "-p" | "--parents" => parents = true,
-            "-v" | "--verbose" => verbose = true,
-            "--" => positional.extend(raw.by_ref()),
-            "--signing" => {
-                opts.signing = match value("--signing")?.as_str() {
-                    "never" | "off" => SigningPolicy::Never,
-                    "supported" | "auto" => SigningPolicy::WhenSupported,
-                    "if-required" => SigningPolicy::WhenRequired,
-                    "required" => SigningPolicy::Required,
-                    other => return Err(usage(format!("unknown signing policy '{other}'"))),
-                }
-            }
-            "--max-dialect" | "--min-dialect" => {
-                let v = value(&a)?;
-                let d =
-                    Dialect::parse(&v).ok_or_else(|| usage(format!("unknown dialect '{v}'")))?;
-                if a == "--max-dialect" {
-                    opts.max_dialect = d;
-                } else {
-                    opts.min_dialect = d;
-                }
-            }
-            "--netbios" => opts.netbios = true,
-            "--encrypt" => opts.encrypt = true,
-            "--allow-insecure-guest" => opts.allow_insecure_guest = true,
-            "--timeout" => opts.timeout = parse_timeout(&value("--timeout")?).map_err(usage)?,
-            // '-' alone is stdin or stdout; other names starting with '-' come after '--'.
-            s if s.starts_with('-') && s != "-" => {
-                return Err(usage(format!("unknown option {s}")))
-            }
-            _ => positional.push(a),
-        }
-    }
-    if opts.min_dialect > opts.max_dialect {
-        return Err(usage("--min-dialect is above --max-dialect".into()));
-    }
-    Ok(Args {
-        opts,
-        recursive,
-        parents,
-        verbose,
-        positional,
-    })
-}
+pub use args::Cli;
+pub use run::main;
 
 /// `s` with control characters escaped (`\n`, `\u{1b}`), so a name from the server cannot
 /// drive the terminal or forge extra lines of output.
@@ -146,6 +58,30 @@ pub fn parse_timeout(v: &str) -> Result<std::time::Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::printable;
+
+    #[test]
+    fn timeouts_are_positive_finite_seconds() {
+        let t = |v: &str| super::parse_timeout(v).ok();
+        assert_eq!(t("5"), Some(std::time::Duration::from_secs(5)));
+        assert_eq!(t("0.25"), Some(std::time::Duration::from_millis(250)));
+        // Large but representable: the core saturates the deadline.
+        assert!(t("1e19").is_some());
+        for bad in [
+            "0",
+            "-1",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "1e309",
+            "1e20",
+            "99999999999999999999",
+            "",
+            "5s",
+        ] {
+            assert!(t(bad).is_none(), "{bad}");
+        }
+    }
 
     /// Found by the `cli_arguments` fuzz target: a positive value that rounds to zero.
     #[test]

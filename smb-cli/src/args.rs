@@ -1,0 +1,662 @@
+//! The `smb` command line, declared once: the parser, `smb --help`, `smb help COMMAND`,
+//! `smb COMMAND --help`, the shell completions and the man page all come from these
+//! types, so none of them can drift from what the parser accepts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use smb_blocking::{Dialect, SigningPolicy};
+
+/// The exit statuses, in every `--help` and the man page.
+const EXIT_STATUS: &str = "\
+Exit status:
+  0    success
+  1    any other failure (the name exists, the directory is not empty, no space left, …)
+  2    usage error (unknown option, bad URL, missing argument)
+  3    not found (file, directory, share, or the server's name)
+  4    permission denied
+  5    authentication failed (wrong user or password, a guest session refused)
+  6    network failure or timeout (refused, reset, no answer in time)
+  7    protocol error (negotiation failed, a bad signature, a malformed answer)
+  8    a tree transfer failed part-way (stderr lists what failed and what made it)
+  130  interrupted (Ctrl-C); a download in progress leaves nothing behind";
+
+const AFTER_LONG_HELP: &str = "\
+URLs: smb://[[domain;]user[:password]@]server[:port]/share/path, each part
+percent-decoded. A '?' wildcard is written %3F (a raw '?' would start URL options,
+which are refused); an escaped separator (%2F, %5C) and '..' are refused; a trailing
+'/' names a directory.
+
+Credentials, each of user, password and domain taken from the first source that has
+it: -U/-W/--nt-hash, then the -A file, then the URL, then the environment
+(SMB_USER, SMB_PASSWORD, SMB_DOMAIN); a password still missing is asked for on the
+terminal (echo off) unless -N is given or stdin is not a terminal. No user means an
+anonymous session. A password given with -U or in the URL shows in the process
+list: prefer -A, SMB_PASSWORD or the prompt. smb never prints a password.
+
+Progress: transfers draw a bar on stderr when stderr is a terminal; --progress and
+--quiet force it on or off. Failures are one line on stderr (with --json, one JSON
+object). When the reader of stdout goes away (smb cat URL | head), smb stops quietly
+with status 0.
+
+JSON (--json), one document on stdout; stable field names:
+  ls, stat   entry: {name, path, type: \"file\"|\"directory\", size, allocation_size,
+             attributes, attribute_names: [\"read_only\"|\"hidden\"|\"system\"|
+             \"directory\"|\"archive\"|…], created, modified, accessed, changed}
+             (times RFC 3339 UTC or null); ls prints an array of entries
+  shares     [{name, type: \"disk\"|\"printer\"|\"device\"|\"ipc\"|\"other\", comment,
+             special, temporary}]
+  snapshots  [{token: \"@GMT-YYYY.MM.DD-HH.MM.SS\", time}]
+  acl        {path, owner, group, control, dacl, sacl}; an ACL is null or a list of
+             {type, type_code, flags, flag_names, access_mask, sid}
+  errors     on stderr: {command, op, path, status, status_code, errno, errno_code,
+             kind, exit_code, message, transfer}; transfer is null or {total,
+             transferred: [path], failed: [{path, message}], not_attempted}
+";
+
+/// `smb`: a command-line SMB2/3 client.
+#[derive(Debug, Parser)]
+#[command(
+    name = "smb",
+    version,
+    about = "A command-line SMB2/3 client: list, copy, move and remove files on SMB shares",
+    long_about = "A command-line SMB2/3 client: list, copy, move and remove files on SMB \
+                  shares (Samba, Windows, NAS boxes), and dissect captured SMB traffic.\n\n\
+                  Quiet like cp(1): nothing but the output asked for on success.",
+    help_template = "usage: {usage}\n\n{about-with-newline}\n{all-args}{after-help}",
+    after_help = EXIT_STATUS,
+    after_long_help = format!("{AFTER_LONG_HELP}\n{EXIT_STATUS}"),
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Output choices, accepted before or after the command.
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Connection options given before the command; the command's own win.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output choices, global to every command.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// JSON output (ls, stat, shares, snapshots, acl) and JSON errors on stderr
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// After a transfer, a one-line summary on stderr (files, bytes, time, rate)
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// Draw the progress bar even when stderr is not a terminal
+    #[arg(long, global = true, conflicts_with = "quiet")]
+    pub progress: bool,
+    /// Never draw a progress bar
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// A signing policy, as `--signing` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Signing {
+    /// Never sign (unsigned data can be altered in flight)
+    #[value(alias = "off")]
+    Never,
+    /// Sign only when the server requires it
+    IfRequired,
+    /// Sign when the session can (the default)
+    #[value(alias = "auto")]
+    Supported,
+    /// Always sign; refuse guest sessions, which cannot
+    Required,
+}
+
+impl From<Signing> for SigningPolicy {
+    fn from(s: Signing) -> Self {
+        match s {
+            Signing::Never => SigningPolicy::Never,
+            Signing::IfRequired => SigningPolicy::WhenRequired,
+            Signing::Supported => SigningPolicy::WhenSupported,
+            Signing::Required => SigningPolicy::Required,
+        }
+    }
+}
+
+/// How to reach the server and log in. Accepted before the command and after it (the
+/// command's own win); `smb dissect` takes none of them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection")]
+pub struct ConnArgs {
+    /// User, as USER, DOMAIN\USER or DOMAIN/USER, with %PASSWORD appended if you must
+    /// (it then shows in the process list)
+    #[arg(short = 'U', long = "user", value_name = "[DOMAIN\\]USER[%PASSWORD]")]
+    pub user: Option<String>,
+    /// File of 'username = …', 'password = …' and 'domain = …' lines (smbclient's -A)
+    #[arg(short = 'A', long = "authentication-file", value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// Domain (workgroup) of the user
+    #[arg(short = 'W', long = "domain", value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// Never ask for a password: a missing one is empty
+    #[arg(short = 'N', long = "no-pass")]
+    pub no_pass: bool,
+    /// Log in with the NT hash (32 hex digits, MD4 of the UTF-16 password) instead of a
+    /// password
+    #[arg(long = "nt-hash", value_name = "HEX")]
+    pub nt_hash: Option<String>,
+    /// Answer with NTLMv1 (weak; for servers that accept nothing newer)
+    #[arg(long)]
+    pub ntlmv1: bool,
+    /// Signing policy (unsigned, unencrypted data can be altered in flight)
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub signing: Option<Signing>,
+    /// Highest dialect offered: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
+    #[arg(long = "max-dialect", value_name = "DIALECT", value_parser = parse_dialect)]
+    pub max_dialect: Option<Dialect>,
+    /// Lowest dialect accepted
+    #[arg(long = "min-dialect", value_name = "DIALECT", value_parser = parse_dialect)]
+    pub min_dialect: Option<Dialect>,
+    /// Require an encrypted session (SMB 3.x)
+    #[arg(long)]
+    pub encrypt: bool,
+    /// NetBIOS session service framing (port 139 unless --port or the URL says)
+    #[arg(long)]
+    pub netbios: bool,
+    /// Accept a guest session where the server mapped the user to guest, or where
+    /// signing is required (a guest session cannot sign)
+    #[arg(long = "allow-insecure-guest")]
+    pub allow_insecure_guest: bool,
+    /// This client's NetBIOS (workstation) name
+    #[arg(long = "client-name", value_name = "NAME")]
+    pub client_name: Option<String>,
+    /// The server's NetBIOS name (default: the URL's host; *SMBSERVER with --netbios)
+    #[arg(long = "server-name", value_name = "NAME")]
+    pub server_name: Option<String>,
+    /// TCP port, over the URL's (default 445, or 139 with --netbios)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: Option<u16>,
+    /// Per-request timeout in seconds, also the TCP connect timeout (default 60)
+    // Negative numbers are taken as values, so `--timeout -1` says why it is no timeout.
+    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout, allow_negative_numbers = true)]
+    pub timeout: Option<Duration>,
+}
+
+impl ConnArgs {
+    /// These options (given after the command) over `before` (given before it).
+    pub fn over(self, before: &ConnArgs) -> ConnArgs {
+        let b = before.clone();
+        ConnArgs {
+            user: self.user.or(b.user),
+            auth_file: self.auth_file.or(b.auth_file),
+            domain: self.domain.or(b.domain),
+            no_pass: self.no_pass || b.no_pass,
+            nt_hash: self.nt_hash.or(b.nt_hash),
+            ntlmv1: self.ntlmv1 || b.ntlmv1,
+            signing: self.signing.or(b.signing),
+            max_dialect: self.max_dialect.or(b.max_dialect),
+            min_dialect: self.min_dialect.or(b.min_dialect),
+            encrypt: self.encrypt || b.encrypt,
+            netbios: self.netbios || b.netbios,
+            allow_insecure_guest: self.allow_insecure_guest || b.allow_insecure_guest,
+            client_name: self.client_name.or(b.client_name),
+            server_name: self.server_name.or(b.server_name),
+            port: self.port.or(b.port),
+            timeout: self.timeout.or(b.timeout),
+        }
+    }
+
+    /// Checks what the parser cannot: dialect bounds the right way round, an NT hash of
+    /// 32 hex digits. Returns the hash.
+    ///
+    /// # Errors
+    ///
+    /// A one-line usage message; it never quotes the hash.
+    pub fn check(&self) -> Result<Option<[u8; 16]>, String> {
+        let (min, max) = (
+            self.min_dialect.unwrap_or(Dialect::Smb202),
+            self.max_dialect.unwrap_or(Dialect::Smb311),
+        );
+        if min > max {
+            return Err("--min-dialect is above --max-dialect".into());
+        }
+        self.nt_hash.as_deref().map(parse_nt_hash).transpose()
+    }
+}
+
+/// 32 hex digits → the 16 bytes of an NT hash; the message never quotes the value.
+///
+/// # Errors
+///
+/// "--nt-hash takes 32 hex digits".
+pub fn parse_nt_hash(v: &str) -> Result<[u8; 16], String> {
+    let bad = || "--nt-hash takes 32 hex digits".to_string();
+    if v.len() != 32 || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    let mut hash = [0u8; 16];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&v[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    Ok(hash)
+}
+
+fn parse_dialect(v: &str) -> Result<Dialect, String> {
+    Dialect::parse(v)
+        .ok_or_else(|| format!("unknown dialect '{v}' (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)"))
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the shares of a server (also: smb ls smb://server/)
+    Shares {
+        /// smb://[user@]server[:port]
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// List a directory, a file, or the files a wildcard matches
+    #[command(
+        long_about = "List a directory, a file, or the files a wildcard in the last \
+        component matches (one that matches nothing fails with ENOENT, as rm does). A URL \
+        naming only a server lists its shares.\n\n\
+        Each line: type (d or -), size in bytes, modification time (UTC), name. With -l: \
+        attributes (d directory, r read-only, h hidden, s system, a archive), size in \
+        binary units, time, name. Hidden files (the hidden attribute; Samba sets it on dot \
+        files) are left out unless -a is given. With -r, names are paths below the \
+        directory listed."
+    )]
+    Ls {
+        /// smb://server/share/path (a wildcard in the last component filters)
+        url: String,
+        /// Long format: attributes, human-readable sizes, times
+        #[arg(short = 'l')]
+        long: bool,
+        /// Everything below the directory, at any depth
+        #[arg(short, long)]
+        recursive: bool,
+        /// Show hidden files too
+        #[arg(short = 'a', long = "all")]
+        all: bool,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Show a file's or directory's attributes, sizes and times
+    Stat {
+        /// smb://server/share/path
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Download a file, or with -r a directory tree
+    #[command(
+        long_about = "Download a file, or with -r a directory tree, following cp -r: \
+        a LOCAL that does not exist becomes the copy; an existing directory receives the \
+        source inside it, under its name; a source URL ending in '/.' copies what the \
+        directory holds into LOCAL itself. LOCAL '-' is stdout (files only); without LOCAL \
+        the copy lands in the current directory.\n\n\
+        Each file is written to LOCAL.part and renamed when complete: a failed or \
+        interrupted download leaves nothing under the name it would have had. A device or \
+        pipe (/dev/null) is written in place."
+    )]
+    Get {
+        /// smb://server/share/path
+        url: String,
+        /// Where to (default: the current directory)
+        local: Option<String>,
+        /// A whole directory tree
+        #[arg(short, long)]
+        recursive: bool,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Upload a file, or with -r a directory tree
+    #[command(
+        long_about = "Upload a file, or with -r a directory tree, following cp -r: a \
+        destination that does not exist becomes the copy (its missing parents are created \
+        for -r); an existing directory receives the source inside it, under its name; a \
+        LOCAL ending in '/.' uploads what the directory holds into URL itself. LOCAL '-' is \
+        stdin (files only, URL naming the file). -r follows symbolic links like cp -rL.\n\n\
+        A failed upload can leave an incomplete file on the server (the error says so); \
+        --atomic uploads to a temporary name beside the target and renames it over the \
+        target only when complete."
+    )]
+    Put {
+        /// A local file, '-' for stdin, or with -r a directory
+        local: String,
+        /// smb://server/share/path ('/' at the end: into that directory)
+        url: String,
+        /// A whole directory tree
+        #[arg(short, long)]
+        recursive: bool,
+        /// Upload to a temporary name, then rename it over the target
+        #[arg(long, conflicts_with = "recursive")]
+        atomic: bool,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Print a file to stdout
+    Cat {
+        /// smb://server/share/path
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Delete files (wildcards in the last component)
+    Rm {
+        /// smb://server/share/path, e.g. 'smb://h/s/logs/*.log'
+        url: String,
+        /// Also remove matching directories, with everything in them
+        #[arg(short, long)]
+        recursive: bool,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Create a directory
+    Mkdir {
+        /// smb://server/share/path
+        url: String,
+        /// Create missing parents; no error if the directory exists
+        #[arg(short, long)]
+        parents: bool,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Remove an empty directory
+    Rmdir {
+        /// smb://server/share/path
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Rename or move within a share
+    #[command(
+        long_about = "Rename or move within a share. NEW_PATH is share-relative \
+        (either separator) or a URL on the same share; one ending in '/' receives the \
+        source inside it, like mv(1). An existing destination is an error unless -f."
+    )]
+    Mv {
+        /// smb://server/share/path
+        url: String,
+        /// Share-relative path or URL
+        new_path: String,
+        /// Replace an existing destination
+        #[arg(short, long)]
+        force: bool,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Copy a file within a share (streamed through this client)
+    #[command(
+        long_about = "Copy a file within a share. NEW_PATH is share-relative or a URL \
+        on the same share; a directory (or a path ending in '/') receives the copy under the \
+        source's name. An existing destination is an error unless -f.\n\n\
+        There is no server-side copy yet: the data is read from the server and written back \
+        through this one connection, so it crosses the network twice. The copy is written \
+        under a temporary name and renamed into place when complete."
+    )]
+    Cp {
+        /// smb://server/share/path
+        url: String,
+        /// Share-relative path or URL
+        new_path: String,
+        /// Replace an existing destination
+        #[arg(short, long)]
+        force: bool,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// List the snapshots (previous versions) the server keeps of a path
+    Snapshots {
+        /// smb://server/share/path
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Show the security descriptor of a path: owner, group and each ACE
+    Acl {
+        /// smb://server/share/path
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Send ECHO requests and print each round trip's time
+    Echo {
+        /// smb://server
+        url: String,
+        /// How many
+        #[arg(short, long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        count: u32,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Print a shell completion script (e.g. smb completions bash > /etc/bash_completion.d/smb)
+    Completions {
+        /// The shell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, in roff (smb man | man -l -)
+    Man {
+        /// A command's own page instead of smb's
+        command: Option<String>,
+    },
+    /// Verify and decrypt captured SMB traffic (pcap, pcapng)
+    #[command(
+        long_about = "Reassembles the SMB traffic in each capture, decodes every SMB2 \
+        message, recovers the session keys from the NTLMSSP exchanges with the password, and \
+        prints one line per message: frame, TCP stream, direction, command, status, message \
+        id, session id, tree id, the file (or share, user, dialect) and signed-ok / \
+        decrypted-ok / unsigned. Exits 1 if any message fails to decode, any signature fails \
+        to verify, any encrypted message fails to decrypt, or a capture holds no SMB \
+        traffic."
+    )]
+    Dissect(DissectArgs),
+}
+
+impl Command {
+    /// The command's name, as errors name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Shares { .. } => "shares",
+            Command::Ls { .. } => "ls",
+            Command::Stat { .. } => "stat",
+            Command::Get { .. } => "get",
+            Command::Put { .. } => "put",
+            Command::Cat { .. } => "cat",
+            Command::Rm { .. } => "rm",
+            Command::Mkdir { .. } => "mkdir",
+            Command::Rmdir { .. } => "rmdir",
+            Command::Mv { .. } => "mv",
+            Command::Cp { .. } => "cp",
+            Command::Snapshots { .. } => "snapshots",
+            Command::Acl { .. } => "acl",
+            Command::Echo { .. } => "echo",
+            Command::Completions { .. } => "completions",
+            Command::Man { .. } => "man",
+            Command::Dissect(_) => "dissect",
+        }
+    }
+
+    /// The connection options given after the command, if it connects.
+    pub fn conn(&self) -> Option<&ConnArgs> {
+        match self {
+            Command::Shares { conn, .. }
+            | Command::Ls { conn, .. }
+            | Command::Stat { conn, .. }
+            | Command::Get { conn, .. }
+            | Command::Put { conn, .. }
+            | Command::Cat { conn, .. }
+            | Command::Rm { conn, .. }
+            | Command::Mkdir { conn, .. }
+            | Command::Rmdir { conn, .. }
+            | Command::Mv { conn, .. }
+            | Command::Cp { conn, .. }
+            | Command::Snapshots { conn, .. }
+            | Command::Acl { conn, .. }
+            | Command::Echo { conn, .. } => Some(conn),
+            Command::Completions { .. } | Command::Man { .. } | Command::Dissect(_) => None,
+        }
+    }
+}
+
+/// `smb dissect`'s own options.
+#[derive(Debug, Clone, Args)]
+pub struct DissectArgs {
+    /// Only recover keys of this user's sessions ([DOMAIN\]USER)
+    #[arg(short = 'U', long)]
+    pub user: Option<String>,
+    /// The password (default: $SMB_PASSWORD)
+    #[arg(long)]
+    pub password: Option<String>,
+    /// The NT hash (32 hex digits) instead of a password
+    #[arg(long = "nt-hash", value_name = "HEX")]
+    pub nt_hash: Option<String>,
+    /// Informational: the domain comes from each AUTHENTICATE message
+    #[arg(short = 'W', long)]
+    pub domain: Option<String>,
+    /// Another server port carrying SMB (445 and 139 always are); repeatable
+    #[arg(short = 'p', long = "port", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub ports: Vec<u16>,
+    /// Capture files
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
+}
+
+impl Cli {
+    /// The connection options of the command, those after it over those before it, and
+    /// the NT hash they carry.
+    ///
+    /// # Errors
+    ///
+    /// As [`ConnArgs::check`].
+    pub fn connection(&self) -> Result<(ConnArgs, Option<[u8; 16]>), String> {
+        let merged = match self.command.conn() {
+            Some(after) => after.clone().over(&self.conn),
+            None => self.conn.clone(),
+        };
+        let hash = merged.check()?;
+        Ok((merged, hash))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("smb").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn connection_options_before_or_after_the_command_and_after_wins() {
+        let cli = parse(&[
+            "--max-dialect",
+            "2.1",
+            "--timeout",
+            "5",
+            "ls",
+            "smb://h/s",
+            "--timeout",
+            "7",
+        ])
+        .unwrap();
+        let (c, _) = cli.connection().unwrap();
+        assert_eq!(c.max_dialect, Some(Dialect::Smb210));
+        assert_eq!(c.timeout, Some(Duration::from_secs(7)));
+        assert!(parse(&["--bogus", "ls", "smb://h/s"]).is_err());
+        assert!(parse(&["--signing", "maybe", "ls", "smb://h/s"]).is_err());
+        let cli = parse(&["--min-dialect", "3.1.1", "--max-dialect", "3.0", "ls", "x"]).unwrap();
+        assert!(cli.connection().is_err());
+    }
+
+    #[test]
+    fn flags_anywhere_and_names_starting_with_a_dash_after_double_dash() {
+        let cli = parse(&["put", "-r", "-v", "dir", "smb://h/s", "--"]).unwrap();
+        assert!(cli.output.verbose);
+        assert!(matches!(
+            cli.command,
+            Command::Put {
+                recursive: true,
+                ..
+            }
+        ));
+        let cli = parse(&["put", "--", "-v", "smb://h/s"]).unwrap();
+        match cli.command {
+            Command::Put {
+                local, recursive, ..
+            } => assert_eq!((local.as_str(), recursive), ("-v", false)),
+            other => panic!("{other:?}"),
+        }
+        let cli = parse(&["put", "-", "smb://h/s"]).unwrap();
+        assert!(matches!(cli.command, Command::Put { ref local, .. } if local == "-"));
+        assert!(parse(&["get", "-x", "smb://h/s"]).is_err());
+        assert!(parse(&["rm", "-p", "smb://h/s"]).is_err());
+        assert!(parse(&["put", "--atomic", "-r", "a", "smb://h/s"]).is_err());
+        assert!(parse(&["--progress", "--quiet", "ls", "smb://h/s"]).is_err());
+    }
+
+    #[test]
+    fn nt_hashes_are_32_hex_digits_and_never_quoted() {
+        assert_eq!(
+            parse_nt_hash("00112233445566778899aabbccddeeff").unwrap()[15],
+            0xff
+        );
+        for bad in [
+            "",
+            "0011zz",
+            "00112233445566778899aabbccddeef",
+            "ü0112233445566778899aabbccddee",
+        ] {
+            let e = parse_nt_hash(bad).unwrap_err();
+            assert!(bad.is_empty() || !e.contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn dissect_keeps_its_own_options() {
+        let cli = parse(&[
+            "dissect",
+            "-U",
+            "WG\\bob",
+            "--password",
+            "pw",
+            "--port",
+            "4455",
+            "-p",
+            "4456",
+            "x.pcap",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Dissect(d) => {
+                assert_eq!(d.ports, [4455, 4456]);
+                assert_eq!(d.files, ["x.pcap"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(parse(&["dissect"]).is_err());
+    }
+}
