@@ -160,6 +160,8 @@ struct Pending {
     tree_id: u32,
     /// The session it was sent in.
     session: SessionSlot,
+    /// Credits its CreditRequest asked for that no answer has granted yet.
+    credits_asked: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +209,12 @@ pub(crate) struct Core {
     streams: HashMap<(OpId, usize), OpId>,
     /// Each running operation's last requests and responses, for its error's trail.
     trails: HashMap<OpId, VecDeque<TrailEntry>>,
+    /// Credits asked for by requests in flight and not granted yet: with `credits`, what
+    /// the client holds once every answer is in. Counting them, rather than the requests
+    /// in flight, makes each CreditRequest depend only on what was sent before it, not
+    /// on how many answers happened to arrive first, so every driver sends the same
+    /// bytes for the same calls (and a recorded session replays on any of them).
+    pub(crate) credits_asked: u32,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -276,6 +284,7 @@ impl Connection {
             break_owners: HashMap::new(),
             streams: HashMap::new(),
             trails: HashMap::new(),
+            credits_asked: 0,
             rng,
             config,
         };

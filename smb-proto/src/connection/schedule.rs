@@ -291,6 +291,7 @@ impl Connection {
         self.core.close_reason = Some(reason.clone());
         self.core.waiting.clear();
         self.core.pending.clear();
+        self.core.credits_asked = 0;
         let mut ids: Vec<OpId> = self
             .ops
             .drain()
