@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod file;
+mod replay;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::io::{self, Read, Write};
@@ -30,9 +31,11 @@ use smb_proto::{Event, OpId};
 pub use file::File;
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
-    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
+    RecordTarget,
 };
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
+pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
@@ -47,7 +50,7 @@ pub type ProgressFn<'a> = dyn FnMut(u64, Option<u64>) + 'a;
 
 /// The socket and the core, with what pumps bytes between them; one lock holds it.
 struct Pump {
-    sock: TcpStream,
+    sock: replay::Socket,
     core: smb_proto::Connection,
     rx: BytesMut,
     tx: Vec<u8>,
@@ -443,7 +446,13 @@ impl Connection {
         sock.set_nodelay(true)?;
         let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         let creds = opts.credentials()?;
+        let sock = replay::Socket::new(sock, opts, &config)?;
         let core = smb_proto::Connection::new(config, Instant::now());
+        Connection::start(sock, core, ops::Login::new(creds))
+    }
+
+    /// Logs in over `sock` with `login` and makes the connection.
+    fn start(sock: replay::Socket, core: smb_proto::Connection, login: ops::Login) -> Result<Self> {
         let mut pump = Pump {
             sock,
             core,
@@ -454,7 +463,7 @@ impl Connection {
             scratch: vec![0; MAX_READ],
             session: SessionSlot::DEFAULT,
         };
-        pump.call(ops::Login::new(creds))?;
+        pump.call(login)?;
         let status = pump.status()?;
         Ok(Connection {
             is_encrypting: status.is_encrypting,
@@ -784,7 +793,7 @@ impl Connection {
     pub fn close(self) -> Result<()> {
         let mut pump = self.lock();
         let r = pump.call(ops::Logoff);
-        let _ = pump.sock.shutdown(std::net::Shutdown::Both);
+        pump.sock.shutdown();
         r
     }
 
@@ -1023,7 +1032,7 @@ impl Connection {
 /// Writes `buf` with each `(offset, payload)` inserted after `buf[..offset]`, as few
 /// vectored writes as the socket allows.
 fn write_all_parts(
-    sock: &mut TcpStream,
+    sock: &mut impl Write,
     buf: &[u8],
     payloads: &[(usize, Bytes)],
 ) -> io::Result<()> {

@@ -37,9 +37,9 @@ use tokio::io::{AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, Ace, AceType, Acl, ConnectOptions,
     Credentials, Deferred, DeferredClient, Dialect, Errno, Error, ErrorKind, FileInfo, FileTime,
-    ListStream, NtStatus, OpenOptions, PasswordCallback, PasswordPrompt, Result,
-    SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SmbFactory,
-    FILES_IN_FLIGHT,
+    ListStream, NtStatus, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
+    RecordOptions, RecordTarget, Recording, Replay, ReplayError, Result, SecurityDescriptor,
+    SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SmbFactory, FILES_IN_FLIGHT,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
@@ -148,6 +148,31 @@ impl Client {
     /// [`Error::Connect`] when the server cannot be reached, the login's error otherwise.
     pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
         smb_async::Client::connect_with(opts, runtime())
+            .await
+            .map(Client)
+    }
+
+    /// Replays a recorded session with no network, the connection's task on the current
+    /// tokio runtime: see [`smb_async::Client::replay_with`]. A recording made by any
+    /// driver (blocking, tokio, async-std, smol) replays here.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use smb_tokio::{Client, Recording, Replay};
+    /// let text = std::fs::read_to_string("tests/data/listing.smbrec")?;
+    /// let replay = Replay::new(Recording::parse(&text)?)?;
+    /// let client = Client::replay(&replay).await?;
+    /// let entries = client.list_path("share", "reports", "*").await?;
+    /// client.close().await?;
+    /// replay.finish()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The login's error: a replay that diverges during login fails here.
+    pub async fn replay(replay: &Replay) -> Result<Client> {
+        smb_async::Client::replay_with(replay, runtime())
             .await
             .map(Client)
     }
@@ -312,7 +337,8 @@ impl Client {
         Ok(File(file, None))
     }
 
-    /// Logs off and closes the connection, for every clone of this handle.
+    /// Logs off and closes the connection, for every clone of this handle; returns once
+    /// the socket is closed (a recording of the session is then complete).
     ///
     /// # Errors
     ///
