@@ -28,9 +28,11 @@
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
 
+pub mod example;
 pub mod fixtures;
 pub mod proxy;
 pub mod recording;
+pub mod script;
 
 use std::collections::BTreeSet;
 use std::fmt;
