@@ -11,7 +11,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(url_and_paths cli_arguments hostile_server name_service)
+[ ${#targets[@]} -gt 0 ] || targets=(url_and_paths cli_arguments hostile_server name_service recording)
 
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo fuzz build --sanitizer none

@@ -264,6 +264,9 @@ impl Driver {
             .close_reason()
             .cloned()
             .unwrap_or(CloseReason::Local);
+        // Closed before the end is announced, so that whoever waits for the end (`close`)
+        // finds the socket closed and a recording of it complete.
+        let _ = self.sock.close().await;
         self.closed.set(reason);
         // Dropping every route wakes the handles still waiting on an event. Commands still
         // queued hold routes too, and the channel (shared with the handles) would keep
@@ -271,7 +274,6 @@ impl Driver {
         self.dispatch.clear_routes();
         self.cmds.close();
         while self.cmds.try_recv().is_ok() {}
-        let _ = self.sock.close().await;
     }
 
     fn command(&mut self, cmd: Cmd) {

@@ -22,6 +22,7 @@ mod file;
 mod netbios;
 mod path;
 mod pool;
+mod replay;
 pub mod runtime;
 
 use std::collections::hash_map::{Entry, HashMap};
@@ -59,11 +60,13 @@ pub use path::{PathStream, Share, SmbPath};
 pub use pool::Pool;
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
-    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
+    RecordTarget,
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
+pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
@@ -299,7 +302,18 @@ impl Client {
         // Consumers are other tasks and may lag; see `Chunk`.
         config.paced_reads = true;
         let creds = opts.credentials()?;
+        let sock = replay::recorded(sock, opts, &config)?;
         let core = smb_proto::Connection::new(config, std::time::Instant::now());
+        Client::launch(sock, core, runtime, creds).await
+    }
+
+    /// Starts the connection's task over `sock` and logs in.
+    async fn launch(
+        sock: Box<dyn runtime::Socket>,
+        core: smb_proto::Connection,
+        runtime: Arc<dyn Runtime>,
+        creds: Credentials,
+    ) -> Result<Client> {
         let closed = Closed::default();
         let (cmds, cmd_rx) = async_channel::bounded(COMMAND_QUEUE);
         let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone());
@@ -1087,7 +1101,8 @@ impl Client {
         Ok(File::new(self.clone(), handle, path, info))
     }
 
-    /// Logs off and closes the connection, for every clone of this handle.
+    /// Logs off and closes the connection, for every clone of this handle; returns once
+    /// the socket is closed (a recording of the session is then complete).
     ///
     /// # Errors
     ///
@@ -1096,6 +1111,8 @@ impl Client {
         self.inner.closing.store(true, Ordering::Release);
         let r = self.call(ops::Logoff).await;
         let _ = self.inner.cmds.send(Cmd::Shutdown).await;
+        // Once this returns the socket is closed (and a recording complete).
+        self.inner.closed.ended().await;
         r
     }
 }

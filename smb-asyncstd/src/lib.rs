@@ -127,6 +127,29 @@ pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
     Client::connect_with(opts, runtime()).await
 }
 
+/// Replays a recorded session with no network, on [`runtime()`]: see
+/// [`Client::replay_with`]. A recording made by any driver (blocking, tokio,
+/// async-std, smol) replays here.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use smb_asyncstd::{Recording, Replay};
+/// let text = std::fs::read_to_string("tests/data/listing.smbrec")?;
+/// let replay = Replay::new(Recording::parse(&text)?)?;
+/// let client = smb_asyncstd::replay(&replay).await?;
+/// let entries = client.list_path("share", "reports", "*").await?;
+/// client.close().await?;
+/// replay.finish()?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As for [`Client::replay_with`].
+pub async fn replay(replay: &Replay) -> Result<Client> {
+    Client::replay_with(replay, runtime()).await
+}
+
 /// A Twisted-style factory (login and disconnect hooks, deferred operations) on
 /// [`runtime()`]; see [`SmbFactory`].
 pub fn factory(opts: ConnectOptions) -> SmbFactory {

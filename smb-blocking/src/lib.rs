@@ -18,6 +18,7 @@ pub mod context;
 mod file;
 mod netbios;
 mod path;
+mod replay;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::collections::HashSet;
@@ -41,11 +42,13 @@ pub use netbios::NetBios;
 pub use path::{Paths, Share, SmbPath};
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
-    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt,
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
+    RecordTarget,
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
+pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
@@ -148,7 +151,7 @@ fn part_paths(files: &[(String, PathBuf)]) -> Vec<Option<PathBuf>> {
 
 /// The socket and the core, with what pumps bytes between them; one lock holds it.
 struct Pump {
-    sock: TcpStream,
+    sock: replay::Socket,
     core: smb_proto::Connection,
     rx: BytesMut,
     tx: Vec<u8>,
@@ -605,7 +608,13 @@ impl Connection {
         tracing::debug!(target = %opts.target(), "TCP connected");
         let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         let creds = opts.credentials()?;
+        let sock = replay::Socket::new(sock, opts, &config)?;
         let core = smb_proto::Connection::new(config, Instant::now());
+        Connection::start(sock, core, ops::Login::new(creds))
+    }
+
+    /// Logs in over `sock` with `login` and makes the connection.
+    fn start(sock: replay::Socket, core: smb_proto::Connection, login: ops::Login) -> Result<Self> {
         let mut pump = Pump {
             sock,
             core,
@@ -617,7 +626,7 @@ impl Connection {
             session: SessionSlot::DEFAULT,
             op_timeout: None,
         };
-        pump.call(ops::Login::new(creds))?;
+        pump.call(login)?;
         let status = pump.status()?;
         Ok(Connection {
             is_encrypting: status.is_encrypting,
@@ -948,7 +957,7 @@ impl Connection {
     pub fn close(self) -> Result<()> {
         let mut pump = self.lock();
         let r = pump.call(ops::Logoff);
-        let _ = pump.sock.shutdown(std::net::Shutdown::Both);
+        pump.sock.shutdown();
         r
     }
 
@@ -1256,7 +1265,7 @@ impl Connection {
 /// Writes `buf` with each `(offset, payload)` inserted after `buf[..offset]`, as few
 /// vectored writes as the socket allows.
 fn write_all_parts(
-    sock: &mut TcpStream,
+    sock: &mut impl Write,
     buf: &[u8],
     payloads: &[(usize, Bytes)],
 ) -> io::Result<()> {

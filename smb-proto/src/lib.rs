@@ -2,7 +2,7 @@
 //!
 //! [`Connection`] consumes and emits byte buffers and never touches a socket, a clock,
 //! a thread or a random source of its own: time comes in as an argument, randomness
-//! from the seed in [`Config`], so a recorded session replays byte for byte.
+//! from the seed in [`Config`], so a recorded session replays byte for byte ([`replay`]).
 //!
 //! # The drain rule
 //!
@@ -57,6 +57,7 @@ pub mod error;
 pub mod netbios;
 pub mod ntstatus;
 pub mod ops;
+pub mod replay;
 pub mod rng;
 pub mod rpc;
 pub mod url;

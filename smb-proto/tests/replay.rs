@@ -1,44 +1,60 @@
 //! Replay of sessions our client recorded against Samba (DESIGN.md testing ladder, step
-//! 4): with no network, the same config, seed, clock and server bytes must make the core
-//! transmit the recorded bytes exactly and report the recorded events; a server message
-//! altered in transit must end the connection with the right reason.
+//! 4), on the public API: each recording in `tests/data/replay/` is replayed on the bare
+//! core with no network, which must send the recorded bytes exactly and get the
+//! script's results; a server message altered in transit must end the connection with
+//! the right reason.
 //!
-//! The recordings in `tests/data/replay/` come from `cargo run -p smb-tests --bin
-//! record-session` (see the README there). Re-record them when the client's wire
-//! behaviour changes on purpose.
+//! The recordings come from `cargo run -p smb-tests --bin record-session` (see the
+//! README there): the blocking driver playing the script. Re-record them when the
+//! client's wire behaviour changes on purpose.
 
 use std::path::PathBuf;
 
-use bytes::BytesMut;
+use bytes::Bytes;
 use smb_proto::connection::framing::FramingError;
+use smb_proto::replay::{Record, Recording, Replay, ReplayError};
 use smb_proto::wire::header::flags;
 use smb_proto::wire::{Command, DecodeError, Header, HEADER_LEN};
-use smb_proto::{CloseReason, Error, Event};
+use smb_proto::{CloseReason, Error};
 
-// The script, the file format and the replayer are shared with the recorder in the
-// `smb-tests` crate, and so are the test-data helpers the script uses; only the
-// live-recording half and the helpers for live tests go unused here.
+// The script and its runner on the bare core are shared with the recorder in the
+// `smb-tests` crate, and so are the test-data helpers they use.
 #[allow(dead_code)]
 #[path = "../../tests/src/fixtures.rs"]
 mod fixtures;
 #[allow(dead_code)]
-#[path = "../../tests/src/recording.rs"]
-mod recording;
+#[path = "../../tests/src/script.rs"]
+mod script;
 
-use recording::{replay, Entry, Recording, Replayer};
+use script::{content, CoreReplay, STEPS};
+
+/// Each committed recording and the length of the file its script put and got.
+const RECORDINGS: [(&str, usize); 5] = [
+    ("session-311.smbrec", 300_000),
+    ("session-210.smbrec", 100_000),
+    ("session-302-signing-mandatory.smbrec", 100_000),
+    ("session-311-encrypted.smbrec", 100_000),
+    ("session-311-netbios.smbrec", 100_000),
+];
+
+/// The harness's test account's password, which no recording may hold.
+const PASSWORD: &str = "Sm0ke-Test!pw";
 
 fn data_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/replay")
 }
 
-fn load(name: &str) -> Recording {
+fn text(name: &str) -> String {
     let path = data_dir().join(name);
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    Recording::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-fn recordings() -> Vec<String> {
+fn load(name: &str) -> Recording {
+    Recording::parse(&text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn the_directory_holds_exactly_the_listed_recordings() {
     let mut names: Vec<String> = std::fs::read_dir(data_dir())
         .expect("tests/data/replay")
         .map(|e| {
@@ -47,151 +63,183 @@ fn recordings() -> Vec<String> {
                 .to_string_lossy()
                 .into_owned()
         })
-        .filter(|n| n.ends_with(".txt"))
+        .filter(|n| n.ends_with(".smbrec"))
         .collect();
     names.sort();
-    names
+    let mut listed: Vec<&str> = RECORDINGS.iter().map(|(n, _)| *n).collect();
+    listed.sort();
+    assert_eq!(names, listed);
 }
 
 #[test]
 fn every_recording_replays_byte_for_byte() {
-    let names = recordings();
-    assert!(
-        names.iter().any(|n| n == "session-311.txt"),
-        "session-311.txt missing from {names:?}"
-    );
-    for name in names {
-        let rec = load(&name);
-        let tx = rec
-            .entries
-            .iter()
-            .filter(|e| matches!(e, Entry::Tx(_)))
-            .count();
-        assert!(tx > 20, "{name}: only {tx} transmits");
-        if let Err(e) = replay(&rec) {
+    for (name, file_len) in RECORDINGS {
+        let rec = load(name);
+        assert!(
+            rec.sent_len() > file_len as u64,
+            "{name}: only {} bytes sent",
+            rec.sent_len()
+        );
+        let replay = Replay::new(rec).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut core = CoreReplay::login(&replay).unwrap_or_else(|e| panic!("{name}: login: {e}"));
+        let played = core.play_script(file_len);
+        if let Err(e) = replay.finish() {
             panic!("{name} does not replay: {e}");
         }
+        played.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(core.closed.is_empty(), "{name}: {:?}", core.closed);
     }
 }
 
 #[test]
-fn the_text_format_round_trips() {
-    let text = std::fs::read_to_string(data_dir().join("session-311.txt")).unwrap();
-    let rec = Recording::parse(&text).unwrap();
-    assert_eq!(Recording::parse(&rec.to_string()).unwrap(), rec);
+fn no_recording_holds_the_password_and_the_text_round_trips() {
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let utf16: Vec<u8> = PASSWORD
+        .encode_utf16()
+        .flat_map(|u| u.to_le_bytes())
+        .collect();
+    let forms = [
+        PASSWORD.to_string(),
+        hex(PASSWORD.as_bytes()),
+        hex(&utf16),
+        hex(&smb_proto::auth::ntlm::nt_hash(PASSWORD)),
+    ];
+    for (name, _) in RECORDINGS {
+        let text = text(name);
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "{name} holds the password ({form})"
+            );
+        }
+        let printed = Recording::parse(&text).unwrap().to_text();
+        if let Some((i, (a, b))) = text
+            .lines()
+            .zip(printed.lines())
+            .enumerate()
+            .find(|(_, (a, b))| a != b)
+        {
+            panic!(
+                "{name}, line {}: the file has\n{a}\nits parse prints\n{b}",
+                i + 1
+            );
+        }
+        assert_eq!(printed.len(), text.len(), "{name}");
+    }
 }
 
 #[test]
-fn a_replay_with_another_seed_diverges() {
+fn a_replay_with_another_seed_diverges_at_the_negotiate() {
     // Guards the replay itself: if it compared nothing, this would pass too.
-    let rec = load("session-311.txt");
-    let mut r = Replayer::new(&rec.setup);
-    let mut other = rec.setup.config();
-    other.seed[0] ^= 1;
-    *r.connection() = smb_proto::Connection::new(other, r.at(0));
-    let err = rec
-        .entries
-        .iter()
-        .try_for_each(|e| r.apply(e))
-        .expect_err("a different seed must change the NEGOTIATE (client GUID, salt)");
-    assert!(err.contains("transmitted bytes differ"), "{err}");
+    let mut rec = load("session-311.smbrec");
+    rec.setup.seed[0] ^= 1;
+    let replay = Replay::new(rec).unwrap();
+    let Err(err) = CoreReplay::login(&replay) else {
+        panic!("a replay with another seed logged in");
+    };
+    assert!(
+        matches!(err, Error::Closed(CloseReason::Transport(_))),
+        "{err}"
+    );
+    let ReplayError::Diverged {
+        offset,
+        recorded_at,
+        ..
+    } = replay.finish().unwrap_err()
+    else {
+        panic!("expected a divergence");
+    };
+    // The ClientGuid, the first thing drawn from the seed, is in the NEGOTIATE's body.
+    assert!(
+        recorded_at.starts_with("NEGOTIATE request, message id 0: byte"),
+        "{recorded_at}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&format!("outgoing offset {offset}")),
+        "{err}"
+    );
 }
 
-/// Where a server frame lies in the recording: the `Rx` entry holding its first byte,
-/// and its offset in that entry.
+/// Where a server frame lies in the received stream, with its first header.
 struct FrameAt {
-    entry: usize,
     offset: usize,
     header: Header,
     len: usize,
 }
 
-/// Every server frame of the recording whose bytes all arrived in one read.
+fn received(rec: &Recording) -> Vec<u8> {
+    rec.records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Received(b) => Some(&b[..]),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect()
+}
+
+/// Every plain SMB2 frame the client received.
 fn frames(rec: &Recording) -> Vec<FrameAt> {
+    let stream = received(rec);
     let mut out = Vec::new();
-    let mut stream = Vec::new();
-    let mut entry_of = Vec::new();
-    for (i, e) in rec.entries.iter().enumerate() {
-        if let Entry::Rx { bytes, .. } = e {
-            entry_of.extend(std::iter::repeat_n((i, stream.len()), bytes.len()));
-            stream.extend_from_slice(bytes);
-        }
-    }
     let mut at = 0;
     while at + 4 <= stream.len() {
         let len = u32::from_be_bytes([0, stream[at + 1], stream[at + 2], stream[at + 3]]) as usize;
-        let (entry, start) = entry_of[at];
-        let end = at + 4 + len;
-        if end <= stream.len() && entry_of[end - 1].0 == entry {
-            if let Ok(header) = Header::decode(&stream[at + 4..end]) {
-                out.push(FrameAt {
-                    entry,
-                    offset: at - start,
-                    header,
-                    len,
-                });
-            }
+        if let Ok(header) = Header::decode(&stream[at + 4..(at + 4 + len).min(stream.len())]) {
+            out.push(FrameAt {
+                offset: at,
+                header,
+                len,
+            });
         }
-        at = end;
+        at += 4 + len;
     }
     out
 }
 
-/// Replays `rec` up to the read that carries `frame`, feeds that read with `corrupt`
-/// applied to the frame (4-byte transport header included), and returns the events it
-/// caused and the replayer.
-fn replay_corrupted(
-    rec: &Recording,
-    frame: &FrameAt,
-    corrupt: impl FnOnce(&mut [u8]),
-) -> (Vec<Event>, Replayer) {
-    let mut r = Replayer::new(&rec.setup);
-    for (i, e) in rec.entries[..frame.entry].iter().enumerate() {
-        r.apply(e)
-            .unwrap_or_else(|m| panic!("entry {i} before the corruption: {m}"));
+/// `rec` with `corrupt` applied to `frame` (its 4-byte transport header included).
+fn corrupted(rec: &Recording, frame: &FrameAt, corrupt: impl FnOnce(&mut [u8])) -> Recording {
+    let mut stream = received(rec);
+    corrupt(&mut stream[frame.offset..frame.offset + 4 + frame.len]);
+    let mut rec = rec.clone();
+    let mut at = 0;
+    for r in &mut rec.records {
+        if let Record::Received(b) = r {
+            let n = b.len();
+            b.copy_from_slice(&stream[at..at + n]);
+            at += n;
+        }
     }
-    let Entry::Rx { t, bytes } = &rec.entries[frame.entry] else {
-        unreachable!("frames() points at rx entries")
-    };
-    let mut bytes = bytes.clone();
-    corrupt(&mut bytes[frame.offset..frame.offset + 4 + frame.len]);
-    let now = r.at(*t);
-    r.connection()
-        .handle_input(now, &mut BytesMut::from(&bytes[..]));
-    let mut events = Vec::new();
-    while let Some(ev) = r.connection().poll_event() {
-        events.push(ev);
-    }
-    (events, r)
+    rec
 }
 
-/// The connection ended once with `reason`, and the operation in flight failed with it.
-fn assert_closed(events: &[Event], r: &mut Replayer, reason: &CloseReason) {
-    let closed: Vec<&CloseReason> = events
+/// Replays the script on `rec` until a step fails with the connection's end; checks the
+/// connection ended once, with `reason`, and sent nothing after.
+fn assert_closed(rec: Recording, reason: &CloseReason) {
+    let replay = Replay::new(rec).unwrap();
+    let mut core = CoreReplay::login(&replay).unwrap();
+    let content = Bytes::from(content(300_000));
+    let failure = STEPS
         .iter()
-        .filter_map(|e| match e {
-            Event::Closed(r) => Some(r),
+        .find_map(|step| match core.step(*step, &content, &mut Vec::new()) {
+            Err(Error::Closed(r)) => Some(r),
             _ => None,
         })
-        .collect();
-    assert_eq!(closed, [reason], "events: {events:?}");
-    assert!(
-        events.iter().any(|e| matches!(
-            e,
-            Event::Done { result: Err(Error::Closed(r)), .. } if r == reason
-        )),
-        "the pending operation must fail with the close reason: {events:?}"
-    );
-    assert_eq!(r.connection().close_reason(), Some(reason));
+        .expect("a step fails with the connection's end");
+    assert_eq!(&failure, reason);
+    assert_eq!(core.closed, std::slice::from_ref(reason), "ended once");
+    assert_eq!(core.conn.close_reason(), Some(reason));
     let mut tx = Vec::new();
-    assert!(!r.connection().poll_transmit(&mut tx), "sent after closing");
+    assert!(!core.conn.poll_transmit(&mut tx), "sent after closing");
 }
 
 #[test]
 fn a_flipped_byte_in_a_signed_response_is_a_bad_signature() {
-    let rec = load("session-311.txt");
+    let rec = load("session-311.smbrec");
     // The first signed response after login that is not SESSION_SETUP (whose final
-    // response is verified by the login itself).
+    // response is verified by the login itself) and is no compound.
     let frames = frames(&rec);
     let frame = frames
         .iter()
@@ -201,24 +249,24 @@ fn a_flipped_byte_in_a_signed_response_is_a_bad_signature() {
                 && f.header.next_command == 0
         })
         .expect("a signed response in session-311");
-    let (events, mut r) = replay_corrupted(&rec, frame, |b| {
-        let last = b.len() - 1;
-        b[last] ^= 0x01;
-    });
     let reason = CloseReason::BadSignature {
         command: frame.header.command,
         message_id: frame.header.message_id,
     };
-    assert_closed(&events, &mut r, &reason);
-
+    assert_closed(
+        corrupted(&rec, frame, |b| {
+            let last = b.len() - 1;
+            b[last] ^= 0x01;
+        }),
+        &reason,
+    );
     // A flipped bit in the signature itself is caught the same way.
-    let (events, mut r) = replay_corrupted(&rec, frame, |b| b[4 + 48] ^= 0x80);
-    assert_closed(&events, &mut r, &reason);
+    assert_closed(corrupted(&rec, frame, |b| b[4 + 48] ^= 0x80), &reason);
 }
 
 #[test]
 fn a_corrupt_frame_header_ends_the_connection() {
-    let rec = load("session-311.txt");
+    let rec = load("session-311.smbrec");
     let frames = frames(&rec);
     // A response in the middle of the session, with an operation waiting for it.
     let frame = frames
@@ -227,26 +275,26 @@ fn a_corrupt_frame_header_ends_the_connection() {
         .expect("a CREATE response in session-311");
     assert_eq!(frame.header.flags & flags::SERVER_TO_REDIR, 1);
 
-    let (events, mut r) = replay_corrupted(&rec, frame, |b| b[0] = 0x42);
-    assert_closed(
-        &events,
-        &mut r,
-        &CloseReason::Framing(FramingError::UnknownType(0x42)),
-    );
+    let unknown = CloseReason::Framing(FramingError::UnknownType(0x42));
+    assert_closed(corrupted(&rec, frame, |b| b[0] = 0x42), &unknown);
 
     // The transport header announces 32 bytes: less than an SMB2 header.
-    let (events, mut r) = replay_corrupted(&rec, frame, |b| b[1..4].copy_from_slice(&[0, 0, 32]));
     let truncated = DecodeError::Truncated {
         what: "smb2 message",
         offset: 0,
         need: HEADER_LEN,
         have: 32,
     };
-    assert_closed(&events, &mut r, &CloseReason::Malformed(truncated));
+    assert_closed(
+        corrupted(&rec, frame, |b| b[1..4].copy_from_slice(&[0, 0, 32])),
+        &CloseReason::Malformed(truncated),
+    );
 
     // Not an SMB2 message at all (0xFD and 0xFC would be transform headers).
-    let (events, mut r) = replay_corrupted(&rec, frame, |b| b[5] = b'X');
     let protocol_id = u32::from_le_bytes([0xfe, b'X', b'M', b'B']);
     let bad_id = DecodeError::invalid("protocol id", protocol_id);
-    assert_closed(&events, &mut r, &CloseReason::Malformed(bad_id));
+    assert_closed(
+        corrupted(&rec, frame, |b| b[5] = b'X'),
+        &CloseReason::Malformed(bad_id),
+    );
 }

@@ -305,6 +305,60 @@ fn a_frame_over_max_frame_len_is_refused_before_its_body_arrives() {
 
 // ---- credits ----
 
+/// Three echoes, the third started before (`early`) or after the first answer, every
+/// answer granting what its request asked for → the requests the client sent.
+fn echoes_answered(early: bool) -> Vec<Vec<u8>> {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let mut wire = Vec::new();
+    let send = |conn: &mut Connection, wire: &mut Vec<Vec<u8>>| {
+        let reqs = sent(conn);
+        wire.extend(reqs.iter().map(|r| r.msg.to_vec()));
+        reqs
+    };
+    conn.start(ops::Echo, t0);
+    conn.start(ops::Echo, t0);
+    let mut pending = send(&mut conn, &mut wire);
+    if early {
+        conn.start(ops::Echo, t0);
+        pending.extend(send(&mut conn, &mut wire));
+    }
+    let first = pending.remove(0);
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[echo_response(&first.header, first.header.credits)]),
+    );
+    if !early {
+        conn.start(ops::Echo, t0);
+        pending.extend(send(&mut conn, &mut wire));
+    }
+    for r in pending {
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[echo_response(&r.header, r.header.credits)]),
+        );
+    }
+    conn.start(ops::Echo, t0);
+    send(&mut conn, &mut wire);
+    wire
+}
+
+#[test]
+fn credit_requests_depend_on_what_was_sent_not_on_when_answers_came() {
+    // An async driver's calls race the socket: whether an answer is read before the next
+    // request goes out must not change that request's bytes, or a session recorded on
+    // one driver would not replay on another.
+    let late = echoes_answered(false);
+    assert_eq!(echoes_answered(true), late);
+    let asked: Vec<u16> = late
+        .iter()
+        .map(|m| Header::decode(m).unwrap().credits)
+        .collect();
+    // Climbing from 10 held to the 512 target, counting what is asked already.
+    assert_eq!(asked, [257, 248, 1, 1]);
+}
+
 #[test]
 fn requests_queue_for_credits_and_never_exceed_the_grant() {
     let (mut conn, t0) = negotiated(config(), 1);

@@ -47,7 +47,8 @@ pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, st_mode, Ace, AceType, Acl, Auth,
     AuthFn, ConnectOptions, Credentials, Deferred, DeferredClient, Dialect, Dirent, DirentType,
     Errno, Error, ErrorKind, FileInfo, FileTime, ListStream, NameService, NetBios, NodeStatus,
-    NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, Result, SecurityDescriptor,
+    NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
+    RecordOptions, RecordTarget, Recording, Replay, ReplayError, Result, SecurityDescriptor,
     SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, FILES_IN_FLIGHT,
     O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
@@ -217,6 +218,31 @@ impl Client {
             .map(Client)
     }
 
+    /// Replays a recorded session with no network, the connection's task on the current
+    /// tokio runtime: see [`smb_async::Client::replay_with`]. A recording made by any
+    /// driver (blocking, tokio, async-std, smol) replays here.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use smb_tokio::{Client, Recording, Replay};
+    /// let text = std::fs::read_to_string("tests/data/listing.smbrec")?;
+    /// let replay = Replay::new(Recording::parse(&text)?)?;
+    /// let client = Client::replay(&replay).await?;
+    /// let entries = client.list_path("share", "reports", "*").await?;
+    /// client.close().await?;
+    /// replay.finish()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The login's error: a replay that diverges during login fails here.
+    pub async fn replay(replay: &Replay) -> Result<Client> {
+        smb_async::Client::replay_with(replay, runtime())
+            .await
+            .map(Client)
+    }
+
     /// A handle to the same connection whose operations each fail with
     /// [`smb_proto::Error::Timeout`] (and are cancelled) when not done within `timeout`.
     pub fn with_timeout(&self, timeout: Duration) -> Client {
@@ -377,7 +403,8 @@ impl Client {
         Ok(File(file, None))
     }
 
-    /// Logs off and closes the connection, for every clone of this handle.
+    /// Logs off and closes the connection, for every clone of this handle; returns once
+    /// the socket is closed (a recording of the session is then complete).
     ///
     /// # Errors
     ///

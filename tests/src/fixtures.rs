@@ -1,7 +1,7 @@
 //! Test data and error helpers shared by the integration tests, the benchmark and the
 //! recorder.
 //!
-//! Like [`recording`](crate::recording), this file is also compiled into
+//! Like [`script`](crate::script), this file is also compiled into
 //! `smb-proto/tests/replay.rs` (through `#[path]`), so it uses only `smb_proto`, `sha2`
 //! and std.
 

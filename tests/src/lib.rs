@@ -31,10 +31,12 @@
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
 
+pub mod example;
 pub mod fixtures;
 pub mod nmbd;
 pub mod proxy;
 pub mod recording;
+pub mod script;
 
 use std::collections::BTreeSet;
 use std::fmt;

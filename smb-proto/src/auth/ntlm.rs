@@ -798,6 +798,39 @@ impl std::fmt::Debug for SessionSecurity {
     }
 }
 
+/// The responses of an AUTHENTICATE message a client sent, which a replay sends again
+/// instead of computing them from the password ([`crate::replay`]). With key exchange
+/// they are all of the exchange that depends on the password: the ExportedSessionKey,
+/// and with it the MIC and every session key, comes from the seeded random source.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct RecordedResponses {
+    lm: Vec<u8>,
+    nt: Vec<u8>,
+    encrypted_key: Vec<u8>,
+}
+
+impl RecordedResponses {
+    /// The responses `msg` carries.
+    pub(crate) fn from_message(msg: &AuthenticateMessage<'_>) -> Self {
+        RecordedResponses {
+            lm: msg.lm_response.to_vec(),
+            nt: msg.nt_response.to_vec(),
+            encrypted_key: msg.encrypted_random_session_key.to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Debug for RecordedResponses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // An NTLMv2 response allows offline guessing of the password: lengths only.
+        f.debug_struct("RecordedResponses")
+            .field("lm", &self.lm.len())
+            .field("nt", &self.nt.len())
+            .field("encrypted_key", &self.encrypted_key.len())
+            .finish()
+    }
+}
+
 /// Where the client is in the three-message exchange.
 enum State {
     Initial,
@@ -823,6 +856,8 @@ pub struct NtlmClient {
     fallback_time: u64,
     version: [u8; 8],
     state: State,
+    /// A replay's recorded responses, sent instead of ones computed from the secret.
+    replayed: Option<RecordedResponses>,
 }
 
 impl NtlmClient {
@@ -844,7 +879,15 @@ impl NtlmClient {
             fallback_time,
             version: DEFAULT_VERSION,
             state: State::Initial,
+            replayed: None,
         }
+    }
+
+    /// Makes the AUTHENTICATE message carry `recorded`'s responses instead of ones
+    /// computed from the credentials' secret, for a replay ([`crate::replay`]): the
+    /// rest (flags, names, the MIC under the exported session key) is built as usual.
+    pub(crate) fn replay(&mut self, recorded: RecordedResponses) {
+        self.replayed = Some(recorded);
     }
 
     /// Replaces the informational Version field (MS-NLMP 2.2.2.10) sent in both messages.
@@ -897,6 +940,28 @@ impl NtlmClient {
             self.state = State::Authenticated(None);
             return Ok(msg);
         }
+        if let Some(r) = &self.replayed {
+            // The recorded responses stand for the password. Without key exchange the
+            // session key would be derived from it; the recorder refuses such sessions.
+            if neg_flags & NEGOTIATE_KEY_EXCH == 0 {
+                return Err(AuthError::Unsupported(
+                    "replaying a login without key exchange (it needs the password)",
+                ));
+            }
+            if self.creds.ntlm_v1 {
+                neg_flags &= !NEGOTIATE_TARGET_INFO;
+            }
+            let with_mic = !self.creds.ntlm_v1 && ch.timestamp.is_some();
+            let (lm, nt, key) = (r.lm.clone(), r.nt.clone(), r.encrypted_key.clone());
+            return self.finish_authenticate(
+                negotiate.clone(),
+                challenge,
+                neg_flags,
+                (&lm, &nt, &key),
+                self.exported_session_key,
+                with_mic,
+            );
+        }
         let nt_hash = self.creds.secret_nt_hash();
         let (lm, nt, key_exchange_key, with_mic) = if self.creds.ntlm_v1 {
             neg_flags &= !NEGOTIATE_TARGET_INFO;
@@ -943,11 +1008,31 @@ impl NtlmClient {
         } else {
             (Vec::new(), key_exchange_key)
         };
-        let security = Box::new(SessionSecurity::new(&exported, neg_flags)?);
+        self.finish_authenticate(
+            negotiate.clone(),
+            challenge,
+            neg_flags,
+            (&lm, &nt, &encrypted_key),
+            exported,
+            with_mic,
+        )
+    }
 
-        let mut msg = self.encode_authenticate(neg_flags, &lm, &nt, &encrypted_key, with_mic)?;
+    /// Lays out AUTHENTICATE with its responses `(lm, nt, encrypted key)`, adds the MIC
+    /// under `exported` and keeps the session security it keys.
+    fn finish_authenticate(
+        &mut self,
+        negotiate: Vec<u8>,
+        challenge: &[u8],
+        neg_flags: u32,
+        (lm, nt, encrypted_key): (&[u8], &[u8], &[u8]),
+        exported: [u8; 16],
+        with_mic: bool,
+    ) -> Result<Vec<u8>, AuthError> {
+        let security = Box::new(SessionSecurity::new(&exported, neg_flags)?);
+        let mut msg = self.encode_authenticate(neg_flags, lm, nt, encrypted_key, with_mic)?;
         if with_mic {
-            let mic = compute_mic(&exported, negotiate, challenge, &msg)?;
+            let mic = compute_mic(&exported, &negotiate, challenge, &msg)?;
             msg[MIC_OFFSET..AUTHENTICATE_HEADER_WITH_MIC].copy_from_slice(&mic);
         }
         self.state = State::Authenticated(Some((exported, security)));

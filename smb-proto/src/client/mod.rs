@@ -25,8 +25,10 @@ use crate::url::SmbUrl;
 
 pub mod context;
 mod pathlib;
+mod record;
 mod transfer;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
+pub use record::{RecordBuffer, RecordSink, RecordTarget};
 pub use transfer::{local_path, with_path, LocalTree, TransferResults};
 
 /// The error every driver returns (each re-exports it as its `Error`): what the
@@ -216,6 +218,12 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Seed for reproducible sessions (tests); fresh OS randomness when `None`.
     pub seed: Option<[u8; 32]>,
+    /// Upper bound for a single READ or WRITE ([`Config::max_io_size`]; the server's
+    /// limit applies too).
+    pub max_io_size: u32,
+    /// Record the session there while it runs, to replay it later with no server
+    /// ([`crate::replay`]); see [`ConnectOptions::record`].
+    pub record: Option<RecordTarget>,
 }
 
 /// What a password callback is told.
@@ -251,6 +259,7 @@ impl std::fmt::Debug for ConnectOptions {
             .field("secret", &"<redacted>")
             .field("signing", &self.signing)
             .field("max_dialect", &self.max_dialect)
+            .field("record", &self.record)
             .finish_non_exhaustive()
     }
 }
@@ -288,7 +297,25 @@ impl ConnectOptions {
             use_ntlm_v2: true,
             timeout: Duration::from_secs(60),
             seed: None,
+            max_io_size: Config::new("", [0; 32]).max_io_size,
+            record: None,
         }
+    }
+
+    /// Records the session to `target` while it runs (every byte in and out, the seed
+    /// and the options that shape the bytes; never the password), so that the same
+    /// program can later replay it with no server: see [`crate::replay`] and each
+    /// driver's `replay`. A target serves one connection.
+    ///
+    /// ```no_run
+    /// use smb_proto::client::{ConnectOptions, RecordTarget};
+    /// let opts = ConnectOptions::new("fileserver")
+    ///     .user("alice", "secret")
+    ///     .record(RecordTarget::path("tests/data/listing.smbrec"));
+    /// ```
+    pub fn record(mut self, target: RecordTarget) -> Self {
+        self.record = Some(target);
+        self
     }
 
     /// Sets user and password.
@@ -392,6 +419,7 @@ impl ConnectOptions {
         config.allow_insecure_guest = self.allow_insecure_guest;
         config.request_timeout = Some(self.timeout);
         config.filetime_now = filetime_now;
+        config.max_io_size = self.max_io_size;
         if self.netbios {
             config.transport = Transport::NetBios {
                 called: server_name.to_string(),

@@ -160,6 +160,8 @@ struct Pending {
     tree_id: u32,
     /// The session it was sent in.
     session: SessionSlot,
+    /// Credits its CreditRequest asked for that no answer has granted yet.
+    credits_asked: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +211,16 @@ pub(crate) struct Core {
     trails: HashMap<OpId, VecDeque<TrailEntry>>,
     /// When top-level operations that have one must be done ([`Connection::set_deadline`]).
     op_deadlines: BTreeMap<OpId, Instant>,
+    /// Credits asked for by requests in flight and not granted yet: with `credits`, what
+    /// the client holds once every answer is in. Counting them, rather than the requests
+    /// in flight, makes each CreditRequest depend only on what was sent before it, not
+    /// on how many answers happened to arrive first, so every driver sends the same
+    /// bytes for the same calls (and a recorded session replays on any of them).
+    pub(crate) credits_asked: u32,
+    /// A replay's recorded NTLM responses, one per login, in order ([`crate::replay`]).
+    pub(crate) replay_logins: VecDeque<crate::auth::ntlm::RecordedResponses>,
+    /// Where a replay learns whether requests wait for responses.
+    replay_awaiting: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -279,6 +291,9 @@ impl Connection {
             streams: HashMap::new(),
             trails: HashMap::new(),
             op_deadlines: BTreeMap::new(),
+            credits_asked: 0,
+            replay_logins: VecDeque::new(),
+            replay_awaiting: None,
             rng,
             config,
         };
@@ -619,7 +634,32 @@ impl Connection {
     /// The next event for the driver, `None` when there is nothing more.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.core.events.pop_front()
+        let ev = self.core.events.pop_front();
+        if ev.is_none() {
+            // Drained: the driver is about to wait. A replay needs to know whether
+            // the client now waits for the server (see `Replay::awaiting_response`).
+            if let Some(a) = &self.core.replay_awaiting {
+                let awaiting = !self.core.pending.is_empty();
+                a.store(awaiting, std::sync::atomic::Ordering::Release);
+            }
+        }
+        ev
+    }
+
+    /// How many recorded logins a replay has left to send.
+    #[cfg(test)]
+    pub(crate) fn core_replay_logins(&self) -> usize {
+        self.core.replay_logins.len()
+    }
+
+    /// Makes this connection replay a recording's logins ([`crate::replay::Replay`]).
+    pub(crate) fn replay_with(
+        &mut self,
+        logins: Vec<crate::auth::ntlm::RecordedResponses>,
+        awaiting: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        self.core.replay_logins = logins.into();
+        self.core.replay_awaiting = Some(awaiting);
     }
 
     /// The earliest deadline at which [`Connection::handle_timeout`] must be called.

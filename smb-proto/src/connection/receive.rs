@@ -83,6 +83,11 @@ impl Connection {
                 header.message_id,
             )));
         };
+        // What this answer grants of what its request asked for is asked no more; an
+        // interim answer may grant part, the final one the rest.
+        let granted = header.credits.min(pending.credits_asked);
+        pending.credits_asked -= granted;
+        self.core.credits_asked = self.core.credits_asked.saturating_sub(u32::from(granted));
         if pending.encrypted && !encrypted {
             return Err(EncryptionFailure::UnencryptedResponse(header.message_id).into());
         }
@@ -108,6 +113,11 @@ impl Connection {
             self.core.pending.insert(header.message_id, pending);
             return Ok(());
         }
+        // The final answer: whatever it did not grant will not come.
+        self.core.credits_asked = self
+            .core
+            .credits_asked
+            .saturating_sub(u32::from(pending.credits_asked));
         if command == Command::Negotiate {
             return self.core.on_negotiate(&msg);
         }

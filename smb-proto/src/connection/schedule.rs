@@ -298,6 +298,7 @@ impl Connection {
         self.core.waiting.clear();
         self.core.pending.clear();
         self.core.op_deadlines.clear();
+        self.core.credits_asked = 0;
         let mut ids: Vec<OpId> = self
             .ops
             .drain()

@@ -253,8 +253,10 @@ impl Core {
                     encrypted: encrypt,
                     tree_id: item.tree_id,
                     session: slot,
+                    credits_asked: header.credits,
                 },
             );
+            self.credits_asked = self.credits_asked.saturating_add(u32::from(header.credits));
         }
         self.end_frame(slot, frame, encrypt);
     }
@@ -267,9 +269,10 @@ impl Core {
         }
     }
 
-    /// CreditRequest: the charge back, plus enough to climb toward `credit_target`.
+    /// CreditRequest: the charge back, plus enough to climb toward `credit_target`
+    /// counting what requests in flight asked for already (see `Core::credits_asked`).
     pub(super) fn credit_request(&self, charge: u16) -> u16 {
-        let held = self.credits.saturating_add(self.pending.len() as u32);
+        let held = self.credits.saturating_add(self.credits_asked);
         let want = u32::from(self.config.credit_target)
             .saturating_sub(held)
             .min(256);

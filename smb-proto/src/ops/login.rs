@@ -110,13 +110,18 @@ impl Operation for Login {
         if let Some(creds) = self.credentials.take() {
             // NTLM's randomness comes from the connection's seeded source, so a session replays.
             let core = &mut *cx.core;
-            let ntlm = NtlmClient::new(
+            let mut ntlm = NtlmClient::new(
                 creds,
                 &core.config.client_name,
                 core.rng.array(),
                 core.rng.array(),
                 core.config.filetime_now,
             );
+            // A replay's login sends what the recorded one did in place of what the
+            // password would give; the session key still comes from the seed above.
+            if let Some(recorded) = core.replay_logins.pop_front() {
+                ntlm.replay(recorded);
+            }
             self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
         }
         let token = self

@@ -1,0 +1,210 @@
+//! Recording and replaying on the async client: a socket whose bytes are also recorded,
+//! and a socket the recording answers. Recording and comparing are
+//! `smb_proto::replay`'s; these only plug the connection task's reads and writes into
+//! them.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{ready, Context, Poll};
+use std::time::Instant;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use smb_proto::client::RecordSink;
+use smb_proto::replay::{Incoming, Replay};
+use smb_proto::Config;
+
+use crate::runtime::{BoxFuture, Runtime, Socket};
+use crate::{Client, ConnectOptions, Result};
+
+/// `sock`, recorded when `opts` ask for it.
+pub(crate) fn recorded(
+    sock: Box<dyn Socket>,
+    opts: &ConnectOptions,
+    config: &Config,
+) -> Result<Box<dyn Socket>> {
+    Ok(match &opts.record {
+        Some(target) => Box::new(Recorded {
+            sink: RecordSink::start(target, opts, config)?,
+            inner: sock,
+        }),
+        None => sock,
+    })
+}
+
+/// A live socket, every byte it moves recorded.
+struct Recorded {
+    inner: Box<dyn Socket>,
+    sink: RecordSink,
+}
+
+impl AsyncRead for Recorded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let n = ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        match n {
+            0 if !buf.is_empty() => this.sink.server_closed()?,
+            n => this.sink.received(&buf[..n])?,
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncWrite for Recorded {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        let n = ready!(Pin::new(&mut this.inner).poll_write_vectored(cx, bufs))?;
+        let mut left = n;
+        for b in bufs {
+            if left == 0 {
+                break;
+            }
+            let k = left.min(b.len());
+            this.sink.sent(&b[..k])?;
+            left -= k;
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // The connection is over: the recording is complete before anyone hears so.
+        self.sink.finish()?;
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// No socket: the recording answers.
+struct Replayed {
+    replay: Replay,
+    runtime: Arc<dyn Runtime>,
+    /// While the client waits for a response the recording holds back: the bytes it had
+    /// written when the wait began, and when the wait becomes a stall.
+    stall: Option<(u64, BoxFuture<'static, ()>)>,
+}
+
+impl AsyncRead for Replayed {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        match this.replay.read(buf) {
+            Incoming::Data(n) => {
+                this.stall = None;
+                Poll::Ready(Ok(n))
+            }
+            Incoming::Closed => Poll::Ready(Ok(0)),
+            Incoming::Failed(e) => Poll::Ready(Err(io::Error::other(e))),
+            Incoming::Waiting | Incoming::Ended => {
+                // The connection task polls this read whenever anything happened (a
+                // write, a command), so nothing needs waking while the client only idles.
+                // A client waiting for a response may still be about to send what the
+                // recording wants first (another task's call): give it a moment, then
+                // fail rather than hang.
+                if !this.replay.awaiting_response() {
+                    this.stall = None;
+                    return Poll::Pending;
+                }
+                let written = this.replay.progress().0;
+                let timer = match &mut this.stall {
+                    Some((w, timer)) if *w == written => timer,
+                    _ => {
+                        let timer = this.runtime.sleep(this.replay.stall_timeout());
+                        &mut this.stall.insert((written, timer)).1
+                    }
+                };
+                ready!(timer.as_mut().poll(cx));
+                Poll::Ready(Err(io::Error::other(this.replay.stall())))
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Replayed {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(
+            self.replay
+                .write(buf)
+                .map(|()| buf.len())
+                .map_err(io::Error::other),
+        )
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut n = 0;
+        for b in bufs {
+            if let Err(e) = self.replay.write(b) {
+                return Poll::Ready(Err(io::Error::other(e)));
+            }
+            n += b.len();
+        }
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Client {
+    /// Replays a recorded session with no network, on `runtime`: a client that behaves
+    /// as the recorded one did, for the same calls in the same order, logged in as the
+    /// recording was (without its password). A recording made by any driver replays
+    /// here. Every byte the client sends is checked against the recording; the first
+    /// difference ends the connection with a
+    /// [`ReplayError`](smb_proto::replay::ReplayError) in the error text, a client that
+    /// waits for input the recording holds back fails after
+    /// [`Replay::stall_timeout`], and [`Replay::finish`] tells whether the whole
+    /// recording was replayed. Call [`close`](Client::close) as the recorded program
+    /// did.
+    ///
+    /// # Errors
+    ///
+    /// The login's error: a replay that diverges during login fails here.
+    pub async fn replay_with(replay: &Replay, runtime: Arc<dyn Runtime>) -> Result<Client> {
+        let creds = replay.setup().connect_options().credentials()?;
+        let mut config = replay.config();
+        // As `connect_with` does; the bytes do not depend on it.
+        config.paced_reads = true;
+        let core = replay.connection(config, Instant::now());
+        let sock = Box::new(Replayed {
+            replay: replay.clone(),
+            runtime: runtime.clone(),
+            stall: None,
+        });
+        Client::launch(sock, core, runtime, creds).await
+    }
+}
