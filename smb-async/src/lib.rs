@@ -41,7 +41,8 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
-    filetime, local_path, with_path, DriverEvent as Ev, LocalTree, Status, TransferResults,
+    filetime, local_path, part_paths, with_path, DriverEvent as Ev, LocalTree, Status,
+    TransferResults,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -827,44 +828,63 @@ impl Client {
         let op = ops::RetrieveFiles::new(share, names.clone());
         let mut op = self.begin(BoxedOp::new(op), None)?;
         let mut results = TransferResults::new(names);
+        // Each file goes to a temporary beside its target, renamed once whole, so one that
+        // fails or is cut short never sits under its real name.
+        let parts = part_paths(files);
         // Created at a file's first data (or its end, for an empty one), closed at its end.
         let mut sinks: HashMap<usize, async_fs::File> = HashMap::new();
-        loop {
+        let outcome = loop {
             let (file, data, end) = match op.step().await {
                 Ok(Step::Data(chunk)) => (chunk.file, Some(chunk), false),
                 Ok(Step::FileDone { file, result }) => {
                     let ok = result.is_ok();
                     results.file_done(file, result);
                     if !ok {
-                        sinks.remove(&file);
+                        if sinks.remove(&file).is_some() {
+                            remove_part(&parts[file]).await;
+                        }
                         continue;
                     }
                     (file, None, true)
                 }
-                Ok(Step::Done(out)) => return results.finish(Ok(out.downcast()?)),
+                Ok(Step::Done(out)) => break Ok(out.downcast()?),
                 Ok(_) => continue,
-                Err(e) => return results.finish(Err(e)),
+                Err(e) => break Err(e),
             };
             let local = &files[file].1;
             let written = async {
                 let sink = match sinks.entry(file) {
                     Entry::Occupied(o) => o.into_mut(),
-                    Entry::Vacant(v) => v.insert(async_fs::File::create(local).await?),
+                    Entry::Vacant(v) => v.insert(
+                        async_fs::File::create(parts[file].as_ref().unwrap_or(local)).await?,
+                    ),
                 };
                 if let Some(data) = data {
                     sink.write_all(&data).await?;
                 }
                 if end {
                     sink.flush().await?;
-                    sinks.remove(&file);
+                    // Closed first: the rename is the moment the file is whole.
+                    drop(sinks.remove(&file));
+                    if let Some(part) = &parts[file] {
+                        async_fs::rename(part, local).await?;
+                    }
                 }
                 io::Result::Ok(())
             };
             if let Err(e) = written.await {
+                // Its temporary may be closed already (a rename that failed).
+                remove_part(&parts[file]).await;
                 results.local_failure(file, with_path(e, local));
-                return results.finish(Err(smb_proto::Error::Cancelled.into()));
+                break Err(smb_proto::Error::Cancelled.into());
             }
+        };
+        // Files cut short by a failure or a cancel: nothing of them stays.
+        for (file, sink) in std::mem::take(&mut sinks) {
+            drop(sink);
+            remove_part(&parts[file]).await;
         }
+        results.finish(outcome)
     }
 
     /// Uploads the directory tree under `local_dir` into `remote_dir` (created with any
@@ -1178,6 +1198,13 @@ impl Stream for ListStream {
                 }
             }
         }
+    }
+}
+
+/// Removes a download's temporary, if it has one (a failed file's).
+async fn remove_part(part: &Option<PathBuf>) {
+    if let Some(part) = part {
+        let _ = async_fs::remove_file(part).await;
     }
 }
 

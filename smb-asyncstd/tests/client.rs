@@ -200,6 +200,20 @@ async fn tree_transfers(srv: &SambaServer, client: Client, tag: &str) {
         }
         other => panic!("expected a transfer error, got {other:?}"),
     }
+    // Nothing cut short sits under any name, its own or a temporary's.
+    let mut stack = vec![work.join("dst2")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            assert!(
+                !path.to_string_lossy().ends_with(".part"),
+                "{path:?} left behind"
+            );
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
     client.echo().await.expect("the connection goes on");
 }
 

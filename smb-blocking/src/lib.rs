@@ -21,7 +21,6 @@ mod path;
 mod replay;
 
 use std::collections::hash_map::{Entry, HashMap};
-use std::collections::HashSet;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -29,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use smb_proto::client::{filetime, local_path, with_path, LocalTree, TransferResults};
+use smb_proto::client::{filetime, local_path, part_paths, with_path, LocalTree, TransferResults};
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
 
@@ -122,31 +121,6 @@ impl<'p, 'f> Tally<'p, 'f> {
             finished,
         });
     }
-}
-
-/// Where each download of a many-file transfer is written until it is complete: beside
-/// its target, named `TARGET.part` (more `.part` while that name is another target's or
-/// another temporary's), so a file that failed or was cut short never sits under its
-/// real name. `None` for a target that is a device or a pipe (`/dev/null`, a FIFO),
-/// written in place: a renamed temporary would replace the node.
-fn part_paths(files: &[(String, PathBuf)]) -> Vec<Option<PathBuf>> {
-    let mut taken: HashSet<PathBuf> = files.iter().map(|(_, l)| l.clone()).collect();
-    files
-        .iter()
-        .map(|(_, local)| {
-            if std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-                return None;
-            }
-            let mut part = local.clone().into_os_string();
-            loop {
-                part.push(".part");
-                let candidate = PathBuf::from(&part);
-                if taken.insert(candidate.clone()) {
-                    return Some(candidate);
-                }
-            }
-        })
-        .collect()
 }
 
 /// The socket and the core, with what pumps bytes between them; one lock holds it.
@@ -459,7 +433,7 @@ impl Pump {
         self.store_many(share, Vec::new(), files, progress)
     }
 
-    /// Downloads each file to a temporary beside its target ([`part_paths`]), renamed
+    /// Downloads each file to a temporary beside its target ([`part_paths`](smb_proto::client::part_paths)), renamed
     /// over the target once the file is whole and removed when it fails.
     pub fn retrieve_files(
         &mut self,
@@ -517,9 +491,11 @@ impl Pump {
             }
             Ok(())
         });
-        // Files cut short by a failure or a cancel: nothing of them stays.
-        for (file, sink) in sinks.drain() {
-            drop(sink);
+        // Files cut short by a failure or a cancel, and the one whose local side failed
+        // (its temporary may be closed already: a rename that failed): nothing of them
+        // stays.
+        let cut_short = sinks.drain().map(|(file, _)| file).chain(failed);
+        for file in cut_short.collect::<Vec<_>>() {
             if let Some(part) = &parts[file] {
                 let _ = std::fs::remove_file(part);
             }
@@ -1296,28 +1272,4 @@ fn read_up_to(input: &mut dyn Read, max: usize) -> io::Result<Bytes> {
     let mut buf = Vec::with_capacity(max);
     input.take(max as u64).read_to_end(&mut buf)?;
     Ok(Bytes::from(buf))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A tree holding both `x` and `x.part` once had both written to one temporary.
-    #[test]
-    fn each_download_gets_its_own_temporary_and_devices_none() {
-        let files: Vec<(String, PathBuf)> = ["d/x", "d/x.part", "d/x.part.part", "/dev/null"]
-            .iter()
-            .map(|p| (p.to_string(), PathBuf::from(p)))
-            .collect();
-        let parts = part_paths(&files);
-        assert_eq!(
-            parts,
-            [
-                Some(PathBuf::from("d/x.part.part.part")),
-                Some(PathBuf::from("d/x.part.part.part.part")),
-                Some(PathBuf::from("d/x.part.part.part.part.part")),
-                None,
-            ]
-        );
-    }
 }

@@ -476,6 +476,37 @@ fn tree_upload_and_download_with_many_files_in_flight() {
     assert!(err.to_string().contains("nope.bin"), "{err}");
 }
 
+/// A file whose local side fails (its name is taken by a directory) fails the tree with
+/// its path, and no temporary of it, or of any file cut short, stays behind.
+#[test]
+fn a_download_that_fails_locally_leaves_no_partial_file() {
+    let srv = server();
+    let conn = connect(&srv);
+    let work = srv.share_path("share").parent().unwrap().join("partial-work");
+    let expected = make_tree(&srv.share_path("share").join("up"), 40);
+    let dst = work.join("dst");
+    std::fs::create_dir_all(dst.join("d1/sub1/f001.bin")).unwrap();
+    let err = conn.retrieve_tree("share", "up", &dst).unwrap_err();
+    assert!(err.to_string().contains("f001.bin"), "{err}");
+    assert!(matches!(err, smb_blocking::Error::Transfer { .. }), "{err:?}");
+    let mut stack = vec![dst.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            assert!(!path.to_string_lossy().ends_with(".part"), "{path:?} left behind");
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    // What did arrive is whole.
+    for (rel, digest) in &expected {
+        if let Ok(got) = std::fs::read(dst.join(rel)) {
+            assert_eq!(sha256(&got), *digest, "{rel}");
+        }
+    }
+}
+
 /// `a\b` is one name on Unix but two components on the server: uploading it would create
 /// `b` inside a directory `a`, so the upload refuses it before sending anything.
 #[test]

@@ -6,6 +6,7 @@
 //! so that every driver walks a tree the same way; the [`Connection`](crate::Connection)
 //! never calls it.
 
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -93,6 +94,31 @@ pub fn local_path(local: &Path, remote_relative: &str) -> PathBuf {
     let mut p = local.to_path_buf();
     p.extend(remote_relative.split('\\').filter(|c| !c.is_empty()));
     p
+}
+
+/// Where each download of a many-file transfer is written until it is complete: beside
+/// its target, named `TARGET.part` (more `.part` while that name is another target's or
+/// another temporary's), so a file that failed or was cut short never sits under its
+/// real name. `None` for a target that is a device or a pipe (`/dev/null`, a FIFO),
+/// written in place: a renamed temporary would replace the node.
+pub fn part_paths(files: &[(String, PathBuf)]) -> Vec<Option<PathBuf>> {
+    let mut taken: HashSet<PathBuf> = files.iter().map(|(_, l)| l.clone()).collect();
+    files
+        .iter()
+        .map(|(_, local)| {
+            if std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+                return None;
+            }
+            let mut part = local.clone().into_os_string();
+            loop {
+                part.push(".part");
+                let candidate = PathBuf::from(&part);
+                if taken.insert(candidate.clone()) {
+                    return Some(candidate);
+                }
+            }
+        })
+        .collect()
 }
 
 /// An I/O error that names the local path it concerns.
@@ -265,6 +291,25 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().ends_with("(0 of 3 files transferred)"), "{e}");
         assert_eq!(e.status(), Some(NtStatus::OBJECT_PATH_NOT_FOUND));
+    }
+
+    /// A tree holding both `x` and `x.part` once had both written to one temporary.
+    #[test]
+    fn each_download_gets_its_own_temporary_and_devices_none() {
+        let files: Vec<(String, PathBuf)> = ["d/x", "d/x.part", "d/x.part.part", "/dev/null"]
+            .iter()
+            .map(|p| (p.to_string(), PathBuf::from(p)))
+            .collect();
+        let parts = part_paths(&files);
+        assert_eq!(
+            parts,
+            [
+                Some(PathBuf::from("d/x.part.part.part")),
+                Some(PathBuf::from("d/x.part.part.part.part")),
+                Some(PathBuf::from("d/x.part.part.part.part.part")),
+                None,
+            ]
+        );
     }
 
     #[test]
