@@ -518,7 +518,7 @@ fn password_from_environment_guest_and_harness_url() {
 fn max_dialect_below_the_servers_minimum_fails_to_negotiate() {
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server min protocol", "SMB2_10")
+        .min_dialect("SMB2_10")
         .start();
     let url = srv.url("share");
     let content = data(100_000, 4);
@@ -545,7 +545,7 @@ fn max_dialect_below_the_servers_minimum_fails_to_negotiate() {
 fn required_signing_and_netbios_framing() {
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server signing", "mandatory")
+        .signing_required()
         .start();
     let url = srv.url("share");
     let content = data(1 << 20, 5);
@@ -1431,7 +1431,7 @@ fn exit_statuses_tell_failures_apart_and_json_errors_say_the_same() {
         .share(Share::new("pub").guest_ok())
         // Files here are read as `nobody`, so a mode-000 file is one the server refuses.
         .share(Share::new("nobody").option("force user", "nobody"))
-        .global("server min protocol", "SMB2_10")
+        .min_dialect("SMB2_10")
         .start();
     let url = srv.url("share");
     std::fs::create_dir(srv.share_path("share").join("dir")).unwrap();

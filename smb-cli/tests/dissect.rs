@@ -762,7 +762,7 @@ fn live_signing(alg: &str) {
     let srv = SambaServer::builder()
         .share(Share::new("share"))
         .global("server smb3 signing algorithms", alg)
-        .global("server signing", "mandatory")
+        .signing_required()
         .start();
     let (s, records) = live(&srv, &[]);
     assert!(
@@ -791,8 +791,8 @@ fn live_hmac_sha256_signing_in_311() {
 fn live_dialect(max_protocol: &str, dialect: &str, signing: &str) {
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server max protocol", max_protocol)
-        .global("server signing", "mandatory")
+        .max_dialect(max_protocol)
+        .signing_required()
         .start();
     let (s, records) = live(&srv, &[]);
     assert_eq!(
@@ -827,7 +827,7 @@ fn live_smb_3_0_encrypted() {
     // 3.0 encrypts with AES-128-CCM under keys from the fixed 3.0 KDF contexts.
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server max protocol", "SMB3_00")
+        .max_dialect("SMB3_00")
         .global("smb encrypt", "required")
         .start();
     let (s, records) = live(&srv, &[]);
@@ -844,7 +844,7 @@ fn live_several_sessions_and_connections() {
     // connection (`logon` starts a new session) and working in that session.
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server signing", "mandatory")
+        .signing_required()
         .start();
     let dir = srv.conf_path().parent().unwrap().to_path_buf();
     let local = dir.join("x.bin");
@@ -939,7 +939,7 @@ fn live_netbios_framing_and_signed_compounds() {
     // Over the NetBIOS session service (smbd accepts it on any port), signing required.
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server signing", "mandatory")
+        .signing_required()
         .start();
     let (s, records) = our_client(&srv, true);
     let notes: Vec<(Direction, String)> = records

@@ -94,7 +94,7 @@ fn anonymous_and_guest_on_a_guest_share() {
 fn guest_refused_where_signing_is_required_unless_allowed() {
     let srv = SambaServer::builder()
         .share(Share::new("pub").guest_ok())
-        .global("server signing", "mandatory")
+        .signing_required()
         .start();
     let err = Connection::connect(&base(&srv).guest()).unwrap_err();
     assert!(err.to_string().contains("guest"), "{err}");

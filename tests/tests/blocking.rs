@@ -56,8 +56,8 @@ fn every_dialect_round_trips() {
     ] {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server max protocol", max_protocol)
-            .global("server signing", "mandatory")
+            .max_dialect(max_protocol)
+            .signing_required()
             .start();
         let mut conn = connect(&srv);
         assert_eq!(conn.negotiated().dialect, dialect);
@@ -112,7 +112,7 @@ fn every_signing_algorithm_on_311() {
     ] {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server signing", "mandatory")
+            .signing_required()
             .global("server smb3 signing algorithms", alg)
             .start();
         let mut conn = connect(&srv);
@@ -127,7 +127,7 @@ fn cmac_on_30_and_hmac_on_21_when_signing_required_by_client_policy() {
     for (proto, dialect) in [("SMB3_00", Dialect::Smb300), ("SMB2_10", Dialect::Smb210)] {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server max protocol", proto)
+            .max_dialect(proto)
             .start();
         let mut o = srv.connect_options();
         o.signing = SigningPolicy::WhenSupported;
@@ -482,18 +482,28 @@ fn tree_upload_and_download_with_many_files_in_flight() {
 fn a_download_that_fails_locally_leaves_no_partial_file() {
     let srv = server();
     let conn = connect(&srv);
-    let work = srv.share_path("share").parent().unwrap().join("partial-work");
+    let work = srv
+        .share_path("share")
+        .parent()
+        .unwrap()
+        .join("partial-work");
     let expected = make_tree(&srv.share_path("share").join("up"), 40);
     let dst = work.join("dst");
     std::fs::create_dir_all(dst.join("d1/sub1/f001.bin")).unwrap();
     let err = conn.retrieve_tree("share", "up", &dst).unwrap_err();
     assert!(err.to_string().contains("f001.bin"), "{err}");
-    assert!(matches!(err, smb_blocking::Error::Transfer { .. }), "{err:?}");
+    assert!(
+        matches!(err, smb_blocking::Error::Transfer { .. }),
+        "{err:?}"
+    );
     let mut stack = vec![dst.clone()];
     while let Some(dir) = stack.pop() {
         for e in std::fs::read_dir(&dir).unwrap() {
             let path = e.unwrap().path();
-            assert!(!path.to_string_lossy().ends_with(".part"), "{path:?} left behind");
+            assert!(
+                !path.to_string_lossy().ends_with(".part"),
+                "{path:?} left behind"
+            );
             if path.is_dir() {
                 stack.push(path);
             }

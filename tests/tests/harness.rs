@@ -155,7 +155,7 @@ fn default_server_negotiates_smb3_11() {
 fn server_max_protocol_caps_the_dialect_at_2_1() {
     let server = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server max protocol", "SMB2_10")
+        .max_dialect("SMB2_10")
         .start();
     assert_eq!(negotiated_dialect(&server), "SMB2_10");
 }

@@ -124,7 +124,7 @@ fn encrypted_signed_smb2_and_netbios_sessions_replay_across_drivers() {
     replay_everywhere(&rec, 200_000, Driver::Smol);
 
     // SMB 2.1, signing only because the server requires it.
-    let srv = server(SambaServer::builder().global("server signing", "mandatory"));
+    let srv = server(SambaServer::builder().signing_required());
     let mut opts = srv.connect_options();
     opts.max_dialect = Dialect::Smb210;
     opts.signing = SigningPolicy::WhenRequired;

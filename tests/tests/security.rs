@@ -74,7 +74,7 @@ fn encryption_on_one_share_only() {
 fn server_that_cannot_encrypt_is_refused_when_client_requires_it() {
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server max protocol", "SMB2_10")
+        .max_dialect("SMB2_10")
         .start();
     let mut o = srv.connect_options();
     o.encrypt = true;
@@ -97,7 +97,7 @@ fn signing_policies() {
     // and SIGN_WHEN_SUPPORTED), except Never, which refuses.
     let srv = SambaServer::builder()
         .share(Share::new("share"))
-        .global("server signing", "mandatory")
+        .signing_required()
         .start();
     for policy in [SigningPolicy::WhenSupported, SigningPolicy::WhenRequired] {
         let mut o = srv.connect_options();
@@ -177,8 +177,8 @@ mod tampering {
         for proto in ["SMB3_00", "SMB3_02", "SMB2_10"] {
             let srv = SambaServer::builder()
                 .share(Share::new("share"))
-                .global("server max protocol", proto)
-                .global("server signing", "mandatory")
+                .max_dialect(proto)
+                .signing_required()
                 .start();
             // Hiding a capability (here LARGE_MTU) goes unnoticed by 3.0 signing; only the
             // signed FSCTL_VALIDATE_NEGOTIATE_INFO can see it.
@@ -225,7 +225,7 @@ mod tampering {
     fn altered_signed_response_ends_the_connection() {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server signing", "mandatory")
+            .signing_required()
             .start();
         std::fs::write(srv.share_path("share").join("f.bin"), data(100_000, 4)).unwrap();
         let proxy = Proxy::start(target(&srv), |dir, _, m| {
@@ -249,7 +249,7 @@ mod tampering {
     fn stripped_signature_ends_the_connection_when_signing_is_required() {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server signing", "mandatory")
+            .signing_required()
             .start();
         let proxy = Proxy::start(target(&srv), |dir, _, m| {
             if dir == Direction::ToClient && command(m) == Some(0x0D) {
@@ -320,7 +320,7 @@ mod tampering {
     fn a_response_claiming_another_session_cannot_skip_signing() {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server signing", "mandatory")
+            .signing_required()
             .start();
         std::fs::write(srv.share_path("share").join("f.txt"), b"hello").unwrap();
         // Forge a stat's answer: new size, no signature, a session id that is not ours.
@@ -349,8 +349,8 @@ mod tampering {
     fn a_forged_validate_negotiate_answer_from_another_session_is_refused() {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server max protocol", "SMB3_02")
-            .global("server signing", "mandatory")
+            .max_dialect("SMB3_02")
+            .signing_required()
             .start();
         let proxy = Proxy::start(target(&srv), |dir, i, m| {
             if dir != Direction::ToClient {
@@ -404,7 +404,7 @@ mod tampering {
     fn a_forged_guest_flag_on_a_real_login_is_refused() {
         let srv = SambaServer::builder()
             .share(Share::new("share"))
-            .global("server max protocol", "SMB2_10")
+            .max_dialect("SMB2_10")
             .start();
         let proxy = Proxy::start(target(&srv), |dir, _, m| {
             if dir == Direction::ToClient && command(m) == Some(0x01) && m[8..12] == [0; 4] {

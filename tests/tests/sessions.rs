@@ -17,7 +17,7 @@ fn server(encrypt: bool) -> SambaServer {
         .share(Share::new("share"))
         .share(Share::new("bobs").option("valid users", BOB));
     if encrypt {
-        b = b.global("server smb encrypt", "required");
+        b = b.encryption_required();
     }
     b.start()
 }

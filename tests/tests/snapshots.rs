@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use smb_blocking::{Connection, ErrorKind, FileTime, NtStatus};
 use smb_proto::ops::{ListDir, Stat};
-use smb_tests::{SambaServer, Share};
+// The public test-server crate, as a user's own tests would use it.
+use smb_test_server::{SambaServer, Share};
 
 /// Three versions of `docs/notes.txt`, each in the snapshot its token names, oldest
 /// first; every one a different length, so a size tells them apart too.
@@ -30,19 +31,12 @@ fn time(token: &str) -> FileTime {
 /// `docs/notes.txt`, its last write time the snapshot's, and a file naming the version.
 fn server() -> SambaServer {
     let srv = SambaServer::builder()
-        .share(
-            Share::new("snap")
-                .option("vfs objects", "shadow_copy2")
-                .option("shadow:snapdir", ".snapshots")
-                .option("shadow:snapdirseverywhere", "yes")
-                .option("shadow:format", "@GMT-%Y.%m.%d-%H.%M.%S")
-                .option("shadow:sort", "desc"),
-        )
+        .share(Share::new("snap").snapshots())
         .share(Share::new("plain"))
         .start();
     let root = srv.share_path("snap");
     for (i, (token, text)) in VERSIONS.iter().enumerate() {
-        let docs = root.join(".snapshots").join(token).join("docs");
+        let docs = srv.snapshot("snap", token).join("docs");
         fs::create_dir_all(&docs).unwrap();
         let notes = docs.join("notes.txt");
         fs::write(&notes, text).unwrap();

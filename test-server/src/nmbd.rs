@@ -7,7 +7,7 @@
 //! take turns instead of failing.
 //!
 //! ```no_run
-//! let nmbd = smb_tests::nmbd::NmbServer::start();
+//! let nmbd = smb_test_server::nmbd::NmbServer::start();
 //! println!("{} answers for {}", nmbd.address(), nmbd.netbios_name());
 //! ```
 
