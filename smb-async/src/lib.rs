@@ -630,6 +630,28 @@ impl Client {
         self.retrieve(op, out, &mut |_, _| {}).await
     }
 
+    /// [`Client::retrieve_file_from_offset`] calling `progress(done, total)` after each
+    /// READ delivered (pysmb's `show_progress`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::retrieve_file`].
+    pub async fn retrieve_file_from_offset_with_progress<W>(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut W,
+        offset: u64,
+        max_length: Option<u64>,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let op = ops::ReadFile::new(share, path, offset, max_length).with_progress();
+        self.retrieve(op, out, progress).await
+    }
+
     /// [`Client::retrieve_file`] calling `progress(done, total)` after each READ
     /// delivered, with the size at open as the total (pysmb's `show_progress`).
     ///
@@ -758,8 +780,39 @@ impl Client {
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        let op = ops::WriteFile::new(share, path).from_offset(offset, truncate);
-        Ok(offset + self.store_op(op, input, &mut |_, _| {}).await?)
+        self.store_file_from_offset_with_progress(
+            share,
+            path,
+            input,
+            offset,
+            truncate,
+            &mut |_, _| {},
+        )
+        .await
+    }
+
+    /// [`Client::store_file_from_offset`] calling `progress(done, None)` after each WRITE
+    /// the server acknowledged (pysmb's `show_progress`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::store_file`].
+    pub async fn store_file_from_offset_with_progress<R>(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut R,
+        offset: u64,
+        truncate: bool,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let op = ops::WriteFile::new(share, path)
+            .from_offset(offset, truncate)
+            .with_progress();
+        Ok(offset + self.store_op(op, input, progress).await?)
     }
 
     /// Runs a streaming write fed from `input`.

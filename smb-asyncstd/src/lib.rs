@@ -40,11 +40,9 @@ use std::time::Duration;
 
 use smb_async::runtime::{BoxFuture, DatagramSocket, Runtime, Socket};
 
+// Everything, `Share` and its paths included: a share connects on this crate's
+// `runtime()` with `Share::connect(server, creds, share, smb_asyncstd::runtime())`.
 pub use smb_async::*;
-
-mod path;
-
-pub use path::Share;
 
 /// Runs a connection's task (and the deferred layer's): smol's global executor by
 /// default, async-std's with `|f| { async_std::task::spawn(f); }`.

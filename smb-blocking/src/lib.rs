@@ -1024,6 +1024,25 @@ impl Connection {
         self.lock().retrieve(op, out, &mut |_, _| {})
     }
 
+    /// [`Connection::retrieve_file_from_offset`] calling `progress(done, total)` after each
+    /// READ delivered (pysmb's `show_progress`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::retrieve_file`].
+    pub fn retrieve_file_from_offset_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut dyn Write,
+        offset: u64,
+        max_length: Option<u64>,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let op = ops::ReadFile::new(share, path, offset, max_length).with_progress();
+        self.lock().retrieve(op, out, progress)
+    }
+
     /// [`Connection::retrieve_file`] calling `progress(done, total)` after each READ
     /// delivered, with the size at open as the total (pysmb's `show_progress`).
     ///
@@ -1131,8 +1150,35 @@ impl Connection {
         offset: u64,
         truncate: bool,
     ) -> Result<u64> {
-        let op = ops::WriteFile::new(share, path).from_offset(offset, truncate);
-        Ok(offset + self.lock().store(op, input, &mut |_, _| {})?)
+        self.store_file_from_offset_with_progress(
+            share,
+            path,
+            input,
+            offset,
+            truncate,
+            &mut |_, _| {},
+        )
+    }
+
+    /// [`Connection::store_file_from_offset`] calling `progress(done, None)` after each
+    /// WRITE the server acknowledged (pysmb's `show_progress`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::store_file`].
+    pub fn store_file_from_offset_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut dyn Read,
+        offset: u64,
+        truncate: bool,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let op = ops::WriteFile::new(share, path)
+            .from_offset(offset, truncate)
+            .with_progress();
+        Ok(offset + self.lock().store(op, input, progress)?)
     }
 
     /// Uploads each local file to its remote path (share-relative), keeping up to

@@ -393,6 +393,56 @@ impl Client {
             .await
     }
 
+    /// [`Client::retrieve_file_from_offset`] with `progress(done, total)` after each READ.
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::Client::retrieve_file`].
+    pub async fn retrieve_file_from_offset_with_progress<W>(
+        &self,
+        share: &str,
+        path: &str,
+        out: &mut W,
+        offset: u64,
+        max_length: Option<u64>,
+        progress: &mut smb_async::ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        let mut out = TokioIo(out);
+        self.0
+            .retrieve_file_from_offset_with_progress(
+                share, path, &mut out, offset, max_length, progress,
+            )
+            .await
+    }
+
+    /// [`Client::store_file_from_offset`] with `progress(done, None)` after each WRITE.
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::Client::store_file`].
+    pub async fn store_file_from_offset_with_progress<R>(
+        &self,
+        share: &str,
+        path: &str,
+        input: &mut R,
+        offset: u64,
+        truncate: bool,
+        progress: &mut smb_async::ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        let mut input = TokioIo(input);
+        self.0
+            .store_file_from_offset_with_progress(
+                share, path, &mut input, offset, truncate, progress,
+            )
+            .await
+    }
+
     /// Opens a file as a tokio `AsyncRead`/`AsyncWrite`/`AsyncSeek` handle.
     ///
     /// # Errors

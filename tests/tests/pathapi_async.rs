@@ -1,6 +1,6 @@
 //! The pathlib-style API of the async client against a private smbd, on tokio
 //! (`smb_tokio::Share`, tokio's I/O traits on an opened file) and on smol
-//! (`smb_asyncstd::Share`): the quick start, every path method, glob streams and rglob
+//! (`smb_async::Share` on smol): the quick start, every path method, glob streams and rglob
 //! over a few hundred files checked against the local tree, the open modes, and the
 //! tree disconnect a dropped share hands to the connection's task.
 
@@ -359,11 +359,11 @@ fn the_path_api_on_smol() {
     let srv = server();
     smol::block_on(async {
         let (server, creds) = target(&srv);
-        let share = smb_asyncstd::Share::connect(&server, creds, "x")
+        let share = smb_asyncstd::Share::connect(&server, creds, "x", smb_asyncstd::runtime())
             .await
             .unwrap();
         let shown = format!("{share:?}");
         assert!(!shown.contains(srv.password()), "{shown}");
-        scenario(&srv, share.into_inner()).await;
+        scenario(&srv, share).await;
     });
 }

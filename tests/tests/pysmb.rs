@@ -172,6 +172,35 @@ fn blocking_scenario(conn: &Connection) {
     .unwrap();
     check_progress(&reports, 3 << 20, None);
 
+    // And from an offset, both ways.
+    let mut reports = Vec::new();
+    let mut tail = Vec::new();
+    conn.retrieve_file_from_offset_with_progress(
+        "share",
+        "big.bin",
+        &mut tail,
+        1 << 20,
+        None,
+        &mut |d, t| reports.push((d, t)),
+    )
+    .unwrap();
+    assert_eq!(tail, out[1 << 20..]);
+    check_progress(&reports, 2 << 20, Some(2 << 20));
+    let mut reports = Vec::new();
+    let end = conn
+        .store_file_from_offset_with_progress(
+            "share",
+            "digits.txt",
+            &mut &b"bb"[..],
+            8,
+            false,
+            &mut |d, t| reports.push((d, t)),
+        )
+        .unwrap();
+    assert_eq!((end, reports), (10, vec![(2, None)]));
+    conn.store_file_from_offset("share", "digits.txt", &mut &b"89"[..], 8, false)
+        .unwrap();
+
     assert_eq!(conn.echo_data(b"ping").unwrap(), b"ping");
 }
 
@@ -308,6 +337,37 @@ async fn async_scenario(conn: &smb_asyncstd::Client) {
     .await
     .unwrap();
     check_progress(&reports.lock().unwrap(), 3 << 20, None);
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let (r, mut tail) = (reports.clone(), Vec::new());
+    conn.retrieve_file_from_offset_with_progress(
+        "share",
+        "big.bin",
+        &mut tail,
+        1 << 20,
+        None,
+        &mut move |d, t| r.lock().unwrap().push((d, t)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tail, out[1 << 20..]);
+    check_progress(&reports.lock().unwrap(), 2 << 20, Some(2 << 20));
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
+    let end = conn
+        .store_file_from_offset_with_progress(
+            "share",
+            "digits.txt",
+            &mut &b"89"[..],
+            8,
+            false,
+            &mut move |d, t| r.lock().unwrap().push((d, t)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (end, reports.lock().unwrap().clone()),
+        (10, vec![(2, None)])
+    );
     assert_eq!(conn.echo_data(b"ping").await.unwrap(), b"ping");
 }
 
