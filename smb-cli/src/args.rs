@@ -88,9 +88,12 @@ pub struct OutputArgs {
     /// JSON output (ls, stat, shares, snapshots, acl) and JSON errors on stderr
     #[arg(long, global = true)]
     pub json: bool,
-    /// After a transfer, a one-line summary on stderr (files, bytes, time, rate)
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
+    /// After a transfer, a one-line summary on stderr (files, bytes, time, rate); -vv
+    /// adds what the connection does (negotiation, session, trees), -vvv every request
+    /// and response (command, message id, credits, status). RUST_LOG (`debug`,
+    /// `smb_proto=debug`, …) chooses the events instead. Never a secret.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// Draw the progress bar even when stderr is not a terminal
     #[arg(long, global = true, conflicts_with = "quiet")]
     pub progress: bool,
@@ -595,7 +598,7 @@ mod tests {
     #[test]
     fn flags_anywhere_and_names_starting_with_a_dash_after_double_dash() {
         let cli = parse(&["put", "-r", "-v", "dir", "smb://h/s", "--"]).unwrap();
-        assert!(cli.output.verbose);
+        assert_eq!(cli.output.verbose, 1);
         assert!(matches!(
             cli.command,
             Command::Put {

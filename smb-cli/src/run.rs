@@ -22,6 +22,46 @@ use crate::progress::{Bar, Mode};
 use crate::report::{self, Fail, FailedFile, Report};
 use crate::show::{self, AclJson, EntryJson, ShareJson, SnapshotJson};
 
+/// Shows the library's tracing events on stderr: info with `-vv`, debug (each request
+/// and response) with `-vvv`, or what RUST_LOG says; nothing otherwise (`-v` alone is
+/// the transfer summary).
+fn logs(verbose: u8) {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|s| s.parse::<Targets>().ok());
+    let filter = match (from_env, verbose) {
+        (Some(targets), _) => targets,
+        (None, 0 | 1) => return,
+        (None, 2) => Targets::new().with_default(LevelFilter::INFO),
+        (None, _) => Targets::new().with_default(LevelFilter::DEBUG),
+    };
+    use tracing_subscriber::layer::SubscriberExt;
+    // The fmt subscriber's own maximum (INFO by default) would hide what `filter` lets
+    // through.
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
+        .with_ansi(false)
+        .with_writer(|| QuietStderr)
+        .finish()
+        .with(filter);
+    let _ = tracing::subscriber::set_global_default(subscriber);
+}
+
+/// stderr that ignores a failed write: a log line must never end smb (stderr may be a
+/// closed pipe).
+struct QuietStderr;
+
+impl io::Write for QuietStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let _ = io::stderr().write_all(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// `smb`'s `main`: parses the command line, runs the command, tells a failure on
 /// stderr, and returns the exit status. Neither output may panic (`println!` would):
 /// stdout or stderr may be a closed pipe.
@@ -49,6 +89,7 @@ pub fn main() -> ExitCode {
     // If no handler can be installed, Ctrl-C kills smb as before: LOCAL itself is still
     // never half-written, only LOCAL.part would stay.
     let _ = ctrlc::set_handler(on_interrupt);
+    logs(cli.output.verbose);
     let command = cli.command.name();
     let json = cli.output.json;
     match run(cli) {
@@ -862,7 +903,7 @@ impl Cx {
 
     /// `-v`: a one-line summary on stderr.
     fn summary(&self, cmd: &str, files: u64, bytes: u64, started: Instant) {
-        if self.out.verbose {
+        if self.out.verbose > 0 {
             let secs = started.elapsed().as_secs_f64();
             let rate = bytes as f64 / secs.max(1e-6) / f64::from(1 << 20);
             let _ = writeln!(

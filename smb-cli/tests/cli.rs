@@ -185,6 +185,52 @@ fn names(entries: &[(char, u64, String, String)]) -> Vec<&str> {
     entries.iter().map(|e| e.3.as_str()).collect()
 }
 
+/// `-vv` shows what the connection does, `-vvv` every request and response, RUST_LOG
+/// picks the events itself; no flag, no log; never the password (every run is checked).
+#[test]
+fn verbose_levels_and_rust_log_show_the_librarys_events() {
+    let srv = server();
+    let url = srv.url("share");
+    let quiet = smb(&["ls", &url]);
+    assert_eq!(quiet.code, 0, "{}", quiet.stderr);
+    assert!(
+        !quiet.stderr.contains("session established"),
+        "{}",
+        quiet.stderr
+    );
+
+    let v = smb(&["-vv", "ls", &url]);
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    for needle in ["negotiated", "session established", "tree connected"] {
+        assert!(v.stderr.contains(needle), "{needle}: {}", v.stderr);
+    }
+    assert!(
+        !v.stderr.contains("message_id="),
+        "-vv shows no requests: {}",
+        v.stderr
+    );
+
+    let vv = smb(&["-vvv", "ls", &url]);
+    assert_eq!(vv.code, 0, "{}", vv.stderr);
+    for needle in [
+        "command=\"QUERY_DIRECTORY\"",
+        "message_id=",
+        "credits_granted=",
+        "status=STATUS_SUCCESS",
+    ] {
+        assert!(vv.stderr.contains(needle), "{needle}: {}", vv.stderr);
+    }
+
+    let mut cmd = command(&["ls", &url]);
+    cmd.env("RUST_LOG", "smb_proto=debug");
+    let from_env = finished(cmd.output().expect("run smb"));
+    assert!(
+        from_env.stderr.contains("command=\"TREE_CONNECT\""),
+        "{}",
+        from_env.stderr
+    );
+}
+
 #[test]
 fn put_get_cat_and_ls_round_trip_bytes() {
     let srv = server();
