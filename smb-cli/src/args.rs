@@ -450,6 +450,37 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// NetBIOS name queries, like Samba's nmblookup (UDP port 137)
+    #[command(
+        long_about = "NetBIOS name queries, like Samba's nmblookup: `smb nmblookup -U IP NAME` \
+        asks the name service at IP for NAME's addresses and prints `IP NAME<20>` for each \
+        (NAME#1d asks for another suffix); `smb nmblookup -A IP` asks IP which names it \
+        holds and prints each with its suffix and <GROUP> for group names. Queries are \
+        unicast and sent three times within the timeout. A name the server does not hold \
+        gets no answer from nmbd (the query times out); --no-recursion asks for a negative \
+        answer instead (not found)."
+    )]
+    Nmblookup {
+        /// The name to resolve (NAME, or NAME#xx for suffix xx)
+        #[arg(required_unless_present = "status")]
+        name: Option<String>,
+        /// The name server to ask (an IPv4 address)
+        #[arg(short = 'U', long, required_unless_present = "status")]
+        server: Option<std::net::Ipv4Addr>,
+        /// Ask this address which names it holds (node status) instead
+        #[arg(short = 'A', long, conflicts_with_all = ["name", "server"])]
+        status: Option<std::net::Ipv4Addr>,
+        /// UDP port of the name service
+        #[arg(long = "nbns-port", default_value_t = 137)]
+        nbns_port: u16,
+        /// Seconds to wait for an answer
+        #[arg(long = "wait", default_value_t = 3)]
+        wait: u64,
+        /// Clear the recursion-desired flag (nmblookup -U's default): a missing name is
+        /// answered negatively instead of not at all
+        #[arg(long)]
+        no_recursion: bool,
+    },
     /// Print a shell completion script (e.g. smb completions bash > /etc/bash_completion.d/smb)
     Completions {
         /// The shell
@@ -491,6 +522,7 @@ impl Command {
             Command::Snapshots { .. } => "snapshots",
             Command::Acl { .. } => "acl",
             Command::Echo { .. } => "echo",
+            Command::Nmblookup { .. } => "nmblookup",
             Command::Completions { .. } => "completions",
             Command::Man { .. } => "man",
             Command::Dissect(_) => "dissect",
@@ -514,7 +546,10 @@ impl Command {
             | Command::Snapshots { conn, .. }
             | Command::Acl { conn, .. }
             | Command::Echo { conn, .. } => Some(conn),
-            Command::Completions { .. } | Command::Man { .. } | Command::Dissect(_) => None,
+            Command::Nmblookup { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
+            | Command::Dissect(_) => None,
         }
     }
 }

@@ -224,6 +224,25 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Snapshots { url, .. } => cx.snapshots(&url),
         Command::Acl { url, .. } => cx.acl(&url),
         Command::Echo { url, count, .. } => cx.echo(&url, count),
+        Command::Nmblookup {
+            name,
+            server,
+            status,
+            nbns_port,
+            wait,
+            no_recursion,
+        } => {
+            let service = smb_blocking::NameService::new()
+                .port(nbns_port)
+                .recursion_desired(!no_recursion);
+            nmblookup(
+                &smb_blocking::NetBios::new(service),
+                name.as_deref(),
+                server.or(status),
+                status.is_some(),
+                std::time::Duration::from_secs(wait.max(1)),
+            )
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "smb", &mut script);
@@ -232,6 +251,35 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Man { command } => man(command.as_deref()),
         Command::Dissect(_) => Err(usage("dissect runs on its own")),
     }
+}
+
+/// `smb nmblookup`: `IP NAME<xx>` per address of `name` at `ip`, or with `status`
+/// every name `ip` holds (`NAME<xx>`, `<GROUP>` for group names).
+fn nmblookup(
+    nb: &smb_blocking::NetBios,
+    name: Option<&str>,
+    ip: Option<std::net::Ipv4Addr>,
+    status: bool,
+    wait: std::time::Duration,
+) -> Result<(), Fail> {
+    let ip = ip.ok_or_else(|| usage("nmblookup needs -U IP NAME or -A IP"))?;
+    let mut text = String::new();
+    if status {
+        for n in nb.node_status(ip, wait)?.names {
+            let group = if n.is_group() { " <GROUP>" } else { "" };
+            text.push_str(&format!("\t{}{group}\n", n.name));
+        }
+    } else {
+        let name = name.ok_or_else(|| usage("nmblookup needs a NAME with -U"))?;
+        let shown = match name.split_once('#') {
+            Some((n, suffix)) => format!("{}<{}>", n.to_uppercase(), suffix.to_lowercase()),
+            None => format!("{}<20>", name.to_uppercase()),
+        };
+        for addr in nb.query_name(name, ip, wait)? {
+            text.push_str(&format!("{addr} {shown}\n"));
+        }
+    }
+    write_out(text.as_bytes())
 }
 
 /// `smb man [COMMAND]`: the page in roff, from the same definition as `--help`.

@@ -2158,3 +2158,42 @@ fn a_tree_upload_that_fails_part_way_says_what_failed_and_what_made_it() {
     assert!(lines.contains(&"smb: transferred: a.bin"), "{lines:?}");
     assert_eq!(sha_of(&disk.join("a.bin")), sha_of(&src.join("a.bin")));
 }
+
+/// `smb nmblookup` against a private nmbd: a name's address, the names at an address,
+/// and the exit codes of a name nobody holds (timed out with RD, not found without).
+#[test]
+fn nmblookup_resolves_names_and_lists_node_status() {
+    use smb_tests::nmbd::{NmbServer, ADDRESS, NETBIOS_NAME, WORKGROUP};
+    let _nmbd = NmbServer::start();
+    let ip = ADDRESS.to_string();
+    let run = smb(&["nmblookup", "-U", &ip, &NETBIOS_NAME.to_lowercase()]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        format!("{ip} {NETBIOS_NAME}<20>\n")
+    );
+    let run = smb(&["nmblookup", "-U", &ip, &format!("{WORKGROUP}#1e")]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        format!("{ip} {WORKGROUP}<1e>\n")
+    );
+    let run = smb(&["nmblookup", "-A", &ip]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let listing = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        listing.contains(&format!("\t{NETBIOS_NAME}<20>\n")),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("\t{WORKGROUP}<1e> <GROUP>\n")),
+        "{listing}"
+    );
+
+    let run = smb(&["nmblookup", "-U", &ip, "--no-recursion", "NOBODYHERE"]);
+    assert_eq!(run.code, 3, "not found: {}", run.stderr);
+    let run = smb(&["nmblookup", "-U", &ip, "--wait", "1", "NOBODYHERE"]);
+    assert_eq!(run.code, 6, "timed out: {}", run.stderr);
+    let run = smb(&["nmblookup", "NOSERVER"]);
+    assert_eq!(run.code, 2, "usage: {}", run.stderr);
+}
