@@ -27,6 +27,10 @@ installed() {
 
 required=()
 have smbd || required+=(samba)
+# nmbd (the NetBIOS name service tests), smbstatus and net (session and privilege tests).
+have nmbd || required+=(samba)
+have smbstatus || required+=(samba)
+have net || required+=(samba-common-bin)
 have smbclient || required+=(smbclient)
 installed samba-vfs-modules || required+=(samba-vfs-modules)
 have useradd || required+=(passwd)
@@ -50,6 +54,6 @@ if ! have tshark; then
         echo "install-deps: warning: tshark could not be installed" >&2
 fi
 
-for tool in smbd smbclient; do
+for tool in smbd nmbd smbstatus net smbclient script; do
     have "$tool" || { echo "install-deps: $tool still missing" >&2; exit 1; }
 done

@@ -77,7 +77,7 @@ impl Runtime for Tokio {
         Box::pin(async move {
             let sock = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
             sock.set_nodelay(true)?;
-            Ok(Box::new(TokioIo(sock)) as Box<dyn Socket>)
+            Ok(Box::new(Compat(sock)) as Box<dyn Socket>)
         })
     }
 
@@ -145,10 +145,13 @@ pub fn netbios(service: NameService) -> NetBios {
     NetBios::new(runtime(), service)
 }
 
-/// A tokio reader or writer as a `futures-io` one.
-struct TokioIo<T>(T);
+/// A tokio reader or writer as a `futures-io` one, for the [`smb_async::Client`]
+/// methods this crate does not wrap (those with progress, from an offset, …):
+/// `client.store_file_from_offset("share", "f", &mut Compat(&mut file), 5, false)`.
+#[derive(Debug)]
+pub struct Compat<T>(pub T);
 
-impl<T: AsyncRead + Unpin> futures_io::AsyncRead for TokioIo<T> {
+impl<T: AsyncRead + Unpin> futures_io::AsyncRead for Compat<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -160,7 +163,7 @@ impl<T: AsyncRead + Unpin> futures_io::AsyncRead for TokioIo<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> futures_io::AsyncWrite for TokioIo<T> {
+impl<T: AsyncWrite + Unpin> futures_io::AsyncWrite for Compat<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
@@ -288,7 +291,7 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let mut out = TokioIo(out);
+        let mut out = Compat(out);
         self.0
             .retrieve_file_from_offset(share, path, &mut out, offset, max_length)
             .await
@@ -310,7 +313,7 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let mut out = TokioIo(out);
+        let mut out = Compat(out);
         self.0
             .retrieve_file_at(share, path, snapshot, &mut out)
             .await
@@ -325,122 +328,7 @@ impl Client {
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        self.0.store_file(share, path, &mut TokioIo(input)).await
-    }
-
-    /// [`Client::retrieve_file`] with `progress(done, total)` after each READ delivered.
-    ///
-    /// # Errors
-    ///
-    /// As for [`smb_async::Client::retrieve_file`].
-    pub async fn retrieve_file_with_progress<W>(
-        &self,
-        share: &str,
-        path: &str,
-        out: &mut W,
-        progress: &mut smb_async::ProgressFn<'_>,
-    ) -> Result<u64>
-    where
-        W: AsyncWrite + Unpin + ?Sized,
-    {
-        let mut out = TokioIo(out);
-        self.0
-            .retrieve_file_with_progress(share, path, &mut out, progress)
-            .await
-    }
-
-    /// [`Client::store_file`] with `progress(done, None)` after each WRITE acknowledged.
-    ///
-    /// # Errors
-    ///
-    /// As for [`smb_async::Client::store_file`].
-    pub async fn store_file_with_progress<R>(
-        &self,
-        share: &str,
-        path: &str,
-        input: &mut R,
-        progress: &mut smb_async::ProgressFn<'_>,
-    ) -> Result<u64>
-    where
-        R: AsyncRead + Unpin + ?Sized,
-    {
-        let mut input = TokioIo(input);
-        self.0
-            .store_file_with_progress(share, path, &mut input, progress)
-            .await
-    }
-
-    /// Writes everything `input` yields into `path` from `offset`; returns the offset
-    /// after the last byte written (pysmb's `storeFileFromOffset`).
-    ///
-    /// # Errors
-    ///
-    /// As for [`smb_async::Client::store_file_from_offset`].
-    pub async fn store_file_from_offset<R>(
-        &self,
-        share: &str,
-        path: &str,
-        input: &mut R,
-        offset: u64,
-        truncate: bool,
-    ) -> Result<u64>
-    where
-        R: AsyncRead + Unpin + ?Sized,
-    {
-        let mut input = TokioIo(input);
-        self.0
-            .store_file_from_offset(share, path, &mut input, offset, truncate)
-            .await
-    }
-
-    /// [`Client::retrieve_file_from_offset`] with `progress(done, total)` after each READ.
-    ///
-    /// # Errors
-    ///
-    /// As for [`smb_async::Client::retrieve_file`].
-    pub async fn retrieve_file_from_offset_with_progress<W>(
-        &self,
-        share: &str,
-        path: &str,
-        out: &mut W,
-        offset: u64,
-        max_length: Option<u64>,
-        progress: &mut smb_async::ProgressFn<'_>,
-    ) -> Result<u64>
-    where
-        W: AsyncWrite + Unpin + ?Sized,
-    {
-        let mut out = TokioIo(out);
-        self.0
-            .retrieve_file_from_offset_with_progress(
-                share, path, &mut out, offset, max_length, progress,
-            )
-            .await
-    }
-
-    /// [`Client::store_file_from_offset`] with `progress(done, None)` after each WRITE.
-    ///
-    /// # Errors
-    ///
-    /// As for [`smb_async::Client::store_file`].
-    pub async fn store_file_from_offset_with_progress<R>(
-        &self,
-        share: &str,
-        path: &str,
-        input: &mut R,
-        offset: u64,
-        truncate: bool,
-        progress: &mut smb_async::ProgressFn<'_>,
-    ) -> Result<u64>
-    where
-        R: AsyncRead + Unpin + ?Sized,
-    {
-        let mut input = TokioIo(input);
-        self.0
-            .store_file_from_offset_with_progress(
-                share, path, &mut input, offset, truncate, progress,
-            )
-            .await
+        self.0.store_file(share, path, &mut Compat(input)).await
     }
 
     /// Opens a file as a tokio `AsyncRead`/`AsyncWrite`/`AsyncSeek` handle.

@@ -380,8 +380,17 @@ fn pysmb_calls_on_tokio() {
             .await
             .unwrap();
         async_scenario(&conn).await;
+        // A tokio reader for the calls smb-tokio does not wrap.
+        let mut input = smb_tokio::Compat(&b"tokio"[..]);
+        let end = conn
+            .store_file_from_offset("share", "compat.txt", &mut input, 2, false)
+            .await
+            .unwrap();
+        assert_eq!(end, 7);
     });
     check_server_side(&srv.share_path("share"));
+    let compat = std::fs::read(srv.share_path("share").join("compat.txt")).unwrap();
+    assert_eq!(compat, b"\0\0tokio");
 }
 
 #[test]
