@@ -129,7 +129,7 @@ impl Share {
     ///
     /// The tree connect's error.
     pub async fn on(client: Client, share: &str) -> Result<Share> {
-        let unc = client.call(ops::UncPath::new(share)).await?;
+        let unc = client.call(ops::ConnectShare::new(share)).await?.unc;
         Ok(Share {
             tree: Arc::new(Tree {
                 client,

@@ -118,7 +118,7 @@ impl Share {
     ///
     /// The tree connect's error.
     pub fn on(conn: Connection, share: &str) -> Result<Share> {
-        let unc = conn.call(ops::UncPath::new(share))?;
+        let unc = conn.call(ops::ConnectShare::new(share))?.unc;
         Ok(Share {
             tree: Arc::new(Tree {
                 conn,

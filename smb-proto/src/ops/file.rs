@@ -206,12 +206,15 @@ impl Operation for Open {
 }
 
 /// A connected share, as [`ConnectShare`] reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SharedTree {
     /// Its tree id.
     pub tree: TreeId,
     /// Whether requests on it are encrypted (the session's or the share's demand).
     pub encrypted: bool,
+    /// Its UNC name, `\\server\share`, with the server as the client addresses it
+    /// ([`Config::server_name`](crate::Config::server_name)).
+    pub unc: String,
 }
 
 /// Connects a share's tree (the core connects it for any operation on the share; this
@@ -248,7 +251,12 @@ impl Operation for ConnectShare {
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<SharedTree>, Fail> {
         let tree = cx.tree();
         let encrypted = cx.session().tree_encrypts(tree.0);
-        Ok(Progress::Done(SharedTree { tree, encrypted }))
+        let unc = format!(r"\\{}\{}", cx.server_name(), self.share);
+        Ok(Progress::Done(SharedTree {
+            tree,
+            encrypted,
+            unc,
+        }))
     }
 
     fn on_response(

@@ -41,7 +41,7 @@ pub use meta::{
     Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, ResetAttributes, Rmdir, SetBasicInfo,
     Stat, Touch,
 };
-pub use pathlib::{Append, FileInfoClass, MakeDirectory, PathInfo, QueryPathInfo, UncPath};
+pub use pathlib::{Append, FileInfoClass, MakeDirectory, PathInfo, QueryPathInfo};
 pub use raw::{HeaderFields, Raw};
 pub use security::GetSecurity;
 pub use shares::{ListShares, ShareInfo, ShareType};

@@ -1,8 +1,7 @@
 //! The operations behind the pathlib-style API that no simpler operation covers:
 //! pathlib's `mkdir(parents, exist_ok)` ([`MakeDirectory`]), a write at whatever the end
 //! of a file is ([`Append`], for files opened in `a` mode), QUERY_INFO of any
-//! information class on a path ([`QueryPathInfo`], typed by [`PathInfo`]), and a share's
-//! UNC name, which a share handle shows its paths under ([`UncPath`]).
+//! information class on a path ([`QueryPathInfo`], typed by [`PathInfo`]).
 
 use std::marker::PhantomData;
 
@@ -442,47 +441,5 @@ impl<C: FileInfoClass> Operation for PathInfo<C> {
         resp: Response,
     ) -> Result<Progress<C>, Fail> {
         Self::decoded(self.query.on_response(cx, tag, resp)?)
-    }
-}
-
-/// Connects a share's tree (like [`ConnectShare`](super::ConnectShare)) → its UNC path,
-/// `\\server\share`, with the server as the client addresses it
-/// ([`Config::server_name`](crate::Config::server_name)).
-#[derive(Debug, Clone)]
-pub struct UncPath {
-    share: String,
-}
-
-impl UncPath {
-    /// Connects `share`.
-    pub fn new(share: &str) -> Self {
-        UncPath {
-            share: share.to_string(),
-        }
-    }
-}
-
-impl Operation for UncPath {
-    type Output = String;
-
-    fn label(&self) -> (&'static str, &str) {
-        ("tree connect", &self.share)
-    }
-
-    fn share(&self) -> Option<&str> {
-        Some(&self.share)
-    }
-
-    fn check(&self) -> Result<(), Error> {
-        path::check_share_of("tree connect", &self.share)
-    }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<String>, Fail> {
-        // The core connected the tree before starting this: nothing left to send.
-        Ok(Progress::Done(format!(
-            r"\\{}\{}",
-            cx.server_name(),
-            self.share
-        )))
     }
 }
