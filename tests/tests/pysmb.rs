@@ -467,3 +467,53 @@ fn pysmb_calls_in_the_deferred_style_on_smol_and_async_std() {
     });
     check_server_side(&srv.share_path("share"));
 }
+
+/// listShares, listSnapshots (and a read at a snapshot) and getSecurity on the async
+/// client, on both tokio and smol; the blocking ones are in shares.rs, snapshots.rs and
+/// acl.rs.
+async fn shares_snapshots_security(conn: &smb_asyncstd::Client, blocking: &Connection) {
+    let shares = conn.list_shares().await.unwrap();
+    assert!(shares.iter().any(|s| s.name == "snap"), "{shares:?}");
+    assert_eq!(
+        names_of(&shares),
+        names_of(&blocking.list_shares().unwrap())
+    );
+    let times = conn.list_snapshots("snap", "").await.unwrap();
+    assert_eq!(times, blocking.list_snapshots("snap", "").unwrap());
+    assert_eq!(times.len(), 1);
+    let mut old = Vec::new();
+    conn.retrieve_file_at("snap", "f.txt", times[0], &mut old)
+        .await
+        .unwrap();
+    assert_eq!(old, b"old");
+    let sd = conn.get_security("snap", "f.txt").await.unwrap();
+    assert!(sd.owner.is_some() && sd.dacl.is_some(), "{sd:?}");
+    assert_eq!(sd, blocking.get_security("snap", "f.txt").unwrap());
+}
+
+fn names_of(shares: &[smb_blocking::ShareInfo]) -> Vec<String> {
+    let mut n: Vec<String> = shares.iter().map(|s| s.name.clone()).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn shares_snapshots_and_security_on_tokio_and_smol() {
+    let srv = SambaServer::builder()
+        .share(Share::new("snap").snapshots())
+        .start();
+    std::fs::write(srv.share_path("snap").join("f.txt"), b"new").unwrap();
+    let at = srv.snapshot("snap", "@GMT-2026.01.01-00.00.00");
+    std::fs::write(at.join("f.txt"), b"old").unwrap();
+    let blocking = Connection::connect(&srv.connect_options()).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let conn = smb_tokio::Client::connect(&srv.connect_options())
+            .await
+            .unwrap();
+        shares_snapshots_security(&conn, &blocking).await;
+    });
+    smol::block_on(async {
+        let conn = smb_asyncstd::connect(&srv.connect_options()).await.unwrap();
+        shares_snapshots_security(&conn, &blocking).await;
+    });
+}
