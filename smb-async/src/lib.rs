@@ -42,7 +42,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
     filetime, local_path, part_paths, with_path, DriverEvent as Ev, LocalTree, Status,
-    TransferResults,
+    TransferResults, UploadBuffers,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -826,10 +826,11 @@ impl Client {
         R: AsyncRead + Unpin + ?Sized,
     {
         let mut op = self.begin(BoxedOp::new(op), None)?;
+        let mut pool = UploadBuffers::default();
         loop {
             match op.step().await? {
                 Step::WantData { file, max_len } => {
-                    let data = read_up_to(&mut *input, max_len).await?;
+                    let data = read_up_to(&mut *input, max_len, &mut pool).await?;
                     op.supply(file, data);
                 }
                 Step::Progress { done, total } => progress(done, total),
@@ -1007,6 +1008,7 @@ impl Client {
         let mut op = self.begin(BoxedOp::new(op), None)?;
         let mut results = TransferResults::new(names);
         let mut sources: HashMap<usize, async_fs::File> = HashMap::new();
+        let mut pool = UploadBuffers::default();
         loop {
             match op.step().await {
                 Ok(Step::WantData { file, max_len }) => {
@@ -1016,7 +1018,7 @@ impl Client {
                             Entry::Occupied(o) => o.into_mut(),
                             Entry::Vacant(v) => v.insert(async_fs::File::open(local).await?),
                         };
-                        read_up_to(src, max_len).await
+                        read_up_to(src, max_len, &mut pool).await
                     };
                     match read.await {
                         Ok(data) => {
@@ -1265,8 +1267,21 @@ async fn remove_part(part: &Option<PathBuf>) {
 pub type ProgressFn<'a> = dyn FnMut(u64, Option<u64>) + Send + 'a;
 
 /// Reads until `max` bytes or end of input; empty means end of input.
-async fn read_up_to<R: AsyncRead + Unpin + ?Sized>(input: &mut R, max: usize) -> io::Result<Bytes> {
-    let mut buf = Vec::with_capacity(max);
-    input.take(max as u64).read_to_end(&mut buf).await?;
-    Ok(buf.into())
+async fn read_up_to<R: AsyncRead + Unpin + ?Sized>(
+    input: &mut R,
+    max: usize,
+    pool: &mut UploadBuffers,
+) -> io::Result<Bytes> {
+    let mut buf = pool.take(max);
+    let mut n = 0;
+    while n < max {
+        match input.read(&mut buf[n..]).await {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(n);
+    Ok(pool.give(buf))
 }

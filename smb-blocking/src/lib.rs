@@ -28,7 +28,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
-use smb_proto::client::{filetime, local_path, part_paths, with_path, LocalTree, TransferResults};
+use smb_proto::client::{
+    filetime, local_path, part_paths, with_path, LocalTree, TransferResults, UploadBuffers,
+};
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
 
@@ -353,10 +355,11 @@ impl Pump {
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
         let handle = self.start(op);
+        let mut pool = UploadBuffers::default();
         let r = self.pump(handle.id(), |core, ev| {
             match *ev {
                 Event::WantData { id, file, max_len } => {
-                    let data = read_up_to(input, max_len)?;
+                    let data = read_up_to(input, max_len, &mut pool)?;
                     core.supply(id, file, data, Instant::now());
                 }
                 Event::Progress { done, total, .. } => progress(done, total),
@@ -389,6 +392,7 @@ impl Pump {
         let mut results = TransferResults::new(names);
         let mut sources: HashMap<usize, std::fs::File> = HashMap::new();
         let mut failed = None;
+        let mut pool = UploadBuffers::default();
         let outcome = self.pump(handle.id(), |core, ev| match *ev {
             Event::WantData { id, file, max_len } => {
                 let local = &files[file].0;
@@ -400,7 +404,7 @@ impl Pump {
                             .inspect_err(|_| failed = Some(file))?,
                     ),
                 };
-                let data = read_up_to(src, max_len)
+                let data = read_up_to(src, max_len, &mut pool)
                     .map_err(|e| with_path(e, local))
                     .inspect_err(|_| failed = Some(file))?;
                 if data.len() < max_len {
@@ -1312,10 +1316,17 @@ fn write_all_parts(
 }
 
 /// Reads until `max` bytes or end of input; empty means end of input.
-fn read_up_to(input: &mut dyn Read, max: usize) -> io::Result<Bytes> {
-    // `read_to_end` fills spare capacity without zeroing it first, unlike reading into
-    // a `vec![0; max]`.
-    let mut buf = Vec::with_capacity(max);
-    input.take(max as u64).read_to_end(&mut buf)?;
-    Ok(Bytes::from(buf))
+fn read_up_to(input: &mut dyn Read, max: usize, pool: &mut UploadBuffers) -> io::Result<Bytes> {
+    let mut buf = pool.take(max);
+    let mut n = 0;
+    while n < max {
+        match input.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(n);
+    Ok(pool.give(buf))
 }

@@ -231,6 +231,65 @@ impl TransferResults {
     }
 }
 
+/// Buffers for the data a driver hands an upload on [`Event::WantData`](crate::Event::WantData),
+/// reused once the core has sent them.
+///
+/// A fresh buffer per chunk costs a page fault per 4 KiB the first time it is filled:
+/// the allocator returns freed megabyte buffers to the system as often as not. This keeps
+/// every buffer it handed out and gives one back from [`take`](Self::take) once the core
+/// holds no view of it any more (the WRITE that carried it went out).
+///
+/// ```
+/// use smb_proto::client::UploadBuffers;
+/// let mut pool = UploadBuffers::default();
+/// let mut buf = pool.take(1 << 20);
+/// let read = b"data read from the file";
+/// buf[..read.len()].copy_from_slice(read);
+/// buf.truncate(read.len());
+/// let chunk = pool.give(buf); // supplied to the core, dropped once sent
+/// drop(chunk);
+/// assert_eq!(pool.take(1 << 20).len(), 1 << 20);
+/// ```
+#[derive(Debug, Default)]
+pub struct UploadBuffers {
+    /// Every buffer handed out and not yet taken back: the core may still hold some.
+    out: Vec<bytes::Bytes>,
+}
+
+/// How many buffers the pool follows; older ones are left to the allocator.
+const POOL_LIMIT: usize = 64;
+
+impl UploadBuffers {
+    /// A buffer of `max` bytes to read into (then truncate to what was read): one the
+    /// core let go of if there is one, else a new one.
+    ///
+    /// It comes initialised, so that one `read` can fill all of it: zeroed once when
+    /// new, and a reused buffer only past what it held last time. (`read_to_end` into
+    /// spare capacity avoids the zeroing but reads a megabyte in eight growing pieces.)
+    pub fn take(&mut self, max: usize) -> Vec<u8> {
+        // The newest buffer let go of: sends finish in order, so it is the one last
+        // touched, and likeliest still in the CPU's cache.
+        if let Some(i) = self.out.iter().rposition(bytes::Bytes::is_unique) {
+            if let Ok(b) = self.out.remove(i).try_into_mut() {
+                let mut v: Vec<u8> = b.into();
+                v.resize(max, 0);
+                return v;
+            }
+        }
+        vec![0; max]
+    }
+
+    /// `buf` frozen for the core, followed so that [`take`](Self::take) can reuse it.
+    pub fn give(&mut self, buf: Vec<u8>) -> bytes::Bytes {
+        let b = bytes::Bytes::from(buf);
+        if self.out.len() == POOL_LIMIT {
+            self.out.remove(0);
+        }
+        self.out.push(b.clone());
+        b
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +412,28 @@ mod tests {
         let e = LocalTree::walk(&dir, "x").unwrap_err();
         assert!(e.to_string().contains("symbolic link loop"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_upload_buffer_comes_back_once_the_core_lets_go_of_it() {
+        let mut pool = UploadBuffers::default();
+        let mut first = pool.take(1024);
+        assert_eq!(first, vec![0; 1024]);
+        first[..1000].fill(7);
+        first.truncate(1000);
+        let at = first.as_ptr();
+        let sent = pool.give(first);
+        // Still held (a WRITE not yet sent): a new buffer.
+        let other = pool.take(1024);
+        assert_ne!(other.as_ptr(), at);
+        drop(sent);
+        let again = pool.take(1024);
+        assert_eq!(again.as_ptr(), at);
+        assert_eq!(again.len(), 1024);
+        assert_eq!(again[999..1001], [7, 0]);
+        // Asked for more than it holds: grown.
+        let bigger = pool.give(again);
+        drop(bigger);
+        assert_eq!(pool.take(4096).len(), 4096);
     }
 }
