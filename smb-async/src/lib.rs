@@ -24,6 +24,7 @@ mod path;
 mod pool;
 mod replay;
 pub mod runtime;
+mod watch;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::future::poll_fn;
@@ -67,14 +68,17 @@ pub use smb_proto::client::{
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
+pub use smb_proto::ops::{Change, DEFAULT_FILTER as DEFAULT_NOTIFY_FILTER};
 pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};
+pub use smb_proto::wire::notify::completion_filter as notify_filter;
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
 pub use smb_proto::{
     Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SessionSlot, ShareInfo, ShareType,
     SigningPolicy,
 };
+pub use watch::WatchStream;
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -178,6 +182,7 @@ pub(crate) enum Step {
         total: Option<u64>,
     },
     Entries(Vec<FileInfo>),
+    Changes(Vec<ops::Change>),
     Done(OpOutput),
 }
 
@@ -223,6 +228,7 @@ impl Running {
                 Some(Ev::FileDone { file, result }) => Ok(Step::FileDone { file, result }),
                 Some(Ev::Progress { done, total, .. }) => Ok(Step::Progress { done, total }),
                 Some(Ev::Entries(e)) => Ok(Step::Entries(e)),
+                Some(Ev::Changes(c)) => Ok(Step::Changes(c)),
                 Some(Ev::Done(r)) => {
                     self.finished = true;
                     r.map(Step::Done).map_err(|e| Error::Smb(e).at(&self.path))
@@ -244,6 +250,8 @@ impl Running {
                 Step::Done(out) => return Poll::Ready(Ok(out)),
                 Step::WantData { file, .. } => self.supply(file, Bytes::new()),
                 Step::Entries(_) => self.supply(0, Bytes::new()),
+                Step::Changes(c) if !c.is_empty() => self.supply(0, Bytes::new()),
+                Step::Changes(_) => {}
                 Step::Data(_) | Step::FileDone { .. } | Step::Progress { .. } => {}
             }
         }
@@ -436,13 +444,21 @@ impl Client {
     /// Hands `op` to the connection's task; `path` names it in a timeout (the
     /// operation's own label otherwise).
     pub(crate) fn begin(&self, op: BoxedOp, path: Option<&str>) -> Result<Running> {
+        self.begin_timed(op, path, self.timeout)
+    }
+
+    /// [`Client::begin`] with the operation's own `timeout` (none: it may run forever).
+    pub(crate) fn begin_timed(
+        &self,
+        op: BoxedOp,
+        path: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Result<Running> {
         let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
         let (tx, events) = async_channel::unbounded();
         let path = path.unwrap_or(op.label().1).to_string();
         // The core times the operation out as a whole (and cancels it on the wire).
-        let deadline = self
-            .timeout
-            .and_then(|t| std::time::Instant::now().checked_add(t));
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
         self.inner.send_now(Cmd::Start {
             ticket,
             session: self.session,

@@ -19,8 +19,10 @@ mod file;
 mod netbios;
 mod path;
 mod replay;
+mod watch;
 
 use std::collections::hash_map::{Entry, HashMap};
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -49,12 +51,15 @@ pub use smb_proto::client::{
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
+pub use smb_proto::ops::{Change, DEFAULT_FILTER as DEFAULT_NOTIFY_FILTER};
 pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};
+pub use smb_proto::wire::notify::completion_filter as notify_filter;
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
 pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SessionSlot, SigningPolicy};
 pub use smb_proto::{FileInfo, OpenOptions, ShareInfo, ShareType};
+pub use watch::Watcher;
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -141,6 +146,8 @@ struct Pump {
     /// holding the lock.
     session: SessionSlot,
     op_timeout: Option<Duration>,
+    /// Events of each open [`Watcher`], kept while another call pumps.
+    parked: HashMap<OpId, VecDeque<Event>>,
 }
 
 /// What a login settled for a session, and whether it encrypts.
@@ -213,28 +220,39 @@ impl Pump {
         mut on_event: impl FnMut(&mut smb_proto::Connection, &Event) -> io::Result<()>,
     ) -> Result<OpOutput> {
         loop {
+            match self.next_event(id, None)? {
+                None => {}
+                Some(Event::Done { result, .. }) => return Ok(result?),
+                Some(ev) => {
+                    if let Err(e) = on_event(&mut self.core, &ev) {
+                        self.core.cancel(id, Instant::now());
+                        self.flush_tx();
+                        while self.core.poll_event().is_some() {}
+                        return Err(Error::Io(e));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pumps bytes until operation `id` has an event, or (`None`) until `until`. Events
+    /// of a [`Watcher`] that is not reading now are kept for it; other operations' have
+    /// no reader (their caller gave up on them) and are dropped.
+    fn next_event(&mut self, id: OpId, until: Option<Instant>) -> Result<Option<Event>> {
+        if let Some(ev) = self.parked.get_mut(&id).and_then(VecDeque::pop_front) {
+            return Ok(Some(ev));
+        }
+        loop {
             self.flush_tx();
             while let Some(ev) = self.core.poll_event() {
-                let of = match &ev {
-                    Event::Done { id, .. }
-                    | Event::Data { id, .. }
-                    | Event::WantData { id, .. }
-                    | Event::FileDone { id, .. }
-                    | Event::Progress { id, .. }
-                    | Event::Entries { id, .. } => *id,
-                    Event::Break(_) | Event::Closed(_) => continue,
-                };
-                if of != id {
-                    continue;
-                }
-                if let Event::Done { result, .. } = ev {
-                    return Ok(result?);
-                }
-                if let Err(e) = on_event(&mut self.core, &ev) {
-                    self.core.cancel(id, Instant::now());
-                    self.flush_tx();
-                    while self.core.poll_event().is_some() {}
-                    return Err(Error::Io(e));
+                match ev.op() {
+                    Some(of) if of == id => return Ok(Some(ev)),
+                    Some(of) => {
+                        if let Some(queue) = self.parked.get_mut(&of) {
+                            queue.push_back(ev);
+                        }
+                    }
+                    None => {}
                 }
             }
             if self
@@ -243,7 +261,10 @@ impl Pump {
             {
                 continue;
             }
-            self.read_some()?;
+            if until.is_some_and(|t| Instant::now() >= t) {
+                return Ok(None);
+            }
+            self.read_some(until)?;
         }
     }
 
@@ -280,12 +301,13 @@ impl Pump {
     }
 
     /// Waits for bytes or the next deadline and feeds the core.
-    fn read_some(&mut self) -> Result<()> {
+    fn read_some(&mut self, until: Option<Instant>) -> Result<()> {
         let now = Instant::now();
-        let wait = self
-            .core
-            .poll_timeout()
-            .map(|d| d.saturating_duration_since(now));
+        let wait = match (self.core.poll_timeout(), until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .map(|d| d.saturating_duration_since(now));
         if wait == Some(Duration::ZERO) {
             self.core.handle_timeout(now);
             return Ok(());
@@ -601,6 +623,7 @@ impl Connection {
             rx: BytesMut::new(),
             tx: Vec::new(),
             tx_payloads: Vec::new(),
+            parked: HashMap::new(),
             read_timeout: None,
             scratch: vec![0; MAX_READ],
             session: SessionSlot::DEFAULT,

@@ -2942,3 +2942,149 @@ fn mkdir_exist_ok_accepts_an_existing_directory_but_not_a_file() {
     );
     assert!(sent(&mut conn).is_empty());
 }
+
+// ---- change notification ----
+
+/// A watch, from its CREATE to its first CHANGE_NOTIFY held by the server: returns the
+/// operation and the CHANGE_NOTIFY request.
+fn watch_armed(conn: &mut Connection, t0: Instant, share: &str) -> (OpId, Request) {
+    use smb_proto::wire::notify::ChangeNotifyRequest;
+    let id = conn
+        .start(ops::Watch::new(share, "d").recursive(true), t0)
+        .id();
+    let create = only(sent(conn));
+    assert_eq!(create.header.command, Command::Create as u16);
+    let created = CreateResponse {
+        file_id: FileId {
+            persistent: 7,
+            volatile: 8,
+        },
+        ..Default::default()
+    };
+    let resp = response(&create.header, NtStatus::SUCCESS, 1, |m| created.encode(m));
+    feed(conn, t0, &frame(&[resp]));
+    let notify = only(sent(conn));
+    assert_eq!(notify.header.command, Command::ChangeNotify as u16);
+    let body = ChangeNotifyRequest::decode(&notify.msg).unwrap();
+    assert_eq!((body.file_id, body.flags), (created.file_id, 1));
+    assert!(
+        events(conn).is_empty(),
+        "not armed before the server says so"
+    );
+    let interim = async_response(&notify.header, NtStatus::PENDING, 0x99, 1, error_body);
+    feed(conn, t0, &frame(&[interim]));
+    match only(events(conn)) {
+        Event::Changes { id: of, changes } if of == id && changes.is_empty() => {}
+        other => panic!("armed: {other:?}"),
+    }
+    (id, notify)
+}
+
+#[test]
+fn a_watch_has_no_deadline_and_asks_again_only_when_its_changes_were_taken() {
+    use smb_proto::ops::Change;
+    use smb_proto::wire::notify::{action, ChangeNotifyResponse, FileNotifyInformation};
+    let (mut conn, t0) = negotiated(config(), 10);
+    let s9 = share(&mut conn, t0, 9);
+    let (id, notify) = watch_armed(&mut conn, t0, &s9);
+    // Nothing times it out: no deadline, and a day later it is still waiting.
+    assert_eq!(conn.poll_timeout(), None);
+    conn.handle_timeout(t0 + Duration::from_secs(86_400));
+    assert!(events(&mut conn).is_empty());
+
+    // Too many changes: "list again", and no new request until the driver took it.
+    let later = t0 + Duration::from_secs(86_400);
+    let overflow = async_response(&notify.header, NtStatus::NOTIFY_ENUM_DIR, 0x99, 1, |m| {
+        ChangeNotifyResponse::default().encode(m)
+    });
+    feed(&mut conn, later, &frame(&[overflow]));
+    match only(events(&mut conn)) {
+        Event::Changes { changes, .. } => assert_eq!(changes, [Change::ListAgain]),
+        other => panic!("{other:?}"),
+    }
+    assert!(sent(&mut conn).is_empty(), "waits for the driver");
+    conn.supply(id, 0, Bytes::new(), later);
+    let again = only(sent(&mut conn));
+    assert_eq!(again.header.command, Command::ChangeNotify as u16);
+
+    // A rename whose halves come in two answers is one change.
+    let names = |entries: Vec<FileNotifyInformation>| {
+        move |m: &mut Vec<u8>| ChangeNotifyResponse { changes: entries }.encode(m)
+    };
+    let first = response(
+        &again.header,
+        NtStatus::SUCCESS,
+        1,
+        names(vec![FileNotifyInformation {
+            action: action::RENAMED_OLD_NAME,
+            file_name: "a".into(),
+        }]),
+    );
+    feed(&mut conn, later, &frame(&[first]));
+    assert!(
+        events(&mut conn).is_empty(),
+        "half a rename reports nothing"
+    );
+    let third = only(sent(&mut conn));
+    assert_eq!(third.header.command, Command::ChangeNotify as u16);
+    let second = response(
+        &third.header,
+        NtStatus::SUCCESS,
+        1,
+        names(vec![FileNotifyInformation {
+            action: action::RENAMED_NEW_NAME,
+            file_name: "sub\\b".into(),
+        }]),
+    );
+    feed(&mut conn, later, &frame(&[second]));
+    match only(events(&mut conn)) {
+        Event::Changes { changes, .. } => assert_eq!(
+            changes,
+            [Change::Renamed {
+                from: "a".into(),
+                to: "sub\\b".into()
+            }]
+        ),
+        other => panic!("{other:?}"),
+    }
+    // A supply nobody asked for is refused: the watch fails rather than guess.
+    conn.supply(id, 0, Bytes::new(), later);
+    assert_eq!(
+        only(sent(&mut conn)).header.command,
+        Command::ChangeNotify as u16
+    );
+    conn.supply(id, 0, Bytes::new(), later);
+    match events(&mut conn).as_slice() {
+        [Event::Done {
+            id: of,
+            result: Err(Error::Invalid(_)),
+        }] if *of == id => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_server_ending_a_watch_ends_it_and_a_cancel_closes_the_directory() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let s9 = share(&mut conn, t0, 9);
+    let (id, notify) = watch_armed(&mut conn, t0, &s9);
+    let cleanup = async_response(&notify.header, NtStatus::NOTIFY_CLEANUP, 0x99, 1, |m| {
+        smb_proto::wire::notify::ChangeNotifyResponse::default().encode(m)
+    });
+    feed(&mut conn, t0, &frame(&[cleanup]));
+    assert_eq!(show(&events(&mut conn)), show(&[done(id, Ok(()))]));
+    assert!(sent(&mut conn).is_empty(), "the server closed it already");
+
+    let (id, _) = watch_armed(&mut conn, t0, &s9);
+    conn.cancel(id, t0);
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done::<()>(id, Err(Error::Cancelled))])
+    );
+    let commands: Vec<u16> = sent(&mut conn).iter().map(|r| r.header.command).collect();
+    assert_eq!(
+        commands,
+        [Command::Cancel as u16, Command::Close as u16],
+        "the held request cancelled, then the directory closed"
+    );
+}

@@ -519,6 +519,22 @@ impl SambaServer {
             .unwrap_or_else(|e| panic!("running smbclient: {e}"))
     }
 
+    /// What `smbstatus ARGS` prints about this server (`-L` its open files, one line
+    /// each; `-S` its tree connects, one line each naming the share).
+    ///
+    /// # Panics
+    ///
+    /// When smbstatus cannot be run.
+    pub fn smbstatus(&self, args: &[&str]) -> String {
+        let out = Command::new("smbstatus")
+            .arg("-s")
+            .arg(&self.conf)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("running smbstatus: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `smb://user:password@127.0.0.1:PORT/share` for the default user, with the user info
     /// percent-encoded where RFC 3986 requires it.
     pub fn url(&self, share: &str) -> String {

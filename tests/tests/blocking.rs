@@ -536,11 +536,7 @@ fn a_local_name_holding_a_backslash_is_refused_not_split() {
 
 /// Open files on the server as `smbstatus -L` sees them (one line per open).
 fn open_files(srv: &SambaServer) -> String {
-    let out = std::process::Command::new("smbstatus")
-        .args(["-s", srv.conf_path().to_str().unwrap(), "-L"])
-        .output()
-        .expect("run smbstatus");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    srv.smbstatus(&["-L"])
 }
 
 #[test]

@@ -640,13 +640,7 @@ fn open_modes_behave_like_python() {
 /// The share's tree connects as seen by the server (`smbstatus -S` lists one line per
 /// tree connect to a share, naming it).
 fn trees_of(srv: &SambaServer, share: &str) -> usize {
-    let out = Command::new("smbstatus")
-        .arg("-s")
-        .arg(srv.conf_path())
-        .arg("-S")
-        .output()
-        .expect("run smbstatus");
-    String::from_utf8_lossy(&out.stdout)
+    srv.smbstatus(&["-S"])
         .lines()
         .filter(|l| l.split_whitespace().next() == Some(share))
         .count()

@@ -281,13 +281,7 @@ async fn open_modes(srv: &SambaServer, share: &Share) {
 
 /// How many tree connects to `share` the server has (`smbstatus -S`).
 fn trees_of(srv: &SambaServer, share: &str) -> usize {
-    let out = Command::new("smbstatus")
-        .arg("-s")
-        .arg(srv.conf_path())
-        .arg("-S")
-        .output()
-        .expect("run smbstatus");
-    String::from_utf8_lossy(&out.stdout)
+    srv.smbstatus(&["-S"])
         .lines()
         .filter(|l| l.split_whitespace().next() == Some(share))
         .count()

@@ -519,6 +519,9 @@ pub enum DriverEvent {
     },
     /// A page of a paged listing, which waits for a supply before the next.
     Entries(Vec<FileInfo>),
+    /// Changes in a watched directory; none: the watch is in place (see
+    /// [`Event::Changes`]).
+    Changes(Vec<crate::ops::Change>),
     /// The operation ended; [`OpOutput::downcast`] types its output.
     Done(Result<OpOutput, crate::Error>),
 }
@@ -683,6 +686,7 @@ impl<S: EventSink> Dispatcher<S> {
                     total,
                 } => (id, DriverEvent::Progress { file, done, total }),
                 Event::Entries { id, entries } => (id, DriverEvent::Entries(entries)),
+                Event::Changes { id, changes } => (id, DriverEvent::Changes(changes)),
                 // Breaks an operation claimed went to it; this client requests no oplocks or
                 // leases of its own, so an unclaimed one has no reader. `Closed` ends the
                 // driver's loop.

@@ -295,6 +295,21 @@ pub trait Operation: Send + 'static {
         )))
     }
 
+    /// Handles an interim response (STATUS_PENDING) to the request sent with `tag`: the
+    /// server holds it and answers later. Most operations have nothing to do; one that
+    /// waits by design (a change notification) may report that it is now in place.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Operation::start`].
+    fn on_interim(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _tag: usize,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Ok(Progress::Pending)
+    }
+
     /// Requests that release what the operation holds (an open handle) when it ends
     /// early: failed, cancelled or timed out. The core sends them on its behalf.
     fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
@@ -395,6 +410,11 @@ pub(crate) trait ErasedOp: Send {
         cx: &mut OpContext<'_>,
         notification: BreakNotification,
     ) -> Result<Progress<OpOutput>, Fail>;
+    fn on_interim(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+    ) -> Result<Progress<OpOutput>, Fail>;
     fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)>;
 }
 
@@ -449,6 +469,13 @@ impl<O: Operation> ErasedOp for O {
         notification: BreakNotification,
     ) -> Result<Progress<OpOutput>, Fail> {
         erase(Operation::on_break(self, cx, notification))
+    }
+    fn on_interim(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+    ) -> Result<Progress<OpOutput>, Fail> {
+        erase(Operation::on_interim(self, cx, tag))
     }
     fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
         Operation::cleanup(self)
@@ -696,6 +723,13 @@ impl OpContext<'_> {
     pub fn entries(&mut self, entries: Vec<FileInfo>) {
         let (id, _) = self.stream();
         self.core.events.push_back(Event::Entries { id, entries });
+    }
+
+    /// Reports what changed in a watched directory ([`Event::Changes`]); no changes
+    /// says the watch is in place.
+    pub fn changes(&mut self, changes: Vec<crate::ops::Change>) {
+        let (id, _) = self.stream();
+        self.core.events.push_back(Event::Changes { id, changes });
     }
 
     /// Reports how far a transfer has come ([`Event::Progress`]).

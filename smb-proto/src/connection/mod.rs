@@ -134,11 +134,37 @@ pub enum Event {
         /// The entries, without `.` and `..`; never empty.
         entries: Vec<crate::ops::FileInfo>,
     },
+    /// A watched directory changed ([`Watch`](crate::ops::Watch)); the next change
+    /// notification goes out after [`Connection::supply`]. The first event of a watch
+    /// may have no changes: the server now holds the watch, and wants no `supply`.
+    Changes {
+        /// Which operation.
+        id: OpId,
+        /// The changes, in the server's order.
+        changes: Vec<crate::ops::Change>,
+    },
     /// The server broke an oplock or lease that no operation claimed
     /// ([`OpContext::own_breaks`]).
     Break(BreakNotification),
     /// The connection ended; every pending operation has already failed with this reason.
     Closed(CloseReason),
+}
+
+impl Event {
+    /// The operation the event belongs to; `None` for a break no operation claimed and
+    /// for the connection's end.
+    pub fn op(&self) -> Option<OpId> {
+        match self {
+            Event::Done { id, .. }
+            | Event::Data { id, .. }
+            | Event::WantData { id, .. }
+            | Event::Progress { id, .. }
+            | Event::FileDone { id, .. }
+            | Event::Entries { id, .. }
+            | Event::Changes { id, .. } => Some(*id),
+            Event::Break(_) | Event::Closed(_) => None,
+        }
+    }
 }
 
 #[derive(Debug)]

@@ -110,7 +110,11 @@ impl Connection {
                 }));
             }
             pending.async_id = Some(header.async_id);
+            let (op, tag) = (pending.op, pending.tag);
             self.core.pending.insert(header.message_id, pending);
+            if let Some(running) = op.and_then(|id| Some((id, self.ops.remove(&id)?))) {
+                self.step(running.0, running.1, |op, cx| op.on_interim(cx, tag));
+            }
             return Ok(());
         }
         // The final answer: whatever it did not grant will not come.

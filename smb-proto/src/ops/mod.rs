@@ -26,6 +26,7 @@ mod shares;
 mod snapshots;
 mod transfer;
 mod tree;
+mod watch;
 
 pub use crate::connection::{
     BoxedOp, BreakKey, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress,
@@ -50,6 +51,7 @@ pub use transfer::{ReadFile, Write, WriteFile};
 pub use tree::{
     ListTree, RemoveTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH,
 };
+pub use watch::{Change, Watch, DEFAULT_FILTER};
 
 use crate::wire::create::FileId;
 use crate::wire::fscc::{file_attributes, FileTime};
