@@ -1173,7 +1173,8 @@ impl Client {
     ///
     /// [`ErrorKind::NotFound`] when `src` (or `dest`'s directory) does not exist,
     /// [`ErrorKind::AlreadyExists`] when `dest` does and not `overwrite`,
-    /// [`ErrorKind::IsADirectory`] for a directory.
+    /// [`ErrorKind::IsADirectory`] for a directory, [`ErrorKind::InvalidArgument`] when
+    /// `dest` is `src` itself and `overwrite`.
     pub async fn copy_file(
         &self,
         share: &str,

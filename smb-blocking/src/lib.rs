@@ -904,7 +904,8 @@ impl Connection {
     ///
     /// [`ErrorKind::NotFound`] when `src` (or `dest`'s directory) does not exist,
     /// [`ErrorKind::AlreadyExists`] when `dest` does and not `overwrite`,
-    /// [`ErrorKind::IsADirectory`] for a directory.
+    /// [`ErrorKind::IsADirectory`] for a directory, [`ErrorKind::InvalidArgument`] when
+    /// `dest` is `src` itself and `overwrite`.
     pub fn copy_file(&self, share: &str, src: &str, dest: &str, overwrite: bool) -> Result<Copied> {
         let destination = if overwrite {
             ops::CopyDestination::Replace

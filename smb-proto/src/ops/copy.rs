@@ -167,12 +167,21 @@ enum Pending {
 /// open. A copy that fails after the destination was opened leaves what it wrote
 /// there.
 ///
-/// ```no_run
-/// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+/// ```
+/// use std::time::Instant;
 /// use smb_proto::ops::{CopyDestination, CopyFile};
-/// let copied = conn.call(CopyFile::new("share", "big.iso", "big-copy.iso", CopyDestination::CreateNew))?;
-/// println!("{} bytes, server-side: {}", copied.bytes, copied.server_side);
-/// # Ok(()) }
+/// use smb_proto::{Config, Connection};
+///
+/// let now = Instant::now();
+/// let mut conn = Connection::new(Config::new("server", [0; 32]), now);
+/// // A driver's `call` runs it too: `conn.call(op)?` (smb-blocking) or
+/// // `client.call(op).await?` (smb-async), or `copy_file` / `copy_range`.
+/// let op = CopyFile::new("share", "big.iso", "backup/big.iso", CopyDestination::CreateNew)
+///     .range(0, 0, 1 << 30);
+/// let copy = conn.start(op, now);
+/// // Pump bytes; the `Event::Done` naming `copy.id()` gives `copy.output(result)?`, a
+/// // `Copied` with the bytes and whether the server copied them itself.
+/// # let _ = copy;
 /// ```
 #[derive(Debug)]
 pub struct CopyFile {
