@@ -402,14 +402,16 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
-    /// Copy a file within a share (streamed through this client)
+    /// Copy a file within a share (server-side where the server can)
     #[command(
         long_about = "Copy a file within a share. NEW_PATH is share-relative or a URL \
         on the same share; a directory (or a path ending in '/') receives the copy under the \
         source's name. An existing destination is an error unless -f.\n\n\
-        There is no server-side copy yet: the data is read from the server and written back \
-        through this one connection, so it crosses the network twice. The copy is written \
-        under a temporary name and renamed into place when complete."
+        The server copies the data itself (a server-side copy: FSCTL_SRV_COPYCHUNK_WRITE), \
+        so it never crosses the network; a server that refuses server-side copies gets the \
+        data read and written back through this connection instead. -v says which way it \
+        went. The copy is written under a temporary name and renamed into place when \
+        complete."
     )]
     Cp {
         /// smb://server/share/path

@@ -10,7 +10,7 @@ use std::time::Instant;
 use clap::{CommandFactory, Parser};
 use serde::Serialize;
 use smb_blocking::{
-    ConnectOptions, Connection, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, PasswordPrompt,
+    ConnectOptions, Connection, Copied, Errno, ErrorKind, FileInfo, NtStatus, PasswordPrompt,
     TreeProgress,
 };
 use smb_proto::url::SmbUrl;
@@ -893,9 +893,16 @@ impl Cx {
                 .into());
             }
         }
-        let label = t.url.file_name().unwrap_or_default().to_string();
-        let bytes = copy_within(&c, &t.share, &t.url.path, &dest, force, self.mode(), &label)?;
-        self.summary("cp", 1, bytes, started);
+        let copied = copy_within(&c, &t.share, &t.url.path, &dest, force)?;
+        self.summary("cp", 1, copied.bytes, started);
+        if self.out.verbose > 0 {
+            let how = if copied.server_side {
+                "server-side copy (the data did not cross the network)"
+            } else {
+                "copied through this client (the server refused a server-side copy)"
+            };
+            let _ = writeln!(io::stderr(), "cp: {how}");
+        }
         Ok(())
     }
 
@@ -1002,28 +1009,16 @@ fn track(bar: &Bar, label: &str, failed: &mut Vec<FailedFile>, p: &TreeProgress<
     }
 }
 
-/// Copies `src` to `dest` on one share through this client: read and written a chunk at
-/// a time on the one connection (there is no server-side copy yet), into a temporary
-/// beside `dest` that is renamed over it when complete and removed otherwise.
+/// Copies `src` to `dest` on one share, server-side where the server does it (through
+/// this client where it refuses), into a temporary beside `dest` that is renamed over it
+/// when complete and removed otherwise.
 fn copy_within(
     c: &Connection,
     share: &str,
     src: &str,
     dest: &str,
     replace: bool,
-    mode: Mode,
-    label: &str,
-) -> Result<u64, Fail> {
-    let mut from = c.open(share, src, OpenOptions::read())?;
-    if from.info().is_directory() {
-        return Err(Report::other(
-            ErrorKind::IsADirectory,
-            Errno::EISDIR,
-            Some(src.to_string()),
-            format!("cp {src}: a directory; cp copies files (EISDIR)"),
-        )
-        .into());
-    }
+) -> Result<Copied, Fail> {
     let (dir, name) = dest.rsplit_once('\\').unwrap_or(("", dest));
     let tmp_name = format!(".{name}.smb-{}.part", std::process::id());
     let tmp = if dir.is_empty() {
@@ -1031,49 +1026,31 @@ fn copy_within(
     } else {
         format!("{dir}\\{tmp_name}")
     };
-    let bar = Bar::bytes(mode, Some(from.info().size), label, false);
-    let mut copy = || -> Result<u64, smb_blocking::Error> {
-        let create = OpenOptions {
-            disposition: smb_blocking::disposition::CREATE,
-            ..OpenOptions::overwrite()
-        };
-        let mut to = c.open(share, &tmp, create)?;
-        let mut buf = vec![0; 1 << 20];
-        let mut total = 0u64;
-        loop {
-            let n = from.read(&mut buf).map_err(library_error)?;
-            if n == 0 {
-                break;
-            }
-            to.write_all(&buf[..n]).map_err(library_error)?;
-            total += n as u64;
-            bar.set(total, None);
+    let copied = match c.copy_file(share, src, &tmp, false) {
+        Ok(copied) => copied,
+        Err(e) if e.kind() == ErrorKind::IsADirectory => {
+            return Err(Report::other(
+                ErrorKind::IsADirectory,
+                Errno::EISDIR,
+                Some(src.to_string()),
+                format!("cp {src}: a directory; cp copies files (EISDIR)"),
+            )
+            .into())
         }
-        to.close()?;
-        if replace {
-            c.rename_replacing(share, &tmp, dest)?;
-        } else {
-            c.rename(share, &tmp, dest)?;
+        Err(e) => {
+            let _ = c.delete_files(share, &tmp);
+            return Err(e.into());
         }
-        Ok(total)
     };
-    copy().map_err(|e| {
+    let renamed = if replace {
+        c.rename_replacing(share, &tmp, dest)
+    } else {
+        c.rename(share, &tmp, dest)
+    };
+    renamed.map(|()| copied).map_err(|e| {
         let _ = c.delete_files(share, &tmp);
         e.into()
     })
-}
-
-/// The library's error inside an `io::Error` from a remote file's `Read`/`Write`.
-fn library_error(e: io::Error) -> smb_blocking::Error {
-    if e.get_ref().is_some_and(|i| i.is::<smb_proto::Error>()) {
-        if let Some(inner) = e.into_inner() {
-            if let Ok(p) = inner.downcast::<smb_proto::Error>() {
-                return smb_blocking::Error::Smb(*p);
-            }
-        }
-        return smb_blocking::Error::Smb(smb_proto::Error::Cancelled);
-    }
-    smb_blocking::Error::Io(e)
 }
 
 /// A share-relative path typed by the user, `/` or `\` separated, held to the URL

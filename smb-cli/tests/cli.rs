@@ -1835,7 +1835,18 @@ fn cp_mv_f_rm_r_and_echo() {
     let content = data(3 << 20 | 7, 2);
     std::fs::write(disk.join("a.bin"), &content).unwrap();
 
-    smb(&["cp", &format!("{url}/a.bin"), "b.bin"]).ok();
+    // A server-side copy (Samba does them), and -v says so after the summary.
+    let run = smb(&["-v", "cp", &format!("{url}/a.bin"), "b.bin"]);
+    assert_eq!((run.code, run.stdout.len()), (0, 0), "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{:?}", run.stderr);
+    let summary = format!("cp: 1 file(s), {} bytes in ", content.len());
+    assert!(lines[0].starts_with(&summary), "{:?}", run.stderr);
+    assert!(
+        lines[1].starts_with("cp: server-side copy"),
+        "{:?}",
+        run.stderr
+    );
     assert_eq!(sha_of(&disk.join("b.bin")), sha256(&content));
     let line = smb(&["cp", &format!("{url}/a.bin"), "b.bin"])
         .fails(OTHER)
@@ -2045,9 +2056,7 @@ fn help_for_each_command_completions_and_man_page() {
         assert!(own.contains(&format!("Usage: smb {cmd}")), "{cmd}:\n{own}");
         assert_eq!(smb(&["help", cmd]).text(), own, "{cmd}");
     }
-    assert!(smb(&["cp", "--help"])
-        .text()
-        .contains("no server-side copy"));
+    assert!(smb(&["cp", "--help"]).text().contains("server-side copy"));
     for (shell, marker) in [
         ("bash", "_smb()"),
         ("zsh", "#compdef smb"),

@@ -2943,6 +2943,293 @@ fn mkdir_exist_ok_accepts_an_existing_directory_but_not_a_file() {
     assert!(sent(&mut conn).is_empty());
 }
 
+// ---- server-side copy ----
+
+/// A scripted server for [`ops::CopyFile`] from `a` to `b`: it answers every request the
+/// copy sends from `src`, doing what a server would (copy-chunk ranges, READs, WRITEs
+/// land in `dest`), refusing what it is told to refuse.
+struct CopyServer {
+    src: Vec<u8>,
+    dest: Vec<u8>,
+    /// The status FSCTL_SRV_REQUEST_RESUME_KEY is answered with.
+    key_status: NtStatus,
+    /// The status a copy-chunk request within the limits is answered with.
+    chunk_status: NtStatus,
+    /// The limits a copy-chunk request must keep to, or be answered
+    /// STATUS_INVALID_PARAMETER carrying them.
+    limits: ops::CopyLimits,
+    /// Every copy-chunk request received, and the READs and WRITEs.
+    copychunks: Vec<smb_proto::wire::ioctl::SrvCopychunkCopy>,
+    reads: usize,
+    writes: usize,
+}
+
+const SRC_ID: FileId = FileId {
+    persistent: 1,
+    volatile: 11,
+};
+const DEST_ID: FileId = FileId {
+    persistent: 2,
+    volatile: 22,
+};
+const RESUME_KEY: [u8; 24] = [0x5c; 24];
+
+impl CopyServer {
+    fn new(src: Vec<u8>) -> Self {
+        CopyServer {
+            src,
+            dest: Vec::new(),
+            key_status: NtStatus::SUCCESS,
+            chunk_status: NtStatus::SUCCESS,
+            limits: ops::CopyLimits::DEFAULT,
+            copychunks: Vec::new(),
+            reads: 0,
+            writes: 0,
+        }
+    }
+
+    fn put(&mut self, at: usize, data: &[u8]) {
+        if self.dest.len() < at + data.len() {
+            self.dest.resize(at + data.len(), 0);
+        }
+        self.dest[at..at + data.len()].copy_from_slice(data);
+    }
+
+    fn answer(&mut self, req: &Request) -> Vec<u8> {
+        use smb_proto::wire::create::CreateRequest;
+        use smb_proto::wire::ioctl::{
+            fsctl, IoctlRequest, SrvCopychunkCopy, SrvCopychunkResponse, SrvRequestResumeKey,
+        };
+        use smb_proto::wire::read::ReadRequest;
+        use smb_proto::wire::write::{WriteRequest, WriteResponse};
+        let h = &req.header;
+        match Command::from_u16(h.command).expect("a command") {
+            Command::Create => {
+                let c = CreateRequest::decode(&req.msg).unwrap();
+                let (file_id, end_of_file) = match c.name.as_str() {
+                    "a" => (SRC_ID, self.src.len() as u64),
+                    "b" => (DEST_ID, 0),
+                    other => panic!("opened {other:?}"),
+                };
+                let body = CreateResponse {
+                    file_id,
+                    end_of_file,
+                    ..Default::default()
+                };
+                response(h, NtStatus::SUCCESS, 4, |m| body.encode(m))
+            }
+            Command::Ioctl => {
+                let ioctl = IoctlRequest::decode(&req.msg).unwrap();
+                match ioctl.ctl_code {
+                    fsctl::SRV_REQUEST_RESUME_KEY if self.key_status == NtStatus::SUCCESS => {
+                        let mut out = Vec::new();
+                        SrvRequestResumeKey {
+                            resume_key: RESUME_KEY,
+                        }
+                        .encode(&mut out);
+                        ioctl_answer(req, NtStatus::SUCCESS, out)
+                    }
+                    fsctl::SRV_REQUEST_RESUME_KEY => response(h, self.key_status, 4, error_body),
+                    fsctl::SRV_COPYCHUNK_WRITE => {
+                        assert_eq!(ioctl.file_id, DEST_ID);
+                        let copy = SrvCopychunkCopy::decode(&ioctl.input).unwrap();
+                        assert_eq!(copy.source_key, RESUME_KEY);
+                        self.copychunks.push(copy.clone());
+                        let l = self.limits;
+                        let total: u64 = copy.chunks.iter().map(|c| u64::from(c.length)).sum();
+                        if copy.chunks.len() > l.max_chunks as usize
+                            || copy.chunks.iter().any(|c| c.length > l.max_chunk_size)
+                            || total > u64::from(l.max_total)
+                        {
+                            let mut out = Vec::new();
+                            SrvCopychunkResponse {
+                                chunks_written: l.max_chunks,
+                                chunk_bytes_written: l.max_chunk_size,
+                                total_bytes_written: l.max_total,
+                            }
+                            .encode(&mut out);
+                            return ioctl_answer(req, NtStatus::INVALID_PARAMETER, out);
+                        }
+                        if self.chunk_status != NtStatus::SUCCESS {
+                            return response(h, self.chunk_status, 4, error_body);
+                        }
+                        for c in &copy.chunks {
+                            let from = c.source_offset as usize;
+                            let piece = self.src[from..from + c.length as usize].to_vec();
+                            self.put(c.target_offset as usize, &piece);
+                        }
+                        let mut out = Vec::new();
+                        SrvCopychunkResponse {
+                            chunks_written: copy.chunks.len() as u32,
+                            chunk_bytes_written: 0,
+                            total_bytes_written: total as u32,
+                        }
+                        .encode(&mut out);
+                        ioctl_answer(req, NtStatus::SUCCESS, out)
+                    }
+                    other => panic!("FSCTL {other:#x}"),
+                }
+            }
+            Command::Read => {
+                let r = ReadRequest::decode(&req.msg).unwrap();
+                assert_eq!(r.file_id, SRC_ID);
+                self.reads += 1;
+                let from = r.offset as usize;
+                let mut to = (from + r.length as usize).min(self.src.len());
+                if self.reads == 1 {
+                    // The first READ comes back short: the rest must be asked again.
+                    to = from + (to - from) / 2;
+                }
+                let body = ReadResponse {
+                    data: Bytes::copy_from_slice(&self.src[from..to]),
+                    ..Default::default()
+                };
+                response(h, NtStatus::SUCCESS, 4, |m| body.encode(m))
+            }
+            Command::Write => {
+                let w = WriteRequest::decode(&req.msg).unwrap();
+                assert_eq!(w.file_id, DEST_ID);
+                self.writes += 1;
+                self.put(w.offset as usize, &w.data);
+                let body = WriteResponse {
+                    count: w.data.len() as u32,
+                    ..Default::default()
+                };
+                response(h, NtStatus::SUCCESS, 4, |m| body.encode(m))
+            }
+            Command::Close => close_ok(req),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    /// Runs `op` to its end against this server; returns its result.
+    fn run(&mut self, op: ops::CopyFile) -> Result<ops::Copied, Error> {
+        let (mut conn, t0) = negotiated(config(), 512);
+        assert_eq!(share(&mut conn, t0, 7), "s7");
+        let handle = conn.start(op, t0);
+        for _ in 0..1000 {
+            for reqs in sent_frames(&mut conn) {
+                let answers: Vec<Vec<u8>> = reqs.iter().map(|r| self.answer(r)).collect();
+                feed(&mut conn, t0, &frame(&answers));
+            }
+            if let Some(ev) = events(&mut conn).into_iter().next() {
+                let Event::Done { id, result } = ev else {
+                    panic!("{ev:?}")
+                };
+                assert_eq!(id, handle.id());
+                // A failure closes both handles on the copy's behalf; nothing else follows.
+                let after = sent(&mut conn);
+                let closes = closes_of(&after);
+                assert_eq!(closes.len(), after.len(), "only CLOSEs after the end");
+                let want = if result.is_ok() {
+                    vec![]
+                } else {
+                    vec![SRC_ID, DEST_ID]
+                };
+                assert_eq!(closes, want);
+                return handle.output(result);
+            }
+        }
+        panic!("the copy never ended");
+    }
+}
+
+#[test]
+fn copy_chunk_limits_the_server_states_are_adopted_and_the_range_asked_again() {
+    let src: Vec<u8> = (0..(3 << 20) + 1000).map(|i| (i * 7 % 251) as u8).collect();
+    let mut server = CopyServer::new(src.clone());
+    server.limits = ops::CopyLimits {
+        max_chunks: 2,
+        max_chunk_size: 256 << 10,
+        max_total: 512 << 10,
+    };
+    let op = ops::CopyFile::new("s7", "a", "b", ops::CopyDestination::CreateNew);
+    let copied = server.run(op).unwrap();
+    assert_eq!(
+        copied,
+        ops::Copied {
+            bytes: src.len() as u64,
+            server_side: true
+        }
+    );
+    assert_eq!(server.dest, src);
+    assert_eq!((server.reads, server.writes), (0, 0));
+    // The first request kept to MS-SMB2's defaults (4 chunks of 1 MiB for 3 MiB and a
+    // bit); after the refusal every request kept to the server's limits.
+    let first = &server.copychunks[0];
+    assert_eq!(first.chunks.len(), 4);
+    assert_eq!(first.chunks[0].length, 1 << 20);
+    let after = &server.copychunks[1..];
+    assert_eq!(after.len(), ((3 << 20) + 1000usize).div_ceil(512 << 10));
+    for c in after {
+        assert!(c.chunks.len() <= 2 && c.chunks.iter().all(|c| c.length <= 256 << 10));
+    }
+}
+
+#[test]
+fn a_server_that_keeps_refusing_compliant_requests_fails_the_copy() {
+    // Limits stated, then a request within them refused again: no loop, a failure.
+    let mut server = CopyServer::new(vec![1; 100]);
+    server.limits = ops::CopyLimits {
+        max_chunks: 1,
+        max_chunk_size: 1 << 20,
+        max_total: 0,
+    };
+    let op = ops::CopyFile::new("s7", "a", "b", ops::CopyDestination::CreateNew);
+    let e = server.run(op).unwrap_err();
+    assert_eq!(e, Error::failed(NtStatus::INVALID_PARAMETER, "copy", "b"));
+    assert_eq!(
+        server.copychunks.len(),
+        1,
+        "limits of 0 bytes are no limits"
+    );
+}
+
+#[test]
+fn a_server_without_server_side_copy_gets_reads_and_writes() {
+    let src: Vec<u8> = (0..(2 << 20) + 77).map(|i| (i * 13 % 253) as u8).collect();
+    for (key, chunk) in [
+        (NtStatus::NOT_SUPPORTED, NtStatus::SUCCESS),
+        (NtStatus::SUCCESS, NtStatus::INVALID_DEVICE_REQUEST),
+    ] {
+        let mut server = CopyServer::new(src.clone());
+        server.key_status = key;
+        server.chunk_status = chunk;
+        let op = ops::CopyFile::new("s7", "a", "b", ops::CopyDestination::Replace);
+        let copied = server.run(op).unwrap();
+        assert_eq!(
+            copied,
+            ops::Copied {
+                bytes: src.len() as u64,
+                server_side: false
+            },
+            "{key} {chunk}"
+        );
+        assert_eq!(server.dest, src, "{key} {chunk}");
+        let tried = usize::from(key == NtStatus::SUCCESS);
+        assert_eq!(server.copychunks.len(), tried, "{key} {chunk}");
+        // 1 MiB READs: three, and one more for the half the short first one left.
+        assert_eq!((server.reads, server.writes), (4, 4), "{key} {chunk}");
+    }
+}
+
+#[test]
+fn a_range_copies_only_its_bytes_to_its_offset() {
+    let src: Vec<u8> = (0..5000).map(|i| (i % 256) as u8).collect();
+    let mut server = CopyServer::new(src.clone());
+    let op = ops::CopyFile::new("s7", "a", "b", ops::CopyDestination::WriteInto)
+        .range(1000, 300, 100_000);
+    let copied = server.run(op).unwrap();
+    assert_eq!(copied.bytes, 4000, "clipped to the source's end");
+    assert_eq!(server.dest[..300], [0; 300]);
+    assert_eq!(server.dest[300..], src[1000..]);
+    let c = &server.copychunks[0].chunks;
+    assert_eq!(
+        (c.len(), c[0].source_offset, c[0].target_offset, c[0].length),
+        (1, 1000, 300, 4000)
+    );
+}
+
 // ---- change notification ----
 
 /// A watch, from its CREATE to its first CHANGE_NOTIFY held by the server: returns the

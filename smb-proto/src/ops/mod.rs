@@ -15,6 +15,7 @@
 //! [`Operation`] impl. [`Stat`] is a small real one (a CREATE + CLOSE compound); the
 //! [`Operation`] trait's documentation has the smallest possible one, written out in full.
 
+mod copy;
 mod file;
 mod login;
 mod meta;
@@ -32,6 +33,7 @@ pub use crate::connection::{
     BoxedOp, BreakKey, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress,
     RequestOptions, Response,
 };
+pub use copy::{Copied, CopyDestination, CopyFile, CopyLimits};
 pub use file::{
     Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SharedTree,
     TreeDisconnect,

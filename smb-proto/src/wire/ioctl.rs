@@ -1,5 +1,7 @@
 //! IOCTL request and response, MS-SMB2 2.2.31 / 2.2.32, the VALIDATE_NEGOTIATE_INFO
-//! payloads (2.2.31.4 / 2.2.32.6) and the snapshot list (2.2.32.2).
+//! payloads (2.2.31.4 / 2.2.32.6), the snapshot list (2.2.32.2) and the server-side copy
+//! payloads: the resume key (2.2.32.3), the copy-chunk request (2.2.31.1) and its answer
+//! (2.2.32.1).
 
 use bytes::Bytes;
 
@@ -377,6 +379,136 @@ impl SrvSnapshotArray {
     }
 }
 
+/// SRV_REQUEST_RESUME_KEY Response, MS-SMB2 2.2.32.3: the output of
+/// FSCTL_SRV_REQUEST_RESUME_KEY, the key that names an open as the source of a
+/// server-side copy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SrvRequestResumeKey {
+    /// ResumeKey: opaque to the client, handed back in [`SrvCopychunkCopy::source_key`].
+    pub resume_key: [u8; 24],
+}
+
+impl SrvRequestResumeKey {
+    /// The MaxOutputResponse to ask it with: the key, ContextLength and the 4 bytes of
+    /// Context Windows sends.
+    pub const MAX_OUTPUT: u32 = 32;
+
+    /// Decodes the structure (the IOCTL output). ContextLength and Context are unused
+    /// and ignored (the client MUST ignore them), but ContextLength must be there.
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        let resume_key = r.array("resume key")?;
+        r.u32("resume key context length")?;
+        Ok(SrvRequestResumeKey { resume_key })
+    }
+
+    /// Appends the structure (for a scripted server), with no context.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.resume_key);
+        out.extend_from_slice(&0u32.to_le_bytes());
+    }
+}
+
+/// SRV_COPYCHUNK, MS-SMB2 2.2.31.1.1: one range a server-side copy moves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SrvCopychunk {
+    /// SourceOffset: where in the source the range starts.
+    pub source_offset: u64,
+    /// TargetOffset: where in the destination it goes.
+    pub target_offset: u64,
+    /// Length in bytes (a server refuses 0).
+    pub length: u32,
+}
+
+/// SRV_COPYCHUNK_COPY, MS-SMB2 2.2.31.1: the input of FSCTL_SRV_COPYCHUNK(_WRITE) on
+/// the destination's open: the source's resume key and the ranges to copy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SrvCopychunkCopy {
+    /// SourceKey: the source open's [`SrvRequestResumeKey::resume_key`].
+    pub source_key: [u8; 24],
+    /// Chunks, in the order the server writes them.
+    pub chunks: Vec<SrvCopychunk>,
+}
+
+impl SrvCopychunkCopy {
+    /// SourceKey, ChunkCount, Reserved.
+    pub const FIXED_LEN: usize = 32;
+    /// One SRV_COPYCHUNK.
+    pub const CHUNK_LEN: usize = 24;
+
+    /// Appends the structure (the IOCTL input).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.source_key);
+        out.extend_from_slice(&(self.chunks.len() as u32).to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        for c in &self.chunks {
+            out.extend_from_slice(&c.source_offset.to_le_bytes());
+            out.extend_from_slice(&c.target_offset.to_le_bytes());
+            out.extend_from_slice(&c.length.to_le_bytes());
+            out.extend_from_slice(&0u32.to_le_bytes());
+        }
+    }
+
+    /// Decodes the structure (for a scripted server); ChunkCount must fit in `buf`
+    /// before anything is allocated for it.
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        let source_key = r.array("source key")?;
+        let count = r.u32("chunk count")?;
+        r.skip(4, "reserved")?;
+        if count as usize > r.remaining() / Self::CHUNK_LEN {
+            return Err(DecodeError::invalid("chunk count", count));
+        }
+        let mut chunks = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            chunks.push(SrvCopychunk {
+                source_offset: r.u64("chunk source offset")?,
+                target_offset: r.u64("chunk target offset")?,
+                length: r.u32("chunk length")?,
+            });
+            r.skip(4, "chunk reserved")?;
+        }
+        Ok(SrvCopychunkCopy { source_key, chunks })
+    }
+}
+
+/// SRV_COPYCHUNK_RESPONSE, MS-SMB2 2.2.32.1: the output of FSCTL_SRV_COPYCHUNK(_WRITE).
+/// With STATUS_INVALID_PARAMETER the three fields are the server's limits instead
+/// (ServerSideCopyMaxNumberofChunks, ServerSideCopyMaxChunkSize,
+/// ServerSideCopyMaxDataSize), so the client can ask again within them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SrvCopychunkResponse {
+    /// ChunksWritten, or the most chunks one request may carry.
+    pub chunks_written: u32,
+    /// ChunkBytesWritten (the bytes of a partly written last chunk), or the largest
+    /// chunk.
+    pub chunk_bytes_written: u32,
+    /// TotalBytesWritten, or the most bytes one request may copy.
+    pub total_bytes_written: u32,
+}
+
+impl SrvCopychunkResponse {
+    /// The structure's size: the MaxOutputResponse of a copy-chunk request.
+    pub const LEN: u32 = 12;
+
+    /// Decodes the structure (the IOCTL output).
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        Ok(SrvCopychunkResponse {
+            chunks_written: r.u32("chunks written")?,
+            chunk_bytes_written: r.u32("chunk bytes written")?,
+            total_bytes_written: r.u32("total bytes written")?,
+        })
+    }
+
+    /// Appends the structure (for a scripted server).
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.chunks_written.to_le_bytes());
+        out.extend_from_slice(&self.chunk_bytes_written.to_le_bytes());
+        out.extend_from_slice(&self.total_bytes_written.to_le_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,6 +676,101 @@ mod tests {
             with(12 + 2 * 10, &[b'9', 0]),
             Err(DecodeError::invalid("snapshot token", 0u64))
         );
+    }
+
+    /// FSCTL_SRV_COPYCHUNK_WRITE's input laid out by hand per MS-SMB2 2.2.31.1: a key of
+    /// 24 bytes 0x01..=0x18, two chunks (1 MiB from 0 to 4096; 10 bytes from 2^32 to 0).
+    fn copychunk_input() -> Vec<u8> {
+        let mut b: Vec<u8> = (1..=24).collect();
+        b.extend(hex("02000000 00000000"));
+        b.extend(hex("0000000000000000 0010000000000000 00001000 00000000"));
+        b.extend(hex("0000000001000000 0000000000000000 0a000000 00000000"));
+        b
+    }
+
+    #[test]
+    fn copychunk_requests_round_trip() {
+        let copy = SrvCopychunkCopy::decode(&copychunk_input()).unwrap();
+        assert_eq!(copy.source_key.to_vec(), (1..=24).collect::<Vec<u8>>());
+        assert_eq!(
+            copy.chunks,
+            [
+                SrvCopychunk {
+                    source_offset: 0,
+                    target_offset: 4096,
+                    length: 1 << 20
+                },
+                SrvCopychunk {
+                    source_offset: 1 << 32,
+                    target_offset: 0,
+                    length: 10
+                },
+            ]
+        );
+        let mut out = Vec::new();
+        copy.encode(&mut out);
+        assert_eq!(out, copychunk_input());
+        assert_eq!(
+            out.len(),
+            SrvCopychunkCopy::FIXED_LEN + 2 * SrvCopychunkCopy::CHUNK_LEN
+        );
+    }
+
+    #[test]
+    fn copychunk_requests_that_lie_are_errors() {
+        let good = copychunk_input();
+        for n in 0..good.len() {
+            assert!(SrvCopychunkCopy::decode(&good[..n]).is_err(), "cut to {n}");
+        }
+        // A count the bytes cannot hold is refused before anything is allocated.
+        let mut huge = good.clone();
+        huge[24..28].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(
+            SrvCopychunkCopy::decode(&huge),
+            Err(DecodeError::invalid("chunk count", u32::MAX))
+        );
+        let mut none = good[..32].to_vec();
+        none[24] = 0;
+        assert!(SrvCopychunkCopy::decode(&none).unwrap().chunks.is_empty());
+    }
+
+    #[test]
+    fn resume_keys_and_copychunk_answers_decode() {
+        // Windows' 32-byte answer (2.2.32.3): the key, ContextLength 4, 4 bytes of context.
+        let mut answer: Vec<u8> = (0xa0..0xb8).collect();
+        answer.extend(hex("04000000 00000000"));
+        let key = SrvRequestResumeKey::decode(&answer).unwrap();
+        assert_eq!(key.resume_key[..], answer[..24]);
+        assert_eq!(answer.len() as u32, SrvRequestResumeKey::MAX_OUTPUT);
+        let mut out = Vec::new();
+        key.encode(&mut out);
+        assert_eq!(SrvRequestResumeKey::decode(&out), Ok(key));
+        for n in 0..28 {
+            assert!(
+                SrvRequestResumeKey::decode(&answer[..n]).is_err(),
+                "cut to {n}"
+            );
+        }
+
+        // The limits Samba answers an oversized request with (2.2.32.1, 3.3.5.15.6.2):
+        // 256 chunks, 1 MiB each, 16 MiB in all.
+        let limits = hex("00010000 00001000 00000001");
+        let resp = SrvCopychunkResponse::decode(&limits).unwrap();
+        assert_eq!(
+            resp,
+            SrvCopychunkResponse {
+                chunks_written: 256,
+                chunk_bytes_written: 1 << 20,
+                total_bytes_written: 16 << 20,
+            }
+        );
+        let mut out = Vec::new();
+        resp.encode(&mut out);
+        assert_eq!(out, limits);
+        assert_eq!(out.len() as u32, SrvCopychunkResponse::LEN);
+        for n in 0..12 {
+            assert!(SrvCopychunkResponse::decode(&limits[..n]).is_err());
+        }
     }
 
     #[test]
