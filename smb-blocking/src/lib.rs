@@ -48,7 +48,7 @@ pub use smb_proto::client::{
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
-pub use smb_proto::ops::{search, FILES_IN_FLIGHT};
+pub use smb_proto::ops::{search, LockKind, FILES_IN_FLIGHT};
 pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
 pub use smb_proto::wire::fscc::{file_attributes, FileTime};

@@ -16,6 +16,7 @@
 //! [`Operation`] trait's documentation has the smallest possible one, written out in full.
 
 mod file;
+mod lock;
 mod login;
 mod meta;
 pub mod path;
@@ -36,6 +37,7 @@ pub use file::{
     TreeDisconnect,
 };
 pub(crate) use login::TreeConnect;
+pub use lock::{Lock, LockKind, MAX_LOCK_RANGES};
 pub use login::{LoggedIn, Login};
 pub use meta::{
     Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, ResetAttributes, Rmdir, SetBasicInfo,
