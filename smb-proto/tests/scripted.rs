@@ -12,8 +12,8 @@ use smb_proto::wire::close::CloseResponse;
 use smb_proto::wire::create::{CreateResponse, FileId};
 use smb_proto::wire::error::ErrorResponse;
 use smb_proto::wire::fscc::{file_attributes, FileTime};
-use smb_proto::wire::lock::{flags as lock_flags, LockElement, LockRequest};
 use smb_proto::wire::header::flags;
+use smb_proto::wire::lock::{flags as lock_flags, LockElement, LockRequest};
 use smb_proto::wire::negotiate::{
     capabilities, dialect, hash_algorithm, security_mode, NegotiateRequest, NegotiateResponse,
 };
@@ -3024,10 +3024,7 @@ fn a_lock_granted_across_its_cancel_is_unlocked_again() {
         show(&events(&mut conn)),
         show(&[done::<()>(id, Err(Error::Cancelled))])
     );
-    assert_eq!(
-        only(sent(&mut conn)).header.command,
-        Command::Cancel as u16
-    );
+    assert_eq!(only(sent(&mut conn)).header.command, Command::Cancel as u16);
     // The server granted the range before it saw the CANCEL.
     let granted = async_response(&req.header, NtStatus::SUCCESS, 0x55, 1, lock_response);
     feed(&mut conn, t0, &frame(&[granted]));

@@ -46,10 +46,10 @@ pub use smb_async::{Creds, PathStream, PurePath, ShareTarget, SmbPath};
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, st_mode, Ace, AceType, Acl, Auth,
     AuthFn, ConnectOptions, Credentials, Deferred, DeferredClient, Dialect, Dirent, DirentType,
-    Errno, Error, ErrorKind, FileInfo, FileTime, ListStream, NameService, NetBios, NodeStatus,
-    NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
+    Errno, Error, ErrorKind, FileInfo, FileTime, ListStream, LockKind, NameService, NetBios,
+    NodeStatus, NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
     RecordOptions, RecordTarget, Recording, Replay, ReplayError, Result, SecurityDescriptor,
-    SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, LockKind, FILES_IN_FLIGHT,
+    SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, FILES_IN_FLIGHT,
     O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 

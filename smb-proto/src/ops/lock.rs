@@ -118,7 +118,9 @@ impl Lock {
     }
 
     fn is_unlock(&self) -> bool {
-        self.locks.first().is_some_and(|l| l.flags & flags::UNLOCK != 0)
+        self.locks
+            .first()
+            .is_some_and(|l| l.flags & flags::UNLOCK != 0)
     }
 
     fn name(&self) -> &'static str {
@@ -174,7 +176,9 @@ impl Operation for Lock {
             return invalid("locks and unlocks in one request");
         }
         if self.locks.len() > 1 && self.waits() {
-            return invalid("several ranges that wait; only FAIL_IMMEDIATELY ones may share a request");
+            return invalid(
+                "several ranges that wait; only FAIL_IMMEDIATELY ones may share a request",
+            );
         }
         Ok(())
     }
@@ -232,7 +236,11 @@ mod tests {
         );
         assert_eq!(
             Lock::try_new(h, 0, 1, LockKind::Exclusive).locks,
-            [element(0, 1, flags::EXCLUSIVE_LOCK | flags::FAIL_IMMEDIATELY)]
+            [element(
+                0,
+                1,
+                flags::EXCLUSIVE_LOCK | flags::FAIL_IMMEDIATELY
+            )]
         );
         assert_eq!(Lock::unlock(h, 3, 4).locks, [element(3, 4, flags::UNLOCK)]);
         assert!(Lock::new(h, 0, 1, LockKind::Exclusive).waits());
@@ -277,6 +285,9 @@ mod tests {
             assert!(!ok(vec![element(0, 1, bad)]), "{bad:#x}");
         }
         let many = vec![element(0, 1, flags::UNLOCK); MAX_LOCK_RANGES + 1];
-        assert!(matches!(Lock::ranges(h, many).check(), Err(Error::Invalid(_))));
+        assert!(matches!(
+            Lock::ranges(h, many).check(),
+            Err(Error::Invalid(_))
+        ));
     }
 }

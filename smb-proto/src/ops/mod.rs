@@ -36,8 +36,8 @@ pub use file::{
     Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SharedTree,
     TreeDisconnect,
 };
-pub(crate) use login::TreeConnect;
 pub use lock::{Lock, LockKind, MAX_LOCK_RANGES};
+pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{
     Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, ResetAttributes, Rmdir, SetBasicInfo,
