@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
-use smb_proto::ops::{self, BoxedOp};
+use smb_proto::ops::{self, BoxedOp, LockKind};
 use smb_proto::{FileInfo, Handle};
 
 use crate::{Client, Error, Running};
@@ -38,7 +38,8 @@ enum Busy {
 /// An open remote file. Writes return as soon as they are handed to the connection; their
 /// errors show up on the next call, and at the latest on [`File::close`] or `shutdown`,
 /// which close the handle. Dropped unclosed, the handle is closed in the background after
-/// the last write.
+/// the last write. Closing the handle releases the byte-range locks it holds
+/// ([`File::lock`]).
 pub struct File {
     client: Client,
     handle: Handle,
@@ -120,6 +121,81 @@ impl File {
     pub async fn close(mut self) -> crate::Result<()> {
         std::future::poll_fn(|cx| self.poll_close_file(cx)).await?;
         Ok(())
+    }
+
+    /// Locks `len` bytes at `offset` as `kind` (SMB2 LOCK) once pending writes are done,
+    /// waiting as long as it takes for other opens' conflicting locks to go: there is no
+    /// timeout. Dropping the future stops the wait: the lock is cancelled on the wire
+    /// (SMB2 CANCEL; a grant that crossed it is undone) and the connection goes on.
+    /// [`Client::with_timeout`](crate::Client::with_timeout) bounds it instead.
+    ///
+    /// The lock belongs to this open; other opens of the file, on any connection, are
+    /// refused the range (shared: writes and exclusive locks; exclusive: reads, writes and
+    /// locks) until [`File::unlock`], or until this file is closed or dropped, which
+    /// releases every lock it holds.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// use smb_async::{LockKind, OpenOptions};
+    /// let mut f = client.open("share", "counter.bin", OpenOptions::read_write_create()).await?;
+    /// f.lock(0, 8, LockKind::Exclusive).await?;
+    /// // ... read, change and write the first 8 bytes ...
+    /// f.unlock(0, 8).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A pending write's error, the LOCK's (STATUS_FILE_CLOSED for a handle the server
+    /// closed, STATUS_INVALID_LOCK_RANGE for a range past the largest offset), or the
+    /// connection's when it ends.
+    pub async fn lock(&mut self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
+        self.run(ops::Lock::new(self.handle, offset, len, kind))
+            .await
+    }
+
+    /// Locks `len` bytes at `offset` as `kind` if no other open holds a conflicting lock,
+    /// without waiting (SMB2_LOCKFLAG_FAIL_IMMEDIATELY; `fcntl`'s `F_SETLK`).
+    ///
+    /// ```no_run
+    /// # async fn demo(f: &mut smb_async::File) -> smb_async::Result<()> {
+    /// use smb_async::{ErrorKind, LockKind};
+    /// match f.try_lock(0, 8, LockKind::Exclusive).await {
+    ///     Ok(()) => println!("locked"),
+    ///     Err(e) if e.kind() == ErrorKind::LockConflict => println!("someone else has it"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LockConflict`](crate::ErrorKind::LockConflict) (EAGAIN,
+    /// `io::ErrorKind::WouldBlock`) when another open holds a conflicting lock; otherwise
+    /// as for [`File::lock`].
+    pub async fn try_lock(&mut self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
+        self.run(ops::Lock::try_new(self.handle, offset, len, kind))
+            .await
+    }
+
+    /// Releases this open's lock on exactly `len` bytes at `offset` (as locked: not a
+    /// part of a locked range, nor several at once), once pending writes are done.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotLocked`](crate::ErrorKind::NotLocked) when this open holds no lock
+    /// on that range; otherwise as for [`File::lock`].
+    pub async fn unlock(&mut self, offset: u64, len: u64) -> crate::Result<()> {
+        self.run(ops::Lock::unlock(self.handle, offset, len)).await
+    }
+
+    /// Runs `op` on the handle after the operation in flight; its errors name the path.
+    async fn run<O: smb_proto::Operation>(&mut self, op: O) -> crate::Result<O::Output> {
+        std::future::poll_fn(|cx| self.poll_settle(cx)).await?;
+        if self.closed {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "file is closed").into());
+        }
+        self.client.call(op).await.map_err(|e| e.at(&self.path))
     }
 
     fn start(&mut self, busy: Busy, op: BoxedOp) -> io::Result<()> {

@@ -67,7 +67,7 @@ pub use smb_proto::client::{
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
-pub use smb_proto::ops::{search, Copied, FILES_IN_FLIGHT};
+pub use smb_proto::ops::{search, Copied, LockKind, FILES_IN_FLIGHT};
 pub use smb_proto::ops::{Change, DEFAULT_FILTER as DEFAULT_NOTIFY_FILTER};
 pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};

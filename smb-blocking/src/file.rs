@@ -1,15 +1,17 @@
 //! A remote file as std `Read` + `Write` + `Seek`.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::time::Duration;
 
 use bytes::Bytes;
-use smb_proto::ops;
+use smb_proto::ops::{self, LockKind};
 use smb_proto::{FileInfo, Handle};
 
 use crate::Connection;
 
 /// An open remote file. Closed on drop (errors then are ignored; call
-/// [`File::close`] to see them).
+/// [`File::close`] to see them); closing it releases the byte-range locks it holds
+/// ([`File::lock`]).
 pub struct File {
     conn: Connection,
     /// The path it was opened with, for errors (an operation on a handle knows none).
@@ -69,7 +71,7 @@ impl File {
     }
 
     /// Runs an operation on the handle; its errors name the file's path.
-    fn call<O: smb_proto::Operation>(&mut self, op: O) -> crate::Result<O::Output> {
+    fn call<O: smb_proto::Operation>(&self, op: O) -> crate::Result<O::Output> {
         self.conn.call(op).map_err(|e| e.at(&self.path))
     }
 
@@ -82,6 +84,101 @@ impl File {
     pub fn close(mut self) -> crate::Result<()> {
         self.closed = true;
         self.call(ops::Close(self.handle))
+    }
+
+    /// Locks `len` bytes at `offset` as `kind` (SMB2 LOCK), waiting as long as it takes
+    /// for other opens' conflicting locks to go: there is no timeout. The lock belongs to
+    /// this open; other opens of the file, on any connection, are refused the range
+    /// (shared: writes and exclusive locks; exclusive: reads, writes and locks) until
+    /// [`File::unlock`], or until this file is closed or dropped, which releases every lock
+    /// it holds.
+    ///
+    /// While it waits, the call holds the connection: other calls on it (from other
+    /// threads, other files) wait too. To wait for a bounded time use
+    /// [`File::lock_timeout`], to not wait at all [`File::try_lock`].
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// use smb_blocking::{LockKind, OpenOptions};
+    /// let f = conn.open("share", "counter.bin", OpenOptions::read_write_create())?;
+    /// f.lock(0, 8, LockKind::Exclusive)?;
+    /// // ... read, change and write the first 8 bytes ...
+    /// f.unlock(0, 8)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The LOCK's error (STATUS_FILE_CLOSED for a handle the server closed,
+    /// STATUS_INVALID_LOCK_RANGE for a range past the largest offset), or the connection's
+    /// when it ends.
+    pub fn lock(&self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
+        self.call(ops::Lock::new(self.handle, offset, len, kind))
+    }
+
+    /// [`File::lock`], giving up after `timeout`: the wait is then cancelled on the wire
+    /// (SMB2 CANCEL; a grant that crossed it is undone) and the call fails with
+    /// [`smb_proto::Error::Timeout`]. The connection stays usable.
+    ///
+    /// ```no_run
+    /// # fn demo(f: &smb_blocking::File) -> smb_blocking::Result<()> {
+    /// use std::time::Duration;
+    /// match f.lock_timeout(0, 8, smb_blocking::LockKind::Shared, Duration::from_secs(2)) {
+    ///     Ok(()) => println!("locked"),
+    ///     Err(e) if e.kind() == smb_blocking::ErrorKind::TimedOut => println!("still held"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`File::lock`], and [`ErrorKind::TimedOut`](crate::ErrorKind::TimedOut).
+    pub fn lock_timeout(
+        &self,
+        offset: u64,
+        len: u64,
+        kind: LockKind,
+        timeout: Duration,
+    ) -> crate::Result<()> {
+        self.conn
+            .with_timeout(timeout)
+            .call(ops::Lock::new(self.handle, offset, len, kind))
+            .map_err(|e| e.at(&self.path))
+    }
+
+    /// Locks `len` bytes at `offset` as `kind` if no other open holds a conflicting lock,
+    /// without waiting (SMB2_LOCKFLAG_FAIL_IMMEDIATELY; `fcntl`'s `F_SETLK`).
+    ///
+    /// ```no_run
+    /// # fn demo(f: &smb_blocking::File) -> smb_blocking::Result<()> {
+    /// use smb_blocking::{ErrorKind, LockKind};
+    /// match f.try_lock(0, 8, LockKind::Exclusive) {
+    ///     Ok(()) => println!("locked"),
+    ///     Err(e) if e.kind() == ErrorKind::LockConflict => println!("someone else has it"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LockConflict`](crate::ErrorKind::LockConflict) (EAGAIN,
+    /// `io::ErrorKind::WouldBlock`) when another open holds a conflicting lock; otherwise
+    /// as for [`File::lock`].
+    pub fn try_lock(&self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
+        self.call(ops::Lock::try_new(self.handle, offset, len, kind))
+    }
+
+    /// Releases this open's lock on exactly `len` bytes at `offset` (as locked: not a
+    /// part of a locked range, nor several at once).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotLocked`](crate::ErrorKind::NotLocked) when this open holds no lock
+    /// on that range; otherwise as for [`File::lock`].
+    pub fn unlock(&self, offset: u64, len: u64) -> crate::Result<()> {
+        self.call(ops::Lock::unlock(self.handle, offset, len))
     }
 
     /// The size the server reports for this open now (other writers included).

@@ -55,6 +55,8 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::ProtocolViolation => "protocol_violation",
         ErrorKind::InvalidArgument => "invalid_argument",
         ErrorKind::Incomplete => "incomplete",
+        ErrorKind::LockConflict => "lock_conflict",
+        ErrorKind::NotLocked => "not_locked",
         _ => "other",
     }
 }

@@ -464,11 +464,27 @@ pub enum ErrorKind {
     InvalidArgument,
     /// A transfer ended short of what it should have moved.
     Incomplete,
+    /// Another open holds a conflicting byte-range lock (STATUS_LOCK_NOT_GRANTED,
+    /// STATUS_FILE_LOCK_CONFLICT): EAGAIN, as `fcntl(F_SETLK)` reports it, and
+    /// [`std::io::ErrorKind::WouldBlock`].
+    LockConflict,
+    /// An unlock named a range this open does not hold locked (STATUS_RANGE_NOT_LOCKED).
+    NotLocked,
     /// Anything else; [`Error::errno`] and [`Error::status`] say more.
     Other,
 }
 
 impl ErrorKind {
+    /// The kind of a failure status: the statuses of byte-range locking by name (their
+    /// errnos are shared with unrelated statuses), every other by its errno.
+    pub fn from_status(status: NtStatus) -> ErrorKind {
+        match status {
+            NtStatus::LOCK_NOT_GRANTED | NtStatus::FILE_LOCK_CONFLICT => ErrorKind::LockConflict,
+            NtStatus::RANGE_NOT_LOCKED => ErrorKind::NotLocked,
+            s => ErrorKind::from_errno(s.errno()),
+        }
+    }
+
     /// The kind of a POSIX error number.
     pub fn from_errno(errno: Errno) -> ErrorKind {
         match errno {
@@ -541,7 +557,8 @@ impl From<ErrorKind> for std::io::ErrorKind {
             ErrorKind::ProtocolViolation => Io::InvalidData,
             ErrorKind::InvalidArgument => Io::InvalidInput,
             ErrorKind::Incomplete => Io::UnexpectedEof,
-            ErrorKind::Other => Io::Other,
+            ErrorKind::LockConflict => Io::WouldBlock,
+            ErrorKind::NotLocked | ErrorKind::Other => Io::Other,
         }
     }
 }
@@ -580,6 +597,7 @@ impl Error {
             Error::Path { .. } => ErrorKind::InvalidArgument,
             Error::Incomplete { .. } => ErrorKind::Incomplete,
             Error::UploadLeftBehind { cause, .. } => cause.kind(),
+            Error::Status { status, .. } => ErrorKind::from_status(*status),
             e => ErrorKind::from_errno(e.errno()),
         }
     }
@@ -587,6 +605,11 @@ impl Error {
     /// The closest [`std::io::ErrorKind`]: the status's own where the server sent one
     /// (finer than [`Error::kind`]: `ReadOnlyFilesystem`, `FileTooLarge`, …).
     pub fn io_error_kind(&self) -> std::io::ErrorKind {
+        if self.kind() == ErrorKind::LockConflict {
+            // Its errno, EAGAIN, is also the server's "retry later", which is no
+            // WouldBlock; a lock conflict is one.
+            return std::io::ErrorKind::WouldBlock;
+        }
         match self.status() {
             Some(s) if !matches!(self, Error::Auth { .. }) => s.to_io_error_kind(),
             _ => self.kind().into(),
@@ -647,5 +670,32 @@ impl Error {
             Error::NotSameShare { .. } => Errno::EXDEV,
             Error::Incomplete { .. } => Errno::EIO,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_statuses_have_kinds_of_their_own() {
+        for status in [NtStatus::LOCK_NOT_GRANTED, NtStatus::FILE_LOCK_CONFLICT] {
+            let e = Error::failed(status, "lock", "f.txt");
+            assert_eq!(e.kind(), ErrorKind::LockConflict, "{status}");
+            assert_eq!(e.errno(), Errno::EAGAIN);
+            assert_eq!(e.io_error_kind(), std::io::ErrorKind::WouldBlock);
+            assert!(e.to_string().contains("(EAGAIN)"), "{e}");
+        }
+        let e = Error::failed(NtStatus::RANGE_NOT_LOCKED, "unlock", "f.txt");
+        assert_eq!(e.kind(), ErrorKind::NotLocked);
+        // The statuses sharing EAGAIN are not lock conflicts, nor WouldBlock.
+        let retry = Error::failed(NtStatus::INSUFFICIENT_RESOURCES, "read", "f.txt");
+        assert_eq!(retry.errno(), Errno::EAGAIN);
+        assert_eq!(retry.kind(), ErrorKind::Other);
+        assert_eq!(retry.io_error_kind(), std::io::ErrorKind::Other);
+        assert_eq!(
+            std::io::ErrorKind::from(ErrorKind::LockConflict),
+            std::io::ErrorKind::WouldBlock
+        );
     }
 }

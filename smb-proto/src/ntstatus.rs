@@ -198,8 +198,10 @@ nt_statuses! {
     NONEXISTENT_EA_ENTRY = 0xC000_0051 => EIO;
     NO_EAS_ON_FILE = 0xC000_0052 => ENODATA;
     EA_CORRUPT_ERROR = 0xC000_0053 => EIO;
-    FILE_LOCK_CONFLICT = 0xC000_0054 => EACCES;
-    LOCK_NOT_GRANTED = 0xC000_0055 => EACCES;
+    // Not Samba's or the kernel's EACCES: a lock conflict is what fcntl(F_SETLK) reports
+    // as EAGAIN, and EACCES would make it look like a permission problem.
+    FILE_LOCK_CONFLICT = 0xC000_0054 => EAGAIN;
+    LOCK_NOT_GRANTED = 0xC000_0055 => EAGAIN;
     DELETE_PENDING = 0xC000_0056 => ENOENT;
     NO_LOGON_SERVERS = 0xC000_005E => EIO;
     NO_SUCH_LOGON_SESSION = 0xC000_005F => EIO;

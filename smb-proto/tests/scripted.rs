@@ -13,6 +13,7 @@ use smb_proto::wire::create::{CreateResponse, FileId};
 use smb_proto::wire::error::ErrorResponse;
 use smb_proto::wire::fscc::{file_attributes, FileTime};
 use smb_proto::wire::header::flags;
+use smb_proto::wire::lock::{flags as lock_flags, LockElement, LockRequest};
 use smb_proto::wire::negotiate::{
     capabilities, dialect, hash_algorithm, security_mode, NegotiateRequest, NegotiateResponse,
 };
@@ -3374,4 +3375,167 @@ fn the_server_ending_a_watch_ends_it_and_a_cancel_closes_the_directory() {
         [Command::Cancel as u16, Command::Close as u16],
         "the held request cancelled, then the directory closed"
     );
+}
+
+// ---- byte-range locks ----
+
+/// An open on tree 9, as a LOCK names it.
+fn locked_handle() -> Handle {
+    Handle {
+        tree: TreeId(9),
+        file_id: FileId {
+            persistent: 0x11,
+            volatile: 0x22,
+        },
+    }
+}
+
+fn lock_response(m: &mut Vec<u8>) {
+    // MS-SMB2 2.2.27: StructureSize 4, Reserved.
+    m.extend_from_slice(&[4, 0, 0, 0]);
+}
+
+/// Starts a lock that waits, answers it STATUS_PENDING, and returns its id and request.
+fn waiting_lock(conn: &mut Connection, t0: Instant) -> (OpId, Request) {
+    let id = conn
+        .start(
+            ops::Lock::new(locked_handle(), 100, 50, ops::LockKind::Exclusive),
+            t0,
+        )
+        .id();
+    let req = only(sent(conn));
+    assert_eq!(req.header.command, Command::Lock as u16);
+    assert_eq!(req.header.tree_id, 9);
+    let lock = LockRequest::decode(&req.msg).unwrap();
+    assert_eq!(lock.file_id, locked_handle().file_id);
+    assert_eq!(
+        lock.locks,
+        [LockElement {
+            offset: 100,
+            length: 50,
+            flags: lock_flags::EXCLUSIVE_LOCK,
+        }]
+    );
+    let interim = async_response(&req.header, NtStatus::PENDING, 0x55, 1, error_body);
+    feed(conn, t0, &frame(&[interim]));
+    assert!(events(conn).is_empty());
+    (id, req)
+}
+
+#[test]
+fn a_waiting_lock_outlives_the_request_timeout_until_cancelled() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let (id, req) = waiting_lock(&mut conn, t0);
+    // No deadline: the range may stay locked by another open for an hour.
+    assert_eq!(conn.poll_timeout(), None);
+    conn.handle_timeout(t0 + 100 * TIMEOUT);
+    assert!(events(&mut conn).is_empty());
+    assert_eq!(conn.in_flight(), 1);
+
+    conn.cancel(id, t0 + 100 * TIMEOUT);
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done::<()>(id, Err(Error::Cancelled))])
+    );
+    let cancel = only(sent(&mut conn));
+    assert_eq!(cancel.header.command, Command::Cancel as u16);
+    assert_eq!(cancel.header.async_id, 0x55);
+    // The server's STATUS_CANCELLED ends it; nothing more goes out.
+    let last = async_response(&req.header, NtStatus::CANCELLED, 0x55, 1, error_body);
+    feed(&mut conn, t0, &frame(&[last]));
+    assert!(events(&mut conn).is_empty());
+    assert!(sent(&mut conn).is_empty());
+    assert_eq!(conn.in_flight(), 0);
+}
+
+#[test]
+fn a_lock_granted_across_its_cancel_is_unlocked_again() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let (id, req) = waiting_lock(&mut conn, t0);
+    conn.cancel(id, t0);
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done::<()>(id, Err(Error::Cancelled))])
+    );
+    assert_eq!(only(sent(&mut conn)).header.command, Command::Cancel as u16);
+    // The server granted the range before it saw the CANCEL.
+    let granted = async_response(&req.header, NtStatus::SUCCESS, 0x55, 1, lock_response);
+    feed(&mut conn, t0, &frame(&[granted]));
+    assert!(events(&mut conn).is_empty());
+    let unlock = only(sent(&mut conn));
+    assert_eq!(unlock.header.command, Command::Lock as u16);
+    assert_eq!(unlock.header.tree_id, 9);
+    let body = LockRequest::decode(&unlock.msg).unwrap();
+    assert_eq!(body.file_id, locked_handle().file_id);
+    assert_eq!(
+        body.locks,
+        [LockElement {
+            offset: 100,
+            length: 50,
+            flags: lock_flags::UNLOCK,
+        }]
+    );
+    // Its answer is absorbed; the connection goes on.
+    let done_unlock = response(&unlock.header, NtStatus::SUCCESS, 1, lock_response);
+    feed(&mut conn, t0, &frame(&[done_unlock]));
+    assert!(events(&mut conn).is_empty());
+    assert!(sent(&mut conn).is_empty());
+    assert_eq!(conn.in_flight(), 0);
+}
+
+#[test]
+fn a_lock_that_does_not_wait_keeps_the_timeout_and_fails_as_a_conflict() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let id = conn
+        .start(
+            ops::Lock::try_new(locked_handle(), 0, 1, ops::LockKind::Shared),
+            t0,
+        )
+        .id();
+    let req = only(sent(&mut conn));
+    let lock = LockRequest::decode(&req.msg).unwrap();
+    assert_eq!(
+        lock.locks[0].flags,
+        lock_flags::SHARED_LOCK | lock_flags::FAIL_IMMEDIATELY
+    );
+    assert_eq!(conn.poll_timeout(), Some(t0 + TIMEOUT));
+    let refused = response(&req.header, NtStatus::LOCK_NOT_GRANTED, 1, error_body);
+    feed(&mut conn, t0, &frame(&[refused]));
+    let events = events(&mut conn);
+    assert_failed(
+        events,
+        id,
+        Error::failed(NtStatus::LOCK_NOT_GRANTED, "lock", ""),
+    );
+    assert_eq!(
+        Error::failed(NtStatus::LOCK_NOT_GRANTED, "lock", "").kind(),
+        smb_proto::ErrorKind::LockConflict
+    );
+    // A cancel now has nothing to undo or send.
+    conn.cancel(id, t0);
+    assert!(sent(&mut conn).is_empty());
+}
+
+#[test]
+fn ranges_the_server_would_refuse_are_refused_before_sending() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    let wait = |offset| LockElement {
+        offset,
+        length: 1,
+        flags: lock_flags::SHARED_LOCK,
+    };
+    let id = conn
+        .start(
+            ops::Lock::ranges(locked_handle(), vec![wait(0), wait(10)]),
+            t0,
+        )
+        .id();
+    assert!(sent(&mut conn).is_empty());
+    match only(events(&mut conn)) {
+        Event::Done {
+            id: got,
+            result: Err(Error::Invalid(why)),
+        } if got == id => assert!(why.contains("several ranges"), "{why}"),
+        other => panic!("{other:?}"),
+    }
 }

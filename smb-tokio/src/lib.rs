@@ -47,7 +47,7 @@ pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, notify_filter, st_mode, Ace,
     AceType, Acl, Auth, AuthFn, Change, ConnectOptions, Copied, Credentials, Deferred,
     DeferredClient, Dialect, Dirent, DirentType, Errno, Error, ErrorKind, FileInfo, FileTime,
-    ListStream, NameService, NetBios, NodeStatus, NtStatus, OpenFlags, OpenOptions,
+    ListStream, LockKind, NameService, NetBios, NodeStatus, NtStatus, OpenFlags, OpenOptions,
     PasswordCallback, PasswordPrompt, RecordBuffer, RecordOptions, RecordTarget, Recording, Replay,
     ReplayError, Result, SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy,
     SimpleAuth, SmbFactory, WatchStream, DEFAULT_NOTIFY_FILTER, FILES_IN_FLIGHT, O_ACCMODE,
@@ -371,6 +371,35 @@ impl File {
     /// The first error of a pending write, or the CLOSE's.
     pub async fn close(self) -> Result<()> {
         self.0.close().await
+    }
+
+    /// Locks a byte range, waiting until it is free; dropping the future cancels the
+    /// wait. See [`smb_async::File::lock`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`smb_async::File::lock`].
+    pub async fn lock(&mut self, offset: u64, len: u64, kind: LockKind) -> Result<()> {
+        self.0.lock(offset, len, kind).await
+    }
+
+    /// Locks a byte range if nobody holds a conflicting lock, without waiting. See
+    /// [`smb_async::File::try_lock`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::LockConflict`] when another open holds a conflicting lock.
+    pub async fn try_lock(&mut self, offset: u64, len: u64, kind: LockKind) -> Result<()> {
+        self.0.try_lock(offset, len, kind).await
+    }
+
+    /// Releases a locked byte range. See [`smb_async::File::unlock`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotLocked`] when this open holds no lock on that range.
+    pub async fn unlock(&mut self, offset: u64, len: u64) -> Result<()> {
+        self.0.unlock(offset, len).await
     }
 }
 

@@ -184,6 +184,9 @@ struct Pending {
     encrypted: bool,
     /// Its tree, to close a handle that an abandoned CREATE opened.
     tree_id: u32,
+    /// What undoes the request should it succeed after its operation is gone: the
+    /// UNLOCK of a LOCK that was cancelled while it waited.
+    undo: Option<RequestBody>,
     /// The session it was sent in.
     session: SessionSlot,
     /// Credits its CreditRequest asked for that no answer has granted yet.

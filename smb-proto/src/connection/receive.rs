@@ -142,14 +142,22 @@ impl Connection {
             self.core.verify(slot, &header, &msg, encrypted)?;
         }
         let Some(id) = pending.op else {
-            // The operation is gone (cancelled, timed out, failed) but its CREATE went
-            // through: close the handle nobody will use.
-            if command == Command::Create && status == NtStatus::SUCCESS {
-                let file_id = crate::wire::create::CreateResponse::decode(&msg)?.file_id;
-                let body = RequestBody::Close(crate::wire::close::CloseRequest {
-                    file_id,
-                    ..Default::default()
-                });
+            // The operation is gone (cancelled, timed out, failed) but its request went
+            // through: close the handle a CREATE opened, unlock what a LOCK locked (a
+            // grant that crossed the CANCEL), since nobody will use them.
+            let undo = match pending.undo {
+                _ if status != NtStatus::SUCCESS => None,
+                Some(undo) => Some(undo),
+                None if command == Command::Create => {
+                    let file_id = crate::wire::create::CreateResponse::decode(&msg)?.file_id;
+                    Some(RequestBody::Close(crate::wire::close::CloseRequest {
+                        file_id,
+                        ..Default::default()
+                    }))
+                }
+                None => None,
+            };
+            if let Some(body) = undo {
                 let items = vec![Outgoing::own(pending.tree_id, body)];
                 self.core.waiting.push_back(Group {
                     op: None,

@@ -252,6 +252,10 @@ impl Core {
                     interims: 0,
                     encrypted: encrypt,
                     tree_id: item.tree_id,
+                    undo: match &item.body {
+                        RequestBody::Lock(l) => l.release().map(RequestBody::Lock),
+                        _ => None,
+                    },
                     session: slot,
                     credits_asked: header.credits,
                 },

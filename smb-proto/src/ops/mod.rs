@@ -17,6 +17,7 @@
 
 mod copy;
 mod file;
+mod lock;
 mod login;
 mod meta;
 pub mod path;
@@ -38,6 +39,7 @@ pub use file::{
     Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SharedTree,
     TreeDisconnect,
 };
+pub use lock::{Lock, LockKind, MAX_LOCK_RANGES};
 pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{

@@ -64,6 +64,26 @@ impl LockRequest {
         }
     }
 
+    /// The UNLOCK of every range this request locks, on the same open; `None` for an
+    /// unlock. What undoes a lock the server granted after its caller stopped waiting.
+    pub fn release(&self) -> Option<LockRequest> {
+        if self.locks.iter().all(|l| l.flags & flags::UNLOCK != 0) {
+            return None;
+        }
+        Some(LockRequest {
+            file_id: self.file_id,
+            locks: self
+                .locks
+                .iter()
+                .map(|l| LockElement {
+                    flags: flags::UNLOCK,
+                    ..*l
+                })
+                .collect(),
+            ..Default::default()
+        })
+    }
+
     /// Decodes a request (for a scripted server); `msg` starts at the header.
     pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
         let mut r = Reader::at(msg, HEADER_LEN, "lock request")?;
@@ -142,6 +162,34 @@ mod tests {
              0000000000000000 0100000000000000 04000000 00000000");
         assert_eq!(&msg[HEADER_LEN..], &expected[..]);
         assert_eq!(LockRequest::decode(&msg), Ok(req));
+    }
+
+    #[test]
+    fn release_unlocks_the_same_ranges() {
+        let file_id = FileId {
+            persistent: 7,
+            volatile: 8,
+        };
+        let lock = |offset, flags| LockElement {
+            offset,
+            length: 10,
+            flags,
+        };
+        let req = LockRequest {
+            file_id,
+            locks: vec![
+                lock(0, flags::SHARED_LOCK | flags::FAIL_IMMEDIATELY),
+                lock(20, flags::EXCLUSIVE_LOCK | flags::FAIL_IMMEDIATELY),
+            ],
+            ..Default::default()
+        };
+        let release = req.release().unwrap();
+        assert_eq!(release.file_id, file_id);
+        assert_eq!(
+            release.locks,
+            [lock(0, flags::UNLOCK), lock(20, flags::UNLOCK)]
+        );
+        assert_eq!(release.release(), None);
     }
 
     #[test]
