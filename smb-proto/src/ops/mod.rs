@@ -16,6 +16,7 @@
 //! [`Operation`] trait's documentation has the smallest possible one, written out in full.
 
 mod file;
+mod fsinfo;
 mod login;
 mod meta;
 pub mod path;
@@ -32,14 +33,15 @@ pub use crate::connection::{
     RequestOptions, Response,
 };
 pub use file::{
-    Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SharedTree,
-    TreeDisconnect,
+    Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SetInfo,
+    SharedTree, TreeDisconnect,
 };
+pub use fsinfo::{FsInfo, StatFs};
 pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{
     Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, ResetAttributes, Rmdir, SetBasicInfo,
-    Stat, Touch,
+    Stat, Touch, Truncate,
 };
 pub use pathlib::{Append, FileInfoClass, MakeDirectory, PathInfo, QueryPathInfo};
 pub use raw::{HeaderFields, Raw};
