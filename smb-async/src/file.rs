@@ -149,7 +149,8 @@ impl File {
     /// A pending write's error; [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)
     /// for a file opened without write access.
     pub async fn set_len(&mut self, len: u64) -> crate::Result<()> {
-        self.set(ops::SetInfo::end_of_file(self.handle, len)).await?;
+        self.set(ops::SetInfo::end_of_file(self.handle, len))
+            .await?;
         self.info.size = len;
         Ok(())
     }

@@ -226,9 +226,9 @@ pub fn run(
         });
         let got = got?;
         if got != size {
-            return Err(smb_blocking::Error::Smb(smb_proto::Error::Invalid(format!(
-                "read back {got} bytes of the {size} written"
-            ))));
+            return Err(smb_blocking::Error::Smb(smb_proto::Error::Invalid(
+                format!("read back {got} bytes of the {size} written"),
+            )));
         }
         let mut times = Vec::with_capacity(stats as usize);
         for _ in 0..stats {

@@ -2228,10 +2228,19 @@ fn df_prints_size_used_available_type_and_label_in_text_and_json() {
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     let header: Vec<&str> = lines[0].split_whitespace().collect();
-    assert_eq!(header, ["Share", "Size", "Used", "Avail", "Use%", "Type", "Label"]);
-    assert!(lines[1].starts_with(&format!("//{}/share ", srv.host())), "{text}");
+    assert_eq!(
+        header,
+        ["Share", "Size", "Used", "Avail", "Use%", "Type", "Label"]
+    );
+    assert!(
+        lines[1].starts_with(&format!("//{}/share ", srv.host())),
+        "{text}"
+    );
     assert!(lines[1].ends_with(" TestFS       Bench Vol"), "{text}");
-    assert!(lines[1].contains("GiB") || lines[1].contains("MiB"), "{text}");
+    assert!(
+        lines[1].contains("GiB") || lines[1].contains("MiB"),
+        "{text}"
+    );
     assert!(lines[1].contains('%'), "{text}");
 
     let json = stdout_json(&smb(&["df", "--json", &format!("{url}/sub/")]));
@@ -2307,7 +2316,13 @@ fn bench_measures_put_get_and_stat_and_leaves_nothing_behind() {
     assert_eq!(disk_names(&disk), ["into"], "the temporary file is gone");
 
     let json = stdout_json(&smb(&[
-        "bench", "--json", "--size", "1000000", "--stats", "5", &format!("{url}/into/"),
+        "bench",
+        "--json",
+        "--size",
+        "1000000",
+        "--stats",
+        "5",
+        &format!("{url}/into/"),
     ]));
     assert_eq!(keys(&json), ["get", "put", "size", "stat"]);
     assert_eq!(json["size"], 1_000_000);
@@ -2331,7 +2346,10 @@ fn bench_measures_put_get_and_stat_and_leaves_nothing_behind() {
         json["stat"]["p90_ms"].as_f64().unwrap(),
     );
     assert!(0.0 < p50 && p50 <= p90, "{json}");
-    assert!(disk_names(&disk.join("into")).is_empty(), "nothing left in into/");
+    assert!(
+        disk_names(&disk.join("into")).is_empty(),
+        "nothing left in into/"
+    );
 
     // A share it may not write: the upload's error, and nothing there afterwards.
     smb(&["bench", "--size", "1K", &srv.url("ro")]).fails(PERMISSION_DENIED);

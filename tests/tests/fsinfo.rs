@@ -32,7 +32,11 @@ fn local_statvfs(path: &Path) -> (u64, u64, u64) {
         .arg(path)
         .output()
         .expect("running stat -f");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let n: Vec<u64> = text
         .split_whitespace()
@@ -61,7 +65,10 @@ fn disk_free_is_what_statvfs_says_of_the_share_directory() {
         "server {} bytes, statvfs {local_total}",
         fs.total_bytes
     );
-    assert_eq!(fs.total_bytes, fs.units.total_allocation_units * fs.block_size);
+    assert_eq!(
+        fs.total_bytes,
+        fs.units.total_allocation_units * fs.block_size
+    );
     assert_eq!(
         fs.block_size,
         u64::from(fs.units.sectors_per_allocation_unit) * u64::from(fs.units.bytes_per_sector)
@@ -93,7 +100,10 @@ fn disk_free_is_what_statvfs_says_of_the_share_directory() {
         let below = conn.disk_free("share", path).unwrap();
         assert_eq!(below.total_bytes, fs.total_bytes, "{path}");
         assert_eq!(below.volume_label, fs.volume_label, "{path}");
-        assert_eq!(below.volume_serial_number, fs.volume_serial_number, "{path}");
+        assert_eq!(
+            below.volume_serial_number, fs.volume_serial_number,
+            "{path}"
+        );
     }
     let missing = conn.disk_free("share", "no/such").unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound, "{missing}");
@@ -107,9 +117,7 @@ fn disk_free_is_what_statvfs_says_of_the_share_directory() {
         (fs.total_bytes, "SambaTestFS")
     );
     let via_async = smol::block_on(async {
-        let client = smb_asyncstd::connect(&srv.connect_options())
-            .await
-            .unwrap();
+        let client = smb_asyncstd::connect(&srv.connect_options()).await.unwrap();
         client.disk_free("share", "sub").await.unwrap()
     });
     assert_eq!(via_async.total_bytes, fs.total_bytes);
@@ -135,7 +143,10 @@ fn truncate_shrinks_and_set_len_extends_with_zeros() {
     let on_disk = fs::read(&disk).unwrap();
     assert_eq!(on_disk.len(), 5000);
     assert_eq!(&on_disk[..100], &content[..100]);
-    assert!(on_disk[100..].iter().all(|&b| b == 0), "extended with zeros");
+    assert!(
+        on_disk[100..].iter().all(|&b| b == 0),
+        "extended with zeros"
+    );
     // Read back through the same handle: the new bytes are zeros there too.
     let mut back = Vec::new();
     f.read_to_end(&mut back).unwrap();
@@ -160,11 +171,13 @@ fn truncate_shrinks_and_set_len_extends_with_zeros() {
     // The async client's file: a write behind, then set_len after it.
     smol::block_on(async {
         use smol::io::AsyncWriteExt;
-        let client = smb_asyncstd::connect(&srv.connect_options())
-            .await
-            .unwrap();
+        let client = smb_asyncstd::connect(&srv.connect_options()).await.unwrap();
         let mut f = client
-            .open("share", "data.bin", smb_async::OpenOptions::read_write_create())
+            .open(
+                "share",
+                "data.bin",
+                smb_async::OpenOptions::read_write_create(),
+            )
             .await
             .unwrap();
         f.write_all(&content).await.unwrap();

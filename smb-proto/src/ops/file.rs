@@ -551,7 +551,11 @@ impl SetInfo {
     /// 2.4.13), as `ftruncate`; bytes added read as zeros.
     pub fn end_of_file(handle: Handle, len: u64) -> Self {
         let info = fscc::FileEndOfFileInformation { end_of_file: len };
-        SetInfo::new(handle, fscc::class::FILE_END_OF_FILE_INFORMATION, info.encode())
+        SetInfo::new(
+            handle,
+            fscc::class::FILE_END_OF_FILE_INFORMATION,
+            info.encode(),
+        )
     }
 
     /// Reserves `size` bytes of disk for the file without changing its size
@@ -561,7 +565,11 @@ impl SetInfo {
         let info = fscc::FileAllocationInformation {
             allocation_size: size,
         };
-        SetInfo::new(handle, fscc::class::FILE_ALLOCATION_INFORMATION, info.encode())
+        SetInfo::new(
+            handle,
+            fscc::class::FILE_ALLOCATION_INFORMATION,
+            info.encode(),
+        )
     }
 
     /// Sets times and attributes (FileBasicInformation, MS-FSCC 2.4.7); a zero time or
@@ -577,7 +585,11 @@ impl SetInfo {
         let info = fscc::FileDispositionInformation {
             delete_pending: delete,
         };
-        SetInfo::new(handle, fscc::class::FILE_DISPOSITION_INFORMATION, info.encode())
+        SetInfo::new(
+            handle,
+            fscc::class::FILE_DISPOSITION_INFORMATION,
+            info.encode(),
+        )
     }
 }
 

@@ -198,7 +198,10 @@ impl Operation for StatFs {
                 ATTRIBUTE,
                 Self::query(cx, fs_class::FILE_FS_ATTRIBUTE_INFORMATION),
             ),
-            (VOLUME, Self::query(cx, fs_class::FILE_FS_VOLUME_INFORMATION)),
+            (
+                VOLUME,
+                Self::query(cx, fs_class::FILE_FS_VOLUME_INFORMATION),
+            ),
             (CLOSE, close(FileId::ANY)),
         ];
         cx.send_related(requests);
@@ -242,7 +245,13 @@ impl Operation for StatFs {
 mod tests {
     use super::*;
 
-    fn units(total: u64, caller: u64, actual: u64, spu: u32, bps: u32) -> FileFsFullSizeInformation {
+    fn units(
+        total: u64,
+        caller: u64,
+        actual: u64,
+        spu: u32,
+        bps: u32,
+    ) -> FileFsFullSizeInformation {
         FileFsFullSizeInformation {
             total_allocation_units: total,
             caller_available_allocation_units: caller,
@@ -277,13 +286,22 @@ mod tests {
             ("NTFS", "share")
         );
         // More free than there is: nothing used, not a wrap.
-        let odd = FsInfo::new(units(10, 20, 20, 1, 512), Default::default(), Default::default());
+        let odd = FsInfo::new(
+            units(10, 20, 20, 1, 512),
+            Default::default(),
+            Default::default(),
+        );
         assert_eq!(odd.unwrap().used_bytes(), 0);
     }
 
     #[test]
     fn absurd_sizes_are_a_decode_error_not_a_wrap() {
-        let none = || (FileFsAttributeInformation::default(), FileFsVolumeInformation::default());
+        let none = || {
+            (
+                FileFsAttributeInformation::default(),
+                FileFsVolumeInformation::default(),
+            )
+        };
         // The largest unit there can be, and one more unit than 64 bits of bytes hold.
         let big = u64::from(u32::MAX) * u64::from(u32::MAX);
         let (a, v) = none();
@@ -296,10 +314,19 @@ mod tests {
         ] {
             let (a, v) = none();
             let e = FsInfo::new(units(total, caller, actual, u32::MAX, u32::MAX), a, v);
-            assert_eq!(e, Err(DecodeError::invalid(what, [total, caller, actual].into_iter().max().unwrap_or(0))), "{what}");
+            assert_eq!(
+                e,
+                Err(DecodeError::invalid(
+                    what,
+                    [total, caller, actual].into_iter().max().unwrap_or(0)
+                )),
+                "{what}"
+            );
         }
         let (a, v) = none();
         let e = FsInfo::new(units(u64::MAX, 0, 0, 1, 2), a, v).unwrap_err();
-        assert!(matches!(e, DecodeError::Invalid { what: "total allocation units", value } if value == u64::MAX));
+        assert!(
+            matches!(e, DecodeError::Invalid { what: "total allocation units", value } if value == u64::MAX)
+        );
     }
 }

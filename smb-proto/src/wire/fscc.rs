@@ -1164,7 +1164,10 @@ mod tests {
         // Every cut is an error, never a panic; a name longer than the buffer, or of an
         // odd length, too.
         for n in 0..buf.len() {
-            assert!(FileFsAttributeInformation::decode(&buf[..n]).is_err(), "{n}");
+            assert!(
+                FileFsAttributeInformation::decode(&buf[..n]).is_err(),
+                "{n}"
+            );
         }
         let long = hex("4f000400 ff000000 ffffffff 4e00540046005300");
         assert!(matches!(
