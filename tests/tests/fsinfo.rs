@@ -186,6 +186,15 @@ fn truncate_shrinks_and_set_len_extends_with_zeros() {
         client.truncate("share", "data.bin", 2000).await.unwrap();
     });
     assert_eq!(fs::read(&disk).unwrap(), &content[..2000]);
+
+    // The path API: `os.truncate` and `shutil.disk_usage` of a path.
+    let share = smb_blocking::Share::on(conn.clone(), "share").unwrap();
+    let p = share.path("data.bin");
+    p.truncate(10).unwrap();
+    assert_eq!(fs::read(&disk).unwrap(), &content[..10]);
+    assert_eq!(p.disk_free().unwrap().volume_label, "Scratch Vol");
+    let e = share.path("dir").truncate(0).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::IsADirectory, "{e}");
 }
 
 #[test]
