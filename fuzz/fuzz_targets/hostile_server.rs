@@ -101,12 +101,14 @@ fuzz_target!(|data: &[u8]| {
         t0,
     );
     conn.start(ops::Touch::new("s", "t", true, FileTime(1)), t0);
-    conn.start(ops::UncPath::new("s"), t0);
+    conn.start(ops::StatFs::new("s", ""), t0);
+    conn.start(ops::Truncate::new("s", "t", 7), t0);
     let handle = smb_proto::Handle {
         tree: smb_proto::TreeId(1),
         file_id: FileId::ANY,
     };
     conn.start(ops::Append::new(handle, Bytes::from_static(b"a")), t0);
+    conn.start(ops::SetInfo::delete_on_close(handle, true), t0);
     let _ = sent(&mut conn);
     // The fuzzer's bytes, as the server's, in the pieces it chose (a 0xff byte splits).
     for piece in data.split(|b| *b == 0xff) {

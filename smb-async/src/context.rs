@@ -21,7 +21,7 @@ pub use smb_proto::client::context::{
 };
 
 use crate::runtime::Runtime;
-use crate::{Client, ConnectOptions, File, FileInfo, ListStream, Pool, Result};
+use crate::{Client, ConnectOptions, File, FileInfo, FsInfo, ListStream, Pool, Result};
 
 /// Calls by `smb://` URL, as libsmbclient's context offers them, as `async fn`s:
 /// [`Context::open`] with `O_*` flags, [`Context::opendir`], [`Context::stat`],
@@ -208,6 +208,17 @@ impl Context {
     pub async fn stat(&self, url: &str) -> Result<FileInfo> {
         let (target, client) = self.reach_share(url).await?;
         client.get_attributes(target.share()?, target.path()).await
+    }
+
+    /// The size, free space and facts of the file system holding what `url` names
+    /// (`smbc_statvfs`), as [`Client::disk_free`] reports them.
+    ///
+    /// # Errors
+    ///
+    /// ENOENT for a missing path; EINVAL for a URL naming only a server.
+    pub async fn statvfs(&self, url: &str) -> Result<FsInfo> {
+        let (target, client) = self.reach_share(url).await?;
+        client.disk_free(target.share()?, target.path()).await
     }
 
     /// Deletes the file `url` names (`smbc_unlink`). The name is taken literally: `*`

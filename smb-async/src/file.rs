@@ -189,13 +189,76 @@ impl File {
         self.run(ops::Lock::unlock(self.handle, offset, len)).await
     }
 
-    /// Runs `op` on the handle after the operation in flight; its errors name the path.
+    /// Waits for the operation in flight (a write behind), then runs `op` on the handle;
+    /// its errors name the file's path. Bytes read ahead are dropped: `op` may change
+    /// them.
     async fn run<O: smb_proto::Operation>(&mut self, op: O) -> crate::Result<O::Output> {
         std::future::poll_fn(|cx| self.poll_settle(cx)).await?;
         if self.closed {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "file is closed").into());
         }
+        self.ahead = None;
         self.client.call(op).await.map_err(|e| e.at(&self.path))
+    }
+
+    /// Truncates or extends the file to `len` bytes, after the writes before it: bytes
+    /// added read as zeros; the position does not move.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// let mut f = client.open("share", "data.bin", smb_async::OpenOptions::read_write_create()).await?;
+    /// f.set_len(1 << 20).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A pending write's error; [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)
+    /// for a file opened without write access.
+    pub async fn set_len(&mut self, len: u64) -> crate::Result<()> {
+        self.run(ops::SetInfo::end_of_file(self.handle, len))
+            .await?;
+        self.info.size = len;
+        Ok(())
+    }
+
+    /// Reserves `size` bytes of disk for the file without changing its size
+    /// (FileAllocationInformation); a size below the end of file truncates the file.
+    ///
+    /// # Errors
+    ///
+    /// As for [`File::set_len`].
+    pub async fn set_allocation_size(&mut self, size: u64) -> crate::Result<()> {
+        self.run(ops::SetInfo::allocation_size(self.handle, size))
+            .await
+    }
+
+    /// Marks the file to be deleted when its last handle is closed (`true`), or clears
+    /// the mark (FileDispositionInformation). The file must be opened with
+    /// [`access_mask::DELETE`](crate::access_mask::DELETE).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) for a file
+    /// opened without DELETE access; [`ErrorKind::NotEmpty`](crate::ErrorKind::NotEmpty)
+    /// for a directory that holds anything.
+    pub async fn set_delete_on_close(&mut self, delete: bool) -> crate::Result<()> {
+        self.run(ops::SetInfo::delete_on_close(self.handle, delete))
+            .await
+    }
+
+    /// Sets times and attributes through this handle (FileBasicInformation): a zero
+    /// time or zero attributes leave that field as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) for a file
+    /// opened without FILE_WRITE_ATTRIBUTES.
+    pub async fn set_basic_info(
+        &mut self,
+        info: &smb_proto::wire::fscc::FileBasicInformation,
+    ) -> crate::Result<()> {
+        self.run(ops::SetInfo::basic(self.handle, info)).await
     }
 
     fn start(&mut self, busy: Busy, op: BoxedOp) -> io::Result<()> {

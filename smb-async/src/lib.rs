@@ -75,8 +75,8 @@ pub use smb_proto::wire::fscc::{file_attributes, FileTime};
 pub use smb_proto::wire::notify::completion_filter as notify_filter;
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
 pub use smb_proto::{
-    Dialect, Errno, ErrorKind, FileInfo, NtStatus, OpenOptions, SessionSlot, ShareInfo, ShareType,
-    SigningPolicy,
+    Dialect, Errno, ErrorKind, FileInfo, FsInfo, NtStatus, OpenOptions, SessionSlot, ShareInfo,
+    ShareType, SigningPolicy,
 };
 pub use watch::WatchStream;
 
@@ -610,6 +610,37 @@ impl Client {
     /// ([`Error::status`]) from a share that keeps no snapshots.
     pub async fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
         self.call(ops::ListSnapshots::new(share, path)).await
+    }
+
+    /// The size, free space and facts of the file system holding `path` (`""` for the
+    /// share's root), as `df` and libsmbclient's `statvfs` report them: one round trip
+    /// ([`ops::StatFs`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// let fs = client.disk_free("share", "").await?;
+    /// println!("{} of {} bytes free", fs.available_bytes, fs.total_bytes);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path or share; a connection error
+    /// ([`ErrorKind::ProtocolViolation`]) when the server's sizes overflow 64 bits of
+    /// bytes.
+    pub async fn disk_free(&self, share: &str, path: &str) -> Result<FsInfo> {
+        self.call(ops::StatFs::new(share, path)).await
+    }
+
+    /// Truncates or extends the file at `path` to `len` bytes, as `truncate(1)`; bytes
+    /// added read as zeros. An open file has [`File::set_len`].
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing file, [`ErrorKind::IsADirectory`] for a
+    /// directory, [`ErrorKind::PermissionDenied`] for a read-only file or share.
+    pub async fn truncate(&self, share: &str, path: &str, len: u64) -> Result<()> {
+        self.call(ops::Truncate::new(share, path, len)).await
     }
 
     /// Writes the whole file into `out`; returns the byte count.

@@ -388,6 +388,31 @@ impl SmbPath {
             .await
     }
 
+    /// The size and free space of the file system holding this path (Python's
+    /// `shutil.disk_usage`, libsmbclient's `statvfs`): one round trip.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a missing path.
+    pub async fn disk_free(&self) -> Result<crate::FsInfo> {
+        self.client()
+            .call(ops::StatFs::new(self.share_name(), self.as_str()))
+            .await
+    }
+
+    /// Truncates or extends the file to `len` bytes (Python's `os.truncate`); bytes
+    /// added read as zeros.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a missing file,
+    /// [`ErrorKind::IsADirectory`](crate::ErrorKind::IsADirectory) for a directory.
+    pub async fn truncate(&self, len: u64) -> Result<()> {
+        self.client()
+            .call(ops::Truncate::new(self.share_name(), self.as_str(), len))
+            .await
+    }
+
     /// The raw QUERY_INFO answer for file information class `class`
     /// ([`fscc::class`](smb_proto::wire::fscc::class); pike's
     /// `stat(file_information_class)`).

@@ -18,7 +18,7 @@ pub use smb_proto::client::context::{
     O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
-use crate::{ConnectOptions, Connection, File, FileInfo, Result};
+use crate::{ConnectOptions, Connection, File, FileInfo, FsInfo, Result};
 
 /// A connection slot: locked while connecting, so that threads asking at once for a
 /// new server wait for one connection instead of making one each.
@@ -27,7 +27,7 @@ type Slot = Arc<Mutex<Option<Connection>>>;
 /// Calls by `smb://` URL, as libsmbclient's context offers them: [`Context::open`] with
 /// `O_*` flags, [`Context::opendir`], [`Context::stat`], [`Context::unlink`],
 /// [`Context::rename`], [`Context::mkdir`], [`Context::rmdir`], [`Context::chmod`],
-/// [`Context::utimes`]. Cloning a context shares it (connections, callback and cache),
+/// [`Context::utimes`], [`Context::statvfs`]. Cloning a context shares it (connections, callback and cache),
 /// across threads too.
 ///
 /// Credentials are asked of an authentication callback ([`Context::auth_callback`], or
@@ -264,6 +264,24 @@ impl Context {
     pub fn stat(&self, url: &str) -> Result<FileInfo> {
         let (target, conn) = self.reach_share(url)?;
         conn.get_attributes(target.share()?, target.path())
+    }
+
+    /// The size, free space and facts of the file system holding what `url` names
+    /// (`smbc_statvfs`), as [`Connection::disk_free`] reports them.
+    ///
+    /// ```no_run
+    /// # fn demo(ctx: &smb_blocking::Context) -> smb_blocking::Result<()> {
+    /// let fs = ctx.statvfs("smb://server/share")?;
+    /// println!("{} bytes free of {}", fs.available_bytes, fs.total_bytes);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// ENOENT for a missing path; EINVAL for a URL naming only a server.
+    pub fn statvfs(&self, url: &str) -> Result<FsInfo> {
+        let (target, conn) = self.reach_share(url)?;
+        conn.disk_free(target.share()?, target.path())
     }
 
     /// Deletes the file `url` names (`smbc_unlink`). The name is taken literally: `*`

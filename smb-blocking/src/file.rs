@@ -86,6 +86,79 @@ impl File {
         self.call(ops::Close(self.handle))
     }
 
+    /// Truncates or extends the file to `len` bytes, as [`std::fs::File::set_len`]: bytes
+    /// added read as zeros; the position does not move.
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let mut f = conn.open("share", "data.bin", smb_blocking::OpenOptions::read_write_create())?;
+    /// f.set_len(1 << 20)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) for a file
+    /// opened without write access; [`ErrorKind::StorageFull`](crate::ErrorKind::StorageFull)
+    /// when the disk cannot hold the new size.
+    pub fn set_len(&mut self, len: u64) -> crate::Result<()> {
+        self.call(ops::SetInfo::end_of_file(self.handle, len))?;
+        self.info.size = len;
+        Ok(())
+    }
+
+    /// Reserves `size` bytes of disk for the file without changing its size
+    /// (FileAllocationInformation); the server rounds it up to whole clusters, and a
+    /// size below the end of file truncates the file.
+    ///
+    /// # Errors
+    ///
+    /// As for [`File::set_len`].
+    pub fn set_allocation_size(&mut self, size: u64) -> crate::Result<()> {
+        self.call(ops::SetInfo::allocation_size(self.handle, size))
+    }
+
+    /// Marks the file to be deleted when its last handle is closed (`true`), or clears
+    /// the mark (FileDispositionInformation): a scratch file that must not outlive its
+    /// writer. The file must be opened with [`access_mask::DELETE`](crate::access_mask::DELETE).
+    ///
+    /// ```no_run
+    /// use smb_blocking::{access_mask, OpenOptions};
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let mut o = OpenOptions::read_write_create();
+    /// o.access |= access_mask::DELETE;
+    /// let mut scratch = conn.open("share", "scratch.tmp", o)?;
+    /// scratch.set_delete_on_close(true)?;
+    /// scratch.close()?; // gone
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) for a file
+    /// opened without DELETE access or a read-only one;
+    /// [`ErrorKind::NotEmpty`](crate::ErrorKind::NotEmpty) for a directory that holds
+    /// anything.
+    pub fn set_delete_on_close(&mut self, delete: bool) -> crate::Result<()> {
+        self.call(ops::SetInfo::delete_on_close(self.handle, delete))
+    }
+
+    /// Sets times and attributes through this handle (FileBasicInformation): a zero
+    /// time or zero attributes leave that field as it is. Times come from
+    /// [`FileTime::from_system_time`](crate::FileTime::from_system_time), attributes
+    /// from [`file_attributes`](crate::file_attributes).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied) for a file
+    /// opened without FILE_WRITE_ATTRIBUTES.
+    pub fn set_basic_info(
+        &mut self,
+        info: &smb_proto::wire::fscc::FileBasicInformation,
+    ) -> crate::Result<()> {
+        self.call(ops::SetInfo::basic(self.handle, info))
+    }
+
     /// Locks `len` bytes at `offset` as `kind` (SMB2 LOCK), waiting as long as it takes
     /// for other opens' conflicting locks to go: there is no timeout. The lock belongs to
     /// this open; other opens of the file, on any connection, are refused the range

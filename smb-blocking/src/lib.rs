@@ -58,7 +58,7 @@ pub use smb_proto::wire::fscc::{file_attributes, FileTime};
 pub use smb_proto::wire::notify::completion_filter as notify_filter;
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
 pub use smb_proto::{Dialect, Errno, ErrorKind, NtStatus, SessionSlot, SigningPolicy};
-pub use smb_proto::{FileInfo, OpenOptions, ShareInfo, ShareType};
+pub use smb_proto::{FileInfo, FsInfo, OpenOptions, ShareInfo, ShareType};
 pub use watch::Watcher;
 
 /// Result alias.
@@ -789,6 +789,48 @@ impl Connection {
     /// `shadow_copy2`).
     pub fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
         self.call(ops::ListSnapshots::new(share, path))
+    }
+
+    /// The size, free space and facts of the file system holding `path` (`""` for the
+    /// share's root), as `df` and libsmbclient's `statvfs` report them: one round trip
+    /// ([`ops::StatFs`]).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// let fs = conn.disk_free("share", "")?;
+    /// println!(
+    ///     "{} of {} bytes free on {} ({})",
+    ///     fs.available_bytes, fs.total_bytes, fs.volume_label, fs.file_system_name
+    /// );
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path or share; a connection error
+    /// ([`ErrorKind::ProtocolViolation`]) when the server's sizes overflow 64 bits of
+    /// bytes.
+    pub fn disk_free(&self, share: &str, path: &str) -> Result<FsInfo> {
+        self.call(ops::StatFs::new(share, path))
+    }
+
+    /// Truncates or extends the file at `path` to `len` bytes, as `truncate(1)`; bytes
+    /// added read as zeros. One round trip ([`ops::Truncate`]); an open file has
+    /// [`File::set_len`].
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// conn.truncate("share", "logs/app.log", 0)?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing file, [`ErrorKind::IsADirectory`] for a
+    /// directory, [`ErrorKind::PermissionDenied`] for a read-only file or share,
+    /// [`ErrorKind::StorageFull`] when the disk cannot hold the new size.
+    pub fn truncate(&self, share: &str, path: &str, len: u64) -> Result<()> {
+        self.call(ops::Truncate::new(share, path, len))
     }
 
     /// Writes the whole file into `out`; returns the byte count (pysmb's `retrieveFile`).

@@ -347,6 +347,29 @@ impl SmbPath {
             .call(ops::Stat::new(self.share_name(), self.as_str()))
     }
 
+    /// The size and free space of the file system holding this path (Python's
+    /// `shutil.disk_usage`, libsmbclient's `statvfs`): one round trip.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a missing path.
+    pub fn disk_free(&self) -> Result<crate::FsInfo> {
+        self.conn()
+            .call(ops::StatFs::new(self.share_name(), self.as_str()))
+    }
+
+    /// Truncates or extends the file to `len` bytes (Python's `os.truncate`); bytes
+    /// added read as zeros.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a missing file,
+    /// [`ErrorKind::IsADirectory`](crate::ErrorKind::IsADirectory) for a directory.
+    pub fn truncate(&self, len: u64) -> Result<()> {
+        self.conn()
+            .call(ops::Truncate::new(self.share_name(), self.as_str(), len))
+    }
+
     /// The raw QUERY_INFO answer for file information class `class`
     /// ([`fscc::class`](smb_proto::wire::fscc::class); pike's
     /// `stat(file_information_class)`).

@@ -50,6 +50,13 @@ JSON (--json), one document on stdout; stable field names:
   snapshots  [{token: \"@GMT-YYYY.MM.DD-HH.MM.SS\", time}]
   acl        {path, owner, group, control, dacl, sacl}; an ACL is null or a list of
              {type, type_code, flags, flag_names, access_mask, sid}
+  df         {share, path, total_bytes, used_bytes, available_bytes, free_bytes,
+             block_size, file_system, file_system_attributes, max_name_length, label,
+             serial_number, volume_created} (bytes as integers; volume_created RFC 3339
+             or null)
+  bench      {size, put: {seconds, mib_per_s, cpu_seconds, cpu_seconds_per_gib},
+             get: {same fields}, stat: {count, p50_ms, p90_ms}} (the cpu fields null
+             where /proc/self/stat cannot be read)
   errors     on stderr: {command, op, path, status, status_code, errno, errno_code,
              kind, exit_code, message, transfer}; transfer is null or {total,
              transferred: [path], failed: [{path, message}], not_attempted}
@@ -85,7 +92,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// JSON output (ls, stat, shares, snapshots, acl) and JSON errors on stderr
+    /// JSON output (ls, stat, shares, snapshots, acl, df, bench) and JSON errors on stderr
     #[arg(long, global = true)]
     pub json: bool,
     /// After a transfer, a one-line summary on stderr (files, bytes, time, rate); -vv
@@ -441,6 +448,46 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// Show the size and free space of the file system behind a share, like df -h
+    #[command(
+        long_about = "Show the size and free space of the file system behind a share, like \
+        df -h: one line with the share, its size, the space used and the space still \
+        available to this user (binary units), use%, the file system's name (NTFS, or what \
+        the server calls it) and the volume label. A path below the share asks about the \
+        file system holding that path. Sizes are what the server reports (Samba: statvfs of \
+        the share's directory, in its allocation units; quotas and 'max disk size' apply)."
+    )]
+    Df {
+        /// smb://server/share[/path]
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// Measure this client against a server: put, get and stat latency on a temporary file
+    #[command(
+        long_about = "Measure this client against one server: write a temporary file of \
+        --size bytes (pseudo-random data from a fixed seed) into the directory URL names, \
+        read it back and check every byte, stat it --stats times, and delete it, also when a \
+        step fails. Prints put and get throughput (MiB/s), this process's CPU time per GiB \
+        moved (user + system from /proc/self/stat, in 10 ms ticks: use a --size of a few \
+        hundred MiB for a steady figure), and the stat round trip's median and 90th \
+        percentile. Nothing else is compared: the numbers are this client's against this \
+        server, over this network."
+    )]
+    Bench {
+        /// smb://server/share[/directory]: where the temporary file goes
+        url: String,
+        /// Bytes to write and read: a number with an optional K, M or G (binary units)
+        #[arg(long, default_value = "64M", value_name = "BYTES", value_parser = crate::parse_size)]
+        size: u64,
+        /// How many stats to time
+        #[arg(long, default_value_t = 100, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        stats: u32,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Send ECHO requests and print each round trip's time
     Echo {
         /// smb://server
@@ -523,6 +570,8 @@ impl Command {
             Command::Cp { .. } => "cp",
             Command::Snapshots { .. } => "snapshots",
             Command::Acl { .. } => "acl",
+            Command::Df { .. } => "df",
+            Command::Bench { .. } => "bench",
             Command::Echo { .. } => "echo",
             Command::Nmblookup { .. } => "nmblookup",
             Command::Completions { .. } => "completions",
@@ -547,6 +596,8 @@ impl Command {
             | Command::Cp { conn, .. }
             | Command::Snapshots { conn, .. }
             | Command::Acl { conn, .. }
+            | Command::Df { conn, .. }
+            | Command::Bench { conn, .. }
             | Command::Echo { conn, .. } => Some(conn),
             Command::Nmblookup { .. }
             | Command::Completions { .. }

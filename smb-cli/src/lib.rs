@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod auth;
+pub mod bench;
 pub mod dissect;
 mod progress;
 pub mod report;
@@ -55,6 +56,37 @@ pub fn parse_timeout(v: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+/// A `--size BYTES` value: a whole number of bytes, with an optional binary unit `K`,
+/// `M`, `G` or `T` (also spelled `KiB`, `MiB`…; 1K = 1024), at least one byte.
+///
+/// ```
+/// assert_eq!(smb_cli::parse_size("64M"), Ok(64 << 20));
+/// assert_eq!(smb_cli::parse_size("1000"), Ok(1000));
+/// assert!(smb_cli::parse_size("0").is_err());
+/// ```
+///
+/// # Errors
+///
+/// A one-line message naming the value, for anything else or a size past 64 bits.
+pub fn parse_size(v: &str) -> Result<u64, String> {
+    let bad = || format!("bad size '{v}': give bytes, or a number with K, M, G or T");
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (number, unit) = v.split_at(digits);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        "t" | "tib" => 40,
+        _ => return Err(bad()),
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    match n.checked_mul(1 << shift) {
+        Some(bytes) if bytes > 0 => Ok(bytes),
+        _ => Err(bad()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::printable;
@@ -89,6 +121,30 @@ mod tests {
         assert!(super::parse_timeout("1e-20").is_err());
         assert!(super::parse_timeout("1e-10").is_err());
         assert!(super::parse_timeout("1e-9").is_ok());
+    }
+
+    #[test]
+    fn sizes_are_bytes_with_binary_units() {
+        let p = |v: &str| super::parse_size(v).ok();
+        assert_eq!(p("1"), Some(1));
+        assert_eq!(p("4K"), Some(4096));
+        assert_eq!(p("64MiB"), Some(64 << 20));
+        assert_eq!(p("2g"), Some(2 << 30));
+        assert_eq!(p("16777215T"), Some(16_777_215 << 40));
+        for bad in [
+            "",
+            "0",
+            "0M",
+            "M",
+            "-1",
+            "1.5M",
+            "1 M",
+            "1X",
+            "16777216T",
+            "99999999999999999999",
+        ] {
+            assert!(p(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::auth::{self, Login};
 use crate::printable;
 use crate::progress::{Bar, Mode};
 use crate::report::{self, Fail, FailedFile, Report};
-use crate::show::{self, AclJson, EntryJson, ShareJson, SnapshotJson};
+use crate::show::{self, AclJson, DfJson, EntryJson, ShareJson, SnapshotJson};
 
 /// Shows the library's tracing events on stderr: info with `-vv`, debug (each request
 /// and response) with `-vvv`, or what RUST_LOG says; nothing otherwise (`-v` alone is
@@ -223,6 +223,10 @@ fn run(cli: Cli) -> Result<(), Fail> {
         } => cx.cp(&url, &new_path, force),
         Command::Snapshots { url, .. } => cx.snapshots(&url),
         Command::Acl { url, .. } => cx.acl(&url),
+        Command::Df { url, .. } => cx.df(&url),
+        Command::Bench {
+            url, size, stats, ..
+        } => cx.bench(&url, size, stats),
         Command::Echo { url, count, .. } => cx.echo(&url, count),
         Command::Nmblookup {
             name,
@@ -934,6 +938,27 @@ impl Cx {
             return print_json(&acl);
         }
         write_out(acl.text().as_bytes())
+    }
+
+    fn df(&self, s: &str) -> Result<(), Fail> {
+        let (t, c) = self.open(s)?;
+        let fs = c.disk_free(&t.share, &t.url.path)?;
+        let json = DfJson::new(&t.share, &t.url.path, &fs);
+        if self.out.json {
+            return print_json(&json);
+        }
+        let source = format!("//{}/{}", t.url.host, t.share);
+        write_out(json.text(&source).as_bytes())
+    }
+
+    fn bench(&self, s: &str, size: u64, stats: u32) -> Result<(), Fail> {
+        let (t, c) = self.open(s)?;
+        let path = crate::bench::temp_name(&t.url.path);
+        let results = crate::bench::run(&c, &t.share, &path, size, stats)?;
+        if self.out.json {
+            return print_json(&results);
+        }
+        write_out(results.text().as_bytes())
     }
 
     fn echo(&self, s: &str, count: u32) -> Result<(), Fail> {

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use smb_blocking::{file_attributes, Ace, AceType, Acl, FileInfo, FileTime, SecurityDescriptor};
-use smb_blocking::{ShareInfo, ShareType};
+use smb_blocking::{FsInfo, ShareInfo, ShareType};
 
 use crate::printable;
 
@@ -405,5 +405,84 @@ mod tests {
         assert_eq!(attribute_letters(a), "d-h--");
         assert_eq!(attribute_names(a), ["hidden", "directory"]);
         assert_eq!(ace_flag_names(0x13), ["OI", "CI", "I"]);
+    }
+}
+
+/// `smb df --json`: the file system behind a share.
+#[derive(Debug, Serialize)]
+pub struct DfJson {
+    /// The share.
+    pub share: String,
+    /// The path asked about (share-relative, `/`-separated; empty for the root).
+    pub path: String,
+    /// Size in bytes.
+    pub total_bytes: u64,
+    /// Bytes in use (size less free).
+    pub used_bytes: u64,
+    /// Bytes this user may still fill.
+    pub available_bytes: u64,
+    /// Bytes free on the volume, quotas aside.
+    pub free_bytes: u64,
+    /// Bytes per allocation unit.
+    pub block_size: u64,
+    /// The file system's name (`NTFS`, …).
+    pub file_system: String,
+    /// MS-FSCC 2.5.1 FileSystemAttributes.
+    pub file_system_attributes: u32,
+    /// The longest name component, in characters.
+    pub max_name_length: u32,
+    /// The volume label.
+    pub label: String,
+    /// The volume serial number.
+    pub serial_number: u32,
+    /// When the volume was created, RFC 3339, or null.
+    pub volume_created: Option<String>,
+}
+
+impl DfJson {
+    /// The JSON of `fs`, asked about `path` on `share`.
+    pub fn new(share: &str, path: &str, fs: &FsInfo) -> Self {
+        DfJson {
+            share: share.to_string(),
+            path: path.replace('\\', "/"),
+            total_bytes: fs.total_bytes,
+            used_bytes: fs.used_bytes(),
+            available_bytes: fs.available_bytes,
+            free_bytes: fs.free_bytes,
+            block_size: fs.block_size,
+            file_system: fs.file_system_name.clone(),
+            file_system_attributes: fs.file_system_attributes,
+            max_name_length: fs.max_name_length,
+            label: fs.volume_label.clone(),
+            serial_number: fs.volume_serial_number,
+            volume_created: fs.volume_creation_time.to_system_time().map(rfc3339),
+        }
+    }
+
+    /// `df -h`'s two lines: a header, then `source` with size, used, available, use%
+    /// (used of used + available, rounded up, as df computes it), file system, label.
+    pub fn text(&self, source: &str) -> String {
+        let base = u128::from(self.used_bytes) + u128::from(self.available_bytes);
+        let pct = match base {
+            0 => "-".to_string(),
+            base => format!("{}%", (u128::from(self.used_bytes) * 100).div_ceil(base)),
+        };
+        format!(
+            "{:<24} {:>10} {:>10} {:>10} {:>4} {:<12} {}\n{:<24} {:>10} {:>10} {:>10} {:>4} {:<12} {}\n",
+            "Share",
+            "Size",
+            "Used",
+            "Avail",
+            "Use%",
+            "Type",
+            "Label",
+            printable(source),
+            human_size(self.total_bytes),
+            human_size(self.used_bytes),
+            human_size(self.available_bytes),
+            pct,
+            printable(&self.file_system),
+            printable(&self.label),
+        )
     }
 }

@@ -2206,3 +2206,163 @@ fn nmblookup_resolves_names_and_lists_node_status() {
     let run = smb(&["nmblookup", "NOSERVER"]);
     assert_eq!(run.code, 2, "usage: {}", run.stderr);
 }
+
+/// The size of the file system holding `path` on this machine, from `stat -f`
+/// (fragment size × blocks).
+fn local_fs_size(path: &Path) -> u64 {
+    let out = Command::new("stat")
+        .args(["-f", "-c", "%S %b"])
+        .arg(path)
+        .output()
+        .expect("running stat -f");
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.split_whitespace()
+        .map(|v| v.parse::<u64>().expect("a number"))
+        .product()
+}
+
+#[test]
+fn df_prints_size_used_available_type_and_label_in_text_and_json() {
+    let srv = SambaServer::builder()
+        .share(
+            Share::new("share")
+                .option("volume", "Bench Vol")
+                .option("fstype", "TestFS"),
+        )
+        .start();
+    let url = srv.url("share");
+    std::fs::create_dir(srv.share_path("share").join("sub")).unwrap();
+
+    let text = smb(&["df", &url]).text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["Share", "Size", "Used", "Avail", "Use%", "Type", "Label"]
+    );
+    assert!(
+        lines[1].starts_with(&format!("//{}/share ", srv.host())),
+        "{text}"
+    );
+    assert!(lines[1].ends_with(" TestFS       Bench Vol"), "{text}");
+    assert!(
+        lines[1].contains("GiB") || lines[1].contains("MiB"),
+        "{text}"
+    );
+    assert!(lines[1].contains('%'), "{text}");
+
+    let json = stdout_json(&smb(&["df", "--json", &format!("{url}/sub/")]));
+    assert_eq!(
+        keys(&json),
+        [
+            "available_bytes",
+            "block_size",
+            "file_system",
+            "file_system_attributes",
+            "free_bytes",
+            "label",
+            "max_name_length",
+            "path",
+            "serial_number",
+            "share",
+            "total_bytes",
+            "used_bytes",
+            "volume_created",
+        ]
+    );
+    assert_eq!(json["share"], "share");
+    assert_eq!(json["path"], "sub/", "the path as asked");
+    assert_eq!(json["file_system"], "TestFS");
+    assert_eq!(json["label"], "Bench Vol");
+    let n = |k: &str| json[k].as_u64().unwrap_or_else(|| panic!("{k}: {json}"));
+    let local = local_fs_size(&srv.share_path("share"));
+    assert!(
+        n("total_bytes") <= local && local - n("total_bytes") < 1024,
+        "{} against statvfs {local}",
+        n("total_bytes")
+    );
+    assert_eq!(n("used_bytes"), n("total_bytes") - n("free_bytes"));
+    assert!(n("available_bytes") > 0 && n("available_bytes") <= n("total_bytes"));
+
+    let missing = smb(&["df", &format!("{url}/missing")]);
+    let e = missing.fails(NOT_FOUND);
+    assert!(e.contains("missing"), "{e}");
+}
+
+/// The names in a directory on the server's disk.
+fn disk_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn bench_measures_put_get_and_stat_and_leaves_nothing_behind() {
+    let srv = SambaServer::builder()
+        .share(Share::new("share"))
+        .share(Share::new("ro").read_only())
+        .start();
+    let url = srv.url("share");
+    let disk = srv.share_path("share");
+    std::fs::create_dir(disk.join("into")).unwrap();
+
+    let text = smb(&["bench", "--size", "3M", "--stats", "20", &url]).text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for (line, verb) in lines[..2].iter().zip(["put", "get"]) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[..4], [verb, "3.0", "MiB", "in"], "{line}");
+        assert!(words[4].parse::<f64>().unwrap() > 0.0, "{line}");
+        assert!(words[6].parse::<f64>().unwrap() > 0.0, "{line}");
+        assert_eq!(words[7], "MiB/s", "{line}");
+        assert!(line.ends_with(" CPU s/GiB"), "{line}");
+    }
+    assert!(lines[2].starts_with("stat  20 round trips: p50 "), "{text}");
+    assert_eq!(disk_names(&disk), ["into"], "the temporary file is gone");
+
+    let json = stdout_json(&smb(&[
+        "bench",
+        "--json",
+        "--size",
+        "1000000",
+        "--stats",
+        "5",
+        &format!("{url}/into/"),
+    ]));
+    assert_eq!(keys(&json), ["get", "put", "size", "stat"]);
+    assert_eq!(json["size"], 1_000_000);
+    for t in ["put", "get"] {
+        assert_eq!(
+            keys(&json[t]),
+            ["cpu_seconds", "cpu_seconds_per_gib", "mib_per_s", "seconds"],
+            "{t}"
+        );
+        let secs = json[t]["seconds"].as_f64().unwrap();
+        let rate = json[t]["mib_per_s"].as_f64().unwrap();
+        assert!(secs > 0.0, "{json}");
+        // The rate is the size over the time.
+        assert!((rate * secs - 1e6 / 1048576.0).abs() < 1e-6, "{json}");
+        assert!(json[t]["cpu_seconds"].as_f64().unwrap() >= 0.0, "{json}");
+    }
+    assert_eq!(keys(&json["stat"]), ["count", "p50_ms", "p90_ms"]);
+    assert_eq!(json["stat"]["count"], 5);
+    let (p50, p90) = (
+        json["stat"]["p50_ms"].as_f64().unwrap(),
+        json["stat"]["p90_ms"].as_f64().unwrap(),
+    );
+    assert!(0.0 < p50 && p50 <= p90, "{json}");
+    assert!(
+        disk_names(&disk.join("into")).is_empty(),
+        "nothing left in into/"
+    );
+
+    // A share it may not write: the upload's error, and nothing there afterwards.
+    smb(&["bench", "--size", "1K", &srv.url("ro")]).fails(PERMISSION_DENIED);
+    assert!(disk_names(&srv.share_path("ro")).is_empty());
+    // A size that is no size is a usage error.
+    smb(&["bench", "--size", "0", &url]).fails(USAGE);
+}

@@ -72,5 +72,6 @@ pub use error::{
 };
 pub use ntstatus::{Errno, NtStatus};
 pub use ops::{
-    FileInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, ShareInfo, ShareType, TreeId,
+    FileInfo, FsInfo, Handle, OpHandle, OpOutput, OpenOptions, Operation, ShareInfo, ShareType,
+    TreeId,
 };

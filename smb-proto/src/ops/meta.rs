@@ -6,8 +6,8 @@ use crate::error::{CloseReason, Error, Violation};
 use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
 use crate::wire::fscc::{
-    self, file_attributes, FileBasicInformation, FileDispositionInformation, FileRenameInformation,
-    FileTime,
+    self, file_attributes, FileBasicInformation, FileDispositionInformation,
+    FileEndOfFileInformation, FileRenameInformation, FileTime,
 };
 use crate::wire::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
 use crate::wire::request::RequestBody;
@@ -262,6 +262,35 @@ impl SetBasicInfo {
 }
 
 path_op!(SetBasicInfo, |p| path::check_path(p.name, &p.path));
+
+/// `truncate(path, len)`: truncates or extends a file to `len` bytes (bytes added read
+/// as zeros) → nothing. One CREATE (FILE_WRITE_DATA) + SET_INFO
+/// (FileEndOfFileInformation, MS-FSCC 2.4.13) + CLOSE compound; the file must exist.
+#[derive(Debug)]
+pub struct Truncate(PathOp);
+
+impl Truncate {
+    /// Sets the size of `path` on `share` to `len`.
+    pub fn new(share: &str, path: &str, len: u64) -> Self {
+        let o = OpenOptions {
+            access: access_mask::FILE_WRITE_DATA
+                | access_mask::FILE_READ_ATTRIBUTES
+                | access_mask::SYNCHRONIZE,
+            disposition: disposition::OPEN,
+            create_options: create_options::NON_DIRECTORY_FILE,
+            attributes: 0,
+        };
+        let info = FileEndOfFileInformation { end_of_file: len };
+        let requests = vec![
+            create(path, &o),
+            set_info(fscc::class::FILE_END_OF_FILE_INFORMATION, info.encode()),
+            close(FileId::ANY),
+        ];
+        Truncate(PathOp::new(share, "truncate", path, requests))
+    }
+}
+
+path_op!(Truncate, |p| path::check_file(p.name, &p.path));
 
 /// pathlib's `touch`: creates an empty file, or with `exist_ok` opens an existing file
 /// or directory, and sets its last write and last access times to `now` (the driver's

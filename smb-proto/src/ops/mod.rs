@@ -17,6 +17,7 @@
 
 mod copy;
 mod file;
+mod fsinfo;
 mod lock;
 mod login;
 mod meta;
@@ -36,15 +37,16 @@ pub use crate::connection::{
 };
 pub use copy::{Copied, CopyDestination, CopyFile, CopyLimits};
 pub use file::{
-    Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SharedTree,
-    TreeDisconnect,
+    Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SetInfo,
+    SharedTree, TreeDisconnect,
 };
+pub use fsinfo::{FsInfo, StatFs};
 pub use lock::{Lock, LockKind, MAX_LOCK_RANGES};
 pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
 pub use meta::{
     Delete, ListDir, ListDirPaged, Mkdir, MkdirAll, Rename, ResetAttributes, Rmdir, SetBasicInfo,
-    Stat, Touch,
+    Stat, Touch, Truncate,
 };
 pub use pathlib::{Append, FileInfoClass, MakeDirectory, PathInfo, QueryPathInfo};
 pub use raw::{HeaderFields, Raw};

@@ -100,6 +100,43 @@ pub mod fs_class {
     pub const FILE_FS_SECTOR_SIZE_INFORMATION: u8 = 11;
 }
 
+/// FileSystemAttributes of [`FileFsAttributeInformation`], MS-FSCC 2.5.1: what the file
+/// system behind a share supports. Bits not named here may be set and mean nothing here.
+pub mod fs_attributes {
+    /// FILE_CASE_SENSITIVE_SEARCH: names are looked up case-sensitively.
+    pub const CASE_SENSITIVE_SEARCH: u32 = 0x0000_0001;
+    /// FILE_CASE_PRESERVED_NAMES: names keep the case they were created with.
+    pub const CASE_PRESERVED_NAMES: u32 = 0x0000_0002;
+    /// FILE_UNICODE_ON_DISK: names are Unicode on disk.
+    pub const UNICODE_ON_DISK: u32 = 0x0000_0004;
+    /// FILE_PERSISTENT_ACLS: ACLs are kept and enforced.
+    pub const PERSISTENT_ACLS: u32 = 0x0000_0008;
+    /// FILE_FILE_COMPRESSION: per-file compression.
+    pub const FILE_COMPRESSION: u32 = 0x0000_0010;
+    /// FILE_VOLUME_QUOTAS: per-user quotas.
+    pub const VOLUME_QUOTAS: u32 = 0x0000_0020;
+    /// FILE_SUPPORTS_SPARSE_FILES.
+    pub const SUPPORTS_SPARSE_FILES: u32 = 0x0000_0040;
+    /// FILE_SUPPORTS_REPARSE_POINTS.
+    pub const SUPPORTS_REPARSE_POINTS: u32 = 0x0000_0080;
+    /// FILE_VOLUME_IS_COMPRESSED.
+    pub const VOLUME_IS_COMPRESSED: u32 = 0x0000_8000;
+    /// FILE_SUPPORTS_OBJECT_IDS.
+    pub const SUPPORTS_OBJECT_IDS: u32 = 0x0001_0000;
+    /// FILE_SUPPORTS_ENCRYPTION.
+    pub const SUPPORTS_ENCRYPTION: u32 = 0x0002_0000;
+    /// FILE_NAMED_STREAMS: alternate data streams.
+    pub const NAMED_STREAMS: u32 = 0x0004_0000;
+    /// FILE_READ_ONLY_VOLUME.
+    pub const READ_ONLY_VOLUME: u32 = 0x0008_0000;
+    /// FILE_SUPPORTS_HARD_LINKS.
+    pub const SUPPORTS_HARD_LINKS: u32 = 0x0040_0000;
+    /// FILE_SUPPORTS_EXTENDED_ATTRIBUTES.
+    pub const SUPPORTS_EXTENDED_ATTRIBUTES: u32 = 0x0080_0000;
+    /// FILE_SUPPORTS_BLOCK_REFCOUNTING: server-side block cloning.
+    pub const SUPPORTS_BLOCK_REFCOUNTING: u32 = 0x0800_0000;
+}
+
 /// ShareAccess bits of CREATE, MS-SMB2 2.2.13 (the FILE_SHARE_* values of MS-FSCC).
 pub mod share_access {
     /// FILE_SHARE_READ.
@@ -774,6 +811,21 @@ impl FileEndOfFileInformation {
     }
 }
 
+/// FILE_ALLOCATION_INFORMATION, MS-FSCC 2.4.4: reserve (or give back) disk space for a
+/// file without changing its size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileAllocationInformation {
+    /// AllocationSize: the bytes to reserve; the server rounds it up to whole clusters.
+    pub allocation_size: u64,
+}
+
+impl FileAllocationInformation {
+    /// The 8-byte structure as a SET_INFO buffer.
+    pub fn encode(&self) -> Vec<u8> {
+        self.allocation_size.to_le_bytes().to_vec()
+    }
+}
+
 /// FILE_FS_SIZE_INFORMATION, MS-FSCC 2.5.8: volume size in allocation units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FileFsSizeInformation {
@@ -858,6 +910,45 @@ impl FileFsVolumeInformation {
             supports_objects,
             volume_label: read_name(&mut r, label_len, "volume label")?,
         })
+    }
+}
+
+/// FILE_FS_ATTRIBUTE_INFORMATION, MS-FSCC 2.5.1: what the file system supports, the
+/// longest name it takes, and its name (`NTFS`, or what Samba's `fstype` says).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileFsAttributeInformation {
+    /// FileSystemAttributes, see [`fs_attributes`].
+    pub file_system_attributes: u32,
+    /// MaximumComponentNameLength: the longest name component, in characters (a signed
+    /// field that must be positive; kept as the server sent its bits).
+    pub maximum_component_name_length: u32,
+    /// FileSystemName.
+    pub file_system_name: String,
+}
+
+impl FileFsAttributeInformation {
+    /// Decodes the structure from the start of `buf`; the name is bounded by `buf`.
+    pub fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(buf);
+        let file_system_attributes = r.u32("file system attributes")?;
+        let maximum_component_name_length = r.u32("maximum component name length")?;
+        let name_len = r.u32("file system name length")?;
+        Ok(FileFsAttributeInformation {
+            file_system_attributes,
+            maximum_component_name_length,
+            file_system_name: read_name(&mut r, name_len, "file system name")?,
+        })
+    }
+
+    /// The structure as a server sends it (for a scripted server and tests).
+    pub fn encode(&self) -> Vec<u8> {
+        let name = codec::to_utf16le(&self.file_system_name);
+        let mut out = Vec::with_capacity(12 + name.len());
+        out.extend_from_slice(&self.file_system_attributes.to_le_bytes());
+        out.extend_from_slice(&self.maximum_component_name_length.to_le_bytes());
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&name);
+        out
     }
 }
 
@@ -1056,5 +1147,41 @@ mod tests {
             (2, 512)
         );
         assert!(FileFsFullSizeInformation::decode(&full[..31]).is_err());
+    }
+
+    #[test]
+    fn attribute_information_is_bounded_by_its_buffer() {
+        // MS-FSCC 2.5.1 laid out by hand as Samba answers: case-sensitive search,
+        // case-preserved names, Unicode, ACLs, sparse files, named streams (0x4004f),
+        // 255-character names, "NTFS".
+        let buf = hex("4f000400 ff000000 08000000 4e00540046005300");
+        let a = FileFsAttributeInformation::decode(&buf).unwrap();
+        assert_eq!(a.file_system_attributes, 0x0004_004f);
+        assert!(a.file_system_attributes & fs_attributes::NAMED_STREAMS != 0);
+        assert_eq!(a.maximum_component_name_length, 255);
+        assert_eq!(a.file_system_name, "NTFS");
+        assert_eq!(a.encode(), buf);
+        // Every cut is an error, never a panic; a name longer than the buffer, or of an
+        // odd length, too.
+        for n in 0..buf.len() {
+            assert!(
+                FileFsAttributeInformation::decode(&buf[..n]).is_err(),
+                "{n}"
+            );
+        }
+        let long = hex("4f000400 ff000000 ffffffff 4e00540046005300");
+        assert!(matches!(
+            FileFsAttributeInformation::decode(&long),
+            Err(DecodeError::Truncated { .. })
+        ));
+        let odd = hex("4f000400 ff000000 07000000 4e00540046005300");
+        assert!(FileFsAttributeInformation::decode(&odd).is_err());
+        assert_eq!(
+            FileAllocationInformation {
+                allocation_size: 0x0001_0000
+            }
+            .encode(),
+            hex("0000010000000000")
+        );
     }
 }
