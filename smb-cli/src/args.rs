@@ -54,6 +54,10 @@ JSON (--json), one document on stdout; stable field names:
              block_size, file_system, file_system_attributes, max_name_length, label,
              serial_number, volume_created} (bytes as integers; volume_created RFC 3339
              or null)
+  watch      one object per line and change: {change: \"added\"|\"removed\"|
+             \"modified\"|\"renamed\"|\"list_again\"|\"other\", name, old_name,
+             action} (name and old_name null where they do not apply; old_name only
+             for renamed; action the FILE_ACTION_* code for other, else null)
   bench      {size, put: {seconds, mib_per_s, cpu_seconds, cpu_seconds_per_gib},
              get: {same fields}, stat: {count, p50_ms, p90_ms}} (the cpu fields null
              where /proc/self/stat cannot be read)
@@ -92,7 +96,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// JSON output (ls, stat, shares, snapshots, acl, df, bench) and JSON errors on stderr
+    /// JSON output (ls, stat, shares, snapshots, acl, df, bench, watch) and JSON errors on stderr
     #[arg(long, global = true)]
     pub json: bool,
     /// After a transfer, a one-line summary on stderr (files, bytes, time, rate); -vv
@@ -448,6 +452,34 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// Print each change in a directory as it happens, until interrupted
+    #[command(
+        long_about = "Print each change in a directory as it happens (SMB2 CHANGE_NOTIFY), \
+        one line per change: `added NAME`, `removed NAME`, `modified NAME`, `renamed OLD -> \
+        NEW`, or `list-again` when more changed than the server could tell (list the \
+        directory to learn its state). Names are relative to the watched directory, \
+        `/`-separated. Runs until interrupted (Ctrl-C, exit status 130), until --count \
+        changes were printed, or until the server ends the watch. A line `watching URL` on \
+        stderr says when the server holds the watch: changes from then on are reported. \
+        Without -r only the directory's own entries count; by default names, sizes, \
+        times and attributes (--names: names only)."
+    )]
+    Watch {
+        /// smb://server/share/dir (the share root when no directory is named)
+        url: String,
+        /// Changes anywhere below the directory too
+        #[arg(short, long)]
+        recursive: bool,
+        /// Report names only (added, removed, renamed), not writes or attribute changes
+        #[arg(long)]
+        names: bool,
+        /// Stop after this many changes
+        #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Show the size and free space of the file system behind a share, like df -h
     #[command(
         long_about = "Show the size and free space of the file system behind a share, like \
@@ -571,6 +603,7 @@ impl Command {
             Command::Snapshots { .. } => "snapshots",
             Command::Acl { .. } => "acl",
             Command::Df { .. } => "df",
+            Command::Watch { .. } => "watch",
             Command::Bench { .. } => "bench",
             Command::Echo { .. } => "echo",
             Command::Nmblookup { .. } => "nmblookup",
@@ -598,7 +631,8 @@ impl Command {
             | Command::Acl { conn, .. }
             | Command::Df { conn, .. }
             | Command::Bench { conn, .. }
-            | Command::Echo { conn, .. } => Some(conn),
+            | Command::Echo { conn, .. }
+            | Command::Watch { conn, .. } => Some(conn),
             Command::Nmblookup { .. }
             | Command::Completions { .. }
             | Command::Man { .. }

@@ -10,8 +10,8 @@ use std::time::Instant;
 use clap::{CommandFactory, Parser};
 use serde::Serialize;
 use smb_blocking::{
-    ConnectOptions, Connection, Copied, Errno, ErrorKind, FileInfo, NtStatus, PasswordPrompt,
-    TreeProgress,
+    notify_filter, ConnectOptions, Connection, Copied, Errno, ErrorKind, FileInfo, NtStatus,
+    PasswordPrompt, TreeProgress, DEFAULT_NOTIFY_FILTER,
 };
 use smb_proto::url::SmbUrl;
 
@@ -20,7 +20,7 @@ use crate::auth::{self, Login};
 use crate::printable;
 use crate::progress::{Bar, Mode};
 use crate::report::{self, Fail, FailedFile, Report};
-use crate::show::{self, AclJson, DfJson, EntryJson, ShareJson, SnapshotJson};
+use crate::show::{self, AclJson, ChangeJson, DfJson, EntryJson, ShareJson, SnapshotJson};
 
 /// Shows the library's tracing events on stderr: info with `-vv`, debug (each request
 /// and response) with `-vvv`, or what RUST_LOG says; nothing otherwise (`-v` alone is
@@ -224,6 +224,13 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Snapshots { url, .. } => cx.snapshots(&url),
         Command::Acl { url, .. } => cx.acl(&url),
         Command::Df { url, .. } => cx.df(&url),
+        Command::Watch {
+            url,
+            recursive,
+            names,
+            count,
+            ..
+        } => cx.watch(&url, recursive, names, count),
         Command::Bench {
             url, size, stats, ..
         } => cx.bench(&url, size, stats),
@@ -938,6 +945,29 @@ impl Cx {
             return print_json(&acl);
         }
         write_out(acl.text().as_bytes())
+    }
+
+    fn watch(&self, s: &str, recursive: bool, names: bool, count: Option<u64>) -> Result<(), Fail> {
+        let (t, c) = self.open(s)?;
+        let filter = if names {
+            notify_filter::FILE_NAME | notify_filter::DIR_NAME
+        } else {
+            DEFAULT_NOTIFY_FILTER
+        };
+        let changes = c.watch(&t.share, &t.url.path, filter, recursive)?;
+        if !self.out.quiet {
+            eprintln!("watching {}", printable(&t.url.to_string()));
+        }
+        let limit = count.map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+        for change in changes.take(limit) {
+            let json = ChangeJson::new(&change?);
+            if self.out.json {
+                print_json(&json)?;
+            } else {
+                write_out(format!("{}\n", json.text()).as_bytes())?;
+            }
+        }
+        Ok(())
     }
 
     fn df(&self, s: &str) -> Result<(), Fail> {

@@ -2366,3 +2366,74 @@ fn bench_measures_put_get_and_stat_and_leaves_nothing_behind() {
     // A size that is no size is a usage error.
     smb(&["bench", "--size", "0", &url]).fails(USAGE);
 }
+
+#[test]
+fn watch_prints_each_change_as_it_happens_in_text_and_json() {
+    use std::io::BufRead;
+    let srv = SambaServer::builder().share(Share::new("share")).start();
+    std::fs::create_dir(srv.share_path("share").join("box")).unwrap();
+    let conn = smb_blocking::Connection::connect(&srv.connect_options()).unwrap();
+    let dir = format!("{}/box", srv.url("share"));
+    let mut outputs = Vec::new();
+    for json in [false, true] {
+        let mut args = vec!["watch", "--names", "-n", "3", &dir];
+        if json {
+            args.push("--json");
+        }
+        let mut child = command(&args).spawn().unwrap();
+        // The first line on stderr says the server holds the watch.
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        assert!(line.starts_with("watching smb://"), "{line:?}");
+        assert!(line.trim_end().ends_with("/share/box"), "{line:?}");
+        assert!(!line.contains(DEFAULT_PASSWORD), "{line:?}");
+
+        conn.store_file("share", "box/a.txt", &mut &b"x"[..])
+            .unwrap();
+        conn.rename("share", "box/a.txt", "box/b.txt").unwrap();
+        conn.delete_files("share", "box/b.txt").unwrap();
+
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("smb watch did not stop after 3 changes");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(status.success(), "{status}");
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        outputs.push(out);
+    }
+    assert_eq!(
+        outputs[0],
+        "added a.txt\nrenamed a.txt -> b.txt\nremoved b.txt\n"
+    );
+    let objects: Vec<serde_json::Value> = outputs[1]
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    for o in &objects {
+        assert_eq!(keys(o), ["action", "change", "name", "old_name"]);
+    }
+    assert_eq!(
+        objects,
+        [
+            serde_json::json!({"change": "added", "name": "a.txt", "old_name": null, "action": null}),
+            serde_json::json!({"change": "renamed", "name": "b.txt", "old_name": "a.txt", "action": null}),
+            serde_json::json!({"change": "removed", "name": "b.txt", "old_name": null, "action": null}),
+        ]
+    );
+    // A directory that is not there: nothing to watch.
+    smb(&["watch", &format!("{}/nope", srv.url("share"))]).fails(NOT_FOUND);
+}

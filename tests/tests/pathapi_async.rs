@@ -5,7 +5,6 @@
 //! tree disconnect a dropped share hands to the connection's task.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use smb_async::{ErrorKind, Share, SmbPath};
