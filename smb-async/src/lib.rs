@@ -20,6 +20,7 @@ mod deferred;
 mod driver;
 mod file;
 mod netbios;
+mod paged;
 mod path;
 mod pool;
 mod replay;
@@ -58,6 +59,7 @@ pub use context::{
 pub use deferred::{Deferred, DeferredClient, SmbFactory};
 pub use file::File;
 pub use netbios::NetBios;
+pub use paged::{ListStream, Paged, WatchStream};
 pub use path::{PathStream, Share, SmbPath};
 pub use pool::Pool;
 pub use smb_proto::auth::ntlm::Credentials;
@@ -78,7 +80,6 @@ pub use smb_proto::{
     Dialect, Errno, ErrorKind, FileInfo, FsInfo, NtStatus, OpenOptions, SessionSlot, ShareInfo,
     ShareType, SigningPolicy,
 };
-pub use watch::WatchStream;
 
 /// Result alias.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -539,11 +540,10 @@ impl Client {
         pattern: &str,
     ) -> Result<ListStream> {
         let op = BoxedOp::new(ops::ListDirPaged::new(share, path, pattern));
-        Ok(ListStream {
-            op: Some(self.begin(op, None)?),
-            page: Vec::new().into_iter(),
-            pull: false,
-        })
+        Ok(ListStream::new(self.begin(op, None)?, |step| match step {
+            Step::Entries(entries) => Some(entries),
+            _ => None,
+        }))
     }
 
     /// Every share of the server, `IPC$` and hidden `$` shares included, with its type
@@ -1290,70 +1290,6 @@ impl Client {
         // Once this returns the socket is closed (and a recording complete).
         self.inner.closed.ended().await;
         r
-    }
-}
-
-/// Directory entries from [`Client::list_path_stream`], a page at a time. Dropping it
-/// cancels the listing.
-pub struct ListStream {
-    op: Option<Running>,
-    page: std::vec::IntoIter<FileInfo>,
-    /// The page in hand came from the server, which waits to be asked for the next.
-    pull: bool,
-}
-
-impl std::fmt::Debug for ListStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListStream")
-            .field("buffered", &self.buffered())
-            .field("finished", &self.op.is_none())
-            .finish()
-    }
-}
-
-impl ListStream {
-    /// Entries received from the server and not yet yielded: at most one page.
-    pub fn buffered(&self) -> usize {
-        self.page.len()
-    }
-
-    /// The next entry; `None` after the last one or after an error.
-    pub async fn next(&mut self) -> Option<Result<FileInfo>> {
-        poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
-    }
-}
-
-impl Stream for ListStream {
-    type Item = Result<FileInfo>;
-
-    fn poll_next(
-        self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<Option<Result<FileInfo>>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(entry) = this.page.next() {
-                return Poll::Ready(Some(Ok(entry)));
-            }
-            let Some(op) = &mut this.op else {
-                return Poll::Ready(None);
-            };
-            if std::mem::take(&mut this.pull) {
-                op.supply(0, Bytes::new());
-            }
-            match ready!(op.poll_step(cx)) {
-                Ok(Step::Entries(entries)) => {
-                    this.page = entries.into_iter();
-                    this.pull = true;
-                }
-                Ok(Step::Done(_)) => this.op = None,
-                Ok(_) => {}
-                Err(e) => {
-                    this.op = None;
-                    return Poll::Ready(Some(Err(e)));
-                }
-            }
-        }
     }
 }
 

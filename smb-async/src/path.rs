@@ -9,7 +9,6 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::ops::Div;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
@@ -139,42 +138,13 @@ impl Share {
         })
     }
 
-    /// The share's name.
-    pub fn name(&self) -> &str {
-        &self.tree.name
-    }
-
     /// The connection, for the operations paths do not offer.
     pub fn client(&self) -> &Client {
         &self.tree.client
     }
-
-    /// The share's root.
-    pub fn root(&self) -> SmbPath {
-        self.at(PurePath::root())
-    }
-
-    /// `path` on this share (share-relative; `/` and `\` separate).
-    pub fn path(&self, path: &str) -> SmbPath {
-        self.at(PurePath::new(path))
-    }
-
-    fn at(&self, path: PurePath) -> SmbPath {
-        SmbPath {
-            share: self.clone(),
-            path,
-        }
-    }
 }
 
-impl<S: AsRef<str>> Div<S> for &Share {
-    type Output = SmbPath;
-
-    /// `&share / "dir"`: [`Share::path`].
-    fn div(self, path: S) -> SmbPath {
-        self.path(path.as_ref())
-    }
-}
+smb_proto::share_path_impls!(Share, SmbPath);
 
 /// A path on a [`Share`], with pathlib's methods (pike's `PikePath`) as `async fn`s: a
 /// clone of the share handle and a share-relative [`PurePath`].
@@ -200,58 +170,6 @@ impl<S: AsRef<str>> Div<S> for &Share {
 pub struct SmbPath {
     share: Share,
     path: PurePath,
-}
-
-impl fmt::Debug for SmbPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmbPath")
-            .field("share", &self.share.tree.name)
-            .field("path", &self.path.as_str())
-            .finish()
-    }
-}
-
-impl fmt::Display for SmbPath {
-    /// `\\server\share\dir\name`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.share.tree.unc)?;
-        self.path.components().try_for_each(|c| write!(f, r"\{c}"))
-    }
-}
-
-/// Two paths are equal when they are on the same share handle (clones included) and
-/// spelled alike; the server may still take two spellings for one file (case).
-impl PartialEq for SmbPath {
-    fn eq(&self, other: &SmbPath) -> bool {
-        Arc::ptr_eq(&self.share.tree, &other.share.tree) && self.path == other.path
-    }
-}
-
-impl Eq for SmbPath {}
-
-impl AsRef<str> for SmbPath {
-    /// The share-relative path, e.g. as [`SmbPath::rename`]'s target.
-    fn as_ref(&self) -> &str {
-        self.path.as_str()
-    }
-}
-
-impl<S: AsRef<str>> Div<S> for &SmbPath {
-    type Output = SmbPath;
-
-    /// `&path / "name"`: [`SmbPath::join`].
-    fn div(self, other: S) -> SmbPath {
-        self.join(other.as_ref())
-    }
-}
-
-impl<S: AsRef<str>> Div<S> for SmbPath {
-    type Output = SmbPath;
-
-    /// `path / "name"`: [`SmbPath::join`].
-    fn div(self, other: S) -> SmbPath {
-        self.join(other.as_ref())
-    }
 }
 
 /// The entries [`SmbPath::iterdir`] and [`SmbPath::glob`] find, as paths, a page of

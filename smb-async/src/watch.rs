@@ -1,34 +1,10 @@
-//! A watched directory as a stream of changes.
+//! Watching a directory: [`Client::watch`].
 
-use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::pin::Pin;
-use std::task::{ready, Poll};
 
-use bytes::Bytes;
-use futures_core::Stream;
-use smb_proto::ops::{self, BoxedOp, Change};
+use smb_proto::ops::{self, BoxedOp};
 
-use crate::{Client, Result, Running, Step};
-
-/// The changes in a directory, from [`Client::watch`]: a stream that waits for the
-/// next change for as long as it takes. Dropping it stops the watch (the server's
-/// request is cancelled and the directory closed).
-pub struct WatchStream {
-    op: Option<Running>,
-    ready: VecDeque<Change>,
-    /// The changes in hand came from the server, which waits to be asked again.
-    pull: bool,
-}
-
-impl std::fmt::Debug for WatchStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WatchStream")
-            .field("ready", &self.ready.len())
-            .field("ended", &self.op.is_none())
-            .finish()
-    }
-}
+use crate::{Client, Result, Step, WatchStream};
 
 impl Client {
     /// Watches directory `path` on `share` (`""` for the root): changes matching
@@ -66,69 +42,13 @@ impl Client {
         let op = ops::Watch::new(share, path)
             .filter(filter)
             .recursive(recursive);
-        let mut w = WatchStream {
-            op: Some(self.begin_timed(BoxedOp::new(op), None, None)?),
-            ready: VecDeque::new(),
-            pull: false,
-        };
+        let running = self.begin_timed(BoxedOp::new(op), None, None)?;
+        let mut w = WatchStream::new(running, |step| match step {
+            Step::Changes(changes) => Some(changes),
+            _ => None,
+        });
         // The first event says the server holds the watch (or already has changes).
-        poll_fn(|cx| w.poll_step(cx)).await?;
+        poll_fn(|cx| w.poll_page(cx)).await?;
         Ok(w)
-    }
-}
-
-impl WatchStream {
-    /// The next change; `None` once the watch ended (after its error, if it failed).
-    pub async fn next(&mut self) -> Option<Result<Change>> {
-        poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
-    }
-
-    /// Waits for the watch's next event: changes go to `ready`, the end drops the op.
-    fn poll_step(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<()>> {
-        let Some(op) = &mut self.op else {
-            return Poll::Ready(Ok(()));
-        };
-        if std::mem::take(&mut self.pull) {
-            op.supply(0, Bytes::new());
-        }
-        let step = ready!(op.poll_step(cx));
-        Poll::Ready(match step {
-            Ok(Step::Changes(changes)) => {
-                self.pull = !changes.is_empty();
-                self.ready.extend(changes);
-                Ok(())
-            }
-            Ok(Step::Done(_)) => {
-                self.op = None;
-                Ok(())
-            }
-            Ok(_) => Ok(()),
-            Err(e) => {
-                self.op = None;
-                Err(e)
-            }
-        })
-    }
-}
-
-impl Stream for WatchStream {
-    type Item = Result<Change>;
-
-    fn poll_next(
-        self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<Option<Result<Change>>> {
-        let this = self.get_mut();
-        loop {
-            if let Some(change) = this.ready.pop_front() {
-                return Poll::Ready(Some(Ok(change)));
-            }
-            if this.op.is_none() {
-                return Poll::Ready(None);
-            }
-            if let Err(e) = ready!(this.poll_step(cx)) {
-                return Poll::Ready(Some(Err(e)));
-            }
-        }
     }
 }

@@ -353,17 +353,26 @@ impl Client {
     }
 }
 
-/// An open remote file, with tokio's I/O traits; see [`smb_async::File`]. The second
-/// field is a seek started and not yet complete.
+/// An open remote file, with tokio's I/O traits; see [`smb_async::File`], whose calls
+/// (locks, `set_len`, …) it dereferences to. The second field is a seek started and not
+/// yet complete.
 #[derive(Debug)]
 pub struct File(smb_async::File, Option<SeekFrom>);
 
-impl File {
-    /// Metadata as of the open (the size grows with this handle's writes).
-    pub fn info(&self) -> &FileInfo {
-        self.0.info()
+impl std::ops::Deref for File {
+    type Target = smb_async::File;
+    fn deref(&self) -> &smb_async::File {
+        &self.0
     }
+}
 
+impl std::ops::DerefMut for File {
+    fn deref_mut(&mut self) -> &mut smb_async::File {
+        &mut self.0
+    }
+}
+
+impl File {
     /// Waits for pending writes and closes the handle.
     ///
     /// # Errors
@@ -371,35 +380,6 @@ impl File {
     /// The first error of a pending write, or the CLOSE's.
     pub async fn close(self) -> Result<()> {
         self.0.close().await
-    }
-
-    /// Locks a byte range, waiting until it is free; dropping the future cancels the
-    /// wait. See [`smb_async::File::lock`].
-    ///
-    /// # Errors
-    ///
-    /// As for [`smb_async::File::lock`].
-    pub async fn lock(&mut self, offset: u64, len: u64, kind: LockKind) -> Result<()> {
-        self.0.lock(offset, len, kind).await
-    }
-
-    /// Locks a byte range if nobody holds a conflicting lock, without waiting. See
-    /// [`smb_async::File::try_lock`].
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::LockConflict`] when another open holds a conflicting lock.
-    pub async fn try_lock(&mut self, offset: u64, len: u64, kind: LockKind) -> Result<()> {
-        self.0.try_lock(offset, len, kind).await
-    }
-
-    /// Releases a locked byte range. See [`smb_async::File::unlock`].
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotLocked`] when this open holds no lock on that range.
-    pub async fn unlock(&mut self, offset: u64, len: u64) -> Result<()> {
-        self.0.unlock(offset, len).await
     }
 }
 

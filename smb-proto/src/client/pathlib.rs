@@ -631,6 +631,104 @@ fn wildcard_match(pattern: &[char], name: &[char]) -> bool {
     pattern[p..].iter().all(|&c| c == '*')
 }
 
+/// The parts of a driver's `Share` and `SmbPath` that do no I/O, the same in every
+/// driver: `Share::{name, root, path}` and `&share / "dir"`; `SmbPath`'s `Debug`,
+/// `Display` (`\\server\share\dir\name`), equality (same share handle, same
+/// spelling), `AsRef<str>` and `/`. The driver defines the two types (a `Share` holding
+/// `tree: Arc<Tree>` whose `Tree` has `name` and `unc`; an `SmbPath` holding `share` and
+/// `path: PurePath`, with a `join`) and invokes this once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! share_path_impls {
+    ($share:ident, $path:ident) => {
+        impl $share {
+            /// The share's name.
+            pub fn name(&self) -> &str {
+                &self.tree.name
+            }
+
+            /// The share's root.
+            pub fn root(&self) -> $path {
+                self.at($crate::client::PurePath::root())
+            }
+
+            /// `path` on this share (share-relative; `/` and `\` separate).
+            pub fn path(&self, path: &str) -> $path {
+                self.at($crate::client::PurePath::new(path))
+            }
+
+            fn at(&self, path: $crate::client::PurePath) -> $path {
+                $path {
+                    share: self.clone(),
+                    path,
+                }
+            }
+        }
+
+        impl<S: AsRef<str>> std::ops::Div<S> for &$share {
+            type Output = $path;
+
+            /// `&share / "dir"`: [`Share::path`].
+            fn div(self, path: S) -> $path {
+                self.path(path.as_ref())
+            }
+        }
+
+        impl std::fmt::Debug for $path {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("SmbPath")
+                    .field("share", &self.share.tree.name)
+                    .field("path", &self.path.as_str())
+                    .finish()
+            }
+        }
+
+        impl std::fmt::Display for $path {
+            /// `\\server\share\dir\name`.
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.share.tree.unc)?;
+                self.path.components().try_for_each(|c| write!(f, r"\{c}"))
+            }
+        }
+
+        /// Two paths are equal when they are on the same share handle (clones included)
+        /// and spelled alike; the server may still take two spellings for one file (case).
+        impl PartialEq for $path {
+            fn eq(&self, other: &$path) -> bool {
+                std::sync::Arc::ptr_eq(&self.share.tree, &other.share.tree)
+                    && self.path == other.path
+            }
+        }
+
+        impl Eq for $path {}
+
+        impl AsRef<str> for $path {
+            /// The share-relative path, e.g. as [`SmbPath::rename`]'s target.
+            fn as_ref(&self) -> &str {
+                self.path.as_str()
+            }
+        }
+
+        impl<S: AsRef<str>> std::ops::Div<S> for &$path {
+            type Output = $path;
+
+            /// `&path / "name"`: [`SmbPath::join`].
+            fn div(self, other: S) -> $path {
+                self.join(other.as_ref())
+            }
+        }
+
+        impl<S: AsRef<str>> std::ops::Div<S> for $path {
+            type Output = $path;
+
+            /// `path / "name"`: [`SmbPath::join`].
+            fn div(self, other: S) -> $path {
+                self.join(other.as_ref())
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
