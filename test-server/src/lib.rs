@@ -55,6 +55,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod fault;
 pub mod nmbd;
 
 use std::collections::BTreeSet;
@@ -426,6 +427,11 @@ impl SambaServer {
     /// The address `smbd` listens on: always `127.0.0.1`.
     pub fn host(&self) -> &str {
         HOST
+    }
+
+    /// `smbd`'s socket address, e.g. for a [`fault::FaultProxy`] in front of it.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
     /// The default test user, [`DEFAULT_USER`].

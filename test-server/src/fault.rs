@@ -1,0 +1,237 @@
+//! A fault-injecting TCP proxy, between a client and a server, for tests of what the
+//! client does when the network breaks: the connection cut after a number of bytes, a
+//! stall, a delay, the stream in 1-byte segments, bytes sent twice, one byte corrupted.
+//!
+//! ```no_run
+//! use smb_test_server::fault::{Direction, Fault, FaultProxy};
+//! use smb_test_server::{SambaServer, Share};
+//!
+//! let server = SambaServer::builder().share(Share::new("share")).start();
+//! // The server's answers cut after 2,000 bytes.
+//! let proxy = FaultProxy::start(server.addr(), Fault::Cut(Direction::ToClient, 2_000));
+//! let mut opts = server.connect_options();
+//! opts.port = proxy.port();
+//! // ...the client's calls through `opts` fail with a typed error...
+//! ```
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+/// Which way bytes flow through the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From the client to the server (requests).
+    ToServer,
+    /// From the server to the client (responses).
+    ToClient,
+}
+
+/// What the proxy does to the bytes of one direction (the other passes untouched).
+/// Offsets count that direction's bytes from the start of each connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Nothing: a plain relay.
+    None,
+    /// Forwards the first N bytes, then closes both sides of the connection.
+    Cut(Direction, u64),
+    /// Forwards the first N bytes, then forwards nothing more (reading and dropping what
+    /// comes) while keeping the connection open.
+    Stall(Direction, u64),
+    /// Waits this long before forwarding each piece.
+    Delay(Direction, Duration),
+    /// Forwards one byte per write, with Nagle's algorithm off: each byte its own
+    /// TCP segment.
+    Segments(Direction),
+    /// Sends the piece holding byte N twice.
+    Duplicate(Direction, u64),
+    /// Flips every bit of byte N.
+    Corrupt(Direction, u64),
+}
+
+/// A proxy on a free loopback port relaying every connection to a target with one
+/// [`Fault`], until dropped.
+#[derive(Debug)]
+pub struct FaultProxy {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    to_server: Arc<AtomicU64>,
+    to_client: Arc<AtomicU64>,
+}
+
+impl FaultProxy {
+    /// Listens on 127.0.0.1 (a free port) and relays to `target`, applying `fault`.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    pub fn start(target: SocketAddr, fault: Fault) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("the bound address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("a non-blocking listener");
+        let stop = Arc::new(AtomicBool::new(false));
+        let to_server = Arc::new(AtomicU64::new(0));
+        let to_client = Arc::new(AtomicU64::new(0));
+        let (s, ts, tc) = (stop.clone(), to_server.clone(), to_client.clone());
+        thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let _ = client.set_nonblocking(false);
+                        if let Ok(server) = TcpStream::connect(target) {
+                            relay(client, server, fault, &s, &ts, &tc);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        thread::sleep(Duration::from_millis(5));
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
+        FaultProxy {
+            port,
+            stop,
+            to_server,
+            to_client,
+        }
+    }
+
+    /// The port clients connect to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Bytes forwarded so far in `direction`, over every connection.
+    pub fn forwarded(&self, direction: Direction) -> u64 {
+        match direction {
+            Direction::ToServer => self.to_server.load(Ordering::Relaxed),
+            Direction::ToClient => self.to_client.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Relays one connection in both directions on two threads.
+fn relay(
+    client: TcpStream,
+    server: TcpStream,
+    fault: Fault,
+    stop: &Arc<AtomicBool>,
+    to_server: &Arc<AtomicU64>,
+    to_client: &Arc<AtomicU64>,
+) {
+    let pipes = [
+        (Direction::ToServer, &client, &server, to_server),
+        (Direction::ToClient, &server, &client, to_client),
+    ];
+    for (direction, from, to, count) in pipes {
+        let (Ok(from), Ok(to)) = (from.try_clone(), to.try_clone()) else {
+            return;
+        };
+        let fault = match fault {
+            Fault::Cut(d, _)
+            | Fault::Stall(d, _)
+            | Fault::Delay(d, _)
+            | Fault::Segments(d)
+            | Fault::Duplicate(d, _)
+            | Fault::Corrupt(d, _)
+                if d == direction =>
+            {
+                fault
+            }
+            _ => Fault::None,
+        };
+        let (stop, count) = (stop.clone(), count.clone());
+        thread::spawn(move || {
+            let _ = pump(from, to, fault, &stop, &count);
+        });
+    }
+}
+
+/// Copies `from` to `to` with `fault`, until either side ends or the proxy stops.
+fn pump(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    fault: Fault,
+    stop: &AtomicBool,
+    count: &AtomicU64,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at = 0u64;
+    from.set_read_timeout(Some(Duration::from_millis(100)))?;
+    if let Fault::Segments(_) = fault {
+        to.set_nodelay(true)?;
+    }
+    let end = |from: &TcpStream, to: &TcpStream| {
+        let _ = from.shutdown(Shutdown::Both);
+        let _ = to.shutdown(Shutdown::Both);
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(e) => {
+                end(&from, &to);
+                return Err(e);
+            }
+        };
+        let piece = &mut buf[..n];
+        let (start, stop_at) = (at, at + n as u64);
+        at = stop_at;
+        // The part of `piece` before byte `limit` of the stream.
+        let before = |limit: u64| (limit.saturating_sub(start).min(n as u64)) as usize;
+        match fault {
+            Fault::Cut(_, limit) if stop_at > limit => {
+                to.write_all(&piece[..before(limit)])?;
+                count.fetch_add(before(limit) as u64, Ordering::Relaxed);
+                end(&from, &to);
+                return Ok(());
+            }
+            Fault::Stall(_, limit) if stop_at > limit => {
+                let k = before(limit);
+                if k > 0 {
+                    to.write_all(&piece[..k])?;
+                    count.fetch_add(k as u64, Ordering::Relaxed);
+                }
+                continue;
+            }
+            Fault::Delay(_, d) => thread::sleep(d),
+            Fault::Corrupt(_, byte) if (start..stop_at).contains(&byte) => {
+                piece[(byte - start) as usize] ^= 0xff;
+            }
+            Fault::Duplicate(_, byte) if (start..stop_at).contains(&byte) => {
+                to.write_all(piece)?;
+            }
+            _ => {}
+        }
+        if let Fault::Segments(_) = fault {
+            for b in piece.iter() {
+                to.write_all(std::slice::from_ref(b))?;
+            }
+        } else {
+            to.write_all(piece)?;
+        }
+        count.fetch_add(n as u64, Ordering::Relaxed);
+    }
+    end(&from, &to);
+    Ok(())
+}
