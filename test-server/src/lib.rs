@@ -243,6 +243,7 @@ impl SambaBuilder {
             dir,
             port: 0,
             smbd: None,
+            reaper: None,
             shares: self.shares.iter().map(|s| s.name.clone()).collect(),
         };
         for sub in ["private", "lock", "state", "cache", "pid", "ncalrpc"] {
@@ -271,6 +272,10 @@ impl SambaBuilder {
                 write_file(&server.conf, &self.render_conf(&server.dir, server.port));
             }
             server.smbd = Some(server.spawn_smbd());
+            let reaper = server.spawn_reaper();
+            if let Some(old) = server.reaper.replace(reaper) {
+                end_reaper(old);
+            }
             match server.wait_until_listening() {
                 Ok(()) => return server,
                 Err(Startup::PortTaken) => {
@@ -400,6 +405,9 @@ pub struct SambaServer {
     port: u16,
     /// `None` only while [`SambaBuilder::start`] runs or after [`Drop`] took it.
     smbd: Option<Child>,
+    /// Stops smbd and its helpers and removes the directory if this process dies
+    /// without dropping the server (a signal, an abort): see [`SambaServer::spawn_reaper`].
+    reaper: Option<Child>,
     shares: Vec<String>,
 }
 
@@ -594,6 +602,36 @@ impl SambaServer {
             .unwrap_or_else(|e| panic!("spawning smbd: {e}"))
     }
 
+    /// A shell that waits on a pipe only this process holds: when the process dies
+    /// without dropping the server (killed, aborted, a panic that does not unwind),
+    /// the pipe closes and the shell kills smbd's process group and the helpers naming
+    /// our config (samba-dcerpcd makes its own session), then removes the directory. In
+    /// a process group of its own, so that a Ctrl-C to the test's group leaves it to do
+    /// that.
+    fn spawn_reaper(&self) -> Child {
+        const SCRIPT: &str = r#"read _
+kill -9 "-$1" 2>/dev/null
+for p in /proc/[0-9]*; do
+    if tr '\0' '\n' < "$p/cmdline" 2>/dev/null | grep -qxF -- "--configfile=$2"; then
+        kill -9 "${p#/proc/}" 2>/dev/null
+    fi
+done
+sleep 1
+rm -rf -- "$3""#;
+        let pgid = self.smbd.as_ref().map_or(0, Child::id);
+        Command::new("sh")
+            .args(["-c", SCRIPT, "smb-test-server-reaper"])
+            .arg(pgid.to_string())
+            .arg(&self.conf)
+            .arg(&self.dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning the reaper shell: {e}"))
+    }
+
     /// Waits until our smbd listens on the port, or tells why it never will.
     fn wait_until_listening(&mut self) -> Result<(), Startup> {
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
@@ -633,6 +671,10 @@ impl SambaServer {
 
 impl Drop for SambaServer {
     fn drop(&mut self) {
+        // Ended first: it must not signal a process group id that is free again.
+        if let Some(reaper) = self.reaper.take() {
+            end_reaper(reaper);
+        }
         if let Some(child) = self.smbd.take() {
             stop_process_group(child);
         }
@@ -861,6 +903,12 @@ fn signal_pids(signal: &str, targets: &[String]) {
 }
 
 /// Stops smbd and every process in its group, SIGKILL after [`STOP_GRACE`].
+/// Ends a reaper without letting it act: the server is being stopped in order.
+fn end_reaper(mut reaper: Child) {
+    let _ = reaper.kill();
+    let _ = reaper.wait();
+}
+
 fn stop_process_group(mut child: Child) {
     let pgid = child.id();
     signal_group("TERM", pgid);

@@ -380,3 +380,43 @@ fn a_server_that_cannot_start_panics_with_its_log() {
         "{message}"
     );
 }
+
+#[test]
+fn a_test_process_killed_outright_leaves_no_samba_running() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    // A process that starts a server and is then killed with SIGKILL: no destructor runs.
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_samba-demo-server"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(holder.stdout.take().unwrap()).lines();
+    let share_dir = loop {
+        let line = lines.next().expect("the server's facts").unwrap();
+        if let Some(dir) = line.strip_prefix("SHARE_DIR=") {
+            break PathBuf::from(dir);
+        }
+    };
+    // SHARE_DIR is DIR/shares/share.
+    let dir = share_dir.parent().unwrap().parent().unwrap().to_owned();
+    let running = processes_mentioning(&dir);
+    assert!(running.iter().any(|p| p.contains("smbd")), "{running:#?}");
+
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = processes_mentioning(&dir);
+        if left.is_empty() && !dir.exists() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "15 s after the kill, still running: {left:#?}; directory left: {}",
+            dir.exists()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -344,6 +344,21 @@ mod tests {
     }
 
     #[test]
+    fn an_original_message_size_other_than_the_frame_is_refused_before_any_work() {
+        let (key, enc) = frame(Cipher::Aes128Gcm);
+        for size in [u32::MAX, 0, enc.len() as u32] {
+            let mut bad = enc.clone();
+            bad[36..40].copy_from_slice(&size.to_le_bytes());
+            let e = decrypt_in_place(Cipher::Aes128Gcm, &key, &mut BytesMut::from(&bad[..]))
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("original message size"),
+                "{size}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn tampering_and_wrong_keys_fail_cleanly() {
         let (key, enc) = frame(Cipher::Aes128Gcm);
         for i in [4, 20, 40, 44, 60] {
