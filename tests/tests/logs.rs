@@ -64,3 +64,56 @@ fn requests_responses_sessions_and_trees_are_logged_and_secrets_are_not() {
         "the password's hex is in the logs"
     );
 }
+
+#[test]
+fn no_debug_display_error_or_trace_log_holds_a_secret() {
+    let srv = SambaServer::builder().share(Share::new("share")).start();
+    let password = srv.password().to_string();
+    let nt_hash: String = smb_proto::auth::ntlm::nt_hash(&password)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let mut shown = Vec::new();
+    tracing::subscriber::with_default(subscriber, || {
+        let opts = srv.connect_options();
+        shown.push(format!("{opts:?}"));
+        let conn = Connection::connect(&opts).unwrap();
+        shown.push(format!("{conn:?}"));
+        let wrong = srv.connect_options().user(srv.user(), "not-the-password");
+        let e = Connection::connect(&wrong).unwrap_err();
+        shown.push(format!("{e} {e:?}"));
+        let e = conn.get_attributes("share", "missing.txt").unwrap_err();
+        shown.push(format!("{e} {e:?}"));
+        let creds = smb_blocking::Credentials::password("", srv.user(), password.as_str());
+        shown.push(format!("{creds:?}"));
+        let hashed = smb_blocking::Credentials::nt_hash(
+            "",
+            srv.user(),
+            smb_proto::auth::ntlm::nt_hash(&password),
+        );
+        shown.push(format!("{hashed:?}"));
+        let table =
+            smb_blocking::SimpleAuth::new().entry(srv.host(), "*", "", srv.user(), &password);
+        shown.push(format!("{table:?}"));
+        let auth = smb_blocking::Auth::new("", srv.user(), &password);
+        shown.push(format!("{auth:?}"));
+    });
+    shown.push(String::from_utf8(logs.0.lock().unwrap().clone()).unwrap());
+    let all = shown.join("\n");
+    assert!(
+        all.contains("TRACE") || all.contains("DEBUG"),
+        "no logs captured"
+    );
+    assert!(!all.contains(&password), "the password is shown:\n{all}");
+    assert!(
+        !all.to_lowercase().contains(&nt_hash),
+        "the NT hash is shown:\n{all}"
+    );
+}

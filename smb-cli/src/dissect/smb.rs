@@ -470,7 +470,7 @@ impl SmbState {
             .map(|k| derive_session_keys(negotiated.dialect as u16, &k, &preauth, cipher_key_len));
         if req.binding {
             if let Ok(keys) = keys {
-                insert_bounded(&mut self.channel_keys, sid, keys.signing);
+                insert_bounded(&mut self.channel_keys, sid, keys.signing.clone());
             }
         } else {
             shared.sessions.insert(sid, Session { negotiated, keys });

@@ -136,11 +136,21 @@ pub enum AuthError {
     MechListMic,
 }
 
-/// The secret half of [`Credentials`].
+/// The secret half of [`Credentials`], wiped from memory when dropped.
 #[derive(Clone, PartialEq, Eq)]
 enum Secret {
     Password(String),
     NtHash([u8; 16]),
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        match self {
+            Secret::Password(p) => p.zeroize(),
+            Secret::NtHash(h) => h.zeroize(),
+        }
+    }
 }
 
 /// Who to authenticate as. `Debug` never shows the secret.
@@ -225,9 +235,9 @@ impl std::fmt::Debug for Credentials {
 
 /// NTOWFv1 (MS-NLMP 3.3.1): MD4 of the UTF-16LE password.
 pub fn nt_hash(password: &str) -> [u8; 16] {
-    let mut utf16 = Vec::with_capacity(password.len() * 2);
+    let mut utf16 = zeroize::Zeroizing::new(Vec::with_capacity(password.len() * 2));
     put_utf16le(&mut utf16, password);
-    Md4::digest(&utf16).into()
+    Md4::digest(&utf16[..]).into()
 }
 
 /// NTOWFv2 (MS-NLMP 3.3.2): HMAC-MD5(NT hash, UTF-16LE(Upper(user) || domain)).
@@ -858,6 +868,12 @@ pub struct NtlmClient {
     state: State,
     /// A replay's recorded responses, sent instead of ones computed from the secret.
     replayed: Option<RecordedResponses>,
+}
+
+impl Drop for NtlmClient {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.exported_session_key);
+    }
 }
 
 impl NtlmClient {

@@ -240,12 +240,23 @@ pub struct PasswordPrompt {
 /// Asked for the password at connect time; `None` aborts the login.
 pub type PasswordCallback = dyn Fn(&PasswordPrompt) -> Option<String> + Send + Sync;
 
-/// How the user proves who they are; never printed.
+/// How the user proves who they are; never printed, wiped from memory when dropped.
 #[derive(Clone)]
 enum Secret {
     Password(String),
     NtHash([u8; 16]),
     Callback(Arc<PasswordCallback>),
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        match self {
+            Secret::Password(p) => p.zeroize(),
+            Secret::NtHash(h) => h.zeroize(),
+            Secret::Callback(_) => {}
+        }
+    }
 }
 
 impl std::fmt::Debug for ConnectOptions {

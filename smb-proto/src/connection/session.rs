@@ -31,6 +31,14 @@ pub(crate) struct Session {
     pub(crate) trees: HashMap<u32, TreeState>,
 }
 
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(key) = &mut self.signing_key {
+            zeroize::Zeroize::zeroize(key);
+        }
+    }
+}
+
 impl Session {
     /// A session not logged in yet; `preauth` is the connection's hash after NEGOTIATE.
     pub(super) fn new(preauth: PreauthHash) -> Self {

@@ -61,6 +61,16 @@ pub struct SessionKeys {
     pub application: Vec<u8>,
 }
 
+impl Drop for SessionKeys {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.signing.zeroize();
+        self.encryption.zeroize();
+        self.decryption.zeroize();
+        self.application.zeroize();
+    }
+}
+
 impl std::fmt::Debug for SessionKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionKeys")
