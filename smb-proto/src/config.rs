@@ -140,6 +140,13 @@ pub struct Config {
     pub paced_reads: bool,
     /// Credits the client tries to hold.
     pub credit_target: u16,
+    /// After this long without a frame from the server, an ECHO goes out (the connection
+    /// stays busy for the server's idle timeout, and a dead peer shows): unanswered
+    /// within [`request_timeout`](Self::request_timeout), the connection ends with
+    /// [`CloseReason::KeepAliveTimeout`](crate::CloseReason::KeepAliveTimeout). `None`:
+    /// no keep-alive. Timers run only as a driver calls
+    /// [`Connection::handle_timeout`](crate::Connection::handle_timeout).
+    pub keep_alive: Option<Duration>,
 }
 
 impl std::fmt::Debug for Config {
@@ -160,6 +167,7 @@ impl std::fmt::Debug for Config {
             .field("request_timeout", &self.request_timeout)
             .field("max_io_size", &self.max_io_size)
             .field("max_io_in_flight", &self.max_io_in_flight)
+            .field("keep_alive", &self.keep_alive)
             .finish_non_exhaustive()
     }
 }
@@ -198,6 +206,7 @@ impl Config {
             max_io_in_flight: 16,
             paced_reads: false,
             credit_target: 512,
+            keep_alive: None,
         }
     }
 }

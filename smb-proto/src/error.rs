@@ -48,6 +48,12 @@ pub enum CloseReason {
     /// The server accepted the connection but never answered the NEGOTIATE.
     #[error("no answer to NEGOTIATE within the timeout")]
     NegotiateTimeout,
+    /// The server did not answer the ECHO sent after [`Config::keep_alive`] of silence
+    /// within the request timeout: the peer or the path to it is gone.
+    ///
+    /// [`Config::keep_alive`]: crate::Config::keep_alive
+    #[error("no answer to the keep-alive ECHO within the timeout: the server is gone")]
+    KeepAliveTimeout,
     /// The server closed the stream or the driver's socket failed.
     #[error("transport closed: {0}")]
     Transport(String),
@@ -416,7 +422,7 @@ impl Errno {
     pub fn for_close(reason: &CloseReason) -> Errno {
         match reason {
             CloseReason::Transport(_) | CloseReason::NetBiosRefused(_) => Errno::ECONNRESET,
-            CloseReason::NegotiateTimeout => Errno::ETIMEDOUT,
+            CloseReason::NegotiateTimeout | CloseReason::KeepAliveTimeout => Errno::ETIMEDOUT,
             CloseReason::Local => Errno::ENOTCONN,
             _ => Errno::EPROTO,
         }
@@ -588,7 +594,9 @@ impl Error {
                 ErrorKind::Disconnected
             }
             Error::Closed(CloseReason::NetBiosRefused(_)) => ErrorKind::Disconnected,
-            Error::Closed(CloseReason::NegotiateTimeout) => ErrorKind::TimedOut,
+            Error::Closed(CloseReason::NegotiateTimeout | CloseReason::KeepAliveTimeout) => {
+                ErrorKind::TimedOut
+            }
             Error::Closed(_) => ErrorKind::ProtocolViolation,
             Error::Path {
                 problem: PathError::NamesDirectory,

@@ -3539,3 +3539,62 @@ fn ranges_the_server_would_refuse_are_refused_before_sending() {
         other => panic!("{other:?}"),
     }
 }
+
+// ---- keep-alive ----
+
+#[test]
+fn silence_for_the_keep_alive_interval_sends_an_echo_and_an_unanswered_one_ends_it() {
+    let mut c = config();
+    c.keep_alive = Some(Duration::from_secs(30));
+    let (mut conn, t0) = negotiated(c, 10);
+    assert_eq!(conn.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+    conn.handle_timeout(t0 + Duration::from_secs(29));
+    assert!(sent(&mut conn).is_empty(), "not before the interval");
+
+    // Due: an ECHO of the connection's own; answered, the count starts again.
+    let t1 = t0 + Duration::from_secs(30);
+    conn.handle_timeout(t1);
+    let echo = only(sent(&mut conn));
+    assert_eq!(echo.header.command, Command::Echo as u16);
+    assert_eq!(
+        conn.poll_timeout(),
+        Some(t1 + TIMEOUT),
+        "the ECHO's own deadline"
+    );
+    let t2 = t1 + Duration::from_secs(1);
+    feed(&mut conn, t2, &frame(&[echo_response(&echo.header, 1)]));
+    assert!(
+        events(&mut conn).is_empty(),
+        "nobody waits for a keep-alive"
+    );
+    assert_eq!(conn.poll_timeout(), Some(t2 + Duration::from_secs(30)));
+
+    // Unanswered: the server is gone.
+    let t3 = t2 + Duration::from_secs(30);
+    conn.handle_timeout(t3);
+    assert_eq!(only(sent(&mut conn)).header.command, Command::Echo as u16);
+    let id = conn.start(ops::Echo, t3).id();
+    sent(&mut conn);
+    conn.handle_timeout(t3 + TIMEOUT);
+    let evs = events(&mut conn);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::Closed(CloseReason::KeepAliveTimeout))),
+        "{}",
+        show(&evs).join("\n")
+    );
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::Done { id: of, result: Err(_) } if *of == id)),
+        "the operation in flight fails with the connection"
+    );
+}
+
+#[test]
+fn without_keep_alive_a_silent_connection_sends_nothing() {
+    let (mut conn, t0) = negotiated(config(), 10);
+    assert_eq!(conn.poll_timeout(), None);
+    conn.handle_timeout(t0 + Duration::from_secs(86_400));
+    assert!(sent(&mut conn).is_empty());
+    assert!(events(&mut conn).is_empty());
+}

@@ -185,3 +185,54 @@ fn bytes_sent_twice_are_detected() {
         assert!(started.elapsed() < TIMEOUT + Duration::from_secs(2));
     }
 }
+
+/// A watch on `dir` through `proxy` with a half-second keep-alive.
+fn watching(srv: &SambaServer, proxy: &FaultProxy) -> (Connection, smb_blocking::Watcher) {
+    let mut opts = through(srv, proxy);
+    opts.keep_alive = Some(Duration::from_millis(500));
+    let conn = Connection::connect(&opts).unwrap();
+    let w = conn
+        .watch(
+            "share",
+            "dir",
+            smb_blocking::notify_filter::FILE_NAME,
+            false,
+        )
+        .unwrap();
+    (conn, w)
+}
+
+#[test]
+fn the_keep_alive_holds_a_quiet_watch_up_and_notices_a_dead_peer() {
+    let srv = server(SambaServer::builder());
+    // Alive: a quiet watch outlives the request timeout, ECHOs going back and forth.
+    let proxy = FaultProxy::start(srv.addr(), Fault::None);
+    let (conn, mut w) = watching(&srv, &proxy);
+    let armed = proxy.forwarded(Direction::ToClient);
+    let asked = proxy.forwarded(Direction::ToServer);
+    assert!(w.next_within(TIMEOUT + Duration::from_secs(1)).is_none());
+    assert!(!w.is_ended());
+    assert!(
+        proxy.forwarded(Direction::ToServer) - asked >= 4 * 64,
+        "keep-alive ECHOs went out"
+    );
+    drop(w);
+    conn.echo().unwrap();
+
+    // Dead: the server's side goes silent once the watch is armed; the ECHO finds out.
+    let proxy = FaultProxy::start(srv.addr(), Fault::Stall(Direction::ToClient, armed));
+    let (_conn, mut w) = watching(&srv, &proxy);
+    let started = Instant::now();
+    let e = w
+        .next_within(Duration::from_secs(20))
+        .expect("the dead peer noticed")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+    assert!(e.to_string().contains("keep-alive"), "{e}");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(500) + TIMEOUT + Duration::from_secs(2),
+        "{took:?}"
+    );
+    assert!(w.is_ended());
+}

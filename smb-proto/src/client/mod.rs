@@ -221,6 +221,11 @@ pub struct ConnectOptions {
     /// Upper bound for a single READ or WRITE ([`Config::max_io_size`]; the server's
     /// limit applies too).
     pub max_io_size: u32,
+    /// After this long without a word from the server, an ECHO goes out; unanswered
+    /// within `timeout`, the connection ends (a dead peer, `ErrorKind::TimedOut`).
+    /// `None`: no keep-alive. The blocking client sends it only while a call waits (a
+    /// watch, a lock); between calls nothing of it runs.
+    pub keep_alive: Option<Duration>,
     /// Record the session there while it runs, to replay it later with no server
     /// ([`crate::replay`]); see [`ConnectOptions::record`].
     pub record: Option<RecordTarget>,
@@ -309,6 +314,7 @@ impl ConnectOptions {
             timeout: Duration::from_secs(60),
             seed: None,
             max_io_size: Config::new("", [0; 32]).max_io_size,
+            keep_alive: Some(Duration::from_secs(60)),
             record: None,
         }
     }
@@ -431,6 +437,7 @@ impl ConnectOptions {
         config.request_timeout = Some(self.timeout);
         config.filetime_now = filetime_now;
         config.max_io_size = self.max_io_size;
+        config.keep_alive = self.keep_alive;
         if self.netbios {
             config.transport = Transport::NetBios {
                 called: server_name.to_string(),

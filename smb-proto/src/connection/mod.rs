@@ -230,6 +230,11 @@ pub(crate) struct Core {
     fatal: Option<CloseReason>,
     /// Consecutive ECHOs sent only to obtain credits.
     credit_probes: u8,
+    /// When the last frame came from the server (or the connection started): the
+    /// keep-alive counts from it.
+    last_heard: Instant,
+    /// A keep-alive ECHO is queued or in flight, and nothing was heard since.
+    keep_alive_out: bool,
     next_op: u64,
     /// Which operation a break for an open or a lease goes to.
     break_owners: HashMap<BreakKey, OpId>,
@@ -315,6 +320,8 @@ impl Connection {
             close_reason: None,
             fatal: None,
             credit_probes: 0,
+            last_heard: now,
+            keep_alive_out: false,
             next_op: 1,
             break_owners: HashMap::new(),
             streams: HashMap::new(),
@@ -457,6 +464,13 @@ impl Connection {
     /// past their own ([`Connection::set_deadline`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.core.now = now;
+        if self.keep_alive_due().is_some_and(|due| due <= now) {
+            tracing::debug!("keep-alive: nothing heard for the interval, sending ECHO");
+            self.core.keep_alive_out = true;
+            let echo = RequestBody::Echo(crate::wire::simple::EchoRequest);
+            self.core.waiting.push_back(send::Group::own(echo));
+            self.core.flush_waiting();
+        }
         let late: Vec<OpId> = self
             .core
             .op_deadlines
@@ -496,6 +510,11 @@ impl Connection {
                 p.deadline = None;
                 if p.command == Command::Negotiate {
                     self.close(CloseReason::NegotiateTimeout);
+                    return;
+                }
+                if p.command == Command::Echo && p.op.is_none() {
+                    // The connection's own ECHO (a keep-alive, or a probe for credits).
+                    self.close(CloseReason::KeepAliveTimeout);
                     return;
                 }
             }
@@ -697,6 +716,17 @@ impl Connection {
         let requests = self.core.pending.values().filter_map(|p| p.deadline);
         requests
             .chain(self.core.op_deadlines.values().copied())
+            .chain(self.keep_alive_due())
             .min()
+    }
+
+    /// When the next keep-alive ECHO is due: [`Config::keep_alive`] after the last frame
+    /// heard, on a negotiated connection with no keep-alive already out.
+    fn keep_alive_due(&self) -> Option<Instant> {
+        let interval = self.core.config.keep_alive?;
+        if self.core.state != State::Ready || self.core.keep_alive_out {
+            return None;
+        }
+        self.core.last_heard.checked_add(interval)
     }
 }

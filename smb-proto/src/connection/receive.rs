@@ -10,6 +10,9 @@ pub(super) const MAX_INTERIMS: u32 = 8;
 
 impl Connection {
     pub(super) fn handle_frame(&mut self, frame: Frame) -> Result<(), CloseReason> {
+        // Whatever it is, the server is there.
+        self.core.last_heard = self.core.now;
+        self.core.keep_alive_out = false;
         let data = match frame {
             Frame::KeepAlive => return Ok(()),
             Frame::SessionAccepted if self.core.state == State::NetBiosRequest => {
