@@ -1,0 +1,214 @@
+//! Soak: mixed operations from many tasks of the async client (tokio) against a private
+//! Samba, through the fault-injecting proxy, for a while; periodic faults cut the
+//! connections of every other period. Reports operations done, errors by kind,
+//! reconnects and this process's memory over time, and fails if a read ever returned
+//! other bytes than were written (nothing lost) or memory kept growing.
+//!
+//! `cargo run --release -p smb-tests --bin smb-soak -- [--minutes N] [--tasks N]`
+//! (`scripts/soak.sh` does that). Not part of the test command.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smb_tests::fault::{Direction, Fault, FaultProxy};
+use smb_tests::fixtures::{data, sha256};
+use smb_tests::{SambaServer, Share};
+use smb_tokio::{Client, ConnectOptions};
+
+/// How long each period lasts; odd periods cut connections.
+const PERIOD: Duration = Duration::from_secs(20);
+
+#[derive(Default)]
+struct Tally {
+    ops: AtomicU64,
+    reconnects: AtomicU64,
+    errors: Mutex<BTreeMap<String, u64>>,
+    /// Reads that came back with other bytes than were written: must stay 0.
+    corrupt: AtomicU64,
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(|v| {
+            v.parse()
+                .unwrap_or_else(|_| panic!("{name} takes a number, not {v:?}"))
+        })
+        .unwrap_or(default)
+}
+
+/// This process's resident memory, from /proc/self/status, in KiB.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The period the soak is in.
+fn period(started: Instant) -> u64 {
+    started.elapsed().as_secs() / PERIOD.as_secs()
+}
+
+/// The options a task connects with now: through a clean proxy in even periods, through
+/// one that cuts each connection after a few hundred KiB in odd ones.
+fn options(srv: &SambaServer, proxies: &[FaultProxy; 2], started: Instant) -> ConnectOptions {
+    let mut opts = srv.connect_options();
+    opts.port = proxies[(period(started) % 2) as usize].port();
+    opts.timeout = Duration::from_secs(10);
+    opts
+}
+
+/// One task's loop: write a file of its own, read it back and compare, list, stat,
+/// delete; on any error count it by kind and connect again.
+async fn task(
+    n: u64,
+    srv: Arc<SambaServer>,
+    proxies: Arc<[FaultProxy; 2]>,
+    tally: Arc<Tally>,
+    started: Instant,
+    until: Instant,
+) {
+    let mut client: Option<Client> = None;
+    let mut connected_in = 0;
+    let mut round = 0u64;
+    while Instant::now() < until {
+        // Each period's connections are its own: a new period connects again.
+        if period(started) != connected_in {
+            client = None;
+        }
+        let c = match &client {
+            Some(c) => c.clone(),
+            None => match Client::connect(&options(&srv, &proxies, started)).await {
+                Ok(c) => {
+                    tally.reconnects.fetch_add(1, Ordering::Relaxed);
+                    connected_in = period(started);
+                    client = Some(c.clone());
+                    c
+                }
+                Err(e) => {
+                    count_error(&tally, &e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        round += 1;
+        let name = format!("soak/t{n}-{}.bin", round % 4);
+        let body = data(
+            16 * 1024 + (round as usize * 4099) % (512 * 1024),
+            n * 1000 + round,
+        );
+        let r = async {
+            c.store_file("share", &name, &mut &body[..]).await?;
+            let mut back = Vec::new();
+            c.retrieve_file("share", &name, &mut back).await?;
+            if sha256(&back) != sha256(&body) {
+                tally.corrupt.fetch_add(1, Ordering::Relaxed);
+            }
+            c.list_path("share", "soak", "*").await?;
+            c.get_attributes("share", &name).await?;
+            c.delete_files("share", &name).await?;
+            smb_tokio::Result::Ok(())
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                tally.ops.fetch_add(5, Ordering::Relaxed);
+            }
+            Err(e) => {
+                count_error(&tally, &e);
+                // The connection may be gone: the next round connects again.
+                client = None;
+            }
+        }
+    }
+}
+
+fn count_error(tally: &Tally, e: &smb_tokio::Error) {
+    let mut errors = tally.errors.lock().unwrap();
+    *errors.entry(format!("{:?}", e.kind())).or_default() += 1;
+}
+
+fn main() {
+    let minutes = arg("--minutes", 30);
+    let tasks = arg("--tasks", 16);
+    let srv = Arc::new(SambaServer::builder().share(Share::new("share")).start());
+    std::fs::create_dir(srv.share_path("share").join("soak")).unwrap();
+    let proxies = Arc::new([
+        FaultProxy::start(srv.addr(), Fault::None),
+        FaultProxy::start(srv.addr(), Fault::Cut(Direction::ToClient, 300 * 1024)),
+    ]);
+    let tally = Arc::new(Tally::default());
+    let started = Instant::now();
+    let until = started + Duration::from_secs(minutes * 60);
+    println!("smb-soak: {tasks} tasks for {minutes} min; faults in every other {PERIOD:?}");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut samples = Vec::new();
+    rt.block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|n| {
+                tokio::spawn(task(
+                    n,
+                    srv.clone(),
+                    proxies.clone(),
+                    tally.clone(),
+                    started,
+                    until,
+                ))
+            })
+            .collect();
+        while Instant::now() < until {
+            tokio::time::sleep(PERIOD.min(until - Instant::now())).await;
+            let rss = rss_kib();
+            samples.push(rss);
+            println!(
+                "{:>6.0} s  ops {:>8}  reconnects {:>5}  errors {:?}  rss {} KiB",
+                started.elapsed().as_secs_f64(),
+                tally.ops.load(Ordering::Relaxed),
+                tally.reconnects.load(Ordering::Relaxed),
+                tally.errors.lock().unwrap(),
+                rss
+            );
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+    });
+    let corrupt = tally.corrupt.load(Ordering::Relaxed);
+    println!(
+        "done: {} operations, {} connections, errors by kind {:?}, corrupt reads {corrupt}",
+        tally.ops.load(Ordering::Relaxed),
+        tally.reconnects.load(Ordering::Relaxed),
+        tally.errors.lock().unwrap()
+    );
+    // Memory is flat when the last third's peak is within a quarter of the first
+    // third's (allocator noise aside).
+    let third = samples.len() / 3;
+    if third > 0 {
+        let early = samples[..third].iter().max().copied().unwrap_or(0);
+        let late = samples[samples.len() - third..]
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(0);
+        println!("rss: first third's peak {early} KiB, last third's {late} KiB");
+        assert!(
+            late <= early + early / 4,
+            "memory grew: {early} → {late} KiB"
+        );
+    }
+    assert_eq!(corrupt, 0, "a read returned other bytes than were written");
+}
