@@ -466,7 +466,7 @@ impl Context {
     pub fn utimes(&self, url: &str, atime: SystemTime, mtime: SystemTime) -> Result<()> {
         let info = smb_proto::client::context::utimes_info(atime, mtime)?;
         self.on_share(url, |conn, share, path| {
-            conn.call(ops::SetBasicInfo::new(share, path, info.clone()))
+            conn.call(ops::SetBasicInfo::new(share, path, info))
         })
     }
 }
