@@ -8,9 +8,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use smb_proto::client::context::{open_plan, ConnectionKey, Resolver, Target};
+use smb_proto::client::dfs::{self, DfsTarget, ReferralCache, MAX_DFS_HOPS};
 use smb_proto::ops;
 
 pub use smb_proto::client::context::{
@@ -24,6 +25,9 @@ use crate::{ConnectOptions, Connection, File, FileInfo, FsInfo, Result};
 /// new server wait for one connection instead of making one each.
 type Slot = Arc<Mutex<Option<Connection>>>;
 
+/// Where a context reads the time its DFS referrals expire by.
+type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 /// Calls by `smb://` URL, as libsmbclient's context offers them: [`Context::open`] with
 /// `O_*` flags, [`Context::opendir`], [`Context::stat`], [`Context::unlink`],
 /// [`Context::rename`], [`Context::mkdir`], [`Context::rmdir`], [`Context::chmod`],
@@ -35,6 +39,14 @@ type Slot = Arc<Mutex<Option<Connection>>>;
 /// answer is cached; a URL's own user and password come first. One connection is made
 /// per server, port and user: one user on two shares shares it, two users on one
 /// server have one each. A connection that has ended is replaced on next use.
+///
+/// Calls follow DFS links: when the server says a path lies behind one
+/// (STATUS_PATH_NOT_COVERED), the context asks it for the path's referral, keeps the
+/// referral for its time to live, and runs the call on the first of its targets it can
+/// reach, connecting to that server as it would for a URL naming it (targets are
+/// reached on port 445 unless [`ConnectOptions::dfs_keep_port`] is set). Later calls
+/// under the same link go to the target directly. A rename is not followed through a
+/// link.
 ///
 /// ```no_run
 /// use std::io::{Read, Write};
@@ -63,6 +75,8 @@ pub struct Context {
 struct Inner {
     resolver: Resolver,
     slots: Mutex<HashMap<ConnectionKey, Slot>>,
+    referrals: Mutex<ReferralCache>,
+    clock: Mutex<Clock>,
 }
 
 impl std::fmt::Debug for Context {
@@ -94,8 +108,117 @@ impl Context {
             inner: Arc::new(Inner {
                 resolver: Resolver::new(options),
                 slots: Mutex::default(),
+                referrals: Mutex::default(),
+                clock: Mutex::new(Arc::new(Instant::now)),
             }),
         }
+    }
+
+    /// Reads the time DFS referrals expire by from `clock` instead of
+    /// [`Instant::now`] (a test moves it past a referral's time to live).
+    pub fn clock(self, clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        *self
+            .inner
+            .clock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(clock);
+        self
+    }
+
+    /// How many DFS referrals the context holds that have not expired.
+    pub fn dfs_referrals(&self) -> usize {
+        let now = self.now();
+        self.referrals().len(now)
+    }
+
+    fn now(&self) -> Instant {
+        let clock = self
+            .inner
+            .clock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        clock()
+    }
+
+    fn referrals(&self) -> std::sync::MutexGuard<'_, ReferralCache> {
+        self.inner
+            .referrals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `call` with the connection, share and path `url` names (a URL naming only
+    /// a server fails with EINVAL first), following DFS links: see the type's doc.
+    fn on_share<T>(
+        &self,
+        url: &str,
+        call: impl Fn(&Connection, &str, &str) -> Result<T>,
+    ) -> Result<T> {
+        let mut target = self.inner.resolver.resolve(url)?;
+        target.share()?;
+        // Targets of a referral just received (one with no time to live is not cached).
+        let mut fresh: Option<Vec<DfsTarget>> = None;
+        for _ in 0..MAX_DFS_HOPS {
+            let path = Resolver::dfs_path(&target);
+            let targets = fresh.take().or_else(|| {
+                let now = self.now();
+                self.referrals().resolve(&path, now)
+            });
+            let (at, conn, result) = match targets {
+                None => {
+                    let conn = self.connection(&target)?;
+                    let result = call(&conn, target.share()?, target.path());
+                    (target, conn, result)
+                }
+                Some(targets) => self.failover(&target, &path, &targets, &call)?,
+            };
+            match result {
+                Err(e) if dfs::is_path_not_covered(&e) => {
+                    let at_path = Resolver::dfs_path(&at);
+                    let referral = conn.call(ops::GetDfsReferral::new(&at_path))?;
+                    let now = self.now();
+                    fresh = Some(self.referrals().insert(&at_path, &referral, now)?);
+                    target = at;
+                }
+                result => return result,
+            }
+        }
+        Err(smb_proto::Error::Invalid(format!(
+            "{url}: more than {MAX_DFS_HOPS} DFS referrals to follow"
+        ))
+        .into())
+    }
+
+    /// Runs `call` on the first of `targets` (where `from`, DFS path `path`, leads)
+    /// that can be reached, and makes it the first the cache names.
+    fn failover<T>(
+        &self,
+        from: &Target,
+        path: &str,
+        targets: &[DfsTarget],
+        call: &impl Fn(&Connection, &str, &str) -> Result<T>,
+    ) -> Result<(Target, Connection, Result<T>)> {
+        let mut last = None;
+        for to in targets {
+            let target = self.inner.resolver.redirect(from, to);
+            let result = self
+                .connection(&target)
+                .map(|conn| (call(&conn, &to.share, &to.path), conn));
+            match result {
+                Err(e) | Ok((Err(e), _)) if dfs::fails_over(&e) => {
+                    tracing::info!(server = %to.server, share = %to.share, error = %e, "dfs target unreachable");
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+                Ok((result, conn)) => {
+                    self.referrals().prefer(path, to);
+                    return Ok((target, conn, result));
+                }
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| smb_proto::Error::Invalid(format!("{path}: no DFS target")).into()))
     }
 
     /// Sets the default workgroup, user and password (libsmbclient's
@@ -160,22 +283,6 @@ impl Context {
         Ok(conn)
     }
 
-    /// `url` resolved, with its connection; for a call on a share or a file, so a URL
-    /// naming only a server fails (EINVAL) before anything is asked or sent.
-    fn reach_share(&self, url: &str) -> Result<(Target, Connection)> {
-        let target = self.inner.resolver.resolve(url)?;
-        target.share()?;
-        let conn = self.connection(&target)?;
-        Ok((target, conn))
-    }
-
-    /// `url` resolved, with its connection.
-    fn reach(&self, url: &str) -> Result<(Target, Connection)> {
-        let target = self.inner.resolver.resolve(url)?;
-        let conn = self.connection(&target)?;
-        Ok((target, conn))
-    }
-
     /// Opens the file `url` names with POSIX `flags` ([`O_RDONLY`], [`O_WRONLY`] or
     /// [`O_RDWR`], with any of [`O_CREAT`], [`O_EXCL`], [`O_TRUNC`], [`O_APPEND`]),
     /// as `smbc_open` does; the dispositions are those of
@@ -199,8 +306,9 @@ impl Context {
     /// EISDIR for a directory; EACCES for a share or file the user may not open so.
     pub fn open(&self, url: &str, flags: i32) -> Result<File> {
         let plan = open_plan(flags)?;
-        let (target, conn) = self.reach_share(url)?;
-        let file = conn.open(target.share()?, target.path(), plan.options)?;
+        let file = self.on_share(url, |conn, share, path| {
+            conn.open(share, path, plan.options)
+        })?;
         Ok(file.appending(plan.append))
     }
 
@@ -240,11 +348,14 @@ impl Context {
     /// ENOENT for a missing directory, ENOTDIR for a file, EACCES for a share the user
     /// may not use.
     pub fn opendir(&self, url: &str) -> Result<Dir> {
-        let (target, conn) = self.reach(url)?;
+        let target = self.inner.resolver.resolve(url)?;
         let entries: Vec<Dirent> = match target.url.share {
-            None => conn.list_shares()?.into_iter().map(Dirent::from).collect(),
-            Some(ref share) => conn
-                .list_path(share, target.path(), "*")?
+            None => {
+                let conn = self.connection(&target)?;
+                conn.list_shares()?.into_iter().map(Dirent::from).collect()
+            }
+            Some(_) => self
+                .on_share(url, |conn, share, path| conn.list_path(share, path, "*"))?
                 .into_iter()
                 .map(Dirent::from)
                 .collect(),
@@ -262,8 +373,7 @@ impl Context {
     ///
     /// ENOENT for a missing path; ENOTDIR for a file named with a trailing `/`.
     pub fn stat(&self, url: &str) -> Result<FileInfo> {
-        let (target, conn) = self.reach_share(url)?;
-        conn.get_attributes(target.share()?, target.path())
+        self.on_share(url, |conn, share, path| conn.get_attributes(share, path))
     }
 
     /// The size, free space and facts of the file system holding what `url` names
@@ -280,8 +390,7 @@ impl Context {
     ///
     /// ENOENT for a missing path; EINVAL for a URL naming only a server.
     pub fn statvfs(&self, url: &str) -> Result<FsInfo> {
-        let (target, conn) = self.reach_share(url)?;
-        conn.disk_free(target.share()?, target.path())
+        self.on_share(url, |conn, share, path| conn.disk_free(share, path))
     }
 
     /// Deletes the file `url` names (`smbc_unlink`). The name is taken literally: `*`
@@ -291,9 +400,9 @@ impl Context {
     ///
     /// ENOENT for a missing file; EISDIR for a directory; EACCES on a read-only share.
     pub fn unlink(&self, url: &str) -> Result<()> {
-        let (target, conn) = self.reach_share(url)?;
-        conn.call(ops::Delete::new(target.share()?, target.path()).literal())
-            .map(drop)
+        self.on_share(url, |conn, share, path| {
+            conn.call(ops::Delete::new(share, path).literal()).map(drop)
+        })
     }
 
     /// Renames `from` to `to` (`smbc_rename`), replacing a file at `to` as POSIX
@@ -315,8 +424,7 @@ impl Context {
     ///
     /// EEXIST when the name exists; ENOENT when the parent does not.
     pub fn mkdir(&self, url: &str) -> Result<()> {
-        let (target, conn) = self.reach_share(url)?;
-        conn.create_directory(target.share()?, target.path())
+        self.on_share(url, |conn, share, path| conn.create_directory(share, path))
     }
 
     /// Removes the empty directory `url` names (`smbc_rmdir`).
@@ -325,8 +433,7 @@ impl Context {
     ///
     /// ENOTEMPTY when it holds anything; ENOTDIR for a file; ENOENT for a missing one.
     pub fn rmdir(&self, url: &str) -> Result<()> {
-        let (target, conn) = self.reach_share(url)?;
-        conn.delete_directory(target.share()?, target.path())
+        self.on_share(url, |conn, share, path| conn.delete_directory(share, path))
     }
 
     /// `smbc_chmod`: no write bit for anyone in `mode` sets the read-only attribute,
@@ -344,11 +451,11 @@ impl Context {
     ///
     /// ENOENT for a missing path; EACCES when the attributes may not be changed.
     pub fn chmod(&self, url: &str, mode: u32) -> Result<()> {
-        let (target, conn) = self.reach_share(url)?;
-        let (share, path) = (target.share()?, target.path());
-        let attributes = conn.get_attributes(share, path)?.attributes;
-        let info = smb_proto::client::context::chmod_info(attributes, mode);
-        conn.call(ops::SetBasicInfo::new(share, path, info))
+        self.on_share(url, |conn, share, path| {
+            let attributes = conn.get_attributes(share, path)?.attributes;
+            let info = smb_proto::client::context::chmod_info(attributes, mode);
+            conn.call(ops::SetBasicInfo::new(share, path, info))
+        })
     }
 
     /// Sets the last access and last write times of what `url` names (`smbc_utimes`).
@@ -358,8 +465,9 @@ impl Context {
     /// ENOENT for a missing path; EINVAL for a time before 1601.
     pub fn utimes(&self, url: &str, atime: SystemTime, mtime: SystemTime) -> Result<()> {
         let info = smb_proto::client::context::utimes_info(atime, mtime)?;
-        let (target, conn) = self.reach_share(url)?;
-        conn.call(ops::SetBasicInfo::new(target.share()?, target.path(), info))
+        self.on_share(url, |conn, share, path| {
+            conn.call(ops::SetBasicInfo::new(share, path, info))
+        })
     }
 }
 

@@ -3598,3 +3598,51 @@ fn without_keep_alive_a_silent_connection_sends_nothing() {
     assert!(sent(&mut conn).is_empty());
     assert!(events(&mut conn).is_empty());
 }
+
+// ---- DFS ----
+
+/// The name a CREATE request carries (MS-SMB2 2.2.13: NameOffset, NameLength).
+fn create_name(req: &Request) -> String {
+    let m = &req.msg;
+    let offset = usize::from(u16::from_le_bytes([m[64 + 44], m[64 + 45]]));
+    let len = usize::from(u16::from_le_bytes([m[64 + 46], m[64 + 47]]));
+    smb_proto::wire::codec::utf16le(&m[offset..offset + len], "name").unwrap()
+}
+
+/// MS-SMB2 3.2.4.3 and 3.2.4.1.1: on a share the TREE_CONNECT response flags DFS, a
+/// CREATE names `server\share\path` and every request sets SMB2_FLAGS_DFS_OPERATIONS;
+/// on another share neither.
+#[test]
+fn a_dfs_share_gets_dfs_paths_and_the_dfs_flag() {
+    use smb_proto::wire::tree_connect::{share_flags, TreeConnectResponse};
+    let (mut conn, t0) = negotiated(config(), 64);
+    let plain = share(&mut conn, t0, 9);
+    conn.start(ops::Stat::new(&plain, "dir/a.txt"), t0);
+    let reqs = sent(&mut conn);
+    assert_eq!(create_name(&reqs[0]), "dir\\a.txt");
+    assert!(reqs
+        .iter()
+        .all(|r| r.header.flags & flags::DFS_OPERATIONS == 0));
+
+    conn.start(ops::Stat::new("dfsroot", "dir/a.txt"), t0);
+    let tc = only(sent(&mut conn));
+    let mut resp = response(&tc.header, NtStatus::SUCCESS, 1, |m| {
+        TreeConnectResponse {
+            share_flags: share_flags::DFS | share_flags::DFS_ROOT,
+            ..Default::default()
+        }
+        .encode(m)
+    });
+    resp[36..40].copy_from_slice(&5u32.to_le_bytes());
+    feed(&mut conn, t0, &frame(&[resp]));
+    let reqs = sent(&mut conn);
+    assert_eq!(reqs.len(), 2, "CREATE + CLOSE");
+    assert_eq!(create_name(&reqs[0]), "scripted\\dfsroot\\dir\\a.txt");
+    for r in &reqs {
+        assert_eq!(r.header.tree_id, 5);
+        assert_ne!(r.header.flags & flags::DFS_OPERATIONS, 0, "{:?}", r.header);
+    }
+    // The share's root is `server\share` itself.
+    conn.start(ops::Stat::new("dfsroot", ""), t0);
+    assert_eq!(create_name(&sent(&mut conn)[0]), "scripted\\dfsroot");
+}

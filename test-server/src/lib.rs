@@ -79,7 +79,6 @@ pub const DEFAULT_USER: &str = "smbtest";
 /// Password of [`DEFAULT_USER`]; the `!` makes URL and shell quoting get exercised.
 pub const DEFAULT_PASSWORD: &str = "Sm0ke-Test!pw";
 
-const HOST: &str = "127.0.0.1";
 /// How long `smbd` gets to start listening before the test fails with its log.
 const START_DEADLINE: Duration = Duration::from_secs(15);
 /// New ports tried when `smbd` could not bind the one it was given.
@@ -164,6 +163,8 @@ pub struct SambaBuilder {
     shares: Vec<Share>,
     globals: Vec<(String, String)>,
     users: Vec<(String, String)>,
+    address: Option<Ipv4Addr>,
+    port: Option<u16>,
 }
 
 impl fmt::Debug for SambaBuilder {
@@ -181,6 +182,23 @@ impl SambaBuilder {
     /// Adds a share.
     pub fn share(mut self, share: Share) -> Self {
         self.shares.push(share);
+        self
+    }
+
+    /// Listens on `address` (any `127.x.y.z`; the default is `127.0.0.1`) instead: a
+    /// second loopback "host", such as the target of a DFS link. Samba binds it through
+    /// `interfaces = ADDRESS/8`; no system change is needed.
+    pub fn address(mut self, address: Ipv4Addr) -> Self {
+        self.address = Some(address);
+        self
+    }
+
+    /// Listens on `port` rather than a free one the harness picks: another server's
+    /// port on another loopback address (DFS referrals name no port, so a client
+    /// keeping the root's port reaches its targets there). `start` fails if smbd
+    /// cannot bind it.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = Some(port);
         self
     }
 
@@ -238,9 +256,12 @@ impl SambaBuilder {
 
         // From here on a panic drops `server`, which removes whatever was already created.
         let dir = create_unique_dir();
+        let address = self.address.unwrap_or(Ipv4Addr::LOCALHOST);
         let mut server = SambaServer {
             conf: dir.join("smb.conf"),
             dir,
+            address,
+            host: address.to_string(),
             port: 0,
             smbd: None,
             reaper: None,
@@ -259,7 +280,7 @@ impl SambaBuilder {
             }
         }
 
-        server.port = reserve_port();
+        server.port = self.port.unwrap_or_else(reserve_port);
         write_file(&server.conf, &self.render_conf(&server.dir, server.port));
         add_samba_user(&server.conf, DEFAULT_USER, DEFAULT_PASSWORD);
         for (name, password) in &self.users {
@@ -267,6 +288,9 @@ impl SambaBuilder {
         }
 
         for attempt in 0..START_ATTEMPTS {
+            if attempt > 0 && self.port.is_some() {
+                break;
+            }
             if attempt > 0 {
                 server.port = reserve_port();
                 write_file(&server.conf, &self.render_conf(&server.dir, server.port));
@@ -290,6 +314,14 @@ impl SambaBuilder {
                     )
                 }
             }
+        }
+        if self.port.is_some() {
+            panic!(
+                "smbd could not bind {}:{}\n--- smbd log ---\n{}",
+                server.host,
+                server.port,
+                server.log()
+            )
         }
         panic!(
             "smbd could not bind any of {START_ATTEMPTS} free ports\n--- smbd log ---\n{}",
@@ -342,12 +374,16 @@ impl SambaBuilder {
 
     fn render_conf(&self, dir: &Path, port: u16) -> String {
         let d = dir.display();
+        let interfaces = match self.address {
+            None => "lo".to_string(),
+            Some(a) => format!("{a}/8"),
+        };
         let mut conf = format!(
             "[global]\n\
              server role = standalone server\n\
              workgroup = WORKGROUP\n\
              netbios name = SMBTESTS\n\
-             interfaces = lo\n\
+             interfaces = {interfaces}\n\
              bind interfaces only = yes\n\
              smb ports = {port}\n\
              disable netbios = yes\n\
@@ -402,6 +438,8 @@ impl SambaBuilder {
 pub struct SambaServer {
     dir: PathBuf,
     conf: PathBuf,
+    address: Ipv4Addr,
+    host: String,
     port: u16,
     /// `None` only while [`SambaBuilder::start`] runs or after [`Drop`] took it.
     smbd: Option<Child>,
@@ -432,9 +470,10 @@ impl SambaServer {
         self.port
     }
 
-    /// The address `smbd` listens on: always `127.0.0.1`.
+    /// The address `smbd` listens on: `127.0.0.1` unless [`SambaBuilder::address`] said
+    /// otherwise.
     pub fn host(&self) -> &str {
-        HOST
+        &self.host
     }
 
     /// `smbd`'s socket address, e.g. for a [`fault::FaultProxy`] in front of it.
@@ -455,7 +494,7 @@ impl SambaServer {
     /// Options for logging in to this server as the default user (the same type for
     /// `smb_blocking` and `smb_tokio`).
     pub fn connect_options(&self) -> ConnectOptions {
-        ConnectOptions::new(HOST)
+        ConnectOptions::new(&self.host)
             .port(self.port)
             .user(DEFAULT_USER, DEFAULT_PASSWORD)
     }
@@ -525,7 +564,7 @@ impl SambaServer {
         command
             .arg("-U")
             .arg(format!("{DEFAULT_USER}%{DEFAULT_PASSWORD}"))
-            .arg(format!("//{HOST}/{share}"))
+            .arg(format!("//{}/{share}", self.host))
             .arg("-c")
             .arg(commands);
         command
@@ -549,13 +588,14 @@ impl SambaServer {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// `smb://user:password@127.0.0.1:PORT/share` for the default user, with the user info
+    /// `smb://user:password@HOST:PORT/share` for the default user, with the user info
     /// percent-encoded where RFC 3986 requires it.
     pub fn url(&self, share: &str) -> String {
         format!(
-            "smb://{}:{}@{HOST}:{}/{share}",
+            "smb://{}:{}@{}:{}/{share}",
             percent_encode_userinfo(DEFAULT_USER),
             percent_encode_userinfo(DEFAULT_PASSWORD),
+            self.host,
             self.port
         )
     }
@@ -634,7 +674,7 @@ rm -rf -- "$3""#;
 
     /// Waits until our smbd listens on the port, or tells why it never will.
     fn wait_until_listening(&mut self) -> Result<(), Startup> {
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let address = SocketAddr::from((self.address, self.port));
         let deadline = Instant::now() + START_DEADLINE;
         loop {
             let Some(child) = self.smbd.as_mut() else {
@@ -649,7 +689,7 @@ rm -rf -- "$3""#;
                 return Err(Startup::PortTaken);
             }
             // A connect alone could reach whoever took the port before smbd tried to bind it.
-            match loopback_listener_inode(self.port) {
+            match loopback_listener_inode(self.address, self.port) {
                 Some(inode) if process_has_socket(child.id(), inode) => {
                     return TcpStream::connect_timeout(&address, Duration::from_secs(1))
                         .map(drop)
@@ -976,11 +1016,11 @@ fn is_zombie(pid: u32) -> bool {
         .unwrap_or(true)
 }
 
-/// The inode of the socket listening on `127.0.0.1:port`, from the kernel's TCP table.
-fn loopback_listener_inode(port: u16) -> Option<u64> {
-    // Columns: sl local_address rem_address st … inode; addresses are hex, 127.0.0.1 being
-    // 0100007F in the kernel's byte order, and state 0A is LISTEN.
-    let local = format!("0100007F:{port:04X}");
+/// The inode of the socket listening on `address:port`, from the kernel's TCP table.
+fn loopback_listener_inode(address: Ipv4Addr, port: u16) -> Option<u64> {
+    // Columns: sl local_address rem_address st … inode; addresses are hex in the
+    // kernel's byte order (127.0.0.1 is 0100007F), and state 0A is LISTEN.
+    let local = format!("{:08X}:{port:04X}", u32::from_le_bytes(address.octets()));
     read_lossy(Path::new("/proc/net/tcp"))
         .lines()
         .skip(1)

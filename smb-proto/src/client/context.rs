@@ -653,6 +653,42 @@ impl Resolver {
         o
     }
 
+    /// Where a call on `from` goes instead when a DFS referral sent it to `to`: the
+    /// target's server, share and path, reached with the credentials the context has
+    /// for them (the callback is asked for a new server and share), on port 445 or,
+    /// with [`ConnectOptions::dfs_keep_port`], on the port `from` was reached on.
+    ///
+    /// ```
+    /// use smb_proto::client::context::Resolver;
+    /// use smb_proto::client::dfs::DfsTarget;
+    /// use smb_proto::client::ConnectOptions;
+    ///
+    /// let resolver = Resolver::new(ConnectOptions::new("").dfs_keep_port(true));
+    /// let root = resolver.resolve("smb://u:pw@127.0.0.1:4455/dfs/docs/a.txt")?;
+    /// let to = DfsTarget { server: "127.0.0.2".into(), share: "docs".into(), path: "a.txt".into() };
+    /// let target = resolver.redirect(&root, &to);
+    /// assert_eq!((target.options.host.as_str(), target.options.port), ("127.0.0.2", 4455));
+    /// assert_eq!((target.share()?, target.path(), target.options.user.as_str()), ("docs", "a.txt", "u"));
+    /// # Ok::<(), smb_proto::client::ClientError>(())
+    /// ```
+    pub fn redirect(&self, from: &Target, to: &super::dfs::DfsTarget) -> Target {
+        let mut url = from.url.clone();
+        url.host.clone_from(&to.server);
+        url.port = self.base.dfs_keep_port.then_some(from.options.port);
+        url.share = Some(to.share.clone());
+        url.path.clone_from(&to.path);
+        self.resolve_url(url)
+    }
+
+    /// The DFS path (`\server\share\path`) of a call on `target`.
+    pub fn dfs_path(target: &Target) -> String {
+        super::dfs::unc_path(
+            &target.url.host,
+            target.url.share.as_deref().unwrap_or(SERVER_SHARE),
+            &target.url.path,
+        )
+    }
+
     /// A rename's two URLs, resolved, once they are known to be on one share of one
     /// server, reached as one user: SMB renames only within a share. URLs that spell
     /// two shares fail before any credentials are asked for.

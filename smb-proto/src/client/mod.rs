@@ -24,6 +24,7 @@ use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
 pub mod context;
+pub mod dfs;
 mod pathlib;
 mod record;
 mod transfer;
@@ -229,6 +230,9 @@ pub struct ConnectOptions {
     /// Record the session there while it runs, to replay it later with no server
     /// ([`crate::replay`]); see [`ConnectOptions::record`].
     pub record: Option<RecordTarget>,
+    /// Reach DFS referral targets on the port the DFS root was reached on, not on 445
+    /// ([`ConnectOptions::dfs_keep_port`]).
+    pub dfs_keep_port: bool,
 }
 
 /// What a password callback is told.
@@ -316,7 +320,25 @@ impl ConnectOptions {
             max_io_size: Config::new("", [0; 32]).max_io_size,
             keep_alive: Some(Duration::from_secs(60)),
             record: None,
+            dfs_keep_port: false,
         }
+    }
+
+    /// Whether a URL context reaches the targets of DFS referrals on the port it
+    /// reached the DFS root on (`true`), or on the SMB port 445 (`false`, the default,
+    /// as Windows and libsmbclient do). A referral names a target's host and share but
+    /// never a port (MS-DFSC 2.2.5), so a namespace served on another port (a test
+    /// setup on loopback addresses, say `127.0.0.1:4455` linking to `127.0.0.2`, both
+    /// on 4455) needs this.
+    ///
+    /// ```
+    /// use smb_proto::client::ConnectOptions;
+    /// let o = ConnectOptions::new("127.0.0.1:4455").dfs_keep_port(true);
+    /// assert!(o.dfs_keep_port);
+    /// ```
+    pub fn dfs_keep_port(mut self, keep: bool) -> Self {
+        self.dfs_keep_port = keep;
+        self
     }
 
     /// Records the session to `target` while it runs (every byte in and out, the seed

@@ -157,7 +157,8 @@ impl Core {
         let timeout = deadline_after(self.now, self.config.request_timeout);
         let frame = self.begin_frame(encrypt);
         let n = group.items.len();
-        for (i, item) in group.items.into_iter().enumerate() {
+        for (i, mut item) in group.items.into_iter().enumerate() {
+            let dfs = self.sessions[slot.0].dfs_path(item.tree_id, &mut item.body);
             let command = item.body.command();
             let charge = item
                 .header
@@ -187,6 +188,9 @@ impl Core {
             };
             if item.related {
                 header.flags |= flags::RELATED_OPERATIONS;
+            }
+            if dfs {
+                header.flags |= flags::DFS_OPERATIONS;
             }
             let start = self.tx.len();
             header.encode(&mut self.tx);

@@ -55,6 +55,25 @@ impl Session {
         }
     }
 
+    /// Whether `tree` is a DFS share; if so, a CREATE's share-relative name becomes the
+    /// full `server\share\path` (MS-SMB2 3.2.4.3: "If TreeConnect.IsDfsShare is TRUE, the
+    /// client MUST … set the FileName to the full DFS path"), and the caller sets
+    /// SMB2_FLAGS_DFS_OPERATIONS on every request on it (MS-SMB2 3.2.4.1.1), as Samba's
+    /// own client does.
+    pub(crate) fn dfs_path(&self, tree: u32, body: &mut RequestBody) -> bool {
+        let Some(root) = self.trees.get(&tree).and_then(|t| t.dfs_root.as_ref()) else {
+            return false;
+        };
+        if let RequestBody::Create(create) = body {
+            create.name = if create.name.is_empty() {
+                root.clone()
+            } else {
+                format!("{root}\\{}", create.name)
+            };
+        }
+        true
+    }
+
     /// Whether requests on `tree` are encrypted (the session's or the share's demand).
     pub(crate) fn tree_encrypts(&self, tree: u32) -> bool {
         self.encrypt_all || self.trees.get(&tree).is_some_and(|t| t.encrypt)
@@ -76,6 +95,9 @@ impl std::fmt::Debug for Session {
 #[derive(Debug, Clone)]
 pub(crate) struct TreeState {
     pub(crate) encrypt: bool,
+    /// `server\share` of a DFS share (SMB2_SHAREFLAG_DFS): what CREATE names start
+    /// with there.
+    pub(crate) dfs_root: Option<String>,
 }
 
 impl Core {

@@ -16,7 +16,9 @@ use crate::wire::ioctl::{
 use crate::wire::negotiate::security_mode;
 use crate::wire::request::RequestBody;
 use crate::wire::session_setup::{session_flags, SessionSetupRequest, SessionSetupResponse};
-use crate::wire::tree_connect::{share_flags, TreeConnectRequest, TreeConnectResponse};
+use crate::wire::tree_connect::{
+    capabilities as tree_caps, share_flags, TreeConnectRequest, TreeConnectResponse,
+};
 
 use super::TreeId;
 
@@ -250,7 +252,15 @@ impl Operation for TreeConnect {
         }
         let tree = TreeId(resp.header.tree_id);
         tracing::info!(share = %self.share, tree_id = tree.0, encrypt, "tree connected");
-        cx.session_mut().trees.insert(tree.0, TreeState { encrypt });
+        // SMB2_SHAREFLAG_DFS (and the DFS capability 3.x servers add) make a share one
+        // whose paths are DFS paths.
+        let dfs = body.share_flags & (share_flags::DFS | share_flags::DFS_ROOT) != 0
+            || body.capabilities & tree_caps::DFS != 0;
+        let dfs_root = dfs.then(|| format!("{}\\{}", cx.core.config.server_name, self.share));
+        tracing::info!(share = %self.share, dfs, "share flags");
+        cx.session_mut()
+            .trees
+            .insert(tree.0, TreeState { encrypt, dfs_root });
         if must_validate(cx) {
             let input = {
                 let mut v = Vec::new();

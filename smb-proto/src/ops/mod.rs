@@ -16,6 +16,7 @@
 //! [`Operation`] trait's documentation has the smallest possible one, written out in full.
 
 mod copy;
+mod dfs;
 mod file;
 mod fsinfo;
 mod lock;
@@ -36,6 +37,7 @@ pub use crate::connection::{
     RequestOptions, Response,
 };
 pub use copy::{Copied, CopyDestination, CopyFile, CopyLimits};
+pub use dfs::GetDfsReferral;
 pub use file::{
     Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SetInfo,
     SharedTree, TreeDisconnect,

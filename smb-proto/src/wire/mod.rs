@@ -14,6 +14,7 @@ pub mod header;
 
 pub mod close;
 pub mod create;
+pub mod dfs;
 pub mod error;
 pub mod fscc;
 pub mod ioctl;

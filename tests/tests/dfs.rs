@@ -1,0 +1,224 @@
+//! DFS against two private smbds: a DFS root on 127.0.0.1 (`host msdfs`, a share with
+//! `msdfs root`) whose links are `msdfs:` symlinks to a share of a second smbd on
+//! 127.0.0.2, both on one port (a referral names no port; the client keeps the root's
+//! with `dfs_keep_port`). Reads, listings and stats go through a link; a link whose
+//! first target is down (127.0.0.3, where nothing listens) fails over to the second;
+//! the referral cache answers a second call without a new referral until the
+//! referral's time to live has passed on the context's clock.
+
+use std::io::Read;
+use std::net::Ipv4Addr;
+use std::os::unix::fs::symlink;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smb_blocking::{Connection, Context, NtStatus, O_RDONLY};
+use smb_proto::ops::GetDfsReferral;
+use smb_tests::{SambaServer, Share};
+
+const CONTENT: &[u8] = b"hello from the target server\n";
+
+/// The target (127.0.0.2, share `target` holding `hello.txt` and `sub/a.txt`,
+/// `sub/b.txt`) and the root (127.0.0.1 on the same port, share `dfsroot` with
+/// `link1` → the target, `link2` → 127.0.0.3 (down) then the target, and a plain
+/// file `local.txt`).
+fn servers() -> (SambaServer, SambaServer) {
+    let target = SambaServer::builder()
+        .address(Ipv4Addr::new(127, 0, 0, 2))
+        .share(Share::new("target"))
+        .start();
+    let dir = target.share_path("target");
+    std::fs::write(dir.join("hello.txt"), CONTENT).unwrap();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("sub/a.txt"), b"a").unwrap();
+    std::fs::write(dir.join("sub/b.txt"), b"bb").unwrap();
+    let root = SambaServer::builder()
+        .port(target.port())
+        .global("host msdfs", "yes")
+        .share(Share::new("dfsroot").option("msdfs root", "yes"))
+        .start();
+    let dir = root.share_path("dfsroot");
+    symlink("msdfs:127.0.0.2\\target", dir.join("link1")).unwrap();
+    symlink(
+        "msdfs:127.0.0.3\\target,127.0.0.2\\target",
+        dir.join("link2"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("local.txt"), b"local").unwrap();
+    (root, target)
+}
+
+/// A context that keeps the root's port for referral targets, and whose clock the
+/// test moves forward by `offset` seconds.
+fn context(root: &SambaServer, offset: Arc<AtomicU64>) -> Context {
+    let start = Instant::now();
+    Context::new(root.connect_options().dfs_keep_port(true))
+        .clock(move || start + Duration::from_secs(offset.load(Ordering::SeqCst)))
+}
+
+fn read(ctx: &Context, url: &str) -> Vec<u8> {
+    let mut f = ctx
+        .open(url, O_RDONLY)
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let mut got = Vec::new();
+    f.read_to_end(&mut got).unwrap();
+    got
+}
+
+/// What the core logged at debug level while `f` ran on this thread.
+fn logged(f: impl FnOnce()) -> String {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    text
+}
+
+fn referrals_asked(logs: &str) -> usize {
+    logs.matches("asking for a dfs referral").count()
+}
+
+/// On the root's own connection: a plain file of the DFS share is reached with DFS
+/// paths (the tree is flagged DFS, the CREATE names `127.0.0.1\dfsroot\local.txt`);
+/// a path through a link is STATUS_PATH_NOT_COVERED; the referral names the target.
+#[test]
+fn root_connection_dfs_paths_and_referral() {
+    let (root, _target) = servers();
+    let conn = Connection::connect(&root.connect_options()).unwrap();
+    let logs = logged(|| {
+        assert_eq!(conn.get_attributes("dfsroot", "local.txt").unwrap().size, 5);
+    });
+    assert!(logs.contains("dfs=true"), "tree not flagged DFS:\n{logs}");
+    let e = conn
+        .get_attributes("dfsroot", "link1\\hello.txt")
+        .unwrap_err();
+    assert_eq!(e.status(), Some(NtStatus::PATH_NOT_COVERED), "{e}");
+
+    let referral = conn
+        .call(GetDfsReferral::new(
+            "\\127.0.0.1\\dfsroot\\link2\\hello.txt",
+        ))
+        .unwrap();
+    let targets: Vec<&str> = referral
+        .referrals
+        .iter()
+        .map(|r| r.network_address.as_str())
+        .collect();
+    assert_eq!(targets, ["\\127.0.0.3\\target", "\\127.0.0.2\\target"]);
+    let first = &referral.referrals[0];
+    assert!(!first.is_root() && first.ttl > 0, "{first:?}");
+    assert!(
+        first
+            .dfs_path
+            .to_ascii_lowercase()
+            .ends_with("\\dfsroot\\link2"),
+        "{first:?}"
+    );
+    // A path under no link of a share that is no DFS root has no referral.
+    let e = conn
+        .call(GetDfsReferral::new("\\127.0.0.1\\IPC$\\x"))
+        .unwrap_err();
+    assert!(e.status().is_some(), "{e}");
+}
+
+/// Read, stat and list through a link, on the target server.
+#[test]
+fn read_stat_and_list_through_a_link() {
+    let (root, target) = servers();
+    let ctx = context(&root, Arc::default());
+    let base = root.url("dfsroot");
+    assert_eq!(read(&ctx, &format!("{base}/link1/hello.txt")), CONTENT);
+    let info = ctx.stat(&format!("{base}/link1/sub/b.txt")).unwrap();
+    assert_eq!(info.size, 2);
+    let mut names: Vec<String> = ctx
+        .opendir(&format!("{base}/link1/sub"))
+        .unwrap()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.txt", "b.txt"]);
+    // Writes land on the target's disk.
+    ctx.mkdir(&format!("{base}/link1/made")).unwrap();
+    assert!(target.share_path("target").join("made").is_dir());
+    // Two servers: the root and the target.
+    assert_eq!(ctx.connections(), 2);
+    // A plain file of the root share is still the root's.
+    assert_eq!(read(&ctx, &format!("{base}/local.txt")), b"local");
+}
+
+/// `link2`'s first target (127.0.0.3) refuses connections: the context moves on to
+/// the second, and then tries that one first.
+#[test]
+fn fails_over_to_the_next_target() {
+    let (root, _target) = servers();
+    let ctx = context(&root, Arc::default());
+    let base = root.url("dfsroot");
+    let logs = logged(|| {
+        assert_eq!(read(&ctx, &format!("{base}/link2/hello.txt")), CONTENT);
+    });
+    assert_eq!(
+        logs.matches("dfs target unreachable").count(),
+        1,
+        "the first target was not tried first:\n{logs}"
+    );
+    assert!(logs.contains("server=127.0.0.3"), "{logs}");
+    let logs = logged(|| {
+        assert_eq!(
+            ctx.stat(&format!("{base}/link2/sub/a.txt")).unwrap().size,
+            1
+        );
+    });
+    assert!(
+        !logs.contains("dfs target unreachable"),
+        "the target that answered is not tried first:\n{logs}"
+    );
+}
+
+/// The second call under a link asks no referral; once the clock passes the
+/// referral's time to live, the next call asks again.
+#[test]
+fn referral_cache_until_ttl() {
+    let (root, _target) = servers();
+    let offset = Arc::new(AtomicU64::new(0));
+    let ctx = context(&root, offset.clone());
+    let base = root.url("dfsroot");
+    let url = format!("{base}/link1/hello.txt");
+    let logs = logged(|| {
+        assert_eq!(read(&ctx, &url), CONTENT);
+    });
+    assert_eq!(referrals_asked(&logs), 1, "{logs}");
+    assert_eq!(ctx.dfs_referrals(), 1);
+    let logs = logged(|| {
+        assert_eq!(ctx.stat(&url).unwrap().size, CONTENT.len() as u64);
+        assert_eq!(
+            ctx.stat(&format!("{base}/link1/sub/a.txt")).unwrap().size,
+            1
+        );
+    });
+    assert_eq!(referrals_asked(&logs), 0, "the cache was not used:\n{logs}");
+    // Samba's referrals live 300 s (`msdfs:` links have no TTL of their own); a day on
+    // is past any.
+    offset.store(86_400, Ordering::SeqCst);
+    assert_eq!(ctx.dfs_referrals(), 0, "the referral outlived its TTL");
+    let logs = logged(|| {
+        assert_eq!(read(&ctx, &url), CONTENT);
+    });
+    assert_eq!(referrals_asked(&logs), 1, "{logs}");
+}
