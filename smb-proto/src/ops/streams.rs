@@ -8,9 +8,9 @@
 //!
 //! EA names are ASCII, at most 255 bytes, compared case-insensitively. Windows servers
 //! store and return them upper-cased; Samba keeps each EA as a `user.` extended
-//! attribute of the file (`ea support = yes`) and returns its name as first stored,
-//! case preserved (setting `Name` after `name` replaces `name`'s value, keeping its
-//! spelling).
+//! attribute of the file (`ea support = yes`) and returns its name as stored, case
+//! preserved (tested against Samba 4.17); setting `NAME` after `name` replaces the one
+//! EA's value rather than adding a second.
 
 use crate::connection::{Fail, OpContext, Operation, Progress, Response};
 use crate::error::Error;
