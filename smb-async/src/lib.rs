@@ -69,11 +69,12 @@ pub use smb_proto::client::{
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
+pub use smb_proto::ops::StreamInfo;
 pub use smb_proto::ops::{search, Copied, LockKind, FILES_IN_FLIGHT};
 pub use smb_proto::ops::{Change, DEFAULT_FILTER as DEFAULT_NOTIFY_FILTER};
 pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
-pub use smb_proto::wire::fscc::{file_attributes, FileTime};
+pub use smb_proto::wire::fscc::{file_attributes, FileFullEaInformation, FileTime};
 pub use smb_proto::wire::notify::completion_filter as notify_filter;
 pub use smb_proto::wire::security::{Ace, AceType, Acl, SecurityDescriptor, Sid};
 pub use smb_proto::{
@@ -590,6 +591,63 @@ impl Client {
     /// the server refuses READ_CONTROL.
     pub async fn get_security(&self, share: &str, path: &str) -> Result<SecurityDescriptor> {
         self.call(ops::GetSecurity::new(share, path)).await
+    }
+
+    /// The data streams of a file or directory: name (empty for the file's own
+    /// contents), size and allocation size of each ([`ops::ListStreams`]). Read or
+    /// write one by its path, `file.txt:name`, like a file.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// for s in client.list_streams("share", "notes.txt").await? {
+    ///     println!("{:>8} {}", s.size, s.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path.
+    pub async fn list_streams(&self, share: &str, path: &str) -> Result<Vec<StreamInfo>> {
+        self.call(ops::ListStreams::new(share, path)).await
+    }
+
+    /// The extended attributes of a file or directory, names as the server returns
+    /// them ([`ops::GetEas`]); none is an empty list.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; STATUS_EAS_NOT_SUPPORTED
+    /// ([`Error::status`]) from a share without EA support.
+    pub async fn get_eas(&self, share: &str, path: &str) -> Result<Vec<FileFullEaInformation>> {
+        self.call(ops::GetEas::new(share, path)).await
+    }
+
+    /// Sets extended attribute `name` of a file or directory to `value`; an empty
+    /// value removes it ([`ops::SetEas`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// client.set_ea("share", "notes.txt", "reviewed", b"yes").await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`] for a missing path; [`Error::Invalid`] for a name that is
+    /// empty, not printable ASCII or over 255 bytes, or a value over 65,535 bytes.
+    pub async fn set_ea(&self, share: &str, path: &str, name: &str, value: &[u8]) -> Result<()> {
+        self.set_eas(share, path, &[(name, value)]).await
+    }
+
+    /// Sets several extended attributes at once, in one SET_INFO; an empty value
+    /// removes its EA.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::set_ea`].
+    pub async fn set_eas(&self, share: &str, path: &str, eas: &[(&str, &[u8])]) -> Result<()> {
+        self.call(ops::SetEas::new(share, path, eas)).await
     }
 
     /// The times of the snapshots (previous versions) the server keeps of the share

@@ -363,6 +363,37 @@ impl SmbPath {
         self.client().call(op).await
     }
 
+    /// The data streams of this file or directory ([`Client::list_streams`](crate::Client::list_streams)).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a missing path.
+    pub async fn streams(&self) -> Result<Vec<crate::StreamInfo>> {
+        let op = ops::ListStreams::new(self.share_name(), self.as_str());
+        self.client().call(op).await
+    }
+
+    /// The extended attributes of this file or directory ([`Client::get_eas`](crate::Client::get_eas)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::get_eas`](crate::Client::get_eas).
+    pub async fn eas(&self) -> Result<Vec<crate::FileFullEaInformation>> {
+        let op = ops::GetEas::new(self.share_name(), self.as_str());
+        self.client().call(op).await
+    }
+
+    /// Sets extended attribute `name` to `value`; an empty value removes it
+    /// ([`Client::set_ea`](crate::Client::set_ea)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Client::set_ea`](crate::Client::set_ea).
+    pub async fn set_ea(&self, name: &str, value: &[u8]) -> Result<()> {
+        let op = ops::SetEas::new(self.share_name(), self.as_str(), &[(name, value)]);
+        self.client().call(op).await
+    }
+
     /// The attributes, or `None` when nothing is there.
     async fn stat_if_any(&self) -> Result<Option<FileInfo>> {
         match self.stat().await {

@@ -332,6 +332,37 @@ impl SmbPath {
             .call(ops::PathInfo::<C>::new(self.share_name(), self.as_str()))
     }
 
+    /// The data streams of this file or directory ([`Connection::list_streams`](crate::Connection::list_streams)).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NotFound`](crate::ErrorKind::NotFound) for a missing path.
+    pub fn streams(&self) -> Result<Vec<crate::StreamInfo>> {
+        self.conn()
+            .call(ops::ListStreams::new(self.share_name(), self.as_str()))
+    }
+
+    /// The extended attributes of this file or directory ([`Connection::get_eas`](crate::Connection::get_eas)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::get_eas`](crate::Connection::get_eas).
+    pub fn eas(&self) -> Result<Vec<crate::FileFullEaInformation>> {
+        self.conn()
+            .call(ops::GetEas::new(self.share_name(), self.as_str()))
+    }
+
+    /// Sets extended attribute `name` to `value`; an empty value removes it
+    /// ([`Connection::set_ea`](crate::Connection::set_ea)).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Connection::set_ea`](crate::Connection::set_ea).
+    pub fn set_ea(&self, name: &str, value: &[u8]) -> Result<()> {
+        let op = ops::SetEas::new(self.share_name(), self.as_str(), &[(name, value)]);
+        self.conn().call(op)
+    }
+
     /// The attributes, or `None` when nothing is there (not found, or a parent that is
     /// a file).
     fn stat_if_any(&self) -> Result<Option<FileInfo>> {

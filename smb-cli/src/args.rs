@@ -50,6 +50,10 @@ JSON (--json), one document on stdout; stable field names:
   snapshots  [{token: \"@GMT-YYYY.MM.DD-HH.MM.SS\", time}]
   acl        {path, owner, group, control, dacl, sacl}; an ACL is null or a list of
              {type, type_code, flags, flag_names, access_mask, sid}
+  streams    [{name, size, allocation_size}] (name \"\" for the file's own contents,
+             ::$DATA)
+  ea         [{name, value, value_hex, flags}] (value the UTF-8 text or null, value_hex
+             every byte; flags 128 for FILE_NEED_EA); setting prints nothing
   df         {share, path, total_bytes, used_bytes, available_bytes, free_bytes,
              block_size, file_system, file_system_attributes, max_name_length, label,
              serial_number, volume_created} (bytes as integers; volume_created RFC 3339
@@ -96,7 +100,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// JSON output (ls, stat, shares, snapshots, acl, df, bench, watch) and JSON errors on stderr
+    /// JSON output (ls, stat, shares, snapshots, acl, streams, ea, df, bench, watch) and JSON errors on stderr
     #[arg(long, global = true)]
     pub json: bool,
     /// After a transfer, a one-line summary on stderr (files, bytes, time, rate); -vv
@@ -452,6 +456,40 @@ pub enum Command {
         #[command(flatten)]
         conn: ConnArgs,
     },
+    /// List the data streams of a file or directory: size and name of each
+    #[command(
+        long_about = "List the alternate data streams of a file or directory: one line per \
+        stream, its size in bytes and its name; the file's own contents are `::$DATA`. Read \
+        or write a stream with its name after the file's: `smb cat URL:NAME`, `smb put \
+        LOCAL URL:NAME`. The share must keep streams (Windows, NTFS; Samba with `vfs \
+        objects = streams_xattr`)."
+    )]
+    Streams {
+        /// smb://server/share/path
+        url: String,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
+    /// List a path's extended attributes, or set them: NAME=VALUE sets, NAME= removes
+    #[command(
+        long_about = "List the extended attributes (EAs) of a file or directory, one \
+        `NAME=\"VALUE\"` line each (bytes that are not printable as \\xNN), or with \
+        NAME=VALUE arguments set them, all in one request: NAME= (an empty value) removes \
+        NAME. Names are ASCII, at most 255 bytes, compared without case; Windows returns \
+        them upper-cased, Samba as first stored (in the `user.` extended attribute of the \
+        file, with `ea support = yes`)."
+    )]
+    Ea {
+        /// smb://server/share/path
+        url: String,
+        /// NAME=VALUE to set, NAME= to remove (nothing: list)
+        #[arg(value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// Connection options after the command.
+        #[command(flatten)]
+        conn: ConnArgs,
+    },
     /// Print each change in a directory as it happens, until interrupted
     #[command(
         long_about = "Print each change in a directory as it happens (SMB2 CHANGE_NOTIFY), \
@@ -602,6 +640,8 @@ impl Command {
             Command::Cp { .. } => "cp",
             Command::Snapshots { .. } => "snapshots",
             Command::Acl { .. } => "acl",
+            Command::Streams { .. } => "streams",
+            Command::Ea { .. } => "ea",
             Command::Df { .. } => "df",
             Command::Watch { .. } => "watch",
             Command::Bench { .. } => "bench",
@@ -629,6 +669,8 @@ impl Command {
             | Command::Cp { conn, .. }
             | Command::Snapshots { conn, .. }
             | Command::Acl { conn, .. }
+            | Command::Streams { conn, .. }
+            | Command::Ea { conn, .. }
             | Command::Df { conn, .. }
             | Command::Bench { conn, .. }
             | Command::Echo { conn, .. }

@@ -20,7 +20,9 @@ use crate::auth::{self, Login};
 use crate::printable;
 use crate::progress::{Bar, Mode};
 use crate::report::{self, Fail, FailedFile, Report};
-use crate::show::{self, AclJson, ChangeJson, DfJson, EntryJson, ShareJson, SnapshotJson};
+use crate::show::{
+    self, AclJson, ChangeJson, DfJson, EaJson, EntryJson, ShareJson, SnapshotJson, StreamJson,
+};
 
 /// Shows the library's tracing events on stderr: info with `-vv`, debug (each request
 /// and response) with `-vvv`, or what RUST_LOG says; nothing otherwise (`-v` alone is
@@ -223,6 +225,8 @@ fn run(cli: Cli) -> Result<(), Fail> {
         } => cx.cp(&url, &new_path, force),
         Command::Snapshots { url, .. } => cx.snapshots(&url),
         Command::Acl { url, .. } => cx.acl(&url),
+        Command::Streams { url, .. } => cx.streams(&url),
+        Command::Ea { url, set, .. } => cx.ea(&url, &set),
         Command::Df { url, .. } => cx.df(&url),
         Command::Watch {
             url,
@@ -945,6 +949,54 @@ impl Cx {
             return print_json(&acl);
         }
         write_out(acl.text().as_bytes())
+    }
+
+    fn streams(&self, s: &str) -> Result<(), Fail> {
+        let (t, c) = self.open(s)?;
+        let json: Vec<StreamJson> = c
+            .list_streams(&t.share, &t.url.path)?
+            .into_iter()
+            .map(|s| StreamJson {
+                name: s.name,
+                size: s.size,
+                allocation_size: s.allocation_size,
+            })
+            .collect();
+        if self.out.json {
+            return print_json(&json);
+        }
+        let text: String = json.iter().map(StreamJson::text).collect();
+        write_out(text.as_bytes())
+    }
+
+    /// Lists the EAs, or sets each `NAME=VALUE` of `set` in one request.
+    fn ea(&self, s: &str, set: &[String]) -> Result<(), Fail> {
+        let mut eas = Vec::new();
+        for a in set {
+            match a.split_once('=') {
+                Some((name, value)) => eas.push((name, value.as_bytes())),
+                None => return Err(usage(format!("{a:?}: expected NAME=VALUE (NAME= removes)"))),
+            }
+        }
+        let (t, c) = self.open(s)?;
+        if !eas.is_empty() {
+            c.set_eas(&t.share, &t.url.path, &eas)?;
+            return Ok(());
+        }
+        let listed = c.get_eas(&t.share, &t.url.path)?;
+        let json: Vec<EaJson> = listed
+            .iter()
+            .map(|e| EaJson::new(&e.name, &e.value, e.flags))
+            .collect();
+        if self.out.json {
+            return print_json(&json);
+        }
+        let text: String = json
+            .iter()
+            .zip(&listed)
+            .map(|(j, e)| j.text(&e.value))
+            .collect();
+        write_out(text.as_bytes())
     }
 
     fn watch(&self, s: &str, recursive: bool, names: bool, count: Option<u64>) -> Result<(), Fail> {

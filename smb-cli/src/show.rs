@@ -234,6 +234,69 @@ pub struct SnapshotJson {
     pub time: Option<String>,
 }
 
+/// A data stream in JSON (`smb streams`).
+#[derive(Debug, Serialize)]
+pub struct StreamJson {
+    /// The stream's name, `""` for the file's own contents (`::$DATA`).
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Allocation size in bytes.
+    pub allocation_size: u64,
+}
+
+impl StreamJson {
+    /// The line `smb streams` prints: size, then the name (`::$DATA` for the file's own
+    /// contents).
+    pub fn text(&self) -> String {
+        let name = if self.name.is_empty() {
+            "::$DATA".to_string()
+        } else {
+            crate::printable(&self.name)
+        };
+        format!("{:>12}  {name}\n", self.size)
+    }
+}
+
+/// An extended attribute in JSON (`smb ea`).
+#[derive(Debug, Serialize)]
+pub struct EaJson {
+    /// Its name as the server returns it.
+    pub name: String,
+    /// The value as UTF-8 text, or null when it is not.
+    pub value: Option<String>,
+    /// Every byte of the value, in lowercase hex.
+    pub value_hex: String,
+    /// Its flags (0x80: FILE_NEED_EA).
+    pub flags: u8,
+}
+
+impl EaJson {
+    /// An EA as the server returned it.
+    pub fn new(name: &str, value: &[u8], flags: u8) -> Self {
+        EaJson {
+            name: name.to_string(),
+            value: String::from_utf8(value.to_vec()).ok(),
+            value_hex: value.iter().map(|b| format!("{b:02x}")).collect(),
+            flags,
+        }
+    }
+
+    /// The line `smb ea` prints: `NAME="VALUE"`, a byte that is not printable ASCII (or
+    /// is `"` or a backslash) as `\xNN`.
+    pub fn text(&self, value: &[u8]) -> String {
+        let mut shown = String::new();
+        for &b in value {
+            if (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\' {
+                shown.push(char::from(b));
+            } else {
+                shown.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        format!("{}=\"{shown}\"\n", crate::printable(&self.name))
+    }
+}
+
 /// An ACE's type as `acl` names it.
 pub fn ace_type(t: AceType) -> String {
     match t {

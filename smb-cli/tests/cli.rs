@@ -2437,3 +2437,71 @@ fn watch_prints_each_change_as_it_happens_in_text_and_json() {
     // A directory that is not there: nothing to watch.
     smb(&["watch", &format!("{}/nope", srv.url("share"))]).fails(NOT_FOUND);
 }
+
+/// `smb streams` and `smb ea` on a `streams_xattr` share: a stream put with `URL:NAME`
+/// is listed and read back with `cat`, EAs set with NAME=VALUE are listed (text and
+/// JSON) and removed with NAME=.
+#[test]
+fn streams_and_eas_are_listed_set_and_removed() {
+    let srv = SambaServer::builder()
+        .share(Share::new("ads").streams())
+        .start();
+    let file = format!("{}/doc.txt", srv.url("ads"));
+    smb_with(&["put", "-", &file], Some(b"contents"), None).ok();
+    smb_with(&["put", "-", &format!("{file}:note")], Some(b"hi"), None).ok();
+    assert_eq!(
+        smb(&["cat", &format!("{file}:note")]).ok(),
+        b"hi",
+        "a stream reads like a file"
+    );
+    assert_eq!(smb(&["cat", &file]).ok(), b"contents");
+
+    let text = smb(&["streams", &file]).text();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["           2  note", "           8  ::$DATA"],
+        "{text}"
+    );
+    let mut json = stdout_json(&smb(&["streams", "--json", &file]));
+    let list = json.as_array_mut().expect("an array");
+    list.sort_by_key(|s| s["name"].as_str().unwrap_or_default().to_string());
+    assert_eq!(keys(&list[0]), ["allocation_size", "name", "size"]);
+    assert_eq!(
+        (&list[0]["name"], &list[0]["size"]),
+        (&"".into(), &8.into())
+    );
+    assert_eq!(
+        (&list[1]["name"], &list[1]["size"]),
+        (&"note".into(), &2.into())
+    );
+
+    assert_eq!(smb(&["ea", &file]).text(), "", "no EA yet");
+    assert_eq!(
+        smb(&["ea", &file, "colour=blue", "odd=a\"b\u{1}"]).text(),
+        ""
+    );
+    let text = smb(&["ea", &file]).text();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["colour=\"blue\"", "odd=\"a\\x22b\\x01\""], "{text}");
+    let json = stdout_json(&smb(&["ea", "--json", &file]));
+    let list = json.as_array().expect("an array");
+    assert_eq!(list.len(), 2);
+    let colour = list.iter().find(|e| e["name"] == "colour").expect("colour");
+    assert_eq!(keys(colour), ["flags", "name", "value", "value_hex"]);
+    assert_eq!(colour["value"], "blue");
+    assert_eq!(colour["value_hex"], "626c7565");
+    assert_eq!(colour["flags"], 0);
+
+    // NAME= removes; an argument without '=' is a usage error, nothing sent.
+    smb(&["ea", &file, "odd="]).ok();
+    assert_eq!(smb(&["ea", &file]).text(), "colour=\"blue\"\n");
+    let run = smb(&["ea", &file, "novalue"]);
+    assert!(run.fails(USAGE).contains("NAME=VALUE"), "{}", run.stderr);
+    let run = smb(&["ea", &file, "caf\u{e9}=1"]);
+    assert!(run.fails(OTHER).contains("ASCII"), "{}", run.stderr);
+    let run = smb(&["streams", &format!("{}/missing", srv.url("ads"))]);
+    run.fails(NOT_FOUND);
+}

@@ -46,12 +46,13 @@ pub use smb_async::{Creds, PathStream, PurePath, ShareTarget, SmbPath};
 pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, notify_filter, st_mode, Ace,
     AceType, Acl, Auth, AuthFn, Change, ConnectOptions, Copied, Credentials, Deferred,
-    DeferredClient, Dialect, Dirent, DirentType, Errno, Error, ErrorKind, FileInfo, FileTime,
-    ListStream, LockKind, NameService, NetBios, NodeStatus, NtStatus, OpenFlags, OpenOptions,
-    PasswordCallback, PasswordPrompt, RecordBuffer, RecordOptions, RecordTarget, Recording, Replay,
-    ReplayError, Result, SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy,
-    SimpleAuth, SmbFactory, WatchStream, DEFAULT_NOTIFY_FILTER, FILES_IN_FLIGHT, O_ACCMODE,
-    O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+    DeferredClient, Dialect, Dirent, DirentType, Errno, Error, ErrorKind, FileFullEaInformation,
+    FileInfo, FileTime, ListStream, LockKind, NameService, NetBios, NodeStatus, NtStatus,
+    OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer, RecordOptions,
+    RecordTarget, Recording, Replay, ReplayError, Result, SecurityDescriptor, SessionSlot,
+    ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, StreamInfo, WatchStream,
+    DEFAULT_NOTIFY_FILTER, FILES_IN_FLIGHT, O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR,
+    O_TRUNC, O_WRONLY,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.

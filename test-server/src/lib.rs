@@ -111,6 +111,8 @@ pub struct Share {
     name: String,
     read_only: bool,
     guest_ok: bool,
+    /// The share's directory must take `user.` extended attributes.
+    xattrs: bool,
     extra: Vec<(String, String)>,
 }
 
@@ -121,6 +123,7 @@ impl Share {
             name: name.to_owned(),
             read_only: false,
             guest_ok: false,
+            xattrs: false,
             extra: Vec::new(),
         }
     }
@@ -147,6 +150,18 @@ impl Share {
             .option("shadow:snapdirseverywhere", "yes")
             .option("shadow:format", "@GMT-%Y.%m.%d-%H.%M.%S")
             .option("shadow:sort", "desc")
+    }
+
+    /// Keeps alternate data streams and extended attributes (`vfs objects =
+    /// streams_xattr`, `ea support = yes`): Samba stores both as `user.` extended
+    /// attributes of the share's files (a stream `s` of a file as `user.DosStream.s:$DATA`,
+    /// an EA `name` as `user.name`). The server's directory is then made on a file
+    /// system that takes `user.` attributes: the temporary directory if it does, else
+    /// `/dev/shm` or `/var/tmp` (and [`SambaBuilder::start`] panics if none does).
+    pub fn streams(mut self) -> Self {
+        self.xattrs = true;
+        self.option("vfs objects", "streams_xattr")
+            .option("ea support", "yes")
     }
 
     /// Any other share option, e.g. `("smb encrypt", "required")`; it comes after the
@@ -255,7 +270,12 @@ impl SambaBuilder {
         }
 
         // From here on a panic drops `server`, which removes whatever was already created.
-        let dir = create_unique_dir();
+        let base = if self.shares.iter().any(|s| s.xattrs) {
+            xattr_capable_base()
+        } else {
+            temp_base()
+        };
+        let dir = create_unique_dir(&base);
         let address = self.address.unwrap_or(Ipv4Addr::LOCALHOST);
         let mut server = SambaServer {
             conf: dir.join("smb.conf"),
@@ -772,11 +792,51 @@ fn validate_conf_line(key: &str, value: &str) {
     }
 }
 
-fn create_unique_dir() -> PathBuf {
+/// The temporary directory, absolute: smb.conf's paths must be (see `spawn_smbd`), even
+/// with a relative TMPDIR.
+fn temp_base() -> PathBuf {
+    std::path::absolute(std::env::temp_dir())
+        .unwrap_or_else(|e| panic!("resolving the temporary directory: {e}"))
+}
+
+/// The first of the temporary directory, `/dev/shm` and `/var/tmp` whose file system
+/// takes `user.` extended attributes (tmpfs does since Linux 6.6, ext4 and xfs always),
+/// tried by setting one with `setfattr` on a file made there.
+fn xattr_capable_base() -> PathBuf {
+    let mut tried = Vec::new();
+    for base in [
+        temp_base(),
+        PathBuf::from("/dev/shm"),
+        PathBuf::from("/var/tmp"),
+    ] {
+        let probe = base.join(format!("smb-tests-xattr-probe-{}", std::process::id()));
+        if fs::write(&probe, b"").is_err() {
+            tried.push(format!("{}: not writable", base.display()));
+            continue;
+        }
+        let set = Command::new("setfattr")
+            .args(["-n", "user.smb-tests", "-v", "1"])
+            .arg(&probe)
+            .output();
+        let _ = fs::remove_file(&probe);
+        match set {
+            Ok(out) if out.status.success() => return base,
+            Ok(out) => tried.push(format!(
+                "{}: {}",
+                base.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => panic!("running setfattr (the attr package): {e}"),
+        }
+    }
+    panic!(
+        "no directory takes user extended attributes, which streams_xattr needs: {}",
+        tried.join("; ")
+    )
+}
+
+fn create_unique_dir(base: &Path) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    // smb.conf's path must be absolute (see `spawn_smbd`), even with a relative TMPDIR.
-    let base = std::path::absolute(std::env::temp_dir())
-        .unwrap_or_else(|e| panic!("resolving the temporary directory: {e}"));
     // A directory left by a crashed run with the same pid is skipped, never reused.
     for _ in 0..1000 {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -787,10 +847,7 @@ fn create_unique_dir() -> PathBuf {
             Err(e) => panic!("creating {}: {e}", dir.display()),
         }
     }
-    panic!(
-        "no free directory name under {}",
-        std::env::temp_dir().display()
-    )
+    panic!("no free directory name under {}", base.display())
 }
 
 fn create_dir_all(path: &Path) {

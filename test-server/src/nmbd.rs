@@ -20,7 +20,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::{
-    create_dir, create_unique_dir, find_program, read_lossy, stop_process_group, write_file,
+    create_dir, create_unique_dir, find_program, read_lossy, stop_process_group, temp_base,
+    write_file,
 };
 
 /// The address nmbd serves.
@@ -68,7 +69,7 @@ impl NmbServer {
         }
         // From here on a panic drops `server`, which removes the directory.
         let mut server = NmbServer {
-            dir: create_unique_dir(),
+            dir: create_unique_dir(&temp_base()),
             nmbd: None,
             _turn: turn,
         };

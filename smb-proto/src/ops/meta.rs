@@ -94,17 +94,22 @@ impl Operation for Stat {
 
 /// A fixed compound on one path: CREATE, then zero or more related requests, then CLOSE.
 #[derive(Debug)]
-struct PathOp {
-    share: String,
-    name: &'static str,
-    path: String,
+pub(super) struct PathOp {
+    pub(super) share: String,
+    pub(super) name: &'static str,
+    pub(super) path: String,
     /// Further paths the operation names (a rename's target), checked like `path`.
     target: Option<String>,
     requests: Vec<RequestBody>,
 }
 
 impl PathOp {
-    fn new(share: &str, name: &'static str, path: &str, requests: Vec<RequestBody>) -> Self {
+    pub(super) fn new(
+        share: &str,
+        name: &'static str,
+        path: &str,
+        requests: Vec<RequestBody>,
+    ) -> Self {
         PathOp {
             share: share.to_string(),
             name,
@@ -114,7 +119,7 @@ impl PathOp {
         }
     }
 
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+    pub(super) fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
         let items = std::mem::take(&mut self.requests)
             .into_iter()
             .enumerate()
@@ -123,7 +128,7 @@ impl PathOp {
         Ok(Progress::Pending)
     }
 
-    fn on_response(&mut self, resp: &Response) -> Result<Progress<()>, Fail> {
+    pub(super) fn on_response(&mut self, resp: &Response) -> Result<Progress<()>, Fail> {
         // A rename onto a name that exists fails on the target, not on the source.
         let collision = resp.status() == crate::ntstatus::NtStatus::OBJECT_NAME_COLLISION;
         let named = match &self.target {
@@ -384,7 +389,7 @@ fn delete_on_close() -> OpenOptions {
     }
 }
 
-fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {
+pub(super) fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {
     RequestBody::SetInfo(SetInfoRequest {
         info_type: info_type::FILE,
         file_info_class: class,

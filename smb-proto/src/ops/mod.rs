@@ -28,6 +28,7 @@ mod raw;
 mod security;
 mod shares;
 mod snapshots;
+mod streams;
 mod transfer;
 mod tree;
 mod watch;
@@ -55,6 +56,7 @@ pub use raw::{HeaderFields, Raw};
 pub use security::GetSecurity;
 pub use shares::{ListShares, ShareInfo, ShareType};
 pub use snapshots::ListSnapshots;
+pub use streams::{GetEas, ListStreams, SetEas, StreamInfo};
 pub use transfer::{ReadFile, Write, WriteFile};
 pub use tree::{
     ListTree, RemoveTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH,

@@ -19,6 +19,11 @@
 //!   the file the shorter name would reach.
 //! * `*` and `?` are wildcards in a listing's pattern and in the last component of a
 //!   delete; a pattern is one component, never a path ([`PathError::Separator`]).
+//! * A `:` in the last component names a stream of a file: `file.txt:name` (or
+//!   `file.txt:name:$DATA`) is stream `name`, and is read, written, opened and deleted
+//!   like a file; `file.txt::$DATA` is the file's own contents. The client sends it as
+//!   given; a `:` elsewhere, or a stream the share cannot hold (a share without
+//!   streams support), is the server's to refuse (STATUS_OBJECT_NAME_INVALID).
 //! * Names are compared by the server (case-insensitively on Windows and on Samba's
 //!   default shares); the client sends them as given.
 
@@ -214,5 +219,22 @@ mod tests {
             "a 16-bit NameLength would cut it to a prefix"
         );
         assert!(parse(&"a".repeat(30_000)).is_ok());
+    }
+
+    #[test]
+    fn a_stream_is_named_after_its_file_and_the_rules_still_hold() {
+        assert_eq!(wire("file.txt:s1"), ("file.txt:s1".into(), false));
+        assert_eq!(
+            wire("/d/file.txt:s1:$DATA"),
+            ("d\\file.txt:s1:$DATA".into(), false)
+        );
+        assert_eq!(wire("file.txt::$DATA"), ("file.txt::$DATA".into(), false));
+        assert!(check_file("read", "d/file.txt:s1").is_ok());
+        // What is refused without a stream is refused with one.
+        assert_eq!(parse("../file.txt:s1"), Err(PathError::ParentComponent));
+        assert_eq!(parse("d/..:x/../y"), Err(PathError::ParentComponent));
+        assert_eq!(parse("file.txt:s\0"), Err(PathError::Nul));
+        assert!(check_file("read", "file.txt:s1/").is_err());
+        assert_eq!(check_pattern("a:b/c"), Err(PathError::Separator));
     }
 }

@@ -21,7 +21,9 @@ use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::DecodeError;
 
-use super::file::{check, close, create};
+use crate::wire::error::{error_id, ErrorResponse};
+
+use super::file::{check, close, create, status_err};
 use super::{path, FileInfo, Handle, Mkdir, MkdirAll, OpenOptions, Stat, Write};
 
 /// Where a [`MakeDirectory`] is.
@@ -220,25 +222,50 @@ impl Operation for Append {
     }
 }
 
-/// The OutputBufferLength of a [`QueryPathInfo`]: every fixed-size class and names of
-/// thousands of characters fit; a larger answer fails with STATUS_BUFFER_OVERFLOW.
+/// The OutputBufferLength of a [`QueryPathInfo`]'s first QUERY_INFO: what one credit
+/// pays for; every fixed-size class and names of thousands of characters fit.
 const QUERY_BUFFER_LEN: u32 = 64 * 1024;
+
+const OPEN: usize = 0;
+const QUERY: usize = 1;
+const CLOSE: usize = 2;
+
+/// What one round's QUERY_INFO said.
+#[derive(Debug, Clone)]
+enum Answer {
+    Buffer(Bytes),
+    /// The answer needs this many bytes: ask again.
+    Retry(u32),
+}
 
 /// QUERY_INFO of one information class on a path → the server's buffer, undecoded:
 /// CREATE (FILE_READ_ATTRIBUTES unless [`access`](Self::access) says otherwise) +
 /// QUERY_INFO + CLOSE in one compound. pike's `stat(file_information_class, info_type)`;
 /// [`PathInfo`] decodes the classes this crate knows.
 ///
-/// An answer larger than 64 KiB fails with its status (STATUS_BUFFER_OVERFLOW) rather
-/// than come back cut.
+/// The first QUERY_INFO asks for at most [`buffer_len`](Self::buffer_len) bytes (64 KiB
+/// unless set). An answer that does not fit (STATUS_BUFFER_TOO_SMALL with the size it
+/// needs, or STATUS_BUFFER_OVERFLOW, which says no size: then the most allowed is asked
+/// for) costs one more compound, but only when [`max_len`](Self::max_len) allows more
+/// than the first asked for (by default it does not: the status is the result, never a
+/// cut answer). Each compound closes what it opened, so the operation never holds a
+/// handle between round trips.
 #[derive(Debug, Clone)]
 pub struct QueryPathInfo {
     share: String,
     path: String,
+    label: &'static str,
     info_type: u8,
     class: u8,
     access: u32,
-    answer: Option<Bytes>,
+    additional_information: u32,
+    flags: u32,
+    buffer_len: u32,
+    max_len: u32,
+    /// A status of the QUERY_INFO that means "nothing to say" (STATUS_NO_EAS_ON_FILE).
+    empty_on: Option<NtStatus>,
+    retried: bool,
+    answer: Option<Answer>,
     closed: bool,
 }
 
@@ -248,9 +275,16 @@ impl QueryPathInfo {
         QueryPathInfo {
             share: share.to_string(),
             path: path.to_string(),
+            label: "query info",
             info_type: info_type::FILE,
             class,
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
+            additional_information: 0,
+            flags: 0,
+            buffer_len: QUERY_BUFFER_LEN,
+            max_len: QUERY_BUFFER_LEN,
+            empty_on: None,
+            retried: false,
             answer: None,
             closed: false,
         }
@@ -265,30 +299,64 @@ impl QueryPathInfo {
         }
     }
 
+    /// Queries the security descriptor of `path` on `share` (SMB2_0_INFO_SECURITY), the
+    /// parts `additional_information` names.
+    pub fn security(share: &str, path: &str, additional_information: u32) -> Self {
+        QueryPathInfo {
+            info_type: info_type::SECURITY,
+            additional_information,
+            ..QueryPathInfo::new(share, path, 0)
+        }
+    }
+
     /// Opens the path with `access` instead (a class such as FileFullEaInformation
     /// needs FILE_READ_EA).
     pub fn access(mut self, access: u32) -> Self {
         self.access = access;
         self
     }
-}
 
-impl Operation for QueryPathInfo {
-    type Output = Bytes;
-
-    fn label(&self) -> (&'static str, &str) {
-        ("query info", &self.path)
+    /// The QUERY_INFO's Flags ([`flags`](crate::wire::query_info::flags), for EA and
+    /// quota queries).
+    pub fn flags(mut self, flags: u32) -> Self {
+        self.flags = flags;
+        self
     }
 
-    fn share(&self) -> Option<&str> {
-        Some(&self.share)
+    /// The first QUERY_INFO's OutputBufferLength (64 KiB unless set; never more than
+    /// the server's MaxTransactSize).
+    pub fn buffer_len(mut self, len: u32) -> Self {
+        self.buffer_len = len;
+        self
     }
 
-    fn check(&self) -> Result<(), Error> {
-        path::check_path("query info", &self.path)
+    /// The largest answer a second QUERY_INFO may ask for (64 KiB unless set; never more
+    /// than the server's MaxTransactSize).
+    pub fn max_len(mut self, len: u32) -> Self {
+        self.max_len = len;
+        self
     }
 
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Bytes>, Fail> {
+    /// Takes `status` from the QUERY_INFO as an empty answer (STATUS_NO_EAS_ON_FILE:
+    /// no EA is an empty list).
+    pub fn empty_on(mut self, status: NtStatus) -> Self {
+        self.empty_on = Some(status);
+        self
+    }
+
+    /// The AdditionalInformation of a security query: which parts of the descriptor.
+    pub(crate) fn security_parts(mut self, parts: u32) -> Self {
+        self.additional_information = parts;
+        self
+    }
+
+    /// Names the operation `label` in its errors and logs.
+    pub(crate) fn labelled(mut self, label: &'static str) -> Self {
+        self.label = label;
+        self
+    }
+
+    fn send_round(&mut self, cx: &mut OpContext<'_>) {
         let o = OpenOptions {
             access: self.access,
             disposition: disposition::OPEN,
@@ -298,39 +366,127 @@ impl Operation for QueryPathInfo {
         let query = RequestBody::QueryInfo(QueryInfoRequest {
             info_type: self.info_type,
             file_info_class: self.class,
-            output_buffer_length: QUERY_BUFFER_LEN.min(cx.negotiated().max_transact_size),
+            output_buffer_length: self.buffer_len.min(cx.negotiated().max_transact_size),
+            additional_information: self.additional_information,
+            flags: self.flags,
             file_id: FileId::ANY,
             ..Default::default()
         });
+        self.answer = None;
+        self.closed = false;
         cx.send_related(vec![
-            (0, create(&self.path, &o)),
-            (1, query),
-            (2, close(FileId::ANY)),
+            (OPEN, create(&self.path, &o)),
+            (QUERY, query),
+            (CLOSE, close(FileId::ANY)),
         ]);
+    }
+
+    /// What a QUERY_INFO response says: the buffer, or how much to ask for instead.
+    fn answer(&self, cx: &OpContext<'_>, resp: &Response) -> Result<Answer, Fail> {
+        let status = resp.status();
+        let most = self.max_len.min(cx.negotiated().max_transact_size);
+        let asked = self.buffer_len.min(cx.negotiated().max_transact_size);
+        let needed = match status {
+            NtStatus::SUCCESS => {
+                return Ok(Answer::Buffer(QueryInfoResponse::decode(&resp.msg)?.buffer));
+            }
+            s if Some(s) == self.empty_on => return Ok(Answer::Buffer(Bytes::new())),
+            // MS-SMB2 3.3.5.20.3: ErrorData holds the size the answer needs (Samba sends
+            // it for security descriptors; without it, ask for the most allowed).
+            NtStatus::BUFFER_TOO_SMALL => required_size(resp)?.unwrap_or(most),
+            // A server that truncates instead says nothing of the size.
+            NtStatus::BUFFER_OVERFLOW => most,
+            s => return Err(status_err(s, self.label, &self.path)),
+        };
+        // A second round is the only one: a server that keeps asking for more, or asks
+        // for more than allowed, gets its status back.
+        if self.retried || needed <= asked || needed > most {
+            return Err(status_err(status, self.label, &self.path));
+        }
+        Ok(Answer::Retry(needed))
+    }
+
+    /// Ends the round once both the QUERY_INFO and the CLOSE are answered, whatever their
+    /// order.
+    fn settle(&mut self, cx: &mut OpContext<'_>) -> Progress<Bytes> {
+        if !self.closed {
+            return Progress::Pending;
+        }
+        match self.answer.take() {
+            Some(Answer::Buffer(buffer)) => Progress::Done(buffer),
+            Some(Answer::Retry(len)) => {
+                self.buffer_len = len;
+                self.retried = true;
+                self.send_round(cx);
+                Progress::Pending
+            }
+            None => Progress::Pending,
+        }
+    }
+}
+
+/// The 4-byte size in a STATUS_BUFFER_TOO_SMALL's ErrorData (in its default error
+/// context on 3.1.1), if it carries one.
+fn required_size(resp: &Response) -> Result<Option<u32>, Fail> {
+    let err = ErrorResponse::decode(&resp.msg)?;
+    let data = err
+        .contexts()?
+        .into_iter()
+        .find(|c| c.error_id == error_id::DEFAULT)
+        .map(|c| c.data)
+        .unwrap_or_default();
+    Ok(<[u8; 4]>::try_from(data.get(..4).unwrap_or_default())
+        .ok()
+        .map(u32::from_le_bytes))
+}
+
+impl Operation for QueryPathInfo {
+    type Output = Bytes;
+
+    fn label(&self) -> (&'static str, &str) {
+        (self.label, &self.path)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(&self.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_path(self.label, &self.path)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Bytes>, Fail> {
+        self.send_round(cx);
         Ok(Progress::Pending)
     }
 
     fn on_response(
         &mut self,
-        _cx: &mut OpContext<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
     ) -> Result<Progress<Bytes>, Fail> {
-        check(&resp, "query info", &self.path)?;
         match tag {
-            0 => {}
-            1 => self.answer = Some(QueryInfoResponse::decode(&resp.msg)?.buffer),
-            _ => self.closed = true,
-        }
-        // The CLOSE may be answered before the QUERY_INFO.
-        Ok(match (self.closed, self.answer.take()) {
-            (true, Some(answer)) => Progress::Done(answer),
-            (_, answer) => {
-                self.answer = answer;
-                Progress::Pending
+            OPEN => check(&resp, self.label, &self.path)?,
+            QUERY => self.answer = Some(self.answer(cx, &resp)?),
+            _ => {
+                check(&resp, self.label, &self.path)?;
+                self.closed = true;
             }
-        })
+        }
+        Ok(self.settle(cx))
     }
+}
+
+/// A [`QueryPathInfo`]'s progress with its answer decoded by `decode`.
+pub(crate) fn decoded<T>(
+    p: Progress<Bytes>,
+    decode: impl FnOnce(&[u8]) -> Result<T, Fail>,
+) -> Result<Progress<T>, Fail> {
+    Ok(match p {
+        Progress::Pending => Progress::Pending,
+        Progress::Done(buffer) => Progress::Done(decode(&buffer)?),
+    })
 }
 
 /// An MS-FSCC file information class this crate decodes, for a typed [`PathInfo`].
@@ -408,10 +564,7 @@ impl<C: FileInfoClass> PathInfo<C> {
     }
 
     fn decoded(p: Progress<Bytes>) -> Result<Progress<C>, Fail> {
-        Ok(match p {
-            Progress::Pending => Progress::Pending,
-            Progress::Done(buffer) => Progress::Done(C::decode_info(&buffer)?),
-        })
+        decoded(p, |b| Ok(C::decode_info(b)?))
     }
 }
 

@@ -743,6 +743,110 @@ impl FileStreamInformation {
     }
 }
 
+/// Flags of a [`FileFullEaInformation`] entry, MS-FSCC 2.4.15.
+pub mod ea_flags {
+    /// FILE_NEED_EA: a file with this EA must not be opened by a client that does not
+    /// understand EAs.
+    pub const NEED_EA: u8 = 0x80;
+}
+
+/// One FILE_FULL_EA_INFORMATION entry, MS-FSCC 2.4.15: an extended attribute's name and
+/// value. A list of them is what QUERY_INFO `class::FILE_FULL_EA_INFORMATION` returns and
+/// SET_INFO of that class takes; in a SET_INFO an empty value removes the EA.
+///
+/// Names are 8-bit strings of at most [`MAX_NAME_LEN`](Self::MAX_NAME_LEN) bytes, in
+/// practice ASCII: Windows servers upper-case them, Samba returns them as stored (the
+/// `user.` xattr's name without its prefix). A name that is not UTF-8 is decoded with
+/// U+FFFD in place of the bytes that are not.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileFullEaInformation {
+    /// Flags, see [`ea_flags`].
+    pub flags: u8,
+    /// EaName.
+    pub name: String,
+    /// EaValue.
+    pub value: Vec<u8>,
+}
+
+impl FileFullEaInformation {
+    /// NextEntryOffset, Flags, EaNameLength, EaValueLength.
+    const FIXED_LEN: usize = 8;
+    /// EaNameLength is one byte.
+    pub const MAX_NAME_LEN: usize = 255;
+    /// EaValueLength is two bytes.
+    pub const MAX_VALUE_LEN: usize = 65_535;
+
+    /// Decodes every entry of a FileFullEaInformation buffer; an empty buffer is no EA.
+    /// Each entry is bounded by the buffer (and by its 8-bit and 16-bit length fields),
+    /// and the walk by the buffer's length over the 8-byte fixed part.
+    pub fn parse_all(buf: &[u8]) -> Result<Vec<Self>, DecodeError> {
+        EntryChain::new(buf, Self::FIXED_LEN, "FILE_FULL_EA_INFORMATION")
+            .map(|e| e.and_then(|(_, entry)| Self::decode(entry)))
+            .collect()
+    }
+
+    fn decode(entry: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(entry);
+        r.skip(4, "next entry offset")?;
+        let flags = r.u8("ea flags")?;
+        let name_len = usize::from(r.u8("ea name length")?);
+        let value_len = usize::from(r.u16("ea value length")?);
+        let name = r.bytes(name_len, "ea name")?;
+        // The name is NUL-terminated; the terminator is not counted in EaNameLength.
+        let nul = r.u8("ea name terminator")?;
+        if nul != 0 {
+            return Err(DecodeError::invalid("ea name terminator", nul));
+        }
+        Ok(FileFullEaInformation {
+            flags,
+            name: String::from_utf8_lossy(name).into_owned(),
+            value: r.bytes(value_len, "ea value")?.to_vec(),
+        })
+    }
+
+    /// Appends `entries` as a FileFullEaInformation buffer, each entry 4-byte aligned.
+    ///
+    /// # Errors
+    ///
+    /// The first entry [`problem`](Self::problem) finds fault with, and its problem:
+    /// nothing is appended then.
+    pub fn encode_list(entries: &[Self], out: &mut Vec<u8>) -> Result<(), (usize, &'static str)> {
+        if let Some(bad) = entries.iter().position(|e| e.problem().is_some()) {
+            return Err((bad, entries[bad].problem().unwrap_or_default()));
+        }
+        encode_chain(entries, 4, out, |e, out| {
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.push(e.flags);
+            out.push(e.name.len() as u8);
+            out.extend_from_slice(&(e.value.len() as u16).to_le_bytes());
+            out.extend_from_slice(e.name.as_bytes());
+            out.push(0);
+            out.extend_from_slice(&e.value);
+        });
+        Ok(())
+    }
+
+    /// What makes the entry one a client must not send, if anything: a name that is
+    /// empty, not ASCII, longer than [`MAX_NAME_LEN`](Self::MAX_NAME_LEN) bytes or holding
+    /// a control character, or a value longer than [`MAX_VALUE_LEN`](Self::MAX_VALUE_LEN)
+    /// (the length fields could not say it). Which printable characters a name may hold
+    /// is the server's to decide (STATUS_INVALID_EA_NAME).
+    pub fn problem(&self) -> Option<&'static str> {
+        let name = &self.name;
+        if name.is_empty() {
+            Some("an EA name is empty")
+        } else if !name.is_ascii() || name.contains(|c: char| c.is_ascii_control()) {
+            Some("an EA name must be printable ASCII")
+        } else if name.len() > Self::MAX_NAME_LEN {
+            Some("an EA name is at most 255 bytes")
+        } else if self.value.len() > Self::MAX_VALUE_LEN {
+            Some("an EA value is at most 65535 bytes")
+        } else {
+            None
+        }
+    }
+}
+
 /// FILE_RENAME_INFORMATION_TYPE_2, MS-FSCC 2.4.37.2: the SMB2 form of a rename, sent
 /// with SET_INFO `class::FILE_RENAME_INFORMATION`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1182,6 +1286,121 @@ mod tests {
             }
             .encode(),
             hex("0000010000000000")
+        );
+    }
+
+    /// MS-FSCC 2.4.44 laid out by hand as Samba answers for a file with one named
+    /// stream: `::$DATA` (21 bytes), then `:s1:$DATA` (5 bytes); entries 8-byte aligned.
+    const STREAMS: &str = "28000000 0e000000 1500000000000000 0010000000000000 \
+        3a003a002400440041005400410000 00 \
+        00000000 12000000 0500000000000000 0010000000000000 \
+        3a0073003100 3a002400440041005400 4100";
+
+    #[test]
+    fn stream_information_lists_every_stream_within_its_buffer() {
+        let buf = hex(STREAMS);
+        let s = FileStreamInformation::parse_all(&buf).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].stream_name, "::$DATA");
+        assert_eq!((s[0].stream_size, s[0].stream_allocation_size), (21, 4096));
+        assert_eq!(s[1].stream_name, ":s1:$DATA");
+        assert_eq!(s[1].stream_size, 5);
+        assert_eq!(FileStreamInformation::parse_all(&[]), Ok(Vec::new()));
+        // Every cut is an error or a shorter list, never a panic.
+        for n in 1..buf.len() {
+            assert!(FileStreamInformation::parse_all(&buf[..n]).is_err(), "{n}");
+        }
+        let mut back = buf.to_vec();
+        back[0] = 0x10; // NextEntryOffset into the entry's own fixed part
+        assert!(FileStreamInformation::parse_all(&back).is_err());
+        let mut long = buf.to_vec();
+        long[4] = 0x40; // StreamNameLength past the entry
+        assert!(FileStreamInformation::parse_all(&long).is_err());
+    }
+
+    /// MS-FSCC 2.4.15 laid out by hand: `user.a` = "1" (flags 0), then `B` = "" with
+    /// FILE_NEED_EA; the first entry is 8 + 7 + 1 = 16 bytes, already 4-byte aligned.
+    const EAS: &str = "10000000 00 06 0100 757365722e6100 31 \
+        00000000 80 01 0000 4200";
+
+    #[test]
+    fn full_ea_information_round_trips_and_is_bounded() {
+        let buf = hex(EAS);
+        let eas = FileFullEaInformation::parse_all(&buf).unwrap();
+        assert_eq!(
+            eas,
+            vec![
+                FileFullEaInformation {
+                    flags: 0,
+                    name: "user.a".into(),
+                    value: b"1".to_vec(),
+                },
+                FileFullEaInformation {
+                    flags: ea_flags::NEED_EA,
+                    name: "B".into(),
+                    value: Vec::new(),
+                },
+            ]
+        );
+        let mut out = Vec::new();
+        FileFullEaInformation::encode_list(&eas, &mut out).unwrap();
+        assert_eq!(out, buf);
+        // A name needing padding: 8 + 2 + 1 + 3 = 14, padded to 16.
+        let odd = [
+            FileFullEaInformation {
+                flags: 0,
+                name: "ab".into(),
+                value: b"xyz".to_vec(),
+            },
+            eas[1].clone(),
+        ];
+        let mut out = Vec::new();
+        FileFullEaInformation::encode_list(&odd, &mut out).unwrap();
+        assert_eq!(&out[..4], &hex("10000000")[..]);
+        assert_eq!(&out[14..16], &[0, 0]);
+        assert_eq!(FileFullEaInformation::parse_all(&out).unwrap(), odd);
+        assert_eq!(FileFullEaInformation::parse_all(&[]), Ok(Vec::new()));
+        for n in 1..buf.len() {
+            assert!(FileFullEaInformation::parse_all(&buf[..n]).is_err(), "{n}");
+        }
+        let mut m = buf.to_vec();
+        m[14] = b'x'; // the name's terminator
+        assert!(FileFullEaInformation::parse_all(&m).is_err());
+        let mut m = buf.to_vec();
+        m[6] = 0xff; // EaValueLength past the entry
+        assert!(FileFullEaInformation::parse_all(&m).is_err());
+        let mut m = buf.to_vec();
+        m[0] = 4; // NextEntryOffset into the fixed part
+        assert!(FileFullEaInformation::parse_all(&m).is_err());
+    }
+
+    #[test]
+    fn ea_names_and_values_a_client_cannot_send_are_refused_before_encoding() {
+        let ea = |name: &str, len: usize| FileFullEaInformation {
+            flags: 0,
+            name: name.into(),
+            value: vec![b'v'; len],
+        };
+        let long = "n".repeat(256);
+        for bad in [
+            ea("", 1),
+            ea("caf\u{e9}", 1),
+            ea("a\0b", 1),
+            ea("a\nb", 1),
+            ea(&long, 1),
+            ea("big", 65_536),
+        ] {
+            let mut out = Vec::new();
+            let err = FileFullEaInformation::encode_list(&[ea("ok", 1), bad.clone()], &mut out);
+            assert_eq!(err.map_err(|(i, _)| i), Err(1), "{:?}", bad.name);
+            assert!(out.is_empty());
+        }
+        let mut out = Vec::new();
+        let edge = [ea(&long[..255], 65_535)];
+        FileFullEaInformation::encode_list(&edge, &mut out).unwrap();
+        assert_eq!(
+            FileFullEaInformation::parse_all(&out).unwrap()[..],
+            edge[..]
         );
     }
 }
