@@ -11,8 +11,9 @@ impl Client {
     /// `filter` ([`notify_filter`](crate::notify_filter) bits;
     /// [`DEFAULT_NOTIFY_FILTER`](crate::DEFAULT_NOTIFY_FILTER) for names, sizes, times
     /// and attributes), below it too when `recursive`. Returns once the server holds
-    /// the watch: every change from then on comes through the stream, with no deadline
-    /// (the client's timeout does not apply), until it is dropped.
+    /// the request (see [`ops::Watch`] for Samba's moment of delay after that); changes
+    /// come through the stream with no deadline (the client's timeout does not apply)
+    /// until it is dropped.
     ///
     /// ```no_run
     /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {

@@ -37,8 +37,8 @@ impl Connection {
     /// `filter` ([`notify_filter`](crate::notify_filter) bits;
     /// [`DEFAULT_NOTIFY_FILTER`](crate::DEFAULT_NOTIFY_FILTER) for names, sizes, times
     /// and attributes), below it too when `recursive`. Returns once the server holds
-    /// the watch: every change from then on is reported, with no deadline, until the
-    /// [`Watcher`] is dropped.
+    /// the request (see [`ops::Watch`] for Samba's moment of delay after that); changes
+    /// are reported with no deadline until the [`Watcher`] is dropped.
     ///
     /// ```no_run
     /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {

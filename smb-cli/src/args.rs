@@ -498,7 +498,8 @@ pub enum Command {
         directory to learn its state). Names are relative to the watched directory, \
         `/`-separated. Runs until interrupted (Ctrl-C, exit status 130), until --count \
         changes were printed, or until the server ends the watch. A line `watching URL` on \
-        stderr says when the server holds the watch: changes from then on are reported. \
+        stderr says when the server holds the watch (Samba puts it in place a moment \
+        later: a change within milliseconds of that line may go unreported). \
         Without -r only the directory's own entries count; by default names, sizes, \
         times and attributes (--names: names only)."
     )]

@@ -2367,57 +2367,75 @@ fn bench_measures_put_get_and_stat_and_leaves_nothing_behind() {
     smb(&["bench", "--size", "0", &url]).fails(USAGE);
 }
 
+/// `smb watch ARGS` running, its stdout lines arriving on a channel; its stderr's
+/// first line ("watching URL") already read and checked.
+fn watching(args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::BufRead;
+    let mut child = command(args).spawn().unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.starts_with("watching smb://"), "{line:?}");
+    assert!(!line.contains(DEFAULT_PASSWORD), "{line:?}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Creates probe files in `box/` until the watch prints one: Samba registers a watch a
+/// moment after it answers that it holds it, and changes in between go unreported.
+/// Returns the probe's line.
+fn until_watched(
+    conn: &smb_blocking::Connection,
+    lines: &std::sync::mpsc::Receiver<String>,
+) -> String {
+    for i in 0..100 {
+        let name = format!("box/probe-{i}");
+        conn.store_file("share", &name, &mut &b""[..]).unwrap();
+        if let Ok(line) = lines.recv_timeout(std::time::Duration::from_millis(300)) {
+            return line;
+        }
+    }
+    panic!("the watch never reported a probe");
+}
+
 #[test]
 fn watch_prints_each_change_as_it_happens_in_text_and_json() {
-    use std::io::BufRead;
     let srv = SambaServer::builder().share(Share::new("share")).start();
     std::fs::create_dir(srv.share_path("share").join("box")).unwrap();
     let conn = smb_blocking::Connection::connect(&srv.connect_options()).unwrap();
     let dir = format!("{}/box", srv.url("share"));
+    let next = |lines: &std::sync::mpsc::Receiver<String>| {
+        lines
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a change within 20 s")
+    };
     let mut outputs = Vec::new();
     for json in [false, true] {
-        let mut args = vec!["watch", "--names", "-n", "3", &dir];
+        let mut args = vec!["watch", "--names", &dir];
         if json {
             args.push("--json");
         }
-        let mut child = command(&args).spawn().unwrap();
-        // The first line on stderr says the server holds the watch.
-        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).unwrap();
-        assert!(line.starts_with("watching smb://"), "{line:?}");
-        assert!(line.trim_end().ends_with("/share/box"), "{line:?}");
-        assert!(!line.contains(DEFAULT_PASSWORD), "{line:?}");
-
+        let (mut child, lines) = watching(&args);
+        until_watched(&conn, &lines);
         conn.store_file("share", "box/a.txt", &mut &b"x"[..])
             .unwrap();
         conn.rename("share", "box/a.txt", "box/b.txt").unwrap();
         conn.delete_files("share", "box/b.txt").unwrap();
-
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if std::time::Instant::now() > deadline {
-                child.kill().unwrap();
-                panic!("smb watch did not stop after 3 changes");
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        };
-        assert!(status.success(), "{status}");
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        outputs.push(out);
+        outputs.push([next(&lines), next(&lines), next(&lines)].join("\n"));
+        child.kill().unwrap();
+        child.wait().unwrap();
     }
     assert_eq!(
         outputs[0],
-        "added a.txt\nrenamed a.txt -> b.txt\nremoved b.txt\n"
+        "added a.txt\nrenamed a.txt -> b.txt\nremoved b.txt"
     );
     let objects: Vec<serde_json::Value> = outputs[1]
         .lines()
@@ -2434,13 +2452,24 @@ fn watch_prints_each_change_as_it_happens_in_text_and_json() {
             serde_json::json!({"change": "removed", "name": "b.txt", "old_name": null, "action": null}),
         ]
     );
+
+    // -n: it stops by itself after that many changes, with status 0.
+    let (mut child, lines) = watching(&["watch", "--names", "-n", "1", &dir]);
+    let first = until_watched(&conn, &lines);
+    assert!(first.starts_with("added probe-"), "{first}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        lines
+            .recv_timeout(std::time::Duration::from_secs(1))
+            .is_err(),
+        "one line only"
+    );
+
     // A directory that is not there: nothing to watch.
     smb(&["watch", &format!("{}/nope", srv.url("share"))]).fails(NOT_FOUND);
 }
 
-/// `smb streams` and `smb ea` on a `streams_xattr` share: a stream put with `URL:NAME`
-/// is listed and read back with `cat`, EAs set with NAME=VALUE are listed (text and
-/// JSON) and removed with NAME=.
 #[test]
 fn streams_and_eas_are_listed_set_and_removed() {
     let srv = SambaServer::builder()

@@ -18,15 +18,45 @@ fn server() -> SambaServer {
     srv
 }
 
-/// The next `n` changes, failing the test on an error or after 20 s without one.
+/// Whether `c` is about one of [`until_watched`]'s probes.
+fn is_probe(c: &Change) -> bool {
+    matches!(c, Change::Added(n) | Change::Removed(n) | Change::Modified(n) if n.contains("probe-"))
+}
+
+/// Creates probe files in `box/` (through `conn`) until `w` reports one. Samba answers
+/// that it holds a watch a moment before its notify daemon has registered it, and a
+/// change in between goes unreported: a test that changes something right after
+/// `watch` returned would race that.
+#[track_caller]
+fn until_watched(w: &mut smb_blocking::Watcher, conn: &Connection) {
+    for i in 0..100 {
+        conn.store_file("share", &format!("box/probe-{i}"), &mut &b""[..])
+            .unwrap();
+        if let Some(c) = w.next_within(Duration::from_millis(300)) {
+            let c = c.expect("the watch failed");
+            assert!(is_probe(&c), "before any change: {c:?}");
+            return;
+        }
+    }
+    panic!("the watch never reported a probe");
+}
+
+/// The next `n` changes (probes left out), failing the test on an error or after 20 s
+/// without one.
 #[track_caller]
 fn take(w: &mut smb_blocking::Watcher, n: usize) -> Vec<Change> {
     let mut got = Vec::with_capacity(n);
-    for i in 0..n {
+    while got.len() < n {
         match w.next_within(Duration::from_secs(20)) {
-            Some(c) => got.push(c.expect("the watch failed")),
+            Some(c) => {
+                let c = c.expect("the watch failed");
+                if !is_probe(&c) {
+                    got.push(c);
+                }
+            }
             None => panic!(
-                "change {i}: none came (ended: {}); got {got:?}",
+                "change {}: none came (ended: {}); got {got:?}",
+                got.len(),
                 w.is_ended()
             ),
         }
@@ -47,6 +77,7 @@ fn every_kind_of_change_arrives_in_order() {
     let mut writes = watching
         .watch("share", "", DEFAULT_NOTIFY_FILTER & !names, true)
         .unwrap();
+    until_watched(&mut w, &other);
 
     // `watch` returned: the server holds it, so nothing from here on is missed.
     other
@@ -88,6 +119,7 @@ fn changes_made_while_the_caller_does_other_calls_are_kept() {
     let mut w = conn
         .watch("share", "box", notify_filter::FILE_NAME, false)
         .unwrap();
+    until_watched(&mut w, &conn);
     // The same connection makes the changes between two `next`s: its calls pump the
     // watch's answers, which wait for it.
     for name in ["one", "two", "three"] {
@@ -114,6 +146,8 @@ fn only_a_recursive_watch_sees_below_the_directory() {
     let mut shallow = conn2
         .watch("share", "box", notify_filter::FILE_NAME, false)
         .unwrap();
+    until_watched(&mut deep, &other);
+    until_watched(&mut shallow, &other);
     other
         .store_file("share", "box/sub/deep.txt", &mut &b""[..])
         .unwrap();
@@ -199,10 +233,29 @@ fn the_async_clients_watch_the_same_way() {
             .watch("share", "box", notify_filter::FILE_NAME, false)
             .await
             .unwrap();
+        // As `until_watched`: probes until one is reported.
+        for i in 0.. {
+            other
+                .store_file("share", &format!("box/probe-{i}"), &mut &b""[..])
+                .unwrap();
+            let wait = Duration::from_millis(300);
+            if let Ok(c) = tokio::time::timeout(wait, changes.next()).await {
+                assert!(is_probe(&c.unwrap().unwrap()));
+                break;
+            }
+        }
         other
             .store_file("share", "box/t.txt", &mut &b""[..])
             .unwrap();
-        let first = tokio::time::timeout(Duration::from_secs(20), changes.next()).await;
+        let first = tokio::time::timeout(Duration::from_secs(20), async {
+            loop {
+                match changes.next().await {
+                    Some(Ok(c)) if is_probe(&c) => continue,
+                    other => return other,
+                }
+            }
+        })
+        .await;
         drop(changes);
         // The dropped watch was cancelled; the client goes on.
         client.list_path("share", "box", "*").await.unwrap();
@@ -218,12 +271,30 @@ fn the_async_clients_watch_the_same_way() {
             .watch("share", "box", notify_filter::FILE_NAME, true)
             .await
             .unwrap();
-        other.delete_files("share", "box/t.txt").unwrap();
-        let timeout = async {
-            smol::Timer::after(Duration::from_secs(20)).await;
+        let within = |d: Duration| async move {
+            smol::Timer::after(d).await;
             None
         };
-        smol::future::or(changes.next(), timeout).await
+        for i in 100.. {
+            other
+                .store_file("share", &format!("box/probe-{i}"), &mut &b""[..])
+                .unwrap();
+            let probe = smol::future::or(changes.next(), within(Duration::from_millis(300)));
+            if let Some(c) = probe.await {
+                assert!(is_probe(&c.unwrap()));
+                break;
+            }
+        }
+        other.delete_files("share", "box/t.txt").unwrap();
+        let next_change = async {
+            loop {
+                match changes.next().await {
+                    Some(Ok(c)) if is_probe(&c) => continue,
+                    other => return other,
+                }
+            }
+        };
+        smol::future::or(next_change, within(Duration::from_secs(20))).await
     });
     assert_eq!(
         on_smol.expect("no change in 20 s").unwrap(),

@@ -71,9 +71,11 @@ const NOTIFY: usize = 1;
 /// data), so a slow consumer holds the server back rather than growing a queue; the
 /// server keeps what changes meanwhile, or answers [`Change::ListAgain`] when that
 /// overflows. One event has no changes and wants no `supply`: the first, as soon as
-/// the server holds the first request (its interim answer), saying that from then on
-/// nothing is missed. The requests have no
-/// deadline: a quiet directory is watched for as long as the caller wants.
+/// the server holds the first request (its interim answer). Samba registers the watch
+/// with its notify daemon a moment after that answer (milliseconds, more under load),
+/// and a change in between is not reported: the interim says the watch is on its way,
+/// not that it is in place. The requests have no deadline: a quiet directory is
+/// watched for as long as the caller wants.
 #[derive(Debug)]
 pub struct Watch {
     share: String,
