@@ -634,7 +634,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`Error::Invalid`] for a name that is
+    /// [`ErrorKind::NotFound`] for a missing path; [`smb_proto::Error::Invalid`] for a name that is
     /// empty, not printable ASCII or over 255 bytes, or a value over 65,535 bytes.
     pub async fn set_ea(&self, share: &str, path: &str, name: &str, value: &[u8]) -> Result<()> {
         self.set_eas(share, path, &[(name, value)]).await

@@ -822,7 +822,7 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`Error::Invalid`] for a name that is
+    /// [`ErrorKind::NotFound`] for a missing path; [`smb_proto::Error::Invalid`] for a name that is
     /// empty, not printable ASCII or over 255 bytes, or a value over 65,535 bytes;
     /// STATUS_EAS_NOT_SUPPORTED from a share without EA support.
     pub fn set_ea(&self, share: &str, path: &str, name: &str, value: &[u8]) -> Result<()> {
