@@ -63,6 +63,7 @@ impl Connection {
                 Some((id, running)) => {
                     self.step(id, running, |op, cx| op.on_break(cx, notification));
                 }
+                None if self.core.on_held_break(&notification) => {}
                 None => self.core.events.push_back(Event::Break(notification)),
             }
             return Ok(());
@@ -193,5 +194,64 @@ impl Connection {
             op.on_response(cx, tag, Response { header, msg })
         });
         Ok(())
+    }
+}
+
+impl Core {
+    /// Handles a break for a lease or oplock the core holds ([`crate::ops::lease`]):
+    /// lowers the state to what the server now allows and queues the acknowledgment
+    /// when the server waits for one. False when nothing held names it.
+    pub(super) fn on_held_break(&mut self, notification: &BreakNotification) -> bool {
+        use crate::ops::lease::LeaseState;
+        use crate::wire::create::oplock_level;
+        use crate::wire::oplock_break::{lease_break_flags, LeaseBreakAck, OplockBreak};
+        let Some(held) = self.leases.get_mut(&BreakKey::of(notification)) else {
+            return false;
+        };
+        held.state.breaks = held.state.breaks.wrapping_add(1);
+        let ack = match notification {
+            BreakNotification::Lease(n) => {
+                // A client never keeps more than it held, whatever the server says.
+                let kept = n.new_lease_state & held.state.bits;
+                held.state.bits = kept;
+                held.state.epoch = n.new_epoch;
+                tracing::debug!(new_state = kept, epoch = n.new_epoch, "lease break");
+                (n.flags & lease_break_flags::ACK_REQUIRED != 0).then(|| {
+                    RequestBody::LeaseBreakAck(LeaseBreakAck {
+                        lease_key: n.lease_key,
+                        lease_state: kept,
+                        ..Default::default()
+                    })
+                })
+            }
+            BreakNotification::Oplock(o) => {
+                let had = held.state.oplock.unwrap_or(oplock_level::NONE);
+                // Level II is the most a broken oplock keeps (MS-SMB2 3.2.5.19.1).
+                let level = match o.oplock_level {
+                    oplock_level::II if had != oplock_level::NONE => oplock_level::II,
+                    _ => oplock_level::NONE,
+                };
+                held.state.oplock = Some(level);
+                held.state.bits = LeaseState::bits_of_oplock(level);
+                tracing::debug!(level, "oplock break");
+                // Only a batch or exclusive oplock's break waits for an acknowledgment;
+                // level II breaks to none without one (MS-SMB2 3.3.4.6).
+                matches!(had, oplock_level::BATCH | oplock_level::EXCLUSIVE).then(|| {
+                    RequestBody::OplockBreakAck(OplockBreak {
+                        oplock_level: level,
+                        file_id: o.file_id,
+                    })
+                })
+            }
+        };
+        if let Some(body) = ack {
+            let (tree, session) = (held.tree.0, held.session);
+            self.waiting.push_back(Group {
+                op: None,
+                session,
+                items: vec![Outgoing::own(tree, body)],
+            });
+        }
+        true
     }
 }

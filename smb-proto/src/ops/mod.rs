@@ -18,6 +18,7 @@
 mod copy;
 mod file;
 mod fsinfo;
+pub mod lease;
 mod lock;
 mod login;
 mod meta;
@@ -41,6 +42,7 @@ pub use file::{
     SharedTree, TreeDisconnect,
 };
 pub use fsinfo::{FsInfo, StatFs};
+pub use lease::{LeaseState, LeaseStatus, ReadCache, READ_CACHE_LIMIT};
 pub use lock::{Lock, LockKind, MAX_LOCK_RANGES};
 pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};
