@@ -3549,8 +3549,8 @@ mod leases {
     use smb_proto::ops::{LeaseState, LeaseStatus, Open, OpenOptions};
     use smb_proto::wire::create::{context_name, oplock_level, CreateRequest, LeaseContext};
     use smb_proto::wire::oplock_break::{
-        lease_break_flags, BreakNotification, BreakResponse, LeaseBreakAck,
-        LeaseBreakNotification, OplockBreak,
+        lease_break_flags, BreakNotification, BreakResponse, LeaseBreakAck, LeaseBreakNotification,
+        OplockBreak,
     };
 
     const FILE: FileId = FileId {
@@ -3656,7 +3656,11 @@ mod leases {
         break_frame(|m| {
             LeaseBreakNotification {
                 new_epoch: epoch,
-                flags: if ack { lease_break_flags::ACK_REQUIRED } else { 0 },
+                flags: if ack {
+                    lease_break_flags::ACK_REQUIRED
+                } else {
+                    0
+                },
                 lease_key: key,
                 current_lease_state: from,
                 new_lease_state: to,
@@ -3688,7 +3692,10 @@ mod leases {
         let (mut conn, t0) = negotiated_leasing(dialect::SMB2_1);
         let (handle, create) = open(&mut conn, t0, RWH, |c| grant_lease(c, RWH));
         // SMB 2.1: the v1 layout, 32 bytes.
-        assert_eq!(only(create.create_contexts.clone()).1.len(), LeaseContext::V1_LEN);
+        assert_eq!(
+            only(create.create_contexts.clone()).1.len(),
+            LeaseContext::V1_LEN
+        );
         let key = lease_key(&create);
         let held = status(&mut conn, t0, handle);
         assert_eq!((held.bits, held.oplock, held.breaks), (RWH, None, 0));
@@ -3696,7 +3703,10 @@ mod leases {
 
         let rh = LeaseState::R | LeaseState::H;
         feed(&mut conn, t0, &lease_break(key, RWH, rh, 0, true));
-        assert!(events(&mut conn).is_empty(), "a held lease's break is no event");
+        assert!(
+            events(&mut conn).is_empty(),
+            "a held lease's break is no event"
+        );
         let (ack, header) = ack_sent(&mut conn);
         assert_eq!(
             ack,
@@ -3737,7 +3747,11 @@ mod leases {
         let read_req = only(sent(&mut conn));
         assert_eq!(read_req.header.command, Command::Read as u16);
 
-        feed(&mut conn, t0, &lease_break(key, RWH, LeaseState::R, 1, true));
+        feed(
+            &mut conn,
+            t0,
+            &lease_break(key, RWH, LeaseState::R, 1, true),
+        );
         let (ack, _) = ack_sent(&mut conn);
         assert!(matches!(ack, BreakResponse::Lease(a) if a.lease_state == LeaseState::R));
         assert!(events(&mut conn).is_empty(), "the read still waits");
@@ -3755,7 +3769,10 @@ mod leases {
             other => panic!("read: {other:?}"),
         }
         let after = status(&mut conn, t0, handle);
-        assert_eq!((after.bits, after.epoch, after.breaks), (LeaseState::R, 1, 1));
+        assert_eq!(
+            (after.bits, after.epoch, after.breaks),
+            (LeaseState::R, 1, 1)
+        );
     }
 
     #[test]
@@ -3788,7 +3805,11 @@ mod leases {
         assert!(matches!(only(events(&mut conn)), Event::Done { id, .. } if id == close.id()));
         assert_eq!(conn.lease_state(FILE), None);
         assert_eq!(status(&mut conn, t0, handle), LeaseState::default());
-        feed(&mut conn, t0, &lease_break(lease_key(&create), RWH, 0, 0, true));
+        feed(
+            &mut conn,
+            t0,
+            &lease_break(lease_key(&create), RWH, 0, 0, true),
+        );
         assert!(matches!(only(events(&mut conn)), Event::Break(_)));
         assert!(sent(&mut conn).is_empty());
     }
@@ -3801,7 +3822,11 @@ mod leases {
         assert_eq!(data.len(), LeaseContext::V2_LEN);
         let key = lease_key(&create);
         assert_ne!(key, [0; 16], "a key from the seeded generator");
-        feed(&mut conn, t0, &lease_break(key, RWH, LeaseState::R | LeaseState::H, 2, true));
+        feed(
+            &mut conn,
+            t0,
+            &lease_break(key, RWH, LeaseState::R | LeaseState::H, 2, true),
+        );
         let _ = ack_sent(&mut conn);
         let s = status(&mut conn, t0, handle);
         assert_eq!((s.bits, s.epoch), (LeaseState::R | LeaseState::H, 2));

@@ -665,7 +665,13 @@ impl OpContext<'_> {
 
     /// Makes the core hold a lease or oplock granted to an open in this operation's
     /// session: it acknowledges the breaks `key` names until [`OpContext::release_leases`].
-    pub(crate) fn hold_lease(&mut self, key: BreakKey, file_id: FileId, tree: TreeId, state: crate::ops::lease::LeaseState) {
+    pub(crate) fn hold_lease(
+        &mut self,
+        key: BreakKey,
+        file_id: FileId,
+        tree: TreeId,
+        state: crate::ops::lease::LeaseState,
+    ) {
         let held = crate::ops::lease::HeldLease {
             file_id,
             tree,

@@ -424,7 +424,10 @@ impl Connection {
 
     /// The lease or oplock state the core holds for open `file_id`
     /// ([`crate::ops::lease`]); `None` when it holds none.
-    pub fn lease_state(&self, file_id: crate::wire::create::FileId) -> Option<crate::ops::LeaseState> {
+    pub fn lease_state(
+        &self,
+        file_id: crate::wire::create::FileId,
+    ) -> Option<crate::ops::LeaseState> {
         self.core
             .leases
             .values()

@@ -52,7 +52,7 @@ impl Connection {
             if self.core.sessions[slot.0].encrypt_all && !encrypted {
                 return Err(EncryptionFailure::UnencryptedBreak.into());
             }
-            self.core.verify(slot, &header, &msg, encrypted)?;
+            self.core.verify_break(slot, &header, &msg, encrypted)?;
             let notification = BreakNotification::decode(&msg)?;
             let owner = self
                 .core
@@ -198,6 +198,25 @@ impl Connection {
 }
 
 impl Core {
+    /// Checks an unsolicited break notification. It answers no request, so it need not be
+    /// signed (MS-SMB2 3.2.5.1.3: no verification for MessageId 0xFFFFFFFFFFFFFFFF), and
+    /// a lease break names no session (SessionId 0, 3.3.4.7); Samba signs neither. One
+    /// that is signed by a session of ours must carry that session's good signature.
+    fn verify_break(
+        &self,
+        slot: SessionSlot,
+        header: &Header,
+        msg: &[u8],
+        encrypted: bool,
+    ) -> Result<(), CloseReason> {
+        let session = &self.sessions[slot.0];
+        let ours = header.session_id != 0 && header.session_id == session.id;
+        if !encrypted && header.is_signed() && ours && session.signing_key.is_some() {
+            return self.verify_signature(slot, header, msg);
+        }
+        Ok(())
+    }
+
     /// Handles a break for a lease or oplock the core holds ([`crate::ops::lease`]):
     /// lowers the state to what the server now allows and queues the acknowledgment
     /// when the server waits for one. False when nothing held names it.

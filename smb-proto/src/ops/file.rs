@@ -4,9 +4,7 @@
 use bytes::Bytes;
 
 use crate::config::Dialect;
-use crate::connection::{
-    BreakKey, Fail, OpContext, Operation, Progress, RequestOptions, Response,
-};
+use crate::connection::{BreakKey, Fail, OpContext, Operation, Progress, RequestOptions, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::close::CloseRequest;
@@ -14,8 +12,8 @@ use crate::wire::create::{
     access_mask, context_name, create_options, disposition, oplock_level, CreateRequest,
     CreateResponse, FileId, LeaseContext,
 };
-use crate::wire::negotiate::capabilities;
 use crate::wire::fscc::{self, file_attributes, share_access, FileTime};
+use crate::wire::negotiate::capabilities;
 use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
 use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
@@ -235,7 +233,9 @@ impl Open {
                 };
                 let granted = LeaseContext::decode(data)?;
                 if Some(granted.lease_key) != self.lease_key {
-                    return Err(invalid("open: the server granted a lease under another key"));
+                    return Err(invalid(
+                        "open: the server granted a lease under another key",
+                    ));
                 }
                 let state = LeaseState {
                     bits: granted.lease_state & (LeaseState::R | LeaseState::W | LeaseState::H),

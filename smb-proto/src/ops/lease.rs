@@ -84,7 +84,11 @@ impl LeaseState {
     /// The oplock level that best stands for lease bits `want` (SMB 2.0.2, or a server
     /// without leasing).
     pub fn oplock_for(want: u32) -> u8 {
-        match (want & Self::R != 0, want & Self::W != 0, want & Self::H != 0) {
+        match (
+            want & Self::R != 0,
+            want & Self::W != 0,
+            want & Self::H != 0,
+        ) {
             (_, true, true) => oplock_level::BATCH,
             (_, true, false) => oplock_level::EXCLUSIVE,
             (true, false, _) => oplock_level::II,
@@ -139,7 +143,9 @@ impl Operation for LeaseStatus {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<LeaseState>, Fail> {
-        Ok(Progress::Done(cx.lease_of(self.0.file_id).unwrap_or_default()))
+        Ok(Progress::Done(
+            cx.lease_of(self.0.file_id).unwrap_or_default(),
+        ))
     }
 }
 
@@ -150,7 +156,8 @@ pub const READ_CACHE_LIMIT: usize = 4 << 20;
 /// the driver asks it before going to the server. Bounded: at most `limit` bytes of
 /// file data (by default [`READ_CACHE_LIMIT`]); a range that would pass the limit
 /// empties the cache first, and one larger than the limit is not kept. Ranges are kept
-/// as read, not merged; a lookup is served from the range holding its offset.
+/// as read, not merged; a lookup is served from the range holding its offset. An empty
+/// read (end of file) is kept too, so a file read to its end reads the same again.
 ///
 /// The cache is valid for one [`LeaseState::breaks`] count with read caching: a state
 /// without R, or a later count, empties it.
@@ -161,6 +168,8 @@ pub struct ReadCache {
     ranges: BTreeMap<u64, Bytes>,
     bytes: usize,
     limit: usize,
+    /// Where a read found the end of the file.
+    eof: Option<u64>,
     info: Option<FileInfo>,
 }
 
@@ -178,6 +187,7 @@ impl ReadCache {
             ranges: BTreeMap::new(),
             bytes: 0,
             limit,
+            eof: None,
             info: None,
         }
     }
@@ -186,6 +196,7 @@ impl ReadCache {
     pub fn clear(&mut self) {
         self.ranges.clear();
         self.bytes = 0;
+        self.eof = None;
         self.info = None;
     }
 
@@ -204,6 +215,9 @@ impl ReadCache {
         if !self.check(state) || len == 0 {
             return None;
         }
+        if self.eof == Some(offset) {
+            return Some(Bytes::new());
+        }
         let (start, data) = self.ranges.range(..=offset).next_back()?;
         let skip = usize::try_from(offset - start).ok()?;
         if skip >= data.len() {
@@ -212,9 +226,13 @@ impl ReadCache {
         Some(data.slice(skip..data.len().min(skip.saturating_add(len))))
     }
 
-    /// Keeps `data`, read at `offset` under `state`.
+    /// Keeps `data`, read at `offset` under `state` (empty: the end of the file).
     pub fn store(&mut self, state: &LeaseState, offset: u64, data: Bytes) {
-        if !self.check(state) || data.is_empty() || data.len() > self.limit {
+        if !self.check(state) || data.len() > self.limit {
+            return;
+        }
+        if data.is_empty() {
+            self.eof = Some(offset);
             return;
         }
         if self.bytes + data.len() > self.limit {
@@ -260,6 +278,12 @@ mod tests {
         assert_eq!(c.read(&rh, 102, 10).as_deref(), Some(&b"cdef"[..]));
         assert_eq!(c.read(&rh, 101, 2).as_deref(), Some(&b"bc"[..]));
         assert_eq!(c.read(&rh, 106, 1), None, "past the range");
+        c.store(&rh, 106, Bytes::new());
+        assert_eq!(
+            c.read(&rh, 106, 1).as_deref(),
+            Some(&b""[..]),
+            "end of file kept"
+        );
         assert_eq!(c.read(&rh, 99, 1), None, "before it");
         // A break, even one that keeps R, makes what was cached stale.
         assert_eq!(c.read(&held(LeaseState::R, 1), 100, 1), None);
@@ -289,7 +313,10 @@ mod tests {
     #[test]
     fn oplock_levels_map_to_lease_bits_and_back() {
         for (want, level) in [
-            (LeaseState::R | LeaseState::W | LeaseState::H, oplock_level::BATCH),
+            (
+                LeaseState::R | LeaseState::W | LeaseState::H,
+                oplock_level::BATCH,
+            ),
             (LeaseState::R | LeaseState::W, oplock_level::EXCLUSIVE),
             (LeaseState::R | LeaseState::H, oplock_level::II),
             (LeaseState::R, oplock_level::II),

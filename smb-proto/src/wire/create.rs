@@ -594,8 +594,7 @@ impl LeaseContext {
     /// Decodes an `RqLs` context's data: v1 at 32 bytes, v2 at 52 or more (a server may
     /// pad); anything else is malformed.
     pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
-        if data.len() < Self::V1_LEN || (data.len() > Self::V1_LEN && data.len() < Self::V2_LEN)
-        {
+        if data.len() < Self::V1_LEN || (data.len() > Self::V1_LEN && data.len() < Self::V2_LEN) {
             return Err(DecodeError::invalid(
                 "lease context length",
                 data.len() as u64,
@@ -812,7 +811,10 @@ mod tests {
         assert_eq!(v1.encode(), want[..32]);
         assert_eq!(LeaseContext::decode(&want[..32]), Ok(v1));
         for bad in [0, 31, 33, 51] {
-            assert!(LeaseContext::decode(&want.iter().copied().cycle().take(bad).collect::<Vec<_>>()).is_err());
+            assert!(LeaseContext::decode(
+                &want.iter().copied().cycle().take(bad).collect::<Vec<_>>()
+            )
+            .is_err());
         }
     }
 }
