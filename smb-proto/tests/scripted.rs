@@ -3865,6 +3865,39 @@ mod leases {
     }
 
     #[test]
+    fn a_lease_granted_under_another_key_fails_the_open_and_closes_its_handle() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB2_1);
+        let s5 = share(&mut conn, t0, 5);
+        let op = conn.start(
+            Open::new(&s5, "f", OpenOptions::read_write_create()).with_lease(RWH),
+            t0,
+        );
+        let req = only(sent(&mut conn));
+        let create = CreateRequest::decode(&req.msg).unwrap();
+        let (level, mut contexts) = grant_lease(&create, RWH);
+        let mut lease = LeaseContext::decode(&contexts[0].1).unwrap();
+        lease.lease_key[0] ^= 0xff;
+        contexts[0].1 = Bytes::from(lease.encode());
+        let resp = CreateResponse {
+            oplock_level: level,
+            file_id: FILE,
+            create_contexts: contexts,
+            ..Default::default()
+        };
+        let resp = response(&req.header, NtStatus::SUCCESS, 10, |m| resp.encode(m));
+        feed(&mut conn, t0, &frame(&[resp]));
+        match only(events(&mut conn)) {
+            Event::Done { id, result: Err(e) } if id == op.id() => {
+                assert!(e.to_string().contains("another key"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(closes_of(&sent(&mut conn)), [FILE]);
+        assert_eq!(conn.lease_state(FILE), None);
+        assert!(conn.close_reason().is_none());
+    }
+
+    #[test]
     fn a_server_without_leasing_gets_an_oplock_request_and_a_granted_none_holds_nothing() {
         let (mut conn, t0) = negotiated(config(), 100);
         let (handle, _) = open(&mut conn, t0, LeaseState::R, |c| {

@@ -163,6 +163,9 @@ pub struct Open {
     lease: Option<u32>,
     /// The lease key asked with, once drawn.
     lease_key: Option<[u8; 16]>,
+    /// The handle opened, when the open fails after the CREATE succeeded (a lease
+    /// granted wrongly): [`Operation::cleanup`] closes it.
+    opened: Option<Handle>,
 }
 
 impl Open {
@@ -174,6 +177,7 @@ impl Open {
             options,
             lease: None,
             lease_key: None,
+            opened: None,
         }
     }
 
@@ -291,16 +295,24 @@ impl Operation for Open {
     ) -> Result<Progress<Self::Output>, Fail> {
         check(&resp, "open", &self.path)?;
         let c = CreateResponse::decode(&resp.msg)?;
-        if let Err(e) = self.hold_caching(cx, &c) {
-            // The handle is open: close it rather than leak it.
-            cx.send_with(1, close(c.file_id), RequestOptions::on(cx.tree()));
-            return Err(e);
-        }
         let handle = Handle {
             tree: cx.tree(),
             file_id: c.file_id,
         };
+        if let Err(e) = self.hold_caching(cx, &c) {
+            // The handle is open: the cleanup closes it rather than leak it.
+            self.opened = Some(handle);
+            return Err(e);
+        }
         Ok(Progress::Done((handle, info_from_create(&c, &self.path))))
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        self.opened
+            .take()
+            .map(|h| (h.tree, close(h.file_id)))
+            .into_iter()
+            .collect()
     }
 }
 
