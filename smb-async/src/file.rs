@@ -267,6 +267,7 @@ impl File {
         }
         self.ahead = None;
         self.cache.clear();
+        self.checked = None;
         self.client.call(op).await.map_err(|e| e.at(&self.path))
     }
 
@@ -473,6 +474,8 @@ impl File {
         let data = Bytes::copy_from_slice(&buf[..n]);
         self.ahead = None;
         self.cache.clear();
+        // A state learnt for a read that was given up on is no one's now.
+        self.checked = None;
         if self.leased {
             // A leased file writes through: a write the caller was told of is on the
             // server, so the acknowledgment of a write lease's break (sent by the
@@ -546,6 +549,7 @@ impl File {
     ) -> Poll<io::Result<u64>> {
         if self.seeking != Some(position) {
             ready!(self.poll_settle(cx))?;
+            self.checked = None;
             self.seeking = Some(position);
             match position {
                 SeekFrom::Start(p) => self.pos = p,
