@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
-use smb_proto::ops::{self, BoxedOp, LockKind};
+use smb_proto::ops::{self, BoxedOp, LeaseState, LockKind, ReadCache};
 use smb_proto::{FileInfo, Handle};
 
 use crate::{Client, Error, Running};
@@ -32,6 +32,8 @@ enum Busy {
     Size {
         delta: i64,
     },
+    /// The lease state, before a read that may come from the cache.
+    LeaseStatus,
     Close,
 }
 
@@ -61,6 +63,16 @@ pub struct File {
     /// The share handle a path opened it through: the handle lives on that share's tree,
     /// which the share disconnects when its last clone goes.
     _share: Option<crate::Share>,
+    /// Opened asking for a lease or oplock ([`Client::open_leased`]).
+    leased: bool,
+    /// What was read (and the metadata) while the lease allowed read caching.
+    cache: ReadCache,
+    /// The lease state just learnt, for the read about to be served.
+    checked: Option<LeaseState>,
+    /// The lease state the READ in flight was started under.
+    reading_under: Option<LeaseState>,
+    /// Bytes of a leased file's write in flight that `poll_write` has not yet reported.
+    write_through: Option<usize>,
 }
 
 impl std::fmt::Debug for File {
@@ -88,7 +100,63 @@ impl File {
             closed: false,
             append: false,
             _share: None,
+            leased: false,
+            cache: ReadCache::default(),
+            checked: None,
+            reading_under: None,
+            write_through: None,
         }
+    }
+
+    /// The file as [`Client::open_leased`] hands it out: consulting its lease before
+    /// each read, and writing through.
+    pub(crate) fn leased(mut self) -> Self {
+        self.leased = true;
+        self
+    }
+
+    /// What the file may cache now: the lease state bits (R, W, H), or the oplock level
+    /// on SMB 2.0.2, as granted and lowered by the server's breaks since (which the
+    /// connection task acknowledges as they come); none for a file opened without
+    /// [`Client::open_leased`].
+    ///
+    /// ```no_run
+    /// # async fn demo(f: &smb_async::File) -> smb_async::Result<()> {
+    /// let state = f.lease_state().await?;
+    /// println!("{state}: reads cached: {}", state.read());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
+    pub async fn lease_state(&self) -> crate::Result<LeaseState> {
+        self.client.call(ops::LeaseStatus(self.handle)).await
+    }
+
+    /// Metadata of the open file now (QUERY_INFO; other writers included) once pending
+    /// writes are done, or, while the file holds read caching, as cached since the last
+    /// break.
+    ///
+    /// # Errors
+    ///
+    /// A pending write's error, or the QUERY_INFO's.
+    pub async fn stat(&mut self) -> crate::Result<FileInfo> {
+        std::future::poll_fn(|cx| self.poll_settle(cx)).await?;
+        let state = match self.leased {
+            true => Some(self.lease_state().await?),
+            false => None,
+        };
+        if let Some(info) = state.as_ref().and_then(|s| self.cache.info(s)) {
+            return Ok(info);
+        }
+        let info = self.client.call(ops::QueryInfo(self.handle)).await;
+        let info = info.map_err(|e| e.at(&self.path))?;
+        self.info.size = info.size;
+        if let Some(s) = &state {
+            self.cache.store_info(s, info.clone());
+        }
+        Ok(info)
     }
 
     /// Makes every write go to the end of the file as it is when the server gets the
@@ -198,6 +266,8 @@ impl File {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "file is closed").into());
         }
         self.ahead = None;
+        self.cache.clear();
+        self.checked = None;
         self.client.call(op).await.map_err(|e| e.at(&self.path))
     }
 
@@ -291,8 +361,15 @@ impl File {
             (Busy::Read { offset }, Ok(out)) => out
                 .downcast::<Bytes>()
                 .map(|data| {
+                    if let Some(s) = self.reading_under.take() {
+                        self.cache.store(&s, offset, data.clone());
+                    }
                     self.ahead = Some((offset, data));
                 })
+                .map_err(Error::from),
+            (Busy::LeaseStatus, Ok(out)) => out
+                .downcast::<LeaseState>()
+                .map(|state| self.checked = Some(state))
                 .map_err(Error::from),
             (Busy::Write { len }, Ok(out)) => out
                 .downcast::<u64>()
@@ -362,6 +439,18 @@ impl File {
                 ready!(self.poll_settle(cx))?;
                 continue;
             }
+            if self.leased {
+                let Some(state) = self.checked.take() else {
+                    let op = BoxedOp::new(ops::LeaseStatus(self.handle));
+                    self.start(Busy::LeaseStatus, op)?;
+                    continue;
+                };
+                if let Some(data) = self.cache.read(&state, self.pos, buf.len()) {
+                    self.ahead = Some((self.pos, data));
+                    continue;
+                }
+                self.reading_under = Some(state);
+            }
             let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
             let op = BoxedOp::new(ops::Read::new(self.handle, self.pos, len));
             self.start(Busy::Read { offset: self.pos }, op)?;
@@ -372,6 +461,11 @@ impl File {
     /// write goes out in the background (this returns at once) and the next call waits
     /// for it; its error shows then.
     pub fn poll_write_file(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        if let Some(n) = self.write_through {
+            let r = ready!(self.poll_settle(cx));
+            self.write_through = None;
+            return Poll::Ready(r.map(|()| n));
+        }
         ready!(self.poll_settle(cx))?;
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
@@ -379,6 +473,33 @@ impl File {
         let n = buf.len().min(WRITE_BEHIND);
         let data = Bytes::copy_from_slice(&buf[..n]);
         self.ahead = None;
+        self.cache.clear();
+        // A state learnt for a read that was given up on is no one's now.
+        self.checked = None;
+        if self.leased {
+            // A leased file writes through: a write the caller was told of is on the
+            // server, so the acknowledgment of a write lease's break (sent by the
+            // connection task as soon as the break arrives) never overtakes it.
+            self.write_through = Some(n);
+            let op = match self.append {
+                true => BoxedOp::new(ops::Append::new(self.handle, data)),
+                false => BoxedOp::new(ops::Write::new(self.handle, self.pos, data)),
+            };
+            let busy = match self.append {
+                true => Busy::Append,
+                false => {
+                    self.pos += n as u64;
+                    self.info.size = self.info.size.max(self.pos);
+                    Busy::Write { len: n as u64 }
+                }
+            };
+            if let Err(e) = self.start(busy, op) {
+                self.write_through = None;
+                return Poll::Ready(Err(e));
+            }
+            self.dirty = true;
+            return self.poll_write_file(cx, buf);
+        }
         if self.append {
             // The position is where the server finds the end, known when this settles.
             let op = BoxedOp::new(ops::Append::new(self.handle, data));
@@ -428,6 +549,7 @@ impl File {
     ) -> Poll<io::Result<u64>> {
         if self.seeking != Some(position) {
             ready!(self.poll_settle(cx))?;
+            self.checked = None;
             self.seeking = Some(position);
             match position {
                 SeekFrom::Start(p) => self.pos = p,

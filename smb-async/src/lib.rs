@@ -70,7 +70,7 @@ pub use smb_proto::client::{
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::StreamInfo;
-pub use smb_proto::ops::{search, Copied, LockKind, FILES_IN_FLIGHT};
+pub use smb_proto::ops::{search, Copied, LeaseState, LockKind, FILES_IN_FLIGHT, READ_CACHE_LIMIT};
 pub use smb_proto::ops::{Change, DEFAULT_FILTER as DEFAULT_NOTIFY_FILTER};
 pub use smb_proto::replay::{RecordOptions, Recording, Replay, ReplayError};
 pub use smb_proto::wire::create::{access_mask, create_options, disposition};
@@ -1333,6 +1333,40 @@ impl Client {
     pub async fn open(&self, share: &str, path: &str, options: OpenOptions) -> Result<File> {
         let (handle, info) = self.call(ops::Open::new(share, path, options)).await?;
         Ok(File::new(self.clone(), handle, path, info))
+    }
+
+    /// Opens a file asking for caching `want` (lease state bits, [`LeaseState::R`] |
+    /// [`LeaseState::W`] | [`LeaseState::H`]): a lease on SMB 2.1 and later, an oplock on
+    /// 2.0.2 ([`smb_proto::ops::lease`]). The connection task acknowledges the server's
+    /// breaks as they come; [`File::lease_state`] says what the file holds now. While it
+    /// holds read caching, repeated reads of ranges already read and [`File::stat`] are
+    /// answered from a cache the file keeps (at most [`READ_CACHE_LIMIT`] bytes), emptied
+    /// by any break. Its writes go through (each returns once the server has it), so a
+    /// write lease's break never waits for data held back.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
+    /// use smb_async::{LeaseState, OpenOptions};
+    /// let f = client
+    ///     .open_leased("share", "config.ini", OpenOptions::read(), LeaseState::R | LeaseState::H)
+    ///     .await?;
+    /// println!("granted {}", f.lease_state().await?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The CREATE's error.
+    pub async fn open_leased(
+        &self,
+        share: &str,
+        path: &str,
+        options: OpenOptions,
+        want: u32,
+    ) -> Result<File> {
+        let open = ops::Open::new(share, path, options).with_lease(want);
+        let (handle, info) = self.call(open).await?;
+        Ok(File::new(self.clone(), handle, path, info).leased())
     }
 
     /// Logs off and closes the connection, for every clone of this handle; returns once

@@ -4,7 +4,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
 use bytes::Bytes;
-use smb_proto::ops::{self, LockKind};
+use smb_proto::ops::{self, LeaseState, LockKind, ReadCache};
 use smb_proto::{FileInfo, Handle};
 
 use crate::Connection;
@@ -26,6 +26,10 @@ pub struct File {
     /// The share handle a path opened it through: the handle lives on that share's tree,
     /// which the share disconnects when its last clone goes.
     _share: Option<crate::Share>,
+    /// Opened asking for a lease or oplock ([`Connection::open_leased`](crate::Connection::open_leased)).
+    leased: bool,
+    /// What was read (and the metadata) while the lease allowed read caching.
+    cache: ReadCache,
 }
 
 impl std::fmt::Debug for File {
@@ -50,7 +54,62 @@ impl File {
             closed: false,
             append: false,
             _share: None,
+            leased: false,
+            cache: ReadCache::default(),
         }
+    }
+
+    /// The file as [`Connection::open_leased`](crate::Connection::open_leased) hands it
+    /// out: consulting its lease before each read.
+    pub(crate) fn leased(mut self) -> Self {
+        self.leased = true;
+        self
+    }
+
+    /// What the file may cache now: the lease state bits (R, W, H), or the oplock level
+    /// on SMB 2.0.2, as granted and lowered by the server's breaks since; none for a file
+    /// opened without [`Connection::open_leased`](crate::Connection::open_leased). Breaks
+    /// the server already sent are handled first.
+    ///
+    /// ```no_run
+    /// # fn demo(f: &smb_blocking::File) -> smb_blocking::Result<()> {
+    /// let state = f.lease_state()?;
+    /// println!("{state}: reads cached: {}", state.read());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The connection's error when it ended.
+    pub fn lease_state(&self) -> crate::Result<LeaseState> {
+        self.conn.lease_status(self.handle)
+    }
+
+    /// The lease state when the file asked for one, for its cache.
+    fn cache_state(&self) -> crate::Result<Option<LeaseState>> {
+        match self.leased {
+            true => self.lease_state().map(Some),
+            false => Ok(None),
+        }
+    }
+
+    /// Metadata of the open file now (QUERY_INFO; other writers included), or, while the
+    /// file holds read caching, as cached since the last break.
+    ///
+    /// # Errors
+    ///
+    /// The QUERY_INFO's error.
+    pub fn stat(&mut self) -> crate::Result<FileInfo> {
+        let state = self.cache_state()?;
+        if let Some(info) = state.as_ref().and_then(|s| self.cache.info(s)) {
+            return Ok(info);
+        }
+        let info = self.call(ops::QueryInfo(self.handle))?;
+        self.info.size = info.size;
+        if let Some(s) = &state {
+            self.cache.store_info(s, info.clone());
+        }
+        Ok(info)
     }
 
     /// Makes every write go to the end of the file as it is when the server gets the
@@ -102,6 +161,7 @@ impl File {
     /// opened without write access; [`ErrorKind::StorageFull`](crate::ErrorKind::StorageFull)
     /// when the disk cannot hold the new size.
     pub fn set_len(&mut self, len: u64) -> crate::Result<()> {
+        self.cache.clear();
         self.call(ops::SetInfo::end_of_file(self.handle, len))?;
         self.info.size = len;
         Ok(())
@@ -267,8 +327,21 @@ impl Read for File {
         if buf.is_empty() {
             return Ok(0);
         }
-        let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-        let d = self.call(ops::Read::new(self.handle, self.pos, len))?;
+        let state = self.cache_state()?;
+        let cached = state
+            .as_ref()
+            .and_then(|s| self.cache.read(s, self.pos, buf.len()));
+        let d = match cached {
+            Some(d) => d,
+            None => {
+                let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
+                let d = self.call(ops::Read::new(self.handle, self.pos, len))?;
+                if let Some(s) = &state {
+                    self.cache.store(s, self.pos, d.clone());
+                }
+                d
+            }
+        };
         let n = d.len().min(buf.len());
         buf[..n].copy_from_slice(&d[..n]);
         self.pos += n as u64;
@@ -278,6 +351,9 @@ impl Read for File {
 
 impl Write for File {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        // Each write is on the server when it returns, so a write lease's break never
+        // waits for data held here; what was cached is no longer what the file holds.
+        self.cache.clear();
         let data = Bytes::copy_from_slice(buf);
         if self.append {
             // Where the end is when the server gets the write, not where this handle

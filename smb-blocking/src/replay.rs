@@ -44,6 +44,18 @@ impl Socket {
         }
     }
 
+    /// Switches a live socket between waiting and not waiting for input; false for a
+    /// replay, whose input is the recording's and is never read ahead of a request.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<bool> {
+        match self {
+            Socket::Tcp(tcp) | Socket::Recorded { tcp, .. } => {
+                tcp.set_nonblocking(nonblocking)?;
+                Ok(true)
+            }
+            Socket::Replay(_) => Ok(false),
+        }
+    }
+
     /// Closes the socket; a recording ends here (clones of the connection may keep the
     /// pump alive past `close`).
     pub(crate) fn shutdown(&mut self) {

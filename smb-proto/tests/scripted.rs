@@ -3646,3 +3646,372 @@ fn a_dfs_share_gets_dfs_paths_and_the_dfs_flag() {
     conn.start(ops::Stat::new("dfsroot", ""), t0);
     assert_eq!(create_name(&sent(&mut conn)[0]), "scripted\\dfsroot");
 }
+
+// ---- leases and oplocks ----
+
+/// The core holds the leases and oplocks opens were granted and acknowledges their
+/// breaks itself, with no operation of the file running.
+mod leases {
+    use super::*;
+    use smb_proto::ops::{LeaseState, LeaseStatus, Open, OpenOptions};
+    use smb_proto::wire::create::{context_name, oplock_level, CreateRequest, LeaseContext};
+    use smb_proto::wire::oplock_break::{
+        lease_break_flags, BreakNotification, BreakResponse, LeaseBreakAck, LeaseBreakNotification,
+        OplockBreak,
+    };
+
+    const FILE: FileId = FileId {
+        persistent: 0x41,
+        volatile: 0x42,
+    };
+    const RWH: u32 = LeaseState::R | LeaseState::W | LeaseState::H;
+
+    /// A connection that negotiated `revision` with a server offering leasing.
+    fn negotiated_leasing(revision: u16) -> (Connection, Instant) {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(config(), t0);
+        let req = only(sent(&mut conn));
+        let body = NegotiateResponse {
+            security_mode: security_mode::SIGNING_ENABLED,
+            dialect_revision: revision,
+            server_guid: [0x5a; 16],
+            capabilities: capabilities::LARGE_MTU | capabilities::LEASING,
+            max_transact_size: 1 << 20,
+            max_read_size: 1 << 20,
+            max_write_size: 1 << 20,
+            ..Default::default()
+        };
+        let resp = response(&req.header, NtStatus::SUCCESS, 100, |m| body.encode(m));
+        feed(&mut conn, t0, &frame(&[resp]));
+        assert!(conn.negotiated().is_some());
+        assert!(events(&mut conn).is_empty());
+        (conn, t0)
+    }
+
+    /// Opens `f` on share tree 5 asking for `want`; answers the CREATE with what
+    /// `grant` makes of the request (oplock level, contexts). Returns the CREATE sent.
+    fn open(
+        conn: &mut Connection,
+        t0: Instant,
+        want: u32,
+        grant: impl FnOnce(&CreateRequest) -> (u8, Vec<(Bytes, Bytes)>),
+    ) -> (Handle, CreateRequest) {
+        let s5 = share(conn, t0, 5);
+        let op = conn.start(
+            Open::new(&s5, "f", OpenOptions::read_write_create()).with_lease(want),
+            t0,
+        );
+        let req = only(sent(conn));
+        let create = CreateRequest::decode(&req.msg).expect("CREATE decodes");
+        let (oplock_level, create_contexts) = grant(&create);
+        let resp = CreateResponse {
+            oplock_level,
+            file_id: FILE,
+            create_contexts,
+            ..Default::default()
+        };
+        let resp = response(&req.header, NtStatus::SUCCESS, 10, |m| resp.encode(m));
+        feed(conn, t0, &frame(&[resp]));
+        let (handle, _) = match only(events(conn)) {
+            Event::Done { id, result } if id == op.id() => op.output(result).unwrap(),
+            other => panic!("open: {other:?}"),
+        };
+        (handle, create)
+    }
+
+    /// The lease the server grants: what was asked, as `state`.
+    fn grant_lease(create: &CreateRequest, state: u32) -> (u8, Vec<(Bytes, Bytes)>) {
+        assert_eq!(create.requested_oplock_level, oplock_level::LEASE);
+        let (name, data) = only(create.create_contexts.clone());
+        assert_eq!(name, context_name::REQUEST_LEASE);
+        let mut lease = LeaseContext::decode(&data).unwrap();
+        lease.lease_state = state;
+        let ctx = (
+            Bytes::from_static(context_name::REQUEST_LEASE),
+            Bytes::from(lease.encode()),
+        );
+        (oplock_level::LEASE, vec![ctx])
+    }
+
+    fn lease_key(create: &CreateRequest) -> [u8; 16] {
+        let (_, data) = only(create.create_contexts.clone());
+        LeaseContext::decode(&data).unwrap().lease_key
+    }
+
+    fn status(conn: &mut Connection, t0: Instant, handle: Handle) -> LeaseState {
+        let op = conn.start(LeaseStatus(handle), t0);
+        match only(events(conn)) {
+            Event::Done { id, result } if id == op.id() => op.output(result).unwrap(),
+            other => panic!("lease status: {other:?}"),
+        }
+    }
+
+    fn break_frame(body: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let header = Header {
+            command: Command::OplockBreak as u16,
+            message_id: u64::MAX,
+            flags: flags::SERVER_TO_REDIR,
+            ..Default::default()
+        };
+        let mut m = Vec::new();
+        header.encode(&mut m);
+        body(&mut m);
+        frame(&[m])
+    }
+
+    fn lease_break(key: [u8; 16], from: u32, to: u32, epoch: u16, ack: bool) -> Vec<u8> {
+        break_frame(|m| {
+            LeaseBreakNotification {
+                new_epoch: epoch,
+                flags: if ack {
+                    lease_break_flags::ACK_REQUIRED
+                } else {
+                    0
+                },
+                lease_key: key,
+                current_lease_state: from,
+                new_lease_state: to,
+                ..Default::default()
+            }
+            .encode(m)
+        })
+    }
+
+    fn oplock_break(level: u8) -> Vec<u8> {
+        break_frame(|m| {
+            OplockBreak {
+                oplock_level: level,
+                file_id: FILE,
+            }
+            .encode(m)
+        })
+    }
+
+    /// The one acknowledgment sent, decoded, with its header.
+    fn ack_sent(conn: &mut Connection) -> (BreakResponse, Header) {
+        let req = only(sent(conn));
+        assert_eq!(req.header.command, Command::OplockBreak as u16);
+        (BreakResponse::decode(&req.msg).unwrap(), req.header)
+    }
+
+    #[test]
+    fn a_lease_break_is_acknowledged_by_the_core_with_no_operation_running() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB2_1);
+        let (handle, create) = open(&mut conn, t0, RWH, |c| grant_lease(c, RWH));
+        // SMB 2.1: the v1 layout, 32 bytes.
+        assert_eq!(
+            only(create.create_contexts.clone()).1.len(),
+            LeaseContext::V1_LEN
+        );
+        let key = lease_key(&create);
+        let held = status(&mut conn, t0, handle);
+        assert_eq!((held.bits, held.oplock, held.breaks), (RWH, None, 0));
+        assert_eq!(held.to_string(), "RWH");
+
+        let rh = LeaseState::R | LeaseState::H;
+        feed(&mut conn, t0, &lease_break(key, RWH, rh, 0, true));
+        assert!(
+            events(&mut conn).is_empty(),
+            "a held lease's break is no event"
+        );
+        let (ack, header) = ack_sent(&mut conn);
+        assert_eq!(
+            ack,
+            BreakResponse::Lease(LeaseBreakAck {
+                lease_key: key,
+                lease_state: rh,
+                ..Default::default()
+            })
+        );
+        assert_eq!(header.tree_id, 5, "on the open's tree");
+        let after = status(&mut conn, t0, handle);
+        assert_eq!((after.bits, after.breaks), (rh, 1));
+
+        // The server's answer to the acknowledgment completes nothing and ends nothing.
+        let answer = response(&header, NtStatus::SUCCESS, 1, |m| {
+            LeaseBreakAck {
+                lease_key: key,
+                lease_state: rh,
+                ..Default::default()
+            }
+            .encode(m)
+        });
+        feed(&mut conn, t0, &frame(&[answer]));
+        assert!(events(&mut conn).is_empty());
+        // A break that needs no acknowledgment (R to none) lowers the state silently.
+        feed(&mut conn, t0, &lease_break(key, rh, 0, 0, false));
+        assert!(sent(&mut conn).is_empty(), "no acknowledgment wanted");
+        assert_eq!(status(&mut conn, t0, handle).bits, 0);
+        assert!(conn.close_reason().is_none());
+    }
+
+    #[test]
+    fn a_break_while_a_read_is_in_flight_is_acknowledged_before_the_read_completes() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB2_1);
+        let (handle, create) = open(&mut conn, t0, RWH, |c| grant_lease(c, RWH));
+        let key = lease_key(&create);
+        let read = conn.start(ops::Read::new(handle, 0, 5), t0);
+        let read_req = only(sent(&mut conn));
+        assert_eq!(read_req.header.command, Command::Read as u16);
+
+        feed(
+            &mut conn,
+            t0,
+            &lease_break(key, RWH, LeaseState::R, 1, true),
+        );
+        let (ack, _) = ack_sent(&mut conn);
+        assert!(matches!(ack, BreakResponse::Lease(a) if a.lease_state == LeaseState::R));
+        assert!(events(&mut conn).is_empty(), "the read still waits");
+
+        let data = ReadResponse {
+            data: Bytes::from_static(b"hello"),
+            ..Default::default()
+        };
+        let resp = response(&read_req.header, NtStatus::SUCCESS, 1, |m| data.encode(m));
+        feed(&mut conn, t0, &frame(&[resp]));
+        match only(events(&mut conn)) {
+            Event::Done { id, result } if id == read.id() => {
+                assert_eq!(read.output(result).unwrap(), &b"hello"[..])
+            }
+            other => panic!("read: {other:?}"),
+        }
+        let after = status(&mut conn, t0, handle);
+        assert_eq!(
+            (after.bits, after.epoch, after.breaks),
+            (LeaseState::R, 1, 1)
+        );
+    }
+
+    #[test]
+    fn a_break_for_a_lease_no_open_holds_is_reported_and_not_acknowledged() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB2_1);
+        feed(&mut conn, t0, &lease_break([9; 16], RWH, 0, 0, true));
+        match only(events(&mut conn)) {
+            Event::Break(BreakNotification::Lease(l)) => assert_eq!(l.lease_key, [9; 16]),
+            other => panic!("{other:?}"),
+        }
+        feed(&mut conn, t0, &oplock_break(oplock_level::II));
+        assert!(matches!(
+            only(events(&mut conn)),
+            Event::Break(BreakNotification::Oplock(_))
+        ));
+        assert!(sent(&mut conn).is_empty());
+        assert!(conn.close_reason().is_none());
+    }
+
+    #[test]
+    fn a_closed_opens_lease_is_forgotten() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB2_1);
+        let (handle, create) = open(&mut conn, t0, RWH, |c| grant_lease(c, RWH));
+        let close = conn.start(ops::Close(handle), t0);
+        let req = only(sent(&mut conn));
+        let resp = response(&req.header, NtStatus::SUCCESS, 1, |m| {
+            CloseResponse::default().encode(m)
+        });
+        feed(&mut conn, t0, &frame(&[resp]));
+        assert!(matches!(only(events(&mut conn)), Event::Done { id, .. } if id == close.id()));
+        assert_eq!(conn.lease_state(FILE), None);
+        assert_eq!(status(&mut conn, t0, handle), LeaseState::default());
+        feed(
+            &mut conn,
+            t0,
+            &lease_break(lease_key(&create), RWH, 0, 0, true),
+        );
+        assert!(matches!(only(events(&mut conn)), Event::Break(_)));
+        assert!(sent(&mut conn).is_empty());
+    }
+
+    #[test]
+    fn smb3_asks_for_a_v2_lease_and_keeps_its_epoch() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB3_0_2);
+        let (handle, create) = open(&mut conn, t0, RWH, |c| grant_lease(c, RWH));
+        let data = only(create.create_contexts.clone()).1;
+        assert_eq!(data.len(), LeaseContext::V2_LEN);
+        let key = lease_key(&create);
+        assert_ne!(key, [0; 16], "a key from the seeded generator");
+        feed(
+            &mut conn,
+            t0,
+            &lease_break(key, RWH, LeaseState::R | LeaseState::H, 2, true),
+        );
+        let _ = ack_sent(&mut conn);
+        let s = status(&mut conn, t0, handle);
+        assert_eq!((s.bits, s.epoch), (LeaseState::R | LeaseState::H, 2));
+    }
+
+    #[test]
+    fn smb202_asks_for_a_batch_oplock_and_acknowledges_its_break_to_level_ii() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB2_0_2);
+        let (handle, create) = open(&mut conn, t0, RWH, |c| {
+            assert_eq!(c.requested_oplock_level, oplock_level::BATCH);
+            assert!(c.create_contexts.is_empty(), "no lease context on 2.0.2");
+            (oplock_level::BATCH, Vec::new())
+        });
+        assert!(create.create_contexts.is_empty());
+        let held = status(&mut conn, t0, handle);
+        assert_eq!((held.bits, held.oplock), (RWH, Some(oplock_level::BATCH)));
+        assert_eq!(held.to_string(), "batch");
+
+        feed(&mut conn, t0, &oplock_break(oplock_level::II));
+        let (ack, header) = ack_sent(&mut conn);
+        assert_eq!(
+            ack,
+            BreakResponse::Oplock(OplockBreak {
+                oplock_level: oplock_level::II,
+                file_id: FILE
+            })
+        );
+        assert_eq!(header.tree_id, 5);
+        let s = status(&mut conn, t0, handle);
+        assert_eq!((s.bits, s.oplock), (LeaseState::R, Some(oplock_level::II)));
+        // Level II breaks to none without an acknowledgment.
+        feed(&mut conn, t0, &oplock_break(oplock_level::NONE));
+        assert!(sent(&mut conn).is_empty());
+        assert!(events(&mut conn).is_empty());
+        assert_eq!(status(&mut conn, t0, handle).bits, 0);
+    }
+
+    #[test]
+    fn a_lease_granted_under_another_key_fails_the_open_and_closes_its_handle() {
+        let (mut conn, t0) = negotiated_leasing(dialect::SMB2_1);
+        let s5 = share(&mut conn, t0, 5);
+        let op = conn.start(
+            Open::new(&s5, "f", OpenOptions::read_write_create()).with_lease(RWH),
+            t0,
+        );
+        let req = only(sent(&mut conn));
+        let create = CreateRequest::decode(&req.msg).unwrap();
+        let (level, mut contexts) = grant_lease(&create, RWH);
+        let mut lease = LeaseContext::decode(&contexts[0].1).unwrap();
+        lease.lease_key[0] ^= 0xff;
+        contexts[0].1 = Bytes::from(lease.encode());
+        let resp = CreateResponse {
+            oplock_level: level,
+            file_id: FILE,
+            create_contexts: contexts,
+            ..Default::default()
+        };
+        let resp = response(&req.header, NtStatus::SUCCESS, 10, |m| resp.encode(m));
+        feed(&mut conn, t0, &frame(&[resp]));
+        match only(events(&mut conn)) {
+            Event::Done { id, result: Err(e) } if id == op.id() => {
+                assert!(e.to_string().contains("another key"), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(closes_of(&sent(&mut conn)), [FILE]);
+        assert_eq!(conn.lease_state(FILE), None);
+        assert!(conn.close_reason().is_none());
+    }
+
+    #[test]
+    fn a_server_without_leasing_gets_an_oplock_request_and_a_granted_none_holds_nothing() {
+        let (mut conn, t0) = negotiated(config(), 100);
+        let (handle, _) = open(&mut conn, t0, LeaseState::R, |c| {
+            assert_eq!(c.requested_oplock_level, oplock_level::II);
+            (oplock_level::NONE, Vec::new())
+        });
+        assert_eq!(status(&mut conn, t0, handle), LeaseState::default());
+        assert_eq!(conn.lease_state(FILE), None);
+    }
+}

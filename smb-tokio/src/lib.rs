@@ -47,12 +47,12 @@ pub use smb_async::{
     access_mask, create_options, disposition, file_attributes, notify_filter, st_mode, Ace,
     AceType, Acl, Auth, AuthFn, Change, ConnectOptions, Copied, Credentials, Deferred,
     DeferredClient, Dialect, Dirent, DirentType, Errno, Error, ErrorKind, FileFullEaInformation,
-    FileInfo, FileTime, ListStream, LockKind, NameService, NetBios, NodeStatus, NtStatus,
-    OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer, RecordOptions,
-    RecordTarget, Recording, Replay, ReplayError, Result, SecurityDescriptor, SessionSlot,
-    ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, StreamInfo, WatchStream,
-    DEFAULT_NOTIFY_FILTER, FILES_IN_FLIGHT, O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR,
-    O_TRUNC, O_WRONLY,
+    FileInfo, FileTime, LeaseState, ListStream, LockKind, NameService, NetBios, NodeStatus,
+    NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
+    RecordOptions, RecordTarget, Recording, Replay, ReplayError, Result, SecurityDescriptor,
+    SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, StreamInfo,
+    WatchStream, DEFAULT_NOTIFY_FILTER, FILES_IN_FLIGHT, O_ACCMODE, O_APPEND, O_CREAT, O_EXCL,
+    O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.
@@ -340,6 +340,22 @@ impl Client {
     /// The CREATE's error.
     pub async fn open(&self, share: &str, path: &str, options: OpenOptions) -> Result<File> {
         let file = self.0.open(share, path, options).await?;
+        Ok(File(file, None))
+    }
+
+    /// Opens a file asking for a lease or oplock, as [`smb_async::Client::open_leased`].
+    ///
+    /// # Errors
+    ///
+    /// The CREATE's error.
+    pub async fn open_leased(
+        &self,
+        share: &str,
+        path: &str,
+        options: OpenOptions,
+        want: u32,
+    ) -> Result<File> {
+        let file = self.0.open_leased(share, path, options, want).await?;
         Ok(File(file, None))
     }
 

@@ -656,6 +656,45 @@ impl OpContext<'_> {
         self.core.break_owners.insert(key, self.id);
     }
 
+    /// `N` bytes from the connection's seeded generator ([`Config::seed`](crate::Config)):
+    /// what an operation needs at random (a lease key) without a source of its own, so a
+    /// recorded session replays.
+    pub fn random<const N: usize>(&mut self) -> [u8; N] {
+        self.core.rng.array()
+    }
+
+    /// Makes the core hold a lease or oplock granted to an open in this operation's
+    /// session: it acknowledges the breaks `key` names until [`OpContext::release_leases`].
+    pub(crate) fn hold_lease(
+        &mut self,
+        key: BreakKey,
+        file_id: FileId,
+        tree: TreeId,
+        state: crate::ops::lease::LeaseState,
+    ) {
+        let held = crate::ops::lease::HeldLease {
+            file_id,
+            tree,
+            session: self.session,
+            state,
+        };
+        self.core.leases.insert(key, held);
+    }
+
+    /// Forgets the leases and oplocks of open `file_id` (closed).
+    pub(crate) fn release_leases(&mut self, file_id: FileId) {
+        self.core.leases.retain(|_, l| l.file_id != file_id);
+    }
+
+    /// The caching state the core holds for open `file_id`, if any.
+    pub fn lease_of(&self, file_id: FileId) -> Option<crate::ops::lease::LeaseState> {
+        self.core
+            .leases
+            .values()
+            .find(|l| l.file_id == file_id)
+            .map(|l| l.state)
+    }
+
     /// The tree of the operation's share (0 when it names none).
     pub fn tree(&self) -> TreeId {
         self.tree

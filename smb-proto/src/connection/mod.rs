@@ -144,7 +144,8 @@ pub enum Event {
         changes: Vec<crate::ops::Change>,
     },
     /// The server broke an oplock or lease that no operation claimed
-    /// ([`OpContext::own_breaks`]).
+    /// ([`OpContext::own_breaks`]) and no open holds (the core acknowledges breaks of
+    /// the leases and oplocks it holds itself, [`crate::ops::lease`]).
     Break(BreakNotification),
     /// The connection ended; every pending operation has already failed with this reason.
     Closed(CloseReason),
@@ -238,6 +239,9 @@ pub(crate) struct Core {
     next_op: u64,
     /// Which operation a break for an open or a lease goes to.
     break_owners: HashMap<BreakKey, OpId>,
+    /// The leases and oplocks the core holds for open files, by what their breaks name
+    /// ([`crate::ops::lease`]).
+    pub(crate) leases: HashMap<BreakKey, crate::ops::lease::HeldLease>,
     /// Which operation a supply for (top-level operation, file) goes to: the one that
     /// last asked for data or reported some there (a child, in a many-file operation).
     streams: HashMap<(OpId, usize), OpId>,
@@ -324,6 +328,7 @@ impl Connection {
             keep_alive_out: false,
             next_op: 1,
             break_owners: HashMap::new(),
+            leases: HashMap::new(),
             streams: HashMap::new(),
             trails: HashMap::new(),
             op_deadlines: BTreeMap::new(),
@@ -422,6 +427,19 @@ impl Connection {
     /// Credits currently available for new requests.
     pub fn credits(&self) -> u32 {
         self.core.credits
+    }
+
+    /// The lease or oplock state the core holds for open `file_id`
+    /// ([`crate::ops::lease`]); `None` when it holds none.
+    pub fn lease_state(
+        &self,
+        file_id: crate::wire::create::FileId,
+    ) -> Option<crate::ops::LeaseState> {
+        self.core
+            .leases
+            .values()
+            .find(|l| l.file_id == file_id)
+            .map(|l| l.state)
     }
 
     /// Requests sent and not yet answered.

@@ -55,7 +55,7 @@ impl Connection {
             if self.core.sessions[slot.0].encrypt_all && !encrypted {
                 return Err(EncryptionFailure::UnencryptedBreak.into());
             }
-            self.core.verify(slot, &header, &msg, encrypted)?;
+            self.core.verify_break(slot, &header, &msg, encrypted)?;
             let notification = BreakNotification::decode(&msg)?;
             let owner = self
                 .core
@@ -66,6 +66,7 @@ impl Connection {
                 Some((id, running)) => {
                     self.step(id, running, |op, cx| op.on_break(cx, notification));
                 }
+                None if self.core.on_held_break(&notification) => {}
                 None => self.core.events.push_back(Event::Break(notification)),
             }
             return Ok(());
@@ -196,5 +197,83 @@ impl Connection {
             op.on_response(cx, tag, Response { header, msg })
         });
         Ok(())
+    }
+}
+
+impl Core {
+    /// Checks an unsolicited break notification. It answers no request, so it need not be
+    /// signed (MS-SMB2 3.2.5.1.3: no verification for MessageId 0xFFFFFFFFFFFFFFFF), and
+    /// a lease break names no session (SessionId 0, 3.3.4.7); Samba signs neither. One
+    /// that is signed by a session of ours must carry that session's good signature.
+    fn verify_break(
+        &self,
+        slot: SessionSlot,
+        header: &Header,
+        msg: &[u8],
+        encrypted: bool,
+    ) -> Result<(), CloseReason> {
+        let session = &self.sessions[slot.0];
+        let ours = header.session_id != 0 && header.session_id == session.id;
+        if !encrypted && header.is_signed() && ours && session.signing_key.is_some() {
+            return self.verify_signature(slot, header, msg);
+        }
+        Ok(())
+    }
+
+    /// Handles a break for a lease or oplock the core holds ([`crate::ops::lease`]):
+    /// lowers the state to what the server now allows and queues the acknowledgment
+    /// when the server waits for one. False when nothing held names it.
+    pub(super) fn on_held_break(&mut self, notification: &BreakNotification) -> bool {
+        use crate::ops::lease::LeaseState;
+        use crate::wire::create::oplock_level;
+        use crate::wire::oplock_break::{lease_break_flags, LeaseBreakAck, OplockBreak};
+        let Some(held) = self.leases.get_mut(&BreakKey::of(notification)) else {
+            return false;
+        };
+        held.state.breaks = held.state.breaks.wrapping_add(1);
+        let ack = match notification {
+            BreakNotification::Lease(n) => {
+                // A client never keeps more than it held, whatever the server says.
+                let kept = n.new_lease_state & held.state.bits;
+                held.state.bits = kept;
+                held.state.epoch = n.new_epoch;
+                tracing::debug!(new_state = kept, epoch = n.new_epoch, "lease break");
+                (n.flags & lease_break_flags::ACK_REQUIRED != 0).then(|| {
+                    RequestBody::LeaseBreakAck(LeaseBreakAck {
+                        lease_key: n.lease_key,
+                        lease_state: kept,
+                        ..Default::default()
+                    })
+                })
+            }
+            BreakNotification::Oplock(o) => {
+                let had = held.state.oplock.unwrap_or(oplock_level::NONE);
+                // Level II is the most a broken oplock keeps (MS-SMB2 3.2.5.19.1).
+                let level = match o.oplock_level {
+                    oplock_level::II if had != oplock_level::NONE => oplock_level::II,
+                    _ => oplock_level::NONE,
+                };
+                held.state.oplock = Some(level);
+                held.state.bits = LeaseState::bits_of_oplock(level);
+                tracing::debug!(level, "oplock break");
+                // Only a batch or exclusive oplock's break waits for an acknowledgment;
+                // level II breaks to none without one (MS-SMB2 3.3.4.6).
+                matches!(had, oplock_level::BATCH | oplock_level::EXCLUSIVE).then(|| {
+                    RequestBody::OplockBreakAck(OplockBreak {
+                        oplock_level: level,
+                        file_id: o.file_id,
+                    })
+                })
+            }
+        };
+        if let Some(body) = ack {
+            let (tree, session) = (held.tree.0, held.session);
+            self.waiting.push_back(Group {
+                op: None,
+                session,
+                items: vec![Outgoing::own(tree, body)],
+            });
+        }
+        true
     }
 }

@@ -3,20 +3,24 @@
 
 use bytes::Bytes;
 
-use crate::connection::{Fail, OpContext, Operation, Progress, RequestOptions, Response};
+use crate::config::Dialect;
+use crate::connection::{BreakKey, Fail, OpContext, Operation, Progress, RequestOptions, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::close::CloseRequest;
 use crate::wire::create::{
-    access_mask, context_name, create_options, disposition, CreateRequest, CreateResponse, FileId,
+    access_mask, context_name, create_options, disposition, oplock_level, CreateRequest,
+    CreateResponse, FileId, LeaseContext,
 };
 use crate::wire::fscc::{self, file_attributes, share_access, FileTime};
+use crate::wire::negotiate::capabilities;
 use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
 use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::SetInfoRequest;
 use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
 
+use super::lease::LeaseState;
 use super::{path, FileInfo, Handle, TreeId};
 
 /// How to open a path: MS-SMB2 2.2.13 DesiredAccess, CreateDisposition, CreateOptions.
@@ -148,11 +152,20 @@ pub(crate) fn info_from_create(c: &CreateResponse, path: &str) -> FileInfo {
 }
 
 /// Opens a file or directory (CREATE) → its handle and facts; close it with [`Close`].
+/// [`Open::with_lease`] asks for a lease or oplock, which the core then holds for the
+/// handle until its CLOSE ([`lease`](super::lease)).
 #[derive(Debug, Clone)]
 pub struct Open {
     share: String,
     path: String,
     options: OpenOptions,
+    /// The lease state bits asked for, if any.
+    lease: Option<u32>,
+    /// The lease key asked with, once drawn.
+    lease_key: Option<[u8; 16]>,
+    /// The handle opened, when the open fails after the CREATE succeeded (a lease
+    /// granted wrongly): [`Operation::cleanup`] closes it.
+    opened: Option<Handle>,
 }
 
 impl Open {
@@ -162,7 +175,89 @@ impl Open {
             share: share.to_string(),
             path: path.to_string(),
             options,
+            lease: None,
+            lease_key: None,
+            opened: None,
         }
+    }
+
+    /// Asks for caching `want` (lease state bits, [`LeaseState::R`] | [`LeaseState::W`]
+    /// | [`LeaseState::H`]): a lease on SMB 2.1 and later when the server offers leasing
+    /// (v2, with an epoch, on 3.x), else the oplock that stands for it (batch for RWH,
+    /// exclusive for RW, level II for R). The server may grant less, or nothing;
+    /// [`LeaseStatus`](super::LeaseStatus) tells what the handle holds.
+    ///
+    /// ```
+    /// use smb_proto::ops::{LeaseState, Open, OpenOptions};
+    /// let open = Open::new("share", "data.bin", OpenOptions::read())
+    ///     .with_lease(LeaseState::R | LeaseState::H);
+    /// # let _ = open;
+    /// ```
+    pub fn with_lease(mut self, want: u32) -> Self {
+        self.lease = Some(want & (LeaseState::R | LeaseState::W | LeaseState::H));
+        self
+    }
+
+    /// Adds the lease request (or oplock) to `body`, a CREATE.
+    fn ask_caching(&mut self, cx: &mut OpContext<'_>, body: &mut RequestBody) {
+        let (Some(want), RequestBody::Create(c)) = (self.lease, body) else {
+            return;
+        };
+        let n = cx.negotiated();
+        let (dialect, leasing) = (n.dialect, n.capabilities & capabilities::LEASING != 0);
+        if dialect < Dialect::Smb210 || !leasing {
+            c.requested_oplock_level = LeaseState::oplock_for(want);
+            return;
+        }
+        let key = cx.random::<16>();
+        self.lease_key = Some(key);
+        let lease = LeaseContext {
+            lease_key: key,
+            lease_state: want,
+            flags: 0,
+            v2: (dialect >= Dialect::Smb300).then_some(([0; 16], 0)),
+        };
+        c.requested_oplock_level = oplock_level::LEASE;
+        c.create_contexts
+            .push((context_name::REQUEST_LEASE.to_vec(), lease.encode()));
+    }
+
+    /// Makes the core hold what the server granted in `c`.
+    fn hold_caching(&self, cx: &mut OpContext<'_>, c: &CreateResponse) -> Result<(), Fail> {
+        let tree = cx.tree();
+        match c.oplock_level {
+            oplock_level::NONE => {}
+            oplock_level::LEASE => {
+                let Some((_, data)) = c
+                    .create_contexts
+                    .iter()
+                    .find(|(name, _)| &name[..] == context_name::REQUEST_LEASE)
+                else {
+                    return Err(invalid("open: a lease granted without its lease context"));
+                };
+                let granted = LeaseContext::decode(data)?;
+                if Some(granted.lease_key) != self.lease_key {
+                    return Err(invalid(
+                        "open: the server granted a lease under another key",
+                    ));
+                }
+                let state = LeaseState {
+                    bits: granted.lease_state & (LeaseState::R | LeaseState::W | LeaseState::H),
+                    epoch: granted.v2.map_or(0, |(_, epoch)| epoch),
+                    ..Default::default()
+                };
+                cx.hold_lease(BreakKey::Lease(granted.lease_key), c.file_id, tree, state);
+            }
+            level => {
+                let state = LeaseState {
+                    bits: LeaseState::bits_of_oplock(level),
+                    oplock: Some(level),
+                    ..Default::default()
+                };
+                cx.hold_lease(BreakKey::File(c.file_id), c.file_id, tree, state);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -186,7 +281,9 @@ impl Operation for Open {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
-        cx.send(0, create(&self.path, &self.options));
+        let mut body = create(&self.path, &self.options);
+        self.ask_caching(cx, &mut body);
+        cx.send(0, body);
         Ok(Progress::Pending)
     }
 
@@ -202,7 +299,20 @@ impl Operation for Open {
             tree: cx.tree(),
             file_id: c.file_id,
         };
+        if let Err(e) = self.hold_caching(cx, &c) {
+            // The handle is open: the cleanup closes it rather than leak it.
+            self.opened = Some(handle);
+            return Err(e);
+        }
         Ok(Progress::Done((handle, info_from_create(&c, &self.path))))
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        self.opened
+            .take()
+            .map(|h| (h.tree, close(h.file_id)))
+            .into_iter()
+            .collect()
     }
 }
 
@@ -413,6 +523,9 @@ impl OneRequest for Close {
     const NAME: &'static str = "close";
     fn request(&self) -> (RequestBody, RequestOptions) {
         (close(self.0.file_id), RequestOptions::on(self.0.tree))
+    }
+    fn succeeded(&self, cx: &mut OpContext<'_>) {
+        cx.release_leases(self.0.file_id);
     }
 }
 

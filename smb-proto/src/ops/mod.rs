@@ -19,6 +19,7 @@ mod copy;
 mod dfs;
 mod file;
 mod fsinfo;
+pub mod lease;
 mod lock;
 mod login;
 mod meta;
@@ -44,6 +45,7 @@ pub use file::{
     SharedTree, TreeDisconnect,
 };
 pub use fsinfo::{FsInfo, StatFs};
+pub use lease::{LeaseState, LeaseStatus, ReadCache, READ_CACHE_LIMIT};
 pub use lock::{Lock, LockKind, MAX_LOCK_RANGES};
 pub(crate) use login::TreeConnect;
 pub use login::{LoggedIn, Login};

@@ -553,6 +553,73 @@ fn decode_create_contexts(
         .collect()
 }
 
+/// SMB2_CREATE_REQUEST_LEASE (MS-SMB2 2.2.13.2.8, 32 bytes) and
+/// SMB2_CREATE_REQUEST_LEASE_V2 (2.2.13.2.10, 52 bytes), sent in an `RqLs` context; the
+/// server answers in the same layout (2.2.14.2.10, 2.2.14.2.11). Version 2 (SMB 3.x)
+/// carries a parent lease key and the lease's epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeaseContext {
+    /// LeaseKey: the client's name for the lease.
+    pub lease_key: [u8; 16],
+    /// LeaseState, see [`lease_state`](super::oplock_break::lease_state).
+    pub lease_state: u32,
+    /// LeaseFlags (SMB2_LEASE_FLAG_BREAK_IN_PROGRESS 0x02 in a response;
+    /// SMB2_LEASE_FLAG_PARENT_LEASE_KEY_SET 0x04 in v2).
+    pub flags: u32,
+    /// `Some((parent lease key, epoch))` for the v2 layout, `None` for v1.
+    pub v2: Option<([u8; 16], u16)>,
+}
+
+impl LeaseContext {
+    /// Size of the v1 layout.
+    pub const V1_LEN: usize = 32;
+    /// Size of the v2 layout.
+    pub const V2_LEN: usize = 52;
+
+    /// The context's data, as it goes into an `RqLs` context.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::V2_LEN);
+        out.extend_from_slice(&self.lease_key);
+        out.extend_from_slice(&self.lease_state.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes()); // LeaseDuration: reserved
+        if let Some((parent, epoch)) = self.v2 {
+            out.extend_from_slice(&parent);
+            out.extend_from_slice(&epoch.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+        }
+        out
+    }
+
+    /// Decodes an `RqLs` context's data: v1 at 32 bytes, v2 at 52 or more (a server may
+    /// pad); anything else is malformed.
+    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+        if data.len() < Self::V1_LEN || (data.len() > Self::V1_LEN && data.len() < Self::V2_LEN) {
+            return Err(DecodeError::invalid(
+                "lease context length",
+                data.len() as u64,
+            ));
+        }
+        let mut r = Reader::new(data);
+        let lease_key = r.array("lease key")?;
+        let lease_state = r.u32("lease state")?;
+        let flags = r.u32("lease flags")?;
+        r.skip(8, "lease duration")?;
+        let v2 = if data.len() >= Self::V2_LEN {
+            let parent = r.array("parent lease key")?;
+            Some((parent, r.u16("lease epoch")?))
+        } else {
+            None
+        };
+        Ok(LeaseContext {
+            lease_key,
+            lease_state,
+            flags,
+            v2,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -722,5 +789,32 @@ mod tests {
     fn decoders_survive_malformed_input() {
         assert_robust(&response_with_context(), CreateResponse::decode);
         assert_robust(&hex(CREATE_REQ_DIR1), CreateRequest::decode);
+    }
+
+    /// A v2 lease request for RWH, laid out by hand per 2.2.13.2.10, and the v1 form
+    /// of 2.2.13.2.8 (the first 32 bytes).
+    #[test]
+    fn lease_contexts_follow_2_2_13_2_8_and_2_2_13_2_10() {
+        let v2 = LeaseContext {
+            lease_key: [0x11; 16],
+            lease_state: 0x07,
+            flags: 0,
+            v2: Some(([0; 16], 3)),
+        };
+        let want = hex(
+            "11111111111111111111111111111111 07000000 00000000 0000000000000000 \
+             00000000000000000000000000000000 0300 0000",
+        );
+        assert_eq!(v2.encode(), want);
+        assert_eq!(LeaseContext::decode(&want), Ok(v2));
+        let v1 = LeaseContext { v2: None, ..v2 };
+        assert_eq!(v1.encode(), want[..32]);
+        assert_eq!(LeaseContext::decode(&want[..32]), Ok(v1));
+        for bad in [0, 31, 33, 51] {
+            assert!(LeaseContext::decode(
+                &want.iter().copied().cycle().take(bad).collect::<Vec<_>>()
+            )
+            .is_err());
+        }
     }
 }
