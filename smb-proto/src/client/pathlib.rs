@@ -632,7 +632,9 @@ fn wildcard_match(pattern: &[char], name: &[char]) -> bool {
 }
 
 /// The parts of a driver's `Share` and `SmbPath` that do no I/O, the same in every
-/// driver: `Share::{name, root, path}` and `&share / "dir"`; `SmbPath`'s `Debug`,
+/// driver: `Share::{name, root, path}` and `&share / "dir"`; `SmbPath`'s pure methods
+/// (`share`, `pure`, `as_str`, `join`, `parent`, `name`, `suffix`, `stem`,
+/// `with_name`, `with_suffix`), `Debug`,
 /// `Display` (`\\server\share\dir\name`), equality (same share handle, same
 /// spelling), `AsRef<str>` and `/`. The driver defines the two types (a `Share` holding
 /// `tree: Arc<Tree>` whose `Tree` has `name` and `unc`; an `SmbPath` holding `share` and
@@ -662,6 +664,73 @@ macro_rules! share_path_impls {
                     share: self.clone(),
                     path,
                 }
+            }
+        }
+
+        impl $path {
+            /// The share handle.
+            pub fn share(&self) -> &$share {
+                &self.share
+            }
+
+            /// The share-relative path.
+            pub fn pure(&self) -> &$crate::client::PurePath {
+                &self.path
+            }
+
+            /// The share-relative path, `/`-separated (empty for the root).
+            pub fn as_str(&self) -> &str {
+                self.path.as_str()
+            }
+
+            fn at(&self, path: $crate::client::PurePath) -> $path {
+                self.share.at(path)
+            }
+
+            /// `other` below this path ([`PurePath::join`]: a leading separator starts at the
+            /// share's root).
+            pub fn join(&self, other: &str) -> $path {
+                self.at(self.path.join(other))
+            }
+
+            /// The directory holding this path; `None` for the share's root.
+            pub fn parent(&self) -> Option<$path> {
+                self.path.parent().map(|p| self.at(p))
+            }
+
+            /// The last component; empty for the root.
+            pub fn name(&self) -> &str {
+                self.path.name()
+            }
+
+            /// The name's last `.ext` (dot included), or empty.
+            pub fn suffix(&self) -> &str {
+                self.path.suffix()
+            }
+
+            /// The name without its suffix.
+            pub fn stem(&self) -> &str {
+                self.path.stem()
+            }
+
+            /// The same directory with another name.
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) as for
+            /// [`PurePath::with_name`].
+            pub fn with_name(&self, name: &str) -> crate::Result<$path> {
+                Ok(self.at(self.path.with_name(name)?))
+            }
+
+            /// The same path with another suffix (`""` removes it).
+            ///
+            /// # Errors
+            ///
+            /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) as for
+            /// [`PurePath::with_suffix`].
+            pub fn with_suffix(&self, suffix: &str) -> crate::Result<$path> {
+                Ok(self.at(self.path.with_suffix(suffix)?))
             }
         }
 
