@@ -709,6 +709,60 @@ impl Resolver {
         Ok((from, to))
     }
 
+    /// The two halves of a rename that follows DFS links: `from`'s target and the
+    /// target of `to`'s parent directory are each found by a call that follows links
+    /// ([`super::dfs::DfsWalk::answered_at`]); this says whether they landed on one
+    /// share of one server as one user, and if so the new name's path in that share
+    /// (`to_parent`'s path and `to`'s last component).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotSameDfsTarget`] (EXDEV) when they did not; EINVAL for a `to`
+    /// naming a share's root.
+    pub fn rename_within(
+        from: &Target,
+        to_parent: &Target,
+        to: &Target,
+    ) -> Result<String, ClientError> {
+        let name = to
+            .url
+            .path
+            .rsplit('\\')
+            .next()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| invalid(format!("{}: names no file to rename to", to.url)))?;
+        let same_share = |a: &Target, b: &Target| {
+            a.key == b.key
+                && a.url
+                    .share
+                    .as_deref()
+                    .zip(b.url.share.as_deref())
+                    .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y))
+        };
+        if !same_share(from, to_parent) {
+            return Err(ClientError::Smb(crate::Error::NotSameDfsTarget {
+                op: "rename",
+                from: Self::dfs_path(from),
+                to: Self::dfs_path(to_parent),
+            }));
+        }
+        let parent = to_parent.path().trim_matches('\\');
+        Ok(if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}\\{name}")
+        })
+    }
+
+    /// The target of `to`'s parent directory (the share's root for a file at the
+    /// root): where a rename's new name is looked up through DFS links.
+    pub fn parent_of(to: &Target) -> Target {
+        let mut parent = to.clone();
+        let path = to.url.path.trim_end_matches('\\');
+        parent.url.path = path.rsplit_once('\\').map_or("", |(dir, _)| dir).to_string();
+        parent
+    }
+
     /// Passes `result` on, first forgetting the credentials `target` was resolved with
     /// when the login was refused, so the callback is asked again next time rather than
     /// its wrong answer replayed.
