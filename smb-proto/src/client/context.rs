@@ -468,8 +468,8 @@ struct State {
 /// server and share are reached and caching its answer.
 ///
 /// Credentials for a URL, in order: the context's defaults (the base options' domain,
-/// user and password; an NT hash or password callback there is not used, give the
-/// context an [`AuthFn`] instead), the URL's user and workgroup, then what the callback
+/// user and password; an NT hash or password callback there serves the base's own
+/// user when nothing else gives a password), the URL's user and workgroup, then what the callback
 /// (or [`SimpleAuth`] table) makes of them; a URL's own user, workgroup and password
 /// override the callback's. A URL with both a user and a password asks no callback.
 pub struct Resolver {
@@ -647,8 +647,20 @@ impl Resolver {
         server.domain = None;
         server.set_password(None);
         let mut o = ConnectOptions::for_url(&self.base, &server, None);
-        // An empty user name is an anonymous login (see `ConnectOptions::credentials`).
-        o = o.user(&auth.username, &auth.password);
+        // The base's own user with no password given elsewhere logs in with the base's
+        // secret, whatever it is (an NT hash, a password callback: the `smb` command's
+        // `--nt-hash` and password prompt reach DFS targets so).
+        let base_secret = auth.password.is_empty()
+            && !auth.username.is_empty()
+            && auth.username.eq_ignore_ascii_case(&self.base.user)
+            && !matches!(self.base.secret, Secret::Password(_));
+        if base_secret {
+            o.user.clone_from(&auth.username);
+            o.secret = self.base.secret.clone();
+        } else {
+            // An empty user name is an anonymous login (see `ConnectOptions::credentials`).
+            o = o.user(&auth.username, &auth.password);
+        }
         o.domain.clone_from(&auth.workgroup);
         o
     }
