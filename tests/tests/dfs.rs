@@ -7,47 +7,14 @@
 //! referral's time to live has passed on the context's clock.
 
 use std::io::Read;
-use std::net::Ipv4Addr;
-use std::os::unix::fs::symlink;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use smb_blocking::{Connection, Context, NtStatus, O_RDONLY};
 use smb_proto::ops::GetDfsReferral;
-use smb_tests::{SambaServer, Share};
-
-const CONTENT: &[u8] = b"hello from the target server\n";
-
-/// The target (127.0.0.2, share `target` holding `hello.txt` and `sub/a.txt`,
-/// `sub/b.txt`) and the root (127.0.0.1 on the same port, share `dfsroot` with
-/// `link1` → the target, `link2` → 127.0.0.3 (down) then the target, and a plain
-/// file `local.txt`).
-fn servers() -> (SambaServer, SambaServer) {
-    let target = SambaServer::builder()
-        .address(Ipv4Addr::new(127, 0, 0, 2))
-        .share(Share::new("target"))
-        .start();
-    let dir = target.share_path("target");
-    std::fs::write(dir.join("hello.txt"), CONTENT).unwrap();
-    std::fs::create_dir(dir.join("sub")).unwrap();
-    std::fs::write(dir.join("sub/a.txt"), b"a").unwrap();
-    std::fs::write(dir.join("sub/b.txt"), b"bb").unwrap();
-    let root = SambaServer::builder()
-        .port(target.port())
-        .global("host msdfs", "yes")
-        .share(Share::new("dfsroot").option("msdfs root", "yes"))
-        .start();
-    let dir = root.share_path("dfsroot");
-    symlink("msdfs:127.0.0.2\\target", dir.join("link1")).unwrap();
-    symlink(
-        "msdfs:127.0.0.3\\target,127.0.0.2\\target",
-        dir.join("link2"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("local.txt"), b"local").unwrap();
-    (root, target)
-}
+use smb_tests::dfs::{servers, CONTENT};
+use smb_tests::SambaServer;
 
 /// A context that keeps the root's port for referral targets, and whose clock the
 /// test moves forward by `offset` seconds.
