@@ -308,10 +308,10 @@ impl Context {
     /// may not open so.
     pub async fn open(&self, url: &str, flags: i32) -> Result<File> {
         let plan = open_plan(flags)?;
-        let options = &plan.options;
+        let options = plan.options;
         let file = self
             .on_share(url, |client, at| async move {
-                client.open(at.share()?, at.path(), options.clone()).await
+                client.open(at.share()?, at.path(), options).await
             })
             .await?;
         Ok(file.appending(plan.append))
@@ -421,9 +421,7 @@ impl Context {
         let (to, to_parent) = (&to, &to_parent);
         self.walk(from, |client, at| async move {
             let new = Resolver::rename_within(&at, to_parent, to)?;
-            client
-                .rename_replacing(at.share()?, at.path(), &new)
-                .await
+            client.rename_replacing(at.share()?, at.path(), &new).await
         })
         .await
         .0

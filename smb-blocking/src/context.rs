@@ -237,7 +237,9 @@ impl Context {
         match self.walk(target, |c, at| c.get_attributes(at.share()?, at.path())) {
             (_, Some(found)) => Ok(found),
             (Err(e), None) => Err(e),
-            (Ok(_), None) => Err(smb_proto::Error::Invalid("dfs: no target answered".into()).into()),
+            (Ok(_), None) => {
+                Err(smb_proto::Error::Invalid("dfs: no target answered".into()).into())
+            }
         }
     }
 

@@ -453,9 +453,7 @@ impl Cx {
     /// one stat, and on a DFS root a referral and the target's server), with a
     /// connection there; `t` itself when it is under no link.
     fn reach(&self, t: &Target) -> Result<(Target, Connection), Fail> {
-        let options = self
-            .options(&t.url)?
-            .dfs_keep_port(self.conn.dfs_keep_port);
+        let options = self.options(&t.url)?.dfs_keep_port(self.conn.dfs_keep_port);
         // The login is in the options; the URL says where, on the port they chose.
         let mut url = t.url.clone();
         url.user = None;

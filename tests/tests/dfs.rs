@@ -213,7 +213,10 @@ fn rename_through_a_link() {
     .unwrap();
     assert_eq!(std::fs::read(disk.join("top.txt")).unwrap(), b"a");
 
-    for (from, to) in [("link1/hello.txt", "moved.txt"), ("local.txt", "link1/local.txt")] {
+    for (from, to) in [
+        ("link1/hello.txt", "moved.txt"),
+        ("local.txt", "link1/local.txt"),
+    ] {
         let e = ctx
             .rename(&format!("{base}/{from}"), &format!("{base}/{to}"))
             .unwrap_err();
@@ -252,10 +255,17 @@ fn path_api_through_a_link() {
     let (_, at) = ctx.locate(&format!("{base}/link1/nothing")).unwrap();
     assert_eq!(at.url.host, "127.0.0.2");
     let (_, at) = ctx.locate(&format!("{base}/local.txt")).unwrap();
-    assert_eq!((at.url.host.as_str(), at.share().unwrap()), ("127.0.0.1", "dfsroot"));
+    assert_eq!(
+        (at.url.host.as_str(), at.share().unwrap()),
+        ("127.0.0.1", "dfsroot")
+    );
 
     let sub = ctx.path(&format!("{base}/link1/sub")).unwrap();
-    let mut names: Vec<String> = sub.iterdir().unwrap().map(|p| p.name().to_string()).collect();
+    let mut names: Vec<String> = sub
+        .iterdir()
+        .unwrap()
+        .map(|p| p.name().to_string())
+        .collect();
     names.sort();
     assert_eq!(names, ["a.txt", "b.txt"]);
     assert_eq!(sub.join("b.txt").read_bytes().unwrap(), b"bb");
@@ -275,9 +285,8 @@ fn async_context_follows_links_and_fails_over() {
         .enable_all()
         .build()
         .unwrap();
-    let ctx = rt.block_on(async {
-        smb_tokio::Context::new(root.connect_options().dfs_keep_port(true))
-    });
+    let ctx =
+        rt.block_on(async { smb_tokio::Context::new(root.connect_options().dfs_keep_port(true)) });
     let logs = logged(|| {
         rt.block_on(async {
             let mut f = ctx

@@ -771,7 +771,10 @@ impl Resolver {
     pub fn parent_of(to: &Target) -> Target {
         let mut parent = to.clone();
         let path = to.url.path.trim_end_matches('\\');
-        parent.url.path = path.rsplit_once('\\').map_or("", |(dir, _)| dir).to_string();
+        parent.url.path = path
+            .rsplit_once('\\')
+            .map_or("", |(dir, _)| dir)
+            .to_string();
         parent
     }
 
@@ -1302,5 +1305,25 @@ mod tests {
         assert_eq!((dir.kind, dir.kind.smbc_type()), (DirentType::Dir, 7));
         assert!(!dir.kind.is_share() && share(0).kind.is_share());
         assert_eq!(Dirent::from(FileInfo::default()).kind, DirentType::File);
+    }
+
+    #[test]
+    fn the_base_users_nt_hash_reaches_every_server() {
+        let resolver = Resolver::new(ConnectOptions::new("").nt_hash("alice", [7; 16]));
+        let t = resolver.resolve("smb://fs1/docs/a").unwrap();
+        assert!(matches!(t.options.secret, Secret::NtHash(h) if h == [7; 16]));
+        let to = super::super::dfs::DfsTarget {
+            server: "fs2".into(),
+            share: "s".into(),
+            path: String::new(),
+        };
+        let t = resolver.redirect(&t, &to);
+        assert_eq!(t.options.user, "alice");
+        assert!(matches!(t.options.secret, Secret::NtHash(_)));
+        // Another user, or a password given, is not the base's.
+        let t = resolver.resolve("smb://bob@fs1/docs").unwrap();
+        assert!(matches!(&t.options.secret, Secret::Password(p) if p.is_empty()));
+        let t = resolver.resolve("smb://alice:pw@fs1/docs").unwrap();
+        assert!(matches!(&t.options.secret, Secret::Password(p) if p == "pw"));
     }
 }

@@ -517,9 +517,11 @@ impl DfsWalk {
                 self.trying = Some((target.clone(), Some(to)));
                 DfsStep::Call(target)
             }
-            None => DfsStep::Fail(self.unreachable.take().unwrap_or_else(|| {
-                Error::Invalid(format!("{}: no DFS target", self.path)).into()
-            })),
+            None => {
+                DfsStep::Fail(self.unreachable.take().unwrap_or_else(|| {
+                    Error::Invalid(format!("{}: no DFS target", self.path)).into()
+                }))
+            }
         }
     }
 }
@@ -719,7 +721,10 @@ mod tests {
             DfsStep::Fail(e) if e.status() == Some(NtStatus::OBJECT_NAME_NOT_FOUND)
         ));
         assert_eq!(walk.answered_at().unwrap().url.host, "b");
-        assert_eq!(cache.resolve("\\root\\dfs\\link", t0).unwrap()[0].server, "b");
+        assert_eq!(
+            cache.resolve("\\root\\dfs\\link", t0).unwrap()[0].server,
+            "b"
+        );
 
         // A connect failure on the URL's own server is the answer: nothing to fail
         // over to.
@@ -744,7 +749,11 @@ mod tests {
                 DfsStep::Refer { path, .. } => {
                     referrals += 1;
                     // Every link leads to another server's link: a loop.
-                    let to = if path.starts_with("\\a\\") { "\\b\\s\\l" } else { "\\a\\s\\l" };
+                    let to = if path.starts_with("\\a\\") {
+                        "\\b\\s\\l"
+                    } else {
+                        "\\a\\s\\l"
+                    };
                     let prefix = path.trim_end_matches("\\f");
                     let r = referral(prefix, 0, &[to], 0);
                     assert!(matches!(
