@@ -45,8 +45,10 @@ type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 /// referral for its time to live, and runs the call on the first of its targets it can
 /// reach, connecting to that server as it would for a URL naming it (targets are
 /// reached on port 445 unless [`ConnectOptions::dfs_keep_port`] is set). Later calls
-/// under the same link go to the target directly. A rename is not followed through a
-/// link.
+/// under the same link go to the target directly. The rules are the core's
+/// [`DfsWalk`] (the async context drives the same). A rename follows both its ends
+/// ([`Context::rename`]); [`Context::locate`] and [`Context::path`] say where a path
+/// lives, for the path API and the calls of a [`Connection`].
 ///
 /// ```no_run
 /// use std::io::{Read, Write};
@@ -220,7 +222,7 @@ impl Context {
     /// # fn demo(ctx: &smb_blocking::Context) -> smb_blocking::Result<()> {
     /// let (conn, at) = ctx.locate("smb://corp/dfs/docs/report.pdf")?;
     /// println!("on {} share {} path {}", at.url.host, at.share()?, at.path());
-    /// let data = conn.read_file(at.share()?, at.path())?;
+    /// let info = conn.get_attributes(at.share()?, at.path())?;
     /// # Ok(()) }
     /// ```
     ///
