@@ -248,7 +248,10 @@ impl Context {
     /// A [`SmbPath`](crate::SmbPath) for `url` once DFS links are followed
     /// ([`Context::locate`]): on a [`Share`](crate::Share) of the server and share the
     /// path lives on, sharing the context's connection to it. Everything below it is
-    /// on that share: a path under a further link must be located again.
+    /// on that share: a path under a further link must be located again. The share's
+    /// tree is the one the context's own calls use: when the last handle of the
+    /// returned path's share goes, the tree is disconnected and files the context
+    /// opened on that share are closed with it (see `Share::on`).
     ///
     /// ```no_run
     /// # fn demo(ctx: &smb_blocking::Context) -> smb_blocking::Result<()> {
