@@ -6,18 +6,20 @@
 //! The protocol-free half (flags, credentials, the callback's cache, directory entry
 //! types) is [`smb_proto::client::context`], which the blocking client shares.
 
+use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context as TaskContext, Poll};
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use futures_core::Stream;
-use smb_proto::client::context::{chmod_info, open_plan, utimes_info, Resolver, Target};
+use smb_proto::client::context::{chmod_info, open_plan, utimes_info, Resolver};
+use smb_proto::client::dfs::{DfsStep, DfsWalk, ReferralCache};
 use smb_proto::ops;
 
 pub use smb_proto::client::context::{
-    st_mode, Auth, AuthFn, Dirent, DirentType, OpenFlags, SimpleAuth, O_ACCMODE, O_APPEND, O_CREAT,
-    O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+    st_mode, Auth, AuthFn, Dirent, DirentType, OpenFlags, SimpleAuth, Target, O_ACCMODE, O_APPEND,
+    O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
 use crate::runtime::Runtime;
@@ -34,6 +36,12 @@ use crate::{Client, ConnectOptions, File, FileInfo, FsInfo, ListStream, Pool, Re
 /// answer is cached; a URL's own user and password come first. One connection is made
 /// per server, port and user: one user on two shares shares it, two users on one
 /// server have one each. A connection that has ended is replaced on next use.
+///
+/// Calls follow DFS links as the blocking context's do, by the same rules (the core's
+/// [`DfsWalk`]): a path behind a link (STATUS_PATH_NOT_COVERED) is asked a referral
+/// for, the referral is kept for its time to live, and the call runs on the first
+/// target that can be reached (on port 445 unless [`ConnectOptions::dfs_keep_port`] is
+/// set). [`Context::locate`] and [`Context::path`] say where a path lives.
 ///
 /// ```no_run
 /// # async fn demo(runtime: std::sync::Arc<dyn smb_async::runtime::Runtime>) -> smb_async::Result<()> {
@@ -59,9 +67,14 @@ pub struct Context {
     inner: Arc<Inner>,
 }
 
+/// Where a context reads the time its DFS referrals expire by.
+type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
+
 struct Inner {
     resolver: Resolver,
     pool: Pool,
+    referrals: Mutex<ReferralCache>,
+    clock: Mutex<Clock>,
 }
 
 impl std::fmt::Debug for Context {
@@ -82,8 +95,166 @@ impl Context {
             inner: Arc::new(Inner {
                 pool: Pool::new(runtime, Some(options.clone())),
                 resolver: Resolver::new(options),
+                referrals: Mutex::default(),
+                clock: Mutex::new(Arc::new(Instant::now)),
             }),
         }
+    }
+
+    /// Reads the time DFS referrals expire by from `clock` instead of
+    /// [`Instant::now`] (a test moves it past a referral's time to live).
+    pub fn clock(self, clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
+        *self
+            .inner
+            .clock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(clock);
+        self
+    }
+
+    /// How many DFS referrals the context holds that have not expired.
+    pub fn dfs_referrals(&self) -> usize {
+        let now = self.now();
+        self.referrals().len(now)
+    }
+
+    fn now(&self) -> Instant {
+        let clock = self
+            .inner
+            .clock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        clock()
+    }
+
+    fn referrals(&self) -> MutexGuard<'_, ReferralCache> {
+        self.inner
+            .referrals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `call` on `target` and, through DFS links, on what it leads to, as the
+    /// core's [`DfsWalk`] says. Returns its result and, when a server answered (with
+    /// success or a failure of its own), that server's client and target. No lock is
+    /// held across an await.
+    async fn walk<T, F>(
+        &self,
+        target: Target,
+        call: impl Fn(Client, Target) -> F,
+    ) -> (Result<T>, Option<(Client, Target)>)
+    where
+        F: Future<Output = Result<T>>,
+    {
+        let resolver = &self.inner.resolver;
+        let mut walk = match DfsWalk::new(target) {
+            Ok(walk) => walk,
+            Err(e) => return (Err(e), None),
+        };
+        let now = self.now();
+        let mut step = walk.start(resolver, &mut self.referrals(), now);
+        let mut last = None;
+        loop {
+            step = match step {
+                DfsStep::Call(at) => {
+                    last = None;
+                    let result = match self.connection(&at).await {
+                        Ok(client) => {
+                            let result = call(client.clone(), at.clone()).await;
+                            last = Some((client, at));
+                            result
+                        }
+                        Err(e) => Err(e),
+                    };
+                    match result {
+                        Ok(result) => {
+                            walk.on_success(&mut self.referrals());
+                            return (Ok(result), last);
+                        }
+                        Err(e) => walk.on_error(e, resolver, &mut self.referrals()),
+                    }
+                }
+                DfsStep::Refer { target, path } => {
+                    let referral = match self.connection(&target).await {
+                        Ok(client) => client.call(ops::GetDfsReferral::new(&path)).await,
+                        Err(e) => Err(e),
+                    };
+                    let now = self.now();
+                    walk.on_referral(referral, resolver, &mut self.referrals(), now)
+                }
+                DfsStep::Fail(e) => {
+                    let answered = walk.answered_at().and(last);
+                    return (Err(e), answered);
+                }
+            };
+        }
+    }
+
+    /// Runs `call` with the client, share and path `url` names (a URL naming only a
+    /// server fails with EINVAL first), following DFS links.
+    async fn on_share<T, F>(&self, url: &str, call: impl Fn(Client, Target) -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        let target = self.inner.resolver.resolve(url)?;
+        self.walk(target, call).await.0
+    }
+
+    /// Where `url` lives once DFS links are followed: a client connected to the server
+    /// that holds it, and its [`Target`] there (server, share and path in
+    /// `target.url`). A path under no link is where the URL says. The path need not
+    /// exist: it is found with a stat, and any answer of a server but
+    /// STATUS_PATH_NOT_COVERED, even "no such file", says where it is. This is how
+    /// to use a [`Share`](crate::Share) or any call of a [`Client`] on a DFS
+    /// namespace: a `Share` is one tree on one connection and cannot follow a link to
+    /// another server by itself ([`Context::path`] does this for you).
+    ///
+    /// ```no_run
+    /// # async fn demo(ctx: &smb_async::Context) -> smb_async::Result<()> {
+    /// let (client, at) = ctx.locate("smb://corp/dfs/docs/report.pdf").await?;
+    /// println!("on {} share {} path {}", at.url.host, at.share()?, at.path());
+    /// let info = client.get_attributes(at.share()?, at.path()).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// EINVAL for a bad URL or one naming only a server; a connect or login failure
+    /// when no target can be reached; EINVAL for a bad referral or a loop of links.
+    pub async fn locate(&self, url: &str) -> Result<(Client, Target)> {
+        let target = self.inner.resolver.resolve(url)?;
+        self.locate_target(target).await
+    }
+
+    async fn locate_target(&self, target: Target) -> Result<(Client, Target)> {
+        let probe = |client: Client, at: Target| async move {
+            client.get_attributes(at.share()?, at.path()).await
+        };
+        match self.walk(target, probe).await {
+            (_, Some(found)) => Ok(found),
+            (Err(e), None) => Err(e),
+            (Ok(_), None) => {
+                Err(smb_proto::Error::Invalid("dfs: no target answered".into()).into())
+            }
+        }
+    }
+
+    /// A [`SmbPath`](crate::SmbPath) for `url` once DFS links are followed
+    /// ([`Context::locate`]): on a [`Share`](crate::Share) of the server and share the
+    /// path lives on, sharing the context's connection to it. Everything below it is
+    /// on that share: a path under a further link must be located again. The share's
+    /// tree is the one the context's own calls use: when the last handle of the
+    /// returned path's share goes, the tree is disconnected and files the context
+    /// opened on that share are closed with it (see `Share::on`).
+    ///
+    /// # Errors
+    ///
+    /// As for [`Context::locate`]; the tree connect's error.
+    pub async fn path(&self, url: &str) -> Result<crate::SmbPath> {
+        let (client, at) = self.locate(url).await?;
+        let share = crate::Share::on(client, at.share()?).await?;
+        Ok(share.path(&at.path().replace('\\', "/")))
     }
 
     /// Sets the default workgroup, user and password (libsmbclient's
@@ -126,22 +297,6 @@ impl Context {
         self.inner.resolver.check_login(target, connected)
     }
 
-    /// `url` resolved, with its connection; for a call on a share or a file, so a URL
-    /// naming only a server fails (EINVAL) before anything is asked or sent.
-    async fn reach_share(&self, url: &str) -> Result<(Target, Client)> {
-        let target = self.inner.resolver.resolve(url)?;
-        target.share()?;
-        let conn = self.connection(&target).await?;
-        Ok((target, conn))
-    }
-
-    /// `url` resolved, with its connection.
-    async fn reach(&self, url: &str) -> Result<(Target, Client)> {
-        let target = self.inner.resolver.resolve(url)?;
-        let client = self.connection(&target).await?;
-        Ok((target, client))
-    }
-
     /// Opens the file `url` names with POSIX `flags` ([`O_RDONLY`], [`O_WRONLY`] or
     /// [`O_RDWR`], with any of [`O_CREAT`], [`O_EXCL`], [`O_TRUNC`], [`O_APPEND`]),
     /// as `smbc_open` does; the dispositions are those of
@@ -156,9 +311,11 @@ impl Context {
     /// may not open so.
     pub async fn open(&self, url: &str, flags: i32) -> Result<File> {
         let plan = open_plan(flags)?;
-        let (target, client) = self.reach_share(url).await?;
-        let file = client
-            .open(target.share()?, target.path(), plan.options)
+        let options = plan.options;
+        let file = self
+            .on_share(url, |client, at| async move {
+                client.open(at.share()?, at.path(), options).await
+            })
             .await?;
         Ok(file.appending(plan.append))
     }
@@ -183,16 +340,25 @@ impl Context {
     /// ENOENT for a missing directory, ENOTDIR for a file, EACCES for a share the user
     /// may not use.
     pub async fn opendir(&self, url: &str) -> Result<Dir> {
-        let (target, client) = self.reach(url).await?;
-        let Some(share) = &target.url.share else {
+        let target = self.inner.resolver.resolve(url)?;
+        if target.url.share.is_none() {
+            let client = self.connection(&target).await?;
             let shares = client.list_shares().await?;
             return Ok(Dir {
                 first: None,
                 rest: Entries::Shares(shares.into_iter()),
             });
-        };
-        let mut listing = client.list_path_stream(share, target.path(), "*").await?;
-        let first = listing.next().await.transpose()?.map(Dirent::from);
+        }
+        // The first page decides where the directory is: a link's target, or here.
+        let (first, listing) = self
+            .walk(target, |client, at| async move {
+                let mut listing = client.list_path_stream(at.share()?, at.path(), "*").await?;
+                let first = listing.next().await.transpose()?;
+                Ok((first, listing))
+            })
+            .await
+            .0?;
+        let first = first.map(Dirent::from);
         Ok(Dir {
             first,
             rest: Entries::Listing(listing),
@@ -206,8 +372,10 @@ impl Context {
     ///
     /// ENOENT for a missing path; ENOTDIR for a file named with a trailing `/`.
     pub async fn stat(&self, url: &str) -> Result<FileInfo> {
-        let (target, client) = self.reach_share(url).await?;
-        client.get_attributes(target.share()?, target.path()).await
+        self.on_share(url, |client, at| async move {
+            client.get_attributes(at.share()?, at.path()).await
+        })
+        .await
     }
 
     /// The size, free space and facts of the file system holding what `url` names
@@ -217,8 +385,10 @@ impl Context {
     ///
     /// ENOENT for a missing path; EINVAL for a URL naming only a server.
     pub async fn statvfs(&self, url: &str) -> Result<FsInfo> {
-        let (target, client) = self.reach_share(url).await?;
-        client.disk_free(target.share()?, target.path()).await
+        self.on_share(url, |client, at| async move {
+            client.disk_free(at.share()?, at.path()).await
+        })
+        .await
     }
 
     /// Deletes the file `url` names (`smbc_unlink`). The name is taken literally: `*`
@@ -228,26 +398,36 @@ impl Context {
     ///
     /// ENOENT for a missing file; EISDIR for a directory; EACCES on a read-only share.
     pub async fn unlink(&self, url: &str) -> Result<()> {
-        let (target, client) = self.reach_share(url).await?;
-        client
-            .call(ops::Delete::new(target.share()?, target.path()).literal())
-            .await
-            .map(drop)
+        self.on_share(url, |client, at| async move {
+            client
+                .call(ops::Delete::new(at.share()?, at.path()).literal())
+                .await
+                .map(drop)
+        })
+        .await
     }
 
     /// Renames `from` to `to` (`smbc_rename`), replacing a file at `to` as POSIX
-    /// `rename` does. Both must be on one share of one server, as one user.
+    /// `rename` does. Both must be on one share of one server, as one user. Through
+    /// DFS links, `from` and `to`'s directory are each followed to their target (one
+    /// stat for `to`'s directory first) and must land on one share there.
     ///
     /// # Errors
     ///
     /// EXDEV ([`ErrorKind::CrossesDevices`](crate::ErrorKind::CrossesDevices)) for two
-    /// shares, servers or users, before anything is sent; ENOENT for a missing `from`.
+    /// shares, servers or users, before anything is sent, or
+    /// ([`smb_proto::Error::NotSameDfsTarget`]) for two paths whose DFS links lead to
+    /// different targets; ENOENT for a missing `from`.
     pub async fn rename(&self, from: &str, to: &str) -> Result<()> {
         let (from, to) = self.inner.resolver.resolve_rename(from, to)?;
-        let client = self.connection(&from).await?;
-        client
-            .rename_replacing(from.share()?, from.path(), to.path())
-            .await
+        let (_, to_parent) = self.locate_target(Resolver::parent_of(&to)).await?;
+        let (to, to_parent) = (&to, &to_parent);
+        self.walk(from, |client, at| async move {
+            let new = Resolver::rename_within(&at, to_parent, to)?;
+            client.rename_replacing(at.share()?, at.path(), &new).await
+        })
+        .await
+        .0
     }
 
     /// Creates the directory `url` names (`smbc_mkdir`); its parent must exist.
@@ -256,10 +436,10 @@ impl Context {
     ///
     /// EEXIST when the name exists; ENOENT when the parent does not.
     pub async fn mkdir(&self, url: &str) -> Result<()> {
-        let (target, client) = self.reach_share(url).await?;
-        client
-            .create_directory(target.share()?, target.path())
-            .await
+        self.on_share(url, |client, at| async move {
+            client.create_directory(at.share()?, at.path()).await
+        })
+        .await
     }
 
     /// Removes the empty directory `url` names (`smbc_rmdir`).
@@ -268,10 +448,10 @@ impl Context {
     ///
     /// ENOTEMPTY when it holds anything; ENOTDIR for a file; ENOENT for a missing one.
     pub async fn rmdir(&self, url: &str) -> Result<()> {
-        let (target, client) = self.reach_share(url).await?;
-        client
-            .delete_directory(target.share()?, target.path())
-            .await
+        self.on_share(url, |client, at| async move {
+            client.delete_directory(at.share()?, at.path()).await
+        })
+        .await
     }
 
     /// `smbc_chmod`: no write bit for anyone in `mode` sets the read-only attribute,
@@ -282,16 +462,18 @@ impl Context {
     ///
     /// ENOENT for a missing path; EACCES when the attributes may not be changed.
     pub async fn chmod(&self, url: &str, mode: u32) -> Result<()> {
-        let (target, client) = self.reach_share(url).await?;
-        let (share, path) = (target.share()?, target.path());
-        let attributes = client.get_attributes(share, path).await?.attributes;
-        client
-            .call(ops::SetBasicInfo::new(
-                share,
-                path,
-                chmod_info(attributes, mode),
-            ))
-            .await
+        self.on_share(url, |client, at| async move {
+            let (share, path) = (at.share()?, at.path());
+            let attributes = client.get_attributes(share, path).await?.attributes;
+            client
+                .call(ops::SetBasicInfo::new(
+                    share,
+                    path,
+                    chmod_info(attributes, mode),
+                ))
+                .await
+        })
+        .await
     }
 
     /// Sets the last access and last write times of what `url` names (`smbc_utimes`).
@@ -301,10 +483,12 @@ impl Context {
     /// ENOENT for a missing path; EINVAL for a time before 1601.
     pub async fn utimes(&self, url: &str, atime: SystemTime, mtime: SystemTime) -> Result<()> {
         let info = utimes_info(atime, mtime)?;
-        let (target, client) = self.reach_share(url).await?;
-        client
-            .call(ops::SetBasicInfo::new(target.share()?, target.path(), info))
-            .await
+        self.on_share(url, |client, at| async move {
+            client
+                .call(ops::SetBasicInfo::new(at.share()?, at.path(), info))
+                .await
+        })
+        .await
     }
 }
 

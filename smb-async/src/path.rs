@@ -144,7 +144,7 @@ impl Share {
     }
 }
 
-smb_proto::share_path_impls!(Share, SmbPath);
+smb_proto::share_path_impls!(Share, SmbPath, crate::Error);
 
 /// A path on a [`Share`], with pathlib's methods (pike's `PikePath`) as `async fn`s: a
 /// clone of the share handle and a share-relative [`PurePath`].

@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
-use smb_proto::client::context::{open_plan, ConnectionKey, Resolver, Target};
-use smb_proto::client::dfs::{self, DfsTarget, ReferralCache, MAX_DFS_HOPS};
+use smb_proto::client::context::{open_plan, ConnectionKey, Resolver};
+use smb_proto::client::dfs::{DfsStep, DfsWalk, ReferralCache};
 use smb_proto::ops;
 
 pub use smb_proto::client::context::{
-    st_mode, Auth, AuthFn, Dirent, DirentType, OpenFlags, SimpleAuth, O_ACCMODE, O_APPEND, O_CREAT,
-    O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+    st_mode, Auth, AuthFn, Dirent, DirentType, OpenFlags, SimpleAuth, Target, O_ACCMODE, O_APPEND,
+    O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
 use crate::{ConnectOptions, Connection, File, FileInfo, FsInfo, Result};
@@ -45,8 +45,10 @@ type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 /// referral for its time to live, and runs the call on the first of its targets it can
 /// reach, connecting to that server as it would for a URL naming it (targets are
 /// reached on port 445 unless [`ConnectOptions::dfs_keep_port`] is set). Later calls
-/// under the same link go to the target directly. A rename is not followed through a
-/// link.
+/// under the same link go to the target directly. The rules are the core's
+/// [`DfsWalk`] (the async context drives the same). A rename follows both its ends
+/// ([`Context::rename`]); [`Context::locate`] and [`Context::path`] say where a path
+/// lives, for the path API and the calls of a [`Connection`].
 ///
 /// ```no_run
 /// use std::io::{Read, Write};
@@ -155,70 +157,119 @@ impl Context {
         url: &str,
         call: impl Fn(&Connection, &str, &str) -> Result<T>,
     ) -> Result<T> {
-        let mut target = self.inner.resolver.resolve(url)?;
-        target.share()?;
-        // Targets of a referral just received (one with no time to live is not cached).
-        let mut fresh: Option<Vec<DfsTarget>> = None;
-        for _ in 0..MAX_DFS_HOPS {
-            let path = Resolver::dfs_path(&target);
-            let targets = fresh.take().or_else(|| {
-                let now = self.now();
-                self.referrals().resolve(&path, now)
-            });
-            let (at, conn, result) = match targets {
-                None => {
-                    let conn = self.connection(&target)?;
-                    let result = call(&conn, target.share()?, target.path());
-                    (target, conn, result)
-                }
-                Some(targets) => self.failover(&target, &path, &targets, &call)?,
-            };
-            match result {
-                Err(e) if dfs::is_path_not_covered(&e) => {
-                    let at_path = Resolver::dfs_path(&at);
-                    let referral = conn.call(ops::GetDfsReferral::new(&at_path))?;
-                    let now = self.now();
-                    fresh = Some(self.referrals().insert(&at_path, &referral, now)?);
-                    target = at;
-                }
-                result => return result,
-            }
-        }
-        Err(smb_proto::Error::Invalid(format!(
-            "{url}: more than {MAX_DFS_HOPS} DFS referrals to follow"
-        ))
-        .into())
+        let target = self.inner.resolver.resolve(url)?;
+        self.walk(target, |conn, at| call(conn, at.share()?, at.path()))
+            .0
     }
 
-    /// Runs `call` on the first of `targets` (where `from`, DFS path `path`, leads)
-    /// that can be reached, and makes it the first the cache names.
-    fn failover<T>(
+    /// Runs `call` on `target` and, through DFS links, on what it leads to, as the
+    /// core's [`DfsWalk`] says. Returns its result and, when a server answered (with
+    /// success or a failure of its own), that server's connection and target.
+    fn walk<T>(
         &self,
-        from: &Target,
-        path: &str,
-        targets: &[DfsTarget],
-        call: &impl Fn(&Connection, &str, &str) -> Result<T>,
-    ) -> Result<(Target, Connection, Result<T>)> {
+        target: Target,
+        call: impl Fn(&Connection, &Target) -> Result<T>,
+    ) -> (Result<T>, Option<(Connection, Target)>) {
+        let resolver = &self.inner.resolver;
+        let mut walk = match DfsWalk::new(target) {
+            Ok(walk) => walk,
+            Err(e) => return (Err(e), None),
+        };
+        let mut step = walk.start(resolver, &mut self.referrals(), self.now());
         let mut last = None;
-        for to in targets {
-            let target = self.inner.resolver.redirect(from, to);
-            let result = self
-                .connection(&target)
-                .map(|conn| (call(&conn, &to.share, &to.path), conn));
-            match result {
-                Err(e) | Ok((Err(e), _)) if dfs::fails_over(&e) => {
-                    tracing::info!(server = %to.server, share = %to.share, error = %e, "dfs target unreachable");
-                    last = Some(e);
+        loop {
+            step = match step {
+                DfsStep::Call(at) => {
+                    last = None;
+                    let result = self.connection(&at).and_then(|c| {
+                        let result = call(&c, &at);
+                        last = Some((c, at));
+                        result
+                    });
+                    match result {
+                        Ok(result) => {
+                            walk.on_success(&mut self.referrals());
+                            return (Ok(result), last);
+                        }
+                        Err(e) => walk.on_error(e, resolver, &mut self.referrals()),
+                    }
                 }
-                Err(e) => return Err(e),
-                Ok((result, conn)) => {
-                    self.referrals().prefer(path, to);
-                    return Ok((target, conn, result));
+                DfsStep::Refer { target, path } => {
+                    let referral = self
+                        .connection(&target)
+                        .and_then(|c| c.call(ops::GetDfsReferral::new(&path)));
+                    walk.on_referral(referral, resolver, &mut self.referrals(), self.now())
                 }
+                DfsStep::Fail(e) => {
+                    let answered = walk.answered_at().and(last);
+                    return (Err(e), answered);
+                }
+            };
+        }
+    }
+
+    /// Where `url` lives once DFS links are followed: a connection to the server that
+    /// holds it, and its [`Target`] there (server, share and path in `target.url`).
+    /// A path under no link is where the URL says. The path need not exist: it is
+    /// found with a stat, and any answer of a server but STATUS_PATH_NOT_COVERED,
+    /// even "no such file", says where it is.
+    ///
+    /// This is how to use a [`Share`](crate::Share), or any call of a [`Connection`],
+    /// on a DFS namespace: a `Share` is one tree on one connection and cannot follow
+    /// a link to another server by itself ([`Context::path`] does this for you).
+    ///
+    /// ```no_run
+    /// # fn demo(ctx: &smb_blocking::Context) -> smb_blocking::Result<()> {
+    /// let (conn, at) = ctx.locate("smb://corp/dfs/docs/report.pdf")?;
+    /// println!("on {} share {} path {}", at.url.host, at.share()?, at.path());
+    /// let info = conn.get_attributes(at.share()?, at.path())?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// EINVAL for a bad URL or one naming only a server; a connect or login failure
+    /// when no target can be reached; EINVAL for a bad referral or a loop of links.
+    pub fn locate(&self, url: &str) -> Result<(Connection, Target)> {
+        let target = self.inner.resolver.resolve(url)?;
+        self.locate_target(target)
+    }
+
+    fn locate_target(&self, target: Target) -> Result<(Connection, Target)> {
+        match self.walk(target, |c, at| c.get_attributes(at.share()?, at.path())) {
+            (_, Some(found)) => Ok(found),
+            (Err(e), None) => Err(e),
+            (Ok(_), None) => {
+                Err(smb_proto::Error::Invalid("dfs: no target answered".into()).into())
             }
         }
-        Err(last
-            .unwrap_or_else(|| smb_proto::Error::Invalid(format!("{path}: no DFS target")).into()))
+    }
+
+    /// A [`SmbPath`](crate::SmbPath) for `url` once DFS links are followed
+    /// ([`Context::locate`]): on a [`Share`](crate::Share) of the server and share the
+    /// path lives on, sharing the context's connection to it. Everything below it is
+    /// on that share: a path under a further link must be located again. The share's
+    /// tree is the one the context's own calls use: when the last handle of the
+    /// returned path's share goes, the tree is disconnected and files the context
+    /// opened on that share are closed with it (see `Share::on`).
+    ///
+    /// ```no_run
+    /// # fn demo(ctx: &smb_blocking::Context) -> smb_blocking::Result<()> {
+    /// let docs = ctx.path("smb://corp/dfs/docs")?;
+    /// for p in docs.iterdir()? {
+    ///     println!("{}", p.name());
+    /// }
+    /// println!("{}", docs.join("readme.txt").read_text()?);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`Context::locate`]; the tree connect's error.
+    pub fn path(&self, url: &str) -> Result<crate::SmbPath> {
+        let (conn, at) = self.locate(url)?;
+        let share = crate::Share::on(conn, at.share()?)?;
+        Ok(share.path(&at.path().replace('\\', "/")))
     }
 
     /// Sets the default workgroup, user and password (libsmbclient's
@@ -406,16 +457,30 @@ impl Context {
     }
 
     /// Renames `from` to `to` (`smbc_rename`), replacing a file at `to` as POSIX
-    /// `rename` does. Both must be on one share of one server, as one user.
+    /// `rename` does. Both must be on one share of one server, as one user. Through
+    /// DFS links, `from` and `to`'s directory are each followed to their target (one
+    /// stat for `to`'s directory first) and must land on one share there.
+    ///
+    /// ```no_run
+    /// # fn demo(ctx: &smb_blocking::Context) -> smb_blocking::Result<()> {
+    /// ctx.rename("smb://corp/dfs/docs/draft.txt", "smb://corp/dfs/docs/final.txt")?;
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
     /// EXDEV ([`ErrorKind::CrossesDevices`](crate::ErrorKind::CrossesDevices)) for two
-    /// shares, servers or users, before anything is sent; ENOENT for a missing `from`.
+    /// shares, servers or users, before anything is sent, or
+    /// ([`smb_proto::Error::NotSameDfsTarget`]) for two paths whose DFS links lead to
+    /// different targets; ENOENT for a missing `from`.
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
         let (from, to) = self.inner.resolver.resolve_rename(from, to)?;
-        let conn = self.connection(&from)?;
-        conn.rename_replacing(from.share()?, from.path(), to.path())
+        let (_, to_parent) = self.locate_target(Resolver::parent_of(&to))?;
+        self.walk(from, |conn, at| {
+            let new = Resolver::rename_within(at, &to_parent, &to)?;
+            conn.rename_replacing(at.share()?, at.path(), &new)
+        })
+        .0
     }
 
     /// Creates the directory `url` names (`smbc_mkdir`); its parent must exist.

@@ -133,7 +133,7 @@ impl Share {
     }
 }
 
-smb_proto::share_path_impls!(Share, SmbPath);
+smb_proto::share_path_impls!(Share, SmbPath, crate::Error);
 
 /// A path on a [`Share`], with pathlib's methods (pike's `PikePath`): a clone of the
 /// share handle and a share-relative [`PurePath`].

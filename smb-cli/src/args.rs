@@ -196,6 +196,10 @@ pub struct ConnArgs {
     /// TCP port, over the URL's (default 445, or 139 with --netbios)
     #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
+    /// Reach DFS link targets on the port the link's server was reached on, not 445
+    /// (referrals name no port)
+    #[arg(long = "dfs-keep-port")]
+    pub dfs_keep_port: bool,
     /// Per-request timeout in seconds, also the TCP connect timeout (default 60)
     // Negative numbers are taken as values, so `--timeout -1` says why it is no timeout.
     #[arg(long, value_name = "SECONDS", value_parser = crate::parse_timeout, allow_negative_numbers = true)]
@@ -222,6 +226,7 @@ impl ConnArgs {
             client_name: self.client_name.or(b.client_name),
             server_name: self.server_name.or(b.server_name),
             port: self.port.or(b.port),
+            dfs_keep_port: self.dfs_keep_port || b.dfs_keep_port,
             timeout: self.timeout.or(b.timeout),
         }
     }

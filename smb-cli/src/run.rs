@@ -447,11 +447,29 @@ impl Cx {
         Ok(Connection::connect(&self.options(url)?)?)
     }
 
-    /// The target of a URL naming a share, and a connection to its server.
+    /// The target of a URL naming a share, and a connection to its server, DFS links
+    /// followed.
     fn open(&self, s: &str) -> Result<(Target, Connection), Fail> {
-        let t = target(s)?;
-        let c = self.connect(&t.url)?;
-        Ok((t, c))
+        self.reach(&target(s)?)
+    }
+
+    /// Where `t` lives once DFS links are followed ([`smb_blocking::Context::locate`]:
+    /// one stat, and on a DFS root a referral and the target's server), with a
+    /// connection there; `t` itself when it is under no link.
+    fn reach(&self, t: &Target) -> Result<(Target, Connection), Fail> {
+        let options = self.options(&t.url)?.dfs_keep_port(self.conn.dfs_keep_port);
+        // The login is in the options; the URL says where, on the port they chose.
+        let mut url = t.url.clone();
+        url.user = None;
+        url.domain = None;
+        url.set_password(None);
+        url.port = Some(options.port);
+        let (c, at) = smb_blocking::Context::new(options).locate(&url.to_string())?;
+        let share = at.share()?.to_string();
+        if !at.url.host.eq_ignore_ascii_case(&t.url.host) || !share.eq_ignore_ascii_case(&t.share) {
+            tracing::info!(server = %at.url.host, share = %share, path = %at.url.path, "dfs link followed");
+        }
+        Ok((Target { url: at.url, share }, c))
     }
 
     fn shares(&self, s: &str) -> Result<(), Fail> {
@@ -594,9 +612,8 @@ impl Cx {
         if recursive && local == "-" {
             return Err(usage("get -r needs a local directory, not '-'"));
         }
-        let t = target(s)?;
         let started = Instant::now();
-        let c = self.connect(&t.url)?;
+        let (t, c) = self.open(s)?;
         let (files, bytes) = if recursive {
             self.get_tree(&c, &t, s.ends_with("/."), local)?
         } else {
@@ -731,7 +748,8 @@ impl Cx {
             let size = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
             (Box::new(f), local, size)
         };
-        let c = self.connect(&t.url)?;
+        let (t, c) = self.reach(t)?;
+        let t = &t;
         let into_dir = t.url.names_directory()
             || (local != "-"
                 && c.get_attributes(&t.share, &t.url.path)
@@ -789,7 +807,8 @@ impl Cx {
         }
         // `DIR/.` (and `.`) is what DIR holds, as for cp -r.
         let contents = local == "." || local.ends_with("/.");
-        let c = self.connect(&t.url)?;
+        let (t, c) = self.reach(t)?;
+        let t = &t;
         let remote = match c.get_attributes(&t.share, &t.url.path) {
             Ok(i) if !i.is_directory() => {
                 return Err(not_a_directory(
@@ -830,7 +849,7 @@ impl Cx {
     /// receives the source under its name.
     fn destination(&self, c: &Connection, t: &Target, new: &str) -> Result<String, Fail> {
         let mut dest = if new.to_ascii_lowercase().starts_with("smb://") {
-            let t2 = target(new)?;
+            let (t2, _) = self.reach(&target(new)?)?;
             let same = t2.share.eq_ignore_ascii_case(&t.share)
                 && t2.url.host.eq_ignore_ascii_case(&t.url.host)
                 && t2.url.port == t.url.port;
@@ -863,7 +882,7 @@ impl Cx {
         if !new.to_ascii_lowercase().starts_with("smb://") {
             share_path(&t.url, new)?;
         }
-        let c = self.connect(&t.url)?;
+        let (t, c) = self.reach(&t)?;
         let dest = self.destination(&c, &t, new)?;
         if force {
             c.rename_replacing(&t.share, &t.url.path, &dest)?;
@@ -879,7 +898,7 @@ impl Cx {
             share_path(&t.url, new)?;
         }
         let started = Instant::now();
-        let c = self.connect(&t.url)?;
+        let (t, c) = self.reach(&t)?;
         let dest = self.destination(&c, &t, new)?;
         if dest.eq_ignore_ascii_case(&t.url.path) {
             return Err(usage("cp: source and destination are the same file"));

@@ -2534,3 +2534,55 @@ fn streams_and_eas_are_listed_set_and_removed() {
     let run = smb(&["streams", &format!("{}/missing", srv.url("ads"))]);
     run.fails(NOT_FOUND);
 }
+
+/// `smb cat`, `ls`, `stat` and `mv` through a DFS link (a root on 127.0.0.1, its links'
+/// target on 127.0.0.2 on the same port, so `--dfs-keep-port`), failing over from a
+/// link's down first target; without the flag the target is sought on port 445 and the
+/// command fails as a network error.
+#[test]
+fn cat_ls_and_mv_follow_dfs_links() {
+    use smb_tests::dfs::{servers, CONTENT};
+    let (root, target) = servers();
+    let base = root.url("dfsroot");
+    let keep = "--dfs-keep-port";
+    assert_eq!(
+        smb(&["cat", keep, &format!("{base}/link1/hello.txt")]).ok(),
+        CONTENT
+    );
+    assert_eq!(
+        smb(&["cat", keep, &format!("{base}/link2/sub/b.txt")]).ok(),
+        b"bb"
+    );
+    let listed = ls(&["ls", keep, &format!("{base}/link1/sub")]);
+    assert_eq!(names(&listed), ["a.txt", "b.txt"]);
+    assert_eq!(listed[1].1, 2, "b.txt's size");
+    let listed = ls(&["ls", keep, &format!("{base}/link2")]);
+    assert_eq!(names(&listed), ["hello.txt", "sub"]);
+    // A plain file of the root share is the root's.
+    assert_eq!(
+        smb(&["cat", keep, &format!("{base}/local.txt")]).ok(),
+        b"local"
+    );
+    let stat = smb(&["stat", keep, &format!("{base}/link1/sub/a.txt")]).text();
+    assert!(stat.contains("size:        1\n"), "{stat}");
+    smb(&[
+        "mv",
+        keep,
+        &format!("{base}/link1/sub/a.txt"),
+        "sub/moved.txt",
+    ])
+    .ok();
+    let disk = target.share_path("target");
+    assert!(disk.join("sub/moved.txt").is_file() && !disk.join("sub/a.txt").exists());
+    // The option after the command name, as every connection option.
+    assert_eq!(
+        smb(&[keep, "cat", &format!("{base}/link1/hello.txt")]).ok(),
+        CONTENT
+    );
+
+    // Without it the target is sought on 445, where no test server listens.
+    let line = smb(&["cat", &format!("{base}/link1/hello.txt")])
+        .fails(NETWORK)
+        .to_string();
+    assert!(line.contains("127.0.0.2:445"), "{line}");
+}

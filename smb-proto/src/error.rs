@@ -349,6 +349,19 @@ pub enum Error {
         /// The second URL.
         to: String,
     },
+    /// Two paths one call must find on one share (a rename's source and target) lie
+    /// behind DFS links that lead to different targets (another server, share or
+    /// user): SMB renames only within a share, so nothing was sent (EXDEV). The
+    /// targets are shown as `\\server\share\path`.
+    #[error("{op} {from} to {to}: DFS links lead to different targets (EXDEV)")]
+    NotSameDfsTarget {
+        /// The operation.
+        op: &'static str,
+        /// Where the first path leads.
+        from: String,
+        /// Where the second path's directory leads.
+        to: String,
+    },
     /// The server's answer was complete but the transfer was not (e.g. file shrank).
     #[error("{op} {}: incomplete transfer: {detail} (EIO)", shown(path))]
     Incomplete {
@@ -675,7 +688,7 @@ impl Error {
             Error::Path { problem, .. } => problem.errno(),
             Error::UploadLeftBehind { cause, .. } => cause.errno(),
             Error::Rpc { error, .. } => error.errno(),
-            Error::NotSameShare { .. } => Errno::EXDEV,
+            Error::NotSameShare { .. } | Error::NotSameDfsTarget { .. } => Errno::EXDEV,
             Error::Incomplete { .. } => Errno::EIO,
         }
     }

@@ -33,6 +33,7 @@
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeExamples;
 
+pub mod dfs;
 pub mod example;
 pub mod fixtures;
 pub mod proxy;

@@ -7,47 +7,14 @@
 //! referral's time to live has passed on the context's clock.
 
 use std::io::Read;
-use std::net::Ipv4Addr;
-use std::os::unix::fs::symlink;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use smb_blocking::{Connection, Context, NtStatus, O_RDONLY};
 use smb_proto::ops::GetDfsReferral;
-use smb_tests::{SambaServer, Share};
-
-const CONTENT: &[u8] = b"hello from the target server\n";
-
-/// The target (127.0.0.2, share `target` holding `hello.txt` and `sub/a.txt`,
-/// `sub/b.txt`) and the root (127.0.0.1 on the same port, share `dfsroot` with
-/// `link1` → the target, `link2` → 127.0.0.3 (down) then the target, and a plain
-/// file `local.txt`).
-fn servers() -> (SambaServer, SambaServer) {
-    let target = SambaServer::builder()
-        .address(Ipv4Addr::new(127, 0, 0, 2))
-        .share(Share::new("target"))
-        .start();
-    let dir = target.share_path("target");
-    std::fs::write(dir.join("hello.txt"), CONTENT).unwrap();
-    std::fs::create_dir(dir.join("sub")).unwrap();
-    std::fs::write(dir.join("sub/a.txt"), b"a").unwrap();
-    std::fs::write(dir.join("sub/b.txt"), b"bb").unwrap();
-    let root = SambaServer::builder()
-        .port(target.port())
-        .global("host msdfs", "yes")
-        .share(Share::new("dfsroot").option("msdfs root", "yes"))
-        .start();
-    let dir = root.share_path("dfsroot");
-    symlink("msdfs:127.0.0.2\\target", dir.join("link1")).unwrap();
-    symlink(
-        "msdfs:127.0.0.3\\target,127.0.0.2\\target",
-        dir.join("link2"),
-    )
-    .unwrap();
-    std::fs::write(dir.join("local.txt"), b"local").unwrap();
-    (root, target)
-}
+use smb_tests::dfs::{servers, CONTENT};
+use smb_tests::SambaServer;
 
 /// A context that keeps the root's port for referral targets, and whose clock the
 /// test moves forward by `offset` seconds.
@@ -221,4 +188,169 @@ fn referral_cache_until_ttl() {
         assert_eq!(read(&ctx, &url), CONTENT);
     });
     assert_eq!(referrals_asked(&logs), 1, "{logs}");
+}
+
+/// Rename through a link: both ends under one link are renamed on the target's disk
+/// (the new name's directory being the link itself, or a directory under it); ends
+/// that land on different targets (the root's own share and a link's target) are
+/// refused with `NotSameDfsTarget` (EXDEV), nothing renamed.
+#[test]
+fn rename_through_a_link() {
+    let (root, target) = servers();
+    let ctx = context(&root, Arc::default());
+    let base = root.url("dfsroot");
+    let disk = target.share_path("target");
+    ctx.rename(
+        &format!("{base}/link1/sub/a.txt"),
+        &format!("{base}/link1/sub/renamed.txt"),
+    )
+    .unwrap();
+    assert!(disk.join("sub/renamed.txt").is_file() && !disk.join("sub/a.txt").exists());
+    ctx.rename(
+        &format!("{base}/link1/sub/renamed.txt"),
+        &format!("{base}/link1/top.txt"),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(disk.join("top.txt")).unwrap(), b"a");
+
+    for (from, to) in [
+        ("link1/hello.txt", "moved.txt"),
+        ("local.txt", "link1/local.txt"),
+    ] {
+        let e = ctx
+            .rename(&format!("{base}/{from}"), &format!("{base}/{to}"))
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                smb_blocking::Error::Smb(smb_proto::Error::NotSameDfsTarget { .. })
+            ),
+            "{from} -> {to}: {e}"
+        );
+        assert_eq!(e.errno(), smb_proto::Errno::EXDEV, "{e}");
+    }
+    assert!(disk.join("hello.txt").is_file());
+    assert!(root.share_path("dfsroot").join("local.txt").is_file());
+    assert!(!disk.join("local.txt").exists());
+    // A rename within the root's own share is a plain one.
+    ctx.rename(&format!("{base}/local.txt"), &format!("{base}/local2.txt"))
+        .unwrap();
+    assert!(root.share_path("dfsroot").join("local2.txt").is_file());
+}
+
+/// The path API on a DFS namespace: `Context::locate` says where a path lives (the
+/// target server and share), and `Context::path` gives a `SmbPath` there that reads
+/// and lists through the link.
+#[test]
+fn path_api_through_a_link() {
+    let (root, _target) = servers();
+    let ctx = context(&root, Arc::default());
+    let base = root.url("dfsroot");
+    let (_, at) = ctx.locate(&format!("{base}/link1/sub/a.txt")).unwrap();
+    assert_eq!(
+        (at.url.host.as_str(), at.share().unwrap(), at.path()),
+        ("127.0.0.2", "target", "sub\\a.txt")
+    );
+    // A missing file's location is known too; a plain file is the root's.
+    let (_, at) = ctx.locate(&format!("{base}/link1/nothing")).unwrap();
+    assert_eq!(at.url.host, "127.0.0.2");
+    let (_, at) = ctx.locate(&format!("{base}/local.txt")).unwrap();
+    assert_eq!(
+        (at.url.host.as_str(), at.share().unwrap()),
+        ("127.0.0.1", "dfsroot")
+    );
+
+    let sub = ctx.path(&format!("{base}/link1/sub")).unwrap();
+    let mut names: Vec<String> = sub
+        .iterdir()
+        .unwrap()
+        .map(|p| p.name().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.txt", "b.txt"]);
+    assert_eq!(sub.join("b.txt").read_bytes().unwrap(), b"bb");
+    let hello = ctx.path(&format!("{base}/link2/hello.txt")).unwrap();
+    assert_eq!(hello.read_bytes().unwrap(), CONTENT);
+}
+
+/// The async context (on tokio) follows links by the same state machine: reads,
+/// lists, stats, fails over from the down first target of `link2`, renames through a
+/// link and gives a path on the target.
+#[test]
+fn async_context_follows_links_and_fails_over() {
+    use tokio::io::AsyncReadExt;
+    let (root, target) = servers();
+    let base = root.url("dfsroot");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let ctx =
+        rt.block_on(async { smb_tokio::Context::new(root.connect_options().dfs_keep_port(true)) });
+    let logs = logged(|| {
+        rt.block_on(async {
+            let mut f = ctx
+                .open(&format!("{base}/link1/hello.txt"), O_RDONLY)
+                .await
+                .unwrap();
+            let mut got = Vec::new();
+            f.read_to_end(&mut got).await.unwrap();
+            assert_eq!(got, CONTENT);
+            let mut dir = ctx.opendir(&format!("{base}/link1/sub")).await.unwrap();
+            let mut names = Vec::new();
+            while let Some(entry) = dir.next().await {
+                names.push(entry.unwrap().name);
+            }
+            names.sort();
+            assert_eq!(names, ["a.txt", "b.txt"]);
+            assert_eq!(ctx.connections(), 2);
+            assert_eq!(ctx.dfs_referrals(), 1);
+        })
+    });
+    assert_eq!(referrals_asked(&logs), 1, "{logs}");
+
+    let logs = logged(|| {
+        rt.block_on(async {
+            let info = ctx.stat(&format!("{base}/link2/sub/b.txt")).await.unwrap();
+            assert_eq!(info.size, 2);
+        })
+    });
+    assert_eq!(
+        logs.matches("dfs target unreachable").count(),
+        1,
+        "the first target was not tried first:\n{logs}"
+    );
+    assert!(logs.contains("server=127.0.0.3"), "{logs}");
+    let logs = logged(|| {
+        rt.block_on(async {
+            let mut dir = ctx.opendir(&format!("{base}/link2")).await.unwrap();
+            let mut n = 0;
+            while let Some(entry) = dir.next().await {
+                entry.unwrap();
+                n += 1;
+            }
+            assert_eq!(n, 2, "hello.txt and sub");
+        })
+    });
+    assert!(
+        !logs.contains("dfs target unreachable") && referrals_asked(&logs) == 0,
+        "the target that answered is not tried first, or the cache unused:\n{logs}"
+    );
+
+    rt.block_on(async {
+        ctx.rename(
+            &format!("{base}/link1/sub/a.txt"),
+            &format!("{base}/link1/sub/c.txt"),
+        )
+        .await
+        .unwrap();
+        assert!(target.share_path("target").join("sub/c.txt").is_file());
+        let e = ctx
+            .rename(&format!("{base}/link1/hello.txt"), &format!("{base}/x.txt"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.errno(), smb_proto::Errno::EXDEV, "{e}");
+        let p = ctx.path(&format!("{base}/link1/sub/b.txt")).await.unwrap();
+        assert_eq!(p.read_bytes().await.unwrap(), b"bb");
+    });
 }

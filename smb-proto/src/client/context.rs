@@ -468,8 +468,8 @@ struct State {
 /// server and share are reached and caching its answer.
 ///
 /// Credentials for a URL, in order: the context's defaults (the base options' domain,
-/// user and password; an NT hash or password callback there is not used, give the
-/// context an [`AuthFn`] instead), the URL's user and workgroup, then what the callback
+/// user and password; an NT hash or password callback there serves the base's own
+/// user when nothing else gives a password), the URL's user and workgroup, then what the callback
 /// (or [`SimpleAuth`] table) makes of them; a URL's own user, workgroup and password
 /// override the callback's. A URL with both a user and a password asks no callback.
 pub struct Resolver {
@@ -647,8 +647,20 @@ impl Resolver {
         server.domain = None;
         server.set_password(None);
         let mut o = ConnectOptions::for_url(&self.base, &server, None);
-        // An empty user name is an anonymous login (see `ConnectOptions::credentials`).
-        o = o.user(&auth.username, &auth.password);
+        // The base's own user with no password given elsewhere logs in with the base's
+        // secret, whatever it is (an NT hash, a password callback: the `smb` command's
+        // `--nt-hash` and password prompt reach DFS targets so).
+        let base_secret = auth.password.is_empty()
+            && !auth.username.is_empty()
+            && auth.username.eq_ignore_ascii_case(&self.base.user)
+            && !matches!(self.base.secret, Secret::Password(_));
+        if base_secret {
+            o.user.clone_from(&auth.username);
+            o.secret = self.base.secret.clone();
+        } else {
+            // An empty user name is an anonymous login (see `ConnectOptions::credentials`).
+            o = o.user(&auth.username, &auth.password);
+        }
         o.domain.clone_from(&auth.workgroup);
         o
     }
@@ -707,6 +719,63 @@ impl Resolver {
             return Err(not_same_share(&from.url, &to.url));
         }
         Ok((from, to))
+    }
+
+    /// The two halves of a rename that follows DFS links: `from`'s target and the
+    /// target of `to`'s parent directory are each found by a call that follows links
+    /// ([`super::dfs::DfsWalk::answered_at`]); this says whether they landed on one
+    /// share of one server as one user, and if so the new name's path in that share
+    /// (`to_parent`'s path and `to`'s last component).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::NotSameDfsTarget`] (EXDEV) when they did not; EINVAL for a `to`
+    /// naming a share's root.
+    pub fn rename_within(
+        from: &Target,
+        to_parent: &Target,
+        to: &Target,
+    ) -> Result<String, ClientError> {
+        let name = to
+            .url
+            .path
+            .rsplit('\\')
+            .next()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| invalid(format!("{}: names no file to rename to", to.url)))?;
+        let same_share = |a: &Target, b: &Target| {
+            a.key == b.key
+                && a.url
+                    .share
+                    .as_deref()
+                    .zip(b.url.share.as_deref())
+                    .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y))
+        };
+        if !same_share(from, to_parent) {
+            return Err(ClientError::Smb(crate::Error::NotSameDfsTarget {
+                op: "rename",
+                from: Self::dfs_path(from),
+                to: Self::dfs_path(to_parent),
+            }));
+        }
+        let parent = to_parent.path().trim_matches('\\');
+        Ok(if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}\\{name}")
+        })
+    }
+
+    /// The target of `to`'s parent directory (the share's root for a file at the
+    /// root): where a rename's new name is looked up through DFS links.
+    pub fn parent_of(to: &Target) -> Target {
+        let mut parent = to.clone();
+        let path = to.url.path.trim_end_matches('\\');
+        parent.url.path = path
+            .rsplit_once('\\')
+            .map_or("", |(dir, _)| dir)
+            .to_string();
+        parent
     }
 
     /// Passes `result` on, first forgetting the credentials `target` was resolved with
@@ -1236,5 +1305,25 @@ mod tests {
         assert_eq!((dir.kind, dir.kind.smbc_type()), (DirentType::Dir, 7));
         assert!(!dir.kind.is_share() && share(0).kind.is_share());
         assert_eq!(Dirent::from(FileInfo::default()).kind, DirentType::File);
+    }
+
+    #[test]
+    fn the_base_users_nt_hash_reaches_every_server() {
+        let resolver = Resolver::new(ConnectOptions::new("").nt_hash("alice", [7; 16]));
+        let t = resolver.resolve("smb://fs1/docs/a").unwrap();
+        assert!(matches!(t.options.secret, Secret::NtHash(h) if h == [7; 16]));
+        let to = super::super::dfs::DfsTarget {
+            server: "fs2".into(),
+            share: "s".into(),
+            path: String::new(),
+        };
+        let t = resolver.redirect(&t, &to);
+        assert_eq!(t.options.user, "alice");
+        assert!(matches!(t.options.secret, Secret::NtHash(_)));
+        // Another user, or a password given, is not the base's.
+        let t = resolver.resolve("smb://bob@fs1/docs").unwrap();
+        assert!(matches!(&t.options.secret, Secret::Password(p) if p.is_empty()));
+        let t = resolver.resolve("smb://alice:pw@fs1/docs").unwrap();
+        assert!(matches!(&t.options.secret, Secret::Password(p) if p == "pw"));
     }
 }

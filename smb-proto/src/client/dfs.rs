@@ -11,6 +11,10 @@
 //! prefix go straight to the target until the referral expires. Time is what the
 //! driver passes in: the cache reads no clock.
 //!
+//! [`DfsWalk`] holds those rules as a state machine, so that the blocking and the
+//! async context drive one piece of code: the driver runs what each [`DfsStep`] says
+//! (a call on a target, or a referral request) and hands the outcome back.
+//!
 //! ```
 //! use std::time::{Duration, Instant};
 //! use smb_proto::client::dfs::{unc_path, ReferralCache};
@@ -43,6 +47,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::context::{Resolver, Target};
 use super::ClientError;
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
@@ -289,6 +294,238 @@ fn prefix(requested: &str, dfs_path: &str, path_consumed: u16) -> Option<String>
     (head.len() > 1 && covers(head, requested)).then(|| head.to_string())
 }
 
+/// What a driver does next for a call that follows DFS links ([`DfsWalk`]).
+#[derive(Debug)]
+pub enum DfsStep {
+    /// Run the call on this target: the connection for its options (connecting if
+    /// there is none), its [`Target::share`] and [`Target::path`]. Hand the outcome to
+    /// [`DfsWalk::on_success`] or [`DfsWalk::on_error`].
+    Call(Target),
+    /// Ask the server behind `target` (the connection for its options) for the
+    /// referral of `path` ([`GetDfsReferral`](crate::ops::GetDfsReferral)) and hand
+    /// the outcome to [`DfsWalk::on_referral`].
+    Refer {
+        /// The server that said the path is not covered.
+        target: Target,
+        /// The DFS path to ask about (`\server\share\path`).
+        path: String,
+    },
+    /// Stop: the call fails with this error (the server's answer, the last target's
+    /// connect failure, a bad referral, or too many referrals).
+    Fail(ClientError),
+}
+
+/// One call's way through DFS links, free of I/O: which target to run it on, when to
+/// ask for a referral, when to fail over to a referral's next target, when to give up.
+/// The referral cache, the [`Resolver`] that turns a referral's target into a
+/// connectable [`Target`], and the time are passed into each step, so a driver may
+/// keep them behind its own locks (and hold none while it waits on the network).
+///
+/// The rules, in order, for a call's outcome:
+///
+/// * success, or a failure the server answered with (a missing file, a refused
+///   access): the answer; a referral's target that answered becomes the first the cache
+///   names ([`ReferralCache::prefer`]);
+/// * on a referral's target, a failure that [`fails_over`] (refused connection, ended
+///   connection, no such share): the next target, or, after the last, its error;
+/// * STATUS_PATH_NOT_COVERED: a referral from the server that said so, then its
+///   targets in order; after [`MAX_DFS_HOPS`] of these the call fails (EINVAL).
+///
+/// A path the cache covers goes to the cached targets without asking.
+///
+/// ```
+/// use std::time::Instant;
+/// use smb_proto::client::context::Resolver;
+/// use smb_proto::client::dfs::{DfsStep, DfsWalk, ReferralCache};
+/// use smb_proto::wire::dfs::{DfsReferral, DfsReferralResponse};
+/// use smb_proto::client::ConnectOptions;
+/// use smb_proto::{Error, NtStatus};
+///
+/// let resolver = Resolver::new(ConnectOptions::new("").user("u", "p"));
+/// let (mut cache, now) = (ReferralCache::new(), Instant::now());
+/// let mut walk = DfsWalk::new(resolver.resolve("smb://root/dfs/link/a.txt")?)?;
+/// let DfsStep::Call(first) = walk.start(&resolver, &mut cache, now) else { panic!() };
+/// assert_eq!(first.url.host, "root");
+/// let not_covered = Error::failed(NtStatus::PATH_NOT_COVERED, "stat", "link\\a.txt");
+/// let DfsStep::Refer { path, .. } = walk.on_error(not_covered.into(), &resolver, &mut cache)
+/// else { panic!() };
+/// assert_eq!(path, "\\root\\dfs\\link\\a.txt");
+/// let to = |address: &str| DfsReferral {
+///     version: 3, server_type: 0, flags: 0, ttl: 300,
+///     dfs_path: "\\root\\dfs\\link".into(), dfs_alternate_path: "\\root\\dfs\\link".into(),
+///     network_address: address.into(),
+/// };
+/// let referral = DfsReferralResponse {
+///     path_consumed: 0, header_flags: 0, referrals: vec![to("\\fs1\\docs"), to("\\fs2\\docs")],
+/// };
+/// let DfsStep::Call(t) = walk.on_referral(Ok(referral), &resolver, &mut cache, now) else { panic!() };
+/// assert_eq!((t.url.host.as_str(), t.share()?, t.path()), ("fs1", "docs", "a.txt"));
+/// // fs1 is down: on to fs2, which answers.
+/// let refused = smb_proto::client::ClientError::Connect {
+///     target: "fs1:445".into(),
+///     source: std::io::ErrorKind::ConnectionRefused.into(),
+/// };
+/// let DfsStep::Call(t) = walk.on_error(refused, &resolver, &mut cache) else { panic!() };
+/// assert_eq!(t.url.host, "fs2");
+/// walk.on_success(&mut cache);
+/// assert_eq!(walk.answered_at().map(|t| t.url.host.as_str()), Some("fs2"));
+/// # Ok::<(), smb_proto::client::ClientError>(())
+/// ```
+#[derive(Debug)]
+pub struct DfsWalk {
+    /// The target whose DFS path the targets being tried are a referral's for (the
+    /// URL's own until a server says its path is not covered).
+    from: Target,
+    /// `from`'s DFS path: the cache's key for the targets being tried.
+    path: String,
+    /// The referral's targets not tried yet.
+    targets: std::vec::IntoIter<DfsTarget>,
+    /// The target of the last [`DfsStep::Call`], and the referral's target it came
+    /// from (none for the URL's own).
+    trying: Option<(Target, Option<DfsTarget>)>,
+    /// The error of the last target that could not be reached.
+    unreachable: Option<ClientError>,
+    /// Referrals followed.
+    hops: usize,
+    /// Where the call got its answer.
+    answered: Option<Target>,
+}
+
+impl DfsWalk {
+    /// A walk for a call on `target`.
+    ///
+    /// # Errors
+    ///
+    /// EINVAL for a target naming no share (see [`Target::share`]).
+    pub fn new(target: Target) -> Result<Self, ClientError> {
+        target.share()?;
+        Ok(DfsWalk {
+            path: Resolver::dfs_path(&target),
+            from: target,
+            targets: Vec::new().into_iter(),
+            trying: None,
+            unreachable: None,
+            hops: 0,
+            answered: None,
+        })
+    }
+
+    /// The first step: the cached targets of the call's path, the preferred first, or
+    /// the URL's own target.
+    pub fn start(
+        &mut self,
+        resolver: &Resolver,
+        cache: &mut ReferralCache,
+        now: Instant,
+    ) -> DfsStep {
+        match cache.resolve(&self.path, now) {
+            Some(targets) => {
+                self.targets = targets.into_iter();
+                self.next_target(resolver)
+            }
+            None => {
+                self.trying = Some((self.from.clone(), None));
+                DfsStep::Call(self.from.clone())
+            }
+        }
+    }
+
+    /// The call succeeded on the last [`DfsStep::Call`]'s target.
+    pub fn on_success(&mut self, cache: &mut ReferralCache) {
+        self.answered(cache);
+    }
+
+    /// The last [`DfsStep::Call`] failed with `error` (connecting or in the call).
+    pub fn on_error(
+        &mut self,
+        error: ClientError,
+        resolver: &Resolver,
+        cache: &mut ReferralCache,
+    ) -> DfsStep {
+        let Some((at, to)) = self.trying.clone() else {
+            return DfsStep::Fail(error);
+        };
+        if let (Some(to), true) = (&to, fails_over(&error)) {
+            tracing::info!(server = %to.server, share = %to.share, error = %error, "dfs target unreachable");
+            self.unreachable = Some(error);
+            return self.next_target(resolver);
+        }
+        self.answered(cache);
+        if !is_path_not_covered(&error) {
+            return DfsStep::Fail(error);
+        }
+        self.answered = None;
+        self.hops += 1;
+        if self.hops > MAX_DFS_HOPS {
+            return DfsStep::Fail(
+                Error::Invalid(format!(
+                    "{}: more than {MAX_DFS_HOPS} DFS referrals to follow",
+                    self.path
+                ))
+                .into(),
+            );
+        }
+        self.path = Resolver::dfs_path(&at);
+        self.from = at.clone();
+        DfsStep::Refer {
+            target: at,
+            path: self.path.clone(),
+        }
+    }
+
+    /// The referral asked for by the last [`DfsStep::Refer`] came back (or failed):
+    /// it is cached, and its first target is next.
+    pub fn on_referral(
+        &mut self,
+        referral: Result<DfsReferralResponse, ClientError>,
+        resolver: &Resolver,
+        cache: &mut ReferralCache,
+        now: Instant,
+    ) -> DfsStep {
+        match referral.and_then(|r| Ok(cache.insert(&self.path, &r, now)?)) {
+            Ok(targets) => {
+                self.targets = targets.into_iter();
+                self.unreachable = None;
+                self.next_target(resolver)
+            }
+            Err(e) => DfsStep::Fail(e),
+        }
+    }
+
+    /// The target where the call got its answer (success, or a failure the server
+    /// gave), once it has: where the path lives, DFS links followed.
+    pub fn answered_at(&self) -> Option<&Target> {
+        self.answered.as_ref()
+    }
+
+    /// The last call's target answered: remember it, and make it the referral's first.
+    fn answered(&mut self, cache: &mut ReferralCache) {
+        if let Some((at, to)) = &self.trying {
+            if let Some(to) = to {
+                cache.prefer(&self.path, to);
+            }
+            self.answered = Some(at.clone());
+        }
+    }
+
+    /// A call on the referral's next target, or, when none is left, the last one's
+    /// error.
+    fn next_target(&mut self, resolver: &Resolver) -> DfsStep {
+        match self.targets.next() {
+            Some(to) => {
+                let target = resolver.redirect(&self.from, &to);
+                self.trying = Some((target.clone(), Some(to)));
+                DfsStep::Call(target)
+            }
+            None => {
+                DfsStep::Fail(self.unreachable.take().unwrap_or_else(|| {
+                    Error::Invalid(format!("{}: no DFS target", self.path)).into()
+                }))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,5 +669,105 @@ mod tests {
         assert!(!fails_over(&missing));
         let not_covered = ClientError::Smb(Error::failed(NtStatus::PATH_NOT_COVERED, "stat", "x"));
         assert!(is_path_not_covered(&not_covered) && !is_path_not_covered(&missing));
+    }
+
+    fn not_covered() -> ClientError {
+        ClientError::Smb(Error::failed(NtStatus::PATH_NOT_COVERED, "stat", "x"))
+    }
+
+    fn refused(host: &str) -> ClientError {
+        ClientError::Connect {
+            target: format!("{host}:445"),
+            source: std::io::ErrorKind::ConnectionRefused.into(),
+        }
+    }
+
+    fn host(step: &DfsStep) -> &str {
+        match step {
+            DfsStep::Call(t) => &t.url.host,
+            other => panic!("expected a call, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn walk_fails_over_gives_the_last_error_and_uses_the_cache() {
+        let resolver = Resolver::new(crate::client::ConnectOptions::new("").user("u", "p"));
+        let (mut cache, t0) = (ReferralCache::new(), Instant::now());
+        let url = "smb://root/dfs/link/f";
+        let mut walk = DfsWalk::new(resolver.resolve(url).unwrap()).unwrap();
+        assert_eq!(host(&walk.start(&resolver, &mut cache, t0)), "root");
+        let step = walk.on_error(not_covered(), &resolver, &mut cache);
+        assert!(matches!(step, DfsStep::Refer { ref path, .. } if path == "\\root\\dfs\\link\\f"));
+        let r = referral("\\root\\dfs\\link", 60, &["\\a\\s", "\\b\\s"], 0);
+        let step = walk.on_referral(Ok(r), &resolver, &mut cache, t0);
+        assert_eq!(host(&step), "a");
+        let step = walk.on_error(refused("a"), &resolver, &mut cache);
+        assert_eq!(host(&step), "b");
+        match walk.on_error(refused("b"), &resolver, &mut cache) {
+            DfsStep::Fail(ClientError::Connect { target, .. }) => assert_eq!(target, "b:445"),
+            other => panic!("{other:?}"),
+        }
+        assert!(walk.answered_at().is_none());
+
+        // The next call under the link starts at the cached targets; a missing file on
+        // the first is the answer (no failover), and that target stays first.
+        let mut walk = DfsWalk::new(resolver.resolve("smb://ROOT/dfs/link/g").unwrap()).unwrap();
+        assert_eq!(host(&walk.start(&resolver, &mut cache, t0)), "a");
+        let step = walk.on_error(refused("a"), &resolver, &mut cache);
+        assert_eq!(host(&step), "b");
+        let missing = ClientError::Smb(Error::failed(NtStatus::OBJECT_NAME_NOT_FOUND, "stat", "g"));
+        assert!(matches!(
+            walk.on_error(missing, &resolver, &mut cache),
+            DfsStep::Fail(e) if e.status() == Some(NtStatus::OBJECT_NAME_NOT_FOUND)
+        ));
+        assert_eq!(walk.answered_at().unwrap().url.host, "b");
+        assert_eq!(
+            cache.resolve("\\root\\dfs\\link", t0).unwrap()[0].server,
+            "b"
+        );
+
+        // A connect failure on the URL's own server is the answer: nothing to fail
+        // over to.
+        let mut walk = DfsWalk::new(resolver.resolve("smb://other/s/x").unwrap()).unwrap();
+        walk.start(&resolver, &mut cache, t0);
+        assert!(matches!(
+            walk.on_error(refused("other"), &resolver, &mut cache),
+            DfsStep::Fail(ClientError::Connect { .. })
+        ));
+        assert!(DfsWalk::new(resolver.resolve("smb://server").unwrap()).is_err());
+    }
+
+    #[test]
+    fn walk_ends_a_loop_of_links() {
+        let resolver = Resolver::new(crate::client::ConnectOptions::new("").user("u", "p"));
+        let (mut cache, t0) = (ReferralCache::new(), Instant::now());
+        let mut walk = DfsWalk::new(resolver.resolve("smb://a/s/l/f").unwrap()).unwrap();
+        walk.start(&resolver, &mut cache, t0);
+        let mut referrals = 0;
+        loop {
+            match walk.on_error(not_covered(), &resolver, &mut cache) {
+                DfsStep::Refer { path, .. } => {
+                    referrals += 1;
+                    // Every link leads to another server's link: a loop.
+                    let to = if path.starts_with("\\a\\") {
+                        "\\b\\s\\l"
+                    } else {
+                        "\\a\\s\\l"
+                    };
+                    let prefix = path.trim_end_matches("\\f");
+                    let r = referral(prefix, 0, &[to], 0);
+                    assert!(matches!(
+                        walk.on_referral(Ok(r), &resolver, &mut cache, t0),
+                        DfsStep::Call(_)
+                    ));
+                }
+                DfsStep::Fail(e) => {
+                    assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{e}");
+                    break;
+                }
+                DfsStep::Call(t) => panic!("{t:?}"),
+            }
+        }
+        assert_eq!(referrals, MAX_DFS_HOPS);
     }
 }

@@ -638,11 +638,11 @@ fn wildcard_match(pattern: &[char], name: &[char]) -> bool {
 /// `Display` (`\\server\share\dir\name`), equality (same share handle, same
 /// spelling), `AsRef<str>` and `/`. The driver defines the two types (a `Share` holding
 /// `tree: Arc<Tree>` whose `Tree` has `name` and `unc`; an `SmbPath` holding `share` and
-/// `path: PurePath`, with a `join`) and invokes this once.
+/// `path: PurePath`) and invokes this once, with its error type.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! share_path_impls {
-    ($share:ident, $path:ident) => {
+    ($share:ident, $path:ident, $error:ty) => {
         impl $share {
             /// The share's name.
             pub fn name(&self) -> &str {
@@ -719,7 +719,7 @@ macro_rules! share_path_impls {
             ///
             /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) as for
             /// [`PurePath::with_name`].
-            pub fn with_name(&self, name: &str) -> crate::Result<$path> {
+            pub fn with_name(&self, name: &str) -> Result<$path, $error> {
                 Ok(self.at(self.path.with_name(name)?))
             }
 
@@ -729,7 +729,7 @@ macro_rules! share_path_impls {
             ///
             /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument) as for
             /// [`PurePath::with_suffix`].
-            pub fn with_suffix(&self, suffix: &str) -> crate::Result<$path> {
+            pub fn with_suffix(&self, suffix: &str) -> Result<$path, $error> {
                 Ok(self.at(self.path.with_suffix(suffix)?))
             }
         }
