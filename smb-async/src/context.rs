@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
@@ -86,6 +86,8 @@ impl std::fmt::Debug for Context {
     }
 }
 
+smb_proto::context_impls!(Context);
+
 impl Context {
     /// A context on `runtime` whose connections take everything but server, port and
     /// credentials from `options` (signing, dialects, timeout…; the host is not used),
@@ -99,40 +101,6 @@ impl Context {
                 clock: Mutex::new(Arc::new(Instant::now)),
             }),
         }
-    }
-
-    /// Reads the time DFS referrals expire by from `clock` instead of
-    /// [`Instant::now`] (a test moves it past a referral's time to live).
-    pub fn clock(self, clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
-        *self
-            .inner
-            .clock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(clock);
-        self
-    }
-
-    /// How many DFS referrals the context holds that have not expired.
-    pub fn dfs_referrals(&self) -> usize {
-        let now = self.now();
-        self.referrals().len(now)
-    }
-
-    fn now(&self) -> Instant {
-        let clock = self
-            .inner
-            .clock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        clock()
-    }
-
-    fn referrals(&self) -> MutexGuard<'_, ReferralCache> {
-        self.inner
-            .referrals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `call` on `target` and, through DFS links, on what it leads to, as the
@@ -255,35 +223,6 @@ impl Context {
         let (client, at) = self.locate(url).await?;
         let share = crate::Share::on(client, at.share()?).await?;
         Ok(share.path(&at.path().replace('\\', "/")))
-    }
-
-    /// Sets the default workgroup, user and password (libsmbclient's
-    /// `smbc_setWorkgroup` and `smbc_setUser`), which the callback starts from.
-    pub fn credentials(self, workgroup: &str, username: &str, password: &str) -> Self {
-        self.inner
-            .resolver
-            .set_defaults(Auth::new(workgroup, username, password));
-        self
-    }
-
-    /// Sets libsmbclient's authentication callback: `callback(server, share, auth)`
-    /// gets the defaults in `auth` and may change any of them. It is called the first
-    /// time a server and share are reached (`IPC$` for a server's share list), not once
-    /// per call, and again only after a login with its answer was refused. It runs on
-    /// the calling task, while the context's credentials are locked: it must neither
-    /// block for long nor use the context.
-    pub fn auth_callback(
-        self,
-        callback: impl Fn(&str, &str, &mut Auth) + Send + Sync + 'static,
-    ) -> Self {
-        self.inner.resolver.set_callback(Arc::new(callback));
-        self
-    }
-
-    /// Takes credentials from smbcpp's `simple_auth` table (replacing any callback).
-    pub fn simple_auth(self, table: SimpleAuth) -> Self {
-        self.inner.resolver.set_simple_auth(table);
-        self
     }
 
     /// How many connections of this context are alive.

@@ -101,6 +101,8 @@ fn is_alive(conn: &Connection) -> bool {
     }
 }
 
+smb_proto::context_impls!(Context);
+
 impl Context {
     /// A context whose connections take everything but server, port and credentials
     /// from `options` (signing, dialects, timeout…; the host is not used), and whose
@@ -114,40 +116,6 @@ impl Context {
                 clock: Mutex::new(Arc::new(Instant::now)),
             }),
         }
-    }
-
-    /// Reads the time DFS referrals expire by from `clock` instead of
-    /// [`Instant::now`] (a test moves it past a referral's time to live).
-    pub fn clock(self, clock: impl Fn() -> Instant + Send + Sync + 'static) -> Self {
-        *self
-            .inner
-            .clock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(clock);
-        self
-    }
-
-    /// How many DFS referrals the context holds that have not expired.
-    pub fn dfs_referrals(&self) -> usize {
-        let now = self.now();
-        self.referrals().len(now)
-    }
-
-    fn now(&self) -> Instant {
-        let clock = self
-            .inner
-            .clock
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        clock()
-    }
-
-    fn referrals(&self) -> std::sync::MutexGuard<'_, ReferralCache> {
-        self.inner
-            .referrals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `call` with the connection, share and path `url` names (a URL naming only
@@ -270,34 +238,6 @@ impl Context {
         let (conn, at) = self.locate(url)?;
         let share = crate::Share::on(conn, at.share()?)?;
         Ok(share.path(&at.path().replace('\\', "/")))
-    }
-
-    /// Sets the default workgroup, user and password (libsmbclient's
-    /// `smbc_setWorkgroup` and `smbc_setUser`), which the callback starts from.
-    pub fn credentials(self, workgroup: &str, username: &str, password: &str) -> Self {
-        self.inner
-            .resolver
-            .set_defaults(Auth::new(workgroup, username, password));
-        self
-    }
-
-    /// Sets libsmbclient's authentication callback: `callback(server, share, auth)`
-    /// gets the defaults in `auth` and may change any of them. It is called the first
-    /// time a server and share are reached (`IPC$` for a server's share list), not once
-    /// per call, and again only after a login with its answer was refused. It runs
-    /// while the context's credentials are locked: it must not use the context.
-    pub fn auth_callback(
-        self,
-        callback: impl Fn(&str, &str, &mut Auth) + Send + Sync + 'static,
-    ) -> Self {
-        self.inner.resolver.set_callback(Arc::new(callback));
-        self
-    }
-
-    /// Takes credentials from smbcpp's `simple_auth` table (replacing any callback).
-    pub fn simple_auth(self, table: SimpleAuth) -> Self {
-        self.inner.resolver.set_simple_auth(table);
-        self
     }
 
     /// How many connections of this context are alive.

@@ -979,6 +979,88 @@ impl From<ShareInfo> for Dirent {
     }
 }
 
+/// The parts of a driver's URL `Context` that are the same in every driver: the
+/// credentials it starts from (`credentials`, `auth_callback`, `simple_auth`) and its
+/// DFS referral cache's clock (`clock`, `dfs_referrals`). The driver's `Context` holds
+/// `inner: Arc<Inner>` whose `Inner` has `resolver: Resolver`, `referrals:
+/// Mutex<ReferralCache>` and `clock: Mutex<Arc<dyn Fn() -> Instant + Send + Sync>>`,
+/// and invokes this once.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! context_impls {
+    ($context:ident) => {
+        impl $context {
+            /// Sets the default workgroup, user and password (libsmbclient's
+            /// `smbc_setWorkgroup` and `smbc_setUser`), which the callback starts from.
+            pub fn credentials(self, workgroup: &str, username: &str, password: &str) -> Self {
+                self.inner
+                    .resolver
+                    .set_defaults($crate::client::context::Auth::new(
+                        workgroup, username, password,
+                    ));
+                self
+            }
+            /// Sets libsmbclient's authentication callback: `callback(server, share, auth)`
+            /// gets the defaults in `auth` and may change any of them. It is called the first
+            /// time a server and share are reached (`IPC$` for a server's share list), not once
+            /// per call, and again only after a login with its answer was refused. It runs
+            /// while the context's credentials are locked (on the calling task, in an async
+            /// context): it must neither block for long nor use the context.
+            pub fn auth_callback(
+                self,
+                callback: impl Fn(&str, &str, &mut $crate::client::context::Auth)
+                    + Send
+                    + Sync
+                    + 'static,
+            ) -> Self {
+                self.inner
+                    .resolver
+                    .set_callback(std::sync::Arc::new(callback));
+                self
+            }
+            /// Takes credentials from smbcpp's `simple_auth` table (replacing any callback).
+            pub fn simple_auth(self, table: $crate::client::context::SimpleAuth) -> Self {
+                self.inner.resolver.set_simple_auth(table);
+                self
+            }
+            /// Reads the time DFS referrals expire by from `clock` instead of
+            /// [`Instant::now`] (a test moves it past a referral's time to live).
+            pub fn clock(
+                self,
+                clock: impl Fn() -> std::time::Instant + Send + Sync + 'static,
+            ) -> Self {
+                *self
+                    .inner
+                    .clock
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    std::sync::Arc::new(clock);
+                self
+            }
+            /// How many DFS referrals the context holds that have not expired.
+            pub fn dfs_referrals(&self) -> usize {
+                let now = self.now();
+                self.referrals().len(now)
+            }
+            fn now(&self) -> std::time::Instant {
+                let clock = self
+                    .inner
+                    .clock
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
+                clock()
+            }
+            fn referrals(&self) -> std::sync::MutexGuard<'_, $crate::client::dfs::ReferralCache> {
+                self.inner
+                    .referrals
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
