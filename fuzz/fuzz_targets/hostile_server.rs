@@ -9,7 +9,9 @@ use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 use smb_proto::ops;
 use smb_proto::wire::create::FileId;
-use smb_proto::wire::fscc::FileTime;
+use smb_proto::wire::fscc::{
+    FileAllInformation, FileNameInformation, FileStreamInformation, FileTime,
+};
 use smb_proto::wire::header::flags;
 use smb_proto::wire::negotiate::{capabilities, dialect, security_mode, NegotiateResponse};
 use smb_proto::wire::tree_connect::TreeConnectResponse;
@@ -109,6 +111,58 @@ fuzz_target!(|data: &[u8]| {
     };
     conn.start(ops::Append::new(handle, Bytes::from_static(b"a")), t0);
     conn.start(ops::SetInfo::delete_on_close(handle, true), t0);
+    // The newer ones: change notification, byte-range locks, server-side copy, DFS
+    // referrals, share listing over SRVSVC, the tree walks, the handle-level calls and
+    // every typed path-info class (streams among them).
+    conn.start(ops::Watch::new("s", "d").recursive(true), t0);
+    conn.start(ops::Lock::new(handle, 0, 10, ops::LockKind::Exclusive), t0);
+    conn.start(ops::Lock::try_new(handle, 5, 1, ops::LockKind::Shared), t0);
+    conn.start(ops::Lock::unlock(handle, 0, 10), t0);
+    conn.start(
+        ops::CopyFile::new("s", "a", "b", ops::CopyDestination::WriteInto).range(1, 2, 3 << 20),
+        t0,
+    );
+    conn.start(
+        ops::CopyFile::new("s", "a", "c", ops::CopyDestination::Replace),
+        t0,
+    );
+    conn.start(ops::GetDfsReferral::new("\\\\srv\\s\\link"), t0);
+    conn.start(ops::ListShares::new(), t0);
+    conn.start(ops::ListTree::new("s", "d"), t0);
+    conn.start(ops::RemoveTree::new("s", "d"), t0);
+    conn.start(
+        ops::RetrieveFiles::new("s", vec!["f".into(), "g".into()]),
+        t0,
+    );
+    conn.start(
+        ops::StoreFiles::new("s", vec!["u".into()]).directories(vec!["v".into()]),
+        t0,
+    );
+    conn.start(
+        ops::Open::new("s", "o", ops::OpenOptions::read_write_create()),
+        t0,
+    );
+    conn.start(ops::Read::new(handle, 0, 4096), t0);
+    conn.start(ops::Write::new(handle, 0, Bytes::from_static(b"w")), t0);
+    conn.start(ops::QueryInfo(handle), t0);
+    conn.start(ops::Flush(handle), t0);
+    conn.start(ops::SetInfo::end_of_file(handle, 9), t0);
+    conn.start(ops::Close(handle), t0);
+    conn.start(ops::Mkdir::new("s", "k"), t0);
+    conn.start(ops::MkdirAll::new("s", "k/l/m"), t0);
+    conn.start(ops::ResetAttributes::new("s", "a", 0x80), t0);
+    conn.start(
+        ops::SetBasicInfo::last_write_time("s", "a", FileTime(2)),
+        t0,
+    );
+    conn.start(ops::PathInfo::<FileAllInformation>::new("s", "a"), t0);
+    conn.start(ops::PathInfo::<FileNameInformation>::new("s", "a"), t0);
+    conn.start(
+        ops::PathInfo::<Vec<FileStreamInformation>>::new("s", "a"),
+        t0,
+    );
+    conn.start(ops::Stat::new("s", "a").at_snapshot(FileTime(3)), t0);
+    conn.start(ops::TreeDisconnect::new("t"), t0);
     let _ = sent(&mut conn);
     // The fuzzer's bytes, as the server's, in the pieces it chose (a 0xff byte splits).
     for piece in data.split(|b| *b == 0xff) {

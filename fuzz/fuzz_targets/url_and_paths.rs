@@ -46,9 +46,21 @@ fuzz_target!(|data: &[u8]| {
     // The pathlib layer: pure paths keep the components written, patterns match
     // without blowing up, and nothing here panics.
     let p = PurePath::new(s);
-    assert!(!p.as_str().starts_with('/') && !p.as_str().ends_with('/'), "{s:?}");
-    assert!(p.components().all(|c| c != "." && !c.contains('\\')), "{s:?}");
-    let _ = (p.parent(), p.stem(), p.suffix(), p.with_name(s), p.with_suffix(s));
+    assert!(
+        !p.as_str().starts_with('/') && !p.as_str().ends_with('/'),
+        "{s:?}"
+    );
+    assert!(
+        p.components().all(|c| c != "." && !c.contains('\\')),
+        "{s:?}"
+    );
+    let _ = (
+        p.parent(),
+        p.stem(),
+        p.suffix(),
+        p.with_name(s),
+        p.with_suffix(s),
+    );
     if let Ok(g) = Glob::new(s) {
         // Every character of a pattern matches itself (`?` any one, `*` any run).
         assert!(g.matches(s), "{s:?}");

@@ -391,7 +391,9 @@ impl Ace {
         let ace_type = AceType::from(r.u8("ace type")?);
         let flags = r.u8("ace flags")?;
         let size = usize::from(r.u16("ace size")?);
-        if size < Self::MIN_LEN {
+        // MS-DTYP 2.4.4.1: AceSize MUST be a multiple of 4 (what the encoder writes, so
+        // that whatever decodes encodes to the same ACE).
+        if size < Self::MIN_LEN || !size.is_multiple_of(4) {
             return Err(DecodeError::invalid("ace size", size as u64));
         }
         // Everything the ACE holds lies inside its AceSize; a SID reaching past it fails.
@@ -687,6 +689,37 @@ mod tests {
         00 00 00 10 01 01 00 00 00 00 00 03 00 00 00 00
         01 02 00 00 00 00 00 05 20 00 00 00 20 02 00 00
         01 02 00 00 00 00 00 05 20 00 00 00 20 02 00 00";
+
+    /// Found by the `security` fuzz target: an ACE whose AceSize (33) is not a multiple
+    /// of 4 decoded, and encoded padded, so that it decoded to another ACE. MS-DTYP
+    /// 2.4.4.1 requires the multiple of 4: such a descriptor is refused.
+    #[test]
+    fn ace_size_not_a_multiple_of_four_is_refused() {
+        let crash = hex(
+            "
+        01 7a e7 f7 00 00 00 00 00 00 00 00 00 84 00 00
+        19 00 00 00 5d 01 02 00 01 00 f7 30 00 01 00 00
+        21 ff 10 21 00 01 01 00 f7 31 00 00 00 19 ff 00
+        13 00 10 00 ff 00 ff 0a 00 00 02 00 01 00 f7 10
+        10 00 01 01 00 f7 31 00 00 00 19 ff 00 13 00 10
+        00 ff 00 ff 0a 00 00 02 00 01 00 f7 30 00 01 00
+        00 21 ff 10 10 00 01 01 00 f7 31 00 00 00 19 ff
+        00 13 00 10 00 ff 30 00 01 00 00 21 ff 10 10 00
+        01 01 00 f7 31 00 00 00 19 ff 00 13 00 10 00 ff
+        00 ff 0a 00 00 ff ff ff ff 00 00 00 00 00 00 00
+        ff ff ff ff ff",
+        );
+        let e = SecurityDescriptor::decode(&crash).unwrap_err();
+        assert!(e.to_string().contains("ace size"), "{e}");
+        // The same ACE with AceSize 36 (its data padded) decodes and round-trips.
+        let mut fixed = crash.to_vec();
+        let at = 0x19 + 8; // the DACL's first ACE
+        assert_eq!(fixed[at + 2], 33);
+        fixed[at + 2] = 36;
+        let sd = SecurityDescriptor::decode(&fixed).unwrap();
+        let again = SecurityDescriptor::decode(&sd.encode().unwrap()).unwrap();
+        assert_eq!(again, sd);
+    }
 
     #[test]
     fn well_known_sids_decode_print_and_parse() {
