@@ -695,8 +695,7 @@ mod tests {
     /// 2.4.4.1 requires the multiple of 4: such a descriptor is refused.
     #[test]
     fn ace_size_not_a_multiple_of_four_is_refused() {
-        let crash = hex(
-            "
+        let crash = hex("
         01 7a e7 f7 00 00 00 00 00 00 00 00 00 84 00 00
         19 00 00 00 5d 01 02 00 01 00 f7 30 00 01 00 00
         21 ff 10 21 00 01 01 00 f7 31 00 00 00 19 ff 00
@@ -707,8 +706,7 @@ mod tests {
         00 13 00 10 00 ff 30 00 01 00 00 21 ff 10 10 00
         01 01 00 f7 31 00 00 00 19 ff 00 13 00 10 00 ff
         00 ff 0a 00 00 ff ff ff ff 00 00 00 00 00 00 00
-        ff ff ff ff ff",
-        );
+        ff ff ff ff ff");
         let e = SecurityDescriptor::decode(&crash).unwrap_err();
         assert!(e.to_string().contains("ace size"), "{e}");
         // The same ACE with AceSize 36 (its data padded) decodes and round-trips.
