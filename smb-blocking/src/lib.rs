@@ -1179,8 +1179,22 @@ impl Connection {
         options: OpenOptions,
         want: u32,
     ) -> Result<File> {
-        let (handle, info) = self.call(ops::Open::new(share, path, options).with_lease(want))?;
+        let open = ops::Open::new(share, path, options).with_lease(want);
+        let (handle, info) = self.call(open.durable())?;
         Ok(File::new(self.clone(), path, handle, info).leased())
+    }
+
+    /// The durable opens held ([`smb_proto::Connection::durable_opens`]): a file opened
+    /// with [`Connection::open_leased`] asking for handle caching is durable on SMB 3.x,
+    /// and [`ops::Reclaim`] takes it back on a new connection after this one is lost.
+    pub fn durable_opens(&self) -> Vec<ops::DurableOpen> {
+        self.lock().core.durable_opens()
+    }
+
+    /// The ClientGuid negotiated, which a connection reclaiming this one's durable opens
+    /// presents again ([`ConnectOptions::client_guid`]).
+    pub fn client_guid(&self) -> [u8; 16] {
+        self.lock().core.client_guid()
     }
 
     /// Reads what the server sends for up to `wait` while no call runs, acknowledging

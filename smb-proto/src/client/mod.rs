@@ -219,6 +219,9 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Seed for reproducible sessions (tests); fresh OS randomness when `None`.
     pub seed: Option<[u8; 32]>,
+    /// The ClientGuid to negotiate with ([`Config::client_guid`]): a lost connection's,
+    /// to reclaim its durable opens; drawn from the seed when `None`.
+    pub client_guid: Option<[u8; 16]>,
     /// Upper bound for a single READ or WRITE ([`Config::max_io_size`]; the server's
     /// limit applies too).
     pub max_io_size: u32,
@@ -317,6 +320,7 @@ impl ConnectOptions {
             use_ntlm_v2: true,
             timeout: Duration::from_secs(60),
             seed: None,
+            client_guid: None,
             max_io_size: Config::new("", [0; 32]).max_io_size,
             keep_alive: Some(Duration::from_secs(60)),
             record: None,
@@ -460,6 +464,7 @@ impl ConnectOptions {
         config.filetime_now = filetime_now;
         config.max_io_size = self.max_io_size;
         config.keep_alive = self.keep_alive;
+        config.client_guid = self.client_guid;
         if self.netbios {
             config.transport = Transport::NetBios {
                 called: server_name.to_string(),
