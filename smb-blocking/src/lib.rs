@@ -149,6 +149,10 @@ struct Pump {
     op_timeout: Option<Duration>,
     /// Events of each open [`Watcher`], kept while another call pumps.
     parked: HashMap<OpId, VecDeque<Event>>,
+    /// How it was made, to make it again ([`ConnectOptions::reconnect`]).
+    opts: Option<Box<ConnectOptions>>,
+    /// How many times it was made again.
+    reconnects: u64,
 }
 
 /// What a login settled for a session, and whether it encrypts.
@@ -201,6 +205,44 @@ fn os_seed() -> [u8; 32] {
 }
 
 impl Pump {
+    /// A pump of `core` over `sock`, not logged in.
+    fn new(sock: replay::Socket, core: smb_proto::Connection) -> Pump {
+        Pump {
+            sock,
+            core,
+            rx: BytesMut::new(),
+            tx: Vec::new(),
+            tx_payloads: Vec::new(),
+            parked: HashMap::new(),
+            read_timeout: None,
+            scratch: vec![0; MAX_READ],
+            session: SessionSlot::DEFAULT,
+            op_timeout: None,
+            opts: None,
+            reconnects: 0,
+        }
+    }
+
+    /// Connects, negotiates and logs in as `opts` says ([`Connection::connect`]).
+    fn dial(opts: &ConnectOptions) -> Result<Pump> {
+        let addr = (opts.host.as_str(), opts.port)
+            .to_socket_addrs()
+            .map_err(|e| opts.connect_error(e))?
+            .next()
+            .ok_or_else(|| opts.connect_error(io::ErrorKind::NotFound.into()))?;
+        let sock =
+            TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
+        sock.set_nodelay(true)?;
+        tracing::debug!(target = %opts.target(), "TCP connected");
+        let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
+        let creds = opts.credentials()?;
+        let sock = replay::Socket::new(sock, opts, &config)?;
+        let mut pump = Pump::new(sock, smb_proto::Connection::new(config, Instant::now()));
+        pump.opts = Some(Box::new(opts.clone()));
+        pump.call(ops::Login::new(creds))?;
+        Ok(pump)
+    }
+
     /// Starts `op` in the current session, with the current handle's deadline.
     fn start<O: Operation>(&mut self, op: O) -> OpHandle<O::Output> {
         let now = Instant::now();
@@ -392,10 +434,69 @@ impl Pump {
         out: &mut dyn Write,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
+        // The next offset to read and the bytes handed over, across runs.
+        let (mut delivered, mut attempt) = ((0, 0), 0);
+        loop {
+            let before = delivered.1;
+            match self.retrieve_once(op.resume(delivered.0), out, progress, &mut delivered) {
+                Ok(_) => return Ok(delivered.1),
+                Err(e) => {
+                    if delivered.1 > before {
+                        attempt = 0;
+                    }
+                    self.reconnect(e, &mut attempt)?;
+                }
+            }
+        }
+    }
+
+    /// Makes the connection again after `err` ended it, as
+    /// [`ConnectOptions::reconnect`] says; `attempt` counts the tries since the work
+    /// last moved on.
+    fn reconnect(&mut self, mut err: Error, attempt: &mut u32) -> Result<()> {
+        let Some(opts) = self.opts.clone() else {
+            return Err(err);
+        };
+        loop {
+            *attempt += 1;
+            let policy = opts.reconnect.and_then(|p| p.delay(*attempt, err.kind()));
+            let Some(wait) = policy else { return Err(err) };
+            tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
+            std::thread::sleep(wait);
+            let mut again = (*opts).clone();
+            again.client_guid = Some(self.core.client_guid());
+            match Pump::dial(&again) {
+                Ok(pump) => {
+                    let (reconnects, op_timeout) = (self.reconnects + 1, self.op_timeout);
+                    *self = Pump {
+                        reconnects,
+                        op_timeout,
+                        ..pump
+                    };
+                    return Ok(());
+                }
+                Err(e) => err = e,
+            }
+        }
+    }
+
+    /// One run of [`Pump::retrieve`], `delivered` following the data handed over.
+    fn retrieve_once(
+        &mut self,
+        op: ops::ReadFile,
+        out: &mut dyn Write,
+        progress: &mut ProgressFn<'_>,
+        delivered: &mut (u64, u64),
+    ) -> Result<u64> {
         let handle = self.start(op);
         let r = self.pump(handle.id(), |_, ev| {
             match *ev {
-                Event::Data { ref data, .. } => out.write_all(data)?,
+                Event::Data {
+                    ref data, offset, ..
+                } => {
+                    out.write_all(data)?;
+                    *delivered = (offset + data.len() as u64, delivered.1 + data.len() as u64);
+                }
                 Event::Progress { done, total, .. } => progress(done, total),
                 _ => {}
             }
@@ -635,37 +736,18 @@ impl Connection {
     /// errno), [`ErrorKind::AuthenticationFailed`] for a refused login (or one the server
     /// made a guest), [`ErrorKind::TimedOut`] when the server never answers.
     pub fn connect(opts: &ConnectOptions) -> Result<Self> {
-        let addr = (opts.host.as_str(), opts.port)
-            .to_socket_addrs()
-            .map_err(|e| opts.connect_error(e))?
-            .next()
-            .ok_or_else(|| opts.connect_error(io::ErrorKind::NotFound.into()))?;
-        let sock =
-            TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
-        sock.set_nodelay(true)?;
-        tracing::debug!(target = %opts.target(), "TCP connected");
-        let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
-        let creds = opts.credentials()?;
-        let sock = replay::Socket::new(sock, opts, &config)?;
-        let core = smb_proto::Connection::new(config, Instant::now());
-        Connection::start(sock, core, ops::Login::new(creds))
+        Connection::wrap(Pump::dial(opts)?)
     }
 
     /// Logs in over `sock` with `login` and makes the connection.
     fn start(sock: replay::Socket, core: smb_proto::Connection, login: ops::Login) -> Result<Self> {
-        let mut pump = Pump {
-            sock,
-            core,
-            rx: BytesMut::new(),
-            tx: Vec::new(),
-            tx_payloads: Vec::new(),
-            parked: HashMap::new(),
-            read_timeout: None,
-            scratch: vec![0; MAX_READ],
-            session: SessionSlot::DEFAULT,
-            op_timeout: None,
-        };
+        let mut pump = Pump::new(sock, core);
         pump.call(login)?;
+        Connection::wrap(pump)
+    }
+
+    /// The connection of a logged-in `pump`.
+    fn wrap(pump: Pump) -> Result<Self> {
         let status = pump.status()?;
         Ok(Connection {
             is_encrypting: status.is_encrypting,
@@ -674,6 +756,12 @@ impl Connection {
             session: SessionSlot::DEFAULT,
             timeout: None,
         })
+    }
+
+    /// How many times the connection was made again after it was lost
+    /// ([`ConnectOptions::reconnect`]); each try also logs a `tracing` warning.
+    pub fn reconnects(&self) -> u64 {
+        self.lock().reconnects
     }
 
     /// Negotiated parameters, as they stand now (`validated` turns true once the first
@@ -1179,8 +1267,22 @@ impl Connection {
         options: OpenOptions,
         want: u32,
     ) -> Result<File> {
-        let (handle, info) = self.call(ops::Open::new(share, path, options).with_lease(want))?;
+        let open = ops::Open::new(share, path, options).with_lease(want);
+        let (handle, info) = self.call(open.durable())?;
         Ok(File::new(self.clone(), path, handle, info).leased())
+    }
+
+    /// The durable opens held ([`smb_proto::Connection::durable_opens`]): a file opened
+    /// with [`Connection::open_leased`] asking for handle caching is durable on SMB 3.x,
+    /// and [`ops::Reclaim`] takes it back on a new connection after this one is lost.
+    pub fn durable_opens(&self) -> Vec<ops::DurableOpen> {
+        self.lock().core.durable_opens()
+    }
+
+    /// The ClientGuid negotiated, which a connection reclaiming this one's durable opens
+    /// presents again ([`ConnectOptions::client_guid`]).
+    pub fn client_guid(&self) -> [u8; 16] {
+        self.lock().core.client_guid()
     }
 
     /// Reads what the server sends for up to `wait` while no call runs, acknowledging

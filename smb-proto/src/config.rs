@@ -120,6 +120,11 @@ pub struct Config {
     /// Seed for every random value (client GUID, challenges, salts, nonces):
     /// the same seed, clock and server bytes replay a session byte for byte.
     pub seed: [u8; 32],
+    /// The ClientGuid to negotiate with, when not drawn from the seed: a connection
+    /// that reclaims durable handles of a lost one must present the lost one's
+    /// ([`Connection::client_guid`](crate::Connection::client_guid)), or the server
+    /// refuses (MS-SMB2 3.3.5.9.12).
+    pub client_guid: Option<[u8; 16]>,
     /// Wall-clock time as a Windows FILETIME, used by NTLM only when the server's
     /// CHALLENGE carries no timestamp.
     pub filetime_now: u64,
@@ -197,6 +202,7 @@ impl Config {
             client_name: "SMB-RS".to_string(),
             transport: Transport::DirectTcp,
             seed,
+            client_guid: None,
             filetime_now: 0,
             request_timeout: Some(Duration::from_secs(60)),
             // Room for the largest READ a server may answer (8 MiB, Samba's and Windows'

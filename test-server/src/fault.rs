@@ -69,6 +69,17 @@ impl FaultProxy {
     ///
     /// When no loopback port can be bound.
     pub fn start(target: SocketAddr, fault: Fault) -> FaultProxy {
+        FaultProxy::start_first(target, fault, u64::MAX)
+    }
+
+    /// [`FaultProxy::start`] applying `fault` to the first `connections` connections
+    /// only, relaying later ones untouched: a transfer cut that many times, then let
+    /// through.
+    ///
+    /// # Panics
+    ///
+    /// When no loopback port can be bound.
+    pub fn start_first(target: SocketAddr, fault: Fault, connections: u64) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let port = listener.local_addr().expect("the bound address").port();
         listener
@@ -79,10 +90,17 @@ impl FaultProxy {
         let to_client = Arc::new(AtomicU64::new(0));
         let (s, ts, tc) = (stop.clone(), to_server.clone(), to_client.clone());
         thread::spawn(move || {
+            let mut accepted = 0;
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
                         let _ = client.set_nonblocking(false);
+                        accepted += 1;
+                        let fault = if accepted <= connections {
+                            fault
+                        } else {
+                            Fault::None
+                        };
                         if let Ok(server) = TcpStream::connect(target) {
                             relay(client, server, fault, &s, &ts, &tc);
                         }

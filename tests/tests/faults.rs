@@ -36,6 +36,9 @@ fn through(srv: &SambaServer, proxy: &FaultProxy) -> ConnectOptions {
     let mut opts = srv.connect_options();
     opts.port = proxy.port();
     opts.timeout = TIMEOUT;
+    // Each cut here must end in an error: a download would otherwise resume on a new
+    // connection (tests/durable.rs shows that).
+    opts.reconnect = None;
     opts
 }
 

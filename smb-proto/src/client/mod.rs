@@ -219,6 +219,9 @@ pub struct ConnectOptions {
     pub timeout: Duration,
     /// Seed for reproducible sessions (tests); fresh OS randomness when `None`.
     pub seed: Option<[u8; 32]>,
+    /// The ClientGuid to negotiate with ([`Config::client_guid`]): a lost connection's,
+    /// to reclaim its durable opens; drawn from the seed when `None`.
+    pub client_guid: Option<[u8; 16]>,
     /// Upper bound for a single READ or WRITE ([`Config::max_io_size`]; the server's
     /// limit applies too).
     pub max_io_size: u32,
@@ -227,6 +230,10 @@ pub struct ConnectOptions {
     /// `None`: no keep-alive. The blocking client sends it only while a call waits (a
     /// watch, a lock); between calls nothing of it runs.
     pub keep_alive: Option<Duration>,
+    /// Whether and how a lost connection is made again under idempotent work (a
+    /// whole-file download resumes where it was cut); `None` turns it off: the first
+    /// cut fails the call. On by default ([`ReconnectPolicy::default`]).
+    pub reconnect: Option<ReconnectPolicy>,
     /// Record the session there while it runs, to replay it later with no server
     /// ([`crate::replay`]); see [`ConnectOptions::record`].
     pub record: Option<RecordTarget>,
@@ -317,6 +324,8 @@ impl ConnectOptions {
             use_ntlm_v2: true,
             timeout: Duration::from_secs(60),
             seed: None,
+            client_guid: None,
+            reconnect: Some(ReconnectPolicy::default()),
             max_io_size: Config::new("", [0; 32]).max_io_size,
             keep_alive: Some(Duration::from_secs(60)),
             record: None,
@@ -460,6 +469,7 @@ impl ConnectOptions {
         config.filetime_now = filetime_now;
         config.max_io_size = self.max_io_size;
         config.keep_alive = self.keep_alive;
+        config.client_guid = self.client_guid;
         if self.netbios {
             config.transport = Transport::NetBios {
                 called: server_name.to_string(),
@@ -953,5 +963,58 @@ mod tests {
             .credentials()
             .unwrap()
             .is_anonymous());
+    }
+}
+
+/// When to connect again after a connection was lost under idempotent work: up to
+/// `attempts` tries in a row, the first after `first_delay`, each later one after twice
+/// the delay before it, at most `max_delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconnectPolicy {
+    /// Tries in a row before giving up with the error that lost the connection.
+    pub attempts: u32,
+    /// Wait before the first try.
+    pub first_delay: Duration,
+    /// Longest wait between tries.
+    pub max_delay: Duration,
+}
+
+impl Default for ReconnectPolicy {
+    /// 5 tries, from 100 ms up to 5 s apart.
+    fn default() -> Self {
+        ReconnectPolicy {
+            attempts: 5,
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// How long to wait before try `attempt` (1 for the first) after an error of `kind`,
+    /// or `None` to give up: the first try needs the transport's end
+    /// ([`ErrorKind::Disconnected`](crate::ErrorKind::Disconnected)); later ones follow
+    /// failed tries whatever their error, until the tries are spent.
+    ///
+    /// ```
+    /// use smb_proto::client::ReconnectPolicy;
+    /// use smb_proto::ErrorKind;
+    /// let lost = ErrorKind::Disconnected;
+    /// let p = ReconnectPolicy::default();
+    /// assert_eq!(p.delay(1, lost), Some(p.first_delay));
+    /// assert_eq!(p.delay(2, ErrorKind::TimedOut), Some(2 * p.first_delay));
+    /// assert_eq!(p.delay(1, ErrorKind::NotFound), None);
+    /// assert_eq!(p.delay(p.attempts + 1, lost), None);
+    /// ```
+    pub fn delay(&self, attempt: u32, kind: crate::ErrorKind) -> Option<Duration> {
+        let lost = attempt > 1 || kind == crate::ErrorKind::Disconnected;
+        if !lost || attempt == 0 || attempt > self.attempts {
+            return None;
+        }
+        let doubled = self
+            .first_delay
+            .checked_mul(1 << (attempt - 1).min(16))
+            .unwrap_or(self.max_delay);
+        Some(doubled.min(self.max_delay))
     }
 }

@@ -681,9 +681,15 @@ impl OpContext<'_> {
         self.core.leases.insert(key, held);
     }
 
-    /// Forgets the leases and oplocks of open `file_id` (closed).
+    /// Forgets the leases, oplocks and durability of open `file_id` (closed).
     pub(crate) fn release_leases(&mut self, file_id: FileId) {
         self.core.leases.retain(|_, l| l.file_id != file_id);
+        self.core.durables.remove(&file_id);
+    }
+
+    /// Makes the core remember durable open `open`, to reclaim it after a reconnect.
+    pub(crate) fn hold_durable(&mut self, open: crate::ops::DurableOpen) {
+        self.core.durables.insert(open.file_id, open);
     }
 
     /// The caching state the core holds for open `file_id`, if any.

@@ -242,6 +242,8 @@ pub(crate) struct Core {
     /// The leases and oplocks the core holds for open files, by what their breaks name
     /// ([`crate::ops::lease`]).
     pub(crate) leases: HashMap<BreakKey, crate::ops::lease::HeldLease>,
+    /// The durable opens granted, by file id: what reclaims them after a reconnect.
+    pub(crate) durables: HashMap<crate::wire::create::FileId, crate::ops::DurableOpen>,
     /// Which operation a supply for (top-level operation, file) goes to: the one that
     /// last asked for data or reported some there (a child, in a many-file operation).
     streams: HashMap<(OpId, usize), OpId>,
@@ -305,7 +307,8 @@ impl Connection {
     /// A new connection; queues the NEGOTIATE request.
     pub fn new(config: Config, now: Instant) -> Self {
         let mut rng = Rng::from_seed(config.seed);
-        let client_guid = rng.array::<16>();
+        let drawn = rng.array::<16>();
+        let client_guid = config.client_guid.unwrap_or(drawn);
         let mut core = Core {
             state: State::Negotiating,
             negotiated: None,
@@ -329,6 +332,7 @@ impl Connection {
             next_op: 1,
             break_owners: HashMap::new(),
             leases: HashMap::new(),
+            durables: HashMap::new(),
             streams: HashMap::new(),
             trails: HashMap::new(),
             op_deadlines: BTreeMap::new(),
@@ -440,6 +444,19 @@ impl Connection {
             .values()
             .find(|l| l.file_id == file_id)
             .map(|l| l.state)
+    }
+
+    /// The ClientGuid this connection negotiates with: what a connection reclaiming its
+    /// durable opens presents again ([`Config::client_guid`]).
+    pub fn client_guid(&self) -> [u8; 16] {
+        self.core.client_guid
+    }
+
+    /// The durable opens the server granted on this connection and that are not closed:
+    /// what [`Reclaim`](crate::ops::Reclaim) takes back on a new connection after this
+    /// one is lost.
+    pub fn durable_opens(&self) -> Vec<crate::ops::DurableOpen> {
+        self.core.durables.values().cloned().collect()
     }
 
     /// Requests sent and not yet answered.

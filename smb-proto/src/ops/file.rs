@@ -10,7 +10,7 @@ use crate::ntstatus::NtStatus;
 use crate::wire::close::CloseRequest;
 use crate::wire::create::{
     access_mask, context_name, create_options, disposition, oplock_level, CreateRequest,
-    CreateResponse, FileId, LeaseContext,
+    CreateResponse, DurableRequestV2, DurableResponseV2, FileId, LeaseContext,
 };
 use crate::wire::fscc::{self, file_attributes, share_access, FileTime};
 use crate::wire::negotiate::capabilities;
@@ -166,6 +166,10 @@ pub struct Open {
     /// The handle opened, when the open fails after the CREATE succeeded (a lease
     /// granted wrongly): [`Operation::cleanup`] closes it.
     opened: Option<Handle>,
+    /// Whether to ask for a durable handle (SMB 3.x).
+    durable: bool,
+    /// The CreateGuid of the durable request, once drawn.
+    create_guid: Option<[u8; 16]>,
 }
 
 impl Open {
@@ -178,7 +182,77 @@ impl Open {
             lease: None,
             lease_key: None,
             opened: None,
+            durable: false,
+            create_guid: None,
         }
+    }
+
+    /// Asks for a durable handle (SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2, MS-SMB2
+    /// 2.2.13.2.11) on SMB 3.x: an open the server keeps for a while when the connection
+    /// drops, which [`Reclaim`](super::Reclaim) takes back on a new one. Servers grant it
+    /// only to an open holding a handle lease or a batch oplock, so combine it with
+    /// [`with_lease`](Self::with_lease) asking for `H`. The core remembers what was
+    /// granted ([`Connection::durable_opens`](crate::Connection::durable_opens)); older
+    /// dialects open as without it.
+    ///
+    /// ```
+    /// use smb_proto::ops::{LeaseState, Open, OpenOptions};
+    /// let open = Open::new("share", "data.bin", OpenOptions::read_write_create())
+    ///     .with_lease(LeaseState::R | LeaseState::W | LeaseState::H)
+    ///     .durable();
+    /// # let _ = open;
+    /// ```
+    pub fn durable(mut self) -> Self {
+        self.durable = true;
+        self
+    }
+
+    /// Adds the durable request to `body`, a CREATE, on SMB 3.x.
+    fn ask_durable(&mut self, cx: &mut OpContext<'_>, body: &mut RequestBody) {
+        let RequestBody::Create(c) = body else { return };
+        if !self.durable || cx.negotiated().dialect < Dialect::Smb300 {
+            return;
+        }
+        let create_guid = cx.random::<16>();
+        self.create_guid = Some(create_guid);
+        let dh2q = DurableRequestV2 {
+            timeout: 0,
+            flags: 0,
+            create_guid,
+        };
+        c.create_contexts.push((
+            context_name::DURABLE_HANDLE_REQUEST_V2.to_vec(),
+            dh2q.encode(),
+        ));
+    }
+
+    /// Makes the core remember the durable open `c` granted, if it granted one.
+    fn hold_durable(
+        &self,
+        cx: &mut OpContext<'_>,
+        c: &CreateResponse,
+        lease: Option<LeaseContext>,
+    ) -> Result<(), Fail> {
+        let (Some(create_guid), Some((_, data))) = (
+            self.create_guid,
+            c.create_contexts
+                .iter()
+                .find(|(name, _)| &name[..] == context_name::DURABLE_HANDLE_REQUEST_V2),
+        ) else {
+            return Ok(());
+        };
+        let granted = DurableResponseV2::decode(data)?;
+        cx.hold_durable(super::DurableOpen {
+            share: self.share.clone(),
+            path: self.path.clone(),
+            options: self.options,
+            file_id: c.file_id,
+            create_guid,
+            timeout: granted.timeout,
+            lease,
+            oplock: c.oplock_level,
+        });
+        Ok(())
     }
 
     /// Asks for caching `want` (lease state bits, [`LeaseState::R`] | [`LeaseState::W`]
@@ -223,7 +297,11 @@ impl Open {
     }
 
     /// Makes the core hold what the server granted in `c`.
-    fn hold_caching(&self, cx: &mut OpContext<'_>, c: &CreateResponse) -> Result<(), Fail> {
+    fn hold_caching(
+        &self,
+        cx: &mut OpContext<'_>,
+        c: &CreateResponse,
+    ) -> Result<Option<LeaseContext>, Fail> {
         let tree = cx.tree();
         match c.oplock_level {
             oplock_level::NONE => {}
@@ -247,6 +325,7 @@ impl Open {
                     ..Default::default()
                 };
                 cx.hold_lease(BreakKey::Lease(granted.lease_key), c.file_id, tree, state);
+                return Ok(Some(granted));
             }
             level => {
                 let state = LeaseState {
@@ -257,7 +336,7 @@ impl Open {
                 cx.hold_lease(BreakKey::File(c.file_id), c.file_id, tree, state);
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
 
@@ -283,6 +362,7 @@ impl Operation for Open {
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
         let mut body = create(&self.path, &self.options);
         self.ask_caching(cx, &mut body);
+        self.ask_durable(cx, &mut body);
         cx.send(0, body);
         Ok(Progress::Pending)
     }
@@ -299,7 +379,10 @@ impl Operation for Open {
             tree: cx.tree(),
             file_id: c.file_id,
         };
-        if let Err(e) = self.hold_caching(cx, &c) {
+        let held = self
+            .hold_caching(cx, &c)
+            .and_then(|lease| self.hold_durable(cx, &c, lease));
+        if let Err(e) = held {
             // The handle is open: the cleanup closes it rather than leak it.
             self.opened = Some(handle);
             return Err(e);

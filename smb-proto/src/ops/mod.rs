@@ -17,6 +17,7 @@
 
 mod copy;
 mod dfs;
+mod durable;
 mod file;
 mod fsinfo;
 pub mod lease;
@@ -40,6 +41,7 @@ pub use crate::connection::{
 };
 pub use copy::{Copied, CopyDestination, CopyFile, CopyLimits};
 pub use dfs::GetDfsReferral;
+pub use durable::{DurableOpen, Reclaim};
 pub use file::{
     Close, ConnectShare, Echo, Flush, Logoff, Open, OpenOptions, QueryInfo, Read, SetInfo,
     SharedTree, TreeDisconnect,

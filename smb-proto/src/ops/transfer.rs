@@ -144,6 +144,18 @@ impl ReadFile {
         self
     }
 
+    /// The same read, resumed on a new connection after the one running it was lost
+    /// with every byte before `delivered` handed over: it opens the path again (a
+    /// whole-file read holds no durable handle) and reads from there to the same limit.
+    pub fn resume(&self, delivered: u64) -> ReadFile {
+        let from = delivered.clamp(self.start, self.limit);
+        let mut again = ReadFile::new(&self.share, &self.path, from, None);
+        again.limit = self.limit;
+        again.snapshot = self.snapshot;
+        again.progress = self.progress;
+        again
+    }
+
     /// The CREATE that opens the file (at the snapshot, if any).
     fn open(&self) -> RequestBody {
         create_at(&self.path, &read_options(), self.snapshot)

@@ -620,6 +620,112 @@ impl LeaseContext {
     }
 }
 
+/// SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2 (MS-SMB2 2.2.13.2.11, 32 bytes), sent in a
+/// `DH2Q` context: asks for an open that outlives its connection for `timeout`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DurableRequestV2 {
+    /// Timeout in milliseconds the server keeps the open after a disconnect; 0 lets the
+    /// server choose.
+    pub timeout: u32,
+    /// Flags: SMB2_DHANDLE_FLAG_PERSISTENT (0x02) asks for a persistent handle.
+    pub flags: u32,
+    /// CreateGuid: the client's name for the open, the key of a reconnect and of replay
+    /// detection.
+    pub create_guid: [u8; 16],
+}
+
+impl DurableRequestV2 {
+    /// SMB2_DHANDLE_FLAG_PERSISTENT.
+    pub const PERSISTENT: u32 = 0x02;
+    /// Size of the layout.
+    pub const LEN: usize = 32;
+
+    /// The context's data.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::LEN);
+        out.extend_from_slice(&self.timeout.to_le_bytes());
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out.extend_from_slice(&0u64.to_le_bytes()); // Reserved
+        out.extend_from_slice(&self.create_guid);
+        out
+    }
+
+    /// Decodes a request's data (for a scripted server).
+    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(data);
+        let timeout = r.u32("durable v2 timeout")?;
+        let flags = r.u32("durable v2 flags")?;
+        r.skip(8, "durable v2 reserved")?;
+        Ok(DurableRequestV2 {
+            timeout,
+            flags,
+            create_guid: r.array("durable v2 create guid")?,
+        })
+    }
+}
+
+/// SMB2_CREATE_DURABLE_HANDLE_RESPONSE_V2 (MS-SMB2 2.2.14.2.12, 8 bytes): the server
+/// made the open durable, for `timeout` milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DurableResponseV2 {
+    /// Timeout granted, in milliseconds.
+    pub timeout: u32,
+    /// Flags granted (SMB2_DHANDLE_FLAG_PERSISTENT).
+    pub flags: u32,
+}
+
+impl DurableResponseV2 {
+    /// Decodes the `DH2Q` response context's data.
+    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(data);
+        Ok(DurableResponseV2 {
+            timeout: r.u32("durable v2 response timeout")?,
+            flags: r.u32("durable v2 response flags")?,
+        })
+    }
+
+    /// The context's data (for a scripted server).
+    pub fn encode(&self) -> Vec<u8> {
+        [self.timeout.to_le_bytes(), self.flags.to_le_bytes()].concat()
+    }
+}
+
+/// SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2 (MS-SMB2 2.2.13.2.12, 36 bytes), sent in a
+/// `DH2C` context: reclaims the durable open `file_id` made with `create_guid`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DurableReconnectV2 {
+    /// The FileId the open had.
+    pub file_id: FileId,
+    /// The CreateGuid it was opened with.
+    pub create_guid: [u8; 16],
+    /// Flags (SMB2_DHANDLE_FLAG_PERSISTENT when the open was persistent).
+    pub flags: u32,
+}
+
+impl DurableReconnectV2 {
+    /// Size of the layout.
+    pub const LEN: usize = 36;
+
+    /// The context's data.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(Self::LEN);
+        self.file_id.encode(&mut out);
+        out.extend_from_slice(&self.create_guid);
+        out.extend_from_slice(&self.flags.to_le_bytes());
+        out
+    }
+
+    /// Decodes a request's data (for a scripted server).
+    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(data);
+        Ok(DurableReconnectV2 {
+            file_id: FileId::decode(&mut r)?,
+            create_guid: r.array("durable v2 reconnect create guid")?,
+            flags: r.u32("durable v2 reconnect flags")?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,5 +922,45 @@ mod tests {
             )
             .is_err());
         }
+    }
+
+    #[test]
+    fn durable_v2_contexts_follow_2_2_13_2_11_and_2_2_13_2_12() {
+        let q = DurableRequestV2 {
+            timeout: 60_000,
+            flags: 0,
+            create_guid: [7; 16],
+        };
+        let data = q.encode();
+        assert_eq!(data.len(), DurableRequestV2::LEN);
+        assert_eq!(&data[..4], &60_000u32.to_le_bytes());
+        assert_eq!(&data[8..16], &[0; 8]);
+        assert_eq!(DurableRequestV2::decode(&data).unwrap(), q);
+        let c = DurableReconnectV2 {
+            file_id: FileId {
+                persistent: 1,
+                volatile: 2,
+            },
+            create_guid: [9; 16],
+            flags: 0,
+        };
+        let data = c.encode();
+        assert_eq!(data.len(), DurableReconnectV2::LEN);
+        assert_eq!(&data[..8], &1u64.to_le_bytes());
+        assert_eq!(&data[16..32], &[9; 16]);
+        assert_eq!(DurableReconnectV2::decode(&data).unwrap(), c);
+        let granted = DurableResponseV2 {
+            timeout: 180_000,
+            flags: 0,
+        };
+        assert_eq!(
+            DurableResponseV2::decode(&granted.encode()).unwrap(),
+            granted
+        );
+        for n in 0..8 {
+            assert!(DurableResponseV2::decode(&granted.encode()[..n]).is_err());
+        }
+        assert!(DurableRequestV2::decode(&[0; 31]).is_err());
+        assert!(DurableReconnectV2::decode(&[0; 35]).is_err());
     }
 }
