@@ -25,7 +25,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     /// From the client to the server (requests).
-    ToServer,
+    ToServer = 0,
     /// From the server to the client (responses).
     ToClient,
 }
@@ -60,6 +60,8 @@ pub struct FaultProxy {
     stop: Arc<AtomicBool>,
     to_server: Arc<AtomicU64>,
     to_client: Arc<AtomicU64>,
+    /// Per direction (to the server, to the client): forward nothing from now on.
+    silenced: Arc<[AtomicBool; 2]>,
 }
 
 impl FaultProxy {
@@ -88,7 +90,9 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let to_server = Arc::new(AtomicU64::new(0));
         let to_client = Arc::new(AtomicU64::new(0));
+        let silenced: Arc<[AtomicBool; 2]> = Arc::default();
         let (s, ts, tc) = (stop.clone(), to_server.clone(), to_client.clone());
+        let quiet = silenced.clone();
         thread::spawn(move || {
             let mut accepted = 0;
             while !s.load(Ordering::Relaxed) {
@@ -102,7 +106,7 @@ impl FaultProxy {
                             Fault::None
                         };
                         if let Ok(server) = TcpStream::connect(target) {
-                            relay(client, server, fault, &s, &ts, &tc);
+                            relay(client, server, fault, &s, [&ts, &tc], &quiet);
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -117,7 +121,15 @@ impl FaultProxy {
             stop,
             to_server,
             to_client,
+            silenced,
         }
+    }
+
+    /// From now on forwards nothing in `direction` on any connection (what arrives is
+    /// read and dropped), keeping the connections open: a peer gone silent at a moment
+    /// the test chooses, whatever the byte count.
+    pub fn silence(&self, direction: Direction) {
+        self.silenced[direction as usize].store(true, Ordering::Relaxed);
     }
 
     /// The port clients connect to.
@@ -146,8 +158,8 @@ fn relay(
     server: TcpStream,
     fault: Fault,
     stop: &Arc<AtomicBool>,
-    to_server: &Arc<AtomicU64>,
-    to_client: &Arc<AtomicU64>,
+    [to_server, to_client]: [&Arc<AtomicU64>; 2],
+    silenced: &Arc<[AtomicBool; 2]>,
 ) {
     let pipes = [
         (Direction::ToServer, &client, &server, to_server),
@@ -170,9 +182,16 @@ fn relay(
             }
             _ => Fault::None,
         };
-        let (stop, count) = (stop.clone(), count.clone());
+        let (stop, count, silenced) = (stop.clone(), count.clone(), silenced.clone());
         thread::spawn(move || {
-            let _ = pump(from, to, fault, &stop, &count);
+            let _ = pump(
+                from,
+                to,
+                fault,
+                &stop,
+                &count,
+                &silenced[direction as usize],
+            );
         });
     }
 }
@@ -184,6 +203,7 @@ fn pump(
     fault: Fault,
     stop: &AtomicBool,
     count: &AtomicU64,
+    silenced: &AtomicBool,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut at = 0u64;
@@ -212,6 +232,9 @@ fn pump(
                 return Err(e);
             }
         };
+        if silenced.load(Ordering::Relaxed) {
+            continue;
+        }
         let piece = &mut buf[..n];
         let (start, stop_at) = (at, at + n as u64);
         at = stop_at;
