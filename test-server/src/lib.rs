@@ -498,7 +498,7 @@ impl SambaServer {
 
     /// `smbd`'s socket address, e.g. for a [`fault::FaultProxy`] in front of it.
     pub fn addr(&self) -> std::net::SocketAddr {
-        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
+        std::net::SocketAddr::from((self.address, self.port))
     }
 
     /// The default test user, [`DEFAULT_USER`].

@@ -127,7 +127,9 @@ fn a_waiting_lock_is_granted_when_the_holder_unlocks_and_not_before() {
     let granted = AtomicBool::new(false);
     let unlocked_at = std::thread::scope(|s| {
         let waiter = s.spawn(|| {
-            let r = fb.lock(10, 20, LockKind::Shared);
+            // Bounded, so that a server that never grants fails the test, not hangs it;
+            // far past the connection's per-request timeout, which a wait ignores.
+            let r = fb.lock_timeout(10, 20, LockKind::Shared, Duration::from_secs(30));
             granted.store(true, Ordering::SeqCst);
             (r, Instant::now())
         });
@@ -278,7 +280,10 @@ mod tokio_client {
             assert!(!waiter.is_finished(), "B waits while A holds the range");
             let unlocked_at = Instant::now();
             fa.unlock(0, 100).await.unwrap();
-            let (r, at, mut fb) = waiter.await.unwrap();
+            let (r, at, mut fb) = tokio::time::timeout(Duration::from_secs(30), waiter)
+                .await
+                .expect("granted within 30 s of the unlock")
+                .unwrap();
             r.expect("granted once A unlocked");
             assert!(at >= unlocked_at);
             assert_conflict(

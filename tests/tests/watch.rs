@@ -184,6 +184,12 @@ fn a_dropped_watch_is_cancelled_and_the_connection_goes_on() {
     });
     // Waits past the request timeout without failing.
     assert_eq!(take(&mut w, 1), [Change::Added("late.txt".into())]);
+    // Sanity: smbstatus lists the watched directory while the watch holds it open.
+    let held = srv.smbstatus(&["-L"]);
+    assert!(
+        held.lines().any(|l| l.contains(" box ")),
+        "the watched directory is not listed open:\n{held}"
+    );
     drop(w);
     // The cancel and the close went out; the connection answers as before.
     assert_eq!(conn.list_path("share", "box", "late.txt").unwrap().len(), 1);
@@ -234,7 +240,8 @@ fn the_async_clients_watch_the_same_way() {
             .await
             .unwrap();
         // As `until_watched`: probes until one is reported.
-        for i in 0.. {
+        for i in 0..=100 {
+            assert!(i < 100, "the watch never reported a probe");
             other
                 .store_file("share", &format!("box/probe-{i}"), &mut &b""[..])
                 .unwrap();
@@ -275,7 +282,8 @@ fn the_async_clients_watch_the_same_way() {
             smol::Timer::after(d).await;
             None
         };
-        for i in 100.. {
+        for i in 100..=200 {
+            assert!(i < 200, "the watch never reported a probe");
             other
                 .store_file("share", &format!("box/probe-{i}"), &mut &b""[..])
                 .unwrap();

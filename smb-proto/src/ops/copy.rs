@@ -52,6 +52,9 @@ pub struct CopyLimits {
     pub max_total: u32,
 }
 
+/// The most chunks one copy-chunk request carries (Windows' own limit, 256).
+const MAX_CHUNKS: u32 = 256;
+
 impl CopyLimits {
     /// MS-SMB2's defaults (3.3.3: 16 chunks of 1 MiB, 16 MiB per request), which Windows
     /// and Samba accept.
@@ -61,13 +64,15 @@ impl CopyLimits {
         max_total: 16 << 20,
     };
 
-    /// The chunks of one request for the start of `span`, and the bytes they cover.
+    /// The chunks of one request for the start of `span`, and the bytes they cover: at
+    /// most [`MAX_CHUNKS`] whatever limits a server stated, so that a server claiming
+    /// billions of 1-byte chunks costs requests, not memory.
     fn chunks(&self, span: Span) -> (Vec<SrvCopychunk>, u64) {
         let chunk = u64::from(self.max_chunk_size.max(1));
         let total = span
             .len
             .min(u64::from(self.max_total.max(1)))
-            .min(chunk * u64::from(self.max_chunks.max(1)));
+            .min(chunk * u64::from(self.max_chunks.clamp(1, MAX_CHUNKS)));
         let mut chunks = Vec::new();
         let mut done = 0;
         while done < total {
@@ -589,6 +594,22 @@ impl Operation for CopyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_stating_absurd_limits_costs_requests_not_memory() {
+        let absurd = CopyLimits {
+            max_chunks: u32::MAX,
+            max_chunk_size: 1,
+            max_total: u32::MAX,
+        };
+        let (chunks, taken) = absurd.chunks(Span {
+            src: 0,
+            dest: 0,
+            len: 1 << 30,
+        });
+        assert_eq!(chunks.len(), MAX_CHUNKS as usize);
+        assert_eq!(taken, u64::from(MAX_CHUNKS));
+    }
 
     #[test]
     fn requests_keep_to_the_limits() {
