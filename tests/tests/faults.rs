@@ -234,7 +234,7 @@ fn the_keep_alive_holds_a_quiet_watch_up_and_notices_a_dead_peer() {
     assert!(e.to_string().contains("keep-alive"), "{e}");
     let took = started.elapsed();
     assert!(
-        took < Duration::from_millis(500) + TIMEOUT + Duration::from_secs(2),
+        took < Duration::from_millis(500) + TIMEOUT + Duration::from_secs(6),
         "{took:?}"
     );
     assert!(w.is_ended());
