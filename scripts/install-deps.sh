@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on Debian: Samba's smbd and smbclient (the integration
 # tests' server and reference client), Samba's VFS modules (shadow copies), the tools the
-# harness calls (useradd, kill), util-linux's script (the CLI's terminal tests) and, if it
-# can, tshark (capture-based tests).
+# harness calls (useradd, kill), util-linux's script (the CLI's terminal tests), attr's
+# setfattr/getfattr (stream and EA tests) and, if it can, tshark (capture-based tests).
 # Idempotent: when everything is there it changes nothing and needs no network.
 set -euo pipefail
 
@@ -37,6 +37,8 @@ have useradd || required+=(passwd)
 have kill || required+=(procps)
 # `script` runs the CLI under a pseudo-terminal in its tests (progress bars, the prompt).
 have script || required+=(bsdutils)
+# setfattr and getfattr: the stream and extended-attribute tests check the share's files.
+{ have setfattr && have getfattr; } || required+=(attr)
 
 if [ ${#required[@]} -eq 0 ] && have tshark; then
     exit 0
@@ -54,6 +56,6 @@ if ! have tshark; then
         echo "install-deps: warning: tshark could not be installed" >&2
 fi
 
-for tool in smbd nmbd smbstatus net smbclient script; do
+for tool in smbd nmbd smbstatus net smbclient script setfattr getfattr; do
     have "$tool" || { echo "install-deps: $tool still missing" >&2; exit 1; }
 done

@@ -500,6 +500,12 @@ pub trait FileInfoClass: Sized + Send + std::fmt::Debug + 'static {
     ///
     /// A buffer that does not hold the class.
     fn decode_info(buffer: &[u8]) -> Result<Self, DecodeError>;
+
+    /// How the class is asked for, where the defaults do not fit (access, flags, a
+    /// status that means "none", how large an answer may be, the operation's name).
+    fn query(q: QueryPathInfo) -> QueryPathInfo {
+        q
+    }
 }
 
 impl FileInfoClass for FileBasicInformation {
@@ -558,9 +564,16 @@ impl<C: FileInfoClass> PathInfo<C> {
     /// Queries class `C` of `path` on `share`.
     pub fn new(share: &str, path: &str) -> Self {
         PathInfo {
-            query: QueryPathInfo::new(share, path, C::CLASS),
+            query: C::query(QueryPathInfo::new(share, path, C::CLASS)),
             class: PhantomData,
         }
+    }
+
+    /// The first QUERY_INFO's OutputBufferLength ([`QueryPathInfo::buffer_len`]); a
+    /// longer answer takes a second round trip.
+    pub fn buffer_len(mut self, len: u32) -> Self {
+        self.query = self.query.buffer_len(len);
+        self
     }
 
     fn decoded(p: Progress<Bytes>) -> Result<Progress<C>, Fail> {

@@ -18,11 +18,11 @@ use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, disposition, FileId};
 use crate::wire::fscc::{self, FileFullEaInformation, FileStreamInformation};
 use crate::wire::query_info::flags;
+use crate::wire::DecodeError;
 
 use super::file::{close, create};
 use super::meta::{set_info, PathOp};
-use super::pathlib::decoded;
-use super::{path, OpenOptions, QueryPathInfo};
+use super::{path, FileInfoClass, OpenOptions, PathInfo, QueryPathInfo};
 
 /// The most a second QUERY_INFO asks for when the first (64 KiB) is too small: a file's
 /// streams or EAs beyond this are refused with the server's status, not cut.
@@ -65,128 +65,45 @@ impl StreamInfo {
 
 /// The data streams of a file or directory → name, size and allocation size of each,
 /// in the server's order: CREATE (FILE_READ_ATTRIBUTES) + QUERY_INFO
-/// (FileStreamInformation, MS-FSCC 2.4.44) + CLOSE in one compound ([`QueryPathInfo`]).
+/// (FileStreamInformation, MS-FSCC 2.4.44) + CLOSE in one compound ([`PathInfo`]).
 /// A file lists its unnamed stream too ([`StreamInfo::is_default`]); a directory has
 /// none unless one was written to it.
-#[derive(Debug)]
-pub struct ListStreams {
-    query: QueryPathInfo,
-}
+pub type ListStreams = PathInfo<Vec<StreamInfo>>;
 
-impl ListStreams {
-    /// Lists the streams of `path` on `share`.
-    pub fn new(share: &str, path: &str) -> Self {
-        let query = QueryPathInfo::new(share, path, fscc::class::FILE_STREAM_INFORMATION)
-            .labelled("list streams")
-            .max_len(MAX_ANSWER_LEN);
-        ListStreams { query }
+impl FileInfoClass for Vec<StreamInfo> {
+    const CLASS: u8 = fscc::class::FILE_STREAM_INFORMATION;
+
+    fn decode_info(buffer: &[u8]) -> Result<Self, DecodeError> {
+        let streams = FileStreamInformation::parse_all(buffer)?;
+        Ok(streams.into_iter().map(StreamInfo::from_wire).collect())
     }
 
-    /// The first QUERY_INFO's OutputBufferLength (64 KiB unless set); a longer answer
-    /// takes a second round trip.
-    pub fn buffer_len(mut self, len: u32) -> Self {
-        self.query = self.query.buffer_len(len);
-        self
-    }
-
-    fn decode(buffer: &[u8]) -> Result<Vec<StreamInfo>, Fail> {
-        Ok(FileStreamInformation::parse_all(buffer)?
-            .into_iter()
-            .map(StreamInfo::from_wire)
-            .collect())
-    }
-}
-
-impl Operation for ListStreams {
-    type Output = Vec<StreamInfo>;
-
-    fn label(&self) -> (&'static str, &str) {
-        self.query.label()
-    }
-
-    fn share(&self) -> Option<&str> {
-        self.query.share()
-    }
-
-    fn check(&self) -> Result<(), Error> {
-        self.query.check()
-    }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
-        decoded(self.query.start(cx)?, Self::decode)
-    }
-
-    fn on_response(
-        &mut self,
-        cx: &mut OpContext<'_>,
-        tag: usize,
-        resp: Response,
-    ) -> Result<Progress<Self::Output>, Fail> {
-        decoded(self.query.on_response(cx, tag, resp)?, Self::decode)
+    fn query(q: QueryPathInfo) -> QueryPathInfo {
+        q.labelled("list streams").max_len(MAX_ANSWER_LEN)
     }
 }
 
 /// Every extended attribute of a file or directory → name, value and flags of each:
 /// CREATE (FILE_READ_EA) + QUERY_INFO (FileFullEaInformation, MS-FSCC 2.4.15, with
-/// SL_RESTART_SCAN) + CLOSE in one compound ([`QueryPathInfo`]). No EA
+/// SL_RESTART_SCAN) + CLOSE in one compound ([`PathInfo`]). No EA
 /// (STATUS_NO_EAS_ON_FILE) is an empty list. A list larger than the buffer asked for
 /// (STATUS_BUFFER_TOO_SMALL or STATUS_BUFFER_OVERFLOW) costs one more compound, asking
 /// for the size the server names or up to 1 MiB.
-#[derive(Debug)]
-pub struct GetEas {
-    query: QueryPathInfo,
-}
+pub type GetEas = PathInfo<Vec<FileFullEaInformation>>;
 
-impl GetEas {
-    /// The EAs of `path` on `share`.
-    pub fn new(share: &str, path: &str) -> Self {
-        let query = QueryPathInfo::new(share, path, fscc::class::FILE_FULL_EA_INFORMATION)
-            .labelled("get eas")
+impl FileInfoClass for Vec<FileFullEaInformation> {
+    const CLASS: u8 = fscc::class::FILE_FULL_EA_INFORMATION;
+
+    fn decode_info(buffer: &[u8]) -> Result<Self, DecodeError> {
+        FileFullEaInformation::parse_all(buffer)
+    }
+
+    fn query(q: QueryPathInfo) -> QueryPathInfo {
+        q.labelled("get eas")
             .access(access_mask::FILE_READ_EA | access_mask::SYNCHRONIZE)
             .flags(flags::RESTART_SCAN)
             .empty_on(NtStatus::NO_EAS_ON_FILE)
-            .max_len(MAX_ANSWER_LEN);
-        GetEas { query }
-    }
-
-    /// The first QUERY_INFO's OutputBufferLength (64 KiB unless set); a longer list
-    /// takes a second round trip.
-    pub fn buffer_len(mut self, len: u32) -> Self {
-        self.query = self.query.buffer_len(len);
-        self
-    }
-
-    fn decode(buffer: &[u8]) -> Result<Vec<FileFullEaInformation>, Fail> {
-        Ok(FileFullEaInformation::parse_all(buffer)?)
-    }
-}
-
-impl Operation for GetEas {
-    type Output = Vec<FileFullEaInformation>;
-
-    fn label(&self) -> (&'static str, &str) {
-        self.query.label()
-    }
-
-    fn share(&self) -> Option<&str> {
-        self.query.share()
-    }
-
-    fn check(&self) -> Result<(), Error> {
-        self.query.check()
-    }
-
-    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
-        decoded(self.query.start(cx)?, Self::decode)
-    }
-
-    fn on_response(
-        &mut self,
-        cx: &mut OpContext<'_>,
-        tag: usize,
-        resp: Response,
-    ) -> Result<Progress<Self::Output>, Fail> {
-        decoded(self.query.on_response(cx, tag, resp)?, Self::decode)
+            .max_len(MAX_ANSWER_LEN)
     }
 }
 
