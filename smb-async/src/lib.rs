@@ -1364,8 +1364,9 @@ impl Client {
         options: OpenOptions,
         want: u32,
     ) -> Result<File> {
-        let open = ops::Open::new(share, path, options).with_lease(want);
-        let (handle, info) = self.call(open).await?;
+        let (handle, info) = self
+            .call(ops::Open::leased(share, path, options, want))
+            .await?;
         Ok(File::new(self.clone(), handle, path, info).leased())
     }
 

@@ -1267,8 +1267,7 @@ impl Connection {
         options: OpenOptions,
         want: u32,
     ) -> Result<File> {
-        let open = ops::Open::new(share, path, options).with_lease(want);
-        let (handle, info) = self.call(open.durable())?;
+        let (handle, info) = self.call(ops::Open::leased(share, path, options, want))?;
         Ok(File::new(self.clone(), path, handle, info).leased())
     }
 

@@ -272,6 +272,12 @@ impl Open {
         self
     }
 
+    /// What every driver's `open_leased` sends: [`Open::with_lease`] with `want`, and
+    /// [`Open::durable`], so that a lost connection can reclaim the handle (on 3.x).
+    pub fn leased(share: &str, path: &str, options: OpenOptions, want: u32) -> Self {
+        Open::new(share, path, options).with_lease(want).durable()
+    }
+
     /// Adds the lease request (or oplock) to `body`, a CREATE.
     fn ask_caching(&mut self, cx: &mut OpContext<'_>, body: &mut RequestBody) {
         let (Some(want), RequestBody::Create(c)) = (self.lease, body) else {
