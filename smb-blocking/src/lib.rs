@@ -463,9 +463,7 @@ impl Pump {
             let Some(wait) = policy else { return Err(err) };
             tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
             std::thread::sleep(wait);
-            let mut again = (*opts).clone();
-            again.client_guid = Some(self.core.client_guid());
-            match Pump::dial(&again) {
+            match Pump::dial(&opts.reconnection(self.core.client_guid())) {
                 Ok(pump) => {
                     let (reconnects, op_timeout) = (self.reconnects + 1, self.op_timeout);
                     *self = Pump {

@@ -119,3 +119,39 @@ fn a_download_cut_three_times_resumes_byte_identical() {
     assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
     assert_eq!(conn.reconnects(), 0);
 }
+
+#[test]
+fn a_recorded_download_reconnects_and_the_recording_keeps_the_lost_connection_whole() {
+    let srv = server();
+    const SIZE: usize = 4 * 1024 * 1024;
+    let want = smb_tests::fixtures::data(SIZE, 5);
+    std::fs::write(srv.share_path(SHARE).join("rec.bin"), &want).unwrap();
+    let cut = Fault::Cut(smb_tests::fault::Direction::ToClient, 1024 * 1024);
+    let proxy = FaultProxy::start_first(srv.addr(), cut, 1);
+    let (target, buffer) = smb_proto::client::RecordTarget::memory();
+    let mut opts = srv.connect_options().record(target);
+    opts.port = proxy.port();
+    opts.timeout = Duration::from_secs(5);
+    let conn = Connection::connect(&opts).unwrap();
+    let mut got = Vec::new();
+    // Before the reconnection skipped recording, the second connection asked the
+    // spent record target for its writer and failed.
+    assert_eq!(conn.retrieve_file(SHARE, "rec.bin", &mut got).unwrap(), SIZE as u64);
+    assert_eq!(conn.reconnects(), 1);
+    assert!(got == want, "the resumed download differs");
+    drop(conn);
+
+    // The recording is the first connection, whole: it parses, ends where the server's
+    // side was cut, and replays up to the cut with no network.
+    let rec = smb_proto::replay::Recording::parse(&buffer.text()).unwrap();
+    assert_eq!(
+        rec.records.last(),
+        Some(&smb_proto::replay::Record::ServerClosed)
+    );
+    assert!(rec.received_len() <= 1024 * 1024, "{}", rec.received_len());
+    let replayed = Connection::replay(&smb_proto::replay::Replay::new(rec).unwrap()).unwrap();
+    let err = replayed
+        .retrieve_file(SHARE, "rec.bin", &mut Vec::new())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+}

@@ -228,7 +228,9 @@ pub struct ConnectOptions {
     /// After this long without a word from the server, an ECHO goes out; unanswered
     /// within `timeout`, the connection ends (a dead peer, `ErrorKind::TimedOut`).
     /// `None`: no keep-alive. The blocking client sends it only while a call waits (a
-    /// watch, a lock); between calls nothing of it runs.
+    /// watch, a lock); between calls nothing of it runs. A recorded connection
+    /// ([`ConnectOptions::record`]) sends none: when an ECHO goes out depends on idle
+    /// time, which a replay does not reproduce.
     pub keep_alive: Option<Duration>,
     /// Whether and how a lost connection is made again under idempotent work (a
     /// whole-file download resumes where it was cut); `None` turns it off: the first
@@ -366,6 +368,27 @@ impl ConnectOptions {
         self
     }
 
+    /// The options to make a lost connection again with: the same, negotiating the lost
+    /// connection's `client_guid` (so the server lets the new one reclaim its durable
+    /// handles) and recording nothing (a recording holds one connection: the lost
+    /// one's stays whole, ending where the connection did).
+    ///
+    /// ```
+    /// use smb_proto::client::{ConnectOptions, RecordTarget};
+    /// let (target, _recording) = RecordTarget::memory();
+    /// let o = ConnectOptions::new("fileserver").record(target);
+    /// let again = o.reconnection([7; 16]);
+    /// assert_eq!(again.client_guid, Some([7; 16]));
+    /// assert!(again.record.is_none());
+    /// ```
+    pub fn reconnection(&self, client_guid: [u8; 16]) -> ConnectOptions {
+        ConnectOptions {
+            client_guid: Some(client_guid),
+            record: None,
+            ..self.clone()
+        }
+    }
+
     /// Sets user and password.
     pub fn user(mut self, user: &str, password: &str) -> Self {
         self.user = user.to_string();
@@ -468,7 +491,7 @@ impl ConnectOptions {
         config.request_timeout = Some(self.timeout);
         config.filetime_now = filetime_now;
         config.max_io_size = self.max_io_size;
-        config.keep_alive = self.keep_alive;
+        config.keep_alive = self.keep_alive.filter(|_| self.record.is_none());
         config.client_guid = self.client_guid;
         if self.netbios {
             config.transport = Transport::NetBios {

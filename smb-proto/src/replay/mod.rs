@@ -75,6 +75,7 @@
 //! | `transport` | `direct` or `netbios` |
 //! | `max-io-size` | [`Config::max_io_size`] |
 //! | `digests` | `yes` when outgoing payloads may be stored as digests |
+//! | `client-guid` | optional: the ClientGuid, 32 hex digits, when it was set rather than drawn from the seed |
 //!
 //! Text values are percent-encoded: `%` and every byte outside `!`..`~` become `%XX`
 //! (so an empty value leaves the key alone on its line). The password, the NT hash or
@@ -186,6 +187,9 @@ pub struct Setup {
     pub max_io_size: u32,
     /// Whether outgoing payloads may be stored as digests ([`RecordOptions::digests`]).
     pub digests: bool,
+    /// [`Config::client_guid`] when it was set rather than drawn from the seed (a
+    /// connection made again after a loss negotiates the lost one's).
+    pub client_guid: Option<[u8; 16]>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -207,6 +211,7 @@ impl std::fmt::Debug for Setup {
             .field("netbios", &self.netbios)
             .field("max_io_size", &self.max_io_size)
             .field("digests", &self.digests)
+            .field("client_guid", &self.client_guid)
             .finish()
     }
 }
@@ -231,6 +236,7 @@ impl Setup {
             netbios: matches!(config.transport, Transport::NetBios { .. }),
             max_io_size: config.max_io_size,
             digests: options.digests,
+            client_guid: config.client_guid,
         }
     }
 
@@ -254,6 +260,9 @@ impl Setup {
         o.allow_insecure_guest = self.allow_insecure_guest;
         o.max_io_size = self.max_io_size;
         o.seed = Some(self.seed);
+        o.client_guid = self.client_guid;
+        // A recorded connection sent no keep-alive (see `ConnectOptions::keep_alive`).
+        o.keep_alive = None;
         o
     }
 

@@ -712,3 +712,35 @@ fn the_recorder_writes_text_that_parses_whatever_bytes_move() {
         replay.finish().unwrap();
     }
 }
+
+#[test]
+fn a_set_client_guid_is_recorded_and_replayed_and_a_drawn_one_is_not_written() {
+    let drawn = setup();
+    assert_eq!(drawn.client_guid, None);
+    let mut text = String::new();
+    text::write_setup(&drawn, &mut text);
+    assert!(!text.contains("client-guid"), "{text}");
+
+    // A connection made again after a loss negotiates the lost one's ClientGuid: its
+    // recording must say so, or its NEGOTIATE would not replay.
+    let opts = ConnectOptions::new("files").reconnection([0xab; 16]);
+    let set = Setup::new(&opts, &opts.config(|| [7; 32], 1234), RecordOptions::default());
+    assert_eq!(set.client_guid, Some([0xab; 16]));
+    let rec = Recording {
+        setup: set.clone(),
+        records: vec![Record::Sent(vec![1, 2, 3])],
+    };
+    let back = Recording::parse(&rec.to_text()).unwrap();
+    assert_eq!(back.setup, set);
+    assert_eq!(back.setup.config().client_guid, Some([0xab; 16]));
+    assert_eq!(set.config().keep_alive, None, "a replay sends no keep-alive");
+}
+
+#[test]
+fn a_recorded_connection_sends_no_keep_alive() {
+    let (target, _recording) = crate::client::RecordTarget::memory();
+    let plain = ConnectOptions::new("files");
+    assert!(plain.config(|| [7; 32], 0).keep_alive.is_some());
+    let recorded = plain.record(target);
+    assert_eq!(recorded.config(|| [7; 32], 0).keep_alive, None);
+}

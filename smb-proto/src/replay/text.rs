@@ -159,6 +159,9 @@ pub(crate) fn write_setup(s: &Setup, out: &mut String) {
     );
     line(out, "max-io-size", &s.max_io_size.to_string());
     line(out, "digests", yes_no(s.digests));
+    if let Some(guid) = &s.client_guid {
+        line(out, "client-guid", &hex(guid));
+    }
 }
 
 /// Lays the bytes of one direction out in lines: a line never crosses a frame or an
@@ -337,7 +340,7 @@ pub(crate) fn write(rec: &Recording) -> String {
 }
 
 /// The keys of the setup lines.
-const SETUP_KEYS: [&str; 14] = [
+const SETUP_KEYS: [&str; 15] = [
     "seed",
     "filetime-now",
     "server-name",
@@ -352,6 +355,7 @@ const SETUP_KEYS: [&str; 14] = [
     "transport",
     "max-io-size",
     "digests",
+    "client-guid",
 ];
 /// The first words of the lines after the setup.
 const DATA_KEYS: [&str; 6] = [">", "<", ">sha256", "eof", "end", "refused"];
@@ -373,6 +377,7 @@ struct SetupLines {
     netbios: Option<bool>,
     max_io_size: Option<u32>,
     digests: Option<bool>,
+    client_guid: Option<[u8; 16]>,
 }
 
 fn set<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ParseErrorKind> {
@@ -450,6 +455,10 @@ impl SetupLines {
                 set(&mut self.max_io_size, key, n)?;
             }
             "digests" => set(&mut self.digests, key, flag(v, "digests")?)?,
+            "client-guid" => {
+                let guid = unhex(v).and_then(|b| <[u8; 16]>::try_from(b).ok());
+                set(&mut self.client_guid, key, guid.ok_or(bad("client-guid"))?)?;
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -476,6 +485,8 @@ impl SetupLines {
             netbios: self.netbios.ok_or(Missing("transport"))?,
             max_io_size: self.max_io_size.ok_or(Missing("max-io-size"))?,
             digests: self.digests.ok_or(Missing("digests"))?,
+            // Optional: absent when the seed drew it.
+            client_guid: self.client_guid,
         })
     }
 }
