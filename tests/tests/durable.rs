@@ -136,7 +136,10 @@ fn a_recorded_download_reconnects_and_the_recording_keeps_the_lost_connection_wh
     let mut got = Vec::new();
     // Before the reconnection skipped recording, the second connection asked the
     // spent record target for its writer and failed.
-    assert_eq!(conn.retrieve_file(SHARE, "rec.bin", &mut got).unwrap(), SIZE as u64);
+    assert_eq!(
+        conn.retrieve_file(SHARE, "rec.bin", &mut got).unwrap(),
+        SIZE as u64
+    );
     assert_eq!(conn.reconnects(), 1);
     assert!(got == want, "the resumed download differs");
     drop(conn);

@@ -433,3 +433,47 @@ fn two_logins_on_one_connection_replay_without_either_password() {
     });
     replay.finish().unwrap();
 }
+
+#[test]
+fn a_factory_records_and_its_recording_replays_on_a_plain_client() {
+    let srv = server(SambaServer::builder());
+    let (target, buffer) = RecordTarget::memory();
+    let opts = srv.connect_options().record(target);
+    let (ended, on_end) = std::sync::mpsc::channel();
+    let ended = std::sync::Mutex::new(ended);
+    let factory = smb_asyncstd::SmbFactory::with_runtime(opts, smb_asyncstd::runtime())
+        .on_disconnect(move |_| {
+            let _ = ended.lock().unwrap().send(());
+        });
+    smol::block_on(async {
+        factory.connect().await.unwrap();
+        assert_eq!(
+            factory
+                .store_file(SHARE, "f.txt", &b"factory"[..])
+                .await
+                .unwrap(),
+            7
+        );
+        assert_eq!(
+            factory.retrieve_file(SHARE, "f.txt").await.unwrap(),
+            b"factory"
+        );
+        factory.close_connection();
+    });
+    // The recording is whole once the connection has ended.
+    on_end.recv_timeout(Duration::from_secs(30)).unwrap();
+    let text = buffer.text();
+    assert_no_password(&text, srv.password());
+    let replay = Replay::new(Recording::parse(&text).unwrap()).unwrap();
+    smol::block_on(async {
+        let client = smb_asyncstd::replay(&replay).await.unwrap();
+        let mut f: &[u8] = b"factory";
+        assert_eq!(client.store_file(SHARE, "f.txt", &mut f).await.unwrap(), 7);
+        assert_eq!(
+            client.retrieve_file_to_vec(SHARE, "f.txt").await.unwrap(),
+            b"factory"
+        );
+        client.close().await.unwrap();
+    });
+    replay.finish().unwrap();
+}

@@ -724,7 +724,11 @@ fn a_set_client_guid_is_recorded_and_replayed_and_a_drawn_one_is_not_written() {
     // A connection made again after a loss negotiates the lost one's ClientGuid: its
     // recording must say so, or its NEGOTIATE would not replay.
     let opts = ConnectOptions::new("files").reconnection([0xab; 16]);
-    let set = Setup::new(&opts, &opts.config(|| [7; 32], 1234), RecordOptions::default());
+    let set = Setup::new(
+        &opts,
+        &opts.config(|| [7; 32], 1234),
+        RecordOptions::default(),
+    );
     assert_eq!(set.client_guid, Some([0xab; 16]));
     let rec = Recording {
         setup: set.clone(),
@@ -733,7 +737,11 @@ fn a_set_client_guid_is_recorded_and_replayed_and_a_drawn_one_is_not_written() {
     let back = Recording::parse(&rec.to_text()).unwrap();
     assert_eq!(back.setup, set);
     assert_eq!(back.setup.config().client_guid, Some([0xab; 16]));
-    assert_eq!(set.config().keep_alive, None, "a replay sends no keep-alive");
+    assert_eq!(
+        set.config().keep_alive,
+        None,
+        "a replay sends no keep-alive"
+    );
 }
 
 #[test]
