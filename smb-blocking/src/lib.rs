@@ -32,6 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::{Bytes, BytesMut};
 use smb_proto::client::{
     filetime, local_path, part_paths, with_path, LocalTree, TransferResults, UploadBuffers,
+    UploadWindow,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -504,27 +505,71 @@ impl Pump {
     }
 
     /// Runs a streaming write fed from `input`, its progress (if it reports any) to
-    /// `progress`.
+    /// `progress`. A lost connection is made again as [`ConnectOptions::reconnect`]
+    /// says and the upload resumes where the server's acknowledgements end, the chunks
+    /// sent since supplied again from an [`UploadWindow`].
     pub fn store(
         &mut self,
         op: ops::WriteFile,
         input: &mut dyn Read,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
-        let handle = self.start(op);
+        // Acknowledgements are what a resume starts from, so they are always reported.
+        let op = op.with_progress();
+        let origin = op.start_offset();
+        let template = op.resume(origin, 0);
+        let (mut run, mut window, mut attempt) = (op, UploadWindow::new(origin), 0);
         let mut pool = UploadBuffers::default();
+        loop {
+            let at = window.resumes_at();
+            match self.store_once(run, input, progress, origin, &mut window, &mut pool) {
+                Ok(n) => return Ok(n),
+                Err(e) => {
+                    if window.resumes_at() > at {
+                        attempt = 0;
+                    }
+                    self.reconnect(e, &mut attempt)?;
+                    window = window.resume();
+                    run = template.resume(window.resumes_at(), window.chunk_len());
+                }
+            }
+        }
+    }
+
+    /// One run of [`Pump::store`] → the bytes written from `origin`.
+    fn store_once(
+        &mut self,
+        run: ops::WriteFile,
+        input: &mut dyn Read,
+        progress: &mut ProgressFn<'_>,
+        origin: u64,
+        window: &mut UploadWindow,
+        pool: &mut UploadBuffers,
+    ) -> Result<u64> {
+        let from = run.start_offset();
+        let handle = self.start(run);
         let r = self.pump(handle.id(), |core, ev| {
             match *ev {
                 Event::WantData { id, file, max_len } => {
-                    let data = read_up_to(input, max_len, &mut pool)?;
+                    let data = match window.next_kept() {
+                        Some(kept) => kept,
+                        None => {
+                            let data = read_up_to(input, max_len, pool)?;
+                            window.supplied(data.clone(), max_len);
+                            data
+                        }
+                    };
                     core.supply(id, file, data, Instant::now());
                 }
-                Event::Progress { done, total, .. } => progress(done, total),
+                Event::Progress { done, total, .. } => {
+                    window.acked(from + done);
+                    progress(from + done - origin, total);
+                }
                 _ => {}
             }
             Ok(())
         })?;
-        Ok(handle.output(Ok(r))?)
+        Ok(from - origin + handle.output(Ok(r))?)
     }
 
     /// Uploads `files` after creating `dirs`, many files in flight.

@@ -158,3 +158,66 @@ fn a_recorded_download_reconnects_and_the_recording_keeps_the_lost_connection_wh
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
 }
+
+#[test]
+fn an_upload_cut_three_times_resumes_byte_identical_over_a_longer_file() {
+    let srv = server();
+    let want = smb_tests::fixtures::data(BIG, 12);
+    // A longer file is there first: the upload replaces it, so a resume that kept its
+    // tail (or wrote into it without the first CREATE's truncation) shows in the size.
+    let on_disk = srv.share_path(SHARE).join("up.bin");
+    std::fs::write(&on_disk, smb_tests::fixtures::data(BIG + BIG / 4, 13)).unwrap();
+    let cut = Fault::Cut(smb_tests::fault::Direction::ToServer, CUT_AT);
+    let proxy = FaultProxy::start_first(srv.addr(), cut, 3);
+    let mut opts = srv.connect_options();
+    opts.port = proxy.port();
+    opts.timeout = Duration::from_secs(5);
+    let conn = Connection::connect(&opts).unwrap();
+    let mut reports = Vec::new();
+    let n = conn
+        .store_file_with_progress(SHARE, "up.bin", &mut &want[..], &mut |done, _| {
+            reports.push(done)
+        })
+        .unwrap();
+    assert_eq!(n, BIG as u64);
+    assert_eq!(conn.reconnects(), 3);
+    let got = std::fs::read(&on_disk).unwrap();
+    assert_eq!(got.len(), BIG);
+    assert!(got == want, "the resumed upload differs");
+    // Progress counts acknowledged bytes: it never goes back across the resumes.
+    assert!(
+        reports.windows(2).all(|w| w[0] <= w[1]),
+        "progress went back"
+    );
+    assert_eq!(reports.last(), Some(&(BIG as u64)));
+
+    // Cut early, before the first WRITE can be acknowledged, then later in the file:
+    // an upload from an offset resumes too, and leaves what is before it alone.
+    let proxy = FaultProxy::start_first(
+        srv.addr(),
+        Fault::Cut(smb_tests::fault::Direction::ToServer, 4000),
+        2,
+    );
+    opts.port = proxy.port();
+    let conn = Connection::connect(&opts).unwrap();
+    let tail = smb_tests::fixtures::data(3 * 1024 * 1024, 14);
+    let next = conn
+        .store_file_from_offset(SHARE, "up.bin", &mut &tail[..], 1000, false)
+        .unwrap();
+    assert_eq!(next, 1000 + tail.len() as u64);
+    assert!(conn.reconnects() >= 1);
+    let got = std::fs::read(&on_disk).unwrap();
+    assert_eq!(got.len(), BIG);
+    assert!(got[..1000] == want[..1000] && got[1000..1000 + tail.len()] == tail[..]);
+    assert!(got[1000 + tail.len()..] == want[1000 + tail.len()..]);
+
+    // Reconnect off: the first cut fails the upload.
+    let proxy = FaultProxy::start(srv.addr(), cut);
+    opts.port = proxy.port();
+    opts.reconnect = None;
+    let conn = Connection::connect(&opts).unwrap();
+    let err = conn
+        .store_file(SHARE, "up.bin", &mut &want[..])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
+}

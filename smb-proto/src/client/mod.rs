@@ -30,7 +30,9 @@ mod record;
 mod transfer;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
-pub use transfer::{local_path, part_paths, with_path, LocalTree, TransferResults, UploadBuffers};
+pub use transfer::{
+    local_path, part_paths, with_path, LocalTree, TransferResults, UploadBuffers, UploadWindow,
+};
 
 /// The error every driver returns (each re-exports it as its `Error`): what the
 /// protocol reported, a failure to reach the server, or a local I/O failure.

@@ -290,6 +290,117 @@ impl UploadBuffers {
     }
 }
 
+/// What an upload that may be cut holds on to so that it can resume: every chunk
+/// supplied to a [`WriteFile`](crate::ops::WriteFile) that the server has not yet
+/// acknowledged together with all before it. A driver's streaming input cannot be read
+/// twice, so after a lost connection the chunks kept here are supplied again, from the
+/// acknowledged end on, before anything new is read. Chunks are `Bytes` clones of what
+/// the core holds in its WRITEs: keeping them copies nothing, and a chunk is let go (its
+/// buffer reusable, see [`UploadBuffers`]) once the acknowledged end passes it.
+///
+/// ```
+/// use bytes::Bytes;
+/// use smb_proto::client::UploadWindow;
+/// let mut w = UploadWindow::new(0);
+/// w.supplied(Bytes::from_static(b"abcd"), 4);
+/// w.supplied(Bytes::from_static(b"ef"), 4); // shorter than asked: the input ended
+/// w.acked(4); // the server acknowledged "abcd"
+/// let mut again = w.resume(); // the connection was lost: "ef" is supplied again
+/// assert_eq!((again.resumes_at(), again.chunk_len()), (4, 4));
+/// assert_eq!(again.next_kept().as_deref(), Some(&b"ef"[..]));
+/// assert_eq!(again.next_kept(), None); // then new input, if any
+/// ```
+#[derive(Debug, Clone)]
+pub struct UploadWindow {
+    /// Where the kept chunks start: every byte before it is acknowledged.
+    acked: u64,
+    /// The chunks from `acked` on, in order.
+    kept: std::collections::VecDeque<bytes::Bytes>,
+    /// How many of `kept` (the last ones) are still to be supplied again.
+    replay: usize,
+    /// Where the upload started, and the end of what was supplied.
+    start: u64,
+    end: u64,
+    /// The chunk size asked for: every chunk but the last has it.
+    chunk: usize,
+}
+
+impl UploadWindow {
+    /// A window for an upload whose first byte goes to `start`.
+    pub fn new(start: u64) -> Self {
+        UploadWindow {
+            acked: start,
+            kept: std::collections::VecDeque::new(),
+            replay: 0,
+            start,
+            end: start,
+            chunk: 0,
+        }
+    }
+
+    /// `chunk` was supplied, new input read for a request of `asked` bytes.
+    pub fn supplied(&mut self, chunk: bytes::Bytes, asked: usize) {
+        self.chunk = asked;
+        self.end += chunk.len() as u64;
+        self.kept.push_back(chunk);
+    }
+
+    /// The server acknowledged every byte before `to` (the upload's start plus a
+    /// progress report's `done`): chunks wholly before it are let go.
+    pub fn acked(&mut self, to: u64) {
+        // Only chunks supplied on the current connection can have been acknowledged.
+        while self.kept.len() > self.replay {
+            let Some(first) = self.kept.front() else {
+                break;
+            };
+            let first_end = self.acked + first.len() as u64;
+            if first_end > to {
+                break;
+            }
+            self.acked = first_end;
+            self.kept.pop_front();
+        }
+    }
+
+    /// The window after a lost connection: what it kept is to be supplied again, from
+    /// [`resumes_at`](Self::resumes_at), before new input.
+    pub fn resume(&self) -> UploadWindow {
+        UploadWindow {
+            replay: self.kept.len(),
+            end: self.acked,
+            ..self.clone()
+        }
+    }
+
+    /// Where a resumed upload starts writing: the end of what is acknowledged.
+    pub fn resumes_at(&self) -> u64 {
+        self.acked
+    }
+
+    /// The chunk size asked for so far (0 before the first chunk): a resumed upload
+    /// must ask for the same ([`WriteFile::resume`](crate::ops::WriteFile::resume)),
+    /// since a chunk shorter than asked ends the input.
+    pub fn chunk_len(&self) -> usize {
+        self.chunk
+    }
+
+    /// Bytes supplied from the upload's start, acknowledged or not.
+    pub fn supplied_len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    /// The next kept chunk to supply again, or `None` when new input comes next.
+    pub fn next_kept(&mut self) -> Option<bytes::Bytes> {
+        let chunk = self
+            .kept
+            .get(self.kept.len().checked_sub(self.replay)?)?
+            .clone();
+        self.replay -= 1;
+        self.end += chunk.len() as u64;
+        Some(chunk)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,6 +408,33 @@ mod tests {
 
     fn status(s: NtStatus) -> crate::Error {
         crate::Error::failed(s, "get", "b")
+    }
+
+    #[test]
+    fn an_upload_window_keeps_what_is_not_acknowledged_through_several_resumes() {
+        let b = |s: &'static [u8]| bytes::Bytes::from_static(s);
+        let mut w = UploadWindow::new(100);
+        for c in [&b"aaaa"[..], b"bbbb", b"cccc"] {
+            w.supplied(b(c), 4);
+        }
+        // Acknowledgements inside a chunk free nothing; past it, the chunk goes.
+        w.acked(103);
+        assert_eq!(w.resumes_at(), 100);
+        w.acked(105);
+        assert_eq!(w.resumes_at(), 104);
+        let mut again = w.resume();
+        assert_eq!(again.supplied_len(), 4);
+        assert_eq!(again.next_kept().as_deref(), Some(&b"bbbb"[..]));
+        // An acknowledgement on the new connection before everything kept was supplied
+        // again frees only what was supplied again.
+        again.acked(112);
+        assert_eq!(again.resumes_at(), 108);
+        // Lost again before "cccc" went out: it is still there, and new input follows.
+        let mut third = again.resume();
+        assert_eq!(third.next_kept().as_deref(), Some(&b"cccc"[..]));
+        assert_eq!(third.next_kept(), None);
+        third.supplied(b(b"d"), 4);
+        assert_eq!((third.supplied_len(), third.chunk_len()), (13, 4));
     }
 
     #[test]

@@ -446,10 +446,13 @@ pub struct WriteFile {
     /// The CREATE's CreateAction, once it succeeded: from then on a failure leaves a
     /// file on the server that is not the upload.
     create_action: Option<u32>,
-    /// Bytes the server acknowledged, and whether to report them
-    /// ([`Event::Progress`](crate::Event::Progress)).
-    acked: u64,
+    /// Whether to report what the server acknowledged
+    /// ([`Event::Progress`](crate::Event::Progress)), and what was reported last.
     progress: bool,
+    reported: u64,
+    /// The chunk size a resumed upload must ask for ([`WriteFile::resume`]); else the
+    /// server's largest WRITE.
+    chunk: Option<usize>,
 }
 
 impl WriteFile {
@@ -469,16 +472,71 @@ impl WriteFile {
             eof: false,
             closing: false,
             create_action: None,
-            acked: 0,
             progress: false,
+            reported: 0,
+            chunk: None,
         }
     }
 
     /// Reports [`Event::Progress`](crate::Event::Progress) after each WRITE the server
-    /// acknowledges (the total is not known: the input is a stream).
+    /// acknowledges: `done` counts the bytes from the start that are all acknowledged
+    /// (a WRITE answered before an earlier one adds nothing until that one is), so it
+    /// is where the upload could resume ([`WriteFile::resume`]); the total is not known
+    /// (the input is a stream).
     pub fn with_progress(mut self) -> Self {
         self.progress = true;
         self
+    }
+
+    /// Where the first byte goes.
+    pub fn start_offset(&self) -> u64 {
+        self.start
+    }
+
+    /// The same upload, resumed on a new connection after the one running it was lost
+    /// with every byte before `acked` acknowledged (the progress reports'
+    /// `start_offset() + done`); the driver supplies its input again from there, in
+    /// chunks of `chunk_len`, the size the lost connection asked for (see
+    /// [`UploadWindow`](crate::client::UploadWindow)). When nothing was acknowledged it
+    /// is the upload from the start, as first asked (a replacing upload truncates again:
+    /// its first CREATE may never have reached the server); after that the first CREATE
+    /// did its work, and the file is opened as it is and written into from `acked`. A
+    /// server that now takes smaller WRITEs than `chunk_len` fails it with
+    /// [`Error::Invalid`]: the chunks kept could not be supplied again as asked.
+    pub fn resume(&self, acked: u64, chunk_len: usize) -> WriteFile {
+        let again = if acked <= self.start {
+            let truncate = self.disposition == disposition::OVERWRITE_IF;
+            WriteFile::new(&self.share, &self.path).from_offset(self.start, truncate)
+        } else {
+            WriteFile::new(&self.share, &self.path).from_offset(acked, false)
+        };
+        WriteFile {
+            progress: self.progress,
+            chunk: (chunk_len > 0).then_some(chunk_len),
+            ..again
+        }
+    }
+
+    /// The size of the chunks asked for: the resumed upload's, else the server's
+    /// largest WRITE.
+    fn chunk_len(&self, cx: &OpContext<'_>) -> Result<usize, Fail> {
+        let max = cx.negotiated().max_write_size.max(1) as usize;
+        match self.chunk {
+            Some(chunk) if chunk > max => Err(Fail::Op(Error::Invalid(format!(
+                "put {}: the server now takes WRITEs of {max} bytes, the upload being resumed \
+                 was cut into {chunk}",
+                self.path
+            )))),
+            Some(chunk) => Ok(chunk),
+            None => Ok(max),
+        }
+    }
+
+    /// The end of the bytes from the start that the server has all acknowledged: the
+    /// lowest offset still in flight, or where the next WRITE goes when none is.
+    fn acked_to(&self) -> u64 {
+        let lowest = self.in_flight.values().map(|(offset, _)| *offset).min();
+        lowest.unwrap_or(self.offset)
     }
 
     /// pysmb's `storeFileFromOffset`: writes from `offset` into the file (created if
@@ -513,23 +571,27 @@ impl WriteFile {
         )
     }
 
-    fn want(&mut self, cx: &mut OpContext<'_>) {
+    fn want(&mut self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
         self.wanting = true;
-        let max_len = cx.negotiated().max_write_size.max(1) as usize;
+        let max_len = self.chunk_len(cx)?;
         cx.want_data(max_len);
+        Ok(())
     }
 
     /// Asks for more input while the window has room; closes when all is written.
-    fn advance(&mut self, cx: &mut OpContext<'_>) {
-        let Some(file_id) = self.file_id else { return };
+    fn advance(&mut self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
+        let Some(file_id) = self.file_id else {
+            return Ok(());
+        };
         let window = cx.io_window();
         if !self.eof && !self.wanting && self.in_flight.len() < window {
-            self.want(cx);
+            self.want(cx)?;
         }
         if self.eof && self.in_flight.is_empty() && !self.closing {
             self.closing = true;
             cx.send(CLOSE, close(file_id));
         }
+        Ok(())
     }
 }
 
@@ -571,7 +633,7 @@ impl Operation for WriteFile {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         self.tree = cx.tree();
-        self.want(cx);
+        self.want(cx)?;
         Ok(Progress::Pending)
     }
 
@@ -583,7 +645,7 @@ impl Operation for WriteFile {
             )));
         }
         self.wanting = false;
-        let chunk = cx.negotiated().max_write_size.max(1) as usize;
+        let chunk = self.chunk_len(cx)?;
         if data.len() > chunk {
             return Err(Fail::Op(Error::Invalid(format!(
                 "supplied {} bytes, asked for {chunk}",
@@ -612,7 +674,7 @@ impl Operation for WriteFile {
             let (tag, req) = self.write_request(file_id, data);
             cx.send(tag, req);
         }
-        self.advance(cx);
+        self.advance(cx)?;
         Ok(Progress::Pending)
     }
 
@@ -674,13 +736,14 @@ impl WriteFile {
                     );
                     return Err(incomplete("put", &self.path, detail));
                 }
-                self.acked += count as u64;
-                if self.progress {
-                    cx.progress(self.acked, None);
+                let acked = self.acked_to() - self.start;
+                if self.progress && acked > self.reported {
+                    self.reported = acked;
+                    cx.progress(acked, None);
                 }
             }
         }
-        self.advance(cx);
+        self.advance(cx)?;
         Ok(Progress::Pending)
     }
 }
