@@ -249,8 +249,11 @@ impl std::ops::Deref for SmbFactory {
 }
 
 impl SmbFactory {
-    /// A factory for connections made with `opts`, run on `runtime`.
-    pub fn with_runtime(opts: ConnectOptions, runtime: Arc<dyn Runtime>) -> Self {
+    /// A factory for connections made with `opts`, run on `runtime`. As pysmb's, its
+    /// connection is not made again when lost ([`ConnectOptions::reconnect`] is
+    /// ignored): `on_disconnect` says it ended, and `connect` makes a new one.
+    pub fn with_runtime(mut opts: ConnectOptions, runtime: Arc<dyn Runtime>) -> Self {
+        opts.reconnect = None;
         SmbFactory::of(Arc::new(Shared {
             opts,
             runtime,
@@ -402,7 +405,7 @@ impl SmbFactory {
 /// not connected and calls `on_disconnect`. The task holds neither the connection nor
 /// the factory, so dropping every handle still ends the connection (and reports it).
 fn watch_end(shared: &Arc<Shared>, client: &Client) {
-    let closed: Closed = client.inner.closed.clone();
+    let closed: Closed = client.inner.link().closed.clone();
     let factory: Weak<Shared> = Arc::downgrade(shared);
     let hooks = shared.hooks.clone();
     shared.runtime.spawn(Box::pin(async move {
@@ -410,7 +413,7 @@ fn watch_end(shared: &Arc<Shared>, client: &Client) {
         if let Some(shared) = factory.upgrade() {
             let mut phase = lock(&shared.phase);
             // Only this connection's end: a later `connect` may have made another.
-            if matches!(&*phase, Phase::Ready(c) if Arc::ptr_eq(&c.inner.closed, &closed)) {
+            if matches!(&*phase, Phase::Ready(c) if Arc::ptr_eq(&c.inner.link().closed, &closed)) {
                 *phase = Phase::Ended;
             }
         }

@@ -44,7 +44,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
     filetime, local_path, part_paths, with_path, DriverEvent as Ev, LocalTree, Status,
-    TransferResults, UploadBuffers,
+    TransferResults, UploadBuffers, UploadWindow,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -100,14 +100,64 @@ fn os_seed() -> [u8; 32] {
 
 /// What every clone of a [`Client`] shares.
 struct Inner {
-    cmds: Sender<Cmd>,
+    /// The connection's task: replaced whole when a lost connection is made again.
+    link: std::sync::Mutex<Arc<Link>>,
     runtime: Arc<dyn Runtime>,
     next_ticket: AtomicU64,
-    closed: Closed,
     closing: AtomicBool,
+    /// How to make the connection again ([`ConnectOptions::reconnect`]); `None` for a
+    /// replayed one.
+    again: Option<Again>,
+    /// As whom each session logged in, in the order they did, to log in again.
+    sessions: std::sync::Mutex<Vec<(SessionSlot, Credentials)>>,
+    reconnects: AtomicU64,
+}
+
+/// How a connection was made, to make it again.
+struct Again {
+    opts: Box<ConnectOptions>,
+    /// The ClientGuid negotiated, which the new connection presents.
+    client_guid: [u8; 16],
 }
 
 impl Inner {
+    /// The connection's task as it is now.
+    fn link(&self) -> Arc<Link> {
+        self.link
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Link {
+    /// Starts a connection's task: `core` over `sock`, on `runtime`.
+    fn start(
+        sock: Box<dyn runtime::Socket>,
+        core: smb_proto::Connection,
+        runtime: &Arc<dyn Runtime>,
+    ) -> Arc<Link> {
+        let closed = Closed::default();
+        let (cmds, cmd_rx) = async_channel::bounded(COMMAND_QUEUE);
+        let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone());
+        runtime.spawn(Box::pin(driver.run()));
+        Arc::new(Link {
+            cmds,
+            runtime: runtime.clone(),
+            closed,
+        })
+    }
+}
+
+/// One connection's task, as handles reach it: operations started on it, and the data
+/// and cancels for them, go to it and no other.
+pub(crate) struct Link {
+    cmds: Sender<Cmd>,
+    runtime: Arc<dyn Runtime>,
+    closed: Closed,
+}
+
+impl Link {
     fn closed(&self) -> Error {
         let reason = self.closed.get().cloned().unwrap_or(CloseReason::Local);
         Error::Smb(smb_proto::Error::Closed(reason))
@@ -127,6 +177,11 @@ impl Inner {
             }
             Err(TrySendError::Closed(_)) => Err(self.closed()),
         }
+    }
+
+    /// Sends `cmd`, waiting for room.
+    async fn send(&self, cmd: Cmd) -> Result<()> {
+        self.cmds.send(cmd).await.map_err(|_| self.closed())
     }
 }
 
@@ -159,7 +214,7 @@ impl std::fmt::Debug for Client {
 /// One operation in flight: its events, its deadline, and a cancel on drop unless it
 /// finished.
 pub(crate) struct Running {
-    inner: Arc<Inner>,
+    link: Arc<Link>,
     ticket: u64,
     /// Boxed because a receiver is `!Unpin`.
     events: Pin<Box<Receiver<Ev>>>,
@@ -193,9 +248,10 @@ pub(crate) enum Step {
 /// the server for more: a slow consumer slows the read instead of filling memory.
 pub(crate) struct Chunk {
     data: Bytes,
-    /// Which file of a many-file download.
+    /// Which file of a many-file download, and where in it the bytes start.
     file: usize,
-    inner: Arc<Inner>,
+    offset: u64,
+    link: Arc<Link>,
     ticket: u64,
 }
 
@@ -208,7 +264,7 @@ impl std::ops::Deref for Chunk {
 
 impl Drop for Chunk {
     fn drop(&mut self) {
-        let _ = self.inner.send_now(Cmd::Supply {
+        let _ = self.link.send_now(Cmd::Supply {
             ticket: self.ticket,
             file: self.file,
             data: Bytes::new(),
@@ -220,10 +276,11 @@ impl Running {
     pub(crate) fn poll_step(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<Step>> {
         if let Poll::Ready(ev) = self.events.as_mut().poll_next(cx) {
             return Poll::Ready(match ev {
-                Some(Ev::Data { file, data }) => Ok(Step::Data(Chunk {
+                Some(Ev::Data { file, offset, data }) => Ok(Step::Data(Chunk {
                     data,
                     file,
-                    inner: self.inner.clone(),
+                    offset,
+                    link: self.link.clone(),
                     ticket: self.ticket,
                 })),
                 Some(Ev::WantData { file, max_len }) => Ok(Step::WantData { file, max_len }),
@@ -237,7 +294,7 @@ impl Running {
                 }
                 None => {
                     self.finished = true;
-                    Err(self.inner.closed())
+                    Err(self.link.closed())
                 }
             });
         }
@@ -268,7 +325,7 @@ impl Running {
     }
 
     fn supply(&self, file: usize, data: Bytes) {
-        let _ = self.inner.send_now(Cmd::Supply {
+        let _ = self.link.send_now(Cmd::Supply {
             ticket: self.ticket,
             file,
             data,
@@ -284,7 +341,7 @@ impl Running {
 impl Drop for Running {
     fn drop(&mut self) {
         if !self.finished {
-            let _ = self.inner.send_now(Cmd::Cancel {
+            let _ = self.link.send_now(Cmd::Cancel {
                 ticket: self.ticket,
             });
         }
@@ -299,6 +356,21 @@ impl Client {
     ///
     /// [`Error::Connect`] when the server cannot be reached, the login's error otherwise.
     pub async fn connect_with(opts: &ConnectOptions, runtime: Arc<dyn Runtime>) -> Result<Client> {
+        let creds = opts.credentials()?;
+        let (link, client_guid) = Client::dial(opts, &runtime).await?;
+        let again = Again {
+            opts: Box::new(opts.clone()),
+            client_guid,
+        };
+        Client::launch(link, runtime, Some(again), creds).await
+    }
+
+    /// Connects a socket as `opts` says and starts a connection's task on it, not
+    /// logged in → the task and the ClientGuid it negotiates.
+    async fn dial(
+        opts: &ConnectOptions,
+        runtime: &Arc<dyn Runtime>,
+    ) -> Result<(Arc<Link>, [u8; 16])> {
         let timeout = runtime.sleep(opts.timeout);
         let sock = runtime
             .connect(&opts.host, opts.port)
@@ -312,30 +384,28 @@ impl Client {
         let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         // Consumers are other tasks and may lag; see `Chunk`.
         config.paced_reads = true;
-        let creds = opts.credentials()?;
         let sock = replay::recorded(sock, opts, &config)?;
         let core = smb_proto::Connection::new(config, std::time::Instant::now());
-        Client::launch(sock, core, runtime, creds).await
+        let client_guid = core.client_guid();
+        Ok((Link::start(sock, core, runtime), client_guid))
     }
 
-    /// Starts the connection's task over `sock` and logs in.
+    /// A client of the connection task `link`, logged in with `creds`.
     async fn launch(
-        sock: Box<dyn runtime::Socket>,
-        core: smb_proto::Connection,
+        link: Arc<Link>,
         runtime: Arc<dyn Runtime>,
+        again: Option<Again>,
         creds: Credentials,
     ) -> Result<Client> {
-        let closed = Closed::default();
-        let (cmds, cmd_rx) = async_channel::bounded(COMMAND_QUEUE);
-        let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone());
-        runtime.spawn(Box::pin(driver.run()));
         let client = Client {
             inner: Arc::new(Inner {
-                cmds,
+                link: std::sync::Mutex::new(link),
                 runtime,
                 next_ticket: AtomicU64::new(0),
-                closed,
                 closing: AtomicBool::new(false),
+                again,
+                sessions: std::sync::Mutex::default(),
+                reconnects: AtomicU64::new(0),
             }),
             timeout: None,
             session: SessionSlot::DEFAULT,
@@ -343,6 +413,91 @@ impl Client {
         };
         client.log_in(creds).await?;
         Ok(client)
+    }
+
+    /// Makes the connection again after `err` ended `lost` (the task an operation ran
+    /// on), as [`ConnectOptions::reconnect`] says: a new socket, the lost connection's
+    /// ClientGuid, and every session logged in again as before, in the same order (so
+    /// each keeps its [`SessionSlot`]). `attempt` counts the tries since the work last
+    /// moved on. When another task has already made it again, its connection serves.
+    async fn reconnect(&self, lost: &Arc<Link>, mut err: Error, attempt: &mut u32) -> Result<()> {
+        let Some(again) = &self.inner.again else {
+            return Err(err);
+        };
+        loop {
+            if !Arc::ptr_eq(&self.inner.link(), lost) || self.inner.closing.load(Ordering::Acquire)
+            {
+                return if self.is_closed() { Err(err) } else { Ok(()) };
+            }
+            *attempt += 1;
+            let policy = again
+                .opts
+                .reconnect
+                .and_then(|p| p.delay(*attempt, err.kind()));
+            let Some(wait) = policy else { return Err(err) };
+            tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
+            self.inner.runtime.sleep(wait).await;
+            match self.log_in_again(again).await {
+                Ok(link) => {
+                    let mut current = self
+                        .inner
+                        .link
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if Arc::ptr_eq(&current, lost) {
+                        *current = link;
+                        self.inner.reconnects.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        // Another task made it again meanwhile: this one is not needed.
+                        let _ = link.send_now(Cmd::Shutdown);
+                    }
+                    return Ok(());
+                }
+                Err(e) => err = e,
+            }
+        }
+    }
+
+    /// A new connection task as `again` says, with every session of this client logged
+    /// in on it.
+    async fn log_in_again(&self, again: &Again) -> Result<Arc<Link>> {
+        let opts = again.opts.reconnection(again.client_guid);
+        let (link, _) = Client::dial(&opts, &self.inner.runtime).await?;
+        let sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        for (slot, creds) in sessions {
+            if slot != SessionSlot::DEFAULT {
+                let (tx, rx) = async_channel::bounded(1);
+                link.send(Cmd::AddSession(tx)).await?;
+                let made = rx.recv().await.map_err(|_| link.closed())?;
+                if made != slot {
+                    return Err(smb_proto::Error::Invalid(format!(
+                        "session {slot:?} came back as {made:?} on the new connection"
+                    ))
+                    .into());
+                }
+            }
+            let login = Client::begin_on(
+                &self.inner,
+                &link,
+                slot,
+                BoxedOp::new(ops::Login::new(creds)),
+                None,
+                self.timeout,
+            )?;
+            login.finish().await?;
+        }
+        Ok(link)
+    }
+
+    /// How many times the connection was made again after a loss
+    /// ([`ConnectOptions::reconnect`]); each try also logs a `tracing` warning.
+    pub fn reconnects(&self) -> u64 {
+        self.inner.reconnects.load(Ordering::Relaxed)
     }
 
     /// Logs `credentials` in as another session on this connection, with its own user,
@@ -353,13 +508,10 @@ impl Client {
     ///
     /// The login's error ([`ErrorKind::AuthenticationFailed`] for a refused one).
     pub async fn add_session(&self, credentials: Credentials) -> Result<Client> {
+        let link = self.inner.link();
         let (tx, rx) = async_channel::bounded(1);
-        self.inner
-            .cmds
-            .send(Cmd::AddSession(tx))
-            .await
-            .map_err(|_| self.inner.closed())?;
-        let slot = rx.recv().await.map_err(|_| self.inner.closed())?;
+        link.send(Cmd::AddSession(tx)).await?;
+        let slot = rx.recv().await.map_err(|_| link.closed())?;
         let client = Client {
             inner: self.inner.clone(),
             timeout: self.timeout,
@@ -375,22 +527,28 @@ impl Client {
         self.session
     }
 
-    /// Logs in this handle's session and keeps what the login settled.
+    /// Logs in this handle's session and keeps what the login settled, and as whom, to
+    /// log in again on a new connection.
     async fn log_in(&self, credentials: Credentials) -> Result<()> {
-        self.call(ops::Login::new(credentials)).await?;
+        self.call(ops::Login::new(credentials.clone())).await?;
+        let link = self.inner.link();
         let (tx, rx) = async_channel::bounded(1);
-        self.inner
-            .cmds
-            .send(Cmd::Status(self.session, tx))
-            .await
-            .map_err(|_| self.inner.closed())?;
+        link.send(Cmd::Status(self.session, tx)).await?;
         let status = rx
             .recv()
             .await
             .ok()
             .flatten()
-            .ok_or_else(|| self.inner.closed())?;
+            .ok_or_else(|| link.closed())?;
         let _ = self.status.set(status);
+        if self.inner.again.is_some() {
+            let mut sessions = self
+                .inner
+                .sessions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sessions.push((self.session, credentials));
+        }
         Ok(())
     }
 
@@ -430,7 +588,7 @@ impl Client {
 
     /// Whether the connection has ended (or [`Client::close`] was called).
     pub fn is_closed(&self) -> bool {
-        self.inner.closing.load(Ordering::Acquire) || self.inner.cmds.is_closed()
+        self.inner.closing.load(Ordering::Acquire) || self.inner.link().cmds.is_closed()
     }
 
     /// Whether two handles share one connection.
@@ -456,20 +614,39 @@ impl Client {
         path: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<Running> {
-        let ticket = self.inner.next_ticket.fetch_add(1, Ordering::Relaxed);
+        Client::begin_on(
+            &self.inner,
+            &self.inner.link(),
+            self.session,
+            op,
+            path,
+            timeout,
+        )
+    }
+
+    /// Starts `op` in `session` on the connection task `link`.
+    fn begin_on(
+        inner: &Inner,
+        link: &Arc<Link>,
+        session: SessionSlot,
+        op: BoxedOp,
+        path: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Result<Running> {
+        let ticket = inner.next_ticket.fetch_add(1, Ordering::Relaxed);
         let (tx, events) = async_channel::unbounded();
         let path = path.unwrap_or(op.label().1).to_string();
         // The core times the operation out as a whole (and cancels it on the wire).
         let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
-        self.inner.send_now(Cmd::Start {
+        link.send_now(Cmd::Start {
             ticket,
-            session: self.session,
+            session,
             op,
             deadline,
             events: tx,
         })?;
         Ok(Running {
-            inner: self.inner.clone(),
+            link: link.clone(),
             ticket,
             events: Box::pin(events),
             path,
@@ -798,7 +975,9 @@ impl Client {
         self.retrieve(op, out, &mut |_, _| {}).await
     }
 
-    /// Runs a whole-file read, its data into `out`.
+    /// Runs a whole-file read, its data into `out`. A lost connection is made again as
+    /// [`ConnectOptions::reconnect`] says and the read resumes after the last byte
+    /// handed to `out`.
     async fn retrieve<W>(
         &self,
         op: ops::ReadFile,
@@ -808,16 +987,47 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        let mut op = self.begin(BoxedOp::new(op), None)?;
+        // The next offset to read and the bytes handed over, across runs.
+        let (mut delivered, mut attempt) = ((0, 0), 0);
         loop {
-            match op.step().await? {
-                Step::Data(data) => out.write_all(&data).await?,
-                Step::Progress { done, total } => progress(done, total),
-                Step::Done(done) => {
-                    let n = done.downcast::<u64>()?;
+            let before = delivered.1;
+            let mut run = self.begin(BoxedOp::new(op.resume(delivered.0)), None)?;
+            match Client::retrieve_once(&mut run, out, progress, &mut delivered).await {
+                Ok(()) => {
                     out.flush().await?;
-                    return Ok(n);
+                    return Ok(delivered.1);
                 }
+                Err(e) => {
+                    if delivered.1 > before {
+                        attempt = 0;
+                    }
+                    self.reconnect(&run.link, e, &mut attempt).await?;
+                }
+            }
+        }
+    }
+
+    /// One run of [`Client::retrieve`], `delivered` following the data handed over.
+    async fn retrieve_once<W>(
+        run: &mut Running,
+        out: &mut W,
+        progress: &mut ProgressFn<'_>,
+        delivered: &mut (u64, u64),
+    ) -> Result<()>
+    where
+        W: AsyncWrite + Unpin + ?Sized,
+    {
+        loop {
+            match run.step().await? {
+                Step::Data(data) => {
+                    out.write_all(&data).await?;
+                    *delivered = (
+                        data.offset + data.len() as u64,
+                        delivered.1 + data.len() as u64,
+                    );
+                }
+                Step::Progress { done, total } => progress(done, total),
+                Step::Done(_) => return Ok(()),
                 _ => {}
             }
         }
@@ -930,17 +1140,49 @@ impl Client {
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        let mut op = self.begin(BoxedOp::new(op), None)?;
+        // Acknowledgements are what a resume starts from, so they are always reported.
+        let op = op.with_progress();
+        let origin = op.start_offset();
+        let template = op.resume(origin, 0);
+        let (mut next, mut window, mut attempt) = (op, UploadWindow::new(origin), 0);
         let mut pool = UploadBuffers::default();
         loop {
-            match op.step().await? {
-                Step::WantData { file, max_len } => {
-                    let data = read_up_to(&mut *input, max_len, &mut pool).await?;
-                    op.supply(file, data);
+            let (at, from) = (window.resumes_at(), next.start_offset());
+            let mut run = self.begin(BoxedOp::new(next), None)?;
+            let r = async {
+                loop {
+                    match run.step().await? {
+                        Step::WantData { file, max_len } => {
+                            let data = match window.next_kept() {
+                                Some(kept) => kept,
+                                None => {
+                                    let data = read_up_to(&mut *input, max_len, &mut pool).await?;
+                                    window.supplied(data.clone(), max_len);
+                                    data
+                                }
+                            };
+                            run.supply(file, data);
+                        }
+                        Step::Progress { done, total } => {
+                            window.acked(from + done);
+                            progress(from + done - origin, total);
+                        }
+                        Step::Done(out) => return Ok(from - origin + out.downcast::<u64>()?),
+                        _ => {}
+                    }
                 }
-                Step::Progress { done, total } => progress(done, total),
-                Step::Done(out) => return Ok(out.downcast()?),
-                _ => {}
+            }
+            .await;
+            match r {
+                Ok(n) => return Ok(n),
+                Err(e) => {
+                    if window.resumes_at() > at {
+                        attempt = 0;
+                    }
+                    self.reconnect(&run.link, e, &mut attempt).await?;
+                    window = window.resume();
+                    next = template.resume(window.resumes_at(), window.chunk_len());
+                }
             }
         }
     }
@@ -1379,9 +1621,10 @@ impl Client {
     pub async fn close(self) -> Result<()> {
         self.inner.closing.store(true, Ordering::Release);
         let r = self.call(ops::Logoff).await;
-        let _ = self.inner.cmds.send(Cmd::Shutdown).await;
+        let link = self.inner.link();
+        let _ = link.send(Cmd::Shutdown).await;
         // Once this returns the socket is closed (and a recording complete).
-        self.inner.closed.ended().await;
+        link.closed.ended().await;
         r
     }
 }

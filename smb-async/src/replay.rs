@@ -205,6 +205,7 @@ impl Client {
             runtime: runtime.clone(),
             stall: None,
         });
-        Client::launch(sock, core, runtime, creds).await
+        let link = crate::Link::start(sock, core, &runtime);
+        Client::launch(link, runtime, None, creds).await
     }
 }

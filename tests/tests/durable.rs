@@ -221,3 +221,63 @@ fn an_upload_cut_three_times_resumes_byte_identical_over_a_longer_file() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Disconnected, "{err}");
 }
+
+/// A download and an upload of [`BIG`] bytes, each cut three times, on an async client
+/// (`connect` makes it on the runtime the caller runs): both end byte-identical and the
+/// client counts three reconnections for each.
+async fn async_get_and_put_survive_three_cuts(
+    srv: &SambaServer,
+    connect: impl AsyncFn(&smb_proto::client::ConnectOptions) -> smb_async::Client,
+) {
+    let want = smb_tests::fixtures::data(BIG, 21);
+    std::fs::write(srv.share_path(SHARE).join("abig.bin"), &want).unwrap();
+    let cut = Fault::Cut(smb_tests::fault::Direction::ToClient, CUT_AT);
+    let proxy = FaultProxy::start_first(srv.addr(), cut, 3);
+    let mut opts = srv.connect_options();
+    opts.port = proxy.port();
+    opts.timeout = Duration::from_secs(5);
+    let client = connect(&opts).await;
+    let got = client
+        .retrieve_file_to_vec(SHARE, "abig.bin")
+        .await
+        .unwrap();
+    assert_eq!(client.reconnects(), 3);
+    assert!(got == want, "the resumed download differs");
+
+    let up = smb_tests::fixtures::data(BIG, 22);
+    let cut = Fault::Cut(smb_tests::fault::Direction::ToServer, CUT_AT);
+    let proxy = FaultProxy::start_first(srv.addr(), cut, 3);
+    opts.port = proxy.port();
+    let client = connect(&opts).await;
+    let n = client
+        .store_file(SHARE, "aup.bin", &mut &up[..])
+        .await
+        .unwrap();
+    assert_eq!(n, BIG as u64);
+    assert_eq!(client.reconnects(), 3);
+    let on_disk = std::fs::read(srv.share_path(SHARE).join("aup.bin")).unwrap();
+    assert!(on_disk == up, "the resumed upload differs");
+    // The client goes on working on its last connection.
+    assert_eq!(
+        client.echo_data(b"still here").await.unwrap(),
+        b"still here"
+    );
+}
+
+#[test]
+fn an_async_get_and_put_cut_three_times_resume_on_tokio() {
+    let srv = server();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async_get_and_put_survive_three_cuts(&srv, async |opts| {
+        let client = smb_tokio::Client::connect(opts).await.unwrap();
+        (*client).clone()
+    }));
+}
+
+#[test]
+fn an_async_get_and_put_cut_three_times_resume_on_smol() {
+    let srv = server();
+    smol::block_on(async_get_and_put_survive_three_cuts(&srv, async |opts| {
+        smb_asyncstd::connect(opts).await.unwrap()
+    }));
+}

@@ -566,6 +566,8 @@ pub enum DriverEvent {
     Data {
         /// Which file.
         file: usize,
+        /// Where in the file the bytes start.
+        offset: u64,
         /// The bytes.
         data: Bytes,
     },
@@ -747,7 +749,12 @@ impl<S: EventSink> Dispatcher<S> {
         while let Some(ev) = self.core.poll_event() {
             let (id, ev) = match ev {
                 Event::Done { id, result } => (id, DriverEvent::Done(result)),
-                Event::Data { id, file, data, .. } => (id, DriverEvent::Data { file, data }),
+                Event::Data {
+                    id,
+                    file,
+                    data,
+                    offset,
+                } => (id, DriverEvent::Data { file, offset, data }),
                 Event::WantData { id, file, max_len } => {
                     (id, DriverEvent::WantData { file, max_len })
                 }
