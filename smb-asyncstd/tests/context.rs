@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime};
 use futures_lite::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, FutureExt};
 use smb_asyncstd::runtime::Runtime;
 use smb_asyncstd::{
-    Context, Dirent, DirentType, Errno, Error, OpenFlags, O_APPEND, O_CREAT, O_EXCL, O_TRUNC,
-    O_WRONLY,
+    Context, Dirent, DirentType, Errno, Error, OpenFlags, O_APPEND, O_CREAT, O_EXCL, O_RDONLY,
+    O_TRUNC, O_WRONLY,
 };
 use smb_tests::{SambaServer, Share};
 
@@ -113,6 +113,23 @@ async fn scenario(srv: &SambaServer, runtime: Arc<dyn Runtime>) {
         .await
         .unwrap();
     assert_eq!(text, "hello world!?");
+    // smbc_read: n bytes from the position, then what is left before the end, then 0.
+    let mut f = ctx
+        .open(&u("work/dir/a.txt"), O_RDONLY)
+        .await
+        .expect("open for reading");
+    let mut five = [0; 5];
+    f.read_exact(&mut five).await.expect("read 5 bytes");
+    assert_eq!(&five, b"hello");
+    f.seek(io::SeekFrom::Current(1)).await.unwrap();
+    let mut three = [0; 3];
+    assert_eq!(f.read(&mut three).await.expect("read 3 bytes"), 3);
+    assert_eq!(&three, b"wor");
+    let mut rest = [0; 8];
+    assert_eq!(f.read(&mut rest).await.expect("read past the end"), 4);
+    assert_eq!(&rest[..4], b"ld!?");
+    assert_eq!(f.read(&mut rest).await.expect("read at the end"), 0);
+    drop(f);
 
     let names: Vec<_> = collect(&ctx, &u("work/dir")).await;
     assert_eq!(names.len(), 1);

@@ -1,9 +1,12 @@
 //! The URL context (libsmbclient's `smbc_*` calls) on tokio against a private smbd:
 //! every call, files with tokio's I/O traits (O_APPEND included), a server's share
 //! types, the errnos and their `io::ErrorKind`, and a `simple_auth` table giving two
-//! users different rights, each reached once per server and share.
+//! users different rights, consulted from a callback that counts how often it is asked:
+//! once per server and share.
 
+use std::collections::HashMap;
 use std::io::{self, SeekFrom};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use smb_tests::{SambaServer, Share};
@@ -51,12 +54,20 @@ async fn scenario(srv: &SambaServer) {
     let (host, port) = (srv.host(), srv.port());
     let u = |rest: &str| format!("smb://{host}:{port}/{rest}");
     let disk = srv.share_path("work");
-    // alice on private, bob on every other share of this server.
-    let ctx = Context::new(srv.connect_options()).simple_auth(
-        SimpleAuth::new()
-            .entry(host, "*", "", BOB.0, BOB.1)
-            .entry(host, "private", "", ALICE.0, ALICE.1),
-    );
+    // alice on private, bob on every other share of this server; the callback counts
+    // how often each server and share is asked for.
+    let table = SimpleAuth::new()
+        .entry(host, "*", "", BOB.0, BOB.1)
+        .entry(host, "private", "", ALICE.0, ALICE.1);
+    let asked: Arc<Mutex<HashMap<(String, String), usize>>> = Arc::default();
+    let log = asked.clone();
+    let ctx = Context::new(srv.connect_options()).auth_callback(move |server, share, auth| {
+        *log.lock()
+            .unwrap()
+            .entry((server.to_string(), share.to_string()))
+            .or_default() += 1;
+        table.fill(server, share, auth);
+    });
 
     ctx.mkdir(&u("work/d")).await.expect("mkdir");
     let mut f = ctx
@@ -82,6 +93,20 @@ async fn scenario(srv: &SambaServer) {
         .await
         .unwrap();
     assert_eq!(text, "onetwothree");
+    // smbc_read: n bytes from the position, then what is left before the end, then 0.
+    let mut f = ctx
+        .open(&u("work/d/f.txt"), O_RDONLY)
+        .await
+        .expect("open for reading");
+    let mut three = [0; 3];
+    f.read_exact(&mut three).await.expect("read 3 bytes");
+    assert_eq!(&three, b"one");
+    f.seek(SeekFrom::Current(3)).await.unwrap();
+    let mut rest = [0; 8];
+    assert_eq!(f.read(&mut rest).await.expect("read past the end"), 5);
+    assert_eq!(&rest[..5], b"three");
+    assert_eq!(f.read(&mut rest).await.expect("read at the end"), 0);
+    drop(f);
     drop(
         ctx.open_with(
             &u("work/d/g.txt"),
@@ -188,4 +213,13 @@ async fn scenario(srv: &SambaServer) {
     ctx.rmdir(&u("work/d")).await.expect("rmdir");
     assert!(!disk.join("d").exists());
     assert_eq!(ctx.connections(), 2, "bob's and alice's");
+    let expected: HashMap<(String, String), usize> = ["work", "IPC$", "public", "private"]
+        .iter()
+        .map(|share| ((host.to_string(), share.to_string()), 1))
+        .collect();
+    assert_eq!(
+        *asked.lock().unwrap(),
+        expected,
+        "once per server and share"
+    );
 }

@@ -7,7 +7,7 @@
 //! it is dropped. Tests run in parallel without sharing state. When Samba is missing the
 //! test fails at once, saying how to install it; it is never skipped.
 //!
-//! ```no_run
+//! ```
 //! use smb_test_server::{SambaServer, Share};
 //!
 //! let server = SambaServer::builder()
@@ -24,7 +24,7 @@
 //! A protocol regression test is this fixture plus a raw request
 //! ([`smb_proto::ops::Raw`]): send exactly the bytes a bug needs, inspect exactly the answer.
 //!
-//! ```no_run
+//! ```
 //! use smb_blocking::Connection;
 //! use smb_proto::ops::Raw;
 //! use smb_proto::wire::create::{access_mask, disposition, CreateRequest};
@@ -98,8 +98,13 @@ const INSTALL_HINT: &str =
 /// Integration tests call this (directly or through [`SambaBuilder::start`]) so that a machine
 /// without Samba fails loudly instead of silently skipping the tests that matter most.
 pub fn require_samba() {
+    require_samba_in(&search_path());
+}
+
+/// [`require_samba`] looking in `dirs` only, so that a test can aim it where Samba is not.
+fn require_samba_in(dirs: &[PathBuf]) {
     for name in ["smbd", "smbclient", "smbpasswd"] {
-        if find_program(name).is_none() {
+        if find_in(dirs, name).is_none() {
             panic!("{name} not found: {INSTALL_HINT}");
         }
     }
@@ -762,8 +767,13 @@ fn require_samba_failed() -> ! {
     panic!("Samba was uninstalled while the tests ran: {INSTALL_HINT}")
 }
 
-/// Looks in `PATH` and then in the sbin directories a non-login root shell may lack.
+/// Looks for the program `name` in [`search_path`].
 fn find_program(name: &str) -> Option<PathBuf> {
+    find_in(&search_path(), name)
+}
+
+/// `PATH`, and then the sbin directories a non-login root shell may lack.
+fn search_path() -> Vec<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let fallback = [
         "/usr/local/sbin",
@@ -775,12 +785,16 @@ fn find_program(name: &str) -> Option<PathBuf> {
     ];
     std::env::split_paths(&path)
         .chain(fallback.iter().map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|candidate| {
-            fs::metadata(candidate)
-                .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                .unwrap_or(false)
-        })
+        .collect()
+}
+
+/// The first executable file called `name` in one of `dirs`.
+fn find_in(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
+    dirs.iter().map(|dir| dir.join(name)).find(|candidate| {
+        fs::metadata(candidate)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    })
 }
 
 fn validate_conf_line(key: &str, value: &str) {
@@ -1108,4 +1122,44 @@ fn percent_encode_userinfo(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `require_samba_in(dirs)` panicked with, or `None` if it did not.
+    fn failure(dirs: &[PathBuf]) -> Option<String> {
+        let payload = std::panic::catch_unwind(|| require_samba_in(dirs)).err()?;
+        let message = match payload.downcast::<String>() {
+            Ok(message) => *message,
+            Err(payload) => payload
+                .downcast_ref::<&str>()
+                .map_or_else(String::new, |s| (*s).to_owned()),
+        };
+        Some(message)
+    }
+
+    #[test]
+    fn missing_samba_fails_naming_the_program_and_the_install_command() {
+        // The same check on this machine's search path passes (the harness needs Samba).
+        assert_eq!(failure(&search_path()), None);
+
+        let empty = create_unique_dir(&temp_base());
+        let message = failure(std::slice::from_ref(&empty)).expect("no smbd: a panic");
+        assert!(message.starts_with("smbd not found: "), "{message}");
+        assert!(
+            message.contains("`apt-get install -y samba smbclient`"),
+            "{message}"
+        );
+
+        // smbd alone is not enough: each program is looked for.
+        let smbd = empty.join("smbd");
+        fs::write(&smbd, "#!/bin/sh\n").unwrap();
+        fs::set_permissions(&smbd, fs::Permissions::from_mode(0o755)).unwrap();
+        let message = failure(std::slice::from_ref(&empty)).expect("no smbclient: a panic");
+        assert!(message.starts_with("smbclient not found: "), "{message}");
+        assert!(message.contains("apt-get install -y samba smbclient"));
+        fs::remove_dir_all(&empty).unwrap();
+    }
 }

@@ -39,6 +39,7 @@ pub mod fixtures;
 pub mod proxy;
 pub mod recording;
 pub mod script;
+pub mod share_env;
 
 // The harness is the public test-server crate; these tests use it through here.
 pub use smb_test_server::*;

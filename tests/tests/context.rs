@@ -103,6 +103,21 @@ fn every_call_by_url_on_one_connection() {
     drop(f);
     drop(ctx.open(&file, O_WRONLY | O_CREAT).expect("open_if"));
     assert_eq!(read_all(&ctx, &file), b"hello WORLD");
+
+    // smbc_read: n bytes from the position, then what is left before the end, then 0.
+    let mut f = ctx.open(&file, O_RDONLY).expect("open for reading");
+    let mut five = [0; 5];
+    f.read_exact(&mut five).expect("read 5 bytes");
+    assert_eq!(&five, b"hello");
+    f.seek(SeekFrom::Current(1)).unwrap();
+    let mut three = [0; 3];
+    assert_eq!(f.read(&mut three).expect("read 3 bytes"), 3);
+    assert_eq!(&three, b"WOR");
+    let mut rest = [0; 8];
+    assert_eq!(f.read(&mut rest).expect("read past the end"), 2);
+    assert_eq!(&rest[..2], b"LD");
+    assert_eq!(f.read(&mut rest).expect("read at the end"), 0);
+    drop(f);
     drop(ctx.open(&file, O_WRONLY | O_TRUNC).expect("overwrite"));
     assert_eq!(read_all(&ctx, &file), b"");
 
@@ -587,6 +602,32 @@ fn a_refused_login_asks_the_callback_again() {
     assert_eq!(*asked.lock().unwrap(), 2);
 }
 
+/// The users of the sessions connected to `share`, as the server sees them: `smbstatus
+/// -S` gives each tree connect's smbd process (one per client connection), `-p` the user
+/// each process serves.
+fn users_on(srv: &SambaServer, share: &str) -> Vec<String> {
+    let columns = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let trees = srv.smbstatus(&["-S"]);
+    let processes = srv.smbstatus(&["-p"]);
+    trees
+        .lines()
+        .map(columns)
+        .filter(|tree| tree.len() > 1 && tree[0] == share)
+        .map(|tree| {
+            processes
+                .lines()
+                .map(columns)
+                .find(|process| process.len() > 1 && process[0] == tree[1])
+                .map(|process| process[1].clone())
+                .unwrap_or_else(|| panic!("no process {} in:\n{processes}", tree[1]))
+        })
+        .collect()
+}
+
 #[test]
 fn simple_auth_most_specific_entry_first() {
     let srv = server();
@@ -627,6 +668,11 @@ fn simple_auth_most_specific_entry_first() {
     // may use work but not private.
     ctx.stat(&format!("smb://localhost:{port}/work"))
         .expect("default user on work");
+    assert_eq!(
+        users_on(&srv, "work"),
+        [srv.user()],
+        "who the server sees on work"
+    );
     let debug = format!("{ctx:?}");
     assert!(
         !debug.contains(ALICE.1) && !debug.contains(BOB.1) && !debug.contains(srv.password()),
