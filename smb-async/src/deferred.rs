@@ -596,6 +596,46 @@ impl DeferredClient {
         })
     }
 
+    /// The whole file, in memory, calling `progress(done, total)` as it arrives (pysmb's
+    /// `show_progress`); see [`Client::retrieve_file_with_progress`].
+    pub fn retrieve_file_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        mut progress: impl FnMut(u64, Option<u64>) + Send + 'static,
+    ) -> Deferred<Vec<u8>> {
+        let (share, path, mut out) = (share.to_owned(), path.to_owned(), Vec::new());
+        self.start("retrieve_file", |c| async move {
+            c.retrieve_file_with_progress(&share, &path, &mut out, &mut progress)
+                .await
+                .map(|_| out)
+        })
+    }
+
+    /// Up to `max_length` bytes from `offset`, in memory, calling `progress(done, total)`
+    /// as they arrive; see [`Client::retrieve_file_from_offset_with_progress`].
+    pub fn retrieve_file_from_offset_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        offset: u64,
+        max_length: Option<u64>,
+        mut progress: impl FnMut(u64, Option<u64>) + Send + 'static,
+    ) -> Deferred<Vec<u8>> {
+        let (share, path, mut out) = (share.to_owned(), path.to_owned(), Vec::new());
+        self.start("retrieve_file_from_offset", |c| async move {
+            let read = c.retrieve_file_from_offset_with_progress(
+                &share,
+                &path,
+                &mut out,
+                offset,
+                max_length,
+                &mut progress,
+            );
+            read.await.map(|_| out)
+        })
+    }
+
     /// The whole file as it was in a snapshot, in memory; see
     /// [`Client::retrieve_file_at`].
     pub fn retrieve_file_at(
@@ -617,6 +657,22 @@ impl DeferredClient {
         let (share, path, data) = (share.to_owned(), path.to_owned(), data.into());
         self.start("store_file", |c| async move {
             c.store_bytes(&share, &path, data).await
+        })
+    }
+
+    /// Creates or replaces `path` with `data`, calling `progress(done, None)` after each
+    /// WRITE the server acknowledged; see [`Client::store_file_with_progress`].
+    pub fn store_file_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        data: impl Into<Bytes>,
+        mut progress: impl FnMut(u64, Option<u64>) + Send + 'static,
+    ) -> Deferred<u64> {
+        let (share, path, data) = (share.to_owned(), path.to_owned(), data.into());
+        self.start("store_file", |c| async move {
+            c.store_file_with_progress(&share, &path, &mut &data[..], &mut progress)
+                .await
         })
     }
 
@@ -774,6 +830,32 @@ impl DeferredClient {
         self.start("store_file_from_offset", move |c| async move {
             c.store_file_from_offset(&share, &path, &mut &data[..], offset, truncate)
                 .await
+        })
+    }
+
+    /// [`store_file_from_offset`](Self::store_file_from_offset) calling
+    /// `progress(done, None)` after each WRITE the server acknowledged; see
+    /// [`Client::store_file_from_offset_with_progress`].
+    pub fn store_file_from_offset_with_progress(
+        &self,
+        share: &str,
+        path: &str,
+        data: impl Into<Bytes>,
+        offset: u64,
+        truncate: bool,
+        mut progress: impl FnMut(u64, Option<u64>) + Send + 'static,
+    ) -> Deferred<u64> {
+        let (share, path, data) = (share.to_owned(), path.to_owned(), data.into());
+        self.start("store_file_from_offset", move |c| async move {
+            c.store_file_from_offset_with_progress(
+                &share,
+                &path,
+                &mut &data[..],
+                offset,
+                truncate,
+                &mut progress,
+            )
+            .await
         })
     }
 

@@ -1,7 +1,7 @@
 //! pysmb's `nmb` module: NetBIOS name queries (`queryName`, `queryIPForName`) against a
 //! private nmbd on 127.0.0.3 and against scripted UDP servers, and the port-139 session
-//! service refusing a session, in the blocking client and the async one on tokio and on
-//! smol. One function per driver runs the same checks.
+//! service refusing a session and smbd accepting one, in the blocking client and the
+//! async one on tokio and on smol. One function per driver runs the same checks.
 //!
 //! Only one nmbd can run per machine; each function holds the harness's machine-wide
 //! turn (see `smb_tests::nmbd`) only while its nmbd runs.
@@ -10,10 +10,11 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, UdpSocket};
 use std::time::{Duration, Instant};
 
-use smb_proto::client::{ClientError as Error, ConnectOptions};
+use smb_proto::client::{ClientError as Error, ConnectOptions, RecordTarget};
 use smb_proto::netbios::{suffix, NameService, NameServiceError, NetBiosName, NodeStatus};
 use smb_proto::{CloseReason, ErrorKind, SessionRefusal};
 use smb_tests::nmbd::NmbServer;
+use smb_tests::{SambaServer, Share};
 
 /// What each driver is asked to do; every call blocks until done.
 trait Driver {
@@ -335,8 +336,28 @@ fn session_refused(d: &dyn Driver) {
     assert_eq!(names[..34], called[..], "the called name");
 }
 
+/// A NetBIOS session smbd accepts: it takes a session request on any port, so the
+/// harness's port (which `netbios(true)` keeps: only 445 becomes 139) with NetBIOS
+/// framing logs in, and the recording shows the request and smbd's positive answer.
+fn session_accepted(d: &dyn Driver) {
+    let srv = SambaServer::builder().share(Share::new("share")).start();
+    let (target, recording) = RecordTarget::memory();
+    let opts = srv.connect_options().netbios(true).record(target);
+    assert_eq!((opts.netbios, opts.port), (true, srv.port()));
+    d.connect(&opts)
+        .unwrap_or_else(|e| panic!("{e}\n{}", srv.log()));
+    let text = recording.text();
+    assert!(text.contains("# > NetBIOS session request\n"), "{text}");
+    assert!(
+        text.contains("# < NetBIOS positive session response\n"),
+        "{text}"
+    );
+    assert!(text.contains("# < SESSION_SETUP response"), "{text}");
+}
+
 fn all(d: &dyn Driver) {
     session_refused(d);
+    session_accepted(d);
     stray_datagrams(d);
     silent_server(d);
     let nmbd = NmbServer::start();

@@ -1,5 +1,6 @@
 //! Previous versions against Samba's `shadow_copy2`: the snapshots a share keeps, and a
-//! file read, stat-ed and listed as it was in each (the timewarp create context).
+//! file read, stat-ed and listed as it was in each (the timewarp create context), on the
+//! blocking client and on the async one under tokio and smol.
 
 use std::fs;
 use std::time::Duration;
@@ -153,22 +154,61 @@ fn a_share_without_snapshots_says_so_and_the_connection_goes_on() {
     assert_eq!(conn.get_attributes("plain", "f.txt").unwrap().size, 1);
 }
 
+/// What `each_version_reads_stats_and_lists_as_it_was` checks, on the async client
+/// (tokio's derefs to it, smol's is it).
+async fn async_versions(client: &smb_asyncstd::Client) {
+    let listed = client.list_snapshots("snap", "docs").await.unwrap();
+    assert_eq!(listed.len(), VERSIONS.len());
+    for (i, (token, text)) in VERSIONS.iter().enumerate() {
+        let at = time(token);
+        let mut read = Vec::new();
+        client
+            .retrieve_file_at("snap", "docs/notes.txt", at, &mut read)
+            .await
+            .unwrap();
+        assert_eq!(read, text.as_bytes(), "{token}");
+
+        let info = client
+            .call(Stat::new("snap", "docs/notes.txt").at_snapshot(at))
+            .await
+            .unwrap();
+        assert_eq!(info.size, text.len() as u64, "{token}");
+        assert_eq!(info.last_write_time, at, "{token}");
+
+        let mut names: Vec<String> = client
+            .call(ListDir::new("snap", "docs", "*").at_snapshot(at))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["notes.txt".to_string(), format!("only-in-version-{i}.txt")],
+            "{token}"
+        );
+    }
+    let live = client
+        .get_attributes("snap", "docs/notes.txt")
+        .await
+        .unwrap();
+    assert_eq!(live.size, LIVE.len() as u64);
+    let sd = client.get_security("snap", "docs/notes.txt").await.unwrap();
+    assert!(sd.owner.is_some() && sd.dacl.is_some());
+}
+
 #[test]
-fn the_async_client_lists_snapshots_and_reads_each_version_too() {
+fn the_async_client_reads_stats_and_lists_each_version_on_tokio_and_smol() {
     let srv = server();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let client = smb_tokio::Client::connect(&srv.connect_options())
+            .await
+            .unwrap();
+        async_versions(&client).await;
+    });
     smol::block_on(async {
         let client = smb_asyncstd::connect(&srv.connect_options()).await.unwrap();
-        let listed = client.list_snapshots("snap", "docs").await.unwrap();
-        assert_eq!(listed.len(), VERSIONS.len());
-        for (token, text) in VERSIONS {
-            let mut read = Vec::new();
-            client
-                .retrieve_file_at("snap", "docs/notes.txt", time(token), &mut read)
-                .await
-                .unwrap();
-            assert_eq!(read, text.as_bytes(), "{token}");
-        }
-        let sd = client.get_security("snap", "docs/notes.txt").await.unwrap();
-        assert!(sd.owner.is_some() && sd.dacl.is_some());
+        async_versions(&client).await;
     });
 }

@@ -192,9 +192,11 @@ pub struct ConnectOptions {
     pub host: String,
     /// TCP port (445 direct TCP, 139 NetBIOS).
     pub port: u16,
-    /// Use the NetBIOS session service framing (port 139 style).
+    /// Use the NetBIOS session service framing (port 139 style); set with
+    /// [`netbios`](Self::netbios), which moves the port to 139 as well.
     pub netbios: bool,
-    /// The server's NetBIOS name (also used in `\\server\share`); defaults to `host`.
+    /// The server's NetBIOS name (also used in `\\server\share`), the name a NetBIOS
+    /// session request calls (pysmb's `remote_name`); defaults to `host`.
     pub server_name: Option<String>,
     /// This client's NetBIOS / workstation name.
     pub client_name: String,
@@ -426,6 +428,31 @@ impl ConnectOptions {
     /// Sets the domain.
     pub fn domain(mut self, domain: &str) -> Self {
         self.domain = domain.to_string();
+        self
+    }
+
+    /// The NetBIOS session service (`true`, pysmb's default, `is_direct_tcp=False`) or
+    /// direct TCP (`false`, pysmb's `is_direct_tcp=True`): the framing, and with it the
+    /// port, from 445 to 139 or back, as pysmb's `connect` defaults it. Any other port
+    /// (from `host:port` or [`port`](Self::port)) stays: a server listening elsewhere
+    /// was chosen. `port` after this call sets any port, 445 included. The session
+    /// request calls the `server_name` field (pysmb's `remote_name`), else `host`.
+    ///
+    /// ```
+    /// use smb_proto::client::ConnectOptions;
+    /// let o = ConnectOptions::new("fileserver").netbios(true);
+    /// assert_eq!((o.netbios, o.port), (true, 139));
+    /// let o = ConnectOptions::new("fileserver:4455").netbios(true);
+    /// assert_eq!((o.netbios, o.port), (true, 4455));
+    /// let o = o.port(139).netbios(false);
+    /// assert_eq!((o.netbios, o.port), (false, 445));
+    /// ```
+    pub fn netbios(mut self, on: bool) -> Self {
+        let (from, to) = if on { (445, 139) } else { (139, 445) };
+        if self.port == from {
+            self.port = to;
+        }
+        self.netbios = on;
         self
     }
 
