@@ -50,6 +50,19 @@ pub enum Fault {
     Duplicate(Direction, u64),
     /// Flips every bit of byte N.
     Corrupt(Direction, u64),
+    /// Replaces the server's `nth` final answer (counting from 1) whose first message is
+    /// of SMB2 command `command` (8 for READ, 5 for CREATE…) with
+    /// STATUS_NETWORK_SESSION_EXPIRED, one error per message of its frame, keeping the
+    /// message ids, credits, tree and session: what a server answers once a session's
+    /// authentication has expired. The server did carry the requests out (pick
+    /// idempotent ones), and the answer is unsigned (the proxy holds no keys), so only a
+    /// client that does not sign everything accepts it.
+    Expire {
+        /// The SMB2 command of the answer to replace.
+        command: u16,
+        /// Which of its answers, from 1.
+        nth: u32,
+    },
 }
 
 /// A proxy on a free loopback port relaying every connection to a target with one
@@ -62,6 +75,8 @@ pub struct FaultProxy {
     to_client: Arc<AtomicU64>,
     /// Per direction (to the server, to the client): forward nothing from now on.
     silenced: Arc<[AtomicBool; 2]>,
+    /// Answers replaced by [`Fault::Expire`].
+    expired: Arc<AtomicU64>,
 }
 
 impl FaultProxy {
@@ -91,8 +106,9 @@ impl FaultProxy {
         let to_server = Arc::new(AtomicU64::new(0));
         let to_client = Arc::new(AtomicU64::new(0));
         let silenced: Arc<[AtomicBool; 2]> = Arc::default();
+        let expired = Arc::new(AtomicU64::new(0));
         let (s, ts, tc) = (stop.clone(), to_server.clone(), to_client.clone());
-        let quiet = silenced.clone();
+        let (quiet, replaced) = (silenced.clone(), expired.clone());
         thread::spawn(move || {
             let mut accepted = 0;
             while !s.load(Ordering::Relaxed) {
@@ -106,7 +122,7 @@ impl FaultProxy {
                             Fault::None
                         };
                         if let Ok(server) = TcpStream::connect(target) {
-                            relay(client, server, fault, &s, [&ts, &tc], &quiet);
+                            relay(client, server, fault, &s, [&ts, &tc], &quiet, &replaced);
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -122,7 +138,13 @@ impl FaultProxy {
             to_server,
             to_client,
             silenced,
+            expired,
         }
+    }
+
+    /// How many answers [`Fault::Expire`] replaced so far.
+    pub fn expired(&self) -> u64 {
+        self.expired.load(Ordering::Relaxed)
     }
 
     /// From now on forwards nothing in `direction` on any connection (what arrives is
@@ -160,6 +182,7 @@ fn relay(
     stop: &Arc<AtomicBool>,
     [to_server, to_client]: [&Arc<AtomicU64>; 2],
     silenced: &Arc<[AtomicBool; 2]>,
+    expired: &Arc<AtomicU64>,
 ) {
     let pipes = [
         (Direction::ToServer, &client, &server, to_server),
@@ -180,18 +203,20 @@ fn relay(
             {
                 fault
             }
+            Fault::Expire { .. } if direction == Direction::ToClient => fault,
             _ => Fault::None,
         };
         let (stop, count, silenced) = (stop.clone(), count.clone(), silenced.clone());
+        let expired = expired.clone();
         thread::spawn(move || {
-            let _ = pump(
-                from,
-                to,
-                fault,
-                &stop,
-                &count,
-                &silenced[direction as usize],
-            );
+            let silenced = &silenced[direction as usize];
+            let _ = match fault {
+                Fault::Expire { command, nth } => {
+                    let counts = [&*count, &*expired];
+                    expire(from, to, command, nth, &stop, counts, silenced)
+                }
+                _ => pump(from, to, fault, &stop, &count, silenced),
+            };
         });
     }
 }
@@ -275,4 +300,101 @@ fn pump(
     }
     end(&from, &to);
     Ok(())
+}
+
+/// Relays the server's answers whole frame by whole frame, replacing the `nth` final
+/// answer to `command` as [`Fault::Expire`] says.
+fn expire(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    command: u16,
+    nth: u32,
+    stop: &AtomicBool,
+    [count, replaced]: [&AtomicU64; 2],
+    silenced: &AtomicBool,
+) -> io::Result<()> {
+    from.set_read_timeout(Some(Duration::from_millis(100)))?;
+    let (mut pending, mut seen) = (Vec::new(), 0u32);
+    let mut buf = vec![0u8; 64 * 1024];
+    while !stop.load(Ordering::Relaxed) {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) if !silenced.load(Ordering::Relaxed) => pending.extend_from_slice(&buf[..n]),
+            Ok(_) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue
+            }
+            Err(_) => break,
+        }
+        // Whole frames: a 4-byte length (NBSS), then the SMB2 messages.
+        while pending.len() >= 4 {
+            let len = u32::from_be_bytes([0, pending[1], pending[2], pending[3]]) as usize;
+            if pending.len() < 4 + len {
+                break;
+            }
+            let mut frame: Vec<u8> = pending.drain(..4 + len).collect();
+            if answers(&frame, command) {
+                seen += 1;
+                if seen == nth {
+                    frame = expired(&frame);
+                    replaced.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            to.write_all(&frame)?;
+            count.fetch_add(frame.len() as u64, Ordering::Relaxed);
+        }
+    }
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+/// Whether `frame` is a final (not interim) SMB2 answer whose first message is `command`.
+fn answers(frame: &[u8], command: u16) -> bool {
+    let m = &frame[4..];
+    let u16_at = |i: usize| u16::from_le_bytes([m[i], m[i + 1]]);
+    let u32_at = |i: usize| u32::from_le_bytes([m[i], m[i + 1], m[i + 2], m[i + 3]]);
+    m.len() >= 64 && m[..4] == *b"\xfeSMB" && u16_at(12) == command && u32_at(8) != 0x0000_0103
+}
+
+/// `frame`'s messages answered with STATUS_NETWORK_SESSION_EXPIRED (an SMB2 ERROR
+/// response each), their headers kept but for status, signature and NextCommand.
+fn expired(frame: &[u8]) -> Vec<u8> {
+    let body = &frame[4..];
+    let mut headers = Vec::new();
+    let mut at = 0;
+    while let Some(h) = body.get(at..at + 64) {
+        headers.push(h.to_vec());
+        let next = u32::from_le_bytes([h[20], h[21], h[22], h[23]]) as usize;
+        if next == 0 {
+            break;
+        }
+        at += next;
+    }
+    let mut out = Vec::new();
+    let count = headers.len();
+    for (i, mut h) in headers.into_iter().enumerate() {
+        h[8..12].copy_from_slice(&0xC000_035Cu32.to_le_bytes());
+        h[16] &= !0x08; // not signed
+        h[48..64].fill(0);
+        // An ERROR response: StructureSize 9, no context, no data, one byte of padding.
+        let mut m = h;
+        m.extend_from_slice(&[9, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let next = if i + 1 < count {
+            m.resize(m.len().div_ceil(8) * 8, 0);
+            m.len() as u32
+        } else {
+            0
+        };
+        m[20..24].copy_from_slice(&next.to_le_bytes());
+        out.extend_from_slice(&m);
+    }
+    let mut framed = (out.len() as u32).to_be_bytes().to_vec();
+    framed.extend_from_slice(&out);
+    framed
 }

@@ -9,6 +9,7 @@
 mod context;
 pub mod framing;
 mod negotiate;
+mod reauth;
 mod receive;
 mod schedule;
 mod send;
@@ -192,7 +193,21 @@ struct Pending {
     session: SessionSlot,
     /// Credits its CreditRequest asked for that no answer has granted yet.
     credits_asked: u16,
+    /// The key of its group in [`Core::sent`], when the group is kept to go out again.
+    group: Option<u64>,
 }
+
+/// A request group kept until every request in it is answered ([`Core::sent`]).
+struct Sent {
+    group: Group,
+    unanswered: usize,
+    /// How many answers said the session expired.
+    expired: usize,
+}
+
+/// Re-authentications in a row, with no request of the session succeeding between them,
+/// before a session whose server keeps saying "expired" fails its requests instead.
+const MAX_REAUTHS: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -261,6 +276,8 @@ pub(crate) struct Core {
     pub(crate) replay_logins: VecDeque<crate::auth::ntlm::RecordedResponses>,
     /// Where a replay learns whether requests wait for responses.
     replay_awaiting: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Request groups kept until answered, by their first message id (see `transmit`).
+    sent: HashMap<u64, Sent>,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -339,6 +356,7 @@ impl Connection {
             credits_asked: 0,
             replay_logins: VecDeque::new(),
             replay_awaiting: None,
+            sent: HashMap::new(),
             rng,
             config,
         };

@@ -140,10 +140,16 @@ impl Connection {
                 session.preauth.update(&msg);
             }
         }
-        // The final SESSION_SETUP response is signed with keys derived from it; the login
-        // operation verifies it once it has them.
-        if !final_session_setup {
+        // The final SESSION_SETUP response of a first login is signed with keys derived
+        // from it; the login operation verifies it once it has them. A re-authentication
+        // keeps the session's keys.
+        if !final_session_setup || self.core.sessions[slot.0].established {
             self.core.verify(slot, &header, &msg, encrypted)?;
+        }
+        if let Some(key) = pending.group {
+            if self.on_kept_answer(key, status, slot) {
+                return Ok(());
+            }
         }
         let Some(id) = pending.op else {
             // The operation is gone (cancelled, timed out, failed) but its request went

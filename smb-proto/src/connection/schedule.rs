@@ -18,8 +18,17 @@ pub(super) struct Running {
     /// The session it runs in (its children too).
     pub(super) session: SessionSlot,
     pub(super) tree: TreeId,
-    /// The share key of a tree connect the core started for operations that need it.
-    pub(super) connects: Option<ShareKey>,
+    /// What the core started this operation for, if it did.
+    pub(super) internal: Option<Internal>,
+}
+
+/// An operation the core started for its own ends, whose result the core takes.
+#[derive(Clone)]
+pub(super) enum Internal {
+    /// A tree connect for the operations that need the share.
+    Connects(ShareKey),
+    /// A re-authentication of the session, for the requests that found it expired.
+    Reauth(SessionSlot),
 }
 
 /// A share as the core keys its tree: the session, and the share's lower-cased name.
@@ -49,7 +58,7 @@ impl Running {
             file: 0,
             session: SessionSlot::DEFAULT,
             tree: TreeId(0),
-            connects: None,
+            internal: None,
         }
     }
 }
@@ -101,7 +110,7 @@ impl Connection {
             let id = self.core.next_op_id();
             let mut running = Running::new(Box::new(crate::ops::TreeConnect::new(share)), id, None);
             running.session = slot;
-            running.connects = Some(key);
+            running.internal = Some(Internal::Connects(key));
             self.step(id, running, |op, cx| op.start(cx));
         }
     }
@@ -158,16 +167,16 @@ impl Connection {
                 tracing::debug!(id = id.0, "operation done");
                 self.core.abandon(id);
                 self.end_children(id);
-                self.deliver(id, running.root, running.parent, running.connects, Ok(out));
+                self.deliver(id, running.root, running.parent, running.internal, Ok(out));
             }
             Err(Fail::Op(e)) => {
                 tracing::debug!(id = id.0, error = %e, "operation failed");
                 let e = e.with_trail(|| self.core.take_trail(id));
-                let (root, parent, connects) =
-                    (running.root, running.parent, running.connects.clone());
+                let (root, parent, internal) =
+                    (running.root, running.parent, running.internal.clone());
                 self.discard(id, running);
                 self.end_children(id);
-                self.deliver(id, root, parent, connects, Err(e));
+                self.deliver(id, root, parent, internal, Err(e));
             }
             Err(Fail::Fatal(reason)) => {
                 // Reported like every other operation's end when the connection closes.
@@ -184,12 +193,13 @@ impl Connection {
         id: OpId,
         root: OpId,
         parent: Option<OpId>,
-        connects: Option<ShareKey>,
+        internal: Option<Internal>,
         result: Result<OpOutput, Error>,
     ) {
-        if let Some(key) = connects {
-            self.tree_connected(&key, result);
-            return;
+        match internal {
+            Some(Internal::Connects(key)) => return self.tree_connected(&key, result),
+            Some(Internal::Reauth(slot)) => return self.reauthenticated(slot, result),
+            None => {}
         }
         if let Some(parent_id) = parent {
             if let Some(p) = self.ops.remove(&parent_id) {
@@ -268,9 +278,9 @@ impl Connection {
         };
         self.cancel_requests(root);
         self.end_children(root);
-        let (parent, connects) = (running.parent, running.connects.clone());
+        let (parent, internal) = (running.parent, running.internal.clone());
         self.discard(root, running);
-        self.deliver(root, root, parent, connects, Err(error));
+        self.deliver(root, root, parent, internal, Err(error));
         self.settle();
     }
 
@@ -297,13 +307,14 @@ impl Connection {
         self.core.close_reason = Some(reason.clone());
         self.core.waiting.clear();
         self.core.pending.clear();
+        self.core.sent.clear();
         self.core.op_deadlines.clear();
         self.core.credits_asked = 0;
         let mut ids: Vec<OpId> = self
             .ops
             .drain()
             .chain(self.unstarted.drain(..))
-            .filter(|(_, r)| r.parent.is_none() && r.connects.is_none())
+            .filter(|(_, r)| r.parent.is_none() && r.internal.is_none())
             .map(|(id, _)| id)
             .collect();
         ids.sort();

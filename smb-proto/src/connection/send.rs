@@ -14,6 +14,7 @@ pub(super) fn deadline_after(now: Instant, timeout: Option<Duration>) -> Option<
 }
 
 /// A request waiting to go out.
+#[derive(Clone)]
 pub(super) struct Outgoing {
     pub(super) tag: usize,
     pub(super) tree_id: u32,
@@ -46,6 +47,7 @@ impl Outgoing {
 }
 
 /// Requests that go out together in one frame (a compound, or a single request).
+#[derive(Clone)]
 pub(super) struct Group {
     pub(super) op: Option<OpId>,
     /// The session the requests belong to.
@@ -155,8 +157,20 @@ impl Core {
             && protect
             && group.items.iter().any(|i| session.tree_encrypts(i.tree_id));
         let timeout = deadline_after(self.now, self.config.request_timeout);
-        let frame = self.begin_frame(encrypt);
+        // An operation's requests in a session that can log in again are kept until
+        // answered: should the server say the session expired, they go out again once
+        // it is re-authenticated.
+        let first = self.next_message_id;
         let n = group.items.len();
+        let keep = (group.op.is_some()
+            && session.established
+            && session.credentials.is_some()
+            && group
+                .items
+                .iter()
+                .all(|i| i.body.command() != Command::SessionSetup))
+        .then(|| group.clone());
+        let frame = self.begin_frame(encrypt);
         for (i, mut item) in group.items.into_iter().enumerate() {
             let dfs = self.sessions[slot.0].dfs_path(item.tree_id, &mut item.body);
             let command = item.body.command();
@@ -262,11 +276,23 @@ impl Core {
                     },
                     session: slot,
                     credits_asked: header.credits,
+                    group: keep.is_some().then_some(first),
                 },
             );
             self.credits_asked = self.credits_asked.saturating_add(u32::from(header.credits));
         }
         self.end_frame(slot, frame, encrypt);
+        if let Some(group) = keep {
+            let unanswered = n;
+            self.sent.insert(
+                first,
+                Sent {
+                    group,
+                    unanswered,
+                    expired: 0,
+                },
+            );
+        }
     }
 
     /// MS-SMB2 3.2.4.1.5: a 2.0.2 client sends CreditCharge 0.

@@ -29,6 +29,16 @@ pub(crate) struct Session {
     pub(crate) is_guest: bool,
     /// The session's trees, by tree id.
     pub(crate) trees: HashMap<u32, TreeState>,
+    /// The credentials it logged in with, to log in again when the server says the
+    /// session expired (MS-SMB2 3.2.5.1.11); `None` for another authenticator's login,
+    /// whose expiry fails the request instead.
+    pub(crate) credentials: Option<crate::auth::ntlm::Credentials>,
+    /// A re-authentication is running, and the request groups that wait for it.
+    pub(crate) reauthenticating: bool,
+    pub(super) parked: Vec<Group>,
+    /// Re-authentications since a request of the session last succeeded: a server that
+    /// answers "expired" right after each one ends them (see [`MAX_REAUTHS`]).
+    pub(super) reauths_in_a_row: u32,
 }
 
 impl Drop for Session {
@@ -52,6 +62,10 @@ impl Session {
             established: false,
             is_guest: false,
             trees: HashMap::new(),
+            credentials: None,
+            reauthenticating: false,
+            parked: Vec::new(),
+            reauths_in_a_row: 0,
         }
     }
 

@@ -34,9 +34,13 @@ pub struct LoggedIn {
 pub struct Login {
     auth: Option<Box<dyn Authenticator + Send>>,
     credentials: Option<Credentials>,
+    /// The credentials again, for the session to log in again with when it expires.
+    kept: Option<Credentials>,
     user: String,
     /// The caller asked for an anonymous or guest session, so one is no surprise.
     asked_for_guest: bool,
+    /// This logs an established session in again (its keys stay).
+    again: bool,
 }
 
 impl std::fmt::Debug for Login {
@@ -54,9 +58,21 @@ impl Login {
         let asked_for_guest = credentials.is_anonymous() || user.eq_ignore_ascii_case("guest");
         Login {
             auth: None,
+            kept: Some(credentials.clone()),
             credentials: Some(credentials),
             user,
             asked_for_guest,
+            again: false,
+        }
+    }
+
+    /// Logs the operation's session in again after the server said it expired
+    /// (MS-SMB2 3.2.4.2.3.1), as the core does by itself for the session's requests.
+    pub(crate) fn again(credentials: Credentials) -> Self {
+        Login {
+            kept: None,
+            again: true,
+            ..Login::new(credentials)
         }
     }
 
@@ -65,8 +81,10 @@ impl Login {
         Login {
             auth: Some(auth),
             credentials: None,
+            kept: None,
             user,
             asked_for_guest: false,
+            again: false,
         }
     }
 
@@ -106,8 +124,13 @@ impl Operation for Login {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<LoggedIn>, Fail> {
-        if cx.session().established {
-            return Err(Fail::Op(Error::Invalid("already logged in".into())));
+        if cx.session().established != self.again {
+            let why = if self.again {
+                "not logged in"
+            } else {
+                "already logged in"
+            };
+            return Err(Fail::Op(Error::Invalid(why.into())));
         }
         if let Some(creds) = self.credentials.take() {
             // NTLM's randomness comes from the connection's seeded source, so a session replays.
@@ -156,6 +179,12 @@ impl Operation for Login {
             self.send(cx, token);
             return Ok(Progress::Pending);
         }
+        if self.again {
+            // The session's keys stay; the core verified this answer with them.
+            return Ok(Progress::Done(LoggedIn {
+                is_guest: cx.session().is_guest,
+            }));
+        }
         let guest = body.session_flags & (session_flags::IS_GUEST | session_flags::IS_NULL) != 0;
         let encrypt = body.session_flags & session_flags::ENCRYPT_DATA != 0;
         let key = self.auth()?.session_key();
@@ -171,6 +200,7 @@ impl Operation for Login {
         let slot = cx.session_slot();
         cx.core
             .establish_session(slot, key, guest, encrypt, &resp)?;
+        cx.core.sessions[slot.0].credentials = self.kept.take();
         Ok(Progress::Done(LoggedIn {
             is_guest: cx.session().is_guest,
         }))
