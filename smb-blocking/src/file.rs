@@ -104,7 +104,7 @@ impl File {
         if let Some(info) = state.as_ref().and_then(|s| self.cache.info(s)) {
             return Ok(info);
         }
-        let info = self.call(ops::QueryInfo(self.handle))?;
+        let info = self.run(true, |h| ops::QueryInfo(h))?;
         self.info.size = info.size;
         if let Some(s) = &state {
             self.cache.store_info(s, info.clone());
@@ -129,9 +129,18 @@ impl File {
         self.appending(append)
     }
 
-    /// Runs an operation on the handle; its errors name the file's path.
-    fn call<O: smb_proto::Operation>(&self, op: O) -> crate::Result<O::Output> {
-        self.conn.call(op).map_err(|e| e.at(&self.path))
+    /// Runs the operation `make` gives for the handle as it is now (a durable handle
+    /// reclaimed after a lost connection has a new file id), once more on a connection
+    /// made again when `again` (work that may be done twice); its errors name the file's
+    /// path.
+    fn run<O: smb_proto::Operation>(
+        &self,
+        again: bool,
+        make: impl Fn(Handle) -> O,
+    ) -> crate::Result<O::Output> {
+        self.conn
+            .call_on(self.handle, again, make)
+            .map_err(|e| e.at(&self.path))
     }
 
     /// Metadata as of the open.
@@ -142,7 +151,7 @@ impl File {
     /// Closes the handle.
     pub fn close(mut self) -> crate::Result<()> {
         self.closed = true;
-        self.call(ops::Close(self.handle))
+        self.run(false, |h| ops::Close(h))
     }
 
     /// Truncates or extends the file to `len` bytes, as [`std::fs::File::set_len`]: bytes
@@ -162,7 +171,7 @@ impl File {
     /// when the disk cannot hold the new size.
     pub fn set_len(&mut self, len: u64) -> crate::Result<()> {
         self.cache.clear();
-        self.call(ops::SetInfo::end_of_file(self.handle, len))?;
+        self.run(true, |h| ops::SetInfo::end_of_file(h, len))?;
         self.info.size = len;
         Ok(())
     }
@@ -175,7 +184,7 @@ impl File {
     ///
     /// As for [`File::set_len`].
     pub fn set_allocation_size(&mut self, size: u64) -> crate::Result<()> {
-        self.call(ops::SetInfo::allocation_size(self.handle, size))
+        self.run(true, |h| ops::SetInfo::allocation_size(h, size))
     }
 
     /// Marks the file to be deleted when its last handle is closed (`true`), or clears
@@ -200,7 +209,7 @@ impl File {
     /// [`ErrorKind::NotEmpty`](crate::ErrorKind::NotEmpty) for a directory that holds
     /// anything.
     pub fn set_delete_on_close(&mut self, delete: bool) -> crate::Result<()> {
-        self.call(ops::SetInfo::delete_on_close(self.handle, delete))
+        self.run(true, |h| ops::SetInfo::delete_on_close(h, delete))
     }
 
     /// Sets times and attributes through this handle (FileBasicInformation): a zero
@@ -216,7 +225,7 @@ impl File {
         &mut self,
         info: &smb_proto::wire::fscc::FileBasicInformation,
     ) -> crate::Result<()> {
-        self.call(ops::SetInfo::basic(self.handle, info))
+        self.run(true, |h| ops::SetInfo::basic(h, info))
     }
 
     /// Locks `len` bytes at `offset` as `kind` (SMB2 LOCK), waiting as long as it takes
@@ -246,7 +255,7 @@ impl File {
     /// STATUS_INVALID_LOCK_RANGE for a range past the largest offset), or the connection's
     /// when it ends.
     pub fn lock(&self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
-        self.call(ops::Lock::new(self.handle, offset, len, kind))
+        self.run(false, |h| ops::Lock::new(h, offset, len, kind))
     }
 
     /// [`File::lock`], giving up after `timeout`: the wait is then cancelled on the wire
@@ -276,7 +285,7 @@ impl File {
     ) -> crate::Result<()> {
         self.conn
             .with_timeout(timeout)
-            .call(ops::Lock::new(self.handle, offset, len, kind))
+            .call_on(self.handle, false, |h| ops::Lock::new(h, offset, len, kind))
             .map_err(|e| e.at(&self.path))
     }
 
@@ -300,7 +309,7 @@ impl File {
     /// `io::ErrorKind::WouldBlock`) when another open holds a conflicting lock; otherwise
     /// as for [`File::lock`].
     pub fn try_lock(&self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
-        self.call(ops::Lock::try_new(self.handle, offset, len, kind))
+        self.run(false, |h| ops::Lock::try_new(h, offset, len, kind))
     }
 
     /// Releases this open's lock on exactly `len` bytes at `offset` (as locked: not a
@@ -311,12 +320,12 @@ impl File {
     /// [`ErrorKind::NotLocked`](crate::ErrorKind::NotLocked) when this open holds no lock
     /// on that range; otherwise as for [`File::lock`].
     pub fn unlock(&self, offset: u64, len: u64) -> crate::Result<()> {
-        self.call(ops::Lock::unlock(self.handle, offset, len))
+        self.run(false, |h| ops::Lock::unlock(h, offset, len))
     }
 
     /// The size the server reports for this open now (other writers included).
     fn current_size(&mut self) -> io::Result<u64> {
-        let info = self.call(ops::QueryInfo(self.handle))?;
+        let info = self.run(true, |h| ops::QueryInfo(h))?;
         self.info.size = info.size;
         Ok(info.size)
     }
@@ -335,7 +344,7 @@ impl Read for File {
             Some(d) => d,
             None => {
                 let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-                let d = self.call(ops::Read::new(self.handle, self.pos, len))?;
+                let d = self.run(true, |h| ops::Read::new(h, self.pos, len))?;
                 if let Some(s) = &state {
                     self.cache.store(s, self.pos, d.clone());
                 }
@@ -358,20 +367,18 @@ impl Write for File {
         if self.append {
             // Where the end is when the server gets the write, not where this handle
             // last saw it: another writer may have appended since.
-            self.pos = self.call(ops::Append::new(self.handle, data))?;
+            self.pos = self.run(false, |h| ops::Append::new(h, data.clone()))?;
             self.info.size = self.info.size.max(self.pos);
             return Ok(buf.len());
         }
-        let n = self.call(ops::Write::new(self.handle, self.pos, data))?;
+        let n = self.run(true, |h| ops::Write::new(h, self.pos, data.clone()))?;
         self.pos += n;
         self.info.size = self.info.size.max(self.pos);
         Ok(n as usize)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.conn
-            .call(ops::Flush(self.handle))
-            .map_err(io::Error::from)
+        self.run(true, ops::Flush).map_err(io::Error::from)
     }
 }
 
@@ -391,7 +398,7 @@ impl Seek for File {
 impl Drop for File {
     fn drop(&mut self) {
         if !self.closed {
-            let _ = self.call(ops::Close(self.handle));
+            let _ = self.run(false, |h| ops::Close(h));
         }
     }
 }

@@ -154,6 +154,20 @@ struct Pump {
     opts: Option<Box<ConnectOptions>>,
     /// How many times it was made again.
     reconnects: u64,
+    /// What survives a reconnection: the sessions added and how they logged in, and the
+    /// durable handles reclaimed.
+    kept: Kept,
+}
+
+/// What a connection made again takes over from the lost one.
+#[derive(Default)]
+struct Kept {
+    /// Sessions added after the first ([`Connection::add_session`]), in order, with the
+    /// credentials they logged in with: each logs in again, keeping its slot.
+    sessions: Vec<(SessionSlot, Credentials)>,
+    /// Durable handles reclaimed after a loss, by the file id they were opened with:
+    /// their handle on the current connection.
+    moved: HashMap<smb_proto::wire::create::FileId, ops::Handle>,
 }
 
 /// What a login settled for a session, and whether it encrypts.
@@ -221,6 +235,7 @@ impl Pump {
             op_timeout: None,
             opts: None,
             reconnects: 0,
+            kept: Kept::default(),
         }
     }
 
@@ -467,14 +482,76 @@ impl Pump {
             match Pump::dial(&opts.reconnection(self.core.client_guid())) {
                 Ok(pump) => {
                     let (reconnects, op_timeout) = (self.reconnects + 1, self.op_timeout);
+                    let durable = self.core.durable_opens();
+                    let kept = std::mem::take(&mut self.kept);
                     *self = Pump {
                         reconnects,
                         op_timeout,
                         ..pump
                     };
-                    return Ok(());
+                    match self.take_over(kept, durable) {
+                        Ok(()) => return Ok(()),
+                        Err(e) => err = e,
+                    }
                 }
                 Err(e) => err = e,
+            }
+        }
+    }
+
+    /// Takes over what the lost connection had: its added sessions log in again in
+    /// order (keeping their slots), and its durable handles are reclaimed (a handle the
+    /// server no longer keeps is left: operations on it fail with the server's error).
+    fn take_over(&mut self, kept: Kept, durable: Vec<ops::DurableOpen>) -> Result<()> {
+        let session = self.session;
+        for (slot, creds) in &kept.sessions {
+            let made = self.core.add_session();
+            if made != *slot {
+                let why = format!("session {slot:?} came back as {made:?}");
+                return Err(smb_proto::Error::Invalid(why).into());
+            }
+            self.session = made;
+            self.call(ops::Login::new(creds.clone()))?;
+        }
+        self.session = session;
+        self.kept = kept;
+        for open in durable {
+            let lost = open.file_id;
+            match self.call(ops::Reclaim::new(open)) {
+                Ok((handle, _)) => {
+                    let moved = self.kept.moved.values_mut().find(|h| h.file_id == lost);
+                    match moved {
+                        Some(h) => *h = handle,
+                        None => {
+                            self.kept.moved.insert(lost, handle);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "a durable handle was not reclaimed"),
+            }
+        }
+        Ok(())
+    }
+
+    /// `handle` on the current connection: itself, or what it became when it was
+    /// reclaimed after a loss.
+    fn current(&self, handle: ops::Handle) -> ops::Handle {
+        self.kept
+            .moved
+            .get(&handle.file_id)
+            .copied()
+            .unwrap_or(handle)
+    }
+
+    /// Runs the operation `make` gives (for this pump as it is), again on a connection
+    /// made again when the first is lost ([`ConnectOptions::reconnect`]): for work that
+    /// may be done twice.
+    fn call_again<O: Operation>(&mut self, make: impl Fn(&Pump) -> O) -> Result<O::Output> {
+        let mut attempt = 0;
+        loop {
+            match self.call(make(self)) {
+                Err(e) => self.reconnect(e, &mut attempt)?,
+                done => return done,
             }
         }
     }
@@ -858,7 +935,7 @@ impl Connection {
     /// a file, [`ErrorKind::InvalidArgument`] for a path or pattern the
     /// [path rules](smb_proto::ops::path) refuse.
     pub fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        self.call(ops::ListDir::new(share, path, pattern))
+        self.call_again(|| ops::ListDir::new(share, path, pattern))
     }
 
     /// pysmb's `listPath(share, path, search, pattern)`: like [`Connection::list_path`],
@@ -882,7 +959,7 @@ impl Connection {
         search: u32,
         pattern: &str,
     ) -> Result<Vec<FileInfo>> {
-        self.call(ops::ListDir::new(share, path, pattern).search(search))
+        self.call_again(|| ops::ListDir::new(share, path, pattern).search(search))
     }
 
     /// Every share of the server, `IPC$` and hidden `$` shares included, with its type
@@ -904,7 +981,7 @@ impl Connection {
     /// [`smb_proto::Error::Rpc`] when the RPC exchange fails (a fault, a refused bind, a
     /// malformed answer), the connection going on.
     pub fn list_shares(&self) -> Result<Vec<ShareInfo>> {
-        self.call(ops::ListShares::new())
+        self.call_again(ops::ListShares::new)
     }
 
     /// Attributes of a file or directory (pysmb's `getAttributes`).
@@ -914,7 +991,7 @@ impl Connection {
     /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::NotADirectory`] for a
     /// file named with a trailing separator.
     pub fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
-        self.call(ops::Stat::new(share, path))
+        self.call_again(|| ops::Stat::new(share, path))
     }
 
     /// The owner, group and DACL of a file or directory (pysmb's `getSecurity`).
@@ -934,7 +1011,7 @@ impl Connection {
     /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::PermissionDenied`] when
     /// the server refuses READ_CONTROL.
     pub fn get_security(&self, share: &str, path: &str) -> Result<SecurityDescriptor> {
-        self.call(ops::GetSecurity::new(share, path))
+        self.call_again(|| ops::GetSecurity::new(share, path))
     }
 
     /// The data streams of a file or directory: name (empty for the file's own
@@ -1023,7 +1100,7 @@ impl Connection {
     /// ([`Error::status`]) from a share that keeps no snapshots (Samba without
     /// `shadow_copy2`).
     pub fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
-        self.call(ops::ListSnapshots::new(share, path))
+        self.call_again(|| ops::ListSnapshots::new(share, path))
     }
 
     /// The size, free space and facts of the file system holding `path` (`""` for the
@@ -1046,7 +1123,7 @@ impl Connection {
     /// ([`ErrorKind::ProtocolViolation`]) when the server's sizes overflow 64 bits of
     /// bytes.
     pub fn disk_free(&self, share: &str, path: &str) -> Result<FsInfo> {
-        self.call(ops::StatFs::new(share, path))
+        self.call_again(|| ops::StatFs::new(share, path))
     }
 
     /// Truncates or extends the file at `path` to `len` bytes, as `truncate(1)`; bytes
@@ -1241,7 +1318,7 @@ impl Connection {
     ///
     /// The connection's error when it ended.
     pub fn echo(&self) -> Result<()> {
-        self.call(ops::Echo)
+        self.call_again(|| ops::Echo)
     }
 
     /// pysmb's `echo(data)`: one ECHO round trip, then `data` back. An SMB2 ECHO
@@ -1252,7 +1329,7 @@ impl Connection {
     ///
     /// The connection's error when it ended.
     pub fn echo_data(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.call(ops::Echo)?;
+        self.call_again(|| ops::Echo)?;
         Ok(data.to_vec())
     }
 
@@ -1358,6 +1435,7 @@ impl Connection {
     pub(crate) fn lease_status(&self, handle: smb_proto::Handle) -> Result<LeaseState> {
         let mut pump = self.lock();
         pump.read_ready()?;
+        let handle = pump.current(handle);
         pump.call(ops::LeaseStatus(handle))
     }
 
@@ -1390,6 +1468,32 @@ impl Connection {
         self.lock().call(op)
     }
 
+    /// Runs the operation `make` gives, again on a connection made again when the first
+    /// is lost ([`ConnectOptions::reconnect`]): for work that may be done twice (a stat,
+    /// a listing), which then never sees the loss.
+    fn call_again<O: Operation>(&self, make: impl Fn() -> O) -> Result<O::Output> {
+        self.lock().call_again(|_| make())
+    }
+
+    /// Runs the operation `make` gives for `handle` as it is now on the connection (a
+    /// durable handle reclaimed after a loss has a new file id); when `again`, once more
+    /// on a connection made again should the first be lost.
+    pub(crate) fn call_on<O: Operation>(
+        &self,
+        handle: ops::Handle,
+        again: bool,
+        make: impl Fn(ops::Handle) -> O,
+    ) -> Result<O::Output> {
+        let mut pump = self.lock();
+        match again {
+            true => pump.call_again(|p| make(p.current(handle))),
+            false => {
+                let op = make(pump.current(handle));
+                pump.call(op)
+            }
+        }
+    }
+
     /// Logs `credentials` in as another session on this connection, with its own user,
     /// keys and trees → a handle whose operations run in that session (clones share it).
     /// Both handles go on working; the socket is shared.
@@ -1409,7 +1513,8 @@ impl Connection {
         let mut pump = self.lock();
         let slot = pump.core.add_session();
         pump.session = slot;
-        pump.call(ops::Login::new(credentials))?;
+        pump.call(ops::Login::new(credentials.clone()))?;
+        pump.kept.sessions.push((slot, credentials));
         let status = pump.status()?;
         Ok(Connection {
             pump: self.pump.clone(),

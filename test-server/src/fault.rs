@@ -77,6 +77,8 @@ pub struct FaultProxy {
     silenced: Arc<[AtomicBool; 2]>,
     /// Answers replaced by [`Fault::Expire`].
     expired: Arc<AtomicU64>,
+    /// Each open connection's own stop flag ([`FaultProxy::cut_connections`]).
+    open: Arc<std::sync::Mutex<Vec<Arc<AtomicBool>>>>,
 }
 
 impl FaultProxy {
@@ -109,6 +111,8 @@ impl FaultProxy {
         let expired = Arc::new(AtomicU64::new(0));
         let (s, ts, tc) = (stop.clone(), to_server.clone(), to_client.clone());
         let (quiet, replaced) = (silenced.clone(), expired.clone());
+        let open: Arc<std::sync::Mutex<Vec<Arc<AtomicBool>>>> = Arc::default();
+        let relays = open.clone();
         thread::spawn(move || {
             let mut accepted = 0;
             while !s.load(Ordering::Relaxed) {
@@ -122,7 +126,12 @@ impl FaultProxy {
                             Fault::None
                         };
                         if let Ok(server) = TcpStream::connect(target) {
-                            relay(client, server, fault, &s, [&ts, &tc], &quiet, &replaced);
+                            let ends = Arc::new(AtomicBool::new(false));
+                            relays
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .push(ends.clone());
+                            relay(client, server, fault, &ends, [&ts, &tc], &quiet, &replaced);
                         }
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -139,6 +148,29 @@ impl FaultProxy {
             to_client,
             silenced,
             expired,
+            open,
+        }
+    }
+
+    /// Closes every connection relayed so far, both sides at once (a network that
+    /// dropped them), at a moment the test chooses; connections made after it are
+    /// relayed as before.
+    pub fn cut_connections(&self) {
+        self.end_relays();
+        // The relays notice within their 100 ms read timeout.
+        thread::sleep(Duration::from_millis(250));
+    }
+
+    /// Tells every connection relayed so far to end.
+    fn end_relays(&self) {
+        let open = std::mem::take(
+            &mut *self
+                .open
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for ends in open {
+            ends.store(true, Ordering::Relaxed);
         }
     }
 
@@ -171,6 +203,7 @@ impl FaultProxy {
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        self.end_relays();
     }
 }
 

@@ -281,3 +281,57 @@ fn an_async_get_and_put_cut_three_times_resume_on_smol() {
         smb_asyncstd::connect(opts).await.unwrap()
     }));
 }
+
+#[test]
+fn after_a_cut_an_open_durable_file_sessions_and_stats_go_on_transparently() {
+    use std::io::{Read, Seek, SeekFrom};
+    let srv = server();
+    let proxy = FaultProxy::start(srv.addr(), Fault::None);
+    let mut opts = srv.connect_options();
+    opts.port = proxy.port();
+    opts.timeout = Duration::from_secs(3);
+    let conn = Connection::connect(&opts).unwrap();
+    let extra = conn
+        .add_session(smb_blocking::Credentials::password(
+            "",
+            srv.user(),
+            srv.password(),
+        ))
+        .unwrap();
+    let mut f = conn
+        .open_leased(SHARE, "live.bin", OpenOptions::read_write_create(), RWH)
+        .unwrap();
+    f.write_all(b"before the cut;").unwrap();
+    assert_eq!(
+        conn.durable_opens().len(),
+        1,
+        "Samba granted no durable handle"
+    );
+
+    // The network drops the connection: nothing on the client side says so until the
+    // next request finds it gone.
+    proxy.cut_connections();
+    f.write_all(b" after it").unwrap();
+    assert_eq!(conn.reconnects(), 1);
+    let reclaimed = conn.durable_opens();
+    assert_eq!(reclaimed.len(), 1, "the file's open was not reclaimed");
+    f.seek(SeekFrom::Start(0)).unwrap();
+    let mut text = String::new();
+    f.read_to_string(&mut text).unwrap();
+    assert_eq!(text, "before the cut; after it");
+    assert_eq!(f.stat().unwrap().size, 24);
+    f.close().unwrap();
+    assert_eq!(
+        std::fs::read(srv.share_path(SHARE).join("live.bin")).unwrap(),
+        b"before the cut; after it"
+    );
+    // The added session logged in again with its slot; a stat and a listing cut in
+    // flight are asked again.
+    assert_eq!(extra.list_path(SHARE, "", "*").unwrap().len(), 1);
+    proxy.cut_connections();
+    assert_eq!(conn.get_attributes(SHARE, "live.bin").unwrap().size, 24);
+    assert_eq!(conn.reconnects(), 2);
+    proxy.cut_connections();
+    assert_eq!(extra.list_path(SHARE, "", "*").unwrap().len(), 1);
+    assert_eq!(conn.reconnects(), 3);
+}
