@@ -104,7 +104,7 @@ impl File {
         if let Some(info) = state.as_ref().and_then(|s| self.cache.info(s)) {
             return Ok(info);
         }
-        let info = self.run(true, |h| ops::QueryInfo(h))?;
+        let info = self.run(true, ops::QueryInfo)?;
         self.info.size = info.size;
         if let Some(s) = &state {
             self.cache.store_info(s, info.clone());
@@ -151,7 +151,7 @@ impl File {
     /// Closes the handle.
     pub fn close(mut self) -> crate::Result<()> {
         self.closed = true;
-        self.run(false, |h| ops::Close(h))
+        self.run(false, ops::Close)
     }
 
     /// Truncates or extends the file to `len` bytes, as [`std::fs::File::set_len`]: bytes
@@ -325,7 +325,7 @@ impl File {
 
     /// The size the server reports for this open now (other writers included).
     fn current_size(&mut self) -> io::Result<u64> {
-        let info = self.run(true, |h| ops::QueryInfo(h))?;
+        let info = self.run(true, ops::QueryInfo)?;
         self.info.size = info.size;
         Ok(info.size)
     }
@@ -398,7 +398,7 @@ impl Seek for File {
 impl Drop for File {
     fn drop(&mut self) {
         if !self.closed {
-            let _ = self.run(false, |h| ops::Close(h));
+            let _ = self.run(false, ops::Close);
         }
     }
 }
