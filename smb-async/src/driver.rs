@@ -67,6 +67,9 @@ pub(crate) type Closed = Arc<CloseState>;
 /// that, unlike a command sender, does not keep the connection alive.
 pub(crate) struct CloseState {
     reason: OnceLock<CloseReason>,
+    /// The durable opens the connection held when it ended, for the connection made
+    /// again to reclaim.
+    durable: OnceLock<Vec<smb_proto::ops::DurableOpen>>,
     /// Nothing is ever sent on it: setting the reason closes it, which wakes every
     /// waiter at once.
     ended: (Sender<()>, Receiver<()>),
@@ -76,6 +79,7 @@ impl Default for CloseState {
     fn default() -> Self {
         CloseState {
             reason: OnceLock::new(),
+            durable: OnceLock::new(),
             ended: async_channel::bounded(1),
         }
     }
@@ -91,6 +95,11 @@ impl CloseState {
     fn set(&self, reason: CloseReason) {
         let _ = self.reason.set(reason);
         self.ended.0.close();
+    }
+
+    /// The durable opens the connection held when it ended (none before it ended).
+    pub(crate) fn durable(&self) -> &[smb_proto::ops::DurableOpen] {
+        self.durable.get().map_or(&[], Vec::as_slice)
     }
 
     /// Waits until the connection has ended; returns why.
@@ -264,6 +273,10 @@ impl Driver {
             .close_reason()
             .cloned()
             .unwrap_or(CloseReason::Local);
+        let _ = self
+            .closed
+            .durable
+            .set(self.dispatch.connection().durable_opens());
         // Closed before the end is announced, so that whoever waits for the end (`close`)
         // finds the socket closed and a recording of it complete.
         let _ = self.sock.close().await;

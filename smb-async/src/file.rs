@@ -4,13 +4,15 @@
 
 use std::io::{self, SeekFrom};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
-use smb_proto::ops::{self, BoxedOp, LeaseState, LockKind, ReadCache};
+use smb_proto::ops::{self, BoxedOp, LeaseState, LockKind, OpOutput, ReadCache};
 use smb_proto::{FileInfo, Handle};
 
+use crate::runtime::BoxFuture;
 use crate::{Client, Error, Running};
 
 /// Most bytes one `poll_write` takes: the write goes out in the background (the call
@@ -37,6 +39,9 @@ enum Busy {
     Close,
 }
 
+/// Makes an operation for a file's handle as it is at the time.
+type Redo = Arc<dyn Fn(Handle) -> BoxedOp + Send + Sync>;
+
 /// An open remote file. Writes return as soon as they are handed to the connection; their
 /// errors show up on the next call, and at the latest on [`File::close`] or `shutdown`,
 /// which close the handle. Dropped unclosed, the handle is closed in the background after
@@ -52,6 +57,11 @@ pub struct File {
     /// `pos` means end of file.
     ahead: Option<(u64, Bytes)>,
     busy: Option<(Busy, Running)>,
+    /// How to make the operation in flight again for the handle as it is then, when it
+    /// may be done twice: after a lost connection it goes out again on the new one.
+    redo: Option<Redo>,
+    /// The connection being made again, and what then goes out again.
+    reconnecting: Option<(Busy, Redo, BoxFuture<'static, crate::Result<()>>)>,
     /// The seek in progress, so a repeated `poll_seek` with it does not start another.
     seeking: Option<SeekFrom>,
     /// Written since the last flush.
@@ -95,6 +105,8 @@ impl File {
             pos: 0,
             ahead: None,
             busy: None,
+            redo: None,
+            reconnecting: None,
             seeking: None,
             dirty: false,
             closed: false,
@@ -131,7 +143,9 @@ impl File {
     ///
     /// The connection's error when it ended.
     pub async fn lease_state(&self) -> crate::Result<LeaseState> {
-        self.client.call(ops::LeaseStatus(self.handle)).await
+        self.client
+            .call(ops::LeaseStatus(self.client.current(self.handle)))
+            .await
     }
 
     /// Metadata of the open file now (QUERY_INFO; other writers included) once pending
@@ -150,7 +164,8 @@ impl File {
         if let Some(info) = state.as_ref().and_then(|s| self.cache.info(s)) {
             return Ok(info);
         }
-        let info = self.client.call(ops::QueryInfo(self.handle)).await;
+        let handle = self.client.current(self.handle);
+        let info = self.client.call(ops::QueryInfo(handle)).await;
         let info = info.map_err(|e| e.at(&self.path))?;
         self.info.size = info.size;
         if let Some(s) = &state {
@@ -218,8 +233,7 @@ impl File {
     /// closed, STATUS_INVALID_LOCK_RANGE for a range past the largest offset), or the
     /// connection's when it ends.
     pub async fn lock(&mut self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
-        self.run(ops::Lock::new(self.handle, offset, len, kind))
-            .await
+        self.run(|h| ops::Lock::new(h, offset, len, kind)).await
     }
 
     /// Locks `len` bytes at `offset` as `kind` if no other open holds a conflicting lock,
@@ -242,8 +256,7 @@ impl File {
     /// `io::ErrorKind::WouldBlock`) when another open holds a conflicting lock; otherwise
     /// as for [`File::lock`].
     pub async fn try_lock(&mut self, offset: u64, len: u64, kind: LockKind) -> crate::Result<()> {
-        self.run(ops::Lock::try_new(self.handle, offset, len, kind))
-            .await
+        self.run(|h| ops::Lock::try_new(h, offset, len, kind)).await
     }
 
     /// Releases this open's lock on exactly `len` bytes at `offset` (as locked: not a
@@ -254,13 +267,16 @@ impl File {
     /// [`ErrorKind::NotLocked`](crate::ErrorKind::NotLocked) when this open holds no lock
     /// on that range; otherwise as for [`File::lock`].
     pub async fn unlock(&mut self, offset: u64, len: u64) -> crate::Result<()> {
-        self.run(ops::Lock::unlock(self.handle, offset, len)).await
+        self.run(|h| ops::Lock::unlock(h, offset, len)).await
     }
 
     /// Waits for the operation in flight (a write behind), then runs `op` on the handle;
     /// its errors name the file's path. Bytes read ahead are dropped: `op` may change
     /// them.
-    async fn run<O: smb_proto::Operation>(&mut self, op: O) -> crate::Result<O::Output> {
+    async fn run<O: smb_proto::Operation>(
+        &mut self,
+        make: impl FnOnce(Handle) -> O,
+    ) -> crate::Result<O::Output> {
         std::future::poll_fn(|cx| self.poll_settle(cx)).await?;
         if self.closed {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "file is closed").into());
@@ -268,6 +284,7 @@ impl File {
         self.ahead = None;
         self.cache.clear();
         self.checked = None;
+        let op = make(self.client.current(self.handle));
         self.client.call(op).await.map_err(|e| e.at(&self.path))
     }
 
@@ -286,8 +303,7 @@ impl File {
     /// A pending write's error; [`ErrorKind::PermissionDenied`](crate::ErrorKind::PermissionDenied)
     /// for a file opened without write access.
     pub async fn set_len(&mut self, len: u64) -> crate::Result<()> {
-        self.run(ops::SetInfo::end_of_file(self.handle, len))
-            .await?;
+        self.run(|h| ops::SetInfo::end_of_file(h, len)).await?;
         self.info.size = len;
         Ok(())
     }
@@ -299,8 +315,7 @@ impl File {
     ///
     /// As for [`File::set_len`].
     pub async fn set_allocation_size(&mut self, size: u64) -> crate::Result<()> {
-        self.run(ops::SetInfo::allocation_size(self.handle, size))
-            .await
+        self.run(|h| ops::SetInfo::allocation_size(h, size)).await
     }
 
     /// Marks the file to be deleted when its last handle is closed (`true`), or clears
@@ -313,8 +328,7 @@ impl File {
     /// opened without DELETE access; [`ErrorKind::NotEmpty`](crate::ErrorKind::NotEmpty)
     /// for a directory that holds anything.
     pub async fn set_delete_on_close(&mut self, delete: bool) -> crate::Result<()> {
-        self.run(ops::SetInfo::delete_on_close(self.handle, delete))
-            .await
+        self.run(|h| ops::SetInfo::delete_on_close(h, delete)).await
     }
 
     /// Sets times and attributes through this handle (FileBasicInformation): a zero
@@ -328,30 +342,78 @@ impl File {
         &mut self,
         info: &smb_proto::wire::fscc::FileBasicInformation,
     ) -> crate::Result<()> {
-        self.run(ops::SetInfo::basic(self.handle, info)).await
+        self.run(|h| ops::SetInfo::basic(h, info)).await
     }
 
-    fn start(&mut self, busy: Busy, op: BoxedOp) -> io::Result<()> {
+    /// Starts the operation `make` gives for the handle as it is now (a durable handle
+    /// reclaimed after a lost connection has a new file id); when `again`, it goes out
+    /// once more on a connection made again should this one be lost.
+    fn start(
+        &mut self,
+        busy: Busy,
+        again: bool,
+        make: impl Fn(Handle) -> BoxedOp + Send + Sync + 'static,
+    ) -> io::Result<()> {
+        self.begin(busy, Arc::new(make), again)
+    }
+
+    fn begin(&mut self, busy: Busy, make: Redo, again: bool) -> io::Result<()> {
         if self.closed {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "file is closed",
             ));
         }
-        let running = self.client.begin(op, Some(&self.path))?;
+        let op = make(self.client.current(self.handle));
+        let running = match self.client.begin(op, Some(&self.path)) {
+            Ok(running) => running,
+            // The connection ended before this started: make it again first.
+            Err(e) if again && e.kind() == crate::ErrorKind::Disconnected => {
+                let reconnect = self.client.reconnecting(None, e);
+                self.reconnecting = Some((busy, make, reconnect));
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
         self.busy = Some((busy, running));
+        self.redo = again.then_some(make);
         Ok(())
     }
 
-    /// Finishes the operation in flight, if any, and applies its result.
+    /// Finishes the operation in flight, if any (making the connection again and the
+    /// operation with it, when it was lost and the operation may be done twice), and
+    /// applies its result.
     fn poll_settle(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let Some((_, running)) = &mut self.busy else {
-            return Poll::Ready(Ok(()));
-        };
-        let result = ready!(running.poll_done(cx)).map_err(|e| e.at(&self.path));
-        let Some((busy, _)) = self.busy.take() else {
-            return Poll::Ready(Ok(()));
-        };
+        loop {
+            if let Some((_, _, reconnect)) = &mut self.reconnecting {
+                let made = ready!(reconnect.as_mut().poll(cx));
+                let Some((busy, redo, _)) = self.reconnecting.take() else {
+                    return Poll::Ready(Ok(()));
+                };
+                made.map_err(|e| io::Error::from(e.at(&self.path)))?;
+                self.begin(busy, redo, true)?;
+                continue;
+            }
+            let Some((_, running)) = &mut self.busy else {
+                return Poll::Ready(Ok(()));
+            };
+            let result = ready!(running.poll_done(cx)).map_err(|e| e.at(&self.path));
+            let Some((busy, running)) = self.busy.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            let redo = self.redo.take();
+            match (result, redo) {
+                (Err(e), Some(redo)) if e.kind() == crate::ErrorKind::Disconnected => {
+                    let reconnect = self.client.reconnecting(Some(running.link.clone()), e);
+                    self.reconnecting = Some((busy, redo, reconnect));
+                }
+                (result, _) => return Poll::Ready(self.settled(busy, result)),
+            }
+        }
+    }
+
+    /// Applies the result of the operation that was in flight as `busy`.
+    fn settled(&mut self, busy: Busy, result: crate::Result<OpOutput>) -> io::Result<()> {
         let out = match (busy, result) {
             (Busy::Close, r) => {
                 self.closed = true;
@@ -405,7 +467,7 @@ impl File {
                     None => Err(before_start().into()),
                 }),
         };
-        Poll::Ready(out.map_err(io::Error::from))
+        out.map_err(io::Error::from)
     }
 }
 
@@ -441,8 +503,8 @@ impl File {
             }
             if self.leased {
                 let Some(state) = self.checked.take() else {
-                    let op = BoxedOp::new(ops::LeaseStatus(self.handle));
-                    self.start(Busy::LeaseStatus, op)?;
+                    let status = |h| BoxedOp::new(ops::LeaseStatus(h));
+                    self.start(Busy::LeaseStatus, true, status)?;
                     continue;
                 };
                 if let Some(data) = self.cache.read(&state, self.pos, buf.len()) {
@@ -452,8 +514,9 @@ impl File {
                 self.reading_under = Some(state);
             }
             let len = u32::try_from(buf.len()).unwrap_or(u32::MAX);
-            let op = BoxedOp::new(ops::Read::new(self.handle, self.pos, len));
-            self.start(Busy::Read { offset: self.pos }, op)?;
+            let offset = self.pos;
+            let read = move |h| BoxedOp::new(ops::Read::new(h, offset, len));
+            self.start(Busy::Read { offset }, true, read)?;
         }
     }
 
@@ -481,19 +544,20 @@ impl File {
             // server, so the acknowledgment of a write lease's break (sent by the
             // connection task as soon as the break arrives) never overtakes it.
             self.write_through = Some(n);
-            let op = match self.append {
-                true => BoxedOp::new(ops::Append::new(self.handle, data)),
-                false => BoxedOp::new(ops::Write::new(self.handle, self.pos, data)),
-            };
-            let busy = match self.append {
-                true => Busy::Append,
+            let started = match self.append {
+                true => self.start(Busy::Append, false, move |h| {
+                    BoxedOp::new(ops::Append::new(h, data.clone()))
+                }),
                 false => {
+                    let at = self.pos;
                     self.pos += n as u64;
                     self.info.size = self.info.size.max(self.pos);
-                    Busy::Write { len: n as u64 }
+                    self.start(Busy::Write { len: n as u64 }, true, move |h| {
+                        BoxedOp::new(ops::Write::new(h, at, data.clone()))
+                    })
                 }
             };
-            if let Err(e) = self.start(busy, op) {
+            if let Err(e) = started {
                 self.write_through = None;
                 return Poll::Ready(Err(e));
             }
@@ -502,13 +566,14 @@ impl File {
         }
         if self.append {
             // The position is where the server finds the end, known when this settles.
-            let op = BoxedOp::new(ops::Append::new(self.handle, data));
-            self.start(Busy::Append, op)?;
+            let append = move |h| BoxedOp::new(ops::Append::new(h, data.clone()));
+            self.start(Busy::Append, false, append)?;
             self.dirty = true;
             return Poll::Ready(Ok(n));
         }
-        let op = BoxedOp::new(ops::Write::new(self.handle, self.pos, data));
-        self.start(Busy::Write { len: n as u64 }, op)?;
+        let at = self.pos;
+        let write = move |h| BoxedOp::new(ops::Write::new(h, at, data.clone()));
+        self.start(Busy::Write { len: n as u64 }, true, write)?;
         self.pos += n as u64;
         self.info.size = self.info.size.max(self.pos);
         self.dirty = true;
@@ -523,7 +588,7 @@ impl File {
             if !self.dirty || self.closed {
                 return Poll::Ready(Ok(()));
             }
-            self.start(Busy::Flush, BoxedOp::new(ops::Flush(self.handle)))?;
+            self.start(Busy::Flush, true, |h| BoxedOp::new(ops::Flush(h)))?;
         }
     }
 
@@ -534,7 +599,7 @@ impl File {
             if self.closed {
                 return Poll::Ready(Ok(()));
             }
-            self.start(Busy::Close, BoxedOp::new(ops::Close(self.handle)))?;
+            self.start(Busy::Close, false, |h| BoxedOp::new(ops::Close(h)))?;
         }
     }
 
@@ -561,10 +626,8 @@ impl File {
                     }
                 },
                 SeekFrom::End(delta) => {
-                    if let Err(e) = self.start(
-                        Busy::Size { delta },
-                        BoxedOp::new(ops::QueryInfo(self.handle)),
-                    ) {
+                    let size = |h| BoxedOp::new(ops::QueryInfo(h));
+                    if let Err(e) = self.start(Busy::Size { delta }, true, size) {
                         self.seeking = None;
                         return Poll::Ready(Err(e));
                     }
@@ -629,8 +692,8 @@ impl Drop for File {
                 // An append is two steps (the size, then the write): a CLOSE sent now
                 // would overtake its write. Close after it, in a task of its own, which
                 // also keeps the share (and its tree) until then.
-                let (client, handle, share) =
-                    (self.client.clone(), self.handle, self._share.take());
+                let handle = self.client.current(self.handle);
+                let (client, share) = (self.client.clone(), self._share.take());
                 self.client.runtime().spawn(Box::pin(async move {
                     let _ = running.finish().await;
                     let _ = client.call(ops::Close(handle)).await;
@@ -640,7 +703,7 @@ impl Drop for File {
             }
             _ => {}
         }
-        let close = BoxedOp::new(ops::Close(self.handle));
+        let close = BoxedOp::new(ops::Close(self.client.current(self.handle)));
         if let Ok(close) = self.client.begin(close, Some(&self.path)) {
             close.detach();
         }

@@ -110,6 +110,8 @@ struct Inner {
     again: Option<Again>,
     /// As whom each session logged in, in the order they did, to log in again.
     sessions: std::sync::Mutex<Vec<(SessionSlot, Credentials)>>,
+    /// Durable handles reclaimed after losses.
+    moved: std::sync::Mutex<smb_proto::client::MovedHandles>,
     reconnects: AtomicU64,
 }
 
@@ -405,6 +407,7 @@ impl Client {
                 closing: AtomicBool::new(false),
                 again,
                 sessions: std::sync::Mutex::default(),
+                moved: std::sync::Mutex::default(),
                 reconnects: AtomicU64::new(0),
             }),
             timeout: None,
@@ -437,7 +440,7 @@ impl Client {
             let Some(wait) = policy else { return Err(err) };
             tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
             self.inner.runtime.sleep(wait).await;
-            match self.log_in_again(again).await {
+            match self.log_in_again(again, lost).await {
                 Ok(link) => {
                     let mut current = self
                         .inner
@@ -459,8 +462,9 @@ impl Client {
     }
 
     /// A new connection task as `again` says, with every session of this client logged
-    /// in on it.
-    async fn log_in_again(&self, again: &Again) -> Result<Arc<Link>> {
+    /// in on it and the durable opens of `lost` reclaimed (one the server no longer
+    /// keeps is left: operations on it fail with the server's error).
+    async fn log_in_again(&self, again: &Again, lost: &Link) -> Result<Arc<Link>> {
         let opts = again.opts.reconnection(again.client_guid);
         let (link, _) = Client::dial(&opts, &self.inner.runtime).await?;
         let sessions = self
@@ -491,7 +495,70 @@ impl Client {
             )?;
             login.finish().await?;
         }
+        for open in lost.closed.durable() {
+            let reclaim = BoxedOp::new(ops::Reclaim::new(open.clone()));
+            let slot = SessionSlot::DEFAULT;
+            let run = Client::begin_on(&self.inner, &link, slot, reclaim, None, self.timeout)?;
+            let done = run.finish().await;
+            match done.and_then(|out| Ok(out.downcast::<(ops::Handle, FileInfo)>()?)) {
+                Ok((handle, _)) => self.moved().reclaimed(open.file_id, handle),
+                Err(e) => tracing::warn!(error = %e, "a durable handle was not reclaimed"),
+            }
+        }
         Ok(link)
+    }
+
+    fn moved(&self) -> std::sync::MutexGuard<'_, smb_proto::client::MovedHandles> {
+        self.inner
+            .moved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `handle` on the current connection: itself, or what it became when it was
+    /// reclaimed after a loss.
+    pub(crate) fn current(&self, handle: ops::Handle) -> ops::Handle {
+        self.moved().current(handle)
+    }
+
+    /// Makes the connection again first if it has ended (a loss noticed between calls),
+    /// as [`ConnectOptions::reconnect`] says, so that work that may be done twice starts
+    /// on a live one.
+    async fn live(&self, attempt: &mut u32) -> Result<()> {
+        let link = self.inner.link();
+        if link.cmds.is_closed() && !self.inner.closing.load(Ordering::Acquire) {
+            let lost = link.closed();
+            self.reconnect(&link, lost, attempt).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Client::reconnect`] after `err` ended `lost` (or the current connection), as a
+    /// future of its own, for a poll-driven caller (a [`File`]).
+    pub(crate) fn reconnecting(
+        &self,
+        lost: Option<Arc<Link>>,
+        err: Error,
+    ) -> runtime::BoxFuture<'static, Result<()>> {
+        let client = self.clone();
+        let lost = lost.unwrap_or_else(|| self.inner.link());
+        Box::pin(async move { client.reconnect(&lost, err, &mut 0).await })
+    }
+
+    /// Runs the operation `make` gives, again on a connection made again when the first
+    /// is lost ([`ConnectOptions::reconnect`]): for work that may be done twice (a stat,
+    /// a listing), which then never sees the loss.
+    async fn call_again<O: Operation>(&self, make: impl Fn() -> O) -> Result<O::Output> {
+        let mut attempt = 0;
+        loop {
+            self.live(&mut attempt).await?;
+            let run = self.begin(BoxedOp::new(make()), None)?;
+            let link = run.link.clone();
+            match run.finish().await {
+                Ok(out) => return Ok(out.downcast()?),
+                Err(e) => self.reconnect(&link, e, &mut attempt).await?,
+            }
+        }
     }
 
     /// How many times the connection was made again after a loss
@@ -685,7 +752,8 @@ impl Client {
     /// [`ErrorKind::NotFound`] for a missing directory, [`ErrorKind::NotADirectory`] for
     /// a file.
     pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        self.call(ops::ListDir::new(share, path, pattern)).await
+        self.call_again(|| ops::ListDir::new(share, path, pattern))
+            .await
     }
 
     /// Like [`Client::list_path`], keeping only the entries pysmb's `search` mask accepts
@@ -701,7 +769,7 @@ impl Client {
         search: u32,
         pattern: &str,
     ) -> Result<Vec<FileInfo>> {
-        self.call(ops::ListDir::new(share, path, pattern).search(search))
+        self.call_again(|| ops::ListDir::new(share, path, pattern).search(search))
             .await
     }
 
@@ -741,7 +809,7 @@ impl Client {
     /// [`smb_proto::Error::Rpc`] when the RPC exchange fails (a fault, a refused bind, a
     /// malformed answer), the connection going on.
     pub async fn list_shares(&self) -> Result<Vec<ShareInfo>> {
-        self.call(ops::ListShares::new()).await
+        self.call_again(ops::ListShares::new).await
     }
 
     /// Attributes of a file or directory.
@@ -750,7 +818,7 @@ impl Client {
     ///
     /// [`ErrorKind::NotFound`] for a missing path.
     pub async fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
-        self.call(ops::Stat::new(share, path)).await
+        self.call_again(|| ops::Stat::new(share, path)).await
     }
 
     /// The owner, group and DACL of a file or directory.
@@ -767,7 +835,7 @@ impl Client {
     /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::PermissionDenied`] when
     /// the server refuses READ_CONTROL.
     pub async fn get_security(&self, share: &str, path: &str) -> Result<SecurityDescriptor> {
-        self.call(ops::GetSecurity::new(share, path)).await
+        self.call_again(|| ops::GetSecurity::new(share, path)).await
     }
 
     /// The data streams of a file or directory: name (empty for the file's own
@@ -844,7 +912,8 @@ impl Client {
     /// [`ErrorKind::NotFound`] for a missing path; STATUS_INVALID_DEVICE_REQUEST
     /// ([`Error::status`]) from a share that keeps no snapshots.
     pub async fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
-        self.call(ops::ListSnapshots::new(share, path)).await
+        self.call_again(|| ops::ListSnapshots::new(share, path))
+            .await
     }
 
     /// The size, free space and facts of the file system holding `path` (`""` for the
@@ -864,7 +933,7 @@ impl Client {
     /// ([`ErrorKind::ProtocolViolation`]) when the server's sizes overflow 64 bits of
     /// bytes.
     pub async fn disk_free(&self, share: &str, path: &str) -> Result<FsInfo> {
-        self.call(ops::StatFs::new(share, path)).await
+        self.call_again(|| ops::StatFs::new(share, path)).await
     }
 
     /// Truncates or extends the file at `path` to `len` bytes, as `truncate(1)`; bytes
@@ -991,6 +1060,7 @@ impl Client {
         let (mut delivered, mut attempt) = ((0, 0), 0);
         loop {
             let before = delivered.1;
+            self.live(&mut attempt).await?;
             let mut run = self.begin(BoxedOp::new(op.resume(delivered.0)), None)?;
             match Client::retrieve_once(&mut run, out, progress, &mut delivered).await {
                 Ok(()) => {
@@ -1148,6 +1218,7 @@ impl Client {
         let mut pool = UploadBuffers::default();
         loop {
             let (at, from) = (window.resumes_at(), next.start_offset());
+            self.live(&mut attempt).await?;
             let mut run = self.begin(BoxedOp::new(next), None)?;
             let r = async {
                 loop {
@@ -1491,7 +1562,7 @@ impl Client {
     ///
     /// The connection's error when it ended.
     pub async fn echo_data(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.call(ops::Echo).await?;
+        self.call_again(|| ops::Echo).await?;
         Ok(data.to_vec())
     }
 
@@ -1564,7 +1635,7 @@ impl Client {
     ///
     /// The connection's error when it ended.
     pub async fn echo(&self) -> Result<()> {
-        self.call(ops::Echo).await
+        self.call_again(|| ops::Echo).await
     }
 
     /// Opens a file as a `futures-io` `AsyncRead`/`AsyncWrite`/`AsyncSeek` handle.

@@ -165,9 +165,8 @@ struct Kept {
     /// Sessions added after the first ([`Connection::add_session`]), in order, with the
     /// credentials they logged in with: each logs in again, keeping its slot.
     sessions: Vec<(SessionSlot, Credentials)>,
-    /// Durable handles reclaimed after a loss, by the file id they were opened with:
-    /// their handle on the current connection.
-    moved: HashMap<smb_proto::wire::create::FileId, ops::Handle>,
+    /// Durable handles reclaimed after a loss.
+    moved: smb_proto::client::MovedHandles,
 }
 
 /// What a login settled for a session, and whether it encrypts.
@@ -518,15 +517,7 @@ impl Pump {
         for open in durable {
             let lost = open.file_id;
             match self.call(ops::Reclaim::new(open)) {
-                Ok((handle, _)) => {
-                    let moved = self.kept.moved.values_mut().find(|h| h.file_id == lost);
-                    match moved {
-                        Some(h) => *h = handle,
-                        None => {
-                            self.kept.moved.insert(lost, handle);
-                        }
-                    }
-                }
+                Ok((handle, _)) => self.kept.moved.reclaimed(lost, handle),
                 Err(e) => tracing::warn!(error = %e, "a durable handle was not reclaimed"),
             }
         }
@@ -536,11 +527,7 @@ impl Pump {
     /// `handle` on the current connection: itself, or what it became when it was
     /// reclaimed after a loss.
     fn current(&self, handle: ops::Handle) -> ops::Handle {
-        self.kept
-            .moved
-            .get(&handle.file_id)
-            .copied()
-            .unwrap_or(handle)
+        self.kept.moved.current(handle)
     }
 
     /// Runs the operation `make` gives (for this pump as it is), again on a connection

@@ -335,3 +335,46 @@ fn after_a_cut_an_open_durable_file_sessions_and_stats_go_on_transparently() {
     assert_eq!(extra.list_path(SHARE, "", "*").unwrap().len(), 1);
     assert_eq!(conn.reconnects(), 3);
 }
+
+#[test]
+fn after_a_cut_an_async_durable_file_sessions_and_stats_go_on_on_smol() {
+    use smol::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+    let srv = server();
+    let proxy = FaultProxy::start(srv.addr(), Fault::None);
+    let mut opts = srv.connect_options();
+    opts.port = proxy.port();
+    opts.timeout = Duration::from_secs(3);
+    smol::block_on(async {
+        let client = smb_asyncstd::connect(&opts).await.unwrap();
+        let creds = smb_blocking::Credentials::password("", srv.user(), srv.password());
+        let extra = client.add_session(creds).await.unwrap();
+        let mut f = client
+            .open_leased(SHARE, "alive.bin", OpenOptions::read_write_create(), RWH)
+            .await
+            .unwrap();
+        f.write_all(b"before the cut;").await.unwrap();
+        f.flush().await.unwrap();
+
+        proxy.cut_connections();
+        // A leased file writes through: the write finds the connection gone, the client
+        // makes it again, reclaims the handle and writes through it.
+        f.write_all(b" after it").await.unwrap();
+        f.flush().await.unwrap();
+        assert_eq!(client.reconnects(), 1);
+        f.seek(std::io::SeekFrom::Start(0)).await.unwrap();
+        let mut text = String::new();
+        f.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "before the cut; after it");
+        f.close().await.unwrap();
+
+        assert_eq!(extra.list_path(SHARE, "", "*").await.unwrap().len(), 1);
+        proxy.cut_connections();
+        let info = client.get_attributes(SHARE, "alive.bin").await.unwrap();
+        assert_eq!(info.size, 24);
+        assert_eq!(client.reconnects(), 2);
+    });
+    assert_eq!(
+        std::fs::read(srv.share_path(SHARE).join("alive.bin")).unwrap(),
+        b"before the cut; after it"
+    );
+}

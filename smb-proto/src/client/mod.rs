@@ -1077,3 +1077,43 @@ impl ReconnectPolicy {
         Some(doubled.min(self.max_delay))
     }
 }
+
+/// The handles durable opens took on after lost connections: a driver reclaims each
+/// durable open on the connection it makes again ([`crate::ops::Reclaim`]) and notes
+/// here what it became, and a file opened before the loss finds its handle on the
+/// current connection through [`current`](MovedHandles::current), however many
+/// connections ago it was opened.
+///
+/// ```
+/// use smb_proto::client::MovedHandles;
+/// use smb_proto::ops::{Handle, TreeId};
+/// use smb_proto::wire::create::FileId;
+/// let h = |id, tree| Handle { tree: TreeId(tree), file_id: FileId { persistent: 7, volatile: id } };
+/// let mut moved = MovedHandles::default();
+/// moved.reclaimed(h(1, 1).file_id, h(2, 5)); // lost once…
+/// moved.reclaimed(h(2, 5).file_id, h(3, 9)); // …and again
+/// assert_eq!(moved.current(h(1, 1)), h(3, 9));
+/// assert_eq!(moved.current(h(4, 1)), h(4, 1)); // never moved
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MovedHandles {
+    /// By the file id each was opened with: its handle now.
+    now: HashMap<crate::wire::create::FileId, crate::ops::Handle>,
+}
+
+impl MovedHandles {
+    /// The open that had file id `lost` on the lost connection is `now` on this one.
+    pub fn reclaimed(&mut self, lost: crate::wire::create::FileId, now: crate::ops::Handle) {
+        match self.now.values_mut().find(|h| h.file_id == lost) {
+            Some(h) => *h = now,
+            None => {
+                self.now.insert(lost, now);
+            }
+        }
+    }
+
+    /// `handle` as it is on the current connection.
+    pub fn current(&self, handle: crate::ops::Handle) -> crate::ops::Handle {
+        self.now.get(&handle.file_id).copied().unwrap_or(handle)
+    }
+}
