@@ -64,8 +64,8 @@ pub use path::{PathStream, Share, SmbPath};
 pub use pool::Pool;
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
-    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
-    RecordTarget,
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt, ReconnectPolicy,
+    RecordBuffer, RecordTarget,
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
@@ -423,20 +423,20 @@ impl Client {
     /// ClientGuid, and every session logged in again as before, in the same order (so
     /// each keeps its [`SessionSlot`]). `attempt` counts the tries since the work last
     /// moved on. When another task has already made it again, its connection serves.
-    async fn reconnect(&self, lost: &Arc<Link>, mut err: Error, attempt: &mut u32) -> Result<()> {
+    async fn reconnect(&self, lost: &Arc<Link>, err: Error, attempt: &mut u32) -> Result<()> {
         let Some(again) = &self.inner.again else {
             return Err(err);
         };
+        // Giving up returns the error that lost the connection; the policy follows the
+        // last failure (a try that failed to connect, say).
+        let mut last = err.kind();
         loop {
             if !Arc::ptr_eq(&self.inner.link(), lost) || self.inner.closing.load(Ordering::Acquire)
             {
                 return if self.is_closed() { Err(err) } else { Ok(()) };
             }
             *attempt += 1;
-            let policy = again
-                .opts
-                .reconnect
-                .and_then(|p| p.delay(*attempt, err.kind()));
+            let policy = again.opts.reconnect.and_then(|p| p.delay(*attempt, last));
             let Some(wait) = policy else { return Err(err) };
             tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
             self.inner.runtime.sleep(wait).await;
@@ -456,7 +456,10 @@ impl Client {
                     }
                     return Ok(());
                 }
-                Err(e) => err = e,
+                Err(e) => {
+                    tracing::warn!(attempt = *attempt, error = %e, "connecting again failed");
+                    last = e.kind();
+                }
             }
         }
     }

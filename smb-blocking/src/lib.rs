@@ -46,8 +46,8 @@ pub use netbios::NetBios;
 pub use path::{Paths, Share, SmbPath};
 pub use smb_proto::auth::ntlm::Credentials;
 pub use smb_proto::client::{
-    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
-    RecordTarget,
+    ClientError as Error, ConnectOptions, PasswordCallback, PasswordPrompt, ReconnectPolicy,
+    RecordBuffer, RecordTarget,
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use smb_proto::netbios::{NameService, NodeStatus};
@@ -468,32 +468,36 @@ impl Pump {
     /// Makes the connection again after `err` ended it, as
     /// [`ConnectOptions::reconnect`] says; `attempt` counts the tries since the work
     /// last moved on.
-    fn reconnect(&mut self, mut err: Error, attempt: &mut u32) -> Result<()> {
+    fn reconnect(&mut self, err: Error, attempt: &mut u32) -> Result<()> {
         let Some(opts) = self.opts.clone() else {
             return Err(err);
         };
+        // Giving up returns the error that lost the connection; the policy follows the
+        // last failure (a try that failed to connect, say).
+        let mut last = err.kind();
         loop {
             *attempt += 1;
-            let policy = opts.reconnect.and_then(|p| p.delay(*attempt, err.kind()));
+            let policy = opts.reconnect.and_then(|p| p.delay(*attempt, last));
             let Some(wait) = policy else { return Err(err) };
             tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
             std::thread::sleep(wait);
-            match Pump::dial(&opts.reconnection(self.core.client_guid())) {
-                Ok(pump) => {
-                    let (reconnects, op_timeout) = (self.reconnects + 1, self.op_timeout);
-                    let durable = self.core.durable_opens();
-                    let kept = std::mem::take(&mut self.kept);
-                    *self = Pump {
-                        reconnects,
-                        op_timeout,
-                        ..pump
-                    };
-                    match self.take_over(kept, durable) {
-                        Ok(()) => return Ok(()),
-                        Err(e) => err = e,
-                    }
+            let tried = Pump::dial(&opts.reconnection(self.core.client_guid())).and_then(|pump| {
+                let (reconnects, op_timeout) = (self.reconnects + 1, self.op_timeout);
+                let durable = self.core.durable_opens();
+                let kept = std::mem::take(&mut self.kept);
+                *self = Pump {
+                    reconnects,
+                    op_timeout,
+                    ..pump
+                };
+                self.take_over(kept, durable)
+            });
+            match tried {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::warn!(attempt = *attempt, error = %e, "connecting again failed");
+                    last = e.kind();
                 }
-                Err(e) => err = e,
             }
         }
     }

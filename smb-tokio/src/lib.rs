@@ -48,11 +48,11 @@ pub use smb_async::{
     AceType, Acl, Auth, AuthFn, Change, ConnectOptions, Copied, Credentials, Deferred,
     DeferredClient, Dialect, Dirent, DirentType, Errno, Error, ErrorKind, FileFullEaInformation,
     FileInfo, FileTime, LeaseState, ListStream, LockKind, NameService, NetBios, NodeStatus,
-    NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, RecordBuffer,
-    RecordOptions, RecordTarget, Recording, Replay, ReplayError, Result, SecurityDescriptor,
-    SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth, SmbFactory, StreamInfo,
-    WatchStream, DEFAULT_NOTIFY_FILTER, FILES_IN_FLIGHT, O_ACCMODE, O_APPEND, O_CREAT, O_EXCL,
-    O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
+    NtStatus, OpenFlags, OpenOptions, PasswordCallback, PasswordPrompt, ReconnectPolicy,
+    RecordBuffer, RecordOptions, RecordTarget, Recording, Replay, ReplayError, Result,
+    SecurityDescriptor, SessionSlot, ShareInfo, ShareType, Sid, SigningPolicy, SimpleAuth,
+    SmbFactory, StreamInfo, WatchStream, DEFAULT_NOTIFY_FILTER, FILES_IN_FLIGHT, O_ACCMODE,
+    O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY,
 };
 
 /// tokio's executor, timers and sockets, on the runtime current when connecting.

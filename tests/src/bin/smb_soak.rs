@@ -1,8 +1,10 @@
 //! Soak: mixed operations from many tasks of the async client (tokio) against a private
-//! Samba, through the fault-injecting proxy, for a while; periodic faults cut the
-//! connections of every other period. Reports operations done, errors by kind,
-//! reconnects and this process's memory over time, and fails if a read ever returned
-//! other bytes than were written (nothing lost) or memory kept growing.
+//! Samba, through the fault-injecting proxy, for a while; in every other period the proxy
+//! cuts every connection every few seconds, and each task's client makes its connection
+//! again by itself (`ConnectOptions::reconnect`, resuming transfers, asking idempotent
+//! calls again). Reports operations done, errors by kind, reconnections and this
+//! process's memory over time, and fails if a read ever returned other bytes than were
+//! written (nothing lost) or memory kept growing.
 //!
 //! `cargo run --release -p smb-tests --bin smb-soak -- [--minutes N] [--tasks N]`
 //! (`scripts/soak.sh` does that). Not part of the test command.
@@ -12,17 +14,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smb_tests::fault::{Direction, Fault, FaultProxy};
+use smb_tests::fault::{Fault, FaultProxy};
 use smb_tests::fixtures::{data, sha256};
 use smb_tests::{SambaServer, Share};
 use smb_tokio::{Client, ConnectOptions};
 
 /// How long each period lasts; odd periods cut connections.
 const PERIOD: Duration = Duration::from_secs(20);
+/// How often connections are cut in an odd period.
+const CUT_EVERY: Duration = Duration::from_secs(3);
 
 #[derive(Default)]
 struct Tally {
     ops: AtomicU64,
+    /// Clients made, and the connections they made again (summed as tasks end).
+    connections: AtomicU64,
     reconnects: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
     /// Reads that came back with other bytes than were written: must stay 0.
@@ -58,39 +64,18 @@ fn period(started: Instant) -> u64 {
     started.elapsed().as_secs() / PERIOD.as_secs()
 }
 
-/// The options a task connects with now: through a clean proxy in even periods, through
-/// one that cuts each connection after a few hundred KiB in odd ones.
-fn options(srv: &SambaServer, proxies: &[FaultProxy; 2], started: Instant) -> ConnectOptions {
-    let mut opts = srv.connect_options();
-    opts.port = proxies[(period(started) % 2) as usize].port();
-    opts.timeout = Duration::from_secs(10);
-    opts
-}
-
-/// One task's loop: write a file of its own, read it back and compare, list, stat,
-/// delete; on any error count it by kind and connect again.
-async fn task(
-    n: u64,
-    srv: Arc<SambaServer>,
-    proxies: Arc<[FaultProxy; 2]>,
-    tally: Arc<Tally>,
-    started: Instant,
-    until: Instant,
-) {
+/// One task's loop, on a client of its own for the whole run: write a file of its own,
+/// read it back and compare, list, stat, delete; errors are counted by kind and the
+/// client goes on (it makes its connection again as it needs).
+async fn task(n: u64, opts: ConnectOptions, tally: Arc<Tally>, until: Instant) {
     let mut client: Option<Client> = None;
-    let mut connected_in = 0;
     let mut round = 0u64;
     while Instant::now() < until {
-        // Each period's connections are its own: a new period connects again.
-        if period(started) != connected_in {
-            client = None;
-        }
         let c = match &client {
             Some(c) => c.clone(),
-            None => match Client::connect(&options(&srv, &proxies, started)).await {
+            None => match Client::connect(&opts).await {
                 Ok(c) => {
-                    tally.reconnects.fetch_add(1, Ordering::Relaxed);
-                    connected_in = period(started);
+                    tally.connections.fetch_add(1, Ordering::Relaxed);
                     client = Some(c.clone());
                     c
                 }
@@ -124,12 +109,13 @@ async fn task(
             Ok(()) => {
                 tally.ops.fetch_add(5, Ordering::Relaxed);
             }
-            Err(e) => {
-                count_error(&tally, &e);
-                // The connection may be gone: the next round connects again.
-                client = None;
-            }
+            Err(e) => count_error(&tally, &e),
         }
+    }
+    if let Some(c) = client {
+        tally
+            .reconnects
+            .fetch_add(c.reconnects(), Ordering::Relaxed);
     }
 }
 
@@ -143,14 +129,25 @@ fn main() {
     let tasks = arg("--tasks", 16);
     let srv = Arc::new(SambaServer::builder().share(Share::new("share")).start());
     std::fs::create_dir(srv.share_path("share").join("soak")).unwrap();
-    let proxies = Arc::new([
-        FaultProxy::start(srv.addr(), Fault::None),
-        FaultProxy::start(srv.addr(), Fault::Cut(Direction::ToClient, 300 * 1024)),
-    ]);
+    let proxy = Arc::new(FaultProxy::start(srv.addr(), Fault::None));
     let tally = Arc::new(Tally::default());
     let started = Instant::now();
     let until = started + Duration::from_secs(minutes * 60);
-    println!("smb-soak: {tasks} tasks for {minutes} min; faults in every other {PERIOD:?}");
+    println!(
+        "smb-soak: {tasks} tasks for {minutes} min; every other {PERIOD:?}, connections cut every {CUT_EVERY:?}"
+    );
+    let cutter = proxy.clone();
+    std::thread::spawn(move || {
+        while Instant::now() < until {
+            std::thread::sleep(CUT_EVERY);
+            if period(started) % 2 == 1 {
+                cutter.cut_connections();
+            }
+        }
+    });
+    let mut opts = srv.connect_options();
+    opts.port = proxy.port();
+    opts.timeout = Duration::from_secs(10);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -159,26 +156,16 @@ fn main() {
     let mut samples = Vec::new();
     rt.block_on(async {
         let handles: Vec<_> = (0..tasks)
-            .map(|n| {
-                tokio::spawn(task(
-                    n,
-                    srv.clone(),
-                    proxies.clone(),
-                    tally.clone(),
-                    started,
-                    until,
-                ))
-            })
+            .map(|n| tokio::spawn(task(n, opts.clone(), tally.clone(), until)))
             .collect();
         while Instant::now() < until {
             tokio::time::sleep(PERIOD.min(until - Instant::now())).await;
             let rss = rss_kib();
             samples.push(rss);
             println!(
-                "{:>6.0} s  ops {:>8}  reconnects {:>5}  errors {:?}  rss {} KiB",
+                "{:>6.0} s  ops {:>8}  errors {:?}  rss {} KiB",
                 started.elapsed().as_secs_f64(),
                 tally.ops.load(Ordering::Relaxed),
-                tally.reconnects.load(Ordering::Relaxed),
                 tally.errors.lock().unwrap(),
                 rss
             );
@@ -189,8 +176,9 @@ fn main() {
     });
     let corrupt = tally.corrupt.load(Ordering::Relaxed);
     println!(
-        "done: {} operations, {} connections, errors by kind {:?}, corrupt reads {corrupt}",
+        "done: {} operations, {} clients, {} reconnections, errors by kind {:?}, corrupt reads {corrupt}",
         tally.ops.load(Ordering::Relaxed),
+        tally.connections.load(Ordering::Relaxed),
         tally.reconnects.load(Ordering::Relaxed),
         tally.errors.lock().unwrap()
     );
