@@ -43,8 +43,8 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
-    filetime, local_path, part_paths, with_path, DriverEvent as Ev, LocalTree, Status,
-    TransferResults, UploadBuffers, UploadWindow,
+    filetime, local_path, part_paths, with_path, Download, DriverEvent as Ev, LocalTree, Retry,
+    Status, TransferResults, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -419,26 +419,25 @@ impl Client {
     }
 
     /// Makes the connection again after `err` ended `lost` (the task an operation ran
-    /// on), as [`ConnectOptions::reconnect`] says: a new socket, the lost connection's
-    /// ClientGuid, and every session logged in again as before, in the same order (so
-    /// each keeps its [`SessionSlot`]). `attempt` counts the tries since the work last
-    /// moved on. When another task has already made it again, its connection serves.
-    async fn reconnect(&self, lost: &Arc<Link>, err: Error, attempt: &mut u32) -> Result<()> {
+    /// on), as `retry` says: a new socket, the lost connection's ClientGuid, and every
+    /// session logged in again as before, in the same order (so each keeps its
+    /// [`SessionSlot`]). When another task has already made it again, its connection
+    /// serves. Gives up with `err`.
+    async fn reconnect(&self, lost: &Arc<Link>, err: Error, retry: &mut Retry) -> Result<()> {
         let Some(again) = &self.inner.again else {
             return Err(err);
         };
-        // Giving up returns the error that lost the connection; the policy follows the
-        // last failure (a try that failed to connect, say).
-        let mut last = err.kind();
+        let mut failure = err.kind();
         loop {
             if !Arc::ptr_eq(&self.inner.link(), lost) || self.inner.closing.load(Ordering::Acquire)
             {
                 return if self.is_closed() { Err(err) } else { Ok(()) };
             }
-            *attempt += 1;
-            let policy = again.opts.reconnect.and_then(|p| p.delay(*attempt, last));
-            let Some(wait) = policy else { return Err(err) };
-            tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
+            let Some(wait) = retry.next(failure) else {
+                return Err(err);
+            };
+            let tries = retry.tries();
+            tracing::warn!(tries, ?wait, error = %err, "connection lost: connecting again");
             self.inner.runtime.sleep(wait).await;
             match self.log_in_again(again, lost).await {
                 Ok(link) => {
@@ -457,11 +456,16 @@ impl Client {
                     return Ok(());
                 }
                 Err(e) => {
-                    tracing::warn!(attempt = *attempt, error = %e, "connecting again failed");
-                    last = e.kind();
+                    tracing::warn!(tries, error = %e, "connecting again failed");
+                    failure = e.kind();
                 }
             }
         }
+    }
+
+    /// How this client tries to make its connection again ([`ConnectOptions::reconnect`]).
+    fn retry(&self) -> Retry {
+        Retry::new(self.inner.again.as_ref().and_then(|a| a.opts.reconnect))
     }
 
     /// A new connection task as `again` says, with every session of this client logged
@@ -527,11 +531,11 @@ impl Client {
     /// Makes the connection again first if it has ended (a loss noticed between calls),
     /// as [`ConnectOptions::reconnect`] says, so that work that may be done twice starts
     /// on a live one.
-    async fn live(&self, attempt: &mut u32) -> Result<()> {
+    async fn live(&self, retry: &mut Retry) -> Result<()> {
         let link = self.inner.link();
         if link.cmds.is_closed() && !self.inner.closing.load(Ordering::Acquire) {
             let lost = link.closed();
-            self.reconnect(&link, lost, attempt).await?;
+            self.reconnect(&link, lost, retry).await?;
         }
         Ok(())
     }
@@ -545,21 +549,22 @@ impl Client {
     ) -> runtime::BoxFuture<'static, Result<()>> {
         let client = self.clone();
         let lost = lost.unwrap_or_else(|| self.inner.link());
-        Box::pin(async move { client.reconnect(&lost, err, &mut 0).await })
+        let mut retry = self.retry();
+        Box::pin(async move { client.reconnect(&lost, err, &mut retry).await })
     }
 
     /// Runs the operation `make` gives, again on a connection made again when the first
     /// is lost ([`ConnectOptions::reconnect`]): for work that may be done twice (a stat,
     /// a listing), which then never sees the loss.
     async fn call_again<O: Operation>(&self, make: impl Fn() -> O) -> Result<O::Output> {
-        let mut attempt = 0;
+        let mut retry = self.retry();
         loop {
-            self.live(&mut attempt).await?;
+            self.live(&mut retry).await?;
             let run = self.begin(BoxedOp::new(make()), None)?;
             let link = run.link.clone();
             match run.finish().await {
                 Ok(out) => return Ok(out.downcast()?),
-                Err(e) => self.reconnect(&link, e, &mut attempt).await?,
+                Err(e) => self.reconnect(&link, e, &mut retry).await?,
             }
         }
     }
@@ -1047,9 +1052,8 @@ impl Client {
         self.retrieve(op, out, &mut |_, _| {}).await
     }
 
-    /// Runs a whole-file read, its data into `out`. A lost connection is made again as
-    /// [`ConnectOptions::reconnect`] says and the read resumes after the last byte
-    /// handed to `out`.
+    /// Runs a whole-file read, its data into `out`; a lost connection is made again and
+    /// the read resumes ([`Download`]).
     async fn retrieve<W>(
         &self,
         op: ops::ReadFile,
@@ -1059,49 +1063,32 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
-        // The next offset to read and the bytes handed over, across runs.
-        let (mut delivered, mut attempt) = ((0, 0), 0);
+        let (mut download, mut retry) = (Download::new(op), self.retry());
         loop {
-            let before = delivered.1;
-            self.live(&mut attempt).await?;
-            let mut run = self.begin(BoxedOp::new(op.resume(delivered.0)), None)?;
-            match Client::retrieve_once(&mut run, out, progress, &mut delivered).await {
-                Ok(()) => {
-                    out.flush().await?;
-                    return Ok(delivered.1);
-                }
-                Err(e) => {
-                    if delivered.1 > before {
-                        attempt = 0;
+            self.live(&mut retry).await?;
+            let mut run = self.begin(BoxedOp::new(download.run()), None)?;
+            let r = async {
+                loop {
+                    match run.step().await? {
+                        Step::Data(data) => {
+                            out.write_all(&data).await?;
+                            download.delivered(data.offset, data.len());
+                        }
+                        Step::Progress { done, total } => progress(done, total),
+                        Step::Done(_) => return out.flush().await.map_err(Error::from),
+                        _ => {}
                     }
-                    self.reconnect(&run.link, e, &mut attempt).await?;
                 }
             }
-        }
-    }
-
-    /// One run of [`Client::retrieve`], `delivered` following the data handed over.
-    async fn retrieve_once<W>(
-        run: &mut Running,
-        out: &mut W,
-        progress: &mut ProgressFn<'_>,
-        delivered: &mut (u64, u64),
-    ) -> Result<()>
-    where
-        W: AsyncWrite + Unpin + ?Sized,
-    {
-        loop {
-            match run.step().await? {
-                Step::Data(data) => {
-                    out.write_all(&data).await?;
-                    *delivered = (
-                        data.offset + data.len() as u64,
-                        delivered.1 + data.len() as u64,
-                    );
+            .await;
+            match r {
+                Ok(()) => return Ok(download.count()),
+                Err(e) => {
+                    if download.moved_on() {
+                        retry.moved_on();
+                    }
+                    self.reconnect(&run.link, e, &mut retry).await?;
                 }
-                Step::Progress { done, total } => progress(done, total),
-                Step::Done(_) => return Ok(()),
-                _ => {}
             }
         }
     }
@@ -1203,7 +1190,8 @@ impl Client {
         Ok(offset + self.store_op(op, input, progress).await?)
     }
 
-    /// Runs a streaming write fed from `input`.
+    /// Runs a streaming write fed from `input`; a lost connection is made again and the
+    /// upload resumes where the server's acknowledgements end ([`Upload`]).
     async fn store_op<R>(
         &self,
         op: ops::WriteFile,
@@ -1213,35 +1201,27 @@ impl Client {
     where
         R: AsyncRead + Unpin + ?Sized,
     {
-        // Acknowledgements are what a resume starts from, so they are always reported.
-        let op = op.with_progress();
-        let origin = op.start_offset();
-        let template = op.resume(origin, 0);
-        let (mut next, mut window, mut attempt) = (op, UploadWindow::new(origin), 0);
-        let mut pool = UploadBuffers::default();
+        let (mut upload, mut retry) = (Upload::new(op), self.retry());
         loop {
-            let (at, from) = (window.resumes_at(), next.start_offset());
-            self.live(&mut attempt).await?;
-            let mut run = self.begin(BoxedOp::new(next), None)?;
+            self.live(&mut retry).await?;
+            let mut run = self.begin(BoxedOp::new(upload.run()), None)?;
             let r = async {
                 loop {
                     match run.step().await? {
                         Step::WantData { file, max_len } => {
-                            let data = match window.next_kept() {
+                            let data = match upload.kept() {
                                 Some(kept) => kept,
                                 None => {
-                                    let data = read_up_to(&mut *input, max_len, &mut pool).await?;
-                                    window.supplied(data.clone(), max_len);
-                                    data
+                                    let mut buf = upload.buffer(max_len);
+                                    let n = read_up_to(&mut *input, &mut buf).await?;
+                                    buf.truncate(n);
+                                    upload.read(buf, max_len)
                                 }
                             };
                             run.supply(file, data);
                         }
-                        Step::Progress { done, total } => {
-                            window.acked(from + done);
-                            progress(from + done - origin, total);
-                        }
-                        Step::Done(out) => return Ok(from - origin + out.downcast::<u64>()?),
+                        Step::Progress { done, total } => progress(upload.acked(done), total),
+                        Step::Done(out) => return Ok(upload.written(out.downcast::<u64>()?)),
                         _ => {}
                     }
                 }
@@ -1250,12 +1230,10 @@ impl Client {
             match r {
                 Ok(n) => return Ok(n),
                 Err(e) => {
-                    if window.resumes_at() > at {
-                        attempt = 0;
+                    if upload.moved_on() {
+                        retry.moved_on();
                     }
-                    self.reconnect(&run.link, e, &mut attempt).await?;
-                    window = window.resume();
-                    next = template.resume(window.resumes_at(), window.chunk_len());
+                    self.reconnect(&run.link, e, &mut retry).await?;
                 }
             }
         }
@@ -1439,7 +1417,10 @@ impl Client {
                             Entry::Occupied(o) => o.into_mut(),
                             Entry::Vacant(v) => v.insert(async_fs::File::open(local).await?),
                         };
-                        read_up_to(src, max_len, &mut pool).await
+                        let mut buf = pool.take(max_len);
+                        let n = read_up_to(src, &mut buf).await?;
+                        buf.truncate(n);
+                        io::Result::Ok(pool.give(buf))
                     };
                     match read.await {
                         Ok(data) => {
@@ -1713,15 +1694,14 @@ async fn remove_part(part: &Option<PathBuf>) {
 /// A progress callback: bytes moved so far, and the total when known.
 pub type ProgressFn<'a> = dyn FnMut(u64, Option<u64>) + Send + 'a;
 
-/// Reads until `max` bytes or end of input; empty means end of input.
+/// Fills `buf` from `input` up to its end or the input's → the bytes read (fewer than
+/// asked: the input ended).
 async fn read_up_to<R: AsyncRead + Unpin + ?Sized>(
     input: &mut R,
-    max: usize,
-    pool: &mut UploadBuffers,
-) -> io::Result<Bytes> {
-    let mut buf = pool.take(max);
+    buf: &mut [u8],
+) -> io::Result<usize> {
     let mut n = 0;
-    while n < max {
+    while n < buf.len() {
         match input.read(&mut buf[n..]).await {
             Ok(0) => break,
             Ok(k) => n += k,
@@ -1729,6 +1709,5 @@ async fn read_up_to<R: AsyncRead + Unpin + ?Sized>(
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(n);
-    Ok(pool.give(buf))
+    Ok(n)
 }

@@ -31,8 +31,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use smb_proto::client::{
-    filetime, local_path, part_paths, with_path, LocalTree, TransferResults, UploadBuffers,
-    UploadWindow,
+    filetime, local_path, part_paths, with_path, Download, LocalTree, Retry, TransferResults,
+    Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -442,44 +442,56 @@ impl Pump {
     }
 
     /// Runs a whole-file read, its data into `out`, its progress (if it reports any) to
-    /// `progress`.
+    /// `progress`; a lost connection is made again and the read resumes ([`Download`]).
     pub fn retrieve(
         &mut self,
         op: ops::ReadFile,
         out: &mut dyn Write,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
-        // The next offset to read and the bytes handed over, across runs.
-        let (mut delivered, mut attempt) = ((0, 0), 0);
+        let (mut download, mut retry) = (Download::new(op), self.retry());
         loop {
-            let before = delivered.1;
-            match self.retrieve_once(op.resume(delivered.0), out, progress, &mut delivered) {
-                Ok(_) => return Ok(delivered.1),
-                Err(e) => {
-                    if delivered.1 > before {
-                        attempt = 0;
+            let handle = self.start(download.run());
+            let r = self.pump(handle.id(), |_, ev| {
+                match *ev {
+                    Event::Data {
+                        ref data, offset, ..
+                    } => {
+                        out.write_all(data)?;
+                        download.delivered(offset, data.len());
                     }
-                    self.reconnect(e, &mut attempt)?;
+                    Event::Progress { done, total, .. } => progress(done, total),
+                    _ => {}
+                }
+                Ok(())
+            });
+            match r.and_then(|r| Ok(handle.output(Ok(r))?)) {
+                Ok(_) => return Ok(download.count()),
+                Err(e) => {
+                    if download.moved_on() {
+                        retry.moved_on();
+                    }
+                    self.reconnect(e, &mut retry)?;
                 }
             }
         }
     }
 
-    /// Makes the connection again after `err` ended it, as
-    /// [`ConnectOptions::reconnect`] says; `attempt` counts the tries since the work
-    /// last moved on.
-    fn reconnect(&mut self, err: Error, attempt: &mut u32) -> Result<()> {
+    /// How this connection tries to make itself again ([`ConnectOptions::reconnect`]).
+    fn retry(&self) -> Retry {
+        Retry::new(self.opts.as_ref().and_then(|o| o.reconnect))
+    }
+
+    /// Makes the connection again after `err` ended it, as `retry` says; gives up with
+    /// `err`.
+    fn reconnect(&mut self, err: Error, retry: &mut Retry) -> Result<()> {
         let Some(opts) = self.opts.clone() else {
             return Err(err);
         };
-        // Giving up returns the error that lost the connection; the policy follows the
-        // last failure (a try that failed to connect, say).
-        let mut last = err.kind();
-        loop {
-            *attempt += 1;
-            let policy = opts.reconnect.and_then(|p| p.delay(*attempt, last));
-            let Some(wait) = policy else { return Err(err) };
-            tracing::warn!(attempt = *attempt, ?wait, error = %err, "connection lost: connecting again");
+        let mut failure = err.kind();
+        while let Some(wait) = retry.next(failure) {
+            let tries = retry.tries();
+            tracing::warn!(tries, ?wait, error = %err, "connection lost: connecting again");
             std::thread::sleep(wait);
             let tried = Pump::dial(&opts.reconnection(self.core.client_guid())).and_then(|pump| {
                 let (reconnects, op_timeout) = (self.reconnects + 1, self.op_timeout);
@@ -495,11 +507,12 @@ impl Pump {
             match tried {
                 Ok(()) => return Ok(()),
                 Err(e) => {
-                    tracing::warn!(attempt = *attempt, error = %e, "connecting again failed");
-                    last = e.kind();
+                    tracing::warn!(tries, error = %e, "connecting again failed");
+                    failure = e.kind();
                 }
             }
         }
+        Err(err)
     }
 
     /// Takes over what the lost connection had: its added sessions log in again in
@@ -538,106 +551,56 @@ impl Pump {
     /// made again when the first is lost ([`ConnectOptions::reconnect`]): for work that
     /// may be done twice.
     fn call_again<O: Operation>(&mut self, make: impl Fn(&Pump) -> O) -> Result<O::Output> {
-        let mut attempt = 0;
+        let mut retry = self.retry();
         loop {
             match self.call(make(self)) {
-                Err(e) => self.reconnect(e, &mut attempt)?,
+                Err(e) => self.reconnect(e, &mut retry)?,
                 done => return done,
             }
         }
     }
 
-    /// One run of [`Pump::retrieve`], `delivered` following the data handed over.
-    fn retrieve_once(
-        &mut self,
-        op: ops::ReadFile,
-        out: &mut dyn Write,
-        progress: &mut ProgressFn<'_>,
-        delivered: &mut (u64, u64),
-    ) -> Result<u64> {
-        let handle = self.start(op);
-        let r = self.pump(handle.id(), |_, ev| {
-            match *ev {
-                Event::Data {
-                    ref data, offset, ..
-                } => {
-                    out.write_all(data)?;
-                    *delivered = (offset + data.len() as u64, delivered.1 + data.len() as u64);
-                }
-                Event::Progress { done, total, .. } => progress(done, total),
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(handle.output(Ok(r))?)
-    }
-
     /// Runs a streaming write fed from `input`, its progress (if it reports any) to
-    /// `progress`. A lost connection is made again as [`ConnectOptions::reconnect`]
-    /// says and the upload resumes where the server's acknowledgements end, the chunks
-    /// sent since supplied again from an [`UploadWindow`].
+    /// `progress`; a lost connection is made again and the upload resumes where the
+    /// server's acknowledgements end ([`Upload`]).
     pub fn store(
         &mut self,
         op: ops::WriteFile,
         input: &mut dyn Read,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
-        // Acknowledgements are what a resume starts from, so they are always reported.
-        let op = op.with_progress();
-        let origin = op.start_offset();
-        let template = op.resume(origin, 0);
-        let (mut run, mut window, mut attempt) = (op, UploadWindow::new(origin), 0);
-        let mut pool = UploadBuffers::default();
+        let (mut upload, mut retry) = (Upload::new(op), self.retry());
         loop {
-            let at = window.resumes_at();
-            match self.store_once(run, input, progress, origin, &mut window, &mut pool) {
-                Ok(n) => return Ok(n),
-                Err(e) => {
-                    if window.resumes_at() > at {
-                        attempt = 0;
+            let handle = self.start(upload.run());
+            let r = self.pump(handle.id(), |core, ev| {
+                match *ev {
+                    Event::WantData { id, file, max_len } => {
+                        let data = match upload.kept() {
+                            Some(kept) => kept,
+                            None => {
+                                let mut buf = upload.buffer(max_len);
+                                let n = read_up_to(input, &mut buf)?;
+                                buf.truncate(n);
+                                upload.read(buf, max_len)
+                            }
+                        };
+                        core.supply(id, file, data, Instant::now());
                     }
-                    self.reconnect(e, &mut attempt)?;
-                    window = window.resume();
-                    run = template.resume(window.resumes_at(), window.chunk_len());
+                    Event::Progress { done, total, .. } => progress(upload.acked(done), total),
+                    _ => {}
+                }
+                Ok(())
+            });
+            match r.and_then(|r| Ok(handle.output(Ok(r))?)) {
+                Ok(written) => return Ok(upload.written(written)),
+                Err(e) => {
+                    if upload.moved_on() {
+                        retry.moved_on();
+                    }
+                    self.reconnect(e, &mut retry)?;
                 }
             }
         }
-    }
-
-    /// One run of [`Pump::store`] → the bytes written from `origin`.
-    fn store_once(
-        &mut self,
-        run: ops::WriteFile,
-        input: &mut dyn Read,
-        progress: &mut ProgressFn<'_>,
-        origin: u64,
-        window: &mut UploadWindow,
-        pool: &mut UploadBuffers,
-    ) -> Result<u64> {
-        let from = run.start_offset();
-        let handle = self.start(run);
-        let r = self.pump(handle.id(), |core, ev| {
-            match *ev {
-                Event::WantData { id, file, max_len } => {
-                    let data = match window.next_kept() {
-                        Some(kept) => kept,
-                        None => {
-                            let data = read_up_to(input, max_len, pool)?;
-                            window.supplied(data.clone(), max_len);
-                            data
-                        }
-                    };
-                    core.supply(id, file, data, Instant::now());
-                }
-                Event::Progress { done, total, .. } => {
-                    window.acked(from + done);
-                    progress(from + done - origin, total);
-                }
-                _ => {}
-            }
-            Ok(())
-        })?;
-        Ok(from - origin + handle.output(Ok(r))?)
     }
 
     /// Uploads `files` after creating `dirs`, many files in flight.
@@ -674,13 +637,15 @@ impl Pump {
                             .inspect_err(|_| failed = Some(file))?,
                     ),
                 };
-                let data = read_up_to(src, max_len, &mut pool)
+                let mut buf = pool.take(max_len);
+                let len = read_up_to(src, &mut buf)
                     .map_err(|e| with_path(e, local))
                     .inspect_err(|_| failed = Some(file))?;
-                if data.len() < max_len {
+                if len < max_len {
                     sources.remove(&file);
                 }
-                let len = data.len();
+                buf.truncate(len);
+                let data = pool.give(buf);
                 core.supply(id, file, data, Instant::now());
                 tally.moved(len);
                 Ok(())
@@ -1843,11 +1808,11 @@ fn write_all_parts(
     Ok(())
 }
 
-/// Reads until `max` bytes or end of input; empty means end of input.
-fn read_up_to(input: &mut dyn Read, max: usize, pool: &mut UploadBuffers) -> io::Result<Bytes> {
-    let mut buf = pool.take(max);
+/// Fills `buf` from `input` up to its end or the input's → the bytes read (fewer than
+/// asked: the input ended).
+fn read_up_to(input: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
-    while n < max {
+    while n < buf.len() {
         match input.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
@@ -1855,6 +1820,5 @@ fn read_up_to(input: &mut dyn Read, max: usize, pool: &mut UploadBuffers) -> io:
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(n);
-    Ok(pool.give(buf))
+    Ok(n)
 }

@@ -31,7 +31,8 @@ mod transfer;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
 pub use transfer::{
-    local_path, part_paths, with_path, LocalTree, TransferResults, UploadBuffers, UploadWindow,
+    local_path, part_paths, with_path, Download, LocalTree, TransferResults, Upload, UploadBuffers,
+    UploadWindow,
 };
 
 /// The error every driver returns (each re-exports it as its `Error`): what the
@@ -1075,6 +1076,51 @@ impl ReconnectPolicy {
             .checked_mul(1 << (attempt - 1).min(16))
             .unwrap_or(self.max_delay);
         Some(doubled.min(self.max_delay))
+    }
+}
+
+/// Tries at making a lost connection again, as a [`ReconnectPolicy`] says: a driver asks
+/// [`next`](Retry::next) after the loss and after each failed try how long to wait, and
+/// gives up (with the error that lost the connection) when it says `None`; work that
+/// moved on since the last loss starts counting anew ([`moved_on`](Retry::moved_on)).
+///
+/// ```
+/// use smb_proto::client::{ReconnectPolicy, Retry};
+/// use smb_proto::ErrorKind;
+/// let mut retry = Retry::new(Some(ReconnectPolicy::default()));
+/// assert!(retry.next(ErrorKind::PermissionDenied).is_none()); // not a loss: no try
+/// let mut retry = Retry::new(Some(ReconnectPolicy::default()));
+/// let waits: Vec<_> = std::iter::from_fn(|| retry.next(ErrorKind::Disconnected)).collect();
+/// assert_eq!(waits.len(), 5);
+/// assert!(Retry::new(None).next(ErrorKind::Disconnected).is_none()); // reconnect off
+/// ```
+#[derive(Debug, Clone)]
+pub struct Retry {
+    policy: Option<ReconnectPolicy>,
+    tries: u32,
+}
+
+impl Retry {
+    /// Tries as `policy` says; `None`: never.
+    pub fn new(policy: Option<ReconnectPolicy>) -> Self {
+        Retry { policy, tries: 0 }
+    }
+
+    /// How long to wait before the next try, after the loss or a failed try ended in
+    /// `failure`; `None`: give up.
+    pub fn next(&mut self, failure: crate::ErrorKind) -> Option<Duration> {
+        self.tries += 1;
+        self.policy?.delay(self.tries, failure)
+    }
+
+    /// The tries so far since the work last moved on.
+    pub fn tries(&self) -> u32 {
+        self.tries
+    }
+
+    /// The work moved on: the next loss starts counting anew.
+    pub fn moved_on(&mut self) {
+        self.tries = 0;
     }
 }
 

@@ -401,6 +401,170 @@ impl UploadWindow {
     }
 }
 
+/// A whole-file download that survives lost connections: the core's half of a
+/// driver's loop. Each run is the [`ReadFile`](crate::ops::ReadFile) [`run`](Self::run)
+/// gives; the driver reports what it handed over ([`delivered`](Self::delivered)), and
+/// after a loss the next run reads on from there.
+///
+/// ```
+/// use smb_proto::client::Download;
+/// use smb_proto::ops::ReadFile;
+/// let mut d = Download::new(ReadFile::new("share", "big.iso", 0, None));
+/// let _first = d.run();
+/// d.delivered(0, 4096); // a READ's data went to the output, then the connection was lost
+/// assert!(d.moved_on());
+/// let _again = d.run(); // reads from 4096 on
+/// assert_eq!(d.count(), 4096);
+/// ```
+#[derive(Debug)]
+pub struct Download {
+    op: crate::ops::ReadFile,
+    /// The offset after the last byte handed over, and how many were.
+    next: Option<u64>,
+    count: u64,
+    moved: bool,
+}
+
+impl Download {
+    /// A download running `op`.
+    pub fn new(op: crate::ops::ReadFile) -> Self {
+        Download {
+            op,
+            next: None,
+            count: 0,
+            moved: false,
+        }
+    }
+
+    /// The operation for the next run: the download, from after the last byte handed
+    /// over.
+    pub fn run(&mut self) -> crate::ops::ReadFile {
+        self.moved = false;
+        match self.next {
+            Some(next) => self.op.resume(next),
+            None => self.op.resume(0),
+        }
+    }
+
+    /// `len` bytes read at `offset` were handed over.
+    pub fn delivered(&mut self, offset: u64, len: usize) {
+        self.next = Some(offset + len as u64);
+        self.count += len as u64;
+        self.moved = true;
+    }
+
+    /// Whether the current run handed anything over (a loss after that starts the
+    /// count of tries anew).
+    pub fn moved_on(&self) -> bool {
+        self.moved
+    }
+
+    /// The bytes handed over in all.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// A streaming upload that survives lost connections: the core's half of a driver's
+/// loop. Each run is the [`WriteFile`](crate::ops::WriteFile) [`run`](Self::run) gives;
+/// on [`WantData`](crate::Event::WantData) the driver supplies [`kept`](Self::kept)
+/// chunks first (after a loss, those not acknowledged), else reads new input into
+/// [`buffer`](Self::buffer) and hands it over with [`read`](Self::read); progress reports
+/// go through [`acked`](Self::acked).
+///
+/// ```
+/// use smb_proto::client::Upload;
+/// use smb_proto::ops::WriteFile;
+/// let mut up = Upload::new(WriteFile::new("share", "f.bin"));
+/// let _first = up.run();
+/// assert!(up.kept().is_none());
+/// let mut buf = up.buffer(4);
+/// buf.copy_from_slice(b"abcd");
+/// let chunk = up.read(buf, 4); // supplied to the core
+/// assert_eq!(up.acked(4), 4); // the server acknowledged it: 4 bytes done
+/// let _again = up.run(); // after a loss: writes from 4 on
+/// ```
+#[derive(Debug)]
+pub struct Upload {
+    template: crate::ops::WriteFile,
+    origin: u64,
+    /// Where the current run starts writing.
+    from: u64,
+    window: UploadWindow,
+    buffers: UploadBuffers,
+    runs: u32,
+    moved: bool,
+}
+
+impl Upload {
+    /// An upload running `op` (which then reports what the server acknowledged: the
+    /// resume point).
+    pub fn new(op: crate::ops::WriteFile) -> Self {
+        let origin = op.start_offset();
+        Upload {
+            template: op.with_progress(),
+            origin,
+            from: origin,
+            window: UploadWindow::new(origin),
+            buffers: UploadBuffers::default(),
+            runs: 0,
+            moved: false,
+        }
+    }
+
+    /// The operation for the next run: the upload as asked the first time; after a
+    /// loss, from the end of what the server acknowledged, with what was sent since
+    /// kept to supply again.
+    pub fn run(&mut self) -> crate::ops::WriteFile {
+        self.runs += 1;
+        self.moved = false;
+        if self.runs > 1 {
+            self.window = self.window.resume();
+        }
+        let at = self.window.resumes_at();
+        self.from = at;
+        self.template.resume(at, self.window.chunk_len())
+    }
+
+    /// A chunk sent before the loss and not acknowledged, to supply (in order) before
+    /// reading new input.
+    pub fn kept(&mut self) -> Option<bytes::Bytes> {
+        self.window.next_kept()
+    }
+
+    /// A buffer of `max` bytes to read new input into (see [`UploadBuffers::take`]).
+    pub fn buffer(&mut self, max: usize) -> Vec<u8> {
+        self.buffers.take(max)
+    }
+
+    /// `buf`, filled with new input for a request of `asked` bytes (and truncated to
+    /// what was read), as the chunk to supply; it is kept until acknowledged.
+    pub fn read(&mut self, buf: Vec<u8>, asked: usize) -> bytes::Bytes {
+        let chunk = self.buffers.give(buf);
+        self.window.supplied(chunk.clone(), asked);
+        chunk
+    }
+
+    /// A progress report of the current run (`done` from where it started) → the bytes
+    /// done from the upload's start, which never go back across runs.
+    pub fn acked(&mut self, done: u64) -> u64 {
+        self.window.acked(self.from + done);
+        self.moved = true;
+        self.from + done - self.origin
+    }
+
+    /// The bytes written in all, once the current run wrote `written`.
+    pub fn written(&self, written: u64) -> u64 {
+        self.from - self.origin + written
+    }
+
+    /// Whether the current run got anything acknowledged (a loss after that starts the
+    /// count of tries anew).
+    pub fn moved_on(&self) -> bool {
+        self.moved
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
