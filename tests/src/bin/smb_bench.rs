@@ -15,6 +15,7 @@
 //! inside tests.
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::error::Error;
 use std::fs;
 use std::io::{self, Write};
@@ -48,10 +49,11 @@ const TREE_FILES_PER_DIR: usize = 100;
 const TREE_FILES: usize = TREE_DIRS * TREE_FILES_PER_DIR;
 const SMALL_FILE: usize = 4096;
 const LS_ENTRIES: usize = 10_000;
-/// Concurrent stats on one tokio connection, against the same number one after another.
-const TOKIO_STATS: usize = 64;
-/// Each tokio round takes milliseconds, so it gets more rounds than the rest.
-const TOKIO_ROUNDS: usize = 20;
+/// Tasks of the concurrency benchmark, each reading a file of its own of TASK_FILE bytes.
+const TASKS: usize = 64;
+const TASK_FILE: u64 = 16 << 20;
+/// Connections of the pool the concurrency benchmark also reads through.
+const POOL: usize = 4;
 /// How our in-process tree transfer works, printed with its numbers; change it together
 /// with [`Bench::ours_tree`].
 const OURS_TREE_HOW: &str = "in-process blocking API (store_tree / retrieve_tree), one \
@@ -120,7 +122,7 @@ const SCENARIOS: [Scenario; 4] = [
 const PLAIN: &Scenario = &SCENARIOS[0];
 
 /// Names of the benchmarks that are not per-scenario, for `--only`.
-const META_BENCHMARKS: [&str; 5] = ["stat", "ls", "small-put", "small-get", "tokio"];
+const META_BENCHMARKS: [&str; 5] = ["stat", "ls", "small-put", "small-get", "concurrency"];
 
 /// Wall-clock and CPU time of one measured run.
 #[derive(Clone, Copy, Debug)]
@@ -158,8 +160,8 @@ impl Row {
     fn target_text(&self) -> String {
         match self.target {
             None => "—".into(),
-            Some(Target::AtLeast(t)) => format!("≥ {t:.1}×"),
-            Some(Target::AtMost(t)) => format!("≤ {t:.1}×"),
+            Some(Target::AtLeast(t)) => format!("≥ {t}×"),
+            Some(Target::AtMost(t)) => format!("≤ {t}×"),
         }
     }
 }
@@ -422,8 +424,8 @@ impl Bench {
         if self.selected("small-put") || self.selected("small-get") {
             self.small_files(&server)?;
         }
-        if self.selected("tokio") {
-            self.tokio(&server)?;
+        if self.selected("concurrency") {
+            self.concurrency(&server)?;
         }
         Ok(())
     }
@@ -646,55 +648,113 @@ impl Bench {
         Ok(sample)
     }
 
-    /// 64 stats on one smb-tokio connection at once against the same 64 one after another.
-    fn tokio(&mut self, server: &SambaServer) -> Result<()> {
-        let paths: Vec<String> = tree_paths().into_iter().take(TOKIO_STATS).collect();
-        let runtime = tokio::runtime::Builder::new_current_thread()
+    /// What users of the async clients feel: TASKS tasks each reading a file of its own
+    /// (TASK_FILE bytes) at once, through one client and through POOL clients, on tokio
+    /// and on smol, against smbclient getting the same files one after another (one
+    /// process, to /dev/null). Each smbd process serves one connection on one core, so
+    /// one client is bound by it; the pool spreads the files over POOL smbd processes.
+    fn concurrency(&mut self, server: &SambaServer) -> Result<()> {
+        let dir = server.share_path(SHARE).join("tasks");
+        fs::create_dir_all(&dir)?;
+        for t in 0..TASKS {
+            write_pattern(&dir.join(format!("t{t:02}.bin")), TASK_FILE)?;
+        }
+        let names: Vec<String> = (0..TASKS).map(|t| format!("tasks/t{t:02}.bin")).collect();
+        let mut opts = server.connect_options();
+        opts.signing = PLAIN.signing;
+        let gets: Vec<String> = names.iter().map(|n| format!("get {n} /dev/null")).collect();
+        let gets = gets.join("; ");
+        let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
             .enable_all()
             .build()?;
-        let (sequential, concurrent) = runtime.block_on(async {
-            let mut opts = server.connect_options();
-            opts.signing = PLAIN.signing;
-            let client = smb_tokio::Client::connect(&opts).await?;
-            // The first use connects the tree; that round trip is not a stat.
-            client
-                .call(smb_proto::ops::ConnectShare::new(SHARE))
-                .await?;
-            let (mut sequential, mut concurrent) = (Vec::new(), Vec::new());
-            for _ in 0..TOKIO_ROUNDS {
-                let start = Instant::now();
-                for path in &paths {
-                    client.get_attributes(SHARE, path).await?;
-                }
-                sequential.push(start.elapsed());
-
-                let start = Instant::now();
-                let mut tasks = tokio::task::JoinSet::new();
-                for path in &paths {
-                    let (client, path) = (client.clone(), path.clone());
-                    tasks.spawn(async move { client.get_attributes(SHARE, &path).await });
-                }
-                while let Some(done) = tasks.join_next().await {
-                    done??;
-                }
-                concurrent.push(start.elapsed());
+        // One round: connect `clients` clients, read every file at once spread over them.
+        let read_all = |clients: Vec<smb_asyncstd::Client>| {
+            let names = names.clone();
+            async move {
+                let tasks = names.into_iter().enumerate().map(|(i, name)| {
+                    let client = clients[i % clients.len()].clone();
+                    async move {
+                        let data = client.retrieve_file_to_vec(SHARE, &name).await?;
+                        match data.len() as u64 == TASK_FILE {
+                            true => Ok::<_, smb_asyncstd::Error>(()),
+                            false => {
+                                Err(smb_proto::Error::Invalid(format!("{name}: short")).into())
+                            }
+                        }
+                    }
+                });
+                join_all(tasks.collect()).await
             }
-            client.close().await?;
-            Ok::<_, Box<dyn Error>>((sequential, concurrent))
-        })?;
-        let ms = |d: &[Duration]| median(d.iter().map(|d| secs(*d) * 1e3));
-        let (seq, conc) = (ms(&sequential), ms(&concurrent));
-        println!("tokio: {TOKIO_STATS} stats on one connection, {TOKIO_ROUNDS} rounds (current-thread runtime)");
-        println!("  sequential {seq:.2} ms, concurrent {conc:.2} ms");
-        self.rows.push(Row {
-            name: format!(
-                "tokio: {TOKIO_STATS} stats on one connection, concurrent vs sequential (speed-up)"
-            ),
-            ours: format!("{conc:.2} ms"),
-            reference: format!("{seq:.2} ms sequential"),
-            ratio: seq / conc,
-            target: Some(Target::AtLeast(5.0)),
-        });
+        };
+        let run = |runtime: &str, clients: usize| -> Result<Sample> {
+            let (start, cpu) = (Instant::now(), self.cpu_time(false)?);
+            match runtime {
+                "tokio" => tokio_rt.block_on(async {
+                    let mut made = Vec::new();
+                    for _ in 0..clients {
+                        made.push((*smb_tokio::Client::connect(&opts).await?).clone());
+                    }
+                    read_all(made).await.map_err(Box::<dyn Error>::from)
+                })?,
+                _ => smol::block_on(async {
+                    let mut made = Vec::new();
+                    for _ in 0..clients {
+                        made.push(smb_asyncstd::connect(&opts).await?);
+                    }
+                    read_all(made).await.map_err(Box::<dyn Error>::from)
+                })?,
+            }
+            Ok(Sample {
+                wall: start.elapsed(),
+                cpu: self.cpu_time(false)? - cpu,
+            })
+        };
+        let mut theirs = Vec::new();
+        let mut ours: BTreeMap<(&str, usize), Vec<Sample>> = BTreeMap::new();
+        for _ in 0..self.rounds {
+            for key in [("tokio", 1), ("tokio", POOL), ("smol", 1), ("smol", POOL)] {
+                let sample = run(key.0, key.1)?;
+                ours.entry(key).or_default().push(sample);
+            }
+            theirs.push(self.timed(&mut smbclient(server, &gets), "smbclient gets")?);
+        }
+        let bytes = (TASKS as u64 * TASK_FILE) as f64;
+        let rate = |s: &[Sample]| median(s.iter().map(|s| bytes / MIB / secs(s.wall)));
+        let smbclient_rate = rate(&theirs);
+        println!(
+            "concurrency: {TASKS} × {} read at once (one client or {POOL}), {} rounds; smbclient one after another",
+            size_label(TASK_FILE),
+            self.rounds
+        );
+        for ((runtime, clients), samples) in &ours {
+            let mine = rate(samples);
+            println!("  {runtime} {clients} client(s): {mine:.0} MiB/s");
+            self.rows.push(Row {
+                name: format!(
+                    "{TASKS} tasks × {} get, {runtime}, {clients} connection(s), vs smbclient one after another (MiB/s)",
+                    size_label(TASK_FILE)
+                ),
+                ours: format!("{mine:.0} MiB/s"),
+                reference: format!("{smbclient_rate:.0} MiB/s"),
+                ratio: mine / smbclient_rate,
+                target: None,
+            });
+        }
+        for clients in [1, POOL] {
+            let (t, m) = (
+                rate(&ours[&("tokio", clients)]),
+                rate(&ours[&("smol", clients)]),
+            );
+            self.rows.push(Row {
+                name: format!("the same, smol against tokio, {clients} connection(s) (MiB/s)"),
+                ours: format!("{m:.0} MiB/s"),
+                reference: format!("{t:.0} MiB/s tokio"),
+                ratio: m / t,
+                target: Some(Target::AtLeast(0.95)),
+            });
+        }
+        fs::remove_dir_all(&dir)?;
         Ok(())
     }
 
@@ -783,12 +843,11 @@ impl Bench {
             );
         }
         println!(
-            "\nratio: ours / reference, except the tokio row (sequential / concurrent); \
-             reference is smbclient unless the row says otherwise. {} rounds, bulk size {}.",
+            "\nratio: ours / reference; reference is smbclient unless the row says otherwise. \
+             {} rounds, bulk size {}. The concurrency rows run tokio on a 2-worker runtime.",
             self.rounds,
             size_label(self.bulk_bytes)
         );
-        println!("tokio: smb-tokio's Client on a current-thread runtime.");
     }
 }
 
@@ -1032,4 +1091,28 @@ fn size_label(bytes: u64) -> String {
     } else {
         format!("{} GiB", bytes >> 30)
     }
+}
+
+/// Runs `futures` at once → the first error, if any (after all have ended).
+async fn join_all<F, E>(futures: Vec<F>) -> std::result::Result<(), E>
+where
+    F: std::future::Future<Output = std::result::Result<(), E>>,
+{
+    let mut results = Vec::new();
+    let mut pending: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|f| match f.as_mut().poll(cx) {
+            std::task::Poll::Ready(r) => {
+                results.push(r);
+                false
+            }
+            std::task::Poll::Pending => true,
+        });
+        match pending.is_empty() {
+            true => std::task::Poll::Ready(()),
+            false => std::task::Poll::Pending,
+        }
+    })
+    .await;
+    results.into_iter().collect()
 }

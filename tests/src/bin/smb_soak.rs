@@ -2,7 +2,7 @@
 //! Samba, through the fault-injecting proxy, for a while; in every other period the proxy
 //! cuts every connection every few seconds, and each task's client makes its connection
 //! again by itself (`ConnectOptions::reconnect`, resuming transfers, asking idempotent
-//! calls again). Reports operations done, errors by kind, reconnections and this
+//! calls again). Reports operations done, errors by call and kind, reconnections and this
 //! process's memory over time, and fails if a read ever returned other bytes than were
 //! written (nothing lost) or memory kept growing.
 //!
@@ -80,7 +80,7 @@ async fn task(n: u64, opts: ConnectOptions, tally: Arc<Tally>, until: Instant) {
                     c
                 }
                 Err(e) => {
-                    count_error(&tally, &e);
+                    count_error(&tally, &format!("connect: {:?}", e.kind()));
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -93,23 +93,34 @@ async fn task(n: u64, opts: ConnectOptions, tally: Arc<Tally>, until: Instant) {
             n * 1000 + round,
         );
         let r = async {
-            c.store_file("share", &name, &mut &body[..]).await?;
+            let step = |what: &'static str| move |e: smb_tokio::Error| (what, e);
+            c.store_file("share", &name, &mut &body[..])
+                .await
+                .map_err(step("store"))?;
             let mut back = Vec::new();
-            c.retrieve_file("share", &name, &mut back).await?;
+            c.retrieve_file("share", &name, &mut back)
+                .await
+                .map_err(step("retrieve"))?;
             if sha256(&back) != sha256(&body) {
                 tally.corrupt.fetch_add(1, Ordering::Relaxed);
             }
-            c.list_path("share", "soak", "*").await?;
-            c.get_attributes("share", &name).await?;
-            c.delete_files("share", &name).await?;
-            smb_tokio::Result::Ok(())
+            c.list_path("share", "soak", "*")
+                .await
+                .map_err(step("list"))?;
+            c.get_attributes("share", &name)
+                .await
+                .map_err(step("stat"))?;
+            c.delete_files("share", &name)
+                .await
+                .map_err(step("delete"))?;
+            Ok(())
         }
         .await;
         match r {
             Ok(()) => {
                 tally.ops.fetch_add(5, Ordering::Relaxed);
             }
-            Err(e) => count_error(&tally, &e),
+            Err((what, e)) => count_error(&tally, &format!("{what}: {:?}", e.kind())),
         }
     }
     if let Some(c) = client {
@@ -119,9 +130,10 @@ async fn task(n: u64, opts: ConnectOptions, tally: Arc<Tally>, until: Instant) {
     }
 }
 
-fn count_error(tally: &Tally, e: &smb_tokio::Error) {
+/// Counts an error under `what` (the call and the error's kind).
+fn count_error(tally: &Tally, what: &str) {
     let mut errors = tally.errors.lock().unwrap();
-    *errors.entry(format!("{:?}", e.kind())).or_default() += 1;
+    *errors.entry(what.to_string()).or_default() += 1;
 }
 
 fn main() {
