@@ -43,8 +43,8 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
-    filetime, local_path, part_paths, with_path, Download, DriverEvent as Ev, LocalTree, Retry,
-    Status, TransferResults, Upload, UploadBuffers,
+    local_path, part_paths, with_path, Download, DriverEvent as Ev, LocalTree, Retry, Status,
+    TransferResults, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -351,6 +351,12 @@ impl Drop for Running {
 }
 
 impl Client {
+    smb_proto::client_calls!(
+        "async fn demo(conn: &smb_async::Client) -> smb_async::Result<()>",
+        ".await",
+        async.await
+    );
+
     /// Connects, negotiates and logs in (anonymously when `opts.user` is empty), with the
     /// connection's task, timers and socket from `runtime`.
     ///
@@ -744,43 +750,6 @@ impl Client {
             .downcast()?)
     }
 
-    /// Whether requests to `share` are encrypted (connecting to it if needed).
-    ///
-    /// # Errors
-    ///
-    /// The tree connect's error.
-    pub async fn tree_encrypted(&self, share: &str) -> Result<bool> {
-        Ok(self.call(ops::ConnectShare::new(share)).await?.encrypted)
-    }
-
-    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing directory, [`ErrorKind::NotADirectory`] for
-    /// a file.
-    pub async fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        self.call_again(|| ops::ListDir::new(share, path, pattern))
-            .await
-    }
-
-    /// Like [`Client::list_path`], keeping only the entries pysmb's `search` mask accepts
-    /// ([`smb_proto::ops::search`]).
-    ///
-    /// # Errors
-    ///
-    /// As for [`Client::list_path`].
-    pub async fn list_path_search(
-        &self,
-        share: &str,
-        path: &str,
-        search: u32,
-        pattern: &str,
-    ) -> Result<Vec<FileInfo>> {
-        self.call_again(|| ops::ListDir::new(share, path, pattern).search(search))
-            .await
-    }
-
     /// Like [`Client::list_path`], as a stream that asks the server for the next page of
     /// entries only when the previous one has been consumed.
     ///
@@ -800,99 +769,6 @@ impl Client {
         }))
     }
 
-    /// Every share of the server, `IPC$` and hidden `$` shares included, with its type
-    /// and comment: SRVSVC NetrShareEnum over the `srvsvc` pipe.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// for s in client.list_shares().await? {
-    ///     println!("{:<20} {:?} {}", s.name, s.share_type, s.comment);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::PermissionDenied`] when the server refuses the listing to this user;
-    /// [`smb_proto::Error::Rpc`] when the RPC exchange fails (a fault, a refused bind, a
-    /// malformed answer), the connection going on.
-    pub async fn list_shares(&self) -> Result<Vec<ShareInfo>> {
-        self.call_again(ops::ListShares::new).await
-    }
-
-    /// Attributes of a file or directory.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path.
-    pub async fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
-        self.call_again(|| ops::Stat::new(share, path)).await
-    }
-
-    /// The owner, group and DACL of a file or directory.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// let sd = client.get_security("share", "reports/q3.pdf").await?;
-    /// println!("owner {:?}", sd.owner);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::PermissionDenied`] when
-    /// the server refuses READ_CONTROL.
-    pub async fn get_security(&self, share: &str, path: &str) -> Result<SecurityDescriptor> {
-        self.call_again(|| ops::GetSecurity::new(share, path)).await
-    }
-
-    /// The data streams of a file or directory: name (empty for the file's own
-    /// contents), size and allocation size of each ([`ops::ListStreams`]). Read or
-    /// write one by its path, `file.txt:name`, like a file.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// for s in client.list_streams("share", "notes.txt").await? {
-    ///     println!("{:>8} {}", s.size, s.name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path.
-    pub async fn list_streams(&self, share: &str, path: &str) -> Result<Vec<StreamInfo>> {
-        self.call(ops::ListStreams::new(share, path)).await
-    }
-
-    /// The extended attributes of a file or directory, names as the server returns
-    /// them ([`ops::GetEas`]); none is an empty list.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; STATUS_EAS_NOT_SUPPORTED
-    /// ([`Error::status`]) from a share without EA support.
-    pub async fn get_eas(&self, share: &str, path: &str) -> Result<Vec<FileFullEaInformation>> {
-        self.call(ops::GetEas::new(share, path)).await
-    }
-
-    /// Sets extended attribute `name` of a file or directory to `value`; an empty
-    /// value removes it ([`ops::SetEas`]).
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// client.set_ea("share", "notes.txt", "reviewed", b"yes").await?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`smb_proto::Error::Invalid`] for a name that is
-    /// empty, not printable ASCII or over 255 bytes, or a value over 65,535 bytes.
-    pub async fn set_ea(&self, share: &str, path: &str, name: &str, value: &[u8]) -> Result<()> {
-        self.set_eas(share, path, &[(name, value)]).await
-    }
-
     /// Sets several extended attributes at once, in one SET_INFO; an empty value
     /// removes its EA.
     ///
@@ -901,58 +777,6 @@ impl Client {
     /// As for [`Client::set_ea`].
     pub async fn set_eas(&self, share: &str, path: &str, eas: &[(&str, &[u8])]) -> Result<()> {
         self.call(ops::SetEas::new(share, path, eas)).await
-    }
-
-    /// The times of the snapshots (previous versions) the server keeps of the share
-    /// holding `path`, in the server's order; read a file as it was at one with
-    /// [`Client::retrieve_file_at`].
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// for at in client.list_snapshots("share", "reports").await? {
-    ///     println!("{}", at.gmt_token());
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; STATUS_INVALID_DEVICE_REQUEST
-    /// ([`Error::status`]) from a share that keeps no snapshots.
-    pub async fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
-        self.call_again(|| ops::ListSnapshots::new(share, path))
-            .await
-    }
-
-    /// The size, free space and facts of the file system holding `path` (`""` for the
-    /// share's root), as `df` and libsmbclient's `statvfs` report them: one round trip
-    /// ([`ops::StatFs`]).
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// let fs = client.disk_free("share", "").await?;
-    /// println!("{} of {} bytes free", fs.available_bytes, fs.total_bytes);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path or share; a connection error
-    /// ([`ErrorKind::ProtocolViolation`]) when the server's sizes overflow 64 bits of
-    /// bytes.
-    pub async fn disk_free(&self, share: &str, path: &str) -> Result<FsInfo> {
-        self.call_again(|| ops::StatFs::new(share, path)).await
-    }
-
-    /// Truncates or extends the file at `path` to `len` bytes, as `truncate(1)`; bytes
-    /// added read as zeros. An open file has [`File::set_len`].
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing file, [`ErrorKind::IsADirectory`] for a
-    /// directory, [`ErrorKind::PermissionDenied`] for a read-only file or share.
-    pub async fn truncate(&self, share: &str, path: &str, len: u64) -> Result<()> {
-        self.call(ops::Truncate::new(share, path, len)).await
     }
 
     /// Writes the whole file into `out`; returns the byte count.
@@ -1444,182 +1268,6 @@ impl Client {
                 Err(e) => return results.finish(Err(e)),
             }
         }
-    }
-
-    /// Creates a directory.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::AlreadyExists`] when the name exists.
-    pub async fn create_directory(&self, share: &str, path: &str) -> Result<()> {
-        self.call(ops::Mkdir::new(share, path)).await
-    }
-
-    /// Creates a directory and any missing parents, like `mkdir -p`.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotADirectory`] when a file is in the way.
-    pub async fn create_directories(&self, share: &str, path: &str) -> Result<()> {
-        self.call(ops::MkdirAll::new(share, path)).await
-    }
-
-    /// Removes an empty directory.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotEmpty`] when it holds anything.
-    pub async fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
-        self.call(ops::Rmdir::new(share, path)).await
-    }
-
-    /// Deletes the files matching `path_pattern` (wildcards in the last component);
-    /// returns how many were deleted.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when nothing matches.
-    pub async fn delete_files(&self, share: &str, path_pattern: &str) -> Result<u64> {
-        self.call(ops::Delete::new(share, path_pattern)).await
-    }
-
-    /// Like [`Client::delete_files`], and also removes the directories that match, with
-    /// everything in them; returns how many files and directories were removed.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when nothing matches; the first removal's error otherwise.
-    pub async fn delete_files_and_folders(&self, share: &str, path_pattern: &str) -> Result<u64> {
-        self.call(ops::Delete::new(share, path_pattern).with_folders())
-            .await
-    }
-
-    /// Sets the attributes of the files and directories matching `path_pattern` to
-    /// `attributes`; returns how many (pysmb's `resetFileAttributes`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when nothing matches.
-    pub async fn reset_file_attributes(
-        &self,
-        share: &str,
-        path_pattern: &str,
-        attributes: u32,
-    ) -> Result<u64> {
-        self.call(ops::ResetAttributes::new(share, path_pattern, attributes))
-            .await
-    }
-
-    /// Sets a file's or directory's last write time (pysmb's `setLastWriteTime`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::InvalidArgument`] for a
-    /// time before 1601.
-    pub async fn set_last_write_time(
-        &self,
-        share: &str,
-        path: &str,
-        time: SystemTime,
-    ) -> Result<()> {
-        self.call(ops::SetBasicInfo::last_write_time(
-            share,
-            path,
-            filetime(time)?,
-        ))
-        .await
-    }
-
-    /// Renames or moves `old` to `new` within the share, replacing `new` if it exists.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when `old` does not exist.
-    pub async fn rename_replacing(&self, share: &str, old: &str, new: &str) -> Result<()> {
-        self.call(ops::Rename::new(share, old, new, true)).await
-    }
-
-    /// pysmb's `echo(data)`: one ECHO round trip, then `data` back (an SMB2 ECHO carries
-    /// no payload, MS-SMB2 2.2.28, so the server cannot echo the bytes).
-    ///
-    /// # Errors
-    ///
-    /// The connection's error when it ended.
-    pub async fn echo_data(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.call_again(|| ops::Echo).await?;
-        Ok(data.to_vec())
-    }
-
-    /// Renames or moves `old` to `new` within the share (fails if `new` exists).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::AlreadyExists`] when `new` exists.
-    pub async fn rename(&self, share: &str, old: &str, new: &str) -> Result<()> {
-        self.call(ops::Rename::new(share, old, new, false)).await
-    }
-
-    /// Copies `src` to `dest` within the share: server-side
-    /// (FSCTL_SRV_COPYCHUNK_WRITE) where the server does it, through this client (READ
-    /// then WRITE) where it refuses. With `overwrite` an existing `dest` is replaced,
-    /// otherwise it is an error. [`Copied::server_side`] says which way the bytes went.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// let copied = client.copy_file("share", "big.iso", "backup/big.iso", false).await?;
-    /// println!("{} bytes, server-side: {}", copied.bytes, copied.server_side);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when `src` (or `dest`'s directory) does not exist,
-    /// [`ErrorKind::AlreadyExists`] when `dest` does and not `overwrite`,
-    /// [`ErrorKind::IsADirectory`] for a directory, [`ErrorKind::InvalidArgument`] when
-    /// `dest` is `src` itself and `overwrite`.
-    pub async fn copy_file(
-        &self,
-        share: &str,
-        src: &str,
-        dest: &str,
-        overwrite: bool,
-    ) -> Result<Copied> {
-        let destination = if overwrite {
-            ops::CopyDestination::Replace
-        } else {
-            ops::CopyDestination::CreateNew
-        };
-        self.call(ops::CopyFile::new(share, src, dest, destination))
-            .await
-    }
-
-    /// Copies `len` bytes from `src_offset` in `src` to `dest_offset` in `dest` (created
-    /// if missing, its other bytes kept), as [`Client::copy_file`] does; fewer when
-    /// `src` ends first.
-    ///
-    /// # Errors
-    ///
-    /// As for [`Client::copy_file`].
-    pub async fn copy_range(
-        &self,
-        share: &str,
-        src: &str,
-        dest: &str,
-        src_offset: u64,
-        dest_offset: u64,
-        len: u64,
-    ) -> Result<Copied> {
-        let op = ops::CopyFile::new(share, src, dest, ops::CopyDestination::WriteInto);
-        self.call(op.range(src_offset, dest_offset, len)).await
-    }
-
-    /// One ECHO round trip.
-    ///
-    /// # Errors
-    ///
-    /// The connection's error when it ended.
-    pub async fn echo(&self) -> Result<()> {
-        self.call_again(|| ops::Echo).await
     }
 
     /// Opens a file as a `futures-io` `AsyncRead`/`AsyncWrite`/`AsyncSeek` handle.

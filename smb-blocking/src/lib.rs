@@ -31,8 +31,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use smb_proto::client::{
-    filetime, local_path, part_paths, with_path, Download, LocalTree, Retry, TransferResults,
-    Upload, UploadBuffers,
+    local_path, part_paths, with_path, Download, LocalTree, Retry, TransferResults, Upload,
+    UploadBuffers,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -797,6 +797,11 @@ fn finish_transfer(
 }
 
 impl Connection {
+    smb_proto::client_calls!(
+        "fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()>",
+        ""
+    );
+
     /// Connects, negotiates and logs in (anonymously when `opts.user` is empty).
     ///
     /// ```no_run
@@ -860,172 +865,9 @@ impl Connection {
         self.status.is_signing
     }
 
-    /// Whether requests to `share` are encrypted (connecting to it if needed).
-    ///
-    /// # Errors
-    ///
-    /// The tree connect's error (STATUS_BAD_NETWORK_NAME for no such share).
-    pub fn tree_encrypted(&self, share: &str) -> Result<bool> {
-        Ok(self.call(ops::ConnectShare::new(share))?.encrypted)
-    }
-
     /// Whether the session encrypts every request.
     pub fn is_encrypting(&self) -> bool {
         self.is_encrypting
-    }
-
-    /// Entries of directory `path` matching `pattern` (`*` for all), without `.`/`..`
-    /// (pysmb's `listPath`).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// for e in conn.list_path("share", "reports", "*.pdf")? {
-    ///     println!("{:>10} {}", e.size, e.name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing directory, [`ErrorKind::NotADirectory`] for
-    /// a file, [`ErrorKind::InvalidArgument`] for a path or pattern the
-    /// [path rules](smb_proto::ops::path) refuse.
-    pub fn list_path(&self, share: &str, path: &str, pattern: &str) -> Result<Vec<FileInfo>> {
-        self.call_again(|| ops::ListDir::new(share, path, pattern))
-    }
-
-    /// pysmb's `listPath(share, path, search, pattern)`: like [`Connection::list_path`],
-    /// keeping only the entries the `search` mask accepts ([`search`]: an entry with any
-    /// of its attribute bits, and "normal" entries with [`search::INCL_NORMAL`]).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// use smb_blocking::search;
-    /// let hidden = conn.list_path_search("share", "", search::HIDDEN, "*")?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As for [`Connection::list_path`].
-    pub fn list_path_search(
-        &self,
-        share: &str,
-        path: &str,
-        search: u32,
-        pattern: &str,
-    ) -> Result<Vec<FileInfo>> {
-        self.call_again(|| ops::ListDir::new(share, path, pattern).search(search))
-    }
-
-    /// Every share of the server, `IPC$` and hidden `$` shares included, with its type
-    /// and comment (pysmb's `listShares`): SRVSVC NetrShareEnum over the `srvsvc` pipe.
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// for s in conn.list_shares()? {
-    ///     if !s.is_special {
-    ///         println!("{:<20} {}", s.name, s.comment);
-    ///     }
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::PermissionDenied`] when the server refuses the listing to this user;
-    /// [`smb_proto::Error::Rpc`] when the RPC exchange fails (a fault, a refused bind, a
-    /// malformed answer), the connection going on.
-    pub fn list_shares(&self) -> Result<Vec<ShareInfo>> {
-        self.call_again(ops::ListShares::new)
-    }
-
-    /// Attributes of a file or directory (pysmb's `getAttributes`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::NotADirectory`] for a
-    /// file named with a trailing separator.
-    pub fn get_attributes(&self, share: &str, path: &str) -> Result<FileInfo> {
-        self.call_again(|| ops::Stat::new(share, path))
-    }
-
-    /// The owner, group and DACL of a file or directory (pysmb's `getSecurity`).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// let sd = conn.get_security("share", "reports/q3.pdf")?;
-    /// println!("owner {:?}", sd.owner);
-    /// for ace in sd.dacl.iter().flat_map(|acl| &acl.aces) {
-    ///     println!("{:?} {:#010x} {:?}", ace.ace_type, ace.access_mask, ace.sid);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::PermissionDenied`] when
-    /// the server refuses READ_CONTROL.
-    pub fn get_security(&self, share: &str, path: &str) -> Result<SecurityDescriptor> {
-        self.call_again(|| ops::GetSecurity::new(share, path))
-    }
-
-    /// The data streams of a file or directory: name (empty for the file's own
-    /// contents), size and allocation size of each ([`ops::ListStreams`]). Read or
-    /// write one by its path, `file.txt:name`, like a file.
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// conn.store_file("share", "notes.txt:tag", &mut &b"draft"[..])?;
-    /// for s in conn.list_streams("share", "notes.txt")? {
-    ///     println!("{:>8} {}", s.size, if s.is_default() { "::$DATA" } else { &s.name });
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path.
-    pub fn list_streams(&self, share: &str, path: &str) -> Result<Vec<StreamInfo>> {
-        self.call(ops::ListStreams::new(share, path))
-    }
-
-    /// The extended attributes of a file or directory, names as the server returns
-    /// them ([`ops::GetEas`]); none is an empty list.
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// for ea in conn.get_eas("share", "notes.txt")? {
-    ///     println!("{}={}", ea.name, String::from_utf8_lossy(&ea.value));
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; STATUS_EAS_NOT_SUPPORTED
-    /// ([`Error::status`]) from a share without EA support.
-    pub fn get_eas(&self, share: &str, path: &str) -> Result<Vec<FileFullEaInformation>> {
-        self.call(ops::GetEas::new(share, path))
-    }
-
-    /// Sets extended attribute `name` of a file or directory to `value`; an empty
-    /// value removes it ([`ops::SetEas`]).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// conn.set_ea("share", "notes.txt", "reviewed", b"yes")?;
-    /// conn.set_ea("share", "notes.txt", "draft", b"")?; // removes it
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`smb_proto::Error::Invalid`] for a name that is
-    /// empty, not printable ASCII or over 255 bytes, or a value over 65,535 bytes;
-    /// STATUS_EAS_NOT_SUPPORTED from a share without EA support.
-    pub fn set_ea(&self, share: &str, path: &str, name: &str, value: &[u8]) -> Result<()> {
-        self.set_eas(share, path, &[(name, value)])
     }
 
     /// Sets several extended attributes at once, in one SET_INFO; an empty value
@@ -1036,69 +878,6 @@ impl Connection {
     /// As for [`Connection::set_ea`].
     pub fn set_eas(&self, share: &str, path: &str, eas: &[(&str, &[u8])]) -> Result<()> {
         self.call(ops::SetEas::new(share, path, eas))
-    }
-
-    /// The times of the snapshots (previous versions) the server keeps of the share
-    /// holding `path`, in the server's order (pysmb's `listSnapshots`); read a file as
-    /// it was at one with [`Connection::retrieve_file_at`].
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &mut smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// for at in conn.list_snapshots("share", "reports")? {
-    ///     println!("{}", at.gmt_token());
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; STATUS_INVALID_DEVICE_REQUEST
-    /// ([`Error::status`]) from a share that keeps no snapshots (Samba without
-    /// `shadow_copy2`).
-    pub fn list_snapshots(&self, share: &str, path: &str) -> Result<Vec<FileTime>> {
-        self.call_again(|| ops::ListSnapshots::new(share, path))
-    }
-
-    /// The size, free space and facts of the file system holding `path` (`""` for the
-    /// share's root), as `df` and libsmbclient's `statvfs` report them: one round trip
-    /// ([`ops::StatFs`]).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// let fs = conn.disk_free("share", "")?;
-    /// println!(
-    ///     "{} of {} bytes free on {} ({})",
-    ///     fs.available_bytes, fs.total_bytes, fs.volume_label, fs.file_system_name
-    /// );
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path or share; a connection error
-    /// ([`ErrorKind::ProtocolViolation`]) when the server's sizes overflow 64 bits of
-    /// bytes.
-    pub fn disk_free(&self, share: &str, path: &str) -> Result<FsInfo> {
-        self.call_again(|| ops::StatFs::new(share, path))
-    }
-
-    /// Truncates or extends the file at `path` to `len` bytes, as `truncate(1)`; bytes
-    /// added read as zeros. One round trip ([`ops::Truncate`]); an open file has
-    /// [`File::set_len`].
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// conn.truncate("share", "logs/app.log", 0)?;
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing file, [`ErrorKind::IsADirectory`] for a
-    /// directory, [`ErrorKind::PermissionDenied`] for a read-only file or share,
-    /// [`ErrorKind::StorageFull`] when the disk cannot hold the new size.
-    pub fn truncate(&self, share: &str, path: &str, len: u64) -> Result<()> {
-        self.call(ops::Truncate::new(share, path, len))
     }
 
     /// Writes the whole file into `out`; returns the byte count (pysmb's `retrieveFile`).
@@ -1116,177 +895,6 @@ impl Connection {
     /// [`ErrorKind::Incomplete`] when the file changed during the download.
     pub fn retrieve_file(&self, share: &str, path: &str, out: &mut dyn Write) -> Result<u64> {
         self.retrieve_file_from_offset(share, path, out, 0, None)
-    }
-
-    /// Creates a directory (pysmb's `createDirectory`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::AlreadyExists`] when the name exists, [`ErrorKind::NotFound`] when
-    /// the parent does not (see [`Connection::create_directories`]).
-    pub fn create_directory(&self, share: &str, path: &str) -> Result<()> {
-        self.call(ops::Mkdir::new(share, path))
-    }
-
-    /// Creates a directory and any missing parents, like `mkdir -p`: existing
-    /// directories are fine, a file in the way is an error.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotADirectory`] when a file is in the way.
-    pub fn create_directories(&self, share: &str, path: &str) -> Result<()> {
-        self.call(ops::MkdirAll::new(share, path))
-    }
-
-    /// Removes an empty directory (pysmb's `deleteDirectory`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotEmpty`] when it holds anything.
-    pub fn delete_directory(&self, share: &str, path: &str) -> Result<()> {
-        self.call(ops::Rmdir::new(share, path))
-    }
-
-    /// Deletes the files matching `path_pattern` (wildcards in the last component);
-    /// returns how many were deleted (pysmb's `deleteFiles`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when nothing matches; [`ErrorKind::IsADirectory`] for a
-    /// path spelled as a directory.
-    pub fn delete_files(&self, share: &str, path_pattern: &str) -> Result<u64> {
-        self.call(ops::Delete::new(share, path_pattern))
-    }
-
-    /// Like [`Connection::delete_files`], and also removes the directories that match,
-    /// with everything in them (pysmb's `deleteFiles(…, delete_matching_folders=True)`);
-    /// returns how many files and directories were removed.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when nothing matches; the first removal's error otherwise
-    /// (what was removed before it stays removed).
-    pub fn delete_files_and_folders(&self, share: &str, path_pattern: &str) -> Result<u64> {
-        self.call(ops::Delete::new(share, path_pattern).with_folders())
-    }
-
-    /// Sets the attributes of the files and directories matching `path_pattern`
-    /// (wildcards in the last component) to `attributes` ([`file_attributes`];
-    /// `file_attributes::NORMAL` clears read-only, hidden, system and archive); returns
-    /// how many (pysmb's `resetFileAttributes`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when nothing matches.
-    pub fn reset_file_attributes(
-        &self,
-        share: &str,
-        path_pattern: &str,
-        attributes: u32,
-    ) -> Result<u64> {
-        self.call(ops::ResetAttributes::new(share, path_pattern, attributes))
-    }
-
-    /// Sets a file's or directory's last write time (pysmb's `setLastWriteTime`).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::InvalidArgument`] for a
-    /// time before 1601.
-    pub fn set_last_write_time(&self, share: &str, path: &str, time: SystemTime) -> Result<()> {
-        self.call(ops::SetBasicInfo::last_write_time(
-            share,
-            path,
-            filetime(time)?,
-        ))
-    }
-
-    /// Renames or moves `old` to `new` within the share (fails if `new` exists).
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::AlreadyExists`] when `new` exists, [`ErrorKind::NotFound`] when `old`
-    /// does not.
-    pub fn rename(&self, share: &str, old: &str, new: &str) -> Result<()> {
-        self.call(ops::Rename::new(share, old, new, false))
-    }
-
-    /// Renames or moves `old` to `new` within the share, replacing `new` if it exists.
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when `old` does not exist; [`ErrorKind::PermissionDenied`]
-    /// when `new` is a directory or open.
-    pub fn rename_replacing(&self, share: &str, old: &str, new: &str) -> Result<()> {
-        self.call(ops::Rename::new(share, old, new, true))
-    }
-
-    /// Copies `src` to `dest` within the share: server-side
-    /// (FSCTL_SRV_COPYCHUNK_WRITE) where the server does it, through this client (READ
-    /// then WRITE) where it refuses. With `overwrite` an existing `dest` is replaced,
-    /// otherwise it is an error. [`Copied::server_side`] says which way the bytes went.
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// let copied = conn.copy_file("share", "big.iso", "backup/big.iso", false)?;
-    /// println!("{} bytes, server-side: {}", copied.bytes, copied.server_side);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`ErrorKind::NotFound`] when `src` (or `dest`'s directory) does not exist,
-    /// [`ErrorKind::AlreadyExists`] when `dest` does and not `overwrite`,
-    /// [`ErrorKind::IsADirectory`] for a directory, [`ErrorKind::InvalidArgument`] when
-    /// `dest` is `src` itself and `overwrite`.
-    pub fn copy_file(&self, share: &str, src: &str, dest: &str, overwrite: bool) -> Result<Copied> {
-        let destination = if overwrite {
-            ops::CopyDestination::Replace
-        } else {
-            ops::CopyDestination::CreateNew
-        };
-        self.call(ops::CopyFile::new(share, src, dest, destination))
-    }
-
-    /// Copies `len` bytes from `src_offset` in `src` to `dest_offset` in `dest` (created
-    /// if missing, its other bytes kept), as [`Connection::copy_file`] does; fewer when
-    /// `src` ends first.
-    ///
-    /// # Errors
-    ///
-    /// As for [`Connection::copy_file`].
-    pub fn copy_range(
-        &self,
-        share: &str,
-        src: &str,
-        dest: &str,
-        src_offset: u64,
-        dest_offset: u64,
-        len: u64,
-    ) -> Result<Copied> {
-        let op = ops::CopyFile::new(share, src, dest, ops::CopyDestination::WriteInto);
-        self.call(op.range(src_offset, dest_offset, len))
-    }
-
-    /// One ECHO round trip.
-    ///
-    /// # Errors
-    ///
-    /// The connection's error when it ended.
-    pub fn echo(&self) -> Result<()> {
-        self.call_again(|| ops::Echo)
-    }
-
-    /// pysmb's `echo(data)`: one ECHO round trip, then `data` back. An SMB2 ECHO
-    /// carries no payload (MS-SMB2 2.2.28), so the server cannot echo the bytes; like
-    /// pysmb on SMB2, this returns what it was given once the server answered.
-    ///
-    /// # Errors
-    ///
-    /// The connection's error when it ended.
-    pub fn echo_data(&self, data: &[u8]) -> Result<Vec<u8>> {
-        self.call_again(|| ops::Echo)?;
-        Ok(data.to_vec())
     }
 
     /// Opens a file as a std `Read`/`Write`/`Seek` handle.

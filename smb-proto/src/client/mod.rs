@@ -23,6 +23,7 @@ use crate::ntstatus::NtStatus;
 use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
+mod calls;
 pub mod context;
 pub mod dfs;
 mod pathlib;
