@@ -29,10 +29,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use smb_proto::client::{
-    local_path, part_paths, with_path, Download, LocalTree, Retry, TransferResults, Upload,
-    UploadBuffers,
+    local_path, part_paths, with_path, Download, LocalTree, ReceiveBuffers, Retry, TransferResults,
+    Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -136,7 +136,9 @@ impl<'p, 'f> Tally<'p, 'f> {
 struct Pump {
     sock: replay::Socket,
     core: smb_proto::Connection,
-    rx: BytesMut,
+    /// What the server sent that the core has not taken yet; kept for the length of an
+    /// operation are the buffers its frames were taken from, to gather in again.
+    rx: ReceiveBuffers,
     tx: Vec<u8>,
     /// WRITE payloads that go out between the bytes of `tx` (see `poll_transmit_vectored`).
     tx_payloads: Vec<(usize, Bytes)>,
@@ -224,7 +226,7 @@ impl Pump {
         Pump {
             sock,
             core,
-            rx: BytesMut::new(),
+            rx: ReceiveBuffers::default(),
             tx: Vec::new(),
             tx_payloads: Vec::new(),
             parked: HashMap::new(),
@@ -279,6 +281,18 @@ impl Pump {
     fn pump(
         &mut self,
         id: OpId,
+        on_event: impl FnMut(&mut smb_proto::Connection, &Event) -> io::Result<()>,
+    ) -> Result<OpOutput> {
+        let r = self.pump_events(id, on_event);
+        // A connection left idle holds no more than the buffer it gathers in.
+        self.rx.release();
+        r
+    }
+
+    /// [`Pump::pump`], before the kept receive buffers are let go.
+    fn pump_events(
+        &mut self,
+        id: OpId,
         mut on_event: impl FnMut(&mut smb_proto::Connection, &Event) -> io::Result<()>,
     ) -> Result<OpOutput> {
         loop {
@@ -300,12 +314,16 @@ impl Pump {
     /// Pumps bytes until operation `id` has an event, or (`None`) until `until`. Events
     /// of a [`Watcher`] that is not reading now are kept for it; other operations' have
     /// no reader (their caller gave up on them) and are dropped.
+    ///
+    /// What the caller's answers queue is written once no event is left to hand over,
+    /// before waiting: the chunks an upload supplies for consecutive
+    /// [`Event::WantData`] go out in one write, not one write (and one wake-up of the
+    /// server) each.
     fn next_event(&mut self, id: OpId, until: Option<Instant>) -> Result<Option<Event>> {
         if let Some(ev) = self.parked.get_mut(&id).and_then(VecDeque::pop_front) {
             return Ok(Some(ev));
         }
         loop {
-            self.flush_tx();
             while let Some(ev) = self.core.poll_event() {
                 match ev.op() {
                     Some(of) if of == id => return Ok(Some(ev)),
@@ -317,10 +335,8 @@ impl Pump {
                     None => {}
                 }
             }
-            if self
-                .core
-                .poll_transmit_vectored(&mut self.tx, &mut self.tx_payloads)
-            {
+            // Then the events again: a failed write closes the connection, which is one.
+            if self.flush_tx() {
                 continue;
             }
             if until.is_some_and(|t| Instant::now() >= t) {
@@ -344,8 +360,8 @@ impl Pump {
                     break Ok(());
                 }
                 Ok(n) => {
-                    self.rx.extend_from_slice(&self.scratch[..n]);
-                    self.core.handle_input(Instant::now(), &mut self.rx);
+                    self.rx.extend(&self.scratch[..n]);
+                    self.core.handle_input(Instant::now(), self.rx.buf());
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -378,19 +394,21 @@ impl Pump {
         })
     }
 
-    /// Writes whatever the core has queued, as one write.
-    fn flush_tx(&mut self) {
+    /// Writes whatever the core has queued, as one write; whether there was anything.
+    fn flush_tx(&mut self) -> bool {
         let _ = self
             .core
             .poll_transmit_vectored(&mut self.tx, &mut self.tx_payloads);
-        if !self.tx.is_empty() {
-            let r = write_all_parts(&mut self.sock, &self.tx, &self.tx_payloads);
-            self.tx.clear();
-            self.tx_payloads.clear();
-            if let Err(e) = r {
-                self.core.handle_transport_closed(&e.to_string());
-            }
+        if self.tx.is_empty() {
+            return false;
         }
+        let r = write_all_parts(&mut self.sock, &self.tx, &self.tx_payloads);
+        self.tx.clear();
+        self.tx_payloads.clear();
+        if let Err(e) = r {
+            self.core.handle_transport_closed(&e.to_string());
+        }
+        true
     }
 
     /// Waits for bytes or the next deadline and feeds the core.
@@ -417,15 +435,15 @@ impl Pump {
         // read cost a whole frame's worth per read when a frame trickles in.
         let want = self
             .core
-            .read_hint(&self.rx)
+            .read_hint(self.rx.buf())
             .clamp(MIN_READ, self.scratch.len());
         match self.sock.read(&mut self.scratch[..want]) {
             Ok(0) => self
                 .core
                 .handle_transport_closed("server closed the connection"),
             Ok(n) => {
-                self.rx.extend_from_slice(&self.scratch[..n]);
-                self.core.handle_input(Instant::now(), &mut self.rx);
+                self.rx.extend(&self.scratch[..n]);
+                self.core.handle_input(Instant::now(), self.rx.buf());
             }
             Err(e)
                 if matches!(

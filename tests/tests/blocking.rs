@@ -716,3 +716,35 @@ fn a_local_failure_in_a_many_file_upload_says_which_made_it() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Write calls this thread has made (`syscw` in `/proc/thread-self/io`, proc(5)): the
+/// blocking client writes its socket from the calling thread.
+fn writes_by_this_thread() -> u64 {
+    let io = std::fs::read_to_string("/proc/thread-self/io").expect("/proc/thread-self/io");
+    io.lines()
+        .find_map(|l| l.strip_prefix("syscw:"))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("syscw in /proc/thread-self/io")
+}
+
+/// The chunks an upload has ready go out together: once the CREATE (with the first
+/// chunk) is answered, the other seven of eight are read and sent in one write rather
+/// than one write (and one wake-up of the server) each.
+#[test]
+fn an_upload_sends_the_chunks_it_has_ready_in_one_write() {
+    let srv = server();
+    let conn = connect(&srv);
+    let chunk = conn.negotiated().max_write_size as usize;
+    let content = data(8 * chunk, 8);
+    // The tree is connected first, so that only the upload's own writes are counted.
+    conn.store_file("share", "first.bin", &mut &b"x"[..])
+        .expect("store");
+    let before = writes_by_this_thread();
+    conn.store_file("share", "eight.bin", &mut &content[..])
+        .expect("store");
+    let writes = writes_by_this_thread() - before;
+    // CREATE with the first chunk, the seven others, CLOSE.
+    assert!(writes <= 3, "{writes} writes for an upload of 8 chunks");
+    let on_disk = std::fs::read(srv.share_path("share").join("eight.bin")).unwrap();
+    assert_eq!(sha256(&on_disk), sha256(&content));
+}

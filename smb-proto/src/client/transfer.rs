@@ -10,6 +10,8 @@ use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use bytes::BytesMut;
+
 use super::ClientError;
 
 /// A local directory tree mapped below a remote directory, for an upload.
@@ -287,6 +289,98 @@ impl UploadBuffers {
         }
         self.out.push(b.clone());
         b
+    }
+}
+
+/// The buffer a driver gathers the server's bytes in for
+/// [`Connection::handle_input`](crate::Connection::handle_input), and the buffers it
+/// gathered them in before, kept to continue in.
+///
+/// Each frame the core takes off the buffer stays a view of it until its data has been
+/// delivered, and READ answers that overtake an earlier one wait in the core for it.
+/// While such views remain, `BytesMut` can only make room in a new allocation, and a
+/// megabyte buffer new to the process costs a page fault per 4 KiB the first time it is
+/// filled: the allocator returns freed ones to the system as often as not (as for
+/// [`UploadBuffers`]). So when the buffer is still held, this moves on to one it moved
+/// off earlier that no frame holds any more, and allocates only when there is none: a
+/// download allocates as many buffers as it ever had frames waiting at once.
+///
+/// ```no_run
+/// # fn demo(sock: &mut std::net::TcpStream, conn: &mut smb_proto::Connection) -> std::io::Result<()> {
+/// use std::io::Read;
+/// use smb_proto::client::ReceiveBuffers;
+/// let (mut rx, mut scratch) = (ReceiveBuffers::default(), vec![0; 1 << 20]);
+/// let want = conn.read_hint(rx.buf()).min(scratch.len());
+/// let n = sock.read(&mut scratch[..want])?;
+/// rx.extend(&scratch[..n]);
+/// conn.handle_input(std::time::Instant::now(), rx.buf());
+/// // … every event handed over; when the operation is done:
+/// rx.release();
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ReceiveBuffers {
+    /// The bytes received that the core has not taken yet.
+    rx: BytesMut,
+    /// Buffers moved off while frames still held them, each emptied and reused once
+    /// none does.
+    kept: Vec<BytesMut>,
+}
+
+/// How many buffers moved off are kept; older ones are left to the allocator.
+const KEPT_LIMIT: usize = 16;
+
+/// The first buffer's size: several small answers, or the start of a large one.
+const FIRST_BUFFER: usize = 64 * 1024;
+
+impl Default for ReceiveBuffers {
+    fn default() -> Self {
+        ReceiveBuffers {
+            rx: BytesMut::with_capacity(FIRST_BUFFER),
+            kept: Vec::new(),
+        }
+    }
+}
+
+impl ReceiveBuffers {
+    /// The bytes received that the core has not taken yet: what
+    /// [`Connection::handle_input`](crate::Connection::handle_input) and
+    /// [`Connection::read_hint`](crate::Connection::read_hint) look at.
+    pub fn buf(&mut self) -> &mut BytesMut {
+        &mut self.rx
+    }
+
+    /// Appends `bytes` read from the socket.
+    pub fn extend(&mut self, bytes: &[u8]) {
+        let room = self.rx.capacity() - self.rx.len();
+        if room < bytes.len() && !self.rx.try_reclaim(bytes.len()) {
+            self.move_on(bytes.len());
+        }
+        self.rx.extend_from_slice(bytes);
+    }
+
+    /// Continues in a buffer no frame holds, with room for `additional` bytes after what
+    /// has been gathered: a kept one, else a new one. The buffer left is kept.
+    fn move_on(&mut self, additional: usize) {
+        let need = self.rx.len() + additional;
+        let free = self.kept.iter_mut().rposition(|b| b.try_reclaim(need));
+        let mut next = match free {
+            Some(i) => self.kept.swap_remove(i),
+            None => BytesMut::with_capacity(need),
+        };
+        next.extend_from_slice(&self.rx);
+        let mut left = std::mem::replace(&mut self.rx, next);
+        left.clear();
+        if self.kept.len() == KEPT_LIMIT {
+            self.kept.remove(0);
+        }
+        self.kept.push(left);
+    }
+
+    /// Lets the allocator have the kept buffers (at the end of an operation, so that an
+    /// idle connection holds none).
+    pub fn release(&mut self) {
+        self.kept.clear();
     }
 }
 
@@ -599,6 +693,41 @@ mod tests {
         assert_eq!(third.next_kept(), None);
         third.supplied(b(b"d"), 4);
         assert_eq!((third.supplied_len(), third.chunk_len()), (13, 4));
+    }
+
+    #[test]
+    fn received_bytes_continue_in_a_buffer_no_frame_holds() {
+        let mut rx = ReceiveBuffers::default();
+        let first = rx.buf().as_ptr() as usize..rx.buf().as_ptr() as usize + FIRST_BUFFER;
+        let within = |rx: &mut ReceiveBuffers, b: &std::ops::Range<usize>| {
+            b.contains(&(rx.buf().as_ptr() as usize))
+        };
+        rx.extend(&[1; 4096]);
+        rx.extend(&[2; 100]);
+        // The core takes a frame while the next one's start is in; more bytes than the
+        // buffer has room for move that start to a new buffer, and the frame keeps its
+        // bytes.
+        let frame = rx.buf().split_to(4096).freeze();
+        rx.extend(&[3; FIRST_BUFFER]);
+        assert!(!within(&mut rx, &first));
+        assert_eq!(&rx.buf()[..100], &[2; 100][..]);
+        assert_eq!(&rx.buf()[100..], &[3; FIRST_BUFFER][..]);
+        assert_eq!(&frame[..], &[1; 4096][..]);
+        // Once that frame is gone the first buffer is free again, and the next move
+        // continues in it rather than in a new one.
+        let second = rx.buf().split().freeze();
+        drop(frame);
+        rx.extend(&[4; 10]);
+        assert!(within(&mut rx, &first));
+        assert_eq!(&rx.buf()[..], &[4; 10][..]);
+        assert_eq!(second.len(), 100 + FIRST_BUFFER);
+        assert_eq!(
+            rx.kept.len(),
+            1,
+            "the second buffer, still held by its frame"
+        );
+        rx.release();
+        assert!(rx.kept.is_empty());
     }
 
     #[test]
