@@ -4015,3 +4015,82 @@ mod leases {
         assert_eq!(conn.lease_state(FILE), None);
     }
 }
+
+/// One READ the server sits on while it answers every other: the answers after it wait,
+/// in memory, for the gap to fill. They once freed their place in the window as they
+/// came, so READs kept going out and the waiting answers grew to the whole file; now a
+/// waiting answer holds its place, and the READs never exceed the window.
+#[test]
+fn answers_waiting_behind_a_slow_read_count_against_the_window() {
+    use smb_proto::wire::read::ReadRequest;
+    const MIB: usize = 1 << 20;
+    let cfg = config();
+    let window = cfg.max_io_in_flight;
+    let (mut conn, t0) = negotiated(cfg, 512);
+    let s3 = share(&mut conn, t0, 3);
+    let _get = conn.start(ops::ReadFile::new(&s3, "f.bin", 0, None), t0);
+    let file_id = FileId {
+        persistent: 1,
+        volatile: 2,
+    };
+    let (mut reads, mut held) = (0usize, None);
+    for _round in 0..200 {
+        let frames = sent_frames(&mut conn);
+        if frames.is_empty() {
+            break;
+        }
+        for reqs in frames {
+            let answers: Vec<Vec<u8>> = reqs
+                .iter()
+                .filter_map(|r| match Command::from_u16(r.header.command) {
+                    Ok(Command::Create) => {
+                        let c = CreateResponse {
+                            end_of_file: 64 * MIB as u64,
+                            file_id,
+                            ..Default::default()
+                        };
+                        Some(response(&r.header, NtStatus::SUCCESS, 1, |m| c.encode(m)))
+                    }
+                    Ok(Command::Read) => {
+                        reads += 1;
+                        let q = ReadRequest::decode(&r.msg).expect("READ decodes");
+                        // The first READ after the opening compound's is the slow one.
+                        if q.offset == MIB as u64 {
+                            held = Some(r.header.message_id);
+                            return None;
+                        }
+                        let body = ReadResponse {
+                            data: Bytes::from(vec![7; q.length as usize]),
+                            ..Default::default()
+                        };
+                        Some(response(&r.header, NtStatus::SUCCESS, 1, |m| {
+                            body.encode(m)
+                        }))
+                    }
+                    Ok(Command::Close) => {
+                        let c = CloseResponse {
+                            end_of_file: 64 * MIB as u64,
+                            ..Default::default()
+                        };
+                        Some(response(&r.header, NtStatus::SUCCESS, 1, |m| c.encode(m)))
+                    }
+                    other => panic!("unexpected request {other:?}"),
+                })
+                .collect();
+            if !answers.is_empty() {
+                feed(&mut conn, t0, &frame(&answers));
+            }
+        }
+        for ev in events(&mut conn) {
+            if let Event::Data { offset, .. } = ev {
+                assert!(offset < MIB as u64, "data delivered past the gap");
+            }
+        }
+    }
+    assert!(held.is_some(), "the slow READ was never sent");
+    // The opening compound's READ, then at most a window's worth.
+    assert!(
+        reads <= 1 + window,
+        "{reads} READs went out while one was unanswered (window {window})"
+    );
+}

@@ -194,7 +194,9 @@ impl ReadFile {
                     self.probe = Some(self.next_req);
                 }
             }
-            if self.in_flight.len() + self.unacked >= window
+            // Answers waiting for an earlier one hold their place: one slow READ must not
+            // let the rest of the file pile up in memory behind it.
+            if self.in_flight.len() + self.reorder.len() + self.unacked >= window
                 || self.next_req >= self.end
                 || self.eof.is_some()
             {
