@@ -326,7 +326,18 @@ impl Pump {
         loop {
             while let Some(ev) = self.core.poll_event() {
                 match ev.op() {
-                    Some(of) if of == id => return Ok(Some(ev)),
+                    Some(of) if of == id => {
+                        // Encrypted WRITEs sit in the send buffer whole (plain ones only as
+                        // headers): a megabyte of them goes out now rather than piling up
+                        // behind the events still to hand over, out of the CPU's cache.
+                        let _ = self
+                            .core
+                            .poll_transmit_vectored(&mut self.tx, &mut self.tx_payloads);
+                        if self.tx.len() >= MAX_READ {
+                            self.flush_tx();
+                        }
+                        return Ok(Some(ev));
+                    }
                     Some(of) => {
                         if let Some(queue) = self.parked.get_mut(&of) {
                             queue.push_back(ev);
