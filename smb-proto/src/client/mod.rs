@@ -238,9 +238,13 @@ pub struct ConnectOptions {
     /// ([`ConnectOptions::record`]) sends none: when an ECHO goes out depends on idle
     /// time, which a replay does not reproduce.
     pub keep_alive: Option<Duration>,
-    /// Whether and how a lost connection is made again under idempotent work (a
-    /// whole-file download resumes where it was cut); `None` turns it off: the first
-    /// cut fails the call. On by default ([`ReconnectPolicy::default`]).
+    /// Whether and how a lost connection is made again under work that may be done
+    /// twice: downloads resume after the last byte delivered, uploads from the end the
+    /// server acknowledged, stats, listings and a file's reads and writes at an offset
+    /// are asked again; sessions log in again and durable handles are reclaimed.
+    /// Changing calls (rename, delete, mkdir, an append, a lock) are not repeated.
+    /// `None` turns it off: the first cut fails the call. On by default
+    /// ([`ReconnectPolicy::default`]); factories ignore it (pysmb's meaning).
     pub reconnect: Option<ReconnectPolicy>,
     /// Record the session there while it runs, to replay it later with no server
     /// ([`crate::replay`]); see [`ConnectOptions::record`].
