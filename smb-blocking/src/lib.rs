@@ -31,8 +31,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use smb_proto::client::{
-    local_path, part_paths, with_path, Download, LocalTree, ReceiveBuffers, Retry, TransferResults,
-    Upload, UploadBuffers,
+    local_path, part_paths, with_path, Download, LocalTree, ManyFiles, ReceiveBuffers, Retry,
+    TransferResults, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -632,8 +632,37 @@ impl Pump {
         }
     }
 
-    /// Uploads `files` after creating `dirs`, many files in flight.
+    /// Uploads `files` after creating `dirs`, many files in flight; after a lost
+    /// connection, makes it again and uploads the files not yet whole ([`ManyFiles`]).
     fn store_many(
+        &mut self,
+        share: &str,
+        dirs: Vec<String>,
+        files: &[(PathBuf, String)],
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<u64> {
+        let (mut many, mut retry, mut todo) = (ManyFiles::new(files.len()), self.retry(), None);
+        loop {
+            let run = todo.as_deref().unwrap_or(files);
+            let err = match self.store_many_once(share, dirs.clone(), run, progress) {
+                Ok(n) => return Ok(many.finished(n)),
+                Err(e) => e,
+            };
+            let size = |name: &str| {
+                smb_proto::client::local_size(run.iter().find(|f| f.1 == name).map(|f| &f.0))
+            };
+            let (before, lost) = (many.moved(), many.lost(err, size)?);
+            if many.moved() > before {
+                retry.moved_on();
+            }
+            self.reconnect(lost, &mut retry)
+                .map_err(|e| many.gave_up(e))?;
+            todo = Some(many.remaining(files, |f| &f.1));
+        }
+    }
+
+    /// One run of [`Pump::store_many`].
+    fn store_many_once(
         &mut self,
         share: &str,
         dirs: Vec<String>,
@@ -702,8 +731,37 @@ impl Pump {
     }
 
     /// Downloads each file to a temporary beside its target ([`part_paths`](smb_proto::client::part_paths)), renamed
-    /// over the target once the file is whole and removed when it fails.
+    /// over the target once the file is whole and removed when it fails; after a lost
+    /// connection, makes it again and downloads the files not yet whole ([`ManyFiles`]).
     pub fn retrieve_files(
+        &mut self,
+        share: &str,
+        files: &[(String, PathBuf)],
+        bytes_total: u64,
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<u64> {
+        let (mut many, mut retry, mut todo) = (ManyFiles::new(files.len()), self.retry(), None);
+        loop {
+            let run = todo.as_deref().unwrap_or(files);
+            let err = match self.retrieve_files_once(share, run, bytes_total, progress) {
+                Ok(n) => return Ok(many.finished(n)),
+                Err(e) => e,
+            };
+            let size = |name: &str| {
+                smb_proto::client::local_size(run.iter().find(|f| f.0 == name).map(|f| &f.1))
+            };
+            let (before, lost) = (many.moved(), many.lost(err, size)?);
+            if many.moved() > before {
+                retry.moved_on();
+            }
+            self.reconnect(lost, &mut retry)
+                .map_err(|e| many.gave_up(e))?;
+            todo = Some(many.remaining(files, |f| &f.0));
+        }
+    }
+
+    /// One run of [`Pump::retrieve_files`].
+    fn retrieve_files_once(
         &mut self,
         share: &str,
         files: &[(String, PathBuf)],

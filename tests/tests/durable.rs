@@ -378,3 +378,90 @@ fn after_a_cut_an_async_durable_file_sessions_and_stats_go_on_on_smol() {
         b"before the cut; after it"
     );
 }
+
+/// Files of the many-file transfers cut below: 24 of 1 MiB, so a cut at 8 MiB into
+/// each of the first two connections leaves files moved and files not.
+const MANY: usize = 24;
+
+fn many_files(seed: u64) -> Vec<Vec<u8>> {
+    (0..MANY as u64)
+        .map(|i| smb_tests::fixtures::data(1 << 20, seed + i))
+        .collect()
+}
+
+#[test]
+fn many_file_transfers_cut_twice_finish_every_file_whole() {
+    let srv = server();
+    let local = std::env::temp_dir().join(format!("smb-many-{}", std::process::id()));
+    std::fs::create_dir_all(local.join("up")).unwrap();
+    std::fs::create_dir_all(local.join("down")).unwrap();
+    let ups = many_files(100);
+    let mut puts = Vec::new();
+    for (i, d) in ups.iter().enumerate() {
+        let p = local.join("up").join(format!("f{i:02}.bin"));
+        std::fs::write(&p, d).unwrap();
+        puts.push((p, format!("m{i:02}.bin")));
+    }
+    std::fs::create_dir(srv.share_path(SHARE).join("many")).unwrap();
+    let mut opts = srv.connect_options();
+    opts.timeout = Duration::from_secs(5);
+
+    let cut = Fault::Cut(smb_tests::fault::Direction::ToServer, 8 << 20);
+    let proxy = FaultProxy::start_first(srv.addr(), cut, 2);
+    opts.port = proxy.port();
+    let conn = Connection::connect(&opts).unwrap();
+    let bytes = conn.store_files(SHARE, &puts).unwrap();
+    assert_eq!(bytes, (MANY << 20) as u64, "bytes counted across the runs");
+    assert_eq!(conn.reconnects(), 2);
+    for (i, d) in ups.iter().enumerate() {
+        let got = std::fs::read(srv.share_path(SHARE).join(format!("m{i:02}.bin"))).unwrap();
+        assert!(got == *d, "uploaded file {i} differs");
+    }
+
+    let cut = Fault::Cut(smb_tests::fault::Direction::ToClient, 8 << 20);
+    let proxy = FaultProxy::start_first(srv.addr(), cut, 2);
+    opts.port = proxy.port();
+    let conn = Connection::connect(&opts).unwrap();
+    let gets: Vec<(String, std::path::PathBuf)> = (0..MANY)
+        .map(|i| {
+            (
+                format!("m{i:02}.bin"),
+                local.join("down").join(format!("g{i:02}.bin")),
+            )
+        })
+        .collect();
+    let bytes = conn.retrieve_files(SHARE, &gets).unwrap();
+    assert_eq!(bytes, (MANY << 20) as u64);
+    assert_eq!(conn.reconnects(), 2);
+    for (i, d) in ups.iter().enumerate() {
+        assert!(
+            std::fs::read(&gets[i].1).unwrap() == *d,
+            "downloaded file {i} differs"
+        );
+    }
+    // Nothing half-written is left beside the targets.
+    let left = std::fs::read_dir(local.join("down")).unwrap().count();
+    assert_eq!(left, MANY);
+
+    // The same on the async client (smol), into a fresh directory.
+    let proxy = FaultProxy::start_first(srv.addr(), cut, 2);
+    opts.port = proxy.port();
+    let again: Vec<(String, std::path::PathBuf)> = (0..MANY)
+        .map(|i| (format!("m{i:02}.bin"), local.join(format!("a{i:02}.bin"))))
+        .collect();
+    smol::block_on(async {
+        let client = smb_asyncstd::connect(&opts).await.unwrap();
+        assert_eq!(
+            client.retrieve_files(SHARE, &again).await.unwrap(),
+            (MANY << 20) as u64
+        );
+        assert_eq!(client.reconnects(), 2);
+    });
+    for (i, d) in ups.iter().enumerate() {
+        assert!(
+            std::fs::read(&again[i].1).unwrap() == *d,
+            "async file {i} differs"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&local);
+}

@@ -495,6 +495,118 @@ impl UploadWindow {
     }
 }
 
+/// The size of the local file at `path` (0 when there is none or it cannot be read): the
+/// bytes of a file a cut many-file transfer moved ([`ManyFiles::lost`]).
+pub fn local_size(path: Option<&PathBuf>) -> u64 {
+    path.and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len())
+}
+
+/// A many-file transfer that survives lost connections: the core's half of a driver's
+/// loop. Each run moves the files still to move ([`remaining`](Self::remaining)); a run
+/// cut by a lost connection ends in a [`ClientError::Transfer`] naming the files that
+/// made it, which [`lost`](Self::lost) counts before the driver makes the connection
+/// again and runs the rest (each file is moved whole or not at all, so a file cut in
+/// the middle is moved again from its start).
+///
+/// ```
+/// use smb_proto::client::{ClientError, ManyFiles};
+/// let mut many = ManyFiles::new(3);
+/// let cut = ClientError::Transfer {
+///     transferred: vec!["a".into()],
+///     total: 3,
+///     first: Box::new(smb_proto::Error::Closed(smb_proto::CloseReason::Local).into()),
+/// };
+/// let loss = many.lost(cut, |_| 10).unwrap(); // make the connection again with it
+/// let files = ["a", "b", "c"];
+/// assert_eq!(many.remaining(&files, |f| f), ["b", "c"]);
+/// assert_eq!(many.finished(20), 30); // the last run moved 20 bytes
+/// # drop(loss);
+/// ```
+#[derive(Debug)]
+pub struct ManyFiles {
+    total: usize,
+    /// The files moved by runs that were cut, and their bytes.
+    moved: Vec<String>,
+    bytes: u64,
+}
+
+impl ManyFiles {
+    /// A transfer of `total` files.
+    pub fn new(total: usize) -> Self {
+        ManyFiles {
+            total,
+            moved: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// A run ended in `err`. When it was cut by a lost connection (a transfer failure
+    /// whose first failure is [`ErrorKind::Disconnected`](crate::ErrorKind)), the files
+    /// it moved are counted (their bytes from `size`, by remote path) and the loss is
+    /// returned, to make the connection again with; otherwise `Err` is what the
+    /// transfer fails with, naming every file moved in all runs.
+    ///
+    /// # Errors
+    ///
+    /// As above.
+    pub fn lost(
+        &mut self,
+        err: ClientError,
+        size: impl Fn(&str) -> u64,
+    ) -> Result<ClientError, ClientError> {
+        match err {
+            ClientError::Transfer {
+                transferred, first, ..
+            } if first.kind() == crate::ErrorKind::Disconnected => {
+                self.bytes += transferred.iter().map(|f| size(f)).sum::<u64>();
+                self.moved.extend(transferred);
+                Ok(*first)
+            }
+            err => Err(self.gave_up(err)),
+        }
+    }
+
+    /// Whether runs that were cut moved any file.
+    pub fn moved(&self) -> usize {
+        self.moved.len()
+    }
+
+    /// Of a run's `files`, those not moved yet (`name` gives a file's remote path).
+    pub fn remaining<T: Clone>(&self, files: &[T], name: impl Fn(&T) -> &str) -> Vec<T> {
+        files
+            .iter()
+            .filter(|f| !self.moved.iter().any(|m| m == name(f)))
+            .cloned()
+            .collect()
+    }
+
+    /// The bytes of the whole transfer once the last run moved `bytes`.
+    pub fn finished(&self, bytes: u64) -> u64 {
+        self.bytes + bytes
+    }
+
+    /// The transfer fails with `err`: as a [`ClientError::Transfer`] naming every file
+    /// moved in all runs (`err`'s own list included).
+    pub fn gave_up(&mut self, err: ClientError) -> ClientError {
+        let (mut transferred, first) = match err {
+            ClientError::Transfer {
+                transferred, first, ..
+            } => (transferred, first),
+            err => (Vec::new(), Box::new(err)),
+        };
+        if self.moved.is_empty() && transferred.is_empty() {
+            return *first;
+        }
+        transferred.extend(std::mem::take(&mut self.moved));
+        ClientError::Transfer {
+            transferred,
+            total: self.total,
+            first,
+        }
+    }
+}
+
 /// A whole-file download that survives lost connections: the core's half of a
 /// driver's loop. Each run is the [`ReadFile`](crate::ops::ReadFile) [`run`](Self::run)
 /// gives; the driver reports what it handed over ([`delivered`](Self::delivered)), and
