@@ -529,6 +529,8 @@ pub struct ManyFiles {
     /// The files moved by runs that were cut, and their bytes.
     moved: Vec<String>,
     bytes: u64,
+    /// Whether a run was cut.
+    cut: bool,
 }
 
 impl ManyFiles {
@@ -538,6 +540,7 @@ impl ManyFiles {
             total,
             moved: Vec::new(),
             bytes: 0,
+            cut: false,
         }
     }
 
@@ -561,6 +564,7 @@ impl ManyFiles {
             } if first.kind() == crate::ErrorKind::Disconnected => {
                 self.bytes += transferred.iter().map(|f| size(f)).sum::<u64>();
                 self.moved.extend(transferred);
+                self.cut = true;
                 Ok(*first)
             }
             err => Err(self.gave_up(err)),
@@ -587,17 +591,16 @@ impl ManyFiles {
     }
 
     /// The transfer fails with `err`: as a [`ClientError::Transfer`] naming every file
-    /// moved in all runs (`err`'s own list included).
+    /// moved in all runs (`err`'s own list included); an error that is no transfer's,
+    /// before any run was cut, as it is.
     pub fn gave_up(&mut self, err: ClientError) -> ClientError {
         let (mut transferred, first) = match err {
             ClientError::Transfer {
                 transferred, first, ..
             } => (transferred, first),
+            err if !self.cut => return err,
             err => (Vec::new(), Box::new(err)),
         };
-        if self.moved.is_empty() && transferred.is_empty() {
-            return *first;
-        }
         transferred.extend(std::mem::take(&mut self.moved));
         ClientError::Transfer {
             transferred,
@@ -778,6 +781,51 @@ mod tests {
 
     fn status(s: NtStatus) -> crate::Error {
         crate::Error::failed(s, "get", "b")
+    }
+
+    #[test]
+    fn a_many_file_transfer_that_gives_up_names_every_file_moved() {
+        let lost = || ClientError::Smb(crate::Error::Closed(crate::CloseReason::Local));
+        let cut = |moved: &[&str]| ClientError::Transfer {
+            transferred: moved.iter().map(|m| m.to_string()).collect(),
+            total: 2,
+            first: Box::new(lost()),
+        };
+        // An error before any cut that is no transfer's passes as it is.
+        let mut many = ManyFiles::new(3);
+        let plain = many.gave_up(ClientError::Io(io::ErrorKind::NotFound.into()));
+        assert!(matches!(plain, ClientError::Io(_)), "{plain:?}");
+        // Two cuts, then giving up: every file moved is named, the total is the whole.
+        let mut many = ManyFiles::new(3);
+        many.lost(cut(&["a"]), |_| 5).unwrap();
+        many.lost(cut(&[]), |_| 5).unwrap();
+        match many.gave_up(lost()) {
+            ClientError::Transfer {
+                transferred,
+                total,
+                first,
+            } => {
+                assert_eq!((transferred, total), (vec!["a".to_string()], 3));
+                assert_eq!(first.kind(), crate::ErrorKind::Disconnected);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A failure that is not a loss ends it, with what the cut runs moved.
+        let mut many = ManyFiles::new(3);
+        many.lost(cut(&["a"]), |_| 5).unwrap();
+        let denied = ClientError::Transfer {
+            transferred: vec!["b".into()],
+            total: 2,
+            first: Box::new(ClientError::Smb(crate::Error::failed(
+                crate::NtStatus::ACCESS_DENIED,
+                "put",
+                "c",
+            ))),
+        };
+        match many.lost(denied, |_| 5).unwrap_err() {
+            ClientError::Transfer { transferred, .. } => assert_eq!(transferred, ["b", "a"]),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
