@@ -43,8 +43,8 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
-    local_path, part_paths, with_path, Download, DriverEvent as Ev, LocalTree, ManyFiles, Retry,
-    Status, TransferResults, Upload, UploadBuffers,
+    local_path, local_size, part_paths, with_path, Download, DriverEvent as Ev, LocalTree,
+    ManyFiles, Retry, Status, TransferResults, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -1101,25 +1101,20 @@ impl Client {
     ///
     /// As for [`Client::store_files`].
     pub async fn retrieve_files(&self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
-        let (mut many, mut retry, mut todo) = (ManyFiles::new(files.len()), self.retry(), None);
+        let (mut many, mut retry) = (ManyFiles::new(files.len()), self.retry());
+        let mut run = files.to_vec();
         loop {
             self.live(&mut retry).await?;
-            let run = todo.as_deref().unwrap_or(files);
             let lost = self.inner.link();
-            let err = match self.retrieve_files_once(share, run).await {
+            let err = match self.retrieve_files_once(share, &run).await {
                 Ok(n) => return Ok(many.finished(n)),
                 Err(e) => e,
             };
-            let size = |name: &str| {
-                smb_proto::client::local_size(run.iter().find(|f| f.0 == name).map(|f| &f.1))
-            };
-            let (before, loss) = (many.moved(), many.lost(err, size)?);
-            if many.moved() > before {
-                retry.moved_on();
-            }
+            let size = |name: &str| local_size(run.iter().find(|f| f.0 == name).map(|f| &f.1));
+            let loss = many.lost(err, &mut retry, size)?;
             let again = self.reconnect(&lost, loss, &mut retry).await;
             again.map_err(|e| many.gave_up(e))?;
-            todo = Some(many.remaining(files, |f| &f.0));
+            run = many.remaining(files, |f| &f.0);
         }
     }
 
@@ -1251,25 +1246,20 @@ impl Client {
         dirs: Vec<String>,
         files: &[(PathBuf, String)],
     ) -> Result<u64> {
-        let (mut many, mut retry, mut todo) = (ManyFiles::new(files.len()), self.retry(), None);
+        let (mut many, mut retry) = (ManyFiles::new(files.len()), self.retry());
+        let mut run = files.to_vec();
         loop {
             self.live(&mut retry).await?;
-            let run = todo.as_deref().unwrap_or(files);
             let lost = self.inner.link();
-            let err = match self.store_once(share, dirs.clone(), run).await {
+            let err = match self.store_once(share, dirs.clone(), &run).await {
                 Ok(n) => return Ok(many.finished(n)),
                 Err(e) => e,
             };
-            let size = |name: &str| {
-                smb_proto::client::local_size(run.iter().find(|f| f.1 == name).map(|f| &f.0))
-            };
-            let (before, loss) = (many.moved(), many.lost(err, size)?);
-            if many.moved() > before {
-                retry.moved_on();
-            }
+            let size = |name: &str| local_size(run.iter().find(|f| f.1 == name).map(|f| &f.0));
+            let loss = many.lost(err, &mut retry, size)?;
             let again = self.reconnect(&lost, loss, &mut retry).await;
             again.map_err(|e| many.gave_up(e))?;
-            todo = Some(many.remaining(files, |f| &f.1));
+            run = many.remaining(files, |f| &f.1);
         }
     }
 

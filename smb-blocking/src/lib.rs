@@ -31,8 +31,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use smb_proto::client::{
-    local_path, part_paths, with_path, Download, LocalTree, ManyFiles, ReceiveBuffers, Retry,
-    TransferResults, Upload, UploadBuffers,
+    local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles, ReceiveBuffers,
+    Retry, TransferResults, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -641,23 +641,18 @@ impl Pump {
         files: &[(PathBuf, String)],
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<u64> {
-        let (mut many, mut retry, mut todo) = (ManyFiles::new(files.len()), self.retry(), None);
+        let (mut many, mut retry) = (ManyFiles::new(files.len()), self.retry());
+        let mut run = files.to_vec();
         loop {
-            let run = todo.as_deref().unwrap_or(files);
-            let err = match self.store_many_once(share, dirs.clone(), run, progress) {
+            let err = match self.store_many_once(share, dirs.clone(), &run, progress) {
                 Ok(n) => return Ok(many.finished(n)),
                 Err(e) => e,
             };
-            let size = |name: &str| {
-                smb_proto::client::local_size(run.iter().find(|f| f.1 == name).map(|f| &f.0))
-            };
-            let (before, lost) = (many.moved(), many.lost(err, size)?);
-            if many.moved() > before {
-                retry.moved_on();
-            }
-            self.reconnect(lost, &mut retry)
+            let size = |name: &str| local_size(run.iter().find(|f| f.1 == name).map(|f| &f.0));
+            let loss = many.lost(err, &mut retry, size)?;
+            self.reconnect(loss, &mut retry)
                 .map_err(|e| many.gave_up(e))?;
-            todo = Some(many.remaining(files, |f| &f.1));
+            run = many.remaining(files, |f| &f.1);
         }
     }
 
@@ -740,23 +735,18 @@ impl Pump {
         bytes_total: u64,
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<u64> {
-        let (mut many, mut retry, mut todo) = (ManyFiles::new(files.len()), self.retry(), None);
+        let (mut many, mut retry) = (ManyFiles::new(files.len()), self.retry());
+        let mut run = files.to_vec();
         loop {
-            let run = todo.as_deref().unwrap_or(files);
-            let err = match self.retrieve_files_once(share, run, bytes_total, progress) {
+            let err = match self.retrieve_files_once(share, &run, bytes_total, progress) {
                 Ok(n) => return Ok(many.finished(n)),
                 Err(e) => e,
             };
-            let size = |name: &str| {
-                smb_proto::client::local_size(run.iter().find(|f| f.0 == name).map(|f| &f.1))
-            };
-            let (before, lost) = (many.moved(), many.lost(err, size)?);
-            if many.moved() > before {
-                retry.moved_on();
-            }
-            self.reconnect(lost, &mut retry)
+            let size = |name: &str| local_size(run.iter().find(|f| f.0 == name).map(|f| &f.1));
+            let loss = many.lost(err, &mut retry, size)?;
+            self.reconnect(loss, &mut retry)
                 .map_err(|e| many.gave_up(e))?;
-            todo = Some(many.remaining(files, |f| &f.0));
+            run = many.remaining(files, |f| &f.0);
         }
     }
 

@@ -510,14 +510,14 @@ pub fn local_size(path: Option<&PathBuf>) -> u64 {
 /// the middle is moved again from its start).
 ///
 /// ```
-/// use smb_proto::client::{ClientError, ManyFiles};
-/// let mut many = ManyFiles::new(3);
+/// use smb_proto::client::{ClientError, ManyFiles, Retry};
+/// let (mut many, mut retry) = (ManyFiles::new(3), Retry::new(None));
 /// let cut = ClientError::Transfer {
 ///     transferred: vec!["a".into()],
 ///     total: 3,
 ///     first: Box::new(smb_proto::Error::Closed(smb_proto::CloseReason::Local).into()),
 /// };
-/// let loss = many.lost(cut, |_| 10).unwrap(); // make the connection again with it
+/// let loss = many.lost(cut, &mut retry, |_| 10).unwrap(); // make the connection again with it
 /// let files = ["a", "b", "c"];
 /// assert_eq!(many.remaining(&files, |f| f), ["b", "c"]);
 /// assert_eq!(many.finished(20), 30); // the last run moved 20 bytes
@@ -546,9 +546,10 @@ impl ManyFiles {
 
     /// A run ended in `err`. When it was cut by a lost connection (a transfer failure
     /// whose first failure is [`ErrorKind::Disconnected`](crate::ErrorKind)), the files
-    /// it moved are counted (their bytes from `size`, by remote path) and the loss is
-    /// returned, to make the connection again with; otherwise `Err` is what the
-    /// transfer fails with, naming every file moved in all runs.
+    /// it moved are counted (their bytes from `size`, by remote path; `retry` counts
+    /// anew when there were any) and the loss is returned, to make the connection again
+    /// with; otherwise `Err` is what the transfer fails with, naming every file moved in
+    /// all runs.
     ///
     /// # Errors
     ///
@@ -556,12 +557,16 @@ impl ManyFiles {
     pub fn lost(
         &mut self,
         err: ClientError,
+        retry: &mut super::Retry,
         size: impl Fn(&str) -> u64,
     ) -> Result<ClientError, ClientError> {
         match err {
             ClientError::Transfer {
                 transferred, first, ..
             } if first.kind() == crate::ErrorKind::Disconnected => {
+                if !transferred.is_empty() {
+                    retry.moved_on();
+                }
                 self.bytes += transferred.iter().map(|f| size(f)).sum::<u64>();
                 self.moved.extend(transferred);
                 self.cut = true;
@@ -569,11 +574,6 @@ impl ManyFiles {
             }
             err => Err(self.gave_up(err)),
         }
-    }
-
-    /// Whether runs that were cut moved any file.
-    pub fn moved(&self) -> usize {
-        self.moved.len()
     }
 
     /// Of a run's `files`, those not moved yet (`name` gives a file's remote path).
@@ -797,8 +797,10 @@ mod tests {
         assert!(matches!(plain, ClientError::Io(_)), "{plain:?}");
         // Two cuts, then giving up: every file moved is named, the total is the whole.
         let mut many = ManyFiles::new(3);
-        many.lost(cut(&["a"]), |_| 5).unwrap();
-        many.lost(cut(&[]), |_| 5).unwrap();
+        many.lost(cut(&["a"]), &mut crate::client::Retry::new(None), |_| 5)
+            .unwrap();
+        many.lost(cut(&[]), &mut crate::client::Retry::new(None), |_| 5)
+            .unwrap();
         match many.gave_up(lost()) {
             ClientError::Transfer {
                 transferred,
@@ -812,7 +814,8 @@ mod tests {
         }
         // A failure that is not a loss ends it, with what the cut runs moved.
         let mut many = ManyFiles::new(3);
-        many.lost(cut(&["a"]), |_| 5).unwrap();
+        many.lost(cut(&["a"]), &mut crate::client::Retry::new(None), |_| 5)
+            .unwrap();
         let denied = ClientError::Transfer {
             transferred: vec!["b".into()],
             total: 2,
@@ -822,7 +825,10 @@ mod tests {
                 "c",
             ))),
         };
-        match many.lost(denied, |_| 5).unwrap_err() {
+        match many
+            .lost(denied, &mut crate::client::Retry::new(None), |_| 5)
+            .unwrap_err()
+        {
             ClientError::Transfer { transferred, .. } => assert_eq!(transferred, ["b", "a"]),
             other => panic!("{other:?}"),
         }
