@@ -1038,8 +1038,7 @@ impl Client {
                                 None => {
                                     let mut buf = upload.buffer(max_len);
                                     let n = read_up_to(&mut *input, &mut buf).await?;
-                                    buf.truncate(n);
-                                    upload.read(buf, max_len)
+                                    upload.read(buf, n, max_len)
                                 }
                             };
                             run.supply(file, data);
@@ -1287,8 +1286,7 @@ impl Client {
                         };
                         let mut buf = pool.take(max_len);
                         let n = read_up_to(src, &mut buf).await?;
-                        buf.truncate(n);
-                        io::Result::Ok(pool.give(buf))
+                        io::Result::Ok(pool.give(buf, n))
                     };
                     match read.await {
                         Ok(data) => {

@@ -609,8 +609,7 @@ impl Pump {
                             None => {
                                 let mut buf = upload.buffer(max_len);
                                 let n = read_up_to(input, &mut buf)?;
-                                buf.truncate(n);
-                                upload.read(buf, max_len)
+                                upload.read(buf, n, max_len)
                             }
                         };
                         core.supply(id, file, data, Instant::now());
@@ -697,8 +696,7 @@ impl Pump {
                 if len < max_len {
                     sources.remove(&file);
                 }
-                buf.truncate(len);
-                let data = pool.give(buf);
+                let data = pool.give(buf, len);
                 core.supply(id, file, data, Instant::now());
                 tally.moved(len);
                 Ok(())

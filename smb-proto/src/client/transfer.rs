@@ -247,8 +247,8 @@ impl TransferResults {
 /// let mut buf = pool.take(1 << 20);
 /// let read = b"data read from the file";
 /// buf[..read.len()].copy_from_slice(read);
-/// buf.truncate(read.len());
-/// let chunk = pool.give(buf); // supplied to the core, dropped once sent
+/// let chunk = pool.give(buf, read.len()); // supplied to the core, dropped once sent
+/// assert_eq!(&chunk[..], read);
 /// drop(chunk);
 /// assert_eq!(pool.take(1 << 20).len(), 1 << 20);
 /// ```
@@ -262,33 +262,41 @@ pub struct UploadBuffers {
 const POOL_LIMIT: usize = 64;
 
 impl UploadBuffers {
-    /// A buffer of `max` bytes to read into (then truncate to what was read): one the
-    /// core let go of if there is one, else a new one.
+    /// A buffer of `max` bytes to read into: one the core let go of if there is one,
+    /// else a new one.
     ///
     /// It comes initialised, so that one `read` can fill all of it: zeroed once when
-    /// new, and a reused buffer only past what it held last time. (`read_to_end` into
-    /// spare capacity avoids the zeroing but reads a megabyte in eight growing pieces.)
+    /// new, and a reused buffer only past its whole length before (a chunk shorter than
+    /// its buffer does not shrink it: a small file's 4 KiB in an 8 MiB buffer once cost
+    /// 8 MiB of zeroing per file). (`read_to_end` into spare capacity avoids the zeroing
+    /// but reads a megabyte in eight growing pieces.)
     pub fn take(&mut self, max: usize) -> Vec<u8> {
         // The newest buffer let go of: sends finish in order, so it is the one last
         // touched, and likeliest still in the CPU's cache.
         if let Some(i) = self.out.iter().rposition(bytes::Bytes::is_unique) {
             if let Ok(b) = self.out.remove(i).try_into_mut() {
                 let mut v: Vec<u8> = b.into();
-                v.resize(max, 0);
+                if v.len() > max {
+                    v.truncate(max);
+                } else {
+                    v.resize(max, 0);
+                }
                 return v;
             }
         }
         vec![0; max]
     }
 
-    /// `buf` frozen for the core, followed so that [`take`](Self::take) can reuse it.
-    pub fn give(&mut self, buf: Vec<u8>) -> bytes::Bytes {
-        let b = bytes::Bytes::from(buf);
+    /// The first `len` bytes of `buf` (what was read into it), frozen for the core; the
+    /// whole buffer is followed so that [`take`](Self::take) can reuse it.
+    pub fn give(&mut self, buf: Vec<u8>, len: usize) -> bytes::Bytes {
+        let whole = bytes::Bytes::from(buf);
+        let chunk = whole.slice(..len.min(whole.len()));
         if self.out.len() == POOL_LIMIT {
             self.out.remove(0);
         }
-        self.out.push(b.clone());
-        b
+        self.out.push(whole);
+        chunk
     }
 }
 
@@ -689,7 +697,7 @@ impl Download {
 /// assert!(up.kept().is_none());
 /// let mut buf = up.buffer(4);
 /// buf.copy_from_slice(b"abcd");
-/// let chunk = up.read(buf, 4); // supplied to the core
+/// let chunk = up.read(buf, 4, 4); // supplied to the core
 /// assert_eq!(up.acked(4), 4); // the server acknowledged it: 4 bytes done
 /// let _again = up.run(); // after a loss: writes from 4 on
 /// ```
@@ -746,10 +754,10 @@ impl Upload {
         self.buffers.take(max)
     }
 
-    /// `buf`, filled with new input for a request of `asked` bytes (and truncated to
-    /// what was read), as the chunk to supply; it is kept until acknowledged.
-    pub fn read(&mut self, buf: Vec<u8>, asked: usize) -> bytes::Bytes {
-        let chunk = self.buffers.give(buf);
+    /// The first `len` bytes of `buf`, read from the input for a request of `asked`
+    /// bytes, as the chunk to supply; it is kept until acknowledged.
+    pub fn read(&mut self, buf: Vec<u8>, len: usize, asked: usize) -> bytes::Bytes {
+        let chunk = self.buffers.give(buf, len);
         self.window.supplied(chunk.clone(), asked);
         chunk
     }
@@ -1017,9 +1025,9 @@ mod tests {
         let mut first = pool.take(1024);
         assert_eq!(first, vec![0; 1024]);
         first[..1000].fill(7);
-        first.truncate(1000);
         let at = first.as_ptr();
-        let sent = pool.give(first);
+        let sent = pool.give(first, 1000);
+        assert_eq!(sent.len(), 1000);
         // Still held (a WRITE not yet sent): a new buffer.
         let other = pool.take(1024);
         assert_ne!(other.as_ptr(), at);
@@ -1028,9 +1036,12 @@ mod tests {
         assert_eq!(again.as_ptr(), at);
         assert_eq!(again.len(), 1024);
         assert_eq!(again[999..1001], [7, 0]);
-        // Asked for more than it holds: grown.
-        let bigger = pool.give(again);
+        // Asked for more than it holds: grown; for less: cut to it.
+        let bigger = pool.give(again, 0);
         drop(bigger);
-        assert_eq!(pool.take(4096).len(), 4096);
+        let grown = pool.take(4096);
+        assert_eq!(grown.len(), 4096);
+        drop(pool.give(grown, 10));
+        assert_eq!(pool.take(100).len(), 100);
     }
 }
