@@ -43,8 +43,8 @@ use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::client::{
-    local_path, local_size, part_paths, with_path, Download, DriverEvent as Ev, LocalTree,
-    ManyFiles, Retry, Status, TransferResults, Upload, UploadBuffers,
+    chunk_for, local_path, local_size, part_paths, with_path, Download, DriverEvent as Ev,
+    LocalTree, ManyFiles, Retry, Status, TransferResults, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, BoxedOp, OpOutput, Operation};
 use smb_proto::CloseReason;
@@ -1273,19 +1273,31 @@ impl Client {
         let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
         let mut op = self.begin(BoxedOp::new(op), None)?;
         let mut results = TransferResults::new(names);
-        let mut sources: HashMap<usize, async_fs::File> = HashMap::new();
+        // Each source open, with the bytes of it thought to be left.
+        let mut sources: HashMap<usize, (async_fs::File, u64)> = HashMap::new();
         let mut pool = UploadBuffers::default();
         loop {
             match op.step().await {
                 Ok(Step::WantData { file, max_len }) => {
                     let local = &files[file].0;
                     let read = async {
-                        let src = match sources.entry(file) {
+                        let (src, left) = match sources.entry(file) {
                             Entry::Occupied(o) => o.into_mut(),
-                            Entry::Vacant(v) => v.insert(async_fs::File::open(local).await?),
+                            Entry::Vacant(v) => {
+                                let f = async_fs::File::open(local).await?;
+                                let len = f.metadata().await?.len();
+                                v.insert((f, len))
+                            }
                         };
-                        let mut buf = pool.take(max_len);
-                        let n = read_up_to(src, &mut buf).await?;
+                        let want = chunk_for(max_len, *left);
+                        let mut buf = pool.take(want);
+                        let mut n = read_up_to(src, &mut buf).await?;
+                        if n == want && want < max_len {
+                            // The file grew since its size was taken: a full chunk.
+                            buf.resize(max_len, 0);
+                            n += read_up_to(src, &mut buf[n..]).await?;
+                        }
+                        *left = left.saturating_sub(n as u64);
                         io::Result::Ok(pool.give(buf, n))
                     };
                     match read.await {

@@ -31,8 +31,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use smb_proto::client::{
-    local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles, ReceiveBuffers,
-    Retry, TransferResults, Upload, UploadBuffers,
+    chunk_for, local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles,
+    ReceiveBuffers, Retry, TransferResults, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -675,22 +675,34 @@ impl Pump {
         let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
         let handle = self.start(op);
         let mut results = TransferResults::new(names);
-        let mut sources: HashMap<usize, std::fs::File> = HashMap::new();
+        // Each source open, with the bytes of it thought to be left.
+        let mut sources: HashMap<usize, (std::fs::File, u64)> = HashMap::new();
         let mut failed = None;
         let mut pool = UploadBuffers::default();
         let outcome = self.pump(handle.id(), |core, ev| match *ev {
             Event::WantData { id, file, max_len } => {
                 let local = &files[file].0;
-                let src = match sources.entry(file) {
-                    Entry::Occupied(o) => o.into_mut(),
-                    Entry::Vacant(v) => v.insert(
-                        std::fs::File::open(local)
-                            .map_err(|e| with_path(e, local))
-                            .inspect_err(|_| failed = Some(file))?,
-                    ),
+                let mut read = |sources: &mut HashMap<usize, (std::fs::File, u64)>| {
+                    let (src, left) = match sources.entry(file) {
+                        Entry::Occupied(o) => o.into_mut(),
+                        Entry::Vacant(v) => {
+                            let f = std::fs::File::open(local)?;
+                            let len = f.metadata()?.len();
+                            v.insert((f, len))
+                        }
+                    };
+                    let want = chunk_for(max_len, *left);
+                    let mut buf = pool.take(want);
+                    let mut len = read_up_to(src, &mut buf)?;
+                    if len == want && want < max_len {
+                        // The file grew since its size was taken: a full chunk.
+                        buf.resize(max_len, 0);
+                        len += read_up_to(src, &mut buf[len..])?;
+                    }
+                    *left = left.saturating_sub(len as u64);
+                    io::Result::Ok((buf, len))
                 };
-                let mut buf = pool.take(max_len);
-                let len = read_up_to(src, &mut buf)
+                let (buf, len) = read(&mut sources)
                     .map_err(|e| with_path(e, local))
                     .inspect_err(|_| failed = Some(file))?;
                 if len < max_len {

@@ -32,8 +32,8 @@ mod transfer;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
 pub use transfer::{
-    local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles, ReceiveBuffers,
-    TransferResults, Upload, UploadBuffers, UploadWindow,
+    chunk_for, local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles,
+    ReceiveBuffers, TransferResults, Upload, UploadBuffers, UploadWindow,
 };
 
 /// The error every driver returns (each re-exports it as its `Error`): what the

@@ -233,6 +233,21 @@ impl TransferResults {
     }
 }
 
+/// How much of a local file to read for a WRITE of at most `max` bytes when `left`
+/// bytes of it are thought to remain: one byte more, so that a short read says where it
+/// ends, and a buffer no bigger than the file (a 4 KiB file in a server's 8 MiB WRITE
+/// size needs no 8 MiB buffer). A read that fills it means the file grew since its size
+/// was taken: the caller reads on, up to `max`.
+///
+/// ```
+/// use smb_proto::client::chunk_for;
+/// assert_eq!(chunk_for(8 << 20, 4096), 4097);
+/// assert_eq!(chunk_for(8 << 20, 1 << 30), 8 << 20);
+/// ```
+pub fn chunk_for(max: usize, left: u64) -> usize {
+    left.saturating_add(1).min(max as u64) as usize
+}
+
 /// Buffers for the data a driver hands an upload on [`Event::WantData`](crate::Event::WantData),
 /// reused once the core has sent them.
 ///
