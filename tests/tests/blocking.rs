@@ -748,3 +748,34 @@ fn an_upload_sends_the_chunks_it_has_ready_in_one_write() {
     let on_disk = std::fs::read(srv.share_path("share").join("eight.bin")).unwrap();
     assert_eq!(sha256(&on_disk), sha256(&content));
 }
+
+/// A local file longer than its size said when it was opened is uploaded whole: files
+/// of a many-file upload are read into buffers their size, and a buffer that fills
+/// means the file goes on. `/proc` files say 0 and hold more.
+#[test]
+fn a_many_file_upload_of_a_file_longer_than_its_size_sends_all_of_it() {
+    let srv = server();
+    let proc_file = std::path::PathBuf::from("/proc/self/status");
+    assert_eq!(std::fs::metadata(&proc_file).unwrap().len(), 0);
+    let files = vec![(proc_file.clone(), "status.txt".to_string())];
+    let conn = connect(&srv);
+    let sent = conn.store_files("share", &files).unwrap();
+    let on_disk = std::fs::read(srv.share_path("share").join("status.txt")).unwrap();
+    assert!(sent > 100 && on_disk.len() as u64 == sent, "{sent} bytes");
+    assert!(
+        on_disk.starts_with(b"Name:"),
+        "{:?}",
+        &on_disk[..on_disk.len().min(40)]
+    );
+    // The same on the async client (smol).
+    let opts = srv.connect_options();
+    let sent = smol::block_on(async {
+        let client = smb_asyncstd::connect(&opts).await.unwrap();
+        client
+            .store_files("share", &[(proc_file, "status2.txt".to_string())])
+            .await
+            .unwrap()
+    });
+    let on_disk = std::fs::read(srv.share_path("share").join("status2.txt")).unwrap();
+    assert!(sent > 100 && on_disk.len() as u64 == sent, "{sent} bytes");
+}
