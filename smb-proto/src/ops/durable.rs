@@ -3,16 +3,14 @@
 //! server granted; [`Reclaim`] takes it back on a new connection and session, with the
 //! lease it held.
 
-use crate::connection::{BreakKey, Fail, OpContext, Operation, Progress, Response};
+use crate::connection::{Fail, OpContext, Operation, Progress, Response};
 use crate::error::Error;
 use crate::wire::create::{
-    context_name, disposition, oplock_level, CreateResponse, DurableReconnectV2, FileId,
-    LeaseContext,
+    context_name, disposition, CreateResponse, DurableReconnectV2, FileId, LeaseContext,
 };
 use crate::wire::request::RequestBody;
 
-use super::file::{check, create, info_from_create, invalid, OpenOptions};
-use super::lease::LeaseState;
+use super::file::{check, create, hold_caching, info_from_create, OpenOptions};
 use super::{path, FileInfo, Handle};
 
 /// A durable open the server granted: what reclaiming it takes.
@@ -116,40 +114,8 @@ impl Operation for Reclaim {
         check(&resp, "reclaim", &self.open.path)?;
         let c = CreateResponse::decode(&resp.msg)?;
         let tree = cx.tree();
-        let lease = c
-            .create_contexts
-            .iter()
-            .find(|(name, _)| &name[..] == context_name::REQUEST_LEASE)
-            .map(|(_, data)| LeaseContext::decode(data))
-            .transpose()?;
-        match (c.oplock_level, lease) {
-            (oplock_level::LEASE, Some(l)) => {
-                if Some(l.lease_key) != self.open.lease.map(|o| o.lease_key) {
-                    return Err(invalid("reclaim: the lease came back under another key"));
-                }
-                let state = LeaseState {
-                    bits: l.lease_state & (LeaseState::R | LeaseState::W | LeaseState::H),
-                    epoch: l.v2.map_or(0, |(_, epoch)| epoch),
-                    ..Default::default()
-                };
-                cx.hold_lease(BreakKey::Lease(l.lease_key), c.file_id, tree, state);
-                self.open.lease = Some(l);
-            }
-            (oplock_level::NONE, _) => self.open.lease = None,
-            (oplock_level::LEASE, None) => {
-                return Err(invalid(
-                    "reclaim: a lease granted without its lease context",
-                ))
-            }
-            (level, _) => {
-                let state = LeaseState {
-                    bits: LeaseState::bits_of_oplock(level),
-                    oplock: Some(level),
-                    ..Default::default()
-                };
-                cx.hold_lease(BreakKey::File(c.file_id), c.file_id, tree, state);
-            }
-        }
+        let asked = self.open.lease.map(|l| l.lease_key);
+        self.open.lease = hold_caching(cx, &c, asked, "reclaim")?;
         self.open.file_id = c.file_id;
         self.open.oplock = c.oplock_level;
         cx.hold_durable(self.open.clone());

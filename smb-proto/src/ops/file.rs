@@ -301,49 +301,55 @@ impl Open {
         c.create_contexts
             .push((context_name::REQUEST_LEASE.to_vec(), lease.encode()));
     }
+}
 
-    /// Makes the core hold what the server granted in `c`.
-    fn hold_caching(
-        &self,
-        cx: &mut OpContext<'_>,
-        c: &CreateResponse,
-    ) -> Result<Option<LeaseContext>, Fail> {
-        let tree = cx.tree();
-        match c.oplock_level {
-            oplock_level::NONE => {}
-            oplock_level::LEASE => {
-                let Some((_, data)) = c
-                    .create_contexts
-                    .iter()
-                    .find(|(name, _)| &name[..] == context_name::REQUEST_LEASE)
-                else {
-                    return Err(invalid("open: a lease granted without its lease context"));
-                };
-                let granted = LeaseContext::decode(data)?;
-                if Some(granted.lease_key) != self.lease_key {
-                    return Err(invalid(
-                        "open: the server granted a lease under another key",
-                    ));
-                }
-                let state = LeaseState {
-                    bits: granted.lease_state & (LeaseState::R | LeaseState::W | LeaseState::H),
-                    epoch: granted.v2.map_or(0, |(_, epoch)| epoch),
-                    ..Default::default()
-                };
-                cx.hold_lease(BreakKey::Lease(granted.lease_key), c.file_id, tree, state);
-                return Ok(Some(granted));
+/// Takes the caching a CREATE response granted into the core's table (so breaks reach
+/// it): a lease, which must come back under `asked` (the key the CREATE asked with), or an
+/// oplock level → the granted lease context, if a lease. `what` names the operation in
+/// errors. One place for [`Open`] and [`Reclaim`](super::Reclaim).
+pub(crate) fn hold_caching(
+    cx: &mut OpContext<'_>,
+    c: &CreateResponse,
+    asked: Option<[u8; 16]>,
+    what: &str,
+) -> Result<Option<LeaseContext>, Fail> {
+    let tree = cx.tree();
+    match c.oplock_level {
+        oplock_level::NONE => {}
+        oplock_level::LEASE => {
+            let Some((_, data)) = c
+                .create_contexts
+                .iter()
+                .find(|(name, _)| &name[..] == context_name::REQUEST_LEASE)
+            else {
+                return Err(invalid(format!(
+                    "{what}: a lease granted without its lease context"
+                )));
+            };
+            let granted = LeaseContext::decode(data)?;
+            if Some(granted.lease_key) != asked {
+                return Err(invalid(format!(
+                    "{what}: the server granted a lease under another key"
+                )));
             }
-            level => {
-                let state = LeaseState {
-                    bits: LeaseState::bits_of_oplock(level),
-                    oplock: Some(level),
-                    ..Default::default()
-                };
-                cx.hold_lease(BreakKey::File(c.file_id), c.file_id, tree, state);
-            }
+            let state = LeaseState {
+                bits: granted.lease_state & (LeaseState::R | LeaseState::W | LeaseState::H),
+                epoch: granted.v2.map_or(0, |(_, epoch)| epoch),
+                ..Default::default()
+            };
+            cx.hold_lease(BreakKey::Lease(granted.lease_key), c.file_id, tree, state);
+            return Ok(Some(granted));
         }
-        Ok(None)
+        level => {
+            let state = LeaseState {
+                bits: LeaseState::bits_of_oplock(level),
+                oplock: Some(level),
+                ..Default::default()
+            };
+            cx.hold_lease(BreakKey::File(c.file_id), c.file_id, tree, state);
+        }
     }
+    Ok(None)
 }
 
 impl Operation for Open {
@@ -385,8 +391,7 @@ impl Operation for Open {
             tree: cx.tree(),
             file_id: c.file_id,
         };
-        let held = self
-            .hold_caching(cx, &c)
+        let held = hold_caching(cx, &c, self.lease_key, "open")
             .and_then(|lease| self.hold_durable(cx, &c, lease));
         if let Err(e) = held {
             // The handle is open: the cleanup closes it rather than leak it.
