@@ -54,6 +54,7 @@ pub mod config;
 pub mod connection;
 pub mod crypto;
 pub mod error;
+mod idmap;
 pub mod netbios;
 pub mod ntstatus;
 pub mod ops;

@@ -7,6 +7,7 @@
 //! Nothing here does I/O: a driver hands in what only it can get, fresh randomness for
 //! the seed, the wall-clock time, and the bytes its socket moved.
 
+use crate::idmap::IdMap;
 use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::Arc;
@@ -666,8 +667,8 @@ pub struct Dispatcher<S> {
     /// What is still to be written, in order: the core's frames and, between them, large
     /// WRITE payloads sent from the caller's buffer without a copy.
     out: VecDeque<Bytes>,
-    routes: HashMap<OpId, Route<S>>,
-    tickets: HashMap<u64, OpId>,
+    routes: IdMap<OpId, Route<S>>,
+    tickets: IdMap<u64, OpId>,
 }
 
 impl<S: EventSink> Dispatcher<S> {
@@ -676,8 +677,8 @@ impl<S: EventSink> Dispatcher<S> {
         Dispatcher {
             core,
             out: VecDeque::new(),
-            routes: HashMap::new(),
-            tickets: HashMap::new(),
+            routes: IdMap::default(),
+            tickets: IdMap::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! never calls it.
 
 use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -104,19 +105,19 @@ pub fn local_path(local: &Path, remote_relative: &str) -> PathBuf {
 /// real name. `None` for a target that is a device or a pipe (`/dev/null`, a FIFO),
 /// written in place: a renamed temporary would replace the node.
 pub fn part_paths(files: &[(String, PathBuf)]) -> Vec<Option<PathBuf>> {
-    let mut taken: HashSet<PathBuf> = files.iter().map(|(_, l)| l.clone()).collect();
+    let targets: HashSet<&OsStr> = files.iter().map(|(_, l)| l.as_os_str()).collect();
+    let mut parts: HashSet<OsString> = HashSet::with_capacity(files.len());
     files
         .iter()
         .map(|(_, local)| {
             if std::fs::metadata(local).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
                 return None;
             }
-            let mut part = local.clone().into_os_string();
+            let mut part = local.as_os_str().to_owned();
             loop {
                 part.push(".part");
-                let candidate = PathBuf::from(&part);
-                if taken.insert(candidate.clone()) {
-                    return Some(candidate);
+                if !targets.contains(part.as_os_str()) && parts.insert(part.clone()) {
+                    return Some(PathBuf::from(part));
                 }
             }
         })

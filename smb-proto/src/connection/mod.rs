@@ -15,6 +15,7 @@ mod schedule;
 mod send;
 mod session;
 
+use crate::idmap::IdMap;
 pub use negotiate::Negotiated;
 use negotiate::BEFORE_NEGOTIATE;
 use schedule::{Running, ShareTree};
@@ -261,9 +262,9 @@ pub(crate) struct Core {
     pub(crate) durables: HashMap<crate::wire::create::FileId, crate::ops::DurableOpen>,
     /// Which operation a supply for (top-level operation, file) goes to: the one that
     /// last asked for data or reported some there (a child, in a many-file operation).
-    streams: HashMap<(OpId, usize), OpId>,
+    streams: IdMap<(OpId, usize), OpId>,
     /// Each running operation's last requests and responses, for its error's trail.
-    trails: HashMap<OpId, VecDeque<TrailEntry>>,
+    trails: IdMap<OpId, VecDeque<TrailEntry>>,
     /// When top-level operations that have one must be done ([`Connection::set_deadline`]).
     op_deadlines: BTreeMap<OpId, Instant>,
     /// Credits asked for by requests in flight and not granted yet: with `credits`, what
@@ -277,7 +278,7 @@ pub(crate) struct Core {
     /// Where a replay learns whether requests wait for responses.
     replay_awaiting: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Request groups kept until answered, by their first message id (see `transmit`).
-    sent: HashMap<u64, Sent>,
+    sent: IdMap<u64, Sent>,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -297,7 +298,7 @@ const TRAIL_LEN: usize = 24;
 /// Operations can be started before negotiation completes; they queue.
 pub struct Connection {
     core: Core,
-    ops: HashMap<OpId, Running>,
+    ops: IdMap<OpId, Running>,
     /// Operations not started yet, in the order they came: they wait for negotiation
     /// (their first requests depend on it) and for their share's tree.
     unstarted: Vec<(OpId, Running)>,
@@ -350,13 +351,13 @@ impl Connection {
             break_owners: HashMap::new(),
             leases: HashMap::new(),
             durables: HashMap::new(),
-            streams: HashMap::new(),
-            trails: HashMap::new(),
+            streams: IdMap::default(),
+            trails: IdMap::default(),
             op_deadlines: BTreeMap::new(),
             credits_asked: 0,
             replay_logins: VecDeque::new(),
             replay_awaiting: None,
-            sent: HashMap::new(),
+            sent: IdMap::default(),
             rng,
             config,
         };
@@ -367,7 +368,7 @@ impl Connection {
         core.send_negotiate();
         Connection {
             core,
-            ops: HashMap::new(),
+            ops: IdMap::default(),
             unstarted: Vec::new(),
             shares: HashMap::new(),
         }

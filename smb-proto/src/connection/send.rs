@@ -162,22 +162,25 @@ impl Core {
         // it is re-authenticated.
         let first = self.next_message_id;
         let n = group.items.len();
-        let keep = (group.op.is_some()
+        let keep = group.op.is_some()
             && session.established
             && session.credentials.is_some()
             && group
                 .items
                 .iter()
-                .all(|i| i.body.command() != Command::SessionSetup))
-        .then(|| group.clone());
+                .all(|i| i.body.command() != Command::SessionSetup);
         let frame = self.begin_frame(encrypt);
-        for (i, mut item) in group.items.into_iter().enumerate() {
-            let dfs = self.sessions[slot.0].dfs_path(item.tree_id, &mut item.body);
-            let command = item.body.command();
+        for (i, item) in group.items.iter().enumerate() {
+            let dfs = self.sessions[slot.0].dfs_path(item.tree_id, &item.body);
+            let body = match &dfs {
+                Some(Some(renamed)) => renamed,
+                _ => &item.body,
+            };
+            let command = body.command();
             let charge = item
                 .header
                 .credit_charge
-                .unwrap_or_else(|| self.charge_for(&item.body))
+                .unwrap_or_else(|| self.charge_for(body))
                 .max(1);
             let message_id = self.next_message_id;
             self.next_message_id += u64::from(charge);
@@ -203,14 +206,14 @@ impl Core {
             if item.related {
                 header.flags |= flags::RELATED_OPERATIONS;
             }
-            if dfs {
+            if dfs.is_some() {
                 header.flags |= flags::DFS_OPERATIONS;
             }
             let start = self.tx.len();
             header.encode(&mut self.tx);
             // A large WRITE ending an unencrypted frame leaves its data where the caller
             // put it (see `poll_transmit_vectored`); encryption needs it in place anyway.
-            let payload = match &item.body {
+            let payload = match body {
                 RequestBody::Write(w)
                     if !encrypt && i + 1 == n && w.data.len() >= SEPARATE_PAYLOAD =>
                 {
@@ -276,13 +279,13 @@ impl Core {
                     },
                     session: slot,
                     credits_asked: header.credits,
-                    group: keep.is_some().then_some(first),
+                    group: keep.then_some(first),
                 },
             );
             self.credits_asked = self.credits_asked.saturating_add(u32::from(header.credits));
         }
         self.end_frame(slot, frame, encrypt);
-        if let Some(group) = keep {
+        if keep {
             let unanswered = n;
             self.sent.insert(
                 first,

@@ -2,6 +2,7 @@
 //! signatures and decrypting what the server sends.
 
 use super::*;
+use crate::idmap::IdMap;
 
 /// A session of a connection, as operations name it: [`SessionSlot::DEFAULT`] is the
 /// first login's; [`Connection::add_session`] makes room for another (a second user on
@@ -28,7 +29,7 @@ pub(crate) struct Session {
     pub(crate) established: bool,
     pub(crate) is_guest: bool,
     /// The session's trees, by tree id.
-    pub(crate) trees: HashMap<u32, TreeState>,
+    pub(crate) trees: IdMap<u32, TreeState>,
     /// The credentials it logged in with, to log in again when the server says the
     /// session expired (MS-SMB2 3.2.5.1.11); `None` for another authenticator's login,
     /// whose expiry fails the request instead.
@@ -61,7 +62,7 @@ impl Session {
             encrypt_all: false,
             established: false,
             is_guest: false,
-            trees: HashMap::new(),
+            trees: IdMap::default(),
             credentials: None,
             reauthenticating: false,
             parked: Vec::new(),
@@ -69,23 +70,24 @@ impl Session {
         }
     }
 
-    /// Whether `tree` is a DFS share; if so, a CREATE's share-relative name becomes the
-    /// full `server\share\path` (MS-SMB2 3.2.4.3: "If TreeConnect.IsDfsShare is TRUE, the
-    /// client MUST … set the FileName to the full DFS path"), and the caller sets
-    /// SMB2_FLAGS_DFS_OPERATIONS on every request on it (MS-SMB2 3.2.4.1.1), as Samba's
-    /// own client does.
-    pub(crate) fn dfs_path(&self, tree: u32, body: &mut RequestBody) -> bool {
-        let Some(root) = self.trees.get(&tree).and_then(|t| t.dfs_root.as_ref()) else {
-            return false;
+    /// Whether `tree` is a DFS share, and if so, for a CREATE, the request to send
+    /// instead: its share-relative name made the full `server\share\path` (MS-SMB2
+    /// 3.2.4.3: "If TreeConnect.IsDfsShare is TRUE, the client MUST … set the FileName to
+    /// the full DFS path"). The caller sets SMB2_FLAGS_DFS_OPERATIONS on every request on
+    /// it (MS-SMB2 3.2.4.1.1), as Samba's own client does. The request kept for sending
+    /// again stays share-relative, so it is never prefixed twice.
+    pub(crate) fn dfs_path(&self, tree: u32, body: &RequestBody) -> Option<Option<RequestBody>> {
+        let root = self.trees.get(&tree).and_then(|t| t.dfs_root.as_ref())?;
+        let RequestBody::Create(create) = body else {
+            return Some(None);
         };
-        if let RequestBody::Create(create) = body {
-            create.name = if create.name.is_empty() {
-                root.clone()
-            } else {
-                format!("{root}\\{}", create.name)
-            };
-        }
-        true
+        let mut create = create.clone();
+        create.name = if create.name.is_empty() {
+            root.clone()
+        } else {
+            format!("{root}\\{}", create.name)
+        };
+        Some(Some(RequestBody::Create(create)))
     }
 
     /// Whether requests on `tree` are encrypted (the session's or the share's demand).

@@ -4,7 +4,8 @@
 //! do server-side copies gets the same bytes through the client, READ then WRITE, in
 //! the same operation.
 
-use std::collections::{HashMap, VecDeque};
+use crate::idmap::IdMap;
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 
@@ -205,7 +206,7 @@ pub struct CopyFile {
     server_side: bool,
     renegotiations: u32,
     todo: VecDeque<Span>,
-    in_flight: HashMap<usize, Pending>,
+    in_flight: IdMap<usize, Pending>,
     next_tag: usize,
     copied: u64,
     /// CLOSEs sent and not yet answered (both handles are closed together).
@@ -230,7 +231,7 @@ impl CopyFile {
             server_side: true,
             renegotiations: 0,
             todo: VecDeque::new(),
-            in_flight: HashMap::new(),
+            in_flight: IdMap::default(),
             next_tag: IO,
             copied: 0,
             closes: None,

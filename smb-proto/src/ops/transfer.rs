@@ -2,7 +2,8 @@
 //! 3.2.4.7), each sized to the negotiated maximum, so throughput is bound by the
 //! server rather than by round trips.
 
-use std::collections::{BTreeMap, HashMap};
+use crate::idmap::IdMap;
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
@@ -84,7 +85,7 @@ pub struct ReadFile {
     /// The offset of the READ past `end` that asks whether the file goes on, while it
     /// is unanswered.
     probe: Option<u64>,
-    in_flight: HashMap<usize, (u64, u32)>,
+    in_flight: IdMap<usize, (u64, u32)>,
     next_tag: usize,
     /// Out-of-order data waiting for the gap before it to fill.
     reorder: BTreeMap<u64, Bytes>,
@@ -119,7 +120,7 @@ impl ReadFile {
             end: offset,
             eof: None,
             probe: None,
-            in_flight: HashMap::new(),
+            in_flight: IdMap::default(),
             next_tag: IO,
             reorder: BTreeMap::new(),
             first_len: 0,
@@ -440,7 +441,7 @@ pub struct WriteFile {
     offset: u64,
     /// FILE_OVERWRITE_IF (a fresh file) or FILE_OPEN_IF (written into from `start`).
     disposition: u32,
-    in_flight: HashMap<usize, (u64, Bytes)>,
+    in_flight: IdMap<usize, (u64, Bytes)>,
     next_tag: usize,
     wanting: bool,
     eof: bool,
@@ -468,7 +469,7 @@ impl WriteFile {
             start: 0,
             offset: 0,
             disposition: disposition::OVERWRITE_IF,
-            in_flight: HashMap::new(),
+            in_flight: IdMap::default(),
             next_tag: IO,
             wanting: false,
             eof: false,
@@ -757,7 +758,7 @@ pub struct Write {
     handle: Handle,
     offset: u64,
     data: Bytes,
-    in_flight: HashMap<usize, (u64, Bytes)>,
+    in_flight: IdMap<usize, (u64, Bytes)>,
     next_tag: usize,
 }
 
@@ -768,7 +769,7 @@ impl Write {
             handle,
             offset,
             data,
-            in_flight: HashMap::new(),
+            in_flight: IdMap::default(),
             next_tag: 0,
         }
     }

@@ -9,7 +9,8 @@
 //!
 //! [`Event::FileDone`]: crate::Event::FileDone
 
-use std::collections::{HashMap, VecDeque};
+use crate::idmap::IdMap;
+use std::collections::VecDeque;
 
 use crate::connection::{ChildId, Fail, OpContext, OpOutput, Operation, Progress};
 use crate::error::Error;
@@ -31,7 +32,7 @@ struct Window {
     /// Items not started yet.
     next: usize,
     count: usize,
-    running: HashMap<ChildId, usize>,
+    running: IdMap<ChildId, usize>,
     results: Vec<Option<Result<u64, Error>>>,
 }
 
@@ -41,7 +42,7 @@ impl Window {
             window: window.max(1),
             next: 0,
             count,
-            running: HashMap::new(),
+            running: IdMap::default(),
             results: std::iter::repeat_with(|| None).take(count).collect(),
         }
     }
