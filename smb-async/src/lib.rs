@@ -25,6 +25,7 @@ mod path;
 mod pool;
 mod replay;
 pub mod runtime;
+mod spread;
 mod watch;
 
 use std::collections::hash_map::{Entry, HashMap};
@@ -364,7 +365,15 @@ impl Client {
     ///
     /// [`Error::Connect`] when the server cannot be reached, the login's error otherwise.
     pub async fn connect_with(opts: &ConnectOptions, runtime: Arc<dyn Runtime>) -> Result<Client> {
-        let creds = opts.credentials()?;
+        Client::connect_as(opts, runtime, opts.credentials()?).await
+    }
+
+    /// [`Client::connect_with`], logging in with `creds`.
+    async fn connect_as(
+        opts: &ConnectOptions,
+        runtime: Arc<dyn Runtime>,
+        creds: Credentials,
+    ) -> Result<Client> {
         let (link, client_guid) = Client::dial(opts, &runtime).await?;
         let again = Again {
             opts: Box::new(opts.clone()),
@@ -1090,7 +1099,53 @@ impl Client {
     /// [`Error::Transfer`] when any file failed: the files that made it and the first
     /// failure (a local one stops the rest; a server's does not).
     pub async fn store_files(&self, share: &str, files: &[(PathBuf, String)]) -> Result<u64> {
-        self.store(share, Vec::new(), files).await
+        self.store_spread(share, Vec::new(), files).await
+    }
+
+    /// [`Client::store`], the files spread over extra connections when the options
+    /// allow ([`ConnectOptions::connections`]), the directories made first on this one.
+    async fn store_spread(
+        &self,
+        share: &str,
+        dirs: Vec<String>,
+        files: &[(PathBuf, String)],
+    ) -> Result<u64> {
+        let mut extras = spread::Extras::default();
+        self.make_extras(&mut extras, files.len()).await;
+        if !extras.is_empty() && !dirs.is_empty() {
+            if let Err(e) = self.store(share, dirs.clone(), &[]).await {
+                extras.close().await;
+                return Err(e);
+            }
+        }
+        let dirs = if extras.is_empty() { dirs } else { Vec::new() };
+        // Sizes to share the work by: a file that cannot be read fails when it is opened.
+        let locals: Vec<PathBuf> = match extras.is_empty() {
+            true => Vec::new(),
+            false => files.iter().map(|(l, _)| l.clone()).collect(),
+        };
+        let sizes = blocking::unblock(move || {
+            locals
+                .iter()
+                .map(|l| std::fs::metadata(l).map_or(0, |m| m.len()))
+                .collect::<Vec<u64>>()
+        })
+        .await;
+        let share = share.to_string();
+        let stored = self
+            .spread_files(
+                &extras,
+                files,
+                &sizes,
+                |f| f.1.clone(),
+                |c, part| {
+                    let (share, dirs) = (share.clone(), dirs.clone());
+                    async move { c.store(&share, dirs, &part).await }
+                },
+            )
+            .await;
+        extras.close().await;
+        stored
     }
 
     /// Downloads each remote file (share-relative) to its local path, keeping up to
@@ -1100,6 +1155,38 @@ impl Client {
     ///
     /// As for [`Client::store_files`].
     pub async fn retrieve_files(&self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
+        let mut extras = spread::Extras::default();
+        self.make_extras(&mut extras, files.len()).await;
+        let sizes = vec![0; files.len()];
+        let got = self.retrieve_spread(share, files, &sizes, &extras).await;
+        extras.close().await;
+        got
+    }
+
+    /// [`Client::retrieve_many`], spread over `extras` ([`Client::spread_files`]).
+    async fn retrieve_spread(
+        &self,
+        share: &str,
+        files: &[(String, PathBuf)],
+        sizes: &[u64],
+        extras: &spread::Extras,
+    ) -> Result<u64> {
+        let share = share.to_string();
+        self.spread_files(
+            extras,
+            files,
+            sizes,
+            |f| f.0.clone(),
+            |c, part| {
+                let share = share.clone();
+                async move { c.retrieve_many(&share, &part).await }
+            },
+        )
+        .await
+    }
+
+    /// Downloads `files` on this connection, made again and resumed after a loss.
+    async fn retrieve_many(&self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
         let (mut many, mut retry) = (ManyFiles::new(files.len()), self.retry());
         let mut run = files.to_vec();
         loop {
@@ -1200,7 +1287,7 @@ impl Client {
     ) -> Result<(u64, u64)> {
         let (local, remote) = (local_dir.to_path_buf(), remote_dir.to_string());
         let tree = blocking::unblock(move || LocalTree::walk(&local, &remote)).await?;
-        let bytes = self.store(share, tree.dirs, &tree.files).await?;
+        let bytes = self.store_spread(share, tree.dirs, &tree.files).await?;
         Ok((tree.files.len() as u64, bytes))
     }
 
@@ -1217,14 +1304,31 @@ impl Client {
         remote_dir: &str,
         local_dir: &Path,
     ) -> Result<(u64, u64)> {
-        let entries = self.call(ops::ListTree::new(share, remote_dir)).await?;
+        let mut extras = spread::Extras::default();
+        let got = self
+            .retrieve_tree_with(share, remote_dir, local_dir, &mut extras)
+            .await;
+        extras.close().await;
+        got
+    }
+
+    /// [`Client::retrieve_tree`] with the extra clients of the call.
+    async fn retrieve_tree_with(
+        &self,
+        share: &str,
+        remote_dir: &str,
+        local_dir: &Path,
+        extras: &mut spread::Extras,
+    ) -> Result<(u64, u64)> {
+        let entries = self.list_tree_on(share, remote_dir, extras).await?;
         let mut dirs = vec![local_dir.to_path_buf()];
-        let mut files = Vec::new();
+        let (mut files, mut sizes) = (Vec::new(), Vec::new());
         for entry in entries {
             let local = local_path(local_dir, &entry.path);
             if entry.info.is_directory() {
                 dirs.push(local);
             } else {
+                sizes.push(entry.info.size);
                 files.push((ops::path::join(remote_dir, &entry.path), local));
             }
         }
@@ -1233,7 +1337,8 @@ impl Client {
                 .try_for_each(|d| std::fs::create_dir_all(d).map_err(|e| with_path(e, d)))
         })
         .await?;
-        let bytes = self.retrieve_files(share, &files).await?;
+        self.make_extras(extras, files.len()).await;
+        let bytes = self.retrieve_spread(share, &files, &sizes, extras).await?;
         Ok((files.len() as u64, bytes))
     }
 

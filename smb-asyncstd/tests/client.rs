@@ -558,3 +558,65 @@ fn files_streams_timeouts_and_the_pool_on_async_std_and_smol() {
         guard("smol", run(&srv, client, smb_asyncstd::pool(None))).await;
     });
 }
+
+/// A tree spread over two connections on smol (`ConnectOptions::connections`): one
+/// extra connection per call (counted by a relay in front of smbd), every file whole
+/// both ways, and a wide tree's spread listing equal to the tree.
+#[test]
+fn a_tree_spread_over_two_connections_on_smol() {
+    use smb_tests::fault::{Fault, FaultProxy};
+    let srv = server();
+    let proxy = FaultProxy::start(srv.addr(), Fault::None);
+    let mut opts = srv.connect_options().connections(2);
+    opts.port = proxy.port();
+    let work = srv
+        .share_path("share")
+        .parent()
+        .unwrap()
+        .join("spread-smol");
+    let expected = make_tree(&work.join("src"), 100);
+    // 40 directories: wide enough for the listing to be shared out.
+    for d in 0..40 {
+        std::fs::create_dir_all(srv.share_path("share").join(format!("wide/d{d:02}/in"))).unwrap();
+    }
+    smol::block_on(guard("smol spread", async {
+        let client = smb_asyncstd::connect(&opts).await.expect("connect");
+        let (files, _) = client
+            .store_tree(&work.join("src"), "share", "up")
+            .await
+            .unwrap();
+        assert_eq!(files, 100);
+        assert_eq!(proxy.connections(), 2);
+        check_tree(
+            &srv.share_path("share").join("up"),
+            &expected,
+            "on the server",
+        );
+        let (files, _) = client
+            .retrieve_tree("share", "up", &work.join("dst"))
+            .await
+            .unwrap();
+        assert_eq!(files, 100);
+        assert_eq!(proxy.connections(), 3);
+        check_tree(&work.join("dst"), &expected, "downloaded");
+        let mut wide: Vec<String> = client
+            .list_tree("share", "wide")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
+        assert_eq!(
+            proxy.connections(),
+            4,
+            "the wide listing made an extra connection"
+        );
+        wide.sort();
+        let mut want: Vec<String> = (0..40)
+            .flat_map(|d| [format!("d{d:02}"), format!("d{d:02}\\in")])
+            .collect();
+        want.sort();
+        assert_eq!(wide, want);
+        client.echo().await.expect("the first connection goes on");
+    }));
+}

@@ -19,6 +19,7 @@ mod file;
 mod netbios;
 mod path;
 mod replay;
+mod spread;
 mod watch;
 
 use std::collections::hash_map::{Entry, HashMap};
@@ -242,6 +243,11 @@ impl Pump {
 
     /// Connects, negotiates and logs in as `opts` says ([`Connection::connect`]).
     fn dial(opts: &ConnectOptions) -> Result<Pump> {
+        Pump::dial_as(opts, opts.credentials()?)
+    }
+
+    /// [`Pump::dial`], logging in with `creds`.
+    fn dial_as(opts: &ConnectOptions, creds: Credentials) -> Result<Pump> {
         let addr = (opts.host.as_str(), opts.port)
             .to_socket_addrs()
             .map_err(|e| opts.connect_error(e))?
@@ -252,7 +258,6 @@ impl Pump {
         sock.set_nodelay(true)?;
         tracing::debug!(target = %opts.target(), "TCP connected");
         let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
-        let creds = opts.credentials()?;
         let sock = replay::Socket::new(sock, opts, &config)?;
         let mut pump = Pump::new(sock, smb_proto::Connection::new(config, Instant::now()));
         pump.opts = Some(Box::new(opts.clone()));
@@ -732,13 +737,79 @@ impl Pump {
         files: &[(PathBuf, String)],
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<u64> {
-        self.store_many(share, Vec::new(), files, progress)
+        self.store_spread(share, Vec::new(), files, progress)
+    }
+
+    /// [`Pump::store_many`], the files spread over extra connections when the options
+    /// allow ([`ConnectOptions::connections`]), the directories made first on this one.
+    fn store_spread(
+        &mut self,
+        share: &str,
+        dirs: Vec<String>,
+        files: &[(PathBuf, String)],
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<u64> {
+        let mut extras = Vec::new();
+        self.make_extras(&mut extras, files.len());
+        if extras.is_empty() {
+            return self.store_many(share, dirs, files, progress);
+        }
+        if !dirs.is_empty() {
+            self.store_many(share, dirs, &[], &mut |_| {})?;
+        }
+        // Sizes to share the work by: a file that cannot be read fails when it is opened.
+        let sizes: Vec<u64> = files
+            .iter()
+            .map(|(local, _)| std::fs::metadata(local).map_or(0, |m| m.len()))
+            .collect();
+        let name = |f: &(PathBuf, String)| f.1.clone();
+        self.spread_files(
+            &mut extras,
+            files,
+            &sizes,
+            name,
+            progress,
+            |pump, part, _, p| pump.store_many(share, Vec::new(), part, p),
+        )
     }
 
     /// Downloads each file to a temporary beside its target ([`part_paths`](smb_proto::client::part_paths)), renamed
     /// over the target once the file is whole and removed when it fails; after a lost
     /// connection, makes it again and downloads the files not yet whole ([`ManyFiles`]).
     pub fn retrieve_files(
+        &mut self,
+        share: &str,
+        files: &[(String, PathBuf)],
+        sizes: &[u64],
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<u64> {
+        let mut extras = Vec::new();
+        self.make_extras(&mut extras, files.len());
+        self.retrieve_spread(share, files, sizes, &mut extras, progress)
+    }
+
+    /// [`Pump::retrieve_many`], spread over `extras` ([`Pump::spread_files`]).
+    fn retrieve_spread(
+        &mut self,
+        share: &str,
+        files: &[(String, PathBuf)],
+        sizes: &[u64],
+        extras: &mut [Pump],
+        progress: &mut TreeProgressFn<'_>,
+    ) -> Result<u64> {
+        let name = |f: &(String, PathBuf)| f.0.clone();
+        self.spread_files(
+            extras,
+            files,
+            sizes,
+            name,
+            progress,
+            |pump, part, bytes, p| pump.retrieve_many(share, part, bytes, p),
+        )
+    }
+
+    /// Downloads `files` on this connection; see [`Pump::retrieve_files_once`].
+    fn retrieve_many(
         &mut self,
         share: &str,
         files: &[(String, PathBuf)],
@@ -837,7 +908,7 @@ impl Pump {
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<(u64, u64)> {
         let tree = LocalTree::walk(local_dir, remote_dir)?;
-        let bytes = self.store_many(share, tree.dirs, &tree.files, progress)?;
+        let bytes = self.store_spread(share, tree.dirs, &tree.files, progress)?;
         Ok((tree.files.len() as u64, bytes))
     }
 
@@ -849,18 +920,18 @@ impl Pump {
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<(u64, u64)> {
         std::fs::create_dir_all(local_dir).map_err(|e| with_path(e, local_dir))?;
-        let mut files = Vec::new();
-        let mut bytes_total = 0;
-        for entry in self.call(ops::ListTree::new(share, remote_dir))? {
+        let (mut files, mut sizes, mut extras) = (Vec::new(), Vec::new(), Vec::new());
+        for entry in self.list_tree_on(share, remote_dir, &mut extras)? {
             let local = local_path(local_dir, &entry.path);
             if entry.info.is_directory() {
                 std::fs::create_dir_all(&local).map_err(|e| with_path(e, &local))?;
             } else {
-                bytes_total += entry.info.size;
+                sizes.push(entry.info.size);
                 files.push((ops::path::join(remote_dir, &entry.path), local));
             }
         }
-        let bytes = self.retrieve_files(share, &files, bytes_total, progress)?;
+        self.make_extras(&mut extras, files.len());
+        let bytes = self.retrieve_spread(share, &files, &sizes, &mut extras, progress)?;
         Ok((files.len() as u64, bytes))
     }
 }
@@ -1387,7 +1458,30 @@ impl Connection {
     /// (a device or a pipe is written in place), so a file that failed leaves nothing
     /// under its name, and an existing file is replaced only by a complete one.
     pub fn retrieve_files(&self, share: &str, files: &[(String, PathBuf)]) -> Result<u64> {
-        self.lock().retrieve_files(share, files, 0, &mut |_| {})
+        self.lock()
+            .retrieve_files(share, files, &vec![0; files.len()], &mut |_| {})
+    }
+
+    /// Every file and directory below `dir` on `share`, to any depth up to
+    /// [`ops::MAX_TREE_DEPTH`], each directory before what it holds ([`ops::ListTree`]:
+    /// the directories of a level listed several at once). Spread over extra
+    /// connections when the options allow ([`ConnectOptions::connections`]): the upper
+    /// levels here, the rest shared out ([`ops::ListTreeTop`]).
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// for entry in conn.list_tree("share", "projects")? {
+    ///     println!("{} {}", entry.path, entry.info.size);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first listing that failed (a directory that vanished, access denied), or
+    /// [`smb_proto::Error::Invalid`] for a tree deeper than the limit.
+    pub fn list_tree(&self, share: &str, dir: &str) -> Result<Vec<ops::TreeEntry>> {
+        self.lock().list_tree_on(share, dir, &mut Vec::new())
     }
 
     /// Uploads the directory tree under `local_dir` into `remote_dir` (created with any

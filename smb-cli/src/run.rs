@@ -415,6 +415,7 @@ impl Cx {
         if let Some(t) = c.timeout {
             o.timeout = t;
         }
+        o.connections = usize::from(c.connections.unwrap_or(crate::args::DEFAULT_CONNECTIONS));
         let from_url = Login {
             user: url.user.clone(),
             domain: url.domain.clone(),
@@ -506,7 +507,7 @@ impl Cx {
         }
         // (path below the listing, entry); `named`: a file listed because it was named.
         let (mut entries, named): (Vec<(String, FileInfo)>, bool) = if recursive {
-            match c.call(smb_proto::ops::ListTree::new(&t.share, path)) {
+            match c.list_tree(&t.share, path) {
                 Ok(tree) => (tree.into_iter().map(|e| (e.path, e.info)).collect(), false),
                 Err(e) if !as_dir && e.status() == Some(NtStatus::NOT_A_DIRECTORY) => {
                     (named_file(&c, &t.share, dir, name)?, true)

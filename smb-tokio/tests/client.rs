@@ -590,3 +590,56 @@ async fn a_server_that_goes_away_fails_operations_instead_of_hanging() {
         "{err:?}"
     );
 }
+
+/// A tree spread over three connections (`ConnectOptions::connections`): two extra
+/// connections are made (counted by a relay in front of smbd), every file arrives whole
+/// both ways, the spread listing equals the tree, and the extras close with each call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tree_spread_over_three_connections_on_tokio() {
+    use smb_tests::fault::{Fault, FaultProxy};
+    let srv = server();
+    let proxy = FaultProxy::start(srv.addr(), Fault::None);
+    let mut opts = srv.connect_options().connections(3);
+    opts.port = proxy.port();
+    let client = Client::connect(&opts).await.expect("connect");
+    let work = srv
+        .share_path("share")
+        .parent()
+        .unwrap()
+        .join("spread-tokio");
+    let expected = make_tree(&work.join("src"), 150);
+    let (files, _) = guard(
+        "spread upload",
+        client.store_tree(&work.join("src"), "share", "up"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(files, 150);
+    assert_eq!(proxy.connections(), 3);
+    check_tree(
+        &srv.share_path("share").join("up"),
+        &expected,
+        "on the server",
+    );
+    let listed = guard("listing", client.list_tree("share", "up"))
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().filter(|e| !e.info.is_directory()).count(),
+        150
+    );
+    let (files, _) = guard(
+        "spread download",
+        client.retrieve_tree("share", "up", &work.join("dst")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(files, 150);
+    assert_eq!(
+        proxy.connections(),
+        5,
+        "the download made two extra connections"
+    );
+    check_tree(&work.join("dst"), &expected, "downloaded");
+    client.echo().await.expect("the first connection goes on");
+}

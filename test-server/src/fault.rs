@@ -79,6 +79,8 @@ pub struct FaultProxy {
     expired: Arc<AtomicU64>,
     /// Each open connection's own stop flag ([`FaultProxy::cut_connections`]).
     open: Arc<std::sync::Mutex<Vec<Arc<AtomicBool>>>>,
+    /// Connections accepted so far ([`FaultProxy::connections`]).
+    accepted: Arc<AtomicU64>,
 }
 
 impl FaultProxy {
@@ -113,13 +115,14 @@ impl FaultProxy {
         let (quiet, replaced) = (silenced.clone(), expired.clone());
         let open: Arc<std::sync::Mutex<Vec<Arc<AtomicBool>>>> = Arc::default();
         let relays = open.clone();
+        let counted = Arc::new(AtomicU64::new(0));
+        let count = counted.clone();
         thread::spawn(move || {
-            let mut accepted = 0;
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
                         let _ = client.set_nonblocking(false);
-                        accepted += 1;
+                        let accepted = count.fetch_add(1, Ordering::Relaxed) + 1;
                         let fault = if accepted <= connections {
                             fault
                         } else {
@@ -149,7 +152,13 @@ impl FaultProxy {
             silenced,
             expired,
             open,
+            accepted: counted,
         }
+    }
+
+    /// How many connections the proxy has accepted so far: how many a client made.
+    pub fn connections(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
     }
 
     /// Closes every connection relayed so far, both sides at once (a network that

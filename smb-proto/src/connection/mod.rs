@@ -471,6 +471,18 @@ impl Connection {
         self.core.client_guid
     }
 
+    /// The credentials session `slot` logged in with (kept to log in again when the
+    /// server says it expired); `None` before its login or for an anonymous one. A
+    /// driver logs a spread call's extra connections in with them
+    /// ([`ConnectOptions::connections`](crate::client::ConnectOptions::connections)),
+    /// so that a password callback is asked once. They never print.
+    pub fn session_credentials(
+        &self,
+        slot: SessionSlot,
+    ) -> Option<&crate::auth::ntlm::Credentials> {
+        self.core.sessions.get(slot.0)?.credentials.as_ref()
+    }
+
     /// The durable opens the server granted on this connection and that are not closed:
     /// what [`Reclaim`](crate::ops::Reclaim) takes back on a new connection after this
     /// one is lost.

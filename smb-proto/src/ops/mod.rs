@@ -63,7 +63,8 @@ pub use snapshots::ListSnapshots;
 pub use streams::{GetEas, ListStreams, SetEas, StreamInfo};
 pub use transfer::{ReadFile, Write, WriteFile};
 pub use tree::{
-    ListTree, RemoveTree, RetrieveFiles, StoreFiles, TreeEntry, FILES_IN_FLIGHT, MAX_TREE_DEPTH,
+    ListTree, ListTreeTop, RemoveTree, RetrieveFiles, StoreFiles, TreeEntry, TreeTop,
+    FILES_IN_FLIGHT, MAX_TREE_DEPTH,
 };
 pub use watch::{Change, Watch, DEFAULT_FILTER};
 

@@ -302,26 +302,46 @@ pub struct ListTree {
     next_level: Vec<String>,
     depth: usize,
     listings: Window,
+    /// Stop once a level to list has this many directories ([`ListTreeTop`]).
+    stop_width: usize,
+}
+
+/// How far a [`ListTree`] has got.
+enum Walked {
+    Pending,
+    /// Every level listed.
+    Done,
+    /// The next level has `stop_width` directories or more.
+    Wide,
 }
 
 impl ListTree {
     /// Lists the tree under `dir` on `share`.
     pub fn new(share: &str, dir: &str) -> Self {
+        Self::within(share, dir, vec![String::new()], 0)
+    }
+
+    /// Lists the trees under `dirs` (paths below `dir`, at `depth` levels below it),
+    /// the rest of a tree whose upper levels a [`ListTreeTop`] listed: entries' paths
+    /// are below `dir`, and `dirs` themselves are not among them (the top has them).
+    /// The part of a listing spread over several connections.
+    pub fn within(share: &str, dir: &str, dirs: Vec<String>, depth: usize) -> Self {
         ListTree {
             share: share.to_string(),
             dir: dir.to_string(),
             found: Vec::new(),
-            level: vec![String::new()],
+            listings: Window::new(dirs.len(), FILES_IN_FLIGHT),
+            level: dirs,
             next_level: Vec::new(),
-            depth: 0,
-            listings: Window::new(1, FILES_IN_FLIGHT),
+            depth,
+            stop_width: usize::MAX,
         }
     }
 
-    fn fill(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Vec<TreeEntry>>, Fail> {
+    fn advance(&mut self, cx: &mut OpContext<'_>) -> Result<Walked, Fail> {
         if self.listings.is_done() {
             if self.next_level.is_empty() {
-                return Ok(Progress::Done(std::mem::take(&mut self.found)));
+                return Ok(Walked::Done);
             }
             self.depth += 1;
             if self.depth > MAX_TREE_DEPTH {
@@ -330,6 +350,9 @@ impl ListTree {
                     self.dir
                 ))));
             }
+            if self.next_level.len() >= self.stop_width {
+                return Ok(Walked::Wide);
+            }
             self.level = std::mem::take(&mut self.next_level);
             self.listings = Window::new(self.level.len(), FILES_IN_FLIGHT);
         }
@@ -337,7 +360,29 @@ impl ListTree {
         self.listings.fill(cx, |cx, i| {
             cx.start_child(ListDir::new(share, &path::join(dir, &level[i]), "*"))
         });
-        Ok(Progress::Pending)
+        Ok(Walked::Pending)
+    }
+
+    fn fill(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Vec<TreeEntry>>, Fail> {
+        Ok(match self.advance(cx)? {
+            Walked::Pending => Progress::Pending,
+            Walked::Done | Walked::Wide => Progress::Done(std::mem::take(&mut self.found)),
+        })
+    }
+
+    /// Takes a finished listing's entries.
+    fn listed(&mut self, child: ChildId, result: Result<OpOutput, Error>) -> Result<bool, Fail> {
+        let Some(i) = self.listings.finished(child) else {
+            return Ok(false);
+        };
+        for info in result.and_then(OpOutput::downcast::<Vec<FileInfo>>)? {
+            let path = path::join(&self.level[i], &info.name);
+            if info.is_directory() {
+                self.next_level.push(path.clone());
+            }
+            self.found.push(TreeEntry { path, info });
+        }
+        Ok(true)
     }
 }
 
@@ -363,15 +408,80 @@ impl Operation for ListTree {
         child: ChildId,
         result: Result<OpOutput, Error>,
     ) -> Result<Progress<Self::Output>, Fail> {
-        let Some(i) = self.listings.finished(child) else {
+        if !self.listed(child, result)? {
             return Ok(Progress::Pending);
+        }
+        self.fill(cx)
+    }
+}
+
+/// The upper levels of a tree, listed until a level to list has `width` directories or
+/// more → the entries so far and that level's directories, left to list
+/// ([`TreeTop`]). A listing spread over `width` connections starts with it on one, then
+/// lists the rest on all of them ([`ListTree::within`], each a part of
+/// [`TreeTop::unlisted`]).
+#[derive(Debug)]
+pub struct ListTreeTop(ListTree);
+
+/// What a [`ListTreeTop`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeTop {
+    /// The entries listed, as [`ListTree`] gives them.
+    pub entries: Vec<TreeEntry>,
+    /// The directories (paths below the listed one) whose contents are not listed yet;
+    /// empty when the whole tree is.
+    pub unlisted: Vec<String>,
+    /// How many levels below the listed directory `unlisted` are.
+    pub depth: usize,
+}
+
+impl ListTreeTop {
+    /// Lists the top of the tree under `dir` on `share`, until `width` directories are
+    /// left to list.
+    pub fn new(share: &str, dir: &str, width: usize) -> Self {
+        let mut tree = ListTree::new(share, dir);
+        tree.stop_width = width.max(1);
+        ListTreeTop(tree)
+    }
+
+    fn fill(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<TreeTop>, Fail> {
+        let tree = &mut self.0;
+        let unlisted = match tree.advance(cx)? {
+            Walked::Pending => return Ok(Progress::Pending),
+            Walked::Done => Vec::new(),
+            Walked::Wide => std::mem::take(&mut tree.next_level),
         };
-        for info in result.and_then(OpOutput::downcast::<Vec<FileInfo>>)? {
-            let path = path::join(&self.level[i], &info.name);
-            if info.is_directory() {
-                self.next_level.push(path.clone());
-            }
-            self.found.push(TreeEntry { path, info });
+        Ok(Progress::Done(TreeTop {
+            entries: std::mem::take(&mut tree.found),
+            unlisted,
+            depth: tree.depth,
+        }))
+    }
+}
+
+impl Operation for ListTreeTop {
+    type Output = TreeTop;
+
+    fn label(&self) -> (&'static str, &str) {
+        self.0.label()
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        self.0.check()
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        self.fill(cx)
+    }
+
+    fn on_child(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        child: ChildId,
+        result: Result<OpOutput, Error>,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        if !self.0.listed(child, result)? {
+            return Ok(Progress::Pending);
         }
         self.fill(cx)
     }

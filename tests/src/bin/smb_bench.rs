@@ -49,6 +49,8 @@ const TREE_FILES_PER_DIR: usize = 100;
 const TREE_FILES: usize = TREE_DIRS * TREE_FILES_PER_DIR;
 const SMALL_FILE: usize = 4096;
 const LS_ENTRIES: usize = 10_000;
+/// The recursive listing's tree: LS_DIRS directories of LS_ENTRIES / LS_DIRS entries.
+const LS_DIRS: usize = 100;
 /// Tasks of the concurrency benchmark, each reading a file of its own of TASK_FILE bytes.
 const TASKS: usize = 64;
 const TASK_FILE: u64 = 16 << 20;
@@ -56,8 +58,13 @@ const TASK_FILE: u64 = 16 << 20;
 const POOL: usize = 4;
 /// How our in-process tree transfer works, printed with its numbers; change it together
 /// with [`Bench::ours_tree`].
-const OURS_TREE_HOW: &str = "in-process blocking API (store_tree / retrieve_tree), one \
-     connection, connect and login included";
+const OURS_TREE_HOW: &str = "in-process blocking API (store_tree / retrieve_tree), over one \
+     connection and over TREE_CONNECTIONS (ConnectOptions::connections), connect and login \
+     included";
+
+/// Connections the spread rows of the small-file benchmarks use: the CLI's default
+/// (`--connections`), which is what two server cores make use of.
+const TREE_CONNECTIONS: usize = 2;
 
 /// One security setting of the bulk transfers: a Samba configuration and the client
 /// settings that go with it.
@@ -415,6 +422,14 @@ impl Bench {
         for i in 0..LS_ENTRIES {
             fs::File::create(many.join(format!("entry-{i:05}")))?;
         }
+        let deep = share.join("deep");
+        for i in 0..LS_ENTRIES {
+            let dir = deep.join(format!("dir-{:03}", i % LS_DIRS));
+            if i < LS_DIRS {
+                fs::create_dir_all(&dir)?;
+            }
+            fs::File::create(dir.join(format!("entry-{i:05}")))?;
+        }
         if self.selected("stat") {
             self.stat(&server)?;
         }
@@ -536,6 +551,33 @@ impl Bench {
             ratio: ms(&ours) / ms(&theirs),
             target: Some(Target::AtMost(0.7)),
         });
+
+        let (ours, theirs) = self.alternate(
+            || {
+                let mut c = self.smb_command(server, PLAIN);
+                c.args(["ls", "-r", &url(server, "deep")]);
+                let (sample, out) = self.timed_output(&mut c, "smb ls -r")?;
+                expect_entries("smb ls -r", &out, LS_ENTRIES)?;
+                Ok(sample)
+            },
+            || {
+                let mut c = smbclient(server, "recurse on; ls deep\\*");
+                let (sample, out) = self.timed_output(&mut c, "smbclient recursive ls")?;
+                expect_entries("smbclient recursive ls", &out, LS_ENTRIES)?;
+                Ok(sample)
+            },
+        )?;
+        println!("ls -r of {LS_ENTRIES} entries in {LS_DIRS} directories, whole process");
+        print_rounds(&ours, &theirs, |s| format!("{:>7.1} ms", ms(s)));
+        self.rows.push(Row {
+            name: format!(
+                "ls -r {LS_ENTRIES} entries in {LS_DIRS} directories, CLI vs CLI: wall time"
+            ),
+            ours: format!("{:.1} ms", ms(&ours)),
+            reference: format!("{:.1} ms", ms(&theirs)),
+            ratio: ms(&ours) / ms(&theirs),
+            target: Some(Target::AtMost(0.6)),
+        });
         Ok(())
     }
 
@@ -587,33 +629,38 @@ impl Bench {
                     ),
                 ),
             };
-            let (ours, theirs) = self.alternate(
-                || {
-                    let sample = self.ours_tree(server, direction, local_dir, remote)?;
-                    expect_tree(result)?;
-                    Ok(sample)
-                },
-                || {
-                    // smbclient's lcd needs the directory to exist.
-                    if let Direction::Down = direction {
-                        fs::create_dir_all(&dest)?;
-                    }
-                    let sample = self.timed(&mut smbclient(server, &commands), "smbclient")?;
-                    expect_tree(result)?;
-                    Ok(sample)
-                },
-            )?;
-            println!("{name}");
-            print_rounds(&ours, &theirs, |s| {
-                format!("{:>7.0} files/s", files_per_second(s))
-            });
-            self.rows.push(Row {
-                name: format!("{name}: {TREE_FILES} × 4 KiB tree, files/s (ours in-process)"),
-                ours: format!("{:.0}/s", files_per_second(&ours)),
-                reference: format!("{:.0}/s", files_per_second(&theirs)),
-                ratio: files_per_second(&ours) / files_per_second(&theirs),
-                target: Some(Target::AtLeast(3.0)),
-            });
+            for connections in [1, TREE_CONNECTIONS] {
+                let (ours, theirs) = self.alternate(
+                    || {
+                        let sample =
+                            self.ours_tree(server, direction, local_dir, remote, connections)?;
+                        expect_tree(result)?;
+                        Ok(sample)
+                    },
+                    || {
+                        // smbclient's lcd needs the directory to exist.
+                        if let Direction::Down = direction {
+                            fs::create_dir_all(&dest)?;
+                        }
+                        let sample = self.timed(&mut smbclient(server, &commands), "smbclient")?;
+                        expect_tree(result)?;
+                        Ok(sample)
+                    },
+                )?;
+                println!("{name}, ours over {connections} connection(s)");
+                print_rounds(&ours, &theirs, |s| {
+                    format!("{:>7.0} files/s", files_per_second(s))
+                });
+                self.rows.push(Row {
+                    name: format!(
+                        "{name}: {TREE_FILES} × 4 KiB tree, files/s (ours in-process, {connections} connection(s))"
+                    ),
+                    ours: format!("{:.0}/s", files_per_second(&ours)),
+                    reference: format!("{:.0}/s", files_per_second(&theirs)),
+                    ratio: files_per_second(&ours) / files_per_second(&theirs),
+                    target: (connections == TREE_CONNECTIONS).then_some(Target::AtLeast(3.0)),
+                });
+            }
         }
         Ok(())
     }
@@ -629,10 +676,13 @@ impl Bench {
         direction: Direction,
         local: &Path,
         remote: &str,
+        connections: usize,
     ) -> Result<Sample> {
         let cpu = self.cpu_time(false)?;
         let start = Instant::now();
-        let conn = connect(server, PLAIN.signing)?;
+        let mut opts = server.connect_options().connections(connections);
+        opts.signing = PLAIN.signing;
+        let conn = Connection::connect(&opts)?;
         let (files, _) = match direction {
             Direction::Up => conn.store_tree(local, SHARE, remote)?,
             Direction::Down => conn.retrieve_tree(SHARE, remote, local)?,
