@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod channels;
 pub mod context;
 mod file;
 mod netbios;
@@ -160,6 +161,9 @@ struct Pump {
     /// What survives a reconnection: the sessions added and how they logged in, and the
     /// durable handles reclaimed.
     kept: Kept,
+    /// Further connections bound to the default session as channels
+    /// ([`Connection::add_channel`]); a connection made again has none.
+    channels: Vec<Pump>,
 }
 
 /// What a connection made again takes over from the lost one.
@@ -238,6 +242,7 @@ impl Pump {
             opts: None,
             reconnects: 0,
             kept: Kept::default(),
+            channels: Vec::new(),
         }
     }
 
@@ -483,6 +488,9 @@ impl Pump {
         out: &mut dyn Write,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
+        if let Some(striped) = self.retrieve_striped(&op, out, progress) {
+            return striped;
+        }
         let (mut download, mut retry) = (Download::new(op), self.retry());
         loop {
             let handle = self.start(download.run());

@@ -209,7 +209,7 @@ impl Pump {
 }
 
 /// A scoped thread's result; its panic goes on in the caller.
-fn joined<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
+pub(crate) fn joined<R>(handle: std::thread::ScopedJoinHandle<'_, R>) -> R {
     handle
         .join()
         .unwrap_or_else(|p| std::panic::resume_unwind(p))

@@ -152,6 +152,11 @@ pub struct Config {
     /// no keep-alive. Timers run only as a driver calls
     /// [`Connection::handle_timeout`](crate::Connection::handle_timeout).
     pub keep_alive: Option<Duration>,
+    /// Announce SMB2_GLOBAL_CAP_MULTI_CHANNEL (MS-SMB2 2.2.3), so that a 3.x server
+    /// lets further connections join the session as channels
+    /// ([`Connection::new_channel`](crate::Connection::new_channel)). Off by default: it
+    /// changes the NEGOTIATE's bytes.
+    pub multichannel: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -173,6 +178,7 @@ impl std::fmt::Debug for Config {
             .field("max_io_size", &self.max_io_size)
             .field("max_io_in_flight", &self.max_io_in_flight)
             .field("keep_alive", &self.keep_alive)
+            .field("multichannel", &self.multichannel)
             .finish_non_exhaustive()
     }
 }
@@ -213,6 +219,7 @@ impl Config {
             paced_reads: false,
             credit_target: 512,
             keep_alive: None,
+            multichannel: false,
         }
     }
 }

@@ -192,6 +192,10 @@ pub enum NegotiateFailure {
     /// FSCTL_VALIDATE_NEGOTIATE_INFO's answer differs from the NEGOTIATE response.
     #[error("validate negotiate: the server's answer differs from its NEGOTIATE response")]
     ValidateMismatch,
+    /// A connection meant to join a session as a channel negotiated otherwise than the
+    /// session's first connection (MS-SMB2 3.2.5.2): this part differs.
+    #[error("channel: the server negotiated a different {0} than on the session's connection")]
+    ChannelMismatch(&'static str),
 }
 
 /// How encryption or signing failed, for [`CloseReason::Encryption`].

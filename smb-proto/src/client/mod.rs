@@ -30,10 +30,12 @@ pub mod dfs;
 mod pathlib;
 mod record;
 mod spread;
+mod stripes;
 mod transfer;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
 pub use spread::{merge_spread, spread, spread_width, MIN_FILES_PER_CONNECTION};
+pub use stripes::{InOrder, Stripes};
 pub use transfer::{
     chunk_for, local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles,
     ReceiveBuffers, TransferResults, Upload, UploadBuffers, UploadWindow,
@@ -258,6 +260,9 @@ pub struct ConnectOptions {
     /// How many connections a many-file transfer or a tree listing may spread over
     /// ([`ConnectOptions::connections`]); 1, the default, keeps every call on one.
     pub connections: usize,
+    /// How many further channels the session binds when the server offers
+    /// multichannel ([`ConnectOptions::multichannel`]); 0, the default, binds none.
+    pub multichannel: usize,
 }
 
 /// What a password callback is told.
@@ -349,6 +354,7 @@ impl ConnectOptions {
             record: None,
             dfs_keep_port: false,
             connections: 1,
+            multichannel: 0,
         }
     }
 
@@ -387,6 +393,25 @@ impl ConnectOptions {
     /// ```
     pub fn connections(mut self, n: usize) -> Self {
         self.connections = n.max(1);
+        self
+    }
+
+    /// SMB 3.x multichannel: after login, asks the server for its interfaces
+    /// (FSCTL_QUERY_NETWORK_INTERFACE_INFO) and binds up to `channels` further
+    /// connections to the session, one per other address the server lists; large reads
+    /// and writes of one file are then striped over all of them
+    /// ([`Stripes`](crate::client::Stripes)), and a channel that dies leaves its share to
+    /// the others. A server that offers no other address (or no multichannel) leaves
+    /// the session on one connection. 0 (the default) binds none; a recording
+    /// connection never does.
+    ///
+    /// ```
+    /// use smb_proto::client::ConnectOptions;
+    /// let o = ConnectOptions::new("fileserver").multichannel(1);
+    /// assert!(o.config(|| [0; 32], 0).multichannel);
+    /// ```
+    pub fn multichannel(mut self, channels: usize) -> Self {
+        self.multichannel = channels;
         self
     }
 
@@ -590,6 +615,8 @@ impl ConnectOptions {
         config.max_io_size = self.max_io_size;
         config.keep_alive = self.keep_alive.filter(|_| self.record.is_none());
         config.client_guid = self.client_guid;
+        // A recording holds one connection: no channels for it.
+        config.multichannel = self.multichannel > 0 && self.record.is_none();
         if self.netbios {
             config.transport = Transport::NetBios {
                 called: server_name.to_string(),

@@ -6,6 +6,7 @@
 //! operation runs when and where its results go (trees included), and `context` the
 //! [`Operation`] model and the narrow [`OpContext`] operations act through.
 
+mod channel;
 mod context;
 pub mod framing;
 mod negotiate;
@@ -16,6 +17,7 @@ mod send;
 mod session;
 
 use crate::idmap::IdMap;
+pub use channel::ChannelSeed;
 pub use negotiate::Negotiated;
 use negotiate::BEFORE_NEGOTIATE;
 use schedule::{Running, ShareTree};
@@ -279,6 +281,9 @@ pub(crate) struct Core {
     replay_awaiting: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Request groups kept until answered, by their first message id (see `transmit`).
     sent: IdMap<u64, Sent>,
+    /// For a connection joining another's session as a channel, what the session's first
+    /// connection negotiated: this one must settle the same ([`channel`]).
+    channel_of: Option<Negotiated>,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -358,6 +363,7 @@ impl Connection {
             replay_logins: VecDeque::new(),
             replay_awaiting: None,
             sent: IdMap::default(),
+            channel_of: None,
             rng,
             config,
         };

@@ -58,8 +58,13 @@ impl Core {
 
     /// Capabilities the client announces (MS-SMB2 2.2.3).
     pub(super) fn client_capabilities(&self) -> u32 {
-        use crate::wire::negotiate::capabilities::{DFS, ENCRYPTION, LARGE_MTU};
-        DFS | LARGE_MTU | ENCRYPTION
+        use crate::wire::negotiate::capabilities::{DFS, ENCRYPTION, LARGE_MTU, MULTI_CHANNEL};
+        let multichannel = if self.config.multichannel {
+            MULTI_CHANNEL
+        } else {
+            0
+        };
+        DFS | LARGE_MTU | ENCRYPTION | multichannel
     }
 
     pub(super) fn client_security_mode(&self) -> u16 {
@@ -150,7 +155,7 @@ impl Core {
         } else {
             65536
         };
-        self.negotiated = Some(Negotiated {
+        let negotiated = Negotiated {
             dialect,
             security_mode: resp.security_mode,
             capabilities: resp.capabilities,
@@ -162,7 +167,9 @@ impl Core {
             cipher,
             signing_algorithm,
             large_mtu,
-        });
+        };
+        self.check_channel(&negotiated)?;
+        self.negotiated = Some(negotiated);
         for session in &mut self.sessions {
             session.preauth = self.preauth.clone();
         }

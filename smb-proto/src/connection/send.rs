@@ -190,7 +190,10 @@ impl Core {
                     .header
                     .credit_charge
                     .unwrap_or_else(|| self.wire_credit_charge(charge)),
-                status: u32::from(item.header.channel_sequence),
+                status: u32::from(match item.header.channel_sequence {
+                    0 => self.sessions[slot.0].channel_sequence,
+                    set => set,
+                }),
                 flags: item.header.flags,
                 command: command as u16,
                 credits: self.credit_request(charge),
@@ -231,14 +234,16 @@ impl Core {
                 let next = (self.tx.len() - start) as u32;
                 self.tx[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
             }
+            let signed = !encrypt && protect && (item.sign || self.should_sign(slot, command));
+            if signed {
+                self.sign_range(slot, start, payload.as_deref().unwrap_or_default());
+            }
+            // After signing: a binding's preauth hash covers its requests as sent (MS-SMB2
+            // 3.3.5.5.3), signature included.
             match command {
                 Command::Negotiate => self.negotiate_request = self.tx[start..].to_vec(),
                 Command::SessionSetup => self.sessions[slot.0].preauth.update(&self.tx[start..]),
                 _ => {}
-            }
-            let signed = !encrypt && protect && (item.sign || self.should_sign(slot, command));
-            if signed {
-                self.sign_range(slot, start, payload.as_deref().unwrap_or_default());
             }
             if let Some(p) = payload {
                 self.tx_payloads.push((self.tx.len(), p));
@@ -368,7 +373,7 @@ impl Core {
     /// Signs the message that starts at `start`, runs to the end of the send buffer and
     /// continues with `payload` (empty unless its data is sent separately).
     pub(super) fn sign_range(&mut self, slot: SessionSlot, start: usize, payload: &[u8]) {
-        let (Some(key), Some(neg)) = (&self.sessions[slot.0].signing_key, &self.negotiated) else {
+        let (Some(key), Some(neg)) = (self.sessions[slot.0].key(), &self.negotiated) else {
             return;
         };
         // Only a short message or a bad key length can fail; both would be our bug.
@@ -385,6 +390,10 @@ impl Core {
 
     pub(super) fn should_sign(&self, slot: SessionSlot, command: Command) -> bool {
         let session = &self.sessions[slot.0];
+        // Every request of a binding is signed with Session.SigningKey (MS-SMB2 3.2.4.1.1).
+        if session.binding_key.is_some() && command == Command::SessionSetup {
+            return true;
+        }
         if session.signing_key.is_none() || session.is_guest || !session.established {
             return false;
         }

@@ -40,11 +40,21 @@ pub(crate) struct Session {
     /// Re-authentications since a request of the session last succeeded: a server that
     /// answers "expired" right after each one ends them (see [`MAX_REAUTHS`]).
     pub(super) reauths_in_a_row: u32,
+    /// While this connection binds to the session as a channel: Session.SigningKey,
+    /// which signs the binding's requests and its unfinished answers (MS-SMB2 3.2.4.1.1,
+    /// 3.2.5.1.3) until the channel's own key replaces it.
+    pub(crate) binding_key: Option<Vec<u8>>,
+    /// ChannelSequence of every request (MS-SMB2 3.2.4.1): moved on when a channel of
+    /// the session is lost ([`Connection::set_channel_sequence`]).
+    pub(crate) channel_sequence: u16,
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
-        if let Some(key) = &mut self.signing_key {
+        for key in [&mut self.signing_key, &mut self.binding_key]
+            .into_iter()
+            .flatten()
+        {
             zeroize::Zeroize::zeroize(key);
         }
     }
@@ -67,7 +77,15 @@ impl Session {
             reauthenticating: false,
             parked: Vec::new(),
             reauths_in_a_row: 0,
+            binding_key: None,
+            channel_sequence: 0,
         }
+    }
+
+    /// The key that signs and verifies this session's messages on this connection: its
+    /// own, or Session.SigningKey while it binds as a channel.
+    pub(crate) fn key(&self) -> Option<&Vec<u8>> {
+        self.signing_key.as_ref().or(self.binding_key.as_ref())
     }
 
     /// Whether `tree` is a DFS share, and if so, for a CREATE, the request to send
@@ -208,7 +226,7 @@ impl Core {
         header: &Header,
         msg: &[u8],
     ) -> Result<(), CloseReason> {
-        let (Some(key), Some(neg)) = (&self.sessions[slot.0].signing_key, &self.negotiated) else {
+        let (Some(key), Some(neg)) = (self.sessions[slot.0].key(), &self.negotiated) else {
             return Err(CloseReason::Protocol(Violation::SignedBeforeKeys));
         };
         if signing::verify(neg.signing_algorithm, key, msg) {
@@ -242,12 +260,16 @@ impl Core {
                 ours: session.id,
             }));
         }
-        let ours = header.session_id == session.id && session.signing_key.is_some();
+        let ours = header.session_id == session.id && session.key().is_some();
         if header.is_signed() && ours {
             return self.verify_signature(slot, header, msg);
         }
+        // A binding's answers that go on are signed with Session.SigningKey (MS-SMB2
+        // 3.3.5.5.3); a refusal may come unsigned and fails the binding.
+        let binding = session.binding_key.is_some()
+            && NtStatus(header.status) == NtStatus::MORE_PROCESSING_REQUIRED;
         if ours
-            && session.signing_active
+            && (session.signing_active || binding)
             && !header.is_signed()
             && header.command != Command::Cancel as u16
         {

@@ -41,6 +41,8 @@ pub struct Login {
     asked_for_guest: bool,
     /// This logs an established session in again (its keys stay).
     again: bool,
+    /// This binds a channel to its session ([`Login::bind`]).
+    bind: bool,
 }
 
 impl std::fmt::Debug for Login {
@@ -63,6 +65,20 @@ impl Login {
             user,
             asked_for_guest,
             again: false,
+            bind: false,
+        }
+    }
+
+    /// Binds this connection, made with
+    /// [`Connection::new_channel`](crate::Connection::new_channel), to its session as a
+    /// channel: a SESSION_SETUP with SMB2_SESSION_FLAG_BINDING on the session's id, as the
+    /// same user (MS-SMB2 3.2.4.2.3), signed with the session's key; the channel's own
+    /// signing key comes from this authentication.
+    pub fn bind(credentials: Credentials) -> Self {
+        Login {
+            kept: None,
+            bind: true,
+            ..Login::new(credentials)
         }
     }
 
@@ -85,6 +101,7 @@ impl Login {
             user,
             asked_for_guest: false,
             again: false,
+            bind: false,
         }
     }
 
@@ -108,6 +125,11 @@ impl Login {
 
     fn send(&self, cx: &mut OpContext<'_>, token: Vec<u8>) {
         let req = SessionSetupRequest {
+            flags: if self.bind {
+                crate::wire::session_setup::flags::BINDING
+            } else {
+                0
+            },
             security_mode: security_mode::SIGNING_ENABLED as u8,
             security_buffer: token.into(),
             ..Default::default()
@@ -129,6 +151,14 @@ impl Operation for Login {
                 "not logged in"
             } else {
                 "already logged in"
+            };
+            return Err(Fail::Op(Error::Invalid(why.into())));
+        }
+        if self.bind != cx.session().binding_key.is_some() {
+            let why = if self.bind {
+                "a binding needs a connection made with Connection::new_channel"
+            } else {
+                "a channel logs in with Login::bind"
             };
             return Err(Fail::Op(Error::Invalid(why.into())));
         }
@@ -178,6 +208,12 @@ impl Operation for Login {
             })?;
             self.send(cx, token);
             return Ok(Progress::Pending);
+        }
+        if self.bind {
+            let key = self.auth()?.session_key();
+            let slot = cx.session_slot();
+            cx.core.bind_session(slot, key, body.session_flags, &resp)?;
+            return Ok(Progress::Done(LoggedIn { is_guest: false }));
         }
         if self.again {
             // The session's keys stay; the core verified this answer with them.

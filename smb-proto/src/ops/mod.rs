@@ -61,7 +61,7 @@ pub use security::GetSecurity;
 pub use shares::{ListShares, ShareInfo, ShareType};
 pub use snapshots::ListSnapshots;
 pub use streams::{GetEas, ListStreams, SetEas, StreamInfo};
-pub use transfer::{ReadFile, Write, WriteFile};
+pub use transfer::{ReadFile, ReadRange, Write, WriteFile};
 pub use tree::{
     ListTree, ListTreeTop, RemoveTree, RetrieveFiles, StoreFiles, TreeEntry, TreeTop,
     FILES_IN_FLIGHT, MAX_TREE_DEPTH,

@@ -157,6 +157,15 @@ impl ReadFile {
         again
     }
 
+    /// The file it reads, and the range: from where, and up to where at most
+    /// (`u64::MAX` for its end); `None` for a snapshot's version.
+    pub fn target(&self) -> Option<(&str, &str, u64, u64)> {
+        match self.snapshot {
+            Some(_) => None,
+            None => Some((&self.share, &self.path, self.start, self.limit)),
+        }
+    }
+
     /// The CREATE that opens the file (at the snapshot, if any).
     fn open(&self) -> RequestBody {
         create_at(&self.path, &read_options(), self.snapshot)
@@ -748,6 +757,129 @@ impl WriteFile {
         }
         self.advance(cx)?;
         Ok(Progress::Pending)
+    }
+}
+
+/// Reads `len` bytes at `offset` of an open handle as max-size READs, all in flight →
+/// the bytes, fewer only where the file ends. One span of a transfer striped over a
+/// session's channels ([`client::Stripes`](crate::client::Stripes)), the counterpart of
+/// [`Write`].
+#[derive(Debug)]
+pub struct ReadRange {
+    handle: Handle,
+    offset: u64,
+    len: u64,
+    /// The READs in flight: where each asked from and how much.
+    in_flight: IdMap<usize, (u64, u32)>,
+    next_tag: usize,
+    /// What arrived, by offset.
+    got: BTreeMap<u64, Bytes>,
+    /// Where a READ said the file ends.
+    eof: Option<u64>,
+}
+
+impl ReadRange {
+    /// Reads `len` bytes at `offset` of `handle`'s file.
+    pub fn new(handle: Handle, offset: u64, len: u64) -> Self {
+        ReadRange {
+            handle,
+            offset,
+            len,
+            in_flight: IdMap::default(),
+            next_tag: 0,
+            got: BTreeMap::new(),
+            eof: None,
+        }
+    }
+
+    fn read(&mut self, cx: &mut OpContext<'_>, offset: u64, len: u32) {
+        let tag = self.next_tag;
+        self.next_tag += 1;
+        self.in_flight.insert(tag, (offset, len));
+        let req = ReadRequest {
+            length: len,
+            offset,
+            file_id: self.handle.file_id,
+            ..Default::default()
+        };
+        cx.send_with(
+            tag,
+            RequestBody::Read(req),
+            RequestOptions::on(self.handle.tree),
+        );
+    }
+
+    /// The bytes from `offset` on, up to the first gap (the end of the file).
+    fn assemble(&mut self) -> Bytes {
+        let mut out = bytes::BytesMut::new();
+        let mut at = self.offset;
+        while let Some(piece) = self.got.remove(&at) {
+            at += piece.len() as u64;
+            out.extend_from_slice(&piece);
+        }
+        out.freeze()
+    }
+}
+
+impl Operation for ReadRange {
+    type Output = Bytes;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("read", "")
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Bytes>, Fail> {
+        let chunk = u64::from(cx.negotiated().max_read_size.max(1));
+        let end = self.offset.saturating_add(self.len);
+        let mut at = self.offset;
+        while at < end {
+            let len = chunk.min(end - at) as u32;
+            self.read(cx, at, len);
+            at += u64::from(len);
+        }
+        Ok(if self.in_flight.is_empty() {
+            Progress::Done(Bytes::new())
+        } else {
+            Progress::Pending
+        })
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<Bytes>, Fail> {
+        let Some((offset, len)) = self.in_flight.remove(&tag) else {
+            return Err(Fail::Op(Error::Invalid(
+                "response to an unknown read".into(),
+            )));
+        };
+        let data = match resp.status() {
+            NtStatus::END_OF_FILE => Bytes::new(),
+            _ => {
+                check(&resp, "read", "")?;
+                ReadResponse::decode(&resp.msg)?.data
+            }
+        };
+        if data.len() > len as usize {
+            let detail = format!("server returned {} bytes for a {len}-byte read", data.len());
+            return Err(incomplete("read", "", detail));
+        }
+        let got = data.len() as u32;
+        if got == 0 {
+            self.eof = Some(self.eof.map_or(offset, |e| e.min(offset)));
+        } else {
+            self.got.insert(offset, data);
+            if got < len && self.eof.is_none_or(|e| e > offset + u64::from(got)) {
+                // A short read: ask for the rest; at the end of the file that READ says so.
+                self.read(cx, offset + u64::from(got), len - got);
+            }
+        }
+        if !self.in_flight.is_empty() {
+            return Ok(Progress::Pending);
+        }
+        Ok(Progress::Done(self.assemble()))
     }
 }
 

@@ -1,0 +1,288 @@
+//! SMB 3.x multichannel: further connections bound to the session as channels
+//! ([`Connection::add_channel`]), and one file's reads striped over all of them, each
+//! channel on a thread of its own. The core binds a channel
+//! ([`smb_proto::Connection::new_channel`], [`ops::Login::bind`]) and plans the spans
+//! ([`Stripes`], [`InOrder`]); this owns the sockets and the threads.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use std::sync::{mpsc, Condvar};
+
+use smb_proto::client::{InOrder, Stripes};
+
+use super::*;
+
+/// What a channel's thread sends the one writing the download.
+enum Piece {
+    /// A span's bytes, at its offset.
+    Data(u64, Bytes),
+    /// A failure that ends the transfer (not a lost channel: its span goes to another).
+    Failed(Error),
+}
+
+impl Pump {
+    /// A connection to `addr` bound to this one's default session as a channel.
+    fn bind_channel(&self, addr: SocketAddr) -> Result<Pump> {
+        let invalid = |why: &str| Error::Smb(smb_proto::Error::Invalid(why.into()));
+        let opts = self
+            .opts
+            .as_deref()
+            .ok_or_else(|| invalid("a replayed connection has no channels"))?;
+        let opts = opts
+            .extra_connection(0)
+            .ok_or_else(|| invalid("a recording connection has no channels"))?;
+        let seed = self.core.channel_seed(SessionSlot::DEFAULT)?;
+        let creds = seed.credentials().cloned().ok_or_else(|| {
+            invalid("a channel binds with the session's password, and this login had none")
+        })?;
+        let sock =
+            TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
+        sock.set_nodelay(true)?;
+        let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
+        // Nothing to keep alive before the binding, and a channel idles between transfers.
+        config.keep_alive = None;
+        let sock = replay::Socket::new(sock, &opts, &config)?;
+        let core = smb_proto::Connection::new_channel(config, &seed, Instant::now());
+        let mut channel = Pump::new(sock, core);
+        channel.op_timeout = self.op_timeout;
+        channel.call(ops::Login::bind(creds))?;
+        tracing::info!(%addr, "channel bound");
+        Ok(channel)
+    }
+
+    /// Downloads what `op` reads striped over this connection and its channels, when
+    /// it has channels and the range is worth it (more than two spans); `None` leaves
+    /// it to the one-connection path.
+    pub(crate) fn retrieve_striped(
+        &mut self,
+        op: &ops::ReadFile,
+        out: &mut dyn Write,
+        progress: &mut ProgressFn<'_>,
+    ) -> Option<Result<u64>> {
+        let (share, path, start, limit) = op.target()?;
+        let span = Stripes::span_for(self.core.negotiated()?.max_read_size);
+        if self.channels.is_empty() || limit.saturating_sub(start) <= 2 * span {
+            return None;
+        }
+        let (handle, info) = match self.call(ops::Open::new(share, path, OpenOptions::read())) {
+            Ok(opened) => opened,
+            Err(e) => return Some(Err(e)),
+        };
+        let end = info.size.clamp(start, limit);
+        let moved = self.striped_read(handle, start, end, span, out, progress);
+        let closed = self.close_on_a_live_channel(handle);
+        Some(moved.and_then(|n| closed.map(|()| n)))
+    }
+
+    /// Reads `start..end` of `handle` span by span over this connection and its
+    /// channels, handing the bytes to `out` in order. A channel that is lost leaves its
+    /// span to the others (the session's ChannelSequence moves on, MS-SMB2 3.2.7.1) and
+    /// is dropped; the transfer fails only when every channel is lost or a span fails
+    /// otherwise.
+    fn striped_read(
+        &mut self,
+        handle: ops::Handle,
+        start: u64,
+        end: u64,
+        span: u64,
+        out: &mut dyn Write,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let mut channels = std::mem::take(&mut self.channels);
+        let ways = channels.len() as u64 + 1;
+        let plan = Mutex::new(Stripes::new(start, end, span, span * 2 * ways));
+        let moved = Condvar::new();
+        let handed_on = AtomicU64::new(start);
+        let stop = AtomicBool::new(false);
+        let sequence = AtomicU16::new(self.core.channel_sequence(SessionSlot::DEFAULT));
+        let (tx, rx) = mpsc::channel::<Piece>();
+        let mut order = InOrder::new(start);
+        let mut failed = None;
+        let lost: Vec<Option<Error>> = std::thread::scope(|s| {
+            let threads: Vec<_> = std::iter::once(&mut *self)
+                .chain(channels.iter_mut())
+                .map(|pump| {
+                    let tx = tx.clone();
+                    let (plan, moved, handed_on, stop, sequence) =
+                        (&plan, &moved, &handed_on, &stop, &sequence);
+                    s.spawn(move || {
+                        stripe_worker(pump, handle, plan, moved, handed_on, stop, sequence, &tx)
+                    })
+                })
+                .collect();
+            drop(tx);
+            for piece in rx {
+                match piece {
+                    Piece::Data(offset, data) => {
+                        order.put(offset, data);
+                        while let Some(d) = order.pop() {
+                            if let Err(e) = out.write_all(&d) {
+                                failed.get_or_insert(Error::Io(e));
+                                stop.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        handed_on.store(order.handed_on(), Ordering::Relaxed);
+                        progress(order.handed_on() - start, Some(end - start));
+                    }
+                    Piece::Failed(e) => {
+                        failed.get_or_insert(e);
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                moved.notify_all();
+            }
+            threads.into_iter().map(crate::spread::joined).collect()
+        });
+        // Channels still up stay; a lost primary is the caller's to make again.
+        let mut lost = lost.into_iter();
+        let primary_lost = lost.next().flatten();
+        let mut last_loss = None;
+        for (channel, loss) in channels.into_iter().zip(lost) {
+            match loss {
+                None => self.channels.push(channel),
+                Some(e) => last_loss = Some(e),
+            }
+        }
+        for c in &mut self.channels {
+            c.core
+                .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if order.handed_on() < end {
+            // Every channel was lost before the end.
+            return Err(primary_lost.or(last_loss).unwrap_or_else(|| {
+                Error::Smb(smb_proto::Error::Invalid(
+                    "the striped download stopped early".into(),
+                ))
+            }));
+        }
+        if let Some(e) = primary_lost {
+            tracing::warn!(error = %e, "the session's first connection was lost during a striped download");
+        }
+        Ok(end - start)
+    }
+
+    /// Closes `handle` on this connection, else on a channel that is up.
+    fn close_on_a_live_channel(&mut self, handle: ops::Handle) -> Result<()> {
+        match self.call(ops::Close(handle)) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                for c in &mut self.channels {
+                    if c.call(ops::Close(handle)).is_ok() {
+                        return Ok(());
+                    }
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// One channel's part of a striped download: takes spans until none is left, reads
+/// each with [`ops::ReadRange`] and sends it on. Returns the error that lost the
+/// channel, if it was lost.
+#[allow(clippy::too_many_arguments)]
+fn stripe_worker(
+    pump: &mut Pump,
+    handle: ops::Handle,
+    plan: &Mutex<Stripes>,
+    moved: &Condvar,
+    handed_on: &AtomicU64,
+    stop: &AtomicBool,
+    sequence: &AtomicU16,
+    tx: &mpsc::Sender<Piece>,
+) -> Option<Error> {
+    let lock = || {
+        plan.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    loop {
+        let span = {
+            let mut p = lock();
+            loop {
+                if p.is_done() || stop.load(Ordering::Relaxed) {
+                    return None;
+                }
+                if let Some(span) = p.take(handed_on.load(Ordering::Relaxed)) {
+                    break span;
+                }
+                p = moved
+                    .wait_timeout(p, Duration::from_millis(100))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
+            }
+        };
+        let (offset, len) = span;
+        pump.core
+            .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
+        match pump.call(ops::ReadRange::new(handle, offset, len)) {
+            Ok(data) if data.len() as u64 == len => {
+                lock().finished();
+                let _ = tx.send(Piece::Data(offset, data));
+            }
+            Ok(data) => {
+                lock().finished();
+                let detail = format!(
+                    "end of file at {} inside a span the size at open covered (the file changed during the download)",
+                    offset + data.len() as u64
+                );
+                let e = smb_proto::Error::Incomplete {
+                    op: "get",
+                    path: String::new(),
+                    detail,
+                };
+                let _ = tx.send(Piece::Failed(Error::Smb(e)));
+                return None;
+            }
+            Err(e) if pump.core.close_reason().is_some() => {
+                // The channel is gone: its span goes to another, whose requests now say
+                // so (MS-SMB2 3.2.7.1).
+                lock().lost(span);
+                sequence.fetch_add(1, Ordering::Relaxed);
+                moved.notify_all();
+                tracing::warn!(error = %e, "a channel was lost; the others take its spans");
+                return Some(e);
+            }
+            Err(e) => {
+                lock().finished();
+                let _ = tx.send(Piece::Failed(e));
+                return None;
+            }
+        }
+        moved.notify_all();
+    }
+}
+
+impl Connection {
+    /// Binds a further connection to `addr` (the server's port included) to this
+    /// connection's session as a channel (SMB 3.x multichannel, MS-SMB2 3.2.4.2.3):
+    /// large downloads are then striped over every channel, and go on when one is lost.
+    /// [`ConnectOptions::multichannel`] does this for the addresses the server lists.
+    ///
+    /// ```no_run
+    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
+    /// conn.add_channel("192.0.2.7:445".parse().unwrap())?;
+    /// assert_eq!(conn.channels(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`smb_proto::Error::Invalid`] when the session cannot have channels (not 3.x,
+    /// multichannel not negotiated, a guest session, a login without a password, a
+    /// recording), [`Error::Connect`] when `addr` cannot be reached, and the server's
+    /// refusal of the binding.
+    pub fn add_channel(&self, addr: SocketAddr) -> Result<()> {
+        let mut pump = self.lock();
+        let channel = pump.bind_channel(addr)?;
+        pump.channels.push(channel);
+        Ok(())
+    }
+
+    /// How many channels are bound besides this connection.
+    pub fn channels(&self) -> usize {
+        self.lock().channels.len()
+    }
+}

@@ -1,0 +1,128 @@
+//! SMB 3.x multichannel against Samba: a second connection binds to the session as a
+//! channel, a large download is striped over both (each carries data, counted by a
+//! relay in front of the channel), and a channel cut in the middle leaves its spans to
+//! the other: the file still arrives byte for byte.
+
+use std::net::SocketAddr;
+
+use smb_blocking::{ConnectOptions, Connection, ErrorKind};
+use smb_tests::fault::{Direction, Fault, FaultProxy};
+use smb_tests::fixtures::{data, sha256};
+use smb_tests::{SambaServer, Share};
+
+const SHARE: &str = "share";
+const MIB: usize = 1024 * 1024;
+
+/// Samba with multichannel, listening on 127.0.0.1 and 127.0.0.2.
+fn server() -> SambaServer {
+    SambaServer::builder()
+        .global("server multi channel support", "yes")
+        .global(
+            "interfaces",
+            "\"127.0.0.1/8;if_index=101,speed=10000000000,capability=RSS\" \
+             \"127.0.0.2/8;if_index=102,speed=1000000000\"",
+        )
+        .share(Share::new(SHARE))
+        .start()
+}
+
+fn options(srv: &SambaServer) -> ConnectOptions {
+    srv.connect_options().multichannel(1)
+}
+
+/// The second address's SMB port, as a relay target.
+fn second(srv: &SambaServer) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 2], srv.port()))
+}
+
+fn put_file(srv: &SambaServer, name: &str, len: usize) -> [u8; 32] {
+    let content = data(len, 7);
+    std::fs::write(srv.share_path(SHARE).join(name), &content).unwrap();
+    sha256(&content)
+}
+
+#[test]
+fn a_download_is_striped_over_a_bound_channel() {
+    let srv = server();
+    let digest = put_file(&srv, "big.bin", 64 * MIB);
+    let relay = FaultProxy::start(second(&srv), Fault::None);
+    let conn = Connection::connect(&options(&srv)).unwrap();
+    conn.add_channel(SocketAddr::from(([127, 0, 0, 1], relay.port())))
+        .unwrap();
+    assert_eq!(conn.channels(), 1);
+    let mut got = Vec::new();
+    let n = conn.retrieve_file(SHARE, "big.bin", &mut got).unwrap();
+    assert_eq!(n, (64 * MIB) as u64);
+    assert_eq!(sha256(&got), digest);
+    // The channel carried a real share of the data, not just its binding.
+    let through_channel = relay.forwarded(Direction::ToClient);
+    assert!(
+        through_channel > (8 * MIB) as u64,
+        "{through_channel} bytes through the channel"
+    );
+    assert!(
+        through_channel < (60 * MIB) as u64,
+        "the first connection carried little"
+    );
+    // Operations on the first connection go on, and a second download stripes again.
+    conn.echo().unwrap();
+    let mut again = Vec::new();
+    conn.retrieve_file(SHARE, "big.bin", &mut again).unwrap();
+    assert_eq!(sha256(&again), digest);
+}
+
+#[test]
+fn a_channel_cut_mid_download_leaves_its_spans_to_the_other() {
+    let srv = server();
+    let digest = put_file(&srv, "cut.bin", 96 * MIB);
+    // The channel's relay closes it after 20 MiB of answers.
+    let relay = FaultProxy::start(
+        second(&srv),
+        Fault::Cut(Direction::ToClient, 20 * MIB as u64),
+    );
+    let conn = Connection::connect(&options(&srv)).unwrap();
+    conn.add_channel(SocketAddr::from(([127, 0, 0, 1], relay.port())))
+        .unwrap();
+    let mut got = Vec::new();
+    let n = conn.retrieve_file(SHARE, "cut.bin", &mut got).unwrap();
+    assert_eq!(n, (96 * MIB) as u64);
+    assert_eq!(sha256(&got), digest, "byte-identical after the cut");
+    assert_eq!(conn.channels(), 0, "the lost channel is dropped");
+    // The session goes on on the first connection.
+    let mut small = Vec::new();
+    conn.retrieve_file(SHARE, "cut.bin", &mut small).unwrap();
+    assert_eq!(sha256(&small), digest);
+}
+
+#[test]
+fn the_first_connection_cut_mid_download_leaves_its_spans_to_the_channel() {
+    let srv = server();
+    let digest = put_file(&srv, "first.bin", 96 * MIB);
+    let primary = FaultProxy::start(srv.addr(), Fault::Cut(Direction::ToClient, 24 * MIB as u64));
+    let mut opts = options(&srv);
+    opts.port = primary.port();
+    let conn = Connection::connect(&opts).unwrap();
+    let relay = FaultProxy::start(second(&srv), Fault::None);
+    conn.add_channel(SocketAddr::from(([127, 0, 0, 1], relay.port())))
+        .unwrap();
+    let mut got = Vec::new();
+    let n = conn.retrieve_file(SHARE, "first.bin", &mut got).unwrap();
+    assert_eq!(n, (96 * MIB) as u64);
+    assert_eq!(sha256(&got), digest);
+    // The first connection carried at most 24 MiB: the channel took the rest.
+    let through_channel = relay.forwarded(Direction::ToClient);
+    assert!(
+        through_channel > (70 * MIB) as u64,
+        "{through_channel} bytes through the channel"
+    );
+}
+
+#[test]
+fn a_channel_needs_multichannel_negotiated_and_names_why() {
+    let srv = server();
+    // Multichannel not asked for: the session cannot have channels.
+    let conn = Connection::connect(&srv.connect_options()).unwrap();
+    let err = conn.add_channel(second(&srv)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+    assert!(err.to_string().contains("multichannel"), "{err}");
+}
