@@ -25,12 +25,14 @@ use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
 mod calls;
+mod channels;
 pub mod context;
 pub mod dfs;
 mod pathlib;
 mod record;
 mod spread;
 mod transfer;
+pub use channels::channel_targets;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
 pub use spread::{merge_spread, spread, spread_width, MIN_FILES_PER_CONNECTION};
