@@ -2692,6 +2692,141 @@ fn a_share_without_snapshots_fails_the_listing_and_its_handle_is_closed() {
     );
 }
 
+/// An authenticator of one round that ends with a fixed session key, so the script knows
+/// the signing key.
+struct FixedKey([u8; 16]);
+
+impl smb_proto::auth::spnego::Authenticator for FixedKey {
+    fn initial_token(&mut self) -> Result<Vec<u8>, smb_proto::auth::ntlm::AuthError> {
+        Ok(b"token".to_vec())
+    }
+
+    fn next_token(
+        &mut self,
+        _server_token: &[u8],
+    ) -> Result<Option<Vec<u8>>, smb_proto::auth::ntlm::AuthError> {
+        Ok(None)
+    }
+
+    fn session_key(&self) -> Option<[u8; 16]> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn network_interfaces_are_asked_on_ipc_with_a_signed_fsctl() {
+    use smb_proto::crypto::signing::{sign, verify, SigningAlgorithm};
+    use smb_proto::wire::ioctl::{
+        flags as ioctl_flags, fsctl, IoctlRequest, NetworkInterfaceInfo,
+        ValidateNegotiateInfoResponse,
+    };
+    use smb_proto::wire::session_setup::SessionSetupResponse;
+    use smb_proto::wire::tree_connect::TreeConnectRequest;
+    const KEY: [u8; 16] = [0x42; 16];
+    // 2.1 signs with the session key itself (HMAC-SHA256); signing only when required,
+    // so the FSCTL is signed because it asks to be. The server allows 1 MiB per IOCTL.
+    let mut cfg = config();
+    cfg.signing = smb_proto::SigningPolicy::WhenRequired;
+    let (mut conn, t0) = negotiated(cfg, 64);
+    let login = ops::Login::with_authenticator(Box::new(FixedKey(KEY)), "u".into());
+    let login = conn.start(login, t0).id();
+    let setup = only(sent(&mut conn));
+    let mut done_setup = response(&setup.header, NtStatus::SUCCESS, 64, |m| {
+        SessionSetupResponse::default().encode(m)
+    });
+    done_setup[40..48].copy_from_slice(&0x77u64.to_le_bytes());
+    feed(&mut conn, t0, &frame(&[done_setup]));
+    assert!(matches!(
+        &events(&mut conn)[..],
+        [Event::Done { id, result: Ok(_) }] if *id == login
+    ));
+
+    let id = conn.start(ops::QueryInterfaces::new(), t0).id();
+    let tc = only(sent(&mut conn));
+    let path = TreeConnectRequest::decode(&tc.msg).unwrap().path;
+    assert_eq!(path, "\\\\scripted\\IPC$");
+    assert!(!tc.header.is_signed(), "the session signs only when asked");
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[tree_connect_answer(&tc, NtStatus::SUCCESS, 9)]),
+    );
+    // The connection's first tree on 2.1 validates the negotiation first.
+    let validate = only(sent(&mut conn));
+    let ioctl = IoctlRequest::decode(&validate.msg).unwrap();
+    assert_eq!(ioctl.ctl_code, fsctl::VALIDATE_NEGOTIATE_INFO);
+    let mut negotiated = Vec::new();
+    ValidateNegotiateInfoResponse {
+        capabilities: capabilities::LARGE_MTU,
+        guid: [0x5a; 16],
+        security_mode: security_mode::SIGNING_ENABLED,
+        dialect: dialect::SMB2_1,
+    }
+    .encode(&mut negotiated);
+    let mut validated = ioctl_answer(&validate, NtStatus::SUCCESS, negotiated);
+    sign(SigningAlgorithm::HmacSha256, &KEY, &mut validated).unwrap();
+    feed(&mut conn, t0, &frame(&[validated]));
+
+    let query = only(sent(&mut conn));
+    assert_eq!(query.header.command, Command::Ioctl as u16);
+    assert_eq!(query.header.tree_id, 9);
+    assert_eq!(
+        IoctlRequest::decode(&query.msg).unwrap(),
+        IoctlRequest {
+            ctl_code: fsctl::QUERY_NETWORK_INTERFACE_INFO,
+            file_id: FileId::ANY,
+            input: Bytes::new(),
+            max_input_response: 0,
+            max_output_response: 64 * 1024,
+            flags: ioctl_flags::IS_FSCTL,
+        }
+    );
+    assert!(query.header.is_signed());
+    assert!(verify(SigningAlgorithm::HmacSha256, &KEY, &query.msg));
+
+    let list = [
+        NetworkInterfaceInfo {
+            if_index: 101,
+            capability: 1,
+            link_speed: 10_000_000_000,
+            address: Some("127.0.0.1".parse().unwrap()),
+        },
+        NetworkInterfaceInfo {
+            if_index: 102,
+            capability: 0,
+            link_speed: 1_000_000_000,
+            address: Some("::1".parse().unwrap()),
+        },
+    ];
+    let output = NetworkInterfaceInfo::encode_list(&list);
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[ioctl_answer(&query, NtStatus::SUCCESS, output)]),
+    );
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Ok(list.to_vec()))])
+    );
+
+    // A server without multichannel: its status, on the share asked.
+    for (share, status) in [
+        ("IPC$", NtStatus::FS_DRIVER_REQUIRED),
+        ("ipc$", NtStatus::NOT_SUPPORTED),
+    ] {
+        let id = conn.start(ops::QueryInterfaces::on_share(share), t0).id();
+        let query = only(sent(&mut conn));
+        assert_eq!(query.header.tree_id, 9, "the tree is shared");
+        feed(
+            &mut conn,
+            t0,
+            &frame(&[response(&query.header, status, 1, error_body)]),
+        );
+        let err = Error::failed(status, "query network interfaces", share);
+        assert_failed(events(&mut conn), id, err);
+    }
+}
+
 #[test]
 fn stat_list_and_read_at_a_snapshot_send_the_timewarp_context() {
     use smb_proto::wire::create::{context_name, CreateRequest};

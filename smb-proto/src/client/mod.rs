@@ -25,6 +25,7 @@ use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
 mod calls;
+mod channels;
 pub mod context;
 pub mod dfs;
 mod pathlib;
@@ -32,6 +33,7 @@ mod record;
 mod spread;
 mod stripes;
 mod transfer;
+pub use channels::channel_targets;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
 pub use spread::{merge_spread, spread, spread_width, MIN_FILES_PER_CONNECTION};

@@ -15,6 +15,7 @@
 //! [`Operation`] impl. [`Stat`] is a small real one (a CREATE + CLOSE compound); the
 //! [`Operation`] trait's documentation has the smallest possible one, written out in full.
 
+mod channels;
 mod copy;
 mod dfs;
 mod durable;
@@ -39,6 +40,7 @@ pub use crate::connection::{
     BoxedOp, BreakKey, ChildId, Fail, OpContext, OpHandle, OpOutput, Operation, Progress,
     RequestOptions, Response,
 };
+pub use channels::QueryInterfaces;
 pub use copy::{Copied, CopyDestination, CopyFile, CopyLimits};
 pub use dfs::GetDfsReferral;
 pub use durable::{DurableOpen, Reclaim};

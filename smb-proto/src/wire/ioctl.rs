@@ -1,13 +1,15 @@
 //! IOCTL request and response, MS-SMB2 2.2.31 / 2.2.32, the VALIDATE_NEGOTIATE_INFO
-//! payloads (2.2.31.4 / 2.2.32.6), the snapshot list (2.2.32.2) and the server-side copy
+//! payloads (2.2.31.4 / 2.2.32.6), the snapshot list (2.2.32.2), the server-side copy
 //! payloads: the resume key (2.2.32.3), the copy-chunk request (2.2.31.1) and its answer
-//! (2.2.32.1).
+//! (2.2.32.1), and the server's network interfaces (2.2.32.5).
+
+use std::net::IpAddr;
 
 use bytes::Bytes;
 
 use super::codec::{self, DecodeError, Reader};
 use super::create::{variable_buffer, FileId};
-use super::fscc::FileTime;
+use super::fscc::{encode_chain, EntryChain, FileTime};
 use super::header::HEADER_LEN;
 use super::negotiate::{put_u16_list, read_u16_list};
 
@@ -509,6 +511,145 @@ impl SrvCopychunkResponse {
     }
 }
 
+/// Capability flags of a [`NetworkInterfaceInfo`], MS-SMB2 2.2.32.5.
+pub mod iface_capability {
+    /// RSS_CAPABLE: the interface does receive-side scaling.
+    pub const RSS_CAPABLE: u32 = 0x0000_0001;
+    /// RDMA_CAPABLE: the interface does RDMA (SMB Direct).
+    pub const RDMA_CAPABLE: u32 = 0x0000_0002;
+}
+
+/// NETWORK_INTERFACE_INFO, MS-SMB2 2.2.32.5: one address of one of the server's network
+/// interfaces, an entry of the output of FSCTL_QUERY_NETWORK_INTERFACE_INFO. The port is
+/// never given: a channel goes to the port the first connection reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NetworkInterfaceInfo {
+    /// IfIndex: the interface the address belongs to. A client tells interfaces apart by
+    /// it (MS-SMB2 3.2.5.14.11); Samba sends 0xFFFFFFFF when it knows none.
+    pub if_index: u32,
+    /// Capability, see [`iface_capability`].
+    pub capability: u32,
+    /// LinkSpeed, in bits per second.
+    pub link_speed: u64,
+    /// The address (SockAddr_Storage, 2.2.32.5.1); `None` for a family other than
+    /// IPv4 (InterNetwork) and IPv6 (InterNetworkV6).
+    pub address: Option<IpAddr>,
+}
+
+impl NetworkInterfaceInfo {
+    /// Every entry is this long: Next, IfIndex, Capability, Reserved, LinkSpeed, then a
+    /// 128-byte SockAddr_Storage.
+    pub const LEN: usize = 152;
+    /// The MaxOutputResponse to ask the list with: what Windows asks (MS-SMB2 <177>).
+    pub const MAX_LIST_LEN: u32 = 64 * 1024;
+    /// The most entries a list may hold: as many as [`MAX_LIST_LEN`](Self::MAX_LIST_LEN)
+    /// bytes carry.
+    pub const MAX_ENTRIES: usize = Self::MAX_LIST_LEN as usize / Self::LEN;
+    /// SockAddr_Storage Family: InterNetwork (SOCKADDR_IN, 2.2.32.5.1.1).
+    const INET: u16 = 0x0002;
+    /// SockAddr_Storage Family: InterNetworkV6 (SOCKADDR_IN6, 2.2.32.5.1.2).
+    const INET6: u16 = 0x0017;
+
+    /// Decodes the FSCTL's output: entries linked by Next, the offset from an entry's
+    /// start to the next one's, 0 after the last. An empty buffer is an empty list. An
+    /// address of an unknown family is kept with [`address`](Self::address) `None`;
+    /// ports, IPv6 flow information and scope ids are ignored.
+    ///
+    /// ```
+    /// use smb_proto::wire::ioctl::NetworkInterfaceInfo;
+    /// let nic = NetworkInterfaceInfo {
+    ///     if_index: 2,
+    ///     capability: 0,
+    ///     link_speed: 1_000_000_000,
+    ///     address: Some("192.0.2.7".parse().unwrap()),
+    /// };
+    /// let list = NetworkInterfaceInfo::encode_list(&[nic, nic]);
+    /// assert_eq!(NetworkInterfaceInfo::decode_list(&list), Ok(vec![nic, nic]));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when an entry is cut short, when a Next is not 0 but shorter than
+    /// an entry, not a multiple of 8 or past the end of `buf`, or when the list holds
+    /// more than [`MAX_ENTRIES`](Self::MAX_ENTRIES) entries.
+    pub fn decode_list(buf: &[u8]) -> Result<Vec<Self>, DecodeError> {
+        let mut list = Vec::new();
+        for entry in EntryChain::new(buf, Self::LEN, "network interface next") {
+            let (_, entry) = entry?;
+            if list.len() == Self::MAX_ENTRIES {
+                return Err(DecodeError::invalid(
+                    "network interface count",
+                    list.len() as u64 + 1,
+                ));
+            }
+            list.push(Self::decode(entry)?);
+        }
+        Ok(list)
+    }
+
+    /// Decodes one entry; the chain has checked it holds [`LEN`](Self::LEN) bytes.
+    fn decode(entry: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(entry);
+        let next = r.u32("network interface next")?;
+        if next % 8 != 0 {
+            return Err(DecodeError::invalid("network interface next", next));
+        }
+        let if_index = r.u32("if index")?;
+        let capability = r.u32("capability")?;
+        r.skip(4, "reserved")?;
+        let link_speed = r.u64("link speed")?;
+        let family = r.u16("address family")?;
+        r.skip(2, "port")?;
+        let address = match family {
+            Self::INET => Some(IpAddr::from(r.array::<4>("ipv4 address")?)),
+            Self::INET6 => {
+                r.skip(4, "flow info")?;
+                Some(IpAddr::from(r.array::<16>("ipv6 address")?))
+            }
+            _ => None,
+        };
+        Ok(NetworkInterfaceInfo {
+            if_index,
+            capability,
+            link_speed,
+            address,
+        })
+    }
+
+    /// The FSCTL's output listing `entries` (for tests and scripted servers): each
+    /// entry [`LEN`](Self::LEN) bytes, port, flow information and scope id 0, and an
+    /// address of `None` as family 0.
+    pub fn encode_list(entries: &[Self]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(entries.len() * Self::LEN);
+        encode_chain(entries, 8, &mut out, |e, out| e.encode(out));
+        out
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&0u32.to_le_bytes()); // Next, set by the chain
+        out.extend_from_slice(&self.if_index.to_le_bytes());
+        out.extend_from_slice(&self.capability.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&self.link_speed.to_le_bytes());
+        match self.address {
+            Some(IpAddr::V4(a)) => {
+                out.extend_from_slice(&Self::INET.to_le_bytes());
+                out.extend_from_slice(&0u16.to_be_bytes()); // Port
+                out.extend_from_slice(&a.octets());
+            }
+            Some(IpAddr::V6(a)) => {
+                out.extend_from_slice(&Self::INET6.to_le_bytes());
+                out.extend_from_slice(&0u16.to_be_bytes()); // Port
+                out.extend_from_slice(&0u32.to_be_bytes()); // FlowInfo
+                out.extend_from_slice(&a.octets());
+            }
+            None => {}
+        }
+        out.resize(start + Self::LEN, 0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -780,9 +921,182 @@ mod tests {
         assert!(IoctlResponse::decode(&m.into()).is_err());
     }
 
+    /// One NETWORK_INTERFACE_INFO laid out by hand per MS-SMB2 2.2.32.5: Next, IfIndex,
+    /// Capability, Reserved, LinkSpeed, then `sockaddr` (family first) padded to 128.
+    fn iface_entry(
+        next: u32,
+        if_index: u32,
+        capability: u32,
+        speed: u64,
+        sockaddr: &str,
+    ) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(next.to_le_bytes());
+        b.extend(if_index.to_le_bytes());
+        b.extend(capability.to_le_bytes());
+        b.extend(hex("deadbeef")); // Reserved: ignored
+        b.extend(speed.to_le_bytes());
+        b.extend(hex(sockaddr));
+        b.resize(152, 0);
+        b
+    }
+
+    /// 127.0.0.1 on interface 101 (RSS, 10 Gb/s), then fe80::1:2 on 102 (1 Gb/s), each
+    /// with a port, the IPv6 one with flow information and a scope id, all ignored.
+    fn iface_list() -> Vec<u8> {
+        let mut b = iface_entry(152, 101, 1, 10_000_000_000, "0200 01bd 7f000001");
+        b.extend(iface_entry(
+            0,
+            102,
+            0,
+            1_000_000_000,
+            "1700 01bd 12345678 fe800000000000000000000000010002 07000000",
+        ));
+        b
+    }
+
+    fn nic(if_index: u32, capability: u32, link_speed: u64, address: &str) -> NetworkInterfaceInfo {
+        NetworkInterfaceInfo {
+            if_index,
+            capability,
+            link_speed,
+            address: Some(address.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn network_interfaces_decode_ipv4_and_ipv6_in_network_byte_order() {
+        let list = NetworkInterfaceInfo::decode_list(&iface_list()).unwrap();
+        assert_eq!(
+            list,
+            [
+                nic(
+                    101,
+                    iface_capability::RSS_CAPABLE,
+                    10_000_000_000,
+                    "127.0.0.1"
+                ),
+                nic(102, 0, 1_000_000_000, "fe80::1:2"),
+            ]
+        );
+        // The list as it is encoded differs only in what the decoder ignores.
+        let mut plain = iface_list();
+        for entry in [0, 152] {
+            plain[entry + 12..entry + 16].fill(0); // Reserved
+            plain[entry + 26..entry + 28].fill(0); // Port
+        }
+        plain[152 + 28..152 + 32].fill(0); // FlowInfo
+        plain[152 + 48..152 + 52].fill(0); // ScopeId
+        assert_eq!(NetworkInterfaceInfo::encode_list(&list), plain);
+        assert_eq!(NetworkInterfaceInfo::decode_list(&[]), Ok(Vec::new()));
+        assert!(NetworkInterfaceInfo::encode_list(&[]).is_empty());
+    }
+
+    #[test]
+    fn network_interfaces_round_trip_whatever_they_hold() {
+        let list = [
+            nic(7, 3, u64::MAX, "::"),
+            NetworkInterfaceInfo::default(),
+            nic(u32::MAX, 2, 1, "255.255.255.255"),
+            nic(0, 0, 0, "2001:db8::ff"),
+        ];
+        let bytes = NetworkInterfaceInfo::encode_list(&list);
+        assert_eq!(bytes.len(), 4 * NetworkInterfaceInfo::LEN);
+        assert_eq!(bytes[..4], 152u32.to_le_bytes());
+        assert_eq!(bytes[3 * 152..3 * 152 + 4], [0; 4], "the last Next is 0");
+        assert_eq!(NetworkInterfaceInfo::decode_list(&bytes).unwrap(), list);
+    }
+
+    #[test]
+    fn network_interfaces_of_an_unknown_family_are_kept_without_an_address() {
+        // AF_NETBIOS (0x11) first, then an IPv4 entry that still decodes.
+        let mut b = iface_entry(152, 5, 2, 100, "1100 0000 0a000001");
+        b.extend(iface_entry(0, 6, 0, 100, "0200 0000 0a000002"));
+        assert_eq!(
+            NetworkInterfaceInfo::decode_list(&b).unwrap(),
+            [
+                NetworkInterfaceInfo {
+                    if_index: 5,
+                    capability: iface_capability::RDMA_CAPABLE,
+                    link_speed: 100,
+                    address: None,
+                },
+                nic(6, 0, 100, "10.0.0.2"),
+            ]
+        );
+    }
+
+    #[test]
+    fn network_interface_lists_that_lie_are_errors() {
+        let good = iface_list();
+        for n in 1..good.len() {
+            assert!(
+                NetworkInterfaceInfo::decode_list(&good[..n]).is_err(),
+                "cut to {n}"
+            );
+        }
+        let with_next = |list: &[u8], next: u32| {
+            let mut b = list.to_vec();
+            b[..4].copy_from_slice(&next.to_le_bytes());
+            NetworkInterfaceInfo::decode_list(&b)
+        };
+        let bad = |next: u32| DecodeError::invalid("network interface next", next);
+        // Into the entry itself (also every "backwards" offset: Next is unsigned).
+        for next in [1, 8, 144, 151] {
+            assert_eq!(with_next(&good, next), Err(bad(next)));
+        }
+        // Past the end, at the end, and an offset that overflows.
+        for next in [304, 153 * 8, u32::MAX] {
+            assert_eq!(with_next(&good, next), Err(bad(next)));
+        }
+        // Not 8-aligned, with room for an entry there.
+        let mut three = good.clone();
+        three.extend(iface_entry(0, 9, 0, 1, "0200 0000 7f000009"));
+        assert_eq!(with_next(&three, 156), Err(bad(156)));
+        assert_eq!(with_next(&three, 153), Err(bad(153)));
+        assert_eq!(
+            with_next(&three, 304)
+                .unwrap()
+                .iter()
+                .map(|i| i.if_index)
+                .collect::<Vec<_>>(),
+            [101, 9],
+            "an aligned Next may skip bytes"
+        );
+    }
+
+    #[test]
+    fn network_interface_lists_are_bounded() {
+        let one = nic(1, 0, 1, "127.0.0.1");
+        let most = vec![one; NetworkInterfaceInfo::MAX_ENTRIES];
+        let bytes = NetworkInterfaceInfo::encode_list(&most);
+        assert!(bytes.len() <= NetworkInterfaceInfo::MAX_LIST_LEN as usize);
+        assert_eq!(
+            NetworkInterfaceInfo::decode_list(&bytes).unwrap().len(),
+            most.len()
+        );
+        let too_many = NetworkInterfaceInfo::encode_list(&vec![one; most.len() + 1]);
+        assert_eq!(
+            NetworkInterfaceInfo::decode_list(&too_many),
+            Err(DecodeError::invalid(
+                "network interface count",
+                most.len() as u64 + 1
+            ))
+        );
+    }
+
     #[test]
     fn decoders_survive_malformed_input() {
         assert_robust(&hex(IOCTL_RESP_PIPE), IoctlResponse::decode);
+        let ifaces = IoctlResponse {
+            ctl_code: fsctl::QUERY_NETWORK_INTERFACE_INFO,
+            file_id: FileId::ANY,
+            output: iface_list().into(),
+            ..Default::default()
+        };
+        assert_robust(&with_header(|o| ifaces.encode(o)), |m| {
+            IoctlResponse::decode(m).and_then(|r| NetworkInterfaceInfo::decode_list(&r.output))
+        });
         assert_robust(&hex(IOCTL_REQ_PIPE), IoctlRequest::decode);
         for n in 0..24 {
             let full = hex(IOCTL_RESP_VALIDATE);
