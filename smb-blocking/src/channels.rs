@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{mpsc, Condvar};
 
-use smb_proto::client::{InOrder, Stripes};
+use smb_proto::client::{channel_targets, InOrder, Stripes};
 
 use super::*;
 
@@ -48,6 +48,39 @@ impl Pump {
         channel.call(ops::Login::bind(creds))?;
         tracing::info!(%addr, "channel bound");
         Ok(channel)
+    }
+
+    /// Binds up to `max` channels more, one on each address the server lists
+    /// (FSCTL_QUERY_NETWORK_INTERFACE_INFO, [`channel_targets`]) other than the one this
+    /// connection reached → how many were bound. One that fails is skipped with a
+    /// warning.
+    fn add_channels(&mut self, max: usize) -> Result<usize> {
+        let Some(opts) = self.opts.as_deref() else {
+            return Ok(0);
+        };
+        let here: Vec<std::net::IpAddr> = (opts.host.as_str(), opts.port)
+            .to_socket_addrs()
+            .map(|a| a.map(|a| a.ip()).collect())
+            .unwrap_or_default();
+        let port = opts.port;
+        let interfaces = self.call(ops::QueryInterfaces::new())?;
+        let mut bound = 0;
+        for addr in channel_targets(&interfaces, port, usize::MAX) {
+            if bound == max {
+                break;
+            }
+            if here.contains(&addr.ip()) {
+                continue;
+            }
+            match self.bind_channel(addr) {
+                Ok(channel) => {
+                    self.channels.push(channel);
+                    bound += 1;
+                }
+                Err(e) => tracing::warn!(%addr, error = %e, "a channel could not be bound"),
+            }
+        }
+        Ok(bound)
     }
 
     /// Downloads what `op` reads striped over this connection and its channels, when
@@ -279,6 +312,23 @@ impl Connection {
         let channel = pump.bind_channel(addr)?;
         pump.channels.push(channel);
         Ok(())
+    }
+
+    /// Binds as many channels as [`ConnectOptions::multichannel`] allows, one on each
+    /// further address the server lists for itself (FSCTL_QUERY_NETWORK_INTERFACE_INFO)
+    /// → how many were bound. [`Connection::connect`] does this already when the
+    /// option is set; call it again after channels were lost.
+    ///
+    /// # Errors
+    ///
+    /// The interface query's failure (a server without multichannel answers
+    /// STATUS_INVALID_DEVICE_REQUEST); an address that cannot be bound is skipped with
+    /// a warning.
+    pub fn add_channels(&self) -> Result<usize> {
+        let mut pump = self.lock();
+        let max = pump.opts.as_ref().map_or(0, |o| o.multichannel);
+        let room = max.saturating_sub(pump.channels.len());
+        pump.add_channels(room)
     }
 
     /// How many channels are bound besides this connection.

@@ -983,7 +983,13 @@ impl Connection {
     /// errno), [`ErrorKind::AuthenticationFailed`] for a refused login (or one the server
     /// made a guest), [`ErrorKind::TimedOut`] when the server never answers.
     pub fn connect(opts: &ConnectOptions) -> Result<Self> {
-        Connection::wrap(Pump::dial(opts)?)
+        let conn = Connection::wrap(Pump::dial(opts)?)?;
+        if opts.multichannel > 0 && opts.record.is_none() {
+            if let Err(e) = conn.add_channels() {
+                tracing::warn!(error = %e, "no channels: the session stays on one connection");
+            }
+        }
+        Ok(conn)
     }
 
     /// Logs in over `sock` with `login` and makes the connection.

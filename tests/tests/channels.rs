@@ -13,8 +13,17 @@ use smb_tests::{SambaServer, Share};
 const SHARE: &str = "share";
 const MIB: usize = 1024 * 1024;
 
-/// Samba with multichannel, listening on 127.0.0.1 and 127.0.0.2.
+/// Samba with multichannel on 127.0.0.1 alone: it lists no other address, so a
+/// connection binds no channel by itself, and the tests bind theirs through relays.
 fn server() -> SambaServer {
+    SambaServer::builder()
+        .global("server multi channel support", "yes")
+        .share(Share::new(SHARE))
+        .start()
+}
+
+/// Samba with multichannel on 127.0.0.1 and 127.0.0.2, listing both.
+fn two_address_server() -> SambaServer {
     SambaServer::builder()
         .global("server multi channel support", "yes")
         .global(
@@ -30,9 +39,9 @@ fn options(srv: &SambaServer) -> ConnectOptions {
     srv.connect_options().multichannel(1)
 }
 
-/// The second address's SMB port, as a relay target.
+/// The server's SMB port, as a relay target.
 fn second(srv: &SambaServer) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 2], srv.port()))
+    srv.addr()
 }
 
 fn put_file(srv: &SambaServer, name: &str, len: usize) -> [u8; 32] {
@@ -115,6 +124,22 @@ fn the_first_connection_cut_mid_download_leaves_its_spans_to_the_channel() {
         through_channel > (70 * MIB) as u64,
         "{through_channel} bytes through the channel"
     );
+}
+
+#[test]
+fn a_connection_binds_a_channel_on_each_other_address_the_server_lists() {
+    let srv = two_address_server();
+    let digest = put_file(&srv, "auto.bin", 48 * MIB);
+    let conn = Connection::connect(&options(&srv)).unwrap();
+    assert_eq!(conn.channels(), 1, "127.0.0.2 bound as a channel");
+    // No more than the option allows, and none on the first connection's address.
+    assert_eq!(conn.add_channels().unwrap(), 0);
+    let mut got = Vec::new();
+    conn.retrieve_file(SHARE, "auto.bin", &mut got).unwrap();
+    assert_eq!(sha256(&got), digest);
+    // Without the option, no channel.
+    let plain = Connection::connect(&srv.connect_options()).unwrap();
+    assert_eq!(plain.channels(), 0);
 }
 
 #[test]
