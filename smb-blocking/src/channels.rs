@@ -4,6 +4,7 @@
 //! ([`smb_proto::Connection::new_channel`], [`ops::Login::bind`]) and plans the spans
 //! ([`Stripes`], [`InOrder`]); this owns the sockets and the threads.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{mpsc, Condvar};
@@ -11,6 +12,20 @@ use std::sync::{mpsc, Condvar};
 use smb_proto::client::{channel_targets, InOrder, Stripes};
 
 use super::*;
+
+/// The spans of a striped upload waiting for a channel, and its state.
+#[derive(Default)]
+struct Outbox {
+    spans: VecDeque<(u64, Bytes)>,
+    /// Spans a channel is writing.
+    out: usize,
+    /// The input has ended: no span will be added.
+    input_done: bool,
+    /// Channels still up.
+    alive: usize,
+    /// A failure that ends the upload.
+    failed: Option<Error>,
+}
 
 /// What a channel's thread sends the one writing the download.
 enum Piece {
@@ -81,6 +96,137 @@ impl Pump {
             }
         }
         Ok(bound)
+    }
+
+    /// The span size of a striped transfer on this session.
+    pub(crate) fn stripe_span(&self) -> usize {
+        let max_io = self.core.negotiated().map_or(65536, |n| n.max_write_size);
+        Stripes::span_for(max_io) as usize
+    }
+
+    /// Uploads `head` and then the rest of `input` as `op` says, striped over this
+    /// connection and its channels: the file is opened once, spans are read here in
+    /// order and written by whichever channel is free ([`ops::Write`]); a lost
+    /// channel's span goes to another (a WRITE the server refuses as sent before the
+    /// loss, STATUS_FILE_NOT_AVAILABLE, is sent again too).
+    pub(crate) fn store_striped(
+        &mut self,
+        op: &ops::WriteFile,
+        head: Vec<u8>,
+        input: &mut dyn Read,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let (share, path, start, options) = op.target();
+        let (handle, _) = self.call(ops::Open::new(share, path, options))?;
+        let written = self.striped_write(handle, start, head, input, progress);
+        let closed = self.close_on_a_live_channel(handle);
+        written.and_then(|n| closed.map(|()| n))
+    }
+
+    fn striped_write(
+        &mut self,
+        handle: ops::Handle,
+        start: u64,
+        head: Vec<u8>,
+        input: &mut dyn Read,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
+        let span = self.stripe_span();
+        let mut channels = std::mem::take(&mut self.channels);
+        let ways = channels.len() + 1;
+        let outbox = Mutex::new(Outbox {
+            alive: ways,
+            ..Outbox::default()
+        });
+        let changed = Condvar::new();
+        let sequence = AtomicU16::new(self.core.channel_sequence(SessionSlot::DEFAULT));
+        let acked = AtomicU64::new(0);
+        let lock = || {
+            outbox
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let mut read = 0u64;
+        let lost: Vec<Option<Error>> = std::thread::scope(|s| {
+            let threads: Vec<_> = std::iter::once(&mut *self)
+                .chain(channels.iter_mut())
+                .map(|pump| {
+                    let (outbox, changed, sequence, acked) = (&outbox, &changed, &sequence, &acked);
+                    s.spawn(move || write_worker(pump, handle, outbox, changed, sequence, acked))
+                })
+                .collect();
+            // Feeds spans in order, no more than two per channel waiting.
+            let mut head = Some(Bytes::from(head));
+            loop {
+                let data = match head.take() {
+                    Some(h) => h,
+                    None => {
+                        let mut buf = vec![0; span];
+                        match read_up_to(input, &mut buf) {
+                            Ok(n) => {
+                                buf.truncate(n);
+                                Bytes::from(buf)
+                            }
+                            Err(e) => {
+                                lock().failed.get_or_insert(Error::Io(e));
+                                break;
+                            }
+                        }
+                    }
+                };
+                let ended = data.len() < span;
+                let mut rest = data;
+                while !rest.is_empty() {
+                    let piece = rest.split_to(span.min(rest.len()));
+                    let len = piece.len() as u64;
+                    let mut o = lock();
+                    while o.spans.len() >= 2 * ways && o.alive > 0 && o.failed.is_none() {
+                        o = changed
+                            .wait_timeout(o, Duration::from_millis(100))
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .0;
+                    }
+                    o.spans.push_back((start + read, piece));
+                    read += len;
+                    drop(o);
+                    changed.notify_all();
+                    progress(acked.load(Ordering::Relaxed), None);
+                }
+                let o = lock();
+                if ended || o.alive == 0 || o.failed.is_some() {
+                    break;
+                }
+            }
+            lock().input_done = true;
+            changed.notify_all();
+            threads.into_iter().map(crate::spread::joined).collect()
+        });
+        let mut lost = lost.into_iter();
+        let primary_lost = lost.next().flatten();
+        let mut last_loss = None;
+        for (channel, loss) in channels.into_iter().zip(lost) {
+            match loss {
+                None => self.channels.push(channel),
+                Some(e) => last_loss = Some(e),
+            }
+        }
+        for c in &mut self.channels {
+            c.core
+                .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
+        }
+        let mut o = lock();
+        if let Some(e) = o.failed.take() {
+            return Err(e);
+        }
+        if !o.spans.is_empty() || acked.load(Ordering::Relaxed) < read {
+            return Err(primary_lost.or(last_loss).unwrap_or_else(|| {
+                Error::Smb(smb_proto::Error::Invalid(
+                    "the striped upload stopped early".into(),
+                ))
+            }));
+        }
+        progress(read, None);
+        Ok(read)
     }
 
     /// Downloads what `op` reads striped over this connection and its channels, when
@@ -285,6 +431,84 @@ fn stripe_worker(
             }
         }
         moved.notify_all();
+    }
+}
+
+/// One channel's part of a striped upload: writes spans from the outbox until the
+/// input has ended and none is left. Returns the error that lost the channel, if it was
+/// lost.
+fn write_worker(
+    pump: &mut Pump,
+    handle: ops::Handle,
+    outbox: &Mutex<Outbox>,
+    changed: &Condvar,
+    sequence: &AtomicU16,
+    acked: &AtomicU64,
+) -> Option<Error> {
+    let lock = || {
+        outbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    loop {
+        let (offset, data) = {
+            let mut o = lock();
+            loop {
+                if o.failed.is_some() || (o.input_done && o.spans.is_empty()) {
+                    o.alive -= 1;
+                    return None;
+                }
+                if let Some(span) = o.spans.pop_front() {
+                    o.out += 1;
+                    break span;
+                }
+                o = changed
+                    .wait_timeout(o, Duration::from_millis(100))
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .0;
+            }
+        };
+        changed.notify_all();
+        pump.core
+            .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
+        let len = data.len() as u64;
+        let result = pump.call(ops::Write::new(handle, offset, data.clone()));
+        let mut o = lock();
+        o.out -= 1;
+        match result {
+            Ok(n) if n == len => {
+                acked.fetch_add(len, Ordering::Relaxed);
+            }
+            Ok(n) => {
+                let detail = format!("the server took {n} of {len} bytes at {offset}");
+                let e = smb_proto::Error::Incomplete {
+                    op: "put",
+                    path: String::new(),
+                    detail,
+                };
+                o.failed.get_or_insert(Error::Smb(e));
+            }
+            Err(e) if pump.core.close_reason().is_some() => {
+                // The channel is gone: its span goes to another, whose requests now say
+                // so (MS-SMB2 3.2.7.1).
+                o.spans.push_front((offset, data));
+                o.alive -= 1;
+                sequence.fetch_add(1, Ordering::Relaxed);
+                drop(o);
+                changed.notify_all();
+                tracing::warn!(error = %e, "a channel was lost; the others take its spans");
+                return Some(e);
+            }
+            Err(e) if e.status() == Some(NtStatus::FILE_NOT_AVAILABLE) => {
+                // Sent before the session's ChannelSequence moved on: write it again.
+                o.spans.push_front((offset, data));
+            }
+            Err(e) => {
+                o.failed.get_or_insert(e);
+            }
+        }
+        drop(o);
+        changed.notify_all();
     }
 }
 

@@ -611,6 +611,28 @@ impl Pump {
         input: &mut dyn Read,
         progress: &mut ProgressFn<'_>,
     ) -> Result<u64> {
+        if self.channels.is_empty() {
+            return self.store_on_one(op, input, progress);
+        }
+        // Striped over the channels when the input is worth it (more than two spans);
+        // else on this connection, what was read first going first.
+        let span = self.stripe_span();
+        let mut head = vec![0; 2 * span];
+        let n = read_up_to(input, &mut head)?;
+        head.truncate(n);
+        if n < 2 * span {
+            return self.store_on_one(op, &mut io::Cursor::new(head).chain(input), progress);
+        }
+        self.store_striped(&op, head, input, progress)
+    }
+
+    /// [`Pump::store`] on this connection alone.
+    fn store_on_one(
+        &mut self,
+        op: ops::WriteFile,
+        input: &mut dyn Read,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64> {
         let (mut upload, mut retry) = (Upload::new(op), self.retry());
         loop {
             let handle = self.start(upload.run());

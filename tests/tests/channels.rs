@@ -151,3 +151,52 @@ fn a_channel_needs_multichannel_negotiated_and_names_why() {
     assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
     assert!(err.to_string().contains("multichannel"), "{err}");
 }
+
+#[test]
+fn an_upload_is_striped_over_a_bound_channel_and_survives_its_cut() {
+    let srv = server();
+    let content = data(80 * MIB + 12_345, 9);
+    let relay = FaultProxy::start(second(&srv), Fault::None);
+    let conn = Connection::connect(&options(&srv)).unwrap();
+    conn.add_channel(SocketAddr::from(([127, 0, 0, 1], relay.port())))
+        .unwrap();
+    let n = conn.store_file(SHARE, "up.bin", &mut &content[..]).unwrap();
+    assert_eq!(n, content.len() as u64);
+    let on_disk = std::fs::read(srv.share_path(SHARE).join("up.bin")).unwrap();
+    assert_eq!(sha256(&on_disk), sha256(&content));
+    let through_channel = relay.forwarded(Direction::ToServer);
+    assert!(
+        through_channel > (8 * MIB) as u64,
+        "{through_channel} bytes through the channel"
+    );
+
+    // A channel whose requests are cut after 4 MiB: its spans go to the first
+    // connection, and the file on the server is the input, byte for byte.
+    let cutting = FaultProxy::start(
+        second(&srv),
+        Fault::Cut(Direction::ToServer, 4 * MIB as u64),
+    );
+    conn.add_channel(SocketAddr::from(([127, 0, 0, 1], cutting.port())))
+        .unwrap();
+    assert_eq!(conn.channels(), 2);
+    let other = data(96 * MIB, 10);
+    let n = conn
+        .store_file(SHARE, "cut-up.bin", &mut &other[..])
+        .unwrap();
+    assert_eq!(n, other.len() as u64);
+    let on_disk = std::fs::read(srv.share_path(SHARE).join("cut-up.bin")).unwrap();
+    assert_eq!(
+        sha256(&on_disk),
+        sha256(&other),
+        "byte-identical after the cut"
+    );
+    assert_eq!(
+        conn.channels(),
+        1,
+        "the cut channel is dropped, the other stays"
+    );
+    assert!(
+        cutting.forwarded(Direction::ToServer) >= 4 * MIB as u64,
+        "cut mid-upload"
+    );
+}

@@ -505,6 +505,17 @@ impl WriteFile {
         self.start
     }
 
+    /// The file it writes and how it opens it: share, path, where the first byte goes,
+    /// and the CREATE's options (replacing the file, or writing into it). What a
+    /// transfer striped over a session's channels opens once for all of them.
+    pub fn target(&self) -> (&str, &str, u64, OpenOptions) {
+        let options = OpenOptions {
+            disposition: self.disposition,
+            ..write_options()
+        };
+        (&self.share, &self.path, self.start, options)
+    }
+
     /// The same upload, resumed on a new connection after the one running it was lost
     /// with every byte before `acked` acknowledged (the progress reports'
     /// `start_offset() + done`); the driver supplies its input again from there, in
