@@ -207,6 +207,7 @@ fn run(args: Vec<String>) -> Result<()> {
         bench.bulk(scenario)?;
     }
     bench.metadata()?;
+    bench.multichannel()?;
     bench.print_table();
     Ok(())
 }
@@ -912,7 +913,91 @@ fn benchmark_names() -> Vec<String> {
         .iter()
         .flat_map(|s| [format!("get-{}", s.name), format!("put-{}", s.name)])
         .chain(META_BENCHMARKS.iter().map(|n| n.to_string()))
+        .chain([
+            "multichannel-get".to_string(),
+            "multichannel-put".to_string(),
+        ])
         .collect()
+}
+
+impl Bench {
+    /// Our bulk get and put on one connection, and striped over it and a channel bound
+    /// on the server's second address (SMB 3.x multichannel), alternating, in-process
+    /// (the CLI has no multichannel option). Samba serves every channel of a session in
+    /// the session's one process, so on loopback this shows what striping costs or
+    /// gains there, not a second network path.
+    fn multichannel(&mut self) -> Result<()> {
+        if !self.selected("multichannel") {
+            return Ok(());
+        }
+        let server = SambaServer::builder()
+            .global("server multi channel support", "yes")
+            .global(
+                "interfaces",
+                "\"127.0.0.1/8;if_index=101,speed=10000000000,capability=RSS\" \
+                 \"127.0.0.2/8;if_index=102,speed=10000000000,capability=RSS\"",
+            )
+            .share(Share::new(SHARE))
+            .start();
+        let size = self.bulk_bytes;
+        write_pattern(&server.share_path(SHARE).join("mc.bin"), size)?;
+        println!(
+            "\n== multichannel: {} MiB, one connection against two channels ==",
+            size >> 20
+        );
+        let connect = |channels: usize| -> Result<Connection> {
+            let conn = Connection::connect(&server.connect_options().multichannel(channels))?;
+            if conn.channels() != channels {
+                return Err(
+                    format!("{} channels bound, {channels} wanted", conn.channels()).into(),
+                );
+            }
+            Ok(conn)
+        };
+        let one = connect(0)?;
+        let two = connect(1)?;
+        let mib_per_s = |s: &[Sample]| median(s.iter().map(|s| (size >> 20) as f64 / secs(s.wall)));
+        for name in ["multichannel-get", "multichannel-put"] {
+            if !self.selected(name) {
+                continue;
+            }
+            let run = |conn: &Connection| -> Result<Sample> {
+                let cpu = self.cpu_time(false)?;
+                let start = Instant::now();
+                let moved = if name.ends_with("get") {
+                    conn.retrieve_file(SHARE, "mc.bin", &mut io::sink())?
+                } else {
+                    conn.store_file(
+                        SHARE,
+                        "mc-up.bin",
+                        &mut io::Read::take(io::repeat(0x5a), size),
+                    )?
+                };
+                if moved != size {
+                    return Err(format!("{name}: moved {moved} of {size} bytes").into());
+                }
+                Ok(Sample {
+                    wall: start.elapsed(),
+                    cpu: self.cpu_time(false)? - cpu,
+                })
+            };
+            let (ones, twos) = self.alternate(|| run(&one), || run(&two))?;
+            println!("{name}");
+            println!("  one connection  {:>7.0} MiB/s", mib_per_s(&ones));
+            println!("  two channels    {:>7.0} MiB/s", mib_per_s(&twos));
+            self.rows.push(Row {
+                name: format!(
+                    "{name} {} MiB: two channels against one connection (MiB/s)",
+                    size >> 20
+                ),
+                ours: format!("{:.0} MiB/s", mib_per_s(&twos)),
+                reference: format!("{:.0} MiB/s one", mib_per_s(&ones)),
+                ratio: mib_per_s(&twos) / mib_per_s(&ones),
+                target: None,
+            });
+        }
+        Ok(())
+    }
 }
 
 fn start_server(scenario: &Scenario) -> SambaServer {
