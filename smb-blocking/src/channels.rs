@@ -4,36 +4,16 @@
 //! ([`smb_proto::Connection::new_channel`], [`ops::Login::bind`]) and plans the spans
 //! ([`Stripes`], [`InOrder`]); this owns the sockets and the threads.
 
-use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
-use std::sync::{mpsc, Condvar};
+use std::sync::mpsc;
 
-use smb_proto::client::{channel_targets, InOrder, Stripes};
+use smb_proto::client::{channel_targets, StripeJob, StripedRead, StripedWrite, Stripes};
 
 use super::*;
 
-/// The spans of a striped upload waiting for a channel, and its state.
-#[derive(Default)]
-struct Outbox {
-    spans: VecDeque<(u64, Bytes)>,
-    /// Spans a channel is writing.
-    out: usize,
-    /// The input has ended: no span will be added.
-    input_done: bool,
-    /// Channels still up.
-    alive: usize,
-    /// A failure that ends the upload.
-    failed: Option<Error>,
-}
-
-/// What a channel's thread sends the one writing the download.
-enum Piece {
-    /// A span's bytes, at its offset.
-    Data(u64, Bytes),
-    /// A failure that ends the transfer (not a lost channel: its span goes to another).
-    Failed(Error),
-}
+/// What a channel's worker reports for a job: its channel, the job's result, and
+/// whether the channel was lost with it.
+type Report<R> = (usize, Result<R>, bool);
 
 impl Pump {
     /// A connection to `addr` bound to this one's default session as a channel.
@@ -104,11 +84,69 @@ impl Pump {
         Stripes::span_for(max_io) as usize
     }
 
+    /// Runs `coordinate` on this thread with a worker thread per channel (this
+    /// connection first, then its channels), each running `run` on the jobs it is sent
+    /// and reporting back; then keeps the channels that were not lost, every connection
+    /// carrying ChannelSequence `sequence()` from now on.
+    fn on_channels<R: Send>(
+        &mut self,
+        run: impl Fn(&mut Pump, &StripeJob) -> Result<R> + Sync,
+        coordinate: impl FnOnce(&[mpsc::Sender<StripeJob>], &mpsc::Receiver<Report<R>>) -> Result<u64>,
+        sequence: impl FnOnce() -> u16,
+    ) -> Result<u64> {
+        let mut channels = std::mem::take(&mut self.channels);
+        let (report, reports) = mpsc::channel::<Report<R>>();
+        let run = &run;
+        let (result, lost) = std::thread::scope(|s| {
+            let mut workers = Vec::new();
+            let mut threads = Vec::new();
+            for (channel, pump) in std::iter::once(&mut *self)
+                .chain(channels.iter_mut())
+                .enumerate()
+            {
+                let (work, jobs) = mpsc::channel::<StripeJob>();
+                workers.push(work);
+                let report = report.clone();
+                threads.push(s.spawn(move || {
+                    for job in jobs {
+                        pump.core
+                            .set_channel_sequence(SessionSlot::DEFAULT, job.sequence);
+                        let r = run(pump, &job);
+                        let lost = r.is_err() && pump.core.close_reason().is_some();
+                        let _ = report.send((channel, r, lost));
+                        if lost {
+                            return true;
+                        }
+                    }
+                    false
+                }));
+            }
+            drop(report);
+            let result = coordinate(&workers, &reports);
+            // The workers end with the job they hold.
+            drop(workers);
+            let lost: Vec<bool> = threads.into_iter().map(crate::spread::joined).collect();
+            (result, lost)
+        });
+        let sequence = sequence();
+        for (channel, lost) in channels.into_iter().zip(lost.into_iter().skip(1)) {
+            if !lost {
+                self.channels.push(channel);
+            }
+        }
+        self.core
+            .set_channel_sequence(SessionSlot::DEFAULT, sequence);
+        for pump in &mut self.channels {
+            pump.core
+                .set_channel_sequence(SessionSlot::DEFAULT, sequence);
+        }
+        result
+    }
+
     /// Uploads `head` and then the rest of `input` as `op` says, striped over this
-    /// connection and its channels: the file is opened once, spans are read here in
-    /// order and written by whichever channel is free ([`ops::Write`]); a lost
-    /// channel's span goes to another (a WRITE the server refuses as sent before the
-    /// loss, STATUS_FILE_NOT_AVAILABLE, is sent again too).
+    /// connection and its channels ([`StripedWrite`]): the file is opened once, spans
+    /// are read here in order and written by whichever channel is free
+    /// ([`ops::Write`]).
     pub(crate) fn store_striped(
         &mut self,
         op: &ops::WriteFile,
@@ -118,120 +156,70 @@ impl Pump {
     ) -> Result<u64> {
         let (share, path, start, options) = op.target();
         let (handle, _) = self.call(ops::Open::new(share, path, options))?;
-        let written = self.striped_write(handle, start, head, input, progress);
+        let ways = self.channels.len() + 1;
+        let span = self.stripe_span();
+        let mut plan = StripedWrite::new(
+            start,
+            span,
+            ways,
+            self.core.channel_sequence(SessionSlot::DEFAULT),
+        );
+        plan.feed(Bytes::from(head));
+        let plan = std::cell::RefCell::new(plan);
+        let written = self.on_channels(
+            |pump, job| pump.call(ops::Write::new(handle, job.offset, job.data.clone())),
+            |workers, reports| {
+                let mut plan = plan.borrow_mut();
+                let mut last_loss = None;
+                loop {
+                    while plan.wants_input() {
+                        let mut buf = vec![0; span];
+                        let n = read_up_to(input, &mut buf)?;
+                        buf.truncate(n);
+                        plan.feed(Bytes::from(buf));
+                        if n < span {
+                            plan.end_input();
+                        }
+                    }
+                    for job in plan.assign() {
+                        let _ = workers[job.channel].send(job);
+                    }
+                    if plan.is_done() {
+                        return Ok(plan.acked());
+                    }
+                    let Ok((channel, result, lost)) = reports.recv() else {
+                        return Err(every_channel_lost(last_loss));
+                    };
+                    match result {
+                        Ok(n) => {
+                            plan.written(channel, n)?;
+                            progress(plan.acked(), None);
+                        }
+                        Err(e) if lost => {
+                            plan.lost(channel);
+                            tracing::warn!(error = %e, "a channel was lost; the others take its spans");
+                            last_loss = Some(e);
+                            if !plan.any_alive() {
+                                return Err(every_channel_lost(last_loss));
+                            }
+                        }
+                        // Sent before the session's ChannelSequence moved on: again.
+                        Err(e) if e.status() == Some(NtStatus::FILE_NOT_AVAILABLE) => {
+                            plan.refused(channel);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            },
+            || plan.borrow().sequence(),
+        );
         let closed = self.close_on_a_live_channel(handle);
         written.and_then(|n| closed.map(|()| n))
     }
 
-    fn striped_write(
-        &mut self,
-        handle: ops::Handle,
-        start: u64,
-        head: Vec<u8>,
-        input: &mut dyn Read,
-        progress: &mut ProgressFn<'_>,
-    ) -> Result<u64> {
-        let span = self.stripe_span();
-        let mut channels = std::mem::take(&mut self.channels);
-        let ways = channels.len() + 1;
-        let outbox = Mutex::new(Outbox {
-            alive: ways,
-            ..Outbox::default()
-        });
-        let changed = Condvar::new();
-        let sequence = AtomicU16::new(self.core.channel_sequence(SessionSlot::DEFAULT));
-        let acked = AtomicU64::new(0);
-        let lock = || {
-            outbox
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        let mut read = 0u64;
-        let lost: Vec<Option<Error>> = std::thread::scope(|s| {
-            let threads: Vec<_> = std::iter::once(&mut *self)
-                .chain(channels.iter_mut())
-                .map(|pump| {
-                    let (outbox, changed, sequence, acked) = (&outbox, &changed, &sequence, &acked);
-                    s.spawn(move || write_worker(pump, handle, outbox, changed, sequence, acked))
-                })
-                .collect();
-            // Feeds spans in order, no more than two per channel waiting.
-            let mut head = Some(Bytes::from(head));
-            loop {
-                let data = match head.take() {
-                    Some(h) => h,
-                    None => {
-                        let mut buf = vec![0; span];
-                        match read_up_to(input, &mut buf) {
-                            Ok(n) => {
-                                buf.truncate(n);
-                                Bytes::from(buf)
-                            }
-                            Err(e) => {
-                                lock().failed.get_or_insert(Error::Io(e));
-                                break;
-                            }
-                        }
-                    }
-                };
-                let ended = data.len() < span;
-                let mut rest = data;
-                while !rest.is_empty() {
-                    let piece = rest.split_to(span.min(rest.len()));
-                    let len = piece.len() as u64;
-                    let mut o = lock();
-                    while o.spans.len() >= 2 * ways && o.alive > 0 && o.failed.is_none() {
-                        o = changed
-                            .wait_timeout(o, Duration::from_millis(100))
-                            .unwrap_or_else(std::sync::PoisonError::into_inner)
-                            .0;
-                    }
-                    o.spans.push_back((start + read, piece));
-                    read += len;
-                    drop(o);
-                    changed.notify_all();
-                    progress(acked.load(Ordering::Relaxed), None);
-                }
-                let o = lock();
-                if ended || o.alive == 0 || o.failed.is_some() {
-                    break;
-                }
-            }
-            lock().input_done = true;
-            changed.notify_all();
-            threads.into_iter().map(crate::spread::joined).collect()
-        });
-        let mut lost = lost.into_iter();
-        let primary_lost = lost.next().flatten();
-        let mut last_loss = None;
-        for (channel, loss) in channels.into_iter().zip(lost) {
-            match loss {
-                None => self.channels.push(channel),
-                Some(e) => last_loss = Some(e),
-            }
-        }
-        for c in &mut self.channels {
-            c.core
-                .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
-        }
-        let mut o = lock();
-        if let Some(e) = o.failed.take() {
-            return Err(e);
-        }
-        if !o.spans.is_empty() || acked.load(Ordering::Relaxed) < read {
-            return Err(primary_lost.or(last_loss).unwrap_or_else(|| {
-                Error::Smb(smb_proto::Error::Invalid(
-                    "the striped upload stopped early".into(),
-                ))
-            }));
-        }
-        progress(read, None);
-        Ok(read)
-    }
-
-    /// Downloads what `op` reads striped over this connection and its channels, when
-    /// it has channels and the range is worth it (more than two spans); `None` leaves
-    /// it to the one-connection path.
+    /// Downloads what `op` reads striped over this connection and its channels
+    /// ([`StripedRead`]), when it has channels and the range is worth it (more than two
+    /// spans); `None` leaves it to the one-connection path.
     pub(crate) fn retrieve_striped(
         &mut self,
         op: &ops::ReadFile,
@@ -239,7 +227,7 @@ impl Pump {
         progress: &mut ProgressFn<'_>,
     ) -> Option<Result<u64>> {
         let (share, path, start, limit) = op.target()?;
-        let span = Stripes::span_for(self.core.negotiated()?.max_read_size);
+        let span = self.stripe_span() as u64;
         if self.channels.is_empty() || limit.saturating_sub(start) <= 2 * span {
             return None;
         }
@@ -248,99 +236,53 @@ impl Pump {
             Err(e) => return Some(Err(e)),
         };
         let end = info.size.clamp(start, limit);
-        let moved = self.striped_read(handle, start, end, span, out, progress);
-        let closed = self.close_on_a_live_channel(handle);
-        Some(moved.and_then(|n| closed.map(|()| n)))
-    }
-
-    /// Reads `start..end` of `handle` span by span over this connection and its
-    /// channels, handing the bytes to `out` in order. A channel that is lost leaves its
-    /// span to the others (the session's ChannelSequence moves on, MS-SMB2 3.2.7.1) and
-    /// is dropped; the transfer fails only when every channel is lost or a span fails
-    /// otherwise.
-    fn striped_read(
-        &mut self,
-        handle: ops::Handle,
-        start: u64,
-        end: u64,
-        span: u64,
-        out: &mut dyn Write,
-        progress: &mut ProgressFn<'_>,
-    ) -> Result<u64> {
-        let mut channels = std::mem::take(&mut self.channels);
-        let ways = channels.len() as u64 + 1;
-        let plan = Mutex::new(Stripes::new(start, end, span, span * 2 * ways));
-        let moved = Condvar::new();
-        let handed_on = AtomicU64::new(start);
-        let stop = AtomicBool::new(false);
-        let sequence = AtomicU16::new(self.core.channel_sequence(SessionSlot::DEFAULT));
-        let (tx, rx) = mpsc::channel::<Piece>();
-        let mut order = InOrder::new(start);
-        let mut failed = None;
-        let lost: Vec<Option<Error>> = std::thread::scope(|s| {
-            let threads: Vec<_> = std::iter::once(&mut *self)
-                .chain(channels.iter_mut())
-                .map(|pump| {
-                    let tx = tx.clone();
-                    let (plan, moved, handed_on, stop, sequence) =
-                        (&plan, &moved, &handed_on, &stop, &sequence);
-                    s.spawn(move || {
-                        stripe_worker(pump, handle, plan, moved, handed_on, stop, sequence, &tx)
-                    })
-                })
-                .collect();
-            drop(tx);
-            for piece in rx {
-                match piece {
-                    Piece::Data(offset, data) => {
-                        order.put(offset, data);
-                        while let Some(d) = order.pop() {
-                            if let Err(e) = out.write_all(&d) {
-                                failed.get_or_insert(Error::Io(e));
-                                stop.store(true, Ordering::Relaxed);
+        let ways = self.channels.len() + 1;
+        let plan = StripedRead::new(
+            start,
+            end,
+            span,
+            ways,
+            self.core.channel_sequence(SessionSlot::DEFAULT),
+        );
+        let plan = std::cell::RefCell::new(plan);
+        let read = self.on_channels(
+            |pump, job| pump.call(ops::ReadRange::new(handle, job.offset, job.len)),
+            |workers, reports| {
+                let mut plan = plan.borrow_mut();
+                let mut last_loss = None;
+                loop {
+                    for job in plan.assign() {
+                        let _ = workers[job.channel].send(job);
+                    }
+                    if plan.is_done() {
+                        return Ok(end - start);
+                    }
+                    let Ok((channel, result, lost)) = reports.recv() else {
+                        return Err(every_channel_lost(last_loss));
+                    };
+                    match result {
+                        Ok(data) => {
+                            for bytes in plan.read(channel, data)? {
+                                out.write_all(&bytes)?;
+                            }
+                            progress(plan.handed_on() - start, Some(end - start));
+                        }
+                        Err(e) if lost => {
+                            plan.lost(channel);
+                            tracing::warn!(error = %e, "a channel was lost; the others take its spans");
+                            last_loss = Some(e);
+                            if !plan.any_alive() {
+                                return Err(every_channel_lost(last_loss));
                             }
                         }
-                        handed_on.store(order.handed_on(), Ordering::Relaxed);
-                        progress(order.handed_on() - start, Some(end - start));
-                    }
-                    Piece::Failed(e) => {
-                        failed.get_or_insert(e);
-                        stop.store(true, Ordering::Relaxed);
+                        Err(e) => return Err(e),
                     }
                 }
-                moved.notify_all();
-            }
-            threads.into_iter().map(crate::spread::joined).collect()
-        });
-        // Channels still up stay; a lost primary is the caller's to make again.
-        let mut lost = lost.into_iter();
-        let primary_lost = lost.next().flatten();
-        let mut last_loss = None;
-        for (channel, loss) in channels.into_iter().zip(lost) {
-            match loss {
-                None => self.channels.push(channel),
-                Some(e) => last_loss = Some(e),
-            }
-        }
-        for c in &mut self.channels {
-            c.core
-                .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
-        }
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if order.handed_on() < end {
-            // Every channel was lost before the end.
-            return Err(primary_lost.or(last_loss).unwrap_or_else(|| {
-                Error::Smb(smb_proto::Error::Invalid(
-                    "the striped download stopped early".into(),
-                ))
-            }));
-        }
-        if let Some(e) = primary_lost {
-            tracing::warn!(error = %e, "the session's first connection was lost during a striped download");
-        }
-        Ok(end - start)
+            },
+            || plan.borrow().sequence(),
+        );
+        let closed = self.close_on_a_live_channel(handle);
+        Some(read.and_then(|n| closed.map(|()| n)))
     }
 
     /// Closes `handle` on this connection, else on a channel that is up.
@@ -359,157 +301,13 @@ impl Pump {
     }
 }
 
-/// One channel's part of a striped download: takes spans until none is left, reads
-/// each with [`ops::ReadRange`] and sends it on. Returns the error that lost the
-/// channel, if it was lost.
-#[allow(clippy::too_many_arguments)]
-fn stripe_worker(
-    pump: &mut Pump,
-    handle: ops::Handle,
-    plan: &Mutex<Stripes>,
-    moved: &Condvar,
-    handed_on: &AtomicU64,
-    stop: &AtomicBool,
-    sequence: &AtomicU16,
-    tx: &mpsc::Sender<Piece>,
-) -> Option<Error> {
-    let lock = || {
-        plan.lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    loop {
-        let span = {
-            let mut p = lock();
-            loop {
-                if p.is_done() || stop.load(Ordering::Relaxed) {
-                    return None;
-                }
-                if let Some(span) = p.take(handed_on.load(Ordering::Relaxed)) {
-                    break span;
-                }
-                p = moved
-                    .wait_timeout(p, Duration::from_millis(100))
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .0;
-            }
-        };
-        let (offset, len) = span;
-        pump.core
-            .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
-        match pump.call(ops::ReadRange::new(handle, offset, len)) {
-            Ok(data) if data.len() as u64 == len => {
-                lock().finished();
-                let _ = tx.send(Piece::Data(offset, data));
-            }
-            Ok(data) => {
-                lock().finished();
-                let detail = format!(
-                    "end of file at {} inside a span the size at open covered (the file changed during the download)",
-                    offset + data.len() as u64
-                );
-                let e = smb_proto::Error::Incomplete {
-                    op: "get",
-                    path: String::new(),
-                    detail,
-                };
-                let _ = tx.send(Piece::Failed(Error::Smb(e)));
-                return None;
-            }
-            Err(e) if pump.core.close_reason().is_some() => {
-                // The channel is gone: its span goes to another, whose requests now say
-                // so (MS-SMB2 3.2.7.1).
-                lock().lost(span);
-                sequence.fetch_add(1, Ordering::Relaxed);
-                moved.notify_all();
-                tracing::warn!(error = %e, "a channel was lost; the others take its spans");
-                return Some(e);
-            }
-            Err(e) => {
-                lock().finished();
-                let _ = tx.send(Piece::Failed(e));
-                return None;
-            }
-        }
-        moved.notify_all();
-    }
-}
-
-/// One channel's part of a striped upload: writes spans from the outbox until the
-/// input has ended and none is left. Returns the error that lost the channel, if it was
-/// lost.
-fn write_worker(
-    pump: &mut Pump,
-    handle: ops::Handle,
-    outbox: &Mutex<Outbox>,
-    changed: &Condvar,
-    sequence: &AtomicU16,
-    acked: &AtomicU64,
-) -> Option<Error> {
-    let lock = || {
-        outbox
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    };
-    loop {
-        let (offset, data) = {
-            let mut o = lock();
-            loop {
-                if o.failed.is_some() || (o.input_done && o.spans.is_empty()) {
-                    o.alive -= 1;
-                    return None;
-                }
-                if let Some(span) = o.spans.pop_front() {
-                    o.out += 1;
-                    break span;
-                }
-                o = changed
-                    .wait_timeout(o, Duration::from_millis(100))
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .0;
-            }
-        };
-        changed.notify_all();
-        pump.core
-            .set_channel_sequence(SessionSlot::DEFAULT, sequence.load(Ordering::Relaxed));
-        let len = data.len() as u64;
-        let result = pump.call(ops::Write::new(handle, offset, data.clone()));
-        let mut o = lock();
-        o.out -= 1;
-        match result {
-            Ok(n) if n == len => {
-                acked.fetch_add(len, Ordering::Relaxed);
-            }
-            Ok(n) => {
-                let detail = format!("the server took {n} of {len} bytes at {offset}");
-                let e = smb_proto::Error::Incomplete {
-                    op: "put",
-                    path: String::new(),
-                    detail,
-                };
-                o.failed.get_or_insert(Error::Smb(e));
-            }
-            Err(e) if pump.core.close_reason().is_some() => {
-                // The channel is gone: its span goes to another, whose requests now say
-                // so (MS-SMB2 3.2.7.1).
-                o.spans.push_front((offset, data));
-                o.alive -= 1;
-                sequence.fetch_add(1, Ordering::Relaxed);
-                drop(o);
-                changed.notify_all();
-                tracing::warn!(error = %e, "a channel was lost; the others take its spans");
-                return Some(e);
-            }
-            Err(e) if e.status() == Some(NtStatus::FILE_NOT_AVAILABLE) => {
-                // Sent before the session's ChannelSequence moved on: write it again.
-                o.spans.push_front((offset, data));
-            }
-            Err(e) => {
-                o.failed.get_or_insert(e);
-            }
-        }
-        drop(o);
-        changed.notify_all();
-    }
+/// The error of a striped transfer whose every channel was lost: the last loss.
+fn every_channel_lost(last: Option<Error>) -> Error {
+    last.unwrap_or_else(|| {
+        Error::Smb(smb_proto::Error::Invalid(
+            "every channel of the transfer was lost".into(),
+        ))
+    })
 }
 
 impl Connection {

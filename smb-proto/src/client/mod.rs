@@ -37,7 +37,7 @@ pub use channels::channel_targets;
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
 pub use spread::{merge_spread, spread, spread_width, MIN_FILES_PER_CONNECTION};
-pub use stripes::{InOrder, Stripes};
+pub use stripes::{InOrder, StripeJob, StripedRead, StripedWrite, Stripes};
 pub use transfer::{
     chunk_for, local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles,
     ReceiveBuffers, TransferResults, Upload, UploadBuffers, UploadWindow,

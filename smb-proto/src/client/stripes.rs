@@ -2,7 +2,9 @@
 //! file is cut into spans, each channel moves one span at a time (a
 //! [`ReadRange`](crate::ops::ReadRange) or a [`Write`](crate::ops::Write) on the
 //! handle the session holds), and a span whose channel is lost goes to another.
-//! Downloads hand their spans to the caller in file order ([`InOrder`]); spans are not
+//! [`StripedRead`] and [`StripedWrite`] make every decision (which channel moves what,
+//! the ChannelSequence after a loss, what to hand on); a driver only runs one worker per
+//! channel. Downloads hand their spans on in file order ([`InOrder`]); spans are not
 //! started further ahead of what was handed on than a bound, so memory stays bounded
 //! whatever a slow channel does.
 //!
@@ -136,6 +138,324 @@ impl InOrder {
     }
 }
 
+/// A download striped over a session's connection and its channels (numbered from 0,
+/// the first connection): which channel reads which span next, the bytes to hand on in
+/// file order as spans come back, and what a lost channel changes. The driver runs one
+/// worker per channel (a thread, a task) that reads the spans it is given with
+/// [`ReadRange`](crate::ops::ReadRange), with the ChannelSequence given, and reports
+/// back; this decides everything else.
+///
+/// ```
+/// use bytes::Bytes;
+/// use smb_proto::client::StripedRead;
+/// let mut read = StripedRead::new(0, 12, 4, 2, 0);
+/// let jobs = read.assign(); // a span for each channel
+/// assert_eq!(jobs.iter().map(|j| (j.channel, j.offset)).collect::<Vec<_>>(), [(0, 0), (1, 4)]);
+/// // Channel 1 is lost: its span goes to channel 0 once that one is free, and the
+/// // requests from now on carry ChannelSequence 1.
+/// read.lost(1);
+/// let out = read.read(0, Bytes::from_static(b"abcd")).unwrap();
+/// assert_eq!(out, [Bytes::from_static(b"abcd")]);
+/// let next = read.assign();
+/// assert_eq!((next[0].channel, next[0].offset, next[0].sequence), (0, 4, 1));
+/// ```
+#[derive(Debug)]
+pub struct StripedRead {
+    plan: Stripes,
+    order: InOrder,
+    /// Each channel's span in progress; `None` when idle.
+    busy: Vec<Option<(u64, u64)>>,
+    alive: Vec<bool>,
+    sequence: u16,
+}
+
+/// A span for a channel to move: at `offset`, `len` bytes (a download) or `data` (an
+/// upload), its requests carrying ChannelSequence `sequence`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeJob {
+    /// The channel that moves it (0: the first connection).
+    pub channel: usize,
+    /// Where in the file.
+    pub offset: u64,
+    /// How many bytes.
+    pub len: u64,
+    /// For an upload, the bytes to write.
+    pub data: Bytes,
+    /// The ChannelSequence its requests carry (MS-SMB2 3.2.4.1).
+    pub sequence: u16,
+}
+
+impl StripedRead {
+    /// `start..end` of a file over `channels` channels (the first connection included)
+    /// in spans of `span` bytes, requests carrying ChannelSequence `sequence`; spans
+    /// start no further ahead of what was handed on than two per channel.
+    pub fn new(start: u64, end: u64, span: u64, channels: usize, sequence: u16) -> Self {
+        let channels = channels.max(1);
+        StripedRead {
+            plan: Stripes::new(start, end, span, span.saturating_mul(2 * channels as u64)),
+            order: InOrder::new(start),
+            busy: vec![None; channels],
+            alive: vec![true; channels],
+            sequence,
+        }
+    }
+
+    /// The spans to start now: one for each idle channel that is up, while spans are
+    /// left within the bound.
+    pub fn assign(&mut self) -> Vec<StripeJob> {
+        let mut jobs = Vec::new();
+        for channel in 0..self.busy.len() {
+            if !self.alive[channel] || self.busy[channel].is_some() {
+                continue;
+            }
+            let Some((offset, len)) = self.plan.take(self.order.handed_on()) else {
+                break;
+            };
+            self.busy[channel] = Some((offset, len));
+            jobs.push(StripeJob {
+                channel,
+                offset,
+                len,
+                data: Bytes::new(),
+                sequence: self.sequence,
+            });
+        }
+        jobs
+    }
+
+    /// `channel` read its span: `data` → the bytes to hand on now, in file order.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Incomplete`](crate::Error::Incomplete) when the span came back short:
+    /// the file ends before the size it had at open (it changed during the download).
+    pub fn read(&mut self, channel: usize, data: Bytes) -> Result<Vec<Bytes>, crate::Error> {
+        let Some((offset, len)) = self.busy.get_mut(channel).and_then(Option::take) else {
+            return Err(crate::Error::Invalid(format!(
+                "channel {channel} had no span"
+            )));
+        };
+        self.plan.finished();
+        if data.len() as u64 != len {
+            let detail = format!(
+                "end of file at {} inside what the size at open covered (the file changed during the download)",
+                offset + data.len() as u64
+            );
+            return Err(crate::Error::Incomplete {
+                op: "get",
+                path: String::new(),
+                detail,
+            });
+        }
+        self.order.put(offset, data);
+        Ok(std::iter::from_fn(|| self.order.pop()).collect())
+    }
+
+    /// `channel` is lost: its span goes to another, whose requests carry the next
+    /// ChannelSequence (MS-SMB2 3.2.7.1) → that sequence.
+    pub fn lost(&mut self, channel: usize) -> u16 {
+        if let Some(span) = self.busy.get_mut(channel).and_then(Option::take) {
+            self.plan.lost(span);
+        }
+        if let Some(up) = self.alive.get_mut(channel) {
+            *up = false;
+        }
+        self.sequence = self.sequence.wrapping_add(1);
+        self.sequence
+    }
+
+    /// Whether every byte was handed on.
+    pub fn is_done(&self) -> bool {
+        self.plan.is_done()
+    }
+
+    /// Whether some channel is up.
+    pub fn any_alive(&self) -> bool {
+        self.alive.contains(&true)
+    }
+
+    /// The ChannelSequence requests carry now.
+    pub fn sequence(&self) -> u16 {
+        self.sequence
+    }
+
+    /// Everything before this offset was handed on.
+    pub fn handed_on(&self) -> u64 {
+        self.order.handed_on()
+    }
+}
+
+/// An upload striped over a session's connection and its channels (numbered from 0):
+/// the driver feeds the input in spans ([`StripedWrite::feed`]) while
+/// [`StripedWrite::wants_input`] says so, runs the jobs of [`StripedWrite::assign`]
+/// with [`Write`](crate::ops::Write) on one worker per channel and reports back; a lost
+/// channel's span, and a WRITE the server refused as sent before the ChannelSequence
+/// moved on (STATUS_FILE_NOT_AVAILABLE, MS-SMB2 3.3.5.2.10), go out again.
+///
+/// ```
+/// use bytes::Bytes;
+/// use smb_proto::client::StripedWrite;
+/// let mut write = StripedWrite::new(0, 4, 2, 0);
+/// write.feed(Bytes::from_static(b"abcdefgh"));
+/// write.end_input();
+/// let jobs = write.assign();
+/// assert_eq!(jobs.len(), 2);
+/// write.lost(1); // its span goes again
+/// write.written(0, 4).unwrap();
+/// let again = write.assign();
+/// assert_eq!((again[0].channel, again[0].offset, again[0].sequence), (0, 4, 1));
+/// write.written(0, 4).unwrap();
+/// assert!(write.is_done());
+/// assert_eq!(write.acked(), 8);
+/// ```
+#[derive(Debug)]
+pub struct StripedWrite {
+    span: usize,
+    start: u64,
+    /// Where the next byte fed goes.
+    next: u64,
+    queued: VecDeque<(u64, Bytes)>,
+    busy: Vec<Option<(u64, Bytes)>>,
+    alive: Vec<bool>,
+    input_done: bool,
+    acked: u64,
+    sequence: u16,
+}
+
+impl StripedWrite {
+    /// An upload from `start` over `channels` channels in spans of `span` bytes,
+    /// requests carrying ChannelSequence `sequence`.
+    pub fn new(start: u64, span: usize, channels: usize, sequence: u16) -> Self {
+        let channels = channels.max(1);
+        StripedWrite {
+            span: span.max(1),
+            start,
+            next: start,
+            queued: VecDeque::new(),
+            busy: vec![None; channels],
+            alive: vec![true; channels],
+            input_done: false,
+            acked: 0,
+            sequence,
+        }
+    }
+
+    /// Whether more input should be fed: fewer than two spans per channel wait.
+    pub fn wants_input(&self) -> bool {
+        !self.input_done && self.queued.len() < 2 * self.busy.len()
+    }
+
+    /// The span size to read input in.
+    pub fn span(&self) -> usize {
+        self.span
+    }
+
+    /// The next bytes of the input, cut into spans.
+    pub fn feed(&mut self, mut data: Bytes) {
+        while !data.is_empty() {
+            let piece = data.split_to(self.span.min(data.len()));
+            let len = piece.len() as u64;
+            self.queued.push_back((self.next, piece));
+            self.next += len;
+        }
+    }
+
+    /// The input has ended: nothing more is fed.
+    pub fn end_input(&mut self) {
+        self.input_done = true;
+    }
+
+    /// The spans to write now: one for each idle channel that is up.
+    pub fn assign(&mut self) -> Vec<StripeJob> {
+        let mut jobs = Vec::new();
+        for channel in 0..self.busy.len() {
+            if !self.alive[channel] || self.busy[channel].is_some() {
+                continue;
+            }
+            let Some((offset, data)) = self.queued.pop_front() else {
+                break;
+            };
+            self.busy[channel] = Some((offset, data.clone()));
+            jobs.push(StripeJob {
+                channel,
+                offset,
+                len: data.len() as u64,
+                data,
+                sequence: self.sequence,
+            });
+        }
+        jobs
+    }
+
+    /// `channel` wrote `n` bytes of its span.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Incomplete`](crate::Error::Incomplete) when the server took fewer bytes
+    /// than the span held.
+    pub fn written(&mut self, channel: usize, n: u64) -> Result<(), crate::Error> {
+        let Some((offset, data)) = self.busy.get_mut(channel).and_then(Option::take) else {
+            return Err(crate::Error::Invalid(format!(
+                "channel {channel} had no span"
+            )));
+        };
+        if n != data.len() as u64 {
+            let detail = format!("the server took {n} of {} bytes at {offset}", data.len());
+            return Err(crate::Error::Incomplete {
+                op: "put",
+                path: String::new(),
+                detail,
+            });
+        }
+        self.acked += n;
+        Ok(())
+    }
+
+    /// `channel`'s WRITE was refused as sent before the ChannelSequence moved on
+    /// (STATUS_FILE_NOT_AVAILABLE): its span goes out again.
+    pub fn refused(&mut self, channel: usize) {
+        if let Some(span) = self.busy.get_mut(channel).and_then(Option::take) {
+            self.queued.push_front(span);
+        }
+    }
+
+    /// `channel` is lost: its span goes to another, whose requests carry the next
+    /// ChannelSequence (MS-SMB2 3.2.7.1) → that sequence.
+    pub fn lost(&mut self, channel: usize) -> u16 {
+        self.refused(channel);
+        if let Some(up) = self.alive.get_mut(channel) {
+            *up = false;
+        }
+        self.sequence = self.sequence.wrapping_add(1);
+        self.sequence
+    }
+
+    /// Whether the input ended and every byte of it was written.
+    pub fn is_done(&self) -> bool {
+        self.input_done && self.queued.is_empty() && self.busy.iter().all(Option::is_none)
+    }
+
+    /// Whether some channel is up.
+    pub fn any_alive(&self) -> bool {
+        self.alive.contains(&true)
+    }
+
+    /// The bytes the server acknowledged.
+    pub fn acked(&self) -> u64 {
+        self.acked
+    }
+
+    /// The bytes fed so far.
+    pub fn fed(&self) -> u64 {
+        self.next - self.start
+    }
+
+    /// The ChannelSequence requests carry now.
+    pub fn sequence(&self) -> u16 {
+        self.sequence
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,5 +487,82 @@ mod tests {
         // A lost span goes again whatever the bound.
         plan.lost((0, 10));
         assert_eq!(plan.take(0), Some((0, 10)));
+    }
+
+    #[test]
+    fn a_striped_read_hands_spans_on_in_order_and_refuses_a_short_one() {
+        let mut read = StripedRead::new(0, 10, 4, 2, 7);
+        let jobs = read.assign();
+        assert_eq!(jobs.len(), 2);
+        assert!(jobs.iter().all(|j| j.sequence == 7));
+        // The second span first: held until the first is in.
+        assert!(read
+            .read(1, Bytes::from_static(b"efgh"))
+            .unwrap()
+            .is_empty());
+        let out = read.read(0, Bytes::from_static(b"abcd")).unwrap();
+        assert_eq!(
+            out,
+            [Bytes::from_static(b"abcd"), Bytes::from_static(b"efgh")]
+        );
+        let last = read.assign();
+        assert_eq!((last[0].offset, last[0].len), (8, 2));
+        assert!(!read.is_done());
+        // Only one byte where two were due: the file shrank.
+        let err = read
+            .read(last[0].channel, Bytes::from_static(b"i"))
+            .unwrap_err();
+        assert!(matches!(err, crate::Error::Incomplete { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn every_channel_lost_leaves_none_alive_and_each_loss_moves_the_sequence() {
+        let mut read = StripedRead::new(0, 100, 10, 3, 0);
+        read.assign();
+        assert_eq!(read.lost(2), 1);
+        assert_eq!(read.lost(0), 2);
+        assert!(read.any_alive());
+        // The survivor gets the lost spans once it is free, with the new sequence.
+        read.read(1, Bytes::from(vec![0; 10])).unwrap();
+        let jobs = read.assign();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(
+            (jobs[0].channel, jobs[0].offset, jobs[0].sequence),
+            (1, 20, 2)
+        );
+        read.lost(1);
+        assert!(!read.any_alive());
+        assert!(read.assign().is_empty());
+    }
+
+    #[test]
+    fn a_striped_write_takes_input_while_two_spans_per_channel_wait() {
+        let mut write = StripedWrite::new(100, 4, 2, 0);
+        let mut fed = 0;
+        while write.wants_input() {
+            write.feed(Bytes::from(vec![1; 4]));
+            fed += 1;
+        }
+        assert_eq!(fed, 4);
+        let jobs = write.assign();
+        assert_eq!((jobs[0].offset, jobs[1].offset), (100, 104));
+        assert!(write.wants_input());
+        // A WRITE refused as stale goes again first; a short one is an error.
+        write.refused(1);
+        let again = write.assign();
+        assert_eq!((again[0].channel, again[0].offset), (1, 104));
+        let err = write.written(0, 3).unwrap_err();
+        assert!(matches!(err, crate::Error::Incomplete { .. }), "{err:?}");
+        write.written(1, 4).unwrap();
+        assert_eq!(write.acked(), 4);
+        assert!(!write.is_done(), "the input has not ended");
+        write.end_input();
+        assert!(!write.wants_input());
+        while !write.is_done() {
+            for job in write.assign() {
+                write.written(job.channel, job.len).unwrap();
+            }
+        }
+        assert_eq!((write.acked(), write.fed()), (12, 16));
     }
 }
