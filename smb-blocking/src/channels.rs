@@ -112,7 +112,11 @@ impl Pump {
                         pump.core
                             .set_channel_sequence(SessionSlot::DEFAULT, job.sequence);
                         let r = run(pump, &job);
-                        let lost = r.is_err() && pump.core.close_reason().is_some();
+                        // A channel that went silent is as lost as one that closed: its
+                        // span goes to another rather than failing the transfer.
+                        let lost = r.as_ref().is_err_and(|e| {
+                            pump.core.close_reason().is_some() || e.kind() == ErrorKind::TimedOut
+                        });
                         let _ = report.send((channel, r, lost));
                         if lost {
                             return true;

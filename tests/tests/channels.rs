@@ -200,3 +200,24 @@ fn an_upload_is_striped_over_a_bound_channel_and_survives_its_cut() {
         "cut mid-upload"
     );
 }
+
+#[test]
+fn a_channel_gone_silent_times_out_and_leaves_its_spans_to_the_other() {
+    let srv = server();
+    let digest = put_file(&srv, "silent.bin", 64 * MIB);
+    // The channel's answers stop after 6 MiB while its connection stays open.
+    let relay = FaultProxy::start(
+        second(&srv),
+        Fault::Stall(Direction::ToClient, 6 * MIB as u64),
+    );
+    let mut opts = options(&srv);
+    opts.timeout = std::time::Duration::from_secs(2);
+    let conn = Connection::connect(&opts).unwrap();
+    conn.add_channel(SocketAddr::from(([127, 0, 0, 1], relay.port())))
+        .unwrap();
+    let mut got = Vec::new();
+    let n = conn.retrieve_file(SHARE, "silent.bin", &mut got).unwrap();
+    assert_eq!(n, (64 * MIB) as u64);
+    assert_eq!(sha256(&got), digest);
+    assert_eq!(conn.channels(), 0, "the silent channel is dropped");
+}
