@@ -174,7 +174,6 @@ impl Pump {
             |pump, job| pump.call(ops::Write::new(handle, job.offset, job.data.clone())),
             |workers, reports| {
                 let mut plan = plan.borrow_mut();
-                let mut last_loss = None;
                 loop {
                     while plan.wants_input() {
                         let mut buf = vec![0; span];
@@ -192,27 +191,14 @@ impl Pump {
                         return Ok(plan.acked());
                     }
                     let Ok((channel, result, lost)) = reports.recv() else {
-                        return Err(every_channel_lost(last_loss));
+                        return Err(every_channel_lost());
                     };
-                    match result {
-                        Ok(n) => {
-                            plan.written(channel, n)?;
-                            progress(plan.acked(), None);
-                        }
-                        Err(e) if lost => {
-                            plan.lost(channel);
-                            tracing::warn!(error = %e, "a channel was lost; the others take its spans");
-                            last_loss = Some(e);
-                            if !plan.any_alive() {
-                                return Err(every_channel_lost(last_loss));
-                            }
-                        }
-                        // Sent before the session's ChannelSequence moved on: again.
-                        Err(e) if e.status() == Some(NtStatus::FILE_NOT_AVAILABLE) => {
-                            plan.refused(channel);
-                        }
-                        Err(e) => return Err(e),
-                    }
+                    // Sent before the session's ChannelSequence moved on: again.
+                    let stale = result
+                        .as_ref()
+                        .is_err_and(|e| e.status() == Some(NtStatus::FILE_NOT_AVAILABLE));
+                    plan.on_report(channel, result, lost, stale)?;
+                    progress(plan.acked(), None);
                 }
             },
             || plan.borrow().sequence(),
@@ -253,7 +239,6 @@ impl Pump {
             |pump, job| pump.call(ops::ReadRange::new(handle, job.offset, job.len)),
             |workers, reports| {
                 let mut plan = plan.borrow_mut();
-                let mut last_loss = None;
                 loop {
                     for job in plan.assign() {
                         let _ = workers[job.channel].send(job);
@@ -262,25 +247,12 @@ impl Pump {
                         return Ok(end - start);
                     }
                     let Ok((channel, result, lost)) = reports.recv() else {
-                        return Err(every_channel_lost(last_loss));
+                        return Err(every_channel_lost());
                     };
-                    match result {
-                        Ok(data) => {
-                            for bytes in plan.read(channel, data)? {
-                                out.write_all(&bytes)?;
-                            }
-                            progress(plan.handed_on() - start, Some(end - start));
-                        }
-                        Err(e) if lost => {
-                            plan.lost(channel);
-                            tracing::warn!(error = %e, "a channel was lost; the others take its spans");
-                            last_loss = Some(e);
-                            if !plan.any_alive() {
-                                return Err(every_channel_lost(last_loss));
-                            }
-                        }
-                        Err(e) => return Err(e),
+                    for bytes in plan.on_report(channel, result, lost)? {
+                        out.write_all(&bytes)?;
                     }
+                    progress(plan.handed_on() - start, Some(end - start));
                 }
             },
             || plan.borrow().sequence(),
@@ -305,13 +277,12 @@ impl Pump {
     }
 }
 
-/// The error of a striped transfer whose every channel was lost: the last loss.
-fn every_channel_lost(last: Option<Error>) -> Error {
-    last.unwrap_or_else(|| {
-        Error::Smb(smb_proto::Error::Invalid(
-            "every channel of the transfer was lost".into(),
-        ))
-    })
+/// The error of a striped transfer whose workers all ended without a report (which
+/// the plan's own accounting rules out).
+fn every_channel_lost() -> Error {
+    Error::Smb(smb_proto::Error::Invalid(
+        "every channel of the transfer ended".into(),
+    ))
 }
 
 impl Connection {

@@ -264,6 +264,34 @@ impl StripedRead {
         self.sequence
     }
 
+    /// What `channel`'s worker reported for its span (`lost`: the channel is gone with
+    /// it) → the bytes to hand on now. A lost channel's span goes to another; the
+    /// last channel lost, or any other failure, ends the download with its error.
+    ///
+    /// # Errors
+    ///
+    /// The report's error when it ends the download, or [`StripedRead::read`]'s.
+    pub fn on_report<E: From<crate::Error>>(
+        &mut self,
+        channel: usize,
+        result: Result<Bytes, E>,
+        lost: bool,
+    ) -> Result<Vec<Bytes>, E> {
+        match result {
+            Ok(data) => Ok(self.read(channel, data)?),
+            Err(e) if lost => {
+                self.lost(channel);
+                tracing::warn!(channel, "a channel was lost; the others take its spans");
+                if self.any_alive() {
+                    Ok(Vec::new())
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether every byte was handed on.
     pub fn is_done(&self) -> bool {
         self.plan.is_done()
@@ -428,6 +456,41 @@ impl StripedWrite {
         }
         self.sequence = self.sequence.wrapping_add(1);
         self.sequence
+    }
+
+    /// What `channel`'s worker reported for its span (`lost`: the channel is gone with
+    /// it; `stale`: the server refused the WRITE as sent before the ChannelSequence moved
+    /// on, STATUS_FILE_NOT_AVAILABLE). A lost channel's span and a stale one go out
+    /// again; the last channel lost, or any other failure, ends the upload with its
+    /// error.
+    ///
+    /// # Errors
+    ///
+    /// The report's error when it ends the upload, or [`StripedWrite::written`]'s.
+    pub fn on_report<E: From<crate::Error>>(
+        &mut self,
+        channel: usize,
+        result: Result<u64, E>,
+        lost: bool,
+        stale: bool,
+    ) -> Result<(), E> {
+        match result {
+            Ok(n) => Ok(self.written(channel, n)?),
+            Err(e) if lost => {
+                self.lost(channel);
+                tracing::warn!(channel, "a channel was lost; the others take its spans");
+                if self.any_alive() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            }
+            Err(_) if stale => {
+                self.refused(channel);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether the input ended and every byte of it was written.
