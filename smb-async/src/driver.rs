@@ -56,6 +56,13 @@ pub(crate) enum Cmd {
     Cancel { ticket: u64 },
     /// What login settled for a session.
     Status(SessionSlot, Sender<Option<Status>>),
+    /// What a connection needs to join a session as a channel.
+    ChannelSeed(
+        SessionSlot,
+        Sender<Result<smb_proto::ChannelSeed, smb_proto::Error>>,
+    ),
+    /// The ChannelSequence a session's requests carry from now on.
+    ChannelSequence(SessionSlot, u16),
     /// Send what is queued, then close the socket.
     Shutdown,
 }
@@ -308,6 +315,14 @@ impl Driver {
             Cmd::Cancel { ticket } => self.dispatch.cancel(ticket, now),
             Cmd::Status(slot, reply) => {
                 let _ = reply.try_send(self.dispatch.status(slot));
+            }
+            Cmd::ChannelSeed(slot, reply) => {
+                let _ = reply.try_send(self.dispatch.connection().channel_seed(slot));
+            }
+            Cmd::ChannelSequence(slot, sequence) => {
+                self.dispatch
+                    .connection()
+                    .set_channel_sequence(slot, sequence);
             }
             Cmd::Shutdown => self.shutting_down = true,
         }

@@ -15,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod channels;
 pub mod context;
 mod deferred;
 mod driver;
@@ -114,6 +115,11 @@ struct Inner {
     /// Durable handles reclaimed after losses.
     moved: std::sync::Mutex<smb_proto::client::MovedHandles>,
     reconnects: AtomicU64,
+    /// Further connections bound to the default session as channels
+    /// ([`Client::add_channel`]).
+    channels: std::sync::Mutex<Vec<Client>>,
+    /// The ChannelSequence the last striped transfer left every connection at.
+    sequence: std::sync::atomic::AtomicU16,
 }
 
 /// How a connection was made, to make it again.
@@ -379,7 +385,13 @@ impl Client {
             opts: Box::new(opts.clone()),
             client_guid,
         };
-        Client::launch(link, runtime, Some(again), creds).await
+        let client = Client::launch(link, runtime, Some(again), creds).await?;
+        if opts.multichannel > 0 && opts.record.is_none() {
+            if let Err(e) = client.add_channels().await {
+                tracing::warn!(error = %e, "no channels: the session stays on one connection");
+            }
+        }
+        Ok(client)
     }
 
     /// Connects a socket as `opts` says and starts a connection's task on it, not
@@ -387,6 +399,18 @@ impl Client {
     async fn dial(
         opts: &ConnectOptions,
         runtime: &Arc<dyn Runtime>,
+    ) -> Result<(Arc<Link>, [u8; 16])> {
+        Client::dial_core(opts, runtime, |config| {
+            smb_proto::Connection::new(config, std::time::Instant::now())
+        })
+        .await
+    }
+
+    /// [`Client::dial`] with the core `make` gives for the configuration.
+    async fn dial_core(
+        opts: &ConnectOptions,
+        runtime: &Arc<dyn Runtime>,
+        make: impl FnOnce(smb_proto::Config) -> smb_proto::Connection,
     ) -> Result<(Arc<Link>, [u8; 16])> {
         let timeout = runtime.sleep(opts.timeout);
         let sock = runtime
@@ -402,7 +426,7 @@ impl Client {
         // Consumers are other tasks and may lag; see `Chunk`.
         config.paced_reads = true;
         let sock = replay::recorded(sock, opts, &config)?;
-        let core = smb_proto::Connection::new(config, std::time::Instant::now());
+        let core = make(config);
         let client_guid = core.client_guid();
         Ok((Link::start(sock, core, runtime), client_guid))
     }
@@ -414,7 +438,14 @@ impl Client {
         again: Option<Again>,
         creds: Credentials,
     ) -> Result<Client> {
-        let client = Client {
+        let client = Client::of(link, runtime, again);
+        client.log_in(creds).await?;
+        Ok(client)
+    }
+
+    /// A client of the connection task `link`, not logged in.
+    fn of(link: Arc<Link>, runtime: Arc<dyn Runtime>, again: Option<Again>) -> Client {
+        Client {
             inner: Arc::new(Inner {
                 link: std::sync::Mutex::new(link),
                 runtime,
@@ -424,13 +455,13 @@ impl Client {
                 sessions: std::sync::Mutex::default(),
                 moved: std::sync::Mutex::default(),
                 reconnects: AtomicU64::new(0),
+                channels: std::sync::Mutex::default(),
+                sequence: std::sync::atomic::AtomicU16::new(0),
             }),
             timeout: None,
             session: SessionSlot::DEFAULT,
             status: Arc::default(),
-        };
-        client.log_in(creds).await?;
-        Ok(client)
+        }
     }
 
     /// Makes the connection again after `err` ended `lost` (the task an operation ran
@@ -896,6 +927,9 @@ impl Client {
     where
         W: AsyncWrite + Unpin + ?Sized,
     {
+        if let Some(striped) = self.retrieve_striped(&op, out, progress).await {
+            return striped;
+        }
         let (mut download, mut retry) = (Download::new(op), self.retry());
         loop {
             self.live(&mut retry).await?;
@@ -1026,6 +1060,32 @@ impl Client {
     /// Runs a streaming write fed from `input`; a lost connection is made again and the
     /// upload resumes where the server's acknowledgements end ([`Upload`]).
     async fn store_op<R>(
+        &self,
+        op: ops::WriteFile,
+        input: &mut R,
+        progress: &mut ProgressFn<'_>,
+    ) -> Result<u64>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
+        if self.channels() > 0 {
+            // Striped over the channels when the input is worth it (more than two
+            // spans); else on this connection, what was read first going first.
+            let span = self.stripe_span();
+            let mut head = vec![0; 2 * span];
+            let n = read_up_to(&mut *input, &mut head).await?;
+            head.truncate(n);
+            if n == 2 * span {
+                return self.store_striped(&op, head, input, progress).await;
+            }
+            let mut rest = futures_lite::io::Cursor::new(head).chain(&mut *input);
+            return self.store_on_one(op, &mut rest, progress).await;
+        }
+        self.store_on_one(op, input, progress).await
+    }
+
+    /// [`Client::store_op`] on this connection alone.
+    async fn store_on_one<R>(
         &self,
         op: ops::WriteFile,
         input: &mut R,

@@ -66,7 +66,7 @@ pub mod wire;
 
 pub use config::{Config, Dialect, SigningPolicy};
 pub use connection::framing::{SessionRefusal, Transport};
-pub use connection::{Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
+pub use connection::{ChannelSeed, Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
 pub use error::{
     CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Trail,
     TrailEntry, Violation,
