@@ -281,12 +281,7 @@ impl StripedRead {
             Ok(data) => Ok(self.read(channel, data)?),
             Err(e) if lost => {
                 self.lost(channel);
-                tracing::warn!(channel, "a channel was lost; the others take its spans");
-                if self.any_alive() {
-                    Ok(Vec::new())
-                } else {
-                    Err(e)
-                }
+                after_loss(channel, e, self.any_alive()).map(|()| Vec::new())
             }
             Err(e) => Err(e),
         }
@@ -478,12 +473,7 @@ impl StripedWrite {
             Ok(n) => Ok(self.written(channel, n)?),
             Err(e) if lost => {
                 self.lost(channel);
-                tracing::warn!(channel, "a channel was lost; the others take its spans");
-                if self.any_alive() {
-                    Ok(())
-                } else {
-                    Err(e)
-                }
+                after_loss(channel, e, self.any_alive())
             }
             Err(_) if stale => {
                 self.refused(channel);
@@ -516,6 +506,17 @@ impl StripedWrite {
     /// The ChannelSequence requests carry now.
     pub fn sequence(&self) -> u16 {
         self.sequence
+    }
+}
+
+/// After `channel` was lost with `e`: the transfer goes on while a channel is up, and
+/// ends with the last loss.
+fn after_loss<E>(channel: usize, e: E, any_alive: bool) -> Result<(), E> {
+    tracing::warn!(channel, "a channel was lost; the others take its spans");
+    if any_alive {
+        Ok(())
+    } else {
+        Err(e)
     }
 }
 
