@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use smb_proto::client::{channel_targets, StripeJob, StripedRead, StripedWrite, Stripes};
+use smb_proto::client::{StripeJob, StripedRead, StripedWrite, Stripes};
 use smb_proto::ErrorKind;
 
 use super::*;
@@ -20,69 +20,34 @@ fn invalid(why: &str) -> Error {
 }
 
 impl Client {
-    /// Binds a further connection to `addr` (the server's port included) to this
-    /// client's session as a channel (SMB 3.x multichannel, MS-SMB2 3.2.4.2.3): large
-    /// downloads and uploads are then striped over every channel, and go on when one
-    /// is lost. [`ConnectOptions::multichannel`] does this for the addresses the server
-    /// lists.
-    ///
-    /// ```no_run
-    /// # async fn demo(client: &smb_async::Client) -> smb_async::Result<()> {
-    /// client.add_channel("192.0.2.7:445".parse().unwrap()).await?;
-    /// assert_eq!(client.channels(), 1);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`smb_proto::Error::Invalid`] when the session cannot have channels (not 3.x,
-    /// multichannel not negotiated, a guest session, a login without a password, a
-    /// recording or a replay), [`Error::Connect`] when `addr` cannot be reached, and the
-    /// server's refusal of the binding.
-    pub async fn add_channel(&self, addr: SocketAddr) -> Result<()> {
+    /// [`Client::add_channel`]'s work.
+    pub(crate) async fn bind_channel_at(&self, addr: SocketAddr) -> Result<()> {
         let again = self.inner.again.as_ref();
         let opts = again.ok_or_else(|| invalid("a replayed connection has no channels"))?;
-        let mut opts = opts
-            .opts
-            .extra_connection(0)
-            .ok_or_else(|| invalid("a recording connection has no channels"))?;
-        opts.host = addr.ip().to_string();
-        opts.port = addr.port();
-        // Nothing to keep alive before the binding, and a channel idles between transfers.
-        opts.keep_alive = None;
+        let opts = opts.opts.channel(addr)?;
         let seed = self.channel_seed().await?;
-        let creds = seed.credentials().cloned().ok_or_else(|| {
-            invalid("a channel binds with the session's password, and this login had none")
-        })?;
+        let binding = seed.binding()?;
         let (link, _) = Client::dial_core(&opts, &self.inner.runtime, |config| {
             smb_proto::Connection::new_channel(config, &seed, std::time::Instant::now())
         })
         .await?;
         let mut channel = Client::of(link, self.inner.runtime.clone(), None);
         channel.timeout = self.timeout;
-        channel.call(ops::Login::bind(creds)).await?;
+        channel.call(binding).await?;
         tracing::info!(%addr, "channel bound");
         self.channel_list().push(channel);
         Ok(())
     }
 
-    /// Binds as many channels as [`ConnectOptions::multichannel`] allows, one on each
-    /// further address the server lists for itself (FSCTL_QUERY_NETWORK_INTERFACE_INFO)
-    /// → how many were bound. Connecting does this already when the option is set.
-    ///
-    /// # Errors
-    ///
-    /// The interface query's failure (a server without multichannel answers
-    /// STATUS_INVALID_DEVICE_REQUEST); an address that cannot be bound is skipped with
-    /// a warning.
-    pub async fn add_channels(&self) -> Result<usize> {
+    /// For [`Client::add_channels`]: how many channels may still be bound, the
+    /// addresses this connection reached, and the server's port.
+    pub(crate) async fn channel_room(&self) -> (usize, Vec<IpAddr>, u16) {
         let Some(again) = &self.inner.again else {
-            return Ok(0);
+            return (0, Vec::new(), 0);
         };
         let (host, port) = (again.opts.host.clone(), again.opts.port);
         let room = again.opts.multichannel.saturating_sub(self.channels());
-        let interfaces = self.call(ops::QueryInterfaces::new()).await?;
-        let here: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        let here = match host.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => {
                 blocking::unblock(move || {
@@ -93,20 +58,7 @@ impl Client {
                 .await
             }
         };
-        let mut bound = 0;
-        for addr in channel_targets(&interfaces, port, usize::MAX) {
-            if bound == room {
-                break;
-            }
-            if here.contains(&addr.ip()) {
-                continue;
-            }
-            match self.add_channel(addr).await {
-                Ok(()) => bound += 1,
-                Err(e) => tracing::warn!(%addr, error = %e, "a channel could not be bound"),
-            }
-        }
-        Ok(bound)
+        (room, here, port)
     }
 
     /// How many channels are bound besides this connection.
@@ -247,7 +199,7 @@ impl Client {
                 let (channel, result, gone) = reports
                     .recv()
                     .await
-                    .map_err(|_| invalid("every channel of the transfer ended"))?;
+                    .map_err(|_| smb_proto::Error::Cancelled)?;
                 lost[channel] |= gone;
                 for bytes in plan.on_report(channel, result, gone)? {
                     out.write_all(&bytes).await?;
@@ -306,7 +258,7 @@ impl Client {
                 let (channel, result, gone) = reports
                     .recv()
                     .await
-                    .map_err(|_| invalid("every channel of the transfer ended"))?;
+                    .map_err(|_| smb_proto::Error::Cancelled)?;
                 lost[channel] |= gone;
                 // Sent before the session's ChannelSequence moved on: again.
                 let stale = result

@@ -1172,15 +1172,19 @@ impl Client {
     ) -> Result<u64> {
         let mut extras = spread::Extras::default();
         self.make_extras(&mut extras, files.len()).await;
-        if !extras.is_empty() && !dirs.is_empty() {
+        if !extras.0.is_empty() && !dirs.is_empty() {
             if let Err(e) = self.store(share, dirs.clone(), &[]).await {
                 extras.close().await;
                 return Err(e);
             }
         }
-        let dirs = if extras.is_empty() { dirs } else { Vec::new() };
+        let dirs = if extras.0.is_empty() {
+            dirs
+        } else {
+            Vec::new()
+        };
         // Sizes to share the work by: a file that cannot be read fails when it is opened.
-        let locals: Vec<PathBuf> = match extras.is_empty() {
+        let locals: Vec<PathBuf> = match extras.0.is_empty() {
             true => Vec::new(),
             false => files.iter().map(|(l, _)| l.clone()).collect(),
         };

@@ -5,21 +5,16 @@
 //! [`ops::ListTreeTop`]); this makes the extra clients for the call, runs the parts as
 //! tasks of their own and closes the extras after.
 
-use smb_proto::client::{merge_spread, spread, spread_width, MIN_FILES_PER_CONNECTION};
+use smb_proto::client::{merge_spread, spread_parts, MIN_FILES_PER_CONNECTION};
 use smb_proto::ops::TreeEntry;
 
 use super::*;
 
 /// The extra clients of one spread call, closed when it ends.
 #[derive(Default)]
-pub(crate) struct Extras(Vec<Client>);
+pub(crate) struct Extras(pub(crate) Vec<Client>);
 
 impl Extras {
-    /// Whether the call runs on this client alone.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Logs each extra client off and closes it.
     pub(crate) async fn close(self) {
         for c in self.0 {
@@ -51,17 +46,14 @@ impl Client {
     /// in as this one's session. One that cannot be made leaves its share to the others
     /// (a warning says why); none are made for a recording.
     pub(crate) async fn make_extras(&self, extras: &mut Extras, items: usize) {
-        let Some((n, opts, creds)) = self.spread_connections() else {
+        let Some((_, opts, creds)) = self.spread_connections() else {
             return;
         };
-        let width = spread_width(n, items);
-        if !extras.0.is_empty() || width < 2 {
+        if !extras.0.is_empty() {
             return;
         }
         let runtime = self.inner.runtime.clone();
-        let parts = (1..width)
-            .filter_map(|i| opts.extra_connection(i))
-            .collect();
+        let parts = opts.extra_connections(items);
         let made = self.on_tasks(parts, move |o: ConnectOptions| {
             let (runtime, creds) = (runtime.clone(), creds.clone());
             async move { Client::connect_as(&o, runtime, creds).await }
@@ -134,16 +126,13 @@ impl Client {
         if extras.0.is_empty() {
             return run(self.clone(), files.to_vec()).await;
         }
-        let split = spread(sizes, extras.0.len() + 1);
-        let names: Vec<Vec<String>> = split
-            .iter()
-            .map(|p| p.iter().map(|&i| name(&files[i])).collect())
-            .collect();
+        let parts = spread_parts(files, sizes, extras.0.len() + 1, name);
+        let names: Vec<Vec<String>> = parts.iter().map(|p| p.names.clone()).collect();
         let parts: Vec<(Client, Vec<F>)> = self
             .with_extras(extras)
             .into_iter()
-            .zip(&split)
-            .map(|(c, p)| (c, p.iter().map(|&i| files[i].clone()).collect()))
+            .zip(parts)
+            .map(|(c, p)| (c, p.files))
             .collect();
         let results = self.on_tasks(parts, |(c, files)| run(c, files)).await;
         if results.len() != names.len() {
@@ -152,25 +141,8 @@ impl Client {
         merge_spread(names.into_iter().zip(results).collect())
     }
 
-    /// Every file and directory below `dir` on `share`, to any depth up to
-    /// [`ops::MAX_TREE_DEPTH`], each directory before what it holds ([`ops::ListTree`]).
-    /// Spread over extra connections when the options allow
-    /// ([`ConnectOptions::connections`]): the upper levels here, the rest shared out
-    /// ([`ops::ListTreeTop`]).
-    ///
-    /// ```no_run
-    /// # async fn demo(conn: &smb_async::Client) -> smb_async::Result<()> {
-    /// for entry in conn.list_tree("share", "projects").await? {
-    ///     println!("{} {}", entry.path, entry.info.size);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// The first listing that failed (a directory that vanished, access denied), or
-    /// [`smb_proto::Error::Invalid`] for a tree deeper than the limit.
-    pub async fn list_tree(&self, share: &str, dir: &str) -> Result<Vec<TreeEntry>> {
+    /// [`Client::list_tree`]'s work.
+    pub(crate) async fn spread_list_tree(&self, share: &str, dir: &str) -> Result<Vec<TreeEntry>> {
         let mut extras = Extras::default();
         let listed = self.list_tree_on(share, dir, &mut extras).await;
         extras.close().await;
@@ -191,12 +163,18 @@ impl Client {
         let top = self.call(top).await?;
         self.make_extras(extras, top.unlisted.len()).await;
         let mut entries = top.entries;
-        let split = spread(&vec![0; top.unlisted.len()], extras.0.len() + 1);
+        let dirs = &top.unlisted;
+        let split = spread_parts(
+            dirs,
+            &vec![0; dirs.len()],
+            extras.0.len() + 1,
+            String::clone,
+        );
         let parts: Vec<(Client, Vec<String>)> = self
             .with_extras(extras)
             .into_iter()
             .zip(split)
-            .map(|(c, p)| (c, p.into_iter().map(|i| top.unlisted[i].clone()).collect()))
+            .map(|(c, p)| (c, p.files))
             .collect();
         let (share, dir, depth) = (share.to_string(), dir.to_string(), top.depth);
         let count = parts.len();

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::mpsc;
 
-use smb_proto::client::{channel_targets, StripeJob, StripedRead, StripedWrite, Stripes};
+use smb_proto::client::{StripeJob, StripedRead, StripedWrite, Stripes};
 
 use super::*;
 
@@ -18,64 +18,25 @@ type Report<R> = (usize, Result<R>, bool);
 impl Pump {
     /// A connection to `addr` bound to this one's default session as a channel.
     fn bind_channel(&self, addr: SocketAddr) -> Result<Pump> {
-        let invalid = |why: &str| Error::Smb(smb_proto::Error::Invalid(why.into()));
-        let opts = self
-            .opts
-            .as_deref()
-            .ok_or_else(|| invalid("a replayed connection has no channels"))?;
-        let opts = opts
-            .extra_connection(0)
-            .ok_or_else(|| invalid("a recording connection has no channels"))?;
-        let seed = self.core.channel_seed(SessionSlot::DEFAULT)?;
-        let creds = seed.credentials().cloned().ok_or_else(|| {
-            invalid("a channel binds with the session's password, and this login had none")
+        let opts = self.opts.as_deref().ok_or_else(|| {
+            Error::Smb(smb_proto::Error::Invalid(
+                "a replayed connection has no channels".into(),
+            ))
         })?;
+        let opts = opts.channel(addr)?;
+        let seed = self.core.channel_seed(SessionSlot::DEFAULT)?;
+        let binding = seed.binding()?;
         let sock =
             TcpStream::connect_timeout(&addr, opts.timeout).map_err(|e| opts.connect_error(e))?;
         sock.set_nodelay(true)?;
-        let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
-        // Nothing to keep alive before the binding, and a channel idles between transfers.
-        config.keep_alive = None;
+        let config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         let sock = replay::Socket::new(sock, &opts, &config)?;
         let core = smb_proto::Connection::new_channel(config, &seed, Instant::now());
         let mut channel = Pump::new(sock, core);
         channel.op_timeout = self.op_timeout;
-        channel.call(ops::Login::bind(creds))?;
+        channel.call(binding)?;
         tracing::info!(%addr, "channel bound");
         Ok(channel)
-    }
-
-    /// Binds up to `max` channels more, one on each address the server lists
-    /// (FSCTL_QUERY_NETWORK_INTERFACE_INFO, [`channel_targets`]) other than the one this
-    /// connection reached → how many were bound. One that fails is skipped with a
-    /// warning.
-    fn add_channels(&mut self, max: usize) -> Result<usize> {
-        let Some(opts) = self.opts.as_deref() else {
-            return Ok(0);
-        };
-        let here: Vec<std::net::IpAddr> = (opts.host.as_str(), opts.port)
-            .to_socket_addrs()
-            .map(|a| a.map(|a| a.ip()).collect())
-            .unwrap_or_default();
-        let port = opts.port;
-        let interfaces = self.call(ops::QueryInterfaces::new())?;
-        let mut bound = 0;
-        for addr in channel_targets(&interfaces, port, usize::MAX) {
-            if bound == max {
-                break;
-            }
-            if here.contains(&addr.ip()) {
-                continue;
-            }
-            match self.bind_channel(addr) {
-                Ok(channel) => {
-                    self.channels.push(channel);
-                    bound += 1;
-                }
-                Err(e) => tracing::warn!(%addr, error = %e, "a channel could not be bound"),
-            }
-        }
-        Ok(bound)
     }
 
     /// The span size of a striped transfer on this session.
@@ -96,42 +57,38 @@ impl Pump {
     ) -> Result<u64> {
         let mut channels = std::mem::take(&mut self.channels);
         let (report, reports) = mpsc::channel::<Report<R>>();
-        let run = &run;
-        let (result, lost) = std::thread::scope(|s| {
-            let mut workers = Vec::new();
-            let mut threads = Vec::new();
-            for (channel, pump) in std::iter::once(&mut *self)
-                .chain(channels.iter_mut())
-                .enumerate()
-            {
-                let (work, jobs) = mpsc::channel::<StripeJob>();
-                workers.push(work);
-                let report = report.clone();
-                threads.push(s.spawn(move || {
-                    for job in jobs {
-                        pump.core
-                            .set_channel_sequence(SessionSlot::DEFAULT, job.sequence);
-                        let r = run(pump, &job);
-                        // A channel that went silent is as lost as one that closed: its
-                        // span goes to another rather than failing the transfer.
-                        let lost = r.as_ref().is_err_and(|e| {
-                            pump.core.close_reason().is_some() || e.kind() == ErrorKind::TimedOut
-                        });
-                        let _ = report.send((channel, r, lost));
-                        if lost {
-                            return true;
-                        }
+        let (workers, queues): (Vec<_>, Vec<_>) = (0..=channels.len())
+            .map(|_| mpsc::channel::<StripeJob>())
+            .unzip();
+        let parts: Vec<_> = queues.into_iter().map(|q| (q, report.clone())).collect();
+        drop(report);
+        let (lost, result) = self.on_parts(
+            &mut channels,
+            parts,
+            |channel, pump, (jobs, report)| {
+                for job in jobs {
+                    pump.core
+                        .set_channel_sequence(SessionSlot::DEFAULT, job.sequence);
+                    let r = run(pump, &job);
+                    // A channel that went silent is as lost as one that closed: its span
+                    // goes to another rather than failing the transfer.
+                    let lost = r.as_ref().is_err_and(|e| {
+                        pump.core.close_reason().is_some() || e.kind() == ErrorKind::TimedOut
+                    });
+                    let _ = report.send((channel, r, lost));
+                    if lost {
+                        return true;
                     }
-                    false
-                }));
-            }
-            drop(report);
-            let result = coordinate(&workers, &reports);
-            // The workers end with the job they hold.
-            drop(workers);
-            let lost: Vec<bool> = threads.into_iter().map(crate::spread::joined).collect();
-            (result, lost)
-        });
+                }
+                false
+            },
+            || {
+                let result = coordinate(&workers, &reports);
+                // The workers end with the job they hold.
+                drop(workers);
+                result
+            },
+        );
         let sequence = sequence();
         for (channel, lost) in channels.into_iter().zip(lost.into_iter().skip(1)) {
             if !lost {
@@ -190,9 +147,9 @@ impl Pump {
                     if plan.is_done() {
                         return Ok(plan.acked());
                     }
-                    let Ok((channel, result, lost)) = reports.recv() else {
-                        return Err(every_channel_lost());
-                    };
+                    // Every worker reports before it ends: none left is a cancel.
+                    let (channel, result, lost) =
+                        reports.recv().map_err(|_| smb_proto::Error::Cancelled)?;
                     // Sent before the session's ChannelSequence moved on: again.
                     let stale = result
                         .as_ref()
@@ -246,9 +203,9 @@ impl Pump {
                     if plan.is_done() {
                         return Ok(end - start);
                     }
-                    let Ok((channel, result, lost)) = reports.recv() else {
-                        return Err(every_channel_lost());
-                    };
+                    // Every worker reports before it ends: none left is a cancel.
+                    let (channel, result, lost) =
+                        reports.recv().map_err(|_| smb_proto::Error::Cancelled)?;
                     for bytes in plan.on_report(channel, result, lost)? {
                         out.write_all(&bytes)?;
                     }
@@ -277,55 +234,28 @@ impl Pump {
     }
 }
 
-/// The error of a striped transfer whose workers all ended without a report (which
-/// the plan's own accounting rules out).
-fn every_channel_lost() -> Error {
-    Error::Smb(smb_proto::Error::Invalid(
-        "every channel of the transfer ended".into(),
-    ))
-}
-
 impl Connection {
-    /// Binds a further connection to `addr` (the server's port included) to this
-    /// connection's session as a channel (SMB 3.x multichannel, MS-SMB2 3.2.4.2.3):
-    /// large downloads are then striped over every channel, and go on when one is lost.
-    /// [`ConnectOptions::multichannel`] does this for the addresses the server lists.
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// conn.add_channel("192.0.2.7:445".parse().unwrap())?;
-    /// assert_eq!(conn.channels(), 1);
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`smb_proto::Error::Invalid`] when the session cannot have channels (not 3.x,
-    /// multichannel not negotiated, a guest session, a login without a password, a
-    /// recording), [`Error::Connect`] when `addr` cannot be reached, and the server's
-    /// refusal of the binding.
-    pub fn add_channel(&self, addr: SocketAddr) -> Result<()> {
+    /// [`Connection::add_channel`]'s work.
+    pub(crate) fn bind_channel_at(&self, addr: SocketAddr) -> Result<()> {
         let mut pump = self.lock();
         let channel = pump.bind_channel(addr)?;
         pump.channels.push(channel);
         Ok(())
     }
 
-    /// Binds as many channels as [`ConnectOptions::multichannel`] allows, one on each
-    /// further address the server lists for itself (FSCTL_QUERY_NETWORK_INTERFACE_INFO)
-    /// → how many were bound. [`Connection::connect`] does this already when the
-    /// option is set; call it again after channels were lost.
-    ///
-    /// # Errors
-    ///
-    /// The interface query's failure (a server without multichannel answers
-    /// STATUS_INVALID_DEVICE_REQUEST); an address that cannot be bound is skipped with
-    /// a warning.
-    pub fn add_channels(&self) -> Result<usize> {
-        let mut pump = self.lock();
-        let max = pump.opts.as_ref().map_or(0, |o| o.multichannel);
-        let room = max.saturating_sub(pump.channels.len());
-        pump.add_channels(room)
+    /// For [`Connection::add_channels`]: how many channels may still be bound, the
+    /// addresses this connection reached, and the server's port.
+    pub(crate) fn channel_room(&self) -> (usize, Vec<std::net::IpAddr>, u16) {
+        let pump = self.lock();
+        let Some(opts) = pump.opts.as_deref() else {
+            return (0, Vec::new(), 0);
+        };
+        let here = (opts.host.as_str(), opts.port)
+            .to_socket_addrs()
+            .map(|a| a.map(|a| a.ip()).collect())
+            .unwrap_or_default();
+        let room = opts.multichannel.saturating_sub(pump.channels.len());
+        (room, here, opts.port)
     }
 
     /// How many channels are bound besides this connection.

@@ -34,7 +34,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use smb_proto::client::{
     chunk_for, local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles,
-    ReceiveBuffers, Retry, TransferResults, Upload, UploadBuffers,
+    ReceiveBuffers, Retry, TransferResults, TreeTally, Upload, UploadBuffers,
 };
 use smb_proto::ops::{self, OpHandle, OpOutput, Operation};
 use smb_proto::{Event, OpId};
@@ -52,6 +52,7 @@ pub use smb_proto::client::{
     RecordBuffer, RecordTarget,
 };
 pub use smb_proto::client::{Creds, Glob, OpenMode, PurePath, ShareTarget};
+pub use smb_proto::client::{TreeProgress, TreeProgressFn};
 pub use smb_proto::netbios::{NameService, NodeStatus};
 pub use smb_proto::ops::StreamInfo;
 pub use smb_proto::ops::{search, Copied, LeaseState, LockKind, FILES_IN_FLIGHT, READ_CACHE_LIMIT};
@@ -70,69 +71,6 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A progress callback: bytes moved so far, and the total when known.
 pub type ProgressFn<'a> = dyn FnMut(u64, Option<u64>) + 'a;
-
-/// How far a transfer of many files has come, as
-/// [`Connection::store_tree_with_progress`] and
-/// [`Connection::retrieve_tree_with_progress`] report it: after each piece of data moved
-/// and after each file finished.
-#[derive(Debug, Clone, Copy)]
-pub struct TreeProgress<'a> {
-    /// Files finished, whether they made it or not.
-    pub files_done: u64,
-    /// Files in the transfer.
-    pub files_total: u64,
-    /// Bytes received (a download) or handed to the connection (an upload) so far.
-    pub bytes_done: u64,
-    /// The files' sizes when the transfer started.
-    pub bytes_total: u64,
-    /// Set when this report is for a file that just finished: its remote path, and why
-    /// it failed if it did.
-    pub finished: Option<(&'a str, Option<&'a smb_proto::Error>)>,
-}
-
-/// A tree transfer's progress callback.
-pub type TreeProgressFn<'a> = dyn FnMut(&TreeProgress<'_>) + 'a;
-
-/// The counts behind [`TreeProgress`], kept while a many-file transfer runs.
-struct Tally<'p, 'f> {
-    files_done: u64,
-    files_total: u64,
-    bytes_done: u64,
-    bytes_total: u64,
-    report: &'p mut TreeProgressFn<'f>,
-}
-
-impl<'p, 'f> Tally<'p, 'f> {
-    fn new(files_total: usize, bytes_total: u64, report: &'p mut TreeProgressFn<'f>) -> Self {
-        Tally {
-            files_done: 0,
-            files_total: files_total as u64,
-            bytes_done: 0,
-            bytes_total,
-            report,
-        }
-    }
-
-    fn moved(&mut self, bytes: usize) {
-        self.bytes_done += bytes as u64;
-        self.emit(None);
-    }
-
-    fn finished(&mut self, path: &str, result: &std::result::Result<u64, smb_proto::Error>) {
-        self.files_done += 1;
-        self.emit(Some((path, result.as_ref().err())));
-    }
-
-    fn emit(&mut self, finished: Option<(&str, Option<&smb_proto::Error>)>) {
-        (self.report)(&TreeProgress {
-            files_done: self.files_done,
-            files_total: self.files_total,
-            bytes_done: self.bytes_done,
-            bytes_total: self.bytes_total,
-            finished,
-        });
-    }
-}
 
 /// The socket and the core, with what pumps bytes between them; one lock holds it.
 struct Pump {
@@ -705,7 +643,7 @@ impl Pump {
             .filter_map(|(local, _)| std::fs::metadata(local).ok())
             .map(|m| m.len())
             .sum();
-        let mut tally = Tally::new(files.len(), bytes_total, progress);
+        let mut tally = TreeTally::new(files.len(), bytes_total, progress);
         let names: Vec<String> = files.iter().map(|(_, r)| r.clone()).collect();
         let op = ops::StoreFiles::new(share, names.clone()).directories(dirs);
         let handle = self.start(op);
@@ -869,7 +807,7 @@ impl Pump {
         bytes_total: u64,
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<u64> {
-        let mut tally = Tally::new(files.len(), bytes_total, progress);
+        let mut tally = TreeTally::new(files.len(), bytes_total, progress);
         let parts = part_paths(files);
         let names: Vec<String> = files.iter().map(|(r, _)| r.clone()).collect();
         let handle = self.start(ops::RetrieveFiles::new(share, names.clone()));
@@ -1498,25 +1436,8 @@ impl Connection {
             .retrieve_files(share, files, &vec![0; files.len()], &mut |_| {})
     }
 
-    /// Every file and directory below `dir` on `share`, to any depth up to
-    /// [`ops::MAX_TREE_DEPTH`], each directory before what it holds ([`ops::ListTree`]:
-    /// the directories of a level listed several at once). Spread over extra
-    /// connections when the options allow ([`ConnectOptions::connections`]): the upper
-    /// levels here, the rest shared out ([`ops::ListTreeTop`]).
-    ///
-    /// ```no_run
-    /// # fn demo(conn: &smb_blocking::Connection) -> smb_blocking::Result<()> {
-    /// for entry in conn.list_tree("share", "projects")? {
-    ///     println!("{} {}", entry.path, entry.info.size);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// The first listing that failed (a directory that vanished, access denied), or
-    /// [`smb_proto::Error::Invalid`] for a tree deeper than the limit.
-    pub fn list_tree(&self, share: &str, dir: &str) -> Result<Vec<ops::TreeEntry>> {
+    /// [`Connection::list_tree`]'s work.
+    pub(crate) fn spread_list_tree(&self, share: &str, dir: &str) -> Result<Vec<ops::TreeEntry>> {
         self.lock().list_tree_on(share, dir, &mut Vec::new())
     }
 

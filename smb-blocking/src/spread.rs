@@ -7,7 +7,7 @@
 
 use std::sync::mpsc;
 
-use smb_proto::client::{merge_spread, spread, spread_width, MIN_FILES_PER_CONNECTION};
+use smb_proto::client::{merge_spread, spread_parts, Part, SpreadTally, MIN_FILES_PER_CONNECTION};
 use smb_proto::ops::TreeEntry;
 
 use super::*;
@@ -35,20 +35,20 @@ impl Pump {
     /// in as this one's session. One that cannot be made leaves its share to the others
     /// (a warning says why); none are made for a recording.
     pub(crate) fn make_extras(&self, extras: &mut Vec<Pump>, items: usize) {
-        let (Some(n), Some(opts)) = (self.spread_connections(), self.opts.as_deref()) else {
+        let (Some(_), Some(opts)) = (self.spread_connections(), self.opts.as_deref()) else {
             return;
         };
-        let width = spread_width(n, items);
         let Some(creds) = self.core.session_credentials(SessionSlot::DEFAULT) else {
             return;
         };
-        if !extras.is_empty() || width < 2 {
+        if !extras.is_empty() {
             return;
         }
         let timeout = self.op_timeout;
         *extras = std::thread::scope(|s| {
-            let dials: Vec<_> = (1..width)
-                .filter_map(|i| opts.extra_connection(i))
+            let dials: Vec<_> = opts
+                .extra_connections(items)
+                .into_iter()
                 .map(|o| {
                     let creds = creds.clone();
                     s.spawn(move || Pump::dial_as(&o, creds))
@@ -73,13 +73,13 @@ impl Pump {
     /// Runs `run` on each of `parts` side by side, the first on this connection and the
     /// others on `extras`, while `meanwhile` runs on the calling thread; the results in
     /// the parts' order.
-    fn on_parts<T: Send, R: Send>(
+    pub(crate) fn on_parts<T: Send, R: Send, M>(
         &mut self,
         extras: &mut [Pump],
         parts: Vec<T>,
         run: impl Fn(usize, &mut Pump, T) -> R + Sync,
-        meanwhile: impl FnOnce(),
-    ) -> Vec<R> {
+        meanwhile: impl FnOnce() -> M,
+    ) -> (Vec<R>, M) {
         let run = &run;
         std::thread::scope(|s| {
             let pumps = std::iter::once(self).chain(extras.iter_mut());
@@ -88,8 +88,8 @@ impl Pump {
                 .enumerate()
                 .map(|(i, (pump, part))| s.spawn(move || run(i, pump, part)))
                 .collect();
-            meanwhile();
-            handles.into_iter().map(joined).collect()
+            let m = meanwhile();
+            (handles.into_iter().map(joined).collect(), m)
         })
     }
 
@@ -110,48 +110,32 @@ impl Pump {
         if extras.is_empty() {
             return run(self, files, bytes_total, progress);
         }
-        let split = spread(sizes, extras.len() + 1);
-        let names: Vec<Vec<String>> = split
-            .iter()
-            .map(|p| p.iter().map(|&i| name(&files[i])).collect())
-            .collect();
+        let parts = spread_parts(files, sizes, extras.len() + 1, name);
+        let names: Vec<Vec<String>> = parts.iter().map(|p| p.names.clone()).collect();
         // Each part owns a sender: the reports end when the last part does.
         let (tx, rx) = mpsc::channel::<PartReport>();
-        let parts: Vec<(Vec<F>, u64, mpsc::Sender<PartReport>)> = split
-            .iter()
-            .map(|p| {
-                let bytes = p.iter().map(|&i| sizes[i]).sum();
-                (
-                    p.iter().map(|&i| files[i].clone()).collect(),
-                    bytes,
-                    tx.clone(),
-                )
-            })
-            .collect();
+        let parts: Vec<(Part<F>, mpsc::Sender<PartReport>)> =
+            parts.into_iter().map(|p| (p, tx.clone())).collect();
         drop(tx);
         let files_total = files.len() as u64;
-        let count = parts.len();
-        let results = self.on_parts(
+        let mut tally = SpreadTally::new(parts.len());
+        let (results, ()) = self.on_parts(
             extras,
             parts,
-            |part, pump, (files, bytes, tx)| {
-                let mut report = |p: &TreeProgress<'_>| {
+            |part, pump, (p, tx)| {
+                let mut report = |r: &TreeProgress<'_>| {
                     let _ = tx.send(PartReport {
                         part,
-                        files_done: p.files_done,
-                        bytes_done: p.bytes_done,
-                        finished: p.finished.map(|(n, e)| (n.to_string(), e.cloned())),
+                        files_done: r.files_done,
+                        bytes_done: r.bytes_done,
+                        finished: r.finished.map(|(n, e)| (n.to_string(), e.cloned())),
                     });
                 };
-                run(pump, &files, bytes, &mut report)
+                run(pump, &p.files, p.bytes, &mut report)
             },
             || {
-                let mut done = vec![(0, 0); count];
                 for r in rx {
-                    done[r.part] = (r.files_done, r.bytes_done);
-                    let (files_done, bytes_done) = done
-                        .iter()
-                        .fold((0, 0), |(f, b), (pf, pb)| (f + pf, b + pb));
+                    let (files_done, bytes_done) = tally.update(r.part, r.files_done, r.bytes_done);
                     progress(&TreeProgress {
                         files_done,
                         files_total,
@@ -189,12 +173,17 @@ impl Pump {
             entries.extend(self.call(rest)?);
             return Ok(entries);
         }
-        let parts: Vec<Vec<String>> = spread(&vec![0; top.unlisted.len()], extras.len() + 1)
-            .into_iter()
-            .map(|p| p.into_iter().map(|i| top.unlisted[i].clone()).collect())
-            .collect();
+        let parts: Vec<Vec<String>> = spread_parts(
+            &top.unlisted,
+            &vec![0; top.unlisted.len()],
+            extras.len() + 1,
+            String::clone,
+        )
+        .into_iter()
+        .map(|p| p.files)
+        .collect();
         let depth = top.depth;
-        let listed = self.on_parts(
+        let (listed, ()) = self.on_parts(
             extras,
             parts,
             |_, pump, dirs| pump.call(ops::ListTree::within(share, dir, dirs, depth)),

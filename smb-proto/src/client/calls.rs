@@ -388,6 +388,80 @@ macro_rules! client_calls {
             self.call(op.range(src_offset, dest_offset, len)) $(.$await)?
         }
 
+        /// Every file and directory below `dir` on `share`, to any depth up to
+        /// [`MAX_TREE_DEPTH`](smb_proto::ops::MAX_TREE_DEPTH), each directory before what
+        /// it holds ([`ListTree`](smb_proto::ops::ListTree): a level's directories listed
+        /// several at once). Spread over extra connections when the options allow
+        /// ([`ConnectOptions::connections`](smb_proto::client::ConnectOptions::connections)):
+        /// the upper levels here, the rest shared out
+        /// ([`ListTreeTop`](smb_proto::ops::ListTreeTop)).
+        ///
+        /// ```no_run
+        #[doc = concat!("# ", $demo, " {")]
+        #[doc = concat!("for entry in conn.list_tree(\"share\", \"projects\")", $aw, "? {")]
+        ///     println!("{} {}", entry.path, entry.info.size);
+        /// }
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// The first listing that failed (a directory that vanished, access denied), or
+        /// [`Error::Invalid`](smb_proto::Error::Invalid) for a tree deeper than the limit.
+        pub $($async)? fn list_tree(&self, share: &str, dir: &str) -> ::std::result::Result<Vec<$crate::ops::TreeEntry>, $crate::client::ClientError> {
+            self.spread_list_tree(share, dir) $(.$await)?
+        }
+
+        /// Binds a further connection to `addr` (the server's port included) to this
+        /// connection's session as a channel (SMB 3.x multichannel, MS-SMB2 3.2.4.2.3):
+        /// large downloads and uploads are then striped over every channel
+        /// ([`StripedRead`](smb_proto::client::StripedRead),
+        /// [`StripedWrite`](smb_proto::client::StripedWrite)), and go on when one is
+        /// lost. [`ConnectOptions::multichannel`](smb_proto::client::ConnectOptions::multichannel)
+        /// does this for the addresses the server lists.
+        ///
+        /// ```no_run
+        #[doc = concat!("# ", $demo, " {")]
+        #[doc = concat!("conn.add_channel(\"192.0.2.7:445\".parse().unwrap())", $aw, "?;")]
+        /// assert_eq!(conn.channels(), 1);
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// [`Error::Invalid`](smb_proto::Error::Invalid) when the session cannot have
+        /// channels (not 3.x, multichannel not negotiated, a guest session, a login
+        /// without a password, a recording or a replay), a connect error when `addr`
+        /// cannot be reached, and the server's refusal of the binding.
+        pub $($async)? fn add_channel(&self, addr: ::std::net::SocketAddr) -> ::std::result::Result<(), $crate::client::ClientError> {
+            self.bind_channel_at(addr) $(.$await)?
+        }
+
+        /// Binds as many channels as
+        /// [`ConnectOptions::multichannel`](smb_proto::client::ConnectOptions::multichannel)
+        /// allows, one on each further address the server lists for itself
+        /// (FSCTL_QUERY_NETWORK_INTERFACE_INFO, [`channels_to_bind`](smb_proto::client::channels_to_bind))
+        /// → how many were bound. Connecting does this already when the option is set;
+        /// call it again after channels were lost.
+        ///
+        /// # Errors
+        ///
+        /// The interface query's failure (a server without multichannel answers
+        /// STATUS_INVALID_DEVICE_REQUEST); an address that cannot be bound is skipped
+        /// with a warning.
+        pub $($async)? fn add_channels(&self) -> ::std::result::Result<usize, $crate::client::ClientError> {
+            let (room, here, port) = self.channel_room() $(.$await)?;
+            let interfaces = self.call($crate::ops::QueryInterfaces::new()) $(.$await)??;
+            let mut bound = 0;
+            for addr in $crate::client::channels_to_bind(&interfaces, port, &here, room) {
+                match self.bind_channel_at(addr) $(.$await)? {
+                    Ok(()) => bound += 1,
+                    Err(e) => ::tracing::warn!(%addr, error = %e, "a channel could not be bound"),
+                }
+            }
+            Ok(bound)
+        }
+
         /// One ECHO round trip.
         ///
         /// # Errors

@@ -66,6 +66,33 @@ pub fn channel_targets(
         .collect()
 }
 
+/// The addresses to bind at most `room` further channels on: [`channel_targets`] less
+/// `here`, the addresses the session's first connection reached (a channel there adds
+/// no path).
+///
+/// ```
+/// use smb_proto::client::channels_to_bind;
+/// use smb_proto::wire::ioctl::NetworkInterfaceInfo;
+/// let iface = |i: u32, ip: [u8; 4]| NetworkInterfaceInfo {
+///     if_index: i, capability: 0, link_speed: 1_000_000_000, address: Some(ip.into()),
+/// };
+/// let listed = [iface(1, [192, 0, 2, 1]), iface(2, [192, 0, 2, 2])];
+/// let here = ["192.0.2.1".parse().unwrap()];
+/// assert_eq!(channels_to_bind(&listed, 445, &here, 4), ["192.0.2.2:445".parse().unwrap()]);
+/// ```
+pub fn channels_to_bind(
+    interfaces: &[NetworkInterfaceInfo],
+    port: u16,
+    here: &[std::net::IpAddr],
+    room: usize,
+) -> Vec<SocketAddr> {
+    channel_targets(interfaces, port, usize::MAX)
+        .into_iter()
+        .filter(|a| !here.contains(&a.ip()))
+        .take(room)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,14 +29,18 @@ mod channels;
 pub mod context;
 pub mod dfs;
 mod pathlib;
+mod progress;
 mod record;
 mod spread;
 mod stripes;
 mod transfer;
-pub use channels::channel_targets;
+pub use channels::{channel_targets, channels_to_bind};
 pub use pathlib::{decode_text, is_missing, Creds, Glob, OpenMode, PurePath, ShareTarget};
+pub use progress::{TreeProgress, TreeProgressFn, TreeTally};
 pub use record::{RecordBuffer, RecordSink, RecordTarget};
-pub use spread::{merge_spread, spread, spread_width, MIN_FILES_PER_CONNECTION};
+pub use spread::{
+    merge_spread, spread, spread_parts, spread_width, Part, SpreadTally, MIN_FILES_PER_CONNECTION,
+};
 pub use stripes::{InOrder, StripeJob, StripedRead, StripedWrite, Stripes};
 pub use transfer::{
     chunk_for, local_path, local_size, part_paths, with_path, Download, LocalTree, ManyFiles,
@@ -415,6 +419,40 @@ impl ConnectOptions {
     pub fn multichannel(mut self, channels: usize) -> Self {
         self.multichannel = channels;
         self
+    }
+
+    /// The options of a channel to `addr` ([`Connection::new_channel`]): these, at
+    /// that address, recording nothing, with no keep-alive (nothing to keep alive
+    /// before the binding, and a channel idles between transfers).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Invalid`] while recording: a recording holds one connection.
+    pub fn channel(&self, addr: std::net::SocketAddr) -> Result<ConnectOptions, crate::Error> {
+        let mut o = self.extra_connection(0).ok_or_else(|| {
+            crate::Error::Invalid("a recording connection has no channels".into())
+        })?;
+        o.host = addr.ip().to_string();
+        o.port = addr.port();
+        o.keep_alive = None;
+        Ok(o)
+    }
+
+    /// The options of the extra connections a call over `items` files or directories
+    /// spreads over: [`spread_width`] − 1 of them ([`extra_connection`](Self::extra_connection)
+    /// each), none while recording.
+    ///
+    /// ```
+    /// use smb_proto::client::ConnectOptions;
+    /// let o = ConnectOptions::new("fileserver").connections(3);
+    /// assert_eq!(o.extra_connections(1000).len(), 2);
+    /// assert!(o.extra_connections(10).is_empty());
+    /// ```
+    pub fn extra_connections(&self, items: usize) -> Vec<ConnectOptions> {
+        let width = spread_width(self.connections, items);
+        (1..width)
+            .filter_map(|i| self.extra_connection(i))
+            .collect()
     }
 
     /// The options of the `i`-th extra connection of a spread call

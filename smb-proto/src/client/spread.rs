@@ -62,6 +62,77 @@ pub fn spread(sizes: &[u64], width: usize) -> Vec<Vec<usize>> {
     parts
 }
 
+/// One part of a spread call: its files, their bytes, and their names for
+/// [`merge_spread`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part<F> {
+    /// The files (or directories) this part moves.
+    pub files: Vec<F>,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Their remote paths, as `name` gave them.
+    pub names: Vec<String>,
+}
+
+/// `files` of these `sizes` split by [`spread`] into `width` parts.
+///
+/// ```
+/// use smb_proto::client::spread_parts;
+/// let parts = spread_parts(&["a", "b", "c"], &[5, 1, 1], 2, |f| f.to_string());
+/// assert_eq!(parts[0].files, ["a"]);
+/// assert_eq!((parts[1].bytes, parts[1].names.clone()), (2, vec!["b".to_string(), "c".to_string()]));
+/// ```
+pub fn spread_parts<F: Clone>(
+    files: &[F],
+    sizes: &[u64],
+    width: usize,
+    name: impl Fn(&F) -> String,
+) -> Vec<Part<F>> {
+    spread(sizes, width)
+        .into_iter()
+        .map(|p| Part {
+            files: p.iter().map(|&i| files[i].clone()).collect(),
+            bytes: p.iter().filter_map(|&i| sizes.get(i)).sum(),
+            names: p.iter().map(|&i| name(&files[i])).collect(),
+        })
+        .collect()
+}
+
+/// The counts of a spread call's parts, each reported as a total of its own, summed
+/// into the call's.
+#[derive(Debug, Clone)]
+pub struct SpreadTally {
+    done: Vec<(u64, u64)>,
+}
+
+impl SpreadTally {
+    /// For `parts` parts.
+    pub fn new(parts: usize) -> Self {
+        SpreadTally {
+            done: vec![(0, 0); parts],
+        }
+    }
+
+    /// `part` has finished `files` files and moved `bytes` bytes so far → the call's
+    /// (files, bytes).
+    ///
+    /// ```
+    /// use smb_proto::client::SpreadTally;
+    /// let mut t = SpreadTally::new(2);
+    /// t.update(0, 1, 100);
+    /// assert_eq!(t.update(1, 2, 50), (3, 150));
+    /// assert_eq!(t.update(0, 2, 300), (4, 350));
+    /// ```
+    pub fn update(&mut self, part: usize, files: u64, bytes: u64) -> (u64, u64) {
+        if let Some(d) = self.done.get_mut(part) {
+            *d = (files, bytes);
+        }
+        self.done
+            .iter()
+            .fold((0, 0), |(f, b), (pf, pb)| (f + pf, b + pb))
+    }
+}
+
 /// The result of a spread transfer from its parts' results, each with the remote paths
 /// of the files it had: the bytes of all when every part made it; otherwise
 /// [`ClientError::Transfer`] naming every file that made it (in any part) and the first

@@ -54,6 +54,22 @@ impl ChannelSeed {
         self.credentials.as_ref()
     }
 
+    /// The [`Login::bind`](crate::ops::Login::bind) that binds a channel made from
+    /// this seed: as the session's user, with its password.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Invalid`] when the session logged in with another authenticator, whose
+    /// credentials the core does not hold.
+    pub fn binding(&self) -> Result<crate::ops::Login, Error> {
+        let creds = self.credentials.clone().ok_or_else(|| {
+            Error::Invalid(
+                "a channel binds with the session's password, and this login had none".into(),
+            )
+        })?;
+        Ok(crate::ops::Login::bind(creds))
+    }
+
     /// The SessionId the channel joins.
     pub fn session_id(&self) -> u64 {
         self.session_id
