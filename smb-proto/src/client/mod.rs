@@ -406,7 +406,7 @@ impl ConnectOptions {
     /// (FSCTL_QUERY_NETWORK_INTERFACE_INFO) and binds up to `channels` further
     /// connections to the session, one per other address the server lists; large reads
     /// and writes of one file are then striped over all of them
-    /// ([`Stripes`](crate::client::Stripes)), and a channel that dies leaves its share to
+    /// ([`StripedRead`], [`StripedWrite`]), and a channel that dies leaves its share to
     /// the others. A server that offers no other address (or no multichannel) leaves
     /// the session on one connection. 0 (the default) binds none; a recording
     /// connection never does.
