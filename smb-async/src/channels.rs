@@ -98,10 +98,10 @@ impl Client {
     /// This client and its channels, and a worker task for each running `run` on the
     /// jobs it is sent → the clients, the job senders, and where the reports come.
     #[allow(clippy::type_complexity)]
-    fn spawn_workers<R, Fut>(
+    async fn spawn_workers<R, Fut>(
         &self,
         run: impl Fn(Client, StripeJob) -> Fut + Clone + Send + 'static,
-    ) -> (Vec<Client>, Vec<Sender<StripeJob>>, Receiver<Report<R>>)
+    ) -> Result<(Vec<Client>, Vec<Sender<StripeJob>>, Receiver<Report<R>>)>
     where
         R: Send + 'static,
         Fut: std::future::Future<Output = Result<R>> + Send + 'static,
@@ -109,6 +109,16 @@ impl Client {
         let clients: Vec<Client> = std::iter::once(self.clone())
             .chain(self.channel_list().iter().cloned())
             .collect();
+        // The channels learn the trees connected since they were bound, so that their
+        // requests are encrypted as each share demands.
+        let seed = self.channel_seed().await?;
+        for c in &clients[1..] {
+            let _ = c
+                .inner
+                .link()
+                .send(Cmd::JoinTrees(Box::new(seed.clone())))
+                .await;
+        }
         let (report, reports) = async_channel::unbounded::<Report<R>>();
         let workers = clients
             .iter()
@@ -133,7 +143,7 @@ impl Client {
                 work
             })
             .collect();
-        (clients, workers, reports)
+        Ok((clients, workers, reports))
     }
 
     /// After a striped transfer: the channels not `lost` stay, every connection carrying
@@ -180,11 +190,19 @@ impl Client {
             Err(e) => return Some(Err(e)),
         };
         let end = info.size.clamp(start, limit);
-        let (clients, workers, reports) =
-            self.spawn_workers(move |c: Client, job: StripeJob| async move {
+        let spawned = self
+            .spawn_workers(move |c: Client, job: StripeJob| async move {
                 c.call(ops::ReadRange::new(handle, job.offset, job.len))
                     .await
-            });
+            })
+            .await;
+        let (clients, workers, reports) = match spawned {
+            Ok(spawned) => spawned,
+            Err(e) => {
+                let _ = self.call(ops::Close(handle)).await;
+                return Some(Err(e));
+            }
+        };
         let sequence = clients[0].channel_sequence_hint();
         let mut plan = StripedRead::new(start, end, span, clients.len(), sequence);
         let mut lost = vec![false; clients.len()];
@@ -230,10 +248,18 @@ impl Client {
         let (share, path, start, options) = op.target();
         let (handle, _) = self.call(ops::Open::new(share, path, options)).await?;
         let span = self.stripe_span();
-        let (clients, workers, reports) =
-            self.spawn_workers(move |c: Client, job: StripeJob| async move {
+        let spawned = self
+            .spawn_workers(move |c: Client, job: StripeJob| async move {
                 c.call(ops::Write::new(handle, job.offset, job.data)).await
-            });
+            })
+            .await;
+        let (clients, workers, reports) = match spawned {
+            Ok(spawned) => spawned,
+            Err(e) => {
+                let _ = self.call(ops::Close(handle)).await;
+                return Err(e);
+            }
+        };
         let sequence = clients[0].channel_sequence_hint();
         let mut plan = StripedWrite::new(start, span, clients.len(), sequence);
         plan.feed(Bytes::from(head));

@@ -63,6 +63,8 @@ pub(crate) enum Cmd {
     ),
     /// The ChannelSequence a session's requests carry from now on.
     ChannelSequence(SessionSlot, u16),
+    /// A channel takes the trees of its session it does not know yet.
+    JoinTrees(Box<smb_proto::ChannelSeed>),
     /// Send what is queued, then close the socket.
     Shutdown,
 }
@@ -324,6 +326,7 @@ impl Driver {
                     .connection()
                     .set_channel_sequence(slot, sequence);
             }
+            Cmd::JoinTrees(seed) => self.dispatch.connection().join_trees(&seed),
             Cmd::Shutdown => self.shutting_down = true,
         }
     }

@@ -1,8 +1,9 @@
 //! SMB 3.x multichannel: further connections bound to the session as channels
-//! ([`Connection::add_channel`]), and one file's reads striped over all of them, each
-//! channel on a thread of its own. The core binds a channel
-//! ([`smb_proto::Connection::new_channel`], [`ops::Login::bind`]) and plans the spans
-//! ([`Stripes`], [`InOrder`]); this owns the sockets and the threads.
+//! ([`Connection::add_channel`]), and one file's reads and writes striped over all of
+//! them, each channel on a thread of its own. The core binds a channel
+//! ([`smb_proto::Connection::new_channel`], [`ops::Login::bind`]) and makes every
+//! striping decision ([`StripedRead`], [`StripedWrite`]); this owns the sockets and the
+//! threads.
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -55,6 +56,12 @@ impl Pump {
         coordinate: impl FnOnce(&[mpsc::Sender<StripeJob>], &mpsc::Receiver<Report<R>>) -> Result<u64>,
         sequence: impl FnOnce() -> u16,
     ) -> Result<u64> {
+        // The channels learn the trees connected since they were bound, so that their
+        // requests are encrypted as each share demands.
+        let seed = self.core.channel_seed(SessionSlot::DEFAULT)?;
+        for c in &mut self.channels {
+            c.core.join_trees(&seed);
+        }
         let mut channels = std::mem::take(&mut self.channels);
         let (report, reports) = mpsc::channel::<Report<R>>();
         let (workers, queues): (Vec<_>, Vec<_>) = (0..=channels.len())

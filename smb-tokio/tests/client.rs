@@ -691,3 +691,38 @@ async fn striped_transfers_over_channels_on_tokio() {
     assert_eq!(sha256(&on_disk), sha256(&up));
     assert!(relay.forwarded(Direction::ToServer) - before > (4 * MIB) as u64);
 }
+
+/// A channel bound before the session connected a share that demands encryption: the
+/// striped put and get encrypt on every channel (Samba refuses them in the clear).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn striping_on_an_encrypting_share_on_tokio() {
+    use smb_tests::fault::{Direction, Fault, FaultProxy};
+    const MIB: usize = 1024 * 1024;
+    let srv = SambaServer::builder()
+        .global("server multi channel support", "yes")
+        .share(Share::new("secret").option("smb encrypt", "required"))
+        .start();
+    let relay = FaultProxy::start(srv.addr(), Fault::None);
+    let client = Client::connect(&srv.connect_options().multichannel(1))
+        .await
+        .expect("connect");
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], relay.port()));
+    client.add_channel(addr).await.expect("bind a channel");
+    let up = data(40 * MIB, 12);
+    let n = guard(
+        "encrypted striped put",
+        client.store_file("secret", "enc.bin", &mut &up[..]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, up.len() as u64);
+    let mut got = Vec::new();
+    guard(
+        "encrypted striped get",
+        client.retrieve_file("secret", "enc.bin", &mut got),
+    )
+    .await
+    .unwrap();
+    assert_eq!(sha256(&got), sha256(&up));
+    assert!(relay.forwarded(Direction::ToServer) > (8 * MIB) as u64);
+}

@@ -221,3 +221,34 @@ fn a_channel_gone_silent_times_out_and_leaves_its_spans_to_the_other() {
     assert_eq!(sha256(&got), digest);
     assert_eq!(conn.channels(), 0, "the silent channel is dropped");
 }
+
+/// A channel bound before the session connected a share that demands encryption: the
+/// striped transfer's requests on it are encrypted on every channel (Samba refuses
+/// them in the clear), both ways.
+#[test]
+fn striping_on_a_share_that_demands_encryption_encrypts_on_every_channel() {
+    let srv = SambaServer::builder()
+        .global("server multi channel support", "yes")
+        .share(Share::new("secret").option("smb encrypt", "required"))
+        .start();
+    let relay = FaultProxy::start(second(&srv), Fault::None);
+    let conn = Connection::connect(&options(&srv)).unwrap();
+    // Bound first: the channel knows no tree of the share yet.
+    conn.add_channel(SocketAddr::from(([127, 0, 0, 1], relay.port())))
+        .unwrap();
+    let content = data(48 * MIB, 11);
+    let n = conn
+        .store_file("secret", "enc.bin", &mut &content[..])
+        .unwrap();
+    assert_eq!(n, content.len() as u64);
+    let on_disk = std::fs::read(srv.share_path("secret").join("enc.bin")).unwrap();
+    assert_eq!(sha256(&on_disk), sha256(&content));
+    let mut got = Vec::new();
+    conn.retrieve_file("secret", "enc.bin", &mut got).unwrap();
+    assert_eq!(sha256(&got), sha256(&content));
+    assert!(
+        relay.forwarded(Direction::ToServer) > (8 * MIB) as u64,
+        "the channel wrote a share"
+    );
+    assert_eq!(conn.channels(), 1);
+}

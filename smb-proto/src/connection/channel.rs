@@ -179,14 +179,23 @@ impl Connection {
         session.signing_active = seed.signing_active;
         session.encrypt_all = seed.encrypt_all;
         session.channel_sequence = seed.channel_sequence;
+        conn.join_trees(seed);
+        conn
+    }
+
+    /// Takes the trees of `seed`'s session that this channel does not know yet (shares
+    /// the first connection connected after the channel was bound), so that requests
+    /// on them are encrypted as the share demands. A striped transfer calls it with a
+    /// fresh seed before it starts.
+    pub fn join_trees(&mut self, seed: &ChannelSeed) {
+        let session = &mut self.core.sessions[0];
         for (share, id, state) in &seed.trees {
             session.trees.insert(*id, state.clone());
-            conn.shares.insert(
+            self.shares.insert(
                 (SessionSlot::DEFAULT, share.clone()),
                 ShareTree::Connected(TreeId(*id)),
             );
         }
-        conn
     }
 
     /// Sets the ChannelSequence session `slot`'s requests carry from now on: after a
