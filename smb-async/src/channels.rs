@@ -100,8 +100,9 @@ impl Client {
     #[allow(clippy::type_complexity)]
     async fn spawn_workers<R, Fut>(
         &self,
+        seed: &smb_proto::ChannelSeed,
         run: impl Fn(Client, StripeJob) -> Fut + Clone + Send + 'static,
-    ) -> Result<(Vec<Client>, Vec<Sender<StripeJob>>, Receiver<Report<R>>)>
+    ) -> (Vec<Client>, Vec<Sender<StripeJob>>, Receiver<Report<R>>)
     where
         R: Send + 'static,
         Fut: std::future::Future<Output = Result<R>> + Send + 'static,
@@ -111,7 +112,6 @@ impl Client {
             .collect();
         // The channels learn the trees connected since they were bound, so that their
         // requests are encrypted as each share demands.
-        let seed = self.channel_seed().await?;
         for c in &clients[1..] {
             let _ = c
                 .inner
@@ -143,7 +143,7 @@ impl Client {
                 work
             })
             .collect();
-        Ok((clients, workers, reports))
+        (clients, workers, reports)
     }
 
     /// After a striped transfer: the channels not `lost` stay, every connection carrying
@@ -182,6 +182,10 @@ impl Client {
         if self.channels() == 0 || limit.saturating_sub(start) <= 2 * span {
             return None;
         }
+        let seed = match self.channel_seed().await {
+            Ok(seed) => seed,
+            Err(e) => return Some(Err(e)),
+        };
         let opened = self
             .call(ops::Open::new(share, path, OpenOptions::read()))
             .await;
@@ -190,19 +194,12 @@ impl Client {
             Err(e) => return Some(Err(e)),
         };
         let end = info.size.clamp(start, limit);
-        let spawned = self
-            .spawn_workers(move |c: Client, job: StripeJob| async move {
+        let (clients, workers, reports) = self
+            .spawn_workers(&seed, move |c: Client, job: StripeJob| async move {
                 c.call(ops::ReadRange::new(handle, job.offset, job.len))
                     .await
             })
             .await;
-        let (clients, workers, reports) = match spawned {
-            Ok(spawned) => spawned,
-            Err(e) => {
-                let _ = self.call(ops::Close(handle)).await;
-                return Some(Err(e));
-            }
-        };
         let sequence = clients[0].channel_sequence_hint();
         let mut plan = StripedRead::new(start, end, span, clients.len(), sequence);
         let mut lost = vec![false; clients.len()];
@@ -246,20 +243,14 @@ impl Client {
         R: AsyncRead + Unpin + ?Sized,
     {
         let (share, path, start, options) = op.target();
+        let seed = self.channel_seed().await?;
         let (handle, _) = self.call(ops::Open::new(share, path, options)).await?;
         let span = self.stripe_span();
-        let spawned = self
-            .spawn_workers(move |c: Client, job: StripeJob| async move {
+        let (clients, workers, reports) = self
+            .spawn_workers(&seed, move |c: Client, job: StripeJob| async move {
                 c.call(ops::Write::new(handle, job.offset, job.data)).await
             })
             .await;
-        let (clients, workers, reports) = match spawned {
-            Ok(spawned) => spawned,
-            Err(e) => {
-                let _ = self.call(ops::Close(handle)).await;
-                return Err(e);
-            }
-        };
         let sequence = clients[0].channel_sequence_hint();
         let mut plan = StripedWrite::new(start, span, clients.len(), sequence);
         plan.feed(Bytes::from(head));

@@ -60,18 +60,15 @@ impl Client {
         });
         for made in made.await {
             match made {
-                Ok(c) => extras.0.push(c.with_timeout_of(self)),
+                Ok(mut c) => {
+                    c.timeout = self.timeout;
+                    extras.0.push(c)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "an extra connection could not be made; the others take its share");
                 }
             }
         }
-    }
-
-    /// This handle's operation timeout on `other`'s connection.
-    fn with_timeout_of(mut self, other: &Client) -> Client {
-        self.timeout = other.timeout;
-        self
     }
 
     /// Runs `run` on each of `parts` as a task of its own, side by side; the results
@@ -162,28 +159,16 @@ impl Client {
         let top = ops::ListTreeTop::new(share, dir, n * MIN_FILES_PER_CONNECTION);
         let top = self.call(top).await?;
         self.make_extras(extras, top.unlisted.len()).await;
-        let mut entries = top.entries;
-        let dirs = &top.unlisted;
-        let split = spread_parts(
-            dirs,
-            &vec![0; dirs.len()],
-            extras.0.len() + 1,
-            String::clone,
-        );
-        let parts: Vec<(Client, Vec<String>)> = self
+        let parts: Vec<(Client, ops::ListTree)> = self
             .with_extras(extras)
             .into_iter()
-            .zip(split)
-            .map(|(c, p)| (c, p.files))
+            .zip(top.rest(share, dir, extras.0.len() + 1))
             .collect();
-        let (share, dir, depth) = (share.to_string(), dir.to_string(), top.depth);
         let count = parts.len();
         let listed = self
-            .on_tasks(parts, |(c, dirs)| {
-                let op = ops::ListTree::within(&share, &dir, dirs, depth);
-                async move { c.call(op).await }
-            })
+            .on_tasks(parts, |(c, op)| async move { c.call(op).await })
             .await;
+        let mut entries = top.entries;
         if listed.len() != count {
             return Err(smb_proto::Error::Cancelled.into());
         }

@@ -167,28 +167,8 @@ impl Pump {
             n * MIN_FILES_PER_CONNECTION,
         ))?;
         self.make_extras(extras, top.unlisted.len());
-        if top.unlisted.is_empty() || extras.is_empty() {
-            let rest = ops::ListTree::within(share, dir, top.unlisted, top.depth);
-            let mut entries = top.entries;
-            entries.extend(self.call(rest)?);
-            return Ok(entries);
-        }
-        let parts: Vec<Vec<String>> = spread_parts(
-            &top.unlisted,
-            &vec![0; top.unlisted.len()],
-            extras.len() + 1,
-            String::clone,
-        )
-        .into_iter()
-        .map(|p| p.files)
-        .collect();
-        let depth = top.depth;
-        let (listed, ()) = self.on_parts(
-            extras,
-            parts,
-            |_, pump, dirs| pump.call(ops::ListTree::within(share, dir, dirs, depth)),
-            || {},
-        );
+        let rest = top.rest(share, dir, extras.len() + 1);
+        let (listed, ()) = self.on_parts(extras, rest, |_, pump, op| pump.call(op), || {});
         let mut entries = top.entries;
         for part in listed {
             entries.extend(part?);

@@ -435,6 +435,20 @@ pub struct TreeTop {
     pub depth: usize,
 }
 
+impl TreeTop {
+    /// The listings of the rest of the tree, `width` of them at most (one per
+    /// connection a listing is spread over), each over a part of
+    /// [`unlisted`](Self::unlisted) ([`ListTree::within`]); none when the whole tree is
+    /// listed.
+    pub fn rest(&self, share: &str, dir: &str, width: usize) -> Vec<ListTree> {
+        let sizes = vec![0; self.unlisted.len()];
+        crate::client::spread_parts(&self.unlisted, &sizes, width, String::clone)
+            .into_iter()
+            .map(|p| ListTree::within(share, dir, p.files, self.depth))
+            .collect()
+    }
+}
+
 impl ListTreeTop {
     /// Lists the top of the tree under `dir` on `share`, until `width` directories are
     /// left to list.
