@@ -4369,7 +4369,12 @@ mod channels {
     }
 
     fn channel(tweak: impl FnOnce(&mut NegotiateResponse)) -> Channel {
-        let (first, t0, session_key, first_neg) = logged_in(mc_config(), |_| {}, 0);
+        channel_of(mc_config(), tweak)
+    }
+
+    /// [`channel`] of a first connection made with `first`.
+    fn channel_of(first: Config, tweak: impl FnOnce(&mut NegotiateResponse)) -> Channel {
+        let (first, t0, session_key, first_neg) = logged_in(first, |_| {}, 0);
         assert_ne!(first_neg.capabilities & capabilities::MULTI_CHANNEL, 0);
         let seed = first.channel_seed(SessionSlot::DEFAULT).unwrap();
         assert_eq!(seed.session_id(), SESSION);
@@ -4496,6 +4501,14 @@ mod channels {
         assert_eq!(show(&events(&mut ch.conn)), show(&[done(echo, Ok(()))]));
     }
 
+    /// A first connection whose session signs only what must be signed: a binding's
+    /// answers must be signed all the same.
+    fn signing_when_required() -> Config {
+        let mut c = mc_config();
+        c.signing = smb_proto::SigningPolicy::WhenRequired;
+        c
+    }
+
     fn assert_closed(ch: &Channel, last: &Request, reason: fn(u16, u64) -> CloseReason) {
         let want = reason(Command::SessionSetup as u16, last.header.message_id);
         assert_eq!(ch.conn.close_reason(), Some(&want));
@@ -4503,13 +4516,15 @@ mod channels {
 
     #[test]
     fn an_unsigned_final_binding_answer_ends_the_connection() {
-        let mut ch = channel(|_| {});
-        let (last, _) = to_final(&mut ch, true).unwrap();
-        finish(&mut ch, &last, 0, None);
-        assert_closed(&ch, &last, |command, message_id| CloseReason::Unsigned {
-            command,
-            message_id,
-        });
+        for first in [mc_config(), signing_when_required()] {
+            let mut ch = channel_of(first, |_| {});
+            let (last, _) = to_final(&mut ch, true).unwrap();
+            finish(&mut ch, &last, 0, None);
+            assert_closed(&ch, &last, |command, message_id| CloseReason::Unsigned {
+                command,
+                message_id,
+            });
+        }
     }
 
     #[test]
@@ -4528,15 +4543,17 @@ mod channels {
 
     #[test]
     fn an_unsigned_more_processing_answer_while_binding_ends_the_connection() {
-        let mut ch = channel(|_| {});
-        assert!(to_final(&mut ch, false).is_none());
-        assert_eq!(
-            ch.conn.close_reason(),
-            Some(&CloseReason::Unsigned {
-                command: Command::SessionSetup as u16,
-                message_id: 1,
-            })
-        );
+        for first in [mc_config(), signing_when_required()] {
+            let mut ch = channel_of(first, |_| {});
+            assert!(to_final(&mut ch, false).is_none());
+            assert_eq!(
+                ch.conn.close_reason(),
+                Some(&CloseReason::Unsigned {
+                    command: Command::SessionSetup as u16,
+                    message_id: 1,
+                })
+            );
+        }
     }
 
     #[test]
@@ -4551,7 +4568,8 @@ mod channels {
     #[test]
     fn a_channel_whose_server_negotiates_differently_ends_before_binding() {
         use NegotiateFailure::ChannelMismatch;
-        let tweaks: [(&dyn Fn(&mut NegotiateResponse), NegotiateFailure); 4] = [
+        type Tweak<'a> = &'a dyn Fn(&mut NegotiateResponse);
+        let tweaks: [(Tweak, NegotiateFailure); 4] = [
             (
                 &|b| b.server_guid = [0x5b; 16],
                 ChannelMismatch("server GUID"),
