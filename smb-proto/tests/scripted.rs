@@ -4229,3 +4229,399 @@ fn answers_waiting_behind_a_slow_read_count_against_the_window() {
         "{reads} READs went out while one was unanswered (window {window})"
     );
 }
+
+/// Multichannel session binding (MS-SMB2 3.2.4.2.3, 3.2.5.3.3): a second connection made
+/// from the first's channel seed negotiates what the first did and binds with a signed,
+/// NTLM-authenticated SESSION_SETUP; the scripted server computes every key the way a
+/// server does (the session's signing key from the first connection's preauth hash, the
+/// channel's from the binding's NTLM session key and the channel's own preauth hash), so
+/// each refusal is of an answer that would otherwise pass.
+mod channels {
+    use super::*;
+    use smb_proto::auth::ntlm::{flags as ntlm, session_key_from_authenticate, Credentials};
+    use smb_proto::auth::spnego::{neg_token_resp, parse_neg_token_resp};
+    use smb_proto::crypto::encryption::Cipher;
+    use smb_proto::crypto::kdf::derive_session_keys;
+    use smb_proto::crypto::preauth::PreauthHash;
+    use smb_proto::crypto::signing::{sign, verify, SigningAlgorithm};
+    use smb_proto::wire::session_setup::{
+        flags as setup_flags, session_flags, SessionSetupRequest, SessionSetupResponse,
+    };
+    use smb_proto::{NegotiateFailure, SessionSlot};
+
+    const ALG: SigningAlgorithm = SigningAlgorithm::AesGmac;
+    const SESSION: u64 = 0x77;
+    /// The first login's GSS session key ([`FixedKey`]).
+    const KEY: [u8; 16] = [0x42; 16];
+
+    fn creds() -> Credentials {
+        Credentials::password("DOM", "u", "pw")
+    }
+
+    fn mc_config() -> Config {
+        let mut c = config();
+        c.multichannel = true;
+        c
+    }
+
+    /// The server's 3.1.1 NEGOTIATE answer: multichannel, AES-GMAC signing, AES-128-GCM.
+    fn negotiate_311(req: &Request, tweak: impl FnOnce(&mut NegotiateResponse)) -> Vec<u8> {
+        let mut body = NegotiateResponse {
+            security_mode: security_mode::SIGNING_ENABLED,
+            dialect_revision: dialect::SMB3_1_1,
+            server_guid: [0x5a; 16],
+            capabilities: capabilities::LARGE_MTU | capabilities::MULTI_CHANNEL,
+            max_transact_size: 1 << 20,
+            max_read_size: 1 << 20,
+            max_write_size: 1 << 20,
+            preauth_hash_algorithm: Some(hash_algorithm::SHA_512),
+            preauth_salt: Bytes::from_static(&[0x11; 32]),
+            cipher: Some(Cipher::Aes128Gcm.id()),
+            signing_algorithm: Some(ALG.id()),
+            ..Default::default()
+        };
+        tweak(&mut body);
+        response(&req.header, NtStatus::SUCCESS, 64, |m| body.encode(m))
+    }
+
+    fn setup_response(req: &Request, status: NtStatus, flags: u16, token: &[u8]) -> Vec<u8> {
+        let body = SessionSetupResponse {
+            session_flags: flags,
+            security_buffer: Bytes::copy_from_slice(token),
+        };
+        let mut m = response(&req.header, status, 64, |m| body.encode(m));
+        m[40..48].copy_from_slice(&SESSION.to_le_bytes());
+        m
+    }
+
+    /// A first connection logged in on 3.1.1 (one round with [`FixedKey`]); the server
+    /// answers NEGOTIATE with `tweak` applied and ends the login with `flags`. Returns
+    /// it, the session's signing key as the server computed it, and its NEGOTIATE.
+    fn logged_in(
+        cfg: Config,
+        tweak: impl FnOnce(&mut NegotiateResponse),
+        flags: u16,
+    ) -> (Connection, Instant, Vec<u8>, NegotiateRequest) {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(cfg, t0);
+        let neg = only(sent(&mut conn));
+        let mut hash = PreauthHash::new();
+        hash.update(&neg.msg);
+        let answer = negotiate_311(&neg, tweak);
+        hash.update(&answer);
+        feed(&mut conn, t0, &frame(&[answer]));
+        let login = ops::Login::with_authenticator(Box::new(FixedKey(KEY)), "u".into());
+        let login = conn.start(login, t0).id();
+        let setup = only(sent(&mut conn));
+        hash.update(&setup.msg);
+        let key = derive_session_keys(0x0311, &KEY, hash.value(), 16)
+            .signing
+            .clone();
+        let mut done = setup_response(&setup, NtStatus::SUCCESS, flags, &[]);
+        if flags == 0 {
+            sign(ALG, &key, &mut done).unwrap();
+        }
+        feed(&mut conn, t0, &frame(&[done]));
+        assert!(
+            matches!(&events(&mut conn)[..], [Event::Done { id, result: Ok(_) }] if *id == login),
+            "{:?}",
+            conn.close_reason()
+        );
+        (conn, t0, key, NegotiateRequest::decode(&neg.msg).unwrap())
+    }
+
+    /// A CHALLENGE (MS-NLMP 2.2.1.2) with target info and key exchange, no timestamp.
+    fn challenge() -> Vec<u8> {
+        let flags = ntlm::NEGOTIATE_UNICODE
+            | ntlm::NEGOTIATE_SIGN
+            | ntlm::NEGOTIATE_NTLM
+            | ntlm::NEGOTIATE_ALWAYS_SIGN
+            | ntlm::NEGOTIATE_EXTENDED_SESSIONSECURITY
+            | ntlm::NEGOTIATE_TARGET_INFO
+            | ntlm::NEGOTIATE_128
+            | ntlm::NEGOTIATE_KEY_EXCH;
+        // MsvAvNbComputerName "S", then MsvAvEOL.
+        let target_info = [1, 0, 2, 0, b'S', 0, 0, 0, 0, 0];
+        let mut m = b"NTLMSSP\0".to_vec();
+        m.extend_from_slice(&2u32.to_le_bytes());
+        m.extend_from_slice(&[0, 0, 0, 0, 56, 0, 0, 0]); // TargetNameFields: empty
+        m.extend_from_slice(&flags.to_le_bytes());
+        m.extend_from_slice(&[0x99; 8]); // ServerChallenge
+        m.extend_from_slice(&[0; 8]); // Reserved
+        let len = target_info.len() as u16;
+        m.extend_from_slice(&len.to_le_bytes());
+        m.extend_from_slice(&len.to_le_bytes());
+        m.extend_from_slice(&56u32.to_le_bytes());
+        m.extend_from_slice(&[6, 1, 0, 0, 0, 0, 0, 15]); // Version
+        m.extend_from_slice(&target_info);
+        m
+    }
+
+    /// A channel of the first connection's session, its NEGOTIATE answered (after
+    /// `tweak`) with a Login::bind already queued; and the channel's preauth hash.
+    struct Channel {
+        conn: Connection,
+        t0: Instant,
+        /// Session.SigningKey, as the server computed it on the first connection.
+        session_key: Vec<u8>,
+        hash: PreauthHash,
+        login: OpId,
+    }
+
+    fn channel(tweak: impl FnOnce(&mut NegotiateResponse)) -> Channel {
+        channel_of(mc_config(), tweak)
+    }
+
+    /// [`channel`] of a first connection made with `first`.
+    fn channel_of(first: Config, tweak: impl FnOnce(&mut NegotiateResponse)) -> Channel {
+        let (first, t0, session_key, first_neg) = logged_in(first, |_| {}, 0);
+        assert_ne!(first_neg.capabilities & capabilities::MULTI_CHANNEL, 0);
+        let seed = first.channel_seed(SessionSlot::DEFAULT).unwrap();
+        assert_eq!(seed.session_id(), SESSION);
+        let mut cfg = config();
+        cfg.seed = [8; 32];
+        let mut conn = Connection::new_channel(cfg, &seed, t0);
+        assert!(conn.is_channel());
+        let login = conn.start(ops::Login::bind(creds()), t0).id();
+        let neg = only(sent(&mut conn));
+        assert_eq!(neg.header.command, Command::Negotiate as u16);
+        let body = NegotiateRequest::decode(&neg.msg).unwrap();
+        assert_eq!(
+            body.dialects,
+            vec![dialect::SMB3_1_1],
+            "the seed's dialect alone"
+        );
+        assert_eq!(body.client_guid, first_neg.client_guid);
+        assert_ne!(body.capabilities & capabilities::MULTI_CHANNEL, 0);
+        assert_eq!(body.signing_algorithms, vec![ALG.id()]);
+        assert_eq!(body.ciphers, vec![Cipher::Aes128Gcm.id()]);
+        let mut hash = PreauthHash::new();
+        hash.update(&neg.msg);
+        let answer = negotiate_311(&neg, tweak);
+        hash.update(&answer);
+        feed(&mut conn, t0, &frame(&[answer]));
+        Channel {
+            conn,
+            t0,
+            session_key,
+            hash,
+            login,
+        }
+    }
+
+    /// A binding SESSION_SETUP as the server checks it: BINDING on the session's id,
+    /// signed with Session.SigningKey. Adds it to the channel's preauth hash.
+    fn binding_request(ch: &mut Channel) -> Request {
+        let req = only(sent(&mut ch.conn));
+        assert_eq!(req.header.command, Command::SessionSetup as u16);
+        assert_eq!(req.header.session_id, SESSION);
+        assert_eq!(
+            SessionSetupRequest::decode(&req.msg).unwrap().flags,
+            setup_flags::BINDING
+        );
+        assert!(req.header.is_signed());
+        assert!(
+            verify(ALG, &ch.session_key, &req.msg),
+            "signed with Session.SigningKey"
+        );
+        ch.hash.update(&req.msg);
+        req
+    }
+
+    /// Runs the binding to its final request: the NTLM CHALLENGE answered with
+    /// STATUS_MORE_PROCESSING_REQUIRED (signed with Session.SigningKey when `signed`).
+    /// Returns the final request and the channel's signing key as the server derives
+    /// it, or `None` when the connection ended on the MORE_PROCESSING answer.
+    fn to_final(ch: &mut Channel, signed: bool) -> Option<(Request, Vec<u8>)> {
+        let first = binding_request(ch);
+        let challenge = challenge();
+        let mut more = setup_response(
+            &first,
+            NtStatus::MORE_PROCESSING_REQUIRED,
+            0,
+            &neg_token_resp(&challenge, None),
+        );
+        if signed {
+            sign(ALG, &ch.session_key, &mut more).unwrap();
+        }
+        ch.hash.update(&more);
+        feed(&mut ch.conn, ch.t0, &frame(&[more]));
+        if ch.conn.close_reason().is_some() {
+            return None;
+        }
+        let last = binding_request(ch);
+        let token = SessionSetupRequest::decode(&last.msg)
+            .unwrap()
+            .security_buffer;
+        let authenticate = parse_neg_token_resp(&token)
+            .unwrap()
+            .response_token
+            .unwrap();
+        let gss_key = session_key_from_authenticate(&creds(), &challenge, &authenticate).unwrap();
+        let channel_key = derive_session_keys(0x0311, &gss_key, ch.hash.value(), 16)
+            .signing
+            .clone();
+        Some((last, channel_key))
+    }
+
+    /// Feeds the final binding answer and returns the login's events.
+    fn finish(ch: &mut Channel, last: &Request, flags: u16, key: Option<&[u8]>) -> Vec<Event> {
+        let mut done = setup_response(last, NtStatus::SUCCESS, flags, &[]);
+        if let Some(key) = key {
+            sign(ALG, key, &mut done).unwrap();
+        }
+        feed(&mut ch.conn, ch.t0, &frame(&[done]));
+        events(&mut ch.conn)
+    }
+
+    #[test]
+    fn a_channel_binds_with_the_session_key_and_then_signs_with_its_own() {
+        let mut ch = channel(|_| {});
+        let (last, channel_key) = to_final(&mut ch, true).unwrap();
+        assert_ne!(channel_key, ch.session_key);
+        let got = finish(&mut ch, &last, 0, Some(&channel_key));
+        assert!(
+            matches!(&got[..], [Event::Done { id, result: Ok(_) }] if *id == ch.login),
+            "{got:?} {:?}",
+            ch.conn.close_reason()
+        );
+        let echo = ch.conn.start(ops::Echo, ch.t0).id();
+        let req = only(sent(&mut ch.conn));
+        assert_eq!(req.header.command, Command::Echo as u16);
+        assert_eq!(req.header.session_id, SESSION);
+        assert!(req.header.is_signed());
+        assert!(
+            verify(ALG, &channel_key, &req.msg),
+            "signed with the channel's key"
+        );
+        assert!(!verify(ALG, &ch.session_key, &req.msg));
+        let mut answer = echo_response(&req.header, 1);
+        sign(ALG, &channel_key, &mut answer).unwrap();
+        feed(&mut ch.conn, ch.t0, &frame(&[answer]));
+        assert_eq!(show(&events(&mut ch.conn)), show(&[done(echo, Ok(()))]));
+    }
+
+    /// A first connection whose session signs only what must be signed: a binding's
+    /// answers must be signed all the same.
+    fn signing_when_required() -> Config {
+        let mut c = mc_config();
+        c.signing = smb_proto::SigningPolicy::WhenRequired;
+        c
+    }
+
+    fn assert_closed(ch: &Channel, last: &Request, reason: fn(u16, u64) -> CloseReason) {
+        let want = reason(Command::SessionSetup as u16, last.header.message_id);
+        assert_eq!(ch.conn.close_reason(), Some(&want));
+    }
+
+    #[test]
+    fn an_unsigned_final_binding_answer_ends_the_connection() {
+        for first in [mc_config(), signing_when_required()] {
+            let mut ch = channel_of(first, |_| {});
+            let (last, _) = to_final(&mut ch, true).unwrap();
+            finish(&mut ch, &last, 0, None);
+            assert_closed(&ch, &last, |command, message_id| CloseReason::Unsigned {
+                command,
+                message_id,
+            });
+        }
+    }
+
+    #[test]
+    fn a_final_binding_answer_signed_with_the_session_key_ends_the_connection() {
+        let mut ch = channel(|_| {});
+        let (last, _) = to_final(&mut ch, true).unwrap();
+        let session_key = ch.session_key.clone();
+        finish(&mut ch, &last, 0, Some(&session_key));
+        assert_closed(&ch, &last, |command, message_id| {
+            CloseReason::BadSignature {
+                command,
+                message_id,
+            }
+        });
+    }
+
+    #[test]
+    fn an_unsigned_more_processing_answer_while_binding_ends_the_connection() {
+        for first in [mc_config(), signing_when_required()] {
+            let mut ch = channel_of(first, |_| {});
+            assert!(to_final(&mut ch, false).is_none());
+            assert_eq!(
+                ch.conn.close_reason(),
+                Some(&CloseReason::Unsigned {
+                    command: Command::SessionSetup as u16,
+                    message_id: 1,
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_binding_the_server_makes_a_guest_fails() {
+        let mut ch = channel(|_| {});
+        let (last, channel_key) = to_final(&mut ch, true).unwrap();
+        let got = finish(&mut ch, &last, session_flags::IS_GUEST, Some(&channel_key));
+        let want = Error::Invalid("the server made the channel's binding a guest session".into());
+        assert_eq!(show(&got), show(&[done::<()>(ch.login, Err(want))]));
+    }
+
+    #[test]
+    fn a_channel_whose_server_negotiates_differently_ends_before_binding() {
+        use NegotiateFailure::ChannelMismatch;
+        type Tweak<'a> = &'a dyn Fn(&mut NegotiateResponse);
+        let tweaks: [(Tweak, NegotiateFailure); 4] = [
+            (
+                &|b| b.server_guid = [0x5b; 16],
+                ChannelMismatch("server GUID"),
+            ),
+            (
+                &|b| b.capabilities |= capabilities::LEASING,
+                ChannelMismatch("capabilities"),
+            ),
+            (
+                &|b| b.security_mode |= security_mode::SIGNING_REQUIRED,
+                ChannelMismatch("security mode"),
+            ),
+            // The channel offers the session's dialect alone, so another one is refused
+            // as not offered before it can be compared.
+            (
+                &|b| b.dialect_revision = dialect::SMB3_0_2,
+                NegotiateFailure::Dialect(dialect::SMB3_0_2),
+            ),
+        ];
+        for (tweak, failure) in tweaks {
+            let mut ch = channel(tweak);
+            let want = CloseReason::Negotiate(failure);
+            assert_eq!(ch.conn.close_reason(), Some(&want));
+            assert!(
+                sent(&mut ch.conn).is_empty(),
+                "no SESSION_SETUP after {want:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_user_session_that_negotiated_multichannel_has_channels() {
+        let refused = |why: &str| {
+            Err(Error::Invalid(format!(
+                "no channel for this session: {why}"
+            )))
+        };
+        let seed = |cfg, tweak: fn(&mut NegotiateResponse), flags| {
+            let (conn, ..) = logged_in(cfg, tweak, flags);
+            conn.channel_seed(SessionSlot::DEFAULT)
+                .map(|s| s.session_id())
+        };
+        let no_mc = "the server did not agree to multichannel";
+        assert_eq!(seed(mc_config(), |_| {}, 0), Ok(SESSION));
+        assert_eq!(seed(config(), |_| {}, 0), refused(no_mc));
+        let without = |b: &mut NegotiateResponse| b.capabilities &= !capabilities::MULTI_CHANNEL;
+        assert_eq!(seed(mc_config(), without, 0), refused(no_mc));
+        let mut guest_ok = mc_config();
+        guest_ok.allow_insecure_guest = true;
+        assert_eq!(
+            seed(guest_ok, |_| {}, session_flags::IS_GUEST),
+            refused("not logged in as a user")
+        );
+    }
+}
