@@ -81,6 +81,12 @@ impl Client {
         Ok(rx.recv().await.map_err(|_| link.closed())??)
     }
 
+    /// The seed after `share` is connected: the channels must know its tree.
+    async fn share_seed(&self, share: &str) -> Result<smb_proto::ChannelSeed> {
+        self.call(ops::ConnectShare::new(share)).await?;
+        self.channel_seed().await
+    }
+
     /// Sets the ChannelSequence this client's session's requests carry.
     async fn set_channel_sequence(&self, sequence: u16) {
         let _ = self
@@ -182,7 +188,7 @@ impl Client {
         if self.channels() == 0 || limit.saturating_sub(start) <= 2 * span {
             return None;
         }
-        let seed = match self.channel_seed().await {
+        let seed = match self.share_seed(share).await {
             Ok(seed) => seed,
             Err(e) => return Some(Err(e)),
         };
@@ -243,7 +249,7 @@ impl Client {
         R: AsyncRead + Unpin + ?Sized,
     {
         let (share, path, start, options) = op.target();
-        let seed = self.channel_seed().await?;
+        let seed = self.share_seed(share).await?;
         let (handle, _) = self.call(ops::Open::new(share, path, options)).await?;
         let span = self.stripe_span();
         let (clients, workers, reports) = self

@@ -165,8 +165,7 @@ pub struct StripedRead {
     order: InOrder,
     /// Each channel's span in progress; `None` when idle.
     busy: Vec<Option<(u64, u64)>>,
-    alive: Vec<bool>,
-    sequence: u16,
+    crew: Crew,
 }
 
 /// A span for a channel to move: at `offset`, `len` bytes (a download) or `data` (an
@@ -195,8 +194,7 @@ impl StripedRead {
             plan: Stripes::new(start, end, span, span.saturating_mul(2 * channels as u64)),
             order: InOrder::new(start),
             busy: vec![None; channels],
-            alive: vec![true; channels],
-            sequence,
+            crew: Crew::new(channels, sequence),
         }
     }
 
@@ -205,7 +203,7 @@ impl StripedRead {
     pub fn assign(&mut self) -> Vec<StripeJob> {
         let mut jobs = Vec::new();
         for channel in 0..self.busy.len() {
-            if !self.alive[channel] || self.busy[channel].is_some() {
+            if !self.crew.is_up(channel) || self.busy[channel].is_some() {
                 continue;
             }
             let Some((offset, len)) = self.plan.take(self.order.handed_on()) else {
@@ -217,7 +215,7 @@ impl StripedRead {
                 offset,
                 len,
                 data: Bytes::new(),
-                sequence: self.sequence,
+                sequence: self.crew.sequence,
             });
         }
         jobs
@@ -257,11 +255,7 @@ impl StripedRead {
         if let Some(span) = self.busy.get_mut(channel).and_then(Option::take) {
             self.plan.lost(span);
         }
-        if let Some(up) = self.alive.get_mut(channel) {
-            *up = false;
-        }
-        self.sequence = self.sequence.wrapping_add(1);
-        self.sequence
+        self.crew.down(channel)
     }
 
     /// What `channel`'s worker reported for its span (`lost`: the channel is gone with
@@ -294,12 +288,12 @@ impl StripedRead {
 
     /// Whether some channel is up.
     pub fn any_alive(&self) -> bool {
-        self.alive.contains(&true)
+        self.crew.alive.contains(&true)
     }
 
     /// The ChannelSequence requests carry now.
     pub fn sequence(&self) -> u16 {
-        self.sequence
+        self.crew.sequence
     }
 
     /// Everything before this offset was handed on.
@@ -339,10 +333,9 @@ pub struct StripedWrite {
     next: u64,
     queued: VecDeque<(u64, Bytes)>,
     busy: Vec<Option<(u64, Bytes)>>,
-    alive: Vec<bool>,
+    crew: Crew,
     input_done: bool,
     acked: u64,
-    sequence: u16,
 }
 
 impl StripedWrite {
@@ -356,10 +349,9 @@ impl StripedWrite {
             next: start,
             queued: VecDeque::new(),
             busy: vec![None; channels],
-            alive: vec![true; channels],
+            crew: Crew::new(channels, sequence),
             input_done: false,
             acked: 0,
-            sequence,
         }
     }
 
@@ -392,7 +384,7 @@ impl StripedWrite {
     pub fn assign(&mut self) -> Vec<StripeJob> {
         let mut jobs = Vec::new();
         for channel in 0..self.busy.len() {
-            if !self.alive[channel] || self.busy[channel].is_some() {
+            if !self.crew.is_up(channel) || self.busy[channel].is_some() {
                 continue;
             }
             let Some((offset, data)) = self.queued.pop_front() else {
@@ -404,7 +396,7 @@ impl StripedWrite {
                 offset,
                 len: data.len() as u64,
                 data,
-                sequence: self.sequence,
+                sequence: self.crew.sequence,
             });
         }
         jobs
@@ -446,11 +438,7 @@ impl StripedWrite {
     /// ChannelSequence (MS-SMB2 3.2.7.1) → that sequence.
     pub fn lost(&mut self, channel: usize) -> u16 {
         self.refused(channel);
-        if let Some(up) = self.alive.get_mut(channel) {
-            *up = false;
-        }
-        self.sequence = self.sequence.wrapping_add(1);
-        self.sequence
+        self.crew.down(channel)
     }
 
     /// What `channel`'s worker reported for its span (`lost`: the channel is gone with
@@ -490,7 +478,7 @@ impl StripedWrite {
 
     /// Whether some channel is up.
     pub fn any_alive(&self) -> bool {
-        self.alive.contains(&true)
+        self.crew.alive.contains(&true)
     }
 
     /// The bytes the server acknowledged.
@@ -505,6 +493,37 @@ impl StripedWrite {
 
     /// The ChannelSequence requests carry now.
     pub fn sequence(&self) -> u16 {
+        self.crew.sequence
+    }
+}
+
+/// Which channels of a striped transfer are up, and the ChannelSequence their requests
+/// carry.
+#[derive(Debug)]
+struct Crew {
+    alive: Vec<bool>,
+    sequence: u16,
+}
+
+impl Crew {
+    fn new(channels: usize, sequence: u16) -> Self {
+        Crew {
+            alive: vec![true; channels],
+            sequence,
+        }
+    }
+
+    fn is_up(&self, channel: usize) -> bool {
+        self.alive.get(channel).copied().unwrap_or(false)
+    }
+
+    /// `channel` is lost: the others' requests carry the next ChannelSequence (MS-SMB2
+    /// 3.2.7.1) → that sequence.
+    fn down(&mut self, channel: usize) -> u16 {
+        if let Some(up) = self.alive.get_mut(channel) {
+            *up = false;
+        }
+        self.sequence = self.sequence.wrapping_add(1);
         self.sequence
     }
 }
