@@ -209,6 +209,10 @@ pub struct ConnArgs {
     /// one core, and a tree of small files is limited by that process, not the network
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub connections: Option<u16>,
+    /// SMB 3.x multichannel: bind up to N more connections to the session, one on each
+    /// other address the server lists, and stripe large gets and puts over them
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=16))]
+    pub multichannel: Option<u16>,
 }
 
 /// Connections a tree transfer or listing spreads over unless `--connections` says: two
@@ -240,6 +244,7 @@ impl ConnArgs {
             dfs_keep_port: self.dfs_keep_port || b.dfs_keep_port,
             timeout: self.timeout.or(b.timeout),
             connections: self.connections.or(b.connections),
+            multichannel: self.multichannel.or(b.multichannel),
         }
     }
 

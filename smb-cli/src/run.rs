@@ -416,6 +416,7 @@ impl Cx {
             o.timeout = t;
         }
         o.connections = usize::from(c.connections.unwrap_or(crate::args::DEFAULT_CONNECTIONS));
+        o.multichannel = usize::from(c.multichannel.unwrap_or(0));
         let from_url = Login {
             user: url.user.clone(),
             domain: url.domain.clone(),
