@@ -628,7 +628,7 @@ fn striped_transfers_over_channels_on_smol() {
     use smb_tests::fault::{Direction, Fault, FaultProxy};
     const MIB: usize = 1024 * 1024;
     let srv = SambaServer::builder()
-        .global("server multi channel support", "yes")
+        .multichannel(false)
         .share(Share::new("share"))
         .start();
     let content = data(48 * MIB, 5);

@@ -2592,12 +2592,7 @@ fn cat_ls_and_mv_follow_dfs_links() {
 #[test]
 fn multichannel_binds_a_channel_and_stripes_a_get_and_a_put() {
     let srv = SambaServer::builder()
-        .global("server multi channel support", "yes")
-        .global(
-            "interfaces",
-            "\"127.0.0.1/8;if_index=101,speed=10000000000,capability=RSS\" \
-             \"127.0.0.2/8;if_index=102,speed=1000000000\"",
-        )
+        .multichannel(true)
         .share(Share::new("share"))
         .start();
     let content = data(40 * 1024 * 1024, 21);

@@ -652,7 +652,7 @@ async fn striped_transfers_over_channels_on_tokio() {
     use smb_tests::fault::{Direction, Fault, FaultProxy};
     const MIB: usize = 1024 * 1024;
     let srv = SambaServer::builder()
-        .global("server multi channel support", "yes")
+        .multichannel(false)
         .share(Share::new("share"))
         .start();
     let content = data(48 * MIB, 3);
@@ -699,7 +699,7 @@ async fn striping_on_an_encrypting_share_on_tokio() {
     use smb_tests::fault::{Direction, Fault, FaultProxy};
     const MIB: usize = 1024 * 1024;
     let srv = SambaServer::builder()
-        .global("server multi channel support", "yes")
+        .multichannel(false)
         .share(Share::new("secret").option("smb encrypt", "required"))
         .start();
     let relay = FaultProxy::start(srv.addr(), Fault::None);

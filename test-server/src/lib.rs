@@ -229,6 +229,22 @@ impl SambaBuilder {
         self
     }
 
+    /// SMB 3.x multichannel on: with `two_addresses`, the server listens on 127.0.0.1
+    /// and 127.0.0.2 (same port) and lists both (FSCTL_QUERY_NETWORK_INTERFACE_INFO,
+    /// if_index 101 with RSS and 102), so a client binds a channel on the second;
+    /// without, it lists only 127.0.0.1, so channels are bound where a test says.
+    pub fn multichannel(self, two_addresses: bool) -> Self {
+        let builder = self.global("server multi channel support", "yes");
+        if !two_addresses {
+            return builder;
+        }
+        builder.global(
+            "interfaces",
+            "\"127.0.0.1/8;if_index=101,speed=10000000000,capability=RSS\" \
+             \"127.0.0.2/8;if_index=102,speed=1000000000\"",
+        )
+    }
+
     /// The newest dialect the server offers, in Samba's names: `SMB2_02`, `SMB2_10`,
     /// `SMB3_00`, `SMB3_02`, `SMB3_11`.
     pub fn max_dialect(self, dialect: &str) -> Self {

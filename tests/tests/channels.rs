@@ -17,7 +17,7 @@ const MIB: usize = 1024 * 1024;
 /// connection binds no channel by itself, and the tests bind theirs through relays.
 fn server() -> SambaServer {
     SambaServer::builder()
-        .global("server multi channel support", "yes")
+        .multichannel(false)
         .share(Share::new(SHARE))
         .start()
 }
@@ -25,12 +25,7 @@ fn server() -> SambaServer {
 /// Samba with multichannel on 127.0.0.1 and 127.0.0.2, listing both.
 fn two_address_server() -> SambaServer {
     SambaServer::builder()
-        .global("server multi channel support", "yes")
-        .global(
-            "interfaces",
-            "\"127.0.0.1/8;if_index=101,speed=10000000000,capability=RSS\" \
-             \"127.0.0.2/8;if_index=102,speed=1000000000\"",
-        )
+        .multichannel(true)
         .share(Share::new(SHARE))
         .start()
 }
@@ -228,7 +223,7 @@ fn a_channel_gone_silent_times_out_and_leaves_its_spans_to_the_other() {
 #[test]
 fn striping_on_a_share_that_demands_encryption_encrypts_on_every_channel() {
     let srv = SambaServer::builder()
-        .global("server multi channel support", "yes")
+        .multichannel(false)
         .share(Share::new("secret").option("smb encrypt", "required"))
         .start();
     let relay = FaultProxy::start(second(&srv), Fault::None);

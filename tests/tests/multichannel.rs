@@ -16,18 +16,12 @@ use smb_proto::wire::ioctl::{iface_capability, NetworkInterfaceInfo};
 use smb_test_server::{SambaServer, Share};
 
 const SHARE: &str = "share";
-/// Two loopback addresses as two interfaces: 101 at 10 Gb/s with RSS, 102 at 1 Gb/s.
-/// Samba needs the quotes for the `;` and `,`; with `bind interfaces only` (the
-/// harness's) smbd listens on both, at the same port.
-const INTERFACES: &str = "\"127.0.0.1/8;if_index=101,speed=10000000000,capability=RSS\" \
-                          \"127.0.0.2/8;if_index=102,speed=1000000000\"";
-
+/// Two loopback addresses as two interfaces (the harness's `multichannel(true)`): 101
+/// at 10 Gb/s with RSS, 102 at 1 Gb/s, both at the same port.
 fn server(multichannel: bool) -> SambaServer {
     let builder = SambaServer::builder().share(Share::new(SHARE));
     let builder = if multichannel {
-        builder
-            .global("server multi channel support", "yes")
-            .global("interfaces", INTERFACES)
+        builder.multichannel(true)
     } else {
         builder.global("server multi channel support", "no")
     };

@@ -931,12 +931,7 @@ impl Bench {
             return Ok(());
         }
         let server = SambaServer::builder()
-            .global("server multi channel support", "yes")
-            .global(
-                "interfaces",
-                "\"127.0.0.1/8;if_index=101,speed=10000000000,capability=RSS\" \
-                 \"127.0.0.2/8;if_index=102,speed=10000000000,capability=RSS\"",
-            )
+            .multichannel(true)
             .share(Share::new(SHARE))
             .start();
         let size = self.bulk_bytes;
