@@ -336,7 +336,14 @@ pub struct StripedWrite {
     crew: Crew,
     input_done: bool,
     acked: u64,
+    /// WRITEs refused as stale since one was last written.
+    stale_in_a_row: u32,
 }
+
+/// Stale refusals in a row (STATUS_FILE_NOT_AVAILABLE, no WRITE written between them)
+/// after which an upload gives up: the server refuses only while requests of the old
+/// ChannelSequence are outstanding, so an endless run means it will not stop.
+const MAX_STALE_IN_A_ROW: u32 = 16;
 
 impl StripedWrite {
     /// An upload from `start` over `channels` channels in spans of `span` bytes,
@@ -352,6 +359,7 @@ impl StripedWrite {
             crew: Crew::new(channels, sequence),
             input_done: false,
             acked: 0,
+            stale_in_a_row: 0,
         }
     }
 
@@ -423,6 +431,7 @@ impl StripedWrite {
             });
         }
         self.acked += n;
+        self.stale_in_a_row = 0;
         Ok(())
     }
 
@@ -444,8 +453,8 @@ impl StripedWrite {
     /// What `channel`'s worker reported for its span (`lost`: the channel is gone with
     /// it; `stale`: the server refused the WRITE as sent before the ChannelSequence moved
     /// on, STATUS_FILE_NOT_AVAILABLE). A lost channel's span and a stale one go out
-    /// again; the last channel lost, or any other failure, ends the upload with its
-    /// error.
+    /// again (a stale one up to 16 times in a row); the last channel lost, or any
+    /// other failure, ends the upload with its error.
     ///
     /// # Errors
     ///
@@ -463,7 +472,8 @@ impl StripedWrite {
                 self.lost(channel);
                 after_loss(channel, e, self.any_alive())
             }
-            Err(_) if stale => {
+            Err(_) if stale && self.stale_in_a_row < MAX_STALE_IN_A_ROW => {
+                self.stale_in_a_row += 1;
                 self.refused(channel);
                 Ok(())
             }
@@ -647,5 +657,36 @@ mod tests {
             }
         }
         assert_eq!((write.acked(), write.fed()), (12, 16));
+    }
+
+    #[test]
+    fn stale_refusals_go_again_but_not_forever() {
+        let stale = || Err::<u64, crate::Error>(crate::Error::Cancelled);
+        let mut write = StripedWrite::new(0, 4, 1, 0);
+        write.feed(Bytes::from(vec![1; 4]));
+        write.end_input();
+        for _ in 0..MAX_STALE_IN_A_ROW {
+            assert_eq!(write.assign().len(), 1);
+            write.on_report(0, stale(), false, true).unwrap();
+        }
+        assert_eq!(write.assign().len(), 1);
+        assert!(
+            write.on_report(0, stale(), false, true).is_err(),
+            "gives up"
+        );
+        // A WRITE that goes through starts the count again.
+        let mut write = StripedWrite::new(0, 4, 1, 0);
+        write.feed(Bytes::from(vec![1; 8]));
+        write.end_input();
+        for _ in 0..MAX_STALE_IN_A_ROW {
+            write.assign();
+            write.on_report(0, stale(), false, true).unwrap();
+        }
+        write.assign();
+        write
+            .on_report::<crate::Error>(0, Ok(4), false, false)
+            .unwrap();
+        write.assign();
+        write.on_report(0, stale(), false, true).unwrap();
     }
 }
