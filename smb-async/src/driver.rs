@@ -10,7 +10,7 @@ use std::task::Poll;
 use std::time::Instant;
 
 use async_channel::{Receiver, Sender};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_lite::{AsyncWriteExt, StreamExt};
 use smb_proto::client::{Dispatcher, DriverEvent, EventSink, Status};
@@ -135,7 +135,7 @@ pub(crate) struct Driver {
     dispatch: Dispatcher<Sink>,
     sock: Box<dyn Socket>,
     runtime: Arc<dyn Runtime>,
-    rx: BytesMut,
+    rx: smb_proto::client::ReceiveBuffers,
     scratch: Vec<u8>,
     /// Boxed because a receiver is `!Unpin`.
     cmds: Pin<Box<Receiver<Cmd>>>,
@@ -163,7 +163,7 @@ impl Driver {
             dispatch: Dispatcher::new(core),
             sock,
             runtime,
-            rx: BytesMut::new(),
+            rx: smb_proto::client::ReceiveBuffers::default(),
             scratch: vec![0; READ_CHUNK],
             cmds: Box::pin(cmds),
             closed,
@@ -195,7 +195,7 @@ impl Driver {
             let want = self
                 .dispatch
                 .connection()
-                .read_hint(&self.rx)
+                .read_hint(self.rx.buf())
                 .clamp(64 * 1024, READ_CHUNK);
             let wake = {
                 // Built outside the poll so the future holds byte slices, not the
@@ -256,8 +256,12 @@ impl Driver {
                 Wake::Command(None) => break,
                 Wake::Read(Ok(0)) => core.handle_transport_closed("server closed the connection"),
                 Wake::Read(Ok(n)) => {
-                    self.rx.extend_from_slice(&self.scratch[..n]);
-                    core.handle_input(Instant::now(), &mut self.rx);
+                    self.rx.extend(&self.scratch[..n]);
+                    core.handle_input(Instant::now(), self.rx.buf());
+                    // An idle connection holds no more than the buffer it gathers in.
+                    if core.in_flight() == 0 {
+                        self.rx.release();
+                    }
                 }
                 Wake::Read(Err(e)) | Wake::Wrote(Err(e)) => {
                     core.handle_transport_closed(&e.to_string())

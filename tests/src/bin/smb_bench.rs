@@ -780,7 +780,8 @@ impl Bench {
         );
         for ((runtime, clients), samples) in &ours {
             let mine = rate(samples);
-            println!("  {runtime} {clients} client(s): {mine:.0} MiB/s");
+            let cpu = median(samples.iter().map(|s| secs(s.cpu) * MIB * 1024.0 / bytes));
+            println!("  {runtime} {clients} client(s): {mine:.0} MiB/s, {cpu:.3} CPU-s/GiB");
             self.rows.push(Row {
                 name: format!(
                     "{TASKS} tasks × {} get, {runtime}, {clients} connection(s), vs smbclient one after another (MiB/s)",
