@@ -191,6 +191,12 @@ impl Drop for Bench {
 }
 
 fn main() -> ExitCode {
+    // smol's global executor runs on SMOL_THREADS threads (1 unless set): give it the two
+    // that the tokio runtime of the concurrency rows has, so the two runtimes compare on
+    // the same footing. Set before anything starts that executor.
+    if std::env::var_os("SMOL_THREADS").is_none() {
+        std::env::set_var("SMOL_THREADS", "2");
+    }
     match run(std::env::args().skip(1).collect()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -898,7 +904,7 @@ impl Bench {
         }
         println!(
             "\nratio: ours / reference; reference is smbclient unless the row says otherwise. \
-             {} rounds, bulk size {}. The concurrency rows run tokio on a 2-worker runtime.",
+             {} rounds, bulk size {}. The concurrency rows run tokio on a 2-worker runtime and smol's executor on 2 threads.",
             self.rounds,
             size_label(self.bulk_bytes)
         );
