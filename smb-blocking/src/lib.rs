@@ -613,18 +613,36 @@ impl Pump {
         files: &[(PathBuf, String)],
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<u64> {
+        self.many_again(
+            files,
+            |f| f.1.as_str(),
+            |f| &f.0,
+            |pump, run| pump.store_many_once(share, dirs.clone(), run, progress),
+        )
+    }
+
+    /// Runs `once` on `files`; after a lost connection, makes it again and runs it on the
+    /// files not yet whole ([`ManyFiles`]), each named by its `remote` path and sized by
+    /// its `local` file.
+    fn many_again<F: Clone>(
+        &mut self,
+        files: &[F],
+        remote: fn(&F) -> &str,
+        local: fn(&F) -> &PathBuf,
+        mut once: impl FnMut(&mut Pump, &[F]) -> Result<u64>,
+    ) -> Result<u64> {
         let (mut many, mut retry) = (ManyFiles::new(files.len()), self.retry());
         let mut run = files.to_vec();
         loop {
-            let err = match self.store_many_once(share, dirs.clone(), &run, progress) {
+            let err = match once(self, &run) {
                 Ok(n) => return Ok(many.finished(n)),
                 Err(e) => e,
             };
-            let size = |name: &str| local_size(run.iter().find(|f| f.1 == name).map(|f| &f.0));
+            let size = |name: &str| local_size(run.iter().find(|f| remote(f) == name).map(local));
             let loss = many.lost(err, &mut retry, size)?;
             self.reconnect(loss, &mut retry)
                 .map_err(|e| many.gave_up(e))?;
-            run = many.remaining(files, |f| &f.1);
+            run = many.remaining(files, remote);
         }
     }
 
@@ -784,19 +802,12 @@ impl Pump {
         bytes_total: u64,
         progress: &mut TreeProgressFn<'_>,
     ) -> Result<u64> {
-        let (mut many, mut retry) = (ManyFiles::new(files.len()), self.retry());
-        let mut run = files.to_vec();
-        loop {
-            let err = match self.retrieve_files_once(share, &run, bytes_total, progress) {
-                Ok(n) => return Ok(many.finished(n)),
-                Err(e) => e,
-            };
-            let size = |name: &str| local_size(run.iter().find(|f| f.0 == name).map(|f| &f.1));
-            let loss = many.lost(err, &mut retry, size)?;
-            self.reconnect(loss, &mut retry)
-                .map_err(|e| many.gave_up(e))?;
-            run = many.remaining(files, |f| &f.0);
-        }
+        self.many_again(
+            files,
+            |f| f.0.as_str(),
+            |f| &f.1,
+            |pump, run| pump.retrieve_files_once(share, run, bytes_total, progress),
+        )
     }
 
     /// One run of [`Pump::retrieve_files`].
