@@ -278,10 +278,7 @@ impl Pump {
                         // Encrypted WRITEs sit in the send buffer whole (plain ones only as
                         // headers): a megabyte of them goes out now rather than piling up
                         // behind the events still to hand over, out of the CPU's cache.
-                        let _ = self
-                            .core
-                            .poll_transmit_vectored(&mut self.tx, &mut self.tx_payloads);
-                        if self.tx.len() >= MAX_READ {
+                        if self.core.queued_len() >= MAX_READ {
                             self.flush_tx();
                         }
                         return Ok(Some(ev));

@@ -747,8 +747,22 @@ impl Connection {
         }
         let base = out.len();
         payloads.extend(self.core.tx_payloads.drain(..).map(|(o, p)| (o + base, p)));
-        out.append(&mut self.core.tx);
+        if out.is_empty() {
+            // The buffers trade places instead of copying (all of an encrypted WRITE's
+            // data is in `tx`); `out`'s capacity serves the next frames.
+            std::mem::swap(out, &mut self.core.tx);
+        } else {
+            out.append(&mut self.core.tx);
+        }
         true
+    }
+
+    /// How many bytes [`Connection::poll_transmit_vectored`] would hand out now, not
+    /// counting the WRITE payloads it hands out separately: what a driver that batches
+    /// its writes checks to send before too much piles up.
+    #[must_use]
+    pub fn queued_len(&self) -> usize {
+        self.core.tx.len()
     }
 
     /// The next event for the driver, `None` when there is nothing more.

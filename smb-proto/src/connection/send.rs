@@ -96,7 +96,7 @@ impl Core {
         if !encrypt && self.should_sign(slot, Command::Cancel) {
             self.sign_range(slot, start, &[]);
         }
-        self.end_frame(slot, frame, encrypt);
+        self.end_frame(slot, frame, encrypt, None);
     }
 
     /// Sends waiting groups while negotiation and credits allow.
@@ -170,6 +170,7 @@ impl Core {
                 .iter()
                 .all(|i| i.body.command() != Command::SessionSetup);
         let frame = self.begin_frame(encrypt);
+        let mut sealed_tail = None;
         for (i, item) in group.items.iter().enumerate() {
             let dfs = self.sessions[slot.0].dfs_path(item.tree_id, &item.body);
             let body = match &dfs {
@@ -214,12 +215,11 @@ impl Core {
             }
             let start = self.tx.len();
             header.encode(&mut self.tx);
-            // A large WRITE ending an unencrypted frame leaves its data where the caller
-            // put it (see `poll_transmit_vectored`); encryption needs it in place anyway.
+            // A large WRITE ending a frame leaves its data where the caller put it: sent
+            // from there (see `poll_transmit_vectored`), or encrypted from there into the
+            // send buffer (`end_frame`), never first copied.
             let payload = match body {
-                RequestBody::Write(w)
-                    if !encrypt && i + 1 == n && w.data.len() >= SEPARATE_PAYLOAD =>
-                {
+                RequestBody::Write(w) if i + 1 == n && w.data.len() >= SEPARATE_PAYLOAD => {
                     w.encode_header_only(&mut self.tx);
                     Some(w.data.clone())
                 }
@@ -246,7 +246,11 @@ impl Core {
                 _ => {}
             }
             if let Some(p) = payload {
-                self.tx_payloads.push((self.tx.len(), p));
+                if encrypt {
+                    sealed_tail = Some(p);
+                } else {
+                    self.tx_payloads.push((self.tx.len(), p));
+                }
             }
             tracing::debug!(
                 command = command.name(),
@@ -289,7 +293,7 @@ impl Core {
             );
             self.credits_asked = self.credits_asked.saturating_add(u32::from(header.credits));
         }
-        self.end_frame(slot, frame, encrypt);
+        self.end_frame(slot, frame, encrypt, sealed_tail.as_deref());
         if keep {
             let unanswered = n;
             self.sent.insert(
@@ -333,8 +337,16 @@ impl Core {
         start
     }
 
-    /// Encrypts the frame begun at `start` if asked, then writes its length.
-    pub(super) fn end_frame(&mut self, slot: SessionSlot, start: usize, encrypt: bool) {
+    /// Encrypts the frame begun at `start` if asked, then writes its length. `tail` (a
+    /// large WRITE's data, only when encrypting) ends the frame: encrypted from where it
+    /// is into the send buffer.
+    pub(super) fn end_frame(
+        &mut self,
+        slot: SessionSlot,
+        start: usize,
+        encrypt: bool,
+        tail: Option<&[u8]>,
+    ) {
         if encrypt {
             let session = &self.sessions[slot.0];
             let (Some(keys), Some(cipher)) = (
@@ -346,12 +358,14 @@ impl Core {
             };
             let mut nonce = [0u8; 16];
             self.rng.fill(&mut nonce[..cipher.nonce_len()]);
-            let r = encryption::encrypt_in_place(
+            let r = encryption::encrypt_appending(
                 cipher,
                 &keys.encryption,
                 &nonce[..cipher.nonce_len()],
                 session.id,
-                &mut self.tx[start + 4..],
+                &mut self.tx,
+                start + 4,
+                tail.unwrap_or_default(),
             );
             if let Err(e) = r {
                 self.fail_local(e.into());

@@ -141,24 +141,9 @@ pub fn encrypt_in_place(
     session_id: u64,
     frame: &mut [u8],
 ) -> Result<(), CryptoError> {
-    if nonce.len() < cipher.nonce_len() || nonce.len() > 16 {
-        return Err(CryptoError::NonceLength(nonce.len()));
-    }
     let plain_len = frame.len().saturating_sub(TRANSFORM_HEADER_LEN);
-    let original_size =
-        u32::try_from(plain_len).map_err(|_| CryptoError::MessageTooLarge(plain_len))?;
     let (header, body) = frame.split_at_mut(TRANSFORM_HEADER_LEN.min(frame.len()));
-    if header.len() < TRANSFORM_HEADER_LEN {
-        return Err(CryptoError::MessageTooShort(frame.len()));
-    }
-    header[..4].copy_from_slice(&TRANSFORM_PROTOCOL_ID);
-    header[4..20].fill(0);
-    header[20..36].fill(0);
-    header[20..20 + nonce.len()].copy_from_slice(nonce);
-    header[36..40].copy_from_slice(&original_size.to_le_bytes());
-    header[40..42].fill(0);
-    header[42..44].copy_from_slice(&TRANSFORM_FLAG_ENCRYPTED.to_le_bytes());
-    header[44..52].copy_from_slice(&session_id.to_le_bytes());
+    let header = transform_header(cipher, nonce, session_id, header, plain_len)?;
     let tag = seal(
         cipher,
         key,
@@ -168,6 +153,76 @@ pub fn encrypt_in_place(
     )?;
     header[4..20].copy_from_slice(&tag);
     Ok(())
+}
+
+/// [`encrypt_in_place`] of the frame that starts at `buf[start..]` and goes on with
+/// `tail`, appending `tail`'s ciphertext to `buf`: a large WRITE's data is encrypted from
+/// the caller's buffer into the send buffer in one pass instead of being copied there and
+/// then encrypted (on the CPUs [`crate::crypto`]'s fast AES-GCM runs on; otherwise it is
+/// appended and encrypted in place).
+pub fn encrypt_appending(
+    cipher: Cipher,
+    key: &[u8],
+    nonce: &[u8],
+    session_id: u64,
+    buf: &mut Vec<u8>,
+    start: usize,
+    tail: &[u8],
+) -> Result<(), CryptoError> {
+    let body = start + TRANSFORM_HEADER_LEN;
+    if buf.len() < body {
+        return Err(CryptoError::MessageTooShort(
+            buf.len().saturating_sub(start),
+        ));
+    }
+    let fast = matches!(cipher, Cipher::Aes128Gcm | Cipher::Aes256Gcm) && super::gcm::available();
+    if !fast {
+        buf.extend_from_slice(tail);
+        return encrypt_in_place(cipher, key, nonce, session_id, &mut buf[start..]);
+    }
+    let mut header = [0u8; TRANSFORM_HEADER_LEN];
+    let plain_len = buf.len() - body + tail.len();
+    transform_header(cipher, nonce, session_id, &mut header, plain_len)?;
+    let tag = super::gcm::seal_append(
+        key,
+        gcm_nonce(&header[20..20 + cipher.nonce_len()])?,
+        &header[AAD_RANGE],
+        buf,
+        body,
+        tail,
+    )?;
+    header[4..20].copy_from_slice(&tag);
+    buf[start..body].copy_from_slice(&header);
+    Ok(())
+}
+
+/// Writes the TRANSFORM_HEADER of a `plain_len`-byte message into `header` (its first 52
+/// bytes), the Signature left zero for the tag.
+fn transform_header<'a>(
+    cipher: Cipher,
+    nonce: &[u8],
+    session_id: u64,
+    header: &'a mut [u8],
+    plain_len: usize,
+) -> Result<&'a mut [u8], CryptoError> {
+    if nonce.len() < cipher.nonce_len() || nonce.len() > 16 {
+        return Err(CryptoError::NonceLength(nonce.len()));
+    }
+    let original_size =
+        u32::try_from(plain_len).map_err(|_| CryptoError::MessageTooLarge(plain_len))?;
+    let len = header.len();
+    let Some(header) = header.get_mut(..TRANSFORM_HEADER_LEN) else {
+        return Err(CryptoError::MessageTooShort(len));
+    };
+    header[..4].copy_from_slice(&TRANSFORM_PROTOCOL_ID);
+    header[4..20].fill(0);
+    header[20..36].fill(0);
+    header[20..20 + nonce.len()].copy_from_slice(nonce);
+    header[36..40].copy_from_slice(&original_size.to_le_bytes());
+    header[40..42].fill(0);
+    header[42..44].copy_from_slice(&TRANSFORM_FLAG_ENCRYPTED.to_le_bytes());
+    header[44..52].copy_from_slice(&session_id.to_le_bytes());
+    Ok(header)
 }
 
 /// The SessionId of a transform message, to pick the session (and key) before decrypting.

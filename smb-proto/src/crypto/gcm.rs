@@ -76,6 +76,74 @@ pub(crate) fn gmac(key: &[u8], nonce: &[u8; 12], aad: &[&[u8]]) -> Result<[u8; 1
     gmac_on(Tier::best().ok_or(NO_TIER)?, key, nonce, aad)
 }
 
+/// Encrypts `out[from..]` in place and then `tail` as the rest of the same message,
+/// appending its ciphertext to `out`, and returns the tag: what [`seal`] gives for
+/// `out[from..]` followed by `tail`, without first copying `tail` into `out` (a large
+/// WRITE's data goes from the caller's buffer straight into the send buffer, encrypted).
+/// Callers must have checked [`available`].
+pub(crate) fn seal_append(
+    key: &[u8],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    out: &mut Vec<u8>,
+    from: usize,
+    tail: &[u8],
+) -> Result<[u8; 16], CryptoError> {
+    seal_append_on(
+        Tier::best().ok_or(NO_TIER)?,
+        key,
+        nonce,
+        aad,
+        out,
+        from,
+        tail,
+    )
+}
+
+fn seal_append_on(
+    tier: Tier,
+    key: &[u8],
+    nonce: &[u8; 12],
+    aad: &[u8],
+    out: &mut Vec<u8>,
+    from: usize,
+    tail: &[u8],
+) -> Result<[u8; 16], CryptoError> {
+    #[cfg(target_arch = "x86_64")]
+    if tier.kind() == Kind::Vaes && from <= out.len() {
+        // The part in place ends on a block boundary: the few bytes of `tail` that
+        // complete its last block are copied.
+        let k = (16 - (out.len() - from) % 16) % 16;
+        if let Some((first, tail)) = tail.split_at_checked(k) {
+            let key = Key::new(key)?;
+            out.extend_from_slice(first);
+            out.reserve(tail.len());
+            let len = out.len();
+            let base = out.as_mut_ptr();
+            // SAFETY: `head` is `out[from..len]` and `dst` the first `tail.len()` bytes
+            // of `out`'s spare capacity (reserved above): disjoint, both within the
+            // allocation, and nothing else touches `out` while they live. `vaes::seal_split`
+            // writes every byte of `dst` (checked in the tests), so the new length covers
+            // initialised bytes only. `tier` shows the CPU has the features it needs.
+            unsafe {
+                let head = std::slice::from_raw_parts_mut(base.add(from), len - from);
+                let dst = std::slice::from_raw_parts_mut(
+                    base.add(len).cast::<std::mem::MaybeUninit<u8>>(),
+                    tail.len(),
+                );
+                let tag = vaes::seal_split(key, nonce, aad, head, tail, dst);
+                out.set_len(len + tail.len());
+                return Ok(tag);
+            }
+        }
+    }
+    out.extend_from_slice(tail);
+    let buf = out
+        .get_mut(from..)
+        .ok_or(CryptoError::MessageTooShort(from))?;
+    seal_on(tier, key, nonce, aad, buf)
+}
+
 fn seal_on(
     tier: Tier,
     key: &[u8],
@@ -455,6 +523,7 @@ mod clmul {
 #[cfg(target_arch = "x86_64")]
 mod vaes {
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     use super::{clmul, ct_eq, j0, lengths_block, xor16, Key};
 
@@ -564,6 +633,23 @@ mod vaes {
         }
     }
 
+    /// Encrypts `head` (whole blocks) in place, then `tail` into `dst` (as long as
+    /// `tail`), as one message, and returns the tag.
+    #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq")]
+    pub(super) fn seal_split(
+        key: Key,
+        nonce: &[u8; 12],
+        aad: &[u8],
+        head: &mut [u8],
+        tail: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+    ) -> [u8; 16] {
+        match key {
+            Key::A128(_) => Gcm::<10>::new(key, nonce, true).seal_split(aad, head, tail, dst),
+            Key::A256(_) => Gcm::<14>::new(key, nonce, true).seal_split(aad, head, tail, dst),
+        }
+    }
+
     /// Decrypts `buf` in place if the tag is `expected`; otherwise leaves it as it was
     /// and returns false.
     #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq")]
@@ -635,20 +721,39 @@ mod vaes {
         #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq")]
         fn seal(&self, aad: &[u8], buf: &mut [u8]) -> [u8; 16] {
             let y = self.absorb(_mm_setzero_si128(), aad);
-            let y = self.crypt::<true>(y, buf);
+            let y = self.crypt::<true>(self.ctr, y, buf);
             self.finish(y, aad.len(), buf.len())
+        }
+
+        #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq")]
+        fn seal_split(
+            &self,
+            aad: &[u8],
+            head: &mut [u8],
+            tail: &[u8],
+            dst: &mut [MaybeUninit<u8>],
+        ) -> [u8; 16] {
+            let y = self.absorb(_mm_setzero_si128(), aad);
+            let y = self.crypt::<true>(self.ctr, y, head);
+            let blocks = (head.len() / 16) as i32;
+            let ctr = _mm512_add_epi32(
+                self.ctr,
+                _mm512_broadcast_i32x4(_mm_set_epi32(blocks, 0, 0, 0)),
+            );
+            let y = self.encrypt_into(ctr, y, tail, dst);
+            self.finish(y, aad.len(), head.len() + tail.len())
         }
 
         #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq")]
         fn open(&self, aad: &[u8], buf: &mut [u8], expected: &[u8; 16]) -> bool {
             let y = self.absorb(_mm_setzero_si128(), aad);
-            let y = self.crypt::<false>(y, buf);
+            let y = self.crypt::<false>(self.ctr, y, buf);
             if ct_eq(&self.finish(y, aad.len(), buf.len()), expected) {
                 return true;
             }
             // Decrypting while hashing saves a pass over the data; on a bad tag, CTR
             // being its own inverse puts the ciphertext back.
-            self.crypt::<true>(y, buf);
+            self.crypt::<true>(self.ctr, y, buf);
             false
         }
 
@@ -674,13 +779,17 @@ mod vaes {
             clmul::absorb(&self.h, y, rest)
         }
 
-        /// XORs the keystream into `buf` and folds the ciphertext into the hash `y`: the
-        /// output if `ENCRYPT`, else the input. Whole chunks are hashed while in
-        /// registers; the rest (all of an input too short for the 512-bit GHASH) is
-        /// hashed in a pass of its own.
+        /// XORs the keystream from the counters `ctr` on into `buf` and folds the
+        /// ciphertext into the hash `y`: the output if `ENCRYPT`, else the input. Whole
+        /// chunks are hashed while in registers; the rest (all of an input too short for
+        /// the 512-bit GHASH) is hashed in a pass of its own.
         #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq")]
-        fn crypt<const ENCRYPT: bool>(&self, mut y: __m128i, buf: &mut [u8]) -> __m128i {
-            let mut ctr = self.ctr;
+        fn crypt<const ENCRYPT: bool>(
+            &self,
+            mut ctr: __m512i,
+            mut y: __m128i,
+            buf: &mut [u8],
+        ) -> __m128i {
             let rest = match &self.powers {
                 Some(p) => {
                     let (chunks, rest) = buf.as_chunks_mut::<CHUNK>();
@@ -708,6 +817,52 @@ mod vaes {
                 y = clmul::absorb(&self.h, y, rest);
             }
             y
+        }
+
+        /// Encrypts `src` into `dst` (the first `src.len()` bytes of it, all written)
+        /// with the keystream from the counters `ctr` on, and folds the ciphertext into
+        /// the hash `y`.
+        #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq")]
+        fn encrypt_into(
+            &self,
+            mut ctr: __m512i,
+            mut y: __m128i,
+            src: &[u8],
+            dst: &mut [MaybeUninit<u8>],
+        ) -> __m128i {
+            let (chunks, rest) = src.as_chunks::<CHUNK>();
+            let (out_chunks, out_rest) = dst.as_chunks_mut::<CHUNK>();
+            for (c, o) in chunks.iter().zip(out_chunks.iter_mut()) {
+                let output = xor(load_chunk(c), keystream::<ROUNDS>(&self.rk, ctr));
+                ctr = _mm512_add_epi32(ctr, advance(REGS));
+                for (b, v) in o.as_chunks_mut::<64>().0.iter_mut().zip(output) {
+                    // SAFETY: an unaligned store of exactly the 64 bytes of `b`, borrowed
+                    // mutably; writing initialises them.
+                    unsafe { _mm512_storeu_si512(b.as_mut_ptr().cast(), v) };
+                }
+                y = match &self.powers {
+                    Some(p) => ghash(p, y, output),
+                    None => {
+                        let mut bytes = [0u8; CHUNK];
+                        store_chunk(&mut bytes, output);
+                        clmul::absorb(&self.h, y, &bytes)
+                    }
+                };
+            }
+            let mut padded = [0u8; CHUNK];
+            padded
+                .iter_mut()
+                .zip(rest.iter())
+                .for_each(|(p, r)| *p = *r);
+            self.xor_keystream(ctr, &mut padded[..rest.len()]);
+            out_rest
+                .iter_mut()
+                .zip(padded.iter())
+                .take(rest.len())
+                .for_each(|(o, p)| {
+                    o.write(*p);
+                });
+            clmul::absorb(&self.h, y, &padded[..rest.len()])
         }
 
         /// XORs the keystream from the counters `ctr` on into `buf`.
@@ -959,6 +1114,37 @@ mod tests {
                         );
                         open_on(tier, &key, &nonce, &aad, &mut buf, &want_tag).unwrap();
                         assert!(buf == pt, "{tier:?} key {key_len} len {len} aad {aad_len}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sealing_a_tail_from_elsewhere_equals_sealing_it_in_place() {
+        let tiers = tiers();
+        for key_len in [16, 32] {
+            let key = bytes(key_len, 11);
+            let nonce: [u8; 12] = bytes(12, 12).try_into().unwrap();
+            let aad = bytes(32, 13);
+            for head_len in [0, 1, 15, 16, 17, 64, 112, 113, 600] {
+                for tail_len in [0, 1, 5, 15, 16, 511, 512, 513, 1024 + 17, 16_384 + 3] {
+                    let head = bytes(head_len, 14);
+                    let tail = bytes(tail_len, 15);
+                    let whole = [&head[..], &tail[..]].concat();
+                    let (want_ct, want_tag) = reference(&key, &nonce, &aad, &whole);
+                    for &tier in &tiers {
+                        // Bytes before `from` are left alone; the spare capacity starts
+                        // dirty, so a byte left unwritten would show.
+                        let mut out = vec![0xEE; 7 + tail_len + 64];
+                        out.truncate(7);
+                        out.extend_from_slice(&head);
+                        let tag =
+                            seal_append_on(tier, &key, &nonce, &aad, &mut out, 7, &tail).unwrap();
+                        assert!(
+                            out[..7] == [0xEE; 7] && out[7..] == want_ct[..] && tag == want_tag,
+                            "{tier:?} key {key_len} head {head_len} tail {tail_len}"
+                        );
                     }
                 }
             }

@@ -18,9 +18,11 @@
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output, Stdio};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use smb_blocking::Connection;
@@ -384,8 +386,62 @@ impl Bench {
                 },
             )?;
             self.bulk_rows(&format!("put {size}, {}", scenario.name), &ours, &theirs);
+            if scenario.name == PLAIN.name {
+                let floor = (0..self.rounds)
+                    .map(|_| self.socket_floor(&big))
+                    .collect::<Result<Vec<_>>>()?;
+                self.floor_row(&size, &floor, &theirs);
+            }
         }
         Ok(())
+    }
+
+    /// What any client must spend to put a file, with no SMB at all: `dd` reading it and
+    /// writing it into a loopback TCP connection (8 MiB reads and writes), drained by a
+    /// thread of this process. On loopback the sender's CPU time also carries the
+    /// receiving side's TCP work, as it does for both clients.
+    fn socket_floor(&self, source: &Path) -> Result<Sample> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port().to_string();
+        let sink = thread::spawn(move || -> io::Result<u64> {
+            let (mut s, _) = listener.accept()?;
+            let (mut buf, mut total) = (vec![0u8; 1 << 20], 0u64);
+            loop {
+                match s.read(&mut buf)? {
+                    0 => return Ok(total),
+                    n => total += n as u64,
+                }
+            }
+        });
+        let source = source.to_str().ok_or("non-UTF-8 temporary path")?;
+        let script = r#"exec dd if="$1" bs=8M status=none > "/dev/tcp/127.0.0.1/$2""#;
+        let mut dd = Command::new("bash");
+        dd.args(["-c", script, "floor", source, &port]);
+        let sample = self.timed(&mut dd, "dd into a socket")?;
+        let got = sink.join().map_err(|_| "the sink thread panicked")??;
+        if got != self.bulk_bytes {
+            return Err(format!("dd sent {got} of {} bytes", self.bulk_bytes).into());
+        }
+        Ok(sample)
+    }
+
+    /// The floor's CPU per GiB against smbclient's plain put: the least a ratio to
+    /// smbclient can be on this machine.
+    fn floor_row(&mut self, size: &str, floor: &[Sample], smbclient: &[Sample]) {
+        let gib = self.bulk_bytes as f64 / GIB;
+        let cpu = |s: &[Sample]| median(s.iter().map(|s| secs(s.cpu) / gib));
+        let (floor_cpu, theirs) = (cpu(floor), cpu(smbclient));
+        println!("  floor: dd {size} into a loopback TCP socket, {floor_cpu:.3} CPU-s/GiB");
+        self.rows.push(Row {
+            name: format!(
+                "floor, no SMB: dd {size} into a loopback TCP socket, CPU per GiB \
+                 (against smbclient's plain put)"
+            ),
+            ours: format!("{floor_cpu:.3} s"),
+            reference: format!("{theirs:.3} s"),
+            ratio: floor_cpu / theirs,
+            target: None,
+        });
     }
 
     fn bulk_rows(&mut self, what: &str, ours: &[Sample], theirs: &[Sample]) {
