@@ -184,8 +184,12 @@ impl Driver {
                 break;
             }
             let deadline = self.dispatch.connection().poll_timeout();
+            // A timer armed at or before the deadline stays: firing early costs a wake-up
+            // that finds nothing due, while arming one each time the earliest deadline
+            // moves on (each answer moves it) costs a timer per wake-up, and on async-io
+            // a notification of its reactor thread each.
             match (deadline, &timer) {
-                (Some(at), Some((set, _))) if *set == at => {}
+                (Some(at), Some((set, _))) if *set <= at => {}
                 (Some(at), _) => timer = Some((at, self.runtime.sleep_until(at))),
                 (None, _) => timer = None,
             }
