@@ -33,7 +33,18 @@ pub const WORKGROUP: &str = "NMBTESTGROUP";
 
 /// How long nmbd gets to register its names and answer for them.
 const START_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a master browser gets to win its election (22 to 24 s measured here).
+const ELECTION_DEADLINE: Duration = Duration::from_secs(60);
 const LOG: &str = "nmbd.log";
+
+/// What nmbd is started as.
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    /// A node that answers for its names.
+    Node,
+    /// The local master browser of its workgroup.
+    MasterBrowser,
+}
 /// The lock every private nmbd of this machine is started under.
 const LOCK_FILE: &str = "smb-tests-nmbd.lock";
 
@@ -57,6 +68,24 @@ impl NmbServer {
     /// When nmbd is not installed, when something else holds UDP port 137, or when
     /// nmbd does not answer in time (with its log): a test cannot go on without it.
     pub fn start() -> NmbServer {
+        Self::start_as(Role::Node)
+    }
+
+    /// [`NmbServer::start`] as the local master browser of [`WORKGROUP`]: it joins the
+    /// browser elections, wins them (os level 255, preferred master) and returns once it
+    /// answers for `WORKGROUP<1d>`, which took nmbd 22 to 24 s here (its election
+    /// timers), so this waits up to 60 s. nmbd writes the browse list it keeps to
+    /// `browse.dat` in [`NmbServer::cache_dir`]; an smbd given the same `cache directory`
+    /// serves that list to RAP NetServerEnum2 (MS-RAP 2.5.5.2), as a master browser does.
+    ///
+    /// # Panics
+    ///
+    /// As [`NmbServer::start`].
+    pub fn master_browser() -> NmbServer {
+        Self::start_as(Role::MasterBrowser)
+    }
+
+    fn start_as(role: Role) -> NmbServer {
         let Some(program) = find_program("nmbd") else {
             panic!("nmbd not found: install it with `apt-get install -y samba`");
         };
@@ -73,7 +102,7 @@ impl NmbServer {
             nmbd: None,
             _turn: turn,
         };
-        server.write_conf();
+        server.write_conf(role);
         let log = File::create(server.dir.join(LOG))
             .unwrap_or_else(|e| panic!("creating the nmbd log: {e}"));
         let log_err = log
@@ -92,7 +121,7 @@ impl NmbServer {
                 .spawn()
                 .unwrap_or_else(|e| panic!("spawning nmbd: {e}")),
         );
-        server.wait_until_answering();
+        server.wait_until_answering(role);
         server
     }
 
@@ -111,18 +140,28 @@ impl NmbServer {
         WORKGROUP
     }
 
+    /// Its `cache directory`, where a master browser keeps `browse.dat`.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.dir.join("cache")
+    }
+
     /// What nmbd logged so far, for failure messages.
     pub fn log(&self) -> String {
         read_lossy(&self.dir.join(LOG))
     }
 
-    fn write_conf(&self) {
+    fn write_conf(&self, role: Role) {
         let d = self.dir.display();
         for sub in ["private", "lock", "state", "cache", "pid", "ncalrpc"] {
             create_dir(&self.dir.join(sub));
         }
-        // Not a browser (no elections, no names appearing later), no DNS proxy (no
-        // child process), no WINS: a node that registers its names and answers for them.
+        // A node: not a browser (no elections, no names appearing later). A master
+        // browser: one that wins every election. Either way no DNS proxy (no child
+        // process) and no WINS: names registered and answered for by broadcast rules.
+        let browser = match role {
+            Role::Node => "local master = no\npreferred master = no\n",
+            Role::MasterBrowser => "local master = yes\npreferred master = yes\nos level = 255\n",
+        };
         write_file(
             &self.dir.join("smb.conf"),
             &format!(
@@ -132,9 +171,8 @@ impl NmbServer {
                  netbios name = {NETBIOS_NAME}\n\
                  interfaces = {ADDRESS}/8\n\
                  bind interfaces only = yes\n\
-                 local master = no\n\
+                 {browser}\
                  domain master = no\n\
-                 preferred master = no\n\
                  dns proxy = no\n\
                  wins support = no\n\
                  private dir = {d}/private\n\
@@ -153,15 +191,24 @@ impl NmbServer {
     /// Polls with name queries of its own (not the client under test's) until nmbd
     /// answers positively for its name and its workgroup: it answers only once it has
     /// registered them.
-    fn wait_until_answering(&mut self) {
+    fn wait_until_answering(&mut self, role: Role) {
         let probe = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
             .and_then(|s| {
                 s.set_read_timeout(Some(Duration::from_millis(200)))
                     .map(|()| s)
             })
             .unwrap_or_else(|e| panic!("binding the probe socket: {e}"));
-        let deadline = Instant::now() + START_DEADLINE;
-        let mut pending = vec![(NETBIOS_NAME, 0x20u8), (WORKGROUP, 0x1E)];
+        let (deadline, mut pending) = match role {
+            Role::Node => (
+                START_DEADLINE,
+                vec![(NETBIOS_NAME, 0x20u8), (WORKGROUP, 0x1E)],
+            ),
+            Role::MasterBrowser => (
+                ELECTION_DEADLINE,
+                vec![(NETBIOS_NAME, 0x20u8), (WORKGROUP, 0x1E), (WORKGROUP, 0x1D)],
+            ),
+        };
+        let deadline = Instant::now() + deadline;
         let mut id = 0u16;
         while !pending.is_empty() {
             if let Some(Ok(Some(status))) = self.nmbd.as_mut().map(Child::try_wait) {
@@ -169,7 +216,7 @@ impl NmbServer {
             }
             if Instant::now() >= deadline {
                 panic!(
-                    "nmbd did not answer for {pending:?} within {START_DEADLINE:?}\n\
+                    "nmbd did not answer for {pending:?} in time\n\
                      --- nmbd log ---\n{}",
                     self.log()
                 );

@@ -11,6 +11,8 @@ use crate::wire::codec::DecodeError;
 pub mod suffix {
     /// Workstation service: the computer's own name (also a workgroup's group name).
     pub const WORKSTATION: u8 = 0x00;
+    /// `__MSBROWSE__`: the group of every local master browser ([`super::NetBiosName::msbrowse`]).
+    pub const MSBROWSE: u8 = 0x01;
     /// Messenger service.
     pub const MESSENGER: u8 = 0x03;
     /// Domain master browser (a domain's PDC).
@@ -117,6 +119,20 @@ impl NetBiosName {
     pub fn wildcard() -> Self {
         let mut raw = [0u8; 16];
         raw[0] = b'*';
+        NetBiosName(raw)
+    }
+
+    /// `\x01\x02__MSBROWSE__\x02<01>`: the group name every local master browser adds
+    /// (MS-BRWS 2.1.1.3), which a broadcast name query asks for to find the master
+    /// browsers of every workgroup on a subnet. [`NetBiosName::new`] refuses its control
+    /// bytes; this is the one place they are allowed.
+    pub fn msbrowse() -> Self {
+        let mut raw = [0u8; 16];
+        raw[0] = 0x01;
+        raw[1] = 0x02;
+        raw[2..14].copy_from_slice(b"__MSBROWSE__");
+        raw[14] = 0x02;
+        raw[15] = suffix::MSBROWSE;
         NetBiosName(raw)
     }
 
@@ -296,6 +312,17 @@ pub(crate) fn decode_name(msg: &[u8], start: usize) -> Result<(ScopedName, usize
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn msbrowse_is_the_master_browsers_group_name() {
+        let n = NetBiosName::msbrowse();
+        assert_eq!(n.raw(), b"\x01\x02__MSBROWSE__\x02\x01");
+        assert_eq!(n.to_string(), "\\x01\\x02__MSBROWSE__\\x02<01>");
+        // It goes on the wire as any other name: 32 letters, each a nibble + 'A'.
+        let mut wire = Vec::new();
+        n.encode(&mut wire);
+        assert_eq!(&wire[..5], &[32, b'A', b'B', b'A', b'C']);
+    }
 
     #[test]
     fn rfc_1001_example_encodes() {

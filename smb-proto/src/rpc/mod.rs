@@ -1,6 +1,7 @@
 //! The minimal DCE/RPC needed to list shares over SRVSVC: connection-oriented PDUs
 //! ([`pdu`], C706 chapter 12 with the MS-RPCE extensions), a little NDR, and the one
-//! SRVSVC call ([`srvsvc`], MS-SRVS NetrShareEnum).
+//! SRVSVC call ([`srvsvc`], MS-SRVS NetrShareEnum). Beside it, the older RAP ([`rap`]),
+//! which SMB1 servers and master browsers answer for share, server and workgroup lists.
 //!
 //! RPC over SMB2 (MS-RPCE 2.1.1.2) runs on a named pipe of the `IPC$` share: the client
 //! writes a PDU and reads the answer with one FSCTL_PIPE_TRANSCEIVE, then READs the pipe
@@ -14,6 +15,7 @@
 
 mod ndr;
 pub mod pdu;
+pub mod rap;
 pub mod srvsvc;
 
 pub use pdu::{Reassembly, Reply};

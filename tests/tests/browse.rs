@@ -1,0 +1,46 @@
+//! Workgroup browsing, as libsmbclient finds a workgroup's master browser: a private nmbd
+//! on 127.0.0.3 that wins its workgroup's browser election, found by the client's name
+//! query for `WORKGROUP<1d>` and recognised by the `__MSBROWSE__<01>` group name in its
+//! node status (MS-BRWS 2.1.1.3). Only one nmbd can run per machine, and the election
+//! takes over 20 s, so one function checks everything that needs the master browser.
+
+use std::time::Duration;
+
+use smb_proto::netbios::{suffix, NameService, NetBiosName};
+use smb_tests::nmbd::NmbServer;
+
+#[test]
+fn the_master_browser_of_a_workgroup_is_found_by_name() {
+    let nmbd = NmbServer::master_browser();
+    // RD clear, as a browsing client asks a node directly (nmbd ignores RD queries
+    // for names it holds only as a browser).
+    let netbios = smb_blocking::NetBios::new(NameService::new().recursion_desired(false));
+    let timeout = Duration::from_secs(2);
+    let master = format!("{}#1d", nmbd.workgroup());
+    let found = netbios
+        .query_name(&master, nmbd.address(), timeout)
+        .unwrap_or_else(|e| panic!("{master}: {e}\n--- nmbd log ---\n{}", nmbd.log()));
+    assert_eq!(found, vec![nmbd.address()]);
+
+    let status = netbios.node_status(nmbd.address(), timeout).unwrap();
+    let msbrowse = status
+        .names
+        .iter()
+        .find(|n| n.name == NetBiosName::msbrowse())
+        .unwrap_or_else(|| panic!("no __MSBROWSE__ in {:?}", status.names));
+    assert!(msbrowse.is_group(), "__MSBROWSE__<01> is a group name");
+    let workgroup_master = NetBiosName::new(nmbd.workgroup(), suffix::MASTER_BROWSER).unwrap();
+    assert!(
+        status
+            .names
+            .iter()
+            .any(|n| n.name == workgroup_master && !n.is_group()),
+        "{workgroup_master} (unique) missing from {:?}",
+        status.names
+    );
+
+    // A workgroup with no master browser has none to find: a negative answer, not the
+    // address of whatever node answered.
+    let nobody = netbios.query_name("NOSUCHGROUP#1d", nmbd.address(), timeout);
+    assert!(nobody.is_err(), "{nobody:?}");
+}
