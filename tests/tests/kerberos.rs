@@ -1,0 +1,157 @@
+//! Kerberos (issue #17) against a private Samba AD DC ([`SambaDc`]).
+//!
+//! The harness tests here prove the fixture with reference tools (MIT's kinit and klist,
+//! smbclient), not this project's code.
+
+use std::fs;
+use std::process::Output;
+
+use smb_tests::dc::{SambaDc, HOST_NAME, REALM};
+use smb_tests::Share;
+
+/// stdout and stderr together: the tools print their errors on either.
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `klist` of the ccache at `path`: its principal and tickets.
+fn klist(dc: &SambaDc, ccache: &std::path::Path) -> String {
+    let out = dc
+        .krb5_command("klist")
+        .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    text(&out)
+}
+
+#[test]
+fn dc_gives_kinit_a_ticket_for_the_right_password_only() {
+    let dc = SambaDc::builder().user("alice", "Al1ce-Pass!x").start();
+    let principal = dc.principal(dc.user());
+    let ccache = dc.kinit(&principal, dc.password());
+    let list = klist(&dc, &ccache);
+    assert!(
+        list.contains(&format!("Default principal: {principal}")),
+        "{list}"
+    );
+    assert!(list.contains(&format!("krbtgt/{REALM}@{REALM}")), "{list}");
+
+    // A user the builder added, with its own password.
+    let alice = dc.principal("alice");
+    let list = klist(&dc, &dc.kinit(&alice, dc.password_of("alice")));
+    assert!(
+        list.contains(&format!("Default principal: {alice}")),
+        "{list}"
+    );
+
+    // The KDC checks the password: kinit with another one gets no ticket.
+    let mut wrong = dc
+        .krb5_command("kinit")
+        .arg(&principal)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        writeln!(wrong.stdin.take().unwrap(), "Wrong-Pass!1").unwrap();
+    }
+    let out = wrong.wait_with_output().unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("Password incorrect"), "{}", text(&out));
+}
+
+#[test]
+fn smbclient_logs_in_with_kerberos_only() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    fs::write(dc.share_path("share").join("fixture.txt"), b"hello").unwrap();
+
+    // With a password: smbclient runs AS and TGS itself, through the private krb5.conf.
+    let out = dc.smbclient_kerberos("share", "ls");
+    assert!(out.status.success(), "{}\n{}", text(&out), dc.log());
+    assert!(text(&out).contains("fixture.txt"), "{}", text(&out));
+
+    // With a TGT from kinit: the ccache then holds the service ticket smbclient asked for,
+    // so the login was Kerberos (and --use-kerberos=required forbids NTLM anyway).
+    let ccache = dc.kinit(&dc.principal(dc.user()), dc.password());
+    let out = dc
+        .smbclient_command()
+        // smbclient 4.17 ignores --use-krb5-ccache unless KRB5CCNAME names the same
+        // cache ("Could not find a suitable mechtype"), so both.
+        .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
+        .arg("--use-kerberos=required")
+        .arg(format!("--use-krb5-ccache=FILE:{}", ccache.display()))
+        .arg(format!("//{HOST_NAME}/share"))
+        .args(["-c", "mkdir made-by-kerberos; ls"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", text(&out), dc.log());
+    assert!(text(&out).contains("made-by-kerberos"), "{}", text(&out));
+    assert!(dc.share_path("share").join("made-by-kerberos").is_dir());
+    let list = klist(&dc, &ccache);
+    assert!(
+        list.contains(&format!("cifs/{HOST_NAME}@{REALM}")),
+        "{list}"
+    );
+
+    // Kerberos names the server by host name: by address there is no ticket, and smbclient
+    // refuses rather than fall back.
+    let out = dc
+        .smbclient_command()
+        .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
+        .arg("--use-kerberos=required")
+        .arg(format!("--use-krb5-ccache=FILE:{}", ccache.display()))
+        .arg(format!("//{}/share", dc.address()))
+        .args(["-c", "ls"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn dcs_started_side_by_side_are_separate_and_leave_nothing_behind() {
+    let one = SambaDc::builder().share(Share::new("share")).start();
+    let two = SambaDc::builder().share(Share::new("share")).start();
+    assert_ne!(one.address(), two.address());
+    assert_ne!(one.conf_path(), two.conf_path());
+    fs::write(two.share_path("share").join("only-on-two.txt"), b"2").unwrap();
+    let out = one.smbclient_kerberos("share", "ls");
+    assert!(out.status.success(), "{}\n{}", text(&out), one.log());
+    assert!(!text(&out).contains("only-on-two.txt"), "{}", text(&out));
+    let out = two.smbclient_kerberos("share", "ls");
+    assert!(out.status.success(), "{}\n{}", text(&out), two.log());
+    assert!(text(&out).contains("only-on-two.txt"), "{}", text(&out));
+
+    // Dropping a DC stops samba, its KDC workers, smbd and winbindd, and removes its files.
+    let dir = one
+        .conf_path()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let processes = one.processes();
+    assert!(processes.len() >= 3, "{processes:?}");
+    drop(one);
+    let alive: Vec<u32> = processes
+        .into_iter()
+        .filter(|pid| fs::metadata(format!("/proc/{pid}")).is_ok())
+        .filter(|pid| {
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            !stat
+                .rsplit_once(')')
+                .is_none_or(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+        })
+        .collect();
+    assert!(alive.is_empty(), "still running after drop: {alive:?}");
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    // The other DC is unaffected.
+    let out = two.smbclient_kerberos("share", "ls");
+    assert!(out.status.success(), "{}\n{}", text(&out), two.log());
+}
