@@ -14,7 +14,7 @@
 //! template directory that every DC of the process copies (a copy and a start take about
 //! half a second); the template is removed when the process exits. Every DC is its own
 //! domain with the same names ([`REALM`], [`HOST_NAME`]) and the default user
-//! ([`DEFAULT_USER`](crate::DEFAULT_USER) with [`DEFAULT_PASSWORD`](crate::DEFAULT_PASSWORD))
+//! ([`DEFAULT_USER`] with [`DEFAULT_PASSWORD`])
 //! and whatever the test adds, so tests run in parallel without sharing state.
 //!
 //! ```no_run

@@ -1,11 +1,15 @@
 //! Kerberos (issue #17) against a private Samba AD DC ([`SambaDc`]).
 //!
-//! The harness tests here prove the fixture with reference tools (MIT's kinit and klist,
-//! smbclient), not this project's code.
+//! The harness tests prove the fixture with reference tools (MIT's kinit and klist,
+//! smbclient), not this project's code; the key test checks our string-to-key and keytab
+//! reader against the keys the DC itself stores.
 
 use std::fs;
 use std::process::Output;
 
+use smb_proto::auth::kerberos::crypto::{string_to_key, Enctype, DEFAULT_ITERATIONS};
+use smb_proto::auth::kerberos::keytab::Keytab;
+use smb_proto::auth::ntlm::nt_hash;
 use smb_tests::dc::{SambaDc, HOST_NAME, REALM};
 use smb_tests::Share;
 
@@ -154,4 +158,42 @@ fn dcs_started_side_by_side_are_separate_and_leave_nothing_behind() {
     // The other DC is unaffected.
     let out = two.smbclient_kerberos("share", "ls");
     assert!(out.status.success(), "{}\n{}", text(&out), two.log());
+}
+
+/// Our string-to-key gives the keys the DC stores for its users, as `samba-tool domain
+/// exportkeytab` writes them and our keytab reader reads them: AES with AD's salt (upper-case
+/// realm + account name) and 4096 iterations, and RC4 = the NT hash.
+#[test]
+fn string_to_key_matches_the_keys_samba_exports() {
+    let dc = SambaDc::builder().user("alice", "Al1ce-Pass!x").start();
+    for user in [dc.user(), "alice"] {
+        let password = dc.password_of(user);
+        let bytes = fs::read(dc.export_keytab(&dc.principal(user))).unwrap();
+        let keytab = Keytab::parse(&bytes).unwrap();
+        let etypes: Vec<i32> = keytab.entries().iter().map(|e| e.enctype()).collect();
+        assert_eq!(etypes, [18, 17, 23], "{keytab:?}");
+        let salt = format!("{REALM}{user}");
+        for etype in [Enctype::Aes256, Enctype::Aes128, Enctype::Rc4Hmac] {
+            let entry = keytab.find(REALM, &[user], etype).unwrap();
+            assert_eq!(entry.principal(), dc.principal(user));
+            let ours = string_to_key(etype, password, salt.as_bytes(), DEFAULT_ITERATIONS).unwrap();
+            assert_eq!(ours, entry.key().unwrap(), "{user} {etype}");
+        }
+        let rc4 = keytab.find(REALM, &[user], Enctype::Rc4Hmac).unwrap();
+        assert_eq!(rc4.key().unwrap().as_bytes(), nt_hash(password));
+        // A wrong password gives other keys.
+        let wrong = string_to_key(
+            Enctype::Aes256,
+            "Wrong-Pass!1",
+            salt.as_bytes(),
+            DEFAULT_ITERATIONS,
+        )
+        .unwrap();
+        let stored = keytab
+            .find(REALM, &[user], Enctype::Aes256)
+            .unwrap()
+            .key()
+            .unwrap();
+        assert_ne!(wrong, stored);
+    }
 }
