@@ -197,3 +197,78 @@ fn string_to_key_matches_the_keys_samba_exports() {
         assert_ne!(wrong, stored);
     }
 }
+
+/// The process [`a_killed_test_process_leaves_no_dc_running`] starts and kills: it starts
+/// a DC, says where it is and which processes it runs, and waits. Does nothing unless that
+/// test set `SMB_TESTS_DC_HOLDER`.
+#[test]
+#[ignore = "run by a_killed_test_process_leaves_no_dc_running"]
+fn dc_holder() {
+    if std::env::var_os("SMB_TESTS_DC_HOLDER").is_none() {
+        return;
+    }
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let pids: Vec<String> = dc.processes().iter().map(u32::to_string).collect();
+    println!(
+        "DC_DIR={}",
+        dc.conf_path().parent().unwrap().parent().unwrap().display()
+    );
+    println!("DC_PIDS={}", pids.join(","));
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+/// A test process killed with SIGKILL runs no destructor: the DC's reaper shell still stops
+/// samba, its KDC workers, smbd and winbindd (their own sessions), and removes the directory.
+#[test]
+fn a_killed_test_process_leaves_no_dc_running() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let mut holder = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "dc_holder", "--ignored", "--nocapture"])
+        .env("SMB_TESTS_DC_HOLDER", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(holder.stdout.take().unwrap()).lines();
+    let mut dir = None;
+    let pids: Vec<u32> = loop {
+        let line = lines.next().expect("the DC's facts").unwrap();
+        if let Some(d) = line.strip_prefix("DC_DIR=") {
+            dir = Some(std::path::PathBuf::from(d));
+        }
+        if let Some(p) = line.strip_prefix("DC_PIDS=") {
+            break p.split(',').map(|pid| pid.parse().unwrap()).collect();
+        }
+    };
+    let dir = dir.expect("DC_DIR before DC_PIDS");
+    assert!(dir.exists());
+    // samba, a KDC worker, smbd and winbindd at least.
+    assert!(pids.len() >= 4, "{pids:?}");
+
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let alive = |pid: &u32| {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(alive).collect();
+        if left.is_empty() && !dir.exists() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "15 s after the kill, still running: {left:?}; directory left: {}",
+            dir.exists()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
