@@ -272,3 +272,18 @@ fn a_killed_test_process_leaves_no_dc_running() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// [`SambaDc::connect_options`] logs our client in to the DC's SMB server (with NTLM for
+/// now: Kerberos is not wired into login yet) and reaches its shares.
+#[test]
+fn our_client_reaches_the_dc_with_its_connect_options() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let conn = smb_blocking::Connection::connect(&dc.connect_options())
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    conn.store_file("share", "by-ntlm.txt", &mut &b"hello"[..])
+        .unwrap();
+    assert_eq!(
+        fs::read(dc.share_path("share").join("by-ntlm.txt")).unwrap(),
+        b"hello"
+    );
+}
