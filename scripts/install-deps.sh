@@ -2,7 +2,8 @@
 # Installs what the test suite needs on Debian: Samba's smbd and smbclient (the integration
 # tests' server and reference client), Samba's VFS modules (shadow copies), the tools the
 # harness calls (useradd, kill), util-linux's script (the CLI's terminal tests), attr's
-# setfattr/getfattr (stream and EA tests) and, if it can, tshark (capture-based tests).
+# setfattr/getfattr (stream and EA tests), what the Kerberos tests' private AD DC needs
+# (test-server's SambaDc) and, if it can, tshark (capture-based tests).
 # Idempotent: when everything is there it changes nothing and needs no network.
 set -euo pipefail
 
@@ -39,6 +40,19 @@ have kill || required+=(procps)
 have script || required+=(bsdutils)
 # setfattr and getfattr: the stream and extended-attribute tests check the share's files.
 { have setfattr && have getfattr; } || required+=(attr)
+# The Kerberos tests' AD DC: `samba` itself (its KDC), samba-tool with the provisioning
+# templates and the directory's LDB modules (both only Recommends of samba), winbindd (a
+# package of its own on Debian), nss_wrapper (points the DC's smbd at its private winbindd:
+# without the two every login fails with INTERNAL_ERROR) and MIT's kinit/klist, the reference
+# client. krb5-user asks for a default realm through debconf: DEBIAN_FRONTEND below keeps it
+# from asking.
+have samba || required+=(samba)
+have samba-tool || required+=(samba-common-bin)
+installed samba-ad-provision || required+=(samba-ad-provision)
+installed samba-dsdb-modules || required+=(samba-dsdb-modules)
+have winbindd || required+=(winbind)
+installed libnss-wrapper || required+=(libnss-wrapper)
+{ have kinit && have klist; } || required+=(krb5-user)
 
 if [ ${#required[@]} -eq 0 ] && have tshark; then
     exit 0
@@ -56,6 +70,7 @@ if ! have tshark; then
         echo "install-deps: warning: tshark could not be installed" >&2
 fi
 
-for tool in smbd nmbd smbstatus net smbclient script setfattr getfattr; do
+for tool in smbd nmbd smbstatus net smbclient script setfattr getfattr samba samba-tool winbindd \
+    kinit klist; do
     have "$tool" || { echo "install-deps: $tool still missing" >&2; exit 1; }
 done

@@ -55,6 +55,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod dc;
 pub mod fault;
 pub mod nmbd;
 
@@ -62,7 +63,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -683,34 +684,11 @@ impl SambaServer {
             .unwrap_or_else(|e| panic!("spawning smbd: {e}"))
     }
 
-    /// A shell that waits on a pipe only this process holds: when the process dies
-    /// without dropping the server (killed, aborted, a panic that does not unwind),
-    /// the pipe closes and the shell kills smbd's process group and the helpers naming
-    /// our config (samba-dcerpcd makes its own session), then removes the directory. In
-    /// a process group of its own, so that a Ctrl-C to the test's group leaves it to do
-    /// that.
+    /// The reaper (see [`spawn_reaper`]) of this server: smbd's process group, the
+    /// helpers naming our config, our directory.
     fn spawn_reaper(&self) -> Child {
-        const SCRIPT: &str = r#"read _
-kill -9 "-$1" 2>/dev/null
-for p in /proc/[0-9]*; do
-    if tr '\0' '\n' < "$p/cmdline" 2>/dev/null | grep -qxF -- "--configfile=$2"; then
-        kill -9 "${p#/proc/}" 2>/dev/null
-    fi
-done
-sleep 1
-rm -rf -- "$3""#;
         let pgid = self.smbd.as_ref().map_or(0, Child::id);
-        Command::new("sh")
-            .args(["-c", SCRIPT, "smb-test-server-reaper"])
-            .arg(pgid.to_string())
-            .arg(&self.conf)
-            .arg(&self.dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning the reaper shell: {e}"))
+        spawn_reaper(pgid, &self.conf, &self.dir)
     }
 
     /// Waits until our smbd listens on the port, or tells why it never will.
@@ -909,22 +887,31 @@ fn read_lossy(path: &Path) -> String {
 /// Ports are never handed out twice per process, so two servers started at the same time
 /// cannot race for one port; other processes can still take it, which `start` detects.
 fn reserve_port() -> u16 {
+    reserve_port_on(Ipv4Addr::LOCALHOST, false)
+}
+
+/// [`reserve_port`] on `address`; with `udp`, the same UDP port was free there too (a KDC
+/// listens on both).
+fn reserve_port_on(address: Ipv4Addr, udp: bool) -> u16 {
     static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     let mut handed_out = HANDED_OUT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     for _ in 0..100 {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .unwrap_or_else(|e| panic!("binding a loopback port: {e}"));
+        let listener = TcpListener::bind((address, 0))
+            .unwrap_or_else(|e| panic!("binding a port on {address}: {e}"));
         let port = listener
             .local_addr()
             .unwrap_or_else(|e| panic!("reading the bound port: {e}"))
             .port();
+        if udp && UdpSocket::bind((address, port)).is_err() {
+            continue;
+        }
         if handed_out.insert(port) {
             return port;
         }
     }
-    panic!("the kernel kept offering loopback ports this process already used")
+    panic!("the kernel kept offering ports on {address} this process already used or UDP had")
 }
 
 /// Creates the Unix account Samba maps `name` to, unless it exists.
@@ -1027,6 +1014,35 @@ fn signal_pids(signal: &str, targets: &[String]) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+/// A shell that waits on a pipe only this process holds: when the process dies without
+/// dropping its server (killed, aborted, a panic that does not unwind), the pipe closes and
+/// the shell kills process group `pgid` and the processes naming `conf` as `--configfile=`
+/// (samba-dcerpcd, and a DC's smbd and winbindd, make their own sessions), then removes
+/// `dir`. In a process group of its own, so that a Ctrl-C to the test's group leaves it to
+/// do that.
+fn spawn_reaper(pgid: u32, conf: &Path, dir: &Path) -> Child {
+    const SCRIPT: &str = r#"read _
+kill -9 "-$1" 2>/dev/null
+for p in /proc/[0-9]*; do
+    if tr '\0' '\n' < "$p/cmdline" 2>/dev/null | grep -qxF -- "--configfile=$2"; then
+        kill -9 "${p#/proc/}" 2>/dev/null
+    fi
+done
+sleep 1
+rm -rf -- "$3""#;
+    Command::new("sh")
+        .args(["-c", SCRIPT, "smb-test-server-reaper"])
+        .arg(pgid.to_string())
+        .arg(conf)
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning the reaper shell: {e}"))
 }
 
 /// Stops smbd and every process in its group, SIGKILL after [`STOP_GRACE`].

@@ -360,7 +360,7 @@ fn crc32(data: &[u8]) -> u32 {
 }
 
 /// HMAC-MD5 over the concatenation of `parts`.
-fn hmac_md5(key: &[u8; 16], parts: &[&[u8]]) -> [u8; 16] {
+pub(crate) fn hmac_md5(key: &[u8; 16], parts: &[&[u8]]) -> [u8; 16] {
     // A 16-byte key zero-padded to the 64-byte block is the same HMAC key (RFC 2104),
     // and the block-sized constructor cannot fail.
     let mut block = [0u8; 64];
@@ -372,8 +372,9 @@ fn hmac_md5(key: &[u8; 16], parts: &[&[u8]]) -> [u8; 16] {
     m.finalize().into_bytes().into()
 }
 
-/// RC4 with a 128-bit key, used for key exchange and NTLMSSP sealing.
-fn rc4(key: &[u8; 16]) -> Rc4<U16> {
+/// RC4 with a 128-bit key, used for key exchange and NTLMSSP sealing (and Kerberos
+/// RC4-HMAC).
+pub(crate) fn rc4(key: &[u8; 16]) -> Rc4<U16> {
     Rc4::new(key.into())
 }
 
@@ -387,7 +388,7 @@ pub fn rc4k(key: &[u8; 16], data: &[u8; 16]) -> [u8; 16] {
 }
 
 /// Equality whose timing does not depend on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

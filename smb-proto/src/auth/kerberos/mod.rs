@@ -1,0 +1,14 @@
+//! Kerberos V5 (RFC 4120) for SMB logins to Active Directory (issue #17): the building
+//! blocks so far.
+//!
+//! * [`crypto`]: the encryption types AD uses — AES256/AES128-CTS-HMAC-SHA1-96 (RFC 3962)
+//!   and RC4-HMAC (RFC 4757) — with string-to-key, encryption by key usage and keyed
+//!   checksums. The caller supplies every random byte (confounders), so a session driven
+//!   by the core's seeded generator replays.
+//! * [`keytab`]: the keytab file format (version 2), the long-term keys of a principal.
+//!
+//! Nothing here is wired into a login yet; the AS/TGS exchanges, the GSS-API token and
+//! the SPNEGO mechanism build on these.
+
+pub mod crypto;
+pub mod keytab;
