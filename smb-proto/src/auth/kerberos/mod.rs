@@ -6,9 +6,12 @@
 //!   checksums. The caller supplies every random byte (confounders), so a session driven
 //!   by the core's seeded generator replays.
 //! * [`keytab`]: the keytab file format (version 2), the long-term keys of a principal.
+//! * [`asn1`]: the messages (AS, TGS and AP exchanges, KRB-ERROR and the structures they
+//!   carry) in DER, checked against a real exchange between MIT's tools and Samba's KDC.
 //!
 //! Nothing here is wired into a login yet; the AS/TGS exchanges, the GSS-API token and
 //! the SPNEGO mechanism build on these.
 
+pub mod asn1;
 pub mod crypto;
 pub mod keytab;
