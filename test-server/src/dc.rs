@@ -434,27 +434,7 @@ impl SambaDcBuilder {
             smb = dc.smb_port,
             kdc = dc.kdc_port,
         );
-        for (key, value) in &self.globals {
-            conf.push_str(&format!("{key} = {value}\n"));
-        }
-        for share in &self.shares {
-            let yes_no = |b: bool| if b { "yes" } else { "no" };
-            // As on SambaServer: the share acts as root, so fixtures made by the (root)
-            // test stay writable; the login is still checked.
-            conf.push_str(&format!(
-                "\n[{name}]\n\
-                 path = {d}/shares/{name}\n\
-                 read only = {ro}\n\
-                 guest ok = {guest}\n\
-                 force user = root\n",
-                name = share.name,
-                ro = yes_no(share.read_only),
-                guest = yes_no(share.guest_ok),
-            ));
-            for (key, value) in &share.extra {
-                conf.push_str(&format!("{key} = {value}\n"));
-            }
-        }
+        crate::render_globals_and_shares(&mut conf, &dc.dir, &self.globals, &self.shares);
         conf
     }
 }

@@ -448,30 +448,42 @@ impl SambaBuilder {
         if self.shares.iter().any(|s| s.guest_ok) {
             conf.push_str("map to guest = Bad User\n");
         }
-        for (key, value) in &self.globals {
+        render_globals_and_shares(&mut conf, dir, &self.globals, &self.shares);
+        conf
+    }
+}
+
+/// Appends the `globals` lines (after the fixed ones, so they win) and a section per share
+/// under `dir/shares`: what every private Samba of this harness writes the same way.
+pub(crate) fn render_globals_and_shares(
+    conf: &mut String,
+    dir: &Path,
+    globals: &[(String, String)],
+    shares: &[Share],
+) {
+    let d = dir.display();
+    for (key, value) in globals {
+        conf.push_str(&format!("{key} = {value}\n"));
+    }
+    for share in shares {
+        let yes_no = |b: bool| if b { "yes" } else { "no" };
+        // Tests run as root and create fixtures with root's umask; acting as root on
+        // the share keeps those fixtures writable over SMB. Authentication still checks
+        // the test user's password, and Samba's own checks (read only, DOS attributes,
+        // share modes) still apply.
+        conf.push_str(&format!(
+            "\n[{name}]\n\
+             path = {d}/shares/{name}\n\
+             read only = {ro}\n\
+             guest ok = {guest}\n\
+             force user = root\n",
+            name = share.name,
+            ro = yes_no(share.read_only),
+            guest = yes_no(share.guest_ok),
+        ));
+        for (key, value) in &share.extra {
             conf.push_str(&format!("{key} = {value}\n"));
         }
-        for share in &self.shares {
-            let yes_no = |b: bool| if b { "yes" } else { "no" };
-            // Tests run as root and create fixtures with root's umask; acting as root on
-            // the share keeps those fixtures writable over SMB. Authentication still checks
-            // the test user's password, and Samba's own checks (read only, DOS attributes,
-            // share modes) still apply.
-            conf.push_str(&format!(
-                "\n[{name}]\n\
-                 path = {d}/shares/{name}\n\
-                 read only = {ro}\n\
-                 guest ok = {guest}\n\
-                 force user = root\n",
-                name = share.name,
-                ro = yes_no(share.read_only),
-                guest = yes_no(share.guest_ok),
-            ));
-            for (key, value) in &share.extra {
-                conf.push_str(&format!("{key} = {value}\n"));
-            }
-        }
-        conf
     }
 }
 

@@ -825,8 +825,8 @@ mod tests {
     #[test]
     fn the_captured_as_exchange_decrypts_with_alices_key() {
         use crate::auth::kerberos::crypto::{string_to_key, Enctype};
-        let key = string_to_key(Enctype::Aes256, "Al1ce-Pass!x", b"SMBTEST.TESTalice", 4096)
-            .unwrap();
+        let key =
+            string_to_key(Enctype::Aes256, "Al1ce-Pass!x", b"SMBTEST.TESTalice", 4096).unwrap();
 
         let req = AsReq::from_der(&vector!("34-as-req.bin")).unwrap().0;
         let padata = req.padata.as_deref().unwrap_or_default();
@@ -842,7 +842,10 @@ mod tests {
         let rep = AsRep::from_der(&vector!("36-as-rep.bin")).unwrap().0;
         let plain = key.decrypt(3, rep.enc_part.cipher.as_bytes()).unwrap();
         let part = EncKdcRepPart::decode_either(&plain).unwrap();
-        assert_eq!(part.nonce, req.req_body.nonce, "the reply answers this request");
+        assert_eq!(
+            part.nonce, req.req_body.nonce,
+            "the reply answers this request"
+        );
         assert_eq!(part.srealm, KerberosString::from("SMBTEST.TEST"));
         assert_eq!(part.sname, rep.ticket.body.sname);
         assert_eq!(part.key.keytype, 18);
