@@ -330,6 +330,60 @@ impl EncodeValue for Ticket {
     }
 }
 
+/// TransitedEncoding (RFC 4120 5.3).
+#[derive(Clone, Debug, PartialEq, Eq, Sequence)]
+pub struct TransitedEncoding {
+    /// tr-type.
+    #[asn1(context_specific = "0")]
+    pub tr_type: i32,
+    /// contents.
+    #[asn1(context_specific = "1")]
+    pub contents: OctetString,
+}
+
+/// EncTicketPart (RFC 4120 5.3), the body of `[APPLICATION 3]`: what a ticket's enc-part
+/// holds, readable only with the service's key (a server, or a dissector given its
+/// keytab).
+#[derive(Clone, Debug, PartialEq, Eq, Sequence)]
+pub struct EncTicketPartBody {
+    /// flags.
+    #[asn1(context_specific = "0")]
+    pub flags: KerberosFlags,
+    /// key: the session key the client also got.
+    #[asn1(context_specific = "1")]
+    pub key: EncryptionKey,
+    /// crealm.
+    #[asn1(context_specific = "2")]
+    pub crealm: KerberosString,
+    /// cname.
+    #[asn1(context_specific = "3")]
+    pub cname: PrincipalName,
+    /// transited.
+    #[asn1(context_specific = "4")]
+    pub transited: TransitedEncoding,
+    /// authtime.
+    #[asn1(context_specific = "5")]
+    pub authtime: KerberosTime,
+    /// starttime.
+    #[asn1(context_specific = "6", optional = "true")]
+    pub starttime: Option<KerberosTime>,
+    /// endtime.
+    #[asn1(context_specific = "7")]
+    pub endtime: KerberosTime,
+    /// renew-till.
+    #[asn1(context_specific = "8", optional = "true")]
+    pub renew_till: Option<KerberosTime>,
+    /// caddr.
+    #[asn1(context_specific = "9", optional = "true")]
+    pub caddr: Option<Vec<HostAddress>>,
+    /// authorization-data (the PAC, in Active Directory).
+    #[asn1(context_specific = "10", optional = "true")]
+    pub authorization_data: Option<Vec<AuthorizationDataEntry>>,
+}
+
+/// EncTicketPart: `[APPLICATION 3]`.
+pub type EncTicketPart = App<EncTicketPartBody, 3>;
+
 /// KDC-REQ-BODY (RFC 4120 5.4.1).
 #[derive(Clone, Debug, PartialEq, Eq, Sequence)]
 pub struct KdcReqBody {
