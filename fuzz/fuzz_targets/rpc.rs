@@ -1,12 +1,14 @@
 //! DCE/RPC (C706, MS-RPCE) PDUs, NDR and SRVSVC: the first byte picks the decoder (0: a
 //! PDU header, 1-4: BIND, BIND_ACK, REQUEST, FAULT, 5: the reply reassembly fed the
-//! input in pieces, 6-7: NetrShareEnum's request and response stubs). Decoding never
+//! input in pieces, 6-7: NetrShareEnum's request and response stubs, 8-9: RAP
+//! NetShareEnum and NetServerEnum answers). Decoding never
 //! panics; where an encoder exists, what decoded encodes to bytes that decode to the
 //! same value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use smb_proto::rpc::pdu::{Bind, BindAck, Fault, PduHeader, Request};
+use smb_proto::rpc::rap;
 use smb_proto::rpc::srvsvc::{NetrShareEnumRequest, NetrShareEnumResponse};
 use smb_proto::rpc::Reassembly;
 
@@ -24,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, buf)) = data.split_first() else {
         return;
     };
-    match selector % 8 {
+    match selector % 10 {
         0 => drop(PduHeader::decode(buf)),
         1 => rt!(Bind, buf),
         2 => rt!(BindAck, buf),
@@ -48,6 +50,19 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         6 => rt!(NetrShareEnumRequest, buf),
-        _ => rt!(NetrShareEnumResponse, buf),
+        7 => rt!(NetrShareEnumResponse, buf),
+        // RAP answers: Parameters and Data split at the first 0xfe.
+        _ => {
+            let mut parts = buf.splitn(2, |b| *b == 0xfe);
+            let (params, data) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
+            if selector % 2 == 0 {
+                drop(rap::decode_share_enum(params, data));
+            } else {
+                drop(rap::decode_server_enum(params, data));
+            }
+        }
     }
 });

@@ -67,6 +67,9 @@ pub mod wire;
 pub use config::{Config, Dialect, SigningPolicy};
 pub use connection::framing::{SessionRefusal, Transport};
 pub use connection::{ChannelSeed, Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
+/// The `der` crate the Kerberos messages ([`auth::kerberos::asn1`]) are written in, so that
+/// callers use the same version for their fields and `Encode`/`Decode`.
+pub use der;
 pub use error::{
     CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Trail,
     TrailEntry, Violation,
