@@ -258,7 +258,7 @@ impl Driver {
             match wake {
                 Wake::Command(Some(cmd)) => self.command(cmd),
                 Wake::Command(None) => break,
-                Wake::Read(Ok(0)) => core.handle_transport_closed("server closed the connection"),
+                Wake::Read(Ok(0)) => core.handle_transport_eof(),
                 Wake::Read(Ok(n)) => {
                     self.rx.extend(&self.scratch[..n]);
                     core.handle_input(Instant::now(), self.rx.buf());

@@ -311,8 +311,7 @@ impl Pump {
         let read = loop {
             match self.sock.read(&mut self.scratch) {
                 Ok(0) => {
-                    self.core
-                        .handle_transport_closed("server closed the connection");
+                    self.core.handle_transport_eof();
                     break Ok(());
                 }
                 Ok(n) => {
@@ -394,9 +393,7 @@ impl Pump {
             .read_hint(self.rx.buf())
             .clamp(MIN_READ, self.scratch.len());
         match self.sock.read(&mut self.scratch[..want]) {
-            Ok(0) => self
-                .core
-                .handle_transport_closed("server closed the connection"),
+            Ok(0) => self.core.handle_transport_eof(),
             Ok(n) => {
                 self.rx.extend(&self.scratch[..n]);
                 self.core.handle_input(Instant::now(), self.rx.buf());

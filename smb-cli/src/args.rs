@@ -171,12 +171,16 @@ pub struct ConnArgs {
     /// Signing policy (unsigned, unencrypted data can be altered in flight)
     #[arg(long, value_enum, value_name = "POLICY")]
     pub signing: Option<Signing>,
-    /// Highest dialect offered: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1
+    /// Highest dialect offered: 2.0.2, 2.1, 3.0, 3.0.2 or 3.1.1 (NT1 with --smb1: SMB1 only)
     #[arg(long = "max-dialect", value_name = "DIALECT", value_parser = parse_dialect)]
     pub max_dialect: Option<Dialect>,
-    /// Lowest dialect accepted
+    /// Lowest dialect accepted (NT1 turns SMB1 on, as --smb1 does)
     #[arg(long = "min-dialect", value_name = "DIALECT", value_parser = parse_dialect)]
     pub min_dialect: Option<Dialect>,
+    /// Turn SMB1 (NT LM 0.12) on, for old servers that speak nothing newer. UNSAFE:
+    /// MD5 signing, no encryption. A server that speaks SMB2 still upgrades to it
+    #[arg(long)]
+    pub smb1: bool,
     /// Require an encrypted session (SMB 3.x)
     #[arg(long)]
     pub encrypt: bool,
@@ -235,6 +239,7 @@ impl ConnArgs {
             signing: self.signing.or(b.signing),
             max_dialect: self.max_dialect.or(b.max_dialect),
             min_dialect: self.min_dialect.or(b.min_dialect),
+            smb1: self.smb1 || b.smb1,
             encrypt: self.encrypt || b.encrypt,
             netbios: self.netbios || b.netbios,
             allow_insecure_guest: self.allow_insecure_guest || b.allow_insecure_guest,
@@ -255,8 +260,13 @@ impl ConnArgs {
     ///
     /// A one-line usage message; it never quotes the hash.
     pub fn check(&self) -> Result<Option<[u8; 16]>, String> {
+        let lowest = if self.smb1 {
+            Dialect::Nt1
+        } else {
+            Dialect::Smb202
+        };
         let (min, max) = (
-            self.min_dialect.unwrap_or(Dialect::Smb202),
+            self.min_dialect.unwrap_or(lowest),
             self.max_dialect.unwrap_or(Dialect::Smb311),
         );
         if min > max {
@@ -285,7 +295,7 @@ pub fn parse_nt_hash(v: &str) -> Result<[u8; 16], String> {
 
 fn parse_dialect(v: &str) -> Result<Dialect, String> {
     Dialect::parse(v)
-        .ok_or_else(|| format!("unknown dialect '{v}' (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)"))
+        .ok_or_else(|| format!("unknown dialect '{v}' (NT1, 2.0.2, 2.1, 3.0, 3.0.2, 3.1.1)"))
 }
 
 /// The commands.

@@ -57,6 +57,7 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Incomplete => "incomplete",
         ErrorKind::LockConflict => "lock_conflict",
         ErrorKind::NotLocked => "not_locked",
+        ErrorKind::Unsupported => "unsupported",
         _ => "other",
     }
 }

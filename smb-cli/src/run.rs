@@ -403,6 +403,7 @@ impl Cx {
         if let Some(s) = c.signing {
             o.signing = s.into();
         }
+        o = o.smb1(c.smb1);
         if let Some(d) = c.max_dialect {
             o.max_dialect = d;
         }

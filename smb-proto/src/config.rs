@@ -7,10 +7,18 @@ use crate::connection::framing::Transport;
 use crate::crypto::encryption::Cipher;
 use crate::crypto::signing::SigningAlgorithm;
 
-/// An SMB2 dialect revision (MS-SMB2 2.2.3).
+/// An SMB2 dialect revision (MS-SMB2 2.2.3), or SMB1's NT LM 0.12.
+///
+/// [`Dialect::Nt1`] is SMB1: never an SMB2 DialectRevision on the wire (its value sorts
+/// it below every SMB2 dialect). As the lowest dialect accepted
+/// ([`Config::min_dialect`]) it turns SMB1 on: the connection starts with an SMB1
+/// multi-protocol NEGOTIATE, so that an SMB2 server upgrades and an SMB1-only server
+/// answers in SMB1. SMB1 is unsafe (MD5 signing, no encryption) and off by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[repr(u16)]
 pub enum Dialect {
+    /// SMB1, dialect "NT LM 0.12" (MS-CIFS, MS-SMB). Never sent as an SMB2 revision.
+    Nt1 = 0x0100,
     /// SMB 2.0.2.
     Smb202 = 0x0202,
     /// SMB 2.1.
@@ -24,7 +32,7 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// All dialects, oldest first.
+    /// All SMB2 dialects, oldest first ([`Dialect::Nt1`] is not one).
     pub const ALL: [Dialect; 5] = [
         Dialect::Smb202,
         Dialect::Smb210,
@@ -33,7 +41,7 @@ impl Dialect {
         Dialect::Smb311,
     ];
 
-    /// The dialect with this revision number.
+    /// The SMB2 dialect with this revision number (never [`Dialect::Nt1`]).
     pub fn from_u16(v: u16) -> Option<Self> {
         Self::ALL.into_iter().find(|d| *d as u16 == v)
     }
@@ -43,14 +51,20 @@ impl Dialect {
         self >= Dialect::Smb300
     }
 
-    /// Parses "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1" (also "SMB2_02"… and "SMB3_11" forms).
+    /// Whether this is SMB1 ([`Dialect::Nt1`]).
+    pub fn is_smb1(self) -> bool {
+        self == Dialect::Nt1
+    }
+
+    /// Parses "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1" (also "SMB2_02"… and "SMB3_11" forms),
+    /// and "NT1", "SMB1" or "NT LM 0.12" for SMB1.
     pub fn parse(s: &str) -> Option<Self> {
+        let upper = s.to_ascii_uppercase();
+        if matches!(upper.as_str(), "NT1" | "SMB1" | "NT LM 0.12") {
+            return Some(Dialect::Nt1);
+        }
         Some(
-            match s
-                .to_ascii_uppercase()
-                .trim_start_matches("SMB")
-                .trim_start_matches('_')
-            {
+            match upper.trim_start_matches("SMB").trim_start_matches('_') {
                 "2.0.2" | "2_02" | "202" => Dialect::Smb202,
                 "2.1" | "2.1.0" | "2_10" | "210" => Dialect::Smb210,
                 "3.0" | "3.0.0" | "3_00" | "300" | "3" => Dialect::Smb300,
@@ -65,6 +79,7 @@ impl Dialect {
 impl std::fmt::Display for Dialect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Dialect::Nt1 => "NT1",
             Dialect::Smb202 => "2.0.2",
             Dialect::Smb210 => "2.1",
             Dialect::Smb300 => "3.0",
@@ -97,7 +112,7 @@ pub enum SigningPolicy {
 /// Everything a [`Connection`](crate::Connection) needs to know before it starts.
 #[derive(Clone)]
 pub struct Config {
-    /// Lowest dialect accepted.
+    /// Lowest dialect accepted; [`Dialect::Nt1`] turns SMB1 on (unsafe: see [`Dialect`]).
     pub min_dialect: Dialect,
     /// Highest dialect offered.
     pub max_dialect: Dialect,

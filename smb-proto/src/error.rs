@@ -196,6 +196,36 @@ pub enum NegotiateFailure {
     /// session's first connection (MS-SMB2 3.2.5.2): this part differs.
     #[error("channel: the server negotiated a different {0} than on the session's connection")]
     ChannelMismatch(&'static str),
+    /// The server closed the connection in answer to the NEGOTIATE, before any answer.
+    /// A server that speaks only SMB1 does this to an SMB2 NEGOTIATE; with SMB1 off the
+    /// message names the option that turns it on.
+    #[error(
+        "the server closed the connection in answer to the {} ({detail}){}",
+        if *.smb1_enabled { "SMB1 NEGOTIATE" } else { "SMB2 NEGOTIATE" },
+        if *.smb1_enabled {
+            ""
+        } else {
+            "; servers that speak only SMB1 (NT LM 0.12) do this. SMB1 is off by default \
+             because it is unsafe: enable it with --smb1 (ConnectOptions::smb1)"
+        }
+    )]
+    ClosedDuringNegotiate {
+        /// Whether SMB1 was offered ([`Dialect::Nt1`](crate::Dialect::Nt1) as the lowest
+        /// dialect).
+        smb1_enabled: bool,
+        /// What the transport said.
+        detail: String,
+    },
+    /// The SMB1 server chose none of the dialects offered (DialectIndex 0xFFFF).
+    #[error("the SMB1 server accepts none of the dialects offered")]
+    NoCommonDialect,
+    /// The SMB1 server cannot do extended security (NTLMSSP in SPNEGO), the only SMB1
+    /// authentication this client speaks.
+    #[error("the SMB1 server lacks extended security (CAP_EXTENDED_SECURITY)")]
+    NoExtendedSecurity,
+    /// Encryption was required, and the server speaks SMB1, which cannot encrypt.
+    #[error("encryption is required and the server speaks only SMB1, which cannot encrypt")]
+    EncryptionNeedsSmb3,
 }
 
 /// How encryption or signing failed, for [`CloseReason::Encryption`].
@@ -366,6 +396,15 @@ pub enum Error {
         /// Where the second path's directory leads.
         to: String,
     },
+    /// The operation has no SMB1 form (yet), and the connection speaks SMB1; nothing
+    /// was sent.
+    #[error("{op}: not supported over {dialect} (EOPNOTSUPP)")]
+    Unsupported {
+        /// The operation.
+        op: &'static str,
+        /// What the connection speaks ("SMB1"), or what was asked for.
+        dialect: &'static str,
+    },
     /// The server's answer was complete but the transfer was not (e.g. file shrank).
     #[error("{op} {}: incomplete transfer: {detail} (EIO)", shown(path))]
     Incomplete {
@@ -493,6 +532,9 @@ pub enum ErrorKind {
     LockConflict,
     /// An unlock named a range this open does not hold locked (STATUS_RANGE_NOT_LOCKED).
     NotLocked,
+    /// The operation cannot be done on this connection (an operation without an SMB1
+    /// form on an SMB1 connection): EOPNOTSUPP, [`std::io::ErrorKind::Unsupported`].
+    Unsupported,
     /// Anything else; [`Error::errno`] and [`Error::status`] say more.
     Other,
 }
@@ -581,6 +623,7 @@ impl From<ErrorKind> for std::io::ErrorKind {
             ErrorKind::InvalidArgument => Io::InvalidInput,
             ErrorKind::Incomplete => Io::UnexpectedEof,
             ErrorKind::LockConflict => Io::WouldBlock,
+            ErrorKind::Unsupported => Io::Unsupported,
             ErrorKind::NotLocked | ErrorKind::Other => Io::Other,
         }
     }
@@ -621,6 +664,7 @@ impl Error {
             } => ErrorKind::IsADirectory,
             Error::Path { .. } => ErrorKind::InvalidArgument,
             Error::Incomplete { .. } => ErrorKind::Incomplete,
+            Error::Unsupported { .. } => ErrorKind::Unsupported,
             Error::UploadLeftBehind { cause, .. } => cause.kind(),
             Error::Status { status, .. } => ErrorKind::from_status(*status),
             e => ErrorKind::from_errno(e.errno()),
@@ -694,6 +738,7 @@ impl Error {
             Error::Rpc { error, .. } => error.errno(),
             Error::NotSameShare { .. } | Error::NotSameDfsTarget { .. } => Errno::EXDEV,
             Error::Incomplete { .. } => Errno::EIO,
+            Error::Unsupported { .. } => Errno::EOPNOTSUPP,
         }
     }
 }

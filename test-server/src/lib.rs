@@ -258,6 +258,13 @@ impl SambaBuilder {
         self.global("server min protocol", dialect)
     }
 
+    /// The server speaks only SMB1 (`server min protocol = NT1`, `server max protocol =
+    /// NT1`): it answers an SMB1 NEGOTIATE offering NT LM 0.12 and closes the connection
+    /// on an SMB2 NEGOTIATE.
+    pub fn smb1_only(self) -> Self {
+        self.min_dialect("NT1").max_dialect("NT1")
+    }
+
     /// The server refuses unsigned sessions (`server signing = mandatory`).
     pub fn signing_required(self) -> Self {
         self.global("server signing", "mandatory")

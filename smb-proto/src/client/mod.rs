@@ -364,6 +364,34 @@ impl ConnectOptions {
         }
     }
 
+    /// SMB1 on (`true`) or off (`false`, the default). **SMB1 is unsafe**: its signing
+    /// is MD5-based, it cannot encrypt, and it has been deprecated for over a decade;
+    /// turn it on only for an old device that speaks nothing newer. On, the connection
+    /// opens with an SMB1 multi-protocol NEGOTIATE: a server that speaks SMB2 upgrades
+    /// to it (the session is then SMB2/3 as without this option), one that speaks only
+    /// SMB1 (NT LM 0.12) answers in SMB1. It sets [`min_dialect`](Self::min_dialect) to
+    /// [`Dialect::Nt1`] (off: back to 2.0.2 if it was NT1). Off, a server that speaks
+    /// only SMB1 closes the connection, and the error
+    /// ([`NegotiateFailure::ClosedDuringNegotiate`](crate::NegotiateFailure::ClosedDuringNegotiate))
+    /// names this option. A connection with SMB1 on cannot be recorded
+    /// ([`record`](Self::record)).
+    ///
+    /// ```
+    /// use smb_proto::client::ConnectOptions;
+    /// use smb_proto::Dialect;
+    /// let o = ConnectOptions::new("old-nas").smb1(true);
+    /// assert_eq!(o.min_dialect, Dialect::Nt1);
+    /// assert_eq!(o.smb1(false).min_dialect, Dialect::Smb202);
+    /// ```
+    pub fn smb1(mut self, on: bool) -> Self {
+        if on {
+            self.min_dialect = Dialect::Nt1;
+        } else if self.min_dialect.is_smb1() {
+            self.min_dialect = Dialect::Smb202;
+        }
+        self
+    }
+
     /// Whether a URL context reaches the targets of DFS referrals on the port it
     /// reached the DFS root on (`true`), or on the SMB port 445 (`false`, the default,
     /// as Windows and libsmbclient do). A referral names a target's host and share but

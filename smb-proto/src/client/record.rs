@@ -163,12 +163,20 @@ impl RecordSink {
     ///
     /// # Errors
     ///
-    /// The target cannot be created or written.
+    /// [`Error::Unsupported`](crate::Error::Unsupported) for a connection with SMB1 on
+    /// (a recording of it would not replay yet), or the target cannot be created or
+    /// written.
     pub fn start(
         target: &RecordTarget,
         opts: &ConnectOptions,
         config: &Config,
-    ) -> io::Result<Self> {
+    ) -> Result<Self, super::ClientError> {
+        if config.min_dialect.is_smb1() {
+            return Err(super::ClientError::Smb(crate::Error::Unsupported {
+                op: "record",
+                dialect: "SMB1",
+            }));
+        }
         let setup = Setup::new(opts, config, target.options);
         let mut sink = RecordSink {
             recorder: Recorder::new(&setup, target.options),

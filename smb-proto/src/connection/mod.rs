@@ -527,9 +527,36 @@ impl Connection {
         framing::bytes_to_complete(rx)
     }
 
-    /// Tells the connection the transport is gone (EOF or socket error).
+    /// Tells the connection the transport is gone (a socket error, or EOF when the
+    /// driver does not tell it apart with [`Connection::handle_transport_eof`]).
     pub fn handle_transport_closed(&mut self, reason: &str) {
         self.close(CloseReason::Transport(reason.to_string()));
+    }
+
+    /// Tells the connection the server closed the stream (a read returned no bytes).
+    /// Before any answer to the NEGOTIATE that is how a server that speaks only SMB1
+    /// refuses an SMB2 NEGOTIATE: the connection then ends with
+    /// [`NegotiateFailure::ClosedDuringNegotiate`], whose message names the option that
+    /// turns SMB1 on; otherwise as [`Connection::handle_transport_closed`].
+    pub fn handle_transport_eof(&mut self) {
+        let detail = "server closed the connection";
+        let unanswered = self.core.state == State::Negotiating
+            && self.core.negotiated.is_none()
+            && self
+                .core
+                .pending
+                .values()
+                .any(|p| p.command == Command::Negotiate);
+        if unanswered {
+            self.close(CloseReason::Negotiate(
+                NegotiateFailure::ClosedDuringNegotiate {
+                    smb1_enabled: self.core.config.min_dialect.is_smb1(),
+                    detail: detail.to_string(),
+                },
+            ));
+            return;
+        }
+        self.handle_transport_closed(detail);
     }
 
     /// Fails operations whose requests went unanswered past their deadline, and those

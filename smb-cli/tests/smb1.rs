@@ -1,0 +1,31 @@
+//! The `smb` binary and SMB1 (issue #16) against a private smbd that speaks only SMB1:
+//! without `--smb1` the failure names the option, with the protocol error's exit status.
+
+use std::process::{Command, Stdio};
+
+use smb_tests::{SambaServer, Share};
+
+/// `smb` documents 7 for a protocol error (negotiation failed).
+const PROTOCOL: i32 = 7;
+
+#[test]
+fn without_smb1_an_smb1_only_server_fails_naming_the_option() {
+    let srv = SambaServer::builder()
+        .share(Share::new("share"))
+        .smb1_only()
+        .start();
+    let out = Command::new(env!("CARGO_BIN_EXE_smb"))
+        .args(["ls", &srv.url("share")])
+        .env_remove("SMB_USER")
+        .env_remove("SMB_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running smb");
+    let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
+    assert_eq!(out.status.code(), Some(PROTOCOL), "stderr: {stderr}");
+    assert!(stderr.starts_with("smb: "), "{stderr}");
+    for part in ["negotiation failed", "SMB2 NEGOTIATE", "--smb1"] {
+        assert!(stderr.contains(part), "{part:?} missing in: {stderr}");
+    }
+    assert!(!stderr.contains(srv.password()), "password in {stderr}");
+}
