@@ -51,7 +51,8 @@ pub trait Runtime: Send + Sync + 'static {
     /// Resolves `host` and connects to `port` there, with `TCP_NODELAY` set.
     fn connect(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<Box<dyn Socket>>>;
 
-    /// A UDP socket bound to `local`, for the NetBIOS name service ([`crate::NetBios`]).
+    /// A UDP socket bound to `local`, for the NetBIOS name service ([`crate::NetBios`]),
+    /// allowed to send to broadcast addresses (`SO_BROADCAST`: broadcast name queries).
     /// Runtimes written before it existed fail with [`io::ErrorKind::Unsupported`].
     fn bind_udp(
         &self,

@@ -79,6 +79,7 @@ impl Runtime for AsyncIo {
     ) -> BoxFuture<'static, io::Result<Box<dyn DatagramSocket>>> {
         Box::pin(async move {
             let sock = async_net::UdpSocket::bind(local).await?;
+            sock.set_broadcast(true)?;
             Ok(Box::new(AsyncNetUdp(sock)) as Box<dyn DatagramSocket>)
         })
     }

@@ -83,6 +83,7 @@ impl NetBios {
 /// Moves datagrams between a fresh socket and `query` until it has its outcome.
 fn run<Q: Query>(mut query: NameQuery<Q>) -> Result<Q::Output> {
     let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+    sock.set_broadcast(true)?;
     let mut buf = vec![0; MAX_DATAGRAM_LEN];
     loop {
         let now = Instant::now();

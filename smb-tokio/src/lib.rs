@@ -90,6 +90,7 @@ impl Runtime for Tokio {
         let _runtime = self.0.enter();
         Box::pin(async move {
             let sock = tokio::net::UdpSocket::bind(local).await?;
+            sock.set_broadcast(true)?;
             Ok(Box::new(TokioUdp(sock)) as Box<dyn DatagramSocket>)
         })
     }

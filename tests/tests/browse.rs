@@ -1,9 +1,11 @@
 //! Workgroup browsing, as libsmbclient finds a workgroup's master browser: a private nmbd
 //! on 127.0.0.3 that wins its workgroup's browser election, found by the client's name
 //! query for `WORKGROUP<1d>` and recognised by the `__MSBROWSE__<01>` group name in its
-//! node status (MS-BRWS 2.1.1.3). Only one nmbd can run per machine, and the election
+//! node status (MS-BRWS 2.1.1.3), by a unicast query and by a broadcast without a name
+//! server. Only one nmbd can run per machine, and the election
 //! takes over 20 s, so one function checks everything that needs the master browser.
 
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use smb_proto::netbios::{suffix, NameService, NetBiosName};
@@ -38,6 +40,35 @@ fn the_master_browser_of_a_workgroup_is_found_by_name() {
         "{workgroup_master} (unique) missing from {:?}",
         status.names
     );
+
+    // Without a name server: a broadcast on the loopback subnet, answered by the master
+    // browser from its own address, in every driver (each sets SO_BROADCAST itself).
+    let everyone = Ipv4Addr::new(127, 255, 255, 255);
+    let broadcast = NameService::new().broadcast(true);
+    let by_broadcast = smb_blocking::NetBios::new(broadcast)
+        .query_name(&master, everyone, timeout)
+        .unwrap_or_else(|e| panic!("broadcast {master}: {e}\n--- nmbd log ---\n{}", nmbd.log()));
+    assert_eq!(by_broadcast, vec![nmbd.address()]);
+    let tokio = tokio::runtime::Runtime::new().unwrap();
+    let on_tokio = tokio
+        .block_on(async {
+            smb_tokio::netbios(broadcast)
+                .query_name(&master, everyone, timeout)
+                .await
+        })
+        .unwrap();
+    assert_eq!(on_tokio, vec![nmbd.address()]);
+    let on_smol =
+        smol::block_on(smb_asyncstd::netbios(broadcast).query_name(&master, everyone, timeout))
+            .unwrap();
+    assert_eq!(on_smol, vec![nmbd.address()]);
+    // Nobody holds this one: silence until the timeout.
+    let nobody = smb_blocking::NetBios::new(broadcast).query_name(
+        "NOSUCHGROUP#1d",
+        everyone,
+        Duration::from_millis(600),
+    );
+    assert!(nobody.is_err(), "{nobody:?}");
 
     // A workgroup with no master browser has none to find: a negative answer, not the
     // address of whatever node answered.

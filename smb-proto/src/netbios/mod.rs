@@ -132,6 +132,8 @@ pub struct NameService {
     pub recursion_desired: bool,
     /// Requests sent before giving up, spread over the timeout.
     pub attempts: u32,
+    /// Whether name queries go to a broadcast address ([`NameService::broadcast`]).
+    pub broadcast: bool,
 }
 
 impl Default for NameService {
@@ -140,6 +142,7 @@ impl Default for NameService {
             port: NAME_SERVICE_PORT,
             recursion_desired: true,
             attempts: query::DEFAULT_ATTEMPTS,
+            broadcast: false,
         }
     }
 }
@@ -159,6 +162,16 @@ impl NameService {
     /// Sets whether name queries set RD.
     pub fn recursion_desired(mut self, recursion_desired: bool) -> Self {
         self.recursion_desired = recursion_desired;
+        self
+    }
+
+    /// Sends name queries as broadcasts (B set, RD clear: RFC 1002 4.2.12) to the address
+    /// given, e.g. `255.255.255.255` or a subnet's broadcast address, and collects every
+    /// node's answer until the timeout ([`NameQuery::collecting`]): how a workgroup's
+    /// master browser or a server is found without a name server, as libsmbclient and
+    /// `nmblookup` do by default. Node status requests stay unicast.
+    pub fn broadcast(mut self, broadcast: bool) -> Self {
+        self.broadcast = broadcast;
         self
     }
 
@@ -184,9 +197,14 @@ impl NameService {
     ) -> Result<NameQuery<NameLookup>, NameServiceError> {
         let query = NameLookup {
             name: NetBiosName::parse(name)?,
-            recursion_desired: self.recursion_desired,
+            recursion_desired: self.recursion_desired && !self.broadcast,
+            broadcast: self.broadcast,
         };
-        Ok(self.start(query, ip, transaction_id, timeout, now))
+        let exchange = self.start(query, ip, transaction_id, timeout, now);
+        Ok(match self.broadcast {
+            true => exchange.collecting(),
+            false => exchange,
+        })
     }
 
     /// Asks `ip` for every name it holds (a node status request for `*`).

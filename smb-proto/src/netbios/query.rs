@@ -45,6 +45,12 @@ pub trait Query {
     ///
     /// [`DecodeError`] for an answer whose RDATA does not decode.
     fn reply(&self, packet: &Packet<'_>) -> Result<Reply<Self::Output>, DecodeError>;
+
+    /// Adds another node's answer to the answers so far, for a query that collects every
+    /// answer ([`NameQuery::collecting`]). By default the first answer stands.
+    fn merge(so_far: &mut Self::Output, more: Self::Output) {
+        let _ = (so_far, more);
+    }
 }
 
 /// A response's meaning for one [`Query`].
@@ -66,6 +72,9 @@ pub struct NameLookup {
     pub name: NetBiosName,
     /// Whether to set RD (see [`NameQueryRequest::recursion_desired`]).
     pub recursion_desired: bool,
+    /// Whether to set B: the request goes to a broadcast address and every node holding
+    /// the name answers (RFC 1002 4.2.12).
+    pub broadcast: bool,
 }
 
 impl Query for NameLookup {
@@ -80,9 +89,18 @@ impl Query for NameLookup {
             transaction_id,
             name: self.name,
             recursion_desired: self.recursion_desired,
-            broadcast: false,
+            broadcast: self.broadcast,
         }
         .encode(out);
+    }
+
+    /// Every node's addresses, each once, in the order they came.
+    fn merge(so_far: &mut Vec<Ipv4Addr>, more: Vec<Ipv4Addr>) {
+        for address in more {
+            if !so_far.contains(&address) {
+                so_far.push(address);
+            }
+        }
     }
 
     /// RFC 1002 4.2.13 (positive: the NB record of the name asked) and 4.2.14
@@ -186,6 +204,9 @@ pub struct NameQuery<Q: Query> {
     /// The last datagram from the server with our transaction id that did not decode,
     /// for the timeout's message.
     malformed: Option<DecodeError>,
+    /// For a query that collects every answer until the deadline
+    /// ([`NameQuery::collecting`]): the answers so far.
+    collected: Option<Option<Q::Output>>,
 }
 
 impl<Q: Query> NameQuery<Q> {
@@ -214,7 +235,19 @@ impl<Q: Query> NameQuery<Q> {
             outcome: None,
             finished: false,
             malformed: None,
+            collected: None,
         }
+    }
+
+    /// Makes the exchange collect answers rather than end at the first: for a request to a
+    /// broadcast address, which every node holding the name answers, from its own address
+    /// (RFC 1002 5.1.1). Answers from any address count; negative ones are ignored (nodes
+    /// do not send them to broadcasts), and the request is repeated as usual. At the
+    /// deadline the outcome is every answer merged ([`Query::merge`]), or
+    /// [`NameServiceError::TimedOut`] when none came.
+    pub fn collecting(mut self) -> Self {
+        self.collected = Some(None);
+        self
     }
 
     /// Sends `attempts` requests in all (at least one), spread over the timeout.
@@ -241,7 +274,11 @@ impl<Q: Query> NameQuery<Q> {
 
     /// Feeds a datagram that arrived from `source`; true when it ended the exchange.
     pub fn handle_datagram(&mut self, source: SocketAddr, datagram: &[u8]) -> bool {
-        if self.finished || self.outcome.is_some() || source != SocketAddr::V4(self.server) {
+        let from_anywhere = self.collected.is_some() && source.is_ipv4();
+        if self.finished
+            || self.outcome.is_some()
+            || !(from_anywhere || source == SocketAddr::V4(self.server))
+        {
             return false;
         }
         let packet = match Packet::decode(datagram) {
@@ -255,6 +292,17 @@ impl<Q: Query> NameQuery<Q> {
         };
         let h = &packet.header;
         if h.transaction_id != self.transaction_id || !h.response || h.opcode != opcode::QUERY {
+            return false;
+        }
+        if let Some(collected) = &mut self.collected {
+            match self.query.reply(&packet) {
+                Ok(Reply::Answer(out)) => match collected {
+                    Some(so_far) => Q::merge(so_far, out),
+                    None => *collected = Some(out),
+                },
+                Ok(_) => {}
+                Err(e) => self.malformed = Some(e),
+            }
             return false;
         }
         let outcome = match self.query.reply(&packet) {
@@ -282,6 +330,10 @@ impl<Q: Query> NameQuery<Q> {
     /// passed; harmless at any other time.
     pub fn handle_timeout(&mut self, now: Instant) {
         if !self.finished && self.outcome.is_none() && now >= self.deadline {
+            if let Some(Some(answers)) = self.collected.take() {
+                self.outcome = Some(Ok(answers));
+                return;
+            }
             self.outcome = Some(Err(NameServiceError::TimedOut {
                 server: self.server,
                 question: self.query.describe(),
@@ -359,6 +411,7 @@ mod tests {
         let query = NameLookup {
             name: NetBiosName::parse(name).unwrap(),
             recursion_desired: true,
+            broadcast: false,
         };
         NameQuery::new(query, NMBD, id, Duration::from_secs(3), now)
     }
@@ -411,6 +464,66 @@ mod tests {
         // The real answer still counts, and the garbage is forgotten.
         assert!(q.handle_datagram(from_nmbd(), &positive()));
         assert!(q.poll_result().unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_broadcast_collects_every_nodes_answer_until_the_deadline() {
+        let t0 = Instant::now();
+        let everyone = SocketAddrV4::new(Ipv4Addr::new(127, 255, 255, 255), 137);
+        let query = NameLookup {
+            name: NetBiosName::parse("SOMENAME#00").unwrap(),
+            recursion_desired: false,
+            broadcast: true,
+        };
+        let mut q =
+            NameQuery::new(query, everyone, 0x2cfb, Duration::from_secs(1), t0).collecting();
+        let sent = q.poll_transmit(t0).unwrap();
+        assert_eq!(sent.destination, everyone);
+        let request = Packet::decode(sent.payload).unwrap();
+        assert!(request
+            .header
+            .has(crate::netbios::packet::nm_flags::BROADCAST));
+        // Two nodes answer (one twice: a retransmission's answer), from their own
+        // addresses; a negative answer and garbage change nothing.
+        let first = positive();
+        let mut second = positive();
+        let at = second.len() - 4;
+        second[at..].copy_from_slice(&[127, 0, 0, 9]);
+        let node = |last| SocketAddr::from(([127, 0, 0, last], 137));
+        assert!(!q.handle_datagram(node(3), &first));
+        assert!(!q.handle_datagram(node(9), &second));
+        assert!(!q.handle_datagram(node(3), &first));
+        let mut negative = hex(NEGATIVE_RESP);
+        negative[..2].copy_from_slice(&0x2cfbu16.to_be_bytes());
+        assert!(!q.handle_datagram(node(4), &negative));
+        assert!(!q.handle_datagram(node(5), b"\x2c\xfb garbage"));
+        assert!(!q.handle_datagram("[::1]:137".parse().unwrap(), &second));
+        // Nothing before the deadline, however many answered.
+        q.handle_timeout(t0 + Duration::from_millis(999));
+        assert_eq!(q.poll_result(), None);
+        assert!(q.poll_timeout().is_some());
+        q.handle_timeout(t0 + Duration::from_secs(1));
+        assert_eq!(
+            q.poll_result(),
+            Some(Ok(vec![
+                Ipv4Addr::new(127, 0, 0, 3),
+                Ipv4Addr::new(127, 0, 0, 9)
+            ]))
+        );
+
+        // Nobody answering is a timeout, as for a unicast query.
+        let query = NameLookup {
+            name: NetBiosName::parse("SOMENAME#00").unwrap(),
+            recursion_desired: false,
+            broadcast: true,
+        };
+        let mut q = NameQuery::new(query, everyone, 1, Duration::from_secs(1), t0).collecting();
+        let _ = q.poll_transmit(t0);
+        q.handle_timeout(t0 + Duration::from_secs(1));
+        assert!(matches!(
+            q.poll_result(),
+            Some(Err(NameServiceError::TimedOut { .. }))
+        ));
     }
 
     #[test]
