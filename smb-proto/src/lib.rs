@@ -66,7 +66,9 @@ pub mod wire;
 
 pub use config::{Config, Dialect, SigningPolicy};
 pub use connection::framing::{SessionRefusal, Transport};
-pub use connection::{ChannelSeed, Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
+pub use connection::{
+    ChannelSeed, Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot, Smb1Negotiated,
+};
 pub use error::{
     CloseReason, EncryptionFailure, Error, ErrorKind, NegotiateFailure, PathError, Trail,
     TrailEntry, Violation,

@@ -4625,3 +4625,103 @@ mod channels {
         );
     }
 }
+
+// ---- SMB1 on: the multi-protocol NEGOTIATE ----
+
+/// The connection's first frame, whole.
+fn first_frame(conn: &mut Connection) -> Vec<u8> {
+    let mut tx = Vec::new();
+    assert!(conn.poll_transmit(&mut tx));
+    tx
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn smb1_on_opens_with_an_smb1_negotiate_and_follows_the_0x02ff_upgrade() {
+    // SMB1 off: the first message is SMB2's (the recorded sessions check its bytes).
+    let tx = first_frame(&mut Connection::new(config(), Instant::now()));
+    assert_eq!(&tx[4..8], b"\xFESMB");
+
+    let mut c = config();
+    c.min_dialect = Dialect::Nt1;
+    let t0 = Instant::now();
+    let mut conn = Connection::new(c, t0);
+    let tx = first_frame(&mut conn);
+    // SMB_COM_NEGOTIATE, MID 0, the three dialect strings in order (MS-SMB2 3.2.4.2.2.1).
+    assert_eq!(&tx[4..9], b"\xFFSMB\x72");
+    assert_eq!(&tx[4 + 30..4 + 32], &[0, 0]);
+    assert!(contains(
+        &tx,
+        b"\x02NT LM 0.12\0\x02SMB 2.002\0\x02SMB 2.???\0"
+    ));
+
+    // An SMB2 server answers 0x02FF with MessageId 0: the SMB2 NEGOTIATE follows with
+    // MessageId 1 and every SMB2 dialect.
+    let negprot = Header {
+        command: Command::Negotiate as u16,
+        ..Default::default()
+    };
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&negprot, 0x02FF, 1)]),
+    );
+    assert!(conn.negotiated().is_none());
+    let req = only(sent(&mut conn));
+    assert_eq!(req.header.command, Command::Negotiate as u16);
+    assert_eq!(req.header.message_id, 1);
+    let offered = NegotiateRequest::decode(&req.msg).unwrap().dialects;
+    assert_eq!(offered.first(), Some(&dialect::SMB2_0_2));
+    assert_eq!(offered.last(), Some(&dialect::SMB3_1_1));
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&req.header, dialect::SMB3_1_1, 8)]),
+    );
+    assert_eq!(conn.negotiated().map(|n| n.dialect), Some(Dialect::Smb311));
+    assert!(events(&mut conn).is_empty());
+
+    // 0x02FF again, or to an SMB2 NEGOTIATE, is no dialect.
+    let mut conn = Connection::new(config(), t0);
+    let req = only(sent(&mut conn));
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&req.header, 0x02FF, 1)]),
+    );
+    assert_eq!(
+        conn.close_reason(),
+        Some(&CloseReason::Negotiate(
+            smb_proto::NegotiateFailure::Dialect(0x02FF)
+        ))
+    );
+}
+
+#[test]
+fn smb1_on_ends_on_2_0_2_when_the_server_answers_0x0202() {
+    let mut c = config();
+    c.min_dialect = Dialect::Nt1;
+    let t0 = Instant::now();
+    let mut conn = Connection::new(c, t0);
+    first_frame(&mut conn);
+    let negprot = Header {
+        command: Command::Negotiate as u16,
+        ..Default::default()
+    };
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&negprot, dialect::SMB2_0_2, 4)]),
+    );
+    assert_eq!(conn.negotiated().map(|n| n.dialect), Some(Dialect::Smb202));
+    // The next request takes MessageId 1: the SMB1 NEGOTIATE took 0.
+    conn.start(ops::Echo, t0);
+    let req = only(sent(&mut conn));
+    assert_eq!(
+        (req.header.command, req.header.message_id),
+        (Command::Echo as u16, 1)
+    );
+}
