@@ -2,8 +2,9 @@
 //! (`server min/max protocol = NT1`) refuses an SMB2 NEGOTIATE, and with SMB1 on the
 //! client logs in (NTLMv2 and NTLMv1 in SPNEGO), signs with MD5 when the server or the
 //! policy asks, connects and disconnects a tree, echoes and logs off; servers that speak
-//! SMB2 upgrade the SMB1 NEGOTIATE (to 3.1.1 through 0x02FF, to 2.0.2 directly).
-//! Operations without an SMB1 form yet fail with `Error::Unsupported`, sending nothing.
+//! SMB2 upgrade the SMB1 NEGOTIATE (to 3.1.1 through 0x02FF, 3.0.2 over NetBIOS, to
+//! 2.0.2 directly). Operations without an SMB1 form yet fail with `Error::Unsupported`,
+//! sending nothing. Anonymous and guest sessions, and the tokio driver, too.
 
 use smb_blocking::{ConnectOptions, Connection, ErrorKind, RecordTarget};
 use smb_proto::{CloseReason, Dialect, Error, NegotiateFailure, NtStatus, SigningPolicy};
@@ -163,6 +164,13 @@ fn smb1_on_against_smb2_servers_upgrades() {
     assert!(conn.is_signing());
     conn.echo().expect("echo");
     assert!(conn.list_path("share", "", "*").expect("list").is_empty());
+    // Over NetBIOS the upgrade stops at 3.0.2 (a 3.1.1 client would have to reconnect
+    // over direct TCP, MS-SMB2 3.2.5.2).
+    let conn = Connection::connect(&smb1_opts(&srv).netbios(true))
+        .unwrap_or_else(|e| panic!("{e}; log:\n{}", srv.log()));
+    assert_eq!(conn.negotiated().dialect, Dialect::Smb302);
+    assert!(conn.is_signing());
+    assert!(conn.list_path("share", "", "*").expect("list").is_empty());
     // At most SMB 2.0.2: the server answers the SMB1 NEGOTIATE with 0x0202 directly.
     let srv = SambaServer::builder()
         .share(Share::new("share"))
@@ -192,4 +200,55 @@ fn a_connection_with_smb1_on_is_not_recorded() {
         .expect_err("recording an SMB1 connection");
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     assert!(buffer.text().is_empty(), "something was recorded");
+}
+
+#[test]
+fn smb1_anonymous_and_guest_sessions_on_a_guest_share() {
+    let srv = SambaServer::builder()
+        .share(Share::new("pub").guest_ok())
+        .share(Share::new("private"))
+        .smb1_only()
+        .start();
+    let base = || ConnectOptions::new(srv.host()).port(srv.port()).smb1(true);
+    for (what, o) in [("anonymous", base()), ("guest", base().guest())] {
+        let conn = Connection::connect(&o).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(conn.is_guest(), "{what}");
+        assert!(!conn.is_signing(), "{what}: no key to sign with");
+        assert!(!conn.tree_encrypted("pub").expect("guest share"), "{what}");
+        conn.echo().expect("echo");
+        let e = conn.tree_encrypted("private").expect_err("not for guests");
+        assert_eq!(e.status(), Some(NtStatus::ACCESS_DENIED), "{what}: {e}");
+        conn.close().expect("logoff");
+    }
+    // A client that requires signing refuses a guest session (it cannot sign).
+    let mut o = base().guest();
+    o.signing = SigningPolicy::Required;
+    let e = Connection::connect(&o).expect_err("a guest session cannot sign");
+    assert!(e.to_string().contains("guest"), "{e}");
+}
+
+#[test]
+fn smb1_on_the_tokio_driver() {
+    let srv = nt1_with(&[("server signing", "mandatory")]);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = smb_tokio::Client::connect(&smb1_opts(&srv))
+            .await
+            .unwrap_or_else(|e| panic!("{e}; log:\n{}", srv.log()));
+        assert_eq!(client.negotiated().dialect, Dialect::Nt1);
+        assert!(client.is_signing());
+        client.echo().await.expect("echo");
+        assert!(!client.tree_encrypted("share").await.expect("tree connect"));
+        client.echo().await.expect("echo after tree connect");
+        let e = client
+            .list_path("share", "", "*")
+            .await
+            .expect_err("not ported");
+        assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+        client.close().await.expect("logoff");
+    });
 }

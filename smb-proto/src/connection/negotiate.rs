@@ -134,6 +134,11 @@ impl Core {
             // NEGOTIATE with 0x02FF: the real negotiation follows, an SMB2 NEGOTIATE with
             // MessageId 1 (MS-SMB2 3.2.4.2.2.1, 3.2.5.2). The SMB1 one is never hashed.
             tracing::debug!("SMB1 NEGOTIATE answered with SMB 2.???: negotiating SMB2");
+            // Over NetBIOS a 3.1.1 client must then reconnect over direct TCP (MS-SMB2
+            // 3.2.5.2); offering at most 3.0.2 instead keeps the connection.
+            if matches!(self.config.transport, Transport::NetBios { .. }) {
+                self.config.max_dialect = self.config.max_dialect.min(Dialect::Smb302);
+            }
             self.send_negotiate();
             return Ok(());
         }
