@@ -299,7 +299,8 @@ pub(crate) struct Core {
 /// Requests and responses an operation's trail keeps (the last ones).
 const TRAIL_LEN: usize = 24;
 
-/// A sans-IO SMB2/3 client connection.
+/// A sans-IO SMB2/3 client connection (SMB1 too, when [`Config::min_dialect`] is
+/// [`Dialect::Nt1`]: see [`crate::wire::smb1`]).
 ///
 /// The driver owns the socket and the clock. The order of calls:
 /// 1. [`Connection::new`] queues the NEGOTIATE (and the NetBIOS session request).

@@ -6,7 +6,7 @@
 //! * A request's `encode(&self, out)` appends what follows the 32-byte header: the
 //!   parameter block (WordCount, Words) and the data block (ByteCount, Bytes),
 //!   MS-CIFS 2.2.3.2 and 2.2.3.3. UTF-16 strings in the data block are 2-byte aligned
-//!   relative to the header's start (MS-CIFS 2.2.3.3), which [`Blocks`] knows without
+//!   relative to the header's start (MS-CIFS 2.2.3.3), which the block builder knows without
 //!   being told where the header is: the data block starts at `32 + 1 + 2·WordCount + 2`.
 //! * A response's `decode(msg)` takes the whole message from its header; WordCount and
 //!   ByteCount are checked against the message, and payloads are zero-copy slices.
