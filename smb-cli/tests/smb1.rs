@@ -29,3 +29,25 @@ fn without_smb1_an_smb1_only_server_fails_naming_the_option() {
     }
     assert!(!stderr.contains(srv.password()), "password in {stderr}");
 }
+
+#[test]
+fn with_smb1_the_login_works_and_an_unported_command_says_so() {
+    let srv = SambaServer::builder()
+        .share(Share::new("share"))
+        .smb1_only()
+        .start();
+    let out = Command::new(env!("CARGO_BIN_EXE_smb"))
+        .args(["--smb1", "ls", &srv.url("share")])
+        .env_remove("SMB_USER")
+        .env_remove("SMB_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .expect("running smb");
+    let stderr = String::from_utf8(out.stderr).expect("stderr is UTF-8");
+    // Logged in and connected the share over SMB1; listing is not ported yet.
+    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
+    assert!(
+        stderr.contains("not supported over SMB1 (EOPNOTSUPP)"),
+        "{stderr}"
+    );
+}

@@ -1,5 +1,10 @@
 //! A sans-IO SMB2/3 client protocol core.
 //!
+//! SMB1 (NT LM 0.12) is off by default and unsafe; [`Dialect::Nt1`] as the lowest
+//! dialect ([`Config::min_dialect`], `ConnectOptions::smb1`) turns it on for servers that
+//! speak nothing newer. So far an SMB1 connection logs in, signs (MD5), connects trees,
+//! echoes and logs off; other operations fail with [`Error::Unsupported`].
+//!
 //! [`Connection`] consumes and emits byte buffers and never touches a socket, a clock,
 //! a thread or a random source of its own: time comes in as an argument, randomness
 //! from the seed in [`Config`], so a recorded session replays byte for byte ([`replay`]).
@@ -66,7 +71,9 @@ pub mod wire;
 
 pub use config::{Config, Dialect, SigningPolicy};
 pub use connection::framing::{SessionRefusal, Transport};
-pub use connection::{ChannelSeed, Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot};
+pub use connection::{
+    ChannelSeed, Connection, Event, Negotiated, OpId, SessionInfo, SessionSlot, Smb1Negotiated,
+};
 /// The `der` crate the Kerberos messages ([`auth::kerberos::asn1`]) are written in, so that
 /// callers use the same version for their fields and `Encode`/`Decode`.
 pub use der;

@@ -4625,3 +4625,245 @@ mod channels {
         );
     }
 }
+
+// ---- SMB1 on: the multi-protocol NEGOTIATE ----
+
+/// The connection's first frame, whole.
+fn first_frame(conn: &mut Connection) -> Vec<u8> {
+    let mut tx = Vec::new();
+    assert!(conn.poll_transmit(&mut tx));
+    tx
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn smb1_on_opens_with_an_smb1_negotiate_and_follows_the_0x02ff_upgrade() {
+    // SMB1 off: the first message is SMB2's (the recorded sessions check its bytes).
+    let tx = first_frame(&mut Connection::new(config(), Instant::now()));
+    assert_eq!(&tx[4..8], b"\xFESMB");
+
+    let mut c = config();
+    c.min_dialect = Dialect::Nt1;
+    let t0 = Instant::now();
+    let mut conn = Connection::new(c, t0);
+    let tx = first_frame(&mut conn);
+    // SMB_COM_NEGOTIATE, MID 0, the three dialect strings in order (MS-SMB2 3.2.4.2.2.1).
+    assert_eq!(&tx[4..9], b"\xFFSMB\x72");
+    assert_eq!(&tx[4 + 30..4 + 32], &[0, 0]);
+    assert!(contains(
+        &tx,
+        b"\x02NT LM 0.12\0\x02SMB 2.002\0\x02SMB 2.???\0"
+    ));
+
+    // An SMB2 server answers 0x02FF with MessageId 0: the SMB2 NEGOTIATE follows with
+    // MessageId 1 and every SMB2 dialect.
+    let negprot = Header {
+        command: Command::Negotiate as u16,
+        ..Default::default()
+    };
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&negprot, 0x02FF, 1)]),
+    );
+    assert!(conn.negotiated().is_none());
+    let req = only(sent(&mut conn));
+    assert_eq!(req.header.command, Command::Negotiate as u16);
+    assert_eq!(req.header.message_id, 1);
+    let offered = NegotiateRequest::decode(&req.msg).unwrap().dialects;
+    assert_eq!(offered.first(), Some(&dialect::SMB2_0_2));
+    assert_eq!(offered.last(), Some(&dialect::SMB3_1_1));
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&req.header, dialect::SMB3_1_1, 8)]),
+    );
+    assert_eq!(conn.negotiated().map(|n| n.dialect), Some(Dialect::Smb311));
+    assert!(events(&mut conn).is_empty());
+
+    // 0x02FF again, or to an SMB2 NEGOTIATE, is no dialect.
+    let mut conn = Connection::new(config(), t0);
+    let req = only(sent(&mut conn));
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&req.header, 0x02FF, 1)]),
+    );
+    assert_eq!(
+        conn.close_reason(),
+        Some(&CloseReason::Negotiate(
+            smb_proto::NegotiateFailure::Dialect(0x02FF)
+        ))
+    );
+}
+
+#[test]
+fn smb1_on_ends_on_2_0_2_when_the_server_answers_0x0202() {
+    let mut c = config();
+    c.min_dialect = Dialect::Nt1;
+    let t0 = Instant::now();
+    let mut conn = Connection::new(c, t0);
+    first_frame(&mut conn);
+    let negprot = Header {
+        command: Command::Negotiate as u16,
+        ..Default::default()
+    };
+    feed(
+        &mut conn,
+        t0,
+        &frame(&[negotiate_response(&negprot, dialect::SMB2_0_2, 4)]),
+    );
+    assert_eq!(conn.negotiated().map(|n| n.dialect), Some(Dialect::Smb202));
+    // The next request takes MessageId 1: the SMB1 NEGOTIATE took 0.
+    conn.start(ops::Echo, t0);
+    let req = only(sent(&mut conn));
+    assert_eq!(
+        (req.header.command, req.header.message_id),
+        (Command::Echo as u16, 1)
+    );
+}
+
+/// The SMB1 messages the client transmitted since the last call, one per frame.
+fn smb1_sent(conn: &mut Connection) -> Vec<smb_proto::wire::smb1::Smb1Header> {
+    use smb_proto::connection::framing::split_frame;
+    let mut tx = Vec::new();
+    if !conn.poll_transmit(&mut tx) {
+        return Vec::new();
+    }
+    let mut tx = BytesMut::from(&tx[..]);
+    let mut out = Vec::new();
+    while let Some((_, body)) = split_frame(&mut tx, 1 << 24).expect("a well-framed stream") {
+        out.push(smb_proto::wire::smb1::Smb1Header::decode(&body).expect("an SMB1 message"));
+    }
+    out
+}
+
+/// An SMB1 reply frame to `req` with `status` and the blocks `body`.
+fn smb1_reply(req: &smb_proto::wire::smb1::Smb1Header, status: u32, body: &[u8]) -> Vec<u8> {
+    use smb_proto::wire::smb1::header::{flags, flags2};
+    let mut msg = Vec::new();
+    smb_proto::wire::smb1::Smb1Header {
+        status,
+        flags: flags::REPLY,
+        flags2: flags2::NT_STATUS | flags2::UNICODE,
+        signature: [0; 8],
+        ..*req
+    }
+    .encode(&mut msg);
+    msg.extend_from_slice(body);
+    let mut f = (msg.len() as u32).to_be_bytes().to_vec();
+    f.extend_from_slice(&msg);
+    f
+}
+
+/// A connection that negotiated NT LM 0.12 with a server allowing `max_mpx` requests.
+fn smb1_negotiated(max_mpx: u16) -> (Connection, Instant) {
+    let mut c = config();
+    c.min_dialect = Dialect::Nt1;
+    c.max_dialect = Dialect::Nt1;
+    let t0 = Instant::now();
+    let mut conn = Connection::new(c, t0);
+    let negprot = only(smb1_sent(&mut conn));
+    assert_eq!((negprot.command, negprot.mid), (0x72, 0));
+    // MS-SMB 2.2.4.5.2.1: index 0, USER|ENCRYPT, max_mpx, 1 VC, buffer sizes, key,
+    // EXTENDED_SECURITY|NT_SMBS|UNICODE, time, zone, no challenge; GUID, empty blob.
+    let mut body = vec![17u8, 0, 0, 0x03];
+    body.extend_from_slice(&max_mpx.to_le_bytes());
+    body.extend_from_slice(&1u16.to_le_bytes());
+    body.extend_from_slice(&16644u32.to_le_bytes());
+    body.extend_from_slice(&65536u32.to_le_bytes());
+    body.extend_from_slice(&0u32.to_le_bytes());
+    body.extend_from_slice(&0x8000_0014u32.to_le_bytes());
+    body.extend_from_slice(&[0; 10]);
+    body.push(0);
+    body.extend_from_slice(&16u16.to_le_bytes());
+    body.extend_from_slice(&[0x5a; 16]);
+    feed(&mut conn, t0, &smb1_reply(&negprot, 0, &body));
+    assert_eq!(conn.negotiated().map(|n| n.dialect), Some(Dialect::Nt1));
+    assert_eq!(conn.credits(), u32::from(max_mpx));
+    (conn, t0)
+}
+
+#[test]
+fn smb1_requests_take_fresh_mids_within_max_mpx_and_cancel_with_nt_cancel() {
+    let (mut conn, t0) = smb1_negotiated(2);
+    let ids: Vec<OpId> = (0..3).map(|_| conn.start(ops::Echo, t0).id()).collect();
+    // MaxMpxCount 2: two ECHOs go out, MIDs 1 and 2; the third waits.
+    let sent = smb1_sent(&mut conn);
+    assert_eq!(
+        sent.iter().map(|h| (h.command, h.mid)).collect::<Vec<_>>(),
+        [(0x2B, 1), (0x2B, 2)]
+    );
+    assert_eq!(conn.in_flight(), 2);
+    // Answering MID 1 frees a place: the third goes out with MID 3.
+    feed(&mut conn, t0, &smb1_reply(&sent[0], 0, &[1, 1, 0, 0, 0]));
+    let third = only(smb1_sent(&mut conn));
+    assert_eq!((third.command, third.mid), (0x2B, 3));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(ids[0], Ok::<(), Error>(()))])
+    );
+    // Cancelling the second: NT_CANCEL with its MID (and no answer of its own).
+    conn.cancel(ids[1], t0);
+    let cancel = only(smb1_sent(&mut conn));
+    assert_eq!((cancel.command, cancel.mid), (0xA4, 2));
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(ids[1], Err::<(), _>(Error::Cancelled))])
+    );
+    // Its late answer is still taken (and frees its place); an unknown MID is not.
+    feed(&mut conn, t0, &smb1_reply(&sent[1], 0, &[1, 1, 0, 0, 0]));
+    assert!(conn.close_reason().is_none());
+    let mut stray = third;
+    stray.mid = 77;
+    feed(&mut conn, t0, &smb1_reply(&stray, 0, &[1, 1, 0, 0, 0]));
+    assert_eq!(
+        conn.close_reason(),
+        Some(&CloseReason::Protocol(Violation::UnknownMessageId(77)))
+    );
+}
+
+#[test]
+fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
+    let (mut conn, t0) = smb1_negotiated(50);
+    let id = conn.start(ops::Stat::new("s", "x"), t0).id();
+    // The share's tree is connected in SMB1; then the operation, which has no SMB1
+    // form, fails before sending anything.
+    let mut tc = only(smb1_sent(&mut conn));
+    assert_eq!(tc.command, 0x75);
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    assert_eq!(conn.share_tree("s"), Some(TreeId(5)));
+    assert!(smb1_sent(&mut conn).is_empty());
+    let evs = events(&mut conn);
+    let [Event::Done {
+        id: got,
+        result: Err(e),
+    }] = &evs[..]
+    else {
+        panic!("{evs:?}");
+    };
+    assert_eq!(*got, id);
+    assert_eq!(e.kind(), smb_proto::ErrorKind::Unsupported, "{e}");
+    // A reply with another command than its request's ends the connection.
+    let echo = conn.start(ops::Echo, t0).id();
+    let mut req = only(smb1_sent(&mut conn));
+    req.command = 0x73;
+    feed(&mut conn, t0, &smb1_reply(&req, 0, &[0, 0, 0]));
+    assert!(
+        matches!(
+            conn.close_reason(),
+            Some(CloseReason::Protocol(Violation::WrongCommand { .. }))
+        ),
+        "{:?}",
+        conn.close_reason()
+    );
+    let _ = echo;
+}

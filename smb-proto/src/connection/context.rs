@@ -551,6 +551,9 @@ pub struct OpContext<'a> {
     /// Children started during this step (with the file they work on), for the core
     /// to run.
     pub(crate) spawned: Vec<(OpId, usize, Box<dyn ErasedOp>)>,
+    /// The step tried to send an SMB2 request on an SMB1 connection: the operation has
+    /// no SMB1 form yet, and fails with [`Error::Unsupported`].
+    pub(crate) unsupported: bool,
 }
 
 impl OpContext<'_> {
@@ -627,6 +630,14 @@ impl OpContext<'_> {
     }
 
     fn queue(&mut self, items: Vec<Outgoing>) {
+        // One check for every operation: an SMB2 request never goes to an SMB1 server.
+        let smb2 = items
+            .iter()
+            .any(|i| !matches!(i.body, RequestBody::Smb1(_)));
+        if self.core.is_smb1() && smb2 {
+            self.unsupported = true;
+            return;
+        }
         self.core.waiting.push_back(Group {
             op: Some(self.id),
             session: self.session,
@@ -719,6 +730,13 @@ impl OpContext<'_> {
     /// The state of the session the operation runs in, to change it.
     pub(crate) fn session_mut(&mut self) -> &mut super::Session {
         &mut self.core.sessions[self.session.0]
+    }
+
+    /// Whether the connection speaks SMB1: requests must then be
+    /// [`RequestBody::Smb1`] (an operation sending another fails with
+    /// [`Error::Unsupported`]).
+    pub fn is_smb1(&self) -> bool {
+        self.core.is_smb1()
     }
 
     /// Negotiated parameters. Operations start only after negotiation, so the

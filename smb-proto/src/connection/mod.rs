@@ -15,6 +15,7 @@ mod receive;
 mod schedule;
 mod send;
 mod session;
+mod smb1;
 
 use crate::idmap::IdMap;
 pub use channel::ChannelSeed;
@@ -25,6 +26,8 @@ use send::{Group, Outgoing};
 use session::Session;
 pub use session::SessionSlot;
 pub(crate) use session::TreeState;
+pub use smb1::Smb1Negotiated;
+pub(crate) use smb1::CLIENT_CAPABILITIES as SMB1_CLIENT_CAPABILITIES;
 
 use context::ErasedOp;
 pub use context::{
@@ -198,6 +201,8 @@ struct Pending {
     credits_asked: u16,
     /// The key of its group in [`Core::sent`], when the group is kept to go out again.
     group: Option<u64>,
+    /// For an SMB1 request, what its response is checked against.
+    smb1: Option<smb1::Smb1Pending>,
 }
 
 /// A request group kept until every request in it is answered ([`Core::sent`]).
@@ -284,12 +289,18 @@ pub(crate) struct Core {
     /// For a connection joining another's session as a channel, what the session's first
     /// connection negotiated: this one must settle the same ([`channel`]).
     channel_of: Option<Negotiated>,
+    /// The SMB1 multi-protocol NEGOTIATE is out and unanswered: an SMB2 answer may
+    /// then say 0x02FF ([`smb1`]).
+    smb1_negprot: bool,
+    /// The connection's SMB1 state, once it negotiated NT LM 0.12.
+    smb1: Option<smb1::Smb1State>,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
 const TRAIL_LEN: usize = 24;
 
-/// A sans-IO SMB2/3 client connection.
+/// A sans-IO SMB2/3 client connection (SMB1 too, when [`Config::min_dialect`] is
+/// [`Dialect::Nt1`]: see [`crate::wire::smb1`]).
 ///
 /// The driver owns the socket and the clock. The order of calls:
 /// 1. [`Connection::new`] queues the NEGOTIATE (and the NetBIOS session request).
@@ -364,6 +375,8 @@ impl Connection {
             replay_awaiting: None,
             sent: IdMap::default(),
             channel_of: None,
+            smb1_negprot: false,
+            smb1: None,
             rng,
             config,
         };
@@ -371,7 +384,7 @@ impl Connection {
             framing::put_session_request(&mut core.tx, called, calling);
             core.state = State::NetBiosRequest;
         }
-        core.send_negotiate();
+        core.send_first_negotiate();
         Connection {
             core,
             ops: IdMap::default(),
@@ -566,7 +579,7 @@ impl Connection {
         if self.keep_alive_due().is_some_and(|due| due <= now) {
             tracing::debug!("keep-alive: nothing heard for the interval, sending ECHO");
             self.core.keep_alive_out = true;
-            let echo = RequestBody::Echo(crate::wire::simple::EchoRequest);
+            let echo = self.core.echo_body();
             self.core.waiting.push_back(send::Group::own(echo));
             self.core.flush_waiting();
         }

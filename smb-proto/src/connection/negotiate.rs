@@ -4,6 +4,10 @@
 
 use super::*;
 
+/// The DialectRevision of an SMB2 server's answer to an SMB1 NEGOTIATE offering
+/// "SMB 2.???" (MS-SMB2 2.2.4).
+const SMB2_WILDCARD: u16 = 0x02FF;
+
 /// The most conservative parameters, standing in where no negotiation happened yet.
 pub(super) static BEFORE_NEGOTIATE: Negotiated = Negotiated {
     dialect: Dialect::Smb202,
@@ -17,6 +21,7 @@ pub(super) static BEFORE_NEGOTIATE: Negotiated = Negotiated {
     cipher: None,
     signing_algorithm: SigningAlgorithm::HmacSha256,
     large_mtu: false,
+    smb1: None,
 };
 
 /// What negotiation settled.
@@ -40,10 +45,14 @@ pub struct Negotiated {
     pub validated: bool,
     /// The cipher, when the dialect can encrypt and one was agreed.
     pub cipher: Option<Cipher>,
-    /// The signing algorithm.
+    /// The signing algorithm (SMB2/3; an SMB1 connection signs with MD5,
+    /// [`crate::crypto::smb1_signing`], and this says nothing).
     pub signing_algorithm: SigningAlgorithm,
     /// Whether multi-credit requests are allowed.
     pub large_mtu: bool,
+    /// For [`Dialect::Nt1`], what the SMB1 NEGOTIATE settled (`security_mode` above is
+    /// then in SMB2's terms, `capabilities` 0).
+    pub smb1: Option<super::Smb1Negotiated>,
 }
 
 impl Core {
@@ -120,6 +129,19 @@ impl Core {
             return Err(NegotiateFailure::Refused(NtStatus(header.status)).into());
         }
         let resp = NegotiateResponse::decode(msg)?;
+        if std::mem::take(&mut self.smb1_negprot) && resp.dialect_revision == SMB2_WILDCARD {
+            // The server speaks SMB 2.1 or later and answered the SMB1 multi-protocol
+            // NEGOTIATE with 0x02FF: the real negotiation follows, an SMB2 NEGOTIATE with
+            // MessageId 1 (MS-SMB2 3.2.4.2.2.1, 3.2.5.2). The SMB1 one is never hashed.
+            tracing::debug!("SMB1 NEGOTIATE answered with SMB 2.???: negotiating SMB2");
+            // Over NetBIOS a 3.1.1 client must then reconnect over direct TCP (MS-SMB2
+            // 3.2.5.2); offering at most 3.0.2 instead keeps the connection.
+            if matches!(self.config.transport, Transport::NetBios { .. }) {
+                self.config.max_dialect = self.config.max_dialect.min(Dialect::Smb302);
+            }
+            self.send_negotiate();
+            return Ok(());
+        }
         let dialect = Dialect::from_u16(resp.dialect_revision)
             .filter(|d| *d >= self.config.min_dialect && *d <= self.config.max_dialect)
             .ok_or(NegotiateFailure::Dialect(resp.dialect_revision))?;
@@ -167,6 +189,7 @@ impl Core {
             cipher,
             signing_algorithm,
             large_mtu,
+            smb1: None,
         };
         self.check_channel(&negotiated)?;
         self.negotiated = Some(negotiated);

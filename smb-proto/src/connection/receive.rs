@@ -25,6 +25,9 @@ impl Connection {
             }
             Frame::Message(data) => data,
         };
+        if data.starts_with(&crate::wire::smb1::PROTOCOL_ID) {
+            return self.handle_smb1_message(data.freeze());
+        }
         let (plain, encrypted) = if data.starts_with(&transform::PROTOCOL_ID) {
             (self.core.decrypt(data)?, true)
         } else {
@@ -146,6 +149,20 @@ impl Connection {
         if !final_session_setup || self.core.sessions[slot.0].established {
             self.core.verify(slot, &header, &msg, encrypted)?;
         }
+        self.dispatch(pending, header, msg, command, status)
+    }
+
+    /// A checked final response (SMB2, or SMB1 with an SMB2 view of its header): the
+    /// bookkeeping its command implies, then its operation's next step.
+    pub(super) fn dispatch(
+        &mut self,
+        pending: Pending,
+        header: Header,
+        msg: Bytes,
+        command: Command,
+        status: NtStatus,
+    ) -> Result<(), CloseReason> {
+        let slot = pending.session;
         if let Some(key) = pending.group {
             if self.on_kept_answer(key, status, slot) {
                 return Ok(());

@@ -133,8 +133,15 @@ impl Connection {
             session: running.session,
             tree: running.tree,
             spawned: Vec::new(),
+            unsupported: false,
         };
-        let r = f(running.op.as_mut(), &mut cx);
+        let mut r = f(running.op.as_mut(), &mut cx);
+        if cx.unsupported {
+            r = Err(Fail::Op(Error::Unsupported {
+                op: name,
+                dialect: "SMB1",
+            }));
+        }
         let spawned = std::mem::take(&mut cx.spawned);
         let (root, session) = (running.root, running.session);
         let pending = matches!(r, Ok(Progress::Pending));

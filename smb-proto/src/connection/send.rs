@@ -76,6 +76,9 @@ impl Core {
         async_id: Option<u64>,
         encrypted: bool,
     ) {
+        if self.is_smb1() {
+            return self.send_smb1_cancel(slot, message_id);
+        }
         // MS-SMB2 3.2.4.24: CANCEL reuses the target's message id and consumes no credit.
         let session = &self.sessions[slot.0];
         let mut header = Header {
@@ -136,7 +139,7 @@ impl Core {
             return;
         }
         self.credit_probes += 1;
-        let body = RequestBody::Echo(crate::wire::simple::EchoRequest);
+        let body = self.echo_body();
         self.transmit(Group::own(body));
     }
 
@@ -150,6 +153,13 @@ impl Core {
     /// Assigns message ids, then encodes, signs or encrypts the group straight into the
     /// send buffer as one frame (a compound when it has several requests).
     pub(super) fn transmit(&mut self, group: Group) {
+        let smb1_body = matches!(
+            group.items.first().map(|i| &i.body),
+            Some(RequestBody::Smb1(_))
+        );
+        if self.is_smb1() || smb1_body {
+            return self.transmit_smb1(group);
+        }
         let protect = group.items.iter().all(|i| i.protect);
         let slot = group.session;
         let session = &self.sessions[slot.0];
@@ -289,6 +299,7 @@ impl Core {
                     session: slot,
                     credits_asked: header.credits,
                     group: keep.then_some(first),
+                    smb1: None,
                 },
             );
             self.credits_asked = self.credits_asked.saturating_add(u32::from(header.credits));

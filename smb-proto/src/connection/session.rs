@@ -149,6 +149,14 @@ impl Core {
             .negotiated
             .clone()
             .ok_or(Fail::Fatal(CloseReason::Protocol(Violation::NoNegotiate)))?;
+        if neg.dialect.is_smb1() {
+            return self.establish_smb1_session(
+                slot,
+                session_key,
+                is_guest_or_null,
+                final_response,
+            );
+        }
         let requires_signing = self.server_requires_signing();
         let (config, session) = (&self.config, &mut self.sessions[slot.0]);
         // An anonymous login has no session key: as unprotected as a guest one.

@@ -19,6 +19,7 @@ use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::SetInfoRequest;
 use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
+use crate::wire::smb1::Smb1Request;
 
 use super::lease::LeaseState;
 use super::{path, FileInfo, Handle, TreeId};
@@ -487,6 +488,10 @@ trait OneRequest {
     }
     /// What success changes.
     fn succeeded(&self, _cx: &mut OpContext<'_>) {}
+    /// The request on an SMB1 connection, where the operation has an SMB1 form.
+    fn smb1_request(&self) -> Option<Smb1Request> {
+        None
+    }
 }
 
 /// The [`Operation`] of a [`OneRequest`] type: send, check the answer, finish.
@@ -507,7 +512,10 @@ macro_rules! one_request {
             }
 
             fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
-                let (body, options) = self.request();
+                let (mut body, options) = self.request();
+                if let Some(smb1) = self.smb1_request().filter(|_| cx.is_smb1()) {
+                    body = RequestBody::Smb1(Box::new(smb1));
+                }
                 cx.send_with(0, body, options);
                 Ok(Progress::Pending)
             }
@@ -536,6 +544,9 @@ impl OneRequest for Echo {
     fn request(&self) -> (RequestBody, RequestOptions) {
         (RequestBody::Echo(EchoRequest), RequestOptions::default())
     }
+    fn smb1_request(&self) -> Option<Smb1Request> {
+        Some(Smb1Request::Echo(Default::default()))
+    }
 }
 
 one_request!(Echo);
@@ -556,6 +567,9 @@ impl OneRequest for Logoff {
         let session = cx.session_mut();
         session.established = false;
         session.trees.clear();
+    }
+    fn smb1_request(&self) -> Option<Smb1Request> {
+        Some(Smb1Request::Logoff(Default::default()))
     }
 }
 
@@ -588,6 +602,9 @@ impl OneRequest for TreeDisconnect {
     fn succeeded(&self, cx: &mut OpContext<'_>) {
         let tree = cx.tree();
         cx.session_mut().trees.remove(&tree.0);
+    }
+    fn smb1_request(&self) -> Option<Smb1Request> {
+        Some(Smb1Request::TreeDisconnect(Default::default()))
     }
 }
 

@@ -16,6 +16,7 @@ use crate::wire::ioctl::{
 use crate::wire::negotiate::security_mode;
 use crate::wire::request::RequestBody;
 use crate::wire::session_setup::{session_flags, SessionSetupRequest, SessionSetupResponse};
+use crate::wire::smb1;
 use crate::wire::tree_connect::{
     capabilities as tree_caps, share_flags, TreeConnectRequest, TreeConnectResponse,
 };
@@ -124,6 +125,24 @@ impl Login {
     }
 
     fn send(&self, cx: &mut OpContext<'_>, token: Vec<u8>) {
+        if let Some(n) = cx.negotiated().smb1 {
+            // SESSION_SETUP_ANDX (MS-SMB 2.2.4.6.1): replies cut at 64 KiB, the
+            // server's MaxMpxCount and SessionKey echoed, VcNumber 1 (0 makes some
+            // servers drop this client's other connections).
+            let req = smb1::session_setup::SessionSetupRequest {
+                max_buffer_size: 0xFFFF,
+                max_mpx: n.max_mpx,
+                vc_number: 1,
+                session_key: n.session_key,
+                capabilities: crate::connection::SMB1_CLIENT_CAPABILITIES,
+                security_blob: token.into(),
+                native_os: String::new(),
+                native_lanman: "smb-rs".into(),
+            };
+            let body = smb1::Smb1Request::SessionSetup(req);
+            cx.send(0, RequestBody::Smb1(Box::new(body)));
+            return;
+        }
         let req = SessionSetupRequest {
             flags: if self.bind {
                 crate::wire::session_setup::flags::BINDING
@@ -197,7 +216,16 @@ impl Operation for Login {
         if status != NtStatus::SUCCESS && status != NtStatus::MORE_PROCESSING_REQUIRED {
             return Err(self.fail(cx, status, String::new()));
         }
-        let body = SessionSetupResponse::decode(&resp.msg)?;
+        let body = if cx.is_smb1() {
+            let b = smb1::session_setup::SessionSetupResponse::decode(&resp.msg)?;
+            let guest = b.action & smb1::session_setup::ACTION_GUEST != 0;
+            SessionSetupResponse {
+                session_flags: if guest { session_flags::IS_GUEST } else { 0 },
+                security_buffer: b.security_blob,
+            }
+        } else {
+            SessionSetupResponse::decode(&resp.msg)?
+        };
         // Even an empty final token goes to the authenticator: it completes the exchange
         // and releases the session key (skipping it would leave no key: a guest session).
         let r = self.auth()?.next_token(&body.security_buffer);
@@ -281,6 +309,11 @@ impl Operation for TreeConnect {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<TreeId>, Fail> {
         let path = format!("\\\\{}\\{}", cx.core.config.server_name, self.share);
+        if cx.is_smb1() {
+            let req = smb1::Smb1Request::TreeConnect(smb1::tree::TreeConnectRequest { path });
+            cx.send(TREE_CONNECT, RequestBody::Smb1(Box::new(req)));
+            return Ok(Progress::Pending);
+        }
         cx.send(
             TREE_CONNECT,
             RequestBody::TreeConnect(TreeConnectRequest {
@@ -307,6 +340,19 @@ impl Operation for TreeConnect {
                 "tree connect",
                 self.share.clone(),
             )));
+        }
+        if cx.is_smb1() {
+            // TREE_CONNECT_ANDX (MS-CIFS 2.2.4.55.2): the TID is in the header; no
+            // encryption, no VALIDATE_NEGOTIATE, DFS not followed over SMB1.
+            smb1::tree::TreeConnectResponse::decode(&resp.msg)?;
+            let tree = TreeId(resp.header.tree_id);
+            tracing::info!(share = %self.share, tree_id = tree.0, "SMB1 tree connected");
+            let state = TreeState {
+                encrypt: false,
+                dfs_root: None,
+            };
+            cx.session_mut().trees.insert(tree.0, state);
+            return Ok(Progress::Done(tree));
         }
         let body = TreeConnectResponse::decode(&resp.msg)?;
         let encrypt = body.share_flags & share_flags::ENCRYPT_DATA != 0;

@@ -281,8 +281,16 @@ impl Replay {
     /// # Errors
     ///
     /// [`ReplayError::Unreplayable`] when an NTLM login in it went without key
-    /// exchange (a replay would need the password) or does not parse.
+    /// exchange (a replay would need the password) or does not parse, or when it says
+    /// SMB1 was on (SMB1 sessions are not recorded yet).
     pub fn new(recording: Recording) -> Result<Replay, ReplayError> {
+        if recording.setup.min_dialect.is_smb1() {
+            // Recording refuses SMB1 (`RecordSink::start`); a recording that says it
+            // anyway was not made by this crate, and its SMB1 frames are not understood.
+            return Err(ReplayError::Unreplayable(
+                "SMB1 sessions cannot be recorded or replayed yet".into(),
+            ));
+        }
         let sent = SentStream::new(&recording.records);
         let mut logins = Vec::new();
         for &frame in &sent.frames {

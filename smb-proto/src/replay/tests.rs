@@ -752,3 +752,19 @@ fn a_recorded_connection_sends_no_keep_alive() {
     let recorded = plain.record(target);
     assert_eq!(recorded.config(|| [7; 32], 0).keep_alive, None);
 }
+
+#[test]
+fn a_recording_with_smb1_on_is_refused() {
+    let mut s = setup();
+    s.min_dialect = Dialect::Nt1;
+    let rec = Recording {
+        setup: s,
+        records: vec![Record::Sent(vec![0, 0, 0, 0])],
+    };
+    // The text form carries it (NT1 parses), and the replay refuses it.
+    assert_eq!(Recording::parse(&rec.to_text()).unwrap(), rec);
+    let Err(ReplayError::Unreplayable(why)) = Replay::new(rec) else {
+        panic!("an SMB1 recording was accepted");
+    };
+    assert!(why.contains("SMB1"), "{why}");
+}

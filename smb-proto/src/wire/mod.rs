@@ -1,5 +1,6 @@
 //! Wire codecs: one file per SMB2 command (MS-SMB2 2.2.x) plus the header, the
-//! transform header, the MS-FSCC information classes and the MS-DTYP security descriptor.
+//! transform header, the MS-FSCC information classes and the MS-DTYP security descriptor;
+//! SMB1's in [`smb1`].
 //!
 //! Conventions shared by every file here:
 //! * A request's `encode(&self, out: &mut Vec<u8>)` appends the body that follows the
@@ -30,6 +31,7 @@ pub mod security;
 pub mod session_setup;
 pub mod set_info;
 pub mod simple;
+pub mod smb1;
 pub mod transform;
 pub mod tree_connect;
 pub mod write;

@@ -1,0 +1,493 @@
+//! SMB1 on the connection (MS-CIFS 3.2, MS-SMB 3.2): the multi-protocol NEGOTIATE that
+//! lets an SMB2 server upgrade (MS-SMB2 3.2.4.2.2.1) and an SMB1-only one answer in
+//! NT LM 0.12; then MIDs, MaxMpxCount as the credits, MD5 signing with the connection's
+//! sequence numbers, NT_CANCEL, and the receive path that hands SMB1 responses to the
+//! same operations and bookkeeping as SMB2 ones.
+//!
+//! What goes out is one SMB1 message per frame (no AndX chains, no compounds); what comes
+//! back is matched by MID. Responses reach operations as a [`Response`] whose header is
+//! an SMB2 view of the SMB1 one (status, MID as message id, TID, UID as session id,
+//! the SMB2 command doing the same work) and whose message is the SMB1 message, for the
+//! [`crate::wire::smb1`] decoders.
+
+use super::send::deadline_after;
+use super::*;
+use crate::crypto::smb1_signing;
+use crate::wire::smb1::header::{
+    capabilities as caps, flags as smb1_flags, flags2, security_mode as smb1_security,
+    SIGNATURE_RANGE,
+};
+use crate::wire::smb1::negotiate::{self as negprot, NT_LM_012, SMB_2_002, SMB_2_WILDCARD};
+use crate::wire::smb1::simple::{EchoRequest, NtCancelRequest};
+use crate::wire::smb1::{Smb1Command, Smb1Header, Smb1Request};
+
+/// The PID every request of a connection carries (Windows' constant: one process).
+const PID: u16 = 0xFEFF;
+
+/// Capabilities the client announces in SESSION_SETUP_ANDX (MS-SMB 2.2.4.6.1): no UNIX
+/// (Samba's SMB1 unix extensions stay off), no DFS, no level II oplocks.
+pub(crate) const CLIENT_CAPABILITIES: u32 = caps::UNICODE
+    | caps::LARGE_FILES
+    | caps::NT_SMBS
+    | caps::STATUS32
+    | caps::NT_FIND
+    | caps::LARGE_READX
+    | caps::LARGE_WRITEX
+    | caps::EXTENDED_SECURITY;
+
+/// What an NT LM 0.12 negotiation settled ([`Negotiated::smb1`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Smb1Negotiated {
+    /// MaxMpxCount: requests in flight at most (the connection's credits).
+    pub max_mpx: u16,
+    /// MaxBufferSize: the largest message the server accepts.
+    pub max_buffer_size: u32,
+    /// SessionKey, echoed in SESSION_SETUP_ANDX.
+    pub session_key: u32,
+    /// The server's Capabilities.
+    pub capabilities: u32,
+    /// The server's SecurityMode (NEGOTIATE_SECURITY_SIGNATURES_ENABLED 0x04,
+    /// …_REQUIRED 0x08).
+    pub security_mode: u8,
+}
+
+/// The connection's SMB1 state, once NT LM 0.12 is negotiated.
+pub(crate) struct Smb1State {
+    next_mid: u16,
+    /// The client signs once an authenticated session allows (policy and server agree);
+    /// its requests say so in Flags2, which is what makes Samba sign.
+    will_sign: bool,
+    signing: Option<Smb1Signing>,
+}
+
+/// MD5 signing, active on the whole connection from the first authenticated session.
+struct Smb1Signing {
+    key: Vec<u8>,
+    /// The sequence number of the next request.
+    next_seq: u32,
+}
+
+impl Drop for Smb1Signing {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+    }
+}
+
+/// What a pending SMB1 request needs to check its response.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Smb1Pending {
+    command: Smb1Command,
+    /// The sequence number the response is signed with, when requests are signed.
+    response_seq: Option<u32>,
+}
+
+impl Core {
+    /// Whether the connection speaks SMB1.
+    pub(crate) fn is_smb1(&self) -> bool {
+        self.smb1.is_some()
+    }
+
+    /// The first NEGOTIATE: the SMB1 multi-protocol one when SMB1 is on, else SMB2's.
+    pub(super) fn send_first_negotiate(&mut self) {
+        if !self.config.min_dialect.is_smb1() {
+            return self.send_negotiate();
+        }
+        let mut dialects = vec![NT_LM_012];
+        if self.config.max_dialect >= Dialect::Smb202 {
+            dialects.push(SMB_2_002);
+        }
+        if self.config.max_dialect >= Dialect::Smb210 {
+            dialects.push(SMB_2_WILDCARD);
+        }
+        self.smb1_negprot = true;
+        let body = Smb1Request::Negotiate(negprot::NegotiateRequest { dialects });
+        self.transmit(Group::own(RequestBody::Smb1(Box::new(body))));
+        // An SMB2 answer takes MessageId 0; the next SMB2 request is 1 (MS-SMB2 3.2.4.2.2.1).
+        self.next_message_id = 1;
+    }
+
+    /// An ECHO for the connection's own use (a keep-alive, a probe for credits).
+    pub(super) fn echo_body(&self) -> RequestBody {
+        if self.is_smb1() {
+            RequestBody::Smb1(Box::new(Smb1Request::Echo(EchoRequest::default())))
+        } else {
+            RequestBody::Echo(crate::wire::simple::EchoRequest)
+        }
+    }
+
+    /// The SMB1 server's NEGOTIATE answer: NT LM 0.12 with extended security, or a
+    /// refusal.
+    pub(super) fn on_smb1_negotiate(&mut self, msg: &Bytes) -> Result<(), CloseReason> {
+        self.smb1_negprot = false;
+        let n = match negprot::NegotiateResponse::decode(msg)? {
+            negprot::NegotiateResponse::NoDialect => {
+                return Err(NegotiateFailure::NoCommonDialect.into())
+            }
+            negprot::NegotiateResponse::Nt1(n) => n,
+        };
+        // NT LM 0.12 is the first string offered; another index answered in SMB1 names
+        // an SMB2 string.
+        if n.dialect_index != 0 {
+            return Err(NegotiateFailure::Dialect(n.dialect_index).into());
+        }
+        if !n.extended_security() {
+            return Err(NegotiateFailure::NoExtendedSecurity.into());
+        }
+        if self.config.encrypt {
+            return Err(NegotiateFailure::EncryptionNeedsSmb3.into());
+        }
+        use crate::wire::negotiate::security_mode::{SIGNING_ENABLED, SIGNING_REQUIRED};
+        let enabled = n.security_mode & smb1_security::SIGNATURES_ENABLED != 0;
+        let required = n.security_mode & smb1_security::SIGNATURES_REQUIRED != 0;
+        let will_sign = match self.config.signing {
+            crate::config::SigningPolicy::Required => true,
+            crate::config::SigningPolicy::WhenSupported => enabled || required,
+            crate::config::SigningPolicy::WhenRequired => required,
+            crate::config::SigningPolicy::Never => false,
+        };
+        // Reads and writes of 64 KiB: within what Samba allows signed (MS-SMB
+        // CAP_LARGE_READX; Samba refuses signed reads above 0x1FFFF).
+        let io = self.config.max_io_size.min(65536);
+        let facts = Smb1Negotiated {
+            max_mpx: n.max_mpx.max(1),
+            max_buffer_size: n.max_buffer_size,
+            session_key: n.session_key,
+            capabilities: n.capabilities,
+            security_mode: n.security_mode,
+        };
+        let negotiated = Negotiated {
+            dialect: Dialect::Nt1,
+            // In SMB2's terms, so that every signing decision reads it alike.
+            security_mode: if enabled { SIGNING_ENABLED } else { 0 }
+                | if required { SIGNING_REQUIRED } else { 0 },
+            capabilities: 0,
+            server_guid: n.server_guid,
+            max_read_size: io,
+            max_write_size: io,
+            max_transact_size: io,
+            validated: false,
+            cipher: None,
+            signing_algorithm: SigningAlgorithm::HmacSha256,
+            large_mtu: false,
+            smb1: Some(facts),
+        };
+        self.credits = u32::from(facts.max_mpx);
+        self.smb1 = Some(Smb1State {
+            next_mid: 1,
+            will_sign,
+            signing: None,
+        });
+        self.negotiated = Some(negotiated);
+        self.state = State::Ready;
+        tracing::warn!(
+            max_mpx = facts.max_mpx,
+            signing_required = required,
+            "negotiated SMB1 (NT LM 0.12): unsafe, use it only for servers that speak nothing newer"
+        );
+        Ok(())
+    }
+
+    /// A MID not in use, never 0 (the NEGOTIATE's) nor 0xFFFF (oplock breaks).
+    fn alloc_mid(&mut self) -> u16 {
+        let Some(s) = self.smb1.as_mut() else {
+            return 0;
+        };
+        for _ in 0..=u16::MAX {
+            let mid = s.next_mid;
+            s.next_mid = s.next_mid.wrapping_add(1);
+            if mid != 0 && mid != 0xFFFF && !self.pending.contains_key(&u64::from(mid)) {
+                return mid;
+            }
+        }
+        // Unreachable: MaxMpxCount (at most 65535 credits) bounds the MIDs in use.
+        1
+    }
+
+    /// Encodes one SMB1 request as a frame into the send buffer, signed when the
+    /// connection signs → its MID and the sequence number its response is signed with.
+    fn put_smb1(
+        &mut self,
+        slot: SessionSlot,
+        tree_id: u32,
+        req: &Smb1Request,
+        mid: u16,
+    ) -> Option<u32> {
+        let mut f2 = flags2::UNICODE
+            | flags2::NT_STATUS
+            | flags2::EXTENDED_SECURITY
+            | flags2::IS_LONG_NAME
+            | flags2::LONG_NAMES;
+        if self.smb1.as_ref().is_some_and(|s| s.will_sign) {
+            f2 |= flags2::SECURITY_SIGNATURE;
+            if self.config.signing == crate::config::SigningPolicy::Required {
+                f2 |= flags2::SECURITY_SIGNATURE_REQUIRED;
+            }
+        }
+        let header = Smb1Header {
+            command: req.command().0,
+            flags: smb1_flags::CASE_INSENSITIVE | smb1_flags::CANONICALIZED_PATHS,
+            flags2: f2,
+            tid: match tree_id {
+                0 => 0xFFFF,
+                t => t as u16,
+            },
+            pid: PID,
+            uid: self.sessions[slot.0].id as u16,
+            mid,
+            ..Default::default()
+        };
+        let frame = self.begin_frame(false);
+        let start = self.tx.len();
+        header.encode(&mut self.tx);
+        req.encode(&mut self.tx);
+        let mut seq = None;
+        if let Some(s) = self.smb1.as_mut().and_then(|s| s.signing.as_mut()) {
+            let n = s.next_seq;
+            // NT_CANCEL has no response (MS-SMB 3.3.5.1).
+            let step = if req.command() == Smb1Command::NT_CANCEL {
+                1
+            } else {
+                2
+            };
+            s.next_seq = n.wrapping_add(step);
+            seq = Some(n);
+            if let Err(e) = smb1_signing::sign_parts(&s.key, n, &mut self.tx[start..], &[]) {
+                self.fatal.get_or_insert(e.into());
+            }
+        }
+        self.end_frame(slot, frame, false);
+        tracing::debug!(
+            command = %req.command().name(),
+            mid,
+            tree_id = header.tid,
+            uid = header.uid,
+            signed = seq.is_some(),
+            "request"
+        );
+        seq
+    }
+
+    /// [`Core::transmit`] for SMB1: each request its own frame and MID; MaxMpxCount
+    /// bounds the requests in flight (one credit each). A request that is not SMB1 (one
+    /// the core queued for itself, SMB2-shaped) is not sent: operations are refused
+    /// before that (see `OpContext::queue`).
+    pub(super) fn transmit_smb1(&mut self, group: Group) {
+        let slot = group.session;
+        let timeout = deadline_after(self.now, self.config.request_timeout);
+        for item in group.items {
+            let RequestBody::Smb1(req) = &item.body else {
+                tracing::warn!(
+                    command = item.body.command().name(),
+                    "an SMB2 request on an SMB1 connection: not sent"
+                );
+                continue;
+            };
+            let command = req.command();
+            let mid = if command == Smb1Command::NEGOTIATE {
+                0
+            } else {
+                self.alloc_mid()
+            };
+            let seq = self.put_smb1(slot, item.tree_id, req, mid);
+            let equivalent = req.equivalent();
+            self.credits = self.credits.saturating_sub(1);
+            if let Some(op) = group.op {
+                let entry = TrailEntry {
+                    command: equivalent,
+                    message_id: u64::from(mid),
+                    status: None,
+                };
+                self.record(op, entry);
+            }
+            self.pending.insert(
+                u64::from(mid),
+                Pending {
+                    op: group.op,
+                    tag: item.tag,
+                    command: equivalent,
+                    async_id: None,
+                    deadline: if item.deadline { timeout } else { None },
+                    interims: 0,
+                    encrypted: false,
+                    tree_id: item.tree_id,
+                    undo: None,
+                    session: slot,
+                    credits_asked: 0,
+                    group: None,
+                    smb1: Some(Smb1Pending {
+                        command,
+                        response_seq: seq.map(|s| s.wrapping_add(1)),
+                    }),
+                },
+            );
+        }
+    }
+
+    /// NT_CANCEL of the request with `mid` (MS-CIFS 2.2.4.65): same MID, TID and UID; no
+    /// response.
+    pub(super) fn send_smb1_cancel(&mut self, slot: SessionSlot, mid: u64) {
+        let tree_id = self.pending.get(&mid).map_or(0, |p| p.tree_id);
+        let req = Smb1Request::NtCancel(NtCancelRequest);
+        self.put_smb1(slot, tree_id, &req, mid as u16);
+    }
+
+    /// Makes the first authenticated session's key the connection's MD5 signing key
+    /// when the client signs, verifying the final SESSION_SETUP_ANDX response with
+    /// sequence number 1 (MS-CIFS 3.2.5.3; Samba's `smb1cli_conn_check_signing(…, 1)`);
+    /// the next request is then signed with 2. Later sessions keep the connection's key.
+    /// The rules for guests, anonymous logins and a server requiring signing are
+    /// SMB2's.
+    pub(crate) fn establish_smb1_session(
+        &mut self,
+        slot: SessionSlot,
+        session_key: Option<[u8; 16]>,
+        guest: bool,
+        final_response: &Response,
+    ) -> Result<(), Fail> {
+        let requires_signing = self.server_requires_signing();
+        let will_sign = self.smb1.as_ref().is_some_and(|s| s.will_sign);
+        let session = &mut self.sessions[slot.0];
+        session.is_guest = guest || session_key.is_none();
+        match session_key.filter(|_| !guest) {
+            Some(key) => {
+                if self.config.signing == crate::config::SigningPolicy::Never && requires_signing {
+                    return Err(Fail::Op(Error::Invalid(
+                        "the server requires signing and the signing policy is 'never'".into(),
+                    )));
+                }
+                if will_sign {
+                    self.activate_smb1_signing(&key, final_response)?;
+                    self.sessions[slot.0].signing_active = true;
+                }
+            }
+            None => {
+                let required = requires_signing
+                    || self.config.signing == crate::config::SigningPolicy::Required;
+                if required && !self.config.allow_insecure_guest {
+                    return Err(Fail::Op(Error::Invalid(
+                        "signing is required but the server made this a guest/anonymous session, which cannot sign \
+                         (allow it with allow_insecure_guest, or smb --allow-insecure-guest)"
+                            .into(),
+                    )));
+                }
+            }
+        }
+        let session = &mut self.sessions[slot.0];
+        session.established = true;
+        tracing::info!(
+            uid = session.id,
+            guest = session.is_guest,
+            signing = session.signing_active,
+            "SMB1 session established"
+        );
+        Ok(())
+    }
+
+    fn activate_smb1_signing(&mut self, key: &[u8; 16], resp: &Response) -> Result<(), Fail> {
+        let Some(state) = self.smb1.as_mut() else {
+            return Err(Fail::Fatal(CloseReason::Protocol(Violation::NoNegotiate)));
+        };
+        if state.signing.is_some() {
+            return Ok(());
+        }
+        let (command, message_id) = (Command::SessionSetup as u16, resp.header.message_id);
+        let unsigned = resp
+            .msg
+            .get(SIGNATURE_RANGE)
+            .is_none_or(|s| s.iter().all(|b| *b == 0));
+        if unsigned {
+            return Err(Fail::Fatal(CloseReason::Unsigned {
+                command,
+                message_id,
+            }));
+        }
+        if !smb1_signing::verify(key, 1, &resp.msg) {
+            return Err(Fail::Fatal(CloseReason::BadSignature {
+                command,
+                message_id,
+            }));
+        }
+        state.signing = Some(Smb1Signing {
+            key: key.to_vec(),
+            next_seq: 2,
+        });
+        Ok(())
+    }
+}
+
+impl Connection {
+    /// An SMB1 message from the server: matched to its request by MID, its signature
+    /// checked with the sequence number the request left, then handed on as an SMB2
+    /// response would be.
+    pub(super) fn handle_smb1_message(&mut self, msg: Bytes) -> Result<(), CloseReason> {
+        let h = Smb1Header::decode(&msg)?;
+        if !h.is_reply() {
+            return Err(CloseReason::Protocol(Violation::RequestFromServer));
+        }
+        if h.command == Smb1Command::LOCKING_ANDX.0 && h.mid == 0xFFFF {
+            // An oplock break: this client asks for no oplocks, so it names nothing held.
+            tracing::debug!("SMB1 oplock break for an oplock never asked for: ignored");
+            return Ok(());
+        }
+        let message_id = u64::from(h.mid);
+        let Some(mut pending) = self.core.pending.remove(&message_id) else {
+            return Err(CloseReason::Protocol(Violation::UnknownMessageId(
+                message_id,
+            )));
+        };
+        let sent = pending.smb1.take();
+        if sent.is_none_or(|s| s.command.0 != h.command) {
+            return Err(CloseReason::Protocol(Violation::WrongCommand {
+                message_id,
+                sent: pending.command as u16,
+                answered: u16::from(h.command),
+            }));
+        }
+        let status = h.nt_status();
+        tracing::debug!(
+            command = %Smb1Command(h.command).name(),
+            mid = h.mid,
+            %status,
+            uid = h.uid,
+            tid = h.tid,
+            "response"
+        );
+        // Each final answer frees its request's place in the MaxMpxCount window.
+        self.core.credits = self.core.credits.saturating_add(1);
+        if pending.command == Command::Negotiate {
+            return self.core.on_smb1_negotiate(&msg);
+        }
+        let signing = self
+            .core
+            .smb1
+            .as_ref()
+            .and_then(|s| s.signing.as_ref())
+            .map(|s| s.key.as_slice());
+        if let (Some(seq), Some(key)) = (sent.and_then(|s| s.response_seq), signing) {
+            if !smb1_signing::verify(key, seq, &msg) {
+                return Err(CloseReason::BadSignature {
+                    command: pending.command as u16,
+                    message_id,
+                });
+            }
+        }
+        let command = pending.command;
+        if command == Command::SessionSetup {
+            let session = &mut self.core.sessions[pending.session.0];
+            if session.id == 0 {
+                session.id = u64::from(h.uid);
+            }
+        }
+        let signed = h.signature != [0; 8];
+        let header = Header {
+            status: status.0,
+            command: command as u16,
+            flags: flags::SERVER_TO_REDIR | if signed { flags::SIGNED } else { 0 },
+            message_id,
+            tree_id: u32::from(h.tid),
+            session_id: u64::from(h.uid),
+            ..Default::default()
+        };
+        self.dispatch(pending, header, msg, command, status)
+    }
+}

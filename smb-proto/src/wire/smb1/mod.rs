@@ -1,0 +1,227 @@
+//! SMB1 codecs (MS-CIFS, MS-SMB): only what an SMB1 connection needs so far — the
+//! header, NEGOTIATE, SESSION_SETUP_ANDX with extended security, TREE_CONNECT_ANDX,
+//! TREE_DISCONNECT, LOGOFF_ANDX, ECHO and NT_CANCEL.
+//!
+//! Conventions (as for the SMB2 codecs in [`crate::wire`]):
+//! * A request's `encode(&self, out)` appends what follows the 32-byte header: the
+//!   parameter block (WordCount, Words) and the data block (ByteCount, Bytes),
+//!   MS-CIFS 2.2.3.2 and 2.2.3.3. UTF-16 strings in the data block are 2-byte aligned
+//!   relative to the header's start (MS-CIFS 2.2.3.3), which the block builder knows without
+//!   being told where the header is: the data block starts at `32 + 1 + 2·WordCount + 2`.
+//! * A response's `decode(msg)` takes the whole message from its header; WordCount and
+//!   ByteCount are checked against the message, and payloads are zero-copy slices.
+//! * AndX commands are sent unchained (AndXCommand 0xFF, MS-CIFS 2.2.3.4); decoders
+//!   read the first command's block and ignore any chain.
+
+pub mod header;
+pub mod negotiate;
+pub mod request;
+pub mod session_setup;
+pub mod simple;
+pub mod tree;
+
+use bytes::Bytes;
+
+use crate::wire::codec::{put_utf16le, slice_bytes, DecodeError, Reader};
+pub use header::{Smb1Command, Smb1Header, HEADER_LEN, PROTOCOL_ID};
+pub use request::Smb1Request;
+
+/// The AndX prefix of an unchained request's words: no next command (MS-CIFS 2.2.3.4).
+pub(crate) const ANDX_NONE: [u8; 4] = [0xFF, 0, 0, 0];
+
+/// A request's parameter words and data bytes, built in order, words first.
+#[derive(Debug, Default)]
+pub(crate) struct Blocks {
+    words: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+impl Blocks {
+    /// Appends to the words.
+    pub(crate) fn words(&mut self, w: &[u8]) -> &mut Self {
+        self.words.extend_from_slice(w);
+        self
+    }
+
+    /// Appends to the data bytes.
+    pub(crate) fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        self.bytes.extend_from_slice(b);
+        self
+    }
+
+    /// Appends `s` as NUL-terminated UTF-16LE, after a pad byte when it would start at an
+    /// odd offset from the header (MS-CIFS 2.2.3.3).
+    pub(crate) fn utf16z(&mut self, s: &str) -> &mut Self {
+        let at = HEADER_LEN + 1 + self.words.len() + 2 + self.bytes.len();
+        if at % 2 == 1 {
+            self.bytes.push(0);
+        }
+        put_utf16le(&mut self.bytes, s);
+        self.bytes.extend_from_slice(&[0, 0]);
+        self
+    }
+
+    /// Appends `s` as a NUL-terminated 8-bit string.
+    pub(crate) fn asciiz(&mut self, s: &str) -> &mut Self {
+        self.bytes.extend_from_slice(s.as_bytes());
+        self.bytes.push(0);
+        self
+    }
+
+    /// Writes WordCount, the words, ByteCount and the bytes. The words are an even
+    /// number of bytes below 512 and the bytes below 64 KiB by construction of every
+    /// request here; anything longer is cut to what the counts can say.
+    pub(crate) fn finish(&self, out: &mut Vec<u8>) {
+        let words = &self.words[..self.words.len().min(510) & !1];
+        out.push((words.len() / 2) as u8);
+        out.extend_from_slice(words);
+        let bytes = &self.bytes[..self.bytes.len().min(0xFFFF)];
+        out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+}
+
+/// Where a response's parameter words and data bytes are, checked against the message
+/// (MS-CIFS 2.2.3.2, 2.2.3.3); only [`Parsed::new`] makes one, so the offsets are in
+/// bounds.
+#[derive(Debug, Clone)]
+pub(crate) struct Parsed {
+    /// The message, from its header.
+    msg: Bytes,
+    /// WordCount.
+    pub(crate) word_count: u8,
+    /// Offset of the words in `msg`.
+    words_at: usize,
+    /// Offset of the data bytes in `msg`.
+    bytes_at: usize,
+    /// ByteCount.
+    pub(crate) byte_count: usize,
+}
+
+impl Parsed {
+    /// Splits `msg` (from its header) into its blocks.
+    pub(crate) fn new(msg: &Bytes) -> Result<Self, DecodeError> {
+        let mut r = Reader::at(msg, HEADER_LEN, "smb1 word count")?;
+        let word_count = r.u8("smb1 word count")?;
+        let words_at = r.pos();
+        r.skip(usize::from(word_count) * 2, "smb1 words")?;
+        let byte_count = usize::from(r.u16("smb1 byte count")?);
+        let bytes_at = r.pos();
+        r.skip(byte_count, "smb1 bytes")?;
+        Ok(Parsed {
+            msg: msg.clone(),
+            word_count,
+            words_at,
+            bytes_at,
+            byte_count,
+        })
+    }
+
+    /// A reader over the words, after checking WordCount is one of `allowed`.
+    pub(crate) fn words(
+        &self,
+        allowed: &[u8],
+        what: &'static str,
+    ) -> Result<Reader<'_>, DecodeError> {
+        if !allowed.contains(&self.word_count) {
+            return Err(DecodeError::invalid(what, self.word_count));
+        }
+        let end = self.words_at + usize::from(self.word_count) * 2;
+        let words = self
+            .msg
+            .get(..end)
+            .ok_or(DecodeError::invalid(what, self.word_count))?;
+        Reader::at(words, self.words_at, what)
+    }
+
+    /// The data bytes.
+    pub(crate) fn data(&self) -> Bytes {
+        self.msg
+            .slice(self.bytes_at..self.bytes_at + self.byte_count)
+    }
+
+    /// `len` bytes of the data block from `offset` within it, zero-copy.
+    pub(crate) fn data_slice(
+        &self,
+        offset: usize,
+        len: usize,
+        what: &'static str,
+    ) -> Result<Bytes, DecodeError> {
+        slice_bytes(&self.data(), offset, len, what)
+    }
+}
+
+/// Helpers for the SMB1 wire tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use bytes::Bytes;
+
+    use super::header::{flags, Smb1Header};
+
+    /// A reply message: a header for `command` with `status`, then `body` (the blocks).
+    pub(crate) fn reply(command: u8, status: u32, body: &[u8]) -> Bytes {
+        let mut out = Vec::new();
+        Smb1Header {
+            command,
+            status,
+            flags: flags::REPLY,
+            flags2: super::header::flags2::NT_STATUS | super::header::flags2::UNICODE,
+            mid: 7,
+            ..Default::default()
+        }
+        .encode(&mut out);
+        out.extend_from_slice(body);
+        out.into()
+    }
+
+    /// Every truncation, corruption and random body of `msg` (see
+    /// [`crate::wire::request::test_util::assert_robust`]): a message cut before its
+    /// WordCount must not decode.
+    pub(crate) fn assert_robust<T>(
+        msg: &Bytes,
+        decode: impl Fn(&Bytes) -> Result<T, crate::wire::DecodeError>,
+    ) {
+        crate::wire::request::test_util::assert_robust_with(msg, super::HEADER_LEN, 1, decode);
+    }
+
+    /// A request's blocks as encoded after a header (offsets from the message's start).
+    pub(crate) fn encoded(encode: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let mut out = vec![0u8; super::HEADER_LEN];
+        encode(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_strings_are_aligned_from_the_header() {
+        // One word: the data block starts at 32 + 1 + 2 + 2 = 37, odd, so a string first
+        // in it gets a pad byte; after one more byte it does not.
+        let mut b = Blocks::default();
+        b.words(&[1, 0]).utf16z("A");
+        assert_eq!(b.bytes, [0, b'A', 0, 0, 0]);
+        let mut b = Blocks::default();
+        b.words(&[1, 0]).bytes(&[9]).utf16z("A");
+        assert_eq!(b.bytes, [9, b'A', 0, 0, 0]);
+        let mut out = Vec::new();
+        b.finish(&mut out);
+        assert_eq!(out, [1, 1, 0, 5, 0, 9, b'A', 0, 0, 0]);
+    }
+
+    #[test]
+    fn blocks_are_checked_against_the_message() {
+        let ok = test_util::reply(0x2B, 0, &[1, 1, 0, 2, 0, 0xAA, 0xBB]);
+        let p = Parsed::new(&ok).unwrap();
+        assert_eq!((p.word_count, p.byte_count), (1, 2));
+        assert_eq!(&p.data()[..], [0xAA, 0xBB]);
+        assert!(p.words(&[2], "w").is_err());
+        assert_eq!(p.words(&[1], "w").unwrap().u16("x").unwrap(), 1);
+        // ByteCount past the end, WordCount past the end, nothing after the header.
+        assert!(Parsed::new(&test_util::reply(0x2B, 0, &[1, 1, 0, 3, 0, 0xAA, 0xBB])).is_err());
+        assert!(Parsed::new(&test_util::reply(0x2B, 0, &[9, 1, 0])).is_err());
+        assert!(Parsed::new(&test_util::reply(0x2B, 0, &[])).is_err());
+    }
+}

@@ -1,0 +1,63 @@
+//! Any SMB1 request body this client sends.
+
+use super::header::Smb1Command;
+use super::negotiate::NegotiateRequest;
+use super::session_setup::SessionSetupRequest;
+use super::simple::{EchoRequest, NtCancelRequest};
+use super::tree::{LogoffRequest, TreeConnectRequest, TreeDisconnectRequest};
+use crate::wire::header::Command;
+
+/// The blocks of an SMB1 request, one variant per command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // each variant is its command
+pub enum Smb1Request {
+    Negotiate(NegotiateRequest),
+    SessionSetup(SessionSetupRequest),
+    Logoff(LogoffRequest),
+    TreeConnect(TreeConnectRequest),
+    TreeDisconnect(TreeDisconnectRequest),
+    Echo(EchoRequest),
+    NtCancel(NtCancelRequest),
+}
+
+impl Smb1Request {
+    /// The header's Command.
+    pub fn command(&self) -> Smb1Command {
+        match self {
+            Smb1Request::Negotiate(_) => Smb1Command::NEGOTIATE,
+            Smb1Request::SessionSetup(_) => Smb1Command::SESSION_SETUP_ANDX,
+            Smb1Request::Logoff(_) => Smb1Command::LOGOFF_ANDX,
+            Smb1Request::TreeConnect(_) => Smb1Command::TREE_CONNECT_ANDX,
+            Smb1Request::TreeDisconnect(_) => Smb1Command::TREE_DISCONNECT,
+            Smb1Request::Echo(_) => Smb1Command::ECHO,
+            Smb1Request::NtCancel(_) => Smb1Command::NT_CANCEL,
+        }
+    }
+
+    /// The SMB2 command doing the same work: what the connection's bookkeeping (session
+    /// ids, trees, keep-alives, timeouts, error trails) goes by, for either protocol.
+    pub fn equivalent(&self) -> Command {
+        match self {
+            Smb1Request::Negotiate(_) => Command::Negotiate,
+            Smb1Request::SessionSetup(_) => Command::SessionSetup,
+            Smb1Request::Logoff(_) => Command::Logoff,
+            Smb1Request::TreeConnect(_) => Command::TreeConnect,
+            Smb1Request::TreeDisconnect(_) => Command::TreeDisconnect,
+            Smb1Request::Echo(_) => Command::Echo,
+            Smb1Request::NtCancel(_) => Command::Cancel,
+        }
+    }
+
+    /// Appends the blocks after an already-written 32-byte SMB1 header.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Smb1Request::Negotiate(b) => b.encode(out),
+            Smb1Request::SessionSetup(b) => b.encode(out),
+            Smb1Request::Logoff(b) => b.encode(out),
+            Smb1Request::TreeConnect(b) => b.encode(out),
+            Smb1Request::TreeDisconnect(b) => b.encode(out),
+            Smb1Request::Echo(b) => b.encode(out),
+            Smb1Request::NtCancel(b) => b.encode(out),
+        }
+    }
+}
