@@ -255,7 +255,7 @@ impl Core {
                 self.fatal.get_or_insert(e.into());
             }
         }
-        self.end_frame(slot, frame, false);
+        self.end_frame(slot, frame, false, None);
         tracing::debug!(
             command = %req.command().name(),
             mid,
