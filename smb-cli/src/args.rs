@@ -606,9 +606,11 @@ pub enum Command {
     #[command(
         long_about = "NetBIOS name queries, like Samba's nmblookup: `smb nmblookup -U IP NAME` \
         asks the name service at IP for NAME's addresses and prints `IP NAME<20>` for each \
-        (NAME#1d asks for another suffix); `smb nmblookup -A IP` asks IP which names it \
-        holds and prints each with its suffix and <GROUP> for group names. Queries are \
-        unicast and sent three times within the timeout. A name the server does not hold \
+        (NAME#1d asks for another suffix); `smb nmblookup -B ADDR NAME` broadcasts the \
+        query to ADDR (255.255.255.255, a subnet's broadcast address) and prints every \
+        node's answer that came within the wait; `smb nmblookup -A IP` asks IP which \
+        names it holds and prints each with its suffix and <GROUP> for group names. \
+        Queries are sent three times within the wait. A name the server does not hold \
         gets no answer from nmbd (the query times out); --no-recursion asks for a negative \
         answer instead (not found)."
     )]
@@ -617,8 +619,11 @@ pub enum Command {
         #[arg(required_unless_present = "status")]
         name: Option<String>,
         /// The name server to ask (an IPv4 address)
-        #[arg(short = 'U', long, required_unless_present = "status")]
+        #[arg(short = 'U', long, required_unless_present_any = ["status", "broadcast"])]
         server: Option<std::net::Ipv4Addr>,
+        /// Broadcast the query to this address and collect every answer instead
+        #[arg(short = 'B', long, conflicts_with_all = ["server", "status"])]
+        broadcast: Option<std::net::Ipv4Addr>,
         /// Ask this address which names it holds (node status) instead
         #[arg(short = 'A', long, conflicts_with_all = ["name", "server"])]
         status: Option<std::net::Ipv4Addr>,

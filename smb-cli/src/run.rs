@@ -243,17 +243,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             name,
             server,
             status,
+            broadcast,
             nbns_port,
             wait,
             no_recursion,
         } => {
             let service = smb_blocking::NameService::new()
                 .port(nbns_port)
-                .recursion_desired(!no_recursion);
+                .recursion_desired(!no_recursion)
+                .broadcast(broadcast.is_some());
             nmblookup(
                 &smb_blocking::NetBios::new(service),
                 name.as_deref(),
-                server.or(status),
+                server.or(broadcast).or(status),
                 status.is_some(),
                 std::time::Duration::from_secs(wait.max(1)),
             )
@@ -277,7 +279,7 @@ fn nmblookup(
     status: bool,
     wait: std::time::Duration,
 ) -> Result<(), Fail> {
-    let ip = ip.ok_or_else(|| usage("nmblookup needs -U IP NAME or -A IP"))?;
+    let ip = ip.ok_or_else(|| usage("nmblookup needs -U IP NAME, -B ADDR NAME or -A IP"))?;
     let mut text = String::new();
     if status {
         for n in nb.node_status(ip, wait)?.names {
@@ -285,7 +287,7 @@ fn nmblookup(
             text.push_str(&format!("\t{}{group}\n", n.name));
         }
     } else {
-        let name = name.ok_or_else(|| usage("nmblookup needs a NAME with -U"))?;
+        let name = name.ok_or_else(|| usage("nmblookup needs a NAME with -U or -B"))?;
         let shown = match name.split_once('#') {
             Some((n, suffix)) => format!("{}<{}>", n.to_uppercase(), suffix.to_lowercase()),
             None => format!("{}<20>", name.to_uppercase()),

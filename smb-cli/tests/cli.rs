@@ -2168,12 +2168,13 @@ fn a_tree_upload_that_fails_part_way_says_what_failed_and_what_made_it() {
     assert_eq!(sha_of(&disk.join("a.bin")), sha_of(&src.join("a.bin")));
 }
 
-/// `smb nmblookup` against a private nmbd: a name's address, the names at an address,
-/// and the exit codes of a name nobody holds (timed out with RD, not found without).
+/// `smb nmblookup` against a private nmbd: a name's address (asked of it, and by a
+/// broadcast), the names at an address, and the exit codes of a name nobody holds (timed
+/// out with RD, not found without).
 #[test]
 fn nmblookup_resolves_names_and_lists_node_status() {
     use smb_tests::nmbd::{NmbServer, ADDRESS, NETBIOS_NAME, WORKGROUP};
-    let _nmbd = NmbServer::start();
+    let nmbd = NmbServer::start();
     let ip = ADDRESS.to_string();
     let run = smb(&["nmblookup", "-U", &ip, &NETBIOS_NAME.to_lowercase()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -2186,6 +2187,19 @@ fn nmblookup_resolves_names_and_lists_node_status() {
     assert_eq!(
         String::from_utf8_lossy(&run.stdout),
         format!("{ip} {WORKGROUP}<1e>\n")
+    );
+    // Broadcast on the loopback subnet: the node answers for its own name.
+    let run = smb(&["nmblookup", "-B", "127.255.255.255", NETBIOS_NAME]);
+    assert_eq!(
+        run.code,
+        0,
+        "{}\n--- nmbd log ---\n{}",
+        run.stderr,
+        nmbd.log()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        format!("{ip} {NETBIOS_NAME}<20>\n")
     );
     let run = smb(&["nmblookup", "-A", &ip]);
     assert_eq!(run.code, 0, "{}", run.stderr);

@@ -26,6 +26,8 @@ use crate::{
 
 /// The address nmbd serves.
 pub const ADDRESS: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+/// The broadcast address of its subnet, 127.0.0.0/8.
+pub const BROADCAST: Ipv4Addr = Ipv4Addr::new(127, 255, 255, 255);
 /// Its NetBIOS name.
 pub const NETBIOS_NAME: &str = "NMBTESTSRV";
 /// Its workgroup.
@@ -189,23 +191,34 @@ impl NmbServer {
     }
 
     /// Polls with name queries of its own (not the client under test's) until nmbd
-    /// answers positively for its name and its workgroup: it answers only once it has
-    /// registered them.
+    /// answers positively for its name and its workgroup (a master browser: and for
+    /// `WORKGROUP<1d>`), the last one asked by broadcast: it answers only once it has
+    /// registered them, and broadcasts a little later than unicast queries.
     fn wait_until_answering(&mut self, role: Role) {
         let probe = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
             .and_then(|s| {
                 s.set_read_timeout(Some(Duration::from_millis(200)))
                     .map(|()| s)
             })
+            .and_then(|s| s.set_broadcast(true).map(|()| s))
             .unwrap_or_else(|e| panic!("binding the probe socket: {e}"));
         let (deadline, mut pending) = match role {
             Role::Node => (
                 START_DEADLINE,
-                vec![(NETBIOS_NAME, 0x20u8), (WORKGROUP, 0x1E)],
+                vec![
+                    (NETBIOS_NAME, 0x20u8),
+                    (WORKGROUP, 0x1E),
+                    (NETBIOS_NAME, 0x20),
+                ],
             ),
             Role::MasterBrowser => (
                 ELECTION_DEADLINE,
-                vec![(NETBIOS_NAME, 0x20u8), (WORKGROUP, 0x1E), (WORKGROUP, 0x1D)],
+                vec![
+                    (NETBIOS_NAME, 0x20u8),
+                    (WORKGROUP, 0x1E),
+                    (WORKGROUP, 0x1D),
+                    (WORKGROUP, 0x1D),
+                ],
             ),
         };
         let deadline = Instant::now() + deadline;
@@ -223,7 +236,10 @@ impl NmbServer {
             }
             id = id.wrapping_add(1);
             let (name, suffix) = pending[0];
-            if probe_once(&probe, id, name, suffix) {
+            // The last probe is a broadcast: nmbd answers those once it has registered the
+            // name on its subnet too, a second or two after it answers unicast queries.
+            let broadcast = pending.len() == 1;
+            if probe_once(&probe, id, name, suffix, broadcast) {
                 pending.remove(0);
             } else {
                 std::thread::sleep(Duration::from_millis(100));
@@ -265,11 +281,12 @@ fn take_turn() -> File {
 }
 
 /// One NAME QUERY REQUEST without RD (so an unregistered name is answered negatively
-/// at once) → whether a positive response came. Built by hand so that the harness does
-/// not rest on the codec it helps test.
-fn probe_once(sock: &UdpSocket, id: u16, name: &str, suffix: u8) -> bool {
+/// at once), to nmbd or as a broadcast on its subnet → whether a positive response came.
+/// Built by hand so that the harness does not rest on the codec it helps test.
+fn probe_once(sock: &UdpSocket, id: u16, name: &str, suffix: u8, broadcast: bool) -> bool {
     let mut request = id.to_be_bytes().to_vec();
-    request.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 32]);
+    // NM_FLAGS' B is bit 4 of the header's second flags byte.
+    request.extend_from_slice(&[0, u8::from(broadcast) << 4, 0, 1, 0, 0, 0, 0, 0, 0, 32]);
     let mut raw = [b' '; 16];
     raw[..name.len()].copy_from_slice(name.as_bytes());
     raw[15] = suffix;
@@ -277,7 +294,8 @@ fn probe_once(sock: &UdpSocket, id: u16, name: &str, suffix: u8) -> bool {
         request.extend_from_slice(&[b'A' + (b >> 4), b'A' + (b & 0x0F)]);
     }
     request.extend_from_slice(&[0, 0x00, 0x20, 0x00, 0x01]);
-    if sock.send_to(&request, (ADDRESS, 137)).is_err() {
+    let to = if broadcast { BROADCAST } else { ADDRESS };
+    if sock.send_to(&request, (to, 137)).is_err() {
         return false;
     }
     let mut buf = [0u8; 1024];
