@@ -36,7 +36,6 @@
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
@@ -638,22 +637,13 @@ impl SambaDc {
         let ccache = self
             .dir
             .join(format!("ccache-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
-        let mut child = self
-            .krb5_command("kinit")
-            .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
-            .arg(principal)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawning kinit: {e}"));
-        if let Some(mut stdin) = child.stdin.take() {
-            // A write error shows up as kinit's failure below, which says more.
-            let _ = writeln!(stdin, "{password}");
-        }
-        let out = child
-            .wait_with_output()
-            .unwrap_or_else(|e| panic!("waiting for kinit: {e}"));
+        let out = crate::output_with_input(
+            self.krb5_command("kinit")
+                .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
+                .arg(principal),
+            &format!("{password}\n"),
+            "kinit",
+        );
         if !out.status.success() {
             panic!(
                 "kinit {principal} failed ({}): {}{}\n--- samba log ---\n{}",

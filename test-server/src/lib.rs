@@ -985,23 +985,15 @@ fn add_samba_user(conf: &Path, name: &str, password: &str) {
     let Some(smbpasswd) = find_program("smbpasswd") else {
         require_samba_failed()
     };
-    let mut child = Command::new(smbpasswd)
-        .arg("-c")
-        .arg(conf)
-        .args(["-s", "-a", name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("spawning smbpasswd: {e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        // `-s` reads the new password twice, one per line. A write error shows up as
-        // smbpasswd's failure below, which says more.
-        let _ = writeln!(stdin, "{password}\n{password}");
-    }
-    let out = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("waiting for smbpasswd: {e}"));
+    // `-s` reads the new password twice, one per line.
+    let out = output_with_input(
+        Command::new(smbpasswd)
+            .arg("-c")
+            .arg(conf)
+            .args(["-s", "-a", name]),
+        &format!("{password}\n{password}\n"),
+        "smbpasswd",
+    );
     if !out.status.success() {
         panic!(
             "smbpasswd -a {name} failed ({}): {}{}",
@@ -1062,6 +1054,27 @@ rm -rf -- "$3""#;
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| panic!("spawning the reaper shell: {e}"))
+}
+
+/// Runs `command` with `input` on its standard input and its output captured. A write
+/// error is left to show as the program's own failure, which says more.
+///
+/// # Panics
+///
+/// When `what` cannot be started or waited for.
+pub(crate) fn output_with_input(command: &mut Command, input: &str, what: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {what}: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for {what}: {e}"))
 }
 
 /// Stops smbd and every process in its group, SIGKILL after [`STOP_GRACE`].

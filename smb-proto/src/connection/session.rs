@@ -207,14 +207,8 @@ impl Core {
                 "encryption was requested but the server made this a guest/anonymous session"
                     .into(),
             )));
-        } else if (requires_signing || config.signing == crate::config::SigningPolicy::Required)
-            && !config.allow_insecure_guest
-        {
-            return Err(Fail::Op(Error::Invalid(
-                "signing is required but the server made this a guest/anonymous session, which cannot sign \
-                 (allow it with allow_insecure_guest, or smb --allow-insecure-guest)"
-                    .into(),
-            )));
+        } else {
+            refuse_unsigned_guest(config, requires_signing)?;
         }
         let session = &mut self.sessions[slot.0];
         session.established = true;
@@ -320,4 +314,21 @@ impl Core {
                 .unwrap_or(0),
         )
     }
+}
+
+/// A guest or anonymous session cannot sign: refused when signing is required, by the
+/// server or the policy, unless the caller allowed insecure guests (SMB2 and SMB1 alike).
+pub(super) fn refuse_unsigned_guest(
+    config: &crate::config::Config,
+    requires_signing: bool,
+) -> Result<(), Fail> {
+    let required = requires_signing || config.signing == crate::config::SigningPolicy::Required;
+    if required && !config.allow_insecure_guest {
+        return Err(Fail::Op(Error::Invalid(
+            "signing is required but the server made this a guest/anonymous session, which cannot sign \
+             (allow it with allow_insecure_guest, or smb --allow-insecure-guest)"
+                .into(),
+        )));
+    }
+    Ok(())
 }

@@ -360,17 +360,7 @@ impl Core {
                     self.sessions[slot.0].signing_active = true;
                 }
             }
-            None => {
-                let required = requires_signing
-                    || self.config.signing == crate::config::SigningPolicy::Required;
-                if required && !self.config.allow_insecure_guest {
-                    return Err(Fail::Op(Error::Invalid(
-                        "signing is required but the server made this a guest/anonymous session, which cannot sign \
-                         (allow it with allow_insecure_guest, or smb --allow-insecure-guest)"
-                            .into(),
-                    )));
-                }
-            }
+            None => super::session::refuse_unsigned_guest(&self.config, requires_signing)?,
         }
         let session = &mut self.sessions[slot.0];
         session.established = true;
