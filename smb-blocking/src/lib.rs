@@ -1,5 +1,6 @@
 //! A blocking SMB2/3 client over `std::net`, in the spirit of pysmb's `SMBConnection`,
-//! and its NetBIOS name service queries ([`NetBios`], pysmb's `nmb.NetBIOS`).
+//! its NetBIOS name service queries ([`NetBios`], pysmb's `nmb.NetBIOS`), and Kerberos
+//! tickets from a KDC ([`kerberos::request_tgt`]).
 //!
 //! All protocol decisions live in [`smb_proto`]; this crate owns the socket, the clock,
 //! the seed and the caller-facing API.
@@ -17,6 +18,7 @@
 mod channels;
 pub mod context;
 mod file;
+pub mod kerberos;
 mod netbios;
 mod path;
 mod replay;

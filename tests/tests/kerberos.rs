@@ -2,13 +2,22 @@
 //!
 //! The harness tests prove the fixture with reference tools (MIT's kinit and klist,
 //! smbclient), not this project's code; the key test checks our string-to-key and keytab
-//! reader against the keys the DC itself stores.
+//! reader against the keys the DC itself stores; the AS tests get tickets from the DC's KDC
+//! with our client ([`smb_blocking::kerberos`]) and check them with the KDC's own key and
+//! against what kinit gets.
 
 use std::fs;
 use std::process::Output;
 
+use der::Decode;
+use smb_blocking::kerberos::{
+    request_tgt, AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcTransport,
+    KerberosError, Principal, TransportPolicy,
+};
+use smb_proto::auth::kerberos::asn1::Ticket;
 use smb_proto::auth::kerberos::crypto::{string_to_key, Enctype, DEFAULT_ITERATIONS};
 use smb_proto::auth::kerberos::keytab::Keytab;
+use smb_proto::auth::kerberos::ticket_flags;
 use smb_proto::auth::ntlm::nt_hash;
 use smb_tests::dc::{SambaDc, HOST_NAME, REALM};
 use smb_tests::Share;
@@ -286,4 +295,356 @@ fn our_client_reaches_the_dc_with_its_connect_options() {
         fs::read(dc.share_path("share").join("by-ntlm.txt")).unwrap(),
         b"hello"
     );
+}
+
+/// Our client's KDC options for `dc`: its KDC, nothing else.
+fn kdc_config(dc: &SambaDc) -> KdcConfig {
+    KdcConfig::new().kdc(&dc.kdc_addr().to_string())
+}
+
+fn principal_of(dc: &SambaDc, user: &str) -> Principal {
+    Principal::parse(&dc.principal(user), None).unwrap()
+}
+
+/// The default user's TGT for `secret`, or the test fails with the DC's log.
+fn tgt(dc: &SambaDc, secret: ClientSecret, config: &KdcConfig) -> Credential {
+    request_tgt(&principal_of(dc, dc.user()), secret, config)
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()))
+}
+
+/// The failure of asking for `user`'s TGT with `secret`.
+fn refusal(dc: &SambaDc, user: &str, secret: ClientSecret, config: &KdcConfig) -> KerberosError {
+    match request_tgt(&principal_of(dc, user), secret, config) {
+        Ok(tgt) => panic!("a TGT for {user}: {tgt:?}"),
+        Err(smb_blocking::Error::Kerberos(e)) => e,
+        Err(e) => panic!("not a Kerberos error: {e}"),
+    }
+}
+
+/// Opens `tgt`'s ticket with the KDC's own key (krbtgt's, usage 2) and checks it holds
+/// the session key our client was given: the ticket is the KDC's, for this session.
+fn check_with_the_kdcs_key(dc: &SambaDc, tgt: &Credential) {
+    let krbtgt =
+        Keytab::parse(&fs::read(dc.export_keytab(&format!("krbtgt@{REALM}"))).unwrap()).unwrap();
+    let ticket = Ticket::from_der(&tgt.ticket).unwrap();
+    assert_eq!(ticket.der, tgt.ticket);
+    let etype = Enctype::from_number(ticket.body.enc_part.etype).unwrap();
+    let key = krbtgt
+        .find(REALM, &["krbtgt"], etype)
+        .unwrap_or_else(|| panic!("no krbtgt key of {etype}: {krbtgt:?}"))
+        .key()
+        .unwrap();
+    let plain = key
+        .decrypt(2, ticket.body.enc_part.cipher.as_bytes())
+        .expect("the TGT opens with the KDC's key");
+    assert_eq!(plain[0], 0x63, "EncTicketPart, [APPLICATION 3]");
+    let session_key = tgt.session_key.as_bytes();
+    assert!(
+        plain.windows(session_key.len()).any(|w| w == session_key),
+        "the ticket carries our session key"
+    );
+}
+
+#[test]
+fn our_client_gets_a_tgt_with_a_password_or_a_keytab() {
+    let dc = SambaDc::builder().start();
+    let client = principal_of(&dc, dc.user());
+    let with_password = tgt(&dc, ClientSecret::password(dc.password()), &kdc_config(&dc));
+    assert_eq!(with_password.client, client);
+    assert_eq!(
+        with_password.server.to_string(),
+        format!("krbtgt/{REALM}@{REALM}")
+    );
+    assert_eq!(with_password.session_key.etype(), Enctype::Aes256);
+    assert_eq!(with_password.ticket_etype, 18);
+    let both = ticket_flags::INITIAL | ticket_flags::PRE_AUTHENT;
+    assert_eq!(with_password.flags & both, both, "{with_password:?}");
+    let lifetime = with_password
+        .endtime
+        .duration_since(with_password.starttime)
+        .unwrap();
+    assert!(lifetime.as_secs().abs_diff(10 * 3600) <= 2, "{lifetime:?}");
+    check_with_the_kdcs_key(&dc, &with_password);
+
+    let keytab =
+        Keytab::parse(&fs::read(dc.export_keytab(&dc.principal(dc.user()))).unwrap()).unwrap();
+    let secret = ClientSecret::from_keytab(&keytab, &client).unwrap();
+    let with_keytab = tgt(&dc, secret, &kdc_config(&dc));
+    assert_eq!(with_keytab.client, client);
+    assert_eq!(with_keytab.server, with_password.server);
+    assert_ne!(with_keytab.session_key, with_password.session_key);
+    check_with_the_kdcs_key(&dc, &with_keytab);
+    // A keytab for someone else has no key for this client.
+    let other = ClientSecret::from_keytab(&keytab, &principal_of(&dc, "alice")).unwrap_err();
+    assert_eq!(other.kind(), smb_blocking::ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn the_kdcs_refusals_say_why() {
+    let dc = SambaDc::builder().start();
+    let config = kdc_config(&dc);
+    let wrong = refusal(
+        &dc,
+        dc.user(),
+        ClientSecret::password("Wrong-Pass!1"),
+        &config,
+    );
+    assert!(
+        matches!(&wrong, KerberosError::WrongPassword { principal, .. } if *principal == dc.principal(dc.user())),
+        "{wrong}"
+    );
+    assert_eq!(wrong.kind(), smb_blocking::ErrorKind::AuthenticationFailed);
+
+    let unknown = refusal(&dc, "nosuchuser", ClientSecret::password("x"), &config);
+    assert_eq!(
+        unknown,
+        KerberosError::UnknownPrincipal {
+            principal: dc.principal("nosuchuser")
+        }
+    );
+
+    // This machine's clock 900 s ahead: the KDC's error carries its time.
+    let skewed = refusal(
+        &dc,
+        dc.user(),
+        ClientSecret::password(dc.password()),
+        &kdc_config(&dc).time_offset(900),
+    );
+    let KerberosError::ClockSkew { kdc_ahead_ms } = skewed else {
+        panic!("{skewed}")
+    };
+    assert!(
+        (kdc_ahead_ms + 900_000).abs() < 3_000,
+        "measured {kdc_ahead_ms} ms"
+    );
+    assert!(
+        skewed.to_string().contains("15 min ahead of the KDC's"),
+        "{skewed}"
+    );
+    // Within the KDC's limit, the same offset in the other direction is fine.
+    tgt(
+        &dc,
+        ClientSecret::password(dc.password()),
+        &kdc_config(&dc).time_offset(-120),
+    );
+}
+
+#[test]
+fn a_closed_kdc_port_is_unreachable_and_named() {
+    let dc = SambaDc::builder().start();
+    // A port nothing listens on, TCP or UDP, on the DC's address.
+    let closed = {
+        let listener = std::net::TcpListener::bind((dc.address(), 0)).unwrap();
+        listener.local_addr().unwrap()
+    };
+    let config = KdcConfig::new()
+        .kdc(&closed.to_string())
+        .timeout(std::time::Duration::from_secs(2));
+    let started = std::time::Instant::now();
+    let e = refusal(
+        &dc,
+        dc.user(),
+        ClientSecret::password(dc.password()),
+        &config,
+    );
+    let KerberosError::KdcUnreachable { realm, tried } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(realm, REALM);
+    let tried: Vec<(KdcTransport, &str, &KdcIoError)> = tried
+        .iter()
+        .map(|a| (a.transport, a.kdc.as_str(), &a.error))
+        .collect();
+    let addr = closed.to_string();
+    assert_eq!(
+        tried,
+        [
+            (KdcTransport::Tcp, addr.as_str(), &KdcIoError::Refused),
+            (KdcTransport::Udp, addr.as_str(), &KdcIoError::Refused)
+        ]
+    );
+    assert!(
+        e.to_string()
+            .contains(&format!("tcp {addr}: connection refused")),
+        "{e}"
+    );
+    assert_eq!(e.kind(), smb_blocking::ErrorKind::Disconnected);
+    // Refused, not waited for.
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // A name that does not resolve is named as such.
+    let e = refusal(
+        &dc,
+        dc.user(),
+        ClientSecret::password(dc.password()),
+        &KdcConfig::new()
+            .kdc("no-such-kdc.invalid:88")
+            .transport(TransportPolicy::TcpOnly),
+    );
+    assert!(
+        matches!(&e, KerberosError::KdcUnreachable { tried, .. } if matches!(tried[..], [ref a] if matches!(a.error, KdcIoError::Resolve(_)))),
+        "{e}"
+    );
+}
+
+#[test]
+fn rc4_only_gets_an_rc4_session_from_the_nt_hash() {
+    let dc = SambaDc::builder().start();
+    let rc4 = kdc_config(&dc).etypes(&[Enctype::Rc4Hmac]);
+    let tgt = tgt(&dc, ClientSecret::password(dc.password()), &rc4);
+    assert_eq!(tgt.session_key.etype(), Enctype::Rc4Hmac);
+    check_with_the_kdcs_key(&dc, &tgt);
+    // The keytab's RC4 key (the NT hash) alone does the same.
+    let client = principal_of(&dc, dc.user());
+    let keytab =
+        Keytab::parse(&fs::read(dc.export_keytab(&dc.principal(dc.user()))).unwrap()).unwrap();
+    let rc4_key = keytab
+        .find(REALM, &[dc.user()], Enctype::Rc4Hmac)
+        .unwrap()
+        .key()
+        .unwrap();
+    let tgt = request_tgt(&client, ClientSecret::Keys(vec![rc4_key]), &kdc_config(&dc))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(tgt.client, client);
+    assert_eq!(tgt.session_key.etype(), Enctype::Rc4Hmac);
+    check_with_the_kdcs_key(&dc, &tgt);
+}
+
+/// Over UDP the KDC's first answer fits a datagram, its AS-REP (with the PAC) does not:
+/// KRB_ERR_RESPONSE_TOO_BIG, and the same request again over TCP.
+#[test]
+fn udp_first_falls_back_to_tcp_for_the_big_reply() {
+    let dc = SambaDc::builder().start();
+    let config = kdc_config(&dc).transport(TransportPolicy::UdpThenTcp);
+    let mut exchange = AsExchange::new(
+        principal_of(&dc, dc.user()),
+        ClientSecret::password(dc.password()),
+        &config,
+        [9; 32],
+        std::time::SystemTime::now(),
+    );
+    let mut sizes = Vec::new();
+    let tgt = loop {
+        if let Some(result) = exchange.poll_result() {
+            break result.unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+        }
+        if let Some(request) = exchange.poll_request() {
+            let reply = smb_blocking::kerberos::send(&request);
+            if let Ok(r) = &reply {
+                sizes.push((request.transport, r.len()));
+            }
+            exchange.handle_reply(reply, std::time::SystemTime::now());
+        }
+    };
+    let attempts: Vec<(KdcTransport, Option<KdcIoError>)> = exchange
+        .attempts()
+        .iter()
+        .map(|a| (a.transport, a.failure.clone()))
+        .collect();
+    assert_eq!(
+        attempts,
+        [
+            (KdcTransport::Udp, None),
+            (KdcTransport::Udp, Some(KdcIoError::ResponseTooBig)),
+            (KdcTransport::Tcp, None),
+        ],
+        "{sizes:?}"
+    );
+    // The AS-REP that came over TCP is more than a datagram may carry here.
+    let (_, as_rep) = sizes.last().unwrap();
+    assert!(*as_rep > 1400, "{sizes:?}");
+    check_with_the_kdcs_key(&dc, &tgt);
+}
+
+/// `klist -e -f` of a ccache: (valid starting, expires) in seconds since 1970, the flag
+/// letters, and the "Etype (skey, tkt)" names, for the krbtgt ticket.
+fn klist_tgt(dc: &SambaDc, ccache: &std::path::Path) -> ((u64, u64), String, String) {
+    let out = dc
+        .krb5_command("klist")
+        .args(["-e", "-f"])
+        .env("KRB5CCNAME", format!("FILE:{}", ccache.display()))
+        .output()
+        .unwrap();
+    let list = text(&out);
+    let mut lines = list
+        .lines()
+        .skip_while(|l| !l.contains(&format!("krbtgt/{REALM}@")));
+    let times: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let flags = lines
+        .next()
+        .unwrap()
+        .rsplit_once("Flags: ")
+        .unwrap()
+        .1
+        .trim()
+        .to_string();
+    let etypes = lines
+        .next()
+        .unwrap()
+        .split_once(": ")
+        .unwrap()
+        .1
+        .trim()
+        .to_string();
+    let at = |date: &str, time: &str| {
+        // MM/DD/YY HH:MM:SS, the C locale's.
+        let d: Vec<i64> = date.split('/').map(|x| x.parse().unwrap()).collect();
+        let t: Vec<u64> = time.split(':').map(|x| x.parse().unwrap()).collect();
+        let (y, m, day) = (2000 + d[2], d[0], d[1]);
+        // Days from 1970-01-01 (H. Hinnant's days_from_civil).
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = (era * 146_097 + doe - 719_468) as u64;
+        days * 86_400 + t[0] * 3600 + t[1] * 60 + t[2]
+    };
+    (
+        (at(times[0], times[1]), at(times[2], times[3])),
+        flags,
+        etypes,
+    )
+}
+
+/// What our TGT says matches what MIT's kinit stores for the same user from the same KDC:
+/// the lifetime, the session key's and the ticket's encryption types, and the flags kinit
+/// got (ours add forwardable, which we ask for and kinit by default does not).
+#[test]
+fn our_tgt_matches_what_kinit_gets() {
+    let dc = SambaDc::builder().start();
+    let ccache = dc.kinit(&dc.principal(dc.user()), dc.password());
+    let ((start, end), kinit_flags, kinit_etypes) = klist_tgt(&dc, &ccache);
+    let ours = tgt(&dc, ClientSecret::password(dc.password()), &kdc_config(&dc));
+    let secs =
+        |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(
+        (secs(ours.endtime) - secs(ours.starttime)).abs_diff(end - start) <= 2,
+        "ours {ours:?}, kinit's {start}..{end}"
+    );
+    // The same clock: the tickets were issued within seconds of each other.
+    assert!(
+        secs(ours.starttime).abs_diff(start) < 60,
+        "{ours:?} {start}"
+    );
+    let ticket_etype = Enctype::from_number(ours.ticket_etype).unwrap();
+    assert_eq!(
+        kinit_etypes,
+        format!("{}, {ticket_etype}", ours.session_key.etype())
+    );
+    let letters: String = [
+        (ticket_flags::FORWARDABLE, 'F'),
+        (ticket_flags::RENEWABLE, 'R'),
+        (ticket_flags::INITIAL, 'I'),
+        (ticket_flags::PRE_AUTHENT, 'A'),
+    ]
+    .iter()
+    .filter(|(bit, _)| ours.flags & bit != 0)
+    .map(|(_, letter)| *letter)
+    .collect();
+    for letter in kinit_flags.chars() {
+        assert!(
+            letters.contains(letter),
+            "ours {letters}, kinit's {kinit_flags}"
+        );
+    }
 }

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 
+use crate::auth::kerberos::KerberosError;
 use crate::auth::ntlm::Credentials;
 use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
@@ -74,6 +75,10 @@ pub enum ClientError {
     /// sent (see [`NameServiceError`]).
     #[error("NetBIOS name service: {error} ({errno})", error = .0, errno = .0.errno().name())]
     NameService(#[from] NameServiceError),
+    /// A Kerberos exchange with the KDC failed: unreachable, unknown principal, wrong
+    /// password, clock skew, … (see [`KerberosError`]).
+    #[error("Kerberos: {error} ({errno})", error = .0, errno = .0.errno().name())]
+    Kerberos(#[from] KerberosError),
     /// A transfer of many files failed part-way: the files that made it (their remote
     /// paths), and the first failure. Its kind, errno and status are that failure's.
     #[error("{first} ({} of {total} files transferred)", transferred.len())]
@@ -140,6 +145,7 @@ impl ClientError {
             ClientError::NotReady { .. } => crate::ErrorKind::NotReady,
             ClientError::NotConnected { .. } => crate::ErrorKind::Disconnected,
             ClientError::NameService(e) => e.kind(),
+            ClientError::Kerberos(e) => e.kind(),
         }
     }
 
@@ -155,6 +161,7 @@ impl ClientError {
                 crate::Errno::ENOTCONN
             }
             ClientError::NameService(e) => e.errno(),
+            ClientError::Kerberos(e) => e.errno(),
         }
     }
 
@@ -186,9 +193,9 @@ impl From<ClientError> for io::Error {
             ClientError::Connect { target, source } => {
                 io::Error::new(source.kind(), ClientError::Connect { target, source })
             }
-            e @ (ClientError::Transfer { .. } | ClientError::NameService(_)) => {
-                io::Error::new(e.kind().into(), e)
-            }
+            e @ (ClientError::Transfer { .. }
+            | ClientError::NameService(_)
+            | ClientError::Kerberos(_)) => io::Error::new(e.kind().into(), e),
             // Not `Disconnected`'s ConnectionReset: nothing was reset, the request never
             // left.
             e @ (ClientError::NotReady { .. } | ClientError::NotConnected { .. }) => {

@@ -11,11 +11,322 @@
 //! * [`gss`]: the GSS-API tokens of a login (AP-REQ with the GSS checksum, AP-REP and
 //!   mutual authentication) and which key becomes the SMB session key, checked against a
 //!   real smbclient login to Samba.
+//! * [`kdc`]: reaching a KDC — which KDC and transport next, TCP framing — without sockets.
+//! * [`as_exchange`]: the AS exchange ([`AsExchange`]) that turns a password or a keytab
+//!   into a ticket-granting ticket ([`Credential`]), as a sans-IO state machine.
+//! * [`error`]: why an exchange failed ([`KerberosError`]).
 //!
-//! Nothing here is wired into a login yet; the AS/TGS exchanges, the GSS-API token and
-//! the SPNEGO mechanism build on these.
+//! The types a caller builds an exchange from live here: the client [`Principal`], its
+//! [`ClientSecret`], and the [`KdcConfig`]. Nothing here is wired into a login yet; the
+//! TGS exchange and the SPNEGO mechanism build on these.
 
+pub mod as_exchange;
 pub mod asn1;
 pub mod crypto;
+pub mod error;
 pub mod gss;
+pub mod kdc;
 pub mod keytab;
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use zeroize::Zeroizing;
+
+pub use as_exchange::AsExchange;
+pub use error::KerberosError;
+pub use kdc::{KdcIoError, KdcRequest, KdcTransport, TransportPolicy};
+
+use crypto::{Enctype, Key};
+use keytab::Keytab;
+
+/// A Kerberos principal: name components and realm (`alice@SMBTEST.TEST`,
+/// `krbtgt/SMBTEST.TEST@SMBTEST.TEST`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Principal {
+    /// The name's components: `["alice"]`, `["krbtgt", "SMBTEST.TEST"]`.
+    pub name: Vec<String>,
+    /// The realm; Active Directory's is the DNS domain in upper case.
+    pub realm: String,
+}
+
+impl Principal {
+    /// `name` (components separated by `/`) in `realm`.
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::Credentials`] for an empty realm or name component.
+    pub fn new(name: &str, realm: &str) -> Result<Principal, KerberosError> {
+        let principal = Principal {
+            name: name.split('/').map(str::to_string).collect(),
+            realm: realm.to_string(),
+        };
+        if principal.realm.is_empty() || principal.name.iter().any(String::is_empty) {
+            return Err(KerberosError::Credentials(format!(
+                "{principal:?} is not a principal name (an empty name component or realm)"
+            )));
+        }
+        Ok(principal)
+    }
+
+    /// Reads `name@REALM`; a `name` without `@` takes `default_realm`.
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::Credentials`] when there is no realm, or an empty part.
+    pub fn parse(text: &str, default_realm: Option<&str>) -> Result<Principal, KerberosError> {
+        match (text.rsplit_once('@'), default_realm) {
+            (Some((name, realm)), _) => Principal::new(name, realm),
+            (None, Some(realm)) => Principal::new(text, realm),
+            (None, None) => Err(KerberosError::Credentials(format!(
+                "no realm for {text:?}: write it as {text}@REALM or give the realm"
+            ))),
+        }
+    }
+
+    /// The ticket-granting service of `realm`, `krbtgt/REALM@REALM`.
+    pub fn krbtgt(realm: &str) -> Principal {
+        Principal {
+            name: vec!["krbtgt".to_string(), realm.to_string()],
+            realm: realm.to_string(),
+        }
+    }
+
+    /// The default salt of this principal's keys (RFC 4120 section 4): the realm, then
+    /// the name components. Active Directory's user salt reads the same for a user named
+    /// as stored (`SMBTEST.TESTalice`); the KDC's ETYPE-INFO2 salt, when given, wins.
+    pub fn default_salt(&self) -> Vec<u8> {
+        let mut salt = self.realm.as_bytes().to_vec();
+        for c in &self.name {
+            salt.extend_from_slice(c.as_bytes());
+        }
+        salt
+    }
+
+    fn components(&self) -> Vec<&str> {
+        self.name.iter().map(String::as_str).collect()
+    }
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name.join("/"), self.realm)
+    }
+}
+
+/// What proves the client's identity: a password, or long-term keys (from a keytab).
+/// Wiped from memory when dropped; its `Debug` shows no secret.
+#[derive(Clone)]
+pub enum ClientSecret {
+    /// A password: the key is derived with the salt and iteration count the KDC names.
+    Password(Zeroizing<String>),
+    /// Long-term keys, one per etype (a keytab's entries for the principal).
+    Keys(Vec<Key>),
+}
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientSecret::Password(_) => f.write_str("Password(<redacted>)"),
+            ClientSecret::Keys(keys) => f.debug_tuple("Keys").field(keys).finish(),
+        }
+    }
+}
+
+impl ClientSecret {
+    /// A password.
+    pub fn password(password: &str) -> ClientSecret {
+        ClientSecret::Password(Zeroizing::new(password.to_string()))
+    }
+
+    /// `client`'s keys in `keytab`: for each etype this client speaks, the entry with the
+    /// highest key version (realm and name matched exactly, the name type ignored).
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::Credentials`] when the keytab holds no usable key for `client`.
+    pub fn from_keytab(keytab: &Keytab, client: &Principal) -> Result<ClientSecret, KerberosError> {
+        let keys: Vec<Key> = [Enctype::Aes256, Enctype::Aes128, Enctype::Rc4Hmac]
+            .into_iter()
+            .filter_map(|etype| keytab.find(&client.realm, &client.components(), etype))
+            .filter_map(|entry| entry.key().ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(KerberosError::Credentials(format!(
+                "the keytab has no AES or RC4 key for {client} (it holds: {})",
+                keytab
+                    .entries()
+                    .iter()
+                    .map(|e| format!("{} etype {}", e.principal(), e.enctype()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        Ok(ClientSecret::Keys(keys))
+    }
+}
+
+/// How to reach the KDC and what to ask of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KdcConfig {
+    /// The KDCs to try in order, `host:port` (port 88 when absent). Empty: the realm's
+    /// name in lower case, as a host name (no DNS SRV lookup).
+    pub kdcs: Vec<String>,
+    /// Which transports, in which order ([`TransportPolicy::TcpThenUdp`] by default).
+    pub transport: TransportPolicy,
+    /// How long each attempt (one KDC, one transport) may take.
+    pub timeout: Duration,
+    /// The encryption types accepted, most preferred first: AES-256, AES-128, RC4.
+    pub etypes: Vec<Enctype>,
+    /// Seconds added to this machine's clock for Kerberos, for a host whose clock is known
+    /// to be off (and for tests): positive when the clock is behind the KDC's.
+    pub time_offset: i64,
+    /// The ticket lifetime asked for (the KDC caps it; Active Directory at 10 hours).
+    pub lifetime: Duration,
+}
+
+impl Default for KdcConfig {
+    fn default() -> Self {
+        KdcConfig {
+            kdcs: Vec::new(),
+            transport: TransportPolicy::default(),
+            timeout: kdc::DEFAULT_TIMEOUT,
+            etypes: vec![Enctype::Aes256, Enctype::Aes128, Enctype::Rc4Hmac],
+            time_offset: 0,
+            lifetime: Duration::from_secs(10 * 3600),
+        }
+    }
+}
+
+impl KdcConfig {
+    /// The defaults: the realm's host on port 88, TCP then UDP, 5 s per attempt,
+    /// AES-256, AES-128 and RC4, a 10-hour ticket.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a KDC to try (`host:port`, or `host` for port 88).
+    pub fn kdc(mut self, kdc: &str) -> Self {
+        self.kdcs.push(kdc.to_string());
+        self
+    }
+
+    /// Sets the transport policy.
+    pub fn transport(mut self, transport: TransportPolicy) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Sets the time each attempt may take.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the encryption types accepted, most preferred first.
+    pub fn etypes(mut self, etypes: &[Enctype]) -> Self {
+        self.etypes = etypes.to_vec();
+        self
+    }
+
+    /// Sets the seconds added to this machine's clock.
+    pub fn time_offset(mut self, seconds: i64) -> Self {
+        self.time_offset = seconds;
+        self
+    }
+}
+
+/// Ticket flags (RFC 4120 5.3, `TicketFlags`): bit 0 is the most significant bit.
+pub mod ticket_flags {
+    /// forwardable (bit 1).
+    pub const FORWARDABLE: u32 = 1 << 30;
+    /// renewable (bit 8).
+    pub const RENEWABLE: u32 = 1 << 23;
+    /// initial: issued by the AS exchange, not from a TGT (bit 9).
+    pub const INITIAL: u32 = 1 << 22;
+    /// pre-authent: the client proved its key before the ticket was issued (bit 10).
+    pub const PRE_AUTHENT: u32 = 1 << 21;
+    /// ok-as-delegate (bit 13).
+    pub const OK_AS_DELEGATE: u32 = 1 << 18;
+    /// enc-pa-rep: the KDC protected the padata (RFC 6806, bit 15).
+    pub const ENC_PA_REP: u32 = 1 << 16;
+}
+
+/// A ticket and what goes with it: what an AS or TGS exchange gives, and what an AP-REQ
+/// (or the next TGS-REQ) is made from. The session key is wiped when dropped; `Debug`
+/// shows neither it nor the ticket's bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    /// The client, as the KDC named it in its reply (it may correct the case).
+    pub client: Principal,
+    /// The service the ticket is for (`krbtgt/REALM@REALM` for a TGT).
+    pub server: Principal,
+    /// The ticket's DER exactly as the KDC sent it: it goes into requests as is.
+    pub ticket: Vec<u8>,
+    /// The etype the ticket itself is encrypted in (the service's key; opaque to the
+    /// client).
+    pub ticket_etype: i32,
+    /// The session key shared with the service.
+    pub session_key: Key,
+    /// The ticket flags ([`ticket_flags`]).
+    pub flags: u32,
+    /// When the client authenticated.
+    pub authtime: SystemTime,
+    /// When the ticket becomes valid (the authtime when the KDC gave none).
+    pub starttime: SystemTime,
+    /// When the ticket expires.
+    pub endtime: SystemTime,
+    /// Until when it may be renewed, for a renewable ticket.
+    pub renew_till: Option<SystemTime>,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credential")
+            .field("client", &self.client.to_string())
+            .field("server", &self.server.to_string())
+            .field("ticket_len", &self.ticket.len())
+            .field("ticket_etype", &self.ticket_etype)
+            .field("session_key", &self.session_key)
+            .field("flags", &format_args!("{:#010x}", self.flags))
+            .field("authtime", &self.authtime)
+            .field("starttime", &self.starttime)
+            .field("endtime", &self.endtime)
+            .field("renew_till", &self.renew_till)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_read_and_print() {
+        let p = Principal::parse("alice@SMBTEST.TEST", None).unwrap();
+        assert_eq!(p.name, ["alice"]);
+        assert_eq!(p.realm, "SMBTEST.TEST");
+        assert_eq!(p.to_string(), "alice@SMBTEST.TEST");
+        assert_eq!(p.default_salt(), b"SMBTEST.TESTalice");
+        assert_eq!(Principal::parse("alice", Some("R")).unwrap().realm, "R");
+        // The name's own realm wins over the default.
+        assert_eq!(Principal::parse("a@X", Some("R")).unwrap().realm, "X");
+        let svc = Principal::new("cifs/dc.smbtest.test", "SMBTEST.TEST").unwrap();
+        assert_eq!(svc.name, ["cifs", "dc.smbtest.test"]);
+        assert_eq!(Principal::krbtgt("R").to_string(), "krbtgt/R@R");
+        for bad in ["alice", "@R", "a@", "a//b@R"] {
+            let e = Principal::parse(bad, None).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let s = ClientSecret::password("Sm0ke-Test!pw");
+        assert!(!format!("{s:?}").contains("Sm0ke"));
+        let key = Key::new(Enctype::Rc4Hmac, &[0x5a; 16]).unwrap();
+        let s = ClientSecret::Keys(vec![key]);
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("90") && !shown.contains("5a"), "{shown}");
+    }
+}

@@ -1,0 +1,378 @@
+//! Why a Kerberos exchange failed, in the terms a user can act on (issue #17): the KDC
+//! could not be reached, the principal is unknown, the password is wrong, the clocks
+//! differ, no encryption type is shared, the account cannot log in.
+//!
+//! The KRB-ERROR codes behind them are RFC 4120 section 7.5.9's. No variant holds a
+//! password, a key or a ticket.
+
+use std::fmt;
+
+use super::crypto::Enctype;
+use super::kdc::{KdcIoError, KdcTransport};
+use crate::ntstatus::Errno;
+use crate::ErrorKind;
+
+/// KRB-ERROR codes this client tells apart (RFC 4120 section 7.5.9).
+pub mod code {
+    /// KDC_ERR_C_PRINCIPAL_UNKNOWN: no such client.
+    pub const C_PRINCIPAL_UNKNOWN: i32 = 6;
+    /// KDC_ERR_S_PRINCIPAL_UNKNOWN: no such service.
+    pub const S_PRINCIPAL_UNKNOWN: i32 = 7;
+    /// KDC_ERR_POLICY: refused by policy (e.g. logon hours).
+    pub const POLICY: i32 = 12;
+    /// KDC_ERR_ETYPE_NOSUPP: no encryption type in common.
+    pub const ETYPE_NOSUPP: i32 = 14;
+    /// KDC_ERR_CLIENT_REVOKED: the account is disabled or locked out.
+    pub const CLIENT_REVOKED: i32 = 18;
+    /// KDC_ERR_KEY_EXPIRED: the password has expired.
+    pub const KEY_EXPIRED: i32 = 23;
+    /// KDC_ERR_PREAUTH_FAILED: the encrypted timestamp did not decrypt (wrong password).
+    pub const PREAUTH_FAILED: i32 = 24;
+    /// KDC_ERR_PREAUTH_REQUIRED: send pre-authentication (answered with ETYPE-INFO2).
+    pub const PREAUTH_REQUIRED: i32 = 25;
+    /// KRB_AP_ERR_BAD_INTEGRITY: a checksum or decryption failed (wrong key).
+    pub const BAD_INTEGRITY: i32 = 31;
+    /// KRB_AP_ERR_SKEW: the clocks differ by more than the KDC allows.
+    pub const SKEW: i32 = 37;
+    /// KRB_ERR_RESPONSE_TOO_BIG: the reply does not fit a UDP datagram; ask over TCP.
+    pub const RESPONSE_TOO_BIG: i32 = 52;
+
+    /// The RFC's name of `code`, or "" for one this client has no name for.
+    pub fn name(code: i32) -> &'static str {
+        match code {
+            C_PRINCIPAL_UNKNOWN => "KDC_ERR_C_PRINCIPAL_UNKNOWN",
+            S_PRINCIPAL_UNKNOWN => "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+            POLICY => "KDC_ERR_POLICY",
+            ETYPE_NOSUPP => "KDC_ERR_ETYPE_NOSUPP",
+            CLIENT_REVOKED => "KDC_ERR_CLIENT_REVOKED",
+            KEY_EXPIRED => "KDC_ERR_KEY_EXPIRED",
+            PREAUTH_FAILED => "KDC_ERR_PREAUTH_FAILED",
+            PREAUTH_REQUIRED => "KDC_ERR_PREAUTH_REQUIRED",
+            BAD_INTEGRITY => "KRB_AP_ERR_BAD_INTEGRITY",
+            SKEW => "KRB_AP_ERR_SKEW",
+            RESPONSE_TOO_BIG => "KRB_ERR_RESPONSE_TOO_BIG",
+            _ => "",
+        }
+    }
+}
+
+/// The clock difference Kerberos tolerates by default (Active Directory's and MIT's
+/// `clockskew`): five minutes.
+pub const DEFAULT_SKEW_LIMIT_SECS: u64 = 300;
+
+/// One transport attempt that got no usable answer, for
+/// [`KerberosError::KdcUnreachable`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedAttempt {
+    /// The KDC as `host:port`.
+    pub kdc: String,
+    /// TCP or UDP.
+    pub transport: KdcTransport,
+    /// What went wrong.
+    pub error: KdcIoError,
+}
+
+impl fmt::Display for FailedAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.transport, self.kdc, self.error)
+    }
+}
+
+/// Why a Kerberos exchange failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KerberosError {
+    /// Every KDC and transport tried failed below Kerberos: the name did not resolve, the
+    /// connection was refused, nothing answered in time.
+    #[error("no KDC of realm {realm} answered: {}", list(tried))]
+    KdcUnreachable {
+        /// The realm.
+        realm: String,
+        /// Each attempt, in order, and how it failed.
+        tried: Vec<FailedAttempt>,
+    },
+    /// The KDC does not know the client (KDC_ERR_C_PRINCIPAL_UNKNOWN).
+    #[error("the KDC does not know {principal} (KDC_ERR_C_PRINCIPAL_UNKNOWN)")]
+    UnknownPrincipal {
+        /// The principal asked for, `name@REALM`.
+        principal: String,
+    },
+    /// The password or key is not the principal's: the KDC refused the encrypted
+    /// timestamp (KDC_ERR_PREAUTH_FAILED, KRB_AP_ERR_BAD_INTEGRITY), or its reply did not
+    /// decrypt.
+    #[error("wrong password or key for {principal}: {why}")]
+    WrongPassword {
+        /// The principal, `name@REALM`.
+        principal: String,
+        /// How it showed.
+        why: String,
+    },
+    /// This machine's clock and the KDC's differ by more than the KDC allows
+    /// (KRB_AP_ERR_SKEW); measured from the KDC's time in its error.
+    #[error("{}", skew_message(*kdc_ahead_ms))]
+    ClockSkew {
+        /// The KDC's time minus this client's (with its configured offset), in
+        /// milliseconds: positive when the KDC's clock is ahead.
+        kdc_ahead_ms: i64,
+    },
+    /// No encryption type both the KDC (for this principal) and this client accept
+    /// (KDC_ERR_ETYPE_NOSUPP, or an ETYPE-INFO2 offering none of ours, or a keytab with
+    /// none of the keys the KDC offers).
+    #[error(
+        "no encryption type in common with the KDC for {principal}: it offers {offered:?}, \
+         this client allows {}",
+        allowed.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NoCommonEtype {
+        /// The principal.
+        principal: String,
+        /// The etype numbers the KDC offered (empty when it named none).
+        offered: Vec<i32>,
+        /// What this client allowed (and, with a keytab, had keys for).
+        allowed: Vec<Enctype>,
+    },
+    /// The account exists but may not log in now: disabled or locked out
+    /// (KDC_ERR_CLIENT_REVOKED), password expired (KDC_ERR_KEY_EXPIRED), or refused by
+    /// policy (KDC_ERR_POLICY).
+    #[error("the account {principal} cannot log in: {} ({})", unusable_reason(*code), code::name(*code))]
+    AccountUnusable {
+        /// The principal.
+        principal: String,
+        /// The KRB-ERROR code.
+        code: i32,
+    },
+    /// Another KRB-ERROR.
+    #[error(
+        "the KDC refused {principal}: error {code}{}{}",
+        named(*code),
+        text.as_deref().map_or(String::new(), |t| format!(": {t:?}"))
+    )]
+    KdcError {
+        /// The principal.
+        principal: String,
+        /// The KRB-ERROR code.
+        code: i32,
+        /// The KDC's e-text, if any (at most 200 characters of it).
+        text: Option<String>,
+    },
+    /// A reply that is not a Kerberos message, not the one asked for, or does not answer
+    /// this request (another nonce, realm or service).
+    #[error("bad reply from the KDC at {kdc}: {detail}")]
+    BadReply {
+        /// The KDC that sent it, `host:port`.
+        kdc: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The credentials given cannot be used: an empty name or realm, a keytab without a
+    /// key for the principal, a clock before 1970.
+    #[error("Kerberos credentials: {0}")]
+    Credentials(String),
+}
+
+fn list(tried: &[FailedAttempt]) -> String {
+    if tried.is_empty() {
+        return "no KDC to try".to_string();
+    }
+    tried
+        .iter()
+        .map(FailedAttempt::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn named(code: i32) -> String {
+    match code::name(code) {
+        "" => String::new(),
+        name => format!(" ({name})"),
+    }
+}
+
+fn unusable_reason(code: i32) -> &'static str {
+    match code {
+        code::CLIENT_REVOKED => "disabled or locked out",
+        code::KEY_EXPIRED => "the password has expired",
+        _ => "refused by policy",
+    }
+}
+
+/// "this machine's clock is 15 min 2 s ahead of the KDC's (Kerberos allows 5 min)".
+fn skew_message(kdc_ahead_ms: i64) -> String {
+    let secs = (kdc_ahead_ms.unsigned_abs() + 500) / 1000;
+    let amount = match (secs / 60, secs % 60) {
+        (0, s) => format!("{s} s"),
+        (m, 0) => format!("{m} min"),
+        (m, s) => format!("{m} min {s} s"),
+    };
+    let side = if kdc_ahead_ms < 0 {
+        "ahead of"
+    } else {
+        "behind"
+    };
+    format!(
+        "this machine's clock is {amount} {side} the KDC's (Kerberos allows {} min by \
+         default; KRB_AP_ERR_SKEW)",
+        DEFAULT_SKEW_LIMIT_SECS / 60
+    )
+}
+
+impl KerberosError {
+    /// The errno that best describes it: ETIMEDOUT when every KDC attempt timed out,
+    /// EHOSTUNREACH for another unreachable KDC, EPROTO for a bad reply, EINVAL for
+    /// unusable credentials, EKEYEXPIRED for an expired password, EACCES for the rest
+    /// (the login was refused).
+    pub fn errno(&self) -> Errno {
+        match self {
+            KerberosError::KdcUnreachable { tried, .. } => {
+                let timed_out = |a: &FailedAttempt| a.error == KdcIoError::TimedOut;
+                if !tried.is_empty() && tried.iter().all(timed_out) {
+                    Errno::ETIMEDOUT
+                } else {
+                    Errno::EHOSTUNREACH
+                }
+            }
+            KerberosError::AccountUnusable {
+                code: code::KEY_EXPIRED,
+                ..
+            } => Errno::EKEYEXPIRED,
+            KerberosError::BadReply { .. } => Errno::EPROTO,
+            KerberosError::Credentials(_) => Errno::EINVAL,
+            _ => Errno::EACCES,
+        }
+    }
+
+    /// What kind of failure it is: [`ErrorKind::TimedOut`] or [`ErrorKind::Disconnected`]
+    /// for an unreachable KDC (as a server that cannot be reached),
+    /// [`ErrorKind::ProtocolViolation`] for a bad reply, [`ErrorKind::InvalidArgument`] for
+    /// unusable credentials, [`ErrorKind::AuthenticationFailed`] for the rest.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            KerberosError::KdcUnreachable { .. } => match self.errno() {
+                Errno::ETIMEDOUT => ErrorKind::TimedOut,
+                _ => ErrorKind::Disconnected,
+            },
+            KerberosError::BadReply { .. } => ErrorKind::ProtocolViolation,
+            KerberosError::Credentials(_) => ErrorKind::InvalidArgument,
+            _ => ErrorKind::AuthenticationFailed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(error: KdcIoError) -> FailedAttempt {
+        FailedAttempt {
+            kdc: "127.0.0.9:88".into(),
+            transport: KdcTransport::Tcp,
+            error,
+        }
+    }
+
+    #[test]
+    fn each_failure_has_its_kind_and_errno() {
+        let unreachable = |errors: Vec<KdcIoError>| KerberosError::KdcUnreachable {
+            realm: "R".into(),
+            tried: errors.into_iter().map(attempt).collect(),
+        };
+        let timed_out = unreachable(vec![KdcIoError::TimedOut, KdcIoError::TimedOut]);
+        assert_eq!(
+            (timed_out.kind(), timed_out.errno()),
+            (ErrorKind::TimedOut, Errno::ETIMEDOUT)
+        );
+        let mixed = unreachable(vec![KdcIoError::TimedOut, KdcIoError::Refused]);
+        assert_eq!(
+            (mixed.kind(), mixed.errno()),
+            (ErrorKind::Disconnected, Errno::EHOSTUNREACH)
+        );
+        assert_eq!(unreachable(vec![]).errno(), Errno::EHOSTUNREACH);
+        let refused = [
+            KerberosError::UnknownPrincipal {
+                principal: "x@R".into(),
+            },
+            KerberosError::WrongPassword {
+                principal: "x@R".into(),
+                why: "".into(),
+            },
+            KerberosError::ClockSkew { kdc_ahead_ms: 1 },
+            KerberosError::NoCommonEtype {
+                principal: "x@R".into(),
+                offered: vec![],
+                allowed: vec![],
+            },
+            KerberosError::AccountUnusable {
+                principal: "x@R".into(),
+                code: code::CLIENT_REVOKED,
+            },
+        ];
+        for e in refused {
+            assert_eq!(
+                (e.kind(), e.errno()),
+                (ErrorKind::AuthenticationFailed, Errno::EACCES),
+                "{e}"
+            );
+        }
+        let expired = KerberosError::AccountUnusable {
+            principal: "x@R".into(),
+            code: code::KEY_EXPIRED,
+        };
+        assert_eq!(expired.errno(), Errno::EKEYEXPIRED);
+        assert_eq!(expired.kind(), ErrorKind::AuthenticationFailed);
+        let bad = KerberosError::BadReply {
+            kdc: "k:88".into(),
+            detail: "garbage".into(),
+        };
+        assert_eq!(
+            (bad.kind(), bad.errno()),
+            (ErrorKind::ProtocolViolation, Errno::EPROTO)
+        );
+        let creds = KerberosError::Credentials("empty realm".into());
+        assert_eq!(creds.kind(), ErrorKind::InvalidArgument);
+    }
+
+    #[test]
+    fn messages_say_what_to_do() {
+        let e = KerberosError::ClockSkew {
+            kdc_ahead_ms: -902_400,
+        };
+        assert_eq!(
+            e.to_string(),
+            "this machine's clock is 15 min 2 s ahead of the KDC's (Kerberos allows 5 min by \
+             default; KRB_AP_ERR_SKEW)"
+        );
+        let e = KerberosError::ClockSkew {
+            kdc_ahead_ms: 600_000,
+        };
+        assert!(e.to_string().contains("10 min behind"), "{e}");
+        let e = KerberosError::KdcUnreachable {
+            realm: "SMBTEST.TEST".into(),
+            tried: vec![
+                attempt(KdcIoError::Refused),
+                FailedAttempt {
+                    kdc: "127.0.0.9:88".into(),
+                    transport: KdcTransport::Udp,
+                    error: KdcIoError::TimedOut,
+                },
+            ],
+        };
+        assert_eq!(
+            e.to_string(),
+            "no KDC of realm SMBTEST.TEST answered: tcp 127.0.0.9:88: connection refused; \
+             udp 127.0.0.9:88: no answer in time"
+        );
+        let e = KerberosError::KdcError {
+            principal: "a@R".into(),
+            code: 60,
+            text: Some("generic".into()),
+        };
+        assert_eq!(e.to_string(), "the KDC refused a@R: error 60: \"generic\"");
+        let e = KerberosError::AccountUnusable {
+            principal: "a@R".into(),
+            code: code::CLIENT_REVOKED,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the account a@R cannot log in: disabled or locked out (KDC_ERR_CLIENT_REVOKED)"
+        );
+    }
+}
