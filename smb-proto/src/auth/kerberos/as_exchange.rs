@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use der::asn1::OctetString;
 use der::{Decode, Encode};
+use zeroize::Zeroizing;
 
 use super::asn1::{
     msg_type, name_type, pa_type, App, AsRep, EncKdcRepPart, EncryptedData, EtypeInfo2Entry,
@@ -471,6 +472,9 @@ impl AsExchange {
             })?;
         let part = EncKdcRepPart::decode_either(&plain)
             .map_err(|e| self.bad_reply(format!("its encrypted part does not decode ({e})")))?;
+        // The session key's bytes out of the decoded part at once, wiped on every path.
+        let keytype = part.key.keytype;
+        let key_bytes = Zeroizing::new(part.key.keyvalue.into_bytes());
         if part.nonce != nonce {
             return Err(self.bad_reply(format!(
                 "it answers another request (nonce {:#x}, sent {nonce:#x})",
@@ -489,13 +493,12 @@ impl AsExchange {
                 self.client
             )));
         }
-        let session_key = Enctype::from_number(part.key.keytype)
-            .and_then(|e| Key::new(e, part.key.keyvalue.as_bytes()).ok())
+        let session_key = Enctype::from_number(keytype)
+            .and_then(|e| Key::new(e, &key_bytes).ok())
             .ok_or_else(|| {
                 self.bad_reply(format!(
-                    "a session key of etype {} and {} bytes",
-                    part.key.keytype,
-                    part.key.keyvalue.as_bytes().len()
+                    "a session key of etype {keytype} and {} bytes",
+                    key_bytes.len()
                 ))
             })?;
         let authtime = system_time(&part.authtime);
