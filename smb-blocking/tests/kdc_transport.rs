@@ -91,3 +91,14 @@ fn a_reply_cut_short_or_never_sent_fails_within_the_timeout() {
     let (n, _) = silent.recv_from(&mut datagram).unwrap();
     assert_eq!(&datagram[..n], b"an AS-REQ", "one unframed datagram");
 }
+
+#[test]
+fn an_address_that_does_not_resolve_is_named_as_such() {
+    // No port: refused by the parser, no DNS query leaves the machine.
+    let got = send(&request(
+        "kdc-without-a-port".into(),
+        KdcTransport::Tcp,
+        Duration::from_secs(1),
+    ));
+    assert!(matches!(got, Err(KdcIoError::Resolve(_))), "{got:?}");
+}

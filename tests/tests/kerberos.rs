@@ -413,6 +413,7 @@ fn the_kdcs_refusals_say_why() {
     let KerberosError::ClockSkew { kdc_ahead_ms } = skewed else {
         panic!("{skewed}")
     };
+    println!("clock skew measured from the KDC's error: {kdc_ahead_ms} ms");
     assert!(
         (kdc_ahead_ms + 900_000).abs() < 3_000,
         "measured {kdc_ahead_ms} ms"
@@ -471,19 +472,6 @@ fn a_closed_kdc_port_is_unreachable_and_named() {
     assert_eq!(e.kind(), smb_blocking::ErrorKind::Disconnected);
     // Refused, not waited for.
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
-    // A name that does not resolve is named as such.
-    let e = refusal(
-        &dc,
-        dc.user(),
-        ClientSecret::password(dc.password()),
-        &KdcConfig::new()
-            .kdc("no-such-kdc.invalid:88")
-            .transport(TransportPolicy::TcpOnly),
-    );
-    assert!(
-        matches!(&e, KerberosError::KdcUnreachable { tried, .. } if matches!(tried[..], [ref a] if matches!(a.error, KdcIoError::Resolve(_)))),
-        "{e}"
-    );
 }
 
 #[test]
@@ -549,6 +537,7 @@ fn udp_first_falls_back_to_tcp_for_the_big_reply() {
         ],
         "{sizes:?}"
     );
+    println!("replies (transport, bytes): {sizes:?}");
     // The AS-REP that came over TCP is more than a datagram may carry here.
     let (_, as_rep) = sizes.last().unwrap();
     assert!(*as_rep > 1400, "{sizes:?}");
