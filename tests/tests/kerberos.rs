@@ -366,6 +366,17 @@ fn our_client_gets_a_tgt_with_a_password_or_a_keytab() {
     assert!(lifetime.as_secs().abs_diff(10 * 3600) <= 2, "{lifetime:?}");
     check_with_the_kdcs_key(&dc, &with_password);
 
+    // The realm typed in lower case: the KDC answers with its own spelling, taken as is.
+    let lower = Principal::new(dc.user(), &REALM.to_lowercase()).unwrap();
+    let canonical = request_tgt(
+        &lower,
+        ClientSecret::password(dc.password()),
+        &kdc_config(&dc),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(canonical.client, client);
+    assert_eq!(canonical.server, with_password.server);
+
     let keytab =
         Keytab::parse(&fs::read(dc.export_keytab(&dc.principal(dc.user()))).unwrap()).unwrap();
     let secret = ClientSecret::from_keytab(&keytab, &client).unwrap();
