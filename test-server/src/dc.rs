@@ -682,6 +682,26 @@ impl SambaDc {
         keytab
     }
 
+    /// Disables the account of user `name` (`samba-tool user disable`) on the running DC:
+    /// its KDC then refuses it (KDC_ERR_CLIENT_REVOKED).
+    ///
+    /// # Panics
+    ///
+    /// When samba-tool fails, e.g. for an unknown user.
+    pub fn disable_user(&self, name: &str) {
+        samba_tool(
+            &self.dir,
+            &[
+                "user",
+                "disable",
+                name,
+                "-H",
+                &format!("ldb://{}/private/sam.ldb", self.dir.display()),
+                &format!("--configfile={}", self.conf.display()),
+            ],
+        );
+    }
+
     /// An `smbclient` command aimed at this DC's SMB server by name (`-I ADDRESS -p PORT`)
     /// with the DC's `smb.conf` and [`krb5_conf`](SambaDc::krb5_conf), no credentials or
     /// target yet: add `-U`, `--use-kerberos=…` and `//dc.smbtest.test/share` as needed.

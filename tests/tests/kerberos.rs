@@ -442,6 +442,25 @@ fn the_kdcs_refusals_say_why() {
 }
 
 #[test]
+fn a_disabled_account_is_unusable() {
+    let dc = SambaDc::builder().user("alice", "Al1ce-Pass!x").start();
+    let alice = principal_of(&dc, "alice");
+    let secret = || ClientSecret::password(dc.password_of("alice"));
+    request_tgt(&alice, secret(), &kdc_config(&dc)).unwrap_or_else(|e| panic!("{e}"));
+    dc.disable_user("alice");
+    let e = refusal(&dc, "alice", secret(), &kdc_config(&dc));
+    assert_eq!(
+        e,
+        KerberosError::AccountUnusable {
+            principal: alice.to_string(),
+            code: 18
+        }
+    );
+    assert!(e.to_string().contains("disabled or locked out"), "{e}");
+    assert_eq!(e.kind(), smb_blocking::ErrorKind::AuthenticationFailed);
+}
+
+#[test]
 fn a_closed_kdc_port_is_unreachable_and_named() {
     let dc = SambaDc::builder().start();
     // A port nothing listens on, TCP or UDP, on the DC's address.
