@@ -14,7 +14,7 @@ use smb_blocking::kerberos::{
     request_tgt, AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcTransport,
     KerberosError, Principal, TransportPolicy,
 };
-use smb_proto::auth::kerberos::asn1::Ticket;
+use smb_proto::auth::kerberos::asn1::{EncTicketPart, Ticket};
 use smb_proto::auth::kerberos::crypto::{string_to_key, Enctype, DEFAULT_ITERATIONS};
 use smb_proto::auth::kerberos::keytab::Keytab;
 use smb_proto::auth::kerberos::ticket_flags;
@@ -337,12 +337,26 @@ fn check_with_the_kdcs_key(dc: &SambaDc, tgt: &Credential) {
     let plain = key
         .decrypt(2, ticket.body.enc_part.cipher.as_bytes())
         .expect("the TGT opens with the KDC's key");
-    assert_eq!(plain[0], 0x63, "EncTicketPart, [APPLICATION 3]");
-    let session_key = tgt.session_key.as_bytes();
-    assert!(
-        plain.windows(session_key.len()).any(|w| w == session_key),
+    let part = EncTicketPart::from_der(&plain).unwrap().0;
+    assert_eq!(
+        part.key.keyvalue.as_bytes(),
+        tgt.session_key.as_bytes(),
         "the ticket carries our session key"
     );
+    assert_eq!(part.key.keytype, tgt.session_key.etype().number());
+    assert_eq!(part.flags.0, tgt.flags);
+    assert_eq!(
+        std::time::UNIX_EPOCH + part.endtime.to_unix_duration(),
+        tgt.endtime
+    );
+    assert_eq!(part.crealm.to_string_lossy(), tgt.client.realm);
+    let cname: Vec<String> = part
+        .cname
+        .name_string
+        .iter()
+        .map(|c| c.to_string_lossy())
+        .collect();
+    assert_eq!(cname, tgt.client.name);
 }
 
 #[test]
