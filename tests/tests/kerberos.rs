@@ -9,7 +9,6 @@
 use std::fs;
 use std::process::Output;
 
-use der::Decode;
 use smb_blocking::kerberos::{
     request_tgt, AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcTransport,
     KerberosError, Principal, TransportPolicy,
@@ -19,6 +18,7 @@ use smb_proto::auth::kerberos::crypto::{string_to_key, Enctype, DEFAULT_ITERATIO
 use smb_proto::auth::kerberos::keytab::Keytab;
 use smb_proto::auth::kerberos::ticket_flags;
 use smb_proto::auth::ntlm::nt_hash;
+use smb_proto::der::Decode;
 use smb_tests::dc::{SambaDc, HOST_NAME, REALM};
 use smb_tests::Share;
 
