@@ -13,13 +13,14 @@
 use super::send::deadline_after;
 use super::*;
 use crate::crypto::smb1_signing;
+use crate::wire::create::FileId;
 use crate::wire::smb1::header::{
     capabilities as caps, flags as smb1_flags, flags2, security_mode as smb1_security,
     SIGNATURE_RANGE,
 };
 use crate::wire::smb1::negotiate::{self as negprot, NT_LM_012, SMB_2_002, SMB_2_WILDCARD};
 use crate::wire::smb1::simple::{EchoRequest, NtCancelRequest};
-use crate::wire::smb1::{Smb1Command, Smb1Header, Smb1Request};
+use crate::wire::smb1::{file, Smb1Command, Smb1Header, Smb1Request};
 
 /// The PID every request of a connection carries (Windows' constant: one process).
 const PID: u16 = 0xFEFF;
@@ -113,6 +114,41 @@ impl Core {
         } else {
             RequestBody::Echo(crate::wire::simple::EchoRequest)
         }
+    }
+
+    /// A CLOSE of `file_id` in the connection's protocol: what the core sends to close
+    /// a handle nobody will use (an abandoned open, an operation's cleanup).
+    pub(crate) fn close_body(&self, file_id: FileId) -> RequestBody {
+        if self.is_smb1() {
+            let close = file::CloseRequest {
+                fid: file_id.smb1_fid(),
+            };
+            RequestBody::Smb1(Box::new(Smb1Request::Close(close)))
+        } else {
+            RequestBody::Close(crate::wire::close::CloseRequest {
+                file_id,
+                ..Default::default()
+            })
+        }
+    }
+
+    /// An operation's cleanup request in the connection's protocol: operations say
+    /// CLOSE in SMB2 terms there (they have no context to ask the dialect), so an SMB2
+    /// CLOSE becomes SMB1's on an SMB1 connection; anything else goes as it is.
+    pub(super) fn cleanup_body(&self, body: RequestBody) -> RequestBody {
+        match body {
+            RequestBody::Close(c) if self.is_smb1() => self.close_body(c.file_id),
+            body => body,
+        }
+    }
+
+    /// The file a successful CREATE (or NT_CREATE_ANDX) response opened.
+    pub(super) fn opened_file(&self, msg: &Bytes) -> Result<FileId, crate::wire::DecodeError> {
+        Ok(if self.is_smb1() {
+            file::NtCreateResponse::decode(msg)?.file_id
+        } else {
+            crate::wire::create::CreateResponse::decode(msg)?.file_id
+        })
     }
 
     /// The SMB1 server's NEGOTIATE answer: NT LM 0.12 with extended security, or a
@@ -239,7 +275,18 @@ impl Core {
         let frame = self.begin_frame(false);
         let start = self.tx.len();
         header.encode(&mut self.tx);
-        req.encode(&mut self.tx);
+        // A large WRITE_ANDX's data ends the message: sent from the caller's buffer (see
+        // `poll_transmit_vectored`) and signed where it is, never copied.
+        let payload = match req {
+            Smb1Request::Write(w) if w.data.len() >= super::send::SEPARATE_PAYLOAD => {
+                w.encode_head(&mut self.tx);
+                Some(w.data.clone())
+            }
+            req => {
+                req.encode(&mut self.tx);
+                None
+            }
+        };
         let mut seq = None;
         if let Some(s) = self.smb1.as_mut().and_then(|s| s.signing.as_mut()) {
             let n = s.next_seq;
@@ -251,9 +298,13 @@ impl Core {
             };
             s.next_seq = n.wrapping_add(step);
             seq = Some(n);
-            if let Err(e) = smb1_signing::sign_parts(&s.key, n, &mut self.tx[start..], &[]) {
+            let tail = payload.as_deref().unwrap_or_default();
+            if let Err(e) = smb1_signing::sign_parts(&s.key, n, &mut self.tx[start..], tail) {
                 self.fatal.get_or_insert(e.into());
             }
+        }
+        if let Some(p) = payload {
+            self.tx_payloads.push((self.tx.len(), p));
         }
         self.end_frame(slot, frame, false, None);
         tracing::debug!(

@@ -1,6 +1,7 @@
 //! SMB1 codecs (MS-CIFS, MS-SMB): only what an SMB1 connection needs so far — the
 //! header, NEGOTIATE, SESSION_SETUP_ANDX with extended security, TREE_CONNECT_ANDX,
-//! TREE_DISCONNECT, LOGOFF_ANDX, ECHO and NT_CANCEL.
+//! TREE_DISCONNECT, LOGOFF_ANDX, ECHO, NT_CANCEL, and file I/O: NT_CREATE_ANDX,
+//! READ_ANDX, WRITE_ANDX, CLOSE and FLUSH.
 //!
 //! Conventions (as for the SMB2 codecs in [`crate::wire`]):
 //! * A request's `encode(&self, out)` appends what follows the 32-byte header: the
@@ -13,6 +14,7 @@
 //! * AndX commands are sent unchained (AndXCommand 0xFF, MS-CIFS 2.2.3.4); decoders
 //!   read the first command's block and ignore any chain.
 
+pub mod file;
 pub mod header;
 pub mod negotiate;
 pub mod request;
