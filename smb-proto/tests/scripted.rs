@@ -4867,3 +4867,66 @@ fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
     );
     let _ = echo;
 }
+
+/// An NT_CREATE_ANDX reply's blocks (WordCount 0x22): `fid`, a file of `size` bytes.
+fn smb1_create_reply(fid: u16, size: u64) -> Vec<u8> {
+    let mut b = vec![0x22u8, 0xFF, 0, 0, 0, 0];
+    b.extend_from_slice(&fid.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&[0; 32]);
+    b.extend_from_slice(&0x80u32.to_le_bytes());
+    b.extend_from_slice(&size.to_le_bytes());
+    b.extend_from_slice(&size.to_le_bytes());
+    b.extend_from_slice(&[0; 5]);
+    b.extend_from_slice(&[0, 0]);
+    b
+}
+
+/// A READ_ANDX reply's blocks carrying `data` at DataOffset 60.
+fn smb1_read_reply(data: &[u8]) -> Vec<u8> {
+    let len = data.len() as u32;
+    let mut b = vec![12u8, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&(len as u16).to_le_bytes());
+    b.extend_from_slice(&60u16.to_le_bytes());
+    b.extend_from_slice(&((len >> 16) as u16).to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&(len.wrapping_add(1) as u16).to_le_bytes());
+    b.push(0);
+    b.extend_from_slice(data);
+    b
+}
+
+#[test]
+fn smb1_read_file_opens_alone_then_keeps_max_mpx_read_andx_in_flight() {
+    let (mut conn, t0) = smb1_negotiated(4);
+    let id = conn.start(ops::ReadFile::new("s", "f", 0, None), t0).id();
+    let mut tc = only(smb1_sent(&mut conn));
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    // No compound on SMB1: the NT_CREATE_ANDX goes alone.
+    let create = only(smb1_sent(&mut conn));
+    assert_eq!((create.command, create.tid), (0xA2, 5));
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&create, 0, &smb1_create_reply(0x4001, 1 << 20)),
+    );
+    // A 1 MiB file in 64 KiB READ_ANDX: the window (16) is cut to MaxMpxCount (4).
+    let reads = smb1_sent(&mut conn);
+    assert_eq!(reads.len(), 4, "{reads:?}");
+    assert!(reads.iter().all(|r| r.command == 0x2E));
+    // Each answer frees one place, taken by the next READ_ANDX at once.
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&reads[0], 0, &smb1_read_reply(&[7; 65536])),
+    );
+    let next = only(smb1_sent(&mut conn));
+    assert_eq!(next.command, 0x2E);
+    assert!(conn.credits() == 0, "{}", conn.credits());
+    let _ = id;
+}

@@ -394,6 +394,31 @@ fn smb1_file_api_open_seek_read_write_flush_close() {
     assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
     f.close().expect("close");
     assert_eq!(on_disk(&srv, "api.bin"), want);
+    // A 0-byte file and one of 100 MiB + 1 through the File API: written in one call
+    // (as 64 KiB WRITE_ANDX, MaxMpxCount in flight), read back to the end.
+    let mut f = conn
+        .open("share", "empty.bin", OpenOptions::overwrite())
+        .expect("create empty");
+    f.write_all(&[]).expect("write nothing");
+    let mut none = Vec::new();
+    assert_eq!(f.read_to_end(&mut none).expect("read empty"), 0);
+    f.close().expect("close empty");
+    assert!(on_disk(&srv, "empty.bin").is_empty());
+    let big = data(100 * 1024 * 1024 + 1, 9);
+    let mut f = conn
+        .open("share", "big.bin", OpenOptions::overwrite())
+        .expect("create big");
+    f.write_all(&big).expect("write 100 MiB + 1");
+    f.seek(SeekFrom::Start(0)).expect("rewind");
+    let mut back = Vec::with_capacity(big.len());
+    f.read_to_end(&mut back).expect("read 100 MiB + 1");
+    f.close().expect("close big");
+    assert_eq!(
+        sha256(&back),
+        sha256(&big),
+        "read back through the File API"
+    );
+    assert_eq!(sha256(&on_disk(&srv, "big.bin")), sha256(&big), "on disk");
     // A missing file, opened to read: the server's error.
     let e = conn
         .open("share", "missing.bin", OpenOptions::read())
