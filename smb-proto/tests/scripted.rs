@@ -4930,3 +4930,87 @@ fn smb1_read_file_opens_alone_then_keeps_max_mpx_read_andx_in_flight() {
     assert!(conn.credits() == 0, "{}", conn.credits());
     let _ = id;
 }
+
+/// The SMB1 messages sent, whole.
+fn smb1_sent_frames(conn: &mut Connection) -> Vec<Vec<u8>> {
+    use smb_proto::connection::framing::split_frame;
+    let mut tx = Vec::new();
+    if !conn.poll_transmit(&mut tx) {
+        return Vec::new();
+    }
+    let mut tx = BytesMut::from(&tx[..]);
+    let mut out = Vec::new();
+    while let Some((_, body)) = split_frame(&mut tx, 1 << 24).expect("a well-framed stream") {
+        out.push(body.to_vec());
+    }
+    out
+}
+
+#[test]
+fn smb1_closes_what_abandoned_and_failed_transfers_left_open() {
+    use smb_proto::wire::smb1::Smb1Header;
+    let (mut conn, t0) = smb1_negotiated(50);
+    // An open answered after its operation was cancelled: the core closes the FID.
+    let id = conn.start(ops::ReadFile::new("s", "f", 0, None), t0).id();
+    let mut tc = only(smb1_sent(&mut conn));
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    let create = only(smb1_sent(&mut conn));
+    conn.cancel(id, t0);
+    assert_eq!(only(smb1_sent(&mut conn)).command, 0xA4);
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&create, 0, &smb1_create_reply(0x0A0B, 10)),
+    );
+    let frames = smb1_sent_frames(&mut conn);
+    let [close] = &frames[..] else {
+        panic!("{frames:?}");
+    };
+    assert_eq!(close[4], 0x04, "CLOSE");
+    assert_eq!(&close[32..35], &[3, 0x0B, 0x0A], "WordCount 3, the FID");
+    // A READ_ANDX failing: the download fails and its cleanup closes the FID in SMB1.
+    let id = conn.start(ops::ReadFile::new("s", "g", 0, None), t0).id();
+    let create = only(smb1_sent(&mut conn));
+    assert_eq!(create.command, 0xA2);
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&create, 0, &smb1_create_reply(0x0C0D, 100)),
+    );
+    // The 100 bytes, and the READ asking whether the file goes on.
+    let reads = smb1_sent(&mut conn);
+    assert_eq!(reads.len(), 2);
+    assert!(reads.iter().all(|r| r.command == 0x2E));
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&reads[0], 0xC000_0022, &[0, 0, 0]),
+    );
+    let frames = smb1_sent_frames(&mut conn);
+    let [close] = &frames[..] else {
+        panic!("{frames:?}");
+    };
+    let h = Smb1Header::decode(close).expect("header");
+    assert_eq!((h.command, h.tid), (0x04, 5));
+    assert_eq!(&close[33..35], &[0x0D, 0x0C]);
+    let evs = events(&mut conn);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::Done { id: got, result: Err(e) }
+            if *got == id && e.status() == Some(NtStatus::ACCESS_DENIED))),
+        "{evs:?}"
+    );
+    // The other READ's late answer is taken and dropped.
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&reads[1], 0, &smb1_read_reply(&[])),
+    );
+    assert!(conn.close_reason().is_none());
+    assert!(smb1_sent(&mut conn).is_empty());
+}

@@ -252,6 +252,19 @@ fn smb1_on_the_tokio_driver() {
         client.echo().await.expect("echo");
         assert!(!client.tree_encrypted("share").await.expect("tree connect"));
         client.echo().await.expect("echo after tree connect");
+        let content = data(1_000_003, 4);
+        let n = client
+            .store_file("share", "t.bin", &mut &content[..])
+            .await
+            .expect("store");
+        assert_eq!(n, content.len() as u64);
+        let mut back = Vec::new();
+        client
+            .retrieve_file("share", "t.bin", &mut back)
+            .await
+            .expect("retrieve");
+        assert!(back == content, "the download differs");
+        assert_eq!(sha256(&on_disk(&srv, "t.bin")), sha256(&content));
         let e = client
             .list_path("share", "", "*")
             .await
