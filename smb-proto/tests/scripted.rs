@@ -4761,6 +4761,11 @@ fn smb1_reply(req: &smb_proto::wire::smb1::Smb1Header, status: u32, body: &[u8])
 
 /// A connection that negotiated NT LM 0.12 with a server allowing `max_mpx` requests.
 fn smb1_negotiated(max_mpx: u16) -> (Connection, Instant) {
+    smb1_negotiated_caps(max_mpx, 0x8000_0014)
+}
+
+/// [`smb1_negotiated`] with the server's `capabilities`.
+fn smb1_negotiated_caps(max_mpx: u16, capabilities: u32) -> (Connection, Instant) {
     let mut c = config();
     c.min_dialect = Dialect::Nt1;
     c.max_dialect = Dialect::Nt1;
@@ -4776,7 +4781,7 @@ fn smb1_negotiated(max_mpx: u16) -> (Connection, Instant) {
     body.extend_from_slice(&16644u32.to_le_bytes());
     body.extend_from_slice(&65536u32.to_le_bytes());
     body.extend_from_slice(&0u32.to_le_bytes());
-    body.extend_from_slice(&0x8000_0014u32.to_le_bytes());
+    body.extend_from_slice(&capabilities.to_le_bytes());
     body.extend_from_slice(&[0; 10]);
     body.push(0);
     body.extend_from_slice(&16u16.to_le_bytes());
@@ -4898,7 +4903,9 @@ fn smb1_read_reply(data: &[u8]) -> Vec<u8> {
 
 #[test]
 fn smb1_read_file_opens_alone_then_keeps_max_mpx_read_andx_in_flight() {
-    let (mut conn, t0) = smb1_negotiated(4);
+    // EXTENDED_SECURITY | LARGE_WRITEX | LARGE_READX | NT_SMBS | UNICODE.
+    let (mut conn, t0) = smb1_negotiated_caps(4, 0x8000_C014);
+    assert_eq!(conn.negotiated().map(|n| n.max_read_size), Some(65536));
     let id = conn.start(ops::ReadFile::new("s", "f", 0, None), t0).id();
     let mut tc = only(smb1_sent(&mut conn));
     tc.tid = 5;
@@ -4949,7 +4956,7 @@ fn smb1_sent_frames(conn: &mut Connection) -> Vec<Vec<u8>> {
 #[test]
 fn smb1_closes_what_abandoned_and_failed_transfers_left_open() {
     use smb_proto::wire::smb1::Smb1Header;
-    let (mut conn, t0) = smb1_negotiated(50);
+    let (mut conn, t0) = smb1_negotiated_caps(50, 0x8000_C014);
     // An open answered after its operation was cancelled: the core closes the FID.
     let id = conn.start(ops::ReadFile::new("s", "f", 0, None), t0).id();
     let mut tc = only(smb1_sent(&mut conn));
@@ -5013,4 +5020,16 @@ fn smb1_closes_what_abandoned_and_failed_transfers_left_open() {
     );
     assert!(conn.close_reason().is_none());
     assert!(smb1_sent(&mut conn).is_empty());
+}
+
+#[test]
+fn smb1_without_large_readx_and_writex_io_fits_the_server_buffer() {
+    // MaxBufferSize 16644 (Samba's `max xmit`) less 64 bytes of headers.
+    let (conn, _) = smb1_negotiated(50);
+    let n = conn.negotiated().expect("negotiated");
+    assert_eq!((n.max_read_size, n.max_write_size), (16580, 16580));
+    // LARGE_READX alone: 64 KiB reads, writes still within the buffer.
+    let (conn, _) = smb1_negotiated_caps(50, 0x8000_4014);
+    let n = conn.negotiated().expect("negotiated");
+    assert_eq!((n.max_read_size, n.max_write_size), (65536, 16580));
 }

@@ -181,8 +181,20 @@ impl Core {
             crate::config::SigningPolicy::WhenRequired => required,
             crate::config::SigningPolicy::Never => false,
         };
-        // Reads and writes of 64 KiB: within what Samba allows signed (MS-SMB
-        // CAP_LARGE_READX; Samba refuses signed reads above 0x1FFFF).
+        // Reads and writes of 64 KiB with CAP_LARGE_READX / CAP_LARGE_WRITEX (MS-SMB
+        // 2.2.4.2, 2.2.4.3): within what Samba serves signed (it cuts signed reads to
+        // 128 KiB and drops messages over 128 KiB + 65). Without them, what fits in the
+        // server's MaxBufferSize after the headers (MS-CIFS 2.2.4.42.1).
+        let small = n.max_buffer_size.saturating_sub(64).clamp(512, 65535);
+        let size = |cap: u32| {
+            let size = if n.capabilities & cap != 0 {
+                65536
+            } else {
+                small
+            };
+            self.config.max_io_size.min(size).max(1)
+        };
+        let (read, write) = (size(caps::LARGE_READX), size(caps::LARGE_WRITEX));
         let io = self.config.max_io_size.min(65536);
         let facts = Smb1Negotiated {
             max_mpx: n.max_mpx.max(1),
@@ -198,8 +210,8 @@ impl Core {
                 | if required { SIGNING_REQUIRED } else { 0 },
             capabilities: 0,
             server_guid: n.server_guid,
-            max_read_size: io,
-            max_write_size: io,
+            max_read_size: read,
+            max_write_size: write,
             max_transact_size: io,
             validated: false,
             cipher: None,

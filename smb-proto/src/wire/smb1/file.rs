@@ -10,28 +10,13 @@
 
 use bytes::Bytes;
 
-use super::{Blocks, ANDX_NONE, HEADER_LEN};
-use crate::wire::codec::{slice_bytes, DecodeError, Reader};
+use super::{words_only as words, Blocks, ANDX_NONE, HEADER_LEN};
+use crate::wire::codec::{slice_bytes, DecodeError};
 use crate::wire::create::{CreateResponse, FileId};
 use crate::wire::fscc::FileTime;
 
 /// ImpersonationLevel SECURITY_IMPERSONATION (MS-CIFS 2.2.4.64.1).
 const IMPERSONATION: u32 = 2;
-
-/// A reader over a response's words, WordCount one of `allowed`, the words within the
-/// message. Unlike [`super::Parsed`], ByteCount is not looked at: NT_CREATE_ANDX
-/// answers may say fewer words than they carry (MS-SMB 2.2.4.9.2, Samba's
-/// `smb1cli_ntcreatex_done`), and a large READ_ANDX's ByteCount is wrong by design.
-fn words<'a>(msg: &'a [u8], allowed: &[u8], what: &'static str) -> Result<Reader<'a>, DecodeError> {
-    let mut r = Reader::at(msg, HEADER_LEN, what)?;
-    let count = r.u8(what)?;
-    if !allowed.contains(&count) {
-        return Err(DecodeError::invalid(what, count));
-    }
-    let mut check = r.clone();
-    check.skip(usize::from(count) * 2, what)?;
-    Ok(r)
-}
 
 /// NT_CREATE_ANDX request (WordCount 24): the same access, share, disposition, option
 /// and attribute values as an SMB2 CREATE (MS-FSCC), no oplock, no extended response.

@@ -153,6 +153,25 @@ impl Parsed {
     }
 }
 
+/// A reader over a response's words, WordCount one of `allowed`, the words within the
+/// message. Unlike [`Parsed`], ByteCount is not looked at: NT_CREATE_ANDX
+/// answers may say fewer words than they carry (MS-SMB 2.2.4.9.2, Samba's
+/// `smb1cli_ntcreatex_done`), and a large READ_ANDX's ByteCount is wrong by design.
+pub(crate) fn words_only<'a>(
+    msg: &'a [u8],
+    allowed: &[u8],
+    what: &'static str,
+) -> Result<Reader<'a>, DecodeError> {
+    let mut r = Reader::at(msg, HEADER_LEN, what)?;
+    let count = r.u8(what)?;
+    if !allowed.contains(&count) {
+        return Err(DecodeError::invalid(what, count));
+    }
+    let mut check = r.clone();
+    check.skip(usize::from(count) * 2, what)?;
+    Ok(r)
+}
+
 /// Helpers for the SMB1 wire tests.
 #[cfg(test)]
 pub(crate) mod test_util {
