@@ -4761,6 +4761,11 @@ fn smb1_reply(req: &smb_proto::wire::smb1::Smb1Header, status: u32, body: &[u8])
 
 /// A connection that negotiated NT LM 0.12 with a server allowing `max_mpx` requests.
 fn smb1_negotiated(max_mpx: u16) -> (Connection, Instant) {
+    smb1_negotiated_caps(max_mpx, 0x8000_0014)
+}
+
+/// [`smb1_negotiated`] with the server's `capabilities`.
+fn smb1_negotiated_caps(max_mpx: u16, capabilities: u32) -> (Connection, Instant) {
     let mut c = config();
     c.min_dialect = Dialect::Nt1;
     c.max_dialect = Dialect::Nt1;
@@ -4776,7 +4781,7 @@ fn smb1_negotiated(max_mpx: u16) -> (Connection, Instant) {
     body.extend_from_slice(&16644u32.to_le_bytes());
     body.extend_from_slice(&65536u32.to_le_bytes());
     body.extend_from_slice(&0u32.to_le_bytes());
-    body.extend_from_slice(&0x8000_0014u32.to_le_bytes());
+    body.extend_from_slice(&capabilities.to_le_bytes());
     body.extend_from_slice(&[0; 10]);
     body.push(0);
     body.extend_from_slice(&16u16.to_le_bytes());
@@ -4866,4 +4871,165 @@ fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
         conn.close_reason()
     );
     let _ = echo;
+}
+
+/// An NT_CREATE_ANDX reply's blocks (WordCount 0x22): `fid`, a file of `size` bytes.
+fn smb1_create_reply(fid: u16, size: u64) -> Vec<u8> {
+    let mut b = vec![0x22u8, 0xFF, 0, 0, 0, 0];
+    b.extend_from_slice(&fid.to_le_bytes());
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&[0; 32]);
+    b.extend_from_slice(&0x80u32.to_le_bytes());
+    b.extend_from_slice(&size.to_le_bytes());
+    b.extend_from_slice(&size.to_le_bytes());
+    b.extend_from_slice(&[0; 5]);
+    b.extend_from_slice(&[0, 0]);
+    b
+}
+
+/// A READ_ANDX reply's blocks carrying `data` at DataOffset 60.
+fn smb1_read_reply(data: &[u8]) -> Vec<u8> {
+    let len = data.len() as u32;
+    let mut b = vec![12u8, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    b.extend_from_slice(&(len as u16).to_le_bytes());
+    b.extend_from_slice(&60u16.to_le_bytes());
+    b.extend_from_slice(&((len >> 16) as u16).to_le_bytes());
+    b.extend_from_slice(&[0; 8]);
+    b.extend_from_slice(&(len.wrapping_add(1) as u16).to_le_bytes());
+    b.push(0);
+    b.extend_from_slice(data);
+    b
+}
+
+#[test]
+fn smb1_read_file_opens_alone_then_keeps_max_mpx_read_andx_in_flight() {
+    // EXTENDED_SECURITY | LARGE_WRITEX | LARGE_READX | NT_SMBS | UNICODE.
+    let (mut conn, t0) = smb1_negotiated_caps(4, 0x8000_C014);
+    assert_eq!(conn.negotiated().map(|n| n.max_read_size), Some(65536));
+    let id = conn.start(ops::ReadFile::new("s", "f", 0, None), t0).id();
+    let mut tc = only(smb1_sent(&mut conn));
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    // No compound on SMB1: the NT_CREATE_ANDX goes alone.
+    let create = only(smb1_sent(&mut conn));
+    assert_eq!((create.command, create.tid), (0xA2, 5));
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&create, 0, &smb1_create_reply(0x4001, 1 << 20)),
+    );
+    // A 1 MiB file in 64 KiB READ_ANDX: the window (16) is cut to MaxMpxCount (4).
+    let reads = smb1_sent(&mut conn);
+    assert_eq!(reads.len(), 4, "{reads:?}");
+    assert!(reads.iter().all(|r| r.command == 0x2E));
+    // Each answer frees one place, taken by the next READ_ANDX at once.
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&reads[0], 0, &smb1_read_reply(&[7; 65536])),
+    );
+    let next = only(smb1_sent(&mut conn));
+    assert_eq!(next.command, 0x2E);
+    assert!(conn.credits() == 0, "{}", conn.credits());
+    let _ = id;
+}
+
+/// The SMB1 messages sent, whole.
+fn smb1_sent_frames(conn: &mut Connection) -> Vec<Vec<u8>> {
+    use smb_proto::connection::framing::split_frame;
+    let mut tx = Vec::new();
+    if !conn.poll_transmit(&mut tx) {
+        return Vec::new();
+    }
+    let mut tx = BytesMut::from(&tx[..]);
+    let mut out = Vec::new();
+    while let Some((_, body)) = split_frame(&mut tx, 1 << 24).expect("a well-framed stream") {
+        out.push(body.to_vec());
+    }
+    out
+}
+
+#[test]
+fn smb1_closes_what_abandoned_and_failed_transfers_left_open() {
+    use smb_proto::wire::smb1::Smb1Header;
+    let (mut conn, t0) = smb1_negotiated_caps(50, 0x8000_C014);
+    // An open answered after its operation was cancelled: the core closes the FID.
+    let id = conn.start(ops::ReadFile::new("s", "f", 0, None), t0).id();
+    let mut tc = only(smb1_sent(&mut conn));
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    let create = only(smb1_sent(&mut conn));
+    conn.cancel(id, t0);
+    assert_eq!(only(smb1_sent(&mut conn)).command, 0xA4);
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&create, 0, &smb1_create_reply(0x0A0B, 10)),
+    );
+    let frames = smb1_sent_frames(&mut conn);
+    let [close] = &frames[..] else {
+        panic!("{frames:?}");
+    };
+    assert_eq!(close[4], 0x04, "CLOSE");
+    assert_eq!(&close[32..35], &[3, 0x0B, 0x0A], "WordCount 3, the FID");
+    // A READ_ANDX failing: the download fails and its cleanup closes the FID in SMB1.
+    let id = conn.start(ops::ReadFile::new("s", "g", 0, None), t0).id();
+    let create = only(smb1_sent(&mut conn));
+    assert_eq!(create.command, 0xA2);
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&create, 0, &smb1_create_reply(0x0C0D, 100)),
+    );
+    // The 100 bytes, and the READ asking whether the file goes on.
+    let reads = smb1_sent(&mut conn);
+    assert_eq!(reads.len(), 2);
+    assert!(reads.iter().all(|r| r.command == 0x2E));
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&reads[0], 0xC000_0022, &[0, 0, 0]),
+    );
+    let frames = smb1_sent_frames(&mut conn);
+    let [close] = &frames[..] else {
+        panic!("{frames:?}");
+    };
+    let h = Smb1Header::decode(close).expect("header");
+    assert_eq!((h.command, h.tid), (0x04, 5));
+    assert_eq!(&close[33..35], &[0x0D, 0x0C]);
+    let evs = events(&mut conn);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, Event::Done { id: got, result: Err(e) }
+            if *got == id && e.status() == Some(NtStatus::ACCESS_DENIED))),
+        "{evs:?}"
+    );
+    // The other READ's late answer is taken and dropped.
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&reads[1], 0, &smb1_read_reply(&[])),
+    );
+    assert!(conn.close_reason().is_none());
+    assert!(smb1_sent(&mut conn).is_empty());
+}
+
+#[test]
+fn smb1_without_large_readx_and_writex_io_fits_the_server_buffer() {
+    // MaxBufferSize 16644 (Samba's `max xmit`) less 64 bytes of headers.
+    let (conn, _) = smb1_negotiated(50);
+    let n = conn.negotiated().expect("negotiated");
+    assert_eq!((n.max_read_size, n.max_write_size), (16580, 16580));
+    // LARGE_READX alone: 64 KiB reads, writes still within the buffer.
+    let (conn, _) = smb1_negotiated_caps(50, 0x8000_4014);
+    let n = conn.negotiated().expect("negotiated");
+    assert_eq!((n.max_read_size, n.max_write_size), (65536, 16580));
 }

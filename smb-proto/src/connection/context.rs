@@ -752,9 +752,14 @@ impl OpContext<'_> {
         &self.core.config.server_name
     }
 
-    /// How many READs or WRITEs a transfer keeps in flight.
+    /// How many READs or WRITEs a transfer keeps in flight; on SMB1 no more than the
+    /// server's MaxMpxCount (MS-CIFS 3.2.4.1.1), which bounds every request in flight.
     pub fn io_window(&self) -> usize {
-        self.core.config.max_io_in_flight.max(1)
+        let window = self.core.config.max_io_in_flight.max(1);
+        match &self.negotiated().smb1 {
+            Some(s) => window.min(usize::from(s.max_mpx).max(1)),
+            None => window,
+        }
     }
 
     /// Whether streamed data waits for the driver's acknowledgement

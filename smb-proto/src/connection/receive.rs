@@ -176,11 +176,8 @@ impl Connection {
                 _ if status != NtStatus::SUCCESS => None,
                 Some(undo) => Some(undo),
                 None if command == Command::Create => {
-                    let file_id = crate::wire::create::CreateResponse::decode(&msg)?.file_id;
-                    Some(RequestBody::Close(crate::wire::close::CloseRequest {
-                        file_id,
-                        ..Default::default()
-                    }))
+                    let file_id = self.core.opened_file(&msg)?;
+                    Some(self.core.close_body(file_id))
                 }
                 None => None,
             };

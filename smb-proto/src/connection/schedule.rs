@@ -295,7 +295,7 @@ impl Connection {
     pub(super) fn discard(&mut self, id: OpId, mut running: Running) {
         self.core.abandon(id);
         for (tree, body) in running.op.cleanup() {
-            let items = vec![Outgoing::own(tree.0, body)];
+            let items = vec![Outgoing::own(tree.0, self.core.cleanup_body(body))];
             let session = running.session;
             self.core.waiting.push_back(Group {
                 op: None,

@@ -13,13 +13,14 @@
 use super::send::deadline_after;
 use super::*;
 use crate::crypto::smb1_signing;
+use crate::wire::create::FileId;
 use crate::wire::smb1::header::{
     capabilities as caps, flags as smb1_flags, flags2, security_mode as smb1_security,
     SIGNATURE_RANGE,
 };
 use crate::wire::smb1::negotiate::{self as negprot, NT_LM_012, SMB_2_002, SMB_2_WILDCARD};
 use crate::wire::smb1::simple::{EchoRequest, NtCancelRequest};
-use crate::wire::smb1::{Smb1Command, Smb1Header, Smb1Request};
+use crate::wire::smb1::{file, Smb1Command, Smb1Header, Smb1Request};
 
 /// The PID every request of a connection carries (Windows' constant: one process).
 const PID: u16 = 0xFEFF;
@@ -115,6 +116,41 @@ impl Core {
         }
     }
 
+    /// A CLOSE of `file_id` in the connection's protocol: what the core sends to close
+    /// a handle nobody will use (an abandoned open, an operation's cleanup).
+    pub(crate) fn close_body(&self, file_id: FileId) -> RequestBody {
+        if self.is_smb1() {
+            let close = file::CloseRequest {
+                fid: file_id.smb1_fid(),
+            };
+            RequestBody::Smb1(Box::new(Smb1Request::Close(close)))
+        } else {
+            RequestBody::Close(crate::wire::close::CloseRequest {
+                file_id,
+                ..Default::default()
+            })
+        }
+    }
+
+    /// An operation's cleanup request in the connection's protocol: operations say
+    /// CLOSE in SMB2 terms there (they have no context to ask the dialect), so an SMB2
+    /// CLOSE becomes SMB1's on an SMB1 connection; anything else goes as it is.
+    pub(super) fn cleanup_body(&self, body: RequestBody) -> RequestBody {
+        match body {
+            RequestBody::Close(c) if self.is_smb1() => self.close_body(c.file_id),
+            body => body,
+        }
+    }
+
+    /// The file a successful CREATE (or NT_CREATE_ANDX) response opened.
+    pub(super) fn opened_file(&self, msg: &Bytes) -> Result<FileId, crate::wire::DecodeError> {
+        Ok(if self.is_smb1() {
+            file::NtCreateResponse::decode(msg)?.file_id
+        } else {
+            crate::wire::create::CreateResponse::decode(msg)?.file_id
+        })
+    }
+
     /// The SMB1 server's NEGOTIATE answer: NT LM 0.12 with extended security, or a
     /// refusal.
     pub(super) fn on_smb1_negotiate(&mut self, msg: &Bytes) -> Result<(), CloseReason> {
@@ -145,8 +181,20 @@ impl Core {
             crate::config::SigningPolicy::WhenRequired => required,
             crate::config::SigningPolicy::Never => false,
         };
-        // Reads and writes of 64 KiB: within what Samba allows signed (MS-SMB
-        // CAP_LARGE_READX; Samba refuses signed reads above 0x1FFFF).
+        // Reads and writes of 64 KiB with CAP_LARGE_READX / CAP_LARGE_WRITEX (MS-SMB
+        // 2.2.4.2, 2.2.4.3): within what Samba serves signed (it cuts signed reads to
+        // 128 KiB and drops messages over 128 KiB + 65). Without them, what fits in the
+        // server's MaxBufferSize after the headers (MS-CIFS 2.2.4.42.1).
+        let small = n.max_buffer_size.saturating_sub(64).clamp(512, 65535);
+        let size = |cap: u32| {
+            let size = if n.capabilities & cap != 0 {
+                65536
+            } else {
+                small
+            };
+            self.config.max_io_size.min(size).max(1)
+        };
+        let (read, write) = (size(caps::LARGE_READX), size(caps::LARGE_WRITEX));
         let io = self.config.max_io_size.min(65536);
         let facts = Smb1Negotiated {
             max_mpx: n.max_mpx.max(1),
@@ -162,8 +210,8 @@ impl Core {
                 | if required { SIGNING_REQUIRED } else { 0 },
             capabilities: 0,
             server_guid: n.server_guid,
-            max_read_size: io,
-            max_write_size: io,
+            max_read_size: read,
+            max_write_size: write,
             max_transact_size: io,
             validated: false,
             cipher: None,
@@ -239,7 +287,18 @@ impl Core {
         let frame = self.begin_frame(false);
         let start = self.tx.len();
         header.encode(&mut self.tx);
-        req.encode(&mut self.tx);
+        // A large WRITE_ANDX's data ends the message: sent from the caller's buffer (see
+        // `poll_transmit_vectored`) and signed where it is, never copied.
+        let payload = match req {
+            Smb1Request::Write(w) if w.data.len() >= super::send::SEPARATE_PAYLOAD => {
+                w.encode_head(&mut self.tx);
+                Some(w.data.clone())
+            }
+            req => {
+                req.encode(&mut self.tx);
+                None
+            }
+        };
         let mut seq = None;
         if let Some(s) = self.smb1.as_mut().and_then(|s| s.signing.as_mut()) {
             let n = s.next_seq;
@@ -251,9 +310,13 @@ impl Core {
             };
             s.next_seq = n.wrapping_add(step);
             seq = Some(n);
-            if let Err(e) = smb1_signing::sign_parts(&s.key, n, &mut self.tx[start..], &[]) {
+            let tail = payload.as_deref().unwrap_or_default();
+            if let Err(e) = smb1_signing::sign_parts(&s.key, n, &mut self.tx[start..], tail) {
                 self.fatal.get_or_insert(e.into());
             }
+        }
+        if let Some(p) = payload {
+            self.tx_payloads.push((self.tx.len(), p));
         }
         self.end_frame(slot, frame, false, None);
         tracing::debug!(

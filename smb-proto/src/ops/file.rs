@@ -15,11 +15,10 @@ use crate::wire::create::{
 use crate::wire::fscc::{self, file_attributes, share_access, FileTime};
 use crate::wire::negotiate::capabilities;
 use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
-use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::SetInfoRequest;
 use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
-use crate::wire::smb1::Smb1Request;
+use crate::wire::smb1::{file as smb1_file, Smb1Request};
 
 use super::lease::LeaseState;
 use super::{path, FileInfo, Handle, TreeId};
@@ -373,7 +372,9 @@ impl Operation for Open {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
-        let mut body = create(&self.path, &self.options);
+        // On SMB1 an NT_CREATE_ANDX, which asks for no caching and no durability: the
+        // handle holds neither, as the contract allows.
+        let mut body = super::io::open(cx, &self.path, &self.options);
         self.ask_caching(cx, &mut body);
         self.ask_durable(cx, &mut body);
         cx.send(0, body);
@@ -387,7 +388,7 @@ impl Operation for Open {
         resp: Response,
     ) -> Result<Progress<Self::Output>, Fail> {
         check(&resp, "open", &self.path)?;
-        let c = CreateResponse::decode(&resp.msg)?;
+        let c = super::io::opened(cx, &resp)?;
         let handle = Handle {
             tree: cx.tree(),
             file_id: c.file_id,
@@ -622,6 +623,10 @@ impl OneRequest for Flush {
         });
         (body, RequestOptions::on(self.0.tree))
     }
+    fn smb1_request(&self) -> Option<Smb1Request> {
+        let fid = self.0.file_id.smb1_fid();
+        Some(Smb1Request::Flush(smb1_file::FlushRequest { fid }))
+    }
 }
 
 one_request!(Flush);
@@ -637,6 +642,10 @@ impl OneRequest for Close {
     }
     fn succeeded(&self, cx: &mut OpContext<'_>) {
         cx.release_leases(self.0.file_id);
+    }
+    fn smb1_request(&self) -> Option<Smb1Request> {
+        let fid = self.0.file_id.smb1_fid();
+        Some(Smb1Request::Close(smb1_file::CloseRequest { fid }))
     }
 }
 
@@ -669,19 +678,15 @@ impl Operation for Read {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Bytes>, Fail> {
-        let body = RequestBody::Read(ReadRequest {
-            length: self.len.min(cx.negotiated().max_read_size),
-            offset: self.offset,
-            file_id: self.handle.file_id,
-            ..Default::default()
-        });
+        let len = self.len.min(cx.negotiated().max_read_size);
+        let body = super::io::read(cx, self.handle.file_id, self.offset, len);
         cx.send_with(0, body, RequestOptions::on(self.handle.tree));
         Ok(Progress::Pending)
     }
 
     fn on_response(
         &mut self,
-        _cx: &mut OpContext<'_>,
+        cx: &mut OpContext<'_>,
         _tag: usize,
         resp: Response,
     ) -> Result<Progress<Bytes>, Fail> {
@@ -689,7 +694,7 @@ impl Operation for Read {
             return Ok(Progress::Done(Bytes::new()));
         }
         check(&resp, "read", "")?;
-        Ok(Progress::Done(ReadResponse::decode(&resp.msg)?.data))
+        Ok(Progress::Done(super::io::read_data(cx, &resp)?))
     }
 }
 

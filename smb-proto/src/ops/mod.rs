@@ -21,6 +21,7 @@ mod dfs;
 mod durable;
 mod file;
 mod fsinfo;
+mod io;
 pub mod lease;
 mod lock;
 mod login;

@@ -11,16 +11,13 @@ use crate::connection::{Fail, OpContext, Operation, Progress, RequestOptions, Re
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
 use crate::wire::close::{flags as close_flags, CloseRequest, CloseResponse};
-use crate::wire::create::{
-    access_mask, create_action, create_options, disposition, CreateResponse, FileId,
-};
+use crate::wire::create::{access_mask, create_action, create_options, disposition, FileId};
 use crate::wire::fscc::{file_attributes, FileTime};
-use crate::wire::read::{ReadRequest, ReadResponse};
+use crate::wire::read::ReadRequest;
 use crate::wire::request::RequestBody;
-use crate::wire::write::{WriteRequest, WriteResponse};
 
-use super::file::{check, close, create, create_at};
-use super::{path, Handle, OpenOptions, TreeId};
+use super::file::{check, close, create};
+use super::{io, path, Handle, OpenOptions, TreeId};
 
 const OPEN: usize = 0;
 const CLOSE: usize = 1;
@@ -167,21 +164,16 @@ impl ReadFile {
     }
 
     /// The CREATE that opens the file (at the snapshot, if any).
-    fn open(&self) -> RequestBody {
-        create_at(&self.path, &read_options(), self.snapshot)
+    fn open(&self, cx: &OpContext<'_>) -> RequestBody {
+        io::open_at(cx, &self.path, &read_options(), self.snapshot)
     }
 
     fn read(&mut self, cx: &mut OpContext<'_>, offset: u64, len: u32) {
         let tag = self.next_tag;
         self.next_tag += 1;
         self.in_flight.insert(tag, (offset, len));
-        let req = ReadRequest {
-            length: len,
-            offset,
-            file_id: self.file_id,
-            ..Default::default()
-        };
-        cx.send(tag, RequestBody::Read(req));
+        let req = io::read(cx, self.file_id, offset, len);
+        cx.send(tag, req);
     }
 
     /// Whether every byte wanted has been delivered: up to `max_len`, or up to where a
@@ -220,7 +212,7 @@ impl ReadFile {
         if self.in_flight.is_empty() && !self.closing {
             if self.complete() {
                 self.closing = true;
-                cx.send(CLOSE, close(self.file_id));
+                cx.send(CLOSE, io::close(cx, self.file_id));
             } else if let Some(eof) = self.eof {
                 // Every READ is answered and one said end of file before bytes that
                 // were delivered or expected: the file changed under the download.
@@ -277,10 +269,10 @@ impl ReadFile {
     }
 
     /// A READ's data: empty at end of file, an error for any other failure.
-    fn read_data(&self, resp: &Response) -> Result<Bytes, Fail> {
+    fn read_data(&self, cx: &OpContext<'_>, resp: &Response) -> Result<Bytes, Fail> {
         match resp.status() {
             NtStatus::END_OF_FILE => Ok(Bytes::new()),
-            NtStatus::SUCCESS => Ok(ReadResponse::decode(&resp.msg)?.data),
+            NtStatus::SUCCESS => io::read_data(cx, resp),
             s => Err(super::file::status_err(s, "get", &self.path)),
         }
     }
@@ -316,10 +308,16 @@ impl Operation for ReadFile {
     /// One compound CREATE + READ + CLOSE: a file that fits in one READ costs one round
     /// trip (the CLOSE reports the size after the READ, which confirms a short READ
     /// ended at the end of the file). A larger one is opened again for the pipelined rest.
+    ///
+    /// SMB1 has no compounds: there the open goes alone, and the READs follow its answer.
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         self.tree = cx.tree();
+        if cx.is_smb1() {
+            cx.send(OPEN, self.open(cx));
+            return Ok(Progress::Pending);
+        }
         self.first_len = u64::from(cx.negotiated().max_read_size).min(self.limit - self.start);
-        let mut items = vec![(OPEN, self.open())];
+        let mut items = vec![(OPEN, self.open(cx))];
         if self.first_len > 0 {
             let req = ReadRequest {
                 length: self.first_len as u32,
@@ -363,12 +361,17 @@ impl Operation for ReadFile {
         match tag {
             OPEN => {
                 check(&resp, "get", &self.path)?;
-                let size = CreateResponse::decode(&resp.msg)?.end_of_file;
-                self.expected = size.clamp(self.start, self.limit);
-                return Ok(Progress::Pending);
+                let c = io::opened(cx, &resp)?;
+                self.expected = c.end_of_file.clamp(self.start, self.limit);
+                if !cx.is_smb1() {
+                    return Ok(Progress::Pending);
+                }
+                // The open stood alone (SMB1): the window of READs starts now.
+                self.file_id = c.file_id;
+                self.end = self.expected;
             }
             FIRST_READ => {
-                let data = self.read_data(&resp)?;
+                let data = self.read_data(cx, &resp)?;
                 if data.len() as u64 > self.first_len {
                     return Err(self.too_much(data.len(), self.first_len));
                 }
@@ -395,12 +398,12 @@ impl Operation for ReadFile {
                 }
                 let hint = size_after.unwrap_or(0).max(self.expected);
                 self.end = hint.clamp(self.next_req, self.limit);
-                cx.send(REOPEN, self.open());
+                cx.send(REOPEN, self.open(cx));
                 return Ok(Progress::Pending);
             }
             REOPEN => {
                 check(&resp, "get", &self.path)?;
-                self.file_id = CreateResponse::decode(&resp.msg)?.file_id;
+                self.file_id = io::opened(cx, &resp)?.file_id;
             }
             CLOSE => {
                 check(&resp, "get", &self.path)?;
@@ -412,7 +415,7 @@ impl Operation for ReadFile {
                         "response to an unknown read".into(),
                     )));
                 };
-                let data = self.read_data(&resp)?;
+                let data = self.read_data(cx, &resp)?;
                 if data.len() > len as usize {
                     return Err(self.too_much(data.len(), u64::from(len)));
                 }
@@ -465,6 +468,8 @@ pub struct WriteFile {
     /// The chunk size a resumed upload must ask for ([`WriteFile::resume`]); else the
     /// server's largest WRITE.
     chunk: Option<usize>,
+    /// The first chunk, held until the open answers (SMB1: no compound carries it).
+    held: Option<Bytes>,
 }
 
 impl WriteFile {
@@ -487,6 +492,7 @@ impl WriteFile {
             progress: false,
             reported: 0,
             chunk: None,
+            held: None,
         }
     }
 
@@ -577,21 +583,18 @@ impl WriteFile {
         self
     }
 
-    fn write_request(&mut self, file_id: FileId, data: Bytes) -> (usize, RequestBody) {
+    fn write_request(
+        &mut self,
+        cx: &OpContext<'_>,
+        file_id: FileId,
+        data: Bytes,
+    ) -> (usize, RequestBody) {
         let tag = self.next_tag;
         self.next_tag += 1;
         let offset = self.offset;
         self.offset += data.len() as u64;
         self.in_flight.insert(tag, (offset, data.clone()));
-        (
-            tag,
-            RequestBody::Write(WriteRequest {
-                data,
-                offset,
-                file_id,
-                ..Default::default()
-            }),
-        )
+        (tag, io::write(cx, file_id, offset, data))
     }
 
     fn want(&mut self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
@@ -612,7 +615,7 @@ impl WriteFile {
         }
         if self.eof && self.in_flight.is_empty() && !self.closing {
             self.closing = true;
-            cx.send(CLOSE, close(file_id));
+            cx.send(CLOSE, io::close(cx, file_id));
         }
         Ok(())
     }
@@ -677,14 +680,20 @@ impl Operation for WriteFile {
         }
         self.eof = data.len() < chunk;
         let Some(file_id) = self.file_id else {
-            // The first chunk rides in the CREATE's compound.
             let options = OpenOptions {
                 disposition: self.disposition,
                 ..write_options()
             };
+            if cx.is_smb1() {
+                // No compounds on SMB1: the open goes alone, the chunk once it answers.
+                self.held = Some(data);
+                cx.send(OPEN, io::open(cx, &self.path, &options));
+                return Ok(Progress::Pending);
+            }
+            // The first chunk rides in the CREATE's compound.
             let mut items = vec![(OPEN, create(&self.path, &options))];
             if !data.is_empty() {
-                items.push(self.write_request(FileId::ANY, data));
+                items.push(self.write_request(cx, FileId::ANY, data));
             }
             if self.eof {
                 self.closing = true;
@@ -694,7 +703,7 @@ impl Operation for WriteFile {
             return Ok(Progress::Pending);
         };
         if !data.is_empty() {
-            let (tag, req) = self.write_request(file_id, data);
+            let (tag, req) = self.write_request(cx, file_id, data);
             cx.send(tag, req);
         }
         self.advance(cx)?;
@@ -728,9 +737,13 @@ impl WriteFile {
         match tag {
             OPEN => {
                 check(&resp, "put", &self.path)?;
-                let c = CreateResponse::decode(&resp.msg)?;
+                let c = io::opened(cx, &resp)?;
                 self.file_id = Some(c.file_id);
                 self.create_action = Some(c.create_action);
+                if let Some(data) = self.held.take().filter(|d| !d.is_empty()) {
+                    let (tag, req) = self.write_request(cx, c.file_id, data);
+                    cx.send(tag, req);
+                }
             }
             CLOSE => {
                 check(&resp, "put", &self.path)?;
@@ -749,7 +762,7 @@ impl WriteFile {
                 if resp.status() != NtStatus::SUCCESS {
                     return Err(super::file::status_err(resp.status(), "put", &self.path));
                 }
-                let count = WriteResponse::decode(&resp.msg)?.count as usize;
+                let count = io::written(cx, &resp, data.len())?;
                 if count != data.len() {
                     // A short WRITE is legal but rare; resending the tail would race the
                     // CLOSE already queued in a compound, so report it rather than guess.
@@ -807,17 +820,8 @@ impl ReadRange {
         let tag = self.next_tag;
         self.next_tag += 1;
         self.in_flight.insert(tag, (offset, len));
-        let req = ReadRequest {
-            length: len,
-            offset,
-            file_id: self.handle.file_id,
-            ..Default::default()
-        };
-        cx.send_with(
-            tag,
-            RequestBody::Read(req),
-            RequestOptions::on(self.handle.tree),
-        );
+        let req = io::read(cx, self.handle.file_id, offset, len);
+        cx.send_with(tag, req, RequestOptions::on(self.handle.tree));
     }
 
     /// The bytes from `offset` on, up to the first gap (the end of the file).
@@ -870,7 +874,7 @@ impl Operation for ReadRange {
             NtStatus::END_OF_FILE => Bytes::new(),
             _ => {
                 check(&resp, "read", "")?;
-                ReadResponse::decode(&resp.msg)?.data
+                io::read_data(cx, &resp)?
             }
         };
         if data.len() > len as usize {
@@ -921,17 +925,8 @@ impl Write {
         let tag = self.next_tag;
         self.next_tag += 1;
         self.in_flight.insert(tag, (offset, data.clone()));
-        let req = WriteRequest {
-            data,
-            offset,
-            file_id: self.handle.file_id,
-            ..Default::default()
-        };
-        cx.send_with(
-            tag,
-            RequestBody::Write(req),
-            RequestOptions::on(self.handle.tree),
-        );
+        let req = io::write(cx, self.handle.file_id, offset, data);
+        cx.send_with(tag, req, RequestOptions::on(self.handle.tree));
     }
 }
 
@@ -970,7 +965,7 @@ impl Operation for Write {
             )));
         };
         check(&resp, "write", "")?;
-        let count = WriteResponse::decode(&resp.msg)?.count as usize;
+        let count = io::written(cx, &resp, data.len())?;
         if count == 0 || count > data.len() {
             let detail = format!(
                 "server accepted {count} of {} bytes at {offset}",

@@ -24,6 +24,20 @@ impl FileId {
         volatile: u64::MAX,
     };
 
+    /// The [`FileId`] standing for SMB1 FID `fid` (MS-CIFS 2.2.1.6.1): the FID in the
+    /// persistent part, so that one handle type serves both protocols.
+    pub fn smb1(fid: u16) -> FileId {
+        FileId {
+            persistent: u64::from(fid),
+            volatile: 0,
+        }
+    }
+
+    /// The SMB1 FID this [`FileId`] stands for ([`FileId::smb1`]).
+    pub fn smb1_fid(&self) -> u16 {
+        self.persistent as u16
+    }
+
     /// Appends the 16-byte encoding.
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.persistent.to_le_bytes());

@@ -32,6 +32,16 @@ impl Smb1Command {
     pub const LOCKING_ANDX: Smb1Command = Smb1Command(0x24);
     /// SMB_COM_NT_CANCEL.
     pub const NT_CANCEL: Smb1Command = Smb1Command(0xA4);
+    /// SMB_COM_CLOSE.
+    pub const CLOSE: Smb1Command = Smb1Command(0x04);
+    /// SMB_COM_FLUSH.
+    pub const FLUSH: Smb1Command = Smb1Command(0x05);
+    /// SMB_COM_READ_ANDX.
+    pub const READ_ANDX: Smb1Command = Smb1Command(0x2E);
+    /// SMB_COM_WRITE_ANDX.
+    pub const WRITE_ANDX: Smb1Command = Smb1Command(0x2F);
+    /// SMB_COM_NT_CREATE_ANDX.
+    pub const NT_CREATE_ANDX: Smb1Command = Smb1Command(0xA2);
 
     /// The MS-CIFS name without its `SMB_COM_` prefix, or the code in hex.
     pub fn name(self) -> std::borrow::Cow<'static, str> {
@@ -44,6 +54,11 @@ impl Smb1Command {
             0x2B => "ECHO".into(),
             0x24 => "LOCKING_ANDX".into(),
             0xA4 => "NT_CANCEL".into(),
+            0x04 => "CLOSE".into(),
+            0x05 => "FLUSH".into(),
+            0x2E => "READ_ANDX".into(),
+            0x2F => "WRITE_ANDX".into(),
+            0xA2 => "NT_CREATE_ANDX".into(),
             c => format!("SMB1 {c:#04x}").into(),
         }
     }

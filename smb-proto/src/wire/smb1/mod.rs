@@ -1,6 +1,7 @@
 //! SMB1 codecs (MS-CIFS, MS-SMB): only what an SMB1 connection needs so far — the
 //! header, NEGOTIATE, SESSION_SETUP_ANDX with extended security, TREE_CONNECT_ANDX,
-//! TREE_DISCONNECT, LOGOFF_ANDX, ECHO and NT_CANCEL.
+//! TREE_DISCONNECT, LOGOFF_ANDX, ECHO, NT_CANCEL, and file I/O: NT_CREATE_ANDX,
+//! READ_ANDX, WRITE_ANDX, CLOSE and FLUSH.
 //!
 //! Conventions (as for the SMB2 codecs in [`crate::wire`]):
 //! * A request's `encode(&self, out)` appends what follows the 32-byte header: the
@@ -13,6 +14,7 @@
 //! * AndX commands are sent unchained (AndXCommand 0xFF, MS-CIFS 2.2.3.4); decoders
 //!   read the first command's block and ignore any chain.
 
+pub mod file;
 pub mod header;
 pub mod negotiate;
 pub mod request;
@@ -149,6 +151,25 @@ impl Parsed {
     ) -> Result<Bytes, DecodeError> {
         slice_bytes(&self.data(), offset, len, what)
     }
+}
+
+/// A reader over a response's words, WordCount one of `allowed`, the words within the
+/// message. Unlike [`Parsed`], ByteCount is not looked at: NT_CREATE_ANDX
+/// answers may say fewer words than they carry (MS-SMB 2.2.4.9.2, Samba's
+/// `smb1cli_ntcreatex_done`), and a large READ_ANDX's ByteCount is wrong by design.
+pub(crate) fn words_only<'a>(
+    msg: &'a [u8],
+    allowed: &[u8],
+    what: &'static str,
+) -> Result<Reader<'a>, DecodeError> {
+    let mut r = Reader::at(msg, HEADER_LEN, what)?;
+    let count = r.u8(what)?;
+    if !allowed.contains(&count) {
+        return Err(DecodeError::invalid(what, count));
+    }
+    let mut check = r.clone();
+    check.skip(usize::from(count) * 2, what)?;
+    Ok(r)
 }
 
 /// Helpers for the SMB1 wire tests.

@@ -1,5 +1,6 @@
 //! Any SMB1 request body this client sends.
 
+use super::file::{CloseRequest, FlushRequest, NtCreateRequest, ReadRequest, WriteRequest};
 use super::header::Smb1Command;
 use super::negotiate::NegotiateRequest;
 use super::session_setup::SessionSetupRequest;
@@ -18,6 +19,11 @@ pub enum Smb1Request {
     TreeDisconnect(TreeDisconnectRequest),
     Echo(EchoRequest),
     NtCancel(NtCancelRequest),
+    NtCreate(NtCreateRequest),
+    Read(ReadRequest),
+    Write(WriteRequest),
+    Close(CloseRequest),
+    Flush(FlushRequest),
 }
 
 impl Smb1Request {
@@ -31,6 +37,11 @@ impl Smb1Request {
             Smb1Request::TreeDisconnect(_) => Smb1Command::TREE_DISCONNECT,
             Smb1Request::Echo(_) => Smb1Command::ECHO,
             Smb1Request::NtCancel(_) => Smb1Command::NT_CANCEL,
+            Smb1Request::NtCreate(_) => Smb1Command::NT_CREATE_ANDX,
+            Smb1Request::Read(_) => Smb1Command::READ_ANDX,
+            Smb1Request::Write(_) => Smb1Command::WRITE_ANDX,
+            Smb1Request::Close(_) => Smb1Command::CLOSE,
+            Smb1Request::Flush(_) => Smb1Command::FLUSH,
         }
     }
 
@@ -45,6 +56,11 @@ impl Smb1Request {
             Smb1Request::TreeDisconnect(_) => Command::TreeDisconnect,
             Smb1Request::Echo(_) => Command::Echo,
             Smb1Request::NtCancel(_) => Command::Cancel,
+            Smb1Request::NtCreate(_) => Command::Create,
+            Smb1Request::Read(_) => Command::Read,
+            Smb1Request::Write(_) => Command::Write,
+            Smb1Request::Close(_) => Command::Close,
+            Smb1Request::Flush(_) => Command::Flush,
         }
     }
 
@@ -58,6 +74,11 @@ impl Smb1Request {
             Smb1Request::TreeDisconnect(b) => b.encode(out),
             Smb1Request::Echo(b) => b.encode(out),
             Smb1Request::NtCancel(b) => b.encode(out),
+            Smb1Request::NtCreate(b) => b.encode(out),
+            Smb1Request::Read(b) => b.encode(out),
+            Smb1Request::Write(b) => b.encode(out),
+            Smb1Request::Close(b) => b.encode(out),
+            Smb1Request::Flush(b) => b.encode(out),
         }
     }
 }
