@@ -21,7 +21,9 @@ use smb_proto::wire::read::ReadResponse;
 use smb_proto::wire::simple::EchoResponse;
 use smb_proto::wire::{Command, DecodeError, Header};
 use smb_proto::Violation;
-use smb_proto::{CloseReason, Config, Connection, Dialect, Error, Event, FileInfo, Handle};
+use smb_proto::{
+    CloseReason, Config, Connection, Dialect, Error, Event, FileInfo, Handle, NegotiateFailure,
+};
 use smb_proto::{NtStatus, OpId, TreeId};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -241,6 +243,30 @@ fn negotiated(config: Config, credits: u16) -> (Connection, Instant) {
 }
 
 // ---- framing ----
+
+/// A server that closes the connection without a byte in answer to the NEGOTIATE (as an
+/// SMB1-only Samba does) is told apart from one that sent part of an answer and then went
+/// away: only the first is `ClosedDuringNegotiate`, whose message names the SMB1 option.
+#[test]
+fn a_close_before_any_answer_is_not_a_close_mid_answer() {
+    let t0 = Instant::now();
+    let mut silent = Connection::new(config(), t0);
+    let req = only(sent(&mut silent));
+    silent.handle_transport_eof();
+    match silent.close_reason() {
+        Some(CloseReason::Negotiate(NegotiateFailure::ClosedDuringNegotiate { .. })) => {}
+        other => panic!("{other:?}"),
+    }
+    let mut cut = Connection::new(config(), t0);
+    let _ = sent(&mut cut);
+    let answer = frame(&[negotiate_response(&req.header, dialect::SMB2_1, 1)]);
+    feed(&mut cut, t0, &answer[..20]);
+    cut.handle_transport_eof();
+    match cut.close_reason() {
+        Some(CloseReason::Transport(_)) => {}
+        other => panic!("{other:?}"),
+    }
+}
 
 /// Negotiates and runs two echoes, handing the server's bytes to the connection in
 /// pieces of `chunk`; returns everything the connection sent and reported, in order.

@@ -257,6 +257,8 @@ pub(crate) struct Core {
     /// When the last frame came from the server (or the connection started): the
     /// keep-alive counts from it.
     last_heard: Instant,
+    /// Whether the server has sent any byte at all ([`Connection::handle_input`]).
+    heard_any: bool,
     /// A keep-alive ECHO is queued or in flight, and nothing was heard since.
     keep_alive_out: bool,
     next_op: u64,
@@ -362,6 +364,7 @@ impl Connection {
             fatal: None,
             credit_probes: 0,
             last_heard: now,
+            heard_any: false,
             keep_alive_out: false,
             next_op: 1,
             break_owners: HashMap::new(),
@@ -519,6 +522,7 @@ impl Connection {
     /// Consumes complete frames from `buf`; an incomplete frame stays for the next call.
     pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) {
         self.core.now = now;
+        self.core.heard_any |= !buf.is_empty();
         while self.core.state != State::Closed {
             match framing::decode_frame(buf, self.core.config.max_frame_len) {
                 Ok(None) => break,
@@ -553,8 +557,12 @@ impl Connection {
     /// turns SMB1 on; otherwise as [`Connection::handle_transport_closed`].
     pub fn handle_transport_eof(&mut self) {
         let detail = "server closed the connection";
+        // Closed before a byte came back: a server that will not speak this protocol (an
+        // SMB1-only Samba drops an SMB2 NEGOTIATE unanswered). Part of an answer and then
+        // nothing is a connection lost like any other.
         let unanswered = self.core.state == State::Negotiating
             && self.core.negotiated.is_none()
+            && !self.core.heard_any
             && self
                 .core
                 .pending
