@@ -304,10 +304,15 @@ impl SmbFactory {
         matches!(&*lock(&self.shared.phase), Phase::Ready(c) if !c.is_closed())
     }
 
-    /// Always `true`: this client speaks SMB 2.0.2 to 3.1.1 only, never SMB1 (pysmb's
-    /// `isUsingSMB2`, which is `false` there for an SMB1 server).
+    /// Whether the connection speaks SMB 2 or 3 (pysmb's `isUsingSMB2`): `true` unless it
+    /// negotiated SMB1, which it does only when asked to
+    /// ([`ConnectOptions::smb1`](smb_proto::client::ConnectOptions::smb1)) and the server
+    /// offers nothing newer; `true` too before a connection exists, as in pysmb.
     pub fn is_using_smb2(&self) -> bool {
-        true
+        match &*lock(&self.shared.phase) {
+            Phase::Ready(c) => !c.negotiated().dialect.is_smb1(),
+            _ => true,
+        }
     }
 
     /// Connects and logs in; the hooks fire before the deferred does. The connection

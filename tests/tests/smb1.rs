@@ -271,6 +271,13 @@ fn smb1_on_the_tokio_driver() {
             .expect_err("not ported");
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
         client.close().await.expect("logoff");
+
+        // pysmb's isUsingSMB2 on the deferred factory: false once SMB1 is what it speaks.
+        let factory = smb_tokio::factory(smb1_opts(&srv));
+        assert!(factory.is_using_smb2(), "before connecting, as pysmb");
+        factory.connect().await.expect("factory login over SMB1");
+        assert!(!factory.is_using_smb2(), "SMB1 negotiated");
+        factory.close_connection();
     });
 }
 
