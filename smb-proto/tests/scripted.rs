@@ -4829,7 +4829,7 @@ fn smb1_requests_take_fresh_mids_within_max_mpx_and_cancel_with_nt_cancel() {
 #[test]
 fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
     let (mut conn, t0) = smb1_negotiated(50);
-    let id = conn.start(ops::Stat::new("s", "x"), t0).id();
+    let id = conn.start(ops::GetSecurity::new("s", "x"), t0).id();
     // The share's tree is connected in SMB1; then the operation, which has no SMB1
     // form, fails before sending anything.
     let mut tc = only(smb1_sent(&mut conn));
@@ -4866,4 +4866,143 @@ fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
         conn.close_reason()
     );
     let _ = echo;
+}
+
+/// The blocks of a TRANSACTION2 answer message (MS-CIFS 2.2.4.46.2): `params` and `data`
+/// with their displacements, under `totals`.
+fn trans2_reply_body(
+    totals: (u16, u16),
+    params: &[u8],
+    p_disp: u16,
+    data: &[u8],
+    d_disp: u16,
+) -> Vec<u8> {
+    let bytes_at = 32 + 1 + 20 + 2;
+    let p_off = (bytes_at + 3) & !3;
+    let d_off = (p_off + params.len() + 3) & !3;
+    let mut b = vec![10u8];
+    let words = [
+        totals.0,
+        totals.1,
+        0,
+        params.len() as u16,
+        p_off as u16,
+        p_disp,
+        data.len() as u16,
+        d_off as u16,
+        d_disp,
+    ];
+    for w in words {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&((d_off + data.len() - bytes_at) as u16).to_le_bytes());
+    b.resize(p_off - 32, 0);
+    b.extend_from_slice(params);
+    b.resize(d_off - 32, 0);
+    b.extend_from_slice(data);
+    b
+}
+
+/// The connection under test, SMB1, with share "s" connected as tree 5 for the
+/// operation `start` begins → its id and the request it sent.
+fn smb1_with_tree(
+    start: impl FnOnce(&mut Connection, Instant) -> OpId,
+) -> (Connection, Instant, OpId, smb_proto::wire::smb1::Smb1Header) {
+    let (mut conn, t0) = smb1_negotiated(50);
+    let id = start(&mut conn, t0);
+    let mut tc = only(smb1_sent(&mut conn));
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    let req = only(smb1_sent(&mut conn));
+    (conn, t0, id, req)
+}
+
+#[test]
+fn smb1_a_transaction_answer_in_several_messages_reaches_the_operation_as_one() {
+    let (mut conn, t0, id, qpi) =
+        smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "dir/x"), t0).id());
+    assert_eq!((qpi.command, qpi.tid), (0x32, 5));
+    // SMB_QUERY_FILE_ALL_INFO: size 42, archive, in two messages (Samba gives the
+    // second one a parameter displacement of 0: it has no parameters).
+    let mut data = [0u8; 72];
+    data[32] = 0x20;
+    data[48] = 42;
+    let first = trans2_reply_body((2, 72), &[0, 0], 0, &data[..40], 0);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &first));
+    assert!(
+        events(&mut conn).is_empty(),
+        "the operation waits for the rest"
+    );
+    assert_eq!(conn.in_flight(), 1, "the request is still pending");
+    assert_eq!(
+        conn.credits(),
+        49,
+        "and keeps its place in the MaxMpxCount window"
+    );
+    let second = trans2_reply_body((2, 72), &[], 0, &data[40..], 40);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &second));
+    assert_eq!(conn.credits(), 50);
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Ok(out),
+        }] if *got == id => {
+            let info = out
+                .downcast_ref::<smb_proto::FileInfo>()
+                .expect("a FileInfo");
+            assert_eq!(
+                (info.name.as_str(), info.size, info.attributes),
+                ("x", 42, 0x20)
+            );
+        }
+        evs => panic!("{evs:?}"),
+    }
+    // Nothing is pending under that MID any more.
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &second));
+    assert!(
+        matches!(
+            conn.close_reason(),
+            Some(CloseReason::Protocol(Violation::UnknownMessageId(_)))
+        ),
+        "{:?}",
+        conn.close_reason()
+    );
+}
+
+#[test]
+fn smb1_a_transaction_message_out_of_place_ends_the_connection() {
+    // A gap in the data, an overlap, a total that grows, one past MaxDataCount.
+    let data = [7u8; 40];
+    let bad: [Vec<u8>; 4] = [
+        trans2_reply_body((2, 72), &[], 0, &data[..10], 41),
+        trans2_reply_body((2, 72), &[], 0, &data[..10], 39),
+        trans2_reply_body((2, 73), &[], 0, &data[..10], 40),
+        trans2_reply_body((2, 72), &[], 0, &data, 40),
+    ];
+    for (i, second) in bad.iter().enumerate() {
+        let (mut conn, t0, _, qpi) =
+            smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "x"), t0).id());
+        let first = trans2_reply_body((2, 72), &[0, 0], 0, &data, 0);
+        feed(&mut conn, t0, &smb1_reply(&qpi, 0, &first));
+        assert!(conn.close_reason().is_none(), "{i}");
+        feed(&mut conn, t0, &smb1_reply(&qpi, 0, second));
+        assert!(
+            matches!(conn.close_reason(), Some(CloseReason::Malformed(_))),
+            "{i}: {:?}",
+            conn.close_reason()
+        );
+    }
+    // A whole answer past the request's MaxParameterCount (2 for a path query).
+    let (mut conn, t0, _, qpi) = smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "x"), t0).id());
+    let whole = trans2_reply_body((4, 72), &[0; 4], 0, &[0; 72], 0);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &whole));
+    assert!(matches!(
+        conn.close_reason(),
+        Some(CloseReason::Malformed(_))
+    ));
 }

@@ -175,7 +175,8 @@ impl Connection {
             let undo = match pending.undo {
                 _ if status != NtStatus::SUCCESS => None,
                 Some(undo) => Some(undo),
-                None if command == Command::Create => {
+                // (SMB2's CREATE: an SMB1 answer is not one.)
+                None if command == Command::Create && !self.core.is_smb1() => {
                     let file_id = crate::wire::create::CreateResponse::decode(&msg)?.file_id;
                     Some(RequestBody::Close(crate::wire::close::CloseRequest {
                         file_id,

@@ -32,6 +32,20 @@ impl Smb1Command {
     pub const LOCKING_ANDX: Smb1Command = Smb1Command(0x24);
     /// SMB_COM_NT_CANCEL.
     pub const NT_CANCEL: Smb1Command = Smb1Command(0xA4);
+    /// SMB_COM_CREATE_DIRECTORY.
+    pub const CREATE_DIRECTORY: Smb1Command = Smb1Command(0x00);
+    /// SMB_COM_DELETE_DIRECTORY.
+    pub const DELETE_DIRECTORY: Smb1Command = Smb1Command(0x01);
+    /// SMB_COM_DELETE.
+    pub const DELETE: Smb1Command = Smb1Command(0x06);
+    /// SMB_COM_RENAME.
+    pub const RENAME: Smb1Command = Smb1Command(0x07);
+    /// SMB_COM_TRANSACTION.
+    pub const TRANSACTION: Smb1Command = Smb1Command(0x25);
+    /// SMB_COM_TRANSACTION2.
+    pub const TRANSACTION2: Smb1Command = Smb1Command(0x32);
+    /// SMB_COM_FIND_CLOSE2.
+    pub const FIND_CLOSE2: Smb1Command = Smb1Command(0x34);
 
     /// The MS-CIFS name without its `SMB_COM_` prefix, or the code in hex.
     pub fn name(self) -> std::borrow::Cow<'static, str> {
@@ -44,6 +58,13 @@ impl Smb1Command {
             0x2B => "ECHO".into(),
             0x24 => "LOCKING_ANDX".into(),
             0xA4 => "NT_CANCEL".into(),
+            0x00 => "CREATE_DIRECTORY".into(),
+            0x01 => "DELETE_DIRECTORY".into(),
+            0x06 => "DELETE".into(),
+            0x07 => "RENAME".into(),
+            0x25 => "TRANSACTION".into(),
+            0x32 => "TRANSACTION2".into(),
+            0x34 => "FIND_CLOSE2".into(),
             c => format!("SMB1 {c:#04x}").into(),
         }
     }

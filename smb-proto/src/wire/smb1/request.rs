@@ -2,8 +2,11 @@
 
 use super::header::Smb1Command;
 use super::negotiate::NegotiateRequest;
+use super::path::PathRequest;
 use super::session_setup::SessionSetupRequest;
 use super::simple::{EchoRequest, NtCancelRequest};
+use super::trans::{TransKind, TransRequest};
+use super::trans2::{subcommand, FindClose2Request};
 use super::tree::{LogoffRequest, TreeConnectRequest, TreeDisconnectRequest};
 use crate::wire::header::Command;
 
@@ -18,6 +21,9 @@ pub enum Smb1Request {
     TreeDisconnect(TreeDisconnectRequest),
     Echo(EchoRequest),
     NtCancel(NtCancelRequest),
+    Trans(TransRequest),
+    FindClose2(FindClose2Request),
+    Path(PathRequest),
 }
 
 impl Smb1Request {
@@ -31,6 +37,12 @@ impl Smb1Request {
             Smb1Request::TreeDisconnect(_) => Smb1Command::TREE_DISCONNECT,
             Smb1Request::Echo(_) => Smb1Command::ECHO,
             Smb1Request::NtCancel(_) => Smb1Command::NT_CANCEL,
+            Smb1Request::Trans(t) => t.kind.command(),
+            Smb1Request::FindClose2(_) => Smb1Command::FIND_CLOSE2,
+            Smb1Request::Path(PathRequest::CreateDirectory(_)) => Smb1Command::CREATE_DIRECTORY,
+            Smb1Request::Path(PathRequest::DeleteDirectory(_)) => Smb1Command::DELETE_DIRECTORY,
+            Smb1Request::Path(PathRequest::Delete(_)) => Smb1Command::DELETE,
+            Smb1Request::Path(PathRequest::Rename { .. }) => Smb1Command::RENAME,
         }
     }
 
@@ -45,6 +57,17 @@ impl Smb1Request {
             Smb1Request::TreeDisconnect(_) => Command::TreeDisconnect,
             Smb1Request::Echo(_) => Command::Echo,
             Smb1Request::NtCancel(_) => Command::Cancel,
+            Smb1Request::Trans(t) => match (t.kind, t.setup.first().copied()) {
+                (TransKind::Transaction, _) => Command::Ioctl,
+                (_, Some(subcommand::FIND_FIRST2 | subcommand::FIND_NEXT2)) => {
+                    Command::QueryDirectory
+                }
+                _ => Command::QueryInfo,
+            },
+            Smb1Request::FindClose2(_) => Command::Close,
+            Smb1Request::Path(PathRequest::CreateDirectory(_)) => Command::Create,
+            // A delete or a rename is what SET_INFO does in SMB2.
+            Smb1Request::Path(_) => Command::SetInfo,
         }
     }
 
@@ -58,6 +81,17 @@ impl Smb1Request {
             Smb1Request::TreeDisconnect(b) => b.encode(out),
             Smb1Request::Echo(b) => b.encode(out),
             Smb1Request::NtCancel(b) => b.encode(out),
+            Smb1Request::Trans(b) => b.encode(out),
+            Smb1Request::FindClose2(b) => b.encode(out),
+            Smb1Request::Path(b) => b.encode(out),
         }
+    }
+
+    /// The length of the message this request makes, header included: what must fit
+    /// the server's MaxBufferSize.
+    pub fn encoded_len(&self) -> usize {
+        let mut out = vec![0; super::HEADER_LEN];
+        self.encode(&mut out);
+        out.len()
     }
 }
