@@ -4905,10 +4905,15 @@ fn trans2_reply_body(
 }
 
 /// The connection under test, SMB1, with share "s" connected as tree 5 for the
-/// operation `start` begins → its id and the request it sent.
+/// operation `start` begins → its id and the requests it sent.
 fn smb1_with_tree(
     start: impl FnOnce(&mut Connection, Instant) -> OpId,
-) -> (Connection, Instant, OpId, smb_proto::wire::smb1::Smb1Header) {
+) -> (
+    Connection,
+    Instant,
+    OpId,
+    Vec<smb_proto::wire::smb1::Smb1Header>,
+) {
     let (mut conn, t0) = smb1_negotiated(50);
     let id = start(&mut conn, t0);
     let mut tc = only(smb1_sent(&mut conn));
@@ -4918,14 +4923,15 @@ fn smb1_with_tree(
         t0,
         &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
     );
-    let req = only(smb1_sent(&mut conn));
-    (conn, t0, id, req)
+    let sent = smb1_sent(&mut conn);
+    (conn, t0, id, sent)
 }
 
 #[test]
 fn smb1_a_transaction_answer_in_several_messages_reaches_the_operation_as_one() {
-    let (mut conn, t0, id, qpi) =
+    let (mut conn, t0, id, sent) =
         smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "dir/x"), t0).id());
+    let qpi = only(sent);
     assert_eq!((qpi.command, qpi.tid), (0x32, 5));
     // SMB_QUERY_FILE_ALL_INFO: size 42, archive, in two messages (Samba gives the
     // second one a parameter displacement of 0: it has no parameters).
@@ -4985,8 +4991,9 @@ fn smb1_a_transaction_message_out_of_place_ends_the_connection() {
         trans2_reply_body((2, 72), &[], 0, &data, 40),
     ];
     for (i, second) in bad.iter().enumerate() {
-        let (mut conn, t0, _, qpi) =
+        let (mut conn, t0, _, sent) =
             smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "x"), t0).id());
+        let qpi = only(sent);
         let first = trans2_reply_body((2, 72), &[0, 0], 0, &data, 0);
         feed(&mut conn, t0, &smb1_reply(&qpi, 0, &first));
         assert!(conn.close_reason().is_none(), "{i}");
@@ -4998,11 +5005,63 @@ fn smb1_a_transaction_message_out_of_place_ends_the_connection() {
         );
     }
     // A whole answer past the request's MaxParameterCount (2 for a path query).
-    let (mut conn, t0, _, qpi) = smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "x"), t0).id());
+    let (mut conn, t0, _, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "x"), t0).id());
+    let qpi = only(sent);
     let whole = trans2_reply_body((4, 72), &[0; 4], 0, &[0; 72], 0);
     feed(&mut conn, t0, &smb1_reply(&qpi, 0, &whole));
     assert!(matches!(
         conn.close_reason(),
         Some(CloseReason::Malformed(_))
     ));
+}
+
+#[test]
+fn smb1_a_listing_asks_whether_it_names_a_directory_and_closes_a_search_it_leaves() {
+    // The answers in either order: FIND_FIRST2 of `f\*` failing with a path error,
+    // then the query saying `f` is a file: ENOTDIR, as on SMB2.
+    let (mut conn, t0, id, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::ListDir::new("s", "f", "*"), t0).id());
+    let [qpi, find] = sent[..] else {
+        panic!("{sent:?}")
+    };
+    assert_eq!((qpi.command, find.command), (0x32, 0x32));
+    assert_ne!(qpi.mid, find.mid);
+    feed(&mut conn, t0, &smb1_reply(&find, 0xC000_003A, &[0, 0, 0]));
+    assert!(events(&mut conn).is_empty(), "waits for the query");
+    let file = trans2_reply_body((2, 72), &[0, 0], 0, &[0; 72], 0);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &file));
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Err(e),
+        }] if *got == id => {
+            assert_eq!(e.status(), Some(NtStatus::NOT_A_DIRECTORY), "{e}");
+        }
+        evs => panic!("{evs:?}"),
+    }
+    assert!(smb1_sent(&mut conn).is_empty());
+
+    // A missing directory whose search nonetheless opened (SID 9, not at its end): the
+    // listing fails with the query's status and FIND_CLOSE2 ends the search.
+    let (mut conn, t0, id, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::ListDir::new("s", "d", "*"), t0).id());
+    let [qpi, find] = sent[..] else {
+        panic!("{sent:?}")
+    };
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0xC000_0034, &[0, 0, 0]));
+    let params = [9, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let found = trans2_reply_body((10, 0), &params, 0, &[], 0);
+    feed(&mut conn, t0, &smb1_reply(&find, 0, &found));
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Err(e),
+        }] if *got == id => {
+            assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND), "{e}");
+        }
+        evs => panic!("{evs:?}"),
+    }
+    let close = only(smb1_sent(&mut conn));
+    assert_eq!(close.command, 0x34, "FIND_CLOSE2");
 }
