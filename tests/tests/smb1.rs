@@ -386,6 +386,26 @@ fn metadata_over_smb1(srv: &SambaServer, conn: &Connection) {
     let e = conn.delete_directory("share", "newdir").expect_err("gone");
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 
+    // mkdir -p: parents made, existing ones kept, a file in the way.
+    conn.create_directories("share", "p/q/r").expect("mkdir -p");
+    assert!(disk.join("p/q/r").is_dir());
+    conn.create_directories("share", "p/q/r/s")
+        .expect("mkdir -p again");
+    assert!(disk.join("p/q/r/s").is_dir());
+    let e = conn
+        .create_directories("share", "big/f0009.txt/x")
+        .expect_err("a file in the way");
+    assert_eq!(e.kind(), ErrorKind::NotADirectory, "{e}");
+    // A tree: listed, then removed with everything in it.
+    std::fs::write(disk.join("p/q/file.txt"), b"abc").unwrap();
+    let tree = conn.list_tree("share", "p").expect("list tree");
+    assert_eq!(tree.len(), 4, "{tree:?}");
+    assert_eq!(
+        conn.delete_files_and_folders("share", "p").expect("rm -r"),
+        5
+    );
+    assert!(!disk.join("p").exists());
+
     // rename: plain, onto an existing name, replacing it, a directory.
     conn.rename("share", "big/f0001.txt", "big/renamed.txt")
         .expect("rename");

@@ -491,6 +491,8 @@ pub(super) fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {
 
 /// `mkdir -p`: every component in turn, CREATE (FILE_OPEN_IF, a directory) + CLOSE, so
 /// existing directories are kept and a file in the way is STATUS_NOT_A_DIRECTORY.
+/// Over SMB1: CREATE_DIRECTORY, and when the name exists, QUERY_PATH_INFORMATION to tell
+/// a directory (kept) from a file (STATUS_NOT_A_DIRECTORY).
 #[derive(Debug)]
 pub struct MkdirAll {
     share: String,
@@ -519,17 +521,26 @@ impl MkdirAll {
         }
     }
 
-    fn send_next(&self, cx: &mut OpContext<'_>) {
+    fn send_next(&self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
+        let dir = &self.prefixes[self.next];
+        if cx.is_smb1() {
+            let req = PathRequest::CreateDirectory(dir.clone());
+            return smb1::send_path(cx, MKDIR_SMB1, req, "mkdir", dir);
+        }
         let o = OpenOptions {
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
             disposition: disposition::OPEN_IF,
             create_options: create_options::DIRECTORY_FILE,
             attributes: file_attributes::DIRECTORY,
         };
-        let dir = &self.prefixes[self.next];
         cx.send_related(vec![(0, create(dir, &o)), (1, close(FileId::ANY))]);
+        Ok(())
     }
 }
+
+/// SMB1 tags of [`MkdirAll`]: CREATE_DIRECTORY, and the query of a name that exists.
+const MKDIR_SMB1: usize = 10;
+const MKDIR_EXISTS: usize = 11;
 
 impl Operation for MkdirAll {
     type Output = ();
@@ -551,7 +562,7 @@ impl Operation for MkdirAll {
             // The share's root exists.
             return Ok(Progress::Done(()));
         }
-        self.send_next(cx);
+        self.send_next(cx)?;
         Ok(Progress::Pending)
     }
 
@@ -561,7 +572,19 @@ impl Operation for MkdirAll {
         tag: usize,
         resp: Response,
     ) -> Result<Progress<()>, Fail> {
-        check(&resp, "mkdir", &self.prefixes[self.next])?;
+        let dir = &self.prefixes[self.next];
+        if tag == MKDIR_SMB1 && resp.status() == NtStatus::OBJECT_NAME_COLLISION {
+            let req = trans2::query_path_info(dir, trans2::level::QUERY_FILE_ALL_INFO);
+            smb1::send(cx, MKDIR_EXISTS, Smb1Request::Trans(req), "mkdir", dir)?;
+            return Ok(Progress::Pending);
+        }
+        check(&resp, "mkdir", dir)?;
+        if tag == MKDIR_EXISTS {
+            let all = QueryFileAllInfo::decode(&smb1::trans(&resp)?.data)?;
+            if !all.directory {
+                return Err(status_err(NtStatus::NOT_A_DIRECTORY, "mkdir", dir));
+            }
+        }
         if tag == 0 {
             return Ok(Progress::Pending);
         }
@@ -569,7 +592,7 @@ impl Operation for MkdirAll {
         if self.next == self.prefixes.len() {
             return Ok(Progress::Done(()));
         }
-        self.send_next(cx);
+        self.send_next(cx)?;
         Ok(Progress::Pending)
     }
 }
