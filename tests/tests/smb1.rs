@@ -386,6 +386,41 @@ fn metadata_over_smb1(srv: &SambaServer, conn: &Connection) {
     let e = conn.delete_directory("share", "newdir").expect_err("gone");
     assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 
+    // Times, attributes, size, by path (SET_PATH_INFORMATION).
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    conn.set_last_write_time("share", "big/f0010.txt", when)
+        .expect("set mtime");
+    let mtime = std::fs::metadata(disk.join("big/f0010.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(mtime, when);
+    let n = conn
+        .reset_file_attributes(
+            "share",
+            "big/f001?.txt",
+            smb_proto::wire::fscc::file_attributes::HIDDEN,
+        )
+        .expect("attributes");
+    assert_eq!(n, 10);
+    let f = conn.get_attributes("share", "big/f0011.txt").expect("stat");
+    assert!(f.is_hidden(), "{:#x}", f.attributes);
+    conn.truncate("share", "big/f0012.txt", 3)
+        .expect("truncate");
+    assert_eq!(
+        std::fs::metadata(disk.join("big/f0012.txt")).unwrap().len(),
+        3
+    );
+    conn.truncate("share", "big/f0012.txt", 12).expect("extend");
+    assert_eq!(
+        std::fs::read(disk.join("big/f0012.txt")).unwrap(),
+        b"xxx\0\0\0\0\0\0\0\0\0"
+    );
+    let e = conn
+        .truncate("share", "big/none.txt", 1)
+        .expect_err("missing");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
     // mkdir -p: parents made, existing ones kept, a file in the way.
     conn.create_directories("share", "p/q/r").expect("mkdir -p");
     assert!(disk.join("p/q/r").is_dir());

@@ -128,10 +128,11 @@ pub(super) struct PathOp {
     smb1: Option<Smb1Path>,
 }
 
-/// An SMB1 path command standing for a [`PathOp`]'s compound.
+/// An SMB1 request standing for a [`PathOp`]'s compound: a path command or a
+/// TRANS2 SET_PATH_INFORMATION.
 #[derive(Debug)]
 struct Smb1Path {
-    request: PathRequest,
+    request: Smb1Request,
     /// A rename that replaces: on STATUS_OBJECT_NAME_COLLISION this target is deleted
     /// (DELETE) and the rename sent again — libsmbclient's `SMBC_rename_ctx`; not atomic.
     replace: Option<String>,
@@ -161,7 +162,7 @@ impl PathOp {
 
     pub(super) fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
         if let Some(p) = self.smb1.as_ref().filter(|_| cx.is_smb1()) {
-            smb1::send_path(cx, SMB1_PATH, p.request.clone(), self.name, &self.path)?;
+            smb1::send(cx, SMB1_PATH, p.request.clone(), self.name, &self.path)?;
             return Ok(Progress::Pending);
         }
         let items = std::mem::take(&mut self.requests)
@@ -194,7 +195,7 @@ impl PathOp {
             check(resp, self.name, named)?;
             if tag == SMB1_DELETE_TARGET {
                 if let Some(p) = &self.smb1 {
-                    smb1::send_path(cx, SMB1_AGAIN, p.request.clone(), self.name, &self.path)?;
+                    smb1::send(cx, SMB1_AGAIN, p.request.clone(), self.name, &self.path)?;
                     return Ok(Progress::Pending);
                 }
             }
@@ -263,7 +264,7 @@ impl Mkdir {
         let requests = vec![create(path, &o), close(FileId::ANY)];
         let mut op = PathOp::new(share, "mkdir", path, requests);
         op.smb1 = Some(Smb1Path {
-            request: PathRequest::CreateDirectory(path::wire_name(path)),
+            request: Smb1Request::Path(PathRequest::CreateDirectory(path::wire_name(path))),
             replace: None,
         });
         Mkdir(op)
@@ -300,7 +301,7 @@ impl Rmdir {
         ];
         let mut op = PathOp::new(share, "rmdir", path, requests);
         op.smb1 = Some(Smb1Path {
-            request: PathRequest::DeleteDirectory(path::wire_name(path)),
+            request: Smb1Request::Path(PathRequest::DeleteDirectory(path::wire_name(path))),
             replace: None,
         });
         Rmdir(op)
@@ -310,7 +311,8 @@ impl Rmdir {
 path_op!(Rmdir, |p| path::check_path(p.name, &p.path));
 
 /// Sets a file's or directory's times and attributes (SET_INFO FileBasicInformation,
-/// MS-FSCC 2.4.7): a zero time or zero attributes leave that field as it is.
+/// MS-FSCC 2.4.7): a zero time or zero attributes leave that field as it is. Over SMB1,
+/// TRANS2 SET_PATH_INFORMATION at SMB_SET_FILE_BASIC_INFO (the same 40 bytes).
 #[derive(Debug)]
 pub struct SetBasicInfo(PathOp);
 
@@ -330,7 +332,12 @@ impl SetBasicInfo {
             set_info(fscc::class::FILE_BASIC_INFORMATION, info.encode()),
             close(FileId::ANY),
         ];
-        SetBasicInfo(PathOp::new(share, "set info", path, requests))
+        let mut op = PathOp::new(share, "set info", path, requests);
+        op.smb1 = Some(Smb1Path {
+            request: set_path_info(path, trans2::level::SET_FILE_BASIC_INFO, info.encode()),
+            replace: None,
+        });
+        SetBasicInfo(op)
     }
 
     /// pysmb's `setLastWriteTime`: only the last write time changes.
@@ -348,6 +355,8 @@ path_op!(SetBasicInfo, |p| path::check_path(p.name, &p.path));
 /// `truncate(path, len)`: truncates or extends a file to `len` bytes (bytes added read
 /// as zeros) → nothing. One CREATE (FILE_WRITE_DATA) + SET_INFO
 /// (FileEndOfFileInformation, MS-FSCC 2.4.13) + CLOSE compound; the file must exist.
+/// Over SMB1, TRANS2 SET_PATH_INFORMATION at the pass-through FileEndOfFileInformation
+/// level (1020).
 #[derive(Debug)]
 pub struct Truncate(PathOp);
 
@@ -368,7 +377,16 @@ impl Truncate {
             set_info(fscc::class::FILE_END_OF_FILE_INFORMATION, info.encode()),
             close(FileId::ANY),
         ];
-        Truncate(PathOp::new(share, "truncate", path, requests))
+        let mut op = PathOp::new(share, "truncate", path, requests);
+        op.smb1 = Some(Smb1Path {
+            request: set_path_info(
+                path,
+                trans2::level::FILE_END_OF_FILE_INFORMATION,
+                info.encode(),
+            ),
+            replace: None,
+        });
+        Truncate(op)
     }
 }
 
@@ -458,7 +476,7 @@ impl Rename {
         if !smb1::has_wildcard(&from) && !smb1::has_wildcard(&to) {
             op.smb1 = Some(Smb1Path {
                 replace: replace.then(|| to.clone()),
-                request: PathRequest::Rename { from, to },
+                request: Smb1Request::Path(PathRequest::Rename { from, to }),
             });
         }
         Rename(op)
@@ -477,6 +495,11 @@ fn delete_on_close() -> OpenOptions {
         create_options: create_options::NON_DIRECTORY_FILE | create_options::DELETE_ON_CLOSE,
         attributes: 0,
     }
+}
+
+/// SMB1's TRANS2 SET_PATH_INFORMATION of `data` at `level` for `path`.
+fn set_path_info(path: &str, level: u16, data: Vec<u8>) -> Smb1Request {
+    Smb1Request::Trans(trans2::set_path_info(&path::wire_name(path), level, data))
 }
 
 pub(super) fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {

@@ -62,6 +62,7 @@ impl Smb1Request {
                 (_, Some(subcommand::FIND_FIRST2 | subcommand::FIND_NEXT2)) => {
                     Command::QueryDirectory
                 }
+                (_, Some(subcommand::SET_PATH_INFORMATION)) => Command::SetInfo,
                 _ => Command::QueryInfo,
             },
             Smb1Request::FindClose2(_) => Command::Close,

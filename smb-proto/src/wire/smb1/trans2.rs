@@ -20,6 +20,8 @@ pub mod subcommand {
     pub const FIND_NEXT2: u16 = 0x0002;
     /// TRANS2_QUERY_PATH_INFORMATION.
     pub const QUERY_PATH_INFORMATION: u16 = 0x0005;
+    /// TRANS2_SET_PATH_INFORMATION.
+    pub const SET_PATH_INFORMATION: u16 = 0x0006;
 }
 
 /// Information levels (MS-CIFS 2.2.8.1, 2.2.8.3).
@@ -28,6 +30,14 @@ pub mod level {
     pub const FIND_FILE_BOTH_DIRECTORY_INFO: u16 = 0x0104;
     /// SMB_QUERY_FILE_ALL_INFO.
     pub const QUERY_FILE_ALL_INFO: u16 = 0x0107;
+    /// SMB_SET_FILE_BASIC_INFO (MS-CIFS 2.2.8.4.1): MS-FSCC FileBasicInformation, 40 bytes.
+    pub const SET_FILE_BASIC_INFO: u16 = 0x0101;
+    /// SMB_FILE_END_OF_FILE_INFORMATION, the pass-through level 1000 +
+    /// FileEndOfFileInformation (MS-SMB 2.2.2.3.5): the new size, 8 bytes. Samba 4.17
+    /// refuses the native SMB_SET_FILE_END_OF_FILE_INFO (0x0104) by path with
+    /// STATUS_INVALID_LEVEL and takes this one, even without CAP_INFOLEVEL_PASSTHRU
+    /// (measured).
+    pub const FILE_END_OF_FILE_INFORMATION: u16 = 1020;
 }
 
 /// FIND_FIRST2 / FIND_NEXT2 Flags (MS-CIFS 2.2.6.2.1).
@@ -83,6 +93,18 @@ pub fn query_path_info(path: &str, level: u16) -> TransRequest {
     p.extend_from_slice(&0u32.to_le_bytes()); // Reserved
     put_utf16z(&mut p, path);
     TransRequest::trans2(subcommand::QUERY_PATH_INFORMATION, p, 2, MAX_DATA)
+}
+
+/// TRANS2_SET_PATH_INFORMATION request (MS-CIFS 2.2.6.7.1): `data` at `level` for
+/// `path`.
+pub fn set_path_info(path: &str, level: u16, data: Vec<u8>) -> TransRequest {
+    let mut p = Vec::new();
+    p.extend_from_slice(&level.to_le_bytes());
+    p.extend_from_slice(&0u32.to_le_bytes()); // Reserved
+    put_utf16z(&mut p, path);
+    let mut req = TransRequest::trans2(subcommand::SET_PATH_INFORMATION, p, 2, 0);
+    req.data = data.into();
+    req
 }
 
 /// Appends UTF-16LE and a NUL. Every name here starts at an even offset of 4-aligned
@@ -219,6 +241,10 @@ mod tests {
         );
         let r = query_path_info("", level::QUERY_FILE_ALL_INFO);
         assert_eq!(&r.params[..], &[0x07, 0x01, 0, 0, 0, 0, 0, 0]);
+        let r = set_path_info("a", level::FILE_END_OF_FILE_INFORMATION, vec![5; 8]);
+        assert_eq!((r.setup[0], r.max_params, r.max_data), (6, 2, 0));
+        assert_eq!(&r.params[..], &[0xFC, 0x03, 0, 0, 0, 0, b'a', 0, 0, 0]);
+        assert_eq!(&r.data[..], &[5; 8]);
         assert_eq!(
             &encoded(|o| FindClose2Request { sid: 7 }.encode(o))[32..],
             &[1, 7, 0, 0, 0]
