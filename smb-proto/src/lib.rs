@@ -3,7 +3,10 @@
 //! SMB1 (NT LM 0.12) is off by default and unsafe; [`Dialect::Nt1`] as the lowest
 //! dialect ([`Config::min_dialect`], `ConnectOptions::smb1`) turns it on for servers that
 //! speak nothing newer. So far an SMB1 connection logs in, signs (MD5), connects trees,
-//! echoes and logs off; other operations fail with [`Error::Unsupported`].
+//! echoes and logs off, lists directories (paged too), stats, makes and removes
+//! directories (`mkdir -p` too), deletes and renames, and sets times, attributes and
+//! sizes by path (TRANSACTION2 and the core path commands); other operations fail with
+//! [`Error::Unsupported`].
 //!
 //! [`Connection`] consumes and emits byte buffers and never touches a socket, a clock,
 //! a thread or a random source of its own: time comes in as an argument, randomness

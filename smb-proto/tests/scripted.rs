@@ -5065,3 +5065,22 @@ fn smb1_a_listing_asks_whether_it_names_a_directory_and_closes_a_search_it_leave
     let close = only(smb1_sent(&mut conn));
     assert_eq!(close.command, 0x34, "FIND_CLOSE2");
 }
+
+#[test]
+fn smb1_a_request_longer_than_the_servers_buffer_is_refused_unsent() {
+    // MaxBufferSize 16644 (smb1_negotiated): a 9,000-character path takes 18,000 bytes.
+    let long = "a".repeat(9000);
+    let (mut conn, _, id, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", &long), t0).id());
+    assert!(sent.is_empty(), "{sent:?}");
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Err(e),
+        }] if *got == id => {
+            assert_eq!(e.kind(), smb_proto::ErrorKind::InvalidArgument, "{e}");
+            assert!(e.to_string().contains("16644"), "{e}");
+        }
+        evs => panic!("{evs:?}"),
+    }
+}

@@ -463,6 +463,18 @@ fn metadata_over_smb1(srv: &SambaServer, conn: &Connection) {
         .expect("move");
     assert!(disk.join("d2/moved.txt").is_file());
 
+    // Names SMB1's DELETE and RENAME would read as patterns: no SMB1 form without
+    // NT_CREATE_ANDX, refused before anything is sent.
+    let e = conn
+        .call(smb_proto::ops::Delete::new("share", "big/f*.txt").literal())
+        .expect_err("a literal name with *");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    let e = conn
+        .rename("share", "big/f0005.txt", "big/a*b")
+        .expect_err("* in the new name");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(disk.join("big/f0005.txt").is_file() && disk.join("big/f4999.txt").is_file());
+
     // delete: one file, a wildcard (how many), none, a directory.
     assert_eq!(
         conn.delete_files("share", "big/f0004.txt").expect("delete"),
