@@ -5084,3 +5084,42 @@ fn smb1_a_request_longer_than_the_servers_buffer_is_refused_unsent() {
         evs => panic!("{evs:?}"),
     }
 }
+
+#[test]
+fn smb1_a_cancelled_listing_closes_the_search_its_late_answer_opened() {
+    for end_of_search in [0u8, 1] {
+        let (mut conn, t0, id, sent) =
+            smb1_with_tree(|c, t0| c.start(ops::ListDir::new("s", "d", "*"), t0).id());
+        let [qpi, find] = sent[..] else {
+            panic!("{sent:?}")
+        };
+        conn.cancel(id, t0);
+        let cancels = smb1_sent(&mut conn);
+        assert_eq!(cancels.len(), 2);
+        assert!(cancels.iter().all(|h| h.command == 0xA4), "{cancels:?}");
+        assert_eq!(events(&mut conn).len(), 1, "the listing ended");
+        // The answers come anyway: the query's, then a search the server kept open.
+        let mut dir = [0u8; 72];
+        dir[61] = 1;
+        let checked = trans2_reply_body((2, 72), &[0, 0], 0, &dir, 0);
+        feed(&mut conn, t0, &smb1_reply(&qpi, 0, &checked));
+        let params = [9, 0, 0, 0, end_of_search, 0, 0, 0, 0, 0];
+        let found = trans2_reply_body((10, 0), &params, 0, &[], 0);
+        feed(&mut conn, t0, &smb1_reply(&find, 0, &found));
+        let after = smb1_sent(&mut conn);
+        if end_of_search == 0 {
+            let close = only(after);
+            assert_eq!(
+                (close.command, close.tid),
+                (0x34, 5),
+                "FIND_CLOSE2 on its tree"
+            );
+        } else {
+            assert!(
+                after.is_empty(),
+                "a search at its end is closed already: {after:?}"
+            );
+        }
+        assert!(conn.close_reason().is_none());
+    }
+}
