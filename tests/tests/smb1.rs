@@ -6,10 +6,12 @@
 //! 2.0.2 directly). Operations without an SMB1 form yet fail with `Error::Unsupported`,
 //! sending nothing. Anonymous and guest sessions, and the tokio driver, too.
 //!
-//! Metadata over SMB1 (TRANS2 FIND_FIRST2/FIND_NEXT2, QUERY_PATH_INFORMATION, DELETE,
-//! RENAME, CREATE_DIRECTORY, DELETE_DIRECTORY), signed and unsigned, on files made on the
-//! server's disk: a 5,000-entry listing (many FIND_NEXT2 rounds, reassembled
-//! multi-message answers), wildcards, paged listing, stat, and the errors SMB2 gives.
+//! Metadata over SMB1 (TRANS2 FIND_FIRST2/FIND_NEXT2, QUERY_PATH_INFORMATION,
+//! SET_PATH_INFORMATION, DELETE, RENAME, CREATE_DIRECTORY, DELETE_DIRECTORY), signed and
+//! unsigned, on files made on the server's disk: a 5,000-entry listing (many FIND_NEXT2
+//! rounds, answers Samba sends in several messages), wildcards, paged listing (tokio),
+//! stat, mkdir / mkdir -p / rmdir, rename (replacing too), delete, times, attributes and
+//! sizes by path, tree listing and removal, and the errors SMB2 gives.
 
 use smb_blocking::{ConnectOptions, Connection, ErrorKind, RecordTarget};
 use smb_proto::{CloseReason, Dialect, Error, NegotiateFailure, NtStatus, SigningPolicy};
