@@ -464,6 +464,13 @@ fn metadata_over_smb1(srv: &SambaServer, conn: &Connection) {
     conn.rename("share", "big/f0003.txt", "d2/moved.txt")
         .expect("move");
     assert!(disk.join("d2/moved.txt").is_file());
+    // Replacing in one directory is SET_PATH_INFORMATION (above); across directories,
+    // DELETE of the target and RENAME again.
+    std::fs::write(disk.join("d2/other.txt"), b"other").unwrap();
+    conn.rename_replacing("share", "d2/other.txt", "big/f0002.txt")
+        .expect("replace across directories");
+    assert_eq!(std::fs::read(disk.join("big/f0002.txt")).unwrap(), b"other");
+    assert!(!disk.join("d2/other.txt").exists());
 
     // Names SMB1's DELETE and RENAME would read as patterns: no SMB1 form without
     // NT_CREATE_ANDX, refused before anything is sent.

@@ -440,10 +440,11 @@ path_op!(Touch, |p| path::check_file(p.name, &p.path));
 
 /// Renames or moves a file or directory within the share.
 ///
-/// Over SMB1: RENAME, which never replaces; with `replace`, a collision deletes the
-/// target (DELETE, files only) and renames again, as libsmbclient does — not atomic. A
-/// name with a character SMB1 takes as a wildcard (`*?<>"`) is
-/// [`Error::Unsupported`] there.
+/// Over SMB1: RENAME, which never replaces. With `replace`, within one directory,
+/// SET_PATH_INFORMATION with FileRenameInformation (ReplaceIfExists: atomic); across
+/// directories a collision deletes the target (DELETE, files only) and renames again, as
+/// libsmbclient does — not atomic. A RENAME of a name with a character SMB1 takes as a
+/// wildcard (`*?<>"`) is [`Error::Unsupported`] there.
 #[derive(Debug)]
 pub struct Rename(PathOp);
 
@@ -472,8 +473,18 @@ impl Rename {
         let mut op = PathOp::new(share, "rename", from, requests);
         op.target = Some(to.to_string());
         let (from, to) = (path::wire_name(from), path::wire_name(to));
-        // RENAME reads wildcards in either name: such names have no SMB1 form here.
-        if !smb1::has_wildcard(&from) && !smb1::has_wildcard(&to) {
+        let ((from_dir, _), (to_dir, new_name)) =
+            (super::split_parent(&from), super::split_parent(&to));
+        if replace && from_dir == to_dir && !new_name.is_empty() {
+            // In one directory a replacing rename is atomic: SET_PATH_INFORMATION with
+            // FileRenameInformation (ReplaceIfExists), the new name relative to it.
+            let info = trans2::rename_information(&new_name, true);
+            op.smb1 = Some(Smb1Path {
+                request: set_path_info(&from, trans2::level::FILE_RENAME_INFORMATION, info),
+                replace: None,
+            });
+        } else if !smb1::has_wildcard(&from) && !smb1::has_wildcard(&to) {
+            // RENAME reads wildcards in either name: such names have no SMB1 form here.
             op.smb1 = Some(Smb1Path {
                 replace: replace.then(|| to.clone()),
                 request: Smb1Request::Path(PathRequest::Rename { from, to }),

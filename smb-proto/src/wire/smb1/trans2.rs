@@ -38,6 +38,23 @@ pub mod level {
     /// STATUS_INVALID_LEVEL and takes this one, even without CAP_INFOLEVEL_PASSTHRU
     /// (measured).
     pub const FILE_END_OF_FILE_INFORMATION: u16 = 1020;
+    /// SMB_FILE_RENAME_INFORMATION, the pass-through level 1000 + FileRenameInformation
+    /// in its 32-bit layout: ReplaceIfExists(1), pad(3), RootDirectory(4),
+    /// FileNameLength(4), FileName — a new name in the same directory (Samba's
+    /// `smb_file_rename_information`).
+    pub const FILE_RENAME_INFORMATION: u16 = 1010;
+}
+
+/// The data of a [`level::FILE_RENAME_INFORMATION`] SET_PATH_INFORMATION: rename to
+/// `new_name` (one component, in the same directory), replacing what has that name when
+/// `replace`.
+pub fn rename_information(new_name: &str, replace: bool) -> Vec<u8> {
+    let name = crate::wire::codec::to_utf16le(new_name);
+    let mut d = vec![u8::from(replace), 0, 0, 0];
+    d.extend_from_slice(&0u32.to_le_bytes()); // RootDirectory
+    d.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    d.extend_from_slice(&name);
+    d
 }
 
 /// FIND_FIRST2 / FIND_NEXT2 Flags (MS-CIFS 2.2.6.2.1).
@@ -245,6 +262,10 @@ mod tests {
         assert_eq!((r.setup[0], r.max_params, r.max_data), (6, 2, 0));
         assert_eq!(&r.params[..], &[0xFC, 0x03, 0, 0, 0, 0, b'a', 0, 0, 0]);
         assert_eq!(&r.data[..], &[5; 8]);
+        assert_eq!(
+            rename_information("b", true),
+            [1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, b'b', 0]
+        );
         assert_eq!(
             &encoded(|o| FindClose2Request { sid: 7 }.encode(o))[32..],
             &[1, 7, 0, 0, 0]
