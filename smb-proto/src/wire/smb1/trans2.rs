@@ -12,7 +12,7 @@ use super::{Blocks, Parsed};
 use crate::wire::codec::{put_utf16le, DecodeError, Reader};
 use crate::wire::fscc::{self, FileIdBothDirectoryInformation, FileTime};
 
-/// TRANSACTION2 subcommand codes (Setup[0], MS-CIFS 2.2.6).
+/// TRANSACTION2 subcommand codes (the first setup word, MS-CIFS 2.2.6).
 pub mod subcommand {
     /// TRANS2_FIND_FIRST2.
     pub const FIND_FIRST2: u16 = 0x0001;
