@@ -17,7 +17,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz"
 
 seconds=${1:-60}
 shift || true
-all=(wire fscc security rpc auth kerberos transform dfs dissector hostile_server name_service
+all=(wire fscc security rpc auth kerberos smb1_trans transform dfs dissector hostile_server name_service
     recording url_and_paths cli_arguments)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")

@@ -3,9 +3,11 @@
 //! SMB1 (NT LM 0.12) is off by default and unsafe; [`Dialect::Nt1`] as the lowest
 //! dialect ([`Config::min_dialect`], `ConnectOptions::smb1`) turns it on for servers that
 //! speak nothing newer. So far an SMB1 connection logs in, signs (MD5), connects trees,
-//! echoes, logs off, and moves file data: whole-file reads and writes
-//! ([`ops::ReadFile`], [`ops::WriteFile`]) and open files ([`ops::Open`], [`ops::Read`],
-//! [`ops::Write`], [`ops::Flush`], [`ops::Close`]); other operations fail with
+//! echoes, logs off, moves file data (whole-file reads and writes, [`ops::ReadFile`] and
+//! [`ops::WriteFile`], and open files: [`ops::Open`], [`ops::Read`], [`ops::Write`],
+//! [`ops::Flush`], [`ops::Close`]), lists directories (paged too), stats, makes and
+//! removes directories (`mkdir -p` too), deletes and renames, and sets times, attributes
+//! and sizes by path (TRANSACTION2 and the core path commands); other operations fail with
 //! [`Error::Unsupported`].
 //!
 //! [`Connection`] consumes and emits byte buffers and never touches a socket, a clock,

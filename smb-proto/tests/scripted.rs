@@ -4860,7 +4860,7 @@ fn smb1_requests_take_fresh_mids_within_max_mpx_and_cancel_with_nt_cancel() {
 #[test]
 fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
     let (mut conn, t0) = smb1_negotiated(50);
-    let id = conn.start(ops::Stat::new("s", "x"), t0).id();
+    let id = conn.start(ops::GetSecurity::new("s", "x"), t0).id();
     // The share's tree is connected in SMB1; then the operation, which has no SMB1
     // form, fails before sending anything.
     let mut tc = only(smb1_sent(&mut conn));
@@ -5058,4 +5058,260 @@ fn smb1_without_large_readx_and_writex_io_fits_the_server_buffer() {
     let (conn, _) = smb1_negotiated_caps(50, 0x8000_4014);
     let n = conn.negotiated().expect("negotiated");
     assert_eq!((n.max_read_size, n.max_write_size), (65536, 16580));
+}
+
+/// The blocks of a TRANSACTION2 answer message (MS-CIFS 2.2.4.46.2): `params` and `data`
+/// with their displacements, under `totals`.
+fn trans2_reply_body(
+    totals: (u16, u16),
+    params: &[u8],
+    p_disp: u16,
+    data: &[u8],
+    d_disp: u16,
+) -> Vec<u8> {
+    let bytes_at = 32 + 1 + 20 + 2;
+    let p_off = (bytes_at + 3) & !3;
+    let d_off = (p_off + params.len() + 3) & !3;
+    let mut b = vec![10u8];
+    let words = [
+        totals.0,
+        totals.1,
+        0,
+        params.len() as u16,
+        p_off as u16,
+        p_disp,
+        data.len() as u16,
+        d_off as u16,
+        d_disp,
+    ];
+    for w in words {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    b.extend_from_slice(&[0, 0]);
+    b.extend_from_slice(&((d_off + data.len() - bytes_at) as u16).to_le_bytes());
+    b.resize(p_off - 32, 0);
+    b.extend_from_slice(params);
+    b.resize(d_off - 32, 0);
+    b.extend_from_slice(data);
+    b
+}
+
+/// The connection under test, SMB1, with share "s" connected as tree 5 for the
+/// operation `start` begins → its id and the requests it sent.
+fn smb1_with_tree(
+    start: impl FnOnce(&mut Connection, Instant) -> OpId,
+) -> (
+    Connection,
+    Instant,
+    OpId,
+    Vec<smb_proto::wire::smb1::Smb1Header>,
+) {
+    let (mut conn, t0) = smb1_negotiated(50);
+    let id = start(&mut conn, t0);
+    let mut tc = only(smb1_sent(&mut conn));
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    let sent = smb1_sent(&mut conn);
+    (conn, t0, id, sent)
+}
+
+#[test]
+fn smb1_a_transaction_answer_in_several_messages_reaches_the_operation_as_one() {
+    let (mut conn, t0, id, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "dir/x"), t0).id());
+    let qpi = only(sent);
+    assert_eq!((qpi.command, qpi.tid), (0x32, 5));
+    // SMB_QUERY_FILE_ALL_INFO: size 42, archive, in two messages (Samba gives the
+    // second one a parameter displacement of 0: it has no parameters).
+    let mut data = [0u8; 72];
+    data[32] = 0x20;
+    data[48] = 42;
+    let first = trans2_reply_body((2, 72), &[0, 0], 0, &data[..40], 0);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &first));
+    assert!(
+        events(&mut conn).is_empty(),
+        "the operation waits for the rest"
+    );
+    assert_eq!(conn.in_flight(), 1, "the request is still pending");
+    assert_eq!(
+        conn.credits(),
+        49,
+        "and keeps its place in the MaxMpxCount window"
+    );
+    let second = trans2_reply_body((2, 72), &[], 0, &data[40..], 40);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &second));
+    assert_eq!(conn.credits(), 50);
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Ok(out),
+        }] if *got == id => {
+            let info = out
+                .downcast_ref::<smb_proto::FileInfo>()
+                .expect("a FileInfo");
+            assert_eq!(
+                (info.name.as_str(), info.size, info.attributes),
+                ("x", 42, 0x20)
+            );
+        }
+        evs => panic!("{evs:?}"),
+    }
+    // Nothing is pending under that MID any more.
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &second));
+    assert!(
+        matches!(
+            conn.close_reason(),
+            Some(CloseReason::Protocol(Violation::UnknownMessageId(_)))
+        ),
+        "{:?}",
+        conn.close_reason()
+    );
+}
+
+#[test]
+fn smb1_a_transaction_message_out_of_place_ends_the_connection() {
+    // A gap in the data, an overlap, a total that grows, one past MaxDataCount.
+    let data = [7u8; 40];
+    let bad: [Vec<u8>; 4] = [
+        trans2_reply_body((2, 72), &[], 0, &data[..10], 41),
+        trans2_reply_body((2, 72), &[], 0, &data[..10], 39),
+        trans2_reply_body((2, 73), &[], 0, &data[..10], 40),
+        trans2_reply_body((2, 72), &[], 0, &data, 40),
+    ];
+    for (i, second) in bad.iter().enumerate() {
+        let (mut conn, t0, _, sent) =
+            smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "x"), t0).id());
+        let qpi = only(sent);
+        let first = trans2_reply_body((2, 72), &[0, 0], 0, &data, 0);
+        feed(&mut conn, t0, &smb1_reply(&qpi, 0, &first));
+        assert!(conn.close_reason().is_none(), "{i}");
+        feed(&mut conn, t0, &smb1_reply(&qpi, 0, second));
+        assert!(
+            matches!(conn.close_reason(), Some(CloseReason::Malformed(_))),
+            "{i}: {:?}",
+            conn.close_reason()
+        );
+    }
+    // A whole answer past the request's MaxParameterCount (2 for a path query).
+    let (mut conn, t0, _, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", "x"), t0).id());
+    let qpi = only(sent);
+    let whole = trans2_reply_body((4, 72), &[0; 4], 0, &[0; 72], 0);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &whole));
+    assert!(matches!(
+        conn.close_reason(),
+        Some(CloseReason::Malformed(_))
+    ));
+}
+
+#[test]
+fn smb1_a_listing_asks_whether_it_names_a_directory_and_closes_a_search_it_leaves() {
+    // The answers in either order: FIND_FIRST2 of `f\*` failing with a path error,
+    // then the query saying `f` is a file: ENOTDIR, as on SMB2.
+    let (mut conn, t0, id, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::ListDir::new("s", "f", "*"), t0).id());
+    let [qpi, find] = sent[..] else {
+        panic!("{sent:?}")
+    };
+    assert_eq!((qpi.command, find.command), (0x32, 0x32));
+    assert_ne!(qpi.mid, find.mid);
+    feed(&mut conn, t0, &smb1_reply(&find, 0xC000_003A, &[0, 0, 0]));
+    assert!(events(&mut conn).is_empty(), "waits for the query");
+    let file = trans2_reply_body((2, 72), &[0, 0], 0, &[0; 72], 0);
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0, &file));
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Err(e),
+        }] if *got == id => {
+            assert_eq!(e.status(), Some(NtStatus::NOT_A_DIRECTORY), "{e}");
+        }
+        evs => panic!("{evs:?}"),
+    }
+    assert!(smb1_sent(&mut conn).is_empty());
+
+    // A missing directory whose search nonetheless opened (SID 9, not at its end): the
+    // listing fails with the query's status and FIND_CLOSE2 ends the search.
+    let (mut conn, t0, id, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::ListDir::new("s", "d", "*"), t0).id());
+    let [qpi, find] = sent[..] else {
+        panic!("{sent:?}")
+    };
+    feed(&mut conn, t0, &smb1_reply(&qpi, 0xC000_0034, &[0, 0, 0]));
+    let params = [9, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    let found = trans2_reply_body((10, 0), &params, 0, &[], 0);
+    feed(&mut conn, t0, &smb1_reply(&find, 0, &found));
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Err(e),
+        }] if *got == id => {
+            assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND), "{e}");
+        }
+        evs => panic!("{evs:?}"),
+    }
+    let close = only(smb1_sent(&mut conn));
+    assert_eq!(close.command, 0x34, "FIND_CLOSE2");
+}
+
+#[test]
+fn smb1_a_request_longer_than_the_servers_buffer_is_refused_unsent() {
+    // MaxBufferSize 16644 (smb1_negotiated): a 9,000-character path takes 18,000 bytes.
+    let long = "a".repeat(9000);
+    let (mut conn, _, id, sent) =
+        smb1_with_tree(|c, t0| c.start(ops::Stat::new("s", &long), t0).id());
+    assert!(sent.is_empty(), "{sent:?}");
+    match &events(&mut conn)[..] {
+        [Event::Done {
+            id: got,
+            result: Err(e),
+        }] if *got == id => {
+            assert_eq!(e.kind(), smb_proto::ErrorKind::InvalidArgument, "{e}");
+            assert!(e.to_string().contains("16644"), "{e}");
+        }
+        evs => panic!("{evs:?}"),
+    }
+}
+
+#[test]
+fn smb1_a_cancelled_listing_closes_the_search_its_late_answer_opened() {
+    for end_of_search in [0u8, 1] {
+        let (mut conn, t0, id, sent) =
+            smb1_with_tree(|c, t0| c.start(ops::ListDir::new("s", "d", "*"), t0).id());
+        let [qpi, find] = sent[..] else {
+            panic!("{sent:?}")
+        };
+        conn.cancel(id, t0);
+        let cancels = smb1_sent(&mut conn);
+        assert_eq!(cancels.len(), 2);
+        assert!(cancels.iter().all(|h| h.command == 0xA4), "{cancels:?}");
+        assert_eq!(events(&mut conn).len(), 1, "the listing ended");
+        // The answers come anyway: the query's, then a search the server kept open.
+        let mut dir = [0u8; 72];
+        dir[61] = 1;
+        let checked = trans2_reply_body((2, 72), &[0, 0], 0, &dir, 0);
+        feed(&mut conn, t0, &smb1_reply(&qpi, 0, &checked));
+        let params = [9, 0, 0, 0, end_of_search, 0, 0, 0, 0, 0];
+        let found = trans2_reply_body((10, 0), &params, 0, &[], 0);
+        feed(&mut conn, t0, &smb1_reply(&find, 0, &found));
+        let after = smb1_sent(&mut conn);
+        if end_of_search == 0 {
+            let close = only(after);
+            assert_eq!(
+                (close.command, close.tid),
+                (0x34, 5),
+                "FIND_CLOSE2 on its tree"
+            );
+        } else {
+            assert!(
+                after.is_empty(),
+                "a search at its end is closed already: {after:?}"
+            );
+        }
+        assert!(conn.close_reason().is_none());
+    }
 }

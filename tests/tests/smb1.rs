@@ -8,6 +8,13 @@
 //! flight, the File API, and the CLI's get/put. Operations without an SMB1 form yet
 //! fail with `Error::Unsupported`, sending nothing. Anonymous and guest sessions, and
 //! the tokio driver, too.
+//!
+//! Metadata over SMB1 (TRANS2 FIND_FIRST2/FIND_NEXT2, QUERY_PATH_INFORMATION,
+//! SET_PATH_INFORMATION, DELETE, RENAME, CREATE_DIRECTORY, DELETE_DIRECTORY), signed and
+//! unsigned, on files made on the server's disk: a 5,000-entry listing (many FIND_NEXT2
+//! rounds, answers Samba sends in several messages), wildcards, paged listing (tokio),
+//! stat, mkdir / mkdir -p / rmdir, rename (replacing too), delete, times, attributes and
+//! sizes by path, tree listing and removal, and the errors SMB2 gives.
 
 use smb_blocking::{ConnectOptions, Connection, ErrorKind, RecordTarget};
 use smb_proto::{CloseReason, Dialect, Error, NegotiateFailure, NtStatus, SigningPolicy};
@@ -52,10 +59,10 @@ fn use_the_session(srv: &SambaServer, conn: Connection) {
     conn.echo().expect("echo");
     assert!(!conn.tree_encrypted("share").expect("tree connect"));
     conn.echo().expect("echo after tree connect");
-    // Not ported yet: refused, nothing sent (the connection goes on).
+    // Not ported: refused, nothing sent (the connection goes on).
     let e = conn
-        .list_path("share", "", "*")
-        .expect_err("listing over SMB1 is not there yet");
+        .get_security("share", "")
+        .expect_err("security descriptors over SMB1 are not there");
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     assert!(e.to_string().contains("SMB1"), "{e}");
     conn.call(smb_proto::ops::TreeDisconnect::new("share"))
@@ -266,10 +273,40 @@ fn smb1_on_the_tokio_driver() {
         assert!(back == content, "the download differs");
         assert_eq!(sha256(&on_disk(&srv, "t.bin")), sha256(&content));
         let e = client
-            .list_path("share", "", "*")
+            .get_security("share", "")
             .await
             .expect_err("not ported");
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+        // A paged listing: many pages (FIND_NEXT2 rounds), every entry once.
+        let dir = srv.share_path("share").join("paged");
+        std::fs::create_dir(&dir).expect("mkdir");
+        for i in 0..3000 {
+            std::fs::write(dir.join(format!("p{i:04}-{}", "n".repeat(60))), b"").expect("file");
+        }
+        let mut stream = client
+            .list_path_stream("share", "paged", "*")
+            .await
+            .expect("start listing");
+        let first = stream.next().await.expect("an entry").expect("no error");
+        let page = stream.buffered() + 1;
+        assert!(
+            page < 3000,
+            "the whole directory came at once ({page} entries)"
+        );
+        let mut names = vec![first.name];
+        while let Some(e) = stream.next().await {
+            names.push(e.expect("entry").name);
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 3000);
+        assert!(names.iter().all(|n| n.starts_with('p')));
+        let mut missing = client
+            .list_path_stream("share", "no-such-dir", "*")
+            .await
+            .expect("the error comes from the stream");
+        let err = missing.next().await.expect("an item").expect_err("missing");
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
         client.close().await.expect("logoff");
 
         // pysmb's isUsingSMB2 on the deferred factory: false once SMB1 is what it speaks.
@@ -451,4 +488,249 @@ fn smb1_file_api_open_seek_read_write_flush_close() {
     assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND), "{e}");
     conn.echo().expect("echo");
     conn.close().expect("logoff");
+}
+
+/// Files on the server's disk, in `dir` of the share: `f0000.txt` … with `i` bytes each.
+fn make_files(srv: &SambaServer, dir: &str, count: usize) {
+    let dir = srv.share_path("share").join(dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for i in 0..count {
+        std::fs::write(dir.join(format!("f{i:04}.txt")), vec![b'x'; i]).expect("file");
+    }
+}
+
+/// Listings, stat and the path commands over SMB1, with the errors SMB2 gives.
+fn metadata_over_smb1(srv: &SambaServer, conn: &Connection) {
+    let disk = srv.share_path("share");
+    make_files(srv, "big", 5000);
+    // 5,000 entries of ~120 bytes: many FIND_NEXT2 rounds after FIND_FIRST2, each answer
+    // up to 64 KiB, which Samba sends in more than one message.
+    let all = conn.list_path("share", "big", "*").expect("list big");
+    assert_eq!(all.len(), 5000);
+    let mut names: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), 5000, "an entry listed twice");
+    for e in &all {
+        let i: u64 = e.name[1..5].parse().expect("a name made here");
+        assert_eq!(e.size, i, "{}", e.name);
+        assert!(!e.is_directory());
+        assert!(e.last_write_time.0 > 0);
+    }
+    assert_eq!(
+        conn.list_path("share", "big", "f1*").expect("f1*").len(),
+        1000
+    );
+    assert_eq!(
+        conn.list_path("share", "big", "f42??.txt")
+            .expect("?")
+            .len(),
+        100
+    );
+    assert!(conn
+        .list_path("share", "big", "nothing*")
+        .expect("none")
+        .is_empty());
+    let root = conn.list_path("share", "", "*").expect("root");
+    assert!(root.iter().any(|e| e.name == "big" && e.is_directory()));
+
+    // Stat: a file, a directory, the root, a missing path, a file spelled as a directory.
+    let f = conn
+        .get_attributes("share", "big/f0123.txt")
+        .expect("stat file");
+    assert_eq!(
+        (f.name.as_str(), f.size, f.is_directory()),
+        ("f0123.txt", 123, false)
+    );
+    assert!(f.last_write_time.0 > 0 && f.creation_time.0 > 0);
+    assert!(conn
+        .get_attributes("share", "big")
+        .expect("stat dir")
+        .is_directory());
+    assert!(conn
+        .get_attributes("share", "")
+        .expect("stat root")
+        .is_directory());
+    let e = conn
+        .get_attributes("share", "big/nope")
+        .expect_err("missing");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = conn
+        .get_attributes("share", "nodir/nope")
+        .expect_err("missing dir");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = conn
+        .get_attributes("share", "big/f0001.txt/")
+        .expect_err("file as dir");
+    assert_eq!(e.kind(), ErrorKind::NotADirectory, "{e}");
+
+    // Listing a file, or a missing directory.
+    let e = conn
+        .list_path("share", "big/f0001.txt", "*")
+        .expect_err("a file");
+    assert_eq!(e.kind(), ErrorKind::NotADirectory, "{e}");
+    let e = conn.list_path("share", "nodir", "*").expect_err("missing");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // mkdir, rmdir.
+    conn.create_directory("share", "newdir").expect("mkdir");
+    assert!(disk.join("newdir").is_dir());
+    let e = conn
+        .create_directory("share", "newdir")
+        .expect_err("exists");
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    let e = conn
+        .delete_directory("share", "big")
+        .expect_err("not empty");
+    assert_eq!(e.kind(), ErrorKind::NotEmpty, "{e}");
+    conn.delete_directory("share", "newdir").expect("rmdir");
+    assert!(!disk.join("newdir").exists());
+    let e = conn.delete_directory("share", "newdir").expect_err("gone");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // Times, attributes, size, by path (SET_PATH_INFORMATION).
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    conn.set_last_write_time("share", "big/f0010.txt", when)
+        .expect("set mtime");
+    let mtime = std::fs::metadata(disk.join("big/f0010.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(mtime, when);
+    let n = conn
+        .reset_file_attributes(
+            "share",
+            "big/f001?.txt",
+            smb_proto::wire::fscc::file_attributes::HIDDEN,
+        )
+        .expect("attributes");
+    assert_eq!(n, 10);
+    let f = conn.get_attributes("share", "big/f0011.txt").expect("stat");
+    assert!(f.is_hidden(), "{:#x}", f.attributes);
+    conn.truncate("share", "big/f0012.txt", 3)
+        .expect("truncate");
+    assert_eq!(
+        std::fs::metadata(disk.join("big/f0012.txt")).unwrap().len(),
+        3
+    );
+    conn.truncate("share", "big/f0012.txt", 12).expect("extend");
+    assert_eq!(
+        std::fs::read(disk.join("big/f0012.txt")).unwrap(),
+        b"xxx\0\0\0\0\0\0\0\0\0"
+    );
+    let e = conn
+        .truncate("share", "big/none.txt", 1)
+        .expect_err("missing");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+
+    // mkdir -p: parents made, existing ones kept, a file in the way.
+    conn.create_directories("share", "p/q/r").expect("mkdir -p");
+    assert!(disk.join("p/q/r").is_dir());
+    conn.create_directories("share", "p/q/r/s")
+        .expect("mkdir -p again");
+    assert!(disk.join("p/q/r/s").is_dir());
+    let e = conn
+        .create_directories("share", "big/f0009.txt/x")
+        .expect_err("a file in the way");
+    assert_eq!(e.kind(), ErrorKind::NotADirectory, "{e}");
+    // A tree: listed, then removed with everything in it.
+    std::fs::write(disk.join("p/q/file.txt"), b"abc").unwrap();
+    let tree = conn.list_tree("share", "p").expect("list tree");
+    assert_eq!(tree.len(), 4, "{tree:?}");
+    assert_eq!(
+        conn.delete_files_and_folders("share", "p").expect("rm -r"),
+        5
+    );
+    assert!(!disk.join("p").exists());
+
+    // rename: plain, onto an existing name, replacing it, a directory.
+    conn.rename("share", "big/f0001.txt", "big/renamed.txt")
+        .expect("rename");
+    assert!(!disk.join("big/f0001.txt").exists());
+    assert_eq!(std::fs::read(disk.join("big/renamed.txt")).unwrap(), b"x");
+    let e = conn
+        .rename("share", "big/renamed.txt", "big/f0002.txt")
+        .expect_err("exists");
+    assert_eq!(e.kind(), ErrorKind::AlreadyExists, "{e}");
+    assert!(e.to_string().contains("f0002"), "names the target: {e}");
+    conn.rename_replacing("share", "big/renamed.txt", "big/f0002.txt")
+        .expect("rename replacing");
+    assert!(!disk.join("big/renamed.txt").exists());
+    assert_eq!(std::fs::read(disk.join("big/f0002.txt")).unwrap(), b"x");
+    conn.create_directory("share", "d1").expect("mkdir d1");
+    conn.rename("share", "d1", "d2")
+        .expect("rename a directory");
+    assert!(disk.join("d2").is_dir() && !disk.join("d1").exists());
+    conn.rename("share", "big/f0003.txt", "d2/moved.txt")
+        .expect("move");
+    assert!(disk.join("d2/moved.txt").is_file());
+    // Replacing in one directory is SET_PATH_INFORMATION (above); across directories,
+    // DELETE of the target and RENAME again.
+    std::fs::write(disk.join("d2/other.txt"), b"other").unwrap();
+    conn.rename_replacing("share", "d2/other.txt", "big/f0002.txt")
+        .expect("replace across directories");
+    assert_eq!(std::fs::read(disk.join("big/f0002.txt")).unwrap(), b"other");
+    assert!(!disk.join("d2/other.txt").exists());
+
+    // Names SMB1's DELETE and RENAME would read as patterns: no SMB1 form without
+    // NT_CREATE_ANDX, refused before anything is sent.
+    let e = conn
+        .call(smb_proto::ops::Delete::new("share", "big/f*.txt").literal())
+        .expect_err("a literal name with *");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    let e = conn
+        .rename("share", "big/f0005.txt", "big/a*b")
+        .expect_err("* in the new name");
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(disk.join("big/f0005.txt").is_file() && disk.join("big/f4999.txt").is_file());
+
+    // delete: one file, a wildcard (how many), none, a directory.
+    assert_eq!(
+        conn.delete_files("share", "big/f0004.txt").expect("delete"),
+        1
+    );
+    assert!(!disk.join("big/f0004.txt").exists());
+    // f0000..f0099 less f0001..f0004 (renamed away or deleted; f0002 was replaced).
+    assert_eq!(
+        conn.delete_files("share", "big/f00*").expect("wildcard"),
+        97
+    );
+    assert_eq!(
+        conn.list_path("share", "big", "f00*")
+            .expect("none left")
+            .len(),
+        0
+    );
+    let e = conn
+        .delete_files("share", "big/f00*")
+        .expect_err("no match");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = conn
+        .delete_files("share", "big/nope.txt")
+        .expect_err("missing");
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let e = conn.delete_files("share", "d2").expect_err("a directory");
+    assert_eq!(e.kind(), ErrorKind::IsADirectory, "{e}");
+    // 5,000 less f0001 and f0003 (moved away), f0004 and the 97 others of f00*.
+    assert_eq!(
+        conn.list_path("share", "big", "*").expect("list").len(),
+        4900
+    );
+    conn.echo().expect("the connection goes on");
+}
+
+#[test]
+fn smb1_metadata_unsigned() {
+    let srv = nt1_only();
+    let conn = Connection::connect(&smb1_opts(&srv)).expect("connect");
+    assert!(!conn.is_signing());
+    metadata_over_smb1(&srv, &conn);
+}
+
+#[test]
+fn smb1_metadata_signed() {
+    let srv = nt1_with(&[("server signing", "mandatory")]);
+    let conn = Connection::connect(&smb1_opts(&srv)).expect("connect");
+    assert!(conn.is_signing());
+    metadata_over_smb1(&srv, &conn);
 }

@@ -175,10 +175,12 @@ impl Connection {
             let undo = match pending.undo {
                 _ if status != NtStatus::SUCCESS => None,
                 Some(undo) => Some(undo),
-                None if command == Command::Create => {
-                    let file_id = self.core.opened_file(&msg)?;
-                    Some(self.core.close_body(file_id))
-                }
+                // The handle a CREATE opened (SMB1: an NT_CREATE_ANDX; its other requests
+                // that map to CREATE, such as CREATE_DIRECTORY, open nothing).
+                None if command == Command::Create => self
+                    .core
+                    .opened_file(&msg)?
+                    .map(|file_id| self.core.close_body(file_id)),
                 None => None,
             };
             if let Some(body) = undo {

@@ -20,7 +20,9 @@ use crate::wire::smb1::header::{
 };
 use crate::wire::smb1::negotiate::{self as negprot, NT_LM_012, SMB_2_002, SMB_2_WILDCARD};
 use crate::wire::smb1::simple::{EchoRequest, NtCancelRequest};
-use crate::wire::smb1::{file, Smb1Command, Smb1Header, Smb1Request};
+use crate::wire::smb1::trans::{TransAssembly, TransKind, TransResponse};
+use crate::wire::smb1::trans2::{subcommand, FindClose2Request};
+use crate::wire::smb1::{file, Smb1Command, Smb1Header, Smb1Request, HEADER_LEN};
 
 /// The PID every request of a connection carries (Windows' constant: one process).
 const PID: u16 = 0xFEFF;
@@ -75,11 +77,17 @@ impl Drop for Smb1Signing {
 }
 
 /// What a pending SMB1 request needs to check its response.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Smb1Pending {
     command: Smb1Command,
-    /// The sequence number the response is signed with, when requests are signed.
+    /// The sequence number the response is signed with, when requests are signed
+    /// (every message of a response in several carries the same, MS-CIFS 3.2.5.1.2;
+    /// Samba's `send_trans2_replies`).
     response_seq: Option<u32>,
+    /// A TRANSACTION or TRANSACTION2 response arriving in several messages.
+    trans: Option<Box<TransAssembly>>,
+    /// A TRANSACTION2 request's subcommand.
+    subcommand: Option<u16>,
 }
 
 impl Core {
@@ -142,13 +150,21 @@ impl Core {
         }
     }
 
-    /// The file a successful CREATE (or NT_CREATE_ANDX) response opened.
-    pub(super) fn opened_file(&self, msg: &Bytes) -> Result<FileId, crate::wire::DecodeError> {
-        Ok(if self.is_smb1() {
-            file::NtCreateResponse::decode(msg)?.file_id
-        } else {
-            crate::wire::create::CreateResponse::decode(msg)?.file_id
-        })
+    /// The file a successful CREATE (or NT_CREATE_ANDX) response opened; `None` for an
+    /// SMB1 request that maps to CREATE but opens nothing (CREATE_DIRECTORY).
+    pub(super) fn opened_file(
+        &self,
+        msg: &Bytes,
+    ) -> Result<Option<FileId>, crate::wire::DecodeError> {
+        if !self.is_smb1() {
+            return Ok(Some(
+                crate::wire::create::CreateResponse::decode(msg)?.file_id,
+            ));
+        }
+        if Smb1Header::decode(msg)?.command != Smb1Command::NT_CREATE_ANDX.0 {
+            return Ok(None);
+        }
+        Ok(Some(file::NtCreateResponse::decode(msg)?.file_id))
     }
 
     /// The SMB1 server's NEGOTIATE answer: NT LM 0.12 with extended security, or a
@@ -353,6 +369,15 @@ impl Core {
             };
             let seq = self.put_smb1(slot, item.tree_id, req, mid);
             let equivalent = req.equivalent();
+            let (trans, subcommand) = match &**req {
+                Smb1Request::Trans(t) => (
+                    Some(Box::new(TransAssembly::new(t.max_params, t.max_data))),
+                    (t.kind == TransKind::Transaction2)
+                        .then(|| t.setup.first().copied())
+                        .flatten(),
+                ),
+                _ => (None, None),
+            };
             self.credits = self.credits.saturating_sub(1);
             if let Some(op) = group.op {
                 let entry = TrailEntry {
@@ -380,6 +405,8 @@ impl Core {
                     smb1: Some(Smb1Pending {
                         command,
                         response_seq: seq.map(|s| s.wrapping_add(1)),
+                        trans,
+                        subcommand,
                     }),
                 },
             );
@@ -468,6 +495,40 @@ impl Core {
     }
 }
 
+impl Core {
+    /// A FIND_FIRST2 whose operation is gone (cancelled, failed) opened a search the
+    /// server keeps until its end: FIND_CLOSE2 ends it, as the CLOSE of an abandoned
+    /// CREATE does for a handle.
+    fn end_abandoned_search(&mut self, pending: &Pending, sent: &Smb1Pending, msg: &Bytes) {
+        if sent.subcommand != Some(subcommand::FIND_FIRST2) {
+            return;
+        }
+        let Ok(r) = TransResponse::decode(msg) else {
+            return;
+        };
+        // SID, SearchCount, EndOfSearch; a search that ended is closed (CLOSE_AT_EOS).
+        let mut p = crate::wire::codec::Reader::new(&r.params);
+        let (Ok(sid), Ok(_), Ok(end_of_search)) =
+            (p.u16("sid"), p.u16("search count"), p.u16("end of search"))
+        else {
+            return;
+        };
+        if end_of_search != 0 {
+            return;
+        }
+        tracing::debug!(sid, "closing the search of an abandoned listing");
+        let body = Smb1Request::FindClose2(FindClose2Request { sid });
+        self.waiting.push_back(Group {
+            op: None,
+            session: pending.session,
+            items: vec![Outgoing::own(
+                pending.tree_id,
+                RequestBody::Smb1(Box::new(body)),
+            )],
+        });
+    }
+}
+
 impl Connection {
     /// An SMB1 message from the server: matched to its request by MID, its signature
     /// checked with the sequence number the request left, then handed on as an SMB2
@@ -488,14 +549,13 @@ impl Connection {
                 message_id,
             )));
         };
-        let sent = pending.smb1.take();
-        if sent.is_none_or(|s| s.command.0 != h.command) {
+        let Some(mut sent) = pending.smb1.take().filter(|s| s.command.0 == h.command) else {
             return Err(CloseReason::Protocol(Violation::WrongCommand {
                 message_id,
                 sent: pending.command as u16,
                 answered: u16::from(h.command),
             }));
-        }
+        };
         let status = h.nt_status();
         tracing::debug!(
             command = %Smb1Command(h.command).name(),
@@ -505,9 +565,8 @@ impl Connection {
             tid = h.tid,
             "response"
         );
-        // Each final answer frees its request's place in the MaxMpxCount window.
-        self.core.credits = self.core.credits.saturating_add(1);
         if pending.command == Command::Negotiate {
+            self.core.credits = self.core.credits.saturating_add(1);
             return self.core.on_smb1_negotiate(&msg);
         }
         let signing = self
@@ -516,13 +575,35 @@ impl Connection {
             .as_ref()
             .and_then(|s| s.signing.as_ref())
             .map(|s| s.key.as_slice());
-        if let (Some(seq), Some(key)) = (sent.and_then(|s| s.response_seq), signing) {
+        if let (Some(seq), Some(key)) = (sent.response_seq, signing) {
             if !smb1_signing::verify(key, seq, &msg) {
                 return Err(CloseReason::BadSignature {
                     command: pending.command as u16,
                     message_id,
                 });
             }
+        }
+        // A transaction's answer may come in several messages: the request stays
+        // pending (and holds its place in the MaxMpxCount window) until the last one,
+        // and its operation gets them as one. An error answer has no words: it is final.
+        let mut msg = msg;
+        if let Some(assembly) = sent.trans.as_mut() {
+            let has_words = msg.get(HEADER_LEN).is_some_and(|wc| *wc != 0);
+            if has_words {
+                match assembly.push(&msg)? {
+                    Some(whole) => msg = whole,
+                    None => {
+                        pending.smb1 = Some(sent);
+                        self.core.pending.insert(message_id, pending);
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        // Each final answer frees its request's place in the MaxMpxCount window.
+        self.core.credits = self.core.credits.saturating_add(1);
+        if pending.op.is_none() && status == NtStatus::SUCCESS {
+            self.core.end_abandoned_search(&pending, &sent, &msg);
         }
         let command = pending.command;
         if command == Command::SessionSetup {

@@ -12,14 +12,19 @@ use crate::wire::fscc::{
 use crate::wire::query_directory::{QueryDirectoryRequest, QueryDirectoryResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::{info_type, SetInfoRequest};
+use crate::wire::smb1::path::PathRequest;
+use crate::wire::smb1::trans2::{self, FindClose2Request, FindResponse, QueryFileAllInfo};
+use crate::wire::smb1::Smb1Request;
 
 use super::file::{check, close, create, create_at, info_from_create, invalid, status_err};
 use super::search;
+use super::smb1;
 use super::{path, FileInfo, OpenOptions, TreeId};
 
 /// Attributes of a file or directory → [`FileInfo`]: CREATE + CLOSE in one compound;
 /// the CREATE response carries every field, so a QUERY_INFO would add bytes and no
-/// information.
+/// information. Over SMB1, one TRANS2 QUERY_PATH_INFORMATION at SMB_QUERY_FILE_ALL_INFO
+/// (snapshots are SMB2's: [`Error::Unsupported`] there).
 #[derive(Debug, Clone)]
 pub struct Stat {
     share: String,
@@ -63,6 +68,12 @@ impl Operation for Stat {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<FileInfo>, Fail> {
+        if cx.is_smb1() && self.snapshot.is_none() {
+            let name = path::wire_name(&self.path);
+            let req = trans2::query_path_info(&name, trans2::level::QUERY_FILE_ALL_INFO);
+            smb1::send(cx, 0, Smb1Request::Trans(req), "stat", &self.path)?;
+            return Ok(Progress::Pending);
+        }
         let o = OpenOptions {
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
             disposition: disposition::OPEN,
@@ -76,11 +87,21 @@ impl Operation for Stat {
 
     fn on_response(
         &mut self,
-        _cx: &mut OpContext<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
     ) -> Result<Progress<FileInfo>, Fail> {
         check(&resp, "stat", &self.path)?;
+        if cx.is_smb1() {
+            let all = QueryFileAllInfo::decode(&smb1::trans(&resp)?.data)?;
+            // A path spelled as a directory names one (SMB2's FILE_DIRECTORY_FILE).
+            let names_directory = path::parse(&self.path).is_ok_and(|p| p.names_directory);
+            if names_directory && !all.directory {
+                return Err(status_err(NtStatus::NOT_A_DIRECTORY, "stat", &self.path));
+            }
+            let name = super::split_parent(&self.path).1;
+            return Ok(Progress::Done(smb1::info_from_all(&all, name)));
+        }
         if tag == 0 {
             self.info = Some(info_from_create(
                 &CreateResponse::decode(&resp.msg)?,
@@ -93,6 +114,8 @@ impl Operation for Stat {
 }
 
 /// A fixed compound on one path: CREATE, then zero or more related requests, then CLOSE.
+/// Over SMB1, the path command doing the same (when the operation has one), else
+/// [`Error::Unsupported`].
 #[derive(Debug)]
 pub(super) struct PathOp {
     pub(super) share: String,
@@ -101,7 +124,24 @@ pub(super) struct PathOp {
     /// Further paths the operation names (a rename's target), checked like `path`.
     target: Option<String>,
     requests: Vec<RequestBody>,
+    /// The SMB1 form.
+    smb1: Option<Smb1Path>,
 }
+
+/// An SMB1 request standing for a [`PathOp`]'s compound: a path command or a
+/// TRANS2 SET_PATH_INFORMATION.
+#[derive(Debug)]
+struct Smb1Path {
+    request: Smb1Request,
+    /// A rename that replaces: on STATUS_OBJECT_NAME_COLLISION this target is deleted
+    /// (DELETE) and the rename sent again — libsmbclient's `SMBC_rename_ctx`; not atomic.
+    replace: Option<String>,
+}
+
+/// Tags of the SMB1 path command, the DELETE of a rename's target, and the rename again.
+const SMB1_PATH: usize = 100;
+const SMB1_DELETE_TARGET: usize = 101;
+const SMB1_AGAIN: usize = 102;
 
 impl PathOp {
     pub(super) fn new(
@@ -116,10 +156,15 @@ impl PathOp {
             path: path.to_string(),
             target: None,
             requests,
+            smb1: None,
         }
     }
 
     pub(super) fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        if let Some(p) = self.smb1.as_ref().filter(|_| cx.is_smb1()) {
+            smb1::send(cx, SMB1_PATH, p.request.clone(), self.name, &self.path)?;
+            return Ok(Progress::Pending);
+        }
         let items = std::mem::take(&mut self.requests)
             .into_iter()
             .enumerate()
@@ -128,13 +173,34 @@ impl PathOp {
         Ok(Progress::Pending)
     }
 
-    pub(super) fn on_response(&mut self, resp: &Response) -> Result<Progress<()>, Fail> {
+    pub(super) fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: &Response,
+    ) -> Result<Progress<()>, Fail> {
         // A rename onto a name that exists fails on the target, not on the source.
         let collision = resp.status() == crate::ntstatus::NtStatus::OBJECT_NAME_COLLISION;
         let named = match &self.target {
-            Some(target) if collision => target,
+            Some(target) if collision || tag == SMB1_DELETE_TARGET => target,
             _ => &self.path,
         };
+        if tag >= SMB1_PATH {
+            let replace = self.smb1.as_ref().and_then(|p| p.replace.clone());
+            if let (SMB1_PATH, true, Some(target)) = (tag, collision, replace) {
+                let delete = PathRequest::Delete(path::wire_name(&target));
+                smb1::send_path(cx, SMB1_DELETE_TARGET, delete, self.name, &target)?;
+                return Ok(Progress::Pending);
+            }
+            check(resp, self.name, named)?;
+            if tag == SMB1_DELETE_TARGET {
+                if let Some(p) = &self.smb1 {
+                    smb1::send(cx, SMB1_AGAIN, p.request.clone(), self.name, &self.path)?;
+                    return Ok(Progress::Pending);
+                }
+            }
+            return Ok(Progress::Done(()));
+        }
         check(resp, self.name, named)?;
         Ok(
             if resp.header.command == crate::wire::Command::Close as u16 {
@@ -171,17 +237,18 @@ macro_rules! path_op {
 
             fn on_response(
                 &mut self,
-                _cx: &mut OpContext<'_>,
-                _tag: usize,
+                cx: &mut OpContext<'_>,
+                tag: usize,
                 resp: Response,
             ) -> Result<Progress<()>, Fail> {
-                self.0.on_response(&resp)
+                self.0.on_response(cx, tag, &resp)
             }
         }
     };
 }
 
-/// Creates a directory (its parent must exist; see [`MkdirAll`]).
+/// Creates a directory (its parent must exist; see [`MkdirAll`]): CREATE + CLOSE, or
+/// SMB1's CREATE_DIRECTORY.
 #[derive(Debug)]
 pub struct Mkdir(PathOp);
 
@@ -195,14 +262,20 @@ impl Mkdir {
             attributes: file_attributes::DIRECTORY,
         };
         let requests = vec![create(path, &o), close(FileId::ANY)];
-        Mkdir(PathOp::new(share, "mkdir", path, requests))
+        let mut op = PathOp::new(share, "mkdir", path, requests);
+        op.smb1 = Some(Smb1Path {
+            request: Smb1Request::Path(PathRequest::CreateDirectory(path::wire_name(path))),
+            replace: None,
+        });
+        Mkdir(op)
     }
 }
 
 path_op!(Mkdir, |p| path::check_path(p.name, &p.path));
 
 /// Removes an empty directory, with SET_INFO FileDispositionInformation rather than
-/// DELETE_ON_CLOSE so a non-empty one fails with STATUS_DIRECTORY_NOT_EMPTY at once.
+/// DELETE_ON_CLOSE so a non-empty one fails with STATUS_DIRECTORY_NOT_EMPTY at once;
+/// over SMB1, DELETE_DIRECTORY (which Samba answers the same way).
 #[derive(Debug)]
 pub struct Rmdir(PathOp);
 
@@ -226,14 +299,20 @@ impl Rmdir {
             set_info(fscc::class::FILE_DISPOSITION_INFORMATION, disp),
             close(FileId::ANY),
         ];
-        Rmdir(PathOp::new(share, "rmdir", path, requests))
+        let mut op = PathOp::new(share, "rmdir", path, requests);
+        op.smb1 = Some(Smb1Path {
+            request: Smb1Request::Path(PathRequest::DeleteDirectory(path::wire_name(path))),
+            replace: None,
+        });
+        Rmdir(op)
     }
 }
 
 path_op!(Rmdir, |p| path::check_path(p.name, &p.path));
 
 /// Sets a file's or directory's times and attributes (SET_INFO FileBasicInformation,
-/// MS-FSCC 2.4.7): a zero time or zero attributes leave that field as it is.
+/// MS-FSCC 2.4.7): a zero time or zero attributes leave that field as it is. Over SMB1,
+/// TRANS2 SET_PATH_INFORMATION at SMB_SET_FILE_BASIC_INFO (the same 40 bytes).
 #[derive(Debug)]
 pub struct SetBasicInfo(PathOp);
 
@@ -253,7 +332,12 @@ impl SetBasicInfo {
             set_info(fscc::class::FILE_BASIC_INFORMATION, info.encode()),
             close(FileId::ANY),
         ];
-        SetBasicInfo(PathOp::new(share, "set info", path, requests))
+        let mut op = PathOp::new(share, "set info", path, requests);
+        op.smb1 = Some(Smb1Path {
+            request: set_path_info(path, trans2::level::SET_FILE_BASIC_INFO, info.encode()),
+            replace: None,
+        });
+        SetBasicInfo(op)
     }
 
     /// pysmb's `setLastWriteTime`: only the last write time changes.
@@ -271,6 +355,8 @@ path_op!(SetBasicInfo, |p| path::check_path(p.name, &p.path));
 /// `truncate(path, len)`: truncates or extends a file to `len` bytes (bytes added read
 /// as zeros) → nothing. One CREATE (FILE_WRITE_DATA) + SET_INFO
 /// (FileEndOfFileInformation, MS-FSCC 2.4.13) + CLOSE compound; the file must exist.
+/// Over SMB1, TRANS2 SET_PATH_INFORMATION at the pass-through FileEndOfFileInformation
+/// level (1020).
 #[derive(Debug)]
 pub struct Truncate(PathOp);
 
@@ -291,7 +377,16 @@ impl Truncate {
             set_info(fscc::class::FILE_END_OF_FILE_INFORMATION, info.encode()),
             close(FileId::ANY),
         ];
-        Truncate(PathOp::new(share, "truncate", path, requests))
+        let mut op = PathOp::new(share, "truncate", path, requests);
+        op.smb1 = Some(Smb1Path {
+            request: set_path_info(
+                path,
+                trans2::level::FILE_END_OF_FILE_INFORMATION,
+                info.encode(),
+            ),
+            replace: None,
+        });
+        Truncate(op)
     }
 }
 
@@ -344,6 +439,12 @@ impl Touch {
 path_op!(Touch, |p| path::check_file(p.name, &p.path));
 
 /// Renames or moves a file or directory within the share.
+///
+/// Over SMB1: RENAME, which never replaces. With `replace`, within one directory,
+/// SET_PATH_INFORMATION with FileRenameInformation (ReplaceIfExists: atomic); across
+/// directories a collision deletes the target (DELETE, files only) and renames again, as
+/// libsmbclient does — not atomic. A RENAME of a name with a character SMB1 takes as a
+/// wildcard (`*?<>"`) is [`Error::Unsupported`] there.
 #[derive(Debug)]
 pub struct Rename(PathOp);
 
@@ -371,6 +472,24 @@ impl Rename {
         ];
         let mut op = PathOp::new(share, "rename", from, requests);
         op.target = Some(to.to_string());
+        let (from, to) = (path::wire_name(from), path::wire_name(to));
+        let ((from_dir, _), (to_dir, new_name)) =
+            (super::split_parent(&from), super::split_parent(&to));
+        if replace && from_dir == to_dir && !new_name.is_empty() {
+            // In one directory a replacing rename is atomic: SET_PATH_INFORMATION with
+            // FileRenameInformation (ReplaceIfExists), the new name relative to it.
+            let info = trans2::rename_information(&new_name, true);
+            op.smb1 = Some(Smb1Path {
+                request: set_path_info(&from, trans2::level::FILE_RENAME_INFORMATION, info),
+                replace: None,
+            });
+        } else if !smb1::has_wildcard(&from) && !smb1::has_wildcard(&to) {
+            // RENAME reads wildcards in either name: such names have no SMB1 form here.
+            op.smb1 = Some(Smb1Path {
+                replace: replace.then(|| to.clone()),
+                request: Smb1Request::Path(PathRequest::Rename { from, to }),
+            });
+        }
         Rename(op)
     }
 }
@@ -389,6 +508,11 @@ fn delete_on_close() -> OpenOptions {
     }
 }
 
+/// SMB1's TRANS2 SET_PATH_INFORMATION of `data` at `level` for `path`.
+fn set_path_info(path: &str, level: u16, data: Vec<u8>) -> Smb1Request {
+    Smb1Request::Trans(trans2::set_path_info(&path::wire_name(path), level, data))
+}
+
 pub(super) fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {
     RequestBody::SetInfo(SetInfoRequest {
         info_type: info_type::FILE,
@@ -401,6 +525,8 @@ pub(super) fn set_info(class: u8, buffer: Vec<u8>) -> RequestBody {
 
 /// `mkdir -p`: every component in turn, CREATE (FILE_OPEN_IF, a directory) + CLOSE, so
 /// existing directories are kept and a file in the way is STATUS_NOT_A_DIRECTORY.
+/// Over SMB1: CREATE_DIRECTORY, and when the name exists, QUERY_PATH_INFORMATION to tell
+/// a directory (kept) from a file (STATUS_NOT_A_DIRECTORY).
 #[derive(Debug)]
 pub struct MkdirAll {
     share: String,
@@ -429,17 +555,26 @@ impl MkdirAll {
         }
     }
 
-    fn send_next(&self, cx: &mut OpContext<'_>) {
+    fn send_next(&self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
+        let dir = &self.prefixes[self.next];
+        if cx.is_smb1() {
+            let req = PathRequest::CreateDirectory(dir.clone());
+            return smb1::send_path(cx, MKDIR_SMB1, req, "mkdir", dir);
+        }
         let o = OpenOptions {
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
             disposition: disposition::OPEN_IF,
             create_options: create_options::DIRECTORY_FILE,
             attributes: file_attributes::DIRECTORY,
         };
-        let dir = &self.prefixes[self.next];
         cx.send_related(vec![(0, create(dir, &o)), (1, close(FileId::ANY))]);
+        Ok(())
     }
 }
+
+/// SMB1 tags of [`MkdirAll`]: CREATE_DIRECTORY, and the query of a name that exists.
+const MKDIR_SMB1: usize = 10;
+const MKDIR_EXISTS: usize = 11;
 
 impl Operation for MkdirAll {
     type Output = ();
@@ -461,7 +596,7 @@ impl Operation for MkdirAll {
             // The share's root exists.
             return Ok(Progress::Done(()));
         }
-        self.send_next(cx);
+        self.send_next(cx)?;
         Ok(Progress::Pending)
     }
 
@@ -471,7 +606,19 @@ impl Operation for MkdirAll {
         tag: usize,
         resp: Response,
     ) -> Result<Progress<()>, Fail> {
-        check(&resp, "mkdir", &self.prefixes[self.next])?;
+        let dir = &self.prefixes[self.next];
+        if tag == MKDIR_SMB1 && resp.status() == NtStatus::OBJECT_NAME_COLLISION {
+            let req = trans2::query_path_info(dir, trans2::level::QUERY_FILE_ALL_INFO);
+            smb1::send(cx, MKDIR_EXISTS, Smb1Request::Trans(req), "mkdir", dir)?;
+            return Ok(Progress::Pending);
+        }
+        check(&resp, "mkdir", dir)?;
+        if tag == MKDIR_EXISTS {
+            let all = QueryFileAllInfo::decode(&smb1::trans(&resp)?.data)?;
+            if !all.directory {
+                return Err(status_err(NtStatus::NOT_A_DIRECTORY, "mkdir", dir));
+            }
+        }
         if tag == 0 {
             return Ok(Progress::Pending);
         }
@@ -479,7 +626,7 @@ impl Operation for MkdirAll {
         if self.next == self.prefixes.len() {
             return Ok(Progress::Done(()));
         }
-        self.send_next(cx);
+        self.send_next(cx)?;
         Ok(Progress::Pending)
     }
 }
@@ -487,6 +634,12 @@ impl Operation for MkdirAll {
 /// A directory listing in progress: CREATE + QUERY_DIRECTORY in one compound, more
 /// QUERY_DIRECTORY until STATUS_NO_MORE_FILES, then CLOSE. Paged, it hands each page to
 /// the driver and waits for a `supply` before asking for the next.
+///
+/// Over SMB1: TRANS2 QUERY_PATH_INFORMATION of the directory and FIND_FIRST2 of
+/// `dir\pattern` sent together (the query makes a file STATUS_NOT_A_DIRECTORY, as on
+/// SMB2, where FIND_FIRST2 alone would answer with a path error), then FIND_NEXT2 from
+/// the last name returned until EndOfSearch; the server closes the search at its end
+/// (CLOSE_AT_EOS), and one ended early is closed with FIND_CLOSE2.
 #[derive(Debug)]
 struct Listing {
     share: String,
@@ -505,6 +658,15 @@ struct Listing {
     empty_pages: u32,
     /// Which entries to keep, by their attributes ([`search`]).
     search: u32,
+    /// SMB1: the search FIND_FIRST2 opened, while the server keeps it.
+    sid: Option<u16>,
+    /// SMB1: the last name the server returned, where FIND_NEXT2 goes on from.
+    last_name: String,
+    /// SMB1: what QUERY_PATH_INFORMATION said of the directory (OK, or the status to
+    /// fail with), once it answered.
+    checked: Option<Result<(), NtStatus>>,
+    /// SMB1: FIND_FIRST2's answer, when it came before the query's.
+    first: Option<Response>,
 }
 
 /// Entries a one-shot listing collects before asking for the paged listing instead.
@@ -515,6 +677,10 @@ const MAX_EMPTY_PAGES: u32 = 16;
 const LIST_CREATE: usize = 0;
 const LIST_QUERY: usize = 1;
 const LIST_CLOSE: usize = 2;
+/// SMB1: QUERY_PATH_INFORMATION of the directory, FIND_FIRST2, FIND_NEXT2.
+const LIST_CHECK: usize = 3;
+const LIST_FIRST: usize = 4;
+const LIST_NEXT: usize = 5;
 
 impl Listing {
     fn new(share: &str, path: &str, pattern: &str, paged: bool) -> Self {
@@ -531,6 +697,10 @@ impl Listing {
             closing: false,
             empty_pages: 0,
             search: search::DEFAULT,
+            sid: None,
+            last_name: String::new(),
+            checked: None,
+            first: None,
         }
     }
 
@@ -554,7 +724,20 @@ impl Listing {
         })
     }
 
-    fn begin(&mut self, cx: &mut OpContext<'_>) {
+    fn begin(&mut self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
+        if cx.is_smb1() && self.snapshot.is_none() {
+            let dir = path::wire_name(&self.path);
+            let check = trans2::query_path_info(&dir, trans2::level::QUERY_FILE_ALL_INFO);
+            let find = trans2::find_first2(&path::join(&dir, &self.pattern));
+            smb1::send(
+                cx,
+                LIST_CHECK,
+                Smb1Request::Trans(check),
+                "list",
+                &self.path,
+            )?;
+            return smb1::send(cx, LIST_FIRST, Smb1Request::Trans(find), "list", &self.path);
+        }
         let o = OpenOptions {
             access: access_mask::FILE_LIST_DIRECTORY
                 | access_mask::FILE_READ_ATTRIBUTES
@@ -566,6 +749,88 @@ impl Listing {
         let q = self.query(cx, true);
         let open = create_at(&self.path, &o, self.snapshot);
         cx.send_related(vec![(LIST_CREATE, open), (LIST_QUERY, q)]);
+        Ok(())
+    }
+
+    /// Asks for the next page: QUERY_DIRECTORY, or SMB1's FIND_NEXT2.
+    fn next(&mut self, cx: &mut OpContext<'_>) -> Result<(), Fail> {
+        match self.sid {
+            Some(sid) => {
+                let req = trans2::find_next2(sid, &self.last_name);
+                smb1::send(cx, LIST_NEXT, Smb1Request::Trans(req), "list", &self.path)
+            }
+            None => {
+                let q = self.query(cx, false);
+                cx.send(LIST_QUERY, q);
+                Ok(())
+            }
+        }
+    }
+
+    /// Keeps the entries of one page the listing wants; after it, the page goes to the
+    /// driver (paged) or the next one is asked for — unless `last`.
+    fn take_page(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        page: Vec<fscc::FileIdBothDirectoryInformation>,
+        last: bool,
+    ) -> Result<(), Fail> {
+        // Entries the server sent, kept or filtered out by the search mask.
+        let mut fresh = 0;
+        for e in page {
+            if e.file_name == "." || e.file_name == ".." {
+                continue;
+            }
+            fresh += 1;
+            // Callers join entry names onto local paths (a tree download): a name
+            // that is not one plain path component would let a server write anywhere.
+            if e.file_name.is_empty() || e.file_name.contains(['/', '\\', '\0']) {
+                return Err(Fail::Fatal(CloseReason::Protocol(Violation::EntryName(
+                    e.file_name,
+                ))));
+            }
+            if !search::accepts(self.search, e.file_attributes) {
+                continue;
+            }
+            self.entries.push(FileInfo {
+                name: e.file_name,
+                short_name: e.short_name,
+                file_id: e.file_id,
+                size: e.end_of_file,
+                allocation_size: e.allocation_size,
+                attributes: e.file_attributes,
+                creation_time: e.creation_time,
+                last_access_time: e.last_access_time,
+                last_write_time: e.last_write_time,
+                change_time: e.change_time,
+            });
+        }
+        // A server that answers page after page with nothing new would keep a
+        // listing going forever; one that never stops would exhaust memory.
+        if fresh == 0 && !last {
+            self.empty_pages += 1;
+            if self.empty_pages > MAX_EMPTY_PAGES {
+                return Err(Fail::Fatal(CloseReason::Protocol(Violation::EmptyPages)));
+            }
+        } else {
+            self.empty_pages = 0;
+        }
+        if !self.paged && self.entries.len() > MAX_LIST_ENTRIES {
+            return Err(invalid(format!(
+                "{} holds more than {MAX_LIST_ENTRIES} entries; use the paged listing",
+                self.path
+            )));
+        }
+        // A page of only `.` and `..` gives the caller nothing to wait for.
+        if self.paged && !self.entries.is_empty() {
+            let entries = std::mem::take(&mut self.entries);
+            self.delivered += entries.len() as u64;
+            cx.entries(entries);
+            self.awaiting_pull = !last;
+        } else if !last {
+            self.next(cx)?;
+        }
+        Ok(())
     }
 
     /// Feeds a response; returns the entries once the directory is closed.
@@ -588,63 +853,27 @@ impl Listing {
             LIST_QUERY => {
                 check(&resp, "list", &self.path)?;
                 let body = QueryDirectoryResponse::decode(&resp.msg)?;
-                // Entries the server sent, kept or filtered out by the search mask.
-                let mut fresh = 0;
-                for e in fscc::FileIdBothDirectoryInformation::parse_all(&body.buffer)? {
-                    if e.file_name == "." || e.file_name == ".." {
-                        continue;
+                let page = fscc::FileIdBothDirectoryInformation::parse_all(&body.buffer)?;
+                self.take_page(cx, page, false)?;
+            }
+            LIST_CHECK => {
+                self.checked = Some(match status {
+                    NtStatus::SUCCESS => {
+                        let all = QueryFileAllInfo::decode(&smb1::trans(&resp)?.data)?;
+                        if all.directory {
+                            Ok(())
+                        } else {
+                            Err(NtStatus::NOT_A_DIRECTORY)
+                        }
                     }
-                    fresh += 1;
-                    // Callers join entry names onto local paths (a tree download): a name
-                    // that is not one plain path component would let a server write anywhere.
-                    if e.file_name.is_empty() || e.file_name.contains(['/', '\\', '\0']) {
-                        return Err(Fail::Fatal(CloseReason::Protocol(Violation::EntryName(
-                            e.file_name,
-                        ))));
-                    }
-                    if !search::accepts(self.search, e.file_attributes) {
-                        continue;
-                    }
-                    self.entries.push(FileInfo {
-                        name: e.file_name,
-                        short_name: e.short_name,
-                        file_id: e.file_id,
-                        size: e.end_of_file,
-                        allocation_size: e.allocation_size,
-                        attributes: e.file_attributes,
-                        creation_time: e.creation_time,
-                        last_access_time: e.last_access_time,
-                        last_write_time: e.last_write_time,
-                        change_time: e.change_time,
-                    });
-                }
-                // A server that answers page after page with nothing new would keep a
-                // listing going forever; one that never stops would exhaust memory.
-                if fresh == 0 {
-                    self.empty_pages += 1;
-                    if self.empty_pages > MAX_EMPTY_PAGES {
-                        return Err(Fail::Fatal(CloseReason::Protocol(Violation::EmptyPages)));
-                    }
-                } else {
-                    self.empty_pages = 0;
-                }
-                if !self.paged && self.entries.len() > MAX_LIST_ENTRIES {
-                    return Err(invalid(format!(
-                        "{} holds more than {MAX_LIST_ENTRIES} entries; use the paged listing",
-                        self.path
-                    )));
-                }
-                // A page of only `.` and `..` gives the caller nothing to wait for.
-                if self.paged && !self.entries.is_empty() {
-                    let entries = std::mem::take(&mut self.entries);
-                    self.delivered += entries.len() as u64;
-                    cx.entries(entries);
-                    self.awaiting_pull = true;
-                } else {
-                    let q = self.query(cx, false);
-                    cx.send(LIST_QUERY, q);
+                    s => Err(s),
+                });
+                if let Some(first) = self.first.take() {
+                    return self.step(cx, LIST_FIRST, first);
                 }
             }
+            LIST_FIRST if self.checked.is_none() => self.first = Some(resp),
+            LIST_FIRST | LIST_NEXT => return self.found(cx, tag == LIST_FIRST, &resp),
             _ => {
                 check(&resp, "list", &self.path)?;
                 return Ok(Some(std::mem::take(&mut self.entries)));
@@ -653,8 +882,66 @@ impl Listing {
         Ok(None)
     }
 
-    /// The CLOSE an abandoned listing still owes its directory handle.
+    /// SMB1: a FIND_FIRST2 (`first`, after the directory's query answered) or FIND_NEXT2
+    /// answer.
+    fn found(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        first: bool,
+        resp: &Response,
+    ) -> Result<Option<Vec<FileInfo>>, Fail> {
+        let status = resp.status();
+        let mut answer = None;
+        if status == NtStatus::SUCCESS {
+            let t = smb1::trans(resp)?;
+            let found = FindResponse::decode(first, &t.params, &t.data)?;
+            if first && !found.end_of_search {
+                // Open until its end (CLOSE_AT_EOS) or FIND_CLOSE2 ([`Listing::release`]).
+                self.sid = Some(found.sid);
+            }
+            answer = Some(found);
+        }
+        // What the directory's query said comes first: a file is not a directory.
+        if let Some(Err(s)) = self.checked {
+            return Err(status_err(s, "list", &self.path));
+        }
+        let Some(found) = answer else {
+            // No match at all (FIND_FIRST2), or nothing after the last name.
+            if status != NtStatus::NO_SUCH_FILE && status != NtStatus::NO_MORE_FILES {
+                return Err(status_err(status, "list", &self.path));
+            }
+            self.sid = None;
+            return Ok(Some(self.finish(cx)));
+        };
+        if let Some(last) = found.entries.last() {
+            self.last_name = last.file_name.clone();
+        }
+        let end = found.end_of_search;
+        if end {
+            self.sid = None;
+        }
+        self.take_page(cx, found.entries, end)?;
+        Ok(end.then(|| self.finish(cx)))
+    }
+
+    /// SMB1: the search ended; the entries not yet handed over (a paged listing has
+    /// handed them all over).
+    fn finish(&mut self, cx: &mut OpContext<'_>) -> Vec<FileInfo> {
+        let entries = std::mem::take(&mut self.entries);
+        if self.paged && !entries.is_empty() {
+            self.delivered += entries.len() as u64;
+            cx.entries(entries);
+            return Vec::new();
+        }
+        entries
+    }
+
+    /// The CLOSE (SMB1: FIND_CLOSE2) an abandoned listing still owes.
     fn release(&self, tree: TreeId) -> Vec<(TreeId, RequestBody)> {
+        if let Some(sid) = self.sid {
+            let req = Smb1Request::FindClose2(FindClose2Request { sid });
+            return vec![(tree, RequestBody::Smb1(Box::new(req)))];
+        }
         if self.file_id == FileId::ANY || self.closing {
             return Vec::new();
         }
@@ -717,7 +1004,7 @@ impl Operation for ListDir {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
         self.tree = cx.tree();
-        self.listing.begin(cx);
+        self.listing.begin(cx)?;
         Ok(Progress::Pending)
     }
 
@@ -789,7 +1076,7 @@ impl Operation for ListDirPaged {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
         self.tree = cx.tree();
-        self.listing.begin(cx);
+        self.listing.begin(cx)?;
         Ok(Progress::Pending)
     }
 
@@ -813,8 +1100,7 @@ impl Operation for ListDirPaged {
         if !std::mem::take(&mut self.listing.awaiting_pull) {
             return Err(invalid("no listing page to continue from"));
         }
-        let q = self.listing.query(cx, false);
-        cx.send(LIST_QUERY, q);
+        self.listing.next(cx)?;
         Ok(Progress::Pending)
     }
 }
@@ -822,7 +1108,9 @@ impl Operation for ListDirPaged {
 /// Deletes one file, or every file matching a wildcard in the last component (like
 /// pysmb's deleteFiles) → how many: a listing (a child [`ListDir`]), then one
 /// CREATE(DELETE_ON_CLOSE) + CLOSE compound per match, all in flight at once. No match
-/// is STATUS_NO_SUCH_FILE.
+/// is STATUS_NO_SUCH_FILE. Over SMB1, one DELETE per file (hidden and system files
+/// included); a name with a character SMB1 reads as a wildcard (`*?<>"`) is
+/// [`Error::Unsupported`] there.
 ///
 /// [`Delete::with_folders`] (pysmb's `delete_matching_folders`) also removes the
 /// directories that match, with everything in them ([`RemoveTree`](super::RemoveTree));
@@ -870,12 +1158,22 @@ impl Delete {
         self
     }
 
-    /// The CREATE + CLOSE that deletes `path`; the CLOSE's tag is odd.
-    fn delete(&self, cx: &mut OpContext<'_>, i: usize, path: &str) {
+    /// The CREATE + CLOSE that deletes `path`; the CLOSE's tag is odd. Over SMB1, one
+    /// DELETE with an odd tag: it takes its name as a pattern, so a name with a wildcard
+    /// character has no SMB1 form here (it needs NT_CREATE_ANDX, not there yet).
+    fn delete(&self, cx: &mut OpContext<'_>, i: usize, path: &str) -> Result<(), Fail> {
+        if cx.is_smb1() {
+            let name = path::wire_name(path);
+            if smb1::has_wildcard(&name) {
+                return Err(smb1::unsupported("delete"));
+            }
+            return smb1::send_path(cx, 2 * i + 1, PathRequest::Delete(name), "delete", path);
+        }
         cx.send_related(vec![
             (2 * i, create(path, &delete_on_close())),
             (2 * i + 1, close(FileId::ANY)),
         ]);
+        Ok(())
     }
 }
 
@@ -901,7 +1199,7 @@ impl Operation for Delete {
             self.listing = Some(cx.start_child(ListDir::new(&self.share, &dir, &name)));
         } else {
             let path = self.path.clone();
-            self.delete(cx, 0, &path);
+            self.delete(cx, 0, &path)?;
             self.outstanding = 1;
         }
         self.dir = dir;
@@ -926,9 +1224,13 @@ impl Operation for Delete {
         if files.is_empty() && dirs.is_empty() {
             return Err(status_err(NtStatus::NO_SUCH_FILE, "delete", &self.path));
         }
+        if cx.is_smb1() && files.iter().any(|f| smb1::has_wildcard(&f.name)) {
+            // Refused before any is deleted.
+            return Err(smb1::unsupported("delete"));
+        }
         for (i, f) in files.iter().enumerate() {
             let path = path::join(&self.dir, &f.name);
-            self.delete(cx, i, &path);
+            self.delete(cx, i, &path)?;
         }
         for d in &dirs {
             cx.start_child(super::RemoveTree::new(

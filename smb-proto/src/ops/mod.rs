@@ -31,6 +31,7 @@ mod pathlib;
 mod raw;
 mod security;
 mod shares;
+mod smb1;
 mod snapshots;
 mod streams;
 mod transfer;

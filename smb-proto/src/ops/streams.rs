@@ -182,11 +182,11 @@ impl Operation for SetEas {
 
     fn on_response(
         &mut self,
-        _cx: &mut OpContext<'_>,
-        _tag: usize,
+        cx: &mut OpContext<'_>,
+        tag: usize,
         resp: Response,
     ) -> Result<Progress<()>, Fail> {
-        self.op.on_response(&resp)
+        self.op.on_response(cx, tag, &resp)
     }
 }
 

@@ -304,7 +304,7 @@ impl FileTime {
     /// Days from 1601-01-01 to 1970-01-01.
     const UNIX_EPOCH_DAYS: i64 = (Self::UNIX_EPOCH.0 / Self::TICKS_PER_SEC / 86_400) as i64;
 
-    fn read(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
+    pub(crate) fn read(r: &mut Reader<'_>, what: &'static str) -> Result<Self, DecodeError> {
         r.u64(what).map(FileTime)
     }
 
@@ -352,6 +352,9 @@ pub(crate) struct EntryChain<'a> {
     next: Option<usize>,
     min_len: usize,
     what: &'static str,
+    /// A NextEntryOffset reaching exactly the buffer's end also ends the walk (SMB1
+    /// FIND answers: Samba links the last entry to where a next one would start).
+    end_at_end: bool,
 }
 
 impl<'a> EntryChain<'a> {
@@ -362,6 +365,7 @@ impl<'a> EntryChain<'a> {
             next: (!buf.is_empty()).then_some(0),
             min_len: min_len.max(4),
             what,
+            end_at_end: false,
         }
     }
 
@@ -377,6 +381,7 @@ impl<'a> EntryChain<'a> {
         }
         match pos.checked_add(next) {
             Some(end) if end < self.buf.len() => Ok((pos..end, Some(end))),
+            Some(end) if end == self.buf.len() && self.end_at_end => Ok((pos..end, None)),
             _ => Err(DecodeError::invalid(self.what, next as u64)),
         }
     }
@@ -461,12 +466,14 @@ impl FileIdBothDirectoryInformation {
     /// Decodes every entry of a QUERY_DIRECTORY output buffer.
     pub fn parse_all(buf: &[u8]) -> Result<Vec<Self>, DecodeError> {
         EntryChain::new(buf, Self::FIXED_LEN, "FILE_ID_BOTH_DIR_INFORMATION")
-            .map(|e| e.and_then(|(_, entry)| Self::decode(entry)))
+            .map(|e| e.and_then(|(_, entry)| Self::decode(entry, true)))
             .collect()
     }
 
-    /// Decodes one entry (its NextEntryOffset is ignored).
-    fn decode(entry: &[u8]) -> Result<Self, DecodeError> {
+    /// Decodes one entry (its NextEntryOffset is ignored); `with_id`: Reserved2 and
+    /// FileId follow the short name (FileIdBothDirectoryInformation), else the name
+    /// does (FileBothDirectoryInformation, and `file_id` is 0).
+    fn decode(entry: &[u8], with_id: bool) -> Result<Self, DecodeError> {
         let mut r = Reader::new(entry);
         r.skip(4, "next entry offset")?;
         let file_index = r.u32("file index")?;
@@ -488,8 +495,12 @@ impl FileIdBothDirectoryInformation {
                 "short name length",
                 short_name_length as u64,
             ))?;
-        r.skip(2, "reserved2")?;
-        let file_id = r.u64("file id")?;
+        let file_id = if with_id {
+            r.skip(2, "reserved2")?;
+            r.u64("file id")?
+        } else {
+            0
+        };
         Ok(FileIdBothDirectoryInformation {
             file_index,
             creation_time,
@@ -509,10 +520,10 @@ impl FileIdBothDirectoryInformation {
     /// Appends `entries` as a QUERY_DIRECTORY output buffer (for a scripted server).
     /// Short names longer than 12 UTF-16 code units are cut to fit their field.
     pub fn encode_list(entries: &[Self], out: &mut Vec<u8>) {
-        encode_chain(entries, 8, out, |e, out| e.encode(out));
+        encode_chain(entries, 8, out, |e, out| e.encode(out, true));
     }
 
-    fn encode(&self, out: &mut Vec<u8>) {
+    fn encode(&self, out: &mut Vec<u8>, with_id: bool) {
         let name = codec::to_utf16le(&self.file_name);
         let mut short = codec::to_utf16le(&self.short_name);
         short.truncate(Self::SHORT_NAME_LEN);
@@ -536,9 +547,40 @@ impl FileIdBothDirectoryInformation {
         let short_len = short.len();
         out.extend_from_slice(&short);
         out.resize(out.len() + Self::SHORT_NAME_LEN - short_len, 0);
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&self.file_id.to_le_bytes());
+        if with_id {
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(&self.file_id.to_le_bytes());
+        }
         out.extend_from_slice(&name);
+    }
+}
+
+/// FILE_BOTH_DIR_INFORMATION, MS-FSCC 2.4.8: [`FileIdBothDirectoryInformation`] without
+/// Reserved2 and FileId. It is also SMB1's SMB_FIND_FILE_BOTH_DIRECTORY_INFO (MS-CIFS
+/// 2.2.8.1.7), what TRANS2_FIND_FIRST2 / FIND_NEXT2 return at level 0x0104. Entries are
+/// decoded into [`FileIdBothDirectoryInformation`] with `file_id` 0.
+#[derive(Debug, Clone, Copy)]
+pub struct FileBothDirectoryInformation;
+
+impl FileBothDirectoryInformation {
+    /// Bytes before FileName.
+    const FIXED_LEN: usize = 94;
+
+    /// Decodes every entry of a buffer, following NextEntryOffset (not assuming any
+    /// alignment); the last entry's may be 0 or reach exactly the buffer's end (Samba's
+    /// SMB1 answers).
+    pub fn parse_all(buf: &[u8]) -> Result<Vec<FileIdBothDirectoryInformation>, DecodeError> {
+        let mut chain = EntryChain::new(buf, Self::FIXED_LEN, "FILE_BOTH_DIR_INFORMATION");
+        chain.end_at_end = true;
+        chain
+            .map(|e| e.and_then(|(_, entry)| FileIdBothDirectoryInformation::decode(entry, false)))
+            .collect()
+    }
+
+    /// Appends `entries` as a buffer of this class, 8-byte aligned (for a scripted
+    /// server); `file_id` is not sent.
+    pub fn encode_list(entries: &[FileIdBothDirectoryInformation], out: &mut Vec<u8>) {
+        encode_chain(entries, 8, out, |e, out| e.encode(out, false));
     }
 }
 
@@ -1059,6 +1101,44 @@ impl FileFsAttributeInformation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_directory_information_is_the_id_form_without_its_file_id() {
+        let e = FileIdBothDirectoryInformation {
+            file_name: "long name.txt".into(),
+            short_name: "LONGNA~1.TXT".into(),
+            end_of_file: 7,
+            file_id: 99,
+            ..Default::default()
+        };
+        let mut buf = Vec::new();
+        FileBothDirectoryInformation::encode_list(&[e.clone(), e.clone()], &mut buf);
+        // The name follows the 24-byte short name at 94 (MS-CIFS 2.2.8.1.7).
+        assert_eq!(&buf[94..96], &[b'l', 0]);
+        let back = FileBothDirectoryInformation::parse_all(&buf).unwrap();
+        let without_id = FileIdBothDirectoryInformation { file_id: 0, ..e };
+        assert_eq!(back, vec![without_id.clone(), without_id]);
+        for n in 1..buf.len() {
+            let _ = FileBothDirectoryInformation::parse_all(&buf[..n]);
+        }
+        assert!(FileBothDirectoryInformation::parse_all(&buf[..93]).is_err());
+        // Samba links the last entry to the buffer's end; past it is an error.
+        let last = buf.len() / 2;
+        assert_eq!(
+            u32::from_le_bytes(buf[last..last + 4].try_into().unwrap()),
+            0
+        );
+        let to_end = (buf.len() - last) as u32;
+        buf[last..last + 4].copy_from_slice(&to_end.to_le_bytes());
+        assert_eq!(
+            FileBothDirectoryInformation::parse_all(&buf).unwrap().len(),
+            2
+        );
+        buf[last..last + 4].copy_from_slice(&(to_end + 8).to_le_bytes());
+        assert!(FileBothDirectoryInformation::parse_all(&buf).is_err());
+        // The SMB2 classes keep the strict rule.
+        assert!(FileIdBothDirectoryInformation::parse_all(&buf).is_err());
+    }
     use crate::wire::request::test_util::hex;
 
     #[test]

@@ -42,6 +42,20 @@ impl Smb1Command {
     pub const WRITE_ANDX: Smb1Command = Smb1Command(0x2F);
     /// SMB_COM_NT_CREATE_ANDX.
     pub const NT_CREATE_ANDX: Smb1Command = Smb1Command(0xA2);
+    /// SMB_COM_CREATE_DIRECTORY.
+    pub const CREATE_DIRECTORY: Smb1Command = Smb1Command(0x00);
+    /// SMB_COM_DELETE_DIRECTORY.
+    pub const DELETE_DIRECTORY: Smb1Command = Smb1Command(0x01);
+    /// SMB_COM_DELETE.
+    pub const DELETE: Smb1Command = Smb1Command(0x06);
+    /// SMB_COM_RENAME.
+    pub const RENAME: Smb1Command = Smb1Command(0x07);
+    /// SMB_COM_TRANSACTION.
+    pub const TRANSACTION: Smb1Command = Smb1Command(0x25);
+    /// SMB_COM_TRANSACTION2.
+    pub const TRANSACTION2: Smb1Command = Smb1Command(0x32);
+    /// SMB_COM_FIND_CLOSE2.
+    pub const FIND_CLOSE2: Smb1Command = Smb1Command(0x34);
 
     /// The MS-CIFS name without its `SMB_COM_` prefix, or the code in hex.
     pub fn name(self) -> std::borrow::Cow<'static, str> {
@@ -59,6 +73,13 @@ impl Smb1Command {
             0x2E => "READ_ANDX".into(),
             0x2F => "WRITE_ANDX".into(),
             0xA2 => "NT_CREATE_ANDX".into(),
+            0x00 => "CREATE_DIRECTORY".into(),
+            0x01 => "DELETE_DIRECTORY".into(),
+            0x06 => "DELETE".into(),
+            0x07 => "RENAME".into(),
+            0x25 => "TRANSACTION".into(),
+            0x32 => "TRANSACTION2".into(),
+            0x34 => "FIND_CLOSE2".into(),
             c => format!("SMB1 {c:#04x}").into(),
         }
     }

@@ -1,7 +1,10 @@
 //! SMB1 codecs (MS-CIFS, MS-SMB): only what an SMB1 connection needs so far — the
 //! header, NEGOTIATE, SESSION_SETUP_ANDX with extended security, TREE_CONNECT_ANDX,
-//! TREE_DISCONNECT, LOGOFF_ANDX, ECHO, NT_CANCEL, and file I/O: NT_CREATE_ANDX,
-//! READ_ANDX, WRITE_ANDX, CLOSE and FLUSH.
+//! TREE_DISCONNECT, LOGOFF_ANDX, ECHO and NT_CANCEL; file I/O: NT_CREATE_ANDX,
+//! READ_ANDX, WRITE_ANDX, CLOSE and FLUSH; TRANSACTION and TRANSACTION2 (with the
+//! bounded reassembly of a response in several messages), the TRANSACTION2 searches and
+//! path queries, FIND_CLOSE2, and the core path commands (CREATE_DIRECTORY,
+//! DELETE_DIRECTORY, DELETE, RENAME).
 //!
 //! Conventions (as for the SMB2 codecs in [`crate::wire`]):
 //! * A request's `encode(&self, out)` appends what follows the 32-byte header: the
@@ -17,9 +20,12 @@
 pub mod file;
 pub mod header;
 pub mod negotiate;
+pub mod path;
 pub mod request;
 pub mod session_setup;
 pub mod simple;
+pub mod trans;
+pub mod trans2;
 pub mod tree;
 
 use bytes::Bytes;

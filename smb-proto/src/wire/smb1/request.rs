@@ -3,8 +3,11 @@
 use super::file::{CloseRequest, FlushRequest, NtCreateRequest, ReadRequest, WriteRequest};
 use super::header::Smb1Command;
 use super::negotiate::NegotiateRequest;
+use super::path::PathRequest;
 use super::session_setup::SessionSetupRequest;
 use super::simple::{EchoRequest, NtCancelRequest};
+use super::trans::{TransKind, TransRequest};
+use super::trans2::{subcommand, FindClose2Request};
 use super::tree::{LogoffRequest, TreeConnectRequest, TreeDisconnectRequest};
 use crate::wire::header::Command;
 
@@ -24,6 +27,9 @@ pub enum Smb1Request {
     Write(WriteRequest),
     Close(CloseRequest),
     Flush(FlushRequest),
+    Trans(TransRequest),
+    FindClose2(FindClose2Request),
+    Path(PathRequest),
 }
 
 impl Smb1Request {
@@ -42,6 +48,12 @@ impl Smb1Request {
             Smb1Request::Write(_) => Smb1Command::WRITE_ANDX,
             Smb1Request::Close(_) => Smb1Command::CLOSE,
             Smb1Request::Flush(_) => Smb1Command::FLUSH,
+            Smb1Request::Trans(t) => t.kind.command(),
+            Smb1Request::FindClose2(_) => Smb1Command::FIND_CLOSE2,
+            Smb1Request::Path(PathRequest::CreateDirectory(_)) => Smb1Command::CREATE_DIRECTORY,
+            Smb1Request::Path(PathRequest::DeleteDirectory(_)) => Smb1Command::DELETE_DIRECTORY,
+            Smb1Request::Path(PathRequest::Delete(_)) => Smb1Command::DELETE,
+            Smb1Request::Path(PathRequest::Rename { .. }) => Smb1Command::RENAME,
         }
     }
 
@@ -61,6 +73,18 @@ impl Smb1Request {
             Smb1Request::Write(_) => Command::Write,
             Smb1Request::Close(_) => Command::Close,
             Smb1Request::Flush(_) => Command::Flush,
+            Smb1Request::Trans(t) => match (t.kind, t.setup.first().copied()) {
+                (TransKind::Transaction, _) => Command::Ioctl,
+                (_, Some(subcommand::FIND_FIRST2 | subcommand::FIND_NEXT2)) => {
+                    Command::QueryDirectory
+                }
+                (_, Some(subcommand::SET_PATH_INFORMATION)) => Command::SetInfo,
+                _ => Command::QueryInfo,
+            },
+            Smb1Request::FindClose2(_) => Command::Close,
+            Smb1Request::Path(PathRequest::CreateDirectory(_)) => Command::Create,
+            // A delete or a rename is what SET_INFO does in SMB2.
+            Smb1Request::Path(_) => Command::SetInfo,
         }
     }
 
@@ -79,6 +103,17 @@ impl Smb1Request {
             Smb1Request::Write(b) => b.encode(out),
             Smb1Request::Close(b) => b.encode(out),
             Smb1Request::Flush(b) => b.encode(out),
+            Smb1Request::Trans(b) => b.encode(out),
+            Smb1Request::FindClose2(b) => b.encode(out),
+            Smb1Request::Path(b) => b.encode(out),
         }
+    }
+
+    /// The length of the message this request makes, header included: what must fit
+    /// the server's MaxBufferSize.
+    pub fn encoded_len(&self) -> usize {
+        let mut out = vec![0; super::HEADER_LEN];
+        self.encode(&mut out);
+        out.len()
     }
 }

@@ -1,0 +1,87 @@
+//! What the path operations share on an SMB1 connection (memo §4.4: operation-level
+//! dialect branching): sending one SMB1 request that must fit the server's
+//! MaxBufferSize, decoding a TRANSACTION2 answer, and the metadata of
+//! SMB_QUERY_FILE_ALL_INFO as a [`FileInfo`].
+
+use crate::connection::{Fail, OpContext, Response};
+use crate::error::Error;
+use crate::wire::request::RequestBody;
+use crate::wire::smb1::path::PathRequest;
+use crate::wire::smb1::trans::TransResponse;
+use crate::wire::smb1::trans2::QueryFileAllInfo;
+use crate::wire::smb1::Smb1Request;
+
+use super::FileInfo;
+
+/// Characters an SMB1 path command (DELETE, RENAME) takes as wildcards in a name's last
+/// component: `*`, `?`, and the DOS wildcards `<`, `>`, `"` (MS-CIFS 2.2.1.1.3).
+const WILDCARDS: [char; 5] = ['*', '?', '<', '>', '"'];
+
+/// Whether `name` holds a character SMB1's DELETE and RENAME read as a wildcard.
+pub(super) fn has_wildcard(name: &str) -> bool {
+    name.contains(WILDCARDS)
+}
+
+/// The refusal of what has no SMB1 form here.
+pub(super) fn unsupported(op: &'static str) -> Fail {
+    Fail::Op(Error::Unsupported {
+        op,
+        dialect: "SMB1",
+    })
+}
+
+/// Queues `req` with `tag`, after checking that its message fits the server's
+/// MaxBufferSize (this client sends no secondary transaction requests).
+pub(super) fn send(
+    cx: &mut OpContext<'_>,
+    tag: usize,
+    req: Smb1Request,
+    op: &'static str,
+    path: &str,
+) -> Result<(), Fail> {
+    let limit = cx
+        .negotiated()
+        .smb1
+        .map_or(usize::MAX, |n| n.max_buffer_size as usize);
+    let len = req.encoded_len();
+    if len > limit {
+        return Err(Fail::Op(Error::Invalid(format!(
+            "{op} {path}: the request takes {len} bytes, more than the {limit} the server accepts in one SMB1 message"
+        ))));
+    }
+    cx.send(tag, RequestBody::Smb1(Box::new(req)));
+    Ok(())
+}
+
+/// Queues a path command (CREATE_DIRECTORY, DELETE_DIRECTORY, DELETE, RENAME).
+pub(super) fn send_path(
+    cx: &mut OpContext<'_>,
+    tag: usize,
+    req: PathRequest,
+    op: &'static str,
+    path: &str,
+) -> Result<(), Fail> {
+    send(cx, tag, Smb1Request::Path(req), op, path)
+}
+
+/// A whole TRANSACTION2 answer (the connection reassembled it).
+pub(super) fn trans(resp: &Response) -> Result<TransResponse, Fail> {
+    Ok(TransResponse::decode(&resp.msg)?)
+}
+
+/// The metadata of a QUERY_PATH_INFORMATION answer at SMB_QUERY_FILE_ALL_INFO, for the
+/// file or directory `name`.
+pub(super) fn info_from_all(all: &QueryFileAllInfo, name: String) -> FileInfo {
+    FileInfo {
+        name,
+        short_name: String::new(),
+        file_id: 0,
+        size: all.end_of_file,
+        allocation_size: all.allocation_size,
+        attributes: all.attributes,
+        creation_time: all.creation_time,
+        last_access_time: all.last_access_time,
+        last_write_time: all.last_write_time,
+        change_time: all.change_time,
+    }
+}
