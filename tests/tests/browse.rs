@@ -6,10 +6,13 @@
 //! takes over 20 s, so one function checks everything that needs the master browser.
 
 use std::net::Ipv4Addr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use smb_blocking::Connection;
 
 use smb_proto::netbios::{suffix, NameService, NetBiosName};
 use smb_tests::nmbd::NmbServer;
+use smb_tests::{SambaServer, Share};
 
 #[test]
 fn the_master_browser_of_a_workgroup_is_found_by_name() {
@@ -74,4 +77,52 @@ fn the_master_browser_of_a_workgroup_is_found_by_name() {
     // address of whatever node answered.
     let nobody = netbios.query_name("NOSUCHGROUP#1d", nmbd.address(), timeout);
     assert!(nobody.is_err(), "{nobody:?}");
+
+    // The browse list, over RAP: an SMB1 smbd sharing nmbd's cache directory serves the
+    // list nmbd keeps (browse.dat), as a master browser's smbd does.
+    // It speaks SMB1 to 3.1.1; the browsing client asks for SMB1 only.
+    let smbd = SambaServer::builder()
+        .share(Share::new("share"))
+        .min_dialect("NT1")
+        .global("workgroup", nmbd.workgroup())
+        .global("cache directory", &nmbd.cache_dir().display().to_string())
+        .start();
+    let mut smb1 = smbd.connect_options().smb1(true);
+    smb1.max_dialect = smb_proto::Dialect::Nt1;
+    let conn = Connection::connect(&smb1).unwrap();
+    assert_eq!(conn.negotiated().dialect, smb_proto::Dialect::Nt1);
+    // nmbd writes browse.dat some seconds after it won the election.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let servers = loop {
+        let servers = conn.list_servers(nmbd.workgroup());
+        match &servers {
+            Ok(list) if list.iter().any(|s| s.name == nmbd.netbios_name()) => break servers,
+            _ if Instant::now() > deadline => panic!(
+                "{} not in the browse list: {servers:?}\n--- nmbd log ---\n{}",
+                nmbd.netbios_name(),
+                nmbd.log()
+            ),
+            _ => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+    .unwrap();
+    let server = servers
+        .iter()
+        .find(|s| s.name == nmbd.netbios_name())
+        .unwrap();
+    assert_ne!(
+        server.server_type & smb_proto::rpc::rap::server_type::MASTER_BROWSER,
+        0,
+        "{server:?}"
+    );
+    let workgroups = conn.list_workgroups(nmbd.workgroup()).unwrap();
+    assert!(
+        workgroups.iter().any(|w| w.name == nmbd.workgroup()),
+        "{workgroups:?}"
+    );
+    // RAP is SMB1's: an SMB2 connection refuses the call, naming the option.
+    let smb2 = Connection::connect(&smbd.connect_options()).unwrap();
+    let e = smb2.list_servers(nmbd.workgroup()).unwrap_err();
+    assert_eq!(e.kind(), smb_blocking::ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("smb1"), "{e}");
 }

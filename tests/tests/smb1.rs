@@ -734,3 +734,34 @@ fn smb1_metadata_signed() {
     assert!(conn.is_signing());
     metadata_over_smb1(&srv, &conn);
 }
+
+/// On SMB1 the shares come from RAP NetShareEnum: the browseable ones whose names fit
+/// RAP's 13 bytes (a longer name is not listed: RAP cannot carry it), `IPC$` included,
+/// with their types and comments; signed and not.
+#[test]
+fn shares_of_an_smb1_server_come_from_rap() {
+    for signing in [false, true] {
+        let mut b = SambaServer::builder()
+            .share(Share::new("share").option("comment", "the files"))
+            .share(Share::new("a_long_name_share"))
+            .smb1_only();
+        if signing {
+            b = b.signing_required();
+        }
+        let srv = b.start();
+        let conn = Connection::connect(&smb1_opts(&srv)).unwrap();
+        assert_eq!(conn.negotiated().dialect, Dialect::Nt1);
+        let shares = conn.list_shares().unwrap();
+        let find = |n: &str| shares.iter().find(|s| s.name == n);
+        let share = find("share").unwrap_or_else(|| panic!("{shares:?}"));
+        assert_eq!(share.share_type, smb_proto::ShareType::Disk);
+        assert_eq!(share.comment, "the files");
+        assert_eq!(
+            find("IPC$").map(|s| s.share_type),
+            Some(smb_proto::ShareType::Ipc)
+        );
+        assert!(find("a_long_name_share").is_none(), "{shares:?}");
+        // The connection goes on.
+        conn.echo().unwrap();
+    }
+}

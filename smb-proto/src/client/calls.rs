@@ -87,6 +87,39 @@ macro_rules! client_calls {
             self.call_again($crate::ops::ListShares::new) $(.$await)?
         }
 
+        /// The servers of `workgroup` that its master browser knows, with their comments
+        /// (libsmbclient's listing of `smb://WORKGROUP`): RAP NetServerEnum2 (MS-RAP
+        /// 2.5.5.2). Ask it of the master browser, connected with SMB1 on
+        /// ([`ConnectOptions::smb1`](smb_proto::client::ConnectOptions::smb1)): RAP is SMB1's.
+        ///
+        /// ```no_run
+        #[doc = concat!("# ", $demo, " {")]
+        #[doc = concat!("for s in conn.list_servers(\"WORKGROUP\")", $aw, "? {")]
+        ///     println!("{:<16} {}", s.name, s.comment);
+        /// }
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// [`ErrorKind::Unsupported`] on an SMB2 connection; [`smb_proto::Error::Rpc`] when
+        /// the server refuses (one that is no master browser: ERROR_NO_BROWSER_SERVERS_FOUND)
+        /// or garbles the answer.
+        pub $($async)? fn list_servers(&self, workgroup: &str) -> ::std::result::Result<Vec<$crate::rpc::rap::RapServer>, $crate::client::ClientError> {
+            self.call_again(|| $crate::ops::ListServers::servers(workgroup)) $(.$await)?
+        }
+
+        /// The workgroups the master browser of `workgroup` knows, each with its master
+        /// browser's name as the comment (libsmbclient's listing of `smb://`); as
+        /// [`Self::list_servers`].
+        ///
+        /// # Errors
+        ///
+        /// As for [`Self::list_servers`].
+        pub $($async)? fn list_workgroups(&self, workgroup: &str) -> ::std::result::Result<Vec<$crate::rpc::rap::RapServer>, $crate::client::ClientError> {
+            self.call_again(|| $crate::ops::ListServers::workgroups(workgroup)) $(.$await)?
+        }
+
         /// Attributes of a file or directory (pysmb's `getAttributes`).
         ///
         /// # Errors

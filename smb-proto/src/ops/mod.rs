@@ -62,7 +62,7 @@ pub use meta::{
 pub use pathlib::{Append, FileInfoClass, MakeDirectory, PathInfo, QueryPathInfo};
 pub use raw::{HeaderFields, Raw};
 pub use security::GetSecurity;
-pub use shares::{ListShares, ShareInfo, ShareType};
+pub use shares::{ListServers, ListShares, ShareInfo, ShareType};
 pub use snapshots::ListSnapshots;
 pub use streams::{GetEas, ListStreams, SetEas, StreamInfo};
 pub use transfer::{ReadFile, ReadRange, Write, WriteFile};

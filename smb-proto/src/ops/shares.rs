@@ -11,6 +11,12 @@
 //! STATUS_SUCCESS both to a READ that returns one whole fragment of several and to one
 //! that leaves bytes of a fragment behind, so only the PDUs' own lengths and flags tell
 //! where the answer ends.
+//!
+//! On SMB1 (legacy servers) the shares come from RAP NetShareEnum instead (MS-RAP
+//! 2.5.6.1, a TRANSACTION on `\PIPE\LANMAN`), which lists the browseable shares whose
+//! names fit its 13 bytes; and [`ListServers`] asks a master browser for a workgroup's
+//! servers, or for the workgroups it knows, with RAP NetServerEnum2 (MS-RAP 2.5.5.2), as
+//! libsmbclient does for `smb://` and `smb://WORKGROUP`.
 
 use crate::connection::{Fail, OpContext, Operation, Progress, Response};
 use crate::error::Error;
@@ -26,6 +32,10 @@ use crate::wire::fscc::share_access;
 use crate::wire::ioctl::{flags, fsctl, IoctlRequest, IoctlResponse};
 use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
+
+use crate::rpc::rap::{self, RapList, RapServer};
+use crate::wire::smb1::trans::{TransKind, TransRequest};
+use crate::wire::smb1::Smb1Request;
 
 use super::file::{check, close, status_err};
 use super::TreeId;
@@ -111,6 +121,42 @@ const CREATE: usize = 0;
 const TRANSCEIVE: usize = 1;
 const READ: usize = 2;
 const CLOSE: usize = 3;
+/// The RAP transaction of an SMB1 connection.
+const RAP: usize = 4;
+
+/// The pipe RAP requests name, for errors.
+const LANMAN: &str = rap::LANMAN_PIPE;
+
+/// A RAP request: a TRANSACTION on `\PIPE\LANMAN` (MS-RAP 2.5.1) with these Parameters
+/// and no data, its answer at most 64 KiB.
+fn rap_request(params: Vec<u8>) -> Smb1Request {
+    Smb1Request::Trans(TransRequest {
+        kind: TransKind::Transaction,
+        name: LANMAN.to_string(),
+        setup: Vec::new(),
+        params: params.into(),
+        data: bytes::Bytes::new(),
+        max_params: 1024,
+        max_data: u16::MAX,
+        max_setup: 0,
+    })
+}
+
+/// A RAP answer's Parameters and Data, once the transaction succeeded.
+fn rap_answer(resp: &Response, op: &'static str) -> Result<(bytes::Bytes, bytes::Bytes), Fail> {
+    check(resp, op, LANMAN)?;
+    let t = crate::wire::smb1::trans::TransResponse::decode(&resp.msg)?;
+    Ok((t.params, t.data))
+}
+
+/// The operation's error for a RAP answer the server refused or garbled.
+fn rap_err(op: &'static str, error: rap::RapError) -> Fail {
+    Fail::Op(Error::Rpc {
+        op,
+        path: LANMAN.to_string(),
+        error: error.into(),
+    })
+}
 
 /// Every share of the server → name, type, comment and flags of each, `IPC$` and
 /// shares hidden by a `$` included (pysmb's `listShares`).
@@ -246,6 +292,13 @@ impl Operation for ListShares {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
         self.tree = Some(cx.tree());
+        if cx.is_smb1() {
+            cx.send(
+                RAP,
+                RequestBody::Smb1(Box::new(rap_request(rap::net_share_enum_request()))),
+            );
+            return Ok(Progress::Pending);
+        }
         // 0x0012019F, FILE_GENERIC_READ | FILE_GENERIC_WRITE: what Windows asks of a
         // pipe (smbclient 4.17 the same without SYNCHRONIZE, smb311_share_list.pcapng
         // frame 14); shared for reading and writing; impersonation, so the RPC server
@@ -293,6 +346,22 @@ impl Operation for ListShares {
                 let data = ReadResponse::decode(&resp.msg)?.data;
                 self.received(cx, &data)?;
             }
+            RAP => {
+                let (params, data) = rap_answer(&resp, OP)?;
+                let list = rap::decode_share_enum(&params, &data).map_err(|e| rap_err(OP, e))?;
+                let shares = list
+                    .entries
+                    .into_iter()
+                    .map(|s| {
+                        ShareInfo::from(ShareInfo1 {
+                            netname: s.name,
+                            shi1_type: u32::from(s.share_type),
+                            remark: s.remark,
+                        })
+                    })
+                    .collect();
+                return Ok(Progress::Done(shares));
+            }
             _ => {
                 check(&resp, OP, PIPE)?;
                 return Ok(Progress::Done(std::mem::take(&mut self.shares)));
@@ -309,9 +378,159 @@ impl Operation for ListShares {
     }
 }
 
+/// The most NetServerEnum3 rounds a listing takes: each returns up to 64 KiB of names,
+/// so this is far more servers than any browse list holds; a server that keeps saying
+/// "more" beyond it is refused rather than followed forever.
+const MAX_SERVER_ROUNDS: usize = 1024;
+
+/// The servers of a workgroup, or the workgroups, that a master browser knows (RAP
+/// NetServerEnum2, then NetServerEnum3 from the last name while the server says
+/// ERROR_MORE_DATA, MS-RAP 3.2.5.12): libsmbclient's listing of `smb://WORKGROUP` and of
+/// `smb://`. SMB1 only (RAP has no SMB2 form): ask a master browser over a connection made
+/// with [`ConnectOptions::smb1`](crate::client::ConnectOptions::smb1).
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] on an SMB2 connection; [`Error::Rpc`] with
+/// [`RpcError::Rap`] when the server refuses (a master browser that is not one answers
+/// ERROR_NO_BROWSER_SERVERS_FOUND, 0x17E6) or garbles the answer.
+#[derive(Debug)]
+pub struct ListServers {
+    domain: String,
+    server_type: u32,
+    servers: Vec<RapServer>,
+    rounds: usize,
+}
+
+impl ListServers {
+    /// The servers of workgroup `domain` (every server type but plain workstations, as
+    /// libsmbclient asks).
+    pub fn servers(domain: &str) -> Self {
+        ListServers::of_type(domain, rap::server_type::ALL_SERVERS)
+    }
+
+    /// The workgroups the master browser of `domain` knows ([`rap::server_type::DOMAIN_ENUM`];
+    /// each entry's comment names that workgroup's master browser).
+    pub fn workgroups(domain: &str) -> Self {
+        ListServers::of_type(domain, rap::server_type::DOMAIN_ENUM)
+    }
+
+    /// The entries of `server_type` ([`rap::server_type`]) in `domain`.
+    pub fn of_type(domain: &str, server_type: u32) -> Self {
+        ListServers {
+            domain: domain.to_ascii_uppercase(),
+            server_type,
+            servers: Vec::new(),
+            rounds: 0,
+        }
+    }
+
+    /// Takes one answer's entries (skipping the first when it repeats the name a
+    /// continuation started from) → whether to ask for more.
+    fn take(&mut self, list: RapList<RapServer>) -> bool {
+        let first_is_repeat = matches!(
+            (self.servers.last(), list.entries.first()),
+            (Some(last), Some(first)) if last.name == first.name
+        );
+        let before = self.servers.len();
+        self.servers
+            .extend(list.entries.into_iter().skip(usize::from(first_is_repeat)));
+        list.more && self.servers.len() > before && self.servers.len() < usize::from(list.available)
+    }
+}
+
+impl Operation for ListServers {
+    type Output = Vec<RapServer>;
+
+    fn label(&self) -> (&'static str, &str) {
+        ("list_servers", &self.domain)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(IPC_SHARE)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
+        if !cx.is_smb1() {
+            return Err(Fail::Op(Error::Unsupported {
+                op: "list_servers",
+                dialect: "SMB2 (RAP is SMB1's: connect with smb1 on, smb --smb1)",
+            }));
+        }
+        let params = rap::net_server_enum2_request(self.server_type, &self.domain)
+            .map_err(|e| rap_err("list_servers", e))?;
+        cx.send(RAP, RequestBody::Smb1(Box::new(rap_request(params))));
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        _tag: usize,
+        resp: Response,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        let (params, data) = rap_answer(&resp, "list_servers")?;
+        let list =
+            rap::decode_server_enum(&params, &data).map_err(|e| rap_err("list_servers", e))?;
+        self.rounds += 1;
+        if !self.take(list) {
+            return Ok(Progress::Done(std::mem::take(&mut self.servers)));
+        }
+        if self.rounds >= MAX_SERVER_ROUNDS {
+            return Err(Fail::Op(Error::Invalid(format!(
+                "list_servers {}: the server still said 'more' after {MAX_SERVER_ROUNDS} rounds",
+                self.domain
+            ))));
+        }
+        let last = self
+            .servers
+            .last()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let params = rap::net_server_enum3_request(self.server_type, &self.domain, &last)
+            .map_err(|e| rap_err("list_servers", e))?;
+        cx.send(RAP, RequestBody::Smb1(Box::new(rap_request(params))));
+        Ok(Progress::Pending)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn servers(names: &[&str], available: u16, more: bool) -> RapList<RapServer> {
+        RapList {
+            entries: names
+                .iter()
+                .map(|n| RapServer {
+                    name: n.to_string(),
+                    version: (4, 9),
+                    server_type: 0,
+                    comment: String::new(),
+                })
+                .collect(),
+            available,
+            more,
+        }
+    }
+
+    #[test]
+    fn a_server_list_goes_on_from_the_last_name_and_skips_its_repeat() {
+        let mut op = ListServers::servers("wg");
+        assert_eq!(op.domain, "WG", "workgroups are upper case");
+        assert!(op.take(servers(&["A", "B"], 4, true)));
+        // NetServerEnum3 from "B" answers "B" first again.
+        assert!(op.take(servers(&["B", "C"], 4, true)));
+        assert!(!op.take(servers(&["C", "D"], 4, false)));
+        let names: Vec<&str> = op.servers.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["A", "B", "C", "D"]);
+        // "More" with nothing new, or once all are there, ends the listing.
+        let mut op = ListServers::servers("WG");
+        assert!(op.take(servers(&["A"], 9, true)));
+        assert!(!op.take(servers(&["A"], 9, true)));
+        let mut op = ListServers::servers("WG");
+        assert!(!op.take(servers(&["A", "B"], 2, true)));
+    }
 
     #[test]
     fn types_split_into_base_type_and_flags() {

@@ -114,6 +114,9 @@ pub enum RpcError {
     /// access denied, 124 invalid level, 234 more data).
     #[error("the server returned error {0}")]
     ReturnValue(u32),
+    /// A RAP answer (on SMB1's `\PIPE\LANMAN`) the server refused or garbled.
+    #[error(transparent)]
+    Rap(#[from] rap::RapError),
 }
 
 /// ERROR_ACCESS_DENIED, as a fault status or a return value.
@@ -129,6 +132,12 @@ impl RpcError {
             {
                 Errno::EACCES
             }
+            RpcError::Rap(rap::RapError::Status(status))
+                if u32::from(*status) == ERROR_ACCESS_DENIED =>
+            {
+                Errno::EACCES
+            }
+            RpcError::Rap(e) => e.errno(),
             RpcError::Fault { .. }
             | RpcError::ReturnValue(_)
             | RpcError::BindRejected { .. }
