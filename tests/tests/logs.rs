@@ -2,43 +2,19 @@
 //! command, message id, credits and status, sessions and trees as they are set up — and
 //! never a secret.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use smb_blocking::Connection;
 use smb_tests::{SambaServer, Share};
 
 /// A writer the subscriber formats into, shared with the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn requests_responses_sessions_and_trees_are_logged_and_secrets_are_not() {
     let srv = SambaServer::builder().share(Share::new("share")).start();
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), text) = smb_tests::fixtures::captured_logs(tracing::Level::DEBUG, || {
         let conn = Connection::connect(&srv.connect_options()).unwrap();
         conn.store_file("share", "f.txt", &mut &b"hello"[..])
             .unwrap();
         conn.get_attributes("share", "missing.txt").unwrap_err();
     });
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     for needle in [
         "negotiated",
         "session established",
@@ -73,15 +49,8 @@ fn no_debug_display_error_or_trace_log_holds_a_secret() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
     let mut shown = Vec::new();
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), logs) = smb_tests::fixtures::captured_logs(tracing::Level::TRACE, || {
         let opts = srv.connect_options();
         shown.push(format!("{opts:?}"));
         let conn = Connection::connect(&opts).unwrap();
@@ -105,7 +74,7 @@ fn no_debug_display_error_or_trace_log_holds_a_secret() {
         let auth = smb_blocking::Auth::new("", srv.user(), &password);
         shown.push(format!("{auth:?}"));
     });
-    shown.push(String::from_utf8(logs.0.lock().unwrap().clone()).unwrap());
+    shown.push(logs);
     let all = shown.join("\n");
     assert!(
         all.contains("TRACE") || all.contains("DEBUG"),

@@ -19,7 +19,6 @@
 use smb_blocking::{ConnectOptions, Connection, ErrorKind, RecordTarget};
 use smb_proto::{CloseReason, Dialect, Error, NegotiateFailure, NtStatus, SigningPolicy};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::sync::{Arc, Mutex};
 
 use smb_blocking::OpenOptions;
 use smb_tests::fixtures::{data, sha256};
@@ -363,36 +362,14 @@ fn smb1_100_mib_round_trip_unsigned_and_signed() {
     }
 }
 
-/// Log lines, captured from the core's `tracing` events.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn smb1_reads_and_writes_are_many_in_flight() {
     let srv = nt1_with(&[("server signing", "mandatory")]);
     let conn = Connection::connect(&smb1_opts(&srv)).expect("connect");
     let content = data(4 * 1024 * 1024, 7);
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let ((), text) = smb_tests::fixtures::captured_logs(tracing::Level::DEBUG, || {
         round_trip(&srv, &conn, "f.bin", &content);
     });
-    let text = String::from_utf8(logs.0.lock().expect("log lock").clone()).expect("utf-8");
     // In the order the core handled them: requests sent before the first answer of
     // their kind came back were in flight together (no timing involved: one step of
     // the core sends the whole window before any answer is read).
