@@ -1,6 +1,7 @@
-//! Kerberos over `std::net`: asking a KDC for tickets. The exchange itself (messages,
-//! keys, which KDC and transport next, error meanings) is
-//! [`smb_proto::auth::kerberos::AsExchange`]; this only moves its messages.
+//! Kerberos over `std::net`: asking a KDC for tickets. The exchanges themselves (messages,
+//! keys, which KDC and transport next, error meanings) are
+//! [`smb_proto::auth::kerberos::AsExchange`] and [`TgsExchange`]; this only moves their
+//! messages.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
@@ -9,7 +10,7 @@ use std::time::{Instant, SystemTime};
 use smb_proto::auth::kerberos::kdc::{tcp_frame, tcp_reply_len, MAX_UDP_REPLY};
 pub use smb_proto::auth::kerberos::{
     AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcRequest, KdcTransport,
-    KerberosError, Principal, TransportPolicy,
+    KerberosError, Principal, TgsExchange, TicketExchange, TransportPolicy,
 };
 
 use crate::{os_seed, Result};
@@ -47,8 +48,52 @@ pub fn request_tgt(
     secret: ClientSecret,
     config: &KdcConfig,
 ) -> Result<Credential> {
-    let mut exchange =
-        AsExchange::new(client.clone(), secret, config, os_seed(), SystemTime::now());
+    run(AsExchange::new(
+        client.clone(),
+        secret,
+        config,
+        os_seed(),
+        SystemTime::now(),
+    ))
+}
+
+/// Asks the KDC that issued `tgt` for a ticket to `service` (the TGS exchange), e.g.
+/// [`Principal::cifs`] for an SMB server, reaching the KDC as `config` says.
+///
+/// ```no_run
+/// use smb_blocking::kerberos::{request_service_ticket, request_tgt, ClientSecret, KdcConfig, Principal};
+///
+/// let alice = Principal::parse("alice@SMBTEST.TEST", None)?;
+/// let config = KdcConfig::new().kdc("127.0.0.4:8888");
+/// let tgt = request_tgt(&alice, ClientSecret::password("Al1ce-Pass!x"), &config)?;
+/// let server = Principal::cifs("dc.smbtest.test", &tgt.client.realm)?;
+/// let ticket = request_service_ticket(&tgt, &server, &config)?;
+/// println!("{} until {:?}", ticket.server, ticket.endtime);
+/// # Ok::<(), smb_blocking::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Kerberos`](crate::Error::Kerberos) with a [`KerberosError`]:
+/// [`NoServiceTicket`](KerberosError::NoServiceTicket) naming the service when the KDC
+/// knows no such service, and the failures [`request_tgt`] lists for reaching the KDC,
+/// the clocks, and bad replies.
+pub fn request_service_ticket(
+    tgt: &Credential,
+    service: &Principal,
+    config: &KdcConfig,
+) -> Result<Credential> {
+    run(TgsExchange::new(
+        tgt,
+        service.clone(),
+        config,
+        os_seed(),
+        SystemTime::now(),
+    ))
+}
+
+/// Moves an exchange's messages until it settles.
+fn run(mut exchange: impl TicketExchange) -> Result<Credential> {
     loop {
         if let Some(result) = exchange.poll_result() {
             return Ok(result?);

@@ -4,14 +4,15 @@
 //! smbclient), not this project's code; the key test checks our string-to-key and keytab
 //! reader against the keys the DC itself stores; the AS tests get tickets from the DC's KDC
 //! with our client ([`smb_blocking::kerberos`]) and check them with the KDC's own key and
-//! against what kinit gets.
+//! against what kinit gets; the TGS tests get service tickets for the DC's SMB server and
+//! open them with the DC's own key.
 
 use std::fs;
 use std::process::Output;
 
 use smb_blocking::kerberos::{
-    request_tgt, AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcTransport,
-    KerberosError, Principal, TransportPolicy,
+    request_service_ticket, request_tgt, AsExchange, ClientSecret, Credential, KdcConfig,
+    KdcIoError, KdcTransport, KerberosError, Principal, TransportPolicy,
 };
 use smb_proto::auth::kerberos::asn1::{EncTicketPart, Ticket};
 use smb_proto::auth::kerberos::crypto::{string_to_key, Enctype, DEFAULT_ITERATIONS};
@@ -680,4 +681,76 @@ fn our_tgt_matches_what_kinit_gets() {
             "ours {letters}, kinit's {kinit_flags}"
         );
     }
+}
+
+/// A service ticket for the DC's SMB server (`cifs/dc.smbtest.test`), from our TGT: the
+/// KDC's reply opens with the TGT's session key, and the ticket with the DC's own key
+/// (`DC$`, usage 2), holding the session key our client was given, for our client.
+#[test]
+fn our_client_gets_a_service_ticket_for_the_dcs_smb_server() {
+    let dc = SambaDc::builder().start();
+    let config = kdc_config(&dc);
+    let tgt = tgt(&dc, ClientSecret::password(dc.password()), &config);
+    let service = Principal::cifs(HOST_NAME, REALM).unwrap();
+    let ticket = request_service_ticket(&tgt, &service, &config)
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    println!("service ticket: {ticket:?}");
+    assert_eq!(ticket.client, tgt.client);
+    assert_eq!(
+        ticket.server.to_string(),
+        format!("cifs/{HOST_NAME}@{REALM}")
+    );
+    assert_ne!(ticket.session_key, tgt.session_key);
+    assert_ne!(ticket.ticket, tgt.ticket);
+    assert!(ticket.endtime <= tgt.endtime && ticket.endtime > std::time::SystemTime::now());
+
+    let dc_keys =
+        Keytab::parse(&fs::read(dc.export_keytab(&format!("DC$@{REALM}"))).unwrap()).unwrap();
+    let sealed = Ticket::from_der(&ticket.ticket).unwrap();
+    let etype = Enctype::from_number(sealed.body.enc_part.etype).unwrap();
+    let key = dc_keys
+        .find(REALM, &["DC$"], etype)
+        .unwrap_or_else(|| panic!("no DC$ key of {etype}: {dc_keys:?}"))
+        .key()
+        .unwrap();
+    let plain = key
+        .decrypt(2, sealed.body.enc_part.cipher.as_bytes())
+        .expect("the service ticket opens with the DC's key");
+    let part = EncTicketPart::from_der(&plain).unwrap().0;
+    assert_eq!(part.key.keyvalue.as_bytes(), ticket.session_key.as_bytes());
+    assert_eq!(part.key.keytype, ticket.session_key.etype().number());
+    assert_eq!(part.flags.0, ticket.flags);
+    let cname: Vec<String> = part
+        .cname
+        .name_string
+        .iter()
+        .map(|c| c.to_string_lossy())
+        .collect();
+    assert_eq!(cname, [dc.user()]);
+}
+
+/// A host name the domain does not know gets no service ticket, and the error names the
+/// service asked for; an address is refused before any KDC traffic.
+#[test]
+fn an_unknown_host_gets_no_service_ticket() {
+    let dc = SambaDc::builder().start();
+    let config = kdc_config(&dc);
+    let tgt = tgt(&dc, ClientSecret::password(dc.password()), &config);
+    let unknown = Principal::cifs("nosuch.smbtest.test", REALM).unwrap();
+    let e = match request_service_ticket(&tgt, &unknown, &config) {
+        Ok(t) => panic!("a ticket for an unknown host: {t:?}"),
+        Err(smb_blocking::Error::Kerberos(e)) => e,
+        Err(e) => panic!("not a Kerberos error: {e}"),
+    };
+    println!("{e}");
+    assert_eq!(
+        e,
+        KerberosError::NoServiceTicket {
+            spn: format!("cifs/nosuch.smbtest.test@{REALM}"),
+            code: 7
+        }
+    );
+    let ip = dc.address().to_string();
+    let e = Principal::cifs(&ip, REALM).unwrap_err();
+    assert_eq!(e, KerberosError::HostIsAnIp { ip });
 }
