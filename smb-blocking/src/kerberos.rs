@@ -13,7 +13,11 @@ pub use smb_proto::auth::kerberos::{
     KerberosError, Principal, TgsExchange, TicketExchange, TransportPolicy,
 };
 
-use crate::{os_seed, Result};
+use smb_proto::auth::kerberos::SpnegoKerberos;
+use smb_proto::client::KerberosOptions;
+use smb_proto::ops;
+
+use crate::{os_seed, ConnectOptions, Result};
 
 /// Asks the KDC of `client`'s realm for a ticket-granting ticket (the AS exchange with
 /// pre-authentication), proving the client's identity with `secret`, reaching the KDC as
@@ -89,6 +93,38 @@ pub fn request_service_ticket(
         config,
         os_seed(),
         SystemTime::now(),
+    ))
+}
+
+/// The login [`ConnectOptions::kerberos`] asks for: the tickets first (a TGT for the
+/// user, then a service ticket for `cifs/<server name>`), then the SESSION_SETUP with
+/// Kerberos in SPNEGO. A Kerberos failure is the login's failure (no NTLM fallback).
+pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result<ops::Login> {
+    let client = opts.kerberos_client()?;
+    let service = opts.kerberos_service(&client)?;
+    let keytab = match &kerberos.keytab {
+        Some(path) => Some(zeroize::Zeroizing::new(std::fs::read(path).map_err(
+            |e| {
+                KerberosError::Credentials(format!(
+                    "cannot read the keytab {}: {e}",
+                    path.display()
+                ))
+            },
+        )?)),
+        None => None,
+    };
+    let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
+    let tgt = request_tgt(&client, secret, &kerberos.kdc)?;
+    let ticket = request_service_ticket(&tgt, &service, &kerberos.kdc)?;
+    let auth = SpnegoKerberos::new(
+        ticket,
+        os_seed(),
+        SystemTime::now(),
+        kerberos.kdc.time_offset,
+    );
+    Ok(ops::Login::with_authenticator(
+        Box::new(auth),
+        client.to_string(),
     ))
 }
 

@@ -5,7 +5,8 @@
 //! reader against the keys the DC itself stores; the AS tests get tickets from the DC's KDC
 //! with our client ([`smb_blocking::kerberos`]) and check them with the KDC's own key and
 //! against what kinit gets; the TGS tests get service tickets for the DC's SMB server and
-//! open them with the DC's own key.
+//! open them with the DC's own key; the login tests log our client in to the DC's SMB
+//! server with Kerberos (password, keytab), sign and encrypt with the Kerberos session key.
 
 use std::fs;
 use std::process::Output;
@@ -283,8 +284,8 @@ fn a_killed_test_process_leaves_no_dc_running() {
     }
 }
 
-/// [`SambaDc::connect_options`] logs our client in to the DC's SMB server (with NTLM for
-/// now: Kerberos is not wired into login yet) and reaches its shares.
+/// [`SambaDc::connect_options`] logs our client in to the DC's SMB server (with NTLM: it
+/// asks for no Kerberos) and reaches its shares.
 #[test]
 fn our_client_reaches_the_dc_with_its_connect_options() {
     let dc = SambaDc::builder().share(Share::new("share")).start();
@@ -753,4 +754,100 @@ fn an_unknown_host_gets_no_service_ticket() {
     let ip = dc.address().to_string();
     let e = Principal::cifs(&ip, REALM).unwrap_err();
     assert_eq!(e, KerberosError::HostIsAnIp { ip });
+}
+
+/// Connect options for a Kerberos login to `dc` as its default user (`user@REALM`, by
+/// password), the server named `dc.smbtest.test` and reached at its address.
+fn kerberos_options(dc: &SambaDc) -> smb_blocking::ConnectOptions {
+    let mut o = dc
+        .connect_options()
+        .kerberos(smb_blocking::KerberosOptions::kdc(
+            &dc.kdc_addr().to_string(),
+        ));
+    o.user = dc.principal(dc.user());
+    o
+}
+
+/// Stores `content` as `name` on the share, checks it arrived in the share's directory
+/// and reads it back.
+fn file_round_trip(dc: &SambaDc, conn: &smb_blocking::Connection, name: &str, content: &[u8]) {
+    conn.store_file("share", name, &mut &content[..])
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(
+        fs::read(dc.share_path("share").join(name)).unwrap(),
+        content
+    );
+    let mut back = Vec::new();
+    conn.retrieve_file("share", name, &mut back).unwrap();
+    assert_eq!(back, content);
+}
+
+/// A Kerberos login by password, then by keytab (no password at all), on SMB 3.1.1: the
+/// session signs with keys from the AP-REP's subkey (the server's signed SESSION_SETUP
+/// answer verified with them), and files go to the share and back.
+#[test]
+fn our_client_logs_in_with_kerberos_by_password_or_keytab() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let conn = smb_blocking::Connection::connect(&kerberos_options(&dc))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(conn.negotiated().dialect, smb_proto::Dialect::Smb311);
+    assert!(conn.is_signing());
+    assert!(!conn.is_guest());
+    file_round_trip(&dc, &conn, "by-password.txt", b"kerberos, password");
+    drop(conn);
+
+    let keytab = dc.export_keytab(&dc.principal(dc.user()));
+    let mut o = kerberos_options(&dc).user(&dc.principal(dc.user()), "");
+    if let Some(k) = o.kerberos.as_mut() {
+        k.keytab = Some(keytab);
+    }
+    let conn =
+        smb_blocking::Connection::connect(&o).unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert!(conn.is_signing());
+    file_round_trip(&dc, &conn, "by-keytab.txt", b"kerberos, keytab");
+}
+
+/// The server forces AES-256-GCM: its keys come from the whole 32-byte AES-256 subkey
+/// (MS-SMB2 Session.FullSessionKey); a key cut to 16 bytes would make every encrypted
+/// message undecryptable.
+#[test]
+fn kerberos_keys_encrypt_with_aes_256_gcm() {
+    let dc = SambaDc::builder()
+        .share(Share::new("share"))
+        .global("server smb3 encryption algorithms", "AES-256-GCM")
+        .global("smb encrypt", "required")
+        .start();
+    let conn = smb_blocking::Connection::connect(&kerberos_options(&dc))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(
+        conn.negotiated().cipher,
+        Some(smb_proto::crypto::encryption::Cipher::Aes256Gcm)
+    );
+    assert!(conn.is_encrypting());
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    file_round_trip(&dc, &conn, "encrypted.bin", &content);
+}
+
+/// With Kerberos asked for, a wrong password is the KDC's refusal, not an NTLM attempt;
+/// a server named only by its address cannot get a ticket.
+#[test]
+fn kerberos_failures_are_kerberos_errors() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let o = kerberos_options(&dc).user(&dc.principal(dc.user()), "Wr0ng-Pass!x");
+    match smb_blocking::Connection::connect(&o) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::WrongPassword { principal, .. })) => {
+            assert_eq!(principal, dc.principal(dc.user()))
+        }
+        Err(e) => panic!("not the KDC's refusal: {e}"),
+        Ok(_) => panic!("logged in with a wrong password"),
+    }
+    let mut o = kerberos_options(&dc);
+    o.server_name = None;
+    match smb_blocking::Connection::connect(&o) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::HostIsAnIp { ip })) => {
+            assert_eq!(ip, dc.address().to_string())
+        }
+        Err(e) => panic!("not HostIsAnIp: {e}"),
+        Ok(_) => panic!("logged in with a ticket for an address"),
+    }
 }

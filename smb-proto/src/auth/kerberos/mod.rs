@@ -16,11 +16,13 @@
 //!   into a ticket-granting ticket ([`Credential`]), as a sans-IO state machine.
 //! * [`tgs_exchange`]: the TGS exchange ([`TgsExchange`]) that turns a ticket-granting
 //!   ticket into a service ticket for `cifs/host`, the same way.
+//! * [`mechanism`]: Kerberos as the SPNEGO mechanism of an SMB login
+//!   ([`SpnegoKerberos`]), given a service ticket.
 //! * [`error`]: why an exchange failed ([`KerberosError`]).
 //!
 //! The types a caller builds an exchange from live here: the client [`Principal`], its
-//! [`ClientSecret`], and the [`KdcConfig`]. Nothing here is wired into a login yet; the
-//! SPNEGO mechanism builds on these.
+//! [`ClientSecret`], and the [`KdcConfig`]. A driver gets the tickets (AS, then TGS) before the
+//! SESSION_SETUP and hands the service ticket to [`SpnegoKerberos`].
 
 pub mod as_exchange;
 pub mod asn1;
@@ -29,6 +31,7 @@ pub mod error;
 pub mod gss;
 pub mod kdc;
 pub mod keytab;
+pub mod mechanism;
 pub mod tgs_exchange;
 
 use std::fmt;
@@ -39,6 +42,7 @@ use zeroize::Zeroizing;
 pub use as_exchange::AsExchange;
 pub use error::KerberosError;
 pub use kdc::{KdcIoError, KdcRequest, KdcTransport, TransportPolicy};
+pub use mechanism::SpnegoKerberos;
 pub use tgs_exchange::TgsExchange;
 
 use crypto::{Enctype, Key};
