@@ -841,6 +841,16 @@ fn kerberos_failures_are_kerberos_errors() {
         Err(e) => panic!("not the KDC's refusal: {e}"),
         Ok(_) => panic!("logged in with a wrong password"),
     }
+    // A host name the domain does not know: the KDC has no service for it.
+    let mut o = kerberos_options(&dc);
+    o.server_name = Some("nosuch.smbtest.test".into());
+    match smb_blocking::Connection::connect(&o) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::NoServiceTicket { spn, .. })) => {
+            assert_eq!(spn, format!("cifs/nosuch.smbtest.test@{REALM}"))
+        }
+        Err(e) => panic!("not NoServiceTicket: {e}"),
+        Ok(_) => panic!("logged in to an unknown host"),
+    }
     let mut o = kerberos_options(&dc);
     o.server_name = None;
     match smb_blocking::Connection::connect(&o) {
@@ -850,4 +860,21 @@ fn kerberos_failures_are_kerberos_errors() {
         Err(e) => panic!("not HostIsAnIp: {e}"),
         Ok(_) => panic!("logged in with a ticket for an address"),
     }
+}
+
+/// On SMB 2.1 the session signs with HMAC-SHA256 keyed by the first 16 bytes of the
+/// 32-byte subkey (MS-SMB2 Session.SessionKey): the server's signed SESSION_SETUP answer
+/// verifies, and signed requests work.
+#[test]
+fn kerberos_signs_on_smb_2_1() {
+    let dc = SambaDc::builder()
+        .share(Share::new("share"))
+        .max_dialect("SMB2_10")
+        .global("server signing", "mandatory")
+        .start();
+    let conn = smb_blocking::Connection::connect(&kerberos_options(&dc))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(conn.negotiated().dialect, smb_proto::Dialect::Smb210);
+    assert!(conn.is_signing());
+    file_round_trip(&dc, &conn, "smb21.txt", b"signed with HMAC-SHA256");
 }
