@@ -1125,6 +1125,57 @@ mod tests {
     }
 
     #[test]
+    fn kerberos_names_the_client_and_the_service_and_finds_the_secret() {
+        use crate::auth::kerberos::ClientSecret;
+        let o = ConnectOptions::new("127.0.0.4").user("alice@SMBTEST.TEST", "pw");
+        let client = o.kerberos_client().unwrap();
+        assert_eq!(client.to_string(), "alice@SMBTEST.TEST");
+        // Named only by its address: no service ticket to ask for.
+        assert_eq!(
+            o.kerberos_service(&client).unwrap_err(),
+            KerberosError::HostIsAnIp {
+                ip: "127.0.0.4".into()
+            }
+        );
+        let mut named = o.clone();
+        named.server_name = Some("DC.smbtest.test".into());
+        assert_eq!(
+            named.kerberos_service(&client).unwrap().to_string(),
+            "cifs/dc.smbtest.test@SMBTEST.TEST"
+        );
+        assert!(matches!(
+            o.kerberos_secret(&client, None).unwrap(),
+            ClientSecret::Password(p) if p.as_str() == "pw"
+        ));
+        // The realm from the domain; none at all is an error.
+        let mut o = ConnectOptions::new("dc.smbtest.test").user("bob", "pw");
+        assert!(o.kerberos_client().is_err());
+        o.domain = "SMBTEST.TEST".into();
+        assert_eq!(o.kerberos_client().unwrap().to_string(), "bob@SMBTEST.TEST");
+        // An NT hash is the RC4 key; a callback is asked; a keytab wins, and must hold
+        // the client's keys.
+        let o = ConnectOptions::new("h").nt_hash("bob@R", [7; 16]);
+        let bob = o.kerberos_client().unwrap();
+        match o.kerberos_secret(&bob, None).unwrap() {
+            ClientSecret::Keys(keys) => {
+                assert_eq!(keys.len(), 1);
+                assert_eq!(keys[0].etype(), Enctype::Rc4Hmac);
+                assert_eq!(keys[0].as_bytes(), [7; 16]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let o = ConnectOptions::new("h").password_callback("bob@R", |_| Some("cb".into()));
+        assert!(matches!(
+            o.kerberos_secret(&bob, None).unwrap(),
+            ClientSecret::Password(p) if p.as_str() == "cb"
+        ));
+        let o = ConnectOptions::new("h").password_callback("bob@R", |_| None);
+        assert!(o.kerberos_secret(&bob, None).is_err());
+        let e = o.kerberos_secret(&bob, Some(b"not a keytab")).unwrap_err();
+        assert!(matches!(e, KerberosError::Credentials(_)), "{e}");
+    }
+
+    #[test]
     fn credentials_follow_the_secret_and_the_ntlm_version() {
         assert!(ConnectOptions::new("h")
             .credentials()
