@@ -188,7 +188,12 @@ impl Pump {
 
     /// Connects, negotiates and logs in as `opts` says ([`Connection::connect`]).
     fn dial(opts: &ConnectOptions) -> Result<Pump> {
-        Pump::dial_as(opts, opts.credentials()?)
+        // A Kerberos login finds its own secret (asking a password callback once).
+        let creds = match opts.kerberos {
+            Some(_) => Credentials::anonymous(),
+            None => opts.credentials()?,
+        };
+        Pump::dial_as(opts, creds)
     }
 
     /// [`Pump::dial`], logging in with `creds`.

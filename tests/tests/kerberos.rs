@@ -805,6 +805,25 @@ fn our_client_logs_in_with_kerberos_by_password_or_keytab() {
         smb_blocking::Connection::connect(&o).unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
     assert!(conn.is_signing());
     file_round_trip(&dc, &conn, "by-keytab.txt", b"kerberos, keytab");
+    drop(conn);
+
+    // A password callback is asked once, for the realm and the server's name.
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let password = dc.password().to_string();
+    let o = kerberos_options(&dc).password_callback(&dc.principal(dc.user()), move |p| {
+        seen.lock()
+            .unwrap()
+            .push((p.server.clone(), p.domain.clone()));
+        Some(password.clone())
+    });
+    let conn =
+        smb_blocking::Connection::connect(&o).unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    file_round_trip(&dc, &conn, "by-callback.txt", b"kerberos, callback");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [(HOST_NAME.to_string(), REALM.to_string())]
+    );
 }
 
 /// The server forces AES-256-GCM: its keys come from the whole 32-byte AES-256 subkey
