@@ -897,3 +897,42 @@ fn kerberos_signs_on_smb_2_1() {
     assert!(conn.is_signing());
     file_round_trip(&dc, &conn, "smb21.txt", b"signed with HMAC-SHA256");
 }
+
+/// The async drivers log in with Kerberos too (the KDC over the runtime's sockets):
+/// tokio, by password, signing on SMB 3.1.1, with a file round trip.
+#[test]
+fn tokio_logs_in_with_kerberos() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let back = rt.block_on(async {
+        let client = smb_tokio::Client::connect(&kerberos_options(&dc))
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+        assert_eq!(client.negotiated().dialect, smb_proto::Dialect::Smb311);
+        assert!(client.is_signing());
+        client
+            .store_file("share", "by-tokio.txt", &mut &b"kerberos, tokio"[..])
+            .await
+            .unwrap();
+        client
+            .retrieve_file_to_vec("share", "by-tokio.txt")
+            .await
+            .unwrap()
+    });
+    assert_eq!(back, b"kerberos, tokio");
+    assert_eq!(
+        fs::read(dc.share_path("share").join("by-tokio.txt")).unwrap(),
+        b"kerberos, tokio"
+    );
+    // A wrong password: the KDC's refusal, through the runtime's sockets.
+    let o = kerberos_options(&dc).user(&dc.principal(dc.user()), "Wr0ng-Pass!x");
+    match rt.block_on(smb_tokio::Client::connect(&o)) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::WrongPassword { .. })) => {}
+        Err(e) => panic!("not the KDC's refusal: {e}"),
+        Ok(_) => panic!("logged in with a wrong password"),
+    }
+}
