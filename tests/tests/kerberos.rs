@@ -936,3 +936,52 @@ fn tokio_logs_in_with_kerberos() {
         Ok(_) => panic!("logged in with a wrong password"),
     }
 }
+
+/// A Kerberos connection cut in the middle of a download is made again with new tickets
+/// (a Kerberos session keeps no password for NTLM to reuse), and the download resumes
+/// byte-identical, in the blocking and the tokio client.
+#[test]
+fn a_kerberos_connection_cut_mid_download_logs_in_again_with_kerberos() {
+    use smb_tests::fault::{Direction, Fault, FaultProxy};
+    use std::time::Duration;
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let want: Vec<u8> = (0..6_000_000u32).map(|i| (i % 253) as u8).collect();
+    fs::write(dc.share_path("share").join("big.bin"), &want).unwrap();
+    let cut = Fault::Cut(Direction::ToClient, 2 * 1024 * 1024);
+    let options = |proxy: &FaultProxy| {
+        let mut o = kerberos_options(&dc);
+        o.host = "127.0.0.1".into();
+        o.port = proxy.port();
+        o.timeout = Duration::from_secs(5);
+        o
+    };
+
+    let proxy = FaultProxy::start_first(dc.smb_addr(), cut, 1);
+    let conn = smb_blocking::Connection::connect(&options(&proxy))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    let mut got = Vec::new();
+    conn.retrieve_file("share", "big.bin", &mut got)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(conn.reconnects(), 1);
+    assert!(got == want, "the resumed download differs");
+    assert!(conn.is_signing());
+
+    let proxy = FaultProxy::start_first(dc.smb_addr(), cut, 1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (got, reconnects) = rt.block_on(async {
+        let client = smb_tokio::Client::connect(&options(&proxy))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = client
+            .retrieve_file_to_vec("share", "big.bin")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (got, client.reconnects())
+    });
+    assert_eq!(reconnects, 1);
+    assert!(got == want, "the resumed async download differs");
+}
