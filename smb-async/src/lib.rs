@@ -20,6 +20,7 @@ pub mod context;
 mod deferred;
 mod driver;
 mod file;
+pub mod kerberos;
 mod netbios;
 mod paged;
 mod path;
@@ -371,7 +372,12 @@ impl Client {
     ///
     /// [`Error::Connect`] when the server cannot be reached, the login's error otherwise.
     pub async fn connect_with(opts: &ConnectOptions, runtime: Arc<dyn Runtime>) -> Result<Client> {
-        Client::connect_as(opts, runtime, opts.credentials()?).await
+        // A Kerberos login finds its own secret (asking a password callback once).
+        let creds = match opts.kerberos {
+            Some(_) => Credentials::anonymous(),
+            None => opts.credentials()?,
+        };
+        Client::connect_as(opts, runtime, creds).await
     }
 
     /// [`Client::connect_with`], logging in with `creds`.
@@ -385,7 +391,23 @@ impl Client {
             opts: Box::new(opts.clone()),
             client_guid,
         };
-        let client = Client::launch(link, runtime, Some(again), creds).await?;
+        let login = match &opts.kerberos {
+            // The tickets before the login; no recording of one yet.
+            Some(_) if opts.record.is_some() => {
+                let why = "recording a Kerberos login is not supported yet";
+                return Err(smb_proto::Error::Invalid(why.into()).into());
+            }
+            Some(k) => Some(kerberos::login(opts, k, &*runtime).await?),
+            None => None,
+        };
+        let client = match login {
+            Some(login) => {
+                let client = Client::of(link, runtime, Some(again));
+                client.log_in_with(login, None).await?;
+                client
+            }
+            None => Client::launch(link, runtime, Some(again), creds).await?,
+        };
         if opts.multichannel > 0 && opts.record.is_none() {
             if let Err(e) = client.add_channels().await {
                 tracing::warn!(error = %e, "no channels: the session stays on one connection");
@@ -520,6 +542,15 @@ impl Client {
     async fn log_in_again(&self, again: &Again, lost: &Link) -> Result<Arc<Link>> {
         let opts = again.opts.reconnection(again.client_guid);
         let (link, _) = Client::dial(&opts, &self.inner.runtime).await?;
+        // A Kerberos login keeps no credentials: it gets new tickets.
+        if let Some(k) = &opts.kerberos {
+            let login = kerberos::login(&opts, k, &*self.inner.runtime).await?;
+            let slot = SessionSlot::DEFAULT;
+            let op = BoxedOp::new(login);
+            Client::begin_on(&self.inner, &link, slot, op, None, self.timeout)?
+                .finish()
+                .await?;
+        }
         let sessions = self
             .inner
             .sessions
@@ -651,7 +682,14 @@ impl Client {
     /// Logs in this handle's session and keeps what the login settled, and as whom, to
     /// log in again on a new connection.
     async fn log_in(&self, credentials: Credentials) -> Result<()> {
-        self.call(ops::Login::new(credentials.clone())).await?;
+        self.log_in_with(ops::Login::new(credentials.clone()), Some(credentials))
+            .await
+    }
+
+    /// Runs `login` on this handle's session; `credentials`, when given, are kept for
+    /// logging in again on a new connection.
+    async fn log_in_with(&self, login: ops::Login, credentials: Option<Credentials>) -> Result<()> {
+        self.call(login).await?;
         let link = self.inner.link();
         let (tx, rx) = async_channel::bounded(1);
         link.send(Cmd::Status(self.session, tx)).await?;
@@ -662,7 +700,7 @@ impl Client {
             .flatten()
             .ok_or_else(|| link.closed())?;
         let _ = self.status.set(status);
-        if self.inner.again.is_some() {
+        if let (Some(credentials), Some(_)) = (credentials, &self.inner.again) {
             let mut sessions = self
                 .inner
                 .sessions

@@ -1,6 +1,7 @@
-//! Kerberos over `std::net`: asking a KDC for tickets. The exchange itself (messages,
-//! keys, which KDC and transport next, error meanings) is
-//! [`smb_proto::auth::kerberos::AsExchange`]; this only moves its messages.
+//! Kerberos over `std::net`: asking a KDC for tickets. The exchanges themselves (messages,
+//! keys, which KDC and transport next, error meanings) are
+//! [`smb_proto::auth::kerberos::AsExchange`] and [`TgsExchange`]; this only moves their
+//! messages.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
@@ -9,10 +10,14 @@ use std::time::{Instant, SystemTime};
 use smb_proto::auth::kerberos::kdc::{tcp_frame, tcp_reply_len, MAX_UDP_REPLY};
 pub use smb_proto::auth::kerberos::{
     AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcRequest, KdcTransport,
-    KerberosError, Principal, TransportPolicy,
+    KerberosError, Principal, TgsExchange, TicketExchange, TransportPolicy,
 };
 
-use crate::{os_seed, Result};
+use smb_proto::auth::kerberos::SpnegoKerberos;
+use smb_proto::client::KerberosOptions;
+use smb_proto::ops;
+
+use crate::{os_seed, ConnectOptions, Result};
 
 /// Asks the KDC of `client`'s realm for a ticket-granting ticket (the AS exchange with
 /// pre-authentication), proving the client's identity with `secret`, reaching the KDC as
@@ -47,8 +52,84 @@ pub fn request_tgt(
     secret: ClientSecret,
     config: &KdcConfig,
 ) -> Result<Credential> {
-    let mut exchange =
-        AsExchange::new(client.clone(), secret, config, os_seed(), SystemTime::now());
+    run(AsExchange::new(
+        client.clone(),
+        secret,
+        config,
+        os_seed(),
+        SystemTime::now(),
+    ))
+}
+
+/// Asks the KDC that issued `tgt` for a ticket to `service` (the TGS exchange), e.g.
+/// [`Principal::cifs`] for an SMB server, reaching the KDC as `config` says.
+///
+/// ```no_run
+/// use smb_blocking::kerberos::{request_service_ticket, request_tgt, ClientSecret, KdcConfig, Principal};
+///
+/// let alice = Principal::parse("alice@SMBTEST.TEST", None)?;
+/// let config = KdcConfig::new().kdc("127.0.0.4:8888");
+/// let tgt = request_tgt(&alice, ClientSecret::password("Al1ce-Pass!x"), &config)?;
+/// let server = Principal::cifs("dc.smbtest.test", &tgt.client.realm)?;
+/// let ticket = request_service_ticket(&tgt, &server, &config)?;
+/// println!("{} until {:?}", ticket.server, ticket.endtime);
+/// # Ok::<(), smb_blocking::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Kerberos`](crate::Error::Kerberos) with a [`KerberosError`]:
+/// [`NoServiceTicket`](KerberosError::NoServiceTicket) naming the service when the KDC
+/// knows no such service, and the failures [`request_tgt`] lists for reaching the KDC,
+/// the clocks, and bad replies.
+pub fn request_service_ticket(
+    tgt: &Credential,
+    service: &Principal,
+    config: &KdcConfig,
+) -> Result<Credential> {
+    run(TgsExchange::new(
+        tgt,
+        service.clone(),
+        config,
+        os_seed(),
+        SystemTime::now(),
+    ))
+}
+
+/// The login [`ConnectOptions::kerberos`] asks for: the tickets first (a TGT for the
+/// user, then a service ticket for `cifs/<server name>`), then the SESSION_SETUP with
+/// Kerberos in SPNEGO. A Kerberos failure is the login's failure (no NTLM fallback).
+pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result<ops::Login> {
+    let client = opts.kerberos_client()?;
+    let service = opts.kerberos_service(&client)?;
+    let keytab = match &kerberos.keytab {
+        Some(path) => Some(zeroize::Zeroizing::new(std::fs::read(path).map_err(
+            |e| {
+                KerberosError::Credentials(format!(
+                    "cannot read the keytab {}: {e}",
+                    path.display()
+                ))
+            },
+        )?)),
+        None => None,
+    };
+    let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
+    let tgt = request_tgt(&client, secret, &kerberos.kdc)?;
+    let ticket = request_service_ticket(&tgt, &service, &kerberos.kdc)?;
+    let auth = SpnegoKerberos::new(
+        ticket,
+        os_seed(),
+        SystemTime::now(),
+        kerberos.kdc.time_offset,
+    );
+    Ok(ops::Login::with_authenticator(
+        Box::new(auth),
+        client.to_string(),
+    ))
+}
+
+/// Moves an exchange's messages until it settles.
+fn run(mut exchange: impl TicketExchange) -> Result<Credential> {
     loop {
         if let Some(result) = exchange.poll_result() {
             return Ok(result?);

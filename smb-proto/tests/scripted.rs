@@ -2734,8 +2734,8 @@ impl smb_proto::auth::spnego::Authenticator for FixedKey {
         Ok(None)
     }
 
-    fn session_key(&self) -> Option<[u8; 16]> {
-        Some(self.0)
+    fn session_key(&self) -> Option<smb_proto::auth::spnego::SessionKey> {
+        Some(smb_proto::auth::spnego::SessionKey::new(self.0.to_vec()))
     }
 }
 

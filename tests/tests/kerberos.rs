@@ -4,14 +4,16 @@
 //! smbclient), not this project's code; the key test checks our string-to-key and keytab
 //! reader against the keys the DC itself stores; the AS tests get tickets from the DC's KDC
 //! with our client ([`smb_blocking::kerberos`]) and check them with the KDC's own key and
-//! against what kinit gets.
+//! against what kinit gets; the TGS tests get service tickets for the DC's SMB server and
+//! open them with the DC's own key; the login tests log our client in to the DC's SMB
+//! server with Kerberos (password, keytab), sign and encrypt with the Kerberos session key.
 
 use std::fs;
 use std::process::Output;
 
 use smb_blocking::kerberos::{
-    request_tgt, AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcTransport,
-    KerberosError, Principal, TransportPolicy,
+    request_service_ticket, request_tgt, AsExchange, ClientSecret, Credential, KdcConfig,
+    KdcIoError, KdcTransport, KerberosError, Principal, TransportPolicy,
 };
 use smb_proto::auth::kerberos::asn1::{EncTicketPart, Ticket};
 use smb_proto::auth::kerberos::crypto::{string_to_key, Enctype, DEFAULT_ITERATIONS};
@@ -282,8 +284,8 @@ fn a_killed_test_process_leaves_no_dc_running() {
     }
 }
 
-/// [`SambaDc::connect_options`] logs our client in to the DC's SMB server (with NTLM for
-/// now: Kerberos is not wired into login yet) and reaches its shares.
+/// [`SambaDc::connect_options`] logs our client in to the DC's SMB server (with NTLM: it
+/// asks for no Kerberos) and reaches its shares.
 #[test]
 fn our_client_reaches_the_dc_with_its_connect_options() {
     let dc = SambaDc::builder().share(Share::new("share")).start();
@@ -680,4 +682,306 @@ fn our_tgt_matches_what_kinit_gets() {
             "ours {letters}, kinit's {kinit_flags}"
         );
     }
+}
+
+/// A service ticket for the DC's SMB server (`cifs/dc.smbtest.test`), from our TGT: the
+/// KDC's reply opens with the TGT's session key, and the ticket with the DC's own key
+/// (`DC$`, usage 2), holding the session key our client was given, for our client.
+#[test]
+fn our_client_gets_a_service_ticket_for_the_dcs_smb_server() {
+    let dc = SambaDc::builder().start();
+    let config = kdc_config(&dc);
+    let tgt = tgt(&dc, ClientSecret::password(dc.password()), &config);
+    let service = Principal::cifs(HOST_NAME, REALM).unwrap();
+    let ticket = request_service_ticket(&tgt, &service, &config)
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    println!("service ticket: {ticket:?}");
+    assert_eq!(ticket.client, tgt.client);
+    assert_eq!(
+        ticket.server.to_string(),
+        format!("cifs/{HOST_NAME}@{REALM}")
+    );
+    assert_ne!(ticket.session_key, tgt.session_key);
+    assert_ne!(ticket.ticket, tgt.ticket);
+    assert!(ticket.endtime <= tgt.endtime && ticket.endtime > std::time::SystemTime::now());
+
+    let dc_keys =
+        Keytab::parse(&fs::read(dc.export_keytab(&format!("DC$@{REALM}"))).unwrap()).unwrap();
+    let sealed = Ticket::from_der(&ticket.ticket).unwrap();
+    let etype = Enctype::from_number(sealed.body.enc_part.etype).unwrap();
+    let key = dc_keys
+        .find(REALM, &["DC$"], etype)
+        .unwrap_or_else(|| panic!("no DC$ key of {etype}: {dc_keys:?}"))
+        .key()
+        .unwrap();
+    let plain = key
+        .decrypt(2, sealed.body.enc_part.cipher.as_bytes())
+        .expect("the service ticket opens with the DC's key");
+    let part = EncTicketPart::from_der(&plain).unwrap().0;
+    assert_eq!(part.key.keyvalue.as_bytes(), ticket.session_key.as_bytes());
+    assert_eq!(part.key.keytype, ticket.session_key.etype().number());
+    assert_eq!(part.flags.0, ticket.flags);
+    let cname: Vec<String> = part
+        .cname
+        .name_string
+        .iter()
+        .map(|c| c.to_string_lossy())
+        .collect();
+    assert_eq!(cname, [dc.user()]);
+}
+
+/// A host name the domain does not know gets no service ticket, and the error names the
+/// service asked for; an address is refused before any KDC traffic.
+#[test]
+fn an_unknown_host_gets_no_service_ticket() {
+    let dc = SambaDc::builder().start();
+    let config = kdc_config(&dc);
+    let tgt = tgt(&dc, ClientSecret::password(dc.password()), &config);
+    let unknown = Principal::cifs("nosuch.smbtest.test", REALM).unwrap();
+    let e = match request_service_ticket(&tgt, &unknown, &config) {
+        Ok(t) => panic!("a ticket for an unknown host: {t:?}"),
+        Err(smb_blocking::Error::Kerberos(e)) => e,
+        Err(e) => panic!("not a Kerberos error: {e}"),
+    };
+    println!("{e}");
+    assert_eq!(
+        e,
+        KerberosError::NoServiceTicket {
+            spn: format!("cifs/nosuch.smbtest.test@{REALM}"),
+            code: 7
+        }
+    );
+    let ip = dc.address().to_string();
+    let e = Principal::cifs(&ip, REALM).unwrap_err();
+    assert_eq!(e, KerberosError::HostIsAnIp { ip });
+}
+
+/// Connect options for a Kerberos login to `dc` as its default user (`user@REALM`, by
+/// password), the server named `dc.smbtest.test` and reached at its address.
+fn kerberos_options(dc: &SambaDc) -> smb_blocking::ConnectOptions {
+    let mut o = dc
+        .connect_options()
+        .kerberos(smb_blocking::KerberosOptions::kdc(
+            &dc.kdc_addr().to_string(),
+        ));
+    o.user = dc.principal(dc.user());
+    o
+}
+
+/// Stores `content` as `name` on the share, checks it arrived in the share's directory
+/// and reads it back.
+fn file_round_trip(dc: &SambaDc, conn: &smb_blocking::Connection, name: &str, content: &[u8]) {
+    conn.store_file("share", name, &mut &content[..])
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(
+        fs::read(dc.share_path("share").join(name)).unwrap(),
+        content
+    );
+    let mut back = Vec::new();
+    conn.retrieve_file("share", name, &mut back).unwrap();
+    assert_eq!(back, content);
+}
+
+/// A Kerberos login by password, then by keytab (no password at all), on SMB 3.1.1: the
+/// session signs with keys from the AP-REP's subkey (the server's signed SESSION_SETUP
+/// answer verified with them), and files go to the share and back.
+#[test]
+fn our_client_logs_in_with_kerberos_by_password_or_keytab() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let conn = smb_blocking::Connection::connect(&kerberos_options(&dc))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(conn.negotiated().dialect, smb_proto::Dialect::Smb311);
+    assert!(conn.is_signing());
+    assert!(!conn.is_guest());
+    file_round_trip(&dc, &conn, "by-password.txt", b"kerberos, password");
+    drop(conn);
+
+    let keytab = dc.export_keytab(&dc.principal(dc.user()));
+    let mut o = kerberos_options(&dc).user(&dc.principal(dc.user()), "");
+    if let Some(k) = o.kerberos.as_mut() {
+        k.keytab = Some(keytab);
+    }
+    let conn =
+        smb_blocking::Connection::connect(&o).unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert!(conn.is_signing());
+    file_round_trip(&dc, &conn, "by-keytab.txt", b"kerberos, keytab");
+    drop(conn);
+
+    // A password callback is asked once, for the realm and the server's name.
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = asked.clone();
+    let password = dc.password().to_string();
+    let o = kerberos_options(&dc).password_callback(&dc.principal(dc.user()), move |p| {
+        seen.lock()
+            .unwrap()
+            .push((p.server.clone(), p.domain.clone()));
+        Some(password.clone())
+    });
+    let conn =
+        smb_blocking::Connection::connect(&o).unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    file_round_trip(&dc, &conn, "by-callback.txt", b"kerberos, callback");
+    assert_eq!(
+        *asked.lock().unwrap(),
+        [(HOST_NAME.to_string(), REALM.to_string())]
+    );
+}
+
+/// The server forces AES-256-GCM: its keys come from the whole 32-byte AES-256 subkey
+/// (MS-SMB2 Session.FullSessionKey); a key cut to 16 bytes would make every encrypted
+/// message undecryptable.
+#[test]
+fn kerberos_keys_encrypt_with_aes_256_gcm() {
+    let dc = SambaDc::builder()
+        .share(Share::new("share"))
+        .global("server smb3 encryption algorithms", "AES-256-GCM")
+        .global("smb encrypt", "required")
+        .start();
+    let conn = smb_blocking::Connection::connect(&kerberos_options(&dc))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(
+        conn.negotiated().cipher,
+        Some(smb_proto::crypto::encryption::Cipher::Aes256Gcm)
+    );
+    assert!(conn.is_encrypting());
+    let content: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    file_round_trip(&dc, &conn, "encrypted.bin", &content);
+}
+
+/// With Kerberos asked for, a wrong password is the KDC's refusal, not an NTLM attempt;
+/// a server named only by its address cannot get a ticket.
+#[test]
+fn kerberos_failures_are_kerberos_errors() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let o = kerberos_options(&dc).user(&dc.principal(dc.user()), "Wr0ng-Pass!x");
+    match smb_blocking::Connection::connect(&o) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::WrongPassword { principal, .. })) => {
+            assert_eq!(principal, dc.principal(dc.user()))
+        }
+        Err(e) => panic!("not the KDC's refusal: {e}"),
+        Ok(_) => panic!("logged in with a wrong password"),
+    }
+    // A host name the domain does not know: the KDC has no service for it.
+    let mut o = kerberos_options(&dc);
+    o.server_name = Some("nosuch.smbtest.test".into());
+    match smb_blocking::Connection::connect(&o) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::NoServiceTicket { spn, .. })) => {
+            assert_eq!(spn, format!("cifs/nosuch.smbtest.test@{REALM}"))
+        }
+        Err(e) => panic!("not NoServiceTicket: {e}"),
+        Ok(_) => panic!("logged in to an unknown host"),
+    }
+    let mut o = kerberos_options(&dc);
+    o.server_name = None;
+    match smb_blocking::Connection::connect(&o) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::HostIsAnIp { ip })) => {
+            assert_eq!(ip, dc.address().to_string())
+        }
+        Err(e) => panic!("not HostIsAnIp: {e}"),
+        Ok(_) => panic!("logged in with a ticket for an address"),
+    }
+}
+
+/// On SMB 2.1 the session signs with HMAC-SHA256 keyed by the first 16 bytes of the
+/// 32-byte subkey (MS-SMB2 Session.SessionKey): the server's signed SESSION_SETUP answer
+/// verifies, and signed requests work.
+#[test]
+fn kerberos_signs_on_smb_2_1() {
+    let dc = SambaDc::builder()
+        .share(Share::new("share"))
+        .max_dialect("SMB2_10")
+        .global("server signing", "mandatory")
+        .start();
+    let conn = smb_blocking::Connection::connect(&kerberos_options(&dc))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert_eq!(conn.negotiated().dialect, smb_proto::Dialect::Smb210);
+    assert!(conn.is_signing());
+    file_round_trip(&dc, &conn, "smb21.txt", b"signed with HMAC-SHA256");
+}
+
+/// The async drivers log in with Kerberos too (the KDC over the runtime's sockets):
+/// tokio, by password, signing on SMB 3.1.1, with a file round trip.
+#[test]
+fn tokio_logs_in_with_kerberos() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let back = rt.block_on(async {
+        let client = smb_tokio::Client::connect(&kerberos_options(&dc))
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+        assert_eq!(client.negotiated().dialect, smb_proto::Dialect::Smb311);
+        assert!(client.is_signing());
+        client
+            .store_file("share", "by-tokio.txt", &mut &b"kerberos, tokio"[..])
+            .await
+            .unwrap();
+        client
+            .retrieve_file_to_vec("share", "by-tokio.txt")
+            .await
+            .unwrap()
+    });
+    assert_eq!(back, b"kerberos, tokio");
+    assert_eq!(
+        fs::read(dc.share_path("share").join("by-tokio.txt")).unwrap(),
+        b"kerberos, tokio"
+    );
+    // A wrong password: the KDC's refusal, through the runtime's sockets.
+    let o = kerberos_options(&dc).user(&dc.principal(dc.user()), "Wr0ng-Pass!x");
+    match rt.block_on(smb_tokio::Client::connect(&o)) {
+        Err(smb_blocking::Error::Kerberos(KerberosError::WrongPassword { .. })) => {}
+        Err(e) => panic!("not the KDC's refusal: {e}"),
+        Ok(_) => panic!("logged in with a wrong password"),
+    }
+}
+
+/// A Kerberos connection cut in the middle of a download is made again with new tickets
+/// (a Kerberos session keeps no password for NTLM to reuse), and the download resumes
+/// byte-identical, in the blocking and the tokio client.
+#[test]
+fn a_kerberos_connection_cut_mid_download_logs_in_again_with_kerberos() {
+    use smb_tests::fault::{Direction, Fault, FaultProxy};
+    use std::time::Duration;
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let want: Vec<u8> = (0..6_000_000u32).map(|i| (i % 253) as u8).collect();
+    fs::write(dc.share_path("share").join("big.bin"), &want).unwrap();
+    let cut = Fault::Cut(Direction::ToClient, 2 * 1024 * 1024);
+    let options = |proxy: &FaultProxy| {
+        let mut o = kerberos_options(&dc);
+        o.host = "127.0.0.1".into();
+        o.port = proxy.port();
+        o.timeout = Duration::from_secs(5);
+        o
+    };
+
+    let proxy = FaultProxy::start_first(dc.smb_addr(), cut, 1);
+    let conn = smb_blocking::Connection::connect(&options(&proxy))
+        .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    let mut got = Vec::new();
+    conn.retrieve_file("share", "big.bin", &mut got)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(conn.reconnects(), 1);
+    assert!(got == want, "the resumed download differs");
+    assert!(conn.is_signing());
+
+    let proxy = FaultProxy::start_first(dc.smb_addr(), cut, 1);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (got, reconnects) = rt.block_on(async {
+        let client = smb_tokio::Client::connect(&options(&proxy))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = client
+            .retrieve_file_to_vec("share", "big.bin")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        (got, client.reconnects())
+    });
+    assert_eq!(reconnects, 1);
+    assert!(got == want, "the resumed async download differs");
 }

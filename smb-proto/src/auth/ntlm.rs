@@ -134,6 +134,10 @@ pub enum AuthError {
     /// The server's mechListMIC does not verify: the negotiation was tampered with.
     #[error("server mechListMIC does not verify")]
     MechListMic,
+    /// A Kerberos token could not be made, or the server's answer to it did not check:
+    /// a KRB-ERROR, or a failed mutual authentication.
+    #[error("Kerberos: {0}")]
+    Kerberos(#[from] crate::auth::kerberos::gss::GssError),
 }
 
 /// The secret half of [`Credentials`], wiped from memory when dropped.

@@ -128,7 +128,18 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 /// Also returns the DER of the mechTypes list, which the mechListMIC covers
 /// (RFC 4178 §5).
 pub fn neg_token_init(mech_token: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let mech_types = tlv(TAG_SEQUENCE, &tlv(TAG_OID, OID_NTLMSSP));
+    neg_token_init_for(&[OID_NTLMSSP], mech_token)
+}
+
+/// A NegTokenInit listing `mechs` (OID content octets, preferred first) whose optimistic
+/// `mech_token` is for the first of them; also returns the DER mechTypes (for a
+/// mechListMIC).
+pub fn neg_token_init_for(mechs: &[&[u8]], mech_token: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let mut oids = Vec::new();
+    for m in mechs {
+        put_tlv(&mut oids, TAG_OID, m);
+    }
+    let mech_types = tlv(TAG_SEQUENCE, &oids);
     let mut init = tlv(TAG_CTX[0], &mech_types);
     put_tlv(&mut init, TAG_CTX[2], &tlv(TAG_OCTET_STRING, mech_token));
     let mut body = tlv(TAG_OID, OID_SPNEGO);
@@ -228,12 +239,17 @@ pub trait Authenticator {
     /// Consumes the server's security buffer; returns the next request's buffer, or
     /// `None` once authentication is complete on the client's side.
     fn next_token(&mut self, server_token: &[u8]) -> Result<Option<Vec<u8>>, AuthError>;
-    /// The GSS session key from which MS-SMB2 3.2.5.3.1 derives the SMB keys: available
-    /// once [`next_token`](Self::next_token) has returned `None` for the server's final
-    /// token — so the final SESSION_SETUP response's signature can then be checked —
-    /// and `None` for anonymous authentication.
-    fn session_key(&self) -> Option<[u8; 16]>;
+    /// The GSS session key from which MS-SMB2 3.2.5.3.1 derives the SMB keys, whole:
+    /// 16 bytes for NTLM, the Kerberos subkey's length (32 bytes for AES-256) for
+    /// Kerberos — AES-256 ciphers take all of it (Session.FullSessionKey), the rest its
+    /// first 16 bytes. Available once [`next_token`](Self::next_token) has returned `None`
+    /// for the server's final token — so the final SESSION_SETUP response's signature can
+    /// then be checked — and `None` for anonymous authentication.
+    fn session_key(&self) -> Option<SessionKey>;
 }
+
+/// A GSS session key, wiped from memory when dropped.
+pub type SessionKey = zeroize::Zeroizing<Vec<u8>>;
 
 /// Where a [`SpnegoNtlm`] exchange stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,9 +343,9 @@ impl Authenticator for SpnegoNtlm {
         }
     }
 
-    fn session_key(&self) -> Option<[u8; 16]> {
+    fn session_key(&self) -> Option<SessionKey> {
         match self.step {
-            Step::Done => self.ntlm.session_key(),
+            Step::Done => self.ntlm.session_key().map(|k| SessionKey::new(k.to_vec())),
             _ => None,
         }
     }

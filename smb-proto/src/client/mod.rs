@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 
-use crate::auth::kerberos::KerberosError;
+use crate::auth::kerberos::crypto::{Enctype, Key};
+use crate::auth::kerberos::keytab::Keytab;
+use crate::auth::kerberos::{ClientSecret, KdcConfig, KerberosError, Principal};
 use crate::auth::ntlm::Credentials;
 use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
@@ -276,6 +278,39 @@ pub struct ConnectOptions {
     /// How many further channels the session binds when the server offers
     /// multichannel ([`ConnectOptions::multichannel`]); 0, the default, binds none.
     pub multichannel: usize,
+    /// Log in with Kerberos instead of NTLM ([`ConnectOptions::kerberos`]); `None`, the
+    /// default, logs in with NTLM.
+    pub kerberos: Option<KerberosOptions>,
+}
+
+/// A Kerberos login ([`ConnectOptions::kerberos`]): the user is `user@REALM` (or `user`
+/// with the realm in [`ConnectOptions::domain`]), proven by the password (or NT hash,
+/// for RC4) or by a keytab; the server is named by
+/// [`ConnectOptions::server_name`] (else `host`) in its service name, `cifs/<name>`.
+/// When Kerberos is asked for, a Kerberos failure fails the login: there is no NTLM
+/// fallback.
+#[derive(Debug, Clone, Default)]
+pub struct KerberosOptions {
+    /// The KDCs, transports, encryption types and clock offset.
+    pub kdc: KdcConfig,
+    /// A keytab file with the user's keys, read at connect time in place of a password.
+    pub keytab: Option<std::path::PathBuf>,
+}
+
+impl KerberosOptions {
+    /// Kerberos with the KDC at `kdc` (`host:port`, or `host` for port 88).
+    pub fn kdc(kdc: &str) -> Self {
+        KerberosOptions {
+            kdc: KdcConfig::new().kdc(kdc),
+            keytab: None,
+        }
+    }
+
+    /// Proves the user with the keys in the keytab file at `path`.
+    pub fn keytab(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.keytab = Some(path.into());
+        self
+    }
 }
 
 /// What a password callback is told.
@@ -368,6 +403,7 @@ impl ConnectOptions {
             dfs_keep_port: false,
             connections: 1,
             multichannel: 0,
+            kerberos: None,
         }
     }
 
@@ -454,6 +490,67 @@ impl ConnectOptions {
     pub fn multichannel(mut self, channels: usize) -> Self {
         self.multichannel = channels;
         self
+    }
+
+    /// Logs in with Kerberos as `kerberos` says (see [`KerberosOptions`]).
+    pub fn kerberos(mut self, kerberos: KerberosOptions) -> Self {
+        self.kerberos = Some(kerberos);
+        self
+    }
+
+    /// The Kerberos client: `user@REALM`, or `user` in the realm named by `domain`.
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::Credentials`] when there is no realm.
+    pub fn kerberos_client(&self) -> Result<Principal, KerberosError> {
+        let realm = Some(self.domain.as_str()).filter(|d| !d.is_empty());
+        Principal::parse(&self.user, realm)
+    }
+
+    /// The server's Kerberos service in the realm of `client`: `cifs/<server name>`.
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::HostIsAnIp`] when the server is named only by its address.
+    pub fn kerberos_service(&self, client: &Principal) -> Result<Principal, KerberosError> {
+        Principal::cifs(self.server_name(), &client.realm)
+    }
+
+    /// What proves the Kerberos client: the keys for `client` in `keytab` (the keytab
+    /// file's bytes, read by the driver) when one is given, else the password (asked of
+    /// the callback) or the NT hash (an RC4 key).
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::Credentials`] for an unreadable keytab or one without the
+    /// client's keys, or no password.
+    pub fn kerberos_secret(
+        &self,
+        client: &Principal,
+        keytab: Option<&[u8]>,
+    ) -> Result<ClientSecret, KerberosError> {
+        if let Some(bytes) = keytab {
+            let keytab = Keytab::parse(bytes)
+                .map_err(|e| KerberosError::Credentials(format!("the keytab: {e}")))?;
+            return ClientSecret::from_keytab(&keytab, client);
+        }
+        match &self.secret {
+            Secret::Password(p) => Ok(ClientSecret::password(p)),
+            Secret::NtHash(h) => Ok(ClientSecret::Keys(vec![Key::new(Enctype::Rc4Hmac, h)
+                .map_err(|e| KerberosError::Credentials(e.to_string()))?])),
+            Secret::Callback(f) => {
+                let prompt = PasswordPrompt {
+                    server: self.server_name().to_string(),
+                    domain: client.realm.clone(),
+                    user: self.user.clone(),
+                };
+                let password = zeroize::Zeroizing::new(f(&prompt).ok_or_else(|| {
+                    KerberosError::Credentials("the password callback gave no password".to_string())
+                })?);
+                Ok(ClientSecret::password(&password))
+            }
+        }
     }
 
     /// The options of a channel to `addr` ([`Connection::new_channel`]): these, at
@@ -1025,6 +1122,57 @@ mod tests {
             ConnectOptions::new("h").config(|| [0; 32], 0).server_name,
             "h"
         );
+    }
+
+    #[test]
+    fn kerberos_names_the_client_and_the_service_and_finds_the_secret() {
+        use crate::auth::kerberos::ClientSecret;
+        let o = ConnectOptions::new("127.0.0.4").user("alice@SMBTEST.TEST", "pw");
+        let client = o.kerberos_client().unwrap();
+        assert_eq!(client.to_string(), "alice@SMBTEST.TEST");
+        // Named only by its address: no service ticket to ask for.
+        assert_eq!(
+            o.kerberos_service(&client).unwrap_err(),
+            KerberosError::HostIsAnIp {
+                ip: "127.0.0.4".into()
+            }
+        );
+        let mut named = o.clone();
+        named.server_name = Some("DC.smbtest.test".into());
+        assert_eq!(
+            named.kerberos_service(&client).unwrap().to_string(),
+            "cifs/dc.smbtest.test@SMBTEST.TEST"
+        );
+        assert!(matches!(
+            o.kerberos_secret(&client, None).unwrap(),
+            ClientSecret::Password(p) if p.as_str() == "pw"
+        ));
+        // The realm from the domain; none at all is an error.
+        let mut o = ConnectOptions::new("dc.smbtest.test").user("bob", "pw");
+        assert!(o.kerberos_client().is_err());
+        o.domain = "SMBTEST.TEST".into();
+        assert_eq!(o.kerberos_client().unwrap().to_string(), "bob@SMBTEST.TEST");
+        // An NT hash is the RC4 key; a callback is asked; a keytab wins, and must hold
+        // the client's keys.
+        let o = ConnectOptions::new("h").nt_hash("bob@R", [7; 16]);
+        let bob = o.kerberos_client().unwrap();
+        match o.kerberos_secret(&bob, None).unwrap() {
+            ClientSecret::Keys(keys) => {
+                assert_eq!(keys.len(), 1);
+                assert_eq!(keys[0].etype(), Enctype::Rc4Hmac);
+                assert_eq!(keys[0].as_bytes(), [7; 16]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let o = ConnectOptions::new("h").password_callback("bob@R", |_| Some("cb".into()));
+        assert!(matches!(
+            o.kerberos_secret(&bob, None).unwrap(),
+            ClientSecret::Password(p) if p.as_str() == "cb"
+        ));
+        let o = ConnectOptions::new("h").password_callback("bob@R", |_| None);
+        assert!(o.kerberos_secret(&bob, None).is_err());
+        let e = o.kerberos_secret(&bob, Some(b"not a keytab")).unwrap_err();
+        assert!(matches!(e, KerberosError::Credentials(_)), "{e}");
     }
 
     #[test]

@@ -255,7 +255,7 @@ impl Core {
     pub(crate) fn bind_session(
         &mut self,
         slot: SessionSlot,
-        session_key: Option<[u8; 16]>,
+        session_key: Option<&[u8]>,
         flags: u16,
         final_response: &Response,
     ) -> Result<(), Fail> {
@@ -272,7 +272,7 @@ impl Core {
             .ok_or_else(|| Fail::Op(Error::Invalid("the binding gave no session key".into())))?;
         let session = &mut self.sessions[slot.0];
         let derived =
-            kdf::derive_session_keys(neg.dialect as u16, &key, session.preauth.value(), 16);
+            kdf::derive_session_keys(neg.dialect as u16, key, session.preauth.value(), 16);
         session.signing_key = Some(derived.signing.clone());
         if let Some(mut old) = session.binding_key.take() {
             zeroize::Zeroize::zeroize(&mut old);

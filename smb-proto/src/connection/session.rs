@@ -140,7 +140,7 @@ impl Core {
     pub(crate) fn establish_session(
         &mut self,
         slot: SessionSlot,
-        session_key: Option<[u8; 16]>,
+        session_key: Option<&[u8]>,
         is_guest_or_null: bool,
         server_encrypts: bool,
         final_response: &Response,
@@ -150,12 +150,16 @@ impl Core {
             .clone()
             .ok_or(Fail::Fatal(CloseReason::Protocol(Violation::NoNegotiate)))?;
         if neg.dialect.is_smb1() {
-            return self.establish_smb1_session(
-                slot,
-                session_key,
-                is_guest_or_null,
-                final_response,
-            );
+            // SMB1 keys with the first 16 bytes (right-padded with zeros), as SMB2's
+            // Session.SessionKey (MS-SMB2 3.2.1.3).
+            let first16 = session_key.map(|k| {
+                let mut key = [0u8; 16];
+                for (d, s) in key.iter_mut().zip(k) {
+                    *d = *s;
+                }
+                key
+            });
+            return self.establish_smb1_session(slot, first16, is_guest_or_null, final_response);
         }
         let requires_signing = self.server_requires_signing();
         let (config, session) = (&self.config, &mut self.sessions[slot.0]);
@@ -163,12 +167,8 @@ impl Core {
         session.is_guest = is_guest_or_null || session_key.is_none();
         if let (Some(key), false) = (session_key, is_guest_or_null) {
             let key_len = neg.cipher.map_or(16, |c| c.key_len());
-            let keys = kdf::derive_session_keys(
-                neg.dialect as u16,
-                &key,
-                session.preauth.value(),
-                key_len,
-            );
+            let keys =
+                kdf::derive_session_keys(neg.dialect as u16, key, session.preauth.value(), key_len);
             session.signing_key = Some(keys.signing.clone());
             session.keys = Some(keys);
             session.signing_active = match config.signing {

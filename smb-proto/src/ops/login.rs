@@ -240,7 +240,12 @@ impl Operation for Login {
         if self.bind {
             let key = self.auth()?.session_key();
             let slot = cx.session_slot();
-            cx.core.bind_session(slot, key, body.session_flags, &resp)?;
+            cx.core.bind_session(
+                slot,
+                key.as_deref().map(Vec::as_slice),
+                body.session_flags,
+                &resp,
+            )?;
             return Ok(Progress::Done(LoggedIn { is_guest: false }));
         }
         if self.again {
@@ -262,8 +267,13 @@ impl Operation for Login {
             }));
         }
         let slot = cx.session_slot();
-        cx.core
-            .establish_session(slot, key, guest, encrypt, &resp)?;
+        cx.core.establish_session(
+            slot,
+            key.as_deref().map(Vec::as_slice),
+            guest,
+            encrypt,
+            &resp,
+        )?;
         cx.core.sessions[slot.0].credentials = self.kept.take();
         Ok(Progress::Done(LoggedIn {
             is_guest: cx.session().is_guest,

@@ -204,18 +204,8 @@ impl AsExchange {
         self.outcome = Some(outcome);
     }
 
-    /// This client's time at `now`, in microseconds since 1970.
     fn client_us(&self, now: SystemTime) -> Result<i64, KerberosError> {
-        now.duration_since(UNIX_EPOCH)
-            .ok()
-            .and_then(|d| i64::try_from(d.as_micros()).ok())
-            .and_then(|us| us.checked_add(self.time_offset.checked_mul(1_000_000)?))
-            .filter(|us| *us >= 0)
-            .ok_or_else(|| {
-                KerberosError::Credentials(
-                    "the clock (with its offset) is before 1970 or out of range".to_string(),
-                )
-            })
+        client_us(now, self.time_offset)
     }
 
     /// Builds and queues an AS-REQ: without pre-authentication, or with the encrypted
@@ -339,37 +329,7 @@ impl AsExchange {
                 let key = self.client_key(&self.etype_info.clone())?;
                 self.send_request(Some(key), now)
             }
-            code::C_PRINCIPAL_UNKNOWN => Err(KerberosError::UnknownPrincipal { principal }),
-            c @ (code::PREAUTH_FAILED | code::BAD_INTEGRITY) => Err(KerberosError::WrongPassword {
-                principal,
-                why: format!(
-                    "the KDC refused the encrypted timestamp ({})",
-                    code::name(c)
-                ),
-            }),
-            code::SKEW => {
-                let stime =
-                    i64::try_from(error.stime.to_unix_duration().as_micros()).unwrap_or(i64::MAX);
-                let kdc_us = stime.saturating_add(i64::from(error.susec));
-                Err(KerberosError::ClockSkew {
-                    kdc_ahead_ms: kdc_us.saturating_sub(sent_us) / 1000,
-                })
-            }
-            code::ETYPE_NOSUPP => Err(KerberosError::NoCommonEtype {
-                principal,
-                offered: Vec::new(),
-                allowed: self.etypes.clone(),
-            }),
-            c @ (code::CLIENT_REVOKED | code::KEY_EXPIRED | code::POLICY) => {
-                Err(KerberosError::AccountUnusable { principal, code: c })
-            }
-            c => Err(KerberosError::KdcError {
-                principal,
-                code: c,
-                text: error
-                    .e_text
-                    .map(|t| t.to_string_lossy().chars().take(MAX_E_TEXT).collect()),
-            }),
+            _ => Err(refusal(error, principal, sent_us, &self.etypes)),
         }
     }
 
@@ -532,6 +492,64 @@ impl AsExchange {
     }
 }
 
+/// This client's time at `now` moved by `time_offset` seconds, in microseconds since 1970.
+pub(super) fn client_us(now: SystemTime, time_offset: i64) -> Result<i64, KerberosError> {
+    now.duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|d| i64::try_from(d.as_micros()).ok())
+        .and_then(|us| us.checked_add(time_offset.checked_mul(1_000_000)?))
+        .filter(|us| *us >= 0)
+        .ok_or_else(|| {
+            KerberosError::Credentials(
+                "the clock (with its offset) is before 1970 or out of range".to_string(),
+            )
+        })
+}
+
+/// What a KRB-ERROR answering `principal`'s request sent at `sent_us` means, for the codes
+/// both exchanges share: unknown client, wrong key, clock skew (measured from the KDC's
+/// time), no common etype (of `etypes`), an unusable account, or another error.
+pub(super) fn refusal(
+    error: KrbErrorBody,
+    principal: String,
+    sent_us: i64,
+    etypes: &[Enctype],
+) -> KerberosError {
+    match error.error_code {
+        code::C_PRINCIPAL_UNKNOWN => KerberosError::UnknownPrincipal { principal },
+        c @ (code::PREAUTH_FAILED | code::BAD_INTEGRITY) => KerberosError::WrongPassword {
+            principal,
+            why: format!(
+                "the KDC refused the encrypted timestamp ({})",
+                code::name(c)
+            ),
+        },
+        code::SKEW => {
+            let stime =
+                i64::try_from(error.stime.to_unix_duration().as_micros()).unwrap_or(i64::MAX);
+            let kdc_us = stime.saturating_add(i64::from(error.susec));
+            KerberosError::ClockSkew {
+                kdc_ahead_ms: kdc_us.saturating_sub(sent_us) / 1000,
+            }
+        }
+        code::ETYPE_NOSUPP => KerberosError::NoCommonEtype {
+            principal,
+            offered: Vec::new(),
+            allowed: etypes.to_vec(),
+        },
+        c @ (code::CLIENT_REVOKED | code::KEY_EXPIRED | code::POLICY) => {
+            KerberosError::AccountUnusable { principal, code: c }
+        }
+        c => KerberosError::KdcError {
+            principal,
+            code: c,
+            text: error
+                .e_text
+                .map(|t| t.to_string_lossy().chars().take(MAX_E_TEXT).collect()),
+        },
+    }
+}
+
 /// The ETYPE-INFO2 entries in `padata`, if any (an undecodable one counts as none).
 fn etype_info2(padata: &[PaData]) -> Vec<EtypeInfo2Entry> {
     padata
@@ -541,11 +559,11 @@ fn etype_info2(padata: &[PaData]) -> Vec<EtypeInfo2Entry> {
         .unwrap_or_default()
 }
 
-fn principal_name(name_type: i32, p: &Principal) -> PrincipalName {
+pub(super) fn principal_name(name_type: i32, p: &Principal) -> PrincipalName {
     PrincipalName::new(name_type, &p.components())
 }
 
-fn principal(name: &PrincipalName, realm: &KerberosString) -> Principal {
+pub(super) fn principal(name: &PrincipalName, realm: &KerberosString) -> Principal {
     Principal {
         name: name
             .name_string
@@ -559,7 +577,7 @@ fn principal(name: &PrincipalName, realm: &KerberosString) -> Principal {
 /// The same principal, but for the case of realms (Active Directory answers a request
 /// for `smbtest.test` with `SMBTEST.TEST`): the second component of `krbtgt/REALM` is a
 /// realm too.
-fn same_principal(a: &Principal, b: &Principal) -> bool {
+pub(super) fn same_principal(a: &Principal, b: &Principal) -> bool {
     a.realm.eq_ignore_ascii_case(&b.realm)
         && a.name.len() == b.name.len()
         && a.name
@@ -568,30 +586,30 @@ fn same_principal(a: &Principal, b: &Principal) -> bool {
             .all(|(x, y)| x.eq_ignore_ascii_case(y))
 }
 
-fn kerberos_time(unix_secs: i64) -> Result<KerberosTime, KerberosError> {
+pub(super) fn kerberos_time(unix_secs: i64) -> Result<KerberosTime, KerberosError> {
     u64::try_from(unix_secs)
         .ok()
         .and_then(|s| KerberosTime::from_unix_duration(Duration::from_secs(s)).ok())
         .ok_or_else(|| KerberosError::Credentials(format!("time {unix_secs} is out of range")))
 }
 
-fn system_time(time: &KerberosTime) -> SystemTime {
+pub(super) fn system_time(time: &KerberosTime) -> SystemTime {
     UNIX_EPOCH + time.to_unix_duration()
 }
 
-fn encode(value: &impl Encode) -> Result<Vec<u8>, KerberosError> {
+pub(super) fn encode(value: &impl Encode) -> Result<Vec<u8>, KerberosError> {
     value
         .to_der()
-        .map_err(|e| KerberosError::Credentials(format!("cannot encode the AS-REQ: {e}")))
+        .map_err(|e| KerberosError::Credentials(format!("cannot encode the request: {e}")))
 }
 
-fn octets(bytes: Vec<u8>) -> Result<OctetString, KerberosError> {
+pub(super) fn octets(bytes: Vec<u8>) -> Result<OctetString, KerberosError> {
     OctetString::new(bytes)
-        .map_err(|e| KerberosError::Credentials(format!("cannot encode the AS-REQ: {e}")))
+        .map_err(|e| KerberosError::Credentials(format!("cannot encode the request: {e}")))
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! Scripted exchanges: the replies of Samba's KDC captured with MIT kinit (see
     //! `tests/data/kerberos/README.md`), and made-up errors.
     use super::*;
@@ -603,7 +621,7 @@ mod tests {
     const SEED: [u8; 32] = [3; 32];
 
     /// One captured message without its 4-byte TCP record marker.
-    fn captured(framed: &[u8]) -> Vec<u8> {
+    pub(crate) fn captured(framed: &[u8]) -> Vec<u8> {
         framed.get(4..).unwrap().to_vec()
     }
 
@@ -629,13 +647,13 @@ mod tests {
         .clone()
     }
 
-    fn config() -> KdcConfig {
+    pub(crate) fn config() -> KdcConfig {
         KdcConfig::new().kdc("127.0.0.4:8888")
     }
 
     /// When kinit ran: the timestamp it pre-authenticated with (frame 34), which is the
     /// captured AS-REP's authtime.
-    fn capture_time() -> SystemTime {
+    pub(crate) fn capture_time() -> SystemTime {
         static TIME: std::sync::OnceLock<SystemTime> = std::sync::OnceLock::new();
         *TIME.get_or_init(read_capture_time)
     }
@@ -675,7 +693,12 @@ mod tests {
         (enc.etype, PaEncTsEnc::from_der(&plain).unwrap())
     }
 
-    fn krb_error(code: i32, stime: SystemTime, susec: i32, e_data: Option<Vec<u8>>) -> Vec<u8> {
+    pub(crate) fn krb_error(
+        code: i32,
+        stime: SystemTime,
+        susec: i32,
+        e_data: Option<Vec<u8>>,
+    ) -> Vec<u8> {
         App::<_, 30>(KrbErrorBody {
             pvno: 5,
             msg_type: msg_type::ERROR,
@@ -846,6 +869,13 @@ mod tests {
             now + Duration::from_secs(1),
         );
         x
+    }
+
+    /// alice's TGT from the captured AS-REP (frame 36), as our client opens it.
+    pub(crate) fn captured_tgt() -> Credential {
+        let mut x =
+            exchange_with_the_capture(ClientSecret::password(PASSWORD), Some(kinit_nonce()));
+        x.poll_result().unwrap().unwrap()
     }
 
     fn kinit_nonce() -> u32 {

@@ -34,6 +34,9 @@ pub mod code {
     pub const BAD_INTEGRITY: i32 = 31;
     /// KRB_AP_ERR_SKEW: the clocks differ by more than the KDC allows.
     pub const SKEW: i32 = 37;
+    /// KDC_ERR_MUST_USE_USER2USER: the service has no key of its own (a user, not a
+    /// server).
+    pub const MUST_USE_USER2USER: i32 = 27;
     /// KRB_ERR_RESPONSE_TOO_BIG: the reply does not fit a UDP datagram; ask over TCP.
     pub const RESPONSE_TOO_BIG: i32 = 52;
 
@@ -42,6 +45,7 @@ pub mod code {
         match code {
             C_PRINCIPAL_UNKNOWN => "KDC_ERR_C_PRINCIPAL_UNKNOWN",
             S_PRINCIPAL_UNKNOWN => "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+            MUST_USE_USER2USER => "KDC_ERR_MUST_USE_USER2USER",
             POLICY => "KDC_ERR_POLICY",
             ETYPE_NOSUPP => "KDC_ERR_ETYPE_NOSUPP",
             CLIENT_REVOKED => "KDC_ERR_CLIENT_REVOKED",
@@ -140,6 +144,29 @@ pub enum KerberosError {
         /// The KRB-ERROR code.
         code: i32,
     },
+    /// The KDC has no service of that name (KDC_ERR_S_PRINCIPAL_UNKNOWN, or
+    /// KDC_ERR_MUST_USE_USER2USER for a name that is a user's): typically the server was
+    /// named by an alias (a CNAME) or a name the domain does not know.
+    #[error(
+        "the KDC has no service ticket for {spn} ({}): name the server by its host name \
+         in the domain",
+        code::name(*code)
+    )]
+    NoServiceTicket {
+        /// The service principal asked for, `cifs/host@REALM`.
+        spn: String,
+        /// The KRB-ERROR code.
+        code: i32,
+    },
+    /// The server was named by an IP address: Kerberos tickets name services by host name.
+    #[error(
+        "cannot use Kerberos with the server named by its IP address {ip}: Kerberos names \
+         servers by host name: connect to the DNS name, or set server_name"
+    )]
+    HostIsAnIp {
+        /// The address given as the server's name.
+        ip: String,
+    },
     /// Another KRB-ERROR.
     #[error(
         "the KDC refused {principal}: error {code}{}{}",
@@ -218,7 +245,8 @@ fn skew_message(kdc_ahead_ms: i64) -> String {
 impl KerberosError {
     /// The errno that best describes it: ETIMEDOUT when every KDC attempt timed out,
     /// EHOSTUNREACH for another unreachable KDC, EPROTO for a bad reply, EINVAL for
-    /// unusable credentials, EKEYEXPIRED for an expired password, EACCES for the rest
+    /// unusable credentials or a server named by its address, EKEYEXPIRED for an expired
+    /// password, EACCES for the rest
     /// (the login was refused).
     pub fn errno(&self) -> Errno {
         match self {
@@ -235,7 +263,7 @@ impl KerberosError {
                 ..
             } => Errno::EKEYEXPIRED,
             KerberosError::BadReply { .. } => Errno::EPROTO,
-            KerberosError::Credentials(_) => Errno::EINVAL,
+            KerberosError::Credentials(_) | KerberosError::HostIsAnIp { .. } => Errno::EINVAL,
             _ => Errno::EACCES,
         }
     }
@@ -243,7 +271,8 @@ impl KerberosError {
     /// What kind of failure it is: [`ErrorKind::TimedOut`] or [`ErrorKind::Disconnected`]
     /// for an unreachable KDC (as a server that cannot be reached),
     /// [`ErrorKind::ProtocolViolation`] for a bad reply, [`ErrorKind::InvalidArgument`] for
-    /// unusable credentials, [`ErrorKind::AuthenticationFailed`] for the rest.
+    /// unusable credentials and a server named by its address,
+    /// [`ErrorKind::AuthenticationFailed`] for the rest.
     pub fn kind(&self) -> ErrorKind {
         match self {
             KerberosError::KdcUnreachable { .. } => match self.errno() {
@@ -251,7 +280,9 @@ impl KerberosError {
                 _ => ErrorKind::Disconnected,
             },
             KerberosError::BadReply { .. } => ErrorKind::ProtocolViolation,
-            KerberosError::Credentials(_) => ErrorKind::InvalidArgument,
+            KerberosError::Credentials(_) | KerberosError::HostIsAnIp { .. } => {
+                ErrorKind::InvalidArgument
+            }
             _ => ErrorKind::AuthenticationFailed,
         }
     }

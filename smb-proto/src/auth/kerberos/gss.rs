@@ -312,7 +312,7 @@ pub fn session_key<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     //! A real login: smbclient 4.17 with a Kerberos ticket against a Samba 4.17 AD DC's
     //! smbd, whose machine key (`dc.keytab`) lets the test read both sides (see
     //! `tests/data/kerberos/README.md`).
@@ -322,13 +322,13 @@ mod tests {
     use crate::auth::kerberos::keytab::Keytab;
     use der::asn1::AnyRef;
 
-    const SESSION_SETUP_REQUEST: &[u8] =
+    pub(crate) const SESSION_SETUP_REQUEST: &[u8] =
         include_bytes!("../../../tests/data/kerberos/smb-08-session-setup-request.bin");
-    const SESSION_SETUP_RESPONSE: &[u8] =
+    pub(crate) const SESSION_SETUP_RESPONSE: &[u8] =
         include_bytes!("../../../tests/data/kerberos/smb-09-session-setup-response.bin");
 
     /// The mechToken of a client's SPNEGO NegTokenInit (RFC 4178 4.2.1).
-    fn mech_token(spnego: &[u8]) -> Vec<u8> {
+    pub(crate) fn mech_token(spnego: &[u8]) -> Vec<u8> {
         let outer = AnyRef::from_der(spnego).unwrap();
         let mut r = SliceReader::new(outer.value()).unwrap();
         let _oid = AnyRef::decode(&mut r).unwrap();
@@ -348,21 +348,21 @@ mod tests {
     }
 
     /// The responseToken of a server's NegTokenResp.
-    fn response_token(spnego: &[u8]) -> Vec<u8> {
+    pub(crate) fn response_token(spnego: &[u8]) -> Vec<u8> {
         let resp = crate::auth::spnego::parse_neg_token_resp(spnego).unwrap();
         resp.response_token.unwrap()
     }
 
     /// An SMB2 message's security buffer (SESSION_SETUP request: offset at 12, length at
     /// 14 of the body; response: offset at 4, length at 6).
-    fn security_blob(msg: &[u8], request: bool) -> &[u8] {
+    pub(crate) fn security_blob(msg: &[u8], request: bool) -> &[u8] {
         let at = if request { 64 + 12 } else { 64 + 4 };
         let off = u16::from_le_bytes([msg[at], msg[at + 1]]) as usize;
         let len = u16::from_le_bytes([msg[at + 2], msg[at + 3]]) as usize;
         &msg[off..off + len]
     }
 
-    fn service_key() -> Key {
+    pub(crate) fn service_key() -> Key {
         let keytab =
             Keytab::parse(include_bytes!("../../../tests/data/kerberos/dc.keytab")).unwrap();
         keytab
@@ -376,7 +376,7 @@ mod tests {
 
     /// What the server does with an AP-REQ: the ticket opened with the service key
     /// (usage 2), the authenticator with the ticket's session key (usage 11).
-    fn accept(token: &[u8], service: &Key) -> (Key, AuthenticatorBody) {
+    pub(crate) fn accept(token: &[u8], service: &Key) -> (Key, AuthenticatorBody) {
         let (id, inner) = unwrap(token).unwrap();
         assert_eq!(id, tok_id::AP_REQ);
         let req = ApReq::from_der(inner).unwrap().0;

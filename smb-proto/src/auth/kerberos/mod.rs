@@ -14,11 +14,15 @@
 //! * [`kdc`]: reaching a KDC — which KDC and transport next, TCP framing — without sockets.
 //! * [`as_exchange`]: the AS exchange ([`AsExchange`]) that turns a password or a keytab
 //!   into a ticket-granting ticket ([`Credential`]), as a sans-IO state machine.
+//! * [`tgs_exchange`]: the TGS exchange ([`TgsExchange`]) that turns a ticket-granting
+//!   ticket into a service ticket for `cifs/host`, the same way.
+//! * [`mechanism`]: Kerberos as the SPNEGO mechanism of an SMB login
+//!   ([`SpnegoKerberos`]), given a service ticket.
 //! * [`error`]: why an exchange failed ([`KerberosError`]).
 //!
 //! The types a caller builds an exchange from live here: the client [`Principal`], its
-//! [`ClientSecret`], and the [`KdcConfig`]. Nothing here is wired into a login yet; the
-//! TGS exchange and the SPNEGO mechanism build on these.
+//! [`ClientSecret`], and the [`KdcConfig`]. A driver gets the tickets (AS, then TGS) before the
+//! SESSION_SETUP and hands the service ticket to [`SpnegoKerberos`].
 
 pub mod as_exchange;
 pub mod asn1;
@@ -27,6 +31,8 @@ pub mod error;
 pub mod gss;
 pub mod kdc;
 pub mod keytab;
+pub mod mechanism;
+pub mod tgs_exchange;
 
 use std::fmt;
 use std::time::{Duration, SystemTime};
@@ -36,6 +42,8 @@ use zeroize::Zeroizing;
 pub use as_exchange::AsExchange;
 pub use error::KerberosError;
 pub use kdc::{KdcIoError, KdcRequest, KdcTransport, TransportPolicy};
+pub use mechanism::SpnegoKerberos;
+pub use tgs_exchange::TgsExchange;
 
 use crypto::{Enctype, Key};
 use keytab::Keytab;
@@ -90,6 +98,30 @@ impl Principal {
             name: vec!["krbtgt".to_string(), realm.to_string()],
             realm: realm.to_string(),
         }
+    }
+
+    /// The SMB service on `host` in `realm`: `cifs/host@REALM`, the host name in lower
+    /// case (as Active Directory registers service names).
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::HostIsAnIp`] for an IP address (`127.0.0.4`, `::1`, `[::1]`):
+    /// there is no service ticket for an address. [`KerberosError::Credentials`] for an
+    /// empty host or realm.
+    pub fn cifs(host: &str, realm: &str) -> Result<Principal, KerberosError> {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if bare.parse::<std::net::IpAddr>().is_ok() {
+            return Err(KerberosError::HostIsAnIp {
+                ip: bare.to_string(),
+            });
+        }
+        let host = host.to_ascii_lowercase();
+        if host.contains('/') {
+            return Err(KerberosError::Credentials(format!(
+                "{host:?} is not a host name"
+            )));
+        }
+        Principal::new(&format!("cifs/{host}"), realm)
     }
 
     /// The default salt of this principal's keys (RFC 4120 section 4): the realm, then
@@ -235,6 +267,41 @@ impl KdcConfig {
         self
     }
 }
+
+/// What the AS and TGS exchanges have in common for a driver: the attempts to make, their
+/// outcomes handed back, and the ticket in the end. The loop, whichever the exchange:
+///
+/// 1. if [`TicketExchange::poll_result`] gives the outcome, stop;
+/// 2. make the attempt [`TicketExchange::poll_request`] gives and hand its reply (or
+///    failure) to [`TicketExchange::handle_reply`] with the time; go to 1.
+///
+/// Each reply handed in either queues the next attempt or settles the outcome.
+pub trait TicketExchange {
+    /// The attempt to make now; `None` while one is in flight or once settled.
+    fn poll_request(&mut self) -> Option<KdcRequest>;
+    /// The outcome of the last attempt, at wall-clock time `now`.
+    fn handle_reply(&mut self, reply: Result<Vec<u8>, KdcIoError>, now: SystemTime);
+    /// The outcome, once: the ticket, or why there is none.
+    fn poll_result(&mut self) -> Option<Result<Credential, KerberosError>>;
+}
+
+macro_rules! ticket_exchange {
+    ($t:ty) => {
+        impl TicketExchange for $t {
+            fn poll_request(&mut self) -> Option<KdcRequest> {
+                <$t>::poll_request(self)
+            }
+            fn handle_reply(&mut self, reply: Result<Vec<u8>, KdcIoError>, now: SystemTime) {
+                <$t>::handle_reply(self, reply, now)
+            }
+            fn poll_result(&mut self) -> Option<Result<Credential, KerberosError>> {
+                <$t>::poll_result(self)
+            }
+        }
+    };
+}
+ticket_exchange!(AsExchange);
+ticket_exchange!(TgsExchange);
 
 /// Ticket flags (RFC 4120 5.3, `TicketFlags`): bit 0 is the most significant bit.
 pub mod ticket_flags {
