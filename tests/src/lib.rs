@@ -36,6 +36,7 @@ pub struct ReadmeExamples;
 pub mod dfs;
 pub mod example;
 pub mod fixtures;
+pub mod logs;
 pub mod proxy;
 pub mod recording;
 pub mod script;

@@ -9,7 +9,7 @@ use smb_tests::{SambaServer, Share};
 #[test]
 fn requests_responses_sessions_and_trees_are_logged_and_secrets_are_not() {
     let srv = SambaServer::builder().share(Share::new("share")).start();
-    let ((), text) = smb_tests::fixtures::captured_logs(tracing::Level::DEBUG, || {
+    let ((), text) = smb_tests::logs::captured_logs(tracing::Level::DEBUG, || {
         let conn = Connection::connect(&srv.connect_options()).unwrap();
         conn.store_file("share", "f.txt", &mut &b"hello"[..])
             .unwrap();
@@ -50,7 +50,7 @@ fn no_debug_display_error_or_trace_log_holds_a_secret() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let mut shown = Vec::new();
-    let ((), logs) = smb_tests::fixtures::captured_logs(tracing::Level::TRACE, || {
+    let ((), logs) = smb_tests::logs::captured_logs(tracing::Level::TRACE, || {
         let opts = srv.connect_options();
         shown.push(format!("{opts:?}"));
         let conn = Connection::connect(&opts).unwrap();

@@ -367,7 +367,7 @@ fn smb1_reads_and_writes_are_many_in_flight() {
     let srv = nt1_with(&[("server signing", "mandatory")]);
     let conn = Connection::connect(&smb1_opts(&srv)).expect("connect");
     let content = data(4 * 1024 * 1024, 7);
-    let ((), text) = smb_tests::fixtures::captured_logs(tracing::Level::DEBUG, || {
+    let ((), text) = smb_tests::logs::captured_logs(tracing::Level::DEBUG, || {
         round_trip(&srv, &conn, "f.bin", &content);
     });
     // In the order the core handled them: requests sent before the first answer of
