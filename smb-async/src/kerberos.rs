@@ -64,18 +64,8 @@ pub(crate) async fn login(
 ) -> Result<ops::Login> {
     let client = opts.kerberos_client()?;
     let service = opts.kerberos_service(&client)?;
-    let keytab = match &kerberos.keytab {
-        // A small file, read once per login.
-        Some(path) => Some(zeroize::Zeroizing::new(std::fs::read(path).map_err(
-            |e| {
-                KerberosError::Credentials(format!(
-                    "cannot read the keytab {}: {e}",
-                    path.display()
-                ))
-            },
-        )?)),
-        None => None,
-    };
+    // A small file, read once per login.
+    let keytab = kerberos.keytab_bytes(|path| std::fs::read(path))?;
     let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
     let tgt = request_tgt(runtime, &client, secret, &kerberos.kdc).await?;
     let ticket = request_service_ticket(runtime, &tgt, &service, &kerberos.kdc).await?;

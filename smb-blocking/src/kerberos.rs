@@ -102,17 +102,7 @@ pub fn request_service_ticket(
 pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result<ops::Login> {
     let client = opts.kerberos_client()?;
     let service = opts.kerberos_service(&client)?;
-    let keytab = match &kerberos.keytab {
-        Some(path) => Some(zeroize::Zeroizing::new(std::fs::read(path).map_err(
-            |e| {
-                KerberosError::Credentials(format!(
-                    "cannot read the keytab {}: {e}",
-                    path.display()
-                ))
-            },
-        )?)),
-        None => None,
-    };
+    let keytab = kerberos.keytab_bytes(|path| std::fs::read(path))?;
     let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
     let tgt = request_tgt(&client, secret, &kerberos.kdc)?;
     let ticket = request_service_ticket(&tgt, &service, &kerberos.kdc)?;

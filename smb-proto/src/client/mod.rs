@@ -311,6 +311,28 @@ impl KerberosOptions {
         self.keytab = Some(path.into());
         self
     }
+
+    /// The keytab file's bytes, read with `read` (the driver's file access; the core
+    /// opens no file), wiped when dropped; `None` when no keytab was given.
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::Credentials`] naming the file when it cannot be read.
+    pub fn keytab_bytes(
+        &self,
+        read: impl FnOnce(&std::path::Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, KerberosError> {
+        let Some(path) = &self.keytab else {
+            return Ok(None);
+        };
+        match read(path) {
+            Ok(bytes) => Ok(Some(zeroize::Zeroizing::new(bytes))),
+            Err(e) => Err(KerberosError::Credentials(format!(
+                "cannot read the keytab {}: {e}",
+                path.display()
+            ))),
+        }
+    }
 }
 
 /// What a password callback is told.
