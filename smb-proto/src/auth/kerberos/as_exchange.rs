@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 use super::asn1::{
     msg_type, name_type, pa_type, App, AsRep, EncKdcRepPart, EncryptedData, EtypeInfo2Entry,
     KdcRep, KdcReq, KdcReqBody, KerberosFlags, KerberosString, KerberosTime, KrbError,
-    KrbErrorBody, PaData, PaEncTsEnc, PaPacRequest, PrincipalName,
+    KrbErrorBody, PaData, PaEncTsEnc, PaPacRequest, PrincipalName, Ticket,
 };
 use super::crypto::{iterations_from_params, string_to_key, Enctype, Key, DEFAULT_ITERATIONS};
 use super::error::{code, KerberosError};
@@ -430,11 +430,9 @@ impl AsExchange {
                 principal: self.client.to_string(),
                 why: "the KDC's reply does not decrypt with it".to_string(),
             })?;
-        let part = EncKdcRepPart::decode_either(&plain)
+        let mut part = EncKdcRepPart::decode_either(&plain)
             .map_err(|e| self.bad_reply(format!("its encrypted part does not decode ({e})")))?;
-        // The session key's bytes out of the decoded part at once, wiped on every path.
-        let keytype = part.key.keytype;
-        let key_bytes = Zeroizing::new(part.key.keyvalue.into_bytes());
+        let (keytype, key_bytes) = take_session_key(&mut part)?;
         if part.nonce != nonce {
             return Err(self.bad_reply(format!(
                 "it answers another request (nonce {:#x}, sent {nonce:#x})",
@@ -453,43 +451,90 @@ impl AsExchange {
                 self.client
             )));
         }
-        let session_key = Enctype::from_number(keytype)
-            .and_then(|e| Key::new(e, &key_bytes).ok())
-            .ok_or_else(|| {
-                self.bad_reply(format!(
-                    "a session key of etype {keytype} and {} bytes",
-                    key_bytes.len()
-                ))
-            })?;
-        let authtime = system_time(&part.authtime);
-        let endtime = system_time(&part.endtime);
         let now_us = self.client_us(now)?;
-        if endtime <= UNIX_EPOCH + Duration::from_micros(now_us.unsigned_abs()) {
-            return Err(self.bad_reply(format!(
-                "the ticket ends at {} (Unix time), which is past by this machine's clock",
-                part.endtime.to_unix_duration().as_secs()
-            )));
-        }
-        Ok(Credential {
-            client,
-            server,
-            ticket: rep.ticket.der,
-            ticket_etype: rep.ticket.body.enc_part.etype,
-            session_key,
-            flags: part.flags.0,
-            authtime,
-            starttime: part.starttime.as_ref().map_or(authtime, system_time),
-            endtime,
-            renew_till: part.renew_till.as_ref().map(system_time),
-        })
+        let ticket = rep.ticket;
+        issued(
+            &self.kdc,
+            (client, server),
+            ticket,
+            (keytype, &key_bytes),
+            &part,
+            now_us,
+        )
     }
 
     fn bad_reply(&self, detail: String) -> KerberosError {
-        KerberosError::BadReply {
-            kdc: self.kdc.kdc().to_string(),
-            detail,
-        }
+        bad_reply(&self.kdc, detail)
     }
+}
+
+/// A reply from the KDC `kdc` last asked that does not answer as it must.
+pub(super) fn bad_reply(kdc: &KdcExchange, detail: String) -> KerberosError {
+    KerberosError::BadReply {
+        kdc: kdc.kdc().to_string(),
+        detail,
+    }
+}
+
+/// What the AS and TGS exchanges both do last with a KDC-REP they checked: its session
+/// key (`key`: the type, and the bytes taken out of the decrypted `part`) becomes a
+/// [`Key`], its end time must not be past by this client's clock (`now_us`), and the
+/// credential for `client` and `server` holds `ticket` as received.
+pub(super) fn issued(
+    kdc: &KdcExchange,
+    (client, server): (Principal, Principal),
+    ticket: Ticket,
+    (keytype, key_bytes): (i32, &[u8]),
+    part: &EncKdcRepPart,
+    now_us: i64,
+) -> Result<Credential, KerberosError> {
+    let session_key = Enctype::from_number(keytype)
+        .and_then(|e| Key::new(e, key_bytes).ok())
+        .ok_or_else(|| {
+            bad_reply(
+                kdc,
+                format!(
+                    "a session key of etype {keytype} and {} bytes",
+                    key_bytes.len()
+                ),
+            )
+        })?;
+    let endtime = system_time(&part.endtime);
+    if endtime <= UNIX_EPOCH + Duration::from_micros(now_us.unsigned_abs()) {
+        return Err(bad_reply(
+            kdc,
+            format!(
+                "the ticket ends at {} (Unix time), which is past by this machine's clock",
+                part.endtime.to_unix_duration().as_secs()
+            ),
+        ));
+    }
+    let authtime = system_time(&part.authtime);
+    Ok(Credential {
+        client,
+        server,
+        ticket_etype: ticket.body.enc_part.etype,
+        ticket: ticket.der,
+        session_key,
+        flags: part.flags.0,
+        authtime,
+        starttime: part.starttime.as_ref().map_or(authtime, system_time),
+        endtime,
+        renew_till: part.renew_till.as_ref().map(system_time),
+    })
+}
+
+/// The session key's bytes taken out of a decrypted KDC-REP part at once, into memory
+/// wiped on every path (`der`'s OctetString does not wipe itself); the part keeps an
+/// empty key.
+pub(super) fn take_session_key(
+    part: &mut EncKdcRepPart,
+) -> Result<(i32, Zeroizing<Vec<u8>>), KerberosError> {
+    let bytes = std::mem::replace(&mut part.key.keyvalue, octets(Vec::new())?);
+    Ok((
+        part.key.keytype,
+        Zeroizing::new(bytes.into_bytes().into_vec()),
+    ))
 }
 
 /// This client's time at `now` moved by `time_offset` seconds, in microseconds since 1970.

@@ -16,21 +16,21 @@
 //! [`TgsExchange::handle_reply`]. The KDCs, transports and retries are
 //! [`KdcExchange`]'s, as for the AS exchange.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use der::Decode;
 use zeroize::Zeroizing;
 
 use super::as_exchange::{
-    client_us, encode, kerberos_time, octets, principal, principal_name, refusal, same_principal,
-    system_time,
+    bad_reply, client_us, encode, issued, kerberos_time, octets, principal, principal_name,
+    refusal, same_principal, take_session_key,
 };
 use super::asn1::{
     msg_type, name_type, pa_type, ApReqBody, App, AuthenticatorBody, Checksum, EncKdcRepPart,
     EncryptedData, KdcRep, KdcReq, KdcReqBody, KerberosFlags, KerberosString, KrbError,
     KrbErrorBody, PaData, TgsRep, Ticket,
 };
-use super::crypto::{Enctype, Key};
+use super::crypto::Enctype;
 use super::error::{code, KerberosError};
 use super::kdc::{KdcExchange, KdcIoError, KdcRequest};
 use super::{Credential, KdcConfig, Principal};
@@ -300,10 +300,9 @@ impl TgsExchange {
                     "its encrypted part does not decrypt with the session key ({e})"
                 ))
             })?;
-        let part = EncKdcRepPart::decode_either(&plain)
+        let mut part = EncKdcRepPart::decode_either(&plain)
             .map_err(|e| self.bad_reply(format!("its encrypted part does not decode ({e})")))?;
-        let keytype = part.key.keytype;
-        let key_bytes = Zeroizing::new(part.key.keyvalue.into_bytes());
+        let (keytype, key_bytes) = take_session_key(&mut part)?;
         if part.nonce != sent.nonce {
             return Err(self.bad_reply(format!(
                 "it answers another request (nonce {:#x}, sent {:#x})",
@@ -329,42 +328,20 @@ impl TgsExchange {
                 self.tgt.client
             )));
         }
-        let session_key = Enctype::from_number(keytype)
-            .and_then(|e| Key::new(e, &key_bytes).ok())
-            .ok_or_else(|| {
-                self.bad_reply(format!(
-                    "a session key of etype {keytype} and {} bytes",
-                    key_bytes.len()
-                ))
-            })?;
-        let endtime = system_time(&part.endtime);
         let now_us = client_us(now, self.time_offset)?;
-        if endtime <= UNIX_EPOCH + Duration::from_micros(now_us.unsigned_abs()) {
-            return Err(self.bad_reply(format!(
-                "the ticket ends at {} (Unix time), which is past by this machine's clock",
-                part.endtime.to_unix_duration().as_secs()
-            )));
-        }
-        let authtime = system_time(&part.authtime);
-        Ok(Credential {
-            client: self.tgt.client.clone(),
-            server: self.service.clone(),
-            ticket: rep.ticket.der,
-            ticket_etype: rep.ticket.body.enc_part.etype,
-            session_key,
-            flags: part.flags.0,
-            authtime,
-            starttime: part.starttime.as_ref().map_or(authtime, system_time),
-            endtime,
-            renew_till: part.renew_till.as_ref().map(system_time),
-        })
+        let names = (self.tgt.client.clone(), self.service.clone());
+        issued(
+            &self.kdc,
+            names,
+            rep.ticket,
+            (keytype, &key_bytes),
+            &part,
+            now_us,
+        )
     }
 
     fn bad_reply(&self, detail: String) -> KerberosError {
-        KerberosError::BadReply {
-            kdc: self.kdc.kdc().to_string(),
-            detail,
-        }
+        bad_reply(&self.kdc, detail)
     }
 }
 
@@ -373,6 +350,7 @@ mod tests {
     //! Scripted exchanges: MIT `kvno`'s TGS exchanges with Samba's KDC, captured with the
     //! AS exchange that gave the TGT (see `tests/data/kerberos/README.md`).
     use super::*;
+    use crate::auth::kerberos::as_exchange::system_time;
     use crate::auth::kerberos::as_exchange::tests::{
         capture_time, captured, captured_tgt, config, krb_error,
     };
@@ -380,6 +358,7 @@ mod tests {
         ApReq, Authenticator, EncryptionKey, KerberosTime, PrincipalName, TgsReq,
     };
     use der::Encode;
+    use std::time::UNIX_EPOCH;
 
     const SEED: [u8; 32] = [9; 32];
 
