@@ -217,6 +217,14 @@ pub struct ConnArgs {
     /// other address the server lists, and stripe large gets and puts over them
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=16))]
     pub multichannel: Option<u16>,
+    /// Log in with Kerberos, asking the KDC at HOST[:PORT] (port 88 by default): the user
+    /// as user@REALM (or the realm as --domain), the server named by its host name (the
+    /// URL's, or --server-name), no NTLM fallback
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub kdc: Option<String>,
+    /// With --kdc: prove the user with the keys in this keytab file instead of a password
+    #[arg(long, value_name = "FILE", requires = "kdc")]
+    pub keytab: Option<PathBuf>,
 }
 
 /// Connections a tree transfer or listing spreads over unless `--connections` says: two
@@ -250,6 +258,8 @@ impl ConnArgs {
             timeout: self.timeout.or(b.timeout),
             connections: self.connections.or(b.connections),
             multichannel: self.multichannel.or(b.multichannel),
+            kdc: self.kdc.or(b.kdc),
+            keytab: self.keytab.or(b.keytab),
         }
     }
 

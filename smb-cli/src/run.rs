@@ -420,6 +420,13 @@ impl Cx {
         }
         o.connections = usize::from(c.connections.unwrap_or(crate::args::DEFAULT_CONNECTIONS));
         o.multichannel = usize::from(c.multichannel.unwrap_or(0));
+        if let Some(kdc) = &c.kdc {
+            let mut kerberos = smb_blocking::KerberosOptions::kdc(kdc);
+            if let Some(keytab) = &c.keytab {
+                kerberos = kerberos.keytab(keytab);
+            }
+            o = o.kerberos(kerberos);
+        }
         let from_url = Login {
             user: url.user.clone(),
             domain: url.domain.clone(),
@@ -440,6 +447,8 @@ impl Cx {
         Ok(match (self.nt_hash, login.password) {
             (Some(hash), _) => o.nt_hash(&user, hash),
             (None, Some(password)) => o.user(&user, &password),
+            // The keytab proves the user: nothing to ask.
+            (None, None) if c.keytab.is_some() => o.user(&user, ""),
             // Asked at login, so a server that cannot be reached asks nothing.
             (None, None) if !c.no_pass && io::stdin().is_terminal() => {
                 o.password_callback(&user, prompt)
