@@ -544,13 +544,26 @@ fn rc4_only_gets_an_rc4_session_from_the_nt_hash() {
 }
 
 /// Over UDP the KDC's first answer fits a datagram, its AS-REP (with the PAC) does not:
-/// KRB_ERR_RESPONSE_TOO_BIG, and the same request again over TCP.
+/// KRB_ERR_RESPONSE_TOO_BIG, and the same request again over TCP; through the blocking
+/// driver's sockets and through the async driver's (async-io's, as smol runs them).
 #[test]
 fn udp_first_falls_back_to_tcp_for_the_big_reply() {
     let dc = SambaDc::builder().start();
-    let config = kdc_config(&dc).transport(TransportPolicy::UdpThenTcp);
+    udp_first_over(&dc, smb_blocking::kerberos::send);
+    let runtime = smb_asyncstd::runtime();
+    udp_first_over(&dc, |request| {
+        smol::block_on(smb_async::kerberos::send(&*runtime, request))
+    });
+}
+
+/// The UDP-first AS exchange with `dc`'s KDC, each attempt made by `send`.
+fn udp_first_over(
+    dc: &SambaDc,
+    send: impl Fn(&smb_proto::auth::kerberos::KdcRequest) -> Result<Vec<u8>, KdcIoError>,
+) {
+    let config = kdc_config(dc).transport(TransportPolicy::UdpThenTcp);
     let mut exchange = AsExchange::new(
-        principal_of(&dc, dc.user()),
+        principal_of(dc, dc.user()),
         ClientSecret::password(dc.password()),
         &config,
         [9; 32],
@@ -562,7 +575,7 @@ fn udp_first_falls_back_to_tcp_for_the_big_reply() {
             break result.unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
         }
         if let Some(request) = exchange.poll_request() {
-            let reply = smb_blocking::kerberos::send(&request);
+            let reply = send(&request);
             if let Ok(r) = &reply {
                 sizes.push((request.transport, r.len()));
             }
@@ -587,7 +600,7 @@ fn udp_first_falls_back_to_tcp_for_the_big_reply() {
     // The AS-REP that came over TCP is more than a datagram may carry here.
     let (_, as_rep) = sizes.last().unwrap();
     assert!(*as_rep > 1400, "{sizes:?}");
-    check_with_the_kdcs_key(&dc, &tgt);
+    check_with_the_kdcs_key(dc, &tgt);
 }
 
 /// `klist -e -f` of a ccache: (valid starting, expires) in seconds since 1970, the flag
@@ -935,6 +948,33 @@ fn tokio_logs_in_with_kerberos() {
         Err(e) => panic!("not the KDC's refusal: {e}"),
         Ok(_) => panic!("logged in with a wrong password"),
     }
+}
+
+/// The same on async-std/smol: the KDC over async-io's sockets, by password, then a file
+/// round trip.
+#[test]
+fn smol_logs_in_with_kerberos() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let o = kerberos_options(&dc);
+    let back = smol::block_on(async {
+        let client = smb_asyncstd::connect(&o)
+            .await
+            .unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+        assert!(client.is_signing());
+        client
+            .store_file("share", "by-smol.txt", &mut &b"kerberos, smol"[..])
+            .await
+            .unwrap();
+        client
+            .retrieve_file_to_vec("share", "by-smol.txt")
+            .await
+            .unwrap()
+    });
+    assert_eq!(back, b"kerberos, smol");
+    assert_eq!(
+        fs::read(dc.share_path("share").join("by-smol.txt")).unwrap(),
+        b"kerberos, smol"
+    );
 }
 
 /// A Kerberos connection cut in the middle of a download is made again with new tickets
