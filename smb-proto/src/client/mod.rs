@@ -29,6 +29,7 @@ use crate::url::SmbUrl;
 
 mod calls;
 mod channels;
+pub mod browse;
 pub mod context;
 pub mod dfs;
 mod pathlib;
