@@ -357,6 +357,9 @@ pub enum Command {
         /// Browsing: send those name queries to this name server (or master browser) only
         #[arg(long = "name-server", value_name = "IP")]
         name_server: Option<std::net::Ipv4Addr>,
+        /// Browsing: UDP port of the name service
+        #[arg(long = "nbns-port", value_name = "PORT", default_value_t = 137)]
+        nbns_port: u16,
         /// Connection options after the command.
         #[command(flatten)]
         conn: ConnArgs,

@@ -174,14 +174,16 @@ fn run(cli: Cli) -> Result<(), Fail> {
             all,
             broadcast,
             name_server,
+            nbns_port,
             ..
         } => {
+            use smb_proto::client::browse::BrowseOptions;
             let browse = match (broadcast, name_server) {
-                (_, Some(ip)) => smb_proto::client::browse::BrowseOptions::name_server(ip),
-                (Some(address), None) => smb_proto::client::browse::BrowseOptions::broadcast(address),
-                (None, None) => smb_proto::client::browse::BrowseOptions::default(),
+                (_, Some(ip)) => BrowseOptions::name_server(ip),
+                (Some(address), None) => BrowseOptions::broadcast(address),
+                (None, None) => BrowseOptions::default(),
             };
-            cx.ls(&url, long, recursive, all, browse)
+            cx.ls(&url, long, recursive, all, browse.port(nbns_port))
         }
         Command::Stat { url, .. } => cx.stat(&url),
         Command::Get {
@@ -522,7 +524,11 @@ impl Cx {
         url: &SmbUrl,
         browse: smb_proto::client::browse::BrowseOptions,
     ) -> Result<(), Fail> {
-        let options = self.options(url)?;
+        let mut options = self.options(url)?;
+        if options.domain.is_empty() {
+            // The workgroup whose master browser `smb://` asks, even for an anonymous login.
+            options.domain = self.login.domain.clone().unwrap_or_default();
+        }
         // The login is in the options; the context reaches master browsers on their port.
         let mut bare = url.clone();
         bare.user = None;

@@ -100,7 +100,7 @@ pub enum NameServiceError {
     /// Browsing found no master browser: none of the names a workgroup's master
     /// browser holds was answered for at the address asked (`smb://` lists the
     /// workgroups a master browser knows, and there was none to ask).
-    #[error("no master browser answered at {asked} (asked for {names}) (ENOENT)")]
+    #[error("no master browser answered at {asked} (asked for {names})")]
     NoMasterBrowser {
         /// Where the name queries went: a broadcast address or a name server.
         asked: Ipv4Addr,
