@@ -98,7 +98,10 @@ impl Context {
     pub fn new(runtime: Arc<dyn Runtime>, options: ConnectOptions) -> Self {
         Context {
             inner: Arc::new(Inner {
-                netbios: crate::NetBios::new(runtime.clone(), smb_proto::netbios::NameService::new()),
+                netbios: crate::NetBios::new(
+                    runtime.clone(),
+                    smb_proto::netbios::NameService::new(),
+                ),
                 pool: Pool::new(runtime, Some(options.clone())),
                 resolver: Resolver::new(options),
                 referrals: Mutex::default(),

@@ -542,7 +542,12 @@ impl Cx {
         let mut entries: Vec<_> = ctx.opendir(&bare.to_string())?.collect();
         entries.sort_by_key(|e| e.name.to_lowercase());
         if self.out.json {
-            return print_json(&entries.iter().map(show::DirentJson::from).collect::<Vec<_>>());
+            return print_json(
+                &entries
+                    .iter()
+                    .map(show::DirentJson::from)
+                    .collect::<Vec<_>>(),
+            );
         }
         let mut text = String::new();
         for e in &entries {

@@ -76,25 +76,36 @@ fn ls_lists_the_workgroups_and_a_workgroups_servers() {
     };
     let server = line(&servers, nmbd.netbios_name()).unwrap();
     assert_eq!(server.get(1), Some(&"server"), "{servers}");
-    for how in [["--broadcast", broadcast.as_str()], ["--name-server", unicast.as_str()]] {
+    for how in [
+        ["--broadcast", broadcast.as_str()],
+        ["--name-server", unicast.as_str()],
+    ] {
         let (status, workgroups, err) = ls("smb://", &how);
         assert_eq!(status, Some(0), "{how:?}: {err}");
         let wg = line(&workgroups, nmbd.workgroup())
             .unwrap_or_else(|| panic!("{how:?}: no {} in {workgroups}", nmbd.workgroup()));
         assert_eq!(wg.get(1), Some(&"workgroup"), "{workgroups}");
         assert!(err.is_empty(), "{err}");
-        let (status, servers, err) = ls(&format!("smb://{}", nmbd.workgroup().to_lowercase()), &how);
+        let (status, servers, err) =
+            ls(&format!("smb://{}", nmbd.workgroup().to_lowercase()), &how);
         assert_eq!(status, Some(0), "{how:?}: {err}");
         let server = line(&servers, nmbd.netbios_name()).unwrap_or_else(|| panic!("{servers}"));
         assert_eq!(server.get(1), Some(&"server"), "{servers}");
         println!("$ smb --smb1 ls smb:// {}\n{workgroups}", how.join(" "));
-        println!("$ smb --smb1 ls smb://{} {}\n{servers}", nmbd.workgroup(), how.join(" "));
+        println!(
+            "$ smb --smb1 ls smb://{} {}\n{servers}",
+            nmbd.workgroup(),
+            how.join(" ")
+        );
     }
     // JSON: the same entries with their types.
     let (status, json, err) = ls("smb://", &["--name-server", &unicast, "--json"]);
     assert_eq!(status, Some(0), "{err}");
     assert!(
-        json.contains(&format!(r#""name":"{}","type":"workgroup""#, nmbd.workgroup())),
+        json.contains(&format!(
+            r#""name":"{}","type":"workgroup""#,
+            nmbd.workgroup()
+        )),
         "{json}"
     );
 }
@@ -118,11 +129,24 @@ fn ls_of_the_network_without_a_master_browser_fails_clearly() {
     ]);
     assert_eq!(status, Some(NOT_FOUND), "{out} {err}");
     assert!(out.is_empty(), "{out}");
-    for part in ["smb: ", "no master browser", "127.0.0.1", "__MSBROWSE__", "SOMEGROUP<1d>"] {
+    for part in [
+        "smb: ",
+        "no master browser",
+        "127.0.0.1",
+        "__MSBROWSE__",
+        "SOMEGROUP<1d>",
+    ] {
         assert!(err.contains(part), "{part:?} missing in {err}");
     }
     // Without --smb1 nothing is asked: the error names the option.
-    let (status, _, err) = smb(&["ls", "smb://", "--name-server", "127.0.0.1", "--nbns-port", &nbns_port]);
+    let (status, _, err) = smb(&[
+        "ls",
+        "smb://",
+        "--name-server",
+        "127.0.0.1",
+        "--nbns-port",
+        &nbns_port,
+    ]);
     assert_ne!(status, Some(0));
     assert!(err.contains("--smb1") && err.contains("browse"), "{err}");
 }

@@ -678,7 +678,11 @@ mod tests {
         for s in ["smb://", "smb:///", "SMB://", "smb:////"] {
             let u = url(s);
             assert!(u.names_network(), "{s}");
-            assert_eq!((u.host.as_str(), u.port, &u.share), ("", None, &None), "{s}");
+            assert_eq!(
+                (u.host.as_str(), u.port, &u.share),
+                ("", None, &None),
+                "{s}"
+            );
             assert_eq!(u.to_string(), "smb://");
         }
         let alice = url("smb://W;alice:pw@");

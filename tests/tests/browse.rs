@@ -157,14 +157,19 @@ fn the_master_browser_of_a_workgroup_is_found_by_name() {
                 .any(|e| e.name == nmbd.workgroup() && e.kind == DirentType::Workgroup),
             "{workgroups:?}"
         );
-        assert!(workgroups.iter().all(|e| e.kind == DirentType::Workgroup && e.info.is_none()));
+        assert!(workgroups
+            .iter()
+            .all(|e| e.kind == DirentType::Workgroup && e.info.is_none()));
         let url = format!("smb://{}", nmbd.workgroup().to_lowercase());
         let servers: Vec<_> = ctx.opendir(&url).unwrap().collect();
         let server = servers
             .iter()
             .find(|e| e.name == nmbd.netbios_name())
             .unwrap_or_else(|| panic!("{} not in {servers:?}", nmbd.netbios_name()));
-        assert_eq!((server.kind, server.kind.smbc_type()), (DirentType::Server, 2));
+        assert_eq!(
+            (server.kind, server.kind.smbc_type()),
+            (DirentType::Server, 2)
+        );
     }
     // A server's URL still lists its shares, without a name query.
     let shares: Vec<_> = by_unicast
@@ -201,7 +206,10 @@ fn the_master_browser_of_a_workgroup_is_found_by_name() {
         (nmbd.workgroup().to_string(), DirentType::Workgroup),
         (nmbd.netbios_name().to_string(), DirentType::Server),
     ] {
-        assert!(tokio_workgroups.contains(&wanted), "{wanted:?} not in {tokio_workgroups:?}");
+        assert!(
+            tokio_workgroups.contains(&wanted),
+            "{wanted:?} not in {tokio_workgroups:?}"
+        );
     }
     // No SMB1, no browsing: the error names the option, and nothing was asked.
     let e = Context::new(ConnectOptions::new("").port(smbd.port()))
@@ -237,11 +245,21 @@ fn browsing_without_a_master_browser_fails_with_a_typed_error() {
     );
     assert_eq!(e.kind(), ErrorKind::NotFound);
     let msg = e.to_string();
-    for part in ["no master browser", "127.0.0.1", "__MSBROWSE__", "SOMEGROUP<1d>", "SOMEGROUP<1b>"] {
+    for part in [
+        "no master browser",
+        "127.0.0.1",
+        "__MSBROWSE__",
+        "SOMEGROUP<1d>",
+        "SOMEGROUP<1b>",
+    ] {
         assert!(msg.contains(part), "{part:?} missing in {msg}");
     }
     // Three names asked, each for its timeout.
-    assert!(started.elapsed() >= Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
     // The async context says the same.
     let on_smol = smol::block_on(async {
         smb_async::Context::new(smb_asyncstd::runtime(), ConnectOptions::new("").smb1(true))

@@ -82,9 +82,7 @@ impl BrowseOptions {
     /// answers.
     pub fn broadcast(address: Ipv4Addr) -> Self {
         BrowseOptions {
-            service: NameService::new()
-                .broadcast(true)
-                .recursion_desired(false),
+            service: NameService::new().broadcast(true).recursion_desired(false),
             address,
             timeout: Duration::from_secs(1),
         }
@@ -313,8 +311,7 @@ impl Browse {
     /// master browser to ask (of the workgroup asked for, or, for `__MSBROWSE__`, of
     /// the workgroup its node status names). No answer moves on to the next name.
     pub fn on_names(&mut self, outcome: Result<Vec<Ipv4Addr>, ClientError>) {
-        let Awaiting::Names(name) = std::mem::replace(&mut self.awaiting, Awaiting::Nothing)
-        else {
+        let Awaiting::Names(name) = std::mem::replace(&mut self.awaiting, Awaiting::Nothing) else {
             return;
         };
         match outcome {
@@ -443,7 +440,8 @@ mod tests {
                 let t = q.poll_transmit(Instant::now()).unwrap();
                 let p = crate::netbios::packet::Packet::decode(t.payload).unwrap();
                 assert!(
-                    !p.header.has(crate::netbios::packet::nm_flags::RECURSION_DESIRED),
+                    !p.header
+                        .has(crate::netbios::packet::nm_flags::RECURSION_DESIRED),
                     "browsing never sets RD"
                 );
                 (p.questions[0].name.name.to_string(), to)
@@ -507,9 +505,16 @@ mod tests {
                 assert_eq!(target.options.port, 1445, "the context's port");
                 assert_eq!(target.options.max_dialect, Dialect::Nt1);
                 assert_eq!(target.options.user, "alice");
-                assert_eq!(target.key, super::super::context::ConnectionKey::of(&target.options));
+                assert_eq!(
+                    target.key,
+                    super::super::context::ConnectionKey::of(&target.options)
+                );
                 let debug = format!("{op:?}");
-                assert!(debug.contains("LMBGROUP") && debug.contains(&format!("{}", server_type::DOMAIN_ENUM)), "{debug}");
+                assert!(
+                    debug.contains("LMBGROUP")
+                        && debug.contains(&format!("{}", server_type::DOMAIN_ENUM)),
+                    "{debug}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -607,7 +612,10 @@ mod tests {
                 assert_eq!(target.options.host, "127.0.0.3");
                 let debug = format!("{op:?}");
                 assert!(debug.contains(WG), "{debug}");
-                assert!(debug.contains(&format!("{}", server_type::ALL_SERVERS)), "{debug}");
+                assert!(
+                    debug.contains(&format!("{}", server_type::ALL_SERVERS)),
+                    "{debug}"
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -634,12 +642,20 @@ mod tests {
         b.on_names(Err(timed_out()));
         match b.step(&r, 3, now) {
             BrowseStep::Shares(target) => {
-                assert_eq!((target.options.host.as_str(), target.options.port), ("fileserver", 4455));
+                assert_eq!(
+                    (target.options.host.as_str(), target.options.port),
+                    ("fileserver", 4455)
+                );
             }
             other => panic!("{other:?}"),
         }
         // Not asked about at all: addresses, DNS names, a share, or SMB1 off.
-        for url in ["smb://127.0.0.1", "smb://[::1]", "smb://files.example.com", "smb://h/share"] {
+        for url in [
+            "smb://127.0.0.1",
+            "smb://[::1]",
+            "smb://files.example.com",
+            "smb://h/share",
+        ] {
             assert!(browse(&r, url).is_none(), "{url}");
         }
         assert!(browse(&resolver(false), "smb://fileserver").is_none());

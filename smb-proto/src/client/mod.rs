@@ -27,9 +27,9 @@ use crate::ntstatus::NtStatus;
 use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
+pub mod browse;
 mod calls;
 mod channels;
-pub mod browse;
 pub mod context;
 pub mod dfs;
 mod pathlib;
