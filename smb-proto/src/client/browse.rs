@@ -184,8 +184,6 @@ pub struct Browse {
     masters: VecDeque<Master>,
     /// Master browsers queued so far, each once.
     seen: Vec<Master>,
-    /// Whether some name answered: `smb://NAME` then names a workgroup.
-    found: bool,
     awaiting: Awaiting,
     /// The last failure worth telling (a listing's), when nothing succeeds.
     error: Option<ClientError>,
@@ -227,7 +225,6 @@ impl Browse {
             asked: Vec::new(),
             masters: VecDeque::new(),
             seen: Vec::new(),
-            found: false,
             awaiting: Awaiting::Nothing,
             error: None,
             outcome: None,
@@ -290,7 +287,9 @@ impl Browse {
         }
         match self.error.take() {
             Some(e) => BrowseStep::Fail(e),
-            None if !self.url.names_network() && !self.found => {
+            // No master browser answered for NAME (one that did was listed, or failed
+            // with the error above): NAME is a server.
+            None if !self.url.names_network() => {
                 BrowseStep::Shares(Box::new(resolver.resolve_url(self.url.clone())))
             }
             None => BrowseStep::Fail(ClientError::NameService(
@@ -318,7 +317,6 @@ impl Browse {
             Ok(addresses) => {
                 let workgroup = (name != NetBiosName::msbrowse()).then(|| name.name());
                 for ip in addresses {
-                    self.found = true;
                     self.queue((ip, workgroup.clone()), false);
                 }
             }
@@ -539,6 +537,31 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn each_master_browser_is_listed_before_the_next_is_asked_about() {
+        let r = resolver(true);
+        let mut b = browse(&r, "smb://").unwrap();
+        let now = Instant::now();
+        asks(b.step(&r, 1, now));
+        let (first, second) = (Ipv4Addr::new(127, 0, 0, 3), Ipv4Addr::new(127, 0, 0, 4));
+        // Twice the same node (two answers to one broadcast) is asked once.
+        b.on_names(Ok(vec![first, second, first]));
+        let status_of = |step| match step {
+            BrowseStep::Status(q) => *q.server().ip(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(status_of(b.step(&r, 2, now)), first);
+        b.on_status(Ok(status_with(&[("ONE", 0x1d, false)])));
+        match b.step(&r, 3, now) {
+            BrowseStep::List { target, .. } => assert_eq!(target.options.host, "127.0.0.3"),
+            other => panic!("{other:?}"),
+        }
+        b.on_list(Err(invalid("refused")));
+        assert_eq!(status_of(b.step(&r, 4, now)), second);
+        b.on_status(Err(invalid("silent")));
+        assert_eq!(asks(b.step(&r, 5, now)).0, format!("{WG}<1d>"));
     }
 
     #[test]
