@@ -508,3 +508,168 @@ fn check(key: &Result<Zeroizing<[u8; 16]>, String>, seq: u32, bytes: &[u8]) -> V
         Err(why) => Verdict::Failed(format!("cannot check the signature: {why}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smb_proto::wire::smb1::header::flags;
+
+    const KEY: [u8; 16] = [7; 16];
+
+    /// A message from its header fields and blocks, signed with `seq` when given.
+    fn message(
+        command: Smb1Command,
+        mid: u16,
+        reply: bool,
+        body: &[u8],
+        seq: Option<u32>,
+    ) -> Bytes {
+        let mut out = Vec::new();
+        Smb1Header {
+            command: command.0,
+            flags: if reply { flags::REPLY } else { 0 },
+            flags2: 0xC805,
+            pid: 0xFEFF,
+            uid: 100,
+            tid: 1,
+            mid,
+            ..Default::default()
+        }
+        .encode(&mut out);
+        out.extend_from_slice(body);
+        if let Some(seq) = seq {
+            smb1_signing::sign_parts(&KEY, seq, &mut out, &[]).unwrap();
+        }
+        out.into()
+    }
+
+    fn place(direction: Direction) -> Place {
+        Place {
+            frame: 1,
+            stream: 0,
+            direction,
+        }
+    }
+
+    /// Feeds `(direction, message)` to a connection that signs from sequence number 2.
+    fn run(messages: &[(Direction, Bytes)]) -> Vec<Smb1Message> {
+        let options = Options::default();
+        let mut shared = Shared {
+            options: &options,
+            sessions: HashMap::new(),
+            summary: Summary::default(),
+            out: Vec::new(),
+        };
+        let mut state = Smb1State {
+            signing: Signing::On {
+                key: Ok(Zeroizing::new(KEY)),
+                next_seq: smb1_signing::FIRST_REQUEST_SEQ,
+            },
+            ..Default::default()
+        };
+        for (direction, bytes) in messages {
+            state.message(&mut shared, place(*direction), bytes.clone());
+        }
+        shared
+            .out
+            .into_iter()
+            .map(|r| match r {
+                Record::Smb1(m) => m,
+                r => panic!("{r}"),
+            })
+            .collect()
+    }
+
+    const ECHO: &[u8] = &[1, 1, 0, 1, 0, b'x'];
+    const CANCEL: &[u8] = &[0, 0, 0];
+
+    #[test]
+    fn nt_cancel_takes_one_sequence_number_and_has_no_response() {
+        use Direction::{ToClient as S, ToServer as C};
+        // ECHO (2, reply 3), NT_CANCEL of it (4), ECHO (5, reply 6); replies out of order.
+        let m = run(&[
+            (C, message(Smb1Command::ECHO, 5, false, ECHO, Some(2))),
+            (
+                C,
+                message(Smb1Command::NT_CANCEL, 5, false, CANCEL, Some(4)),
+            ),
+            (C, message(Smb1Command::ECHO, 6, false, ECHO, Some(5))),
+            (S, message(Smb1Command::ECHO, 6, true, ECHO, Some(6))),
+            (S, message(Smb1Command::ECHO, 5, true, ECHO, Some(3))),
+        ]);
+        let verdicts: Vec<_> = m.iter().map(|m| m.verdict.clone()).collect();
+        assert_eq!(verdicts, vec![Verdict::SignedOk; 5], "{m:#?}");
+        assert_eq!(m[1].command_name(), "NT_CANCEL");
+        // Had NT_CANCEL taken two, the second ECHO would be numbered 6.
+        let m = run(&[
+            (
+                C,
+                message(Smb1Command::NT_CANCEL, 5, false, CANCEL, Some(2)),
+            ),
+            (C, message(Smb1Command::ECHO, 6, false, ECHO, Some(4))),
+        ]);
+        assert!(matches!(&m[1].verdict, Verdict::Failed(w) if w.contains("sequence number 3")));
+    }
+
+    #[test]
+    fn every_fragment_of_a_transaction_response_has_the_requests_number_plus_one() {
+        use Direction::{ToClient as S, ToServer as C};
+        let request = TransRequest::trans2(1, vec![0; 12], 10, 0xFFFF);
+        let mut req = vec![0u8; HEADER_LEN];
+        request.encode(&mut req);
+        // A response fragment: 10 words, no parameters or data.
+        let mut frag = vec![10u8];
+        frag.extend_from_slice(&[0; 20]);
+        frag.extend_from_slice(&[0, 0]);
+        let m = run(&[
+            (
+                C,
+                message(
+                    Smb1Command::TRANSACTION2,
+                    9,
+                    false,
+                    &req[HEADER_LEN..],
+                    Some(2),
+                ),
+            ),
+            (
+                S,
+                message(Smb1Command::TRANSACTION2, 9, true, &frag, Some(3)),
+            ),
+            (
+                S,
+                message(Smb1Command::TRANSACTION2, 9, true, &frag, Some(3)),
+            ),
+        ]);
+        assert!(m.iter().all(|m| m.verdict == Verdict::SignedOk), "{m:#?}");
+        assert_eq!(m[2].details.as_deref(), Some("FIND_FIRST2"));
+    }
+
+    #[test]
+    fn andx_chains_are_named_and_bad_ones_noted() {
+        use Direction::ToServer as C;
+        // LOGOFF_ANDX with a second LOGOFF_ANDX block chained at 39; one pointing at itself.
+        let chained = [2, 0x74, 0, 39, 0, 0, 0, 2, 0xFF, 0, 0, 0, 0, 0];
+        let looped = [2, 0x74, 0, 32, 0, 0, 0];
+        let m = run(&[
+            (
+                C,
+                message(Smb1Command::LOGOFF_ANDX, 1, false, &chained, Some(2)),
+            ),
+            (
+                C,
+                message(Smb1Command::LOGOFF_ANDX, 2, false, &looped, Some(4)),
+            ),
+        ]);
+        assert_eq!(m[0].command_name(), "LOGOFF_ANDX+LOGOFF_ANDX");
+        assert_eq!(m[0].verdict, Verdict::SignedOk);
+        assert!(m[0].to_string().starts_with(
+            "     1 #0 C→S LOGOFF_ANDX+LOGOFF_ANDX -                               mid=1 pid=65279 tid=0x1 uid=0x64 flags=0x00/0xc805 - signed-ok"
+        ), "{}", m[0]);
+        assert!(
+            matches!(&m[1].verdict, Verdict::Failed(w) if w.contains("AndX chain")),
+            "{}",
+            m[1]
+        );
+    }
+}

@@ -368,6 +368,19 @@ mod tests {
         let msg = request(Smb1Command::TREE_CONNECT_ANDX, |o| tree.encode(o));
         assert_eq!(tree::TreeConnectRequest::decode(&msg).unwrap(), tree);
         assert_robust(&msg, tree::TreeConnectRequest::decode);
+        // The path follows PasswordLength bytes of password (here 3, so no pad byte).
+        let msg = request(Smb1Command::TREE_CONNECT_ANDX, |o| {
+            o.extend_from_slice(&[4, 0xFF, 0, 0, 0, 0, 0, 3, 0]);
+            let mut bytes = b"pw\0".to_vec();
+            put_utf16le(&mut bytes, "\\\\S\\x\0");
+            bytes.extend_from_slice(b"?????\0");
+            o.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+            o.extend_from_slice(&bytes);
+        });
+        assert_eq!(
+            tree::TreeConnectRequest::decode(&msg).unwrap().path,
+            r"\\S\x"
+        );
 
         let create = file::NtCreateRequest {
             name: r"\dir\ä.txt".into(),
@@ -398,6 +411,13 @@ mod tests {
         let msg = request(Smb1Command::WRITE_ANDX, |o| write.encode(o));
         assert_eq!(file::WriteRequest::decode(&msg).unwrap(), write);
         assert_robust(&msg, file::WriteRequest::decode);
+        // Past 64 KiB the length's high word counts (DataLengthHigh).
+        let large = file::WriteRequest {
+            data: vec![0x5A; 70_000].into(),
+            ..write
+        };
+        let msg = request(Smb1Command::WRITE_ANDX, |o| large.encode(o));
+        assert_eq!(file::WriteRequest::decode(&msg).unwrap(), large);
 
         let close = file::CloseRequest { fid: 0x4002 };
         let msg = request(Smb1Command::CLOSE, |o| close.encode(o));
