@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut records = 0usize;
     let _ = dissect(data, &options, |_| records += 1);
-    // smb-proto/tests/data/captures/README.md: the SMB1 captures' ports and password.
+    // smb-proto/tests/data/captures/smb1/README.md: the SMB1 captures' ports and password.
     let smb1 = Options {
         credentials: Some(Credentials::password("", "", "Sm0ke-Test!pw")),
         ports: vec![34665, 45557, 43131, 43905],

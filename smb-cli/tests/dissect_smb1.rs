@@ -1,4 +1,4 @@
-//! `smb dissect` over SMB1 captures (issue #16) in `smb-proto/tests/data/captures` (see
+//! `smb dissect` over SMB1 captures (issue #16) in `smb-proto/tests/data/captures/smb1` (see
 //! its README: made with smbclient and our own client against a private SMB1-only Samba
 //! on loopback; password `Sm0ke-Test!pw`, each capture on its own server port).
 //!
@@ -14,7 +14,7 @@ use smb_proto::auth::ntlm::Credentials;
 
 const CAPTURES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../smb-proto/tests/data/captures"
+    "/../smb-proto/tests/data/captures/smb1"
 );
 /// The SMB1 captures' password (the test harness's default user's).
 const PASSWORD: &str = "Sm0ke-Test!pw";
