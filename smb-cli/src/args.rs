@@ -679,10 +679,10 @@ pub enum Command {
     /// Verify and decrypt captured SMB traffic (pcap, pcapng)
     #[command(
         long_about = "Reassembles the SMB traffic in each capture, decodes every SMB2 \
-        message, recovers the session keys from the NTLMSSP exchanges with the password, and \
+        and SMB1 message, recovers the session keys from the NTLMSSP exchanges with the password, and \
         prints one line per message: frame, TCP stream, direction, command, status, message \
         id, session id, tree id, the file (or share, user, dialect) and signed-ok / \
-        decrypted-ok / unsigned. Exits 1 if any message fails to decode, any signature fails \
+        decrypted-ok / unsigned (SMB1: MID, PID, TID, UID and MD5 signatures). Exits 1 if any message fails to decode, any signature fails \
         to verify, any encrypted message fails to decrypt, or a capture holds no SMB \
         traffic."
     )]
