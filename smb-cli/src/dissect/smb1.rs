@@ -488,10 +488,14 @@ impl Smb1State {
             *next_seq = smb1_signing::FIRST_REQUEST_SEQ;
             return check(signing, smb1_signing::ACTIVATION_SEQ, bytes);
         }
-        match self.pending.get(&key).and_then(|p| p.response_seq) {
-            Some(seq) => check(signing, seq, bytes),
+        match self.pending.get(&key).map(|p| p.response_seq) {
+            Some(Some(seq)) => check(signing, seq, bytes),
+            Some(None) => Verdict::Failed(format!(
+                "cannot check the signature: the request with MID {} was sent before signing started",
+                h.mid
+            )),
             None => Verdict::Failed(format!(
-                "signed, but the capture holds no request with MID {} to number it",
+                "cannot check the signature: the capture holds no request with MID {} to number it",
                 h.mid
             )),
         }
@@ -609,6 +613,19 @@ mod tests {
             (C, message(Smb1Command::ECHO, 6, false, ECHO, Some(4))),
         ]);
         assert!(matches!(&m[1].verdict, Verdict::Failed(w) if w.contains("sequence number 3")));
+    }
+
+    #[test]
+    fn a_signed_response_without_its_request_cannot_be_checked() {
+        let m = run(&[(
+            Direction::ToClient,
+            message(Smb1Command::ECHO, 9, true, ECHO, Some(3)),
+        )]);
+        assert!(
+            matches!(&m[0].verdict, Verdict::Failed(w) if w.contains("no request with MID 9")),
+            "{}",
+            m[0]
+        );
     }
 
     #[test]
