@@ -551,12 +551,14 @@ impl Cx {
         }
         let mut text = String::new();
         for e in &entries {
-            text.push_str(&format!(
-                "{:<20} {:<9} {}\n",
+            let line = format!(
+                "{:<20} {:<9} {}",
                 printable(&e.name),
                 show::dirent_type(e.kind),
                 printable(&e.comment)
-            ));
+            );
+            text.push_str(line.trim_end());
+            text.push('\n');
         }
         write_out(text.as_bytes())
     }
