@@ -30,7 +30,16 @@ enum Wake {
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<usize>),
     Timer,
+    /// A KDC attempt a login asked for ended.
+    Kdc(KdcDone),
 }
+
+/// A KDC attempt's answer for login `OpId`, and the wall-clock time it came at.
+type KdcDone = (
+    smb_proto::OpId,
+    Result<Vec<u8>, smb_proto::auth::kerberos::KdcIoError>,
+    std::time::SystemTime,
+);
 
 /// What a handle asks of the driver.
 pub(crate) enum Cmd {
@@ -141,6 +150,8 @@ pub(crate) struct Driver {
     cmds: Pin<Box<Receiver<Cmd>>>,
     closed: Closed,
     shutting_down: bool,
+    /// Where the tasks making KDC attempts send their answers, and where they come in.
+    kdc_done: (Sender<KdcDone>, Pin<Box<Receiver<KdcDone>>>),
 }
 
 /// A driver dropped before its loop ended (its executor shut down) still tells the
@@ -168,6 +179,22 @@ impl Driver {
             cmds: Box::pin(cmds),
             closed,
             shutting_down: false,
+            kdc_done: {
+                let (tx, rx) = async_channel::unbounded();
+                (tx, Box::pin(rx))
+            },
+        }
+    }
+
+    /// Starts a task for each KDC attempt a login asked for ([`smb_proto::Event::Kdc`]):
+    /// the connection goes on while the KDC answers.
+    fn serve_kdc(&mut self) {
+        while let Some((id, request)) = self.dispatch.poll_kdc() {
+            let (runtime, done) = (self.runtime.clone(), self.kdc_done.0.clone());
+            self.runtime.spawn(Box::pin(async move {
+                let reply = crate::kerberos::send(&*runtime, &request).await;
+                let _ = done.send((id, reply, std::time::SystemTime::now())).await;
+            }));
         }
     }
 
@@ -178,6 +205,7 @@ impl Driver {
         // the socket, nor a busy socket the commands.
         let mut commands_first = true;
         self.dispatch.settle();
+        self.serve_kdc();
         loop {
             let writing = self.dispatch.is_writing();
             if self.shutting_down && !writing {
@@ -209,13 +237,17 @@ impl Driver {
                     .pending(MAX_SLICES)
                     .map(IoSlice::new)
                     .collect();
-                let (cmds, sock, scratch, shutting_down) = (
+                let (cmds, sock, scratch, shutting_down, kdc_done) = (
                     &mut self.cmds,
                     &mut self.sock,
                     &mut self.scratch[..want],
                     self.shutting_down,
+                    &mut self.kdc_done.1,
                 );
                 poll_fn(|cx| {
+                    if let Poll::Ready(Some(done)) = kdc_done.poll_next(cx) {
+                        return Poll::Ready(Wake::Kdc(done));
+                    }
                     let mut command = |cx: &mut std::task::Context<'_>| {
                         if shutting_down {
                             return None;
@@ -276,8 +308,10 @@ impl Driver {
                     timer = None;
                     core.handle_timeout(Instant::now());
                 }
+                Wake::Kdc((id, reply, wall)) => core.kdc_reply(id, reply, wall, Instant::now()),
             }
             self.dispatch.settle();
+            self.serve_kdc();
             if self.dispatch.connection().close_reason().is_some() {
                 break;
             }

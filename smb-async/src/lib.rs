@@ -300,7 +300,7 @@ impl Running {
                 Some(Ev::Changes(c)) => Ok(Step::Changes(c)),
                 Some(Ev::Done(r)) => {
                     self.finished = true;
-                    r.map(Step::Done).map_err(|e| Error::Smb(e).at(&self.path))
+                    r.map(Step::Done).map_err(|e| Error::from(e).at(&self.path))
                 }
                 None => {
                     self.finished = true;
@@ -397,7 +397,7 @@ impl Client {
                 let why = "recording a Kerberos login is not supported yet";
                 return Err(smb_proto::Error::Invalid(why.into()).into());
             }
-            Some(k) => Some(kerberos::login(opts, k, &*runtime).await?),
+            Some(k) => Some(kerberos::login(opts, k)?),
             None => None,
         };
         let client = match login {
@@ -544,7 +544,7 @@ impl Client {
         let (link, _) = Client::dial(&opts, &self.inner.runtime).await?;
         // A Kerberos login keeps no credentials: it gets new tickets.
         if let Some(k) = &opts.kerberos {
-            let login = kerberos::login(&opts, k, &*self.inner.runtime).await?;
+            let login = kerberos::login(&opts, k)?;
             let slot = SessionSlot::DEFAULT;
             let op = BoxedOp::new(login);
             Client::begin_on(&self.inner, &link, slot, op, None, self.timeout)?

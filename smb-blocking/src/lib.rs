@@ -289,6 +289,10 @@ impl Pump {
         }
         loop {
             while let Some(ev) = self.core.poll_event() {
+                if let Event::Kdc { id, request } = &ev {
+                    kerberos::serve(&mut self.core, *id, request);
+                    continue;
+                }
                 match ev.op() {
                     Some(of) if of == id => {
                         // Encrypted WRITEs sit in the send buffer whole (plain ones only as

@@ -60,7 +60,7 @@ pub use transfer::{
 pub enum ClientError {
     /// The protocol reported a failure (NTSTATUS with path, auth, timeout, closed…).
     #[error(transparent)]
-    Smb(#[from] crate::Error),
+    Smb(crate::Error),
     /// The server could not be reached: the name did not resolve, or the TCP connection
     /// was refused or timed out.
     #[error("connecting to {target}: {source}{}", errno_suffix(source))]
@@ -107,6 +107,18 @@ pub enum ClientError {
         /// The operation, e.g. "retrieve_file".
         op: &'static str,
     },
+}
+
+/// A Kerberos failure of the login operation is [`ClientError::Kerberos`], as one of the
+/// drivers' own KDC exchanges is; everything else the core reports is
+/// [`ClientError::Smb`].
+impl From<crate::Error> for ClientError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Kerberos(k) => ClientError::Kerberos(k),
+            e => ClientError::Smb(e),
+        }
+    }
 }
 
 /// `time` as the FILETIME a request carries; a time before 1601 has none.
@@ -575,6 +587,41 @@ impl ConnectOptions {
         }
     }
 
+    /// The Kerberos login [`ConnectOptions::kerberos`] asks for, to run as
+    /// [`ops::Login::kerberos`](crate::ops::Login::kerberos): the client
+    /// ([`kerberos_client`](Self::kerberos_client)), the service
+    /// ([`kerberos_service`](Self::kerberos_service)), the secret
+    /// ([`kerberos_secret`](Self::kerberos_secret), from `keytab`, the keytab file's bytes
+    /// the driver read, when one is configured) and the KDC configuration. The tickets
+    /// come during the login, through [`crate::Event::Kdc`].
+    ///
+    /// # Errors
+    ///
+    /// What [`kerberos_client`](Self::kerberos_client),
+    /// [`kerberos_service`](Self::kerberos_service) and
+    /// [`kerberos_secret`](Self::kerberos_secret) refuse; [`KerberosError::Credentials`]
+    /// when Kerberos is not configured.
+    pub fn kerberos_login(
+        &self,
+        keytab: Option<&[u8]>,
+    ) -> Result<crate::auth::kerberos::KerberosLogin, KerberosError> {
+        let kerberos = self
+            .kerberos
+            .as_ref()
+            .ok_or_else(|| KerberosError::Credentials("Kerberos is not configured".to_string()))?;
+        let client = self.kerberos_client()?;
+        let service = self.kerberos_service(&client)?;
+        let secret = self.kerberos_secret(&client, keytab)?;
+        Ok(crate::auth::kerberos::KerberosLogin {
+            client,
+            service,
+            secret: Some(secret),
+            kdc: kerberos.kdc.clone(),
+            tgt: None,
+            service_ticket: None,
+        })
+    }
+
     /// The options of a channel to `addr` ([`Connection::new_channel`]): these, at
     /// that address, recording nothing, with no keep-alive (nothing to keep alive
     /// before the binding, and a channel idles between transfers).
@@ -951,6 +998,8 @@ pub struct Dispatcher<S> {
     out: VecDeque<Bytes>,
     routes: IdMap<OpId, Route<S>>,
     tickets: IdMap<u64, OpId>,
+    /// KDC attempts asked for ([`Event::Kdc`]) and not yet taken by the driver.
+    kdc: VecDeque<(OpId, crate::auth::kerberos::KdcRequest)>,
 }
 
 impl<S: EventSink> Dispatcher<S> {
@@ -961,7 +1010,15 @@ impl<S: EventSink> Dispatcher<S> {
             out: VecDeque::new(),
             routes: IdMap::default(),
             tickets: IdMap::default(),
+            kdc: VecDeque::new(),
         }
+    }
+
+    /// The next KDC attempt a login asked for ([`Event::Kdc`]): the driver makes it (in
+    /// a task of its own, so the connection goes on meanwhile) and hands the answer to
+    /// [`Connection::kdc_reply`] with the id given here.
+    pub fn poll_kdc(&mut self) -> Option<(OpId, crate::auth::kerberos::KdcRequest)> {
+        self.kdc.pop_front()
     }
 
     /// The connection, for input, timeouts and closing.
@@ -1085,6 +1142,10 @@ impl<S: EventSink> Dispatcher<S> {
                 } => (id, DriverEvent::Progress { file, done, total }),
                 Event::Entries { id, entries } => (id, DriverEvent::Entries(entries)),
                 Event::Changes { id, changes } => (id, DriverEvent::Changes(changes)),
+                Event::Kdc { id, request } => {
+                    self.kdc.push_back((id, request));
+                    continue;
+                }
                 // Breaks an operation claimed went to it; this client requests no oplocks or
                 // leases of its own, so an unclaimed one has no reader. `Closed` ends the
                 // driver's loop.

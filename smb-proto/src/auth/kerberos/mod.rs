@@ -28,6 +28,7 @@ pub mod as_exchange;
 pub mod asn1;
 pub mod crypto;
 pub mod error;
+pub mod flow;
 pub mod gss;
 pub mod kdc;
 pub mod keytab;
@@ -41,6 +42,7 @@ use zeroize::Zeroizing;
 
 pub use as_exchange::AsExchange;
 pub use error::KerberosError;
+pub use flow::{KerberosLogin, TicketFlow};
 pub use kdc::{KdcIoError, KdcRequest, KdcTransport, TransportPolicy};
 pub use mechanism::SpnegoKerberos;
 pub use tgs_exchange::TgsExchange;
