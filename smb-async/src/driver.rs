@@ -152,6 +152,8 @@ pub(crate) struct Driver {
     shutting_down: bool,
     /// Where the tasks making KDC attempts send their answers, and where they come in.
     kdc_done: (Sender<KdcDone>, Pin<Box<Receiver<KdcDone>>>),
+    /// Where KDC attempts go: the network (recorded or not), or a replay's recording.
+    kdc_via: crate::replay::KdcVia,
 }
 
 /// A driver dropped before its loop ended (its executor shut down) still tells the
@@ -169,6 +171,7 @@ impl Driver {
         core: smb_proto::Connection,
         cmds: Receiver<Cmd>,
         closed: Closed,
+        kdc_via: crate::replay::KdcVia,
     ) -> Self {
         Driver {
             dispatch: Dispatcher::new(core),
@@ -183,17 +186,42 @@ impl Driver {
                 let (tx, rx) = async_channel::unbounded();
                 (tx, Box::pin(rx))
             },
+            kdc_via,
         }
     }
 
     /// Starts a task for each KDC attempt a login asked for ([`smb_proto::Event::Kdc`]):
     /// the connection goes on while the KDC answers.
     fn serve_kdc(&mut self) {
+        use crate::replay::KdcVia;
         while let Some((id, request)) = self.dispatch.poll_kdc() {
+            if let KdcVia::Replay(replay) = &self.kdc_via {
+                // The recording answers at once; a divergence fails the replay.
+                let (reply, wall) = replay.kdc(&request).unwrap_or_else(|e| {
+                    let e = smb_proto::auth::kerberos::KdcIoError::Io(e.to_string());
+                    (Err(e), std::time::SystemTime::now())
+                });
+                let core = self.dispatch.connection();
+                core.kdc_reply(id, reply, wall, Instant::now());
+                self.dispatch.settle();
+                continue;
+            }
             let (runtime, done) = (self.runtime.clone(), self.kdc_done.0.clone());
+            let sink = match &self.kdc_via {
+                KdcVia::Recorded(sink) => Some(sink.clone()),
+                _ => None,
+            };
             self.runtime.spawn(Box::pin(async move {
-                let reply = crate::kerberos::send(&*runtime, &request).await;
-                let _ = done.send((id, reply, std::time::SystemTime::now())).await;
+                let mut reply = crate::kerberos::send(&*runtime, &request).await;
+                let wall = std::time::SystemTime::now();
+                if let Some(sink) = sink {
+                    // Recorded before the core hears the answer, so before any byte it
+                    // makes the connection send.
+                    if let Err(e) = crate::replay::record_kdc(&sink, &request, &reply, wall) {
+                        reply = Err(smb_proto::auth::kerberos::KdcIoError::Io(e.to_string()));
+                    }
+                }
+                let _ = done.send((id, reply, wall)).await;
             }));
         }
     }

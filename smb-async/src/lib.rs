@@ -146,10 +146,11 @@ impl Link {
         sock: Box<dyn runtime::Socket>,
         core: smb_proto::Connection,
         runtime: &Arc<dyn Runtime>,
+        kdc: replay::KdcVia,
     ) -> Arc<Link> {
         let closed = Closed::default();
         let (cmds, cmd_rx) = async_channel::bounded(COMMAND_QUEUE);
-        let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone());
+        let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone(), kdc);
         runtime.spawn(Box::pin(driver.run()));
         Arc::new(Link {
             cmds,
@@ -392,11 +393,6 @@ impl Client {
             client_guid,
         };
         let login = match &opts.kerberos {
-            // The tickets before the login; no recording of one yet.
-            Some(_) if opts.record.is_some() => {
-                let why = "recording a Kerberos login is not supported yet";
-                return Err(smb_proto::Error::Invalid(why.into()).into());
-            }
             Some(k) => Some(kerberos::login(opts, k)?),
             None => None,
         };
@@ -447,10 +443,10 @@ impl Client {
         let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         // Consumers are other tasks and may lag; see `Chunk`.
         config.paced_reads = true;
-        let sock = replay::recorded(sock, opts, &config)?;
+        let (sock, kdc) = replay::recorded(sock, opts, &config)?;
         let core = make(config);
         let client_guid = core.client_guid();
-        Ok((Link::start(sock, core, runtime), client_guid))
+        Ok((Link::start(sock, core, runtime, kdc), client_guid))
     }
 
     /// A client of the connection task `link`, logged in with `creds`.

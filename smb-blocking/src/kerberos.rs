@@ -104,13 +104,6 @@ pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result
     Ok(ops::Login::kerberos(login))
 }
 
-/// Serves a login's [`smb_proto::Event::Kdc`]: makes the attempt and hands the answer
-/// back to `core`.
-pub(crate) fn serve(core: &mut smb_proto::Connection, id: smb_proto::OpId, request: &KdcRequest) {
-    let reply = send(request);
-    core.kdc_reply(id, reply, SystemTime::now(), Instant::now());
-}
-
 /// Moves an exchange's messages until it settles.
 fn run(mut exchange: impl TicketExchange) -> Result<Credential> {
     loop {

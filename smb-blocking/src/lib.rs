@@ -198,12 +198,9 @@ impl Pump {
 
     /// [`Pump::dial`], logging in with `creds`.
     fn dial_as(opts: &ConnectOptions, creds: Credentials) -> Result<Pump> {
-        // Kerberos: the tickets before the connection (no SMB traffic if they fail).
+        // Kerberos: its keytab read before the connection; the tickets come during the
+        // login, through the core's KDC events.
         let kerberos = match &opts.kerberos {
-            Some(_) if opts.record.is_some() => {
-                let why = "recording a Kerberos login is not supported yet";
-                return Err(smb_proto::Error::Invalid(why.into()).into());
-            }
             Some(k) => Some(kerberos::login(opts, k)?),
             None => None,
         };
@@ -290,7 +287,9 @@ impl Pump {
         loop {
             while let Some(ev) = self.core.poll_event() {
                 if let Event::Kdc { id, request } = &ev {
-                    kerberos::serve(&mut self.core, *id, request);
+                    // A login's KDC attempt: made now (logins are one at a time).
+                    let (reply, wall) = self.sock.kdc(request);
+                    self.core.kdc_reply(*id, reply, wall, Instant::now());
                     continue;
                 }
                 match ev.op() {
