@@ -737,6 +737,11 @@ impl Client {
         self.status().is_signing
     }
 
+    /// Whether the session logged in with Kerberos (else NTLM, or anonymously).
+    pub fn is_kerberos(&self) -> bool {
+        self.status().is_kerberos
+    }
+
     fn status(&self) -> &Status {
         self.status.get().expect("a connected client has logged in")
     }

@@ -363,6 +363,7 @@ impl Pump {
                 negotiated: self.core.negotiated().cloned().ok_or_else(no_negotiate)?,
                 is_guest: info.is_guest,
                 is_signing: info.is_signing,
+                is_kerberos: info.is_kerberos,
             },
             is_encrypting: info.is_encrypting,
         })
@@ -1019,6 +1020,12 @@ impl Connection {
     /// Whether requests are being signed.
     pub fn is_signing(&self) -> bool {
         self.status.is_signing
+    }
+
+    /// Whether the session logged in with Kerberos (else NTLM, or anonymously): after
+    /// a fallback ([`KerberosOptions`]) it is NTLM's.
+    pub fn is_kerberos(&self) -> bool {
+        self.status.is_kerberos
     }
 
     /// Whether the session encrypts every request.

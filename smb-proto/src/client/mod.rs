@@ -299,23 +299,63 @@ pub struct ConnectOptions {
 /// with the realm in [`ConnectOptions::domain`]), proven by the password (or NT hash,
 /// for RC4) or by a keytab; the server is named by
 /// [`ConnectOptions::server_name`] (else `host`) in its service name, `cifs/<name>`.
-/// When Kerberos is asked for, a Kerberos failure fails the login: there is no NTLM
-/// fallback.
+/// Kerberos is tried when the server offers it (its NEGOTIATE response lists krb5, or
+/// lists nothing); with [`KerberosPolicy::Desired`] (the default) a failure that NTLM can
+/// get past ([`KerberosError::ntlm_may_follow`]: the KDC unreachable, no service ticket
+/// for the host, the host an IP address, the server not offering Kerberos) falls back to
+/// NTLM with the same password, and the fallback is logged with its reason; with
+/// [`KerberosPolicy::Required`] ([`KerberosOptions::required`]) the Kerberos error is the
+/// login's. A wrong password, a clock skew or an unusable account never falls back.
 #[derive(Debug, Clone, Default)]
 pub struct KerberosOptions {
     /// The KDCs, transports, encryption types and clock offset.
     pub kdc: KdcConfig,
     /// A keytab file with the user's keys, read at connect time in place of a password.
     pub keytab: Option<std::path::PathBuf>,
+    /// Whether a Kerberos failure may fall back to NTLM (libsmbclient's
+    /// `--use-kerberos=desired|required`).
+    pub policy: KerberosPolicy,
+}
+
+/// Whether Kerberos must succeed ([`KerberosOptions::policy`]), as libsmbclient's
+/// `--use-kerberos=required|desired` (`off` is no [`KerberosOptions`] at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KerberosPolicy {
+    /// Kerberos first; NTLM with the same password when Kerberos cannot be used here.
+    #[default]
+    Desired,
+    /// Kerberos only: its failure is the login's.
+    Required,
 }
 
 impl KerberosOptions {
-    /// Kerberos with the KDC at `kdc` (`host:port`, or `host` for port 88).
+    /// Kerberos with the KDC at `kdc` (`host:port`, or `host` for port 88), NTLM as the
+    /// fallback ([`KerberosPolicy::Desired`]).
     pub fn kdc(kdc: &str) -> Self {
         KerberosOptions {
             kdc: KdcConfig::new().kdc(kdc),
             keytab: None,
+            policy: KerberosPolicy::Desired,
         }
+    }
+
+    /// Kerberos only, no NTLM fallback ([`KerberosPolicy::Required`]).
+    ///
+    /// ```
+    /// use smb_proto::client::{KerberosOptions, KerberosPolicy};
+    /// assert_eq!(KerberosOptions::kdc("kdc:88").policy, KerberosPolicy::Desired);
+    /// assert_eq!(KerberosOptions::kdc("kdc:88").required().policy, KerberosPolicy::Required);
+    /// ```
+    pub fn required(mut self) -> Self {
+        self.policy = KerberosPolicy::Required;
+        self
+    }
+
+    /// Kerberos first, NTLM when Kerberos cannot be used ([`KerberosPolicy::Desired`],
+    /// the default).
+    pub fn desired(mut self) -> Self {
+        self.policy = KerberosPolicy::Desired;
+        self
     }
 
     /// Proves the user with the keys in the keytab file at `path`.
@@ -610,15 +650,45 @@ impl ConnectOptions {
             .as_ref()
             .ok_or_else(|| KerberosError::Credentials("Kerberos is not configured".to_string()))?;
         let client = self.kerberos_client()?;
-        let service = self.kerberos_service(&client)?;
         let secret = self.kerberos_secret(&client, keytab)?;
+        // NTLM with the same password (never with a keytab's keys).
+        let fallback = match (&secret, kerberos.policy, keytab) {
+            (_, KerberosPolicy::Required, _) | (_, _, Some(_)) => None,
+            (ClientSecret::Password(p), ..) => {
+                let (domain, user) = match self.domain.as_str() {
+                    "" => (String::new(), self.user.clone()),
+                    d => (d.to_string(), client.name.join("/")),
+                };
+                let creds = match &self.secret {
+                    Secret::NtHash(h) => Credentials::nt_hash(&domain, &user, *h),
+                    _ => Credentials::password(&domain, &user, p.as_str()),
+                };
+                Some(if self.use_ntlm_v2 {
+                    creds
+                } else {
+                    creds.with_ntlm_v1()
+                })
+            }
+            (ClientSecret::Keys(_), ..) => match &self.secret {
+                Secret::NtHash(h) => Some(Credentials::nt_hash("", &self.user, *h)),
+                _ => None,
+            },
+        };
+        // A server named by its address: no service ticket, but NTLM may still serve.
+        let service = match self.kerberos_service(&client) {
+            Ok(s) => Ok(s),
+            Err(e) if fallback.is_some() && e.ntlm_may_follow() => Err(e),
+            Err(e) => return Err(e),
+        };
         Ok(crate::auth::kerberos::KerberosLogin {
+            service: service.clone().unwrap_or_else(|_| client.clone()),
+            unusable: service.err(),
             client,
-            service,
             secret: Some(secret),
             kdc: kerberos.kdc.clone(),
             tgt: None,
             service_ticket: None,
+            fallback,
         })
     }
 
@@ -981,6 +1051,8 @@ pub struct Status {
     pub is_guest: bool,
     /// Whether the session signs its messages.
     pub is_signing: bool,
+    /// Whether the session logged in with Kerberos (else NTLM, or anonymously).
+    pub is_kerberos: bool,
 }
 
 struct Route<S> {
@@ -1094,6 +1166,7 @@ impl<S: EventSink> Dispatcher<S> {
             negotiated: n.clone(),
             is_guest: info.is_guest,
             is_signing: info.is_signing,
+            is_kerberos: info.is_kerberos,
         })
     }
 

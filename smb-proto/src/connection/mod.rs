@@ -70,6 +70,8 @@ pub struct SessionInfo {
     pub is_signing: bool,
     /// Whether its requests are encrypted.
     pub is_encrypting: bool,
+    /// Whether it logged in with Kerberos (else NTLM, or anonymously).
+    pub is_kerberos: bool,
 }
 
 /// Identifies an operation started with [`Connection::start`].
@@ -309,6 +311,9 @@ pub(crate) struct Core {
     smb1_negprot: bool,
     /// The connection's SMB1 state, once it negotiated NT LM 0.12.
     smb1: Option<smb1::Smb1State>,
+    /// The SPNEGO mechanisms (OIDs) the server's NEGOTIATE response lists; empty when it
+    /// lists none.
+    pub(crate) server_mechs: Vec<Vec<u8>>,
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -393,6 +398,7 @@ impl Connection {
             channel_of: None,
             smb1_negprot: false,
             smb1: None,
+            server_mechs: Vec::new(),
             rng,
             config,
         };
@@ -469,6 +475,7 @@ impl Connection {
             is_guest: s.is_guest,
             is_signing: s.signing_active,
             is_encrypting: s.encrypt_all,
+            is_kerberos: s.kerberos,
         })
     }
 

@@ -3,7 +3,9 @@
 use std::time::SystemTime;
 
 use crate::auth::kerberos::flow::FlowStep;
-use crate::auth::kerberos::{KdcIoError, KerberosLogin, SpnegoKerberos, TicketFlow};
+use crate::auth::kerberos::{
+    gss, KdcIoError, KerberosError, KerberosLogin, SpnegoKerberos, TicketFlow,
+};
 use crate::auth::ntlm::{Credentials, NtlmClient};
 use crate::auth::spnego::{Authenticator, SpnegoNtlm};
 use crate::config::Dialect;
@@ -50,6 +52,8 @@ pub struct Login {
     bind: bool,
     /// A Kerberos login: the tickets first ([`Login::kerberos`]).
     kerberos: Option<Kerberos>,
+    /// The NTLM login a Kerberos one falls back to.
+    fallback: Option<Credentials>,
 }
 
 /// A Kerberos login's way to its AP-REQ.
@@ -88,6 +92,7 @@ impl Login {
             again: false,
             bind: false,
             kerberos: None,
+            fallback: None,
         }
     }
 
@@ -125,6 +130,7 @@ impl Login {
             again: false,
             bind: false,
             kerberos: None,
+            fallback: None,
         }
     }
 
@@ -148,6 +154,7 @@ impl Login {
             again: false,
             bind: false,
             kerberos: Some(Kerberos::Setup(Box::new(login))),
+            fallback: None,
         }
     }
 
@@ -166,7 +173,11 @@ impl Login {
         else {
             return Err(Fail::Op(Error::Invalid("no Kerberos flow".into())));
         };
-        let ticket = match flow.poll(wall).map_err(|e| Fail::Op(Error::Kerberos(e)))? {
+        let step = match flow.poll(wall) {
+            Ok(step) => step,
+            Err(e) => return self.kerberos_failed(cx, e),
+        };
+        let ticket = match step {
             FlowStep::Kdc(request) => {
                 cx.kdc(request);
                 return Ok(Progress::Pending);
@@ -178,6 +189,45 @@ impl Login {
         self.kerberos = Some(Kerberos::Sent);
         self.auth = Some(Box::new(auth));
         self.send_initial(cx)
+    }
+
+    /// Kerberos failed before anything went to the server: falls back to NTLM when that
+    /// can help and is allowed, else fails with `e`.
+    fn kerberos_failed(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        e: KerberosError,
+    ) -> Result<Progress<LoggedIn>, Fail> {
+        let creds = match self.fallback.take() {
+            Some(creds) if e.ntlm_may_follow() => creds,
+            _ => return Err(Fail::Op(Error::Kerberos(e))),
+        };
+        // The reason names hosts, realms and principals, never a secret.
+        tracing::warn!(reason = %e, user = %self.user, "Kerberos cannot log in: falling back to NTLM");
+        self.kerberos = None;
+        self.user = creds.user.clone();
+        self.kept = Some(creds.clone());
+        self.ntlm(cx, creds);
+        self.send_initial(cx)
+    }
+
+    /// Makes the NTLM authenticator for `creds`.
+    fn ntlm(&mut self, cx: &mut OpContext<'_>, creds: Credentials) {
+        // NTLM's randomness comes from the connection's seeded source, so a session replays.
+        let core = &mut *cx.core;
+        let mut ntlm = NtlmClient::new(
+            creds,
+            &core.config.client_name,
+            core.rng.array(),
+            core.rng.array(),
+            core.config.filetime_now,
+        );
+        // A replay's login sends what the recorded one did in place of what the
+        // password would give; the session key still comes from the seed above.
+        if let Some(recorded) = core.replay_logins.pop_front() {
+            ntlm.replay(recorded);
+        }
+        self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
     }
 
     /// Sends the authenticator's first token.
@@ -266,21 +316,7 @@ impl Operation for Login {
             return Err(Fail::Op(Error::Invalid(why.into())));
         }
         if let Some(creds) = self.credentials.take() {
-            // NTLM's randomness comes from the connection's seeded source, so a session replays.
-            let core = &mut *cx.core;
-            let mut ntlm = NtlmClient::new(
-                creds,
-                &core.config.client_name,
-                core.rng.array(),
-                core.rng.array(),
-                core.config.filetime_now,
-            );
-            // A replay's login sends what the recorded one did in place of what the
-            // password would give; the session key still comes from the seed above.
-            if let Some(recorded) = core.replay_logins.pop_front() {
-                ntlm.replay(recorded);
-            }
-            self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
+            self.ntlm(cx, creds);
         }
         if let Some(Kerberos::Setup(login)) = self.kerberos.take() {
             // One draw, whatever path the tickets take, so later draws do not depend
@@ -290,8 +326,22 @@ impl Operation for Login {
                 .to_system_time()
                 .unwrap_or(SystemTime::UNIX_EPOCH);
             let time_offset = login.kdc.time_offset;
-            let flow = TicketFlow::new(*login, rng.array(), wall)
-                .map_err(|e| Fail::Op(Error::Kerberos(e)))?;
+            let offered = {
+                let mechs = &cx.core.server_mechs;
+                mechs.is_empty()
+                    || mechs
+                        .iter()
+                        .any(|m| m.as_slice() == gss::OID_KRB5 || m.as_slice() == gss::OID_MS_KRB5)
+            };
+            self.fallback = login.fallback.clone();
+            let flow = match offered {
+                true => TicketFlow::new(*login, rng.array(), wall),
+                false => Err(KerberosError::NotOffered),
+            };
+            let flow = match flow {
+                Ok(flow) => flow,
+                Err(e) => return self.kerberos_failed(cx, e),
+            };
             self.kerberos = Some(Kerberos::Tickets {
                 flow: Box::new(flow),
                 ap_seed: rng.array(),
@@ -388,6 +438,7 @@ impl Operation for Login {
             &resp,
         )?;
         cx.core.sessions[slot.0].credentials = self.kept.take();
+        cx.core.sessions[slot.0].kerberos = matches!(self.kerberos, Some(Kerberos::Sent));
         Ok(Progress::Done(LoggedIn {
             is_guest: cx.session().is_guest,
         }))

@@ -279,7 +279,10 @@ impl Setup {
         o.kerberos = self
             .kerberos
             .clone()
-            .map(|kdc| crate::client::KerberosOptions { kdc, keytab: None });
+            .map(|kdc| crate::client::KerberosOptions {
+                kdc,
+                ..Default::default()
+            });
         // A recorded connection sent no keep-alive (see `ConnectOptions::keep_alive`).
         o.keep_alive = None;
         o

@@ -42,6 +42,13 @@ pub struct KerberosLogin {
     pub tgt: Option<Credential>,
     /// A service ticket for [`KerberosLogin::service`] already held, used while valid.
     pub service_ticket: Option<Credential>,
+    /// Why Kerberos cannot serve this login before any KDC is asked (the server named
+    /// by its address: [`KerberosError::HostIsAnIp`]); the login then falls back, or
+    /// fails with it.
+    pub unusable: Option<KerberosError>,
+    /// The NTLM login to fall back to when Kerberos fails in a way NTLM can get past
+    /// ([`KerberosError::ntlm_may_follow`]); `None`: Kerberos is required.
+    pub fallback: Option<crate::auth::ntlm::Credentials>,
 }
 
 impl fmt::Debug for KerberosLogin {
@@ -53,6 +60,8 @@ impl fmt::Debug for KerberosLogin {
             .field("kdc", &self.kdc)
             .field("tgt", &self.tgt)
             .field("service_ticket", &self.service_ticket)
+            .field("unusable", &self.unusable)
+            .field("fallback", &self.fallback.as_ref().map(|_| "NTLM"))
             .finish()
     }
 }
@@ -168,6 +177,9 @@ impl TicketFlow {
         seed: [u8; 32],
         now: SystemTime,
     ) -> Result<TicketFlow, KerberosError> {
+        if let Some(e) = &login.unusable {
+            return Err(e.clone());
+        }
         let mut rng = Rng::from_seed(seed);
         let (as_seed, tgs_seed) = (rng.array(), rng.array());
         let stage = match login.need(shifted(now, login.kdc.time_offset)) {
@@ -302,6 +314,8 @@ mod tests {
             kdc: KdcConfig::default(),
             tgt: None,
             service_ticket: None,
+            unusable: None,
+            fallback: None,
         };
         assert_eq!(login.need(now), Need::Tgt);
         let tgt = ticket(Principal::krbtgt("R.TEST"), later);
