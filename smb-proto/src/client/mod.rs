@@ -315,6 +315,10 @@ pub struct KerberosOptions {
     /// Whether a Kerberos failure may fall back to NTLM (libsmbclient's
     /// `--use-kerberos=desired|required`).
     pub policy: KerberosPolicy,
+    /// The tickets logins with these options (and their clones: extra connections,
+    /// channels, reconnections) got and share, so a second connection asks the KDC only
+    /// for what it lacks.
+    pub cache: crate::auth::kerberos::TicketCache,
 }
 
 /// Whether Kerberos must succeed ([`KerberosOptions::policy`]), as libsmbclient's
@@ -336,6 +340,7 @@ impl KerberosOptions {
             kdc: KdcConfig::new().kdc(kdc),
             keytab: None,
             policy: KerberosPolicy::Desired,
+            cache: crate::auth::kerberos::TicketCache::new(),
         }
     }
 
@@ -680,15 +685,28 @@ impl ConnectOptions {
             Err(e) if fallback.is_some() && e.ntlm_may_follow() => Err(e),
             Err(e) => return Err(e),
         };
+        let cache = &kerberos.cache;
+        // A recorded login gets its tickets from the KDC, so that the recording holds
+        // everything its replay needs.
+        let cached = |server: &Principal| {
+            if self.record.is_some() {
+                None
+            } else {
+                cache.get(&client, server)
+            }
+        };
+        let tgt = cached(&Principal::krbtgt(&client.realm));
+        let service_ticket = service.as_ref().ok().and_then(cached);
         Ok(crate::auth::kerberos::KerberosLogin {
             service: service.clone().unwrap_or_else(|_| client.clone()),
             unusable: service.err(),
             client,
             secret: Some(secret),
             kdc: kerberos.kdc.clone(),
-            tgt: None,
-            service_ticket: None,
+            tgt,
+            service_ticket,
             fallback,
+            cache: Some(cache.clone()),
         })
     }
 

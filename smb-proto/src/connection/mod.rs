@@ -316,6 +316,13 @@ pub(crate) struct Core {
     pub(crate) server_mechs: Vec<Vec<u8>>,
 }
 
+impl Core {
+    /// Whether this connection replays a recording ([`crate::replay::Replay`]).
+    pub(crate) fn is_replaying(&self) -> bool {
+        self.replay_awaiting.is_some()
+    }
+}
+
 /// Requests and responses an operation's trail keeps (the last ones).
 const TRAIL_LEN: usize = 24;
 

@@ -318,7 +318,13 @@ impl Operation for Login {
         if let Some(creds) = self.credentials.take() {
             self.ntlm(cx, creds);
         }
-        if let Some(Kerberos::Setup(login)) = self.kerberos.take() {
+        if let Some(Kerberos::Setup(mut login)) = self.kerberos.take() {
+            if cx.core.is_replaying() {
+                // A replay gets its tickets as the recording did, from the KDC's replies.
+                login.tgt = None;
+                login.service_ticket = None;
+                login.cache = None;
+            }
             // One draw, whatever path the tickets take, so later draws do not depend
             // on it (a recorded session must replay).
             let mut rng = crate::rng::Rng::from_seed(cx.core.rng.array());

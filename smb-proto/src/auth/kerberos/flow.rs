@@ -49,6 +49,8 @@ pub struct KerberosLogin {
     /// The NTLM login to fall back to when Kerberos fails in a way NTLM can get past
     /// ([`KerberosError::ntlm_may_follow`]); `None`: Kerberos is required.
     pub fallback: Option<crate::auth::ntlm::Credentials>,
+    /// Where the tickets the KDC issues for this login are kept for the next ones.
+    pub cache: Option<super::TicketCache>,
 }
 
 impl fmt::Debug for KerberosLogin {
@@ -62,6 +64,7 @@ impl fmt::Debug for KerberosLogin {
             .field("service_ticket", &self.service_ticket)
             .field("unusable", &self.unusable)
             .field("fallback", &self.fallback.as_ref().map(|_| "NTLM"))
+            .field("cache", &self.cache)
             .finish()
     }
 }
@@ -237,7 +240,14 @@ impl TicketFlow {
                     Some(r) => r,
                     None => return Ok(x.poll_request().map_or(FlowStep::Waiting, FlowStep::Kdc)),
                 },
-                Stage::Ready(t) => return Ok(FlowStep::Ready((**t).clone())),
+                Stage::Ready(t) => {
+                    if let Some(cache) = &self.login.cache {
+                        if !self.issued.is_empty() {
+                            cache.store(&std::mem::take(&mut self.issued), now);
+                        }
+                    }
+                    return Ok(FlowStep::Ready((**t).clone()));
+                }
                 Stage::Failed => {
                     return Err(KerberosError::Credentials(
                         "the ticket exchange failed already".into(),
@@ -316,6 +326,7 @@ mod tests {
             service_ticket: None,
             unusable: None,
             fallback: None,
+            cache: None,
         };
         assert_eq!(login.need(now), Need::Tgt);
         let tgt = ticket(Principal::krbtgt("R.TEST"), later);

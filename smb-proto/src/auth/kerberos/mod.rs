@@ -26,6 +26,7 @@
 
 pub mod as_exchange;
 pub mod asn1;
+pub mod cache;
 pub mod crypto;
 pub mod error;
 pub mod flow;
@@ -41,6 +42,7 @@ use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
 pub use as_exchange::AsExchange;
+pub use cache::TicketCache;
 pub use error::KerberosError;
 pub use flow::{KerberosLogin, TicketFlow};
 pub use kdc::{KdcIoError, KdcRequest, KdcTransport, TransportPolicy};
