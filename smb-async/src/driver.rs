@@ -30,7 +30,16 @@ enum Wake {
     Read(std::io::Result<usize>),
     Wrote(std::io::Result<usize>),
     Timer,
+    /// A KDC attempt a login asked for ended.
+    Kdc(KdcDone),
 }
+
+/// A KDC attempt's answer for login `OpId`, and the wall-clock time it came at.
+type KdcDone = (
+    smb_proto::OpId,
+    Result<Vec<u8>, smb_proto::auth::kerberos::KdcIoError>,
+    std::time::SystemTime,
+);
 
 /// What a handle asks of the driver.
 pub(crate) enum Cmd {
@@ -141,6 +150,10 @@ pub(crate) struct Driver {
     cmds: Pin<Box<Receiver<Cmd>>>,
     closed: Closed,
     shutting_down: bool,
+    /// Where the tasks making KDC attempts send their answers, and where they come in.
+    kdc_done: (Sender<KdcDone>, Pin<Box<Receiver<KdcDone>>>),
+    /// Where KDC attempts go: the network (recorded or not), or a replay's recording.
+    kdc_via: crate::replay::KdcVia,
 }
 
 /// A driver dropped before its loop ended (its executor shut down) still tells the
@@ -158,6 +171,7 @@ impl Driver {
         core: smb_proto::Connection,
         cmds: Receiver<Cmd>,
         closed: Closed,
+        kdc_via: crate::replay::KdcVia,
     ) -> Self {
         Driver {
             dispatch: Dispatcher::new(core),
@@ -168,6 +182,47 @@ impl Driver {
             cmds: Box::pin(cmds),
             closed,
             shutting_down: false,
+            kdc_done: {
+                let (tx, rx) = async_channel::unbounded();
+                (tx, Box::pin(rx))
+            },
+            kdc_via,
+        }
+    }
+
+    /// Starts a task for each KDC attempt a login asked for ([`smb_proto::Event::Kdc`]):
+    /// the connection goes on while the KDC answers.
+    fn serve_kdc(&mut self) {
+        use crate::replay::KdcVia;
+        while let Some((id, request)) = self.dispatch.poll_kdc() {
+            if let KdcVia::Replay(replay) = &self.kdc_via {
+                // The recording answers at once; a divergence fails the replay.
+                let (reply, wall) = replay.kdc(&request).unwrap_or_else(|e| {
+                    let e = smb_proto::auth::kerberos::KdcIoError::Io(e.to_string());
+                    (Err(e), std::time::SystemTime::now())
+                });
+                let core = self.dispatch.connection();
+                core.kdc_reply(id, reply, wall, Instant::now());
+                self.dispatch.settle();
+                continue;
+            }
+            let (runtime, done) = (self.runtime.clone(), self.kdc_done.0.clone());
+            let sink = match &self.kdc_via {
+                KdcVia::Recorded(sink) => Some(sink.clone()),
+                _ => None,
+            };
+            self.runtime.spawn(Box::pin(async move {
+                let mut reply = crate::kerberos::send(&*runtime, &request).await;
+                let wall = std::time::SystemTime::now();
+                if let Some(sink) = sink {
+                    // Recorded before the core hears the answer, so before any byte it
+                    // makes the connection send.
+                    if let Err(e) = crate::replay::record_kdc(&sink, &request, &reply, wall) {
+                        reply = Err(smb_proto::auth::kerberos::KdcIoError::Io(e.to_string()));
+                    }
+                }
+                let _ = done.send((id, reply, wall)).await;
+            }));
         }
     }
 
@@ -178,6 +233,7 @@ impl Driver {
         // the socket, nor a busy socket the commands.
         let mut commands_first = true;
         self.dispatch.settle();
+        self.serve_kdc();
         loop {
             let writing = self.dispatch.is_writing();
             if self.shutting_down && !writing {
@@ -209,13 +265,17 @@ impl Driver {
                     .pending(MAX_SLICES)
                     .map(IoSlice::new)
                     .collect();
-                let (cmds, sock, scratch, shutting_down) = (
+                let (cmds, sock, scratch, shutting_down, kdc_done) = (
                     &mut self.cmds,
                     &mut self.sock,
                     &mut self.scratch[..want],
                     self.shutting_down,
+                    &mut self.kdc_done.1,
                 );
                 poll_fn(|cx| {
+                    if let Poll::Ready(Some(done)) = kdc_done.poll_next(cx) {
+                        return Poll::Ready(Wake::Kdc(done));
+                    }
                     let mut command = |cx: &mut std::task::Context<'_>| {
                         if shutting_down {
                             return None;
@@ -276,8 +336,10 @@ impl Driver {
                     timer = None;
                     core.handle_timeout(Instant::now());
                 }
+                Wake::Kdc((id, reply, wall)) => core.kdc_reply(id, reply, wall, Instant::now()),
             }
             self.dispatch.settle();
+            self.serve_kdc();
             if self.dispatch.connection().close_reason().is_some() {
                 break;
             }

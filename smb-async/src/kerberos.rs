@@ -11,7 +11,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use smb_proto::auth::kerberos::kdc::{tcp_frame, tcp_reply_len, MAX_UDP_REPLY};
 pub use smb_proto::auth::kerberos::{
     AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcRequest, KdcTransport,
-    KerberosError, Principal, SpnegoKerberos, TgsExchange, TicketExchange, TransportPolicy,
+    KerberosError, Principal, TgsExchange, TicketExchange, TransportPolicy,
 };
 use smb_proto::client::{ConnectOptions, KerberosOptions};
 use smb_proto::ops;
@@ -55,30 +55,14 @@ pub async fn request_service_ticket(
     run(runtime, exchange).await
 }
 
-/// The login [`ConnectOptions::kerberos`] asks for: the tickets first, then the
-/// SESSION_SETUP with Kerberos in SPNEGO (as the blocking driver does).
-pub(crate) async fn login(
-    opts: &ConnectOptions,
-    kerberos: &KerberosOptions,
-    runtime: &dyn Runtime,
-) -> Result<ops::Login> {
-    let client = opts.kerberos_client()?;
-    let service = opts.kerberos_service(&client)?;
+/// The login [`ConnectOptions::kerberos`] asks for, with the keytab file read (the core
+/// opens no file). The core runs the AS and TGS exchanges during the login; the
+/// connection's task carries their messages ([`send`]).
+pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result<ops::Login> {
     // A small file, read once per login.
     let keytab = kerberos.keytab_bytes(|path| std::fs::read(path))?;
-    let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
-    let tgt = request_tgt(runtime, &client, secret, &kerberos.kdc).await?;
-    let ticket = request_service_ticket(runtime, &tgt, &service, &kerberos.kdc).await?;
-    let auth = SpnegoKerberos::new(
-        ticket,
-        os_seed(),
-        SystemTime::now(),
-        kerberos.kdc.time_offset,
-    );
-    Ok(ops::Login::with_authenticator(
-        Box::new(auth),
-        client.to_string(),
-    ))
+    let login = opts.kerberos_login(keytab.as_ref().map(|k| k.as_slice()))?;
+    Ok(ops::Login::kerberos(login))
 }
 
 /// Moves an exchange's messages until it settles.

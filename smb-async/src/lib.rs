@@ -146,10 +146,11 @@ impl Link {
         sock: Box<dyn runtime::Socket>,
         core: smb_proto::Connection,
         runtime: &Arc<dyn Runtime>,
+        kdc: replay::KdcVia,
     ) -> Arc<Link> {
         let closed = Closed::default();
         let (cmds, cmd_rx) = async_channel::bounded(COMMAND_QUEUE);
-        let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone());
+        let driver = Driver::new(sock, runtime.clone(), core, cmd_rx, closed.clone(), kdc);
         runtime.spawn(Box::pin(driver.run()));
         Arc::new(Link {
             cmds,
@@ -300,7 +301,7 @@ impl Running {
                 Some(Ev::Changes(c)) => Ok(Step::Changes(c)),
                 Some(Ev::Done(r)) => {
                     self.finished = true;
-                    r.map(Step::Done).map_err(|e| Error::Smb(e).at(&self.path))
+                    r.map(Step::Done).map_err(|e| Error::from(e).at(&self.path))
                 }
                 None => {
                     self.finished = true;
@@ -392,12 +393,7 @@ impl Client {
             client_guid,
         };
         let login = match &opts.kerberos {
-            // The tickets before the login; no recording of one yet.
-            Some(_) if opts.record.is_some() => {
-                let why = "recording a Kerberos login is not supported yet";
-                return Err(smb_proto::Error::Invalid(why.into()).into());
-            }
-            Some(k) => Some(kerberos::login(opts, k, &*runtime).await?),
+            Some(k) => Some(kerberos::login(opts, k)?),
             None => None,
         };
         let client = match login {
@@ -447,10 +443,10 @@ impl Client {
         let mut config = opts.config(os_seed, FileTime::from_system_time(SystemTime::now()).0);
         // Consumers are other tasks and may lag; see `Chunk`.
         config.paced_reads = true;
-        let sock = replay::recorded(sock, opts, &config)?;
+        let (sock, kdc) = replay::recorded(sock, opts, &config)?;
         let core = make(config);
         let client_guid = core.client_guid();
-        Ok((Link::start(sock, core, runtime), client_guid))
+        Ok((Link::start(sock, core, runtime, kdc), client_guid))
     }
 
     /// A client of the connection task `link`, logged in with `creds`.
@@ -544,7 +540,7 @@ impl Client {
         let (link, _) = Client::dial(&opts, &self.inner.runtime).await?;
         // A Kerberos login keeps no credentials: it gets new tickets.
         if let Some(k) = &opts.kerberos {
-            let login = kerberos::login(&opts, k, &*self.inner.runtime).await?;
+            let login = kerberos::login(&opts, k)?;
             let slot = SessionSlot::DEFAULT;
             let op = BoxedOp::new(login);
             Client::begin_on(&self.inner, &link, slot, op, None, self.timeout)?
@@ -739,6 +735,11 @@ impl Client {
     /// Whether requests are being signed.
     pub fn is_signing(&self) -> bool {
         self.status().is_signing
+    }
+
+    /// Whether the session logged in with Kerberos (else NTLM, or anonymously).
+    pub fn is_kerberos(&self) -> bool {
+        self.status().is_kerberos
     }
 
     fn status(&self) -> &Status {

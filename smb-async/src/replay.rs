@@ -5,7 +5,7 @@
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
@@ -17,25 +17,56 @@ use smb_proto::Config;
 use crate::runtime::{BoxFuture, Runtime, Socket};
 use crate::{Client, ConnectOptions, Result};
 
-/// `sock`, recorded when `opts` ask for it.
+/// Where a connection's Kerberos KDC attempts ([`smb_proto::Event::Kdc`]) go.
+#[derive(Clone, Default)]
+pub(crate) enum KdcVia {
+    /// To the network.
+    #[default]
+    Network,
+    /// To the network, each attempt recorded with the connection's bytes.
+    Recorded(SharedSink),
+    /// Nowhere: the recording answers.
+    Replay(Replay),
+}
+
+/// The recording a connection's socket and its KDC attempts both write to.
+pub(crate) type SharedSink = Arc<Mutex<RecordSink>>;
+
+fn lock(sink: &SharedSink) -> std::sync::MutexGuard<'_, RecordSink> {
+    sink.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records a KDC attempt made for a recorded connection.
+pub(crate) fn record_kdc(
+    sink: &SharedSink,
+    request: &smb_proto::auth::kerberos::KdcRequest,
+    reply: &std::result::Result<Vec<u8>, smb_proto::auth::kerberos::KdcIoError>,
+    wall: std::time::SystemTime,
+) -> io::Result<()> {
+    lock(sink).kdc(request, reply, wall)
+}
+
+/// `sock`, recorded when `opts` ask for it, and where its KDC attempts go.
 pub(crate) fn recorded(
     sock: Box<dyn Socket>,
     opts: &ConnectOptions,
     config: &Config,
-) -> Result<Box<dyn Socket>> {
+) -> Result<(Box<dyn Socket>, KdcVia)> {
     Ok(match &opts.record {
-        Some(target) => Box::new(Recorded {
-            sink: RecordSink::start(target, opts, config)?,
-            inner: sock,
-        }),
-        None => sock,
+        Some(target) => {
+            let sink = Arc::new(Mutex::new(RecordSink::start(target, opts, config)?));
+            let kdc = KdcVia::Recorded(sink.clone());
+            (Box::new(Recorded { sink, inner: sock }), kdc)
+        }
+        None => (sock, KdcVia::Network),
     })
 }
 
 /// A live socket, every byte it moves recorded.
 struct Recorded {
     inner: Box<dyn Socket>,
-    sink: RecordSink,
+    sink: SharedSink,
 }
 
 impl AsyncRead for Recorded {
@@ -47,8 +78,8 @@ impl AsyncRead for Recorded {
         let this = &mut *self;
         let n = ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
         match n {
-            0 if !buf.is_empty() => this.sink.server_closed()?,
-            n => this.sink.received(&buf[..n])?,
+            0 if !buf.is_empty() => lock(&this.sink).server_closed()?,
+            n => lock(&this.sink).received(&buf[..n])?,
         }
         Poll::Ready(Ok(n))
     }
@@ -76,7 +107,7 @@ impl AsyncWrite for Recorded {
                 break;
             }
             let k = left.min(b.len());
-            this.sink.sent(&b[..k])?;
+            lock(&this.sink).sent(&b[..k])?;
             left -= k;
         }
         Poll::Ready(Ok(n))
@@ -88,7 +119,7 @@ impl AsyncWrite for Recorded {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         // The connection is over: the recording is complete before anyone hears so.
-        self.sink.finish()?;
+        lock(&self.sink).finish()?;
         Pin::new(&mut self.inner).poll_close(cx)
     }
 }
@@ -205,7 +236,7 @@ impl Client {
             runtime: runtime.clone(),
             stall: None,
         });
-        let link = crate::Link::start(sock, core, &runtime);
+        let link = crate::Link::start(sock, core, &runtime, KdcVia::Replay(replay.clone()));
         Client::launch(link, runtime, None, creds).await
     }
 }

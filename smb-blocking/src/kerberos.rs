@@ -13,7 +13,6 @@ pub use smb_proto::auth::kerberos::{
     KerberosError, Principal, TgsExchange, TicketExchange, TransportPolicy,
 };
 
-use smb_proto::auth::kerberos::SpnegoKerberos;
 use smb_proto::client::KerberosOptions;
 use smb_proto::ops;
 
@@ -96,26 +95,13 @@ pub fn request_service_ticket(
     ))
 }
 
-/// The login [`ConnectOptions::kerberos`] asks for: the tickets first (a TGT for the
-/// user, then a service ticket for `cifs/<server name>`), then the SESSION_SETUP with
-/// Kerberos in SPNEGO. A Kerberos failure is the login's failure (no NTLM fallback).
+/// The login [`ConnectOptions::kerberos`] asks for, with the keytab file read (the core
+/// opens no file). The core runs the AS and TGS exchanges during the login; this
+/// driver carries their messages ([`serve`]).
 pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result<ops::Login> {
-    let client = opts.kerberos_client()?;
-    let service = opts.kerberos_service(&client)?;
     let keytab = kerberos.keytab_bytes(|path| std::fs::read(path))?;
-    let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
-    let tgt = request_tgt(&client, secret, &kerberos.kdc)?;
-    let ticket = request_service_ticket(&tgt, &service, &kerberos.kdc)?;
-    let auth = SpnegoKerberos::new(
-        ticket,
-        os_seed(),
-        SystemTime::now(),
-        kerberos.kdc.time_offset,
-    );
-    Ok(ops::Login::with_authenticator(
-        Box::new(auth),
-        client.to_string(),
-    ))
+    let login = opts.kerberos_login(keytab.as_ref().map(|k| k.as_slice()))?;
+    Ok(ops::Login::kerberos(login))
 }
 
 /// Moves an exchange's messages until it settles.

@@ -198,12 +198,9 @@ impl Pump {
 
     /// [`Pump::dial`], logging in with `creds`.
     fn dial_as(opts: &ConnectOptions, creds: Credentials) -> Result<Pump> {
-        // Kerberos: the tickets before the connection (no SMB traffic if they fail).
+        // Kerberos: its keytab read before the connection; the tickets come during the
+        // login, through the core's KDC events.
         let kerberos = match &opts.kerberos {
-            Some(_) if opts.record.is_some() => {
-                let why = "recording a Kerberos login is not supported yet";
-                return Err(smb_proto::Error::Invalid(why.into()).into());
-            }
             Some(k) => Some(kerberos::login(opts, k)?),
             None => None,
         };
@@ -289,6 +286,12 @@ impl Pump {
         }
         loop {
             while let Some(ev) = self.core.poll_event() {
+                if let Event::Kdc { id, request } = &ev {
+                    // A login's KDC attempt: made now (logins are one at a time).
+                    let (reply, wall) = self.sock.kdc(request);
+                    self.core.kdc_reply(*id, reply, wall, Instant::now());
+                    continue;
+                }
                 match ev.op() {
                     Some(of) if of == id => {
                         // Encrypted WRITEs sit in the send buffer whole (plain ones only as
@@ -360,6 +363,7 @@ impl Pump {
                 negotiated: self.core.negotiated().cloned().ok_or_else(no_negotiate)?,
                 is_guest: info.is_guest,
                 is_signing: info.is_signing,
+                is_kerberos: info.is_kerberos,
             },
             is_encrypting: info.is_encrypting,
         })
@@ -1016,6 +1020,12 @@ impl Connection {
     /// Whether requests are being signed.
     pub fn is_signing(&self) -> bool {
         self.status.is_signing
+    }
+
+    /// Whether the session logged in with Kerberos (else NTLM, or anonymously): after
+    /// a fallback ([`KerberosOptions`]) it is NTLM's.
+    pub fn is_kerberos(&self) -> bool {
+        self.status.is_kerberos
     }
 
     /// Whether the session encrypts every request.

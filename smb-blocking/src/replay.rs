@@ -4,7 +4,7 @@
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use smb_proto::client::RecordSink;
 use smb_proto::replay::{Incoming, Replay};
@@ -34,6 +34,34 @@ impl Socket {
             },
             None => Socket::Tcp(tcp),
         })
+    }
+
+    /// Makes a Kerberos login's KDC attempt ([`smb_proto::Event::Kdc`]): over the
+    /// network (recorded, when this socket records), or from the recording being
+    /// replayed → the answer and the wall-clock time to hand in with it.
+    pub(crate) fn kdc(
+        &mut self,
+        request: &smb_proto::auth::kerberos::KdcRequest,
+    ) -> (
+        std::result::Result<Vec<u8>, smb_proto::auth::kerberos::KdcIoError>,
+        SystemTime,
+    ) {
+        use smb_proto::auth::kerberos::KdcIoError;
+        match self {
+            Socket::Tcp(_) => (crate::kerberos::send(request), SystemTime::now()),
+            Socket::Recorded { sink, .. } => {
+                let reply = crate::kerberos::send(request);
+                let wall = SystemTime::now();
+                match sink.kdc(request, &reply, wall) {
+                    Ok(()) => (reply, wall),
+                    Err(e) => (Err(KdcIoError::Io(e.to_string())), wall),
+                }
+            }
+            Socket::Replay(replay) => match replay.kdc(request) {
+                Ok(answer) => answer,
+                Err(e) => (Err(KdcIoError::Io(e.to_string())), SystemTime::now()),
+            },
+        }
     }
 
     pub(crate) fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
@@ -160,8 +188,37 @@ impl Connection {
     /// The login's error: a replay that diverges during login fails here, as a closed
     /// connection whose reason holds the replay's error.
     pub fn replay(replay: &Replay) -> Result<Connection> {
-        let creds = replay.setup().connect_options().credentials()?;
+        Connection::replay_with(replay, &replay.setup().connect_options())
+    }
+
+    /// [`Connection::replay`], logging in as `opts` say: for a recorded Kerberos login,
+    /// the recording's options ([`Setup::connect_options`](smb_proto::replay::Setup::connect_options))
+    /// with the password (or keytab) the recorded login used. The recorded KDC replies
+    /// only decrypt with it; no KDC is reached, the recording answers every KDC attempt.
+    ///
+    /// ```no_run
+    /// use smb_blocking::{Connection, Recording, Replay};
+    /// let text = std::fs::read_to_string("tests/data/kerberos.smbrec")?;
+    /// let replay = Replay::new(Recording::parse(&text)?)?;
+    /// let setup = replay.setup();
+    /// let opts = setup.connect_options().user(&setup.user, "Al1ce-Pass!x");
+    /// let conn = Connection::replay_with(&replay, &opts)?;
+    /// conn.close()?;
+    /// replay.finish()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Connection::replay`]; a Kerberos login whose password differs from the
+    /// recorded one's diverges at its second KDC attempt
+    /// ([`ReplayError::KdcDiverged`](smb_proto::replay::ReplayError::KdcDiverged)).
+    pub fn replay_with(replay: &Replay, opts: &ConnectOptions) -> Result<Connection> {
+        let login = match &opts.kerberos {
+            Some(k) => crate::kerberos::login(opts, k)?,
+            None => ops::Login::new(opts.credentials()?),
+        };
         let core = replay.connection(replay.config(), Instant::now());
-        Connection::start(Socket::Replay(replay.clone()), core, ops::Login::new(creds))
+        Connection::start(Socket::Replay(replay.clone()), core, login)
     }
 }

@@ -219,12 +219,29 @@ pub struct ConnArgs {
     pub multichannel: Option<u16>,
     /// Log in with Kerberos, asking the KDC at HOST[:PORT] (port 88 by default): the user
     /// as user@REALM (or the realm as --domain), the server named by its host name (the
-    /// URL's, or --server-name), no NTLM fallback
+    /// URL's, or --server-name); NTLM with the same password when Kerberos cannot be used
+    /// here, unless --use-kerberos=required
     #[arg(long, value_name = "HOST[:PORT]")]
     pub kdc: Option<String>,
+    /// With --kdc: whether Kerberos must succeed (required), may fall back to NTLM when
+    /// the KDC is unreachable, the host has no service ticket or the server does not
+    /// offer it (desired, the default), or is not used (off), as smbclient's option
+    #[arg(long, value_enum, value_name = "WHEN", requires = "kdc")]
+    pub use_kerberos: Option<UseKerberos>,
     /// With --kdc: prove the user with the keys in this keytab file instead of a password
     #[arg(long, value_name = "FILE", requires = "kdc")]
     pub keytab: Option<PathBuf>,
+}
+
+/// `--use-kerberos`: smbclient's `required|desired|off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UseKerberos {
+    /// Kerberos only.
+    Required,
+    /// Kerberos, else NTLM.
+    Desired,
+    /// NTLM only.
+    Off,
 }
 
 /// Connections a tree transfer or listing spreads over unless `--connections` says: two
@@ -259,6 +276,7 @@ impl ConnArgs {
             connections: self.connections.or(b.connections),
             multichannel: self.multichannel.or(b.multichannel),
             kdc: self.kdc.or(b.kdc),
+            use_kerberos: self.use_kerberos.or(b.use_kerberos),
             keytab: self.keytab.or(b.keytab),
         }
     }

@@ -431,8 +431,12 @@ impl Cx {
         }
         o.connections = usize::from(c.connections.unwrap_or(crate::args::DEFAULT_CONNECTIONS));
         o.multichannel = usize::from(c.multichannel.unwrap_or(0));
-        if let Some(kdc) = &c.kdc {
+        let off = c.use_kerberos == Some(crate::args::UseKerberos::Off);
+        if let Some(kdc) = c.kdc.as_ref().filter(|_| !off) {
             let mut kerberos = smb_blocking::KerberosOptions::kdc(kdc);
+            if c.use_kerberos == Some(crate::args::UseKerberos::Required) {
+                kerberos = kerberos.required();
+            }
             if let Some(keytab) = &c.keytab {
                 kerberos = kerberos.keytab(keytab);
             }

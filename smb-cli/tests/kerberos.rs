@@ -65,3 +65,43 @@ fn the_cli_logs_in_with_kerberos_by_password_and_by_keytab() {
     assert!(!stderr.contains("not-the-password"), "password in {stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// `--use-kerberos`: with no KDC at the address given, `desired` (the default) logs in
+/// with NTLM and the same password, `required` fails with Kerberos's reason.
+#[test]
+fn the_cli_falls_back_to_ntlm_unless_kerberos_is_required() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    std::fs::write(dc.share_path("share").join("f.txt"), b"either way\n").expect("file");
+    let url = format!(
+        "smb://{}:{}/share/f.txt",
+        dc.address(),
+        dc.connect_options().port
+    );
+    let no_kdc = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").to_string()
+    };
+    let user = format!("{}@{REALM}", dc.user());
+    let base = [
+        "--kdc",
+        no_kdc.as_str(),
+        "--server-name",
+        HOST_NAME,
+        "-U",
+        user.as_str(),
+    ];
+    let mut args = base.to_vec();
+    args.extend(["cat", url.as_str()]);
+    let out = smb(&args, Some(dc.password()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"either way\n");
+
+    let mut args = base.to_vec();
+    args.extend(["--use-kerberos", "required", "cat", url.as_str()]);
+    let out = smb(&args, Some(dc.password()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("no KDC of realm"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}

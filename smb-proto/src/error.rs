@@ -396,6 +396,12 @@ pub enum Error {
         /// Where the second path's directory leads.
         to: String,
     },
+    /// A Kerberos login could not get or use its tickets: the KDC unreachable, an
+    /// unknown principal, a wrong password, a clock skew, no service ticket, … (see
+    /// [`KerberosError`](crate::auth::kerberos::KerberosError)). Nothing of the login
+    /// was sent to the SMB server.
+    #[error("Kerberos: {0} ({errno})", errno = .0.errno().name())]
+    Kerberos(crate::auth::kerberos::KerberosError),
     /// The operation has no SMB1 form (yet), and the connection speaks SMB1; nothing
     /// was sent.
     #[error("{op}: not supported over {dialect} (EOPNOTSUPP)")]
@@ -665,6 +671,7 @@ impl Error {
             Error::Path { .. } => ErrorKind::InvalidArgument,
             Error::Incomplete { .. } => ErrorKind::Incomplete,
             Error::Unsupported { .. } => ErrorKind::Unsupported,
+            Error::Kerberos(e) => e.kind(),
             Error::UploadLeftBehind { cause, .. } => cause.kind(),
             Error::Status { status, .. } => ErrorKind::from_status(*status),
             e => ErrorKind::from_errno(e.errno()),
@@ -739,6 +746,7 @@ impl Error {
             Error::NotSameShare { .. } | Error::NotSameDfsTarget { .. } => Errno::EXDEV,
             Error::Incomplete { .. } => Errno::EIO,
             Error::Unsupported { .. } => Errno::EOPNOTSUPP,
+            Error::Kerberos(e) => e.errno(),
         }
     }
 }

@@ -203,3 +203,27 @@ pub fn replay_core(recording: &Recording, file_len: usize) -> Result<(), String>
     replay.finish().map_err(|e| format!("core, replay: {e}"))?;
     played.map_err(|e| format!("core: {e}"))
 }
+
+/// Replays `recording` with no network, logging in as `opts` say (a recorded Kerberos
+/// login needs its password), on the blocking driver and then on the bare core, playing
+/// the script each time; checks that the whole recording was replayed both times.
+pub fn replay_as(
+    recording: &Recording,
+    opts: &ConnectOptions,
+    file_len: usize,
+) -> Result<(), String> {
+    let replay = Replay::new(recording.clone()).map_err(|e| e.to_string())?;
+    let conn = smb_blocking::Connection::replay_with(&replay, opts)
+        .map_err(|e| format!("blocking, replayed login: {e}"))?;
+    let played = play_blocking(conn, file_len);
+    replay
+        .finish()
+        .map_err(|e| format!("blocking, replay: {e}"))?;
+    played.map_err(|e| format!("blocking, replayed script: {e}"))?;
+    let replay = Replay::new(recording.clone()).map_err(|e| e.to_string())?;
+    let mut core =
+        script::CoreReplay::login_as(&replay, opts).map_err(|e| format!("core login: {e}"))?;
+    let played = core.play_script(file_len);
+    replay.finish().map_err(|e| format!("core, replay: {e}"))?;
+    played.map_err(|e| format!("core: {e}"))
+}

@@ -131,18 +131,29 @@ pub struct CoreReplay {
 impl CoreReplay {
     /// A connection set up as the recording says, logged in as it was.
     pub fn login(replay: &Replay) -> Result<Self, Error> {
+        CoreReplay::login_as(replay, &replay.setup().connect_options())
+    }
+
+    /// [`CoreReplay::login`], logging in as `opts` say: a recorded Kerberos login needs
+    /// the password it used (the recorded KDC replies decrypt only with it).
+    pub fn login_as(
+        replay: &Replay,
+        opts: &smb_proto::client::ConnectOptions,
+    ) -> Result<Self, Error> {
         let mut r = CoreReplay {
             conn: replay.connection(replay.config(), std::time::Instant::now()),
             replay: replay.clone(),
             rx: BytesMut::new(),
             closed: Vec::new(),
         };
-        let creds = replay
-            .setup()
-            .connect_options()
-            .credentials()
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-        r.run(BoxedOp::new(ops::Login::new(creds)), &mut |_, _| {})?;
+        let login = match &opts.kerberos {
+            Some(_) => ops::Login::kerberos(opts.kerberos_login(None).map_err(Error::Kerberos)?),
+            None => ops::Login::new(
+                opts.credentials()
+                    .map_err(|e| Error::Invalid(e.to_string()))?,
+            ),
+        };
+        r.run(BoxedOp::new(login), &mut |_, _| {})?;
         Ok(r)
     }
 
@@ -198,6 +209,15 @@ impl CoreReplay {
             match ev {
                 Event::Done { id: of, result } if of == id => done = Some(result),
                 Event::Closed(reason) => self.closed.push(reason),
+                // A Kerberos login's KDC attempt: the recording answers.
+                Event::Kdc { id: login, request } => {
+                    let (reply, wall) = self.replay.kdc(&request).unwrap_or_else(|e| {
+                        let e = smb_proto::auth::kerberos::KdcIoError::Io(e.to_string());
+                        (Err(e), std::time::SystemTime::now())
+                    });
+                    let now = std::time::Instant::now();
+                    self.conn.kdc_reply(login, reply, wall, now);
+                }
                 ev => on_event(&mut self.conn, &ev),
             }
         }

@@ -772,11 +772,10 @@ fn an_unknown_host_gets_no_service_ticket() {
 /// Connect options for a Kerberos login to `dc` as its default user (`user@REALM`, by
 /// password), the server named `dc.smbtest.test` and reached at its address.
 fn kerberos_options(dc: &SambaDc) -> smb_blocking::ConnectOptions {
+    // These tests are about Kerberos itself: no NTLM fallback hides its failures.
     let mut o = dc
         .connect_options()
-        .kerberos(smb_blocking::KerberosOptions::kdc(
-            &dc.kdc_addr().to_string(),
-        ));
+        .kerberos(smb_blocking::KerberosOptions::kdc(&dc.kdc_addr().to_string()).required());
     o.user = dc.principal(dc.user());
     o
 }

@@ -61,7 +61,7 @@ pub use transfer::{
 pub enum ClientError {
     /// The protocol reported a failure (NTSTATUS with path, auth, timeout, closed…).
     #[error(transparent)]
-    Smb(#[from] crate::Error),
+    Smb(crate::Error),
     /// The server could not be reached: the name did not resolve, or the TCP connection
     /// was refused or timed out.
     #[error("connecting to {target}: {source}{}", errno_suffix(source))]
@@ -108,6 +108,18 @@ pub enum ClientError {
         /// The operation, e.g. "retrieve_file".
         op: &'static str,
     },
+}
+
+/// A Kerberos failure of the login operation is [`ClientError::Kerberos`], as one of the
+/// drivers' own KDC exchanges is; everything else the core reports is
+/// [`ClientError::Smb`].
+impl From<crate::Error> for ClientError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Kerberos(k) => ClientError::Kerberos(k),
+            e => ClientError::Smb(e),
+        }
+    }
 }
 
 /// `time` as the FILETIME a request carries; a time before 1601 has none.
@@ -288,23 +300,68 @@ pub struct ConnectOptions {
 /// with the realm in [`ConnectOptions::domain`]), proven by the password (or NT hash,
 /// for RC4) or by a keytab; the server is named by
 /// [`ConnectOptions::server_name`] (else `host`) in its service name, `cifs/<name>`.
-/// When Kerberos is asked for, a Kerberos failure fails the login: there is no NTLM
-/// fallback.
+/// Kerberos is tried when the server offers it (its NEGOTIATE response lists krb5, or
+/// lists nothing); with [`KerberosPolicy::Desired`] (the default) a failure that NTLM can
+/// get past ([`KerberosError::ntlm_may_follow`]: the KDC unreachable, no service ticket
+/// for the host, the host an IP address, the server not offering Kerberos) falls back to
+/// NTLM with the same password, and the fallback is logged with its reason; with
+/// [`KerberosPolicy::Required`] ([`KerberosOptions::required`]) the Kerberos error is the
+/// login's. A wrong password, a clock skew or an unusable account never falls back.
 #[derive(Debug, Clone, Default)]
 pub struct KerberosOptions {
     /// The KDCs, transports, encryption types and clock offset.
     pub kdc: KdcConfig,
     /// A keytab file with the user's keys, read at connect time in place of a password.
     pub keytab: Option<std::path::PathBuf>,
+    /// Whether a Kerberos failure may fall back to NTLM (libsmbclient's
+    /// `--use-kerberos=desired|required`).
+    pub policy: KerberosPolicy,
+    /// The tickets logins with these options (and their clones: extra connections,
+    /// channels, reconnections) got and share, so a second connection asks the KDC only
+    /// for what it lacks.
+    pub cache: crate::auth::kerberos::TicketCache,
+}
+
+/// Whether Kerberos must succeed ([`KerberosOptions::policy`]), as libsmbclient's
+/// `--use-kerberos=required|desired` (`off` is no [`KerberosOptions`] at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KerberosPolicy {
+    /// Kerberos first; NTLM with the same password when Kerberos cannot be used here.
+    #[default]
+    Desired,
+    /// Kerberos only: its failure is the login's.
+    Required,
 }
 
 impl KerberosOptions {
-    /// Kerberos with the KDC at `kdc` (`host:port`, or `host` for port 88).
+    /// Kerberos with the KDC at `kdc` (`host:port`, or `host` for port 88), NTLM as the
+    /// fallback ([`KerberosPolicy::Desired`]).
     pub fn kdc(kdc: &str) -> Self {
         KerberosOptions {
             kdc: KdcConfig::new().kdc(kdc),
             keytab: None,
+            policy: KerberosPolicy::Desired,
+            cache: crate::auth::kerberos::TicketCache::new(),
         }
+    }
+
+    /// Kerberos only, no NTLM fallback ([`KerberosPolicy::Required`]).
+    ///
+    /// ```
+    /// use smb_proto::client::{KerberosOptions, KerberosPolicy};
+    /// assert_eq!(KerberosOptions::kdc("kdc:88").policy, KerberosPolicy::Desired);
+    /// assert_eq!(KerberosOptions::kdc("kdc:88").required().policy, KerberosPolicy::Required);
+    /// ```
+    pub fn required(mut self) -> Self {
+        self.policy = KerberosPolicy::Required;
+        self
+    }
+
+    /// Kerberos first, NTLM when Kerberos cannot be used ([`KerberosPolicy::Desired`],
+    /// the default).
+    pub fn desired(mut self) -> Self {
+        self.policy = KerberosPolicy::Desired;
+        self
     }
 
     /// Proves the user with the keys in the keytab file at `path`.
@@ -574,6 +631,84 @@ impl ConnectOptions {
                 Ok(ClientSecret::password(&password))
             }
         }
+    }
+
+    /// The Kerberos login [`ConnectOptions::kerberos`] asks for, to run as
+    /// [`ops::Login::kerberos`](crate::ops::Login::kerberos): the client
+    /// ([`kerberos_client`](Self::kerberos_client)), the service
+    /// ([`kerberos_service`](Self::kerberos_service)), the secret
+    /// ([`kerberos_secret`](Self::kerberos_secret), from `keytab`, the keytab file's bytes
+    /// the driver read, when one is configured) and the KDC configuration. The tickets
+    /// come during the login, through [`crate::Event::Kdc`].
+    ///
+    /// # Errors
+    ///
+    /// What [`kerberos_client`](Self::kerberos_client),
+    /// [`kerberos_service`](Self::kerberos_service) and
+    /// [`kerberos_secret`](Self::kerberos_secret) refuse; [`KerberosError::Credentials`]
+    /// when Kerberos is not configured.
+    pub fn kerberos_login(
+        &self,
+        keytab: Option<&[u8]>,
+    ) -> Result<crate::auth::kerberos::KerberosLogin, KerberosError> {
+        let kerberos = self
+            .kerberos
+            .as_ref()
+            .ok_or_else(|| KerberosError::Credentials("Kerberos is not configured".to_string()))?;
+        let client = self.kerberos_client()?;
+        let secret = self.kerberos_secret(&client, keytab)?;
+        // NTLM with the same password (never with a keytab's keys).
+        let fallback = match (&secret, kerberos.policy, keytab) {
+            (_, KerberosPolicy::Required, _) | (_, _, Some(_)) => None,
+            (ClientSecret::Password(p), ..) => {
+                let (domain, user) = match self.domain.as_str() {
+                    "" => (String::new(), self.user.clone()),
+                    d => (d.to_string(), client.name.join("/")),
+                };
+                let creds = match &self.secret {
+                    Secret::NtHash(h) => Credentials::nt_hash(&domain, &user, *h),
+                    _ => Credentials::password(&domain, &user, p.as_str()),
+                };
+                Some(if self.use_ntlm_v2 {
+                    creds
+                } else {
+                    creds.with_ntlm_v1()
+                })
+            }
+            (ClientSecret::Keys(_), ..) => match &self.secret {
+                Secret::NtHash(h) => Some(Credentials::nt_hash("", &self.user, *h)),
+                _ => None,
+            },
+        };
+        // A server named by its address: no service ticket, but NTLM may still serve.
+        let service = match self.kerberos_service(&client) {
+            Ok(s) => Ok(s),
+            Err(e) if fallback.is_some() && e.ntlm_may_follow() => Err(e),
+            Err(e) => return Err(e),
+        };
+        let cache = &kerberos.cache;
+        // A recorded login gets its tickets from the KDC, so that the recording holds
+        // everything its replay needs.
+        let cached = |server: &Principal| {
+            if self.record.is_some() {
+                None
+            } else {
+                cache.get(&client, server)
+            }
+        };
+        let tgt = cached(&Principal::krbtgt(&client.realm));
+        let service_ticket = service.as_ref().ok().and_then(cached);
+        Ok(crate::auth::kerberos::KerberosLogin {
+            service: service.clone().unwrap_or_else(|_| client.clone()),
+            unusable: service.err(),
+            client,
+            secret: Some(secret),
+            kdc: kerberos.kdc.clone(),
+            tgt,
+            service_ticket,
+            fallback,
+            cache: Some(cache.clone()),
+        })
     }
 
     /// The options of a channel to `addr` ([`Connection::new_channel`]): these, at
@@ -935,6 +1070,8 @@ pub struct Status {
     pub is_guest: bool,
     /// Whether the session signs its messages.
     pub is_signing: bool,
+    /// Whether the session logged in with Kerberos (else NTLM, or anonymously).
+    pub is_kerberos: bool,
 }
 
 struct Route<S> {
@@ -952,6 +1089,8 @@ pub struct Dispatcher<S> {
     out: VecDeque<Bytes>,
     routes: IdMap<OpId, Route<S>>,
     tickets: IdMap<u64, OpId>,
+    /// KDC attempts asked for ([`Event::Kdc`]) and not yet taken by the driver.
+    kdc: VecDeque<(OpId, crate::auth::kerberos::KdcRequest)>,
 }
 
 impl<S: EventSink> Dispatcher<S> {
@@ -962,7 +1101,15 @@ impl<S: EventSink> Dispatcher<S> {
             out: VecDeque::new(),
             routes: IdMap::default(),
             tickets: IdMap::default(),
+            kdc: VecDeque::new(),
         }
+    }
+
+    /// The next KDC attempt a login asked for ([`Event::Kdc`]): the driver makes it (in
+    /// a task of its own, so the connection goes on meanwhile) and hands the answer to
+    /// [`Connection::kdc_reply`] with the id given here.
+    pub fn poll_kdc(&mut self) -> Option<(OpId, crate::auth::kerberos::KdcRequest)> {
+        self.kdc.pop_front()
     }
 
     /// The connection, for input, timeouts and closing.
@@ -1038,6 +1185,7 @@ impl<S: EventSink> Dispatcher<S> {
             negotiated: n.clone(),
             is_guest: info.is_guest,
             is_signing: info.is_signing,
+            is_kerberos: info.is_kerberos,
         })
     }
 
@@ -1086,6 +1234,10 @@ impl<S: EventSink> Dispatcher<S> {
                 } => (id, DriverEvent::Progress { file, done, total }),
                 Event::Entries { id, entries } => (id, DriverEvent::Entries(entries)),
                 Event::Changes { id, changes } => (id, DriverEvent::Changes(changes)),
+                Event::Kdc { id, request } => {
+                    self.kdc.push_back((id, request));
+                    continue;
+                }
                 // Breaks an operation claimed went to it; this client requests no oplocks or
                 // leases of its own, so an unclaimed one has no reader. `Closed` ends the
                 // driver's loop.

@@ -209,6 +209,26 @@ impl RecordSink {
         r.map_err(io::Error::other)
     }
 
+    /// Records one KDC attempt of a Kerberos login: `request`, its answer `reply`, and
+    /// the wall-clock time `wall` handed to
+    /// [`Connection::kdc_reply`](crate::Connection::kdc_reply) with it.
+    ///
+    /// # Errors
+    ///
+    /// The recording cannot be written, or has ended.
+    pub fn kdc(
+        &mut self,
+        request: &crate::auth::kerberos::KdcRequest,
+        reply: &Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+        wall: std::time::SystemTime,
+    ) -> io::Result<()> {
+        let r = self
+            .recorder
+            .kdc(crate::replay::KdcRecord::new(request, reply, wall));
+        self.drain()?;
+        r.map_err(io::Error::other)
+    }
+
     /// Records that the server closed the connection.
     ///
     /// # Errors

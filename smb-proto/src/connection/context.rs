@@ -278,6 +278,23 @@ pub trait Operation: Send + 'static {
         )))
     }
 
+    /// Handles the answer to the KDC request it raised with [`OpContext::kdc`] (see
+    /// [`Event::Kdc`]), at wall-clock time `wall`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Operation::start`]; by default the operation asked no KDC.
+    fn on_kdc(
+        &mut self,
+        _cx: &mut OpContext<'_>,
+        _reply: Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+        _wall: std::time::SystemTime,
+    ) -> Result<Progress<Self::Output>, Fail> {
+        Err(Fail::Op(Error::Invalid(
+            "a KDC answer for an operation that asked no KDC".into(),
+        )))
+    }
+
     /// Handles an oplock or lease break for an open this operation claimed with
     /// [`OpContext::own_breaks`]: acknowledge it (flushing what a write lease held back
     /// first), or finish.
@@ -405,6 +422,12 @@ pub(crate) trait ErasedOp: Send {
         cx: &mut OpContext<'_>,
         data: Bytes,
     ) -> Result<Progress<OpOutput>, Fail>;
+    fn on_kdc(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        reply: Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+        wall: std::time::SystemTime,
+    ) -> Result<Progress<OpOutput>, Fail>;
     fn on_break(
         &mut self,
         cx: &mut OpContext<'_>,
@@ -462,6 +485,14 @@ impl<O: Operation> ErasedOp for O {
         data: Bytes,
     ) -> Result<Progress<OpOutput>, Fail> {
         erase(Operation::on_supply(self, cx, data))
+    }
+    fn on_kdc(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        reply: Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+        wall: std::time::SystemTime,
+    ) -> Result<Progress<OpOutput>, Fail> {
+        erase(Operation::on_kdc(self, cx, reply, wall))
     }
     fn on_break(
         &mut self,
@@ -557,6 +588,15 @@ pub struct OpContext<'a> {
 }
 
 impl OpContext<'_> {
+    /// Asks the driver to carry a message to a KDC ([`Event::Kdc`]); the answer comes to
+    /// [`Operation::on_kdc`].
+    pub fn kdc(&mut self, request: crate::auth::kerberos::KdcRequest) {
+        self.core.events.push_back(Event::Kdc {
+            id: self.id,
+            request,
+        });
+    }
+
     /// Queues one request on the operation's tree.
     pub fn send(&mut self, tag: usize, body: RequestBody) {
         self.send_with(tag, body, RequestOptions::default());

@@ -70,6 +70,8 @@ pub struct SessionInfo {
     pub is_signing: bool,
     /// Whether its requests are encrypted.
     pub is_encrypting: bool,
+    /// Whether it logged in with Kerberos (else NTLM, or anonymously).
+    pub is_kerberos: bool,
 }
 
 /// Identifies an operation started with [`Connection::start`].
@@ -156,6 +158,19 @@ pub enum Event {
     Break(BreakNotification),
     /// The connection ended; every pending operation has already failed with this reason.
     Closed(CloseReason),
+    /// A Kerberos login ([`crate::ops::Login::kerberos`]) needs a KDC: carry
+    /// `request.message` to `request.kdc` over `request.transport` within
+    /// `request.timeout` (the framing and limits are in [`crate::auth::kerberos::kdc`]),
+    /// and hand the answer, or why there is none, to [`Connection::kdc_reply`]. The
+    /// core chooses every attempt (which KDC, UDP or TCP, retries); the driver only moves
+    /// the bytes. Served by the driver, not the operation's caller, so [`Event::op`] is
+    /// `None` for it.
+    Kdc {
+        /// The login that asked; give it back to [`Connection::kdc_reply`].
+        id: OpId,
+        /// The attempt to make.
+        request: crate::auth::kerberos::KdcRequest,
+    },
 }
 
 impl Event {
@@ -170,7 +185,7 @@ impl Event {
             | Event::FileDone { id, .. }
             | Event::Entries { id, .. }
             | Event::Changes { id, .. } => Some(*id),
-            Event::Break(_) | Event::Closed(_) => None,
+            Event::Break(_) | Event::Closed(_) | Event::Kdc { .. } => None,
         }
     }
 }
@@ -296,6 +311,16 @@ pub(crate) struct Core {
     smb1_negprot: bool,
     /// The connection's SMB1 state, once it negotiated NT LM 0.12.
     smb1: Option<smb1::Smb1State>,
+    /// The SPNEGO mechanisms (OIDs) the server's NEGOTIATE response lists; empty when it
+    /// lists none.
+    pub(crate) server_mechs: Vec<Vec<u8>>,
+}
+
+impl Core {
+    /// Whether this connection replays a recording ([`crate::replay::Replay`]).
+    pub(crate) fn is_replaying(&self) -> bool {
+        self.replay_awaiting.is_some()
+    }
 }
 
 /// Requests and responses an operation's trail keeps (the last ones).
@@ -380,6 +405,7 @@ impl Connection {
             channel_of: None,
             smb1_negprot: false,
             smb1: None,
+            server_mechs: Vec::new(),
             rng,
             config,
         };
@@ -456,6 +482,7 @@ impl Connection {
             is_guest: s.is_guest,
             is_signing: s.signing_active,
             is_encrypting: s.encrypt_all,
+            is_kerberos: s.kerberos,
         })
     }
 
@@ -731,6 +758,25 @@ impl Connection {
         };
         if let Some(running) = self.ops.remove(&target) {
             self.step(target, running, |op, cx| op.on_supply(cx, data));
+            self.settle();
+        }
+    }
+
+    /// Hands a Kerberos login the answer to its [`Event::Kdc`]: the KDC's reply (one
+    /// message, without the TCP length), or why the attempt brought none. `wall` is the
+    /// wall-clock time now (Kerberos checks tickets and makes authenticators with it);
+    /// `now` the driver's monotonic clock as elsewhere. An answer for an operation that
+    /// has ended meanwhile is dropped.
+    pub fn kdc_reply(
+        &mut self,
+        id: OpId,
+        reply: Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+        wall: std::time::SystemTime,
+        now: Instant,
+    ) {
+        self.core.now = now;
+        if let Some(running) = self.ops.remove(&id) {
+            self.step(id, running, |op, cx| op.on_kdc(cx, reply, wall));
             self.settle();
         }
     }

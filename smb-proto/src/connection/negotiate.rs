@@ -193,6 +193,9 @@ impl Core {
         };
         self.check_channel(&negotiated)?;
         self.negotiated = Some(negotiated);
+        // The SPNEGO mechanisms the server takes (MS-SMB2 allows none listed).
+        self.server_mechs =
+            crate::auth::spnego::parse_neg_token_init(&resp.security_buffer).unwrap_or_default();
         for session in &mut self.sessions {
             session.preauth = self.preauth.clone();
         }

@@ -28,6 +28,8 @@ pub(crate) struct Session {
     pub(crate) encrypt_all: bool,
     pub(crate) established: bool,
     pub(crate) is_guest: bool,
+    /// It logged in with Kerberos.
+    pub(crate) kerberos: bool,
     /// The session's trees, by tree id.
     pub(crate) trees: IdMap<u32, TreeState>,
     /// The credentials it logged in with, to log in again when the server says the
@@ -72,6 +74,7 @@ impl Session {
             encrypt_all: false,
             established: false,
             is_guest: false,
+            kerberos: false,
             trees: IdMap::default(),
             credentials: None,
             reauthenticating: false,

@@ -1,5 +1,11 @@
 //! SESSION_SETUP rounds (MS-SMB2 3.2.4.2.3, 3.2.5.3) and TREE_CONNECT (3.2.4.2.4).
 
+use std::time::SystemTime;
+
+use crate::auth::kerberos::flow::FlowStep;
+use crate::auth::kerberos::{
+    gss, KdcIoError, KerberosError, KerberosLogin, SpnegoKerberos, TicketFlow,
+};
 use crate::auth::ntlm::{Credentials, NtlmClient};
 use crate::auth::spnego::{Authenticator, SpnegoNtlm};
 use crate::config::Dialect;
@@ -44,6 +50,24 @@ pub struct Login {
     again: bool,
     /// This binds a channel to its session ([`Login::bind`]).
     bind: bool,
+    /// A Kerberos login: the tickets first ([`Login::kerberos`]).
+    kerberos: Option<Kerberos>,
+    /// The NTLM login a Kerberos one falls back to.
+    fallback: Option<Credentials>,
+}
+
+/// A Kerberos login's way to its AP-REQ.
+enum Kerberos {
+    /// Not started: what it starts from.
+    Setup(Box<KerberosLogin>),
+    /// Getting the tickets; `ap_seed` then makes the AP-REQ.
+    Tickets {
+        flow: Box<TicketFlow>,
+        ap_seed: [u8; 32],
+        time_offset: i64,
+    },
+    /// The AP-REQ is out.
+    Sent,
 }
 
 impl std::fmt::Debug for Login {
@@ -67,6 +91,8 @@ impl Login {
             asked_for_guest,
             again: false,
             bind: false,
+            kerberos: None,
+            fallback: None,
         }
     }
 
@@ -103,7 +129,115 @@ impl Login {
             asked_for_guest: false,
             again: false,
             bind: false,
+            kerberos: None,
+            fallback: None,
         }
+    }
+
+    /// Logs in with Kerberos as `login` says: the tickets the login still needs come
+    /// from the KDC first, through [`Event::Kdc`](crate::Event::Kdc) (the driver
+    /// carries the messages), then the AP-REQ goes out in SPNEGO and the server's AP-REP
+    /// is checked (mutual authentication). Its randomness is one draw from the
+    /// connection's seeded source; its time is [`Config::filetime_now`](crate::Config)
+    /// until the driver hands a later one in with a KDC answer.
+    ///
+    /// A Kerberos failure before the AP-REQ ends the login with
+    /// [`Error::Kerberos`]; nothing was sent to the server then.
+    pub fn kerberos(login: KerberosLogin) -> Self {
+        let user = login.client.to_string();
+        Login {
+            auth: None,
+            credentials: None,
+            kept: None,
+            user,
+            asked_for_guest: false,
+            again: false,
+            bind: false,
+            kerberos: Some(Kerberos::Setup(Box::new(login))),
+            fallback: None,
+        }
+    }
+
+    /// Starts or moves the Kerberos ticket flow at wall-clock time `wall`: asks the
+    /// driver for the next KDC message, or sends the AP-REQ once the ticket is in.
+    fn kerberos_step(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        wall: SystemTime,
+    ) -> Result<Progress<LoggedIn>, Fail> {
+        let Some(Kerberos::Tickets {
+            flow,
+            ap_seed,
+            time_offset,
+        }) = &mut self.kerberos
+        else {
+            return Err(Fail::Op(Error::Invalid("no Kerberos flow".into())));
+        };
+        let step = match flow.poll(wall) {
+            Ok(step) => step,
+            Err(e) => return self.kerberos_failed(cx, e),
+        };
+        let ticket = match step {
+            FlowStep::Kdc(request) => {
+                cx.kdc(request);
+                return Ok(Progress::Pending);
+            }
+            FlowStep::Waiting => return Ok(Progress::Pending),
+            FlowStep::Ready(ticket) => ticket,
+        };
+        let auth = SpnegoKerberos::new(ticket, *ap_seed, wall, *time_offset);
+        self.kerberos = Some(Kerberos::Sent);
+        self.auth = Some(Box::new(auth));
+        self.send_initial(cx)
+    }
+
+    /// Kerberos failed before anything went to the server: falls back to NTLM when that
+    /// can help and is allowed, else fails with `e`.
+    fn kerberos_failed(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        e: KerberosError,
+    ) -> Result<Progress<LoggedIn>, Fail> {
+        let creds = match self.fallback.take() {
+            Some(creds) if e.ntlm_may_follow() => creds,
+            _ => return Err(Fail::Op(Error::Kerberos(e))),
+        };
+        // The reason names hosts, realms and principals, never a secret.
+        tracing::warn!(reason = %e, user = %self.user, "Kerberos cannot log in: falling back to NTLM");
+        self.kerberos = None;
+        self.user = creds.user.clone();
+        self.kept = Some(creds.clone());
+        self.ntlm(cx, creds);
+        self.send_initial(cx)
+    }
+
+    /// Makes the NTLM authenticator for `creds`.
+    fn ntlm(&mut self, cx: &mut OpContext<'_>, creds: Credentials) {
+        // NTLM's randomness comes from the connection's seeded source, so a session replays.
+        let core = &mut *cx.core;
+        let mut ntlm = NtlmClient::new(
+            creds,
+            &core.config.client_name,
+            core.rng.array(),
+            core.rng.array(),
+            core.config.filetime_now,
+        );
+        // A replay's login sends what the recorded one did in place of what the
+        // password would give; the session key still comes from the seed above.
+        if let Some(recorded) = core.replay_logins.pop_front() {
+            ntlm.replay(recorded);
+        }
+        self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
+    }
+
+    /// Sends the authenticator's first token.
+    fn send_initial(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<LoggedIn>, Fail> {
+        let token = self
+            .auth()?
+            .initial_token()
+            .map_err(|e| self.fail(cx, NtStatus::SUCCESS, e.to_string()))?;
+        self.send(cx, token);
+        Ok(Progress::Pending)
     }
 
     fn auth(&mut self) -> Result<&mut (dyn Authenticator + Send), Fail> {
@@ -182,28 +316,63 @@ impl Operation for Login {
             return Err(Fail::Op(Error::Invalid(why.into())));
         }
         if let Some(creds) = self.credentials.take() {
-            // NTLM's randomness comes from the connection's seeded source, so a session replays.
-            let core = &mut *cx.core;
-            let mut ntlm = NtlmClient::new(
-                creds,
-                &core.config.client_name,
-                core.rng.array(),
-                core.rng.array(),
-                core.config.filetime_now,
-            );
-            // A replay's login sends what the recorded one did in place of what the
-            // password would give; the session key still comes from the seed above.
-            if let Some(recorded) = core.replay_logins.pop_front() {
-                ntlm.replay(recorded);
-            }
-            self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
+            self.ntlm(cx, creds);
         }
-        let token = self
-            .auth()?
-            .initial_token()
-            .map_err(|e| self.fail(cx, NtStatus::SUCCESS, e.to_string()))?;
-        self.send(cx, token);
-        Ok(Progress::Pending)
+        if let Some(Kerberos::Setup(mut login)) = self.kerberos.take() {
+            if cx.core.is_replaying() {
+                // A replay gets its tickets as the recording did, from the KDC's replies.
+                login.tgt = None;
+                login.service_ticket = None;
+                login.cache = None;
+            }
+            // One draw, whatever path the tickets take, so later draws do not depend
+            // on it (a recorded session must replay).
+            let mut rng = crate::rng::Rng::from_seed(cx.core.rng.array());
+            let wall = crate::wire::fscc::FileTime(cx.core.config.filetime_now)
+                .to_system_time()
+                .unwrap_or(SystemTime::UNIX_EPOCH);
+            let time_offset = login.kdc.time_offset;
+            let offered = {
+                let mechs = &cx.core.server_mechs;
+                mechs.is_empty()
+                    || mechs
+                        .iter()
+                        .any(|m| m.as_slice() == gss::OID_KRB5 || m.as_slice() == gss::OID_MS_KRB5)
+            };
+            self.fallback = login.fallback.clone();
+            let flow = match offered {
+                true => TicketFlow::new(*login, rng.array(), wall),
+                false => Err(KerberosError::NotOffered),
+            };
+            let flow = match flow {
+                Ok(flow) => flow,
+                Err(e) => return self.kerberos_failed(cx, e),
+            };
+            self.kerberos = Some(Kerberos::Tickets {
+                flow: Box::new(flow),
+                ap_seed: rng.array(),
+                time_offset,
+            });
+            return self.kerberos_step(cx, wall);
+        }
+        self.send_initial(cx)
+    }
+
+    fn on_kdc(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        reply: Result<Vec<u8>, KdcIoError>,
+        wall: SystemTime,
+    ) -> Result<Progress<LoggedIn>, Fail> {
+        match &mut self.kerberos {
+            Some(Kerberos::Tickets { flow, .. }) => flow.handle_reply(reply, wall),
+            _ => {
+                return Err(Fail::Op(Error::Invalid(
+                    "a KDC answer not asked for".into(),
+                )))
+            }
+        }
+        self.kerberos_step(cx, wall)
     }
 
     fn on_response(
@@ -275,6 +444,7 @@ impl Operation for Login {
             &resp,
         )?;
         cx.core.sessions[slot.0].credentials = self.kept.take();
+        cx.core.sessions[slot.0].kerberos = matches!(self.kerberos, Some(Kerberos::Sent));
         Ok(Progress::Done(LoggedIn {
             is_guest: cx.session().is_guest,
         }))

@@ -76,6 +76,7 @@
 //! | `max-io-size` | [`Config::max_io_size`] |
 //! | `digests` | `yes` when outgoing payloads may be stored as digests |
 //! | `client-guid` | optional: the ClientGuid, 32 hex digits, when it was set rather than drawn from the seed |
+//! | `kerberos` | optional, for a Kerberos login: its KDC configuration, `kdcs=HOST:PORT,… transport=tcp-then-udp timeout-ms=N etypes=18,17,23 time-offset=N lifetime-s=N` |
 //!
 //! Text values are percent-encoded: `%` and every byte outside `!`..`~` become `%XX`
 //! (so an empty value leaves the key alone on its line). The password, the NT hash or
@@ -92,6 +93,8 @@
 //! | `eof` | the server closed the connection |
 //! | `end` | the recording is complete (the last line) |
 //! | `refused REASON` | the recorder refused to record the session (see below) |
+//! | `kdc-request KDC tcp\|udp HEX` | a Kerberos login's KDC attempt ([`crate::Event::Kdc`]): where, how, the message |
+//! | `kdc-reply WALL_US HEX` / `kdc-failed WALL_US REASON` | its answer (or why none came) and the wall-clock time handed in with it, µs since 1970 |
 //!
 //! Only the order of the two directions relative to each other matters: how the bytes
 //! are split into lines is presentation (the recorder breaks lines every 64 bytes and
@@ -109,6 +112,12 @@
 //! not take key exchange could not be replayed that way, so the recorder refuses it
 //! (`refused` line, and the recording connection fails); anonymous sessions need no key
 //! and are recorded as they are.
+//!
+//! A Kerberos login is recorded with its KDC attempts: the replay feeds the recorded
+//! replies (and times) to the same AS and TGS exchanges, which need the password or keys
+//! the recorded login used to decrypt them (`Connection::replay_with` in the drivers); the
+//! recording holds neither, but its AS-REP allows the same offline guessing of the
+//! password as a capture of the login would. No KDC is reached during a replay.
 //!
 //! A recording is nonetheless as sensitive as a decrypted packet capture: its seed gives
 //! every key of the session, so it discloses whatever the session read or wrote, and its
@@ -190,6 +199,10 @@ pub struct Setup {
     /// [`Config::client_guid`] when it was set rather than drawn from the seed (a
     /// connection made again after a loss negotiates the lost one's).
     pub client_guid: Option<[u8; 16]>,
+    /// For a Kerberos login ([`ConnectOptions::kerberos`]), how it reached the KDC and
+    /// what it asked for: the KDCs, transports, etypes, clock offset and lifetime shape
+    /// its messages. Never a key or a keytab.
+    pub kerberos: Option<crate::auth::kerberos::KdcConfig>,
 }
 
 impl std::fmt::Debug for Setup {
@@ -212,6 +225,7 @@ impl std::fmt::Debug for Setup {
             .field("max_io_size", &self.max_io_size)
             .field("digests", &self.digests)
             .field("client_guid", &self.client_guid)
+            .field("kerberos", &self.kerberos)
             .finish()
     }
 }
@@ -237,6 +251,7 @@ impl Setup {
             max_io_size: config.max_io_size,
             digests: options.digests,
             client_guid: config.client_guid,
+            kerberos: opts.kerberos.as_ref().map(|k| k.kdc.clone()),
         }
     }
 
@@ -261,6 +276,13 @@ impl Setup {
         o.max_io_size = self.max_io_size;
         o.seed = Some(self.seed);
         o.client_guid = self.client_guid;
+        o.kerberos = self
+            .kerberos
+            .clone()
+            .map(|kdc| crate::client::KerberosOptions {
+                kdc,
+                ..Default::default()
+            });
         // A recorded connection sent no keep-alive (see `ConnectOptions::keep_alive`).
         o.keep_alive = None;
         o
@@ -289,6 +311,66 @@ pub enum Record {
     Received(Vec<u8>),
     /// The server closed the connection.
     ServerClosed,
+    /// One KDC attempt of a Kerberos login ([`crate::Event::Kdc`]): outside the SMB byte
+    /// stream, replayed to the login in order.
+    Kdc(Box<KdcRecord>),
+}
+
+/// One KDC attempt of a Kerberos login, as recorded: what the core asked the driver to
+/// send where, what came back (or why nothing did), and the wall-clock time the driver
+/// handed in with the answer. The messages hold no password; like a capture of the
+/// login, the AS-REP allows offline guessing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KdcRecord {
+    /// The KDC, `host:port`, as the core named it.
+    pub kdc: String,
+    /// TCP or UDP.
+    pub transport: crate::auth::kerberos::KdcTransport,
+    /// The message sent (unframed).
+    pub request: Vec<u8>,
+    /// The reply, or why there was none.
+    pub reply: Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+    /// The wall-clock time handed in with the answer, in microseconds since 1970.
+    pub wall_us: u64,
+}
+
+impl std::fmt::Debug for KdcRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KdcRecord")
+            .field("kdc", &self.kdc)
+            .field("transport", &self.transport)
+            .field("request_len", &self.request.len())
+            .field("reply_len", &self.reply.as_ref().map(Vec::len))
+            .field("wall_us", &self.wall_us)
+            .finish()
+    }
+}
+
+impl KdcRecord {
+    /// The record of attempt `request`, answered with `reply` at `wall`.
+    pub fn new(
+        request: &crate::auth::kerberos::KdcRequest,
+        reply: &Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+        wall: std::time::SystemTime,
+    ) -> KdcRecord {
+        let since = wall
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        KdcRecord {
+            kdc: request.kdc.clone(),
+            transport: request.transport,
+            request: request.message.clone(),
+            reply: reply.clone(),
+            wall_us: u64::try_from(since.as_micros()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The wall-clock time of the answer.
+    pub fn wall(&self) -> std::time::SystemTime {
+        std::time::UNIX_EPOCH
+            .checked_add(std::time::Duration::from_micros(self.wall_us))
+            .unwrap_or(std::time::UNIX_EPOCH)
+    }
 }
 
 impl std::fmt::Debug for Record {
@@ -299,6 +381,7 @@ impl std::fmt::Debug for Record {
             Record::SentDigest { len, .. } => write!(f, "SentDigest({len} bytes)"),
             Record::Received(b) => write!(f, "Received({} bytes)", b.len()),
             Record::ServerClosed => f.write_str("ServerClosed"),
+            Record::Kdc(k) => k.fmt(f),
         }
     }
 }

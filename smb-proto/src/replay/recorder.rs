@@ -193,6 +193,23 @@ impl Recorder {
         Ok(())
     }
 
+    /// Records one KDC attempt of a Kerberos login ([`crate::Event::Kdc`]): what the
+    /// core asked for, what came back, and the wall-clock time handed in with it.
+    ///
+    /// # Errors
+    ///
+    /// [`RecordError::Ended`] after the recording ended.
+    pub fn kdc(&mut self, record: super::KdcRecord) -> Result<(), RecordError> {
+        if self.ended {
+            return Err(RecordError::Ended);
+        }
+        self.flush(Dir::Sent);
+        self.flush(Dir::Received);
+        self.writer
+            .record(&Record::Kdc(Box::new(record)), &mut self.out);
+        Ok(())
+    }
+
     /// Records that the server closed the connection (a read returned end of stream).
     pub fn server_closed(&mut self) {
         if self.ended {

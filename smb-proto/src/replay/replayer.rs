@@ -91,6 +91,16 @@ pub enum ReplayError {
         /// What the recording expects next.
         next_sent: String,
     },
+    /// A Kerberos login asked for a KDC attempt other than the recorded one (another
+    /// message, KDC or transport: a different password, clock offset or configuration),
+    /// or for one the recording does not hold.
+    #[error("replay diverged at KDC attempt {index}: {detail}")]
+    KdcDiverged {
+        /// Which attempt, counting from 0.
+        index: usize,
+        /// What differs.
+        detail: String,
+    },
     /// The recording cannot be replayed: a login without key exchange, or an
     /// AUTHENTICATE message that does not parse.
     #[error("the recording cannot be replayed: {0}")]
@@ -233,6 +243,9 @@ struct State {
     failure: Option<ReplayError>,
     logins: Vec<RecordedResponses>,
     stall_timeout: Duration,
+    /// The recorded KDC attempts of Kerberos logins, in order, and how many were asked.
+    kdc: Vec<super::KdcRecord>,
+    kdc_at: usize,
 }
 
 /// A recording being replayed: the transport a driver's `replay` constructor runs the
@@ -309,6 +322,7 @@ impl Replay {
             }
         }
         let mut input = VecDeque::new();
+        let mut kdc = Vec::new();
         let mut written = 0u64;
         for r in &recording.records {
             match r {
@@ -323,6 +337,7 @@ impl Replay {
                     after: written,
                     bytes: None,
                 }),
+                Record::Kdc(k) => kdc.push((**k).clone()),
             }
         }
         Ok(Replay {
@@ -338,6 +353,8 @@ impl Replay {
                 failure: None,
                 logins,
                 stall_timeout: STALL_TIMEOUT,
+                kdc,
+                kdc_at: 0,
             })),
             awaiting: Arc::new(AtomicBool::new(false)),
         })
@@ -460,6 +477,16 @@ impl Replay {
         if let Some(f) = &s.failure {
             return Err(f.clone());
         }
+        if s.kdc_at < s.kdc.len() {
+            return Err(ReplayError::KdcDiverged {
+                index: s.kdc_at,
+                detail: format!(
+                    "the client asked {} of the {} recorded KDC attempts",
+                    s.kdc_at,
+                    s.kdc.len()
+                ),
+            });
+        }
         if s.written < s.sent.len {
             return Err(ReplayError::Incomplete {
                 sent: s.written,
@@ -468,6 +495,67 @@ impl Replay {
             });
         }
         Ok(())
+    }
+
+    /// Answers a Kerberos login's KDC attempt ([`crate::Event::Kdc`]) as the recording
+    /// does: checks it is the next recorded one (KDC, transport and message alike) and
+    /// gives the recorded reply (or failure) and the wall-clock time to hand to
+    /// [`Connection::kdc_reply`]. No KDC is reached.
+    ///
+    /// # Errors
+    ///
+    /// [`ReplayError::KdcDiverged`] for another attempt than the recorded one, or one
+    /// past the recorded ones; once the replay has failed, the same error again.
+    pub fn kdc(
+        &self,
+        request: &crate::auth::kerberos::KdcRequest,
+    ) -> Result<
+        (
+            Result<Vec<u8>, crate::auth::kerberos::KdcIoError>,
+            std::time::SystemTime,
+        ),
+        ReplayError,
+    > {
+        let mut s = self.lock();
+        if let Some(f) = &s.failure {
+            return Err(f.clone());
+        }
+        let index = s.kdc_at;
+        let answer = match s.kdc.get(index) {
+            None => Err(format!(
+                "the recording holds {index} KDC attempts, and the client makes another"
+            )),
+            Some(k) if k.kdc != request.kdc || k.transport != request.transport => Err(format!(
+                "recorded {} over {}, asked {} over {}",
+                k.kdc, k.transport, request.kdc, request.transport
+            )),
+            Some(k) if k.request != request.message => {
+                let at = k
+                    .request
+                    .iter()
+                    .zip(&request.message)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(k.request.len().min(request.message.len()));
+                Err(format!(
+                    "the message differs from byte {at} on ({} bytes recorded, {} sent): \
+                     another password, clock offset or KDC configuration than the recording's",
+                    k.request.len(),
+                    request.message.len()
+                ))
+            }
+            Some(k) => Ok((k.reply.clone(), k.wall())),
+        };
+        match answer {
+            Ok(answer) => {
+                s.kdc_at += 1;
+                Ok(answer)
+            }
+            Err(detail) => {
+                let e = ReplayError::KdcDiverged { index, detail };
+                s.failure = Some(e.clone());
+                Err(e)
+            }
+        }
     }
 
     /// How many bytes the client has written, and how many the recording holds.

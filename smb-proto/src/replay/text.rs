@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use super::layout::{self, FRAME_HEADER};
-use super::{hex, Record, Recording, Setup, FORMAT_VERSION};
+use super::{hex, KdcRecord, Record, Recording, Setup, FORMAT_VERSION};
+use crate::auth::kerberos::crypto::Enctype;
+use crate::auth::kerberos::{KdcConfig, KdcIoError, KdcTransport, TransportPolicy};
 use crate::config::{Dialect, SigningPolicy};
 use crate::wire::header::HEADER_LEN;
 
@@ -161,6 +163,122 @@ pub(crate) fn write_setup(s: &Setup, out: &mut String) {
     line(out, "digests", yes_no(s.digests));
     if let Some(guid) = &s.client_guid {
         line(out, "client-guid", &hex(guid));
+    }
+    if let Some(kdc) = &s.kerberos {
+        line(out, "kerberos", &kdc_config_text(kdc));
+    }
+}
+
+/// A KDC configuration as the `kerberos` setup line's value:
+/// `kdcs=a:88,b:88 transport=tcp-then-udp timeout-ms=5000 etypes=18,17,23 time-offset=0
+/// lifetime-s=36000` (`kdcs=` empty for the realm's default).
+fn kdc_config_text(k: &KdcConfig) -> String {
+    let kdcs: Vec<String> = k.kdcs.iter().map(|h| encode(h)).collect();
+    let etypes: Vec<String> = k.etypes.iter().map(|e| e.number().to_string()).collect();
+    format!(
+        "kdcs={} transport={} timeout-ms={} etypes={} time-offset={} lifetime-s={}",
+        kdcs.join(","),
+        match k.transport {
+            TransportPolicy::TcpThenUdp => "tcp-then-udp",
+            TransportPolicy::UdpThenTcp => "udp-then-tcp",
+            TransportPolicy::TcpOnly => "tcp-only",
+        },
+        k.timeout.as_millis(),
+        etypes.join(","),
+        k.time_offset,
+        k.lifetime.as_secs()
+    )
+}
+
+fn parse_kdc_config(v: &str) -> Result<KdcConfig, ParseErrorKind> {
+    let bad = || ParseErrorKind::BadValue("kerberos");
+    let mut k = KdcConfig::default();
+    for field in v.split(' ') {
+        let (key, value) = field.split_once('=').ok_or_else(bad)?;
+        match key {
+            "kdcs" => {
+                k.kdcs = value
+                    .split(',')
+                    .filter(|h| !h.is_empty())
+                    .map(|h| decode(h, "kerberos"))
+                    .collect::<Result<_, _>>()?;
+            }
+            "transport" => {
+                k.transport = match value {
+                    "tcp-then-udp" => TransportPolicy::TcpThenUdp,
+                    "udp-then-tcp" => TransportPolicy::UdpThenTcp,
+                    "tcp-only" => TransportPolicy::TcpOnly,
+                    _ => return Err(bad()),
+                }
+            }
+            "timeout-ms" => {
+                k.timeout = std::time::Duration::from_millis(value.parse().map_err(|_| bad())?)
+            }
+            "etypes" => {
+                k.etypes = value
+                    .split(',')
+                    .filter(|e| !e.is_empty())
+                    .map(|e| {
+                        e.parse()
+                            .ok()
+                            .and_then(Enctype::from_number)
+                            .ok_or_else(bad)
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "time-offset" => k.time_offset = value.parse().map_err(|_| bad())?,
+            "lifetime-s" => {
+                k.lifetime = std::time::Duration::from_secs(value.parse().map_err(|_| bad())?)
+            }
+            _ => return Err(bad()),
+        }
+    }
+    Ok(k)
+}
+
+/// Why a KDC attempt brought no reply, as a `kdc-failed` line's words.
+fn kdc_failure_text(e: &KdcIoError) -> String {
+    match e {
+        KdcIoError::Resolve(t) => format!("resolve {}", encode(t)),
+        KdcIoError::Refused => "refused".into(),
+        KdcIoError::TimedOut => "timed-out".into(),
+        KdcIoError::TooLarge(n) => format!("too-large {n}"),
+        KdcIoError::ResponseTooBig => "response-too-big".into(),
+        KdcIoError::Io(t) => format!("io {}", encode(t)),
+    }
+}
+
+fn parse_kdc_failure(v: &str) -> Option<KdcIoError> {
+    let (kind, rest) = v.split_once(' ').unwrap_or((v, ""));
+    Some(match kind {
+        "resolve" => KdcIoError::Resolve(decode(rest, "kdc-failed").ok()?),
+        "refused" => KdcIoError::Refused,
+        "timed-out" => KdcIoError::TimedOut,
+        "too-large" => KdcIoError::TooLarge(rest.parse().ok()?),
+        "response-too-big" => KdcIoError::ResponseTooBig,
+        "io" => KdcIoError::Io(decode(rest, "kdc-failed").ok()?),
+        _ => return None,
+    })
+}
+
+/// The lines of one KDC attempt: `kdc-request KDC TRANSPORT HEX`, then `kdc-reply
+/// WALL_US HEX` or `kdc-failed WALL_US REASON`.
+fn write_kdc(k: &KdcRecord, out: &mut String) {
+    let _ = writeln!(out, "# kdc: one attempt of a Kerberos login");
+    let _ = writeln!(
+        out,
+        "kdc-request {} {} {}",
+        encode(&k.kdc),
+        k.transport,
+        hex(&k.request)
+    );
+    match &k.reply {
+        Ok(reply) => {
+            let _ = writeln!(out, "kdc-reply {} {}", k.wall_us, hex(reply));
+        }
+        Err(e) => {
+            let _ = writeln!(out, "kdc-failed {} {}", k.wall_us, kdc_failure_text(e));
+        }
     }
 }
 
@@ -323,6 +441,7 @@ impl Writer {
                 self.sent.digest(*len);
             }
             Record::ServerClosed => out.push_str("eof\n"),
+            Record::Kdc(k) => write_kdc(k, out),
         }
     }
 }
@@ -340,7 +459,7 @@ pub(crate) fn write(rec: &Recording) -> String {
 }
 
 /// The keys of the setup lines.
-const SETUP_KEYS: [&str; 15] = [
+const SETUP_KEYS: [&str; 16] = [
     "seed",
     "filetime-now",
     "server-name",
@@ -356,9 +475,20 @@ const SETUP_KEYS: [&str; 15] = [
     "max-io-size",
     "digests",
     "client-guid",
+    "kerberos",
 ];
 /// The first words of the lines after the setup.
-const DATA_KEYS: [&str; 6] = [">", "<", ">sha256", "eof", "end", "refused"];
+const DATA_KEYS: [&str; 9] = [
+    ">",
+    "<",
+    ">sha256",
+    "eof",
+    "end",
+    "refused",
+    "kdc-request",
+    "kdc-reply",
+    "kdc-failed",
+];
 
 /// The setup values found so far.
 #[derive(Default)]
@@ -378,6 +508,7 @@ struct SetupLines {
     max_io_size: Option<u32>,
     digests: Option<bool>,
     client_guid: Option<[u8; 16]>,
+    kerberos: Option<KdcConfig>,
 }
 
 fn set<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), ParseErrorKind> {
@@ -459,6 +590,7 @@ impl SetupLines {
                 let guid = unhex(v).and_then(|b| <[u8; 16]>::try_from(b).ok());
                 set(&mut self.client_guid, key, guid.ok_or(bad("client-guid"))?)?;
             }
+            "kerberos" => set(&mut self.kerberos, key, parse_kdc_config(v)?)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -487,6 +619,8 @@ impl SetupLines {
             digests: self.digests.ok_or(Missing("digests"))?,
             // Optional: absent when the seed drew it.
             client_guid: self.client_guid,
+            // Optional: only a Kerberos login has it.
+            kerberos: self.kerberos,
         })
     }
 }
@@ -524,6 +658,8 @@ pub(crate) fn parse(text: &str) -> Result<Recording, ParseError> {
     };
     let mut last = first;
     let mut ended = false;
+    // A `kdc-request` line waiting for its `kdc-reply` or `kdc-failed`.
+    let mut kdc_request: Option<(String, KdcTransport, Vec<u8>)> = None;
     for (n, line) in lines {
         last = n;
         if ended {
@@ -559,6 +695,39 @@ pub(crate) fn parse(text: &str) -> Result<Recording, ParseError> {
                     .and_then(|b| <[u8; 32]>::try_from(b).ok())
                     .ok_or(err(n, ParseErrorKind::BadHex))?;
                 rec(Record::SentDigest { len, sha256 });
+            }
+            "kdc-request" if kdc_request.is_none() => {
+                let bad = || err(n, ParseErrorKind::BadValue("kdc-request"));
+                let mut words = value.split(' ');
+                let kdc =
+                    decode(words.next().unwrap_or(""), "kdc-request").map_err(|k| err(n, k))?;
+                let transport = match words.next() {
+                    Some("tcp") => KdcTransport::Tcp,
+                    Some("udp") => KdcTransport::Udp,
+                    _ => return Err(bad()),
+                };
+                let message = words.next().and_then(unhex).ok_or_else(bad)?;
+                kdc_request = Some((kdc, transport, message));
+            }
+            "kdc-reply" | "kdc-failed" => {
+                let bad = || err(n, ParseErrorKind::BadValue("kdc-reply"));
+                let (kdc, transport, request) = kdc_request.take().ok_or_else(bad)?;
+                let (wall, rest) = value.split_once(' ').ok_or_else(bad)?;
+                let wall_us = wall.parse().map_err(|_| bad())?;
+                let reply = match key {
+                    "kdc-reply" => Ok(unhex(rest).ok_or_else(bad)?),
+                    _ => Err(parse_kdc_failure(rest).ok_or_else(bad)?),
+                };
+                rec(Record::Kdc(Box::new(KdcRecord {
+                    kdc,
+                    transport,
+                    request,
+                    reply,
+                    wall_us,
+                })));
+            }
+            _ if kdc_request.is_some() => {
+                return Err(err(n, ParseErrorKind::BadValue("kdc-request")))
             }
             "eof" if value.is_empty() => rec(Record::ServerClosed),
             "end" if value.is_empty() => ended = true,

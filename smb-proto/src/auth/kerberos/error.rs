@@ -167,6 +167,10 @@ pub enum KerberosError {
         /// The address given as the server's name.
         ip: String,
     },
+    /// The server's NEGOTIATE response lists the SPNEGO mechanisms it takes, and
+    /// Kerberos is not among them.
+    #[error("the server does not offer Kerberos (its SPNEGO mechanisms lack krb5)")]
+    NotOffered,
     /// Another KRB-ERROR.
     #[error(
         "the KDC refused {principal}: error {code}{}{}",
@@ -243,6 +247,22 @@ fn skew_message(kdc_ahead_ms: i64) -> String {
 }
 
 impl KerberosError {
+    /// Whether NTLM may still log in where Kerberos failed this way: the KDC unreachable,
+    /// no service ticket for the name (or a server named by its address), no common
+    /// encryption type, or a server that does not offer Kerberos. Never after a refusal
+    /// that names the user's own problem (a wrong password, a clock skew, a locked
+    /// account): NTLM would only add failed attempts.
+    pub fn ntlm_may_follow(&self) -> bool {
+        matches!(
+            self,
+            KerberosError::KdcUnreachable { .. }
+                | KerberosError::NoServiceTicket { .. }
+                | KerberosError::HostIsAnIp { .. }
+                | KerberosError::NoCommonEtype { .. }
+                | KerberosError::NotOffered
+        )
+    }
+
     /// The errno that best describes it: ETIMEDOUT when every KDC attempt timed out,
     /// EHOSTUNREACH for another unreachable KDC, EPROTO for a bad reply, EINVAL for
     /// unusable credentials or a server named by its address, EKEYEXPIRED for an expired

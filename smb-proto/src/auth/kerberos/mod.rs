@@ -20,14 +20,21 @@
 //!   ([`SpnegoKerberos`]), given a service ticket.
 //! * [`error`]: why an exchange failed ([`KerberosError`]).
 //!
+//! * [`flow`]: what a login still needs from the KDC ([`KerberosLogin::need`]) and the
+//!   exchanges that get it ([`TicketFlow`]), run by the login operation
+//!   ([`crate::ops::Login::kerberos`]), which asks the driver to carry each message
+//!   ([`crate::Event::Kdc`], answered with [`crate::Connection::kdc_reply`]).
+//! * [`cache`]: the tickets shared by the connections a client opens ([`TicketCache`]).
+//!
 //! The types a caller builds an exchange from live here: the client [`Principal`], its
-//! [`ClientSecret`], and the [`KdcConfig`]. A driver gets the tickets (AS, then TGS) before the
-//! SESSION_SETUP and hands the service ticket to [`SpnegoKerberos`].
+//! [`ClientSecret`], and the [`KdcConfig`].
 
 pub mod as_exchange;
 pub mod asn1;
+pub mod cache;
 pub mod crypto;
 pub mod error;
+pub mod flow;
 pub mod gss;
 pub mod kdc;
 pub mod keytab;
@@ -40,7 +47,9 @@ use std::time::{Duration, SystemTime};
 use zeroize::Zeroizing;
 
 pub use as_exchange::AsExchange;
+pub use cache::TicketCache;
 pub use error::KerberosError;
+pub use flow::{KerberosLogin, TicketFlow};
 pub use kdc::{KdcIoError, KdcRequest, KdcTransport, TransportPolicy};
 pub use mechanism::SpnegoKerberos;
 pub use tgs_exchange::TgsExchange;
