@@ -13,7 +13,7 @@ pub use smb_proto::auth::kerberos::{
     AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcRequest, KdcTransport,
     KerberosError, Principal, SpnegoKerberos, TgsExchange, TicketExchange, TransportPolicy,
 };
-use smb_proto::client::{ConnectOptions, KerberosOptions};
+use smb_proto::client::{ConnectOptions, KerberosOptions, KerberosStart};
 use smb_proto::ops;
 
 use crate::runtime::Runtime;
@@ -62,13 +62,25 @@ pub(crate) async fn login(
     kerberos: &KerberosOptions,
     runtime: &dyn Runtime,
 ) -> Result<ops::Login> {
-    let client = opts.kerberos_client()?;
-    let service = opts.kerberos_service(&client)?;
-    // A small file, read once per login.
-    let keytab = kerberos.keytab_bytes(|path| std::fs::read(path))?;
-    let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
-    let tgt = request_tgt(runtime, &client, secret, &kerberos.kdc).await?;
-    let ticket = request_service_ticket(runtime, &tgt, &service, &kerberos.kdc).await?;
+    // What the user has (a cached ticket, a TGT, a secret) decides what to ask the KDC.
+    let krb5ccname = std::env::var("KRB5CCNAME").ok();
+    let login = opts.kerberos_start(
+        kerberos,
+        krb5ccname.as_deref(),
+        |p| std::fs::read(p),
+        SystemTime::now(),
+    )?;
+    let (client, service) = (login.client, login.service);
+    let ticket = match login.have {
+        KerberosStart::ServiceTicket(ticket) => ticket,
+        KerberosStart::Tgt(tgt) => {
+            request_service_ticket(runtime, &tgt, &service, &kerberos.kdc).await?
+        }
+        KerberosStart::Secret(secret) => {
+            let tgt = request_tgt(runtime, &client, secret, &kerberos.kdc).await?;
+            request_service_ticket(runtime, &tgt, &service, &kerberos.kdc).await?
+        }
+    };
     let auth = SpnegoKerberos::new(
         ticket,
         os_seed(),

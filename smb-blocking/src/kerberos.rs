@@ -14,7 +14,7 @@ pub use smb_proto::auth::kerberos::{
 };
 
 use smb_proto::auth::kerberos::SpnegoKerberos;
-use smb_proto::client::KerberosOptions;
+use smb_proto::client::{KerberosOptions, KerberosStart};
 use smb_proto::ops;
 
 use crate::{os_seed, ConnectOptions, Result};
@@ -100,12 +100,23 @@ pub fn request_service_ticket(
 /// user, then a service ticket for `cifs/<server name>`), then the SESSION_SETUP with
 /// Kerberos in SPNEGO. A Kerberos failure is the login's failure (no NTLM fallback).
 pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result<ops::Login> {
-    let client = opts.kerberos_client()?;
-    let service = opts.kerberos_service(&client)?;
-    let keytab = kerberos.keytab_bytes(|path| std::fs::read(path))?;
-    let secret = opts.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
-    let tgt = request_tgt(&client, secret, &kerberos.kdc)?;
-    let ticket = request_service_ticket(&tgt, &service, &kerberos.kdc)?;
+    // What the user has (a cached ticket, a TGT, a secret) decides what to ask the KDC.
+    let krb5ccname = std::env::var("KRB5CCNAME").ok();
+    let login = opts.kerberos_start(
+        kerberos,
+        krb5ccname.as_deref(),
+        |p| std::fs::read(p),
+        SystemTime::now(),
+    )?;
+    let (client, service) = (login.client, login.service);
+    let ticket = match login.have {
+        KerberosStart::ServiceTicket(ticket) => ticket,
+        KerberosStart::Tgt(tgt) => request_service_ticket(&tgt, &service, &kerberos.kdc)?,
+        KerberosStart::Secret(secret) => {
+            let tgt = request_tgt(&client, secret, &kerberos.kdc)?;
+            request_service_ticket(&tgt, &service, &kerberos.kdc)?
+        }
+    };
     let auth = SpnegoKerberos::new(
         ticket,
         os_seed(),

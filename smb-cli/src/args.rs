@@ -225,6 +225,16 @@ pub struct ConnArgs {
     /// With --kdc: prove the user with the keys in this keytab file instead of a password
     #[arg(long, value_name = "FILE", requires = "kdc")]
     pub keytab: Option<PathBuf>,
+    /// With --kdc: prove the user with the tickets in this credential cache file (what
+    /// kinit wrote; smbclient's --use-krb5-ccache). Without a password or keytab, --kdc
+    /// uses the cache KRB5CCNAME names (FILE:/path or a path)
+    #[arg(
+        long,
+        visible_alias = "use-krb5-ccache",
+        value_name = "FILE",
+        requires = "kdc"
+    )]
+    pub ccache: Option<PathBuf>,
 }
 
 /// Connections a tree transfer or listing spreads over unless `--connections` says: two
@@ -260,6 +270,7 @@ impl ConnArgs {
             multichannel: self.multichannel.or(b.multichannel),
             kdc: self.kdc.or(b.kdc),
             keytab: self.keytab.or(b.keytab),
+            ccache: self.ccache.or(b.ccache),
         }
     }
 

@@ -17,7 +17,9 @@ use bytes::{Buf, Bytes};
 
 use crate::auth::kerberos::crypto::{Enctype, Key};
 use crate::auth::kerberos::keytab::Keytab;
-use crate::auth::kerberos::{ClientSecret, KdcConfig, KerberosError, Principal};
+use crate::auth::kerberos::{
+    ccache, ClientSecret, Credential, KdcConfig, KerberosError, Principal,
+};
 use crate::auth::ntlm::Credentials;
 use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
@@ -285,7 +287,9 @@ pub struct ConnectOptions {
 
 /// A Kerberos login ([`ConnectOptions::kerberos`]): the user is `user@REALM` (or `user`
 /// with the realm in [`ConnectOptions::domain`]), proven by the password (or NT hash,
-/// for RC4) or by a keytab; the server is named by
+/// for RC4), by a keytab, or by the tickets in a credential cache (a file
+/// [`KerberosOptions::ccache`], or the one `KRB5CCNAME` names when neither a password nor a
+/// keytab is given: see [`ConnectOptions::kerberos_start`]); the server is named by
 /// [`ConnectOptions::server_name`] (else `host`) in its service name, `cifs/<name>`.
 /// When Kerberos is asked for, a Kerberos failure fails the login: there is no NTLM
 /// fallback.
@@ -295,6 +299,9 @@ pub struct KerberosOptions {
     pub kdc: KdcConfig,
     /// A keytab file with the user's keys, read at connect time in place of a password.
     pub keytab: Option<std::path::PathBuf>,
+    /// A credential cache file (MIT's format, as `kinit` writes it) whose tickets prove
+    /// the user, read at connect time in place of a password.
+    pub ccache: Option<std::path::PathBuf>,
 }
 
 impl KerberosOptions {
@@ -303,7 +310,15 @@ impl KerberosOptions {
         KerberosOptions {
             kdc: KdcConfig::new().kdc(kdc),
             keytab: None,
+            ccache: None,
         }
+    }
+
+    /// Proves the user with the tickets in the credential cache file at `path` (what
+    /// `kinit` wrote; `FILE:/path` or a bare path, as `KRB5CCNAME` spells it).
+    pub fn ccache(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ccache = Some(path.into());
+        self
     }
 
     /// Proves the user with the keys in the keytab file at `path`.
@@ -333,6 +348,29 @@ impl KerberosOptions {
             ))),
         }
     }
+}
+
+/// A Kerberos login's parties and what it starts from ([`ConnectOptions::kerberos_start`]).
+#[derive(Debug)]
+pub struct KerberosLogin {
+    /// The user: as given, or a credential cache's principal.
+    pub client: Principal,
+    /// The server's service, `cifs/<server name>@REALM`.
+    pub service: Principal,
+    /// What the login has so far.
+    pub have: KerberosStart,
+}
+
+/// What a Kerberos login has before it asks the KDC anything, and so what it still
+/// needs ([`ConnectOptions::kerberos_start`]).
+#[derive(Debug)]
+pub enum KerberosStart {
+    /// A service ticket for the server (from a credential cache): nothing.
+    ServiceTicket(Credential),
+    /// A ticket-granting ticket (from a credential cache): the TGS exchange.
+    Tgt(Credential),
+    /// The user's password or keys: the AS exchange, then the TGS exchange.
+    Secret(ClientSecret),
 }
 
 /// What a password callback is told.
@@ -573,6 +611,108 @@ impl ConnectOptions {
                 Ok(ClientSecret::password(&password))
             }
         }
+    }
+
+    /// What a Kerberos login starts from, and so what it still needs from the KDC: a
+    /// service ticket for the server (nothing), a ticket-granting ticket (the TGS
+    /// exchange), or the user's secret (the AS exchange, then the TGS exchange).
+    ///
+    /// In this order: a keytab ([`KerberosOptions::keytab`]) gives the secret; a
+    /// credential cache ([`KerberosOptions::ccache`]) gives its tickets; a password or NT
+    /// hash (not empty) gives the secret; `krb5ccname`, the `KRB5CCNAME` value the driver
+    /// read from its environment (`FILE:/path` or a path), gives that cache's tickets;
+    /// else the password callback is asked. With a cache, the user is the cache's
+    /// principal (a user given must be the same). A cache's service ticket for
+    /// `cifs/<server name>` is used as it is; else its ticket-granting ticket for the
+    /// realm. Files are read with `read` (the driver's file access: the core opens no
+    /// file); `now` is this machine's clock, to which [`KdcConfig::time_offset`] is added.
+    ///
+    /// ```
+    /// use smb_proto::auth::kerberos::KerberosError;
+    /// use smb_proto::client::{ConnectOptions, KerberosOptions, KerberosStart};
+    ///
+    /// let o = ConnectOptions::new("dc.smbtest.test")
+    ///     .user("alice@SMBTEST.TEST", "Al1ce-Pass!x")
+    ///     .kerberos(KerberosOptions::kdc("127.0.0.4"));
+    /// let kerberos = o.kerberos.clone().unwrap();
+    /// let start = o.kerberos_start(&kerberos, None, |_| unreachable!(), std::time::SystemTime::now())?;
+    /// assert_eq!(start.service.to_string(), "cifs/dc.smbtest.test@SMBTEST.TEST");
+    /// assert!(matches!(start.have, KerberosStart::Secret(_)));
+    ///
+    /// // KRB5CCNAME naming a kernel keyring: refused, naming the type.
+    /// let o = o.user("alice@SMBTEST.TEST", "");
+    /// let e = o.kerberos_start(&kerberos, Some("KEYRING:persistent:0"), |_| unreachable!(), std::time::SystemTime::now());
+    /// assert!(matches!(e, Err(KerberosError::UnsupportedCcache { .. })));
+    /// # Ok::<(), KerberosError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`KerberosError::Credentials`] for a file that cannot be read or parsed, a cache
+    /// without a usable ticket or for another user, no realm, or no password;
+    /// [`KerberosError::UnsupportedCcache`] for a `KRB5CCNAME` that is not a file;
+    /// [`KerberosError::TicketExpired`] naming the ticket and when it expired;
+    /// [`KerberosError::HostIsAnIp`] when the server is named only by its address.
+    pub fn kerberos_start(
+        &self,
+        kerberos: &KerberosOptions,
+        krb5ccname: Option<&str>,
+        read: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+        now: std::time::SystemTime,
+    ) -> Result<KerberosLogin, KerberosError> {
+        let keytab = kerberos.keytab_bytes(&read)?;
+        let has_secret = match &self.secret {
+            Secret::Password(p) => !p.is_empty(),
+            Secret::NtHash(_) => true,
+            Secret::Callback(_) => false,
+        };
+        let cache = match (&keytab, &kerberos.ccache, krb5ccname) {
+            (Some(_), _, _) => None,
+            (None, Some(path), _) => Some(ccache::file_path(&path.to_string_lossy())?),
+            (None, None, Some(name)) if !has_secret => Some(ccache::file_path(name)?),
+            _ => None,
+        };
+        let Some(path) = cache else {
+            let client = self.kerberos_client()?;
+            let service = self.kerberos_service(&client)?;
+            let secret = self.kerberos_secret(&client, keytab.as_ref().map(|k| k.as_slice()))?;
+            return Ok(KerberosLogin {
+                client,
+                service,
+                have: KerberosStart::Secret(secret),
+            });
+        };
+        let unreadable = |e: String| {
+            KerberosError::Credentials(format!("the credential cache {}: {e}", path.display()))
+        };
+        let bytes = zeroize::Zeroizing::new(read(&path).map_err(|e| unreadable(e.to_string()))?);
+        let cache = ccache::Ccache::parse(&bytes).map_err(|e| unreadable(e.to_string()))?;
+        let client = cache.default_principal().clone();
+        if !self.user.is_empty() {
+            let realm = Some(self.domain.as_str()).filter(|d| !d.is_empty());
+            let given = Principal::parse(&self.user, realm.or(Some(&client.realm)))?;
+            if given.to_string().to_lowercase() != client.to_string().to_lowercase() {
+                return Err(unreadable(format!(
+                    "it holds the tickets of {client}, not of {given}"
+                )));
+            }
+        }
+        let service = self.kerberos_service(&client)?;
+        let offset = std::time::Duration::from_secs(kerberos.kdc.time_offset.unsigned_abs());
+        let now = match kerberos.kdc.time_offset >= 0 {
+            true => now.checked_add(offset),
+            false => now.checked_sub(offset),
+        }
+        .unwrap_or(now);
+        let have = match cache.ticket_for(&service, now)? {
+            ccache::CachedTicket::Service(ticket) => KerberosStart::ServiceTicket(ticket),
+            ccache::CachedTicket::Tgt(tgt) => KerberosStart::Tgt(tgt),
+        };
+        Ok(KerberosLogin {
+            client,
+            service,
+            have,
+        })
     }
 
     /// The options of a channel to `addr` ([`Connection::new_channel`]): these, at

@@ -6,6 +6,7 @@
 //!   checksums. The caller supplies every random byte (confounders), so a session driven
 //!   by the core's seeded generator replays.
 //! * [`keytab`]: the keytab file format (version 2), the long-term keys of a principal.
+//! * [`ccache`]: MIT's credential cache file (versions 3 and 4): the tickets `kinit` left.
 //! * [`asn1`]: the messages (AS, TGS and AP exchanges, KRB-ERROR and the structures they
 //!   carry) in DER, checked against a real exchange between MIT's tools and Samba's KDC.
 //! * [`gss`]: the GSS-API tokens of a login (AP-REQ with the GSS checksum, AP-REP and
@@ -26,6 +27,7 @@
 
 pub mod as_exchange;
 pub mod asn1;
+pub mod ccache;
 pub mod crypto;
 pub mod error;
 pub mod gss;
