@@ -760,6 +760,11 @@ pub struct DissectArgs {
     /// Another server port carrying SMB (445 and 139 always are); repeatable
     #[arg(short = 'p', long = "port", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub ports: Vec<u16>,
+    /// The server's keytab (its service keys, e.g. an AD DC's from `samba-tool domain
+    /// exportkeytab --principal='DC$'`): recovers Kerberos sessions' keys from their
+    /// AP-REQ and AP-REP
+    #[arg(long, value_name = "FILE")]
+    pub keytab: Option<std::path::PathBuf>,
     /// Capture files
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,

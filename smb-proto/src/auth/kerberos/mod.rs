@@ -20,11 +20,14 @@
 //! * [`mechanism`]: Kerberos as the SPNEGO mechanism of an SMB login
 //!   ([`SpnegoKerberos`]), given a service ticket.
 //! * [`error`]: why an exchange failed ([`KerberosError`]).
+//! * [`acceptor`]: the service's side of a login, for whoever holds its keytab (the
+//!   dissector): the AP-REQ and AP-REP opened, the SMB session key.
 //!
 //! The types a caller builds an exchange from live here: the client [`Principal`], its
 //! [`ClientSecret`], and the [`KdcConfig`]. A driver gets the tickets (AS, then TGS) before the
 //! SESSION_SETUP and hands the service ticket to [`SpnegoKerberos`].
 
+pub mod acceptor;
 pub mod as_exchange;
 pub mod asn1;
 pub mod ccache;
