@@ -55,13 +55,15 @@ pub async fn request_service_ticket(
     run(runtime, exchange).await
 }
 
-/// The login [`ConnectOptions::kerberos`] asks for, with the keytab file read (the core
-/// opens no file). The core runs the AS and TGS exchanges during the login; the
-/// connection's task carries their messages ([`send`]).
-pub(crate) fn login(opts: &ConnectOptions, kerberos: &KerberosOptions) -> Result<ops::Login> {
-    // A small file, read once per login.
-    let keytab = kerberos.keytab_bytes(|path| std::fs::read(path))?;
-    let login = opts.kerberos_login(keytab.as_ref().map(|k| k.as_slice()))?;
+/// The login [`ConnectOptions::kerberos`] asks for (`kerberos`, which the core reads from
+/// `opts`), with the keytab or credential cache file read here and `KRB5CCNAME` taken
+/// from this process's environment (the core opens no file). The core decides what the
+/// login needs and runs the AS and TGS exchanges during it; the connection's task
+/// carries their messages ([`send`]).
+pub(crate) fn login(opts: &ConnectOptions, _kerberos: &KerberosOptions) -> Result<ops::Login> {
+    // KRB5CCNAME is this process's: the core reads no environment (nor any file).
+    let krb5ccname = std::env::var("KRB5CCNAME").ok();
+    let login = opts.kerberos_login(krb5ccname.as_deref(), |path| std::fs::read(path))?;
     Ok(ops::Login::kerberos(login))
 }
 

@@ -231,6 +231,16 @@ pub struct ConnArgs {
     /// With --kdc: prove the user with the keys in this keytab file instead of a password
     #[arg(long, value_name = "FILE", requires = "kdc")]
     pub keytab: Option<PathBuf>,
+    /// With --kdc: prove the user with the tickets in this credential cache file (what
+    /// kinit wrote; smbclient's --use-krb5-ccache). Without a password or keytab, --kdc
+    /// uses the cache KRB5CCNAME names (FILE:/path or a path)
+    #[arg(
+        long,
+        visible_alias = "use-krb5-ccache",
+        value_name = "FILE",
+        requires = "kdc"
+    )]
+    pub ccache: Option<PathBuf>,
 }
 
 /// `--use-kerberos`: smbclient's `required|desired|off`.
@@ -278,6 +288,7 @@ impl ConnArgs {
             kdc: self.kdc.or(b.kdc),
             use_kerberos: self.use_kerberos.or(b.use_kerberos),
             keytab: self.keytab.or(b.keytab),
+            ccache: self.ccache.or(b.ccache),
         }
     }
 
@@ -785,6 +796,11 @@ pub struct DissectArgs {
     /// Another server port carrying SMB (445 and 139 always are); repeatable
     #[arg(short = 'p', long = "port", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub ports: Vec<u16>,
+    /// The server's keytab (its service keys, e.g. an AD DC's from `samba-tool domain
+    /// exportkeytab --principal='DC$'`): recovers Kerberos sessions' keys from their
+    /// AP-REQ and AP-REP
+    #[arg(long, value_name = "FILE")]
+    pub keytab: Option<std::path::PathBuf>,
     /// Capture files
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,

@@ -440,6 +440,9 @@ impl Cx {
             if let Some(keytab) = &c.keytab {
                 kerberos = kerberos.keytab(keytab);
             }
+            if let Some(ccache) = &c.ccache {
+                kerberos = kerberos.ccache(ccache);
+            }
             o = o.kerberos(kerberos);
         }
         let from_url = Login {
@@ -462,8 +465,14 @@ impl Cx {
         Ok(match (self.nt_hash, login.password) {
             (Some(hash), _) => o.nt_hash(&user, hash),
             (None, Some(password)) => o.user(&user, &password),
-            // The keytab proves the user: nothing to ask.
-            (None, None) if c.keytab.is_some() => o.user(&user, ""),
+            // The keytab or the cached tickets prove the user: nothing to ask.
+            (None, None)
+                if c.keytab.is_some()
+                    || c.ccache.is_some()
+                    || (c.kdc.is_some() && std::env::var_os("KRB5CCNAME").is_some()) =>
+            {
+                o.user(&user, "")
+            }
             // Asked at login, so a server that cannot be reached asks nothing.
             (None, None) if !c.no_pass && io::stdin().is_terminal() => {
                 o.password_callback(&user, prompt)

@@ -105,3 +105,60 @@ fn the_cli_falls_back_to_ntlm_unless_kerberos_is_required() {
     assert!(stderr.contains("no KDC of realm"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+/// `smb --kdc` without a password or keytab takes the credential cache KRB5CCNAME names
+/// (what kinit wrote, `FILE:/path`), or the one `--ccache` names; no user is needed (the
+/// cache's is taken). A KRB5CCNAME of another type is refused, naming it.
+#[test]
+fn the_cli_logs_in_with_a_ccache() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    std::fs::write(dc.share_path("share").join("k.txt"), b"from the cache\n").expect("file");
+    let url = format!(
+        "smb://{}:{}/share/k.txt",
+        dc.address(),
+        dc.connect_options().port
+    );
+    let kdc = dc.kdc_addr().to_string();
+    let ccache = dc.kinit(&dc.principal(dc.user()), dc.password());
+    let args = [
+        "--kdc",
+        kdc.as_str(),
+        "--server-name",
+        HOST_NAME,
+        "cat",
+        url.as_str(),
+    ];
+    let run = |krb5ccname: Option<String>, extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_smb"));
+        c.args(extra)
+            .args(args)
+            .env_remove("SMB_USER")
+            .env_remove("SMB_PASSWORD")
+            .env_remove("KRB5CCNAME")
+            .stdin(Stdio::null());
+        if let Some(name) = krb5ccname {
+            c.env("KRB5CCNAME", name);
+        }
+        c.output().expect("running smb")
+    };
+
+    let out = run(Some(format!("FILE:{}", ccache.display())), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"from the cache\n");
+
+    let path = ccache.to_str().expect("a UTF-8 path");
+    let out = run(None, &["--ccache", path]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(out.stdout, b"from the cache\n");
+
+    let out = run(Some("KEYRING:persistent:0".into()), &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("type KEYRING: is not supported"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}

@@ -147,7 +147,10 @@ impl CoreReplay {
             closed: Vec::new(),
         };
         let login = match &opts.kerberos {
-            Some(_) => ops::Login::kerberos(opts.kerberos_login(None).map_err(Error::Kerberos)?),
+            Some(_) => ops::Login::kerberos(
+                opts.kerberos_login(None, |p| std::fs::read(p))
+                    .map_err(Error::Kerberos)?,
+            ),
             None => ops::Login::new(
                 opts.credentials()
                     .map_err(|e| Error::Invalid(e.to_string()))?,

@@ -40,6 +40,14 @@ fn parse_args(a: &DissectArgs) -> Result<Args, String> {
         (None, Some(pw)) => Some(Credentials::password(domain, user, pw)),
         (None, None) => None,
     };
+    if let Some(path) = &a.keytab {
+        let bytes = zeroize::Zeroizing::new(
+            std::fs::read(path).map_err(|e| format!("--keytab {}: {e}", path.display()))?,
+        );
+        let keytab = smb_proto::auth::kerberos::keytab::Keytab::parse(&bytes)
+            .map_err(|e| format!("--keytab {}: {e}", path.display()))?;
+        options.keytab = Some(keytab);
+    }
     Ok(Args {
         options,
         files: a.files.clone(),

@@ -7,6 +7,8 @@
 //! NTLMSSP exchange (`session_key_from_authenticate`), the SMB 2.x/3.x keys are derived
 //! with the dialect, cipher and 3.1.1 preauth integrity hash of the connection it was
 //! set up on, and every signature is verified and every encrypted message decrypted.
+//! With the server's keytab, a Kerberos session's key comes from its AP-REQ and AP-REP
+//! instead ([`kerberos`]).
 //!
 //! Each message becomes a [`Record`]: one line with frame, direction, command, status,
 //! message id, session id, tree id, the file, share or user it is about, and a
@@ -23,6 +25,7 @@
 
 mod body;
 mod cli;
+mod kerberos;
 pub mod pcap;
 mod report;
 mod smb;

@@ -13,6 +13,10 @@ pub struct Options {
     pub credentials: Option<Credentials>,
     /// Server TCP ports that carry SMB.
     pub ports: Vec<u16>,
+    /// The server's keytab (its service keys, e.g. an AD DC's `DC$` keys): recovers
+    /// Kerberos sessions' keys. Without it, signed and encrypted traffic of Kerberos
+    /// sessions fails.
+    pub keytab: Option<smb_proto::auth::kerberos::keytab::Keytab>,
 }
 
 impl Default for Options {
@@ -20,6 +24,7 @@ impl Default for Options {
         Options {
             credentials: None,
             ports: DEFAULT_PORTS.to_vec(),
+            keytab: None,
         }
     }
 }

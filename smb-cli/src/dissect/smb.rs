@@ -58,6 +58,8 @@ pub(super) struct SetupRequest {
     pub(super) binding: bool,
     /// The NTLM AUTHENTICATE message, in the request that carries it.
     pub(super) authenticate: Option<Vec<u8>>,
+    /// A Kerberos AP-REQ, in the request that carries it.
+    pub(super) kerberos: Option<super::kerberos::KerberosSetup>,
 }
 
 /// An authentication in progress on a connection, by SessionId.
@@ -336,7 +338,9 @@ impl SmbState {
                 self.negotiated = None;
                 None
             }
-            Body::SessionSetupRequest(req) => self.setup_request(header, bytes, &req)?,
+            Body::SessionSetupRequest(req) => {
+                self.setup_request(shared.options, header, bytes, &req)?
+            }
             Body::TreeConnect(path) => Some(path),
             Body::Create(name) => {
                 let name = if name.is_empty() {
@@ -378,6 +382,7 @@ impl SmbState {
     /// response but the final one) and keeps the NTLM AUTHENTICATE. Returns the user.
     pub(super) fn setup_request(
         &mut self,
+        options: &Options,
         header: &Header,
         bytes: &Bytes,
         req: &SessionSetupRequest,
@@ -398,6 +403,8 @@ impl SmbState {
             }
             None => None,
         };
+        let kerberos = super::kerberos::KerberosSetup::from_request(&req.security_buffer, options);
+        let user = user.or_else(|| kerberos.as_ref().and_then(|k| k.client()));
         if self.setups.len() < TABLE_LIMIT {
             self.setups.insert(
                 header.message_id,
@@ -406,6 +413,7 @@ impl SmbState {
                     session_id: sid,
                     binding: req.flags & setup_flags::BINDING != 0,
                     authenticate,
+                    kerberos,
                 },
             );
         }
@@ -451,11 +459,16 @@ impl SmbState {
         if reauthentication && shared.sessions.contains_key(&sid) {
             return;
         }
-        let key = shared.session_key(
-            resp.session_flags,
-            auth.as_ref().and_then(|a| a.challenge.as_deref()),
-            req.authenticate.as_deref(),
-        );
+        let key = match &req.kerberos {
+            Some(kerberos) => kerberos.session_key(resp.session_flags, &resp.security_buffer),
+            None => shared
+                .session_key(
+                    resp.session_flags,
+                    auth.as_ref().and_then(|a| a.challenge.as_deref()),
+                    req.authenticate.as_deref(),
+                )
+                .map(|k| zeroize::Zeroizing::new(k.to_vec())),
+        };
         let preauth = if negotiated.dialect == Dialect::Smb311 {
             *req.preauth.value()
         } else {

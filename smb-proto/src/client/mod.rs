@@ -17,7 +17,9 @@ use bytes::{Buf, Bytes};
 
 use crate::auth::kerberos::crypto::{Enctype, Key};
 use crate::auth::kerberos::keytab::Keytab;
-use crate::auth::kerberos::{ClientSecret, KdcConfig, KerberosError, Principal};
+use crate::auth::kerberos::{
+    ccache, ClientSecret, Credential, KdcConfig, KerberosError, Principal,
+};
 use crate::auth::ntlm::Credentials;
 use crate::config::{Config, Dialect, SigningPolicy};
 use crate::connection::framing::Transport;
@@ -298,7 +300,9 @@ pub struct ConnectOptions {
 
 /// A Kerberos login ([`ConnectOptions::kerberos`]): the user is `user@REALM` (or `user`
 /// with the realm in [`ConnectOptions::domain`]), proven by the password (or NT hash,
-/// for RC4) or by a keytab; the server is named by
+/// for RC4), by a keytab, or by the tickets in a credential cache (a file
+/// [`KerberosOptions::ccache`], or the one `KRB5CCNAME` names when neither a password nor a
+/// keytab is given: see [`ConnectOptions::kerberos_login`]); the server is named by
 /// [`ConnectOptions::server_name`] (else `host`) in its service name, `cifs/<name>`.
 /// Kerberos is tried when the server offers it (its NEGOTIATE response lists krb5, or
 /// lists nothing); with [`KerberosPolicy::Desired`] (the default) a failure that NTLM can
@@ -313,6 +317,9 @@ pub struct KerberosOptions {
     pub kdc: KdcConfig,
     /// A keytab file with the user's keys, read at connect time in place of a password.
     pub keytab: Option<std::path::PathBuf>,
+    /// A credential cache file (MIT's format, as `kinit` writes it) whose tickets prove
+    /// the user, read at connect time in place of a password.
+    pub ccache: Option<std::path::PathBuf>,
     /// Whether a Kerberos failure may fall back to NTLM (libsmbclient's
     /// `--use-kerberos=desired|required`).
     pub policy: KerberosPolicy,
@@ -340,6 +347,7 @@ impl KerberosOptions {
         KerberosOptions {
             kdc: KdcConfig::new().kdc(kdc),
             keytab: None,
+            ccache: None,
             policy: KerberosPolicy::Desired,
             cache: crate::auth::kerberos::TicketCache::new(),
         }
@@ -361,6 +369,13 @@ impl KerberosOptions {
     /// the default).
     pub fn desired(mut self) -> Self {
         self.policy = KerberosPolicy::Desired;
+        self
+    }
+
+    /// Proves the user with the tickets in the credential cache file at `path` (what
+    /// `kinit` wrote; `FILE:/path` or a bare path, as `KRB5CCNAME` spells it).
+    pub fn ccache(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ccache = Some(path.into());
         self
     }
 
@@ -634,33 +649,97 @@ impl ConnectOptions {
     }
 
     /// The Kerberos login [`ConnectOptions::kerberos`] asks for, to run as
-    /// [`ops::Login::kerberos`](crate::ops::Login::kerberos): the client
-    /// ([`kerberos_client`](Self::kerberos_client)), the service
-    /// ([`kerberos_service`](Self::kerberos_service)), the secret
-    /// ([`kerberos_secret`](Self::kerberos_secret), from `keytab`, the keytab file's bytes
-    /// the driver read, when one is configured) and the KDC configuration. The tickets
-    /// come during the login, through [`crate::Event::Kdc`].
+    /// [`ops::Login::kerberos`](crate::ops::Login::kerberos): the client, the service
+    /// (`cifs/<server name>`), the secret, the tickets already held and the KDC
+    /// configuration. What the login then still needs from the KDC is
+    /// [`KerberosLogin::need`](crate::auth::kerberos::KerberosLogin::need)'s to decide
+    /// (nothing with a valid service ticket, the TGS exchange with a valid
+    /// ticket-granting ticket, else the AS exchange first); the tickets come during the
+    /// login, through [`crate::Event::Kdc`].
+    ///
+    /// What proves the user, in this order: a keytab ([`KerberosOptions::keytab`]); the
+    /// tickets of a credential cache ([`KerberosOptions::ccache`]); a password or NT hash
+    /// (not empty); the tickets of the cache `krb5ccname` names (the `KRB5CCNAME` value
+    /// the driver read from its environment, `FILE:/path` or a path); else the password
+    /// callback. With a cache, the user is the cache's principal (a user given must be the
+    /// same), and a password or NT hash given too serves when its tickets have expired.
+    /// Files are read with `read`, the driver's file access (the core opens no file).
+    /// The tickets [`KerberosOptions::cache`] holds serve too, except on a recording
+    /// connection, which gets its tickets from the KDC so that the recording holds every
+    /// reply its replay needs; for the same reason a recording connection uses a
+    /// credential cache only when there is no password to use instead, and then refuses.
+    ///
+    /// ```
+    /// use smb_proto::auth::kerberos::KerberosError;
+    /// use smb_proto::auth::kerberos::flow::Need;
+    /// use smb_proto::client::{ConnectOptions, KerberosOptions};
+    ///
+    /// let o = ConnectOptions::new("dc.smbtest.test")
+    ///     .user("alice@SMBTEST.TEST", "Al1ce-Pass!x")
+    ///     .kerberos(KerberosOptions::kdc("127.0.0.4"));
+    /// let login = o.kerberos_login(None, |_| unreachable!())?;
+    /// assert_eq!(login.service.to_string(), "cifs/dc.smbtest.test@SMBTEST.TEST");
+    /// assert_eq!(login.need(std::time::SystemTime::now()), Need::Tgt);
+    ///
+    /// // KRB5CCNAME naming a kernel keyring: refused, naming the type.
+    /// let o = o.user("alice@SMBTEST.TEST", "");
+    /// let e = o.kerberos_login(Some("KEYRING:persistent:0"), |_| unreachable!());
+    /// assert!(matches!(e, Err(KerberosError::UnsupportedCcache { .. })));
+    /// # Ok::<(), KerberosError>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// What [`kerberos_client`](Self::kerberos_client),
-    /// [`kerberos_service`](Self::kerberos_service) and
-    /// [`kerberos_secret`](Self::kerberos_secret) refuse; [`KerberosError::Credentials`]
-    /// when Kerberos is not configured.
+    /// [`KerberosError::Credentials`] when Kerberos is not configured, for a file that
+    /// cannot be read or parsed, a keytab without the user's keys, a cache without a
+    /// ticket of the realm or of another user, no realm, or no password;
+    /// [`KerberosError::UnsupportedCcache`] for a `KRB5CCNAME` that is not a file;
+    /// [`KerberosError::CcacheNotRecordable`] for a cache on a recording connection;
+    /// [`KerberosError::HostIsAnIp`] when the server is named only by its address and
+    /// NTLM may not follow.
     pub fn kerberos_login(
         &self,
-        keytab: Option<&[u8]>,
+        krb5ccname: Option<&str>,
+        read: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
     ) -> Result<crate::auth::kerberos::KerberosLogin, KerberosError> {
         let kerberos = self
             .kerberos
             .as_ref()
             .ok_or_else(|| KerberosError::Credentials("Kerberos is not configured".to_string()))?;
-        let client = self.kerberos_client()?;
-        let secret = self.kerberos_secret(&client, keytab)?;
+        let keytab = kerberos.keytab_bytes(&read)?;
+        let keytab = keytab.as_ref().map(|k| k.as_slice());
+        let has_secret = match &self.secret {
+            Secret::Password(p) => !p.is_empty(),
+            Secret::NtHash(_) => true,
+            Secret::Callback(_) => false,
+        };
+        let ccache = match (keytab, &kerberos.ccache, krb5ccname) {
+            (Some(_), _, _) => None,
+            (None, Some(path), _) => Some(ccache::file_path(&path.to_string_lossy())?),
+            (None, None, Some(name)) if !has_secret => Some(ccache::file_path(name)?),
+            _ => None,
+        };
+        // A cache's tickets are no KDC reply: a recording gets them from the KDC.
+        let ccache = match ccache {
+            Some(_) if self.record.is_some() && has_secret => None,
+            Some(_) if self.record.is_some() => return Err(KerberosError::CcacheNotRecordable),
+            c => c,
+        };
+        let (client, held) = match &ccache {
+            Some(path) => {
+                let (client, cache) = self.read_ccache(path, &read)?;
+                (client, Some(cache))
+            }
+            None => (self.kerberos_client()?, None),
+        };
+        let secret = match (keytab, &held) {
+            (None, Some(_)) if !has_secret => None,
+            _ => Some(self.kerberos_secret(&client, keytab)?),
+        };
         // NTLM with the same password (never with a keytab's keys).
         let fallback = match (&secret, kerberos.policy, keytab) {
-            (_, KerberosPolicy::Required, _) | (_, _, Some(_)) => None,
-            (ClientSecret::Password(p), ..) => {
+            (None, ..) | (_, KerberosPolicy::Required, _) | (_, _, Some(_)) => None,
+            (Some(ClientSecret::Password(p)), ..) => {
                 let (domain, user) = match self.domain.as_str() {
                     "" => (String::new(), self.user.clone()),
                     d => (d.to_string(), client.name.join("/")),
@@ -675,7 +754,7 @@ impl ConnectOptions {
                     creds.with_ntlm_v1()
                 })
             }
-            (ClientSecret::Keys(_), ..) => match &self.secret {
+            (Some(ClientSecret::Keys(_)), ..) => match &self.secret {
                 Secret::NtHash(h) => Some(Credentials::nt_hash("", &self.user, *h)),
                 _ => None,
             },
@@ -686,29 +765,62 @@ impl ConnectOptions {
             Err(e) if fallback.is_some() && e.ntlm_may_follow() => Err(e),
             Err(e) => return Err(e),
         };
-        let cache = &kerberos.cache;
+        let (cache_tgt, cache_ticket) = match (&held, &service) {
+            (Some(cache), Ok(service)) => cache.tickets(service)?,
+            _ => (None, None),
+        };
+        let shared = &kerberos.cache;
         // A recorded login gets its tickets from the KDC, so that the recording holds
         // everything its replay needs.
         let cached = |server: &Principal| {
             if self.record.is_some() {
                 None
             } else {
-                cache.get(&client, server)
+                shared.get(&client, server)
             }
         };
-        let tgt = cached(&Principal::krbtgt(&client.realm));
-        let service_ticket = service.as_ref().ok().and_then(cached);
+        // Of the credential cache's and the shared cache's, the one lasting longest.
+        let latest = |a: Option<Credential>, b: Option<Credential>| {
+            a.into_iter().chain(b).max_by_key(|t| t.endtime)
+        };
+        let tgt = latest(cache_tgt, cached(&Principal::krbtgt(&client.realm)));
+        let service_ticket = latest(cache_ticket, service.as_ref().ok().and_then(cached));
         Ok(crate::auth::kerberos::KerberosLogin {
             service: service.clone().unwrap_or_else(|_| client.clone()),
             unusable: service.err(),
             client,
-            secret: Some(secret),
+            secret,
             kdc: kerberos.kdc.clone(),
             tgt,
             service_ticket,
             fallback,
-            cache: Some(cache.clone()),
+            cache: Some(shared.clone()),
         })
+    }
+
+    /// The credential cache file at `path` (read with `read`) and its principal, which
+    /// a user given must be.
+    fn read_ccache(
+        &self,
+        path: &std::path::Path,
+        read: impl Fn(&std::path::Path) -> std::io::Result<Vec<u8>>,
+    ) -> Result<(Principal, ccache::Ccache), KerberosError> {
+        let unreadable = |e: String| {
+            KerberosError::Credentials(format!("the credential cache {}: {e}", path.display()))
+        };
+        let bytes = zeroize::Zeroizing::new(read(path).map_err(|e| unreadable(e.to_string()))?);
+        let cache = ccache::Ccache::parse(&bytes).map_err(|e| unreadable(e.to_string()))?;
+        let client = cache.default_principal().clone();
+        if !self.user.is_empty() {
+            let realm = Some(self.domain.as_str()).filter(|d| !d.is_empty());
+            let given = Principal::parse(&self.user, realm.or(Some(&client.realm)))?;
+            if given.to_string().to_lowercase() != client.to_string().to_lowercase() {
+                return Err(unreadable(format!(
+                    "it holds the tickets of {client}, not of {given}"
+                )));
+            }
+        }
+        Ok((client, cache))
     }
 
     /// The options of a channel to `addr` ([`Connection::new_channel`]): these, at
@@ -1653,5 +1765,97 @@ impl MovedHandles {
     /// `handle` as it is on the current connection.
     pub fn current(&self, handle: crate::ops::Handle) -> crate::ops::Handle {
         self.now.get(&handle.file_id).copied().unwrap_or(handle)
+    }
+}
+
+#[cfg(test)]
+mod kerberos_login_tests {
+    use super::*;
+
+    /// A credential cache's tickets slot into the login, and `need()` decides: its
+    /// service ticket needs no KDC, its TGT alone a TGS exchange; once expired (and no
+    /// password given) the login fails naming the ticket, with a password the AS
+    /// exchange serves. A recording connection uses no cache: with a password it asks
+    /// the KDC, without one it refuses.
+    #[test]
+    fn a_credential_caches_tickets_decide_what_the_kdc_is_asked() {
+        use crate::auth::kerberos::flow::Need;
+        use crate::auth::kerberos::TicketFlow;
+        use std::time::UNIX_EPOCH;
+        const KINIT: &[u8] = include_bytes!("../../tests/data/kerberos/kinit.ccache");
+        // kinit.ccache's tickets: issued 2026-12-07 17:26:30 UTC, for ten hours.
+        const ISSUED: u64 = 1_796_664_390;
+        let at = |hours: u64| UNIX_EPOCH + Duration::from_secs(ISSUED + hours * 3600);
+        let read = |p: &std::path::Path| match p.to_str() {
+            Some("/tmp/krb5cc_test") => Ok(KINIT.to_vec()),
+            _ => Err(std::io::ErrorKind::NotFound.into()),
+        };
+        let o = |server: &str| {
+            ConnectOptions::new(server)
+                .user("", "")
+                .kerberos(KerberosOptions::kdc("127.0.0.4").ccache("/tmp/krb5cc_test"))
+        };
+        let login = o("dc.smbtest.test").kerberos_login(None, read).unwrap();
+        assert_eq!(login.client.to_string(), "smbtest@SMBTEST.TEST");
+        assert!(login.secret.is_none() && login.fallback.is_none());
+        assert!(matches!(login.need(at(1)), Need::Nothing(_)));
+        let elsewhere = o("fs1.smbtest.test").kerberos_login(None, read).unwrap();
+        assert!(matches!(elsewhere.need(at(1)), Need::ServiceTicket(_)));
+        // KRB5CCNAME alike, when no password is given; a password comes first.
+        let env = ConnectOptions::new("dc.smbtest.test")
+            .user("smbtest@SMBTEST.TEST", "")
+            .kerberos(KerberosOptions::kdc("127.0.0.4"));
+        let login = env
+            .kerberos_login(Some("FILE:/tmp/krb5cc_test"), read)
+            .unwrap();
+        assert!(matches!(login.need(at(1)), Need::Nothing(_)));
+        let pw = env.clone().user("smbtest@SMBTEST.TEST", "pw");
+        let login = pw
+            .kerberos_login(Some("FILE:/tmp/krb5cc_test"), read)
+            .unwrap();
+        assert_eq!(login.need(at(1)), Need::Tgt);
+
+        // Expired, no password: the ticket named, before any KDC is asked.
+        let login = o("dc.smbtest.test").kerberos_login(None, read).unwrap();
+        let e = TicketFlow::new(login, [0; 32], at(10)).unwrap_err();
+        assert_eq!(
+            e,
+            KerberosError::TicketExpired {
+                server: "cifs/dc.smbtest.test@SMBTEST.TEST".into(),
+                endtime: ISSUED + 10 * 3600
+            }
+        );
+        assert!(
+            e.to_string().contains("expired at 2026-12-08 03:26:30 UTC"),
+            "{e}"
+        );
+        assert_eq!(e.errno(), crate::ntstatus::Errno::EKEYEXPIRED);
+        assert!(!e.ntlm_may_follow());
+        // Expired, with a password: the AS exchange.
+        let with_pw = o("dc.smbtest.test").user("smbtest@SMBTEST.TEST", "pw");
+        let login = with_pw.kerberos_login(None, read).unwrap();
+        assert!(login.secret.is_some() && login.fallback.is_some());
+        assert!(matches!(login.need(at(1)), Need::Nothing(_)));
+        assert_eq!(login.need(at(10)), Need::Tgt);
+        assert!(TicketFlow::new(login, [0; 32], at(10)).is_ok());
+
+        // Another user than the cache's.
+        let alice = o("dc.smbtest.test").user("alice@SMBTEST.TEST", "");
+        let e = alice.kerberos_login(None, read).unwrap_err();
+        assert!(
+            e.to_string().contains("tickets of smbtest@SMBTEST.TEST"),
+            "{e}"
+        );
+
+        // Recording: the cache's tickets are no KDC reply.
+        let (target, _) = RecordTarget::memory();
+        let e = o("dc.smbtest.test")
+            .record(target.clone())
+            .kerberos_login(None, read)
+            .unwrap_err();
+        assert_eq!(e, KerberosError::CcacheNotRecordable);
+        let login = with_pw.record(target).kerberos_login(None, read).unwrap();
+        assert!(login.tgt.is_none() && login.service_ticket.is_none());
+        assert_eq!(login.need(at(1)), Need::Tgt);
     }
 }

@@ -198,6 +198,48 @@ pub enum KerberosError {
     /// key for the principal, a clock before 1970.
     #[error("Kerberos credentials: {0}")]
     Credentials(String),
+    /// `KRB5CCNAME` names a kind of credential cache this client cannot read: only file
+    /// caches (`FILE:/path`, or a bare path) are, not `KEYRING:`, `KCM:`, `DIR:`, ….
+    #[error(
+        "the credential cache type {kind}: is not supported, only FILE: caches: run \
+         kinit with KRB5CCNAME=FILE:/path, or give the cache file"
+    )]
+    UnsupportedCcache {
+        /// The type, as `KRB5CCNAME` spells it before the colon (`KEYRING`, `KCM`, …).
+        kind: String,
+    },
+    /// The credential cache's ticket has expired: run `kinit` again.
+    #[error(
+        "the ticket for {server} in the credential cache expired at {} (run kinit again)",
+        utc(*endtime)
+    )]
+    TicketExpired {
+        /// The ticket's service, `krbtgt/REALM@REALM` or `cifs/host@REALM`.
+        server: String,
+        /// When it expired, in seconds since 1970.
+        endtime: u64,
+    },
+    /// A login from a credential cache on a recording connection, with no password to
+    /// get the tickets from the KDC instead: the cache's tickets are no KDC reply, so
+    /// its replay could not log in.
+    #[error(
+        "a login from a credential cache cannot be recorded (its tickets are no KDC reply \
+         a replay could use): record with a password or a keytab"
+    )]
+    CcacheNotRecordable,
+}
+
+/// `2026-12-07 17:15:53 UTC`.
+fn utc(secs: u64) -> String {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    let (year, month, day) = crate::wire::fscc::civil_from_days(secs.div_euclid(86_400));
+    let of_day = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        of_day / 3600,
+        of_day / 60 % 60,
+        of_day % 60
+    )
 }
 
 fn list(tried: &[FailedAttempt]) -> String {
@@ -265,8 +307,8 @@ impl KerberosError {
 
     /// The errno that best describes it: ETIMEDOUT when every KDC attempt timed out,
     /// EHOSTUNREACH for another unreachable KDC, EPROTO for a bad reply, EINVAL for
-    /// unusable credentials or a server named by its address, EKEYEXPIRED for an expired
-    /// password, EACCES for the rest
+    /// unusable credentials, an unsupported credential cache or a server named by its
+    /// address, EKEYEXPIRED for an expired password or cached ticket, EACCES for the rest
     /// (the login was refused).
     pub fn errno(&self) -> Errno {
         match self {
@@ -283,7 +325,11 @@ impl KerberosError {
                 ..
             } => Errno::EKEYEXPIRED,
             KerberosError::BadReply { .. } => Errno::EPROTO,
-            KerberosError::Credentials(_) | KerberosError::HostIsAnIp { .. } => Errno::EINVAL,
+            KerberosError::Credentials(_)
+            | KerberosError::HostIsAnIp { .. }
+            | KerberosError::UnsupportedCcache { .. }
+            | KerberosError::CcacheNotRecordable => Errno::EINVAL,
+            KerberosError::TicketExpired { .. } => Errno::EKEYEXPIRED,
             _ => Errno::EACCES,
         }
     }
@@ -300,9 +346,10 @@ impl KerberosError {
                 _ => ErrorKind::Disconnected,
             },
             KerberosError::BadReply { .. } => ErrorKind::ProtocolViolation,
-            KerberosError::Credentials(_) | KerberosError::HostIsAnIp { .. } => {
-                ErrorKind::InvalidArgument
-            }
+            KerberosError::Credentials(_)
+            | KerberosError::HostIsAnIp { .. }
+            | KerberosError::UnsupportedCcache { .. }
+            | KerberosError::CcacheNotRecordable => ErrorKind::InvalidArgument,
             _ => ErrorKind::AuthenticationFailed,
         }
     }

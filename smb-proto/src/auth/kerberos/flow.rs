@@ -111,6 +111,30 @@ impl KerberosLogin {
     }
 }
 
+impl KerberosLogin {
+    /// Why a login with no secret cannot go on: the ticket it held (a credential
+    /// cache's) has expired, naming the one that lasted longest; or it held none.
+    fn no_ticket(&self) -> KerberosError {
+        let krbtgt = Principal::krbtgt(&self.client.realm);
+        let held = [
+            self.tgt.as_ref().filter(|t| t.server == krbtgt),
+            self.service_ticket
+                .as_ref()
+                .filter(|t| t.server == self.service),
+        ];
+        match held.into_iter().flatten().max_by_key(|t| t.endtime) {
+            Some(t) => KerberosError::TicketExpired {
+                server: t.server.to_string(),
+                endtime: super::ccache::unix_secs(t.endtime),
+            },
+            None => KerberosError::Credentials(format!(
+                "no password or key for {}, and no valid ticket",
+                self.client
+            )),
+        }
+    }
+}
+
 /// `now` moved by `offset` seconds.
 pub(crate) fn shifted(now: SystemTime, offset: i64) -> SystemTime {
     let by = Duration::from_secs(offset.unsigned_abs());
@@ -195,12 +219,7 @@ impl TicketFlow {
                 now,
             ))),
             Need::Tgt => {
-                let secret = login.secret.clone().ok_or_else(|| {
-                    KerberosError::Credentials(format!(
-                        "no password or key for {}, and no valid ticket",
-                        login.client
-                    ))
-                })?;
+                let secret = login.secret.clone().ok_or_else(|| login.no_ticket())?;
                 Stage::As(Box::new(AsExchange::new(
                     login.client.clone(),
                     secret,

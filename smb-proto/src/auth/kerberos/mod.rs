@@ -6,6 +6,7 @@
 //!   checksums. The caller supplies every random byte (confounders), so a session driven
 //!   by the core's seeded generator replays.
 //! * [`keytab`]: the keytab file format (version 2), the long-term keys of a principal.
+//! * [`ccache`]: MIT's credential cache file (versions 3 and 4): the tickets `kinit` left.
 //! * [`asn1`]: the messages (AS, TGS and AP exchanges, KRB-ERROR and the structures they
 //!   carry) in DER, checked against a real exchange between MIT's tools and Samba's KDC.
 //! * [`gss`]: the GSS-API tokens of a login (AP-REQ with the GSS checksum, AP-REP and
@@ -19,7 +20,8 @@
 //! * [`mechanism`]: Kerberos as the SPNEGO mechanism of an SMB login
 //!   ([`SpnegoKerberos`]), given a service ticket.
 //! * [`error`]: why an exchange failed ([`KerberosError`]).
-//!
+//! * [`acceptor`]: the service's side of a login, for whoever holds its keytab (the
+//!   dissector): the AP-REQ and AP-REP opened, the SMB session key.
 //! * [`flow`]: what a login still needs from the KDC ([`KerberosLogin::need`]) and the
 //!   exchanges that get it ([`TicketFlow`]), run by the login operation
 //!   ([`crate::ops::Login::kerberos`]), which asks the driver to carry each message
@@ -29,9 +31,11 @@
 //! The types a caller builds an exchange from live here: the client [`Principal`], its
 //! [`ClientSecret`], and the [`KdcConfig`].
 
+pub mod acceptor;
 pub mod as_exchange;
 pub mod asn1;
 pub mod cache;
+pub mod ccache;
 pub mod crypto;
 pub mod error;
 pub mod flow;

@@ -39,6 +39,14 @@ use crate::rng::Rng;
 /// The KDC options of a TGS-REQ: forwardable (bit 1), renewable (8), canonicalize (15).
 pub const KDC_OPTIONS: u32 = 0x4081_0000;
 
+/// The KDC options asked with a TGT of `tgt_flags`: [`KDC_OPTIONS`], less forwardable and
+/// renewable where the TGT is not (a KDC refuses them then, KDC_ERR_BADOPTION: `kinit`
+/// without `-f` gets a TGT that is not forwardable).
+fn kdc_options(tgt_flags: u32) -> u32 {
+    use super::ticket_flags::{FORWARDABLE, RENEWABLE};
+    KDC_OPTIONS & (tgt_flags | !(FORWARDABLE | RENEWABLE))
+}
+
 /// Key usage of the checksum over the req-body in the PA-TGS-REQ's authenticator.
 const USAGE_REQ_BODY_CHECKSUM: u32 = 6;
 /// Key usage of the PA-TGS-REQ's authenticator.
@@ -176,7 +184,7 @@ impl TgsExchange {
             secs.saturating_add(i64::try_from(lifetime.as_secs()).unwrap_or(i64::MAX)),
         )?;
         let body = KdcReqBody {
-            kdc_options: KerberosFlags(KDC_OPTIONS),
+            kdc_options: KerberosFlags(kdc_options(self.tgt.flags)),
             cname: None,
             realm: KerberosString::from(self.service.realm.as_str()),
             sname: Some(principal_name(name_type::SRV_INST, &self.service)),
@@ -478,6 +486,14 @@ mod tests {
     }
 
     #[test]
+    fn only_what_the_tgt_allows_is_asked() {
+        use crate::auth::kerberos::ticket_flags::{FORWARDABLE, INITIAL, RENEWABLE};
+        assert_eq!(kdc_options(FORWARDABLE | RENEWABLE | INITIAL), KDC_OPTIONS);
+        assert_eq!(kdc_options(RENEWABLE), KDC_OPTIONS & !FORWARDABLE);
+        assert_eq!(kdc_options(0), 1 << 16, "canonicalize only");
+    }
+
+    #[test]
     fn mit_checksums_the_req_body_as_we_do() {
         // kvno's own TGS-REQ, opened with the TGT our client took from the captured
         // AS-REP: the key usages (7, 6) and the checksum's scope are MIT's.
@@ -508,7 +524,16 @@ mod tests {
             "PA-TGS-REQ only"
         );
         let body = &req.req_body;
-        assert_eq!(body.kdc_options, KerberosFlags(KDC_OPTIONS));
+        // kinit's TGT is renewable, not forwardable: forwardable is not asked for (Samba's
+        // KDC answers KDC_ERR_BADOPTION to that).
+        assert_eq!(
+            tgt.flags & crate::auth::kerberos::ticket_flags::FORWARDABLE,
+            0
+        );
+        assert_eq!(
+            body.kdc_options,
+            KerberosFlags(KDC_OPTIONS & !crate::auth::kerberos::ticket_flags::FORWARDABLE)
+        );
         assert_eq!(body.cname, None);
         assert_eq!(body.realm, KerberosString::from("SMBTEST.TEST"));
         assert_eq!(
