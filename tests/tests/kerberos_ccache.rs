@@ -236,3 +236,34 @@ fn expired_foreign_and_unreadable_caches_are_refused() {
     );
     assert!(e.to_string().contains("version 2 is not supported"), "{e}");
 }
+
+/// A recording connection refuses a login from a credential cache, with a typed error and
+/// before the server is asked: the cache's tickets are no KDC reply, so the recording
+/// could not be replayed. With a password and no cache the same connection records.
+#[test]
+fn a_recording_connection_refuses_a_ccache_login() {
+    let dc = SambaDc::builder().share(Share::new("share")).start();
+    let kdc = dc.kdc_addr().to_string();
+    let ccache = kinit(&dc);
+    kvno(&dc, &ccache);
+    let (target, buffer) = smb_proto::client::RecordTarget::memory();
+    let o = ccache_options(&dc, &kdc, &ccache).record(target.clone());
+    match Connection::connect(&o) {
+        Err(smb_blocking::Error::Kerberos(e @ KerberosError::CcacheNotRecordable)) => {
+            assert!(e.to_string().contains("cannot be recorded"), "{e}");
+        }
+        Err(e) => panic!("not the refusal: {e}"),
+        Ok(_) => panic!("recorded a login from a credential cache"),
+    }
+    assert!(buffer.text().is_empty(), "{}", buffer.text());
+
+    let o = dc
+        .connect_options()
+        .user(&dc.principal(dc.user()), dc.password())
+        .kerberos(KerberosOptions::kdc(&kdc).required())
+        .record(target);
+    let conn = Connection::connect(&o).unwrap_or_else(|e| panic!("{e}\n{}", dc.log()));
+    assert!(conn.is_kerberos());
+    drop(conn);
+    assert!(buffer.text().contains("kdc-reply"), "{}", buffer.text());
+}

@@ -666,8 +666,8 @@ impl ConnectOptions {
     /// Files are read with `read`, the driver's file access (the core opens no file).
     /// The tickets [`KerberosOptions::cache`] holds serve too, except on a recording
     /// connection, which gets its tickets from the KDC so that the recording holds every
-    /// reply its replay needs; for the same reason a recording connection uses a
-    /// credential cache only when there is no password to use instead, and then refuses.
+    /// reply its replay needs; for the same reason a recording connection refuses a
+    /// login from a credential cache.
     ///
     /// ```
     /// use smb_proto::auth::kerberos::KerberosError;
@@ -719,12 +719,10 @@ impl ConnectOptions {
             (None, None, Some(name)) if !has_secret => Some(ccache::file_path(name)?),
             _ => None,
         };
-        // A cache's tickets are no KDC reply: a recording gets them from the KDC.
-        let ccache = match ccache {
-            Some(_) if self.record.is_some() && has_secret => None,
-            Some(_) if self.record.is_some() => return Err(KerberosError::CcacheNotRecordable),
-            c => c,
-        };
+        // A cache's tickets are no KDC reply: its recording could not be replayed.
+        if ccache.is_some() && self.record.is_some() {
+            return Err(KerberosError::CcacheNotRecordable);
+        }
         let (client, held) = match &ccache {
             Some(path) => {
                 let (client, cache) = self.read_ccache(path, &read)?;
@@ -1775,8 +1773,8 @@ mod kerberos_login_tests {
     /// A credential cache's tickets slot into the login, and `need()` decides: its
     /// service ticket needs no KDC, its TGT alone a TGS exchange; once expired (and no
     /// password given) the login fails naming the ticket, with a password the AS
-    /// exchange serves. A recording connection uses no cache: with a password it asks
-    /// the KDC, without one it refuses.
+    /// exchange serves. A recording connection refuses a login from a cache (its
+    /// tickets are no KDC reply a replay could use), with or without a password.
     #[test]
     fn a_credential_caches_tickets_decide_what_the_kdc_is_asked() {
         use crate::auth::kerberos::flow::Need;
@@ -1854,8 +1852,15 @@ mod kerberos_login_tests {
             .kerberos_login(None, read)
             .unwrap_err();
         assert_eq!(e, KerberosError::CcacheNotRecordable);
-        let login = with_pw.record(target).kerberos_login(None, read).unwrap();
-        assert!(login.tgt.is_none() && login.service_ticket.is_none());
+        let e = with_pw.record(target.clone()).kerberos_login(None, read);
+        assert_eq!(e.unwrap_err(), KerberosError::CcacheNotRecordable);
+        // Without a cache, the password's login records (through the KDC).
+        let login = ConnectOptions::new("dc.smbtest.test")
+            .user("smbtest@SMBTEST.TEST", "pw")
+            .kerberos(KerberosOptions::kdc("127.0.0.4"))
+            .record(target)
+            .kerberos_login(Some("FILE:/tmp/krb5cc_test"), read)
+            .unwrap();
         assert_eq!(login.need(at(1)), Need::Tgt);
     }
 }

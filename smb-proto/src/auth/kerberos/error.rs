@@ -219,12 +219,11 @@ pub enum KerberosError {
         /// When it expired, in seconds since 1970.
         endtime: u64,
     },
-    /// A login from a credential cache on a recording connection, with no password to
-    /// get the tickets from the KDC instead: the cache's tickets are no KDC reply, so
-    /// its replay could not log in.
+    /// A login from a credential cache on a recording connection: the cache's tickets
+    /// are no KDC reply, so its replay could not log in.
     #[error(
         "a login from a credential cache cannot be recorded (its tickets are no KDC reply \
-         a replay could use): record with a password or a keytab"
+         a replay could use): record with a password or a keytab, without the cache"
     )]
     CcacheNotRecordable,
 }
