@@ -6,13 +6,15 @@
 //! (SET_SECURITY_DESC); snapshots (NT_TRANSACT IOCTL FSCTL_SRV_ENUMERATE_SNAPSHOTS); and
 //! streams and EAs (TRANS2 at SMB_QUERY_FILE_STREAM_INFO, SMB_INFO_QUERY_ALL_EAS,
 //! SMB_INFO_SET_EAS), checked against the `user.` extended attributes Samba keeps them
-//! in on disk.
+//! in on disk; and change notification (NT_TRANSACT NOTIFY_CHANGE).
 
 use std::fs;
 use std::process::Command;
+use std::time::Duration;
 
 use smb_blocking::{
-    access_mask, Ace, AceType, Acl, ConnectOptions, Connection, ErrorKind, SecurityDescriptor, Sid,
+    access_mask, notify_filter, Ace, AceType, Acl, Change, ConnectOptions, Connection, ErrorKind,
+    SecurityDescriptor, Sid, DEFAULT_NOTIFY_FILTER,
 };
 use smb_proto::ops::{GetSecurity, ListShares, SetSecurity};
 use smb_proto::wire::security::{ace_flags, control};
@@ -540,4 +542,112 @@ fn streams_and_eas_over_smb1_are_the_xattrs_on_disk() {
     let e = conn.set_ea("plain", "p.txt", "a", b"1").unwrap_err();
     assert!(e.status().is_some(), "the server's refusal: {e}");
     conn.echo().unwrap();
+}
+
+/// Whether `c` is about one of [`until_watched`]'s probes.
+fn is_probe(c: &Change) -> bool {
+    matches!(c, Change::Added(n) | Change::Removed(n) | Change::Modified(n) if n.contains("probe-"))
+}
+
+/// Creates probe files in `box/` until `w` reports one: Samba registers a watch with
+/// its notify daemon a moment after it holds the request (see tests/watch.rs).
+#[track_caller]
+fn until_watched(w: &mut smb_blocking::Watcher, conn: &Connection) {
+    for i in 0..100 {
+        conn.store_file("share", &format!("box/probe-{i}"), &mut &b""[..])
+            .unwrap();
+        if let Some(c) = w.next_within(Duration::from_millis(300)) {
+            let c = c.expect("the watch failed");
+            assert!(is_probe(&c), "before any change: {c:?}");
+            return;
+        }
+    }
+    panic!("the watch never reported a probe");
+}
+
+/// The next `n` changes (probes left out), failing after 20 s without one.
+#[track_caller]
+fn take(w: &mut smb_blocking::Watcher, n: usize) -> Vec<Change> {
+    let mut got = Vec::with_capacity(n);
+    while got.len() < n {
+        match w.next_within(Duration::from_secs(20)) {
+            Some(c) => {
+                let c = c.expect("the watch failed");
+                if !is_probe(&c) {
+                    got.push(c);
+                }
+            }
+            None => panic!("change {}: none came; got {got:?}", got.len()),
+        }
+    }
+    got
+}
+
+#[test]
+fn a_watch_over_smb1_sees_changes_and_ends_cleanly() {
+    let srv = nt1_signed(vec![Share::new("share")]);
+    fs::create_dir_all(srv.share_path("share").join("box/sub")).unwrap();
+    let mut opts = srv.connect_options().smb1(true);
+    // A per-request timeout far shorter than the wait: the watch has none.
+    opts.timeout = Duration::from_secs(2);
+    let watching = Connection::connect(&opts).unwrap();
+    let other = smb1(&srv);
+    let names = notify_filter::FILE_NAME | notify_filter::DIR_NAME;
+    let (w, sent) = requests_sent(|| watching.watch("share", "box", names, false));
+    let mut w = w.unwrap_or_else(|e| panic!("{e}\n{}", srv.log()));
+    assert_eq!(sent("NT_TRANSACT"), 1);
+    let mut deep = watching
+        .watch("share", "box", notify_filter::FILE_NAME, true)
+        .unwrap();
+    until_watched(&mut w, &other);
+    until_watched(&mut deep, &other);
+
+    other
+        .store_file("share", "box/a.txt", &mut &b"one"[..])
+        .unwrap();
+    assert_eq!(take(&mut w, 1), [Change::Added("a.txt".into())]);
+    other.rename("share", "box/a.txt", "box/b.txt").unwrap();
+    assert_eq!(
+        take(&mut w, 1),
+        [Change::Renamed {
+            from: "a.txt".into(),
+            to: "b.txt".into()
+        }]
+    );
+    other.delete_files("share", "box/b.txt").unwrap();
+    assert_eq!(take(&mut w, 1), [Change::Removed("b.txt".into())]);
+    // Past the 2 s request timeout, and below the directory: only the deep watch.
+    std::thread::sleep(Duration::from_secs(3));
+    other
+        .store_file("share", "box/sub/x.txt", &mut &b"x"[..])
+        .unwrap();
+    let deep_changes = take(&mut deep, 4);
+    assert!(
+        deep_changes.contains(&Change::Added("sub\\x.txt".into())),
+        "{deep_changes:?}"
+    );
+    other.create_directory("share", "box/d").unwrap();
+    assert_eq!(take(&mut w, 1), [Change::Added("d".into())]);
+
+    // Dropped: cancelled and closed; the connection goes on.
+    drop(w);
+    drop(deep);
+    assert_eq!(watching.list_path("share", "box", "d").unwrap().len(), 1);
+    watching.echo().unwrap();
+    let mut open = srv.smbstatus(&["-L"]);
+    for _ in 0..50 {
+        if !open.lines().any(|l| l.contains(" box ")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        open = srv.smbstatus(&["-L"]);
+    }
+    assert!(
+        !open.lines().any(|l| l.contains(" box ")),
+        "the watched directory is still open:\n{open}"
+    );
+    let e = watching
+        .watch("share", "nope", DEFAULT_NOTIFY_FILTER, false)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
 }

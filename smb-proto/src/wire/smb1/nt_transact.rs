@@ -127,6 +127,35 @@ impl NtTransRequest {
         }
     }
 
+    /// NT_TRANSACT_NOTIFY_CHANGE (MS-CIFS 2.2.7.4.1): waits for a change that
+    /// `completion_filter` names in directory `fid` (and below it when `watch_tree`). The
+    /// answer's parameters are FILE_NOTIFY_INFORMATION entries (MS-FSCC 2.4.42), at most
+    /// `max_params` bytes of them.
+    pub fn notify_change(
+        fid: u16,
+        completion_filter: u32,
+        watch_tree: bool,
+        max_params: u32,
+    ) -> Self {
+        let [c0, c1, c2, c3] = completion_filter.to_le_bytes();
+        let [f0, f1] = fid.to_le_bytes();
+        NtTransRequest {
+            function: function::NOTIFY_CHANGE,
+            // CompletionFilter (4), FID (2), WatchTree (1), Reserved (1).
+            setup: vec![
+                u16::from_le_bytes([c0, c1]),
+                u16::from_le_bytes([c2, c3]),
+                u16::from_le_bytes([f0, f1]),
+                u16::from_le_bytes([u8::from(watch_tree), 0]),
+            ],
+            params: Bytes::new(),
+            data: Bytes::new(),
+            max_params,
+            max_data: 0,
+            max_setup: 0,
+        }
+    }
+
     /// Appends the blocks after an already-written header: the words, then Pad1,
     /// Parameters, Pad2, Data. A request too long for one message is the caller's to
     /// refuse (see [`Smb1Request::encoded_len`](super::Smb1Request::encoded_len));
@@ -389,6 +418,15 @@ mod tests {
         assert_eq!(u32_at(&out, 64), 84, "DataOffset, 4-aligned");
         assert_eq!(&out[79..81], &[3, 0], "ByteCount: the pads");
         assert_eq!(out.len(), 84);
+
+        // NOTIFY_CHANGE: CompletionFilter 0x17, FID 9, WatchTree 1; MaxParameterCount
+        // is the answer's room.
+        let out = encoded(|o| NtTransRequest::notify_change(9, 0x17, true, 4096).encode(o));
+        assert_eq!((out[32], out[68]), (23, 4), "WordCount, SetupCount");
+        assert_eq!(u32_at(&out, 44), 4096, "MaxParameterCount");
+        assert_eq!(u32_at(&out, 48), 0, "MaxDataCount");
+        assert_eq!(&out[69..71], &[4, 0], "Function");
+        assert_eq!(&out[71..79], &[0x17, 0, 0, 0, 9, 0, 1, 0]);
     }
 
     #[test]
