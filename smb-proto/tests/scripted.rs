@@ -4860,7 +4860,10 @@ fn smb1_requests_take_fresh_mids_within_max_mpx_and_cancel_with_nt_cancel() {
 #[test]
 fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
     let (mut conn, t0) = smb1_negotiated(50);
-    let id = conn.start(ops::GetSecurity::new("s", "x"), t0).id();
+    // An SMB2 request on a share: what an operation without an SMB1 form sends.
+    let smb2_echo =
+        smb_proto::wire::request::RequestBody::Echo(smb_proto::wire::simple::EchoRequest);
+    let id = conn.start(ops::Raw::new(smb2_echo).on_share("s"), t0).id();
     // The share's tree is connected in SMB1; then the operation, which has no SMB1
     // form, fails before sending anything.
     let mut tc = only(smb1_sent(&mut conn));
