@@ -13,6 +13,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
 use futures_core::Stream;
+use smb_proto::client::browse::{Browse, BrowseStep};
 use smb_proto::client::context::{chmod_info, open_plan, utimes_info, Resolver};
 use smb_proto::client::dfs::{DfsStep, DfsWalk, ReferralCache};
 use smb_proto::ops;
@@ -72,6 +73,8 @@ type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
 struct Inner {
     resolver: Resolver,
+    /// Where browsing's name queries run.
+    netbios: crate::NetBios,
     pool: Pool,
     referrals: Mutex<ReferralCache>,
     clock: Mutex<Clock>,
@@ -95,6 +98,10 @@ impl Context {
     pub fn new(runtime: Arc<dyn Runtime>, options: ConnectOptions) -> Self {
         Context {
             inner: Arc::new(Inner {
+                netbios: crate::NetBios::new(
+                    runtime.clone(),
+                    smb_proto::netbios::NameService::new(),
+                ),
                 pool: Pool::new(runtime, Some(options.clone())),
                 resolver: Resolver::new(options),
                 referrals: Mutex::default(),
@@ -277,15 +284,23 @@ impl Context {
     /// # Errors
     ///
     /// ENOENT for a missing directory, ENOTDIR for a file, EACCES for a share the user
-    /// may not use.
+    /// may not use; for `smb://`, EOPNOTSUPP without SMB1 and ENOENT
+    /// ([`NameServiceError::NoMasterBrowser`](smb_proto::netbios::NameServiceError::NoMasterBrowser))
+    /// when no master browser answers.
+    ///
+    /// With SMB1 on, `smb://` lists the workgroups and `smb://WORKGROUP` its servers,
+    /// as the blocking context's `opendir` does (the core's [`Browse`]; where its name
+    /// queries go is [`Context::browse`]).
     pub async fn opendir(&self, url: &str) -> Result<Dir> {
         let target = self.inner.resolver.resolve(url)?;
         if target.url.share.is_none() {
-            let client = self.connection(&target).await?;
-            let shares = client.list_shares().await?;
+            let entries = match Browse::new(&self.inner.resolver, &target) {
+                Some(browse) => self.browse_list(browse).await?,
+                None => self.share_list(&target).await?,
+            };
             return Ok(Dir {
                 first: None,
-                rest: Entries::Shares(shares.into_iter()),
+                rest: Entries::Listed(entries.into_iter()),
             });
         }
         // The first page decides where the directory is: a link's target, or here.
@@ -302,6 +317,33 @@ impl Context {
             first,
             rest: Entries::Listing(listing),
         })
+    }
+
+    async fn share_list(&self, target: &Target) -> Result<Vec<Dirent>> {
+        let shares = self.connection(target).await?.list_shares().await?;
+        Ok(shares.into_iter().map(Dirent::from).collect())
+    }
+
+    /// Runs the core's browsing steps: name queries over UDP, listings over SMB1.
+    async fn browse_list(&self, mut browse: Browse) -> Result<Vec<Dirent>> {
+        let (resolver, netbios) = (&self.inner.resolver, &self.inner.netbios);
+        loop {
+            let id = crate::netbios::transaction_id();
+            match browse.step(resolver, id, Instant::now()) {
+                BrowseStep::Names(q) => browse.on_names(netbios.run(q).await),
+                BrowseStep::Status(q) => browse.on_status(netbios.run(q).await),
+                BrowseStep::List { target, op } => {
+                    let listed = match self.connection(&target).await {
+                        Ok(client) => client.call(op).await,
+                        Err(e) => Err(e),
+                    };
+                    browse.on_list(listed);
+                }
+                BrowseStep::Shares(target) => return self.share_list(&target).await,
+                BrowseStep::Done(entries) => return Ok(entries),
+                BrowseStep::Fail(e) => return Err(e),
+            }
+        }
     }
 
     /// The attributes, size and times of the file or directory `url` names
@@ -433,7 +475,8 @@ impl Context {
 
 /// What a [`Dir`] yields after its first entry.
 enum Entries {
-    Shares(std::vec::IntoIter<smb_proto::ShareInfo>),
+    /// A share list or a browse list, read whole.
+    Listed(std::vec::IntoIter<Dirent>),
     Listing(ListStream),
 }
 
@@ -448,7 +491,7 @@ impl std::fmt::Debug for Dir {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("Dir");
         match &self.rest {
-            Entries::Shares(shares) => d.field("shares", &shares.len()),
+            Entries::Listed(entries) => d.field("entries", &entries.len()),
             Entries::Listing(listing) => d.field("listing", listing),
         };
         d.finish_non_exhaustive()
@@ -471,7 +514,7 @@ impl Stream for Dir {
             return Poll::Ready(Some(Ok(first)));
         }
         match &mut this.rest {
-            Entries::Shares(shares) => Poll::Ready(shares.next().map(|s| Ok(Dirent::from(s)))),
+            Entries::Listed(entries) => Poll::Ready(entries.next().map(Ok)),
             Entries::Listing(listing) => Pin::new(listing)
                 .poll_next(cx)
                 .map(|entry| entry.map(|r| r.map(Dirent::from))),

@@ -96,7 +96,7 @@ impl NetBios {
     }
 
     /// Moves datagrams between a fresh socket and `query` until it has its outcome.
-    async fn run<Q: Query>(&self, mut query: NameQuery<Q>) -> Result<Q::Output> {
+    pub(crate) async fn run<Q: Query>(&self, mut query: NameQuery<Q>) -> Result<Q::Output> {
         let any = SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0));
         let sock = self.runtime.bind_udp(any).await?;
         let mut buf = vec![0; MAX_DATAGRAM_LEN];
@@ -132,7 +132,7 @@ impl NetBios {
 
 /// A fresh random transaction id: a host off the path must guess it to forge an
 /// answer.
-fn transaction_id() -> u16 {
+pub(crate) fn transaction_id() -> u16 {
     let seed = os_seed();
     u16::from_le_bytes([seed[0], seed[1]])
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
+use smb_proto::client::browse::{Browse, BrowseStep};
 use smb_proto::client::context::{open_plan, ConnectionKey, Resolver};
 use smb_proto::client::dfs::{DfsStep, DfsWalk, ReferralCache};
 use smb_proto::ops;
@@ -325,6 +326,25 @@ impl Context {
     /// [`DirentType::IpcShare`]…). The whole listing is read here, as `smbc_opendir`
     /// reads it; iterating reads nothing more.
     ///
+    /// With SMB1 on ([`ConnectOptions::smb1`]), `smb://` lists the workgroups on the
+    /// network ([`DirentType::Workgroup`], each with its master browser as the comment)
+    /// and `smb://WORKGROUP` that workgroup's servers ([`DirentType::Server`]), found
+    /// through their master browsers as libsmbclient finds them (the core's
+    /// [`Browse`]; where its name queries go is [`Context::browse`]); a name no master
+    /// browser answers for is a server, whose shares are listed.
+    ///
+    /// ```no_run
+    /// # fn demo() -> smb_blocking::Result<()> {
+    /// use smb_blocking::{ConnectOptions, Context};
+    /// use smb_proto::client::browse::BrowseOptions;
+    /// let ctx = Context::new(ConnectOptions::new("").smb1(true))
+    ///     .browse(BrowseOptions::broadcast("192.168.1.255".parse().unwrap()));
+    /// for workgroup in ctx.opendir("smb://")? {
+    ///     println!("{} (master browser {})", workgroup.name, workgroup.comment);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// ```no_run
     /// # fn demo(ctx: &smb_blocking::Context) -> smb_blocking::Result<()> {
     /// for entry in ctx.opendir("smb://server/share/reports")? {
@@ -337,14 +357,16 @@ impl Context {
     /// # Errors
     ///
     /// ENOENT for a missing directory, ENOTDIR for a file, EACCES for a share the user
-    /// may not use.
+    /// may not use; for `smb://`, EOPNOTSUPP without SMB1 and ENOENT
+    /// ([`NameServiceError::NoMasterBrowser`](smb_proto::netbios::NameServiceError::NoMasterBrowser))
+    /// when no master browser answers.
     pub fn opendir(&self, url: &str) -> Result<Dir> {
         let target = self.inner.resolver.resolve(url)?;
         let entries: Vec<Dirent> = match target.url.share {
-            None => {
-                let conn = self.connection(&target)?;
-                conn.list_shares()?.into_iter().map(Dirent::from).collect()
-            }
+            None => match Browse::new(&self.inner.resolver, &target) {
+                Some(browse) => self.browse_list(browse)?,
+                None => self.share_list(&target)?,
+            },
             Some(_) => self
                 .on_share(url, |conn, share, path| conn.list_path(share, path, "*"))?
                 .into_iter()
@@ -354,6 +376,29 @@ impl Context {
         Ok(Dir {
             entries: entries.into_iter(),
         })
+    }
+
+    fn share_list(&self, target: &Target) -> Result<Vec<Dirent>> {
+        let shares = self.connection(target)?.list_shares()?;
+        Ok(shares.into_iter().map(Dirent::from).collect())
+    }
+
+    /// Runs the core's browsing steps: name queries over UDP, listings over SMB1.
+    fn browse_list(&self, mut browse: Browse) -> Result<Vec<Dirent>> {
+        let resolver = &self.inner.resolver;
+        loop {
+            let id = crate::netbios::transaction_id();
+            match browse.step(resolver, id, Instant::now()) {
+                BrowseStep::Names(q) => browse.on_names(crate::netbios::run(q)),
+                BrowseStep::Status(q) => browse.on_status(crate::netbios::run(q)),
+                BrowseStep::List { target, op } => {
+                    browse.on_list(self.connection(&target).and_then(|c| c.call(op)))
+                }
+                BrowseStep::Shares(target) => return self.share_list(&target),
+                BrowseStep::Done(entries) => return Ok(entries),
+                BrowseStep::Fail(e) => return Err(e),
+            }
+        }
     }
 
     /// The attributes, size and times of the file or directory `url` names

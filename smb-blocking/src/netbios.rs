@@ -81,7 +81,7 @@ impl NetBios {
 }
 
 /// Moves datagrams between a fresh socket and `query` until it has its outcome.
-fn run<Q: Query>(mut query: NameQuery<Q>) -> Result<Q::Output> {
+pub(crate) fn run<Q: Query>(mut query: NameQuery<Q>) -> Result<Q::Output> {
     let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
     sock.set_broadcast(true)?;
     let mut buf = vec![0; MAX_DATAGRAM_LEN];
@@ -121,7 +121,7 @@ fn run<Q: Query>(mut query: NameQuery<Q>) -> Result<Q::Output> {
 
 /// A fresh random transaction id: a host off the path must guess it to forge an
 /// answer.
-fn transaction_id() -> u16 {
+pub(crate) fn transaction_id() -> u16 {
     let seed = os_seed();
     u16::from_le_bytes([seed[0], seed[1]])
 }

@@ -324,6 +324,14 @@ pub enum Command {
         long_about = "List a directory, a file, or the files a wildcard in the last \
         component matches (one that matches nothing fails with ENOENT, as rm does). A URL \
         naming only a server lists its shares.\n\n\
+        With --smb1, smb:// lists the workgroups on the network and smb://WORKGROUP that \
+        workgroup's servers, as libsmbclient does: their master browsers are found by \
+        NetBIOS name queries (__MSBROWSE__<01>, then WORKGROUP<1d> of --domain or \
+        WORKGROUP), broadcast to 255.255.255.255 or --broadcast ADDR, or sent to \
+        --name-server IP, and asked over SMB1 (on --port, 445 by default). A name no master \
+        browser answers for is a server: its shares are listed. Each line: name, type \
+        (workgroup, server), comment (a workgroup's master browser, a server's \
+        description). No master browser answering fails with ENOENT.\n\n\
         Each line: type (d or -), size in bytes, modification time (UTC), name. With -l: \
         attributes (d directory, r read-only, h hidden, s system, a archive), size in \
         binary units, time, name. Hidden files (the hidden attribute; Samba sets it on dot \
@@ -342,6 +350,16 @@ pub enum Command {
         /// Show hidden files too
         #[arg(short = 'a', long = "all")]
         all: bool,
+        /// Browsing (smb://, smb://WORKGROUP with --smb1): broadcast the name queries
+        /// that find master browsers to this address (default 255.255.255.255)
+        #[arg(long, value_name = "ADDR", conflicts_with = "name_server")]
+        broadcast: Option<std::net::Ipv4Addr>,
+        /// Browsing: send those name queries to this name server (or master browser) only
+        #[arg(long = "name-server", value_name = "IP")]
+        name_server: Option<std::net::Ipv4Addr>,
+        /// Browsing: UDP port of the name service
+        #[arg(long = "nbns-port", value_name = "PORT", default_value_t = 137)]
+        nbns_port: u16,
         /// Connection options after the command.
         #[command(flatten)]
         conn: ConnArgs,
@@ -661,10 +679,10 @@ pub enum Command {
     /// Verify and decrypt captured SMB traffic (pcap, pcapng)
     #[command(
         long_about = "Reassembles the SMB traffic in each capture, decodes every SMB2 \
-        message, recovers the session keys from the NTLMSSP exchanges with the password, and \
+        and SMB1 message, recovers the session keys from the NTLMSSP exchanges with the password, and \
         prints one line per message: frame, TCP stream, direction, command, status, message \
         id, session id, tree id, the file (or share, user, dialect) and signed-ok / \
-        decrypted-ok / unsigned. Exits 1 if any message fails to decode, any signature fails \
+        decrypted-ok / unsigned (SMB1: MID, PID, TID, UID and MD5 signatures). Exits 1 if any message fails to decode, any signature fails \
         to verify, any encrypted message fails to decrypt, or a capture holds no SMB \
         traffic."
     )]

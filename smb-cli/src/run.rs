@@ -172,8 +172,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             long,
             recursive,
             all,
+            broadcast,
+            name_server,
+            nbns_port,
             ..
-        } => cx.ls(&url, long, recursive, all),
+        } => {
+            use smb_proto::client::browse::BrowseOptions;
+            let browse = match (broadcast, name_server) {
+                (_, Some(ip)) => BrowseOptions::name_server(ip),
+                (Some(address), None) => BrowseOptions::broadcast(address),
+                (None, None) => BrowseOptions::default(),
+            };
+            cx.ls(&url, long, recursive, all, browse.port(nbns_port))
+        }
         Command::Stat { url, .. } => cx.stat(&url),
         Command::Get {
             url,
@@ -505,9 +516,66 @@ impl Cx {
         write_out(text.as_bytes())
     }
 
-    fn ls(&self, s: &str, long: bool, recursive: bool, all: bool) -> Result<(), Fail> {
-        if parse_url(s)?.share.is_none() {
-            return self.shares(s);
+    /// `smb ls smb://` and, with SMB1, `smb ls smb://NAME`: the workgroups, a
+    /// workgroup's servers, or (NAME being a server) its shares, through a URL context
+    /// (the core decides which, [`smb_proto::client::browse`]).
+    fn browse(
+        &self,
+        url: &SmbUrl,
+        browse: smb_proto::client::browse::BrowseOptions,
+    ) -> Result<(), Fail> {
+        let mut options = self.options(url)?;
+        if options.domain.is_empty() {
+            // The workgroup whose master browser `smb://` asks, even for an anonymous login.
+            options.domain = self.login.domain.clone().unwrap_or_default();
+        }
+        // The login is in the options; the context reaches master browsers on their port.
+        let mut bare = url.clone();
+        bare.user = None;
+        bare.domain = None;
+        bare.set_password(None);
+        if !bare.names_network() {
+            // A name that turns out to be a server is reached on the port chosen.
+            bare.port = Some(options.port);
+        }
+        let ctx = smb_blocking::Context::new(options).browse(browse);
+        let mut entries: Vec<_> = ctx.opendir(&bare.to_string())?.collect();
+        entries.sort_by_key(|e| e.name.to_lowercase());
+        if self.out.json {
+            return print_json(
+                &entries
+                    .iter()
+                    .map(show::DirentJson::from)
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let mut text = String::new();
+        for e in &entries {
+            text.push_str(&format!(
+                "{:<20} {:<9} {}\n",
+                printable(&e.name),
+                show::dirent_type(e.kind),
+                printable(&e.comment)
+            ));
+        }
+        write_out(text.as_bytes())
+    }
+
+    fn ls(
+        &self,
+        s: &str,
+        long: bool,
+        recursive: bool,
+        all: bool,
+        browse: smb_proto::client::browse::BrowseOptions,
+    ) -> Result<(), Fail> {
+        let url = parse_url(s)?;
+        if url.share.is_none() {
+            let smb1 = self.conn.smb1 || self.conn.min_dialect.is_some_and(|d| d.is_smb1());
+            return match url.names_network() || smb1 {
+                true => self.browse(&url, browse),
+                false => self.shares(s),
+            };
         }
         let (t, c) = self.open(s)?;
         let path = &t.url.path;

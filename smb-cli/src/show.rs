@@ -202,6 +202,44 @@ pub struct ShareJson {
     pub temporary: bool,
 }
 
+/// An entry of a browse list (or of a share list read through a URL context) in JSON.
+#[derive(Debug, Serialize)]
+pub struct DirentJson {
+    /// Its name.
+    pub name: String,
+    /// `workgroup`, `server`, or a share's type as [`share_type`] names it.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Its comment: a workgroup's master browser, a server's or share's description.
+    pub comment: String,
+}
+
+impl From<&smb_blocking::Dirent> for DirentJson {
+    fn from(e: &smb_blocking::Dirent) -> Self {
+        DirentJson {
+            name: e.name.clone(),
+            kind: dirent_type(e.kind),
+            comment: e.comment.clone(),
+        }
+    }
+}
+
+/// The name of a URL context entry's type: `workgroup`, `server`, a share's type as
+/// [`share_type`] names it, `dir` or `file`.
+pub fn dirent_type(kind: smb_blocking::DirentType) -> &'static str {
+    use smb_blocking::DirentType as T;
+    match kind {
+        T::Workgroup => "workgroup",
+        T::Server => "server",
+        T::FileShare => "disk",
+        T::PrinterShare => "printer",
+        T::CommsShare => "device",
+        T::IpcShare => "ipc",
+        T::Dir => "dir",
+        T::File => "file",
+    }
+}
+
 /// A share type's name.
 pub fn share_type(t: ShareType) -> &'static str {
     match t {

@@ -75,6 +75,7 @@ fn failures(records: &[Record]) -> String {
         .iter()
         .filter(|r| match r {
             Record::Message(m) => matches!(m.verdict, Verdict::Failed(_)),
+            Record::Smb1(m) => matches!(m.verdict, Verdict::Failed(_)),
             Record::Failure { .. } => true,
             Record::Note { .. } => false,
         })

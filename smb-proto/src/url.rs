@@ -2,7 +2,13 @@
 //!
 //! ```text
 //! smb://[[domain;]user[:password]@]server[:port][/share[/path…]]
+//! smb://[[domain;]user[:password]@]
 //! ```
+//!
+//! The second form, with no server (`smb://`, `smb:///`), names the network: a URL
+//! context lists the workgroups on it there, as libsmbclient does
+//! ([`SmbUrl::names_network`]). `smb://NAME` names a server, or a workgroup whose
+//! servers a context lists: the URL cannot tell, the name service can.
 //!
 //! The grammar is Samba's `SMBC_parse_path` (`source3/libsmb/libsmb_path.c`): the
 //! URL is split into its parts first and each part is percent-decoded afterwards.
@@ -17,7 +23,8 @@
 //! * A decoded `/` or `\` (`%2F`, `%5C`) is refused ([`UrlError::Separator`]): SMB
 //!   servers take both as separators, so the escape would split the name in two.
 //! * `..` is refused, spelled out or escaped (`%2E%2E`); a malformed escape, a control
-//!   character (NUL included), an empty server or a bad port is an error.
+//!   character (NUL included), a bad port, or an empty server with a port or a share
+//!   after it is an error.
 //! * A trailing `/` (or `/.`) means the URL names a directory, and `path` keeps it as a
 //!   trailing `\`: the core then refuses to act on a file there.
 //! * `#` has no special meaning (libsmbclient gives it none): it is part of the name.
@@ -42,7 +49,8 @@ pub enum UrlError {
     /// The string does not start with `smb://`.
     #[error("not an smb:// URL")]
     Scheme,
-    /// No server between `smb://` and the path.
+    /// No server between `smb://` and a port or a share (`smb://` alone, the network,
+    /// is no error).
     #[error("the URL names no server")]
     EmptyHost,
     /// The server is neither a name nor a bracketed IPv6 address.
@@ -88,7 +96,8 @@ pub struct SmbUrl {
     /// The user name; `None` means guest / anonymous.
     pub user: Option<String>,
     password: Option<String>,
-    /// The server: a name, an IPv4 address, or an IPv6 address without brackets.
+    /// The server: a name, an IPv4 address, or an IPv6 address without brackets; a
+    /// workgroup's name where the URL names one; empty for the network (`smb://`).
     pub host: String,
     /// The TCP port, when the URL names one.
     pub port: Option<u16>,
@@ -148,7 +157,10 @@ impl SmbUrl {
                 }
             }
         }
-        (url.host, url.port) = parse_hostport(hostport)?;
+        let network = hostport.is_empty() && segments.split('/').all(|s| s.is_empty());
+        if !network {
+            (url.host, url.port) = parse_hostport(hostport)?;
+        }
 
         let mut components = Vec::new();
         let mut names_directory = false;
@@ -173,6 +185,12 @@ impl SmbUrl {
             url.path.push('\\');
         }
         Ok(url)
+    }
+
+    /// Whether the URL names the network rather than a server (`smb://`, no host):
+    /// where a URL context lists workgroups.
+    pub fn names_network(&self) -> bool {
+        self.host.is_empty()
     }
 
     /// The password, if the URL carried one.
@@ -630,7 +648,7 @@ mod tests {
             ("http://h/s", UrlError::Scheme),
             ("smb:/h/s", UrlError::Scheme),
             ("smb", UrlError::Scheme),
-            ("smb://", UrlError::EmptyHost),
+            ("smb://:445", UrlError::EmptyHost),
             ("smb:///share", UrlError::EmptyHost),
             ("smb://bob@/share", UrlError::EmptyHost),
             ("smb://a b/s", UrlError::InvalidHost),
@@ -653,6 +671,33 @@ mod tests {
             assert_eq!(SmbUrl::parse(input), Err(*expected), "{input}");
         }
         assert_eq!("ftp://h".parse::<SmbUrl>(), Err(UrlError::Scheme));
+    }
+
+    #[test]
+    fn the_network_has_no_server() {
+        for s in ["smb://", "smb:///", "SMB://", "smb:////"] {
+            let u = url(s);
+            assert!(u.names_network(), "{s}");
+            assert_eq!(
+                (u.host.as_str(), u.port, &u.share),
+                ("", None, &None),
+                "{s}"
+            );
+            assert_eq!(u.to_string(), "smb://");
+        }
+        let alice = url("smb://W;alice:pw@");
+        assert!(alice.names_network());
+        assert_eq!(alice.user.as_deref(), Some("alice"));
+        assert_eq!(alice.password(), Some("pw"));
+        assert_eq!(alice.to_string(), "smb://W;alice@");
+        // A workgroup is spelled as a server: the URL cannot tell them apart.
+        let wg = url("smb://WORKGROUP");
+        assert!(!wg.names_network());
+        assert_eq!((wg.host.as_str(), &wg.share), ("WORKGROUP", &None));
+        // Still no share or port without a server.
+        for bad in ["smb://:445", "smb:///share", "smb://bob@/s", "smb:///s/f"] {
+            assert_eq!(SmbUrl::parse(bad), Err(UrlError::EmptyHost), "{bad}");
+        }
     }
 
     #[test]

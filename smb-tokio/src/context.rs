@@ -65,6 +65,12 @@ impl Context {
         Context(self.0.simple_auth(table))
     }
 
+    /// Sets where browsing's name queries go (`smb://`, `smb://WORKGROUP`); see
+    /// [`smb_async::Context::browse`].
+    pub fn browse(self, options: smb_proto::client::browse::BrowseOptions) -> Self {
+        Context(self.0.browse(options))
+    }
+
     /// Opens the file `url` names with POSIX `flags`, as a tokio file.
     ///
     /// # Errors

@@ -3,14 +3,17 @@
 //! query for `WORKGROUP<1d>` and recognised by the `__MSBROWSE__<01>` group name in its
 //! node status (MS-BRWS 2.1.1.3), by a unicast query and by a broadcast without a name
 //! server. Only one nmbd can run per machine, and the election
-//! takes over 20 s, so one function checks everything that needs the master browser.
+//! takes over 20 s, so one function checks everything that needs the master browser,
+//! the URL context's `smb://` and `smb://WORKGROUP` listings included (libsmbclient's
+//! browsing, through the core's `client::browse` planner).
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use smb_blocking::Connection;
+use smb_blocking::{ConnectOptions, Connection, Context, DirentType, ErrorKind};
 
-use smb_proto::netbios::{suffix, NameService, NetBiosName};
+use smb_proto::client::browse::BrowseOptions;
+use smb_proto::netbios::{suffix, NameService, NameServiceError, NetBiosName};
 use smb_tests::nmbd::NmbServer;
 use smb_tests::{SambaServer, Share};
 
@@ -81,8 +84,10 @@ fn the_master_browser_of_a_workgroup_is_found_by_name() {
     // The browse list, over RAP: an SMB1 smbd sharing nmbd's cache directory serves the
     // list nmbd keeps (browse.dat), as a master browser's smbd does.
     // It speaks SMB1 to 3.1.1; the browsing client asks for SMB1 only.
+    // On nmbd's address: the URL context reaches the master browser where it answered.
     let smbd = SambaServer::builder()
         .share(Share::new("share"))
+        .address(nmbd.address())
         .min_dialect("NT1")
         .global("workgroup", nmbd.workgroup())
         .global("cache directory", &nmbd.cache_dir().display().to_string())
@@ -125,4 +130,145 @@ fn the_master_browser_of_a_workgroup_is_found_by_name() {
     let e = smb2.list_servers(nmbd.workgroup()).unwrap_err();
     assert_eq!(e.kind(), smb_blocking::ErrorKind::Unsupported, "{e}");
     assert!(e.to_string().contains("smb1"), "{e}");
+
+    drop(conn);
+    drop(smb2);
+
+    // The URL context, as libsmbclient's opendir: `smb://` lists the workgroups the
+    // master browser knows, `smb://WORKGROUP` its servers, `smb://SERVER` (an address
+    // here) its shares; asked by broadcast on the loopback subnet and of nmbd alone.
+    let context = |browse: BrowseOptions| {
+        Context::new(
+            ConnectOptions::new("")
+                .port(smbd.port())
+                .smb1(true)
+                .user(smbd.user(), smbd.password()),
+        )
+        .credentials(nmbd.workgroup(), smbd.user(), smbd.password())
+        .browse(browse)
+    };
+    let by_broadcast = context(BrowseOptions::broadcast(everyone));
+    let by_unicast = context(BrowseOptions::name_server(nmbd.address()));
+    for ctx in [&by_broadcast, &by_unicast] {
+        let workgroups: Vec<_> = ctx.opendir("smb://").unwrap().collect();
+        assert!(
+            workgroups
+                .iter()
+                .any(|e| e.name == nmbd.workgroup() && e.kind == DirentType::Workgroup),
+            "{workgroups:?}"
+        );
+        assert!(workgroups
+            .iter()
+            .all(|e| e.kind == DirentType::Workgroup && e.info.is_none()));
+        let url = format!("smb://{}", nmbd.workgroup().to_lowercase());
+        let servers: Vec<_> = ctx.opendir(&url).unwrap().collect();
+        let server = servers
+            .iter()
+            .find(|e| e.name == nmbd.netbios_name())
+            .unwrap_or_else(|| panic!("{} not in {servers:?}", nmbd.netbios_name()));
+        assert_eq!(
+            (server.kind, server.kind.smbc_type()),
+            (DirentType::Server, 2)
+        );
+    }
+    // A server's URL still lists its shares, without a name query.
+    let shares: Vec<_> = by_unicast
+        .opendir(&format!("smb://{}:{}", nmbd.address(), smbd.port()))
+        .unwrap()
+        .collect();
+    assert!(
+        shares
+            .iter()
+            .any(|e| e.name == "share" && e.kind == DirentType::FileShare),
+        "{shares:?}"
+    );
+    // The same listings through the async context, on tokio.
+    let tokio_workgroups = tokio.block_on(async {
+        let ctx = smb_tokio::Context::new(
+            ConnectOptions::new("")
+                .port(smbd.port())
+                .smb1(true)
+                .user(smbd.user(), smbd.password()),
+        )
+        .credentials(nmbd.workgroup(), smbd.user(), smbd.password())
+        .browse(BrowseOptions::broadcast(everyone));
+        let mut names = Vec::new();
+        for url in ["smb://".to_string(), format!("smb://{}", nmbd.workgroup())] {
+            let mut dir = ctx.opendir(&url).await.unwrap();
+            while let Some(entry) = dir.next().await {
+                let entry = entry.unwrap();
+                names.push((entry.name, entry.kind));
+            }
+        }
+        names
+    });
+    for wanted in [
+        (nmbd.workgroup().to_string(), DirentType::Workgroup),
+        (nmbd.netbios_name().to_string(), DirentType::Server),
+    ] {
+        assert!(
+            tokio_workgroups.contains(&wanted),
+            "{wanted:?} not in {tokio_workgroups:?}"
+        );
+    }
+    // No SMB1, no browsing: the error names the option, and nothing was asked.
+    let e = Context::new(ConnectOptions::new("").port(smbd.port()))
+        .browse(BrowseOptions::name_server(nmbd.address()))
+        .opendir("smb://")
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("--smb1"), "{e}");
+}
+
+/// No master browser answering `smb://`'s name queries is an error of its own (ENOENT),
+/// naming where the queries went and what they asked for: here a name service port on
+/// which a socket is bound and never answers.
+#[test]
+fn browsing_without_a_master_browser_fails_with_a_typed_error() {
+    let silent = std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let browse = BrowseOptions::name_server(Ipv4Addr::LOCALHOST)
+        .port(port)
+        .timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let e = Context::new(ConnectOptions::new("").smb1(true))
+        .credentials("SOMEGROUP", "", "")
+        .browse(browse)
+        .opendir("smb://")
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            smb_blocking::Error::NameService(NameServiceError::NoMasterBrowser { .. })
+        ),
+        "{e:?}"
+    );
+    assert_eq!(e.kind(), ErrorKind::NotFound);
+    let msg = e.to_string();
+    for part in [
+        "no master browser",
+        "127.0.0.1",
+        "__MSBROWSE__",
+        "SOMEGROUP<1d>",
+        "SOMEGROUP<1b>",
+    ] {
+        assert!(msg.contains(part), "{part:?} missing in {msg}");
+    }
+    // Three names asked, each for its timeout.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    // The async context says the same.
+    let on_smol = smol::block_on(async {
+        smb_async::Context::new(smb_asyncstd::runtime(), ConnectOptions::new("").smb1(true))
+            .credentials("SOMEGROUP", "", "")
+            .browse(browse)
+            .opendir("smb://")
+            .await
+            .map(drop)
+            .unwrap_err()
+    });
+    assert_eq!(on_smol.kind(), ErrorKind::NotFound, "{on_smol}");
 }

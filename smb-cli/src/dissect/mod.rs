@@ -1,4 +1,4 @@
-//! `smb dissect`: checks a capture of SMB2/3 traffic the way a peer would.
+//! `smb dissect`: checks a capture of SMB2/3 (and SMB1) traffic the way a peer would.
 //!
 //! A pcap or pcapng capture ([`pcap`]) is reassembled into TCP streams ([`tcp`]) on the
 //! SMB ports, split into transport frames (Direct TCP or NetBIOS session service) and
@@ -13,6 +13,9 @@
 //! [`Verdict`]. A message that does not decode, a signature that does not verify and an
 //! encrypted message that does not decrypt are failures; so are bytes the capture lost.
 //!
+//! SMB1 messages (MS-CIFS, MS-SMB) are decoded with smb-proto's SMB1 codecs and their
+//! MD5 signatures checked with the connection's sequence numbers ([`Smb1Message`]).
+//!
 //! Sessions are found by SessionId across every connection in the capture, which is
 //! what multichannel binding needs; two servers in one capture that hand out the same
 //! SessionId at the same time would be confused (and reported as failures, never as
@@ -23,11 +26,13 @@ mod cli;
 pub mod pcap;
 mod report;
 mod smb;
+mod smb1;
 pub mod tcp;
 
 use body::*;
 pub use report::*;
 use smb::*;
+pub use smb1::Smb1Message;
 
 use std::collections::HashMap;
 use std::fmt;

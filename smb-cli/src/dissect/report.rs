@@ -135,6 +135,8 @@ impl fmt::Display for Message {
 pub enum Record {
     /// An SMB2 message.
     Message(Message),
+    /// An SMB1 message.
+    Smb1(Smb1Message),
     /// Bytes that could not be dissected: lost by the capture, not SMB framing, or an
     /// encrypted message that could not be decrypted. Counts as a failed message.
     Failure {
@@ -144,7 +146,7 @@ pub enum Record {
         reason: String,
     },
     /// Traffic that is not an SMB2 message and needs no verdict: NetBIOS session
-    /// requests and responses, an SMB1 multi-protocol NEGOTIATE.
+    /// requests and responses.
     Note {
         /// Where.
         place: Place,
@@ -157,6 +159,7 @@ impl fmt::Display for Record {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Record::Message(m) => m.fmt(f),
+            Record::Smb1(m) => m.fmt(f),
             Record::Failure { place, reason } => write!(f, "{place} FAILED: {reason}"),
             Record::Note { place, text } => write!(f, "{place} {text}"),
         }
@@ -166,7 +169,7 @@ impl fmt::Display for Record {
 /// Totals over a capture. `messages` is the sum of the four verdict counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
-    /// SMB2 messages and failures.
+    /// SMB2 and SMB1 messages and failures.
     pub messages: usize,
     /// Messages whose signature verified.
     pub signed_ok: usize,
@@ -183,7 +186,8 @@ pub struct Summary {
 impl Summary {
     pub(super) fn count(&mut self, record: &Record) {
         let slot = match record {
-            Record::Message(m) => match m.verdict {
+            Record::Message(Message { verdict, .. })
+            | Record::Smb1(Smb1Message { verdict, .. }) => match verdict {
                 Verdict::SignedOk => &mut self.signed_ok,
                 Verdict::DecryptedOk => &mut self.decrypted_ok,
                 Verdict::Unsigned => &mut self.unsigned,

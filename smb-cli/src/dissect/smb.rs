@@ -84,6 +84,8 @@ pub(super) struct SmbState {
     pub(super) names_by_mid: HashMap<u64, String>,
     /// The name each open was created with.
     pub(super) names_by_fid: HashMap<FileId, String>,
+    /// SMB1 messages on this connection (MS-CIFS): negotiation, opens, MD5 signing.
+    pub(super) smb1: super::smb1::Smb1State,
 }
 
 pub(super) fn user_name(auth: &AuthenticateMessage<'_>) -> String {
@@ -155,14 +157,8 @@ impl SmbState {
                 }
             }
             Some(id) if id == PROTOCOL_ID => self.messages(shared, place, frame, false),
-            // A client may open with an SMB1 NEGOTIATE offering SMB2 (MS-SMB2 3.2.4.2.1).
-            Some([0xFF, b'S', b'M', b'B']) if frame.get(4) == Some(&0x72) => {
-                shared.note(place, "SMB1 NEGOTIATE (multi-protocol)")
-            }
-            Some([0xFF, b'S', b'M', b'B']) => shared.fail(
-                place,
-                "SMB1 message: only SMB2 and SMB3 are dissected".into(),
-            ),
+            // SMB1, or a client's SMB1 NEGOTIATE offering SMB2 (MS-SMB2 3.2.4.2.1).
+            Some([0xFF, b'S', b'M', b'B']) => self.smb1.message(shared, place, frame),
             Some([0xFC, b'S', b'M', b'B']) => shared.fail(
                 place,
                 "compressed message: SMB2 compression is not dissected".into(),

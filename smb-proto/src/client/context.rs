@@ -13,6 +13,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
+use super::browse::BrowseOptions;
 use super::{filetime, ClientError, ConnectOptions, Secret};
 use crate::ops::{FileInfo, OpenOptions, ShareInfo, ShareType};
 use crate::url::SmbUrl;
@@ -461,6 +462,7 @@ struct State {
     defaults: Auth,
     callback: Option<Arc<AuthFn>>,
     cache: HashMap<AuthKey, Auth>,
+    browse: BrowseOptions,
 }
 
 /// The shared half of a driver's `Context`: turns a URL into the options that reach
@@ -513,6 +515,7 @@ impl Resolver {
                 defaults,
                 callback: None,
                 cache: HashMap::new(),
+                browse: BrowseOptions::default(),
             }),
         }
     }
@@ -537,6 +540,28 @@ impl Resolver {
         let mut state = self.lock();
         state.callback = Some(callback);
         state.cache.clear();
+    }
+
+    /// Sets where browsing's name queries go ([`BrowseOptions`]; by default broadcasts
+    /// to 255.255.255.255): how `smb://` and `smb://WORKGROUP` find master browsers.
+    pub fn set_browse(&self, options: BrowseOptions) {
+        self.lock().browse = options;
+    }
+
+    /// Where browsing's name queries go.
+    pub fn browse_options(&self) -> BrowseOptions {
+        self.lock().browse
+    }
+
+    /// The default workgroup (libsmbclient's `smbc_setWorkgroup`): whose master
+    /// browser `smb://` asks when no `__MSBROWSE__` answer comes.
+    pub fn workgroup(&self) -> String {
+        self.lock().defaults.workgroup.clone()
+    }
+
+    /// The options every connection starts from.
+    pub fn base(&self) -> &ConnectOptions {
+        &self.base
     }
 
     /// Makes `table` the authentication callback.
@@ -900,6 +925,11 @@ pub fn st_mode(attributes: u32) -> u32 {
 /// meet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DirentType {
+    /// A workgroup, in the listing of `smb://` (`SMBC_WORKGROUP`); its comment names
+    /// its master browser.
+    Workgroup,
+    /// A server, in the listing of `smb://WORKGROUP` (`SMBC_SERVER`).
+    Server,
     /// A disk share (`SMBC_FILE_SHARE`); also a share of a type libsmbclient does not
     /// know, as libsmbclient reports it.
     FileShare,
@@ -919,6 +949,8 @@ impl DirentType {
     /// libsmbclient's number for the type (`SMBC_FILE_SHARE` is 3, `SMBC_FILE` 8…).
     pub fn smbc_type(self) -> u32 {
         match self {
+            DirentType::Workgroup => 1,
+            DirentType::Server => 2,
             DirentType::FileShare => 3,
             DirentType::PrinterShare => 4,
             DirentType::CommsShare => 5,
@@ -930,21 +962,29 @@ impl DirentType {
 
     /// Whether this is a share of any type.
     pub fn is_share(self) -> bool {
-        !matches!(self, DirentType::Dir | DirentType::File)
+        matches!(
+            self,
+            DirentType::FileShare
+                | DirentType::PrinterShare
+                | DirentType::CommsShare
+                | DirentType::IpcShare
+        )
     }
 }
 
-/// One entry of a directory, or of a server's share list (libsmbclient's
+/// One entry of a directory, of a server's share list, or of a browse list (the
+/// workgroups of `smb://`, the servers of `smb://WORKGROUP`) (libsmbclient's
 /// `struct smbc_dirent`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dirent {
-    /// The name: of the file, the directory or the share.
+    /// The name: of the file, the directory, the share, the server or the workgroup.
     pub name: String,
     /// What it is.
     pub kind: DirentType,
-    /// A share's comment; empty for files and directories.
+    /// A share's or server's comment, a workgroup's master browser; empty for files
+    /// and directories.
     pub comment: String,
-    /// A file's or directory's metadata from the listing; `None` for a share.
+    /// A file's or directory's metadata from the listing; `None` for the others.
     pub info: Option<FileInfo>,
 }
 
@@ -1016,6 +1056,16 @@ macro_rules! context_impls {
                 self.inner
                     .resolver
                     .set_callback(std::sync::Arc::new(callback));
+                self
+            }
+            /// Sets where the name queries that find master browsers go, for listing
+            /// `smb://` (the workgroups) and `smb://WORKGROUP` (its servers): by default
+            /// broadcasts to 255.255.255.255; a subnet's broadcast address or a name server
+            /// with `smb_proto::client::browse::BrowseOptions`. The master browser is
+            /// reached on the port of the context's options, with SMB1 (which
+            /// `ConnectOptions::smb1` must allow).
+            pub fn browse(self, options: $crate::client::browse::BrowseOptions) -> Self {
+                self.inner.resolver.set_browse(options);
                 self
             }
             /// Takes credentials from smbcpp's `simple_auth` table (replacing any callback).
@@ -1379,6 +1429,9 @@ mod tests {
         assert_eq!(share(1).comment, "c");
         assert_eq!(share(1).info, None);
         assert_eq!(DirentType::IpcShare.smbc_type(), 6);
+        assert_eq!(DirentType::Workgroup.smbc_type(), 1);
+        assert_eq!(DirentType::Server.smbc_type(), 2);
+        assert!(!DirentType::Workgroup.is_share() && !DirentType::Server.is_share());
         let dir = Dirent::from(FileInfo {
             name: "d".into(),
             attributes: file_attributes::DIRECTORY,

@@ -27,6 +27,7 @@ use crate::ntstatus::NtStatus;
 use crate::ops::{BoxedOp, FileInfo, OpOutput};
 use crate::url::SmbUrl;
 
+pub mod browse;
 mod calls;
 mod channels;
 pub mod context;

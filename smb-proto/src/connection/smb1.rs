@@ -318,13 +318,7 @@ impl Core {
         let mut seq = None;
         if let Some(s) = self.smb1.as_mut().and_then(|s| s.signing.as_mut()) {
             let n = s.next_seq;
-            // NT_CANCEL has no response (MS-SMB 3.3.5.1).
-            let step = if req.command() == Smb1Command::NT_CANCEL {
-                1
-            } else {
-                2
-            };
-            s.next_seq = n.wrapping_add(step);
+            s.next_seq = n.wrapping_add(smb1_signing::sequence_step(req.command().0));
             seq = Some(n);
             let tail = payload.as_deref().unwrap_or_default();
             if let Err(e) = smb1_signing::sign_parts(&s.key, n, &mut self.tx[start..], tail) {
@@ -485,7 +479,7 @@ impl Core {
                 message_id,
             }));
         }
-        if !smb1_signing::verify(key, 1, &resp.msg) {
+        if !smb1_signing::verify(key, smb1_signing::ACTIVATION_SEQ, &resp.msg) {
             return Err(Fail::Fatal(CloseReason::BadSignature {
                 command,
                 message_id,
@@ -493,7 +487,7 @@ impl Core {
         }
         state.signing = Some(Smb1Signing {
             key: key.to_vec(),
-            next_seq: 2,
+            next_seq: smb1_signing::FIRST_REQUEST_SEQ,
         });
         Ok(())
     }

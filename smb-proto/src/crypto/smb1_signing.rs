@@ -12,7 +12,25 @@
 use md5::{Digest, Md5};
 
 use super::encryption::CryptoError;
-use crate::wire::smb1::header::{HEADER_LEN, SIGNATURE_RANGE};
+use crate::wire::smb1::header::{Smb1Command, HEADER_LEN, SIGNATURE_RANGE};
+
+/// The sequence number the final SESSION_SETUP_ANDX response of the session that
+/// starts signing is signed with (MS-CIFS 3.2.5.3; Samba's
+/// `smb1cli_conn_check_signing(…, 1)`).
+pub const ACTIVATION_SEQ: u32 = 1;
+/// The sequence number of the first request signed after activation.
+pub const FIRST_REQUEST_SEQ: u32 = 2;
+
+/// How many sequence numbers a request with this command code takes: two (its own and
+/// its response's, one more), but NT_CANCEL, which has no response, one (MS-SMB
+/// 3.3.5.1).
+pub fn sequence_step(command: u8) -> u32 {
+    if command == Smb1Command::NT_CANCEL.0 {
+        1
+    } else {
+        2
+    }
+}
 
 /// The 8-byte MAC of the message `head ‖ tail` (head starting at its SMB1 header) for
 /// sequence number `seq`, whatever its SecuritySignature field holds.

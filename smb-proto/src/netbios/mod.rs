@@ -97,14 +97,27 @@ pub enum NameServiceError {
     /// The name asked for cannot be sent; nothing was.
     #[error("{0}")]
     InvalidName(#[from] NameError),
+    /// Browsing found no master browser: none of the names a workgroup's master
+    /// browser holds was answered for at the address asked (`smb://` lists the
+    /// workgroups a master browser knows, and there was none to ask).
+    #[error("no master browser answered at {asked} (asked for {names})")]
+    NoMasterBrowser {
+        /// Where the name queries went: a broadcast address or a name server.
+        asked: Ipv4Addr,
+        /// The names asked for, as `__MSBROWSE__<01>, WORKGROUP<1d>`.
+        names: String,
+    },
 }
 
 impl NameServiceError {
-    /// The errno that best describes it: ETIMEDOUT, ENOENT, ECONNREFUSED or EINVAL.
+    /// The errno that best describes it: ETIMEDOUT, ENOENT (no such name, no master
+    /// browser), ECONNREFUSED or EINVAL.
     pub fn errno(&self) -> Errno {
         match self {
             NameServiceError::TimedOut { .. } => Errno::ETIMEDOUT,
-            NameServiceError::NotFound { .. } => Errno::ENOENT,
+            NameServiceError::NotFound { .. } | NameServiceError::NoMasterBrowser { .. } => {
+                Errno::ENOENT
+            }
             NameServiceError::Refused { .. } => Errno::ECONNREFUSED,
             NameServiceError::InvalidName(_) => Errno::EINVAL,
         }
@@ -195,16 +208,30 @@ impl NameService {
         timeout: Duration,
         now: Instant,
     ) -> Result<NameQuery<NameLookup>, NameServiceError> {
+        let name = NetBiosName::parse(name)?;
+        Ok(self.lookup(name, ip, transaction_id, timeout, now))
+    }
+
+    /// [`NameService::name_query`] for a name given whole, suffix included: one that
+    /// [`NetBiosName::parse`] cannot spell, such as [`NetBiosName::msbrowse`].
+    pub fn lookup(
+        &self,
+        name: NetBiosName,
+        ip: Ipv4Addr,
+        transaction_id: u16,
+        timeout: Duration,
+        now: Instant,
+    ) -> NameQuery<NameLookup> {
         let query = NameLookup {
-            name: NetBiosName::parse(name)?,
+            name,
             recursion_desired: self.recursion_desired && !self.broadcast,
             broadcast: self.broadcast,
         };
         let exchange = self.start(query, ip, transaction_id, timeout, now);
-        Ok(match self.broadcast {
+        match self.broadcast {
             true => exchange.collecting(),
             false => exchange,
-        })
+        }
     }
 
     /// Asks `ip` for every name it holds (a node status request for `*`).

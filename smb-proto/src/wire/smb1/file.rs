@@ -10,7 +10,7 @@
 
 use bytes::Bytes;
 
-use super::{words_only as words, Blocks, ANDX_NONE, HEADER_LEN};
+use super::{words_only as words, Blocks, Parsed, ANDX_NONE, HEADER_LEN};
 use crate::wire::codec::{slice_bytes, DecodeError};
 use crate::wire::create::{CreateResponse, FileId};
 use crate::wire::fscc::FileTime;
@@ -58,6 +58,36 @@ impl NtCreateRequest {
             .words(&[0]) // SecurityFlags
             .utf16z(&self.name);
         b.finish(out);
+    }
+
+    /// Decodes a request (WordCount 24, MS-CIFS 2.2.4.64.1) as a server (or a capture's
+    /// reader) sees it; `msg` starts at the header.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the blocks do not fit the message or WordCount is not 24.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let p = Parsed::new(msg)?;
+        let mut r = p.words(&[24], "nt create word count")?;
+        r.skip(
+            4 + 1 + 2 + 4 + 4,
+            "andx, reserved, name length, flags, root fid",
+        )?;
+        let desired_access = r.u32("desired access")?;
+        r.skip(8, "allocation size")?;
+        let attributes = r.u32("ext file attributes")?;
+        let share_access = r.u32("share access")?;
+        let disposition = r.u32("create disposition")?;
+        let create_options = r.u32("create options")?;
+        let (name, _) = p.string(0, "nt create name")?;
+        Ok(NtCreateRequest {
+            name,
+            desired_access,
+            attributes,
+            share_access,
+            disposition,
+            create_options,
+        })
     }
 }
 
@@ -128,6 +158,33 @@ impl ReadRequest {
             .words(&0u16.to_le_bytes()) // Remaining
             .words(&((self.offset >> 32) as u32).to_le_bytes())
             .finish(out);
+    }
+}
+
+impl ReadRequest {
+    /// Decodes a request (WordCount 10, or 12 with the high offset; MS-CIFS 2.2.4.42.1,
+    /// MS-SMB 2.2.4.2.1) as a server (or a capture's reader) sees it; the length counts
+    /// MaxCountHigh; `msg` starts at the header.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the words do not fit the message or WordCount is neither.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let mut r = words(msg, &[10, 12], "read andx word count")?;
+        let wide = msg.get(HEADER_LEN) == Some(&12);
+        r.skip(4, "andx")?;
+        let fid = r.u16("fid")?;
+        let low_offset = r.u32("offset")?;
+        let low = r.u16("max count")?;
+        r.skip(2, "min count")?;
+        let high = r.u16("max count high")?;
+        r.skip(2 + 2, "timeout high, remaining")?;
+        let high_offset = if wide { r.u32("offset high")? } else { 0 };
+        Ok(ReadRequest {
+            fid,
+            offset: u64::from(high_offset) << 32 | u64::from(low_offset),
+            length: u32::from(high) << 16 | u32::from(low),
+        })
     }
 }
 
@@ -207,6 +264,40 @@ impl WriteRequest {
     }
 }
 
+impl WriteRequest {
+    /// Decodes a request (WordCount 12, or 14 with the high offset; MS-CIFS 2.2.4.43.1,
+    /// MS-SMB 2.2.4.3.1) as a server (or a capture's reader) sees it: the data is
+    /// `DataLength | DataLengthHigh << 16` bytes at DataOffset (from the header), a
+    /// zero-copy slice within the message; `msg` starts at the header.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the words do not fit the message, WordCount is neither, or
+    /// the data lies outside the message.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let mut r = words(msg, &[12, 14], "write andx word count")?;
+        let wide = msg.get(HEADER_LEN) == Some(&14);
+        r.skip(4, "andx")?;
+        let fid = r.u16("fid")?;
+        let low_offset = r.u32("offset")?;
+        r.skip(4 + 2 + 2, "timeout, write mode, remaining")?;
+        let high = r.u16("data length high")?;
+        let low = r.u16("data length")?;
+        let data_offset = usize::from(r.u16("data offset")?);
+        let high_offset = if wide { r.u32("offset high")? } else { 0 };
+        let len = usize::from(low) | usize::from(high) << 16;
+        let data = match len {
+            0 => Bytes::new(),
+            n => slice_bytes(msg, data_offset, n, "write andx data")?,
+        };
+        Ok(WriteRequest {
+            fid,
+            offset: u64::from(high_offset) << 32 | u64::from(low_offset),
+            data,
+        })
+    }
+}
+
 /// WRITE_ANDX response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriteResponse {
@@ -255,6 +346,21 @@ impl CloseRequest {
             .words(&self.fid.to_le_bytes())
             .words(&u32::MAX.to_le_bytes())
             .finish(out);
+    }
+}
+
+impl CloseRequest {
+    /// Decodes a request (WordCount 3) as a server (or a capture's reader) sees it;
+    /// `msg` starts at the header.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the blocks do not fit the message or WordCount is not 3.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let fid = Parsed::new(msg)?
+            .words(&[3], "close word count")?
+            .u16("fid")?;
+        Ok(CloseRequest { fid })
     }
 }
 

@@ -32,6 +32,33 @@ impl NegotiateRequest {
     }
 }
 
+/// The dialect strings a NEGOTIATE request offers, in order (MS-CIFS 2.2.4.52.1: each a
+/// BufferFormat 0x02 and a NUL-terminated 8-bit string); `msg` starts at the header.
+/// What a [`NegotiateRequest`] encodes, read back (its `&'static str`s cannot hold a
+/// peer's strings). There are at most as many as the data block has bytes.
+///
+/// # Errors
+///
+/// [`DecodeError`] when the blocks do not fit the message, WordCount is not 0, or a
+/// dialect lacks its BufferFormat.
+pub fn requested_dialects(msg: &Bytes) -> Result<Vec<String>, DecodeError> {
+    let p = Parsed::new(msg)?;
+    p.words(&[0], "negotiate word count")?;
+    let data = p.data();
+    let mut dialects = Vec::new();
+    let mut rest = &data[..];
+    while let Some((&format, tail)) = rest.split_first() {
+        if format != 0x02 {
+            return Err(DecodeError::invalid("dialect buffer format", format));
+        }
+        let end = tail.iter().position(|b| *b == 0).unwrap_or(tail.len());
+        let name = tail.get(..end).unwrap_or_default();
+        dialects.push(name.iter().map(|b| char::from(*b)).collect());
+        rest = tail.get(end + 1..).unwrap_or_default();
+    }
+    Ok(dialects)
+}
+
 /// What an SMB1 server answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NegotiateResponse {

@@ -50,6 +50,40 @@ impl SessionSetupRequest {
             .utf16z(&self.native_lanman);
         b.finish(out);
     }
+
+    /// Decodes a request with extended security (WordCount 12, MS-SMB 2.2.4.6.1) as a
+    /// server (or a capture's reader) sees it; `msg` starts at the header. The blob is a
+    /// zero-copy slice; a native string the message lacks is empty.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the blocks do not fit the message, WordCount is not 12, or
+    /// the blob is longer than the data block.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let p = Parsed::new(msg)?;
+        let mut r = p.words(&[12], "session setup word count")?;
+        r.skip(4, "andx")?;
+        let max_buffer_size = r.u16("max buffer size")?;
+        let max_mpx = r.u16("max mpx count")?;
+        let vc_number = r.u16("vc number")?;
+        let session_key = r.u32("session key")?;
+        let blob_len = usize::from(r.u16("security blob length")?);
+        r.skip(4, "reserved")?;
+        let capabilities = r.u32("capabilities")?;
+        let security_blob = p.data_slice(0, blob_len, "security blob")?;
+        let (native_os, next) = p.string(blob_len, "native os").unwrap_or_default();
+        let (native_lanman, _) = p.string(next, "native lanman").unwrap_or_default();
+        Ok(SessionSetupRequest {
+            max_buffer_size,
+            max_mpx,
+            vc_number,
+            session_key,
+            capabilities,
+            security_blob,
+            native_os,
+            native_lanman,
+        })
+    }
 }
 
 /// SESSION_SETUP_ANDX response, extended security form (WordCount 4).

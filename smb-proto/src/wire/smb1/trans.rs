@@ -131,6 +131,70 @@ impl TransRequest {
     }
 }
 
+impl TransRequest {
+    /// Decodes a request (MS-CIFS 2.2.4.33.1, 2.2.4.46.1: WordCount 14 + SetupCount) as
+    /// a server (or a capture's reader) sees it; `msg` starts at the header. The kind
+    /// is the header's command; a TRANSACTION's name is read, a TRANSACTION2's is left
+    /// empty. Parameters and data are this message's (a request continued in secondary
+    /// messages has only its first part here), zero-copy slices within the message.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the command is neither transaction, the blocks do not fit the
+    /// message, SetupCount disagrees with WordCount, or parameters or data lie outside
+    /// the message.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let kind = match msg.get(4).copied() {
+            Some(0x25) => TransKind::Transaction,
+            Some(0x32) => TransKind::Transaction2,
+            c => return Err(DecodeError::invalid("transaction command", c.unwrap_or(0))),
+        };
+        let p = Parsed::new(msg)?;
+        if p.word_count < 14 {
+            return Err(DecodeError::invalid(
+                "transaction request word count",
+                p.word_count,
+            ));
+        }
+        let mut r = p.words(&[p.word_count], "transaction request word count")?;
+        r.skip(4, "total parameter and data counts")?;
+        let max_params = r.u16("max parameter count")?;
+        let max_data = r.u16("max data count")?;
+        let max_setup = r.u8("max setup count")?;
+        r.skip(1 + 2 + 4 + 2, "reserved, flags, timeout, reserved")?;
+        let param_count = usize::from(r.u16("parameter count")?);
+        let param_off = usize::from(r.u16("parameter offset")?);
+        let data_count = usize::from(r.u16("data count")?);
+        let data_off = usize::from(r.u16("data offset")?);
+        let setup_count = r.u8("setup count")?;
+        if p.word_count - 14 != setup_count {
+            return Err(DecodeError::invalid("setup count", setup_count));
+        }
+        r.skip(1, "reserved")?;
+        let setup = (0..setup_count)
+            .map(|_| r.u16("setup"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = match kind {
+            TransKind::Transaction => p.string(0, "transaction name")?.0,
+            TransKind::Transaction2 => String::new(),
+        };
+        let take = |off: usize, count: usize, what| match count {
+            0 => Ok(Bytes::new()),
+            n => slice_bytes(msg, off, n, what),
+        };
+        Ok(TransRequest {
+            kind,
+            name,
+            setup,
+            params: take(param_off, param_count, "transaction parameters")?,
+            data: take(data_off, data_count, "transaction data")?,
+            max_params,
+            max_data,
+            max_setup,
+        })
+    }
+}
+
 /// One message of a TRANSACTION or TRANSACTION2 response (MS-CIFS 2.2.4.33.2,
 /// 2.2.4.46.2).
 #[derive(Debug, Clone, PartialEq, Eq)]

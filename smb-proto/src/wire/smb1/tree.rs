@@ -26,6 +26,23 @@ impl TreeConnectRequest {
             .asciiz("?????");
         b.finish(out);
     }
+
+    /// Decodes a request (WordCount 4, MS-CIFS 2.2.4.55.1) as a server (or a capture's
+    /// reader) sees it: the path after the PasswordLength bytes of password; `msg` starts
+    /// at the header.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError`] when the blocks do not fit the message, WordCount is not 4, or
+    /// the password is longer than the data block.
+    pub fn decode(msg: &Bytes) -> Result<Self, DecodeError> {
+        let p = Parsed::new(msg)?;
+        let mut r = p.words(&[4], "tree connect word count")?;
+        r.skip(4 + 2, "andx, flags")?;
+        let password_len = usize::from(r.u16("password length")?);
+        let (path, _) = p.string(password_len, "tree connect path")?;
+        Ok(TreeConnectRequest { path })
+    }
 }
 
 /// TREE_CONNECT_ANDX response; the TID is in the header.
