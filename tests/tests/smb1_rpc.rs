@@ -597,7 +597,7 @@ fn a_watch_over_smb1_sees_changes_and_ends_cleanly() {
     let mut w = w.unwrap_or_else(|e| panic!("{e}\n{}", srv.log()));
     assert_eq!(sent("NT_TRANSACT"), 1);
     let mut deep = watching
-        .watch("share", "box", notify_filter::FILE_NAME, true)
+        .watch("share", "", notify_filter::FILE_NAME, true)
         .unwrap();
     until_watched(&mut w, &other);
     until_watched(&mut deep, &other);
@@ -608,13 +608,12 @@ fn a_watch_over_smb1_sees_changes_and_ends_cleanly() {
     other.rename("share", "box/a.txt", "box/b.txt").unwrap();
     other.delete_files("share", "box/b.txt").unwrap();
     other.create_directory("share", "box/d").unwrap();
-    // In order. Some runs (about one in eight) report one of these changes twice in a
-    // row over SMB1 (not seen over SMB2; cause not found yet): repeats count once.
+    // In order, each once. (Two watches on the same directory from one connection saw a
+    // change twice in about one run in eight, over SMB1; the deep watch is on the root.)
     let mut got = Vec::new();
     while !got.contains(&Change::Added("d".into())) {
         got.extend(take(&mut w, 1));
     }
-    got.dedup();
     assert_eq!(
         got,
         [
@@ -632,10 +631,14 @@ fn a_watch_over_smb1_sees_changes_and_ends_cleanly() {
     other
         .store_file("share", "box/sub/x.txt", &mut &b"x"[..])
         .unwrap();
-    let deep_changes = take(&mut deep, 4);
-    assert!(
-        deep_changes.contains(&Change::Added("sub\\x.txt".into())),
-        "{deep_changes:?}"
+    let x = Change::Added("box\\sub\\x.txt".into());
+    let mut deep_changes = Vec::new();
+    while !deep_changes.contains(&x) {
+        deep_changes.extend(take(&mut deep, 1));
+    }
+    assert_eq!(
+        deep_changes.first(),
+        Some(&Change::Added("box\\a.txt".into()))
     );
 
     // Dropped: cancelled and closed; the connection goes on.
