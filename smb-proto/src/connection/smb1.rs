@@ -370,6 +370,10 @@ impl Core {
                         .then(|| t.setup.first().copied())
                         .flatten(),
                 ),
+                Smb1Request::NtTrans(t) => (
+                    Some(Box::new(TransAssembly::nt(t.max_params, t.max_data))),
+                    None,
+                ),
                 _ => (None, None),
             };
             self.credits = self.credits.saturating_sub(1);

@@ -160,6 +160,14 @@ impl PathOp {
         }
     }
 
+    /// Sends `request` instead of the compound on an SMB1 connection.
+    pub(super) fn smb1(&mut self, request: Smb1Request) {
+        self.smb1 = Some(Smb1Path {
+            request,
+            replace: None,
+        });
+    }
+
     pub(super) fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
         if let Some(p) = self.smb1.as_ref().filter(|_| cx.is_smb1()) {
             smb1::send(cx, SMB1_PATH, p.request.clone(), self.name, &self.path)?;

@@ -3,6 +3,7 @@
 use super::file::{CloseRequest, FlushRequest, NtCreateRequest, ReadRequest, WriteRequest};
 use super::header::Smb1Command;
 use super::negotiate::NegotiateRequest;
+use super::nt_transact::{function, NtTransRequest};
 use super::path::PathRequest;
 use super::session_setup::SessionSetupRequest;
 use super::simple::{EchoRequest, NtCancelRequest};
@@ -30,6 +31,7 @@ pub enum Smb1Request {
     Trans(TransRequest),
     FindClose2(FindClose2Request),
     Path(PathRequest),
+    NtTrans(NtTransRequest),
 }
 
 impl Smb1Request {
@@ -54,6 +56,7 @@ impl Smb1Request {
             Smb1Request::Path(PathRequest::DeleteDirectory(_)) => Smb1Command::DELETE_DIRECTORY,
             Smb1Request::Path(PathRequest::Delete(_)) => Smb1Command::DELETE,
             Smb1Request::Path(PathRequest::Rename { .. }) => Smb1Command::RENAME,
+            Smb1Request::NtTrans(_) => Smb1Command::NT_TRANSACT,
         }
     }
 
@@ -85,6 +88,12 @@ impl Smb1Request {
             Smb1Request::Path(PathRequest::CreateDirectory(_)) => Command::Create,
             // A delete or a rename is what SET_INFO does in SMB2.
             Smb1Request::Path(_) => Command::SetInfo,
+            Smb1Request::NtTrans(t) => match t.function {
+                function::QUERY_SECURITY_DESC => Command::QueryInfo,
+                function::SET_SECURITY_DESC => Command::SetInfo,
+                function::NOTIFY_CHANGE => Command::ChangeNotify,
+                _ => Command::Ioctl,
+            },
         }
     }
 
@@ -106,6 +115,7 @@ impl Smb1Request {
             Smb1Request::Trans(b) => b.encode(out),
             Smb1Request::FindClose2(b) => b.encode(out),
             Smb1Request::Path(b) => b.encode(out),
+            Smb1Request::NtTrans(b) => b.encode(out),
         }
     }
 
