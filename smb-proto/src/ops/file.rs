@@ -715,10 +715,7 @@ impl Operation for QueryInfo {
             // TRANS2_QUERY_FILE_INFORMATION at SMB_QUERY_FILE_ALL_INFO, what a path's
             // stat asks by name (Samba's pass-through FileAllInformation has this
             // level's layout on SMB1, not MS-FSCC's).
-            let fid = self.0.file_id.smb1_fid();
-            let req = handle_info::query_file_info(fid, trans2::level::QUERY_FILE_ALL_INFO);
-            let options = RequestOptions::on(self.0.tree);
-            super::smb1::send_with(cx, 0, Smb1Request::Trans(req), options, "query info")?;
+            super::smb1::query_file_all(cx, 0, self.0, "query info")?;
             return Ok(Progress::Pending);
         }
         let body = RequestBody::QueryInfo(QueryInfoRequest {

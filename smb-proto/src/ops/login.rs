@@ -1,6 +1,7 @@
 //! SESSION_SETUP rounds (MS-SMB2 3.2.4.2.3, 3.2.5.3) and TREE_CONNECT (3.2.4.2.4).
 
 use crate::auth::ntlm::{Credentials, NtlmClient};
+use crate::auth::raw_ntlmssp::RawNtlmssp;
 use crate::auth::spnego::{Authenticator, SpnegoNtlm};
 use crate::config::Dialect;
 use crate::connection::{
@@ -182,6 +183,9 @@ impl Operation for Login {
             return Err(Fail::Op(Error::Invalid(why.into())));
         }
         if let Some(creds) = self.credentials.take() {
+            // Raw NTLMSSP is SMB1's (SESSION_SETUP_ANDX, MS-SMB 3.2.4.2.4); SMB2 logins
+            // stay in SPNEGO.
+            let raw = creds.is_raw_ntlmssp() && cx.is_smb1();
             // NTLM's randomness comes from the connection's seeded source, so a session replays.
             let core = &mut *cx.core;
             let mut ntlm = NtlmClient::new(
@@ -196,7 +200,14 @@ impl Operation for Login {
             if let Some(recorded) = core.replay_logins.pop_front() {
                 ntlm.replay(recorded);
             }
-            self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
+            tracing::debug!(
+                mechanism = if raw { "raw NTLMSSP" } else { "SPNEGO NTLMSSP" },
+                "login"
+            );
+            self.auth = Some(match raw {
+                true => Box::new(RawNtlmssp::new(ntlm)),
+                false => Box::new(SpnegoNtlm::new(ntlm)),
+            });
         }
         let token = self
             .auth()?

@@ -9,7 +9,7 @@ use crate::wire::request::RequestBody;
 use crate::wire::smb1::path::PathRequest;
 use crate::wire::smb1::trans::TransResponse;
 use crate::wire::smb1::trans2::QueryFileAllInfo;
-use crate::wire::smb1::Smb1Request;
+use crate::wire::smb1::{handle_info, trans2, Smb1Request};
 
 use super::FileInfo;
 
@@ -108,4 +108,23 @@ pub(super) fn info_from_all(all: &QueryFileAllInfo, name: String) -> FileInfo {
         last_write_time: all.last_write_time,
         change_time: all.change_time,
     }
+}
+
+/// Queues a TRANS2_QUERY_FILE_INFORMATION at SMB_QUERY_FILE_ALL_INFO of `handle` (a
+/// handle's metadata and size).
+pub(super) fn query_file_all(
+    cx: &mut OpContext<'_>,
+    tag: usize,
+    handle: super::Handle,
+    op: &'static str,
+) -> Result<(), Fail> {
+    let fid = handle.file_id.smb1_fid();
+    let req = handle_info::query_file_info(fid, trans2::level::QUERY_FILE_ALL_INFO);
+    send_with(
+        cx,
+        tag,
+        Smb1Request::Trans(req),
+        RequestOptions::on(handle.tree),
+        op,
+    )
 }
