@@ -627,6 +627,22 @@ fn path_calls(srv: &SambaServer, conn: &Connection) {
     assert_eq!(on_disk(srv, "pl/f.txt"), b"by");
     share.path("pl/t.txt").touch(false).expect("touch");
     assert!(disk(srv).join("pl/t.txt").is_file());
+    // Touching an existing file sets its times to now (SET_FILE_INFORMATION).
+    let old = UNIX_EPOCH + Duration::from_secs(1_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(disk(srv).join("pl/t.txt"))
+        .and_then(|f| f.set_modified(old))
+        .expect("an old mtime on disk");
+    share
+        .path("pl/t.txt")
+        .touch(true)
+        .expect("touch an existing file");
+    let now = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(mtime(&disk(srv).join("pl/t.txt")) + 60 > now, "touched now");
     let e = share
         .path("pl/t.txt")
         .touch(false)
