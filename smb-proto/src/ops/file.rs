@@ -698,8 +698,9 @@ impl Operation for Read {
     }
 }
 
-/// Metadata of an open file (QUERY_INFO FileAllInformation); the size is current,
-/// unlike a path lookup after a rename.
+/// Metadata of an open file (QUERY_INFO FileAllInformation; over SMB1,
+/// TRANS2_QUERY_FILE_INFORMATION at SMB_QUERY_FILE_ALL_INFO, which has no file id: 0
+/// there); the size is current, unlike a path lookup after a rename.
 #[derive(Debug, Clone, Copy)]
 pub struct QueryInfo(pub Handle);
 
@@ -772,7 +773,9 @@ impl Operation for QueryInfo {
 /// handle must have been opened with the access the class needs (MS-SMB2 3.3.5.21.1):
 /// FILE_WRITE_DATA for a size, FILE_WRITE_ATTRIBUTES for times and attributes, DELETE
 /// for delete-on-close; without it the server answers STATUS_ACCESS_DENIED
-/// ([`PermissionDenied`](crate::ErrorKind::PermissionDenied)).
+/// ([`PermissionDenied`](crate::ErrorKind::PermissionDenied)). Over SMB1:
+/// TRANS2_SET_FILE_INFORMATION at the class's pass-through level (1000 + class), the
+/// same buffer.
 #[derive(Debug, Clone)]
 pub struct SetInfo {
     handle: Handle,
