@@ -155,7 +155,8 @@ impl Operation for MakeDirectory {
 ///
 /// A QUERY_INFO (FileStandardInformation) learns the end of file, then a [`Write`]
 /// writes there: two round trips, and not atomic against another client appending to
-/// the same file between them (as `O_APPEND` is not over NFS). A WRITE at offset
+/// the same file between them (as `O_APPEND` is not over NFS); on SMB1 the size comes
+/// from a TRANS2_QUERY_FILE_INFORMATION. A WRITE at offset
 /// `0xFFFFFFFFFFFFFFFF` (MS-FSA's FILE_WRITE_TO_END_OF_FILE) would be, but it would not
 /// tell where the bytes landed, and servers differ in whether they honour it.
 #[derive(Debug)]
@@ -185,6 +186,10 @@ impl Operation for Append {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
+        if cx.is_smb1() {
+            super::smb1::query_file_all(cx, 0, self.handle, "append")?;
+            return Ok(Progress::Pending);
+        }
         let body = RequestBody::QueryInfo(QueryInfoRequest {
             info_type: info_type::FILE,
             file_info_class: fscc::class::FILE_STANDARD_INFORMATION,
@@ -203,8 +208,13 @@ impl Operation for Append {
         resp: Response,
     ) -> Result<Progress<u64>, Fail> {
         check(&resp, "append", "")?;
-        let buffer = QueryInfoResponse::decode(&resp.msg)?.buffer;
-        let end = FileStandardInformation::decode(&buffer)?.end_of_file;
+        let end = if cx.is_smb1() {
+            let data = super::smb1::trans(&resp)?.data;
+            crate::wire::smb1::trans2::QueryFileAllInfo::decode(&data)?.end_of_file
+        } else {
+            let buffer = QueryInfoResponse::decode(&resp.msg)?.buffer;
+            FileStandardInformation::decode(&buffer)?.end_of_file
+        };
         self.at = Some(end);
         let data = std::mem::take(&mut self.data);
         cx.start_child(Write::new(self.handle, end, data));

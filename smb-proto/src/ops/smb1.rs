@@ -3,13 +3,13 @@
 //! MaxBufferSize, decoding a TRANSACTION2 answer, and the metadata of
 //! SMB_QUERY_FILE_ALL_INFO as a [`FileInfo`].
 
-use crate::connection::{Fail, OpContext, Response};
+use crate::connection::{Fail, OpContext, RequestOptions, Response};
 use crate::error::Error;
 use crate::wire::request::RequestBody;
 use crate::wire::smb1::path::PathRequest;
 use crate::wire::smb1::trans::TransResponse;
 use crate::wire::smb1::trans2::QueryFileAllInfo;
-use crate::wire::smb1::Smb1Request;
+use crate::wire::smb1::{handle_info, trans2, Smb1Request};
 
 use super::FileInfo;
 
@@ -39,6 +39,18 @@ pub(super) fn send(
     op: &'static str,
     path: &str,
 ) -> Result<(), Fail> {
+    check_fits(cx, &req, op, path)?;
+    cx.send(tag, RequestBody::Smb1(Box::new(req)));
+    Ok(())
+}
+
+/// Refuses `req` when its message is longer than the server's MaxBufferSize.
+fn check_fits(
+    cx: &OpContext<'_>,
+    req: &Smb1Request,
+    op: &'static str,
+    path: &str,
+) -> Result<(), Fail> {
     let limit = cx
         .negotiated()
         .smb1
@@ -49,7 +61,19 @@ pub(super) fn send(
             "{op} {path}: the request takes {len} bytes, more than the {limit} the server accepts in one SMB1 message"
         ))));
     }
-    cx.send(tag, RequestBody::Smb1(Box::new(req)));
+    Ok(())
+}
+
+/// [`send`] with `options` (an open file's tree, no deadline…).
+pub(super) fn send_with(
+    cx: &mut OpContext<'_>,
+    tag: usize,
+    req: Smb1Request,
+    options: RequestOptions,
+    op: &'static str,
+) -> Result<(), Fail> {
+    check_fits(cx, &req, op, "")?;
+    cx.send_with(tag, RequestBody::Smb1(Box::new(req)), options);
     Ok(())
 }
 
@@ -167,4 +191,23 @@ pub(super) fn nt_trans(resp: &Response) -> Result<TransResponse, Fail> {
     Ok(crate::wire::smb1::nt_transact::NtTransResponse::decode(
         &resp.msg,
     )?)
+}
+
+/// Queues a TRANS2_QUERY_FILE_INFORMATION at SMB_QUERY_FILE_ALL_INFO of `handle` (a
+/// handle's metadata and size).
+pub(super) fn query_file_all(
+    cx: &mut OpContext<'_>,
+    tag: usize,
+    handle: super::Handle,
+    op: &'static str,
+) -> Result<(), Fail> {
+    let fid = handle.file_id.smb1_fid();
+    let req = handle_info::query_file_info(fid, trans2::level::QUERY_FILE_ALL_INFO);
+    send_with(
+        cx,
+        tag,
+        Smb1Request::Trans(req),
+        RequestOptions::on(handle.tree),
+        op,
+    )
 }

@@ -2,6 +2,7 @@
 
 use super::file::{CloseRequest, FlushRequest, NtCreateRequest, ReadRequest, WriteRequest};
 use super::header::Smb1Command;
+use super::locking::LockingRequest;
 use super::negotiate::NegotiateRequest;
 use super::nt_transact::{function, NtTransRequest};
 use super::path::PathRequest;
@@ -32,6 +33,7 @@ pub enum Smb1Request {
     FindClose2(FindClose2Request),
     Path(PathRequest),
     NtTrans(NtTransRequest),
+    Locking(LockingRequest),
 }
 
 impl Smb1Request {
@@ -57,6 +59,7 @@ impl Smb1Request {
             Smb1Request::Path(PathRequest::Delete(_)) => Smb1Command::DELETE,
             Smb1Request::Path(PathRequest::Rename { .. }) => Smb1Command::RENAME,
             Smb1Request::NtTrans(_) => Smb1Command::NT_TRANSACT,
+            Smb1Request::Locking(_) => Smb1Command::LOCKING_ANDX,
         }
     }
 
@@ -81,7 +84,9 @@ impl Smb1Request {
                 (_, Some(subcommand::FIND_FIRST2 | subcommand::FIND_NEXT2)) => {
                     Command::QueryDirectory
                 }
-                (_, Some(subcommand::SET_PATH_INFORMATION)) => Command::SetInfo,
+                (_, Some(subcommand::SET_PATH_INFORMATION | subcommand::SET_FILE_INFORMATION)) => {
+                    Command::SetInfo
+                }
                 _ => Command::QueryInfo,
             },
             Smb1Request::FindClose2(_) => Command::Close,
@@ -94,6 +99,7 @@ impl Smb1Request {
                 function::NOTIFY_CHANGE => Command::ChangeNotify,
                 _ => Command::Ioctl,
             },
+            Smb1Request::Locking(_) => Command::Lock,
         }
     }
 
@@ -116,6 +122,7 @@ impl Smb1Request {
             Smb1Request::FindClose2(b) => b.encode(out),
             Smb1Request::Path(b) => b.encode(out),
             Smb1Request::NtTrans(b) => b.encode(out),
+            Smb1Request::Locking(b) => b.encode(out),
         }
     }
 
