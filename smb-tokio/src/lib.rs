@@ -271,7 +271,7 @@ impl Client {
     ///
     /// As [`Client::replay`]; a Kerberos login whose password differs from the
     /// recorded one's diverges at its second KDC attempt
-    /// ([`ReplayError::KdcDiverged`](smb_proto::replay::ReplayError::KdcDiverged)).
+    /// ([`ReplayError::KdcDiverged`]).
     pub async fn replay_with(replay: &Replay, opts: &ConnectOptions) -> Result<Client> {
         smb_async::Client::replay_as(replay, opts, runtime())
             .await
