@@ -7,9 +7,9 @@
 //! own), the `File` calls (`std::io` traits included), and the pathlib-style `Share` /
 //! `SmbPath` calls of `smb-blocking`.
 //!
-//! Rows marked `ELSEWHERE` are refused here because another change ports them over
-//! SMB1 (NT_TRANSACT security descriptors, streams, EAs, snapshots, change notify):
-//! they are to be turned into effect checks when it lands. Rows marked `SMB2 ONLY`
+//! Security descriptors, snapshots and change notification go over NT_TRANSACT,
+//! streams and EAs over TRANSACTION2 (`tests/smb1_rpc.rs` checks them in depth). Rows
+//! marked `SMB2 ONLY`
 //! stay refused by design (channels, raw SMB2 requests, DFS referrals, interface
 //! queries, reads of snapshots); a leased open is an open with no lease. Rows marked
 //! `NOT PORTED` (a path's query of any information class) are refused and left to do.
@@ -61,10 +61,23 @@ fn unsupported<T: std::fmt::Debug>(row: &str, op: &str, r: smb_blocking::Result<
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{row}");
 }
 
-/// Rows another change ports over SMB1: refused for now (see the module's doc).
-#[track_caller]
-fn elsewhere<T: std::fmt::Debug>(row: &str, op: &str, r: smb_blocking::Result<T>) {
-    unsupported(&format!("ELSEWHERE {row}"), op, r)
+/// The names of the extended attributes of `path` on the server's disk.
+fn xattr_names(path: &Path) -> Vec<String> {
+    let out = std::process::Command::new("getfattr")
+        .args(["--absolute-names", "-m", "^user\\."])
+        .arg(path)
+        .output()
+        .expect("getfattr (the attr package)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("user."))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Rows that stay SMB2's.
@@ -382,38 +395,71 @@ fn connection_calls(srv: &SambaServer, conn: &Connection) {
         "{servers:?} {workgroups:?}"
     );
 
-    // ELSEWHERE: NT_TRANSACT security descriptors, streams, EAs, snapshots, notify.
-    elsewhere(
-        "get_security",
-        "get security",
-        conn.get_security(SHARE, "ls/a.txt"),
+    // NT_TRANSACT and TRANSACTION2: security descriptors, streams, EAs, snapshots,
+    // notify (tests/smb1_rpc.rs checks each in depth).
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(disk(srv).join("ls/a.txt"))
+        .expect("on disk")
+        .uid();
+    let sd = conn.get_security(SHARE, "ls/a.txt").expect("get_security");
+    assert_eq!(
+        sd.owner.as_ref().map(|s| s.to_string()),
+        Some(format!("S-1-22-1-{uid}")),
+        "the file's owner on disk"
     );
-    elsewhere(
-        "list_streams",
-        "list streams",
-        conn.list_streams(SHARE, "ls/a.txt"),
+    conn.set_security(SHARE, "ls/a.txt", &sd)
+        .expect("set_security of what was read");
+    let streams = conn.list_streams(SHARE, "ls/a.txt").expect("list_streams");
+    assert_eq!(
+        streams
+            .iter()
+            .map(|s| (s.name.as_str(), s.size))
+            .collect::<Vec<_>>(),
+        [("", 3)],
+        "the file's own data stream, its size on disk"
     );
-    elsewhere("get_eas", "get eas", conn.get_eas(SHARE, "ls/a.txt"));
-    elsewhere(
-        "set_ea",
-        "set eas",
-        conn.set_ea(SHARE, "ls/a.txt", "user.x", b"1"),
+    conn.set_ea(SHARE, "ls/a.txt", "x", b"1").expect("set_ea");
+    conn.set_eas(SHARE, "ls/a.txt", &[("y", &b"22"[..])])
+        .expect("set_eas");
+    let on_disk = xattr_names(&disk(srv).join("ls/a.txt"));
+    assert!(
+        on_disk.contains(&"user.x".to_string()) && on_disk.contains(&"user.y".to_string()),
+        "{on_disk:?}"
     );
-    elsewhere(
-        "set_eas",
-        "set eas",
-        conn.set_eas(SHARE, "ls/a.txt", &[("user.x", b"1")]),
+    let mut eas: Vec<(String, Vec<u8>)> = conn
+        .get_eas(SHARE, "ls/a.txt")
+        .expect("get_eas")
+        .into_iter()
+        .map(|e| (e.name, e.value))
+        .collect();
+    eas.sort();
+    assert_eq!(
+        eas,
+        [("x".into(), b"1".to_vec()), ("y".into(), b"22".to_vec())]
     );
-    elsewhere(
-        "list_snapshots",
-        "list snapshots",
-        conn.list_snapshots(SHARE, ""),
-    );
-    elsewhere(
-        "watch",
-        "watch",
-        conn.watch(SHARE, "", 0x1, false).map(drop),
-    );
+    // No snapshots on this share: Samba's own answer over SMB1 (STATUS_NOT_SUPPORTED),
+    // not the client's refusal.
+    let e = conn
+        .list_snapshots(SHARE, "")
+        .expect_err("a share without snapshots");
+    assert_eq!(e.status(), Some(NtStatus::NOT_SUPPORTED), "{e}");
+    std::fs::create_dir(disk(srv).join("wt")).expect("mkdir on disk");
+    let mut w = conn
+        .watch(SHARE, "wt", 0x1, false)
+        .expect("watch (FILE_NAME)");
+    let mut seen = false;
+    for i in 0..100 {
+        // Samba registers a watch a moment after it holds the request.
+        put(srv, &format!("wt/watched-{i}.txt"), b"");
+        if let Some(c) = w.next_within(Duration::from_millis(300)) {
+            let c = c.expect("the watch failed");
+            assert!(format!("{c:?}").contains("watched-"), "{c:?}");
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the watch never reported a file made on disk");
+    drop(w);
 
     // SMB2 ONLY.
     let snap = FileTime(133_000_000_000_000_000);
@@ -701,17 +747,19 @@ fn path_calls(srv: &SambaServer, conn: &Connection) {
         "query info",
         deep.stat_class(smb_proto::wire::fscc::class::FILE_INTERNAL_INFORMATION),
     );
-    // ELSEWHERE: streams and EAs by path.
-    elsewhere(
-        "SmbPath::streams",
-        "list streams",
-        share.path("pl/a/deep.txt").streams(),
-    );
-    elsewhere("SmbPath::eas", "get eas", share.path("pl/a/deep.txt").eas());
-    elsewhere(
-        "SmbPath::set_ea",
-        "set eas",
-        share.path("pl/a/deep.txt").set_ea("user.x", b"1"),
+    // Streams and EAs by path.
+    let deep = share.path("pl/a/deep.txt");
+    let streams = deep.streams().expect("SmbPath::streams");
+    assert_eq!(streams.len(), 1, "{streams:?}");
+    assert_eq!(streams[0].size, 1);
+    deep.set_ea("z", b"3").expect("SmbPath::set_ea");
+    assert!(xattr_names(&disk(srv).join("pl/a/deep.txt")).contains(&"user.z".to_string()));
+    let eas = deep.eas().expect("SmbPath::eas");
+    assert_eq!(
+        eas.iter()
+            .map(|e| (e.name.as_str(), &e.value[..]))
+            .collect::<Vec<_>>(),
+        [("z", &b"3"[..])]
     );
 }
 
