@@ -373,12 +373,16 @@ impl Client {
     ///
     /// [`Error::Connect`] when the server cannot be reached, the login's error otherwise.
     pub async fn connect_with(opts: &ConnectOptions, runtime: Arc<dyn Runtime>) -> Result<Client> {
-        // A Kerberos login finds its own secret (asking a password callback once).
-        let creds = match opts.kerberos {
+        Client::connect_as(opts, runtime, Client::login_credentials(opts)?).await
+    }
+
+    /// The credentials a login as `opts` ask uses; none for a Kerberos login, which
+    /// finds its own secret (asking a password callback once).
+    fn login_credentials(opts: &ConnectOptions) -> Result<Credentials> {
+        Ok(match opts.kerberos {
             Some(_) => Credentials::anonymous(),
             None => opts.credentials()?,
-        };
-        Client::connect_as(opts, runtime, creds).await
+        })
     }
 
     /// [`Client::connect_with`], logging in with `creds`.
@@ -392,18 +396,7 @@ impl Client {
             opts: Box::new(opts.clone()),
             client_guid,
         };
-        let login = match &opts.kerberos {
-            Some(k) => Some(kerberos::login(opts, k)?),
-            None => None,
-        };
-        let client = match login {
-            Some(login) => {
-                let client = Client::of(link, runtime, Some(again));
-                client.log_in_with(login, None).await?;
-                client
-            }
-            None => Client::launch(link, runtime, Some(again), creds).await?,
-        };
+        let client = Client::log_in_first(link, runtime, Some(again), opts, creds).await?;
         if opts.multichannel > 0 && opts.record.is_none() {
             if let Err(e) = client.add_channels().await {
                 tracing::warn!(error = %e, "no channels: the session stays on one connection");
@@ -447,6 +440,26 @@ impl Client {
         let core = make(config);
         let client_guid = core.client_guid();
         Ok((Link::start(sock, core, runtime, kdc), client_guid))
+    }
+
+    /// A client of the connection task `link`, logged in as `opts` ask: with the
+    /// Kerberos login they configure, or with `creds`.
+    async fn log_in_first(
+        link: Arc<Link>,
+        runtime: Arc<dyn Runtime>,
+        again: Option<Again>,
+        opts: &ConnectOptions,
+        creds: Credentials,
+    ) -> Result<Client> {
+        match &opts.kerberos {
+            Some(k) => {
+                let login = kerberos::login(opts, k)?;
+                let client = Client::of(link, runtime, again);
+                client.log_in_with(login, None).await?;
+                Ok(client)
+            }
+            None => Client::launch(link, runtime, again, creds).await,
+        }
     }
 
     /// A client of the connection task `link`, logged in with `creds`.

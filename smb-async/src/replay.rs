@@ -220,13 +220,48 @@ impl Client {
     /// waits for input the recording holds back fails after
     /// [`Replay::stall_timeout`], and [`Replay::finish`] tells whether the whole
     /// recording was replayed. Call [`close`](Client::close) as the recorded program
-    /// did.
+    /// did. A recorded Kerberos login needs its password: [`Client::replay_as`].
     ///
     /// # Errors
     ///
     /// The login's error: a replay that diverges during login fails here.
     pub async fn replay_with(replay: &Replay, runtime: Arc<dyn Runtime>) -> Result<Client> {
-        let creds = replay.setup().connect_options().credentials()?;
+        let opts = replay.setup().connect_options();
+        Client::replay_as(replay, &opts, runtime).await
+    }
+
+    /// [`Client::replay_with`], logging in as `opts` say (what the blocking driver's
+    /// `Connection::replay_with` does): for a recorded Kerberos login, the recording's
+    /// options ([`Setup::connect_options`](smb_proto::replay::Setup::connect_options))
+    /// with the password (or keytab) the recorded login used. The recorded KDC replies
+    /// only decrypt with it; no KDC is reached, the recording answers every KDC attempt.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # async fn demo(runtime: Arc<dyn smb_async::runtime::Runtime>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use smb_async::{Client, Recording, Replay};
+    /// let text = std::fs::read_to_string("tests/data/kerberos.smbrec")?;
+    /// let replay = Replay::new(Recording::parse(&text)?)?;
+    /// let setup = replay.setup();
+    /// let opts = setup.connect_options().user(&setup.user, "Al1ce-Pass!x");
+    /// let client = Client::replay_as(&replay, &opts, runtime).await?;
+    /// client.close().await?;
+    /// replay.finish()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::replay_with`]; a Kerberos login whose password differs from the
+    /// recorded one's diverges at its second KDC attempt
+    /// ([`ReplayError::KdcDiverged`](smb_proto::replay::ReplayError::KdcDiverged) with
+    /// index 1).
+    pub async fn replay_as(
+        replay: &Replay,
+        opts: &ConnectOptions,
+        runtime: Arc<dyn Runtime>,
+    ) -> Result<Client> {
+        let creds = Client::login_credentials(opts)?;
         let mut config = replay.config();
         // As `connect_with` does; the bytes do not depend on it.
         config.paced_reads = true;
@@ -237,6 +272,6 @@ impl Client {
             stall: None,
         });
         let link = crate::Link::start(sock, core, &runtime, KdcVia::Replay(replay.clone()));
-        Client::launch(link, runtime, None, creds).await
+        Client::log_in_first(link, runtime, None, opts, creds).await
     }
 }

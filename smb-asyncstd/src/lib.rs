@@ -149,6 +149,31 @@ pub async fn replay(replay: &Replay) -> Result<Client> {
     Client::replay_with(replay, runtime()).await
 }
 
+/// [`replay()`], logging in as `opts` say, as the blocking driver's
+/// `Connection::replay_with` does: for a recorded Kerberos login, the recording's options
+/// with the password (or keytab) the recorded login used. No KDC is reached: the
+/// recording answers every KDC attempt. See [`Client::replay_as`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use smb_asyncstd::{Recording, Replay};
+/// let text = std::fs::read_to_string("tests/data/kerberos.smbrec")?;
+/// let replay = Replay::new(Recording::parse(&text)?)?;
+/// let setup = replay.setup();
+/// let opts = setup.connect_options().user(&setup.user, "Al1ce-Pass!x");
+/// let client = smb_asyncstd::replay_with(&replay, &opts).await?;
+/// client.close().await?;
+/// replay.finish()?;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// As for [`Client::replay_as`].
+pub async fn replay_with(replay: &Replay, opts: &ConnectOptions) -> Result<Client> {
+    Client::replay_as(replay, opts, runtime()).await
+}
+
 /// A Twisted-style factory (login and disconnect hooks, deferred operations) on
 /// [`runtime()`]; see [`SmbFactory`].
 pub fn factory(opts: ConnectOptions) -> SmbFactory {

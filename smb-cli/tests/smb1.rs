@@ -86,13 +86,15 @@ fn with_smb1_ls_lists_a_big_directory_and_an_unported_command_says_so() {
             "{out}"
         );
         assert_eq!(out.lines().count(), 1);
-        // Security descriptors have no SMB1 form here.
-        let (code, _, err) = smb(&["--smb1", "acl", &format!("{url}/f0001.txt")]);
-        assert_eq!(code, Some(1), "stderr: {err}");
+        // Security descriptors over NT_TRANSACT, printed as over SMB2.
+        let (code, out, err) = smb(&["--smb1", "acl", &format!("{url}/f0001.txt")]);
+        assert_eq!(code, Some(0), "stderr: {err}");
+        let lines: Vec<&str> = out.lines().collect();
         assert!(
-            err.contains("not supported over SMB1 (EOPNOTSUPP)"),
-            "{err}"
+            lines[0].starts_with("owner: S-1-") && lines[1].starts_with("group: S-1-"),
+            "{out}"
         );
+        assert!(lines[2].starts_with("dacl: "), "{out}");
         assert!(!err.contains(srv.password()), "password in {err}");
     }
 }

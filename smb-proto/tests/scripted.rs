@@ -4860,7 +4860,10 @@ fn smb1_requests_take_fresh_mids_within_max_mpx_and_cancel_with_nt_cancel() {
 #[test]
 fn smb1_refuses_operations_without_an_smb1_form_and_sends_nothing() {
     let (mut conn, t0) = smb1_negotiated(50);
-    let id = conn.start(ops::GetSecurity::new("s", "x"), t0).id();
+    // An SMB2 request on a share: what an operation without an SMB1 form sends.
+    let smb2_echo =
+        smb_proto::wire::request::RequestBody::Echo(smb_proto::wire::simple::EchoRequest);
+    let id = conn.start(ops::Raw::new(smb2_echo).on_share("s"), t0).id();
     // The share's tree is connected in SMB1; then the operation, which has no SMB1
     // form, fails before sending anything.
     let mut tc = only(smb1_sent(&mut conn));
@@ -5314,4 +5317,80 @@ fn smb1_a_cancelled_listing_closes_the_search_its_late_answer_opened() {
         }
         assert!(conn.close_reason().is_none());
     }
+}
+
+/// An NT_TRANSACT reply's blocks (MS-CIFS 2.2.4.62.2, no setup words): this message's
+/// `params` and `data` at their displacements in a response of `totals`.
+fn smb1_nt_trans_reply(
+    totals: (u32, u32),
+    params: &[u8],
+    p_disp: u32,
+    data: &[u8],
+    d_disp: u32,
+) -> Vec<u8> {
+    let bytes_at = 32 + 1 + 36 + 2;
+    let p_off = (bytes_at + 3) & !3;
+    let d_off = (p_off + params.len() + 3) & !3;
+    let mut b = vec![18u8, 0, 0, 0];
+    for w in [
+        totals.0,
+        totals.1,
+        params.len() as u32,
+        p_off as u32,
+        p_disp,
+        data.len() as u32,
+        d_off as u32,
+        d_disp,
+    ] {
+        b.extend_from_slice(&w.to_le_bytes());
+    }
+    b.push(0);
+    b.extend_from_slice(&((d_off + data.len() - bytes_at) as u16).to_le_bytes());
+    b.resize(p_off - 32, 0);
+    b.extend_from_slice(params);
+    b.resize(d_off - 32, 0);
+    b.extend_from_slice(data);
+    b
+}
+
+#[test]
+fn smb1_get_security_takes_an_nt_transact_answer_in_two_messages() {
+    use smb_proto::wire::security::SecurityDescriptor;
+    let (mut conn, t0) = smb1_negotiated(50);
+    let id = conn.start(ops::GetSecurity::new("s", "f"), t0).id();
+    let mut tc = only(smb1_sent(&mut conn));
+    tc.tid = 5;
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&tc, 0, &[3, 0xFF, 0, 0, 0, 0, 0, 0, 0]),
+    );
+    let create = only(smb1_sent(&mut conn));
+    assert_eq!(create.command, 0xA2);
+    feed(
+        &mut conn,
+        t0,
+        &smb1_reply(&create, 0, &smb1_create_reply(0x4001, 0)),
+    );
+    let query = only(smb1_sent(&mut conn));
+    assert_eq!(query.command, 0xA0, "NT_TRANSACT");
+    let sd = a_descriptor().encode().unwrap();
+    let len = sd.len() as u32;
+    let (first, rest) = sd.split_at(10);
+    // LengthNeeded and the first bytes; the request stays pending for the rest.
+    let part = smb1_nt_trans_reply((4, len), &len.to_le_bytes(), 0, first, 0);
+    feed(&mut conn, t0, &smb1_reply(&query, 0, &part));
+    assert!(smb1_sent(&mut conn).is_empty());
+    assert!(events(&mut conn).is_empty());
+    let part = smb1_nt_trans_reply((4, len), &[], 0, rest, 10);
+    feed(&mut conn, t0, &smb1_reply(&query, 0, &part));
+    let close = only(smb1_sent(&mut conn));
+    assert_eq!(close.command, 0x04);
+    feed(&mut conn, t0, &smb1_reply(&close, 0, &[0, 0, 0]));
+    let expected = SecurityDescriptor::decode(&sd).unwrap();
+    assert_eq!(
+        show(&events(&mut conn)),
+        show(&[done(id, Ok::<_, Error>(expected))])
+    );
+    assert!(conn.close_reason().is_none());
 }

@@ -249,6 +249,35 @@ impl Client {
             .map(Client)
     }
 
+    /// [`Client::replay`], logging in as `opts` say, as the blocking driver's
+    /// `Connection::replay_with` does: for a recorded Kerberos login, the recording's
+    /// options with the password (or keytab) the recorded login used. No KDC is reached:
+    /// the recording answers every KDC attempt. See [`smb_async::Client::replay_as`].
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use smb_tokio::{Client, Recording, Replay};
+    /// let text = std::fs::read_to_string("tests/data/kerberos.smbrec")?;
+    /// let replay = Replay::new(Recording::parse(&text)?)?;
+    /// let setup = replay.setup();
+    /// let opts = setup.connect_options().user(&setup.user, "Al1ce-Pass!x");
+    /// let client = Client::replay_with(&replay, &opts).await?;
+    /// client.close().await?;
+    /// replay.finish()?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::replay`]; a Kerberos login whose password differs from the
+    /// recorded one's diverges at its second KDC attempt
+    /// ([`ReplayError::KdcDiverged`]).
+    pub async fn replay_with(replay: &Replay, opts: &ConnectOptions) -> Result<Client> {
+        smb_async::Client::replay_as(replay, opts, runtime())
+            .await
+            .map(Client)
+    }
+
     /// A handle to the same connection whose operations each fail with
     /// [`smb_proto::Error::Timeout`] (and are cancelled) when not done within `timeout`.
     pub fn with_timeout(&self, timeout: Duration) -> Client {

@@ -227,3 +227,36 @@ pub fn replay_as(
     replay.finish().map_err(|e| format!("core, replay: {e}"))?;
     played.map_err(|e| format!("core: {e}"))
 }
+
+/// Replays `recording` on the async `driver` (tokio or smol) with no network, logging in
+/// as `opts` say (a recorded Kerberos login needs its password), playing the script;
+/// checks that the whole recording was replayed. [`replay_as`] for the async drivers.
+pub fn replay_async_as(
+    driver: Driver,
+    recording: &Recording,
+    opts: &ConnectOptions,
+    file_len: usize,
+) -> Result<(), String> {
+    let replay = Replay::new(recording.clone()).map_err(|e| e.to_string())?;
+    let login = |e: smb_proto::client::ClientError| format!("{driver:?}, replayed login: {e}");
+    let played = match driver {
+        Driver::Blocking => return Err("not an async driver: use replay_as".into()),
+        Driver::Tokio => tokio_runtime().block_on(async {
+            let client = smb_tokio::Client::replay_with(&replay, opts)
+                .await
+                .map_err(login)?;
+            play_async((*client).clone(), file_len).await
+        }),
+        Driver::Smol => smol::block_on(async {
+            let client = smb_asyncstd::replay_with(&replay, opts)
+                .await
+                .map_err(login)?;
+            play_async(client, file_len).await
+        }),
+    };
+    // The replay's own verdict first, as in [`replay`].
+    replay
+        .finish()
+        .map_err(|e| format!("{driver:?}, replay: {e}"))?;
+    played.map_err(|e| format!("{driver:?}, replayed script: {e}"))
+}

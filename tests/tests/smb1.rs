@@ -60,8 +60,8 @@ fn use_the_session(srv: &SambaServer, conn: Connection) {
     conn.echo().expect("echo after tree connect");
     // Not ported: refused, nothing sent (the connection goes on).
     let e = conn
-        .get_security("share", "")
-        .expect_err("security descriptors over SMB1 are not there");
+        .call(smb_proto::ops::QueryInterfaces::new())
+        .expect_err("multichannel has no SMB1 form");
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
     assert!(e.to_string().contains("SMB1"), "{e}");
     conn.call(smb_proto::ops::TreeDisconnect::new("share"))
@@ -272,7 +272,7 @@ fn smb1_on_the_tokio_driver() {
         assert!(back == content, "the download differs");
         assert_eq!(sha256(&on_disk(&srv, "t.bin")), sha256(&content));
         let e = client
-            .get_security("share", "")
+            .call(smb_proto::ops::QueryInterfaces::new())
             .await
             .expect_err("not ported");
         assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
@@ -418,14 +418,12 @@ fn smb1_file_api_open_seek_read_write_flush_close() {
     f.seek(SeekFrom::Start(want.len() as u64 + 10))
         .expect("seek past end");
     assert_eq!(f.read(&mut buf).expect("read past end"), 0);
-    // Setting the size and asking it need TRANS2 (SET/QUERY_FILE_INFORMATION), not
-    // there yet: refused clearly, and the connection goes on.
-    let e = f.set_len(10).expect_err("set_len over SMB1");
-    assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-    let e = f
-        .seek(SeekFrom::End(0))
-        .expect_err("the size needs QUERY_FILE_INFORMATION");
-    assert_eq!(e.kind(), std::io::ErrorKind::Unsupported, "{e}");
+    // The size, asked (TRANS2_QUERY_FILE_INFORMATION) and seeking from the end.
+    assert_eq!(
+        f.seek(SeekFrom::End(0)).expect("seek to the end"),
+        want.len() as u64
+    );
+    assert_eq!(f.stat().expect("stat").size, want.len() as u64);
     f.close().expect("close");
     assert_eq!(on_disk(&srv, "api.bin"), want);
     // A 0-byte file and one of 100 MiB + 1 through the File API: written in one call
@@ -712,7 +710,8 @@ fn smb1_metadata_signed() {
     metadata_over_smb1(&srv, &conn);
 }
 
-/// On SMB1 the shares come from RAP NetShareEnum: the browseable ones whose names fit
+/// RAP NetShareEnum on SMB1 (`ListShares::rap`; `list_shares` asks SRVSVC first, see
+/// smb1_rpc.rs): the browseable shares whose names fit
 /// RAP's 13 bytes (a longer name is not listed: RAP cannot carry it), `IPC$` included,
 /// with their types and comments; signed and not.
 #[test]
@@ -728,7 +727,7 @@ fn shares_of_an_smb1_server_come_from_rap() {
         let srv = b.start();
         let conn = Connection::connect(&smb1_opts(&srv)).unwrap();
         assert_eq!(conn.negotiated().dialect, Dialect::Nt1);
-        let shares = conn.list_shares().unwrap();
+        let shares = conn.call(smb_proto::ops::ListShares::rap()).unwrap();
         let find = |n: &str| shares.iter().find(|s| s.name == n);
         let share = find("share").unwrap_or_else(|| panic!("{shares:?}"));
         assert_eq!(share.share_type, smb_proto::ShareType::Disk);

@@ -3,4 +3,5 @@
 
 pub mod kerberos;
 pub mod ntlm;
+pub mod raw_ntlmssp;
 pub mod spnego;

@@ -166,6 +166,7 @@ pub struct Credentials {
     pub user: String,
     secret: Secret,
     ntlm_v1: bool,
+    raw_ntlmssp: bool,
 }
 
 impl Credentials {
@@ -180,6 +181,7 @@ impl Credentials {
             user: user.into(),
             secret: Secret::Password(password.into()),
             ntlm_v1: false,
+            raw_ntlmssp: false,
         }
     }
 
@@ -190,6 +192,7 @@ impl Credentials {
             user: user.into(),
             secret: Secret::NtHash(hash),
             ntlm_v1: false,
+            raw_ntlmssp: false,
         }
     }
 
@@ -218,6 +221,21 @@ impl Credentials {
         self.ntlm_v1
     }
 
+    /// The same credentials sent as raw NTLMSSP, the NTLM messages themselves in
+    /// SESSION_SETUP without SPNEGO around them
+    /// ([`RawNtlmssp`](super::raw_ntlmssp::RawNtlmssp)), as pre-SPNEGO clients log in
+    /// to SMB1 servers; NTLMv2 or, with [`with_ntlm_v1`](Self::with_ntlm_v1), NTLMv1.
+    /// SMB1 connections only: an SMB2 login stays in SPNEGO whatever this says.
+    pub fn with_raw_ntlmssp(mut self) -> Self {
+        self.raw_ntlmssp = true;
+        self
+    }
+
+    /// Whether [`with_raw_ntlmssp`](Self::with_raw_ntlmssp) was requested.
+    pub fn is_raw_ntlmssp(&self) -> bool {
+        self.raw_ntlmssp
+    }
+
     fn secret_nt_hash(&self) -> [u8; 16] {
         match &self.secret {
             Secret::Password(p) => nt_hash(p),
@@ -233,6 +251,7 @@ impl std::fmt::Debug for Credentials {
             .field("user", &self.user)
             .field("secret", &"<redacted>")
             .field("ntlm_v1", &self.ntlm_v1)
+            .field("raw_ntlmssp", &self.raw_ntlmssp)
             .finish()
     }
 }

@@ -150,6 +150,26 @@ macro_rules! client_calls {
             self.call_again(|| $crate::ops::GetSecurity::new(share, path)) $(.$await)?
         }
 
+        /// Sets the owner, group, DACL and SACL of a file or directory, the parts `sd`
+        /// holds ([`ops::SetSecurity`]); read it back with [`Self::get_security`].
+        ///
+        /// ```no_run
+        #[doc = concat!("# ", $demo, " {")]
+        #[doc = concat!("let mut sd = conn.get_security(\"share\", \"reports\")", $aw, "?;")]
+        /// sd.owner = None; // keep the owner, set the DACL and group
+        #[doc = concat!("conn.set_security(\"share\", \"reports\", &sd)", $aw, "?;")]
+        /// # Ok(()) }
+        /// ```
+        ///
+        /// # Errors
+        ///
+        /// [`ErrorKind::NotFound`] for a missing path; [`ErrorKind::PermissionDenied`] when
+        /// the server refuses WRITE_DAC or WRITE_OWNER; [`smb_proto::Error::Invalid`] for a
+        /// descriptor that holds no part or does not encode.
+        pub $($async)? fn set_security(&self, share: &str, path: &str, sd: &$crate::wire::security::SecurityDescriptor) -> ::std::result::Result<(), $crate::client::ClientError> {
+            self.call_again(|| $crate::ops::SetSecurity::new(share, path, sd)) $(.$await)?
+        }
+
         /// The data streams of a file or directory: name (empty for the file's own
         /// contents), size and allocation size of each ([`ops::ListStreams`]). Read or
         /// write one by its path, `file.txt:name`, like a file.

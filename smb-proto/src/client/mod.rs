@@ -255,6 +255,9 @@ pub struct ConnectOptions {
     /// Authenticate with NTLMv2 (the default); `false` answers with the weak NTLMv1, for
     /// servers that accept nothing newer (pysmb's `use_ntlm_v2`).
     pub use_ntlm_v2: bool,
+    /// On an SMB1 connection, log in with raw NTLMSSP (the NTLM messages without SPNEGO
+    /// around them, [`Credentials::with_raw_ntlmssp`]) instead of SPNEGO; default off.
+    pub smb1_raw_ntlmssp: bool,
     /// Per-request timeout (a request unanswered this long fails its operation), also
     /// the TCP connect timeout.
     pub timeout: Duration,
@@ -488,6 +491,7 @@ impl ConnectOptions {
             encrypt: false,
             allow_insecure_guest: false,
             use_ntlm_v2: true,
+            smb1_raw_ntlmssp: false,
             timeout: Duration::from_secs(60),
             seed: None,
             client_guid: None,
@@ -1091,10 +1095,15 @@ impl ConnectOptions {
                 Credentials::password(domain, user, password)
             }
         };
-        Ok(if self.use_ntlm_v2 {
+        let creds = if self.use_ntlm_v2 {
             creds
         } else {
             creds.with_ntlm_v1()
+        };
+        Ok(if self.smb1_raw_ntlmssp {
+            creds.with_raw_ntlmssp()
+        } else {
+            creds
         })
     }
 }

@@ -28,6 +28,7 @@ pub use session::SessionSlot;
 pub(crate) use session::TreeState;
 pub use smb1::Smb1Negotiated;
 pub(crate) use smb1::CLIENT_CAPABILITIES as SMB1_CLIENT_CAPABILITIES;
+pub(crate) use smb1::PID as SMB1_PID;
 
 use context::ErasedOp;
 pub use context::{

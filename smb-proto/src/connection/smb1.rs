@@ -25,7 +25,7 @@ use crate::wire::smb1::trans2::{subcommand, FindClose2Request};
 use crate::wire::smb1::{file, Smb1Command, Smb1Header, Smb1Request, HEADER_LEN};
 
 /// The PID every request of a connection carries (Windows' constant: one process).
-const PID: u16 = 0xFEFF;
+pub(crate) const PID: u16 = 0xFEFF;
 
 /// Capabilities the client announces in SESSION_SETUP_ANDX (MS-SMB 2.2.4.6.1): no UNIX
 /// (Samba's SMB1 unix extensions stay off), no DFS, no level II oplocks.
@@ -370,6 +370,10 @@ impl Core {
                         .then(|| t.setup.first().copied())
                         .flatten(),
                 ),
+                Smb1Request::NtTrans(t) => (
+                    Some(Box::new(TransAssembly::nt(t.max_params, t.max_data))),
+                    None,
+                ),
                 _ => (None, None),
             };
             self.credits = self.credits.saturating_sub(1);
@@ -392,7 +396,14 @@ impl Core {
                     interims: 0,
                     encrypted: false,
                     tree_id: item.tree_id,
-                    undo: None,
+                    // A lock granted after its operation ended (a NT_CANCEL crossed
+                    // it) is released again.
+                    undo: match &**req {
+                        Smb1Request::Locking(l) => l
+                            .release()
+                            .map(|r| RequestBody::Smb1(Box::new(Smb1Request::Locking(r)))),
+                        _ => None,
+                    },
                     session: slot,
                     credits_asked: 0,
                     group: None,

@@ -2,7 +2,8 @@
 //! (FSCTL_SRV_REQUEST_RESUME_KEY), then FSCTL_SRV_COPYCHUNK_WRITE on the destination
 //! naming ranges of it, so the data never crosses the network. A server that does not
 //! do server-side copies gets the same bytes through the client, READ then WRITE, in
-//! the same operation.
+//! the same operation; so does an SMB1 connection, where Samba has no server-side copy
+//! (its copy-chunk FSCTLs are SMB2 IOCTLs only).
 
 use crate::idmap::IdMap;
 use std::collections::VecDeque;
@@ -12,15 +13,13 @@ use bytes::Bytes;
 use crate::connection::{Fail, OpContext, Operation, Progress, RequestOptions, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
-use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
+use crate::wire::create::{access_mask, create_options, disposition, FileId};
 use crate::wire::fscc::file_attributes;
 use crate::wire::ioctl::{
     flags, fsctl, IoctlRequest, IoctlResponse, SrvCopychunk, SrvCopychunkCopy,
     SrvCopychunkResponse, SrvRequestResumeKey,
 };
-use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
-use crate::wire::write::{WriteRequest, WriteResponse};
 
 use super::file::{check, close, create, status_err};
 use super::{path, OpenOptions, TreeId};
@@ -332,12 +331,7 @@ impl CopyFile {
                     let n = cx.negotiated();
                     let most = n.max_read_size.min(n.max_write_size).max(1);
                     let taken = span.len.min(u64::from(most));
-                    let body = RequestBody::Read(ReadRequest {
-                        length: taken as u32,
-                        offset: span.src,
-                        file_id: src_id,
-                        ..Default::default()
-                    });
+                    let body = super::io::read(cx, src_id, span.src, taken as u32);
                     let tag = self.tag(Pending::Read(Span { len: taken, ..span }));
                     (tag, body, taken)
                 }
@@ -349,19 +343,14 @@ impl CopyFile {
         }
         if self.todo.is_empty() && self.in_flight.is_empty() && self.closes.is_none() {
             self.closes = Some(2);
-            cx.send(SRC_CLOSE, close(src_id));
-            cx.send(DEST_CLOSE, close(dest_id));
+            cx.send(SRC_CLOSE, super::io::close(cx, src_id));
+            cx.send(DEST_CLOSE, super::io::close(cx, dest_id));
         }
     }
 
     fn write(&mut self, cx: &mut OpContext<'_>, at: u64, data: Bytes) {
         let Some(file_id) = self.dest_id else { return };
-        let body = RequestBody::Write(WriteRequest {
-            data: data.clone(),
-            offset: at,
-            file_id,
-            ..Default::default()
-        });
+        let body = super::io::write(cx, file_id, at, data.clone());
         let tag = self.tag(Pending::Write { at, data });
         cx.send_with(tag, body, RequestOptions::on(self.tree));
     }
@@ -426,7 +415,7 @@ impl CopyFile {
     /// the destination, and what a short READ left is asked again.
     fn on_read(&mut self, cx: &mut OpContext<'_>, span: Span, resp: &Response) -> Result<(), Fail> {
         let data = match resp.status() {
-            NtStatus::SUCCESS => ReadResponse::decode(&resp.msg)?.data,
+            NtStatus::SUCCESS => super::io::read_data(cx, resp)?,
             NtStatus::END_OF_FILE => Bytes::new(),
             s => return Err(status_err(s, "copy", &self.src)),
         };
@@ -452,7 +441,7 @@ impl CopyFile {
         resp: &Response,
     ) -> Result<(), Fail> {
         check(resp, "copy", &self.dest)?;
-        let count = WriteResponse::decode(&resp.msg)?.count as usize;
+        let count = super::io::written(cx, resp, data.len())?;
         if count == 0 || count > data.len() {
             return Err(self.incomplete(format!(
                 "the server accepted {count} of {} bytes at {at}",
@@ -505,6 +494,15 @@ impl Operation for CopyFile {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Copied>, Fail> {
         self.tree = cx.tree();
+        if cx.is_smb1() {
+            // Samba serves FSCTL_SRV_REQUEST_RESUME_KEY and FSCTL_SRV_COPYCHUNK only in
+            // its SMB2 IOCTL (`smb2_ioctl_network_fs.c`); over SMB1 the bytes go through
+            // the client: the source's open, then the destination's.
+            self.server_side = false;
+            let open = super::io::open(cx, &self.src, &Self::source_options());
+            cx.send(SRC_OPEN, open);
+            return Ok(Progress::Pending);
+        }
         let resume_key = RequestBody::Ioctl(IoctlRequest {
             ctl_code: fsctl::SRV_REQUEST_RESUME_KEY,
             file_id: FileId::ANY,
@@ -528,7 +526,7 @@ impl Operation for CopyFile {
         match tag {
             SRC_OPEN => {
                 check(&resp, "copy", &self.src)?;
-                let c = CreateResponse::decode(&resp.msg)?;
+                let c = super::io::opened(cx, &resp)?;
                 self.src_id = Some(c.file_id);
                 let (src, dest, len) = self.range.unwrap_or((0, 0, c.end_of_file));
                 let len = len.min(c.end_of_file.saturating_sub(src));
@@ -540,6 +538,10 @@ impl Operation for CopyFile {
                 }
                 if len > 0 {
                     self.todo.push_back(Span { src, dest, len });
+                }
+                if cx.is_smb1() {
+                    let open = super::io::open(cx, &self.dest, &self.dest_options());
+                    cx.send(DEST_OPEN, open);
                 }
                 return Ok(Progress::Pending);
             }
@@ -557,7 +559,7 @@ impl Operation for CopyFile {
             }
             DEST_OPEN => {
                 check(&resp, "copy", &self.dest)?;
-                self.dest_id = Some(CreateResponse::decode(&resp.msg)?.file_id);
+                self.dest_id = Some(super::io::opened(cx, &resp)?.file_id);
             }
             SRC_CLOSE | DEST_CLOSE => {
                 let path = if tag == SRC_CLOSE {

@@ -18,7 +18,7 @@ use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
 use crate::wire::request::RequestBody;
 use crate::wire::set_info::SetInfoRequest;
 use crate::wire::simple::{EchoRequest, FlushRequest, LogoffRequest, TreeDisconnectRequest};
-use crate::wire::smb1::{file as smb1_file, Smb1Request};
+use crate::wire::smb1::{file as smb1_file, handle_info, trans2, Smb1Request};
 
 use super::lease::LeaseState;
 use super::{path, FileInfo, Handle, TreeId};
@@ -698,8 +698,9 @@ impl Operation for Read {
     }
 }
 
-/// Metadata of an open file (QUERY_INFO FileAllInformation); the size is current,
-/// unlike a path lookup after a rename.
+/// Metadata of an open file (QUERY_INFO FileAllInformation; over SMB1,
+/// TRANS2_QUERY_FILE_INFORMATION at SMB_QUERY_FILE_ALL_INFO, which has no file id: 0
+/// there); the size is current, unlike a path lookup after a rename.
 #[derive(Debug, Clone, Copy)]
 pub struct QueryInfo(pub Handle);
 
@@ -711,6 +712,13 @@ impl Operation for QueryInfo {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<FileInfo>, Fail> {
+        if cx.is_smb1() {
+            // TRANS2_QUERY_FILE_INFORMATION at SMB_QUERY_FILE_ALL_INFO, what a path's
+            // stat asks by name (Samba's pass-through FileAllInformation has this
+            // level's layout on SMB1, not MS-FSCC's).
+            super::smb1::query_file_all(cx, 0, self.0, "query info")?;
+            return Ok(Progress::Pending);
+        }
         let body = RequestBody::QueryInfo(QueryInfoRequest {
             info_type: info_type::FILE,
             file_info_class: fscc::class::FILE_ALL_INFORMATION,
@@ -725,11 +733,18 @@ impl Operation for QueryInfo {
 
     fn on_response(
         &mut self,
-        _cx: &mut OpContext<'_>,
+        cx: &mut OpContext<'_>,
         _tag: usize,
         resp: Response,
     ) -> Result<Progress<FileInfo>, Fail> {
         check(&resp, "query info", "")?;
+        if cx.is_smb1() {
+            let data = super::smb1::trans(&resp)?.data;
+            let all = trans2::QueryFileAllInfo::decode(&data)?;
+            let name = handle_info::all_info_name(&data)?;
+            let name = name.rsplit('\\').next().unwrap_or_default().to_string();
+            return Ok(Progress::Done(super::smb1::info_from_all(&all, name)));
+        }
         let buf = QueryInfoResponse::decode(&resp.msg)?.buffer;
         let all = fscc::FileAllInformation::decode(&buf)?;
         let name = all
@@ -758,7 +773,9 @@ impl Operation for QueryInfo {
 /// handle must have been opened with the access the class needs (MS-SMB2 3.3.5.21.1):
 /// FILE_WRITE_DATA for a size, FILE_WRITE_ATTRIBUTES for times and attributes, DELETE
 /// for delete-on-close; without it the server answers STATUS_ACCESS_DENIED
-/// ([`PermissionDenied`](crate::ErrorKind::PermissionDenied)).
+/// ([`PermissionDenied`](crate::ErrorKind::PermissionDenied)). Over SMB1:
+/// TRANS2_SET_FILE_INFORMATION at the class's pass-through level (1000 + class), the
+/// same buffer.
 #[derive(Debug, Clone)]
 pub struct SetInfo {
     handle: Handle,
@@ -833,6 +850,14 @@ impl OneRequest for SetInfo {
             ..Default::default()
         });
         (body, RequestOptions::on(self.handle.tree))
+    }
+    fn smb1_request(&self) -> Option<Smb1Request> {
+        // TRANS2_SET_FILE_INFORMATION at the class's pass-through level: the same
+        // MS-FSCC buffer.
+        let fid = self.handle.file_id.smb1_fid();
+        let level = handle_info::passthrough(self.class);
+        let req = handle_info::set_file_info(fid, level, self.buffer.clone());
+        Some(Smb1Request::Trans(req))
     }
 }
 

@@ -11,10 +11,13 @@ use crate::wire::fscc::{
 };
 use crate::wire::query_info::{info_type, QueryInfoRequest, QueryInfoResponse};
 use crate::wire::request::RequestBody;
+use crate::wire::smb1::handle_info::{fs_level, passthrough, query_fs_info};
+use crate::wire::smb1::{trans2, Smb1Request};
 use crate::wire::DecodeError;
+use bytes::Bytes;
 
 use super::file::{check, close, create};
-use super::{path, OpenOptions};
+use super::{path, smb1, OpenOptions};
 
 /// What a server says of the file system holding a path: sizes in bytes (allocation
 /// units × sectors per unit × bytes per sector, checked), the file system's name and
@@ -123,7 +126,11 @@ const CLOSE: usize = 4;
 /// libsmbclient's `statvfs`, `df` of a share → [`FsInfo`]: CREATE of the path (the
 /// share's root for `""`), QUERY_INFO of FileFsFullSizeInformation (MS-FSCC 2.5.4),
 /// FileFsAttributeInformation (2.5.1) and FileFsVolumeInformation (2.5.9), and CLOSE,
-/// all in one related compound: one round trip.
+/// all in one related compound: one round trip. On SMB1: TRANS2_QUERY_FS_INFORMATION
+/// at SMB_FS_FULL_SIZE_INFORMATION (1007), SMB_QUERY_FS_ATTRIBUTE_INFO and
+/// SMB_QUERY_FS_VOLUME_INFO (the levels smbclient asks; the same data as the MS-FSCC
+/// classes), with a QUERY_PATH_INFORMATION of the path beside them so that a missing
+/// path fails as on SMB2; all four in flight at once.
 ///
 /// ```
 /// use smb_proto::ops::StatFs;
@@ -138,6 +145,7 @@ pub struct StatFs {
     full_size: Option<FileFsFullSizeInformation>,
     attribute: Option<FileFsAttributeInformation>,
     volume: Option<FileFsVolumeInformation>,
+    /// The CLOSE answered (SMB1: the path's QUERY_PATH_INFORMATION).
     closed: bool,
 }
 
@@ -182,6 +190,23 @@ impl Operation for StatFs {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<FsInfo>, Fail> {
+        if cx.is_smb1() {
+            let path = path::wire_name(&self.path);
+            let stat = trans2::query_path_info(&path, trans2::level::QUERY_FILE_ALL_INFO);
+            smb1::send(cx, OPEN, Smb1Request::Trans(stat), "statvfs", &self.path)?;
+            for (tag, level) in [
+                (
+                    FULL_SIZE,
+                    passthrough(fs_class::FILE_FS_FULL_SIZE_INFORMATION),
+                ),
+                (ATTRIBUTE, fs_level::QUERY_FS_ATTRIBUTE_INFO),
+                (VOLUME, fs_level::QUERY_FS_VOLUME_INFO),
+            ] {
+                let req = Smb1Request::Trans(query_fs_info(level));
+                smb1::send(cx, tag, req, "statvfs", &self.path)?;
+            }
+            return Ok(Progress::Pending);
+        }
         let o = OpenOptions {
             access: access_mask::FILE_READ_ATTRIBUTES | access_mask::SYNCHRONIZE,
             disposition: disposition::OPEN,
@@ -210,13 +235,20 @@ impl Operation for StatFs {
 
     fn on_response(
         &mut self,
-        _cx: &mut OpContext<'_>,
+        cx: &mut OpContext<'_>,
         tag: usize,
         resp: Response,
     ) -> Result<Progress<FsInfo>, Fail> {
         check(&resp, "statvfs", &self.path)?;
-        let buffer = || QueryInfoResponse::decode(&resp.msg).map(|r| r.buffer);
+        let smb1 = cx.is_smb1();
+        let buffer = || -> Result<Bytes, Fail> {
+            Ok(match smb1 {
+                true => smb1::trans(&resp)?.data,
+                false => QueryInfoResponse::decode(&resp.msg)?.buffer,
+            })
+        };
         match tag {
+            OPEN if smb1 => self.closed = true,
             FULL_SIZE => self.full_size = Some(FileFsFullSizeInformation::decode(&buffer()?)?),
             ATTRIBUTE => self.attribute = Some(FileFsAttributeInformation::decode(&buffer()?)?),
             VOLUME => self.volume = Some(FileFsVolumeInformation::decode(&buffer()?)?),

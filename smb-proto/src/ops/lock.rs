@@ -1,4 +1,5 @@
-//! Byte-range locks on an open file: SMB2 LOCK, MS-SMB2 2.2.26 / 3.2.4.19.
+//! Byte-range locks on an open file: SMB2 LOCK, MS-SMB2 2.2.26 / 3.2.4.19; on SMB1,
+//! LOCKING_ANDX with 64-bit ranges (MS-CIFS 2.2.4.32), NT_CANCEL ending a wait.
 //!
 //! A lock belongs to the open (the handle), not to the connection or the session: another
 //! open of the same file, on this connection or any other, is refused the range while it
@@ -13,10 +14,13 @@
 //! grant it before it sees the CANCEL, the core unlocks the range again: a cancelled
 //! lock is never left held.
 
+use crate::connection::SMB1_PID;
 use crate::connection::{Fail, OpContext, Operation, Progress, RequestOptions, Response};
 use crate::error::Error;
 use crate::wire::lock::{flags, LockElement, LockRequest, LockResponse};
 use crate::wire::request::RequestBody;
+use crate::wire::smb1::locking::{self, LockRange, LockingRequest};
+use crate::wire::smb1::Smb1Request;
 
 use super::file::check;
 use super::Handle;
@@ -132,6 +136,42 @@ impl Lock {
     }
 }
 
+impl Lock {
+    /// The LOCKING_ANDX doing the same (MS-CIFS 2.2.4.32): 64-bit ranges owned by the
+    /// connection's PID, waiting forever (Timeout 0xFFFFFFFF) or not at all. One
+    /// LOCKING_ANDX locks its ranges all shared or all exclusive: a request mixing the
+    /// two has no SMB1 form.
+    fn smb1_request(&self) -> Result<Smb1Request, Fail> {
+        let ranges = self.locks.iter().map(|l| LockRange {
+            offset: l.offset,
+            length: l.length,
+        });
+        let shared = self.locks.iter().all(|l| l.flags & flags::SHARED_LOCK != 0);
+        let exclusive = self.locks.iter().all(|l| l.flags & flags::SHARED_LOCK == 0);
+        let mut req = LockingRequest {
+            fid: self.handle.file_id.smb1_fid(),
+            shared,
+            timeout: if self.waits() {
+                locking::WAIT_FOREVER
+            } else {
+                locking::NO_WAIT
+            },
+            pid: SMB1_PID,
+            unlocks: Vec::new(),
+            locks: Vec::new(),
+        };
+        if self.is_unlock() {
+            req.shared = false;
+            req.unlocks = ranges.collect();
+        } else if shared || exclusive {
+            req.locks = ranges.collect();
+        } else {
+            return Err(super::smb1::unsupported("lock"));
+        }
+        Ok(Smb1Request::Locking(req))
+    }
+}
+
 fn element(offset: u64, length: u64, flags: u32) -> LockElement {
     LockElement {
         offset,
@@ -184,6 +224,15 @@ impl Operation for Lock {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        if cx.is_smb1() {
+            let req = self.smb1_request()?;
+            let options = RequestOptions {
+                deadline: !self.waits(),
+                ..RequestOptions::on(self.handle.tree)
+            };
+            super::smb1::send_with(cx, 0, req, options, self.name())?;
+            return Ok(Progress::Pending);
+        }
         let body = RequestBody::Lock(LockRequest {
             file_id: self.handle.file_id,
             locks: self.locks.clone(),
@@ -201,11 +250,15 @@ impl Operation for Lock {
 
     fn on_response(
         &mut self,
-        _cx: &mut OpContext<'_>,
+        cx: &mut OpContext<'_>,
         _tag: usize,
         resp: Response,
     ) -> Result<Progress<()>, Fail> {
         check(&resp, self.name(), "")?;
+        if cx.is_smb1() {
+            locking::decode_response(&resp.msg)?;
+            return Ok(Progress::Done(()));
+        }
         LockResponse::decode(&resp.msg)?;
         Ok(Progress::Done(()))
     }

@@ -7,6 +7,7 @@ use crate::auth::kerberos::{
     gss, KdcIoError, KerberosError, KerberosLogin, SpnegoKerberos, TicketFlow,
 };
 use crate::auth::ntlm::{Credentials, NtlmClient};
+use crate::auth::raw_ntlmssp::RawNtlmssp;
 use crate::auth::spnego::{Authenticator, SpnegoNtlm};
 use crate::config::Dialect;
 use crate::connection::{
@@ -213,6 +214,9 @@ impl Login {
 
     /// Makes the NTLM authenticator for `creds`.
     fn ntlm(&mut self, cx: &mut OpContext<'_>, creds: Credentials) {
+        // Raw NTLMSSP is SMB1's (SESSION_SETUP_ANDX, MS-SMB 3.2.4.2.4); SMB2 logins
+        // stay in SPNEGO.
+        let raw = creds.is_raw_ntlmssp() && cx.is_smb1();
         // NTLM's randomness comes from the connection's seeded source, so a session replays.
         let core = &mut *cx.core;
         let mut ntlm = NtlmClient::new(
@@ -227,7 +231,14 @@ impl Login {
         if let Some(recorded) = core.replay_logins.pop_front() {
             ntlm.replay(recorded);
         }
-        self.auth = Some(Box::new(SpnegoNtlm::new(ntlm)));
+        tracing::debug!(
+            mechanism = if raw { "raw NTLMSSP" } else { "SPNEGO NTLMSSP" },
+            "login"
+        );
+        self.auth = Some(match raw {
+            true => Box::new(RawNtlmssp::new(ntlm)),
+            false => Box::new(SpnegoNtlm::new(ntlm)),
+        });
     }
 
     /// Sends the authenticator's first token.

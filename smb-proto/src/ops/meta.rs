@@ -14,7 +14,7 @@ use crate::wire::request::RequestBody;
 use crate::wire::set_info::{info_type, SetInfoRequest};
 use crate::wire::smb1::path::PathRequest;
 use crate::wire::smb1::trans2::{self, FindClose2Request, FindResponse, QueryFileAllInfo};
-use crate::wire::smb1::Smb1Request;
+use crate::wire::smb1::{handle_info, Smb1Request};
 
 use super::file::{check, close, create, create_at, info_from_create, invalid, status_err};
 use super::search;
@@ -158,6 +158,14 @@ impl PathOp {
             requests,
             smb1: None,
         }
+    }
+
+    /// Sends `request` instead of the compound on an SMB1 connection.
+    pub(super) fn smb1(&mut self, request: Smb1Request) {
+        self.smb1 = Some(Smb1Path {
+            request,
+            replace: None,
+        });
     }
 
     pub(super) fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
@@ -401,8 +409,26 @@ path_op!(Truncate, |p| path::check_file(p.name, &p.path));
 /// [`AlreadyExists`](crate::ErrorKind::AlreadyExists) (FILE_CREATE). A path spelled as a
 /// directory (a trailing separator) is refused: with FILE_OPEN_IF it would create a
 /// directory.
+///
+/// Over SMB1: NT_CREATE_ANDX, TRANS2_SET_FILE_INFORMATION of the times on the handle,
+/// CLOSE — three round trips.
 #[derive(Debug)]
-pub struct Touch(PathOp);
+pub struct Touch {
+    op: PathOp,
+    /// SMB1: the open, the times, and where the sequence stands.
+    options: OpenOptions,
+    times: FileBasicInformation,
+    tree: TreeId,
+    /// The handle while open (closed by the cleanup if the operation ends early).
+    opened: Option<FileId>,
+    /// The SET_FILE_INFORMATION's failure, reported once the handle is closed.
+    set_failed: Option<NtStatus>,
+}
+
+/// Tags of Touch's SMB1 requests.
+const TOUCH_OPEN: usize = 200;
+const TOUCH_SET: usize = 201;
+const TOUCH_CLOSE: usize = 202;
 
 impl Touch {
     /// Touches `path` on `share` at `now`.
@@ -432,11 +458,90 @@ impl Touch {
             set_info(fscc::class::FILE_BASIC_INFORMATION, times.encode()),
             close(FileId::ANY),
         ];
-        Touch(PathOp::new(share, "touch", path, requests))
+        Touch {
+            op: PathOp::new(share, "touch", path, requests),
+            options: o,
+            times,
+            tree: TreeId(0),
+            opened: None,
+            set_failed: None,
+        }
     }
 }
 
-path_op!(Touch, |p| path::check_file(p.name, &p.path));
+impl Operation for Touch {
+    type Output = ();
+
+    fn label(&self) -> (&'static str, &str) {
+        (self.op.name, &self.op.path)
+    }
+
+    fn share(&self) -> Option<&str> {
+        Some(&self.op.share)
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        path::check_file(self.op.name, &self.op.path)
+    }
+
+    fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<()>, Fail> {
+        if !cx.is_smb1() {
+            return self.op.start(cx);
+        }
+        self.tree = cx.tree();
+        let open = super::io::open(cx, &self.op.path, &self.options);
+        cx.send(TOUCH_OPEN, open);
+        Ok(Progress::Pending)
+    }
+
+    fn on_response(
+        &mut self,
+        cx: &mut OpContext<'_>,
+        tag: usize,
+        resp: Response,
+    ) -> Result<Progress<()>, Fail> {
+        if !cx.is_smb1() {
+            return self.op.on_response(cx, tag, &resp);
+        }
+        let path = &self.op.path;
+        match tag {
+            TOUCH_OPEN => {
+                check(&resp, "touch", path)?;
+                let fid = super::io::opened(cx, &resp)?.file_id;
+                self.opened = Some(fid);
+                let level = handle_info::passthrough(fscc::class::FILE_BASIC_INFORMATION);
+                let set = handle_info::set_file_info(fid.smb1_fid(), level, self.times.encode());
+                smb1::send(cx, TOUCH_SET, Smb1Request::Trans(set), "touch", path)?;
+                Ok(Progress::Pending)
+            }
+            TOUCH_SET => {
+                if resp.status() != NtStatus::SUCCESS {
+                    self.set_failed = Some(resp.status());
+                }
+                if let Some(fid) = self.opened.take() {
+                    let close = super::io::close(cx, fid);
+                    cx.send(TOUCH_CLOSE, close);
+                }
+                Ok(Progress::Pending)
+            }
+            _ => {
+                if let Some(status) = self.set_failed {
+                    return Err(status_err(status, "touch", path));
+                }
+                check(&resp, "touch", path)?;
+                Ok(Progress::Done(()))
+            }
+        }
+    }
+
+    fn cleanup(&mut self) -> Vec<(TreeId, RequestBody)> {
+        self.opened
+            .take()
+            .map(|fid| (self.tree, close(fid)))
+            .into_iter()
+            .collect()
+    }
+}
 
 /// Renames or moves a file or directory within the share.
 ///

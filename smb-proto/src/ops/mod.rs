@@ -61,7 +61,7 @@ pub use meta::{
 };
 pub use pathlib::{Append, FileInfoClass, MakeDirectory, PathInfo, QueryPathInfo};
 pub use raw::{HeaderFields, Raw};
-pub use security::GetSecurity;
+pub use security::{GetSecurity, SetSecurity};
 pub use shares::{ListServers, ListShares, ShareInfo, ShareType};
 pub use snapshots::ListSnapshots;
 pub use streams::{GetEas, ListStreams, SetEas, StreamInfo};

@@ -155,7 +155,8 @@ impl Operation for MakeDirectory {
 ///
 /// A QUERY_INFO (FileStandardInformation) learns the end of file, then a [`Write`]
 /// writes there: two round trips, and not atomic against another client appending to
-/// the same file between them (as `O_APPEND` is not over NFS). A WRITE at offset
+/// the same file between them (as `O_APPEND` is not over NFS); on SMB1 the size comes
+/// from a TRANS2_QUERY_FILE_INFORMATION. A WRITE at offset
 /// `0xFFFFFFFFFFFFFFFF` (MS-FSA's FILE_WRITE_TO_END_OF_FILE) would be, but it would not
 /// tell where the bytes landed, and servers differ in whether they honour it.
 #[derive(Debug)]
@@ -185,6 +186,10 @@ impl Operation for Append {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<u64>, Fail> {
+        if cx.is_smb1() {
+            super::smb1::query_file_all(cx, 0, self.handle, "append")?;
+            return Ok(Progress::Pending);
+        }
         let body = RequestBody::QueryInfo(QueryInfoRequest {
             info_type: info_type::FILE,
             file_info_class: fscc::class::FILE_STANDARD_INFORMATION,
@@ -203,8 +208,13 @@ impl Operation for Append {
         resp: Response,
     ) -> Result<Progress<u64>, Fail> {
         check(&resp, "append", "")?;
-        let buffer = QueryInfoResponse::decode(&resp.msg)?.buffer;
-        let end = FileStandardInformation::decode(&buffer)?.end_of_file;
+        let end = if cx.is_smb1() {
+            let data = super::smb1::trans(&resp)?.data;
+            crate::wire::smb1::trans2::QueryFileAllInfo::decode(&data)?.end_of_file
+        } else {
+            let buffer = QueryInfoResponse::decode(&resp.msg)?.buffer;
+            FileStandardInformation::decode(&buffer)?.end_of_file
+        };
         self.at = Some(end);
         let data = std::mem::take(&mut self.data);
         cx.start_child(Write::new(self.handle, end, data));
@@ -506,6 +516,21 @@ pub trait FileInfoClass: Sized + Send + std::fmt::Debug + 'static {
     fn query(q: QueryPathInfo) -> QueryPathInfo {
         q
     }
+
+    /// The TRANS2 QUERY_PATH_INFORMATION level that asks an SMB1 server for the same
+    /// information (MS-CIFS 2.2.8.3), if there is one; without one the query fails on
+    /// SMB1 with [`Error::Unsupported`].
+    const SMB1_LEVEL: Option<u16> = None;
+
+    /// Decodes the data of an SMB1 answer at [`Self::SMB1_LEVEL`]: the SMB2 buffer's
+    /// layout unless the level has its own.
+    ///
+    /// # Errors
+    ///
+    /// Data that does not hold the level.
+    fn decode_smb1(data: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_info(data)
+    }
 }
 
 impl FileInfoClass for FileBasicInformation {
@@ -597,6 +622,14 @@ impl<C: FileInfoClass> Operation for PathInfo<C> {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<C>, Fail> {
+        if let Some(level) = C::SMB1_LEVEL.filter(|_| cx.is_smb1()) {
+            let (label, path) = self.query.label();
+            let name = path::wire_name(path);
+            let req = crate::wire::smb1::trans2::query_path_info(&name, level);
+            let req = crate::wire::smb1::Smb1Request::Trans(req);
+            super::smb1::send(cx, SMB1_QUERY_PATH, req, label, path)?;
+            return Ok(Progress::Pending);
+        }
         Self::decoded(self.query.start(cx)?)
     }
 
@@ -606,6 +639,15 @@ impl<C: FileInfoClass> Operation for PathInfo<C> {
         tag: usize,
         resp: Response,
     ) -> Result<Progress<C>, Fail> {
+        if tag == SMB1_QUERY_PATH {
+            let (label, path) = self.query.label();
+            check(&resp, label, path)?;
+            let data = super::smb1::trans(&resp)?.data;
+            return Ok(Progress::Done(C::decode_smb1(&data)?));
+        }
         Self::decoded(self.query.on_response(cx, tag, resp)?)
     }
 }
+
+/// The tag of a [`PathInfo`]'s SMB1 TRANS2 QUERY_PATH_INFORMATION.
+const SMB1_QUERY_PATH: usize = 10;

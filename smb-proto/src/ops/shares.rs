@@ -12,9 +12,13 @@
 //! that leaves bytes of a fragment behind, so only the PDUs' own lengths and flags tell
 //! where the answer ends.
 //!
-//! On SMB1 (legacy servers) the shares come from RAP NetShareEnum instead (MS-RAP
-//! 2.5.6.1, a TRANSACTION on `\PIPE\LANMAN`), which lists the browseable shares whose
-//! names fit its 13 bytes; and [`ListServers`] asks a master browser for a workgroup's
+//! On SMB1 (legacy servers) the same RPC runs on the same pipe, opened with
+//! NT_CREATE_ANDX: a TRANSACTION TRANS_TRANSACT_NMPIPE (MS-CIFS 2.2.5.6) writes a PDU and
+//! reads the answer, STATUS_BUFFER_OVERFLOW again saying more waits, which READ_ANDX
+//! fetches. When the pipe cannot be opened, the shares come from RAP NetShareEnum
+//! instead (MS-RAP 2.5.6.1, a TRANSACTION on `\PIPE\LANMAN`), as libsmbclient falls back
+//! (`net_share_enum_rpc`, then `cli_RNetShareEnum`); RAP lists only the browseable shares
+//! whose names fit its 13 bytes ([`ListShares::rap`] asks it alone). And [`ListServers`] asks a master browser for a workgroup's
 //! servers, or for the workgroups it knows, with RAP NetServerEnum2 (MS-RAP 2.5.5.2), as
 //! libsmbclient does for `smb://` and `smb://WORKGROUP`.
 
@@ -26,15 +30,15 @@ use crate::rpc::srvsvc::{
     share_type, NetrShareEnumRequest, NetrShareEnumResponse, ShareInfo1, OPNUM_NETR_SHARE_ENUM,
 };
 use crate::rpc::{Reassembly, Reply, RpcError};
+use crate::wire::create::FileId;
 use crate::wire::create::{access_mask, disposition, impersonation_level, CreateRequest};
-use crate::wire::create::{CreateResponse, FileId};
 use crate::wire::fscc::share_access;
 use crate::wire::ioctl::{flags, fsctl, IoctlRequest, IoctlResponse};
-use crate::wire::read::{ReadRequest, ReadResponse};
 use crate::wire::request::RequestBody;
 
 use crate::rpc::rap::{self, RapList, RapServer};
-use crate::wire::smb1::trans::{TransKind, TransRequest};
+use crate::wire::smb1::file::NtCreateRequest;
+use crate::wire::smb1::trans::{TransKind, TransRequest, TransResponse};
 use crate::wire::smb1::Smb1Request;
 
 use super::file::{check, close, status_err};
@@ -127,6 +131,25 @@ const RAP: usize = 4;
 /// The pipe RAP requests name, for errors.
 const LANMAN: &str = rap::LANMAN_PIPE;
 
+/// TRANS_TRANSACT_NMPIPE, the first setup word of a TRANSACTION that writes a message
+/// to a pipe and reads the answer (MS-CIFS 2.2.5.6).
+const TRANSACT_NMPIPE: u16 = 0x0026;
+/// The Name of a named pipe TRANSACTION (MS-CIFS 2.2.5.6.1).
+const NMPIPE_NAME: &str = "\\PIPE\\";
+
+/// The pipe's DesiredAccess: 0x0012019F, FILE_GENERIC_READ | FILE_GENERIC_WRITE, what
+/// Windows asks of a pipe (smbclient 4.17 the same without SYNCHRONIZE,
+/// smb311_share_list.pcapng frame 14).
+const PIPE_ACCESS: u32 = access_mask::FILE_READ_DATA
+    | access_mask::FILE_WRITE_DATA
+    | access_mask::FILE_APPEND_DATA
+    | access_mask::FILE_READ_EA
+    | access_mask::FILE_WRITE_EA
+    | access_mask::FILE_READ_ATTRIBUTES
+    | access_mask::FILE_WRITE_ATTRIBUTES
+    | access_mask::READ_CONTROL
+    | access_mask::SYNCHRONIZE;
+
 /// A RAP request: a TRANSACTION on `\PIPE\LANMAN` (MS-RAP 2.5.1) with these Parameters
 /// and no data, its answer at most 64 KiB.
 fn rap_request(params: Vec<u8>) -> Smb1Request {
@@ -163,8 +186,14 @@ fn rap_err(op: &'static str, error: rap::RapError) -> Fail {
 ///
 /// The operation names `IPC$`, so the core connects that tree first. The pipe is
 /// closed when the listing ends, and by [`Operation::cleanup`] when it ends early.
+///
+/// On SMB1 the RPC runs over TRANS_TRANSACT_NMPIPE and READ_ANDX on the same pipe; a
+/// server whose pipe cannot be opened is asked with RAP NetShareEnum instead, which
+/// lists only the browseable shares with names of at most 12 characters.
 #[derive(Debug, Default)]
 pub struct ListShares {
+    /// RAP only ([`ListShares::rap`]).
+    rap_only: bool,
     tree: Option<TreeId>,
     /// The pipe, once opened.
     file_id: Option<FileId>,
@@ -181,6 +210,25 @@ impl ListShares {
         ListShares::default()
     }
 
+    /// Lists the shares with RAP NetShareEnum alone, as an SMB1 connection does when the
+    /// `srvsvc` pipe cannot be opened: the browseable shares whose names fit RAP's 13
+    /// bytes (MS-RAP 2.5.6.1). SMB1 only: on an SMB2 connection the operation fails with
+    /// [`Error::Unsupported`].
+    pub fn rap() -> Self {
+        ListShares {
+            rap_only: true,
+            ..ListShares::default()
+        }
+    }
+
+    /// Sends RAP NetShareEnum.
+    fn send_rap(&self, cx: &mut OpContext<'_>) {
+        cx.send(
+            RAP,
+            RequestBody::Smb1(Box::new(rap_request(rap::net_share_enum_request()))),
+        );
+    }
+
     /// The open pipe; an error if a response came before the CREATE's.
     fn pipe(&self) -> Result<FileId, Fail> {
         self.file_id.ok_or_else(|| {
@@ -190,8 +238,22 @@ impl ListShares {
         })
     }
 
-    /// Writes `pdu` to the pipe and reads the answer's first part.
+    /// Writes `pdu` to the pipe and reads the answer's first part: FSCTL_PIPE_TRANSCEIVE,
+    /// or on SMB1 TRANS_TRANSACT_NMPIPE.
     fn transceive(&mut self, cx: &mut OpContext<'_>, pdu: Vec<u8>) -> Result<(), Fail> {
+        if cx.is_smb1() {
+            let req = Smb1Request::Trans(TransRequest {
+                kind: TransKind::Transaction,
+                name: NMPIPE_NAME.to_string(),
+                setup: vec![TRANSACT_NMPIPE, self.pipe()?.smb1_fid()],
+                params: bytes::Bytes::new(),
+                data: pdu.into(),
+                max_params: 0,
+                max_data: PIPE_CHUNK as u16,
+                max_setup: 0,
+            });
+            return super::smb1::send(cx, TRANSCEIVE, req, OP, PIPE);
+        }
         let body = RequestBody::Ioctl(IoctlRequest {
             ctl_code: fsctl::PIPE_TRANSCEIVE,
             file_id: self.pipe()?,
@@ -217,12 +279,8 @@ impl ListShares {
         })?;
         match reassembly.push(data).map_err(rpc)? {
             None => {
-                let body = RequestBody::Read(ReadRequest {
-                    length: PIPE_CHUNK.min(cx.negotiated().max_read_size),
-                    offset: 0,
-                    file_id: self.pipe()?,
-                    ..Default::default()
-                });
+                let length = PIPE_CHUNK.min(cx.negotiated().max_read_size);
+                let body = super::io::read(cx, self.pipe()?, 0, length);
                 cx.send(READ, body);
             }
             Some(Reply::BindAck(ack)) => {
@@ -254,7 +312,8 @@ impl ListShares {
                 }
                 self.shares = answer.shares.into_iter().map(ShareInfo::from).collect();
                 self.closing = true;
-                cx.send(CLOSE, close(self.pipe()?));
+                let body = super::io::close(cx, self.pipe()?);
+                cx.send(CLOSE, body);
             }
         }
         Ok(())
@@ -292,28 +351,34 @@ impl Operation for ListShares {
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Self::Output>, Fail> {
         self.tree = Some(cx.tree());
-        if cx.is_smb1() {
-            cx.send(
-                RAP,
-                RequestBody::Smb1(Box::new(rap_request(rap::net_share_enum_request()))),
-            );
+        if self.rap_only && !cx.is_smb1() {
+            return Err(Fail::Op(Error::Unsupported {
+                op: OP,
+                dialect: "SMB2 (RAP is SMB1's: connect with smb1 on, smb --smb1)",
+            }));
+        }
+        if self.rap_only {
+            self.send_rap(cx);
             return Ok(Progress::Pending);
         }
-        // 0x0012019F, FILE_GENERIC_READ | FILE_GENERIC_WRITE: what Windows asks of a
-        // pipe (smbclient 4.17 the same without SYNCHRONIZE, smb311_share_list.pcapng
-        // frame 14); shared for reading and writing; impersonation, so the RPC server
-        // acts as the session's user.
+        if cx.is_smb1() {
+            // The same pipe, the same access and sharing (NT_CREATE_ANDX impersonates).
+            let req = Smb1Request::NtCreate(NtCreateRequest {
+                name: format!("\\{PIPE}"),
+                desired_access: PIPE_ACCESS,
+                attributes: 0,
+                share_access: share_access::READ | share_access::WRITE,
+                disposition: disposition::OPEN,
+                create_options: 0,
+            });
+            cx.send(CREATE, RequestBody::Smb1(Box::new(req)));
+            return Ok(Progress::Pending);
+        }
+        // Shared for reading and writing; impersonation, so the RPC server acts as the
+        // session's user.
         let body = RequestBody::Create(CreateRequest {
             impersonation_level: impersonation_level::IMPERSONATION,
-            desired_access: access_mask::FILE_READ_DATA
-                | access_mask::FILE_WRITE_DATA
-                | access_mask::FILE_APPEND_DATA
-                | access_mask::FILE_READ_EA
-                | access_mask::FILE_WRITE_EA
-                | access_mask::FILE_READ_ATTRIBUTES
-                | access_mask::FILE_WRITE_ATTRIBUTES
-                | access_mask::READ_CONTROL
-                | access_mask::SYNCHRONIZE,
+            desired_access: PIPE_ACCESS,
             share_access: share_access::READ | share_access::WRITE,
             create_disposition: disposition::OPEN,
             name: PIPE.to_string(),
@@ -330,20 +395,29 @@ impl Operation for ListShares {
         resp: Response,
     ) -> Result<Progress<Self::Output>, Fail> {
         match tag {
+            // libsmbclient's fallback: no pipe, then RAP (MS-RAP 2.5.6.1).
+            CREATE if cx.is_smb1() && resp.status() != NtStatus::SUCCESS => {
+                tracing::debug!(status = %resp.status(), "no srvsvc pipe: RAP NetShareEnum");
+                self.send_rap(cx);
+            }
             CREATE => {
                 check(&resp, OP, PIPE)?;
-                self.file_id = Some(CreateResponse::decode(&resp.msg)?.file_id);
+                self.file_id = Some(super::io::opened(cx, &resp)?.file_id);
                 self.reply = Some(Reassembly::bind_ack(BIND_CALL));
                 self.transceive(cx, Bind::new(BIND_CALL, SyntaxId::SRVSVC).encode())?;
             }
             TRANSCEIVE => {
                 check_pipe(&resp)?;
-                let output = IoctlResponse::decode(&resp.msg)?.output;
+                let output = if cx.is_smb1() {
+                    TransResponse::decode(&resp.msg)?.data
+                } else {
+                    IoctlResponse::decode(&resp.msg)?.output
+                };
                 self.received(cx, &output)?;
             }
             READ => {
                 check_pipe(&resp)?;
-                let data = ReadResponse::decode(&resp.msg)?.data;
+                let data = super::io::read_data(cx, &resp)?;
                 self.received(cx, &data)?;
             }
             RAP => {

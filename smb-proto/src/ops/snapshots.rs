@@ -1,14 +1,19 @@
 //! The previous versions (snapshots) a server keeps (pysmb's `listSnapshots`). A
 //! path is then read, listed or stat-ed as it was in one of them with the operation's
 //! `at_snapshot` (the timewarp create context).
+//!
+//! On SMB1 the listing is NT_CREATE_ANDX, NT_TRANSACT_IOCTL with the same FSCTL
+//! (MS-CIFS 2.2.7.2, MS-SMB 2.2.7.2) and CLOSE, each in turn (SMB1 has no compounds).
 
 use crate::connection::{Fail, OpContext, Operation, Progress, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
-use crate::wire::create::{access_mask, disposition, CreateResponse, FileId};
+use crate::wire::create::{access_mask, disposition, FileId};
 use crate::wire::fscc::FileTime;
 use crate::wire::ioctl::{flags, fsctl, IoctlRequest, IoctlResponse, SrvSnapshotArray};
 use crate::wire::request::RequestBody;
+use crate::wire::smb1::nt_transact::{NtTransRequest, NtTransResponse};
+use crate::wire::smb1::Smb1Request;
 
 use super::file::{check, close, create, status_err};
 use super::{path, OpenOptions, TreeId};
@@ -28,7 +33,7 @@ const MAX_FETCHES: u32 = 4;
 /// The times of the snapshots a server keeps of the share holding `path` → in the
 /// server's order: CREATE + FSCTL_SRV_ENUMERATE_SNAPSHOTS (16 bytes) in one compound,
 /// the FSCTL again with the room the first answer asked for when there are any, then
-/// CLOSE.
+/// CLOSE. On SMB1: NT_CREATE_ANDX, then NT_TRANSACT_IOCTL the same way, then CLOSE.
 #[derive(Debug)]
 pub struct ListSnapshots {
     share: String,
@@ -54,7 +59,19 @@ impl ListSnapshots {
         }
     }
 
-    fn enumerate(file_id: FileId, max_output_response: u32) -> RequestBody {
+    /// FSCTL_SRV_ENUMERATE_SNAPSHOTS on `file_id` with room for `max_output_response`
+    /// bytes: an SMB2 IOCTL, or on SMB1 an NT_TRANSACT_IOCTL.
+    fn enumerate(cx: &OpContext<'_>, file_id: FileId, max_output_response: u32) -> RequestBody {
+        if cx.is_smb1() {
+            let req = NtTransRequest::ioctl(
+                file_id.smb1_fid(),
+                fsctl::SRV_ENUMERATE_SNAPSHOTS,
+                true,
+                bytes::Bytes::new(),
+                max_output_response,
+            );
+            return RequestBody::Smb1(Box::new(Smb1Request::NtTrans(req)));
+        }
         RequestBody::Ioctl(IoctlRequest {
             ctl_code: fsctl::SRV_ENUMERATE_SNAPSHOTS,
             file_id,
@@ -74,7 +91,8 @@ impl ListSnapshots {
             ),
             Ok(len) if len <= most => {
                 self.fetches += 1;
-                cx.send(ENUMERATE, Self::enumerate(self.file_id, len));
+                let body = Self::enumerate(cx, self.file_id, len);
+                cx.send(ENUMERATE, body);
                 return Ok(());
             }
             _ => format!("the list of snapshots takes {len} bytes; one IOCTL carries {most}"),
@@ -93,13 +111,19 @@ impl ListSnapshots {
             NtStatus::BUFFER_TOO_SMALL => return self.fetch(cx, PROBE_LEN.into()),
             s => return Err(status_err(s, "list snapshots", &self.path)),
         }
-        let array = SrvSnapshotArray::decode(&IoctlResponse::decode(&resp.msg)?.output)?;
+        let output = if cx.is_smb1() {
+            NtTransResponse::decode(&resp.msg)?.data
+        } else {
+            IoctlResponse::decode(&resp.msg)?.output
+        };
+        let array = SrvSnapshotArray::decode(&output)?;
         if !array.is_complete() {
             return self.fetch(cx, array.full_len());
         }
         self.snapshots = array.snapshots;
         self.closing = true;
-        cx.send(CLOSE, close(self.file_id));
+        let body = super::io::close(cx, self.file_id);
+        cx.send(CLOSE, body);
         Ok(())
     }
 }
@@ -138,10 +162,13 @@ impl Operation for ListSnapshots {
             create_options: 0,
             attributes: 0,
         };
-        cx.send_related(vec![
-            (OPEN, create(&self.path, &o)),
-            (ENUMERATE, Self::enumerate(FileId::ANY, PROBE_LEN)),
-        ]);
+        if cx.is_smb1() {
+            let body = super::io::open(cx, &self.path, &o);
+            cx.send(OPEN, body);
+            return Ok(Progress::Pending);
+        }
+        let enumerate = Self::enumerate(cx, FileId::ANY, PROBE_LEN);
+        cx.send_related(vec![(OPEN, create(&self.path, &o)), (ENUMERATE, enumerate)]);
         Ok(Progress::Pending)
     }
 
@@ -154,7 +181,11 @@ impl Operation for ListSnapshots {
         match tag {
             OPEN => {
                 check(&resp, "list snapshots", &self.path)?;
-                self.file_id = CreateResponse::decode(&resp.msg)?.file_id;
+                self.file_id = super::io::opened(cx, &resp)?.file_id;
+                if cx.is_smb1() {
+                    let body = Self::enumerate(cx, self.file_id, PROBE_LEN);
+                    cx.send(ENUMERATE, body);
+                }
             }
             ENUMERATE => self.on_enumerate(cx, &resp)?,
             _ => {

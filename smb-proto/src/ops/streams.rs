@@ -11,6 +11,10 @@
 //! attribute of the file (`ea support = yes`) and returns its name as stored, case
 //! preserved (tested against Samba 4.17); setting `NAME` after `name` replaces the one
 //! EA's value rather than adding a second.
+//!
+//! On SMB1 the same calls are TRANS2 QUERY_PATH_INFORMATION at SMB_QUERY_FILE_STREAM_INFO
+//! and SMB_INFO_QUERY_ALL_EAS, and SET_PATH_INFORMATION at SMB_INFO_SET_EAS (MS-CIFS
+//! 2.2.8.3.10, 2.2.8.3.4, 2.2.8.4.2): one round trip each, by path.
 
 use crate::connection::{Fail, OpContext, Operation, Progress, Response};
 use crate::error::Error;
@@ -18,6 +22,7 @@ use crate::ntstatus::NtStatus;
 use crate::wire::create::{access_mask, disposition, FileId};
 use crate::wire::fscc::{self, FileFullEaInformation, FileStreamInformation};
 use crate::wire::query_info::flags;
+use crate::wire::smb1::{ea, trans2, Smb1Request};
 use crate::wire::DecodeError;
 
 use super::file::{close, create};
@@ -81,6 +86,8 @@ impl FileInfoClass for Vec<StreamInfo> {
     fn query(q: QueryPathInfo) -> QueryPathInfo {
         q.labelled("list streams").max_len(MAX_ANSWER_LEN)
     }
+
+    const SMB1_LEVEL: Option<u16> = Some(ea::level::QUERY_FILE_STREAM_INFO);
 }
 
 /// Every extended attribute of a file or directory → name, value and flags of each:
@@ -104,6 +111,12 @@ impl FileInfoClass for Vec<FileFullEaInformation> {
             .flags(flags::RESTART_SCAN)
             .empty_on(NtStatus::NO_EAS_ON_FILE)
             .max_len(MAX_ANSWER_LEN)
+    }
+
+    const SMB1_LEVEL: Option<u16> = Some(ea::level::QUERY_ALL_EAS);
+
+    fn decode_smb1(data: &[u8]) -> Result<Self, DecodeError> {
+        ea::decode_fea_list(data)
     }
 }
 
@@ -150,10 +163,13 @@ impl SetEas {
             set_info(fscc::class::FILE_FULL_EA_INFORMATION, buffer),
             close(FileId::ANY),
         ];
-        SetEas {
-            op: PathOp::new(share, "set eas", path, requests),
-            problem,
+        let mut op = PathOp::new(share, "set eas", path, requests);
+        // SMB1: TRANS2 SET_PATH_INFORMATION at SMB_INFO_SET_EAS, one round trip.
+        if let Ok(list) = ea::encode_fea_list(&eas) {
+            let req = trans2::set_path_info(&path::wire_name(path), ea::level::SET_EAS, list);
+            op.smb1(Smb1Request::Trans(req));
         }
+        SetEas { op, problem }
     }
 }
 

@@ -1,18 +1,22 @@
-//! Change notification: a directory watched until the caller stops (MS-SMB2 3.2.4.18).
+//! Change notification: a directory watched until the caller stops (MS-SMB2 3.2.4.18;
+//! on SMB1 NT_TRANSACT_NOTIFY_CHANGE, MS-CIFS 2.2.7.4).
 
 use bytes::Bytes;
 
 use crate::connection::{Fail, OpContext, Operation, Progress, RequestOptions, Response};
 use crate::error::Error;
 use crate::ntstatus::NtStatus;
-use crate::wire::create::{access_mask, create_options, disposition, CreateResponse, FileId};
+use crate::wire::create::{access_mask, create_options, disposition, FileId};
 use crate::wire::notify::{
     action, completion_filter, flags, ChangeNotifyRequest, ChangeNotifyResponse,
     FileNotifyInformation,
 };
 use crate::wire::request::RequestBody;
+use crate::wire::smb1::nt_transact::{NtTransRequest, NtTransResponse};
+use crate::wire::smb1::simple::EchoRequest;
+use crate::wire::smb1::Smb1Request;
 
-use super::file::{check, close, create, invalid};
+use super::file::{check, close, invalid};
 use super::{path, OpenOptions, TreeId};
 
 /// One change in a watched directory, names relative to it (`\`-separated below it
@@ -60,6 +64,8 @@ const MAX_OUTPUT: u32 = 64 * 1024;
 
 const OPEN: usize = 0;
 const NOTIFY: usize = 1;
+/// SMB1: the ECHO sent after the first NOTIFY_CHANGE.
+const ARMED: usize = 2;
 
 /// Watches a directory: CREATE, then one CHANGE_NOTIFY after another, each re-armed
 /// once the driver has taken the last answer's changes. Runs until cancelled (the
@@ -76,6 +82,11 @@ const NOTIFY: usize = 1;
 /// and a change in between is not reported: the interim says the watch is on its way,
 /// not that it is in place. The requests have no deadline: a quiet directory is
 /// watched for as long as the caller wants.
+///
+/// On SMB1 the open is NT_CREATE_ANDX and each request an NT_TRANSACT_NOTIFY_CHANGE.
+/// SMB1 has no interim answers: an ECHO sent after the first request stands in for
+/// one (the server takes a connection's requests in order, so when the ECHO is answered
+/// the NOTIFY_CHANGE is held).
 #[derive(Debug)]
 pub struct Watch {
     share: String,
@@ -122,15 +133,23 @@ impl Watch {
     }
 
     fn arm(&self, cx: &mut OpContext<'_>) {
+        let options = RequestOptions {
+            deadline: false,
+            ..Default::default()
+        };
+        if cx.is_smb1() {
+            let max = cx.negotiated().max_transact_size.min(MAX_OUTPUT);
+            let fid = self.file_id.smb1_fid();
+            let req = NtTransRequest::notify_change(fid, self.filter, self.recursive, max);
+            let body = RequestBody::Smb1(Box::new(Smb1Request::NtTrans(req)));
+            cx.send_with(NOTIFY, body, options);
+            return;
+        }
         let req = ChangeNotifyRequest {
             flags: if self.recursive { flags::WATCH_TREE } else { 0 },
             output_buffer_length: cx.negotiated().max_transact_size.min(MAX_OUTPUT),
             file_id: self.file_id,
             completion_filter: self.filter,
-        };
-        let options = RequestOptions {
-            deadline: false,
-            ..Default::default()
         };
         cx.send_with(NOTIFY, RequestBody::ChangeNotify(req), options);
     }
@@ -202,7 +221,8 @@ impl Operation for Watch {
             create_options: create_options::DIRECTORY_FILE,
             attributes: 0,
         };
-        cx.send(OPEN, create(&self.path, &o));
+        let body = super::io::open(cx, &self.path, &o);
+        cx.send(OPEN, body);
         Ok(Progress::Pending)
     }
 
@@ -221,9 +241,17 @@ impl Operation for Watch {
     ) -> Result<Progress<()>, Fail> {
         if tag == OPEN {
             check(&resp, "watch", &self.path)?;
-            self.file_id = CreateResponse::decode(&resp.msg)?.file_id;
+            self.file_id = super::io::opened(cx, &resp)?.file_id;
             self.arm(cx);
+            if cx.is_smb1() {
+                let echo = Smb1Request::Echo(EchoRequest::default());
+                cx.send(ARMED, RequestBody::Smb1(Box::new(echo)));
+            }
             return Ok(Progress::Pending);
+        }
+        if tag == ARMED {
+            check(&resp, "watch", &self.path)?;
+            return self.on_interim(cx, NOTIFY);
         }
         let changes = match resp.status() {
             NtStatus::NOTIFY_CLEANUP => {
@@ -234,7 +262,12 @@ impl Operation for Watch {
             NtStatus::NOTIFY_ENUM_DIR => vec![Change::ListAgain],
             _ => {
                 check(&resp, "watch", &self.path)?;
-                let entries = ChangeNotifyResponse::decode(&resp.msg)?.changes;
+                let entries = if cx.is_smb1() {
+                    let answer = NtTransResponse::decode(&resp.msg)?;
+                    FileNotifyInformation::parse_all(&answer.params)?
+                } else {
+                    ChangeNotifyResponse::decode(&resp.msg)?.changes
+                };
                 // Some servers say "too much" with an empty success.
                 if entries.is_empty() {
                     vec![Change::ListAgain]

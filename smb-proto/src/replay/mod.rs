@@ -115,7 +115,8 @@
 //!
 //! A Kerberos login is recorded with its KDC attempts: the replay feeds the recorded
 //! replies (and times) to the same AS and TGS exchanges, which need the password or keys
-//! the recorded login used to decrypt them (`Connection::replay_with` in the drivers); the
+//! the recorded login used to decrypt them (`replay_with` in the drivers, given the
+//! connect options with the password; `Client::replay_as` in smb-async); the
 //! recording holds neither, but its AS-REP allows the same offline guessing of the
 //! password as a capture of the login would. No KDC is reached during a replay.
 //!

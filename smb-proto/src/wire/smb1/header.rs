@@ -56,6 +56,8 @@ impl Smb1Command {
     pub const TRANSACTION2: Smb1Command = Smb1Command(0x32);
     /// SMB_COM_FIND_CLOSE2.
     pub const FIND_CLOSE2: Smb1Command = Smb1Command(0x34);
+    /// SMB_COM_NT_TRANSACT.
+    pub const NT_TRANSACT: Smb1Command = Smb1Command(0xA0);
 
     /// The MS-CIFS name without its `SMB_COM_` prefix, or the code in hex.
     pub fn name(self) -> std::borrow::Cow<'static, str> {
@@ -80,6 +82,7 @@ impl Smb1Command {
             0x25 => "TRANSACTION".into(),
             0x32 => "TRANSACTION2".into(),
             0x34 => "FIND_CLOSE2".into(),
+            0xA0 => "NT_TRANSACT".into(),
             c => format!("SMB1 {c:#04x}").into(),
         }
     }

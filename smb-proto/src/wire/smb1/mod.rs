@@ -4,7 +4,9 @@
 //! READ_ANDX, WRITE_ANDX, CLOSE and FLUSH; TRANSACTION and TRANSACTION2 (with the
 //! bounded reassembly of a response in several messages), the TRANSACTION2 searches and
 //! path queries, FIND_CLOSE2, and the core path commands (CREATE_DIRECTORY,
-//! DELETE_DIRECTORY, DELETE, RENAME).
+//! DELETE_DIRECTORY, DELETE, RENAME); on open files and the file system, the
+//! TRANSACTION2 QUERY_FILE_INFORMATION, SET_FILE_INFORMATION and QUERY_FS_INFORMATION,
+//! and LOCKING_ANDX; NT_TRANSACT (security descriptors, IOCTL, change notification).
 //!
 //! Conventions (as for the SMB2 codecs in [`crate::wire`]):
 //! * A request's `encode(&self, out)` appends what follows the 32-byte header: the
@@ -17,9 +19,13 @@
 //! * AndX commands are sent unchained (AndXCommand 0xFF, MS-CIFS 2.2.3.4); decoders
 //!   read the first command's block and ignore any chain.
 
+pub mod ea;
 pub mod file;
+pub mod handle_info;
 pub mod header;
+pub mod locking;
 pub mod negotiate;
+pub mod nt_transact;
 pub mod path;
 pub mod request;
 pub mod session_setup;

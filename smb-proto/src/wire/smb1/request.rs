@@ -2,7 +2,9 @@
 
 use super::file::{CloseRequest, FlushRequest, NtCreateRequest, ReadRequest, WriteRequest};
 use super::header::Smb1Command;
+use super::locking::LockingRequest;
 use super::negotiate::NegotiateRequest;
+use super::nt_transact::{function, NtTransRequest};
 use super::path::PathRequest;
 use super::session_setup::SessionSetupRequest;
 use super::simple::{EchoRequest, NtCancelRequest};
@@ -30,6 +32,8 @@ pub enum Smb1Request {
     Trans(TransRequest),
     FindClose2(FindClose2Request),
     Path(PathRequest),
+    NtTrans(NtTransRequest),
+    Locking(LockingRequest),
 }
 
 impl Smb1Request {
@@ -54,6 +58,8 @@ impl Smb1Request {
             Smb1Request::Path(PathRequest::DeleteDirectory(_)) => Smb1Command::DELETE_DIRECTORY,
             Smb1Request::Path(PathRequest::Delete(_)) => Smb1Command::DELETE,
             Smb1Request::Path(PathRequest::Rename { .. }) => Smb1Command::RENAME,
+            Smb1Request::NtTrans(_) => Smb1Command::NT_TRANSACT,
+            Smb1Request::Locking(_) => Smb1Command::LOCKING_ANDX,
         }
     }
 
@@ -78,13 +84,22 @@ impl Smb1Request {
                 (_, Some(subcommand::FIND_FIRST2 | subcommand::FIND_NEXT2)) => {
                     Command::QueryDirectory
                 }
-                (_, Some(subcommand::SET_PATH_INFORMATION)) => Command::SetInfo,
+                (_, Some(subcommand::SET_PATH_INFORMATION | subcommand::SET_FILE_INFORMATION)) => {
+                    Command::SetInfo
+                }
                 _ => Command::QueryInfo,
             },
             Smb1Request::FindClose2(_) => Command::Close,
             Smb1Request::Path(PathRequest::CreateDirectory(_)) => Command::Create,
             // A delete or a rename is what SET_INFO does in SMB2.
             Smb1Request::Path(_) => Command::SetInfo,
+            Smb1Request::NtTrans(t) => match t.function {
+                function::QUERY_SECURITY_DESC => Command::QueryInfo,
+                function::SET_SECURITY_DESC => Command::SetInfo,
+                function::NOTIFY_CHANGE => Command::ChangeNotify,
+                _ => Command::Ioctl,
+            },
+            Smb1Request::Locking(_) => Command::Lock,
         }
     }
 
@@ -106,6 +121,8 @@ impl Smb1Request {
             Smb1Request::Trans(b) => b.encode(out),
             Smb1Request::FindClose2(b) => b.encode(out),
             Smb1Request::Path(b) => b.encode(out),
+            Smb1Request::NtTrans(b) => b.encode(out),
+            Smb1Request::Locking(b) => b.encode(out),
         }
     }
 

@@ -261,7 +261,7 @@ impl TransFragment {
     }
 
     /// Whether this message is the whole response.
-    fn is_whole(&self) -> bool {
+    pub(crate) fn is_whole(&self) -> bool {
         self.param_displacement == 0
             && self.data_displacement == 0
             && self.params.len() == self.total_params
@@ -352,6 +352,8 @@ impl TransResponse {
 /// one must add something. Memory grows only with the bytes received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransAssembly {
+    /// An NT_TRANSACT response (32-bit counts and offsets, [`super::nt_transact`]).
+    nt: bool,
     max_params: usize,
     max_data: usize,
     /// The totals the messages so far announced (the latest).
@@ -365,12 +367,24 @@ impl TransAssembly {
     /// A reassembly for a request that allowed `max_params` and `max_data` bytes.
     pub fn new(max_params: u16, max_data: u16) -> Self {
         TransAssembly {
+            nt: false,
             max_params: usize::from(max_params),
             max_data: usize::from(max_data),
             totals: None,
             params: Vec::new(),
             data: Vec::new(),
             setup: Vec::new(),
+        }
+    }
+
+    /// A reassembly of an NT_TRANSACT response, for a request that allowed
+    /// `max_params` and `max_data` bytes (the same rules; [`MAX_REASSEMBLED`] bounds it).
+    pub fn nt(max_params: u32, max_data: u32) -> Self {
+        TransAssembly {
+            nt: true,
+            max_params: max_params as usize,
+            max_data: max_data as usize,
+            ..TransAssembly::new(0, 0)
         }
     }
 
@@ -381,12 +395,16 @@ impl TransAssembly {
     ///
     /// A message that does not decode, or breaks one of the rules above.
     pub fn push(&mut self, msg: &Bytes) -> Result<Option<Bytes>, DecodeError> {
-        let f = TransFragment::decode(msg)?;
+        let f = if self.nt {
+            super::nt_transact::decode_fragment(msg)?
+        } else {
+            TransFragment::decode(msg)?
+        };
         let (tp, td) = (f.total_params, f.total_data);
         if tp > self.max_params {
             return Err(DecodeError::invalid("total parameter count", tp as u64));
         }
-        if td > self.max_data || tp + td > MAX_REASSEMBLED {
+        if td > self.max_data || tp.saturating_add(td) > MAX_REASSEMBLED {
             return Err(DecodeError::invalid("total data count", td as u64));
         }
         match self.totals {
@@ -438,6 +456,9 @@ impl TransAssembly {
             params: std::mem::take(&mut self.params).into(),
             data: std::mem::take(&mut self.data).into(),
         };
+        if self.nt {
+            return super::nt_transact::encode_whole(&whole, msg).map(Some);
+        }
         whole.encode(msg).map(Some)
     }
 }
