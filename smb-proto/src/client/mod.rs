@@ -306,7 +306,7 @@ pub struct ConnectOptions {
 /// for RC4), by a keytab, or by the tickets in a credential cache (a file
 /// [`KerberosOptions::ccache`], or the one `KRB5CCNAME` names when neither a password nor a
 /// keytab is given: see [`ConnectOptions::kerberos_login`]); the server is named by
-/// [`ConnectOptions::server_name`] (else `host`) in its service name, `cifs/<name>`.
+/// [`ConnectOptions::server_name`](ConnectOptions#structfield.server_name) (else `host`) in its service name, `cifs/<name>`.
 /// Kerberos is tried when the server offers it (its NEGOTIATE response lists krb5, or
 /// lists nothing); with [`KerberosPolicy::Desired`] (the default) a failure that NTLM can
 /// get past ([`KerberosError::ntlm_may_follow`]: the KDC unreachable, no service ticket
