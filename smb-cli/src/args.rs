@@ -217,7 +217,7 @@ pub struct ConnArgs {
     /// other address the server lists, and stripe large gets and puts over them
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(0..=16))]
     pub multichannel: Option<u16>,
-    /// Log in with Kerberos, asking the KDC at HOST\[:PORT\] (port 88 by default): the user
+    /// Log in with Kerberos, asking the KDC at HOST[:PORT] (port 88 by default): the user
     /// as user@REALM (or the realm as --domain), the server named by its host name (the
     /// URL's, or --server-name); NTLM with the same password when Kerberos cannot be used
     /// here, unless --use-kerberos=required
