@@ -23,7 +23,14 @@ pub fn captured_logs<R>(level: tracing::Level, f: impl FnOnce() -> R) -> (R, Str
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    let result = tracing::subscriber::with_default(subscriber, f);
+    let result = tracing::subscriber::with_default(subscriber, || {
+        // A callsite another test's thread was registering while this subscriber was
+        // being set up keeps the interest it computed without it ("never"): its events
+        // would be lost here. Computing every callsite's interest again, now that this
+        // subscriber is in place, closes that window (tracing-core's cache is global).
+        tracing::callsite::rebuild_interest_cache();
+        f()
+    });
     let bytes = logs.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
     (result, String::from_utf8_lossy(&bytes).into_owned())
 }

@@ -11,8 +11,7 @@
 //! streams and EAs over TRANSACTION2 (`tests/smb1_rpc.rs` checks them in depth). Rows
 //! marked `SMB2 ONLY`
 //! stay refused by design (channels, raw SMB2 requests, DFS referrals, interface
-//! queries, reads of snapshots); a leased open is an open with no lease. Rows marked
-//! `NOT PORTED` (a path's query of any information class) are refused and left to do.
+//! queries, reads of snapshots); a leased open is an open with no lease.
 //!
 //! Also: raw NTLMSSP in SESSION_SETUP_ANDX (no SPNEGO), NTLMv2 and NTLMv1, signed.
 
@@ -734,18 +733,22 @@ fn path_calls(srv: &SambaServer, conn: &Connection) {
         .path("pl/g.txt")
         .unlink(true)
         .expect("unlink, missing ok");
-    // NOT PORTED: a path's QUERY_INFO of any class (QueryPathInfo, which the streams
-    // and EAs change builds on too); refused as the rows below.
+    // A path's information class: the pass-through level 1000 + class, in MS-FSCC's
+    // layout; FileAllInformation, which Samba lays out otherwise there, is refused.
     let deep = share.path("pl/a/deep.txt");
+    let std_info = deep
+        .stat_info::<smb_proto::wire::fscc::FileStandardInformation>()
+        .expect("SmbPath::stat_info");
+    assert_eq!(std_info.end_of_file, 1, "the size on disk");
+    assert!(!std_info.directory);
+    let internal = deep
+        .stat_class(smb_proto::wire::fscc::class::FILE_INTERNAL_INFORMATION)
+        .expect("SmbPath::stat_class");
+    assert_eq!(internal.len(), 8, "FileInternalInformation: {internal:?}");
     unsupported(
-        "NOT PORTED SmbPath::stat_info",
+        "SmbPath::stat_class of FileAllInformation",
         "query info",
-        deep.stat_info::<smb_proto::wire::fscc::FileStandardInformation>(),
-    );
-    unsupported(
-        "NOT PORTED SmbPath::stat_class",
-        "query info",
-        deep.stat_class(smb_proto::wire::fscc::class::FILE_INTERNAL_INFORMATION),
+        deep.stat_class(smb_proto::wire::fscc::class::FILE_ALL_INFORMATION),
     );
     // Streams and EAs by path.
     let deep = share.path("pl/a/deep.txt");

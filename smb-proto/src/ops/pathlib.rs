@@ -391,6 +391,24 @@ impl QueryPathInfo {
         ]);
     }
 
+    /// A file information class over SMB1: TRANS2_QUERY_PATH_INFORMATION at the
+    /// pass-through level 1000 + class (MS-SMB 2.2.2.3.5), whose data is the MS-FSCC
+    /// structure. FileAllInformation is the exception: Samba lays its pass-through level
+    /// out differently from MS-FSCC, so it is refused rather than handed back in another
+    /// layout, as are the other information types (file system, security, quota), whose
+    /// SMB1 forms are their own operations'.
+    fn start_smb1(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Bytes>, Fail> {
+        if self.info_type != info_type::FILE || self.class == fscc::class::FILE_ALL_INFORMATION {
+            return Err(super::smb1::unsupported(self.label));
+        }
+        let name = path::wire_name(&self.path);
+        let level = crate::wire::smb1::trans2::level::PASS_THROUGH + u16::from(self.class);
+        let req = crate::wire::smb1::trans2::query_path_info(&name, level);
+        let req = crate::wire::smb1::Smb1Request::Trans(req);
+        super::smb1::send(cx, SMB1_QUERY_PATH, req, self.label, &self.path)?;
+        Ok(Progress::Pending)
+    }
+
     /// What a QUERY_INFO response says: the buffer, or how much to ask for instead.
     fn answer(&self, cx: &OpContext<'_>, resp: &Response) -> Result<Answer, Fail> {
         let status = resp.status();
@@ -466,6 +484,9 @@ impl Operation for QueryPathInfo {
     }
 
     fn start(&mut self, cx: &mut OpContext<'_>) -> Result<Progress<Bytes>, Fail> {
+        if cx.is_smb1() {
+            return self.start_smb1(cx);
+        }
         self.send_round(cx);
         Ok(Progress::Pending)
     }
@@ -477,6 +498,10 @@ impl Operation for QueryPathInfo {
         resp: Response,
     ) -> Result<Progress<Bytes>, Fail> {
         match tag {
+            SMB1_QUERY_PATH => {
+                check(&resp, self.label, &self.path)?;
+                return Ok(Progress::Done(super::smb1::trans(&resp)?.data));
+            }
             OPEN => check(&resp, self.label, &self.path)?,
             QUERY => self.answer = Some(self.answer(cx, &resp)?),
             _ => {

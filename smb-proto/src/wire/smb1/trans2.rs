@@ -32,6 +32,9 @@ pub mod subcommand {
 
 /// Information levels (MS-CIFS 2.2.8.1, 2.2.8.3).
 pub mod level {
+    /// The first pass-through level (MS-SMB 2.2.2.3.5): level 1000 + an MS-FSCC
+    /// FileInformationClass asks for that class, in its MS-FSCC layout.
+    pub const PASS_THROUGH: u16 = 1000;
     /// SMB_FIND_FILE_BOTH_DIRECTORY_INFO (= MS-FSCC FileBothDirectoryInformation).
     pub const FIND_FILE_BOTH_DIRECTORY_INFO: u16 = 0x0104;
     /// SMB_QUERY_FILE_ALL_INFO.
