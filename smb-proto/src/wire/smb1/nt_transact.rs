@@ -12,7 +12,7 @@
 
 use bytes::Bytes;
 
-use super::trans::{TransFragment, TransResponse};
+use super::trans::{align4, TransFragment, TransResponse};
 use super::{Parsed, HEADER_LEN};
 use crate::wire::codec::{slice_bytes, DecodeError, Reader};
 
@@ -51,11 +51,6 @@ pub struct NtTransRequest {
     pub max_data: u32,
     /// MaxSetupCount.
     pub max_setup: u8,
-}
-
-/// Rounds `n` up to a multiple of 4.
-fn align4(n: usize) -> usize {
-    (n + 3) & !3
 }
 
 impl NtTransRequest {

@@ -63,8 +63,9 @@ pub struct TransRequest {
     pub max_setup: u8,
 }
 
-/// Rounds `n` up to a multiple of 4.
-fn align4(n: usize) -> usize {
+/// Rounds `n` up to a multiple of 4 (the parameter and data blocks of TRANSACTION,
+/// TRANSACTION2 and NT_TRANSACT messages start 4-aligned).
+pub(super) fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
