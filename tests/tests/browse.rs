@@ -171,6 +171,20 @@ fn the_master_browser_of_a_workgroup_is_found_by_name() {
             (DirentType::Server, 2)
         );
     }
+    // Found through `__MSBROWSE__<01>` alone: the context's own workgroup has no master
+    // browser, so the fallback query for `NOSUCHGROUP<1d>` / `<1b>` cannot be what
+    // found nmbd's workgroup.
+    for browse in [
+        BrowseOptions::broadcast(everyone),
+        BrowseOptions::name_server(nmbd.address()),
+    ] {
+        let ctx = context(browse).credentials("NOSUCHGROUP", smbd.user(), smbd.password());
+        let workgroups: Vec<_> = ctx.opendir("smb://").unwrap().collect();
+        assert!(
+            workgroups.iter().any(|e| e.name == nmbd.workgroup()),
+            "{workgroups:?}"
+        );
+    }
     // A server's URL still lists its shares, without a name query.
     let shares: Vec<_> = by_unicast
         .opendir(&format!("smb://{}:{}", nmbd.address(), smbd.port()))
