@@ -52,7 +52,7 @@ installed samba-ad-provision || required+=(samba-ad-provision)
 installed samba-dsdb-modules || required+=(samba-dsdb-modules)
 have winbindd || required+=(winbind)
 installed libnss-wrapper || required+=(libnss-wrapper)
-{ have kinit && have klist; } || required+=(krb5-user)
+{ have kinit && have klist && have kvno; } || required+=(krb5-user)
 
 if [ ${#required[@]} -eq 0 ] && have tshark; then
     exit 0
@@ -71,6 +71,6 @@ if ! have tshark; then
 fi
 
 for tool in smbd nmbd smbstatus net smbclient script setfattr getfattr samba samba-tool winbindd \
-    kinit klist; do
+    kinit klist kvno; do
     have "$tool" || { echo "install-deps: $tool still missing" >&2; exit 1; }
 done
