@@ -13,7 +13,7 @@ pub use smb_proto::auth::kerberos::{
     AsExchange, ClientSecret, Credential, KdcConfig, KdcIoError, KdcRequest, KdcTransport,
     KerberosError, Principal, TgsExchange, TicketExchange, TransportPolicy,
 };
-use smb_proto::client::{ConnectOptions, KerberosOptions};
+use smb_proto::client::ConnectOptions;
 use smb_proto::ops;
 
 use crate::runtime::Runtime;
@@ -55,12 +55,11 @@ pub async fn request_service_ticket(
     run(runtime, exchange).await
 }
 
-/// The login [`ConnectOptions::kerberos`] asks for (`kerberos`, which the core reads from
-/// `opts`), with the keytab or credential cache file read here and `KRB5CCNAME` taken
+/// The login [`ConnectOptions::kerberos`] asks for, with the keytab or credential cache file read here and `KRB5CCNAME` taken
 /// from this process's environment (the core opens no file). The core decides what the
 /// login needs and runs the AS and TGS exchanges during it; the connection's task
 /// carries their messages ([`send`]).
-pub(crate) fn login(opts: &ConnectOptions, _kerberos: &KerberosOptions) -> Result<ops::Login> {
+pub(crate) fn login(opts: &ConnectOptions) -> Result<ops::Login> {
     // KRB5CCNAME is this process's: the core reads no environment (nor any file).
     let krb5ccname = std::env::var("KRB5CCNAME").ok();
     let login = opts.kerberos_login(krb5ccname.as_deref(), |path| std::fs::read(path))?;

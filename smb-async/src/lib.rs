@@ -452,8 +452,8 @@ impl Client {
         creds: Credentials,
     ) -> Result<Client> {
         match &opts.kerberos {
-            Some(k) => {
-                let login = kerberos::login(opts, k)?;
+            Some(_) => {
+                let login = kerberos::login(opts)?;
                 let client = Client::of(link, runtime, again);
                 client.log_in_with(login, None).await?;
                 Ok(client)
@@ -552,8 +552,8 @@ impl Client {
         let opts = again.opts.reconnection(again.client_guid);
         let (link, _) = Client::dial(&opts, &self.inner.runtime).await?;
         // A Kerberos login keeps no credentials: it gets new tickets.
-        if let Some(k) = &opts.kerberos {
-            let login = kerberos::login(&opts, k)?;
+        if opts.kerberos.is_some() {
+            let login = kerberos::login(&opts)?;
             let slot = SessionSlot::DEFAULT;
             let op = BoxedOp::new(login);
             Client::begin_on(&self.inner, &link, slot, op, None, self.timeout)?

@@ -13,7 +13,6 @@ pub use smb_proto::auth::kerberos::{
     KerberosError, Principal, TgsExchange, TicketExchange, TransportPolicy,
 };
 
-use smb_proto::client::KerberosOptions;
 use smb_proto::ops;
 
 use crate::{os_seed, ConnectOptions, Result};
@@ -95,12 +94,11 @@ pub fn request_service_ticket(
     ))
 }
 
-/// The login [`ConnectOptions::kerberos`] asks for (`kerberos`, which the core reads from
-/// `opts`), with the keytab or credential cache file read here and `KRB5CCNAME` taken
+/// The login [`ConnectOptions::kerberos`] asks for, with the keytab or credential cache file read here and `KRB5CCNAME` taken
 /// from this process's environment (the core opens no file). The core decides what the
 /// login needs and runs the AS and TGS exchanges during it; this driver carries their
 /// messages ([`serve`]).
-pub(crate) fn login(opts: &ConnectOptions, _kerberos: &KerberosOptions) -> Result<ops::Login> {
+pub(crate) fn login(opts: &ConnectOptions) -> Result<ops::Login> {
     // KRB5CCNAME is this process's: the core reads no environment (nor any file).
     let krb5ccname = std::env::var("KRB5CCNAME").ok();
     let login = opts.kerberos_login(krb5ccname.as_deref(), |path| std::fs::read(path))?;

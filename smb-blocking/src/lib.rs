@@ -201,7 +201,7 @@ impl Pump {
         // Kerberos: its keytab read before the connection; the tickets come during the
         // login, through the core's KDC events.
         let kerberos = match &opts.kerberos {
-            Some(k) => Some(kerberos::login(opts, k)?),
+            Some(_) => Some(kerberos::login(opts)?),
             None => None,
         };
         let addr = (opts.host.as_str(), opts.port)

@@ -215,7 +215,7 @@ impl Connection {
     /// ([`ReplayError::KdcDiverged`](smb_proto::replay::ReplayError::KdcDiverged)).
     pub fn replay_with(replay: &Replay, opts: &ConnectOptions) -> Result<Connection> {
         let login = match &opts.kerberos {
-            Some(k) => crate::kerberos::login(opts, k)?,
+            Some(_) => crate::kerberos::login(opts)?,
             None => ops::Login::new(opts.credentials()?),
         };
         let core = replay.connection(replay.config(), Instant::now());
