@@ -12,9 +12,9 @@
 
 use bytes::Bytes;
 
-use super::trans::{align4, TransFragment, TransResponse};
+use super::trans::{align4, Block, TransFragment, TransResponse};
 use super::{Parsed, HEADER_LEN};
-use crate::wire::codec::{slice_bytes, DecodeError, Reader};
+use crate::wire::codec::{DecodeError, Reader};
 
 /// NT_TRANSACT subcommand codes, the Function field (MS-CIFS 2.2.2.2).
 pub mod function {
@@ -218,22 +218,19 @@ pub(crate) fn decode_fragment(msg: &Bytes) -> Result<TransFragment, DecodeError>
     if p.word_count - RESPONSE_WORDS != setup_count {
         return Err(DecodeError::invalid("setup count", setup_count));
     }
-    let setup = (0..setup_count)
-        .map(|_| r.u16("setup"))
-        .collect::<Result<Vec<_>, _>>()?;
-    let take = |off: usize, count: usize, what| match count {
-        0 => Ok(Bytes::new()),
-        n => slice_bytes(msg, off, n, what),
-    };
-    Ok(TransFragment {
-        total_params,
-        total_data,
-        params: take(param_off, param_count, "nt transact parameters")?,
-        param_displacement,
-        data: take(data_off, data_count, "nt transact data")?,
-        data_displacement,
-        setup,
-    })
+    TransFragment::from_blocks(
+        msg,
+        &mut r,
+        setup_count,
+        (total_params, total_data),
+        Block(
+            param_count,
+            param_off,
+            param_displacement,
+            "nt transact parameters",
+        ),
+        Block(data_count, data_off, data_displacement, "nt transact data"),
+    )
 }
 
 /// A whole NT_TRANSACT response: what an operation decodes.

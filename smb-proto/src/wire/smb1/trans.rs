@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::header::Smb1Command;
 use super::{Parsed, HEADER_LEN};
-use crate::wire::codec::{put_utf16le, slice_bytes, DecodeError};
+use crate::wire::codec::{put_utf16le, slice_bytes, DecodeError, Reader};
 
 /// The most parameter plus data bytes a reassembled response may hold, whatever the
 /// request allowed (TRANSACTION2's 16-bit totals keep it far below; the bound is for a
@@ -216,6 +216,21 @@ pub struct TransFragment {
     pub setup: Vec<u16>,
 }
 
+/// Where a response message's parameters or data lie: count, offset from the header,
+/// displacement in the whole response, and what they are (for errors).
+pub(super) struct Block(pub usize, pub usize, pub usize, pub &'static str);
+
+impl Block {
+    /// This message's bytes of the block. Nothing is read at an offset of zero: a count
+    /// of zero may come with any offset.
+    fn slice(&self, msg: &Bytes) -> Result<Bytes, DecodeError> {
+        match self.0 {
+            0 => Ok(Bytes::new()),
+            n => slice_bytes(msg, self.1, n, self.3),
+        }
+    }
+}
+
 impl TransFragment {
     /// Decodes one response message; `msg` starts at the header. Parameters and data
     /// are zero-copy slices, checked against the message.
@@ -242,21 +257,43 @@ impl TransFragment {
             return Err(DecodeError::invalid("setup count", setup_count));
         }
         r.skip(1, "reserved")?;
+        TransFragment::from_blocks(
+            msg,
+            &mut r,
+            setup_count,
+            (total_params, total_data),
+            Block(
+                param_count,
+                param_off,
+                param_displacement,
+                "transaction parameters",
+            ),
+            Block(data_count, data_off, data_displacement, "transaction data"),
+        )
+    }
+
+    /// The fragment whose setup words `r` reads next (`setup_count` of them) and whose
+    /// parameters and data lie in `msg` where `params` and `data` say: the part a
+    /// TRANSACTION/TRANSACTION2 and an NT_TRANSACT response share once their counts
+    /// (16 and 32 bits wide) are read.
+    pub(super) fn from_blocks(
+        msg: &Bytes,
+        r: &mut Reader<'_>,
+        setup_count: u8,
+        (total_params, total_data): (usize, usize),
+        params: Block,
+        data: Block,
+    ) -> Result<Self, DecodeError> {
         let setup = (0..setup_count)
             .map(|_| r.u16("setup"))
             .collect::<Result<Vec<_>, _>>()?;
-        // Nothing is read at an offset of zero: a count of zero may come with any offset.
-        let take = |off: usize, count: usize, what| match count {
-            0 => Ok(Bytes::new()),
-            n => slice_bytes(msg, off, n, what),
-        };
         Ok(TransFragment {
             total_params,
             total_data,
-            params: take(param_off, param_count, "transaction parameters")?,
-            param_displacement,
-            data: take(data_off, data_count, "transaction data")?,
-            data_displacement,
+            params: params.slice(msg)?,
+            param_displacement: params.2,
+            data: data.slice(msg)?,
+            data_displacement: data.2,
             setup,
         })
     }
